@@ -1,0 +1,50 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// C libraries come in through system-library targets (pkg-config finds their flags); all logic lives
+// in library targets so it can be tested without a socket; `promptreel` is a thin command line.
+let strict: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+]
+
+let package = Package(
+    name: "PromptReel",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "promptreel", targets: ["promptreel"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        .systemLibrary(name: "CFastCGI", pkgConfig: "fcgi", providers: [.apt(["libfcgi-dev"])]),
+        .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
+        .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+        .systemLibrary(name: "CSodium", pkgConfig: "libsodium", providers: [.apt(["libsodium-dev"])]),
+
+        // Transport-free HTTP vocabulary: Request, Response, parsing, JSON, HTML escaping.
+        .target(name: "Web", swiftSettings: strict),
+        // libpq wrapper: connections, parameterized queries, typed errors, migrations.
+        .target(name: "Postgres", dependencies: ["CLibPQ"], swiftSettings: strict),
+        // libcurl wrapper used by the video provider client.
+        .target(name: "HTTPClient", dependencies: ["CCurl"], swiftSettings: strict),
+        // The FastCGI edge: turns FCGX requests into Web.Request values and back.
+        .target(name: "FastCGIServer", dependencies: ["CFastCGI", "Web"], swiftSettings: strict),
+        // The application: routes, handlers, pages, accounts, storage.
+        .target(name: "PromptReel", dependencies: ["Web", "Postgres", "CSodium"], swiftSettings: strict),
+        .executableTarget(
+            name: "promptreel",
+            dependencies: [
+                "PromptReel", "FastCGIServer", "Postgres",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strict
+        ),
+
+        .testTarget(name: "WebTests", dependencies: ["Web"], swiftSettings: strict),
+        .testTarget(name: "HTTPClientTests", dependencies: ["HTTPClient"], swiftSettings: strict),
+        .testTarget(name: "PromptReelTests", dependencies: ["PromptReel", "Postgres", "Web"], swiftSettings: strict),
+    ],
+    swiftLanguageModes: [.v6]
+)

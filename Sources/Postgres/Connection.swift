@@ -1,0 +1,89 @@
+// One libpq connection (PGconn), owned and freed by this class. Not thread-safe: each FastCGI worker
+// thread and each command owns its own.
+
+import CLibPQ
+import Glibc
+
+public final class Connection {
+    private var raw: OpaquePointer
+    public let url: String
+
+    public init(url: String) throws(DatabaseError) {
+        self.url = url
+        guard let conn = PQconnectdb(url) else { throw .unavailable("out of memory") }
+        raw = conn
+        guard PQstatus(conn) == CONNECTION_OK else {
+            let message = Connection.message(conn)
+            PQfinish(conn)  // libpq allocates even on failure
+            throw .unavailable(message)
+        }
+        // Notices (e.g. "relation already exists, skipping") are not errors: keep them off stderr.
+        PQsetNoticeProcessor(conn, { _, _ in }, nil)
+    }
+
+    deinit { PQfinish(raw) }
+
+    public var isHealthy: Bool { PQstatus(raw) == CONNECTION_OK }
+
+    /// Re-establishes a broken connection (after a server restart); cheap when it is fine.
+    public func reconnectIfNeeded() throws(DatabaseError) {
+        if PQstatus(raw) == CONNECTION_OK { return }
+        PQreset(raw)
+        guard PQstatus(raw) == CONNECTION_OK else { throw .unavailable(Connection.message(raw)) }
+    }
+
+    /// Runs one parameterized statement and copies its rows into Swift values.
+    @discardableResult
+    public func execute(_ query: Query) throws(DatabaseError) -> [Row] {
+        let values = query.parameters
+        let result: ResultHandle = withCStrings(values) { pointers in
+            ResultHandle(PQexecParams(raw, query.sql, Int32(values.count), nil, pointers, nil, nil, 0))
+        }
+        return try result.rows(connection: self)
+    }
+
+    /// Runs trusted, multi-statement SQL from a migration file (never request input).
+    public func executeScript(_ script: MigrationScript) throws(DatabaseError) {
+        try ResultHandle(PQexec(raw, script.sql)).check(connection: self)
+    }
+
+    /// Runs `body` in a transaction: COMMIT when it returns, ROLLBACK when it throws.
+    public func transaction<T>(_ body: () throws -> T) throws -> T {
+        try execute("BEGIN")
+        do {
+            let value = try body()
+            try execute("COMMIT")
+            return value
+        } catch {
+            if isHealthy { _ = try? execute("ROLLBACK") }
+            throw error
+        }
+    }
+
+    func lastErrorMessage() -> String { Connection.message(raw) }
+
+    static func message(_ conn: OpaquePointer) -> String {
+        guard let c = PQerrorMessage(conn) else { return "unknown error" }
+        return String(cString: c).trimmingCharacters(in: " \n")
+    }
+}
+
+/// Calls `body` with a C array of C strings (NULL for nil) kept alive for the call.
+func withCStrings<R>(_ values: [String?], _ body: (UnsafePointer<UnsafePointer<CChar>?>?) -> R) -> R {
+    var owned: [UnsafeMutablePointer<CChar>?] = values.map { $0.map { strdup($0) } ?? nil }
+    defer { for p in owned { free(p) } }
+    return owned.withUnsafeMutableBufferPointer { buffer in
+        buffer.baseAddress!.withMemoryRebound(to: UnsafePointer<CChar>?.self, capacity: max(buffer.count, 1)) {
+            body(values.isEmpty ? nil : $0)
+        }
+    }
+}
+
+extension String {
+    func trimmingCharacters(in chars: String) -> String {
+        var s = Substring(self)
+        while let f = s.first, chars.contains(f) { s.removeFirst() }
+        while let l = s.last, chars.contains(l) { s.removeLast() }
+        return String(s)
+    }
+}

@@ -1,0 +1,64 @@
+// The JSON API for automation: same rules as the pages, bearer-token authentication.
+
+import Web
+
+enum API {
+    static func listProjects(_ c: inout Context) throws -> Response {
+        let user = try c.requireUser()
+        return .json(.object([("projects", .array(try c.store.projects(userID: user.id).map(json)))]))
+    }
+
+    static func createProject(_ c: inout Context) throws -> Response {
+        let user = try c.requireUser()
+        let doc = try Field.jsonObject(c.request.json())
+        let name = try Field.text(Field.json(doc, "name"), name: "name", max: 200, required: true)
+        let description = try Field.text(Field.json(doc, "description"), name: "description", max: 10000, required: false)
+        let project = try c.store.createProject(userID: user.id, name: name, description: description)
+        var response = Response.json(json(project), status: 201)
+        response.addHeader("Location", Route.apiProject(project.id).path)
+        return response
+    }
+
+    static func project(_ c: inout Context, id: Int64) throws -> Response {
+        let user = try c.requireUser()
+        guard let project = try c.store.project(id: id, userID: user.id) else { throw HTTPError.notFound("No such project.") }
+        return .json(json(project))
+    }
+
+    static func listVideos(_ c: inout Context, project: Int64) throws -> Response {
+        let user = try c.requireUser()
+        guard try c.store.project(id: project, userID: user.id) != nil else { throw HTTPError.notFound("No such project.") }
+        return .json(.object([("videos", .array(try c.store.videos(projectID: project, userID: user.id).map(json)))]))
+    }
+
+    static func createVideo(_ c: inout Context, project: Int64) throws -> Response {
+        let user = try c.requireUser()
+        let doc = try Field.jsonObject(c.request.json())
+        let draft = try VideoPages.validated(title: Field.json(doc, "title"), brief: Field.json(doc, "brief"),
+                                             finalPrompt: Field.json(doc, "final_prompt"))
+        guard let video = try c.store.createVideo(projectID: project, userID: user.id, title: draft.title,
+                                                  brief: draft.brief, finalPrompt: draft.finalPrompt) else {
+            throw HTTPError.notFound("No such project.")
+        }
+        var response = Response.json(json(video), status: 201)
+        response.addHeader("Location", Route.apiVideo(video.id).path)
+        return response
+    }
+
+    static func video(_ c: inout Context, id: Int64) throws -> Response {
+        let user = try c.requireUser()
+        guard let video = try c.store.video(id: id, userID: user.id) else { throw HTTPError.notFound("No such video.") }
+        return .json(json(video))
+    }
+
+    static func json(_ p: Project) -> JSON {
+        .object([("id", .int(p.id)), ("name", .string(p.name)), ("description", .string(p.description)),
+                 ("video_count", .int(p.videoCount)), ("created_at", .string(p.createdAt)), ("updated_at", .string(p.updatedAt))])
+    }
+
+    static func json(_ v: Video) -> JSON {
+        .object([("id", .int(v.id)), ("project_id", .int(v.projectID)), ("title", .string(v.title)),
+                 ("brief", .string(v.brief)), ("final_prompt", .string(v.finalPrompt)),
+                 ("created_at", .string(v.createdAt)), ("updated_at", .string(v.updatedAt))])
+    }
+}

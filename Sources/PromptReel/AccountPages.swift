@@ -1,0 +1,145 @@
+// Sign up, log in, log out, and the account page with personal API tokens.
+
+import Postgres
+import Web
+
+enum AccountPages {
+    static func loginForm(_ c: inout Context) throws -> Response {
+        if c.user != nil { return .redirect(to: Route.dashboard.path) }
+        return page(&c, login: true, email: "", error: nil, status: 200)
+    }
+
+    static func signupForm(_ c: inout Context) throws -> Response {
+        if c.user != nil { return .redirect(to: Route.dashboard.path) }
+        guard c.config.signupEnabled else { throw HTTPError(403, "signup_disabled", "Sign-up is turned off on this server. Ask its operator for an account.") }
+        return page(&c, login: false, email: "", error: nil, status: 200)
+    }
+
+    static func login(_ c: inout Context) throws -> Response {
+        let form = try c.request.form()
+        let email = (form["email"] ?? "").trimmed
+        let password = form["password"] ?? ""
+        let address = c.request.remoteAddress
+        let failures = try c.store.recentLoginFailures(email: email, address: address, minutes: c.config.loginWindowMinutes)
+        if failures.account >= c.config.loginFailuresPerAccount || failures.address >= c.config.loginFailuresPerAddress {
+            Log.info("login throttled for address \(address)")
+            return page(&c, login: true, email: email,
+                        error: "Too many failed attempts. Wait \(c.config.loginWindowMinutes) minutes and try again.", status: 429)
+        }
+        let found = try c.store.userWithPassword(email: email)
+        // Verify against a decoy hash for unknown emails so timing does not reveal which exist.
+        let valid = Crypto.verifyPassword(password, hash: found?.1 ?? Crypto.decoyHash) && found != nil
+        guard valid, let user = found?.0 else {
+            try c.store.recordLoginFailure(email: email, address: address)
+            return page(&c, login: true, email: email, error: "That email and password do not match.", status: 401)
+        }
+        try c.store.clearLoginFailures(email: email)
+        try c.signIn(user)
+        return .redirect(to: safeNext(c.request.query["next"]))
+    }
+
+    static func signup(_ c: inout Context) throws -> Response {
+        guard c.config.signupEnabled else { throw HTTPError(403, "signup_disabled", "Sign-up is turned off on this server. Ask its operator for an account.") }
+        let form = try c.request.form()
+        let rawEmail = form["email"] ?? ""
+        do {
+            let email = try Field.email(rawEmail)
+            let password = try Field.newPassword(form["password"])
+            guard let hash = Crypto.hashPassword(password) else { throw HTTPError(500, "internal_error", "Could not secure the password.") }
+            let user = try c.store.createUser(email: email, passwordHash: hash)
+            try c.signIn(user)
+            c.setFlash("Welcome to PromptReel. Create your first project below.")
+            return .redirect(to: Route.dashboard.path)
+        } catch let error as HTTPError where error.status == 422 {
+            return page(&c, login: false, email: rawEmail, error: error.publicMessage, status: 422)
+        } catch let error as DatabaseError where error.isUniqueViolation {
+            return page(&c, login: false, email: rawEmail, error: "An account with that email already exists. Log in instead.", status: 409)
+        }
+    }
+
+    static func logout(_ c: inout Context) throws -> Response {
+        try c.signOut()
+        c.setFlash("You are logged out.")
+        return .redirect(to: Route.login.path)
+    }
+
+    static func account(_ c: inout Context) throws -> Response {
+        let user = try c.requireUser()
+        return try accountPage(&c, user: user, newToken: nil, error: nil, status: 200)
+    }
+
+    static func createToken(_ c: inout Context) throws -> Response {
+        let user = try c.requireUser()
+        do {
+            let name = try Field.text(try c.request.form()["name"], name: "name", max: 100, required: true)
+            let token = "pr_" + Crypto.randomToken()
+            try c.store.createAPIToken(userID: user.id, name: name, tokenHash: Crypto.sha256(token))
+            // Shown once, on this response only; never stored in clear or put in a redirect.
+            return try accountPage(&c, user: user, newToken: token, error: nil, status: 201)
+        } catch let error as HTTPError where error.status == 422 {
+            return try accountPage(&c, user: user, newToken: nil, error: error.publicMessage, status: 422)
+        }
+    }
+
+    static func deleteToken(_ c: inout Context, id: Int64) throws -> Response {
+        let user = try c.requireUser()
+        guard try c.store.deleteAPIToken(id: id, userID: user.id) else { throw HTTPError.notFound("No such token.") }
+        c.setFlash("Token revoked.")
+        return .redirect(to: Route.account.path)
+    }
+
+    /// Only local paths, so `next` cannot send a user to another site.
+    static func safeNext(_ next: String?) -> String {
+        guard let next, next.hasPrefix("/"), !next.hasPrefix("//"), !next.contains("\\"), Route(path: next) != nil else {
+            return Route.dashboard.path
+        }
+        return next
+    }
+
+    static func page(_ c: inout Context, login: Bool, email: String, error: String?, status: Int) -> Response {
+        let title = login ? "Log in" : "Sign up"
+        let action = login ? Route.login.path + (c.request.query["next"].map { "?next=" + URLEncoding.encode(safeNext($0)) } ?? "") : Route.signup.path
+        let other: HTML = login
+            ? (c.config.signupEnabled ? "<p>New here? <a href=\"\(Route.signup.path)\">Create an account</a>.</p>" : .empty)
+            : "<p>Have an account? <a href=\"\(Route.login.path)\">Log in</a>.</p>"
+        let body: HTML = """
+            <section class="narrow"><h1>\(title)</h1>\(Views.errorBox(error))
+            <form method="post" action="\(action)">\(Views.csrfField(c))
+            \(Views.textField("Email", name: "email", value: email, type: "email", required: true, maxLength: 254, autocomplete: "email"))
+            \(Views.textField("Password", name: "password", type: "password", required: true, autocomplete: login ? "current-password" : "new-password"))
+            <button type="submit">\(title)</button>
+            </form>\(other)</section>
+            """
+        return .html(Views.layout(title, c, body: body), status: status)
+    }
+
+    static func accountPage(_ c: inout Context, user: User, newToken: String?, error: String?, status: Int) throws -> Response {
+        let tokens = try c.store.apiTokens(userID: user.id)
+        let shown: HTML = newToken.map {
+            """
+            <div class="notice" role="status"><p>Your new API token. Copy it now: it will not be shown again.</p>
+            <p><code class="token">\($0)</code></p></div>
+            """
+        } ?? .empty
+        let rows: [HTML] = tokens.map { t in
+            """
+            <tr><td>\(t.name)</td><td>\(t.createdAt)</td><td>\(t.lastUsedAt ?? "never")</td>
+            <td><form method="post" action="\(Route.deleteToken(t.id).path)">\(Views.csrfField(c))<button type="submit" class="danger">Revoke</button></form></td></tr>
+            """
+        }
+        let table: HTML = tokens.isEmpty ? "<p class=\"muted\">No tokens yet.</p>" : """
+            <table><thead><tr><th scope="col">Name</th><th scope="col">Created</th><th scope="col">Last used</th><th scope="col"><span class="visually-hidden">Actions</span></th></tr></thead>
+            <tbody>\(rows)</tbody></table>
+            """
+        let body: HTML = """
+            <h1>Account</h1><p>Signed in as <strong>\(user.email)</strong>.</p>
+            <h2>API tokens</h2>
+            <p>Send a token as <code>Authorization: Bearer …</code> to use the JSON API.</p>\(shown)\(Views.errorBox(error))
+            \(table)
+            <form method="post" action="\(Route.tokens.path)" class="row">\(Views.csrfField(c))
+            \(Views.textField("Token name", name: "name", required: true, maxLength: 100))
+            <button type="submit">Create token</button></form>
+            """
+        return .html(Views.layout("Account", c, body: body), status: status)
+    }
+}

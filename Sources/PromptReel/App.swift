@@ -1,0 +1,131 @@
+// The application as one request handler: resolve the route, authenticate, check CSRF, run the
+// handler, and map any error to a response in one place. Owns one database connection; one App per
+// worker thread, so it is deliberately not Sendable.
+
+import Postgres
+public import Web
+
+public final class App {
+    let config: AppConfig
+    private var connection: Connection?
+
+    public init(config: AppConfig) {
+        self.config = config
+    }
+
+    /// The connection, (re)opened on demand so the app survives PostgreSQL restarts.
+    func database() throws(HTTPError) -> Connection {
+        do {
+            if let connection {
+                try connection.reconnectIfNeeded()
+                return connection
+            }
+            let fresh = try Connection(url: config.databaseURL)
+            connection = fresh
+            return fresh
+        } catch {
+            throw HTTPError(503, "database_unavailable", "The database is unavailable. Try again shortly.",
+                            logDetail: error.description)
+        }
+    }
+
+    public func respond(to request: Request) -> Response {
+        var request = request
+        if request.method == "HEAD" { request.method = "GET" }
+        do {
+            guard let route = Route(path: request.path) else { throw HTTPError.notFound() }
+            if route == .healthz { return health() }
+            let table = handlers(for: route)
+            guard let handler = table[request.method] else {
+                var error = HTTPError.methodNotAllowed
+                error.headers = [("Allow", table.keys.sorted().joined(separator: ", "))]
+                throw error
+            }
+            var context = try Context(request: request, db: database(), config: config)
+            try context.authenticate(api: ErrorPages.isAPI(request))
+            if request.method == "POST", !ErrorPages.isAPI(request) { try context.checkCSRF() }
+            var response = try handler(&context)
+            context.finish(&response)
+            return response
+        } catch {
+            return errorResponse(error, for: request)
+        }
+    }
+
+    func errorResponse(_ error: any Error, for request: Request) -> Response {
+        let http = Self.httpError(error)
+        if http.status >= 500 {
+            Log.error("\(request.method) \(request.path) -> \(http.status): \(http.logDetail ?? http.publicMessage)")
+        }
+        if http.status == 503 { connection = connection?.isHealthy == true ? connection : nil }
+        return ErrorPages.response(for: http, request: request) { Views.errorPage($0) }
+    }
+
+    /// The one mapping from thrown errors to HTTP errors.
+    static func httpError(_ error: any Error) -> HTTPError {
+        switch error {
+        case let e as HTTPError: return e
+        case let e as DatabaseError:
+            switch e {
+            case .unavailable: return HTTPError(503, "database_unavailable", "The database is unavailable. Try again shortly.", logDetail: e.description)
+            case .uniqueViolation: return HTTPError(409, "conflict", "That already exists.", logDetail: e.description)
+            case .foreignKeyViolation: return HTTPError(409, "conflict", "That refers to something that no longer exists.", logDetail: e.description)
+            case .invalidData: return HTTPError(422, "validation_failed", "The data is not valid.", logDetail: e.description)
+            case .retryable: return HTTPError(503, "busy", "The server is busy. Try again.", logDetail: e.description)
+            case .other: return HTTPError(500, "internal_error", "Something went wrong on our side.", logDetail: e.description)
+            }
+        case let e as FormError:
+            switch e {
+            case let .invalidUTF8(field): return .validation(field: field, "must be valid UTF-8 text")
+            case .malformed: return .badRequest("The form could not be read.")
+            }
+        case let e as JSONError:
+            switch e {
+            case .wrongContentType: return HTTPError(415, "unsupported_media_type", "Send a JSON body with Content-Type: application/json.")
+            case let .syntax(offset): return HTTPError(400, "invalid_json", "The body is not valid JSON (error at byte \(offset)).")
+            case .tooDeep: return HTTPError(400, "invalid_json", "The JSON is nested too deeply.")
+            }
+        default:
+            return HTTPError(500, "internal_error", "Something went wrong on our side.", logDetail: "\(error)")
+        }
+    }
+
+    /// 200 when the database answers, 503 when it does not.
+    func health() -> Response {
+        do {
+            try database().execute("SELECT 1")
+            return .json(.object([("status", .string("ok"))]))
+        } catch {
+            connection = nil
+            Log.error("healthz: \(error)")
+            return .json(.object([("status", .string("database_unavailable"))]), status: 503)
+        }
+    }
+
+    typealias Handler = (inout Context) throws -> Response
+
+    /// The route table: which methods each route answers, and with what.
+    func handlers(for route: Route) -> [String: Handler] {
+        switch route {
+        case .home: ["GET": { $0.user == nil ? .redirect(to: Route.login.path) : .redirect(to: Route.dashboard.path) }]
+        case .healthz: [:]
+        case .login: ["GET": AccountPages.loginForm, "POST": AccountPages.login]
+        case .signup: ["GET": AccountPages.signupForm, "POST": AccountPages.signup]
+        case .logout: ["POST": AccountPages.logout]
+        case .account: ["GET": AccountPages.account]
+        case .tokens: ["POST": AccountPages.createToken]
+        case let .deleteToken(id): ["POST": { try AccountPages.deleteToken(&$0, id: id) }]
+        case .dashboard: ["GET": ProjectPages.dashboard]
+        case .projects: ["POST": ProjectPages.create]
+        case let .project(id): ["GET": { try ProjectPages.show(&$0, id: id) }]
+        case let .newVideo(project): ["GET": { try VideoPages.newForm(&$0, project: project) }]
+        case let .projectVideos(project): ["POST": { try VideoPages.create(&$0, project: project) }]
+        case let .video(id): ["GET": { try VideoPages.show(&$0, id: id) }]
+        case .apiProjects: ["GET": API.listProjects, "POST": API.createProject]
+        case let .apiProject(id): ["GET": { try API.project(&$0, id: id) }]
+        case let .apiProjectVideos(project): ["GET": { try API.listVideos(&$0, project: project) },
+                                              "POST": { try API.createVideo(&$0, project: project) }]
+        case let .apiVideo(id): ["GET": { try API.video(&$0, id: id) }]
+        }
+    }
+}

@@ -1,0 +1,31 @@
+// Settings read once at start-up from the environment (and the serve command's flags).
+
+public struct AppConfig: Sendable {
+    public var databaseURL: String
+    public var signupEnabled: Bool
+    /// Browser sessions last this long.
+    public var sessionSeconds: Int
+    /// Failed log-ins allowed per account and per address within `loginWindowMinutes`.
+    public var loginFailuresPerAccount: Int
+    public var loginFailuresPerAddress: Int
+    public var loginWindowMinutes: Int
+
+    public init(databaseURL: String, signupEnabled: Bool = true, sessionSeconds: Int = 30 * 24 * 3600,
+                loginFailuresPerAccount: Int = 5, loginFailuresPerAddress: Int = 50, loginWindowMinutes: Int = 15) {
+        self.databaseURL = databaseURL
+        self.signupEnabled = signupEnabled
+        self.sessionSeconds = sessionSeconds
+        self.loginFailuresPerAccount = loginFailuresPerAccount
+        self.loginFailuresPerAddress = loginFailuresPerAddress
+        self.loginWindowMinutes = loginWindowMinutes
+    }
+
+    /// Reads `DATABASE_URL`, `PROMPTREEL_SIGNUP` (on/off) and the log-in throttle settings.
+    public static func fromEnvironment(_ env: [String: String]) -> AppConfig {
+        var config = AppConfig(databaseURL: env["DATABASE_URL"] ?? "postgresql:///promptreel")
+        if let s = env["PROMPTREEL_SIGNUP"]?.lowercased() { config.signupEnabled = !["off", "0", "false", "no"].contains(s) }
+        if let n = env["PROMPTREEL_LOGIN_FAILURES_PER_ACCOUNT"].flatMap({ Int($0) }), n > 0 { config.loginFailuresPerAccount = n }
+        if let n = env["PROMPTREEL_LOGIN_FAILURES_PER_ADDRESS"].flatMap({ Int($0) }), n > 0 { config.loginFailuresPerAddress = n }
+        return config
+    }
+}

@@ -1,0 +1,57 @@
+// Everything cryptographic comes from libsodium: random tokens, SHA-256, argon2id password hashes,
+// constant-time comparison. Nothing home-made.
+
+import CSodium
+
+public enum Crypto {
+    /// Must run once before any thread uses libsodium (sodium_init is idempotent).
+    public static func initialize() {
+        precondition(sodium_init() >= 0, "libsodium failed to initialize")
+    }
+
+    /// A random token of 256 bits, base64url without padding (43 characters).
+    public static func randomToken() -> String {
+        var bytes = [UInt8](repeating: 0, count: 32)
+        randombytes_buf(&bytes, bytes.count)
+        return base64url(bytes)
+    }
+
+    public static func sha256(_ text: String) -> [UInt8] {
+        var out = [UInt8](repeating: 0, count: Int(crypto_hash_sha256_BYTES))
+        let input = Array(text.utf8)
+        crypto_hash_sha256(&out, input, UInt64(input.count))
+        return out
+    }
+
+    public static func base64url(_ bytes: [UInt8]) -> String {
+        let variant = Int32(sodium_base64_VARIANT_URLSAFE_NO_PADDING)
+        var out = [CChar](repeating: 0, count: sodium_base64_encoded_len(bytes.count, variant))
+        sodium_bin2base64(&out, out.count, bytes, bytes.count, variant)
+        return String(decoding: out.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    /// Constant-time comparison of two strings' bytes (length is not secret).
+    public static func constantTimeEqual(_ a: String, _ b: String) -> Bool {
+        let x = Array(a.utf8), y = Array(b.utf8)
+        guard x.count == y.count, !x.isEmpty else { return false }
+        return sodium_memcmp(x, y, x.count) == 0
+    }
+
+    /// argon2id with libsodium's interactive limits; the result carries its own salt and parameters.
+    public static func hashPassword(_ password: String) -> String? {
+        var out = [CChar](repeating: 0, count: Int(crypto_pwhash_STRBYTES))
+        let input = Array(password.utf8CString.dropLast())
+        let rc = crypto_pwhash_str(&out, input, UInt64(input.count),
+                                   UInt64(crypto_pwhash_OPSLIMIT_INTERACTIVE), Int(crypto_pwhash_MEMLIMIT_INTERACTIVE))
+        guard rc == 0 else { return nil }
+        return String(decoding: out.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    public static func verifyPassword(_ password: String, hash: String) -> Bool {
+        let input = Array(password.utf8CString.dropLast())
+        return crypto_pwhash_str_verify(hash, input, UInt64(input.count)) == 0
+    }
+
+    /// A valid hash of a random password, verified against when an email is unknown so both paths cost the same.
+    public static let decoyHash: String = hashPassword(randomToken()) ?? ""
+}

@@ -1,0 +1,65 @@
+// The dashboard (your projects, create one) and a project's page (its videos).
+
+import Web
+
+enum ProjectPages {
+    static func dashboard(_ c: inout Context) throws -> Response {
+        let user = try c.requireUser()
+        return try dashboardPage(c, user: user, name: "", description: "", error: nil, status: 200)
+    }
+
+    static func create(_ c: inout Context) throws -> Response {
+        let user = try c.requireUser()
+        let form = try c.request.form()
+        do {
+            let name = try Field.text(form["name"], name: "name", max: 200, required: true)
+            let description = try Field.text(form["description"], name: "description", max: 10000, required: false)
+            let project = try c.store.createProject(userID: user.id, name: name, description: description)
+            c.setFlash("Project created.")
+            return .redirect(to: Route.project(project.id).path)
+        } catch let error as HTTPError where error.status == 422 {
+            return try dashboardPage(c, user: user, name: form["name"] ?? "", description: form["description"] ?? "",
+                                     error: error.publicMessage, status: 422)
+        }
+    }
+
+    static func show(_ c: inout Context, id: Int64) throws -> Response {
+        let user = try c.requireUser()
+        guard let project = try c.store.project(id: id, userID: user.id) else { throw HTTPError.notFound("No such project.") }
+        let videos = try c.store.videos(projectID: id, userID: user.id)
+        let items: [HTML] = videos.map { v in
+            let prompt: HTML = v.finalPrompt.isEmpty ? "<span class=\"muted\">No final prompt yet</span>" : "\(excerpt(v.finalPrompt))"
+            return "<li><a href=\"\(Route.video(v.id).path)\">\(v.title)</a><br><small>\(prompt)</small></li>"
+        }
+        let list: HTML = videos.isEmpty ? "<p class=\"muted\">No videos yet.</p>" : "<ul class=\"cards\">\(items)</ul>"
+        let description: HTML = project.description.isEmpty ? .empty : "<p>\(project.description)</p>"
+        let body: HTML = """
+            <p class="crumbs"><a href="\(Route.dashboard.path)">Dashboard</a> ›</p>
+            <h1>\(project.name)</h1>\(description)
+            <p><a class="button" href="\(Route.newVideo(project: id).path)">New video</a></p>
+            <h2>Videos</h2>\(list)
+            """
+        return .html(Views.layout(project.name, c, body: body))
+    }
+
+    static func excerpt(_ text: String, length: Int = 140) -> String {
+        text.count <= length ? text : String(text.prefix(length)) + "…"
+    }
+
+    static func dashboardPage(_ c: Context, user: User, name: String, description: String, error: String?, status: Int) throws -> Response {
+        let projects = try c.store.projects(userID: user.id)
+        let items: [HTML] = projects.map { p in
+            "<li><a href=\"\(Route.project(p.id).path)\">\(p.name)</a> <span class=\"muted\">\(p.videoCount) video\(p.videoCount == 1 ? "" : "s")</span></li>"
+        }
+        let list: HTML = projects.isEmpty ? "<p class=\"muted\">No projects yet. Create one to start saving video prompts.</p>" : "<ul class=\"cards\">\(items)</ul>"
+        let body: HTML = """
+            <h1>Your projects</h1>\(list)
+            <h2>New project</h2>\(Views.errorBox(error))
+            <form method="post" action="\(Route.projects.path)">\(Views.csrfField(c))
+            \(Views.textField("Name", name: "name", value: name, required: true, maxLength: 200))
+            \(Views.textArea("Description (optional)", name: "description", value: description, rows: 3, maxLength: 10000))
+            <button type="submit">Create project</button></form>
+            """
+        return .html(Views.layout("Dashboard", c, body: body), status: status)
+    }
+}

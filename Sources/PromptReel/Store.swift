@@ -1,0 +1,192 @@
+// Every SQL statement the application runs, as small typed functions. Ownership is part of each
+// query (`WHERE p.user_id = …`), so someone else's record is indistinguishable from a missing one.
+
+import Postgres
+
+struct Project: Sendable {
+    let id: Int64
+    let name: String
+    let description: String
+    let videoCount: Int64
+    let createdAt: String
+    let updatedAt: String
+
+    init(_ row: Row) {
+        id = row.int("id")
+        name = row.string("name")
+        description = row.string("description")
+        videoCount = row.int("video_count")
+        createdAt = row.string("created_at")
+        updatedAt = row.string("updated_at")
+    }
+}
+
+struct Video: Sendable {
+    let id: Int64
+    let projectID: Int64
+    let projectName: String
+    let title: String
+    let brief: String
+    let finalPrompt: String
+    let createdAt: String
+    let updatedAt: String
+
+    init(_ row: Row) {
+        id = row.int("id")
+        projectID = row.int("project_id")
+        projectName = row.string("project_name")
+        title = row.string("title")
+        brief = row.string("brief")
+        finalPrompt = row.string("final_prompt")
+        createdAt = row.string("created_at")
+        updatedAt = row.string("updated_at")
+    }
+}
+
+struct APIToken: Sendable {
+    let id: Int64
+    let name: String
+    let createdAt: String
+    let lastUsedAt: String?
+}
+
+struct Store {
+    let db: Connection
+
+    // MARK: Users and sessions
+
+    func createUser(email: String, passwordHash: String) throws -> User {
+        let row = try db.execute("""
+            INSERT INTO users (email, password_hash) VALUES (\(email), \(passwordHash)) RETURNING id, email
+            """)[0]
+        return User(id: row.int("id"), email: row.string("email"))
+    }
+
+    func userWithPassword(email: String) throws -> (User, String)? {
+        try db.execute("SELECT id, email, password_hash FROM users WHERE lower(email) = lower(\(email))").first.map {
+            (User(id: $0.int("id"), email: $0.string("email")), $0.string("password_hash"))
+        }
+    }
+
+    func createSession(tokenHash: [UInt8], userID: Int64, seconds: Int) throws {
+        try db.execute("""
+            INSERT INTO sessions (token_hash, user_id, expires_at)
+            VALUES (\(Bytes(tokenHash)), \(userID), now() + make_interval(secs => \(seconds)))
+            """)
+    }
+
+    func userForSession(_ token: String) throws -> User? {
+        try db.execute("""
+            SELECT u.id, u.email FROM sessions s JOIN users u ON u.id = s.user_id
+            WHERE s.token_hash = \(Bytes(Crypto.sha256(token))) AND s.expires_at > now()
+            """).first.map { User(id: $0.int("id"), email: $0.string("email")) }
+    }
+
+    func deleteSession(tokenHash: [UInt8]) throws {
+        try db.execute("DELETE FROM sessions WHERE token_hash = \(Bytes(tokenHash)) OR expires_at < now()")
+    }
+
+    // MARK: Log-in throttling
+
+    /// Failures within the window for this account and for this address.
+    func recentLoginFailures(email: String, address: String, minutes: Int) throws -> (account: Int64, address: Int64) {
+        let row = try db.execute("""
+            SELECT
+              (SELECT count(*) FROM login_failures WHERE lower(email) = lower(\(email))
+                 AND at > now() - make_interval(mins => \(minutes))) AS account,
+              (SELECT count(*) FROM login_failures WHERE address = \(address)
+                 AND at > now() - make_interval(mins => \(minutes))) AS address
+            """)[0]
+        return (row.int("account"), row.int("address"))
+    }
+
+    func recordLoginFailure(email: String, address: String) throws {
+        try db.execute("INSERT INTO login_failures (email, address) VALUES (\(email), \(address))")
+        try db.execute("DELETE FROM login_failures WHERE at < now() - interval '1 day'")
+    }
+
+    func clearLoginFailures(email: String) throws {
+        try db.execute("DELETE FROM login_failures WHERE lower(email) = lower(\(email))")
+    }
+
+    // MARK: API tokens
+
+    func createAPIToken(userID: Int64, name: String, tokenHash: [UInt8]) throws {
+        try db.execute("INSERT INTO api_tokens (user_id, name, token_hash) VALUES (\(userID), \(name), \(Bytes(tokenHash)))")
+    }
+
+    func userForAPIToken(_ token: String) throws -> User? {
+        try db.execute("""
+            UPDATE api_tokens t SET last_used_at = now() FROM users u
+            WHERE t.token_hash = \(Bytes(Crypto.sha256(token))) AND u.id = t.user_id
+            RETURNING u.id, u.email
+            """).first.map { User(id: $0.int("id"), email: $0.string("email")) }
+    }
+
+    func apiTokens(userID: Int64) throws -> [APIToken] {
+        try db.execute("""
+            SELECT id, name, iso(created_at) AS created_at, iso(last_used_at) AS last_used_at
+            FROM api_tokens WHERE user_id = \(userID) ORDER BY id DESC
+            """).map { APIToken(id: $0.int("id"), name: $0.string("name"), createdAt: $0.string("created_at"), lastUsedAt: $0["last_used_at"]) }
+    }
+
+    /// True when a token of this user's was deleted.
+    func deleteAPIToken(id: Int64, userID: Int64) throws -> Bool {
+        try !db.execute("DELETE FROM api_tokens WHERE id = \(id) AND user_id = \(userID) RETURNING id").isEmpty
+    }
+
+    // MARK: Projects
+
+    static let projectColumns: Query = """
+        p.id, p.name, p.description, iso(p.created_at) AS created_at, iso(p.updated_at) AS updated_at,
+        (SELECT count(*) FROM videos v WHERE v.project_id = p.id) AS video_count
+        """
+
+    func createProject(userID: Int64, name: String, description: String) throws -> Project {
+        let id = try db.execute("""
+            INSERT INTO projects (user_id, name, description) VALUES (\(userID), \(name), \(description)) RETURNING id
+            """)[0].int("id")
+        guard let project = try project(id: id, userID: userID) else { throw DatabaseError.other(sqlState: "", message: "inserted project vanished") }
+        return project
+    }
+
+    func projects(userID: Int64) throws -> [Project] {
+        try db.execute("SELECT \(fragment: Store.projectColumns) FROM projects p WHERE p.user_id = \(userID) ORDER BY p.id DESC").map(Project.init)
+    }
+
+    func project(id: Int64, userID: Int64) throws -> Project? {
+        try db.execute("SELECT \(fragment: Store.projectColumns) FROM projects p WHERE p.id = \(id) AND p.user_id = \(userID)").first.map(Project.init)
+    }
+
+    // MARK: Videos
+
+    static let videoColumns: Query = """
+        v.id, v.project_id, p.name AS project_name, v.title, v.brief, v.final_prompt,
+        iso(v.created_at) AS created_at, iso(v.updated_at) AS updated_at
+        """
+
+    func createVideo(projectID: Int64, userID: Int64, title: String, brief: String, finalPrompt: String) throws -> Video? {
+        // The INSERT … SELECT only inserts when the project belongs to the user.
+        guard let id = try db.execute("""
+            INSERT INTO videos (project_id, title, brief, final_prompt)
+            SELECT p.id, \(title), \(brief), \(finalPrompt) FROM projects p WHERE p.id = \(projectID) AND p.user_id = \(userID)
+            RETURNING id
+            """).first?.int("id") else { return nil }
+        try db.execute("UPDATE projects SET updated_at = now() WHERE id = \(projectID)")
+        return try video(id: id, userID: userID)
+    }
+
+    func videos(projectID: Int64, userID: Int64) throws -> [Video] {
+        try db.execute("""
+            SELECT \(fragment: Store.videoColumns) FROM videos v JOIN projects p ON p.id = v.project_id
+            WHERE v.project_id = \(projectID) AND p.user_id = \(userID) ORDER BY v.id DESC
+            """).map(Video.init)
+    }
+
+    func video(id: Int64, userID: Int64) throws -> Video? {
+        try db.execute("""
+            SELECT \(fragment: Store.videoColumns) FROM videos v JOIN projects p ON p.id = v.project_id
+            WHERE v.id = \(id) AND p.user_id = \(userID)
+            """).first.map(Video.init)
+    }
+}

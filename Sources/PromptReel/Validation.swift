@@ -1,0 +1,52 @@
+// Field rules shared by pages and the JSON API, so both refuse the same input with the same words.
+
+import Web
+
+enum Field {
+    /// Trims surrounding whitespace; refuses empty (when required), over-long and NUL-containing text.
+    static func text(_ value: String?, name: String, max: Int, required: Bool) throws(HTTPError) -> String {
+        let trimmed = (value ?? "").trimmed
+        if required && trimmed.isEmpty { throw .validation(field: name, "must not be empty") }
+        if trimmed.unicodeScalars.count > max { throw .validation(field: name, "must be at most \(max) characters") }
+        if trimmed.unicodeScalars.contains("\0") { throw .validation(field: name, "must not contain NUL characters") }
+        return trimmed
+    }
+
+    static func email(_ value: String?) throws(HTTPError) -> String {
+        let email = try text(value, name: "email", max: 254, required: true)
+        let parts = email.split(separator: "@", omittingEmptySubsequences: false)
+        guard parts.count == 2, !parts[0].isEmpty, parts[1].contains("."), !email.contains(" ") else {
+            throw .validation(field: "email", "must be an email address")
+        }
+        return email
+    }
+
+    static func newPassword(_ value: String?) throws(HTTPError) -> String {
+        let password = value ?? ""
+        guard password.count >= 8 else { throw .validation(field: "password", "must be at least 8 characters") }
+        guard password.utf8.count <= 1024 else { throw .validation(field: "password", "must be at most 1024 bytes") }
+        return password
+    }
+
+    /// Reads a string member of a JSON object, refusing other types and invalid UTF-8 by name.
+    static func json(_ doc: JSONDocument, _ key: String) throws(HTTPError) -> String? {
+        if doc.invalidUTF8Keys.contains(key) { throw .validation(field: key, "must be valid UTF-8 text") }
+        guard let value = doc.root[key], !value.isNull else { return nil }
+        guard let s = value.stringValue else { throw .validation(field: key, "must be a string") }
+        return s
+    }
+
+    static func jsonObject(_ doc: JSONDocument) throws(HTTPError) -> JSONDocument {
+        guard case .object = doc.root else { throw HTTPError(400, "invalid_json", "The body must be a JSON object.") }
+        return doc
+    }
+}
+
+extension String {
+    var trimmed: String {
+        var s = Substring(self)
+        while let f = s.first, f.isWhitespace { s.removeFirst() }
+        while let l = s.last, l.isWhitespace { s.removeLast() }
+        return String(s)
+    }
+}

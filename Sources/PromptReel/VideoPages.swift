@@ -1,0 +1,68 @@
+// Writing and saving a video prompt, and the saved video's page.
+
+import Web
+
+enum VideoPages {
+    struct Draft {
+        var title = "", brief = "", finalPrompt = ""
+    }
+
+    static func newForm(_ c: inout Context, project: Int64) throws -> Response {
+        let user = try c.requireUser()
+        guard let p = try c.store.project(id: project, userID: user.id) else { throw HTTPError.notFound("No such project.") }
+        return form(c, project: p, draft: Draft(), error: nil, status: 200)
+    }
+
+    static func create(_ c: inout Context, project: Int64) throws -> Response {
+        let user = try c.requireUser()
+        guard let p = try c.store.project(id: project, userID: user.id) else { throw HTTPError.notFound("No such project.") }
+        let f = try c.request.form()
+        let draft = Draft(title: f["title"] ?? "", brief: f["brief"] ?? "", finalPrompt: f["final_prompt"] ?? "")
+        do {
+            let fields = try validated(title: draft.title, brief: draft.brief, finalPrompt: draft.finalPrompt)
+            guard let video = try c.store.createVideo(projectID: project, userID: user.id, title: fields.title,
+                                                      brief: fields.brief, finalPrompt: fields.finalPrompt) else {
+                throw HTTPError.notFound("No such project.")
+            }
+            c.setFlash("Video saved.")
+            return .redirect(to: Route.video(video.id).path)
+        } catch let error as HTTPError where error.status == 422 {
+            return form(c, project: p, draft: draft, error: error.publicMessage, status: 422)
+        }
+    }
+
+    static func validated(title: String?, brief: String?, finalPrompt: String?) throws(HTTPError) -> Draft {
+        Draft(title: try Field.text(title, name: "title", max: 200, required: true),
+              brief: try Field.text(brief, name: "brief", max: 10000, required: false),
+              finalPrompt: try Field.text(finalPrompt, name: "final_prompt", max: 32000, required: false))
+    }
+
+    static func show(_ c: inout Context, id: Int64) throws -> Response {
+        let user = try c.requireUser()
+        guard let video = try c.store.video(id: id, userID: user.id) else { throw HTTPError.notFound("No such video.") }
+        let brief: HTML = video.brief.isEmpty ? .empty : "<h2>Brief</h2><p class=\"prewrap\">\(video.brief)</p>"
+        let prompt: HTML = video.finalPrompt.isEmpty
+            ? "<p class=\"muted\">This video has no final prompt yet, so it cannot be generated.</p>"
+            : "<pre class=\"prompt\">\(video.finalPrompt)</pre>"
+        let body: HTML = """
+            <p class="crumbs"><a href="\(Route.dashboard.path)">Dashboard</a> › <a href="\(Route.project(video.projectID).path)">\(video.projectName)</a> ›</p>
+            <h1>\(video.title)</h1>\(brief)
+            <h2>Final prompt</h2>\(prompt)
+            <p class="muted">Saved \(video.createdAt)</p>
+            """
+        return .html(Views.layout(video.title, c, body: body))
+    }
+
+    static func form(_ c: Context, project: Project, draft: Draft, error: String?, status: Int) -> Response {
+        let body: HTML = """
+            <p class="crumbs"><a href="\(Route.dashboard.path)">Dashboard</a> › <a href="\(Route.project(project.id).path)">\(project.name)</a> ›</p>
+            <h1>New video</h1>\(Views.errorBox(error))
+            <form method="post" action="\(Route.projectVideos(project: project.id).path)">\(Views.csrfField(c))
+            \(Views.textField("Title", name: "title", value: draft.title, required: true, maxLength: 200))
+            \(Views.textArea("Brief", name: "brief", value: draft.brief, rows: 3, maxLength: 10000, hint: "What the video is for; not sent to Sora."))
+            \(Views.textArea("Final prompt", name: "final_prompt", value: draft.finalPrompt, rows: 8, maxLength: 32000, hint: "The exact text sent to Sora."))
+            <button type="submit">Save</button></form>
+            """
+        return .html(Views.layout("New video", c, body: body), status: status)
+    }
+}

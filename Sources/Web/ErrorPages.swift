@@ -1,0 +1,29 @@
+// The one place an HTTPError becomes a response: JSON under /api, a readable page elsewhere.
+
+public enum ErrorPages {
+    public static func isAPI(_ request: Request) -> Bool {
+        request.path == "/api" || request.path.hasPrefix("/api/")
+    }
+
+    public static func response(for error: HTTPError, request: Request, page: ((HTTPError) -> HTML)? = nil) -> Response {
+        var response: Response
+        if isAPI(request) {
+            response = .json(.object([("error", .object([
+                ("code", .string(error.code)), ("message", .string(error.publicMessage)),
+            ]))]), status: error.status)
+        } else {
+            response = .html(page?(error) ?? plainPage(error), status: error.status)
+        }
+        for (name, value) in error.headers { response.addHeader(name, value) }
+        return response
+    }
+
+    static func plainPage(_ error: HTTPError) -> HTML {
+        let title = Response(status: error.status).reasonPhrase
+        return """
+            <!doctype html><html lang="en"><head><meta charset="utf-8"><title>\(title) · PromptReel</title>\
+            <link rel="stylesheet" href="/static/style.css"></head><body><main class="narrow"><h1>\(title)</h1>\
+            <p>\(error.publicMessage)</p><p><a href="/dashboard">Back to your dashboard</a></p></main></body></html>
+            """
+    }
+}

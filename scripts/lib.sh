@@ -1,0 +1,154 @@
+# Shared by scripts/run and scripts/test: install, build, and start PostgreSQL, the app and nginx.
+# Everything lives under $LOCAL (default .local/) and is stopped by stop_all.
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+LOCAL=${LOCAL:-$ROOT/.local}
+PIDS=()
+
+say() { printf '%s\n' "$*" >&2; }
+
+# Debian packages the build and the services need; installed only when missing.
+ensure_packages() {
+    local wanted=(libfcgi-dev libpq-dev libcurl4-openssl-dev libsodium-dev pkg-config nginx-light postgresql "$@")
+    local missing=() p
+    for p in "${wanted[@]}"; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+    done
+    [ ${#missing[@]} -eq 0 ] && return 0
+    say "installing: ${missing[*]}"
+    local sudo=""; [ "$(id -u)" -ne 0 ] && sudo=sudo
+    $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+}
+
+build_release() {
+    say "building (release)…"
+    (cd "$ROOT" && swift build -c release --product promptreel 2>&1 | grep -vE '^(\[|Building|Compiling|Write|Linking|Planning|Fetching|Computing|Creating|Working|Cloning)' >&2) || true
+    BIN="$ROOT/.build/release/promptreel"
+    [ -x "$BIN" ] || { say "build failed"; return 1; }
+}
+
+as_postgres() {
+    if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+# A private cluster, reachable only through a Unix socket, unless DATABASE_URL is already set.
+start_postgres() {
+    if [ -n "${DATABASE_URL:-}" ]; then say "using DATABASE_URL from the environment"; return 0; fi
+    local bin; bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
+    PG_CTL="$bin/pg_ctl"
+    local data="$LOCAL/pg"
+    mkdir -p "$LOCAL"
+    if [ "$(id -u)" -eq 0 ] && [ ! -e "$data" ] && ! runuser -u postgres -- test -x "$LOCAL"; then
+        # The postgres user cannot reach into this checkout (e.g. a 0700 temp folder): keep the
+        # cluster in a private folder of its own and link it from .local/.
+        local elsewhere; elsewhere=$(mktemp -d /var/tmp/promptreel-pg.XXXXXX)
+        chown postgres "$elsewhere"; chmod 700 "$elsewhere"
+        ln -s "$elsewhere" "$data"
+    fi
+    mkdir -p "$data"
+    [ "$(id -u)" -eq 0 ] && chown postgres "$(readlink -f "$data")"
+    PGDATA_DIR=$(readlink -f "$data")
+    PGSOCK="$PGDATA_DIR/socket"
+    PGPORT=${PGPORT:-5432}
+    if [ ! -f "$PGDATA_DIR/PG_VERSION" ]; then
+        say "creating PostgreSQL cluster in $data"
+        as_postgres "$bin/initdb" -D "$PGDATA_DIR" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >/dev/null
+        as_postgres mkdir -p "$PGSOCK"
+        chmod 700 "$PGSOCK" 2>/dev/null || true
+    fi
+    if ! as_postgres "$PG_CTL" -D "$PGDATA_DIR" status >/dev/null 2>&1; then
+        as_postgres "$PG_CTL" -D "$PGDATA_DIR" -l "$PGDATA_DIR/server.log" -w -t 30 \
+            -o "-c listen_addresses='' -c unix_socket_directories='$PGSOCK' -p $PGPORT -c fsync=${PG_FSYNC:-on}" start >/dev/null
+    fi
+    STARTED_PG=1
+    local db=${PGDATABASE_NAME:-promptreel}
+    if ! "$bin/psql" -h "$PGSOCK" -p "$PGPORT" -U postgres -Atc "SELECT 1 FROM pg_database WHERE datname='$db'" postgres | grep -q 1; then
+        "$bin/createdb" -h "$PGSOCK" -p "$PGPORT" -U postgres "$db"
+    fi
+    export DATABASE_URL="postgresql:///$db?host=$PGSOCK&port=$PGPORT&user=postgres"
+}
+
+stop_postgres() {
+    [ -n "${STARTED_PG:-}" ] && as_postgres "$PG_CTL" -D "$PGDATA_DIR" -m fast -w stop >/dev/null 2>&1
+    STARTED_PG=
+}
+
+start_postgres_again() {
+    as_postgres "$PG_CTL" -D "$PGDATA_DIR" -l "$PGDATA_DIR/server.log" -w -t 30 \
+        -o "-c listen_addresses='' -c unix_socket_directories='$PGSOCK' -p $PGPORT" start >/dev/null
+}
+
+migrate() { (cd "$ROOT" && "$BIN" migrate --migrations "$ROOT/Migrations") >&2; }
+
+# Kills what an earlier run left behind (by pid file), so running twice in a row works.
+kill_stale() {
+    local f
+    for f in "$LOCAL"/*.pid; do
+        [ -f "$f" ] || continue
+        kill "$(cat "$f")" 2>/dev/null && sleep 0.3
+        rm -f "$f"
+    done
+}
+
+start_app() {
+    APP_SOCKET="$LOCAL/app.sock"
+    "$BIN" serve --socket "$APP_SOCKET" "$@" >>"$LOCAL/app.log" 2>&1 &
+    APP_PID=$!
+    echo "$APP_PID" >"$LOCAL/app.pid"
+    PIDS+=("$APP_PID")
+    local i
+    for i in $(seq 1 100); do [ -S "$APP_SOCKET" ] && return 0; sleep 0.05; done
+    say "the app did not start; see $LOCAL/app.log"; tail -5 "$LOCAL/app.log" >&2; return 1
+}
+
+# Renders nginx/promptreel.conf with local paths into a complete nginx config and starts nginx.
+start_nginx() {
+    local port=$1 media=${PROMPTREEL_MEDIA_DIR:-$LOCAL/media}
+    mkdir -p "$LOCAL/nginx/tmp" "$media"
+    sed -e "s#listen 8080;#listen 127.0.0.1:$port;#" \
+        -e "s#/srv/promptreel/Public/#$ROOT/Public/#" \
+        -e "s#/run/promptreel/promptreel.sock#$LOCAL/app.sock#" \
+        -e "s#/var/lib/promptreel/media/#$media/#" \
+        -e "s#include fastcgi_params;#include /etc/nginx/fastcgi_params;#" \
+        "$ROOT/nginx/promptreel.conf" >"$LOCAL/nginx/promptreel.conf"
+    local user_line=""; [ "$(id -u)" -eq 0 ] && user_line="user root;"
+    cat >"$LOCAL/nginx/nginx.conf" <<CONF
+$user_line
+worker_processes 2;
+daemon off;
+pid $LOCAL/nginx/nginx.pid;
+error_log $LOCAL/nginx/error.log warn;
+events { worker_connections 1024; }
+http {
+    include /etc/nginx/mime.types;
+    default_type application/octet-stream;
+    access_log off;
+    sendfile on;
+    client_body_temp_path $LOCAL/nginx/tmp/body;
+    fastcgi_temp_path $LOCAL/nginx/tmp/fastcgi;
+    proxy_temp_path $LOCAL/nginx/tmp/proxy;
+    uwsgi_temp_path $LOCAL/nginx/tmp/uwsgi;
+    scgi_temp_path $LOCAL/nginx/tmp/scgi;
+    include $LOCAL/nginx/promptreel.conf;
+}
+CONF
+    nginx -c "$LOCAL/nginx/nginx.conf" -e "$LOCAL/nginx/error.log" &
+    NGINX_PID=$!
+    echo "$NGINX_PID" >"$LOCAL/nginx.pid"
+    PIDS+=("$NGINX_PID")
+    local i
+    for i in $(seq 1 100); do
+        curl -s -o /dev/null "http://127.0.0.1:$port/static/style.css" && return 0
+        sleep 0.05
+    done
+    say "nginx did not start; see $LOCAL/nginx/error.log"; return 1
+}
+
+stop_all() {
+    local pid
+    for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null; done
+    for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null; done
+    PIDS=()
+    rm -f "$LOCAL"/*.pid
+    stop_postgres
+}

@@ -16,15 +16,22 @@ public struct CurlError: Error, Sendable, CustomStringConvertible {
 
 public final class CurlEasy {
     private let handle: UnsafeMutableRawPointer
-    private var errorBuffer = [CChar](repeating: 0, count: Int(CURL_ERROR_SIZE))
+    /// curl writes its detailed message here; it must outlive every call on the handle.
+    private let errorBuffer: UnsafeMutablePointer<CChar>
 
     public init() throws(CurlError) {
         precondition(Curl.initialized, "curl_global_init failed")
         guard let h = curl_easy_init() else { throw CurlError(code: -1, message: "curl_easy_init failed") }
         handle = h
+        errorBuffer = .allocate(capacity: Int(CURL_ERROR_SIZE))
+        errorBuffer.initialize(repeating: 0, count: Int(CURL_ERROR_SIZE))
+        _ = pr_curl_setopt_pointer(handle, CURLOPT_ERRORBUFFER, errorBuffer)
     }
 
-    deinit { curl_easy_cleanup(handle) }
+    deinit {
+        curl_easy_cleanup(handle)
+        errorBuffer.deallocate()
+    }
 
     /// A bodiless GET returning the status and body; enough to prove the wiring, extended by the client.
     public func get(_ url: String, timeoutMs: Int = 5000) throws(CurlError) -> (status: Int, body: [UInt8]) {
@@ -41,10 +48,8 @@ public final class CurlEasy {
             return size * count
         })
         try check(pr_curl_setopt_pointer(handle, CURLOPT_WRITEDATA, unmanaged.toOpaque()))
-        try errorBuffer.withUnsafeMutableBufferPointer { buffer throws(CurlError) in
-            try check(pr_curl_setopt_pointer(handle, CURLOPT_ERRORBUFFER, buffer.baseAddress))
-            try check(curl_easy_perform(handle))
-        }
+        errorBuffer[0] = 0
+        try check(curl_easy_perform(handle))
         var status = 0
         try check(pr_curl_getinfo_long(handle, CURLINFO_RESPONSE_CODE, &status))
         return (status, sink.bytes)
@@ -52,7 +57,7 @@ public final class CurlEasy {
 
     private func check(_ code: CURLcode) throws(CurlError) {
         guard code != CURLE_OK else { return }
-        let detail = String(decoding: errorBuffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        let detail = String(cString: errorBuffer)
         let message = detail.isEmpty ? String(cString: curl_easy_strerror(code)) : detail
         throw CurlError(code: Int(code.rawValue), message: message)
     }

@@ -8,9 +8,15 @@ public final class Connection {
     private var raw: OpaquePointer
     public let url: String
 
-    public init(url: String) throws(DatabaseError) {
+    /// Connects with a libpq URL or keyword string; `database` overrides the database it names.
+    public init(url: String, database: String? = nil) throws(DatabaseError) {
         self.url = url
-        guard let conn = PQconnectdb(url) else { throw .unavailable("out of memory") }
+        let keywords = ["dbname"] + (database == nil ? [] : ["dbname"])
+        let values = [url] + (database.map { [$0] } ?? [])
+        let opened = withCStrings(keywords + [nil]) { k in
+            withCStrings(values + [nil]) { v in PQconnectdbParams(k, v, 1) }
+        }
+        guard let conn = opened else { throw .unavailable("out of memory") }
         raw = conn
         guard PQstatus(conn) == CONNECTION_OK else {
             let message = Connection.message(conn)

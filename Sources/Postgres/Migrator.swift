@@ -11,7 +11,7 @@ public struct MigrationScript: Sendable {
     let sql: String
 }
 
-public struct Migrator {
+public struct Migrator: Sendable {
     /// Arbitrary but fixed: every PromptReel process contends for the same lock.
     static let lockKey: Int64 = 0x5052_4D49_4752  // "PRMIGR"
 

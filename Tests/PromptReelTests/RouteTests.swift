@@ -1,0 +1,22 @@
+// Routing: paths parse to typed routes and print back; anything else is not a route.
+
+import PromptReel
+import Testing
+
+@Suite struct Routing {
+    @Test(arguments: [
+        Route.home, .healthz, .login, .signup, .logout, .dashboard, .projects, .project(7), .newVideo(project: 7),
+        .projectVideos(project: 7), .video(42), .account, .tokens, .deleteToken(3), .apiProjects, .apiProject(9),
+        .apiProjectVideos(project: 9), .apiVideo(9),
+    ])
+    func pathsRoundTrip(_ route: Route) {
+        #expect(Route(path: route.path) == route)
+    }
+
+    @Test(arguments: ["/nope", "/dashboard/projects/abc", "/dashboard/projects/0", "/dashboard/projects/-1",
+                      "/dashboard/projects/99999999999999999999", "/api/videos/1/x", "/dashboard/videos/", "//",
+                      "/api/videos/%31", "/dashboard/projects/1/videos/old", "/api/videos/٣"])
+    func unknownPathsAreNotRoutes(_ path: String) {
+        #expect(Route(path: path) == nil)
+    }
+}

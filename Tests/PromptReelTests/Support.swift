@@ -1,0 +1,79 @@
+// Test helpers: the real database from DATABASE_URL (scripts/test starts one) and a cookie-keeping
+// client that drives the App's handlers directly, with no socket in between.
+
+import Foundation
+import Postgres
+import PromptReel
+import Testing
+import Web
+
+enum TestDatabase {
+    /// scripts/test always sets it; running `swift test` alone without it fails loudly, never skips.
+    static var url: String {
+        guard let url = ProcessInfo.processInfo.environment["DATABASE_URL"] else {
+            fatalError("DATABASE_URL is not set: run the tests with scripts/test")
+        }
+        return url
+    }
+
+    static func uniqueEmail(_ tag: String = "user") -> String {
+        "\(tag)-\(UUID().uuidString.lowercased())@example.test"
+    }
+}
+
+/// A browser without a network: keeps cookies, echoes the CSRF token, calls App.respond.
+final class Client {
+    let app: App
+    var cookies: [String: String] = [:]
+    var lastCSRF = ""
+
+    init(config: AppConfig = AppConfig(databaseURL: TestDatabase.url)) {
+        Crypto.initialize()
+        app = App(config: config)
+    }
+
+    @discardableResult
+    func get(_ target: String, headers: [String: String] = [:]) -> Response {
+        send(Request(method: "GET", target: target, headers: headers))
+    }
+
+    /// Posts a form with the CSRF token from the last page (unless `csrf` overrides it).
+    @discardableResult
+    func post(_ path: String, _ fields: [(String, String)], csrf: String? = nil) -> Response {
+        let all = [("_csrf", csrf ?? lastCSRF)] + fields
+        let body = all.map { URLEncoding.encode($0.0) + "=" + URLEncoding.encode($0.1) }.joined(separator: "&")
+        return send(Request(method: "POST", target: path, headers: ["content-type": "application/x-www-form-urlencoded"],
+                            body: Array(body.utf8)))
+    }
+
+    func send(_ request: Request) -> Response {
+        var request = request
+        var headers = request.headers
+        if !cookies.isEmpty { headers["cookie"] = cookies.map { "\($0.key)=\($0.value)" }.joined(separator: "; ") }
+        request.headers = headers
+        let response = app.respond(to: request)
+        for (name, value) in response.headers where name == "Set-Cookie" {
+            let pair = value.split(separator: ";")[0]
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
+            if value.contains("Max-Age=0") { cookies[parts[0]] = nil } else { cookies[parts[0]] = parts[1] }
+        }
+        if let range = response.bodyText.range(of: #"name="_csrf" value="([^"]+)""#, options: .regularExpression) {
+            lastCSRF = String(response.bodyText[range].split(separator: "\"")[3])
+        }
+        return response
+    }
+
+    /// Signs up a fresh user and returns their email.
+    @discardableResult
+    func signUp(_ email: String = TestDatabase.uniqueEmail()) -> String {
+        get("/signup")
+        let response = post("/signup", [("email", email), ("password", "correct horse battery")])
+        #expect(response.status == 303, "sign-up failed: \(response.bodyText)")
+        get("/dashboard")  // as a browser would; the form token is bound to the new session
+        return email
+    }
+
+    func idFromLocation(_ response: Response) -> Int64? {
+        response.header("location")?.split(separator: "/").last.flatMap { Int64($0) }
+    }
+}

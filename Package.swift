@@ -16,6 +16,9 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        // Only the simulator uses it: a small, dependency-free HTTP server, so the simulator shares
+        // no HTTP code with PromptReel's own (FastCGI) side.
+        .package(url: "https://github.com/swhitty/FlyingFox.git", from: "0.27.1"),
     ],
     targets: [
         .systemLibrary(name: "CFastCGI", pkgConfig: "fcgi", providers: [.apt(["libfcgi-dev"])]),
@@ -29,10 +32,12 @@ let package = Package(
         .target(name: "Postgres", dependencies: ["CLibPQ"], swiftSettings: strict),
         // libcurl wrapper used by the video provider client.
         .target(name: "HTTPClient", dependencies: ["CCurl"], swiftSettings: strict),
+        // The Videos API ("Sora API") client: calls, decoding, typed errors, retries.
+        .target(name: "VideoAPI", dependencies: ["HTTPClient", "Web", "CSodium"], swiftSettings: strict),
         // The FastCGI edge: turns FCGX requests into Web.Request values and back.
         .target(name: "FastCGIServer", dependencies: ["CFastCGI", "Web"], swiftSettings: strict),
         // The application: routes, handlers, pages, accounts, storage.
-        .target(name: "PromptReel", dependencies: ["Web", "Postgres", "CSodium"], swiftSettings: strict),
+        .target(name: "PromptReel", dependencies: ["Web", "Postgres", "CSodium", "VideoAPI"], swiftSettings: strict),
         .executableTarget(
             name: "promptreel",
             dependencies: [
@@ -41,9 +46,21 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // A spec-faithful simulator of the Videos API, for tests, demos and machines without a key.
+        .executableTarget(
+            name: "promptreel-sim",
+            dependencies: [
+                .product(name: "FlyingFox", package: "FlyingFox"),
+                .product(name: "FlyingSocks", package: "FlyingFox"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            resources: [.copy("Fixtures")],
+            swiftSettings: strict
+        ),
 
         .testTarget(name: "WebTests", dependencies: ["Web"], swiftSettings: strict),
         .testTarget(name: "HTTPClientTests", dependencies: ["HTTPClient"], swiftSettings: strict),
+        .testTarget(name: "VideoAPITests", dependencies: ["VideoAPI", "Web"], swiftSettings: strict),
         .testTarget(name: "PromptReelTests", dependencies: ["PromptReel", "Postgres", "Web"], swiftSettings: strict),
     ],
     swiftLanguageModes: [.v6]

@@ -1,0 +1,394 @@
+// The simulated Videos API, transport-free: requests in, replies out. Jobs advance with the clock
+// (queued → in_progress with rising progress → completed), so nothing runs in the background.
+
+import Foundation
+
+struct SimRequest: Sendable {
+    var method: String
+    var path: String
+    var query: [String: String]
+    var authorization: String?
+    var contentType: String
+    var body: Data
+}
+
+struct SimReply: Sendable {
+    var status: Int
+    var phrase: String
+    var headers: [(String, String)]
+    var body: Data
+    var delaySeconds: Double?
+}
+
+struct Fixtures: Sendable {
+    let video: Data, thumbnail: Data, spritesheet: Data
+
+    static func load() throws -> Fixtures {
+        func read(_ name: String, _ ext: String) throws -> Data {
+            guard let url = Bundle.module.url(forResource: name, withExtension: ext, subdirectory: "Fixtures") else {
+                throw CocoaError(.fileNoSuchFile)
+            }
+            return try Data(contentsOf: url)
+        }
+        return try Fixtures(video: read("video", "mp4"), thumbnail: read("thumbnail", "webp"), spritesheet: read("spritesheet", "jpg"))
+    }
+}
+
+actor Simulator {
+    struct Settings: Sendable {
+        var jobSeconds: Double
+        var pollAfterMs: Int
+        var apiKey: String?
+        var gatewayIDs: Bool
+    }
+
+    /// Sizes per model, as OpenAI's 2026 guide lists them; dated snapshots share their family's sizes.
+    static let sizes: [String: [String]] = [
+        "sora-2": ["720x1280", "1280x720"],
+        "sora-2-pro": ["720x1280", "1280x720", "1024x1792", "1792x1024", "1080x1920", "1920x1080"],
+    ]
+    static let aliases = ["sora-2-2025-10-06": "sora-2", "sora-2-2025-12-08": "sora-2", "sora-2-pro-2025-10-06": "sora-2-pro"]
+    static let seconds = ["4", "8", "12", "16", "20"]
+
+    enum Outcome: Sendable { case complete, fail(String), stall }
+
+    struct Job: Sendable {
+        let id: String
+        let model: String
+        let prompt: String
+        let size: String
+        let seconds: String
+        let createdAt: Double
+        let remixedFrom: String?
+        let duration: Double
+        let outcome: Outcome
+        let sequence: Int
+    }
+
+    struct Fault: Sendable {
+        var kind: String  // "429", "500", "503", "hang", "malformed"
+        var remaining: Int
+        var retryAfter: Int
+        var hangSeconds: Double
+    }
+
+    let settings: Settings
+    let fixtures: Fixtures
+    var jobs: [String: Job] = [:]
+    var faults: [String: [Fault]] = [:]
+    var stats: [String: Int] = [:]
+    var sequence = 0
+
+    init(settings: Settings, fixtures: Fixtures) {
+        self.settings = settings
+        self.fixtures = fixtures
+    }
+
+    // MARK: Dispatch
+
+    func handle(_ request: SimRequest) -> SimReply {
+        let parts = request.path.split(separator: "/", omittingEmptySubsequences: true).map {
+            String($0).removingPercentEncoding ?? String($0)
+        }
+        if parts.first == "_sim" { return control(request, parts) }
+        guard parts.count >= 2, parts[0] == "v1", parts[1] == "videos" else {
+            return error(404, "Invalid URL (\(request.method) \(request.path))", type: "invalid_request_error", code: "unknown_url")
+        }
+        let endpoint: String
+        switch (request.method, parts.count, parts.count > 3 ? parts[3] : "") {
+        case ("POST", 2, _): endpoint = "create"
+        case ("GET", 2, _): endpoint = "list"
+        case ("GET", 3, _): endpoint = "retrieve"
+        case ("DELETE", 3, _): endpoint = "delete"
+        case ("GET", 4, "content"): endpoint = "content"
+        case ("POST", 4, "remix"): endpoint = "remix"
+        default:
+            return error(404, "Invalid URL (\(request.method) \(request.path))", type: "invalid_request_error", code: "unknown_url")
+        }
+        stats[endpoint, default: 0] += 1
+        if let faulted = injectedFault(endpoint) { return faulted }
+        guard authorized(request.authorization) else {
+            return error(401, "Incorrect API key provided. You can find your API key at https://platform.openai.com/account/api-keys.",
+                         type: "invalid_request_error", code: "invalid_api_key")
+        }
+        let id = parts.count > 2 ? parts[2] : ""
+        switch endpoint {
+        case "create": return create(request)
+        case "list": return list(request.query)
+        case "retrieve": return withJob(id) { job in
+            var reply = json(200, videoObject(job))
+            reply.headers.append(("openai-poll-after-ms", String(settings.pollAfterMs)))
+            return reply
+        }
+        case "delete": return withJob(id) { job in
+            jobs[job.id] = nil
+            return json(200, ["id": job.id, "object": "video.deleted", "deleted": true])
+        }
+        case "content": return withJob(id) { job in content(job, variant: request.query["variant"]) }
+        default: return withJob(id) { job in remix(job, request) }
+        }
+    }
+
+    func authorized(_ header: String?) -> Bool {
+        guard let header, header.hasPrefix("Bearer ") else { return false }
+        let key = header.dropFirst(7).trimmingCharacters(in: .whitespaces)
+        if let expected = settings.apiKey { return key == expected }
+        return !key.isEmpty
+    }
+
+    func withJob(_ id: String, _ body: (Job) -> SimReply) -> SimReply {
+        guard let job = jobs[id] else {
+            return error(404, "Video with id '\(id)' not found.", type: "invalid_request_error", param: "video_id", code: nil)
+        }
+        return body(job)
+    }
+
+    // MARK: Endpoints
+
+    func create(_ request: SimRequest) -> SimReply {
+        let fields: [String: Any]
+        switch parseBody(request) {
+        case let .success(f): fields = f
+        case let .failure(reply): return reply
+        }
+        guard let prompt = fields["prompt"] as? String, !prompt.isEmpty else {
+            return error(400, "Missing required parameter: 'prompt'.", param: "prompt", code: "missing_required_parameter")
+        }
+        guard prompt.count <= 32000 else {
+            return error(400, "Invalid 'prompt': string too long. Expected a string with maximum length 32000.", param: "prompt", code: "string_above_max_length")
+        }
+        let model = (fields["model"] as? String) ?? "sora-2"
+        guard let family = Simulator.sizes[model] != nil ? model : Simulator.aliases[model], let sizes = Simulator.sizes[family] else {
+            return error(400, "Invalid value: '\(model)'. Supported values are: 'sora-2' and 'sora-2-pro'.", param: "model", code: "invalid_value")
+        }
+        if let raw = fields["seconds"], !(raw is String) {
+            return error(400, "Invalid type for 'seconds': expected one of '4', '8', or '12', but got \(raw is NSNumber ? "an integer" : "another type") instead.",
+                         param: "seconds", code: "invalid_type")
+        }
+        let seconds = (fields["seconds"] as? String) ?? "4"
+        guard Simulator.seconds.contains(seconds) else {
+            return error(400, "Invalid value: '\(seconds)'. Supported values are: \(Simulator.seconds.map { "'\($0)'" }.joined(separator: ", ")).", param: "seconds", code: "invalid_value")
+        }
+        let size = (fields["size"] as? String) ?? "720x1280"
+        guard sizes.contains(size) else {
+            return error(400, "Invalid value: '\(size)'. Model \(model) supports sizes: \(sizes.map { "'\($0)'" }.joined(separator: ", ")).", param: "size", code: "invalid_value")
+        }
+        let job = newJob(model: model, prompt: prompt, size: size, seconds: seconds, remixedFrom: nil)
+        return json(200, videoObject(job))
+    }
+
+    func remix(_ source: Job, _ request: SimRequest) -> SimReply {
+        guard state(source).status == "completed" else {
+            return error(400, "Video '\(source.id)' is not completed, so it cannot be remixed.", param: "video_id", code: nil)
+        }
+        let fields: [String: Any]
+        switch parseBody(request) {
+        case let .success(f): fields = f
+        case let .failure(reply): return reply
+        }
+        guard let prompt = fields["prompt"] as? String, !prompt.isEmpty, prompt.count <= 32000 else {
+            return error(400, "Missing required parameter: 'prompt'.", param: "prompt", code: "missing_required_parameter")
+        }
+        let job = newJob(model: source.model, prompt: prompt, size: source.size, seconds: source.seconds, remixedFrom: source.id)
+        return json(200, videoObject(job))
+    }
+
+    func list(_ query: [String: String]) -> SimReply {
+        let limit = query["limit"].flatMap { Int($0) } ?? 20
+        guard (0...100).contains(limit) else {
+            return error(400, "Invalid 'limit': must be between 0 and 100.", param: "limit", code: "invalid_value")
+        }
+        let order = query["order"] ?? "desc"
+        guard order == "asc" || order == "desc" else {
+            return error(400, "Invalid value: '\(order)'. Supported values are: 'asc' and 'desc'.", param: "order", code: "invalid_value")
+        }
+        var all = jobs.values.sorted { $0.sequence < $1.sequence }
+        if order == "desc" { all.reverse() }
+        if let after = query["after"] {
+            guard let index = all.firstIndex(where: { $0.id == after }) else {
+                return error(404, "Video with id '\(after)' not found.", param: "after", code: nil)
+            }
+            all = Array(all[(index + 1)...])
+        }
+        let page = Array(all.prefix(limit))
+        return json(200, [
+            "object": "list", "data": page.map(videoObject),
+            "first_id": page.first?.id ?? NSNull(), "last_id": page.last?.id ?? NSNull(), "has_more": all.count > page.count,
+        ])
+    }
+
+    func content(_ job: Job, variant: String?) -> SimReply {
+        let variant = variant ?? "video"
+        let asset: (Data, String)
+        switch variant {
+        case "video": asset = (fixtures.video, "video/mp4")
+        case "thumbnail": asset = (fixtures.thumbnail, "image/webp")
+        case "spritesheet": asset = (fixtures.spritesheet, "image/jpeg")
+        default:
+            return error(400, "Invalid value: '\(variant)'. Supported values are: 'video', 'thumbnail', and 'spritesheet'.", param: "variant", code: "invalid_value")
+        }
+        let status = state(job).status
+        guard status == "completed" else {
+            return error(400, "Video is not ready yet. Its status is '\(status)'; download content once it is 'completed'.", param: nil, code: nil)
+        }
+        return SimReply(status: 200, phrase: "OK", headers: [("Content-Type", asset.1), ("x-request-id", requestID())], body: asset.0)
+    }
+
+    // MARK: Jobs
+
+    func newJob(model: String, prompt: String, size: String, seconds: String, remixedFrom: String?) -> Job {
+        sequence += 1
+        var duration = settings.jobSeconds
+        var outcome = Outcome.complete
+        if let n = directive(prompt, "seconds").flatMap(Double.init) { duration = n }
+        if let code = directive(prompt, "fail") { outcome = .fail(code) }
+        if prompt.contains("[sim:stall]") { outcome = .stall }
+        let job = Job(id: newID(), model: model, prompt: prompt, size: size, seconds: seconds,
+                      createdAt: Date().timeIntervalSince1970, remixedFrom: remixedFrom, duration: duration,
+                      outcome: outcome, sequence: sequence)
+        jobs[job.id] = job
+        return job
+    }
+
+    /// Reads `[sim:NAME=VALUE]` from a prompt.
+    func directive(_ prompt: String, _ name: String) -> String? {
+        guard let start = prompt.range(of: "[sim:\(name)=") else { return nil }
+        guard let end = prompt[start.upperBound...].firstIndex(of: "]") else { return nil }
+        return String(prompt[start.upperBound..<end])
+    }
+
+    struct JobState { var status: String; var progress: Int; var completedAt: Double?; var error: [String: String]? }
+
+    /// Where a job is now: queued for the first tenth, then progressing; failures happen halfway.
+    func state(_ job: Job) -> JobState {
+        let elapsed = Date().timeIntervalSince1970 - job.createdAt
+        let fraction = job.duration <= 0 ? 1 : elapsed / job.duration
+        if fraction < 0.1 { return JobState(status: "queued", progress: 0) }
+        switch job.outcome {
+        case .stall:
+            return JobState(status: "in_progress", progress: min(42, Int(fraction * 100)))
+        case let .fail(code) where fraction >= 0.5:
+            return JobState(status: "failed", progress: 50, completedAt: job.createdAt + job.duration * 0.5,
+                            error: ["code": code, "message": Simulator.failureMessage(code)])
+        default:
+            if fraction >= 1 { return JobState(status: "completed", progress: 100, completedAt: job.createdAt + job.duration) }
+            return JobState(status: "in_progress", progress: max(1, min(99, Int(fraction * 100))))
+        }
+    }
+
+    static func failureMessage(_ code: String) -> String {
+        switch code {
+        case "moderation_blocked": "Your request was blocked by our moderation system."
+        case "billing_hard_limit_reached": "Billing hard limit has been reached."
+        case "rate_limit_exceeded": "Rate limit reached for video generation."
+        default: "Video generation failed (\(code))."
+        }
+    }
+
+    func videoObject(_ job: Job) -> [String: Any] {
+        let s = state(job)
+        return [
+            "id": job.id, "object": "video", "model": job.model, "status": s.status, "progress": s.progress,
+            "created_at": Int(job.createdAt), "completed_at": s.completedAt.map { Int($0) } ?? NSNull(),
+            "expires_at": s.status == "completed" ? Int((s.completedAt ?? 0) + 3600) as Any : NSNull(),
+            "prompt": job.prompt, "size": job.size, "seconds": job.seconds,
+            "remixed_from_video_id": job.remixedFrom ?? NSNull(), "error": s.error ?? NSNull(),
+        ]
+    }
+
+    func newID() -> String {
+        if settings.gatewayIDs {
+            // Gateways encode provider and job into long base64url ids with padding.
+            let bytes = (0..<200).map { _ in UInt8.random(in: 0...255) }
+            let b64 = Data(bytes).base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+            return "video_" + b64 + "-_=="
+        }
+        return "video_" + (0..<16).map { _ in String(format: "%02x", UInt8.random(in: 0...255)) }.joined()
+    }
+
+    func requestID() -> String { "req_" + (0..<16).map { _ in String(format: "%02x", UInt8.random(in: 0...255)) }.joined() }
+
+    // MARK: Bodies
+
+    enum Parsed { case success([String: Any]), failure(SimReply) }
+
+    func parseBody(_ request: SimRequest) -> Parsed {
+        let type = request.contentType.lowercased()
+        if type.hasPrefix("application/json") {
+            guard let object = try? JSONSerialization.jsonObject(with: request.body) as? [String: Any] else {
+                return .failure(error(400, "We could not parse the JSON body of your request.", code: nil))
+            }
+            return .success(object)
+        }
+        if type.hasPrefix("multipart/form-data") {
+            guard let boundary = Multipart.boundary(request.contentType), let fields = Multipart.parse(request.body, boundary: boundary) else {
+                return .failure(error(400, "Could not parse multipart form data.", code: nil))
+            }
+            return .success(fields)
+        }
+        return .failure(error(400, "Unsupported content type: '\(request.contentType)'. Use multipart/form-data or application/json.", code: nil))
+    }
+
+    // MARK: Replies
+
+    func json(_ status: Int, _ object: [String: Any], phrase: String = "OK") -> SimReply {
+        let body = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data()
+        return SimReply(status: status, phrase: phrase, headers: [("Content-Type", "application/json"), ("x-request-id", requestID())], body: body)
+    }
+
+    func error(_ status: Int, _ message: String, type: String = "invalid_request_error", param: String? = nil, code: String?) -> SimReply {
+        let phrases = [400: "Bad Request", 401: "Unauthorized", 404: "Not Found", 429: "Too Many Requests",
+                       500: "Internal Server Error", 503: "Service Unavailable", 504: "Gateway Timeout"]
+        return json(status, ["error": ["message": message, "type": type, "param": param ?? NSNull(), "code": code ?? NSNull()] as [String: Any]],
+                    phrase: phrases[status] ?? "Error")
+    }
+
+    // MARK: Faults and the control API
+
+    func injectedFault(_ endpoint: String) -> SimReply? {
+        guard var queue = faults[endpoint], !queue.isEmpty else { return nil }
+        var fault = queue.removeFirst()
+        fault.remaining -= 1
+        if fault.remaining > 0 { queue.insert(fault, at: 0) }
+        faults[endpoint] = queue
+        switch fault.kind {
+        case "429":
+            var reply = error(429, "Rate limit reached for requests. Please try again in \(fault.retryAfter)s.", type: "requests", code: "rate_limit_exceeded")
+            reply.headers += [("Retry-After", String(fault.retryAfter)), ("retry-after-ms", String(fault.retryAfter * 1000))]
+            return reply
+        case "500": return error(500, "The server had an error while processing your request. Sorry about that!", type: "server_error", code: nil)
+        case "503": return error(503, "The engine is currently overloaded, please try again later.", type: "server_error", code: nil)
+        case "hang":
+            var reply = error(504, "Gateway timeout.", type: "server_error", code: nil)
+            reply.delaySeconds = fault.hangSeconds
+            return reply
+        default:  // malformed
+            return SimReply(status: 200, phrase: "OK", headers: [("Content-Type", "application/json"), ("x-request-id", requestID())],
+                            body: Data(#"{"id": "video_trunc", "object": "vid"#.utf8))
+        }
+    }
+
+    static let endpoints = ["create", "list", "retrieve", "delete", "content", "remix"]
+
+    func control(_ request: SimRequest, _ parts: [String]) -> SimReply {
+        switch (request.method, parts.count > 1 ? parts[1] : "") {
+        case ("GET", "stats"):
+            return json(200, Dictionary(uniqueKeysWithValues: Simulator.endpoints.map { ($0, stats[$0] ?? 0) }))
+        case ("POST", "reset"):
+            jobs = [:]; faults = [:]; stats = [:]
+            return json(200, ["reset": true])
+        case ("POST", "faults"):
+            guard let object = try? JSONSerialization.jsonObject(with: request.body) as? [String: Any],
+                  let endpoint = object["endpoint"] as? String, Simulator.endpoints.contains(endpoint),
+                  let kind = object["kind"] as? String, ["429", "500", "503", "hang", "malformed"].contains(kind) else {
+                return error(400, "Send {\"endpoint\": one of \(Simulator.endpoints), \"kind\": 429|500|503|hang|malformed, \"count\": N, \"retry_after\": seconds, \"hang_seconds\": seconds}.", code: nil)
+            }
+            let fault = Fault(kind: kind, remaining: max(1, object["count"] as? Int ?? 1),
+                              retryAfter: max(0, object["retry_after"] as? Int ?? 1), hangSeconds: object["hang_seconds"] as? Double ?? 30)
+            faults[endpoint, default: []].append(fault)
+            return json(200, ["endpoint": endpoint, "kind": kind, "count": fault.remaining])
+        default:
+            return error(404, "Unknown simulator control call.", code: nil)
+        }
+    }
+}

@@ -1,10 +1,10 @@
-// One CURL easy handle, owned and freed by this class. Not Sendable: use it on one thread at a time.
-// The video provider client (next issue) builds its calls on this.
+// libcurl, wrapped: one class per C resource (CURL handle, header list, MIME form), each freed in
+// deinit. None is Sendable: a CurlEasy belongs to one thread at a time.
 
 import CCurl
 
 public enum Curl {
-    /// curl_global_init is not thread-safe: run it once, before any thread makes a handle.
+    /// curl_global_init is not thread-safe: it runs once, the first time any handle is made.
     public static let initialized: Bool = curl_global_init(Int(CURL_GLOBAL_DEFAULT)) == CURLE_OK
 }
 
@@ -12,6 +12,64 @@ public struct CurlError: Error, Sendable, CustomStringConvertible {
     public let code: Int
     public let message: String
     public var description: String { "curl error \(code): \(message)" }
+
+    /// The request surely never reached the server (name resolution, refused connection, TLS
+    /// handshake), so even a non-idempotent call may be sent again.
+    public var nothingWasSent: Bool {
+        [5, 6, 7, 35, 60].contains(code)  // resolve proxy/host, couldn't connect, SSL connect, peer verification
+    }
+    public var isTimeout: Bool { code == 28 }
+    /// The response sink refused more bytes (a size cap).
+    public var isWriteAborted: Bool { code == 23 }
+}
+
+/// Where response bytes go. Returning false aborts the transfer.
+public protocol ResponseSink: AnyObject {
+    func write(_ bytes: UnsafeRawBufferPointer) -> Bool
+}
+
+/// Keeps the body in memory, up to a limit.
+public final class MemorySink: ResponseSink {
+    public private(set) var bytes: [UInt8] = []
+    let limit: Int
+    public init(limit: Int = 16 << 20) { self.limit = limit }
+    public func write(_ chunk: UnsafeRawBufferPointer) -> Bool {
+        guard bytes.count + chunk.count <= limit else { return false }
+        bytes.append(contentsOf: chunk)
+        return true
+    }
+}
+
+public struct HTTPClientRequest {
+    public enum Body {
+        case none
+        case bytes([UInt8], contentType: String)
+        /// multipart/form-data text fields, as curl's MIME API builds them.
+        case multipart([(String, String)])
+    }
+
+    public var method: String
+    public var url: String
+    public var headers: [(String, String)]
+    public var body: Body
+    public var connectTimeoutMs: Int
+    public var timeoutMs: Int
+
+    public init(method: String, url: String, headers: [(String, String)] = [], body: Body = .none,
+                connectTimeoutMs: Int = 5000, timeoutMs: Int = 30000) {
+        self.method = method
+        self.url = url
+        self.headers = headers
+        self.body = body
+        self.connectTimeoutMs = connectTimeoutMs
+        self.timeoutMs = timeoutMs
+    }
+}
+
+public struct HTTPClientResponse: Sendable {
+    public let status: Int
+    /// Lowercased names; the last value wins.
+    public let headers: [String: String]
 }
 
 public final class CurlEasy {
@@ -25,7 +83,6 @@ public final class CurlEasy {
         handle = h
         errorBuffer = .allocate(capacity: Int(CURL_ERROR_SIZE))
         errorBuffer.initialize(repeating: 0, count: Int(CURL_ERROR_SIZE))
-        _ = pr_curl_setopt_pointer(handle, CURLOPT_ERRORBUFFER, errorBuffer)
     }
 
     deinit {
@@ -33,26 +90,79 @@ public final class CurlEasy {
         errorBuffer.deallocate()
     }
 
-    /// A bodiless GET returning the status and body; enough to prove the wiring, extended by the client.
-    public func get(_ url: String, timeoutMs: Int = 5000) throws(CurlError) -> (status: Int, body: [UInt8]) {
-        let sink = ByteSink()
-        let unmanaged = Unmanaged.passRetained(sink)
+    /// Performs one request, streaming the body into `sink`. Reuses the handle's connection cache.
+    public func perform(_ request: HTTPClientRequest, into sink: any ResponseSink) throws(CurlError) -> HTTPClientResponse {
+        curl_easy_reset(handle)
+        errorBuffer[0] = 0
+        let context = TransferContext(sink: sink)
+        let unmanaged = Unmanaged.passRetained(context)
         defer { unmanaged.release() }
-        try check(pr_curl_setopt_string(handle, CURLOPT_URL, url))
-        try check(pr_curl_setopt_long(handle, CURLOPT_TIMEOUT_MS, timeoutMs))
+        let headerList = HeaderList(request.headers + [("Expect", "")])
+        var mime: MimeForm?
+
+        try check(pr_curl_setopt_pointer(handle, CURLOPT_ERRORBUFFER, errorBuffer))
+        try check(pr_curl_setopt_string(handle, CURLOPT_URL, request.url))
         try check(pr_curl_setopt_long(handle, CURLOPT_NOSIGNAL, 1))
+        try check(pr_curl_setopt_long(handle, CURLOPT_CONNECTTIMEOUT_MS, request.connectTimeoutMs))
+        try check(pr_curl_setopt_long(handle, CURLOPT_TIMEOUT_MS, request.timeoutMs))
+        try check(pr_curl_setopt_long(handle, CURLOPT_FOLLOWLOCATION, 0))
+        try check(pr_curl_setopt_string(handle, CURLOPT_USERAGENT, "PromptReel/1.0"))
+        try check(pr_curl_setopt_slist(handle, CURLOPT_HTTPHEADER, headerList.raw))
         try check(pr_curl_setopt_write(handle) { data, size, count, context in
             guard let data, let context else { return 0 }
-            let sink = Unmanaged<ByteSink>.fromOpaque(context).takeUnretainedValue()
-            sink.bytes.append(contentsOf: UnsafeRawBufferPointer(start: data, count: size * count))
-            return size * count
+            let transfer = Unmanaged<TransferContext>.fromOpaque(context).takeUnretainedValue()
+            return transfer.sink.write(UnsafeRawBufferPointer(start: data, count: size * count)) ? size * count : 0
         })
         try check(pr_curl_setopt_pointer(handle, CURLOPT_WRITEDATA, unmanaged.toOpaque()))
-        errorBuffer[0] = 0
-        try check(curl_easy_perform(handle))
+        try check(pr_curl_setopt_header(handle) { data, size, count, context in
+            guard let data, let context else { return 0 }
+            let transfer = Unmanaged<TransferContext>.fromOpaque(context).takeUnretainedValue()
+            transfer.addHeaderLine(UnsafeRawBufferPointer(start: data, count: size * count))
+            return size * count
+        })
+        try check(pr_curl_setopt_pointer(handle, CURLOPT_HEADERDATA, unmanaged.toOpaque()))
+
+        switch request.body {
+        case .none:
+            if request.method == "GET" { try check(pr_curl_setopt_long(handle, CURLOPT_HTTPGET, 1)) }
+        case let .bytes(bytes, contentType):
+            let withType = HeaderList(request.headers + [("Expect", ""), ("Content-Type", contentType)])
+            try check(pr_curl_setopt_slist(handle, CURLOPT_HTTPHEADER, withType.raw))
+            try check(pr_curl_setopt_long(handle, CURLOPT_POSTFIELDSIZE, bytes.count))
+            // COPYPOSTFIELDS: curl keeps its own copy of POSTFIELDSIZE bytes, so the array may go away.
+            // A one-byte buffer stands in for an empty body, which has no base address.
+            let buffer = bytes.isEmpty ? [0] : bytes
+            let rc = buffer.withUnsafeBytes { p in
+                pr_curl_setopt_pointer(handle, CURLOPT_COPYPOSTFIELDS, UnsafeMutableRawPointer(mutating: p.baseAddress))
+            }
+            try check(rc)
+            headerListKeepAlive = withType
+        case let .multipart(fields):
+            let form = try MimeForm(handle: handle, fields: fields)
+            try check(pr_curl_setopt_pointer(handle, CURLOPT_MIMEPOST, UnsafeMutableRawPointer(form.raw)))
+            mime = form
+        }
+        if request.method != "GET" && request.method != "POST" {
+            try check(pr_curl_setopt_string(handle, CURLOPT_CUSTOMREQUEST, request.method))
+        }
+
+        let result = curl_easy_perform(handle)
+        headerListKeepAlive = nil
+        withExtendedLifetime((headerList, mime)) {}
+        try check(result)
         var status = 0
         try check(pr_curl_getinfo_long(handle, CURLINFO_RESPONSE_CODE, &status))
-        return (status, sink.bytes)
+        return HTTPClientResponse(status: status, headers: context.headers)
+    }
+
+    /// A second header list (with Content-Type) must live until perform returns.
+    private var headerListKeepAlive: HeaderList?
+
+    /// Convenience for simple GETs into memory.
+    public func get(_ url: String, timeoutMs: Int = 5000) throws(CurlError) -> (status: Int, body: [UInt8]) {
+        let sink = MemorySink()
+        let response = try perform(HTTPClientRequest(method: "GET", url: url, timeoutMs: timeoutMs), into: sink)
+        return (response.status, sink.bytes)
     }
 
     private func check(_ code: CURLcode) throws(CurlError) {
@@ -63,6 +173,59 @@ public final class CurlEasy {
     }
 }
 
-final class ByteSink {
-    var bytes: [UInt8] = []
+/// State the C callbacks reach through their context pointer.
+final class TransferContext {
+    let sink: any ResponseSink
+    var headers: [String: String] = [:]
+    init(sink: any ResponseSink) { self.sink = sink }
+
+    func addHeaderLine(_ raw: UnsafeRawBufferPointer) {
+        let line = String(decoding: raw, as: UTF8.self)
+        if line.hasPrefix("HTTP/") { headers = [:]; return }  // a new response (after 100 Continue or a redirect)
+        guard let colon = line.firstIndex(of: ":") else { return }
+        let name = line[..<colon].lowercased()
+        let value = line[line.index(after: colon)...].trimmingCharacters(in: " \t\r\n")
+        headers[name] = value
+    }
+}
+
+/// Owns a curl_slist of request headers.
+final class HeaderList {
+    private(set) var raw: UnsafeMutablePointer<curl_slist>?
+    init(_ headers: [(String, String)]) {
+        for (name, value) in headers where !name.contains("\n") && !value.contains("\n") && !value.contains("\r") {
+            // "Name;" sends an empty header, "Name:" removes one of curl's defaults.
+            raw = curl_slist_append(raw, value.isEmpty ? "\(name):" : "\(name): \(value)")
+        }
+    }
+    deinit { curl_slist_free_all(raw) }
+}
+
+/// Owns a curl_mime form.
+final class MimeForm {
+    let raw: OpaquePointer
+    init(handle: UnsafeMutableRawPointer, fields: [(String, String)]) throws(CurlError) {
+        guard let mime = curl_mime_init(handle) else { throw CurlError(code: -1, message: "curl_mime_init failed") }
+        raw = mime
+        for (name, value) in fields {
+            guard let part = curl_mime_addpart(mime) else { throw CurlError(code: -1, message: "curl_mime_addpart failed") }
+            curl_mime_name(part, name)
+            let length = value.utf8.count
+            value.withCString { _ = curl_mime_data(part, $0, length) }
+        }
+    }
+    deinit { curl_mime_free(raw) }
+}
+
+extension String {
+    func trimmingCharacters(in chars: String) -> String {
+        var s = Substring(self)
+        while let f = s.first, chars.contains(f) { s.removeFirst() }
+        while let l = s.last, chars.contains(l) { s.removeLast() }
+        return String(s)
+    }
+}
+
+extension Substring {
+    func trimmingCharacters(in chars: String) -> String { String(self).trimmingCharacters(in: chars) }
 }

@@ -1,1 +1,239 @@
-// placeholder
+// The Videos API client: every /v1/videos call on one libcurl handle, with typed errors and retries.
+// Not Sendable: each thread (web worker, background worker) makes its own.
+//
+// Retry rule: reads (retrieve, list, download) and delete retry on 429, 408/409, 5xx, timeouts and
+// connection failures. Create and remix start paid jobs, so they retry only when nothing can have been
+// created: the connection was refused before sending, or the provider answered 429 or 503.
+
+import HTTPClient
+import Glibc
+import Web
+
+public struct APIResult<Value: Sendable>: Sendable {
+    public var value: Value
+    public var requestID: String?
+    /// `openai-poll-after-ms`: how long the provider wants us to wait before polling again.
+    public var pollAfterMs: Int?
+}
+
+public struct CreateVideo: Sendable {
+    public var prompt: String
+    public var model: String
+    public var seconds: String
+    public var size: String
+    public init(prompt: String, model: String, seconds: String, size: String) {
+        self.prompt = prompt
+        self.model = model
+        self.seconds = seconds
+        self.size = size
+    }
+}
+
+public enum ContentVariant: String, Sendable, CaseIterable {
+    case video, thumbnail, spritesheet
+}
+
+public struct Download: Sendable {
+    public var bytes: Int
+    public var sha256: String
+    public var contentType: String?
+}
+
+public final class VideoAPIClient {
+    public let config: ProviderConfig
+    private let curl: CurlEasy
+    /// How the client waits between retries; tests may observe it, production sleeps.
+    private let wait: (Double) -> Void
+
+    public init(config: ProviderConfig, wait: @escaping (Double) -> Void = VideoAPIClient.sleep) throws(VideoAPIError) {
+        self.config = config
+        self.wait = wait
+        do { curl = try CurlEasy() } catch { throw VideoAPIError(.connectionFailed, detail: error.message, nothingWasSent: true) }
+    }
+
+    public static func sleep(_ seconds: Double) {
+        guard seconds > 0 else { return }
+        var request = timespec(tv_sec: Int(seconds), tv_nsec: Int((seconds - seconds.rounded(.down)) * 1e9))
+        var remaining = timespec()
+        while nanosleep(&request, &remaining) == -1 && errno == EINTR { request = remaining }
+    }
+
+    // MARK: Calls
+
+    /// POST /videos as multipart/form-data, as OpenAI's SDKs send it.
+    public func create(_ params: CreateVideo) throws(VideoAPIError) -> APIResult<ProviderVideo> {
+        let body = HTTPClientRequest.Body.multipart([("prompt", params.prompt), ("model", params.model),
+                                                     ("seconds", params.seconds), ("size", params.size)])
+        return try video(send("POST", "/videos", body: body, createsJob: true))
+    }
+
+    public func retrieve(_ id: String) throws(VideoAPIError) -> APIResult<ProviderVideo> {
+        try video(send("GET", "/videos/" + URLEncoding.encode(id)))
+    }
+
+    public func remix(_ id: String, prompt: String) throws(VideoAPIError) -> APIResult<ProviderVideo> {
+        let body = HTTPClientRequest.Body.bytes(Array(JSON.object([("prompt", .string(prompt))]).serialized.utf8), contentType: "application/json")
+        return try video(send("POST", "/videos/" + URLEncoding.encode(id) + "/remix", body: body, createsJob: true))
+    }
+
+    public func delete(_ id: String) throws(VideoAPIError) -> APIResult<Bool> {
+        let (result, json) = try jsonCall("DELETE", "/videos/" + URLEncoding.encode(id))
+        return APIResult(value: json["deleted"]?.boolValue ?? true, requestID: result.requestID, pollAfterMs: nil)
+    }
+
+    /// GET /videos; `after` pages on from the last id of the previous page.
+    public func list(limit: Int = 20, after: String? = nil, order: String = "desc") throws(VideoAPIError) -> APIResult<VideoList> {
+        var path = "/videos?limit=\(limit)&order=\(URLEncoding.encode(order))"
+        if let after { path += "&after=" + URLEncoding.encode(after) }
+        let (result, json) = try jsonCall("GET", path)
+        guard case let .array(items)? = json["data"] else {
+            throw VideoAPIError(.malformedResponse, status: 200, detail: "the list has no data array", requestID: result.requestID)
+        }
+        var videos: [ProviderVideo] = []
+        for item in items {
+            do { videos.append(try ProviderVideo(json: item)) } catch {
+                throw VideoAPIError(.malformedResponse, status: 200, detail: error.detail, requestID: result.requestID)
+            }
+        }
+        return APIResult(value: VideoList(data: videos, lastID: json["last_id"]?.stringValue ?? videos.last?.id,
+                                          hasMore: json["has_more"]?.boolValue ?? false),
+                         requestID: result.requestID, pollAfterMs: nil)
+    }
+
+    /// Streams one asset to `path` (written as `path.part`, renamed when complete), refusing more than
+    /// `maxBytes`, and returns its size and SHA-256.
+    public func download(_ id: String, variant: ContentVariant, to path: String, maxBytes: Int) throws(VideoAPIError) -> APIResult<Download> {
+        let target = "/videos/" + URLEncoding.encode(id) + "/content?variant=" + variant.rawValue
+        var attempt = 0
+        while true {
+            let sink: FileSink
+            do { sink = try FileSink(path: path + ".part", limit: maxBytes) } catch {
+                throw VideoAPIError(.upstream, detail: "cannot write \(path).part: \(error)", nothingWasSent: true)
+            }
+            do throws(VideoAPIError) {
+                let response = try exchange("GET", target, body: .none, sink: sink, timeoutMs: config.downloadTimeoutMs)
+                do { try sink.close() } catch { throw VideoAPIError(.upstream, detail: "cannot finish writing \(path): \(error)") }
+                guard (200..<300).contains(response.status) else {
+                    unlink(path + ".part")
+                    throw classify(response, body: sink.errorBody)
+                }
+                guard rename(path + ".part", path) == 0 else {
+                    throw VideoAPIError(.upstream, detail: "cannot move the download into place at \(path)")
+                }
+                return APIResult(value: Download(bytes: sink.count, sha256: sink.digestHex(), contentType: response.headers["content-type"]),
+                                 requestID: response.headers["x-request-id"], pollAfterMs: nil)
+            } catch {
+                unlink(path + ".part")
+                var failure = error
+                if sink.overLimit { failure = VideoAPIError(.tooLarge, detail: "the \(variant.rawValue) is larger than \(maxBytes) bytes") }
+                guard shouldRetry(failure, createsJob: false), attempt < config.maxRetries else { throw failure }
+                wait(delay(failure, attempt: attempt))
+                attempt += 1
+            }
+        }
+    }
+
+    // MARK: Plumbing
+
+    private func video(_ reply: (HTTPClientResponse, [UInt8])) throws(VideoAPIError) -> APIResult<ProviderVideo> {
+        let (response, body) = reply
+        let requestID = response.headers["x-request-id"]
+        do {
+            let video = try ProviderVideo(json: try JSONParser.parse(body).root)
+            return APIResult(value: video, requestID: requestID,
+                             pollAfterMs: response.headers["openai-poll-after-ms"].flatMap { Int($0) })
+        } catch let error as DecodeError {
+            throw VideoAPIError(.malformedResponse, status: response.status, detail: error.detail, requestID: requestID)
+        } catch {
+            throw VideoAPIError(.malformedResponse, status: response.status, detail: "the body is not JSON", requestID: requestID)
+        }
+    }
+
+    private func jsonCall(_ method: String, _ path: String) throws(VideoAPIError) -> (APIResult<Bool>, JSON) {
+        let (response, body) = try send(method, path)
+        let requestID = response.headers["x-request-id"]
+        guard let json = try? JSONParser.parse(body).root, case .object = json else {
+            throw VideoAPIError(.malformedResponse, status: response.status, detail: "the body is not a JSON object", requestID: requestID)
+        }
+        return (APIResult(value: true, requestID: requestID, pollAfterMs: nil), json)
+    }
+
+    /// One call with the retry rule applied; returns a 2xx response and its body.
+    private func send(_ method: String, _ path: String, body: HTTPClientRequest.Body = .none,
+                      createsJob: Bool = false) throws(VideoAPIError) -> (HTTPClientResponse, [UInt8]) {
+        var attempt = 0
+        while true {
+            let sink = MemorySink(limit: 8 << 20)
+            do throws(VideoAPIError) {
+                let response = try exchange(method, path, body: body, sink: sink, timeoutMs: config.timeoutMs)
+                guard (200..<300).contains(response.status) else { throw classify(response, body: sink.bytes) }
+                return (response, sink.bytes)
+            } catch {
+                guard shouldRetry(error, createsJob: createsJob), attempt < config.maxRetries else { throw error }
+                wait(delay(error, attempt: attempt))
+                attempt += 1
+            }
+        }
+    }
+
+    private func exchange(_ method: String, _ path: String, body: HTTPClientRequest.Body, sink: any ResponseSink,
+                          timeoutMs: Int) throws(VideoAPIError) -> HTTPClientResponse {
+        var headers = [("Authorization", "Bearer \(config.apiKey)"), ("Accept", "application/json")]
+        if let org = config.organization { headers.append(("OpenAI-Organization", org)) }
+        if let project = config.project { headers.append(("OpenAI-Project", project)) }
+        let request = HTTPClientRequest(method: method, url: config.baseURL + path, headers: headers, body: body,
+                                        connectTimeoutMs: config.connectTimeoutMs, timeoutMs: timeoutMs)
+        do {
+            return try curl.perform(request, into: sink)
+        } catch {
+            if error.isTimeout { throw VideoAPIError(.timeout, detail: error.message) }
+            if error.isWriteAborted { throw VideoAPIError(.tooLarge, detail: error.message) }
+            throw VideoAPIError(.connectionFailed, detail: error.message, nothingWasSent: error.nothingWasSent)
+        }
+    }
+
+    func shouldRetry(_ error: VideoAPIError, createsJob: Bool) -> Bool {
+        if createsJob {
+            return error.nothingWasSent || (error.kind == .rateLimited) || (error.kind == .upstream && error.status == 503)
+        }
+        switch error.kind {
+        case .rateLimited, .upstream, .timeout, .connectionFailed: return true
+        case .invalidRequest: return error.status == 408 || error.status == 409
+        default: return false
+        }
+    }
+
+    /// Retry-After when given (capped), otherwise 0.5 s doubling, with a little jitter.
+    func delay(_ error: VideoAPIError, attempt: Int) -> Double {
+        if let after = error.retryAfter { return min(after, config.maxRetryAfterSeconds) }
+        let base = min(config.maxBackoffSeconds, 0.5 * Double(1 << min(attempt, 10)))
+        return base * Double.random(in: 0.8...1.0)
+    }
+
+    /// Maps a non-2xx answer to a typed error, keeping the provider's message, param and code.
+    func classify(_ response: HTTPClientResponse, body: [UInt8]) -> VideoAPIError {
+        let requestID = response.headers["x-request-id"]
+        let error = (try? JSONParser.parse(body).root)?["error"]
+        let message = error?["message"]?.stringValue ?? "HTTP \(response.status)"
+        let param = error?["param"]?.stringValue
+        let code = error?["code"]?.stringValue
+        let kind: VideoAPIError.Kind = switch response.status {
+        case 401: .badKey
+        case 403: .notAllowed
+        case 404: .notFound
+        case 429: .rateLimited
+        case 400, 408, 409, 413, 415, 422: .invalidRequest
+        default: .upstream
+        }
+        return VideoAPIError(kind, status: response.status, detail: message, param: param, code: code,
+                             requestID: requestID, retryAfter: VideoAPIClient.retryAfter(response.headers))
+    }
+
+    /// `retry-after-ms`, else `Retry-After` in seconds (an HTTP date is treated as "a while": 60 s).
+    static func retryAfter(_ headers: [String: String]) -> Double? {
+        if let ms = headers["retry-after-ms"].flatMap(Double.init), ms >= 0 { return ms / 1000 }
+        guard let value = headers["retry-after"] else { return nil }
+        if let seconds = Double(value), seconds >= 0 { return seconds }
+        return 60
+    }
+}

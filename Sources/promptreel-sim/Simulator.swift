@@ -243,7 +243,7 @@ actor Simulator {
         if let n = directive(prompt, "seconds").flatMap(Double.init) { duration = n }
         if let code = directive(prompt, "fail") { outcome = .fail(code) }
         if prompt.contains("[sim:stall]") { outcome = .stall }
-        let job = Job(id: newID(), model: model, prompt: prompt, size: size, seconds: seconds,
+        let job = Job(id: newID(long: settings.gatewayIDs || prompt.contains("[sim:long-id]")), model: model, prompt: prompt, size: size, seconds: seconds,
                       createdAt: Date().timeIntervalSince1970, remixedFrom: remixedFrom, duration: duration,
                       outcome: outcome, sequence: sequence)
         jobs[job.id] = job
@@ -296,8 +296,8 @@ actor Simulator {
         ]
     }
 
-    func newID() -> String {
-        if settings.gatewayIDs {
+    func newID(long: Bool) -> String {
+        if long {
             // Gateways encode provider and job into long base64url ids with padding.
             let bytes = (0..<200).map { _ in UInt8.random(in: 0...255) }
             let b64 = Data(bytes).base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")

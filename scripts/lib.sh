@@ -90,6 +90,22 @@ kill_stale() {
     done
 }
 
+# The Videos API simulator on a free loopback port; sets SIM_URL (without /v1).
+start_simulator() {
+    local bin="${SIM_BIN:-$(dirname "$BIN")/promptreel-sim}"
+    rm -f "$LOCAL/sim.port"
+    "$bin" --host 127.0.0.1 --port "${SIM_PORT:-0}" --port-file "$LOCAL/sim.port" "$@" >>"$LOCAL/sim.log" 2>&1 &
+    SIM_PID=$!
+    echo "$SIM_PID" >"$LOCAL/sim.pid"
+    PIDS+=("$SIM_PID")
+    local i
+    for i in $(seq 1 100); do
+        if [ -s "$LOCAL/sim.port" ]; then SIM_URL="http://127.0.0.1:$(cat "$LOCAL/sim.port")"; return 0; fi
+        sleep 0.05
+    done
+    say "the simulator did not start; see $LOCAL/sim.log"; return 1
+}
+
 start_app() {
     APP_SOCKET="$LOCAL/app.sock"
     "$BIN" serve --socket "$APP_SOCKET" "$@" >>"$LOCAL/app.log" 2>&1 &

@@ -1,1 +1,306 @@
+// The Videos API client against the running simulator, over real HTTP: every call, every error
+// class, retries and their waits, timeouts, malformed bodies, and creates that must not be resent.
+// Serialized: the simulator's injected faults are shared state.
+
+import Foundation
+import HTTPClient
 import Testing
+import VideoAPI
+import Web
+
+/// The simulator scripts/test starts (with `--api-key sim-test-key --job-seconds 2`).
+enum Sim {
+    static var base: String {
+        guard let url = ProcessInfo.processInfo.environment["PROMPTREEL_SIM_URL"] else {
+            fatalError("PROMPTREEL_SIM_URL is not set: run the tests with scripts/test")
+        }
+        return url
+    }
+    static let key = "sim-test-key"
+
+    static func config(key: String = Sim.key, timeoutMs: Int = 10_000, retries: Int = 2) -> ProviderConfig {
+        var config = ProviderConfig(baseURL: base + "/v1", apiKey: key)
+        config.timeoutMs = timeoutMs
+        config.maxRetries = retries
+        return config
+    }
+
+    static func stats() throws -> [String: Int] {
+        let (_, body) = try CurlEasy().get(base + "/_sim/stats")
+        guard case let .object(pairs) = try JSONParser.parse(body).root else { return [:] }
+        return Dictionary(uniqueKeysWithValues: pairs.compactMap { k, v in v.intValue.map { (k, $0) } })
+    }
+
+    static func fault(_ endpoint: String, _ kind: String, count: Int = 1, retryAfter: Int = 1, hangSeconds: Double = 5) throws {
+        let body = #"{"endpoint":"\#(endpoint)","kind":"\#(kind)","count":\#(count),"retry_after":\#(retryAfter),"hang_seconds":\#(hangSeconds)}"#
+        let response = try CurlEasy().perform(
+            HTTPClientRequest(method: "POST", url: base + "/_sim/faults", body: .bytes(Array(body.utf8), contentType: "application/json")),
+            into: MemorySink())
+        #expect(response.status == 200)
+    }
+
+    static func reset() throws {
+        _ = try CurlEasy().perform(HTTPClientRequest(method: "POST", url: base + "/_sim/reset", body: .bytes([], contentType: "application/json")), into: MemorySink())
+    }
+
+    static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("Sources/promptreel-sim/Fixtures")
+}
+
+/// Records the waits the client asks for, and really waits so Retry-After is honoured end to end.
+final class Waits: @unchecked Sendable {
+    private let lock = NSLock()
+    private var recorded: [Double] = []
+    var values: [Double] { lock.lock(); defer { lock.unlock() }; return recorded }
+    func wait(_ seconds: Double) {
+        lock.lock(); recorded.append(seconds); lock.unlock()
+        VideoAPIClient.sleep(seconds)
+    }
+}
+
+func client(_ config: ProviderConfig = Sim.config(), waits: Waits = Waits()) throws -> VideoAPIClient {
+    try VideoAPIClient(config: config, wait: { waits.wait($0) })
+}
+
+func waitUntilDone(_ api: VideoAPIClient, _ id: String, timeout: Double = 20) throws -> ProviderVideo {
+    let start = Date()
+    while true {
+        let video = try api.retrieve(id).value
+        if video.status.isTerminal { return video }
+        #expect(Date().timeIntervalSince(start) < timeout, "video did not finish")
+        if Date().timeIntervalSince(start) > timeout { return video }
+        VideoAPIClient.sleep(0.25)
+    }
+}
+
+@Suite(.serialized) struct VideoAPIAgainstSimulator {
+    init() throws { try Sim.reset() }
+
+    @Test func createPollCompleteAndDownloadEveryVariant() throws {
+        let api = try client()
+        let created = try api.create(CreateVideo(prompt: "A lighthouse at dusk", model: "sora-2", seconds: "4", size: "1280x720"))
+        #expect(created.value.status == .queued)
+        #expect(created.value.seconds == "4" && created.value.size == "1280x720" && created.value.model == "sora-2")
+        #expect(created.requestID?.hasPrefix("req_") == true)
+        let polled = try api.retrieve(created.value.id)
+        #expect(polled.pollAfterMs != nil)
+        let done = try waitUntilDone(api, created.value.id)
+        #expect(done.status == .completed && done.progress == 100 && done.completedAt != nil && done.expiresAt != nil)
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("dl-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        for (variant, file, type) in [(ContentVariant.video, "video.mp4", "video/mp4"), (.thumbnail, "thumbnail.webp", "image/webp"),
+                                      (.spritesheet, "spritesheet.jpg", "image/jpeg")] {
+            let path = dir.appendingPathComponent(file).path
+            let download = try api.download(done.id, variant: variant, to: path, maxBytes: 10 << 20).value
+            let expected = try Data(contentsOf: Sim.fixtures.appendingPathComponent(file))
+            #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == expected)
+            #expect(download.bytes == expected.count)
+            #expect(download.contentType == type)
+            #expect(download.sha256 == shellSHA256(path))
+            #expect(!FileManager.default.fileExists(atPath: path + ".part"))
+        }
+    }
+
+    @Test func listPagesWithAfter() throws {
+        let api = try client()
+        let ids = try (0..<3).map { i in try api.create(CreateVideo(prompt: "list \(i)", model: "sora-2", seconds: "4", size: "720x1280")).value.id }
+        let first = try api.list(limit: 2).value
+        #expect(first.data.map(\.id) == [ids[2], ids[1]])
+        #expect(first.hasMore)
+        let second = try api.list(limit: 2, after: first.lastID).value
+        #expect(second.data.map(\.id) == [ids[0]])
+        #expect(!second.hasMore)
+    }
+
+    @Test func deleteThenNotFound() throws {
+        let api = try client()
+        let id = try api.create(CreateVideo(prompt: "to delete", model: "sora-2", seconds: "4", size: "720x1280")).value.id
+        #expect(try api.delete(id).value)
+        #expect { try api.retrieve(id) } throws: { ($0 as? VideoAPIError)?.kind == .notFound }
+    }
+
+    @Test func remixRefersToItsSource() throws {
+        let api = try client()
+        let source = try api.create(CreateVideo(prompt: "source [sim:seconds=0.5]", model: "sora-2", seconds: "4", size: "720x1280")).value
+        _ = try waitUntilDone(api, source.id)
+        let remix = try api.remix(source.id, prompt: "same, at night").value
+        #expect(remix.remixedFromVideoID == source.id)
+        #expect(remix.id != source.id)
+    }
+
+    @Test func longGatewayIDsAreEscapedInPaths() throws {
+        let api = try client()
+        let video = try api.create(CreateVideo(prompt: "[sim:long-id] gateway", model: "sora-2", seconds: "4", size: "720x1280")).value
+        #expect(video.id.count > 250 && video.id.contains("=") && video.id.contains("-"))
+        #expect(try api.retrieve(video.id).value.id == video.id)
+    }
+
+    @Test func errorClasses() throws {
+        let bad = try client(Sim.config(key: "wrong-key"))
+        #expect { try bad.retrieve("video_x") } throws: { ($0 as? VideoAPIError)?.kind == .badKey }
+        let api = try client()
+        #expect { try api.retrieve("video_missing") } throws: { ($0 as? VideoAPIError)?.kind == .notFound }
+        do {
+            _ = try api.create(CreateVideo(prompt: "too big", model: "sora-2", seconds: "4", size: "1920x1080"))
+            Issue.record("expected invalid request")
+        } catch {
+            #expect(error.kind == .invalidRequest && error.param == "size" && error.status == 400)
+            #expect(error.detail.contains("1280x720"))
+            #expect(error.requestID?.hasPrefix("req_") == true)
+        }
+        let queued = try api.create(CreateVideo(prompt: "not yet [sim:stall]", model: "sora-2", seconds: "4", size: "720x1280")).value
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("early-\(UUID().uuidString).mp4").path
+        #expect { try api.download(queued.id, variant: .video, to: path, maxBytes: 1 << 20) } throws: { ($0 as? VideoAPIError)?.kind == .invalidRequest }
+        #expect(!FileManager.default.fileExists(atPath: path))
+    }
+
+    @Test func failedJobsCarryTheProviderCode() throws {
+        let api = try client()
+        let video = try api.create(CreateVideo(prompt: "[sim:fail=moderation_blocked][sim:seconds=0.5]", model: "sora-2", seconds: "4", size: "720x1280")).value
+        let done = try waitUntilDone(api, video.id)
+        #expect(done.status == .failed && done.errorCode == "moderation_blocked")
+        #expect(done.failureMessage?.contains("moderation") == true)
+    }
+
+    @Test func readsRetryOn429HonouringRetryAfter() throws {
+        let waits = Waits()
+        let api = try client(waits: waits)
+        let id = try api.create(CreateVideo(prompt: "retry", model: "sora-2", seconds: "4", size: "720x1280")).value.id
+        try Sim.fault("retrieve", "429", retryAfter: 1)
+        let before = try Sim.stats()["retrieve"] ?? 0
+        let started = Date()
+        #expect(try api.retrieve(id).value.id == id)
+        #expect(Date().timeIntervalSince(started) >= 1.0)
+        #expect(waits.values == [1.0])
+        #expect(try Sim.stats()["retrieve"] == before + 2)
+    }
+
+    @Test func readsRetry5xxThenGiveUp() throws {
+        let waits = Waits()
+        let api = try client(waits: waits)
+        let id = try api.create(CreateVideo(prompt: "5xx", model: "sora-2", seconds: "4", size: "720x1280")).value.id
+        try Sim.fault("retrieve", "500", count: 2)
+        #expect(try api.retrieve(id).value.id == id)
+        #expect(waits.values.count == 2 && waits.values.allSatisfy { $0 > 0 && $0 <= 8 })
+        try Sim.fault("retrieve", "503", count: 3)
+        #expect { try api.retrieve(id) } throws: { ($0 as? VideoAPIError)?.kind == .upstream && ($0 as? VideoAPIError)?.status == 503 }
+    }
+
+    @Test func createIsNotResentAfter500() throws {
+        let api = try client()
+        try Sim.fault("create", "500")
+        let before = try Sim.stats()["create"] ?? 0
+        #expect { try api.create(CreateVideo(prompt: "once", model: "sora-2", seconds: "4", size: "720x1280")) }
+            throws: { ($0 as? VideoAPIError)?.status == 500 }
+        #expect(try Sim.stats()["create"] == before + 1)
+    }
+
+    @Test func createIsRetriedAfter429And503() throws {
+        let waits = Waits()
+        let api = try client(waits: waits)
+        try Sim.fault("create", "429", retryAfter: 1)
+        try Sim.fault("create", "503")
+        let before = try Sim.stats()["create"] ?? 0
+        let video = try api.create(CreateVideo(prompt: "eventually", model: "sora-2", seconds: "4", size: "720x1280")).value
+        #expect(video.status == .queued)
+        #expect(try Sim.stats()["create"] == before + 3)
+        #expect(waits.values.first == 1.0)
+    }
+
+    @Test func hungCreateTimesOutAndIsNotResent() throws {
+        let api = try client(Sim.config(timeoutMs: 1000))
+        try Sim.fault("create", "hang", hangSeconds: 3)
+        let before = try Sim.stats()["create"] ?? 0
+        do {
+            _ = try api.create(CreateVideo(prompt: "hang", model: "sora-2", seconds: "4", size: "720x1280"))
+            Issue.record("expected a timeout")
+        } catch {
+            #expect(error.kind == .timeout)
+            #expect(error.outcomeUnknown)  // the job may exist upstream: never resent blindly
+        }
+        #expect(try Sim.stats()["create"] == before + 1)
+    }
+
+    @Test func hungReadTimesOutAndRetries() throws {
+        let waits = Waits()
+        let api = try client(Sim.config(timeoutMs: 1000), waits: waits)
+        let id = try api.create(CreateVideo(prompt: "slow read", model: "sora-2", seconds: "4", size: "720x1280")).value.id
+        try Sim.fault("retrieve", "hang", hangSeconds: 3)
+        #expect(try api.retrieve(id).value.id == id)
+        #expect(waits.values.count == 1)
+    }
+
+    @Test func malformedBodyIsTyped() throws {
+        let api = try client(Sim.config(retries: 0))
+        let id = try api.create(CreateVideo(prompt: "malformed", model: "sora-2", seconds: "4", size: "720x1280")).value.id
+        try Sim.fault("retrieve", "malformed")
+        #expect { try api.retrieve(id) } throws: { ($0 as? VideoAPIError)?.kind == .malformedResponse }
+        try Sim.fault("create", "malformed")
+        do {
+            _ = try api.create(CreateVideo(prompt: "m", model: "sora-2", seconds: "4", size: "720x1280"))
+            Issue.record("expected malformed")
+        } catch {
+            #expect(error.kind == .malformedResponse && error.outcomeUnknown)
+        }
+    }
+
+    @Test func refusedConnectionIsSafeToRetryEvenForCreate() throws {
+        let waits = Waits()
+        var config = ProviderConfig(baseURL: "http://127.0.0.1:9/v1", apiKey: "k")
+        config.maxRetries = 1
+        let api = try client(config, waits: waits)
+        do {
+            _ = try api.create(CreateVideo(prompt: "x", model: "sora-2", seconds: "4", size: "720x1280"))
+            Issue.record("expected a connection failure")
+        } catch {
+            #expect(error.kind == .connectionFailed && error.nothingWasSent && !error.outcomeUnknown)
+        }
+        #expect(waits.values.count == 1)  // retried once: nothing could have been created
+    }
+
+    @Test func downloadsAreCapped() throws {
+        let api = try client(Sim.config(retries: 0))
+        let video = try api.create(CreateVideo(prompt: "[sim:seconds=0.3] cap", model: "sora-2", seconds: "4", size: "720x1280")).value
+        _ = try waitUntilDone(api, video.id)
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("cap-\(UUID().uuidString).mp4").path
+        #expect { try api.download(video.id, variant: .video, to: path, maxBytes: 1000) } throws: { ($0 as? VideoAPIError)?.kind == .tooLarge }
+        #expect(!FileManager.default.fileExists(atPath: path) && !FileManager.default.fileExists(atPath: path + ".part"))
+    }
+}
+
+@Suite struct Decoding {
+    @Test func tolerantOfGatewayShapes() throws {
+        let json = try JSONParser.parse(#"{"id":"abc=","status":"in_progress","seconds":8,"progress":12.0,"usage":{"x":1}}"#)
+        let video = try ProviderVideo(json: json)
+        #expect(video.seconds == "8" && video.progress == 12 && video.prompt == nil && video.status == .inProgress)
+    }
+
+    @Test func unknownStatusIsATerminalFailure() throws {
+        let video = try ProviderVideo(json: JSONParser.parse(#"{"id":"v","status":"expired"}"#))
+        #expect(video.status.isTerminal)
+        #expect(video.failureMessage?.contains("expired") == true)
+    }
+
+    @Test func idAndStatusAreIndispensable() {
+        #expect(throws: DecodeError.self) { try ProviderVideo(json: JSONParser.parse(#"{"status":"queued"}"#)) }
+        #expect(throws: DecodeError.self) { try ProviderVideo(json: JSONParser.parse(#"{"id":"v"}"#)) }
+        #expect(throws: DecodeError.self) { try ProviderVideo(json: JSONParser.parse(#"[1]"#)) }
+    }
+
+    @Test func publicMessagesHideInternals() {
+        let e = VideoAPIError(.rateLimited, status: 429, detail: "org-123 limit", requestID: "req_1", retryAfter: 2.2)
+        #expect(e.publicMessage == "The video provider is rate limiting us. Try again in 3 seconds.")
+        #expect(!VideoAPIError(.badKey, detail: "sk-abc").publicMessage.contains("sk-abc"))
+    }
+}
+
+func shellSHA256(_ path: String) -> String {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/sha256sum")
+    process.arguments = [path]
+    let pipe = Pipe()
+    process.standardOutput = pipe
+    try? process.run()
+    process.waitUntilExit()
+    return String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).split(separator: " ").first.map(String.init) ?? ""
+}

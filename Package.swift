@@ -41,7 +41,7 @@ let package = Package(
         .executableTarget(
             name: "promptreel",
             dependencies: [
-                "PromptReel", "FastCGIServer", "Postgres",
+                "PromptReel", "FastCGIServer", "Postgres", "VideoAPI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict

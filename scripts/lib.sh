@@ -22,7 +22,7 @@ ensure_packages() {
 
 build_release() {
     say "building (release)…"
-    (cd "$ROOT" && swift build -c release --product promptreel 2>&1 | grep -vE '^(\[|Building|Compiling|Write|Linking|Planning|Fetching|Computing|Creating|Working|Cloning)' >&2) || true
+    (cd "$ROOT" && swift build -c release 2>&1 | grep -vE '^(\[|Building|Compiling|Write|Linking|Planning|Fetching|Computing|Creating|Working|Cloning)' >&2) || true
     BIN="$ROOT/.build/release/promptreel"
     [ -x "$BIN" ] || { say "build failed"; return 1; }
 }

@@ -51,6 +51,20 @@ enum API {
         return .json(json(video))
     }
 
+    /// The catalog: models, durations, sizes and prices.
+    static func models(_ c: inout Context) throws -> Response {
+        _ = try c.requireUser()
+        return .json(try Catalog.load(c.db).json)
+    }
+
+    /// The price of settings before generating: `?model=&duration=&aspect_ratio=&resolution=`.
+    static func estimate(_ c: inout Context) throws -> Response {
+        _ = try c.requireUser()
+        let settings = try Catalog.load(c.db).resolve(Catalog.requested(fromFields: c.request.query), db: c.db)
+        return .json(.object([("settings", settings.userJSON), ("size", .string(settings.size)),
+                              ("seconds", .string(settings.apiSeconds)), ("estimatedCost", .number(settings.estimatedCost))]))
+    }
+
     static func json(_ p: Project) -> JSON {
         .object([("id", .int(p.id)), ("name", .string(p.name)), ("description", .string(p.description)),
                  ("video_count", .int(p.videoCount)), ("created_at", .string(p.createdAt)), ("updated_at", .string(p.updatedAt))])

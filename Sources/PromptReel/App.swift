@@ -126,6 +126,8 @@ public final class App {
         case let .apiProjectVideos(project): ["GET": { try API.listVideos(&$0, project: project) },
                                               "POST": { try API.createVideo(&$0, project: project) }]
         case let .apiVideo(id): ["GET": { try API.video(&$0, id: id) }]
+        case .apiModels: ["GET": API.models]
+        case .apiEstimate: ["GET": API.estimate]
         }
     }
 }

@@ -21,6 +21,8 @@ public enum Route: Equatable, Sendable {
     case apiProject(Int64)
     case apiProjectVideos(project: Int64)
     case apiVideo(Int64)
+    case apiModels
+    case apiEstimate
 
     public init?(path: String) {
         let s = path.split(separator: "/", omittingEmptySubsequences: false).dropFirst().map(String.init)
@@ -39,6 +41,8 @@ public enum Route: Equatable, Sendable {
         case ["account"]: self = .account
         case ["account", "tokens"]: self = .tokens
         case ["api", "projects"]: self = .apiProjects
+        case ["api", "models"]: self = .apiModels
+        case ["api", "models", "estimate"]: self = .apiEstimate
         default:
             guard s.count >= 3, let value = id(s[2]) else { return nil }
             switch (s[0], s[1], Array(s.dropFirst(3))) {
@@ -75,6 +79,8 @@ public enum Route: Equatable, Sendable {
         case let .apiProject(id): "/api/projects/\(id)"
         case let .apiProjectVideos(project): "/api/projects/\(project)/videos"
         case let .apiVideo(id): "/api/videos/\(id)"
+        case .apiModels: "/api/models"
+        case .apiEstimate: "/api/models/estimate"
         }
     }
 }

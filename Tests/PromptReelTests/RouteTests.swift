@@ -7,7 +7,7 @@ import Testing
     @Test(arguments: [
         Route.home, .healthz, .login, .signup, .logout, .dashboard, .projects, .project(7), .newVideo(project: 7),
         .projectVideos(project: 7), .video(42), .account, .tokens, .deleteToken(3), .apiProjects, .apiProject(9),
-        .apiProjectVideos(project: 9), .apiVideo(9),
+        .apiProjectVideos(project: 9), .apiVideo(9), .apiModels, .apiEstimate,
     ])
     func pathsRoundTrip(_ route: Route) {
         #expect(Route(path: route.path) == route)

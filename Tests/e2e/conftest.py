@@ -6,6 +6,7 @@ import uuid
 import pytest
 import requests
 
+ROOT_DIR = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BASE = os.environ.get("PROMPTREEL_URL", "http://127.0.0.1:18080")
 PASSWORD = "correct horse battery"
 

@@ -13,7 +13,7 @@ struct PromptReelCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "promptreel",
         abstract: "PromptReel: turn saved video prompts into videos.",
-        subcommands: [Serve.self, Migrate.self, UserCommand.self, TokenCommand.self])
+        subcommands: [Serve.self, Migrate.self, UserCommand.self, TokenCommand.self, ModelsCommand.self, SoraCommand.self])
 }
 
 struct DatabaseOptions: ParsableArguments {

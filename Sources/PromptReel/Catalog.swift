@@ -1,0 +1,184 @@
+// The model catalog as the application sees it, and the mapping from the settings users know
+// (model, duration, aspect_ratio, resolution) to the API's (model, seconds as a string, size).
+
+import Postgres
+import Web
+
+struct CatalogSize: Sendable {
+    let aspectRatio: String
+    let resolution: String
+    let size: String
+    /// numeric text, e.g. "0.1000"
+    let usdPerSecond: String
+}
+
+struct CatalogModel: Sendable {
+    let name: String
+    let displayName: String
+    let durations: [Int]
+    let sizes: [CatalogSize]
+
+    var aspectRatios: [String] { unique(sizes.map(\.aspectRatio)) }
+    func resolutions(aspectRatio: String) -> [String] {
+        unique(sizes.filter { $0.aspectRatio == aspectRatio }.map(\.resolution)).sorted { Catalog.height($0) < Catalog.height($1) }
+    }
+    var resolutions: [String] { unique(sizes.map(\.resolution)).sorted { Catalog.height($0) < Catalog.height($1) } }
+
+    private func unique(_ values: [String]) -> [String] {
+        var seen = Set<String>()
+        return values.filter { seen.insert($0).inserted }
+    }
+}
+
+/// What a user asked for; nil means "the catalog's default".
+struct RequestedSettings: Sendable {
+    var model: String?
+    var duration: Int?
+    var aspectRatio: String?
+    var resolution: String?
+}
+
+/// Settings checked against the catalog, in both vocabularies, with the price for them.
+struct ResolvedSettings: Sendable {
+    let model: String
+    let duration: Int
+    let aspectRatio: String
+    let resolution: String
+    /// The API's `size` and `seconds` (a string, as the API requires).
+    let size: String
+    var apiSeconds: String { String(duration) }
+    /// calculate_sora_generation_cost(), as numeric text ("0.40").
+    let estimatedCost: String
+
+    var userJSON: JSON {
+        .object([("model", .string(model)), ("duration", .int(duration)), ("aspect_ratio", .string(aspectRatio)),
+                 ("resolution", .string(resolution))])
+    }
+}
+
+struct Catalog: Sendable {
+    let models: [CatalogModel]
+
+    /// Enabled models in list order.
+    static func load(_ db: Connection) throws -> Catalog {
+        let models = try db.execute("SELECT name, display_name FROM video_models WHERE enabled ORDER BY position, name")
+        let durations = try db.execute("SELECT model, seconds FROM video_model_durations ORDER BY seconds")
+        let sizes = try db.execute("""
+            SELECT s.model, s.aspect_ratio, s.resolution, s.size, r.usd_per_second::text AS price
+            FROM video_model_sizes s JOIN video_model_resolutions r USING (model, resolution)
+            ORDER BY s.model, split_part(s.aspect_ratio, ':', 1)::numeric / split_part(s.aspect_ratio, ':', 2)::numeric DESC, s.resolution
+            """)
+        return Catalog(models: models.map { row in
+            let name = row.string("name")
+            return CatalogModel(
+                name: name, displayName: row.string("display_name"),
+                durations: durations.filter { $0.string("model") == name }.map { Int($0.int("seconds")) },
+                sizes: sizes.filter { $0.string("model") == name }.map {
+                    CatalogSize(aspectRatio: $0.string("aspect_ratio"), resolution: $0.string("resolution"),
+                                size: $0.string("size"), usdPerSecond: $0.string("price"))
+                })
+        })
+    }
+
+    func model(named name: String) -> CatalogModel? { models.first { $0.name == name } }
+
+    /// Checks settings against the catalog, fills defaults, and prices them with the SQL function.
+    func resolve(_ requested: RequestedSettings, db: Connection) throws -> ResolvedSettings {
+        guard let first = models.first else { throw HTTPError(503, "no_models", "No video models are configured. Ask the operator to add one.") }
+        let model: CatalogModel
+        if let name = requested.model {
+            guard let found = self.model(named: name) else {
+                throw HTTPError.validation(field: "model", "must be one of \(models.map(\.name).joined(separator: ", "))")
+            }
+            model = found
+        } else {
+            model = first
+        }
+        guard let shortest = model.durations.first else { throw HTTPError(503, "no_models", "\(model.name) has no durations configured.") }
+        let duration = requested.duration ?? shortest
+        guard model.durations.contains(duration) else {
+            throw HTTPError.validation(field: "duration", "\(model.name) offers \(Catalog.list(model.durations.map(String.init))) seconds")
+        }
+        let aspectRatios = model.aspectRatios
+        let aspectRatio = requested.aspectRatio ?? (aspectRatios.contains("16:9") ? "16:9" : aspectRatios.first ?? "")
+        guard aspectRatios.contains(aspectRatio) else {
+            throw HTTPError.validation(field: "aspect_ratio", "\(model.name) offers \(Catalog.list(aspectRatios))")
+        }
+        let resolutions = model.resolutions(aspectRatio: aspectRatio)
+        let resolution = requested.resolution ?? resolutions.first ?? ""
+        guard let size = model.sizes.first(where: { $0.aspectRatio == aspectRatio && $0.resolution == resolution }) else {
+            throw HTTPError.validation(field: "resolution", "\(model.name) offers \(Catalog.list(resolutions)) at \(aspectRatio)")
+        }
+        let cost = try Catalog.cost(duration: duration, resolution: resolution, model: model.name, db: db)
+        return ResolvedSettings(model: model.name, duration: duration, aspectRatio: aspectRatio, resolution: resolution,
+                                size: size.size, estimatedCost: cost)
+    }
+
+    /// The SQL function is the only price calculation; Swift never multiplies money.
+    static func cost(duration: Int, resolution: String, model: String, db: Connection) throws -> String {
+        guard let cost = try db.execute("SELECT calculate_sora_generation_cost(\(duration), \(resolution), \(model))::text AS cost")
+            .first?["cost"] else {
+            throw HTTPError.validation(field: "settings", "\(model) has no price for \(duration) seconds at \(resolution)")
+        }
+        return cost
+    }
+
+    static func list(_ items: [String]) -> String {
+        switch items.count {
+        case 0: "nothing"
+        case 1: items[0]
+        default: items.dropLast().joined(separator: ", ") + " or " + (items.last ?? "")
+        }
+    }
+
+    /// "720p" → 720, for ordering resolutions.
+    static func height(_ resolution: String) -> Int { Int(resolution.dropLast()) ?? 0 }
+
+    /// Reads settings from JSON (`{"settings": {...}}` members), accepting durations as numbers or numeric strings.
+    static func requested(fromJSON settings: JSON?) throws(HTTPError) -> RequestedSettings {
+        guard let settings, !settings.isNull else { return RequestedSettings() }
+        guard case .object = settings else { throw .validation(field: "settings", "must be an object") }
+        func text(_ key: String) throws(HTTPError) -> String? {
+            guard let value = settings[key], !value.isNull else { return nil }
+            guard let s = value.stringValue else { throw .validation(field: key, "must be a string") }
+            return s
+        }
+        var duration: Int?
+        if let value = settings["duration"], !value.isNull {
+            switch value {
+            case let .number(n): duration = Int(n)
+            case let .string(s): duration = Int(s)
+            default: break
+            }
+            guard duration != nil else { throw .validation(field: "duration", "must be a whole number of seconds") }
+        }
+        return RequestedSettings(model: try text("model"), duration: duration, aspectRatio: try text("aspect_ratio"),
+                                 resolution: try text("resolution"))
+    }
+
+    /// Reads settings from a query string or form; empty values mean "default".
+    static func requested(fromFields fields: [String: String]) throws(HTTPError) -> RequestedSettings {
+        func value(_ key: String) -> String? { fields[key].flatMap { $0.isEmpty ? nil : $0 } }
+        var duration: Int?
+        if let d = value("duration") {
+            guard let n = Int(d) else { throw .validation(field: "duration", "must be a whole number of seconds") }
+            duration = n
+        }
+        return RequestedSettings(model: value("model"), duration: duration, aspectRatio: value("aspect_ratio"), resolution: value("resolution"))
+    }
+
+    var json: JSON {
+        .object([("models", .array(models.enumerated().map { index, m in
+            .object([
+                ("name", .string(m.name)), ("display_name", .string(m.displayName)), ("default", .bool(index == 0)),
+                ("durations", .array(m.durations.map { .int($0) })),
+                ("aspect_ratios", .array(m.aspectRatios.map(JSON.string))),
+                ("resolutions", .array(m.resolutions.map(JSON.string))),
+                ("sizes", .array(m.sizes.map { s in
+                    .object([("aspect_ratio", .string(s.aspectRatio)), ("resolution", .string(s.resolution)),
+                             ("size", .string(s.size)), ("usd_per_second", .number(s.usdPerSecond))])
+                })),
+            ])
+        }))])
+    }
+}

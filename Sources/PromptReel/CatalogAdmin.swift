@@ -1,0 +1,87 @@
+// Operator changes to the model catalog (the `promptreel models` commands), each in one transaction.
+
+public import Postgres
+
+public enum CatalogAdmin {
+    public struct NewModel: Sendable {
+        public var name: String
+        public var displayName: String
+        public var position: Int
+        public var durations: [Int]
+        /// resolution → USD per second (numeric text)
+        public var prices: [(String, String)]
+        /// (aspect ratio, resolution, size)
+        public var sizes: [(String, String, String)]
+
+        public init(name: String, displayName: String, position: Int, durations: [Int], prices: [(String, String)],
+                    sizes: [(String, String, String)]) {
+            self.name = name
+            self.displayName = displayName
+            self.position = position
+            self.durations = durations
+            self.prices = prices
+            self.sizes = sizes
+        }
+    }
+
+    public struct Failure: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    public static func add(_ model: NewModel, db: Connection) throws {
+        guard !model.durations.isEmpty, !model.sizes.isEmpty else { throw Failure(description: "give at least one --duration and one --size") }
+        for (_, resolution, _) in model.sizes where !model.prices.contains(where: { $0.0 == resolution }) {
+            throw Failure(description: "no --price for resolution \(resolution)")
+        }
+        do {
+            try db.transaction {
+                try db.execute("INSERT INTO video_models (name, display_name, position) VALUES (\(model.name), \(model.displayName), \(model.position))")
+                for seconds in model.durations {
+                    try db.execute("INSERT INTO video_model_durations (model, seconds) VALUES (\(model.name), \(seconds))")
+                }
+                for (resolution, price) in model.prices {
+                    try db.execute("INSERT INTO video_model_resolutions (model, resolution, usd_per_second) VALUES (\(model.name), \(resolution), \(price)::numeric)")
+                }
+                for (aspect, resolution, size) in model.sizes {
+                    try db.execute("INSERT INTO video_model_sizes (model, aspect_ratio, resolution, size) VALUES (\(model.name), \(aspect), \(resolution), \(size))")
+                }
+            }
+        } catch let error as DatabaseError {
+            throw Failure(description: error.isUniqueViolation ? "model \(model.name) already exists (or a size is listed twice)" : "refused: \(error)")
+        }
+    }
+
+    /// Sets (or adds) the price of one resolution of a model.
+    public static func price(model: String, resolution: String, usdPerSecond: String, db: Connection) throws {
+        let rows = try db.execute("""
+            INSERT INTO video_model_resolutions (model, resolution, usd_per_second)
+            SELECT name, \(resolution), \(usdPerSecond)::numeric FROM video_models WHERE name = \(model)
+            ON CONFLICT (model, resolution) DO UPDATE SET usd_per_second = excluded.usd_per_second
+            RETURNING usd_per_second::text AS price
+            """)
+        guard !rows.isEmpty else { throw Failure(description: "no model named \(model)") }
+    }
+
+    public static func setEnabled(model: String, _ enabled: Bool, db: Connection) throws {
+        guard try !db.execute("UPDATE video_models SET enabled = \(enabled) WHERE name = \(model) RETURNING name").isEmpty else {
+            throw Failure(description: "no model named \(model)")
+        }
+    }
+
+    /// One line per size: model, display name, enabled, durations, aspect ratio, resolution, size, price.
+    public static func listing(db: Connection) throws -> [String] {
+        try db.execute("""
+            SELECT m.name, m.display_name, m.enabled,
+                   (SELECT string_agg(seconds::text, ',' ORDER BY seconds) FROM video_model_durations d WHERE d.model = m.name) AS durations,
+                   s.aspect_ratio, s.resolution, s.size, r.usd_per_second::text AS price
+            FROM video_models m
+            LEFT JOIN video_model_sizes s ON s.model = m.name
+            LEFT JOIN video_model_resolutions r ON r.model = s.model AND r.resolution = s.resolution
+            ORDER BY m.position, m.name, split_part(s.aspect_ratio, ':', 1)::numeric / split_part(s.aspect_ratio, ':', 2)::numeric DESC, s.resolution
+            """).map {
+            "\($0.string("name"))\t\($0.string("display_name"))\t\($0.bool("enabled") ? "enabled" : "disabled")\t"
+                + "seconds=\($0.string("durations"))\t\($0.string("aspect_ratio"))\t\($0.string("resolution"))\t"
+                + "\($0.string("size"))\t$\($0.string("price"))/s"
+        }
+    }
+}

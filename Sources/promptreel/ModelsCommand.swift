@@ -1,0 +1,77 @@
+// `promptreel models …`: the operator's view of the model catalog.
+
+import ArgumentParser
+import PromptReel
+
+struct ModelsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "models", abstract: "List and change the video model catalog (prices in USD per second).",
+        subcommands: [List.self, Add.self, Price.self, Disable.self, Enable.self])
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Print every model and size with its price.")
+        @OptionGroup var database: DatabaseOptions
+        func run() throws {
+            for line in try CatalogAdmin.listing(db: database.connect()) { print(line) }
+        }
+    }
+
+    struct Add: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Add a model.",
+            discussion: """
+                Example (Veo through LiteLLM's proxy):
+                  promptreel models add --name gemini/veo-3.1-generate-preview --display-name "Veo 3.1" \\
+                    --duration 4 --duration 8 --price 720p=0.40 --size 16:9=720p=1280x720 --size 9:16=720p=720x1280
+                """)
+        @OptionGroup var database: DatabaseOptions
+        @Option(help: "The API's model name.") var name: String
+        @Option(help: "The name users see.") var displayName: String
+        @Option(help: "List order; the first enabled model is the default.") var position = 100
+        @Option(help: "An allowed duration in seconds (repeat).") var duration: [Int] = []
+        @Option(help: "RESOLUTION=USD_PER_SECOND, e.g. 720p=0.10 (repeat).") var price: [String] = []
+        @Option(help: "ASPECT=RESOLUTION=WIDTHxHEIGHT, e.g. 16:9=720p=1280x720 (repeat).") var size: [String] = []
+
+        func run() throws {
+            let prices = try price.map { p -> (String, String) in
+                let parts = p.split(separator: "=").map(String.init)
+                guard parts.count == 2 else { throw ValidationError("--price takes RESOLUTION=USD, got \(p)") }
+                return (parts[0], parts[1])
+            }
+            let sizes = try size.map { s -> (String, String, String) in
+                let parts = s.split(separator: "=").map(String.init)
+                guard parts.count == 3 else { throw ValidationError("--size takes ASPECT=RESOLUTION=WxH, got \(s)") }
+                return (parts[0], parts[1], parts[2])
+            }
+            try CatalogAdmin.add(.init(name: name, displayName: displayName, position: position, durations: duration,
+                                       prices: prices, sizes: sizes), db: database.connect())
+            print("added \(name)")
+        }
+    }
+
+    struct Price: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Set the price of one resolution of a model.")
+        @OptionGroup var database: DatabaseOptions
+        @Option(help: "The model name.") var name: String
+        @Option(help: "The resolution, e.g. 720p.") var resolution: String
+        @Option(help: "USD per second of video, e.g. 0.12.") var usdPerSecond: String
+        func run() throws {
+            try CatalogAdmin.price(model: name, resolution: resolution, usdPerSecond: usdPerSecond, db: database.connect())
+            print("\(name) \(resolution): $\(usdPerSecond)/s")
+        }
+    }
+
+    struct Disable: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Stop offering a model (history keeps it).")
+        @OptionGroup var database: DatabaseOptions
+        @Option(help: "The model name.") var name: String
+        func run() throws { try CatalogAdmin.setEnabled(model: name, false, db: database.connect()); print("disabled \(name)") }
+    }
+
+    struct Enable: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Offer a disabled model again.")
+        @OptionGroup var database: DatabaseOptions
+        @Option(help: "The model name.") var name: String
+        func run() throws { try CatalogAdmin.setEnabled(model: name, true, db: database.connect()); print("enabled \(name)") }
+    }
+}

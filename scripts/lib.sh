@@ -108,6 +108,8 @@ start_simulator() {
 
 start_app() {
     APP_SOCKET="$LOCAL/app.sock"
+    export PROMPTREEL_MEDIA_DIR="${PROMPTREEL_MEDIA_DIR:-$LOCAL/media}"
+    mkdir -p "$PROMPTREEL_MEDIA_DIR"
     "$BIN" serve --socket "$APP_SOCKET" "$@" >>"$LOCAL/app.log" 2>&1 &
     APP_PID=$!
     echo "$APP_PID" >"$LOCAL/app.pid"

@@ -48,7 +48,16 @@ enum API {
     static func video(_ c: inout Context, id: Int64) throws -> Response {
         let user = try c.requireUser()
         guard let video = try c.store.video(id: id, userID: user.id) else { throw HTTPError.notFound("No such video.") }
-        return .json(json(video))
+        guard case var .object(pairs) = json(video) else { return .json(json(video)) }
+        for (name, value) in try c.store.soraFields(videoID: id) {
+            switch (name, value) {
+            case (_, nil): pairs.append((name, .null))
+            case ("sora_generation_settings", let text?): pairs.append((name, (try? JSONParser.parse(text)) ?? .null))
+            case ("sora_generation_cost", let amount?): pairs.append((name, .number(amount)))
+            case (_, let text?): pairs.append((name, .string(text)))
+            }
+        }
+        return .json(.object(pairs))
     }
 
     /// The catalog: models, durations, sizes and prices.

@@ -3,11 +3,13 @@
 // worker thread, so it is deliberately not Sendable.
 
 import Postgres
+import VideoAPI
 public import Web
 
 public final class App {
     let config: AppConfig
     private var connection: Connection?
+    private var providerClient: VideoAPIClient?
 
     public init(config: AppConfig) {
         self.config = config
@@ -29,6 +31,24 @@ public final class App {
         }
     }
 
+    /// The provider client for web requests: short timeouts, no automatic retries (a click must not
+    /// wait out a Retry-After; the worker handles waiting).
+    func provider() throws(HTTPError) -> VideoAPIClient {
+        if let providerClient { return providerClient }
+        guard var providerConfig = config.provider else {
+            throw HTTPError(503, "provider_not_configured", "Video generation is not configured on this server (no OPENAI_API_KEY).")
+        }
+        providerConfig.maxRetries = 0
+        providerConfig.timeoutMs = min(providerConfig.timeoutMs, 20_000)
+        do {
+            let client = try VideoAPIClient(config: providerConfig)
+            providerClient = client
+            return client
+        } catch {
+            throw HTTPError(503, "provider_unavailable", error.publicMessage, logDetail: error.description)
+        }
+    }
+
     public func respond(to request: Request) -> Response {
         var request = request
         if request.method == "HEAD" { request.method = "GET" }
@@ -41,8 +61,8 @@ public final class App {
                 error.headers = [("Allow", table.keys.sorted().joined(separator: ", "))]
                 throw error
             }
-            var context = try Context(request: request, db: database(), config: config)
-            try context.authenticate(api: ErrorPages.isAPI(request))
+            var context = try Context(request: request, db: database(), config: config, app: self)
+            try context.authenticate(api: ErrorPages.isAPI(request), allowBearer: route.acceptsBearer)
             if request.method == "POST", !ErrorPages.isAPI(request) { try context.checkCSRF() }
             var response = try handler(&context)
             context.finish(&response)
@@ -65,6 +85,7 @@ public final class App {
     static func httpError(_ error: any Error) -> HTTPError {
         switch error {
         case let e as HTTPError: return e
+        case let e as VideoAPIError: return e.asHTTPError
         case let e as DatabaseError:
             switch e {
             case .unavailable: return HTTPError(503, "database_unavailable", "The database is unavailable. Try again shortly.", logDetail: e.description)
@@ -128,6 +149,11 @@ public final class App {
         case let .apiVideo(id): ["GET": { try API.video(&$0, id: id) }]
         case .apiModels: ["GET": API.models]
         case .apiEstimate: ["GET": API.estimate]
+        case let .apiGenerate(video): ["POST": { try GenerationAPI.generate(&$0, videoID: video) }]
+        case let .apiStatus(video): ["GET": { try GenerationAPI.status(&$0, videoID: video) }]
+        case let .apiVideoGenerations(video): ["GET": { try GenerationAPI.history(&$0, videoID: video) }]
+        case let .apiGeneration(id): ["GET": { try GenerationAPI.one(&$0, id: id) }]
+        case let .media(generation, file): ["GET": { try Media.serve(&$0, generationID: generation, file: file) }]
         }
     }
 }

@@ -1,5 +1,7 @@
 // Settings read once at start-up from the environment (and the serve command's flags).
 
+public import VideoAPI
+
 public struct AppConfig: Sendable {
     public var databaseURL: String
     public var signupEnabled: Bool
@@ -9,6 +11,11 @@ public struct AppConfig: Sendable {
     public var loginFailuresPerAccount: Int
     public var loginFailuresPerAddress: Int
     public var loginWindowMinutes: Int
+    /// The Videos API endpoint; nil when no key is configured (generation is then unavailable).
+    public var provider: ProviderConfig?
+    /// True when the provider is the built-in simulator (pages show a badge).
+    public var providerIsSimulator = false
+    public var engine = EngineConfig(mediaDirectory: ".local/media")
 
     public init(databaseURL: String, signupEnabled: Bool = true, sessionSeconds: Int = 30 * 24 * 3600,
                 loginFailuresPerAccount: Int = 5, loginFailuresPerAddress: Int = 50, loginWindowMinutes: Int = 15) {
@@ -26,6 +33,9 @@ public struct AppConfig: Sendable {
         if let s = env["PROMPTREEL_SIGNUP"]?.lowercased() { config.signupEnabled = !["off", "0", "false", "no"].contains(s) }
         if let n = env["PROMPTREEL_LOGIN_FAILURES_PER_ACCOUNT"].flatMap({ Int($0) }), n > 0 { config.loginFailuresPerAccount = n }
         if let n = env["PROMPTREEL_LOGIN_FAILURES_PER_ADDRESS"].flatMap({ Int($0) }), n > 0 { config.loginFailuresPerAddress = n }
+        config.provider = ProviderConfig.fromEnvironment(env)
+        config.providerIsSimulator = env["PROMPTREEL_PROVIDER"] == "simulator"
+        config.engine = EngineConfig.fromEnvironment(env, defaultMedia: ".local/media")
         return config
     }
 }

@@ -17,7 +17,10 @@ struct Context {
     let request: Request
     let db: Connection
     let config: AppConfig
+    /// The app that owns this thread's connections (for the provider client).
+    let app: App
     var store: Store { Store(db: db) }
+    var generations: GenerationStore { GenerationStore(db: db) }
     var user: User?
     /// The token every form must echo back in `_csrf`.
     private(set) var csrfToken: String
@@ -26,10 +29,11 @@ struct Context {
     /// A one-time message from the previous POST (POST-redirect-GET).
     let flash: String?
 
-    init(request: Request, db: Connection, config: AppConfig) {
+    init(request: Request, db: Connection, config: AppConfig, app: App) {
         self.request = request
         self.db = db
         self.config = config
+        self.app = app
         let cookies = request.cookies
         flash = cookies[Context.flashCookie].flatMap { FormDecoder.lenient("m=" + $0)["m"] }
         if let seed = cookies[Context.csrfCookie], seed.count == 43 {
@@ -47,13 +51,18 @@ struct Context {
         Crypto.base64url(Crypto.sha256("csrf:\(seed):\(session ?? "")"))
     }
 
-    /// API calls authenticate with a bearer token; pages with the session cookie.
-    mutating func authenticate(api: Bool) throws {
-        if api {
-            if let token = request.bearerToken { user = try store.userForAPIToken(token) }
-        } else if let token = request.cookies[Context.sessionCookie] {
+    /// API calls authenticate with a bearer token; pages with the session cookie; media with either.
+    mutating func authenticate(api: Bool, allowBearer: Bool) throws {
+        if api || allowBearer, let token = request.bearerToken {
+            user = try store.userForAPIToken(token)
+        } else if !api, let token = request.cookies[Context.sessionCookie] {
             user = try store.userForSession(token)
         }
+    }
+
+    /// The generation engine for this request, on this thread's connection and provider client.
+    func engine() throws -> GenerationEngine {
+        GenerationEngine(db: db, api: try app.provider(), config: config.engine)
     }
 
     func requireUser() throws(HTTPError) -> User {

@@ -23,6 +23,12 @@ public enum Route: Equatable, Sendable {
     case apiVideo(Int64)
     case apiModels
     case apiEstimate
+    case apiGenerate(video: Int64)
+    case apiStatus(video: Int64)
+    case apiVideoGenerations(video: Int64)
+    case apiGeneration(Int64)
+    /// A stored media file of a generation; only PromptReel's own file names are routes.
+    case media(generation: Int64, file: String)
 
     public init?(path: String) {
         let s = path.split(separator: "/", omittingEmptySubsequences: false).dropFirst().map(String.init)
@@ -54,6 +60,12 @@ public enum Route: Equatable, Sendable {
             case ("api", "projects", []): self = .apiProject(value)
             case ("api", "projects", ["videos"]): self = .apiProjectVideos(project: value)
             case ("api", "videos", []): self = .apiVideo(value)
+            case ("api", "videos", ["generate-sora"]): self = .apiGenerate(video: value)
+            case ("api", "videos", ["sora-status"]): self = .apiStatus(video: value)
+            case ("api", "videos", ["generations"]): self = .apiVideoGenerations(video: value)
+            case ("api", "generations", []): self = .apiGeneration(value)
+            case let ("media", "generations", rest) where rest.count == 1 && MediaAsset(fileName: rest[0]) != nil:
+                self = .media(generation: value, file: rest[0])
             default: return nil
             }
         }
@@ -81,6 +93,16 @@ public enum Route: Equatable, Sendable {
         case let .apiVideo(id): "/api/videos/\(id)"
         case .apiModels: "/api/models"
         case .apiEstimate: "/api/models/estimate"
+        case let .apiGenerate(video): "/api/videos/\(video)/generate-sora"
+        case let .apiStatus(video): "/api/videos/\(video)/sora-status"
+        case let .apiVideoGenerations(video): "/api/videos/\(video)/generations"
+        case let .apiGeneration(id): "/api/generations/\(id)"
+        case let .media(generation, file): "/media/generations/\(generation)/\(file)"
         }
+    }
+
+    /// Media is fetched by browsers (cookie) and by API clients (bearer token).
+    var acceptsBearer: Bool {
+        if case .media = self { true } else { false }
     }
 }

@@ -189,4 +189,16 @@ struct Store {
             WHERE v.id = \(id) AND p.user_id = \(userID)
             """).first.map(Video.init)
     }
+
+    /// The original design's eight `sora_*` fields for a video (its latest generation), from the view.
+    func soraFields(videoID: Int64) throws -> [(String, String?)] {
+        guard let row = try db.execute("""
+            SELECT sora_job_id, sora_generation_status, sora_video_url, sora_generation_settings::text AS sora_generation_settings,
+                   sora_generation_cost::text AS sora_generation_cost, sora_error_message,
+                   iso(sora_started_at) AS sora_started_at, iso(sora_completed_at) AS sora_completed_at
+            FROM video_sora_fields WHERE video_id = \(videoID)
+            """).first else { return [] }
+        return ["sora_job_id", "sora_generation_status", "sora_video_url", "sora_generation_settings", "sora_generation_cost",
+                "sora_error_message", "sora_started_at", "sora_completed_at"].map { ($0, row[$0]) }
+    }
 }

@@ -61,10 +61,11 @@ public final class VideoAPIClient {
     // MARK: Calls
 
     /// POST /videos as multipart/form-data, as OpenAI's SDKs send it.
-    public func create(_ params: CreateVideo) throws(VideoAPIError) -> APIResult<ProviderVideo> {
+    /// `maxRetries` overrides the config: callers that reschedule a 429 themselves pass 0.
+    public func create(_ params: CreateVideo, maxRetries: Int? = nil) throws(VideoAPIError) -> APIResult<ProviderVideo> {
         let body = HTTPClientRequest.Body.multipart([("prompt", params.prompt), ("model", params.model),
                                                      ("seconds", params.seconds), ("size", params.size)])
-        return try video(send("POST", "/videos", body: body, createsJob: true))
+        return try video(send("POST", "/videos", body: body, createsJob: true, maxRetries: maxRetries))
     }
 
     public func retrieve(_ id: String) throws(VideoAPIError) -> APIResult<ProviderVideo> {
@@ -160,7 +161,8 @@ public final class VideoAPIClient {
 
     /// One call with the retry rule applied; returns a 2xx response and its body.
     private func send(_ method: String, _ path: String, body: HTTPClientRequest.Body = .none,
-                      createsJob: Bool = false) throws(VideoAPIError) -> (HTTPClientResponse, [UInt8]) {
+                      createsJob: Bool = false, maxRetries: Int? = nil) throws(VideoAPIError) -> (HTTPClientResponse, [UInt8]) {
+        let retries = maxRetries ?? config.maxRetries
         var attempt = 0
         while true {
             let sink = MemorySink(limit: 8 << 20)
@@ -169,7 +171,7 @@ public final class VideoAPIClient {
                 guard (200..<300).contains(response.status) else { throw classify(response, body: sink.bytes) }
                 return (response, sink.bytes)
             } catch {
-                guard shouldRetry(error, createsJob: createsJob), attempt < config.maxRetries else { throw error }
+                guard shouldRetry(error, createsJob: createsJob), attempt < retries else { throw error }
                 wait(delay(error, attempt: attempt))
                 attempt += 1
             }

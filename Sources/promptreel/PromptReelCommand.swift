@@ -13,7 +13,7 @@ struct PromptReelCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "promptreel",
         abstract: "PromptReel: turn saved video prompts into videos.",
-        subcommands: [Serve.self, Migrate.self, UserCommand.self, TokenCommand.self, ModelsCommand.self, SoraCommand.self])
+        subcommands: [Serve.self, WorkerCommand.self, Migrate.self, UserCommand.self, TokenCommand.self, ModelsCommand.self, SoraCommand.self])
 }
 
 struct DatabaseOptions: ParsableArguments {
@@ -37,18 +37,84 @@ struct Serve: ParsableCommand {
     @Option(help: "HOST:PORT to listen on instead of a socket.") var listen: String?
     @Option(help: "Worker threads (default: 2 x cores).") var threads: Int?
     @Option(help: "Largest accepted request body in bytes.") var maxBodyBytes: Int = 1 << 20
+    @Flag(help: "Do not run the background generation worker in this process.") var noWorker = false
+    @Option(help: "Background worker threads.") var workerThreads = 2
 
     func run() throws {
         guard (socket == nil) != (listen == nil) else { throw ValidationError("Give exactly one of --socket or --listen.") }
+        blockStopSignals()  // before any thread starts, so only sigwait ever sees SIGTERM
         Crypto.initialize()
         let config = database.config
         let address: FastCGIServer.Address = socket.map { .socket(path: $0) } ?? .tcp(listen ?? "")
         let server = FastCGIServer(address: address, threads: threads ?? 2 * ProcessInfo.processInfo.activeProcessorCount,
                                    maxBodyBytes: maxBodyBytes)
-        Log.info("serving on \(socket ?? listen ?? "") with \(server.threads) threads")
+        let workers = noWorker ? nil : WorkerThreads(config: config, count: workerThreads)
+        Log.info("serving on \(socket ?? listen ?? "") with \(server.threads) threads\(noWorker ? "" : " and \(workerThreads) worker threads")")
         try server.run { App(config: config) }
+        workers?.stopAndWait()
         Log.info("stopped")
     }
+}
+
+struct WorkerCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "worker", abstract: "Run only the background generation worker (any number may run at once).")
+    @OptionGroup var database: DatabaseOptions
+    @Option(help: "Worker threads.") var threads = 2
+
+    func run() throws {
+        blockStopSignals()
+        Crypto.initialize()
+        let workers = WorkerThreads(config: database.config, count: threads)
+        Log.info("worker running with \(threads) threads")
+        waitForStopSignal()
+        workers.stopAndWait()
+        Log.info("worker stopped")
+    }
+}
+
+/// Worker threads with a shared stop flag; SIGTERM lets each finish its current step.
+final class WorkerThreads: Sendable {
+    let stop = StopFlag()
+    let done = DispatchGroup()
+
+    init(config: AppConfig, count: Int) {
+        for index in 0..<max(1, count) {
+            done.enter()
+            let thread = Thread { [stop, done] in
+                Worker(config: config, name: "worker-\(index)").run(until: stop)
+                done.leave()
+            }
+            thread.name = "worker-\(index)"
+            thread.start()
+        }
+    }
+
+    func stopAndWait() {
+        stop.stop()
+        done.wait()
+    }
+}
+
+func stopSignals() -> sigset_t {
+    var signals = sigset_t()
+    sigemptyset(&signals)
+    sigaddset(&signals, SIGTERM)
+    sigaddset(&signals, SIGINT)
+    return signals
+}
+
+/// Threads started afterwards inherit the mask, so the signals wait for sigwait.
+func blockStopSignals() {
+    var signals = stopSignals()
+    pthread_sigmask(SIG_BLOCK, &signals, nil)
+}
+
+/// Blocks until SIGTERM or SIGINT.
+func waitForStopSignal() {
+    var signals = stopSignals()
+    var received: Int32 = 0
+    sigwait(&signals, &received)
 }
 
 struct Migrate: ParsableCommand {

@@ -74,3 +74,82 @@ def api(method, path, token=None, **kw):
 @pytest.fixture
 def browser():
     return Browser()
+
+
+SIM = os.environ.get("PROMPTREEL_SIM_URL", "http://127.0.0.1:8090")
+
+
+def sim_stats():
+    return requests.get(SIM + "/_sim/stats", timeout=5).json()
+
+
+def sim_fault(endpoint, kind, **kw):
+    r = requests.post(SIM + "/_sim/faults", json={"endpoint": endpoint, "kind": kind, **kw}, timeout=5)
+    assert r.status_code == 200, r.text
+
+
+def sql(query):
+    """Runs SQL on the test database (for arranging states the web cannot reach, and for checks)."""
+    import subprocess
+    out = subprocess.run(["psql", os.environ["DATABASE_URL"], "-Atqc", query], capture_output=True, text=True, check=True)
+    return out.stdout.strip()
+
+
+class WorkerProcess:
+    """A `promptreel worker` process with its own environment additions."""
+    count = 0
+
+    def __init__(self, **env):
+        import subprocess
+        WorkerProcess.count += 1
+        self.log_path = os.path.join(os.environ.get("PROMPTREEL_LOCAL", "/tmp"), f"worker-{WorkerProcess.count}.log")
+        log = open(self.log_path, "w")
+        self.proc = subprocess.Popen([os.environ["PROMPTREEL_BIN"], "worker", "--threads", "1"],
+                                     env={**os.environ, **{k: str(v) for k, v in env.items()}},
+                                     stdout=log, stderr=log)
+        # Ready once it says so (its stop signals are then handled), or once it has exited.
+        wait_until(lambda: self.proc.poll() is not None or "worker running" in open(self.log_path).read(),
+                   timeout=20, interval=0.02, what="the worker to start")
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+        return self.proc.wait(timeout=30)
+
+    def kill9(self):
+        self.proc.kill()
+        self.proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def session_worker():
+    holder = {"worker": WorkerProcess()}
+    yield holder
+    holder["worker"].stop()
+
+
+@pytest.fixture
+def worker(session_worker):
+    """A running worker for the test (the session's)."""
+    if session_worker["worker"].proc.poll() is not None:
+        session_worker["worker"] = WorkerProcess()
+    return session_worker["worker"]
+
+
+@pytest.fixture
+def no_worker(session_worker):
+    """No worker runs during the test; the session's comes back afterwards."""
+    assert session_worker["worker"].stop() == 0
+    yield
+    session_worker["worker"] = WorkerProcess()
+
+
+def wait_until(check, timeout=30, interval=0.2, what="condition"):
+    import time
+    deadline = time.time() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        assert time.time() < deadline, f"timed out waiting for {what}"
+        time.sleep(interval)

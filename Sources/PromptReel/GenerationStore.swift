@@ -1,0 +1,239 @@
+// Every SQL statement about generations. Claims are single UPDATE … WHERE id = (SELECT … FOR UPDATE
+// SKIP LOCKED) statements that also push `next_attempt_at` forward (a lease): whoever wins the row may
+// call the provider for it; everyone else skips it until the lease or the poll interval has passed.
+
+import Postgres
+import VideoAPI
+import Web
+
+struct GenerationStore {
+    let db: Connection
+
+    /// Every process contends for this lock when counting in-flight jobs, so the limit holds globally.
+    static let submitLockKey: Int64 = 0x5052_5355_424D  // "PRSUBM"
+
+    // MARK: Reading
+
+    func generation(id: Int64, userID: Int64) throws -> Generation? {
+        try db.execute("SELECT \(fragment: Generation.columns) FROM generations g WHERE g.id = \(id) AND g.user_id = \(userID)").first.map(Generation.init)
+    }
+
+    func latest(videoID: Int64, userID: Int64) throws -> Generation? {
+        try db.execute("""
+            SELECT \(fragment: Generation.columns) FROM generations g
+            WHERE g.video_id = \(videoID) AND g.user_id = \(userID) ORDER BY g.id DESC LIMIT 1
+            """).first.map(Generation.init)
+    }
+
+    func history(videoID: Int64, userID: Int64) throws -> [Generation] {
+        try db.execute("""
+            SELECT \(fragment: Generation.columns) FROM generations g
+            WHERE g.video_id = \(videoID) AND g.user_id = \(userID) ORDER BY g.id DESC
+            """).map(Generation.init)
+    }
+
+    func byID(_ id: Int64) throws -> Generation? {
+        try db.execute("SELECT \(fragment: Generation.columns) FROM generations g WHERE g.id = \(id)").first.map(Generation.init)
+    }
+
+    /// Spend this calendar month (UTC): completed at their actual cost, failures at what they were billed.
+    func monthSpend(userID: Int64) throws -> String {
+        try db.execute("""
+            SELECT coalesce(sum(coalesce(actual_cost, 0)), 0)::numeric(12,2)::text AS spend FROM generations
+            WHERE user_id = \(userID) AND status IN ('completed', 'failed')
+              AND completed_at >= date_trunc('month', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'
+            """)[0].string("spend")
+    }
+
+    // MARK: Creating
+
+    /// Inserts a waiting generation priced by calculate_sora_generation_cost. The partial unique index
+    /// refuses a second active one for the same video (a unique violation the caller turns into 409).
+    func insert(videoID: Int64, userID: Int64, settings: ResolvedSettings, prompt: String) throws -> Int64? {
+        let settingsJSON = JSON.object([
+            ("model", .string(settings.model)), ("duration", .int(settings.duration)),
+            ("aspect_ratio", .string(settings.aspectRatio)), ("resolution", .string(settings.resolution)),
+            ("api", .object([("model", .string(settings.model)), ("seconds", .string(settings.apiSeconds)), ("size", .string(settings.size))])),
+        ]).serialized
+        return try db.execute("""
+            INSERT INTO generations (video_id, user_id, settings, prompt, model, seconds, size, resolution, estimated_cost)
+            SELECT v.id, \(userID), \(settingsJSON)::jsonb, \(prompt), \(settings.model), \(settings.duration), \(settings.size),
+                   \(settings.resolution), calculate_sora_generation_cost(\(settings.duration), \(settings.resolution), \(settings.model))
+            FROM videos v JOIN projects p ON p.id = v.project_id
+            WHERE v.id = \(videoID) AND p.user_id = \(userID)
+            RETURNING id
+            """).first?.int("id")
+    }
+
+    // MARK: Submitting
+
+    /// Claims the oldest waiting generation (or exactly `id`) for a create call, if fewer than
+    /// `maxInFlight` are in flight. The intent (phase submitting) is committed before the call.
+    func claimForSubmit(id: Int64?, maxInFlight: Int, leaseSeconds: Int) throws -> Generation? {
+        try db.transaction {
+            try db.execute("SELECT pg_advisory_xact_lock(\(GenerationStore.submitLockKey))")
+            let inFlight = try db.execute("SELECT count(*) AS n FROM generations WHERE phase IN ('submitting', 'submitted')")[0].int("n")
+            guard inFlight < maxInFlight else { return nil }
+            let filter: Query = id.map { "AND id = \($0)" } ?? "AND true"
+            return try db.execute("""
+                UPDATE generations g SET phase = 'submitting', submit_started_at = now(), submit_attempts = submit_attempts + 1,
+                       next_attempt_at = now() + make_interval(secs => \(leaseSeconds))
+                WHERE g.id = (SELECT id FROM generations WHERE phase = 'waiting' AND next_attempt_at <= now() \(fragment: filter)
+                              ORDER BY created_at, id FOR UPDATE SKIP LOCKED LIMIT 1)
+                RETURNING \(fragment: Generation.columns)
+                """).first.map(Generation.init)
+        }
+    }
+
+    /// The provider accepted the job: record its id, then its first state.
+    func recordSubmitted(_ id: Int64, video: ProviderVideo, requestID: String?, nextPollSeconds: Double) throws -> Bool {
+        try !db.execute("""
+            UPDATE generations SET phase = 'submitted', provider_job_id = \(video.id), provider_request_id = \(requestID),
+                   submitted_at = now(), last_checked_at = now(), error_code = NULL, error_message = NULL,
+                   next_attempt_at = now() + make_interval(secs => \(nextPollSeconds))
+            WHERE id = \(id) AND phase = 'submitting'
+            RETURNING id
+            """).isEmpty
+    }
+
+    /// Back to the local queue: nothing was created (a 429, a 503, a refused connection).
+    func retrySubmitLater(_ id: Int64, afterSeconds: Double, note: String) throws {
+        try db.execute("""
+            UPDATE generations SET phase = 'waiting', next_attempt_at = now() + make_interval(secs => \(afterSeconds)),
+                   error_message = \(note)
+            WHERE id = \(id) AND phase = 'submitting'
+            """)
+    }
+
+    /// Leaves the intent in place for the reconciler to settle (the create's outcome is unknown).
+    func reconcileLater(_ id: Int64, afterSeconds: Double) throws {
+        try db.execute("""
+            UPDATE generations SET next_attempt_at = now() + make_interval(secs => \(afterSeconds))
+            WHERE id = \(id) AND phase = 'submitting'
+            """)
+    }
+
+    /// Claims one create whose outcome is unknown and whose lease ran out (its process died or timed out).
+    func claimOrphan(leaseSeconds: Int) throws -> Generation? {
+        try db.execute("""
+            UPDATE generations g SET next_attempt_at = now() + make_interval(secs => \(leaseSeconds))
+            WHERE g.id = (SELECT id FROM generations WHERE phase = 'submitting' AND next_attempt_at <= now()
+                          ORDER BY next_attempt_at FOR UPDATE SKIP LOCKED LIMIT 1)
+            RETURNING \(fragment: Generation.columns)
+            """).first.map(Generation.init)
+    }
+
+    func isAdopted(providerJobID: String) throws -> Bool {
+        try !db.execute("SELECT 1 FROM generations WHERE provider_job_id = \(providerJobID)").isEmpty
+    }
+
+    /// Seconds since the intent was written, measured by the database's clock.
+    func submitStartedEpoch(_ id: Int64) throws -> Double? {
+        try db.execute("SELECT extract(epoch FROM submit_started_at)::float8 AS t FROM generations WHERE id = \(id)").first?["t"].flatMap(Double.init)
+    }
+
+    // MARK: Polling
+
+    /// Claims an in-flight generation that is due for a check (or exactly `id`, if due).
+    func claimPoll(id: Int64?, leaseSeconds: Int) throws -> Generation? {
+        let filter: Query = id.map { "AND id = \($0)" } ?? "AND true"
+        return try db.execute("""
+            UPDATE generations g SET next_attempt_at = now() + make_interval(secs => \(leaseSeconds)),
+                   last_checked_at = now(), polls = polls + 1
+            WHERE g.id = (SELECT id FROM generations WHERE phase = 'submitted' AND next_attempt_at <= now() \(fragment: filter)
+                          ORDER BY next_attempt_at FOR UPDATE SKIP LOCKED LIMIT 1)
+            RETURNING \(fragment: Generation.columns)
+            """).first.map(Generation.init)
+    }
+
+    /// Applies a queued / in-progress state from the provider.
+    func recordProgress(_ id: Int64, status: String, progress: Int, nextPollSeconds: Double) throws {
+        try db.execute("""
+            UPDATE generations SET status = \(status), progress = greatest(progress, \(max(0, min(99, progress)))),
+                   started_at = CASE WHEN \(status) = 'in_progress' THEN coalesce(started_at, now()) ELSE started_at END,
+                   next_attempt_at = now() + make_interval(secs => \(nextPollSeconds))
+            WHERE id = \(id) AND phase = 'submitted'
+            """)
+    }
+
+    /// The provider finished: keep its real seconds and size, and hand over to the downloads.
+    func recordProviderCompleted(_ id: Int64, video: ProviderVideo) throws {
+        try db.execute("""
+            UPDATE generations SET phase = 'downloading', status = 'in_progress', progress = 100,
+                   started_at = coalesce(started_at, now()), result_seconds = \(video.seconds), result_size = \(video.size),
+                   expires_at = coalesce(to_timestamp(\(video.expiresAt.map { Int64($0) })::float8), now() + interval '1 hour'),
+                   next_attempt_at = now()
+            WHERE id = \(id) AND phase = 'submitted'
+            """)
+    }
+
+    /// Ends a generation as failed. Nothing billed unless `billed` (a paid video we could not keep).
+    @discardableResult
+    func fail(_ id: Int64, code: String, message: String, billed: Bool = false) throws -> Bool {
+        try !db.execute("""
+            UPDATE generations SET status = 'failed', phase = 'done', error_code = \(code), error_message = \(message),
+                   actual_cost = CASE WHEN \(billed) THEN estimated_cost ELSE 0 END, completed_at = now()
+            WHERE id = \(id) AND phase <> 'done'
+            RETURNING id
+            """).isEmpty
+    }
+
+    /// In flight longer than the timeout: failed, with a message saying so.
+    func failTimedOut(afterSeconds: Int, message: String) throws -> [Int64] {
+        try db.execute("""
+            UPDATE generations SET status = 'failed', phase = 'done', error_code = 'timeout', error_message = \(message),
+                   actual_cost = 0, completed_at = now()
+            WHERE phase = 'submitted' AND submitted_at < now() - make_interval(secs => \(afterSeconds))
+            RETURNING id
+            """).map { $0.int("id") }
+    }
+
+    // MARK: Downloading
+
+    func claimDownload(leaseSeconds: Int) throws -> Generation? {
+        try db.execute("""
+            UPDATE generations g SET next_attempt_at = now() + make_interval(secs => \(leaseSeconds)),
+                   download_attempts = download_attempts + 1
+            WHERE g.id = (SELECT id FROM generations WHERE phase = 'downloading' AND next_attempt_at <= now()
+                          ORDER BY next_attempt_at FOR UPDATE SKIP LOCKED LIMIT 1)
+            RETURNING \(fragment: Generation.columns)
+            """).first.map(Generation.init)
+    }
+
+    func recordAsset(_ id: Int64, _ asset: MediaAsset, path: String, bytes: Int, sha256: String) throws {
+        switch asset {
+        case .video:
+            try db.execute("UPDATE generations SET video_path = \(path), video_bytes = \(bytes), video_sha256 = \(sha256) WHERE id = \(id) AND phase = 'downloading'")
+        case .thumbnail:
+            try db.execute("UPDATE generations SET thumbnail_path = \(path), thumbnail_bytes = \(bytes), thumbnail_sha256 = \(sha256) WHERE id = \(id) AND phase = 'downloading'")
+        case .spritesheet:
+            try db.execute("UPDATE generations SET spritesheet_path = \(path), spritesheet_bytes = \(bytes), spritesheet_sha256 = \(sha256) WHERE id = \(id) AND phase = 'downloading'")
+        }
+    }
+
+    func skipAsset(_ id: Int64, _ asset: MediaAsset) throws {
+        switch asset {
+        case .thumbnail: try db.execute("UPDATE generations SET thumbnail_skipped = true WHERE id = \(id)")
+        case .spritesheet: try db.execute("UPDATE generations SET spritesheet_skipped = true WHERE id = \(id)")
+        case .video: break
+        }
+    }
+
+    func retryDownloadLater(_ id: Int64, afterSeconds: Double) throws {
+        try db.execute("UPDATE generations SET next_attempt_at = now() + make_interval(secs => \(afterSeconds)) WHERE id = \(id) AND phase = 'downloading'")
+    }
+
+    /// Completed: the actual cost is the catalog's price for what was really delivered (seconds, and
+    /// the resolution of the delivered size), falling back to the estimate when the catalog has no price.
+    func complete(_ id: Int64) throws -> Bool {
+        try !db.execute("""
+            UPDATE generations g SET status = 'completed', phase = 'done', progress = 100, completed_at = now(),
+                   actual_cost = coalesce(calculate_sora_generation_cost(
+                       CASE WHEN g.result_seconds ~ '^[0-9]{1,4}$' THEN g.result_seconds::integer ELSE g.seconds END,
+                       coalesce((SELECT s.resolution FROM video_model_sizes s WHERE s.model = g.model AND s.size = g.result_size), g.resolution),
+                       g.model), g.estimated_cost)
+            WHERE g.id = \(id) AND g.phase = 'downloading' AND g.video_path IS NOT NULL
+            RETURNING g.id
+            """).isEmpty
+    }
+}

@@ -1,0 +1,61 @@
+// Stored media: the app checks ownership, then nginx serves the file (X-Accel-Redirect to the internal
+// /_media/ location), so playback gets Range requests and sendfile. Files are named by PromptReel.
+
+import Web
+
+enum Media {
+    static func serve(_ c: inout Context, generationID: Int64, file: String) throws -> Response {
+        let user = try c.requireUser()
+        guard let asset = MediaAsset(fileName: file),
+              let generation = try c.generations.generation(id: generationID, userID: user.id),
+              let path = generation.path(of: asset) else {
+            throw HTTPError.notFound("No such file.")
+        }
+        var response = Response(status: 200, headers: [
+            ("X-Accel-Redirect", "/_media/" + path), ("Content-Type", asset.contentType),
+            ("Cache-Control", "private, max-age=3600"),
+        ])
+        if c.request.query["download"] == "1" {
+            let title = try c.store.video(id: generation.videoID, userID: user.id)?.title ?? "video"
+            response.addHeader("Content-Disposition", contentDisposition(title: title, generationID: generation.id, asset: asset))
+        }
+        return response
+    }
+
+    /// An ASCII filename for every browser plus the exact title in RFC 5987 form.
+    static func contentDisposition(title: String, generationID: Int64, asset: MediaAsset) -> String {
+        let ext = asset.fileName.split(separator: ".").last.map(String.init) ?? "bin"
+        var ascii = String(title.unicodeScalars.map { s -> Character in
+            s.isASCII && (s.properties.isAlphabetic || ("0"..."9").contains(s) || s == "-" || s == "_") ? Character(s) : "_"
+        })
+        while ascii.contains("__") { ascii = ascii.replacingOccurrences("__", "_") }
+        ascii = String(ascii.trimmingUnderscores().prefix(80))
+        if ascii.isEmpty { ascii = "video" }
+        let base = "\(ascii)-\(generationID)"
+        let exact = URLEncoding.encode("\(title.prefix(120))-\(generationID).\(ext)")
+        return "attachment; filename=\"\(base).\(ext)\"; filename*=UTF-8''\(exact)"
+    }
+}
+
+extension Generation {
+    func path(of asset: MediaAsset) -> String? {
+        switch asset {
+        case .video: status == "completed" ? videoPath : nil
+        case .thumbnail: thumbnailPath
+        case .spritesheet: spritesheetPath
+        }
+    }
+}
+
+extension String {
+    func replacingOccurrences(_ target: String, _ replacement: String) -> String {
+        split(separator: target, omittingEmptySubsequences: false).joined(separator: replacement)
+    }
+
+    func trimmingUnderscores() -> String {
+        var s = Substring(self)
+        while s.first == "_" { s.removeFirst() }
+        while s.last == "_" { s.removeLast() }
+        return String(s)
+    }
+}

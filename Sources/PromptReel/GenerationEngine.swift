@@ -13,10 +13,9 @@ public struct EngineConfig: Sendable {
     public var maxInFlight = 4
     /// A generation in flight longer than this fails.
     public var timeoutSeconds = 600
-    /// How long a create may take before another worker treats its outcome as unknown.
-    public var submitLeaseSeconds = 120
-    /// How long one download round may take before another worker may take it over.
-    public var downloadLeaseSeconds = 900
+    /// How long after a create with an unknown outcome (or a crashed creator) to look for the job in the
+    /// provider's list: long enough for it to show up there.
+    public var reconcileDelaySeconds = 10.0
     /// Poll backoff without `openai-poll-after-ms`: from `pollMinSeconds`, ×1.5 per poll, up to `pollMaxSeconds`.
     public var pollMinSeconds = 5.0
     public var pollMaxSeconds = 20.0
@@ -32,7 +31,7 @@ public struct EngineConfig: Sendable {
         func int(_ key: String) -> Int? { env[key].flatMap { Int($0) }.flatMap { $0 > 0 ? $0 : nil } }
         if let n = int("PROMPTREEL_MAX_IN_FLIGHT") { c.maxInFlight = n }
         if let n = int("PROMPTREEL_GENERATION_TIMEOUT_SECONDS") { c.timeoutSeconds = n }
-        if let n = int("PROMPTREEL_SUBMIT_LEASE_SECONDS") { c.submitLeaseSeconds = n }
+        if let n = env["PROMPTREEL_RECONCILE_DELAY_SECONDS"].flatMap({ Double($0) }), n >= 0 { c.reconcileDelaySeconds = n }
         if let n = env["PROMPTREEL_POLL_MIN_SECONDS"].flatMap({ Double($0) }), n > 0 { c.pollMinSeconds = n }
         c.failpoint = env["PROMPTREEL_FAILPOINT"]
         return c
@@ -68,9 +67,10 @@ final class GenerationEngine {
     /// (from the worker) or fails it with the provider's reason (from a click, `failOnRefusal`).
     @discardableResult
     func submit(id: Int64? = nil, failOnRefusal: Bool = false) throws -> SubmitOutcome? {
-        guard let g = try store.claimForSubmit(id: id, maxInFlight: config.maxInFlight, leaseSeconds: config.submitLeaseSeconds) else {
+        guard let g = try store.claim(.submit(maxInFlight: config.maxInFlight, reconcileAfter: config.reconcileDelaySeconds), id: id) else {
             return id == nil ? nil : .waitingLocally
         }
+        defer { store.unlock(g.id) }
         do {
             let created = try api.create(CreateVideo(prompt: g.prompt, model: g.model, seconds: String(g.seconds), size: g.size), maxRetries: 0)
             if config.failpoint == "after-create" { Log.error("failpoint after-create: exiting"); _exit(137) }
@@ -81,7 +81,7 @@ final class GenerationEngine {
         } catch let error as VideoAPIError {
             Log.error("generation \(g.id): create failed: \(error)")
             if error.outcomeUnknown {
-                try store.reconcileLater(g.id, afterSeconds: 10)
+                try store.reconcileLater(g.id, afterSeconds: config.reconcileDelaySeconds)
                 return .unknown(error)
             }
             let transient = error.kind == .rateLimited || error.nothingWasSent || (error.kind == .upstream && error.status == 503)
@@ -102,7 +102,8 @@ final class GenerationEngine {
     /// fail without resending if the provider cannot tell us (a gateway without list).
     @discardableResult
     func reconcileOne() throws -> Bool {
-        guard let g = try store.claimOrphan(leaseSeconds: config.submitLeaseSeconds) else { return false }
+        guard let g = try store.claim(.orphan(retryAfter: 15)) else { return false }
+        defer { store.unlock(g.id) }
         let intent = try store.submitStartedEpoch(g.id) ?? 0
         do {
             if let match = try findOrphan(g, intentEpoch: intent) {
@@ -152,7 +153,9 @@ final class GenerationEngine {
     /// Polls one due generation (or exactly `id` if it is due). Returns false when none was due.
     @discardableResult
     func pollOne(id: Int64? = nil) throws -> Bool {
-        guard let g = try store.claimPoll(id: id, leaseSeconds: 60), let jobID = g.providerJobID else { return false }
+        guard let g = try store.claim(.poll(retryAfter: config.pollMinSeconds), id: id) else { return false }
+        defer { store.unlock(g.id) }
+        guard let jobID = g.providerJobID else { return false }
         do {
             let result = try api.retrieve(jobID)
             try apply(g.id, result.value, pollAfterMs: result.pollAfterMs, polls: g.polls)
@@ -195,7 +198,9 @@ final class GenerationEngine {
     /// Downloads what one finished generation still lacks; completes it when the video is stored.
     @discardableResult
     func downloadOne() throws -> Bool {
-        guard let g = try store.claimDownload(leaseSeconds: config.downloadLeaseSeconds), let jobID = g.providerJobID else { return false }
+        guard let g = try store.claim(.download(retryAfter: 10)) else { return false }
+        defer { store.unlock(g.id) }
+        guard let jobID = g.providerJobID else { return false }
         let directory = config.mediaDirectory + "/" + String(g.id)
         mkdir(config.mediaDirectory, 0o755)
         mkdir(directory, 0o755)

@@ -65,23 +65,75 @@ struct GenerationStore {
             """).first?.int("id")
     }
 
-    // MARK: Submitting
+    // MARK: Claiming
 
-    /// Claims the oldest waiting generation (or exactly `id`) for a create call, if fewer than
-    /// `maxInFlight` are in flight. The intent (phase submitting) is committed before the call.
-    func claimForSubmit(id: Int64?, maxInFlight: Int, leaseSeconds: Int) throws -> Generation? {
+    /// Session advisory locks, one per generation: held while a process works on it upstream and
+    /// released at once when that process dies (its connection closes), so another worker can resume
+    /// without waiting out a lease.
+    static func lockKey(_ id: Int64) -> Int64 { 0x5052 << 48 | id }
+
+    func unlock(_ id: Int64) {
+        _ = try? db.execute("SELECT pg_advisory_unlock(\(GenerationStore.lockKey(id)))")
+    }
+
+    enum Claim {
+        case submit(maxInFlight: Int, reconcileAfter: Double)
+        case orphan(retryAfter: Double)
+        case poll(retryAfter: Double)
+        case download(retryAfter: Double)
+
+        var phase: String {
+            switch self {
+            case .submit: "waiting"
+            case .orphan: "submitting"
+            case .poll: "submitted"
+            case .download: "downloading"
+            }
+        }
+    }
+
+    /// Claims one due generation in `claim`'s phase (or exactly `id`, if due): rows are picked with
+    /// FOR UPDATE SKIP LOCKED, taken only if no live process holds their advisory lock, and updated
+    /// so `next_attempt_at` moves on (at most one upstream call per generation per interval).
+    /// The caller must `unlock` the returned generation's id when done.
+    func claim(_ claim: Claim, id: Int64? = nil) throws -> Generation? {
         try db.transaction {
-            try db.execute("SELECT pg_advisory_xact_lock(\(GenerationStore.submitLockKey))")
-            let inFlight = try db.execute("SELECT count(*) AS n FROM generations WHERE phase IN ('submitting', 'submitted')")[0].int("n")
-            guard inFlight < maxInFlight else { return nil }
+            if case let .submit(maxInFlight, _) = claim {
+                // Counting and claiming under one lock keeps the in-flight limit across all processes.
+                try db.execute("SELECT pg_advisory_xact_lock(\(GenerationStore.submitLockKey))")
+                let inFlight = try db.execute("SELECT count(*) AS n FROM generations WHERE phase IN ('submitting', 'submitted')")[0].int("n")
+                guard inFlight < maxInFlight else { return nil }
+            }
             let filter: Query = id.map { "AND id = \($0)" } ?? "AND true"
-            return try db.execute("""
-                UPDATE generations g SET phase = 'submitting', submit_started_at = now(), submit_attempts = submit_attempts + 1,
-                       next_attempt_at = now() + make_interval(secs => \(leaseSeconds))
-                WHERE g.id = (SELECT id FROM generations WHERE phase = 'waiting' AND next_attempt_at <= now() \(fragment: filter)
-                              ORDER BY created_at, id FOR UPDATE SKIP LOCKED LIMIT 1)
-                RETURNING \(fragment: Generation.columns)
-                """).first.map(Generation.init)
+            let order: Query = if case .submit = claim { "created_at, id" } else { "next_attempt_at, id" }
+            let candidates = try db.execute("""
+                SELECT id FROM generations WHERE phase = \(claim.phase) AND next_attempt_at <= now() \(fragment: filter)
+                ORDER BY \(fragment: order) LIMIT 32 FOR UPDATE SKIP LOCKED
+                """).map { $0.int("id") }
+            for candidate in candidates {
+                guard try db.execute("SELECT pg_try_advisory_lock(\(GenerationStore.lockKey(candidate))) AS ok")[0].bool("ok") else { continue }
+                do {
+                    let set: Query = switch claim {
+                    case let .submit(_, after):
+                        "phase = 'submitting', submit_started_at = now(), submit_attempts = submit_attempts + 1, next_attempt_at = now() + make_interval(secs => \(after))"
+                    case let .orphan(after): "next_attempt_at = now() + make_interval(secs => \(after))"
+                    case let .poll(after): "next_attempt_at = now() + make_interval(secs => \(after)), last_checked_at = now(), polls = polls + 1"
+                    case let .download(after): "next_attempt_at = now() + make_interval(secs => \(after)), download_attempts = download_attempts + 1"
+                    }
+                    if let claimed = try db.execute("""
+                        UPDATE generations g SET \(fragment: set)
+                        WHERE g.id = \(candidate) AND g.phase = \(claim.phase) AND g.next_attempt_at <= now()
+                        RETURNING \(fragment: Generation.columns)
+                        """).first.map(Generation.init) {
+                        return claimed
+                    }
+                } catch {
+                    unlock(candidate)
+                    throw error
+                }
+                unlock(candidate)
+            }
+            return nil
         }
     }
 
@@ -113,16 +165,6 @@ struct GenerationStore {
             """)
     }
 
-    /// Claims one create whose outcome is unknown and whose lease ran out (its process died or timed out).
-    func claimOrphan(leaseSeconds: Int) throws -> Generation? {
-        try db.execute("""
-            UPDATE generations g SET next_attempt_at = now() + make_interval(secs => \(leaseSeconds))
-            WHERE g.id = (SELECT id FROM generations WHERE phase = 'submitting' AND next_attempt_at <= now()
-                          ORDER BY next_attempt_at FOR UPDATE SKIP LOCKED LIMIT 1)
-            RETURNING \(fragment: Generation.columns)
-            """).first.map(Generation.init)
-    }
-
     func isAdopted(providerJobID: String) throws -> Bool {
         try !db.execute("SELECT 1 FROM generations WHERE provider_job_id = \(providerJobID)").isEmpty
     }
@@ -133,18 +175,6 @@ struct GenerationStore {
     }
 
     // MARK: Polling
-
-    /// Claims an in-flight generation that is due for a check (or exactly `id`, if due).
-    func claimPoll(id: Int64?, leaseSeconds: Int) throws -> Generation? {
-        let filter: Query = id.map { "AND id = \($0)" } ?? "AND true"
-        return try db.execute("""
-            UPDATE generations g SET next_attempt_at = now() + make_interval(secs => \(leaseSeconds)),
-                   last_checked_at = now(), polls = polls + 1
-            WHERE g.id = (SELECT id FROM generations WHERE phase = 'submitted' AND next_attempt_at <= now() \(fragment: filter)
-                          ORDER BY next_attempt_at FOR UPDATE SKIP LOCKED LIMIT 1)
-            RETURNING \(fragment: Generation.columns)
-            """).first.map(Generation.init)
-    }
 
     /// Applies a queued / in-progress state from the provider.
     func recordProgress(_ id: Int64, status: String, progress: Int, nextPollSeconds: Double) throws {
@@ -189,16 +219,6 @@ struct GenerationStore {
     }
 
     // MARK: Downloading
-
-    func claimDownload(leaseSeconds: Int) throws -> Generation? {
-        try db.execute("""
-            UPDATE generations g SET next_attempt_at = now() + make_interval(secs => \(leaseSeconds)),
-                   download_attempts = download_attempts + 1
-            WHERE g.id = (SELECT id FROM generations WHERE phase = 'downloading' AND next_attempt_at <= now()
-                          ORDER BY next_attempt_at FOR UPDATE SKIP LOCKED LIMIT 1)
-            RETURNING \(fragment: Generation.columns)
-            """).first.map(Generation.init)
-    }
 
     func recordAsset(_ id: Int64, _ asset: MediaAsset, path: String, bytes: Int, sha256: String) throws {
         switch asset {

@@ -191,11 +191,11 @@ def test_crash_between_create_and_record_adopts_the_orphan(no_worker):
     token, video = setup_video("[sim:seconds=1] orphan film")
     generation = insert_waiting_generation(video)
     before = sim_stats()["create"]
-    crashing = WorkerProcess(PROMPTREEL_FAILPOINT="after-create", PROMPTREEL_SUBMIT_LEASE_SECONDS=2)
+    crashing = WorkerProcess(PROMPTREEL_FAILPOINT="after-create", PROMPTREEL_RECONCILE_DELAY_SECONDS=1)
     assert crashing.proc.wait(timeout=30) == 137
     assert sim_stats()["create"] - before == 1
     assert sql(f"SELECT phase || ':' || coalesce(provider_job_id, '-') FROM generations WHERE id = {generation}") == "submitting:-"
-    w = WorkerProcess(PROMPTREEL_SUBMIT_LEASE_SECONDS=2)
+    w = WorkerProcess(PROMPTREEL_RECONCILE_DELAY_SECONDS=1)
     try:
         wait_until(lambda: sql(f"SELECT status FROM generations WHERE id = {generation}") == "completed", timeout=60, what="adoption")
         assert sim_stats()["create"] - before == 1  # adopted, not created again

@@ -7,6 +7,8 @@ import Glibc
 public final class Connection {
     private var raw: OpaquePointer
     public let url: String
+    /// Statements prepared on this connection, by SQL text: each is parsed and planned once.
+    private var prepared: [String: String] = [:]
 
     /// Connects with a libpq URL or keyword string; `database` overrides the database it names.
     public init(url: String, database: String? = nil) throws(DatabaseError) {
@@ -34,6 +36,7 @@ public final class Connection {
     /// Re-establishes a broken connection (after a server restart); cheap when it is fine.
     public func reconnectIfNeeded() throws(DatabaseError) {
         if PQstatus(raw) == CONNECTION_OK { return }
+        prepared = [:]  // a new server session knows none of them
         PQreset(raw)
         guard PQstatus(raw) == CONNECTION_OK else { throw .unavailable(Connection.message(raw)) }
     }
@@ -41,11 +44,27 @@ public final class Connection {
     /// Runs one parameterized statement and copies its rows into Swift values.
     @discardableResult
     public func execute(_ query: Query) throws(DatabaseError) -> [Row] {
+        let name = try statementName(for: query)
         let values = query.parameters
         let result: ResultHandle = withCStrings(values) { pointers in
-            ResultHandle(PQexecParams(raw, query.sql, Int32(values.count), nil, pointers, nil, nil, 0))
+            ResultHandle(PQexecPrepared(raw, name, Int32(values.count), pointers, nil, nil, 0))
         }
-        return try result.rows(connection: self)
+        do {
+            return try result.rows(connection: self)
+        } catch {
+            // After an error the server may have dropped nothing, but a broken session dropped them all.
+            if !isHealthy { prepared = [:] }
+            throw error
+        }
+    }
+
+    /// Prepares a statement the first time its SQL text is seen on this connection.
+    private func statementName(for query: Query) throws(DatabaseError) -> String {
+        if let name = prepared[query.sql] { return name }
+        let name = "s\(prepared.count)"
+        try ResultHandle(PQprepare(raw, name, query.sql, Int32(query.parameters.count), nil)).check(connection: self)
+        prepared[query.sql] = name
+        return name
     }
 
     /// Runs trusted, multi-statement SQL from a migration file (never request input).

@@ -38,6 +38,8 @@ struct Context {
         flash = cookies[Context.flashCookie].flatMap { FormDecoder.lenient("m=" + $0)["m"] }
         if let seed = cookies[Context.csrfCookie], seed.count == 43 {
             csrfSeed = seed
+        } else if ErrorPages.isAPI(request) {
+            csrfSeed = ""  // the API has no forms: no cookie to set
         } else {
             csrfSeed = Crypto.randomToken()
             outgoingCookies.append(Cookie(name: Context.csrfCookie, value: csrfSeed, secure: request.isHTTPS))

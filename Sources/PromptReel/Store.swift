@@ -116,11 +116,15 @@ struct Store {
     }
 
     func userForAPIToken(_ token: String) throws -> User? {
-        try db.execute("""
-            UPDATE api_tokens t SET last_used_at = now() FROM users u
-            WHERE t.token_hash = \(Bytes(Crypto.sha256(token))) AND u.id = t.user_id
-            RETURNING u.id, u.email
-            """).first.map { User(id: $0.int("id"), email: $0.string("email")) }
+        let hash = Bytes(Crypto.sha256(token))
+        guard let row = try db.execute("""
+            SELECT u.id, u.email, t.id AS token_id,
+                   (t.last_used_at IS NULL OR t.last_used_at < now() - interval '1 minute') AS stale
+            FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = \(hash)
+            """).first else { return nil }
+        // Record use at most once a minute: a write (and a commit) on every API call would serialize them.
+        if row.bool("stale") { try db.execute("UPDATE api_tokens SET last_used_at = now() WHERE id = \(row.int("token_id"))") }
+        return User(id: row.int("id"), email: row.string("email"))
     }
 
     func apiTokens(userID: Int64) throws -> [APIToken] {

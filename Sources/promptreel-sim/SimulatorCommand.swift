@@ -19,6 +19,9 @@ struct SimulatorCommand: AsyncParsableCommand {
     @Option(help: "Write the listening port to this file once ready.") var portFile: String?
 
     func run() async throws {
+        // The simulator keeps nothing worth flushing: stop at once, and say it went fine.
+        signal(SIGTERM) { _ in _exit(0) }
+        signal(SIGINT) { _ in _exit(0) }
         let fixtures = try Fixtures.load()
         let simulator = Simulator(settings: .init(jobSeconds: jobSeconds, pollAfterMs: pollAfterMs, apiKey: apiKey,
                                                   gatewayIDs: idStyle == "gateway"), fixtures: fixtures)

@@ -142,6 +142,10 @@ public final class App {
         case let .newVideo(project): ["GET": { try VideoPages.newForm(&$0, project: project) }]
         case let .projectVideos(project): ["POST": { try VideoPages.create(&$0, project: project) }]
         case let .video(id): ["GET": { try VideoPages.show(&$0, id: id) }]
+        case let .generateVideo(video): ["GET": { try GenerationPages.settings(&$0, videoID: video) },
+                                         "POST": { try GenerationPages.confirm(&$0, videoID: video) }]
+        case let .latestGeneration(video): ["GET": { try GenerationPages.latest(&$0, videoID: video) }]
+        case let .generation(id): ["GET": { try GenerationPages.show(&$0, id: id) }]
         case .apiProjects: ["GET": API.listProjects, "POST": API.createProject]
         case let .apiProject(id): ["GET": { try API.project(&$0, id: id) }]
         case let .apiProjectVideos(project): ["GET": { try API.listVideos(&$0, project: project) },

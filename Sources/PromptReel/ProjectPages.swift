@@ -27,9 +27,15 @@ enum ProjectPages {
         let user = try c.requireUser()
         guard let project = try c.store.project(id: id, userID: user.id) else { throw HTTPError.notFound("No such project.") }
         let videos = try c.store.videos(projectID: id, userID: user.id)
+        let latest = try c.store.latestGenerations(projectID: id, userID: user.id)
         let items: [HTML] = videos.map { v in
             let prompt: HTML = v.finalPrompt.isEmpty ? "<span class=\"muted\">No final prompt yet</span>" : "\(excerpt(v.finalPrompt))"
-            return "<li><a href=\"\(Route.video(v.id).path)\">\(v.title)</a><br><small>\(prompt)</small></li>"
+            let state = latest[v.id]
+            let thumb: HTML = state?.thumbnail == true
+                ? "<img src=\"\(Generation.mediaURL(state?.generationID ?? 0, .thumbnail))\" alt=\"\" width=\"96\" height=\"54\">"
+                : "<span class=\"thumb-empty\" aria-hidden=\"true\"></span>"
+            let status: HTML = state.map { Views.statusBadge($0.status) } ?? "<span class=\"status\">Not generated</span>"
+            return "<li class=\"video-card\">\(thumb)<div><a href=\"\(Route.video(v.id).path)\">\(v.title)</a> \(status)<br><small>\(prompt)</small></div></li>"
         }
         let list: HTML = videos.isEmpty ? "<p class=\"muted\">No videos yet.</p>" : "<ul class=\"cards\">\(items)</ul>"
         let description: HTML = project.description.isEmpty ? .empty : "<p>\(project.description)</p>"
@@ -52,8 +58,10 @@ enum ProjectPages {
             "<li><a href=\"\(Route.project(p.id).path)\">\(p.name)</a> <span class=\"muted\">\(p.videoCount) video\(p.videoCount == 1 ? "" : "s")</span></li>"
         }
         let list: HTML = projects.isEmpty ? "<p class=\"muted\">No projects yet. Create one to start saving video prompts.</p>" : "<ul class=\"cards\">\(items)</ul>"
+        let spend = try c.generations.monthSpend(userID: user.id)
         let body: HTML = """
-            <h1>Your projects</h1>\(list)
+            <h1>Your projects</h1>
+            <p class="spend">Spent on generations this month: <strong>\(Views.dollars(spend))</strong></p>\(list)
             <h2>New project</h2>\(Views.errorBox(error))
             <form method="post" action="\(Route.projects.path)">\(Views.csrfField(c))
             \(Views.textField("Name", name: "name", value: name, required: true, maxLength: 200))

@@ -13,6 +13,11 @@ public enum Route: Equatable, Sendable {
     case newVideo(project: Int64)
     case projectVideos(project: Int64)  // POST: create from the new-video form
     case video(Int64)
+    /// The generate settings page (GET, with the chosen settings as query) and its confirm (POST).
+    case generateVideo(video: Int64)
+    /// The latest generation of a video (redirects to it).
+    case latestGeneration(video: Int64)
+    case generation(Int64)
     case account
     case tokens  // POST: create
     case deleteToken(Int64)
@@ -56,6 +61,9 @@ public enum Route: Equatable, Sendable {
             case ("dashboard", "projects", ["videos", "new"]): self = .newVideo(project: value)
             case ("dashboard", "projects", ["videos"]): self = .projectVideos(project: value)
             case ("dashboard", "videos", []): self = .video(value)
+            case ("dashboard", "videos", ["generate"]): self = .generateVideo(video: value)
+            case ("dashboard", "videos", ["generation"]): self = .latestGeneration(video: value)
+            case ("dashboard", "generations", []): self = .generation(value)
             case ("account", "tokens", ["delete"]): self = .deleteToken(value)
             case ("api", "projects", []): self = .apiProject(value)
             case ("api", "projects", ["videos"]): self = .apiProjectVideos(project: value)
@@ -84,6 +92,9 @@ public enum Route: Equatable, Sendable {
         case let .newVideo(project): "/dashboard/projects/\(project)/videos/new"
         case let .projectVideos(project): "/dashboard/projects/\(project)/videos"
         case let .video(id): "/dashboard/videos/\(id)"
+        case let .generateVideo(video): "/dashboard/videos/\(video)/generate"
+        case let .latestGeneration(video): "/dashboard/videos/\(video)/generation"
+        case let .generation(id): "/dashboard/generations/\(id)"
         case .account: "/account"
         case .tokens: "/account/tokens"
         case let .deleteToken(id): "/account/tokens/\(id)/delete"

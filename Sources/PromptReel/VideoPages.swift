@@ -40,14 +40,37 @@ enum VideoPages {
     static func show(_ c: inout Context, id: Int64) throws -> Response {
         let user = try c.requireUser()
         guard let video = try c.store.video(id: id, userID: user.id) else { throw HTTPError.notFound("No such video.") }
+        let history = try c.generations.history(videoID: id, userID: user.id)
         let brief: HTML = video.brief.isEmpty ? .empty : "<h2>Brief</h2><p class=\"prewrap\">\(video.brief)</p>"
         let prompt: HTML = video.finalPrompt.isEmpty
-            ? "<p class=\"muted\">This video has no final prompt yet, so it cannot be generated.</p>"
+            ? "<p class=\"muted\">No final prompt yet.</p>"
             : "<pre class=\"prompt\">\(video.finalPrompt)</pre>"
+        let action: HTML
+        if video.finalPrompt.isEmpty {
+            action = "<p class=\"notice\" role=\"note\">To generate this video, it needs a final prompt: the exact text sent to Sora. Save a new video with one.</p>"
+        } else if let active = history.first(where: \.isActive) {
+            action = "<p><a class=\"button\" href=\"\(Route.generation(active.id).path)\">Watch the generation in progress</a></p>"
+        } else {
+            let label = history.isEmpty ? "Generate with Sora" : "Generate again"
+            action = "<p><a class=\"button primary\" href=\"\(Route.generateVideo(video: video.id).path)\">\(label)</a></p>"
+        }
+        let rows: [HTML] = history.map { g in
+            let thumb: HTML = g.thumbnailURL.map { "<img src=\"\($0)\" alt=\"\" width=\"96\" height=\"54\">" } ?? "<span class=\"thumb-empty\" aria-hidden=\"true\"></span>"
+            return """
+                <tr><td>\(thumb)</td><td><a href="\(Route.generation(g.id).path)">\(GenerationPages.settingsSummary(g))</a></td>
+                <td>\(Views.statusBadge(g.status))</td><td>\(Views.dollars(g.cost))</td><td>\(g.createdAt)</td></tr>
+                """
+        }
+        let historyHTML: HTML = history.isEmpty ? "<p class=\"muted\">Not generated yet.</p>" : """
+            <table class="history"><thead><tr><th scope="col"><span class="visually-hidden">Thumbnail</span></th><th scope="col">Settings</th>
+            <th scope="col">Status</th><th scope="col">Cost</th><th scope="col">When</th></tr></thead><tbody>\(rows)</tbody></table>
+            """
         let body: HTML = """
             <p class="crumbs"><a href="\(Route.dashboard.path)">Dashboard</a> › <a href="\(Route.project(video.projectID).path)">\(video.projectName)</a> ›</p>
             <h1>\(video.title)</h1>\(brief)
             <h2>Final prompt</h2>\(prompt)
+            \(action)
+            <h2>Generations</h2>\(historyHTML)
             <p class="muted">Saved \(video.createdAt)</p>
             """
         return .html(Views.layout(video.title, c, body: body))

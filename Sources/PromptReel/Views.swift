@@ -4,7 +4,7 @@
 import Web
 
 enum Views {
-    static func layout(_ title: String, _ context: Context, body: HTML) -> HTML {
+    static func layout(_ title: String, _ context: Context, body: HTML, refreshSeconds: Int? = nil) -> HTML {
         let nav: HTML
         if let user = context.user {
             nav = """
@@ -19,16 +19,20 @@ enum Views {
                 """
         }
         let flash: HTML = context.flash.map { "<p class=\"flash\" role=\"status\">\($0)</p>" } ?? .empty
-        return document(title, header: nav, main: flash + body)
+        let badge: HTML = context.config.providerIsSimulator
+            ? "<p class=\"badge-sim\" role=\"note\"><strong>Simulator</strong>: videos come from PromptReel's built-in simulator, not a real video model, and nothing is billed.</p>"
+            : .empty
+        return document(title, header: nav, main: badge + flash + body, refreshSeconds: refreshSeconds)
     }
 
-    static func document(_ title: String, header: HTML, main: HTML) -> HTML {
-        """
+    static func document(_ title: String, header: HTML, main: HTML, refreshSeconds: Int? = nil) -> HTML {
+        let refresh: HTML = refreshSeconds.map { "\n<meta http-equiv=\"refresh\" content=\"\($0)\">" } ?? .empty
+        return """
         <!DOCTYPE html>
         <html lang="en">
         <head>
         <meta charset="utf-8">
-        <meta name="viewport" content="width=device-width, initial-scale=1">
+        <meta name="viewport" content="width=device-width, initial-scale=1">\(refresh)
         <title>\(title) · PromptReel</title>
         <link rel="stylesheet" href="/static/style.css">
         </head>
@@ -41,6 +45,28 @@ enum Views {
         </html>
 
         """
+    }
+
+    /// "$0.40" from numeric text; always two decimals.
+    static func dollars(_ amount: String) -> String {
+        let parts = amount.split(separator: ".", omittingEmptySubsequences: false)
+        let whole = parts.first.map(String.init) ?? "0"
+        var cents = parts.count > 1 ? String(parts[1]) : ""
+        while cents.count > 2 && cents.hasSuffix("0") { cents.removeLast() }
+        while cents.count < 2 { cents += "0" }
+        return "$\(whole.isEmpty ? "0" : whole).\(cents)"
+    }
+
+    /// "$0.10/s" from a per-second price such as "0.1000" (more decimals only when they matter).
+    static func perSecond(_ price: String) -> String { dollars(price) + "/s" }
+
+    static func duration(seconds: Int64) -> String {
+        seconds < 60 ? "\(seconds) s" : "\(seconds / 60) min \(String(format2: seconds % 60)) s"
+    }
+
+    static func statusBadge(_ status: String) -> HTML {
+        let words = ["queued": "Queued", "in_progress": "Generating", "completed": "Completed", "failed": "Failed"][status] ?? status
+        return "<span class=\"status status-\(status)\">\(words)</span>"
     }
 
     static func errorPage(_ error: HTTPError) -> HTML {
@@ -77,4 +103,9 @@ enum Views {
             <textarea id="\(name)" name="\(name)" rows="\(rows)" maxlength="\(maxLength)">\(value)</textarea>
             """
     }
+}
+
+extension String {
+    /// Two digits, zero-padded.
+    init(format2 value: Int64) { self = value < 10 ? "0\(value)" : String(value) }
 }

@@ -8,6 +8,8 @@ import Testing
         Route.home, .healthz, .login, .signup, .logout, .dashboard, .projects, .project(7), .newVideo(project: 7),
         .projectVideos(project: 7), .video(42), .account, .tokens, .deleteToken(3), .apiProjects, .apiProject(9),
         .apiProjectVideos(project: 9), .apiVideo(9), .apiModels, .apiEstimate,
+        .generateVideo(video: 3), .latestGeneration(video: 3), .generation(5), .apiGenerate(video: 2), .apiStatus(video: 2),
+        .apiVideoGenerations(video: 2), .apiGeneration(8), .media(generation: 8, file: "video.mp4"),
     ])
     func pathsRoundTrip(_ route: Route) {
         #expect(Route(path: route.path) == route)
@@ -15,7 +17,8 @@ import Testing
 
     @Test(arguments: ["/nope", "/dashboard/projects/abc", "/dashboard/projects/0", "/dashboard/projects/-1",
                       "/dashboard/projects/99999999999999999999", "/api/videos/1/x", "/dashboard/videos/", "//",
-                      "/api/videos/%31", "/dashboard/projects/1/videos/old", "/api/videos/٣"])
+                      "/api/videos/%31", "/dashboard/projects/1/videos/old", "/api/videos/٣",
+                      "/media/generations/1/../../etc/passwd", "/media/generations/1/other.mp4", "/media/generations/1"])
     func unknownPathsAreNotRoutes(_ path: String) {
         #expect(Route(path: path) == nil)
     }

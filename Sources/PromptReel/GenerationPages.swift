@@ -1,0 +1,265 @@
+// The generate flow as pages, with no script: settings (Review recomputes the estimate), confirm
+// with the exact price, a progress page that refreshes itself, and the finished or failed result.
+
+import Postgres
+import Web
+
+enum GenerationPages {
+    // MARK: Settings and review
+
+    /// GET /dashboard/videos/{id}/generate?model=&duration=&aspect_ratio=&resolution=
+    static func settings(_ c: inout Context, videoID: Int64) throws -> Response {
+        let user = try c.requireUser()
+        guard let video = try c.store.video(id: videoID, userID: user.id) else { throw HTTPError.notFound("No such video.") }
+        let requested = (try? Catalog.requested(fromFields: c.request.query)) ?? RequestedSettings()
+        return try settingsPage(c, video: video, requested: requested, error: nil, status: 200)
+    }
+
+    /// POST /dashboard/videos/{id}/generate: starts the generation at the price the user confirmed.
+    static func confirm(_ c: inout Context, videoID: Int64) throws -> Response {
+        let user = try c.requireUser()
+        guard let video = try c.store.video(id: videoID, userID: user.id) else { throw HTTPError.notFound("No such video.") }
+        let form = try c.request.form()
+        let requested = try Catalog.requested(fromFields: form.fields)
+        do {
+            let started = try GenerationAPI.start(&c, user: user, video: video, requested: requested,
+                                                  expectedCost: form["expected_cost"].flatMap { $0.isEmpty ? nil : $0 })
+            c.setFlash(started.message)
+            return .redirect(to: Route.generation(started.generation.id).path)
+        } catch let error as HTTPError {
+            switch error.code {
+            case "generation_in_progress":
+                // A second press, or another tab: show the job that is running.
+                c.setFlash("This video is already being generated; here is its progress.")
+                return .redirect(to: Route.latestGeneration(video: videoID).path)
+            case let code where code.hasPrefix("provider_") && code != "provider_not_configured":
+                // The provider refused; the attempt is recorded as failed and its page says why.
+                c.setFlash(error.publicMessage)
+                return .redirect(to: Route.latestGeneration(video: videoID).path)
+            default:
+                guard error.status < 500 || error.code == "provider_not_configured" else { throw error }
+                return try settingsPage(c, video: video, requested: requested, error: error.publicMessage, status: error.status)
+            }
+        }
+    }
+
+    /// Resolves what the user chose; a choice the newly picked model cannot do falls back to its
+    /// default with a note, so switching models never dead-ends the form.
+    static func resolveForPage(_ catalog: Catalog, _ requested: RequestedSettings, db: Connection) throws -> (ResolvedSettings?, [String], String?) {
+        var current = requested
+        var notes: [String] = []
+        for _ in 0..<4 {
+            do {
+                return (try catalog.resolve(current, db: db), notes, nil)
+            } catch let error as HTTPError where error.status == 422 {
+                let field = error.publicMessage.split(separator: ":").first.map(String.init) ?? ""
+                switch field {
+                case "duration" where current.duration != nil: current.duration = nil
+                case "aspect_ratio" where current.aspectRatio != nil: current.aspectRatio = nil
+                case "resolution" where current.resolution != nil: current.resolution = nil
+                case "model" where current.model != nil: current.model = nil
+                default: return (nil, notes, error.publicMessage)
+                }
+                notes.append(error.publicMessage.replacingOccurrences(": ", ": not available here; ") + ". PromptReel picked the default instead.")
+            }
+        }
+        return (nil, notes, "These settings are not available.")
+    }
+
+    static func settingsPage(_ c: Context, video: Video, requested: RequestedSettings, error: String?, status: Int) throws -> Response {
+        let catalog = try Catalog.load(c.db)
+        let header: HTML = """
+            <p class="crumbs"><a href="\(Route.dashboard.path)">Dashboard</a> › <a href="\(Route.project(video.projectID).path)">\(video.projectName)</a> › <a href="\(Route.video(video.id).path)">\(video.title)</a> ›</p>
+            <h1>Generate “\(video.title)”</h1>
+            """
+        guard !video.finalPrompt.isEmpty else {
+            return .html(Views.layout("Generate", c, body: header + """
+                <p class="error" role="alert">This video has no final prompt yet, so there is nothing to send to Sora.</p>
+                <p><a href="\(Route.video(video.id).path)">Back to the video</a></p>
+                """), status: 422)
+        }
+        let (resolved, notes, problem) = try resolveForPage(catalog, requested, db: c.db)
+        let chosenModel = catalog.model(named: resolved?.model ?? requested.model ?? "") ?? catalog.models.first
+        let form = settingsForm(video: video, catalog: catalog, model: chosenModel, resolved: resolved)
+        let notesHTML: [HTML] = notes.map { "<p class=\"notice\" role=\"status\">\($0)</p>" }
+        var estimate: HTML = Views.errorBox(error ?? problem)
+        if let resolved, let model = chosenModel {
+            let price = model.sizes.first { $0.aspectRatio == resolved.aspectRatio && $0.resolution == resolved.resolution }?.usdPerSecond ?? "0"
+            estimate = estimate + """
+                <p class="estimate">\(resolved.duration) s × \(Views.perSecond(price)) = <strong>\(Views.dollars(resolved.estimatedCost))</strong>
+                <span class="muted">(\(model.displayName), \(resolved.aspectRatio), \(resolved.resolution), \(resolved.size))</span></p>
+                <form method="post" action="\(Route.generateVideo(video: video.id).path)">\(Views.csrfField(c))
+                <input type="hidden" name="model" value="\(resolved.model)">
+                <input type="hidden" name="duration" value="\(resolved.duration)">
+                <input type="hidden" name="aspect_ratio" value="\(resolved.aspectRatio)">
+                <input type="hidden" name="resolution" value="\(resolved.resolution)">
+                <input type="hidden" name="expected_cost" value="\(resolved.estimatedCost)">
+                <button type="submit" class="primary">Generate video (\(Views.dollars(resolved.estimatedCost)))</button>
+                </form>
+                <p class="muted">This is the exact amount recorded for this generation. Failed generations cost nothing.</p>
+                """
+        }
+        let prompt: HTML = "<details><summary>The prompt Sora will get</summary><pre class=\"prompt\">\(video.finalPrompt)</pre></details>"
+        let body: HTML = """
+            \(header)\(prompt)\(notesHTML)
+            <div class="columns">
+            <section aria-labelledby="settings-title"><h2 id="settings-title">Settings</h2>\(form)</section>
+            <section aria-labelledby="estimate-title"><h2 id="estimate-title">Cost</h2>\(estimate)\(priceTable(chosenModel))</section>
+            </div>
+            """
+        return .html(Views.layout("Generate", c, body: body), status: status)
+    }
+
+    /// The settings form: everything the catalog has, with what the chosen model cannot do disabled
+    /// and the reason said. "Review" resubmits it (GET) to recompute the estimate.
+    static func settingsForm(video: Video, catalog: Catalog, model: CatalogModel?, resolved: ResolvedSettings?) -> HTML {
+        let modelOptions: [HTML] = catalog.models.map { m in
+            let cheapest = m.sizes.map(\.usdPerSecond).min { (Double($0) ?? 0) < (Double($1) ?? 0) } ?? "0"
+            let selected: HTML = m.name == model?.name ? " selected" : .empty
+            return "<option value=\"\(m.name)\"\(selected)>\(m.displayName) — from \(Views.perSecond(cheapest))</option>"
+        }
+        let durations = Set(catalog.models.flatMap(\.durations)).sorted()
+        let durationOptions: [HTML] = durations.map { d in
+            let offered = model?.durations.contains(d) ?? false
+            let selected: HTML = d == resolved?.duration ? " selected" : .empty
+            let disabled: HTML = offered ? .empty : " disabled"
+            let why: String = offered ? "" : " — not offered by \(model?.displayName ?? "this model")"
+            return "<option value=\"\(d)\"\(selected)\(disabled)>\(d) seconds\(why)</option>"
+        }
+        let aspects = unique(catalog.models.flatMap(\.aspectRatios) + ["16:9", "9:16", "1:1"])
+        let aspectOptions: [HTML] = aspects.map { a in
+            let offered = model?.aspectRatios.contains(a) ?? false
+            let selected: HTML = a == resolved?.aspectRatio ? " selected" : .empty
+            let disabled: HTML = offered ? .empty : " disabled"
+            let name = ["16:9": "16:9 landscape", "9:16": "9:16 portrait", "1:1": "1:1 square"][a] ?? a
+            let why: String = offered ? "" : " — not offered by \(model?.displayName ?? "this model")"
+            return "<option value=\"\(a)\"\(selected)\(disabled)>\(name)\(why)</option>"
+        }
+        let aspect = resolved?.aspectRatio ?? "16:9"
+        let resolutions = unique(catalog.models.flatMap(\.resolutions)).sorted { Catalog.height($0) < Catalog.height($1) }
+        let resolutionOptions: [HTML] = resolutions.map { r in
+            let size = model?.sizes.first { $0.aspectRatio == aspect && $0.resolution == r }
+            let selected: HTML = r == resolved?.resolution ? " selected" : .empty
+            let disabled: HTML = size == nil ? " disabled" : .empty
+            let label: String = size.map { "\(r) — \(Views.perSecond($0.usdPerSecond))" } ?? "\(r) — not offered by \(model?.displayName ?? "this model") at \(aspect)"
+            return "<option value=\"\(r)\"\(selected)\(disabled)>\(label)</option>"
+        }
+        return """
+            <form method="get" action="\(Route.generateVideo(video: video.id).path)" class="settings">
+            <label for="model">Model</label>
+            <select id="model" name="model">\(modelOptions)</select>
+            <label for="duration">Duration</label>
+            <select id="duration" name="duration">\(durationOptions)</select>
+            <label for="aspect_ratio">Aspect ratio</label>
+            <select id="aspect_ratio" name="aspect_ratio">\(aspectOptions)</select>
+            <label for="resolution">Resolution</label>
+            <select id="resolution" name="resolution">\(resolutionOptions)</select>
+            <button type="submit" class="secondary">Review</button>
+            <small>Changed something? Review updates the price before you confirm.</small>
+            </form>
+            """
+    }
+
+    static func priceTable(_ model: CatalogModel?) -> HTML {
+        guard let model else { return .empty }
+        let rows: [HTML] = model.sizes.map { s in
+            "<tr><td>\(s.aspectRatio)</td><td>\(s.resolution)</td><td>\(s.size)</td><td>\(Views.perSecond(s.usdPerSecond))</td></tr>"
+        }
+        return """
+            <table class="prices"><caption>\(model.displayName) prices</caption>
+            <thead><tr><th scope="col">Aspect</th><th scope="col">Resolution</th><th scope="col">Size</th><th scope="col">Per second</th></tr></thead>
+            <tbody>\(rows)</tbody></table>
+            """
+    }
+
+    static func unique(_ values: [String]) -> [String] {
+        var seen = Set<String>()
+        return values.filter { seen.insert($0).inserted }
+    }
+
+    // MARK: Progress and result
+
+    /// GET /dashboard/videos/{id}/generation: the latest generation's page.
+    static func latest(_ c: inout Context, videoID: Int64) throws -> Response {
+        let user = try c.requireUser()
+        guard try c.store.video(id: videoID, userID: user.id) != nil else { throw HTTPError.notFound("No such video.") }
+        guard let generation = try c.generations.latest(videoID: videoID, userID: user.id) else {
+            throw HTTPError(404, "no_generation", "This video has not been generated yet.")
+        }
+        return .redirect(to: Route.generation(generation.id).path)
+    }
+
+    /// GET /dashboard/generations/{id}: refreshes itself every 5 s while the job runs.
+    static func show(_ c: inout Context, id: Int64) throws -> Response {
+        let user = try c.requireUser()
+        guard var g = try c.generations.generation(id: id, userID: user.id),
+              let video = try c.store.video(id: g.videoID, userID: user.id) else { throw HTTPError.notFound("No such generation.") }
+        if let refreshed = try GenerationAPI.refresh(&c, g) { g = refreshed }
+        let header: HTML = """
+            <p class="crumbs"><a href="\(Route.dashboard.path)">Dashboard</a> › <a href="\(Route.project(video.projectID).path)">\(video.projectName)</a> › <a href="\(Route.video(video.id).path)">\(video.title)</a> ›</p>
+            <h1>\(video.title) \(Views.statusBadge(g.status))</h1>
+            """
+        let body: HTML
+        switch g.status {
+        case "completed":
+            let poster: HTML = g.thumbnailURL.map { " poster=\"\($0)\"" } ?? .empty
+            body = """
+                \(header)
+                <video controls preload="metadata" src="\(g.videoURL ?? "")"\(poster)>Your browser cannot play this video; use Download.</video>
+                <p><a class="button" href="\(g.videoURL ?? "")?download=1" download>Download video</a>
+                <a class="button secondary" href="\(retryPath(video.id, g))">Generate again</a></p>
+                \(details(g))
+                """
+        case "failed":
+            let timedOut = g.errorCode == "timeout"
+            body = """
+                \(header)
+                <div class="error" role="alert"><p><strong>\(timedOut ? "This generation timed out." : "This generation failed.")</strong></p>
+                <p>\(g.errorMessage ?? "The video provider could not generate this video.")</p></div>
+                <p><a class="button" href="\(retryPath(video.id, g))">Retry</a> <span class="muted">opens the settings with the same choices, so you can change them first.</span></p>
+                \(details(g))
+                """
+        default:
+            body = """
+                \(header)
+                <p class="lead" role="status">\(g.statusMessage)</p>
+                <label for="progress">Progress</label>
+                <progress id="progress" max="100" value="\(g.progress)">\(g.progress)%</progress>
+                <p>\(g.progress)% · running for \(Views.duration(seconds: g.elapsedSeconds))</p>
+                <p class="notice">You can leave this page — generation continues. This page updates itself every 5 seconds.</p>
+                \(details(g))
+                """
+        }
+        return .html(Views.layout(video.title, c, body: body, refreshSeconds: g.isActive ? 5 : nil))
+    }
+
+    static func details(_ g: Generation) -> HTML {
+        let s = settingsSummary(g)
+        let costLabel = g.status == "completed" ? "Cost" : (g.status == "failed" ? "Cost" : "Estimated cost")
+        return """
+            <h2>Details</h2>
+            <dl class="facts">
+            <dt>Settings</dt><dd>\(s)</dd>
+            <dt>\(costLabel)</dt><dd>\(Views.dollars(g.cost))</dd>
+            <dt>Started</dt><dd>\(g.createdAt)</dd>
+            \(g.completedAt.map { "<dt>Finished</dt><dd>\($0)</dd>" as HTML } ?? .empty)
+            \(g.providerJobID.map { "<dt>Provider job</dt><dd><code>\($0)</code></dd>" as HTML } ?? .empty)
+            </dl>
+            """
+    }
+
+    /// "Sora 2 · 4 s · 16:9 · 720p" from the stored settings.
+    static func settingsSummary(_ g: Generation) -> String {
+        let settings = try? JSONParser.parse(g.settings)
+        let aspect = settings?["aspect_ratio"]?.stringValue ?? ""
+        return [g.model, "\(g.seconds) s", aspect, g.resolution].filter { !$0.isEmpty }.joined(separator: " · ")
+    }
+
+    /// The settings page prefilled with this generation's choices.
+    static func retryPath(_ videoID: Int64, _ g: Generation) -> String {
+        let settings = try? JSONParser.parse(g.settings)
+        let pairs = [("model", g.model), ("duration", String(g.seconds)),
+                     ("aspect_ratio", settings?["aspect_ratio"]?.stringValue ?? ""), ("resolution", g.resolution)]
+        return Route.generateVideo(video: videoID).path + "?" + pairs.map { "\($0.0)=\(URLEncoding.encode($0.1))" }.joined(separator: "&")
+    }
+}

@@ -1,0 +1,179 @@
+"""The whole save-then-generate flow in Debian's real Chromium (headless, via chromedriver), once with
+JavaScript and once without: PromptReel's pages use none. Screenshots go to test-output/browser/."""
+import os
+import re
+import time
+
+import pytest
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions as EC
+from selenium.webdriver.support.ui import Select, WebDriverWait
+
+from conftest import BASE, PASSWORD, ROOT_DIR, unique_email, wait_until
+
+OUT = os.path.join(ROOT_DIR, "test-output", "browser")
+FIXTURE = open(os.path.join(ROOT_DIR, "Sources/promptreel-sim/Fixtures/video.mp4"), "rb").read()
+
+
+def make_driver(javascript, downloads):
+    options = webdriver.ChromeOptions()
+    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1280,1000",
+                "--autoplay-policy=no-user-gesture-required", "--mute-audio"):
+        options.add_argument(arg)
+    options.binary_location = "/usr/bin/chromium"
+    prefs = {"download.default_directory": downloads, "download.prompt_for_download": False}
+    if not javascript:
+        prefs["profile.managed_default_content_settings.javascript"] = 2
+    options.add_experimental_option("prefs", prefs)
+    driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+    # Headless Chromium downloads only where told to.
+    driver.execute_cdp_cmd("Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": downloads})
+    return driver
+
+
+class Steps:
+    def __init__(self, driver, tag):
+        self.d = driver
+        self.tag = tag
+        self.n = 0
+        os.makedirs(OUT, exist_ok=True)
+
+    def shot(self, name):
+        self.n += 1
+        path = os.path.join(OUT, f"{self.tag}-{self.n:02d}-{name}.png")
+        self.d.save_screenshot(path)
+        return path
+
+    def go(self, path):
+        self.d.get(BASE + path)
+
+    def fill(self, name, value):
+        field = self.d.find_element(By.NAME, name)
+        field.clear()
+        field.send_keys(value)
+
+    def click(self, text, navigates=True):
+        """Clicks the first button (else link) whose text starts with `text`, as a person would, and
+        waits for the next page to replace this one."""
+        old = self.d.find_element(By.TAG_NAME, "html")
+        for el in self.d.find_elements(By.TAG_NAME, "button") + self.d.find_elements(By.TAG_NAME, "a"):
+            if el.text.strip().startswith(text):
+                el.click()
+                if navigates:
+                    WebDriverWait(self.d, 15).until(EC.staleness_of(old))
+                    WebDriverWait(self.d, 15).until(lambda d: d.execute_cdp_cmd(
+                        "Runtime.evaluate", {"expression": "document.readyState"})["result"]["value"] == "complete")
+                return
+        raise AssertionError(f"no button or link starting with {text!r} on {self.d.current_url}")
+
+    def text(self):
+        """The page's text; retried while a meta refresh is reloading the page."""
+        def read():
+            try:
+                return self.d.find_element(By.TAG_NAME, "body").text
+            except Exception:
+                return None
+        return wait_until(read, timeout=10, interval=0.1, what="the page")
+
+
+def run_flow(javascript, tmp_path):
+    tag = "js" if javascript else "nojs"
+    downloads = str(tmp_path / "downloads")
+    os.makedirs(downloads, exist_ok=True)
+    driver = make_driver(javascript, downloads)
+    s = Steps(driver, tag)
+    try:
+        # Sign up, create a project, save a video.
+        s.go("/signup")
+        s.shot("signup")
+        s.fill("email", unique_email("browser"))
+        s.fill("password", PASSWORD)
+        s.click("Sign up")
+        assert "/dashboard" in driver.current_url, s.text()
+        s.fill("name", "Launch campaign")
+        s.click("Create project")
+        s.shot("project")
+        s.click("New video")
+        s.fill("title", "Harbour at dawn")
+        s.fill("brief", "Opening shot for the launch film")
+        s.fill("final_prompt", "Slow aerial shot over a misty harbour at dawn [sim:seconds=2]")
+        s.shot("new-video")
+        s.click("Save")
+        assert "Video saved." in s.text()
+        s.shot("saved-video")
+
+        # Settings: change the model, Review, see the estimate change.
+        s.click("Generate with Sora")
+        assert "/generate" in driver.current_url
+        s.shot("settings")
+        first = re.search(r"Generate video \(\$(\d+\.\d\d)\)", s.text()).group(1)
+        assert first == "0.40"
+        Select(driver.find_element(By.NAME, "model")).select_by_value("sora-2-pro")
+        Select(driver.find_element(By.NAME, "duration")).select_by_value("8")
+        s.click("Review")
+        second = re.search(r"Generate video \(\$(\d+\.\d\d)\)", s.text()).group(1)
+        assert second == "2.40" and second != first
+        assert "8 s × $0.30/s = $2.40" in s.text()
+        s.shot("reviewed")
+
+        # Confirm: the progress page refreshes itself (meta refresh) until the video is ready.
+        s.click("Generate video ($2.40)")
+        assert "/dashboard/generations/" in driver.current_url
+        assert driver.find_elements(By.CSS_SELECTOR, 'meta[http-equiv="refresh"]')
+        assert "You can leave this page" in s.text()
+        s.shot("progress")
+        wait_until(lambda: driver.find_elements(By.TAG_NAME, "video"), timeout=60, interval=0.5, what="the player")
+        assert not driver.find_elements(By.CSS_SELECTOR, 'meta[http-equiv="refresh"]')
+        assert "$2.40" in s.text() and "sora-2-pro · 8 s · 16:9 · 720p" in s.text()
+        video = driver.find_element(By.TAG_NAME, "video")
+        assert video.get_attribute("poster").endswith("/thumbnail.webp")
+        if javascript:
+            duration = wait_until(lambda: driver.execute_script(
+                "const v = document.querySelector('video'); return v.readyState >= 1 ? v.duration : 0;"),
+                timeout=20, what="video metadata")
+            assert duration > 0
+        s.shot("completed")
+
+        # Download: the file equals the simulator's fixture.
+        s.click("Download video", navigates=False)
+        path = wait_until(lambda: next((os.path.join(downloads, f) for f in os.listdir(downloads)
+                                         if f.endswith(".mp4")), None), timeout=30, what="the download")
+        wait_until(lambda: open(path, "rb").read() == FIXTURE, timeout=10, what="the complete download")
+        # Chromium prefers the exact UTF-8 title (filename*); others get the ASCII fallback.
+        assert os.path.basename(path).startswith(("Harbour at dawn-", "Harbour_at_dawn-"))
+
+        # A job that fails, and Retry with the same settings.
+        s.go("/dashboard")
+        s.click("Launch campaign")
+        s.click("New video")
+        s.fill("title", "Forbidden")
+        s.fill("final_prompt", "Something the policy blocks [sim:fail=moderation_blocked][sim:seconds=1]")
+        s.click("Save")
+        s.click("Generate with Sora")
+        s.click("Generate video ($0.40)")
+        wait_until(lambda: "This generation failed." in s.text(), timeout=60, interval=0.5, what="the failure")
+        assert "content policy" in s.text()
+        s.shot("failed")
+        s.click("Retry")
+        assert Select(driver.find_element(By.NAME, "model")).first_selected_option.get_attribute("value") == "sora-2"
+        assert "Generate video ($0.40)" in s.text()
+        s.shot("retry-settings")
+
+        # History on the video page; the project shows latest status; the dashboard shows spend.
+        s.go("/dashboard")
+        assert re.search(r"Spent on generations this month: \$\d+\.\d\d", s.text())
+        s.click("Launch campaign")
+        assert "Completed" in s.text() and "Failed" in s.text()
+        s.shot("project-statuses")
+    finally:
+        driver.quit()
+
+
+def test_flow_in_chromium(worker, tmp_path):
+    run_flow(javascript=True, tmp_path=tmp_path)
+
+
+def test_flow_without_javascript(worker, tmp_path):
+    run_flow(javascript=False, tmp_path=tmp_path)

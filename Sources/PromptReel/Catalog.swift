@@ -66,7 +66,8 @@ struct Catalog: Sendable {
         let sizes = try db.execute("""
             SELECT s.model, s.aspect_ratio, s.resolution, s.size, r.usd_per_second::text AS price
             FROM video_model_sizes s JOIN video_model_resolutions r USING (model, resolution)
-            ORDER BY s.model, split_part(s.aspect_ratio, ':', 1)::numeric / split_part(s.aspect_ratio, ':', 2)::numeric DESC, s.resolution
+            ORDER BY s.model, split_part(s.aspect_ratio, ':', 1)::numeric / split_part(s.aspect_ratio, ':', 2)::numeric DESC,
+                     rtrim(s.resolution, 'p')::integer
             """)
         return Catalog(models: models.map { row in
             let name = row.string("name")

@@ -77,7 +77,8 @@ public enum CatalogAdmin {
             FROM video_models m
             LEFT JOIN video_model_sizes s ON s.model = m.name
             LEFT JOIN video_model_resolutions r ON r.model = s.model AND r.resolution = s.resolution
-            ORDER BY m.position, m.name, split_part(s.aspect_ratio, ':', 1)::numeric / split_part(s.aspect_ratio, ':', 2)::numeric DESC, s.resolution
+            ORDER BY m.position, m.name, split_part(s.aspect_ratio, ':', 1)::numeric / split_part(s.aspect_ratio, ':', 2)::numeric DESC,
+                     rtrim(s.resolution, 'p')::integer
             """).map {
             "\($0.string("name"))\t\($0.string("display_name"))\t\($0.bool("enabled") ? "enabled" : "disabled")\t"
                 + "seconds=\($0.string("durations"))\t\($0.string("aspect_ratio"))\t\($0.string("resolution"))\t"

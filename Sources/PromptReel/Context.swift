@@ -28,6 +28,7 @@ struct Context {
     private var outgoingCookies: [Cookie] = []
     /// A one-time message from the previous POST (POST-redirect-GET).
     let flash: String?
+    private var flashReplaced = false
 
     init(request: Request, db: Connection, config: AppConfig, app: App) {
         self.request = request
@@ -45,7 +46,6 @@ struct Context {
             outgoingCookies.append(Cookie(name: Context.csrfCookie, value: csrfSeed, secure: request.isHTTPS))
         }
         csrfToken = Context.csrfToken(seed: csrfSeed, session: cookies[Context.sessionCookie])
-        if flash != nil { outgoingCookies.append(Cookie(name: Context.flashCookie, value: "", maxAge: 0, secure: request.isHTTPS)) }
     }
 
     /// The form token is bound to the CSRF cookie and the session, so a planted cookie alone is useless.
@@ -98,11 +98,16 @@ struct Context {
     }
 
     mutating func setFlash(_ message: String) {
+        flashReplaced = true
         outgoingCookies.append(Cookie(name: Context.flashCookie, value: URLEncoding.encode(message), maxAge: 60, secure: request.isHTTPS))
     }
 
     /// Adds the cookies and the no-store header for signed-in pages.
     func finish(_ response: inout Response) {
+        // A shown flash is cleared; a redirect passes it on to the page that will show it.
+        if flash != nil, !flashReplaced, !(300..<400).contains(response.status) {
+            response.setCookie(Cookie(name: Context.flashCookie, value: "", maxAge: 0, secure: request.isHTTPS))
+        }
         for cookie in outgoingCookies { response.setCookie(cookie) }
         if user != nil, response.header("cache-control") == nil { response.addHeader("Cache-Control", "no-store") }
     }

@@ -92,6 +92,7 @@ def run_flow(javascript, tmp_path):
         s.fill("password", PASSWORD)
         s.click("Sign up")
         assert "/dashboard" in driver.current_url, s.text()
+        assert "Simulator: videos come from PromptReel's built-in simulator" in s.text()
         s.fill("name", "Launch campaign")
         s.click("Create project")
         s.shot("project")

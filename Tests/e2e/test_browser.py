@@ -108,6 +108,7 @@ def run_flow(javascript, tmp_path):
         # Settings: change the model, Review, see the estimate change.
         s.click("Generate with Sora")
         assert "/generate" in driver.current_url
+        settings_path = driver.current_url.replace(BASE, "")
         s.shot("settings")
         first = re.search(r"Generate video \(\$(\d+\.\d\d)\)", s.text()).group(1)
         assert first == "0.40"
@@ -126,6 +127,7 @@ def run_flow(javascript, tmp_path):
         assert "You can leave this page" in s.text()
         s.shot("progress")
         wait_until(lambda: driver.find_elements(By.TAG_NAME, "video"), timeout=60, interval=0.5, what="the player")
+        completed_path = driver.current_url.replace(BASE, "")
         assert not driver.find_elements(By.CSS_SELECTOR, 'meta[http-equiv="refresh"]')
         assert "$2.40" in s.text() and "sora-2-pro · 8 s · 16:9 · 720p" in s.text()
         video = driver.find_element(By.TAG_NAME, "video")
@@ -168,6 +170,14 @@ def run_flow(javascript, tmp_path):
         s.click("Launch campaign")
         assert "Completed" in s.text() and "Failed" in s.text()
         s.shot("project-statuses")
+
+        # Readable on a phone: no sideways scrolling on the busiest pages.
+        driver.set_window_size(390, 844)
+        for name, path in (("phone-settings", settings_path), ("phone-completed", completed_path)):
+            s.go(path)
+            assert driver.execute_cdp_cmd("Runtime.evaluate", {
+                "expression": "document.documentElement.scrollWidth <= window.innerWidth"})["result"]["value"] is True, name
+            s.shot(name)
     finally:
         driver.quit()
 

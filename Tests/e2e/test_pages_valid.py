@@ -26,7 +26,11 @@ def test_every_page_is_valid_and_escapes_user_text(worker):
     anonymous = {path: b.get(path) for path in ("/login", "/signup", "/login?next=/account")}
     b.signup()
     token = b.create_token()
-    project = b.create_project(HOSTILE)
+    b.get("/account")
+    assert ESCAPED in b.post("/account/tokens", {"name": HOSTILE}).text  # token names are shown escaped too
+    b.get("/dashboard")
+    created = b.post("/dashboard/projects", {"name": HOSTILE, "description": HOSTILE}, allow_redirects=False)
+    project = int(created.headers["Location"].rsplit("/", 1)[1])
     video = b.save_video(project, title=HOSTILE, brief=HOSTILE, prompt=HOSTILE + " [sim:seconds=1]")
     empty = b.save_video(project, title="No prompt yet", prompt="")
     failing = b.save_video(project, title=HOSTILE, prompt="[sim:fail=moderation_blocked][sim:seconds=0.5]" + HOSTILE)

@@ -8,7 +8,6 @@ import pytest
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from conftest import BASE, PASSWORD, ROOT_DIR, unique_email, wait_until
@@ -31,6 +30,15 @@ def make_driver(javascript, downloads):
     # Headless Chromium downloads only where told to.
     driver.execute_cdp_cmd("Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": downloads})
     return driver
+
+
+def gone(element):
+    """True once the page that held `element` has been replaced (any error about it means so)."""
+    try:
+        element.is_enabled()
+        return False
+    except Exception:
+        return True
 
 
 class Steps:
@@ -62,7 +70,7 @@ class Steps:
             if el.text.strip().startswith(text):
                 el.click()
                 if navigates:
-                    WebDriverWait(self.d, 15).until(EC.staleness_of(old))
+                    WebDriverWait(self.d, 15).until(lambda d: gone(old))
                     WebDriverWait(self.d, 15).until(lambda d: d.execute_cdp_cmd(
                         "Runtime.evaluate", {"expression": "document.readyState"})["result"]["value"] == "complete")
                 return

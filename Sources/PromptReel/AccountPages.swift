@@ -123,7 +123,7 @@ enum AccountPages {
         } ?? .empty
         let rows: [HTML] = tokens.map { t in
             """
-            <tr><td>\(t.name)</td><td>\(t.createdAt)</td><td>\(t.lastUsedAt ?? "never")</td>
+            <tr><td>\(t.name)</td><td>\(Views.when(t.createdAt))</td><td>\(t.lastUsedAt.map(Views.when) ?? "never")</td>
             <td><form method="post" action="\(Route.deleteToken(t.id).path)">\(Views.csrfField(c))<button type="submit" class="danger">Revoke</button></form></td></tr>
             """
         }

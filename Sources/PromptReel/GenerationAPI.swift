@@ -62,10 +62,10 @@ enum GenerationAPI {
     /// GET /api/videos/{id}/sora-status
     static func status(_ c: inout Context, videoID: Int64) throws -> Response {
         let user = try c.requireUser()
-        guard try c.store.video(id: videoID, userID: user.id) != nil else { throw HTTPError.notFound("No such video.") }
-        guard var generation = try c.generations.latest(videoID: videoID, userID: user.id) else {
-            throw HTTPError(404, "no_generation", "This video has not been generated yet.")
+        guard let latest = try c.generations.videoLatest(videoID: videoID, userID: user.id) else {
+            throw HTTPError.notFound("No such video.")
         }
+        guard var generation = latest else { throw HTTPError(404, "no_generation", "This video has not been generated yet.") }
         if let refreshed = try refresh(&c, generation) { generation = refreshed }
         return .json(generation.statusJSON)
     }

@@ -272,14 +272,14 @@ extension Generation {
 /// Plain-language messages for the failure codes providers use.
 enum FailureMessages {
     static func plain(code: String, providerMessage: String?) -> String {
-        let detail = providerMessage.map { " (\($0))" } ?? ""
+        let said = providerMessage.map { " The provider said: “\($0)”" } ?? ""
         switch code {
         case "moderation_blocked", "content_policy_violation", "content_filter", "safety_violation":
-            return "The video provider's content policy blocked this prompt. Rephrase it and try again\(detail)."
+            return "The video provider's content policy blocked this prompt. Rephrase it and try again.\(said)"
         case "billing_hard_limit_reached", "insufficient_quota", "billing_not_active":
-            return "The video provider account has no credit left. Ask the operator to check billing\(detail)."
+            return "The video provider account has no credit left. Ask the operator to check billing.\(said)"
         case "rate_limit_exceeded":
-            return "The video provider is rate limiting this account. Try again in a few minutes\(detail)."
+            return "The video provider is rate limiting this account. Try again in a few minutes.\(said)"
         default:
             return providerMessage ?? "The video provider could not generate this video (\(code))."
         }

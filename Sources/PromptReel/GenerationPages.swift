@@ -241,8 +241,8 @@ enum GenerationPages {
             <dl class="facts">
             <dt>Settings</dt><dd>\(s)</dd>
             <dt>\(costLabel)</dt><dd>\(Views.dollars(g.cost))</dd>
-            <dt>Started</dt><dd>\(g.createdAt)</dd>
-            \(g.completedAt.map { "<dt>Finished</dt><dd>\($0)</dd>" as HTML } ?? .empty)
+            <dt>Started</dt><dd>\(Views.when(g.createdAt))</dd>
+            \(g.completedAt.map { "<dt>Finished</dt><dd>\(Views.when($0))</dd>" as HTML } ?? .empty)
             \(g.providerJobID.map { "<dt>Provider job</dt><dd><code>\($0)</code></dd>" as HTML } ?? .empty)
             </dl>
             """

@@ -25,6 +25,18 @@ struct GenerationStore {
             """).first.map(Generation.init)
     }
 
+    /// One round trip for the status call: nil when the video is not the user's; otherwise its
+    /// latest generation, if any.
+    func videoLatest(videoID: Int64, userID: Int64) throws -> Generation?? {
+        guard let row = try db.execute("""
+            SELECT v.id AS owned_video, \(fragment: Generation.columns)
+            FROM videos v JOIN projects p ON p.id = v.project_id
+            LEFT JOIN LATERAL (SELECT * FROM generations WHERE video_id = v.id ORDER BY id DESC LIMIT 1) g ON true
+            WHERE v.id = \(videoID) AND p.user_id = \(userID)
+            """).first else { return nil }
+        return .some(row["id"] == nil ? nil : Generation(row))
+    }
+
     func history(videoID: Int64, userID: Int64) throws -> [Generation] {
         try db.execute("""
             SELECT \(fragment: Generation.columns) FROM generations g

@@ -58,7 +58,7 @@ enum VideoPages {
             let thumb: HTML = g.thumbnailURL.map { "<img src=\"\($0)\" alt=\"\" width=\"96\" height=\"54\">" } ?? "<span class=\"thumb-empty\" aria-hidden=\"true\"></span>"
             return """
                 <tr><td>\(thumb)</td><td><a href="\(Route.generation(g.id).path)">\(GenerationPages.settingsSummary(g))</a></td>
-                <td>\(Views.statusBadge(g.status))</td><td>\(Views.dollars(g.cost))</td><td>\(g.createdAt)</td></tr>
+                <td>\(Views.statusBadge(g.status))</td><td>\(Views.dollars(g.cost))</td><td>\(Views.when(g.createdAt))</td></tr>
                 """
         }
         let historyHTML: HTML = history.isEmpty ? "<p class=\"muted\">Not generated yet.</p>" : """
@@ -71,7 +71,7 @@ enum VideoPages {
             <h2>Final prompt</h2>\(prompt)
             \(action)
             <h2>Generations</h2>\(historyHTML)
-            <p class="muted">Saved \(video.createdAt)</p>
+            <p class="muted">Saved \(Views.when(video.createdAt))</p>
             """
         return .html(Views.layout(video.title, c, body: body))
     }

@@ -64,6 +64,16 @@ enum Views {
         seconds < 60 ? "\(seconds) s" : "\(seconds / 60) min \(String(format2: seconds % 60)) s"
     }
 
+    /// `<time>` with a readable UTC date for an ISO-8601 timestamp from the database.
+    static func when(_ iso: String) -> HTML {
+        let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+        let c = Array(iso)
+        guard c.count >= 16, let month = Int(String(c[5...6])), (1...12).contains(month), let day = Int(String(c[8...9])) else {
+            return "\(iso)"
+        }
+        return "<time datetime=\"\(iso)\">\(day) \(months[month - 1]) \(String(c[0...3])), \(String(c[11...15])) UTC</time>"
+    }
+
     static func statusBadge(_ status: String) -> HTML {
         let words = ["queued": "Queued", "in_progress": "Generating", "completed": "Completed", "failed": "Failed"][status] ?? status
         return "<span class=\"status status-\(status)\">\(words)</span>"

@@ -62,8 +62,9 @@ final class FastCGIRequest {
         var buffer = [UInt8](repeating: 0, count: 64 * 1024)
         // Read (or drain) everything nginx sends, so it never sees a reset mid-upload.
         while true {
-            let n = buffer.withUnsafeMutableBufferPointer { p in
-                p.baseAddress!.withMemoryRebound(to: CChar.self, capacity: p.count) {
+            let n = buffer.withUnsafeMutableBufferPointer { p -> Int32 in
+                guard let base = p.baseAddress else { return 0 }
+                return base.withMemoryRebound(to: CChar.self, capacity: p.count) {
                     FCGX_GetStr($0, Int32(p.count), raw.pointee.in)
                 }
             }
@@ -92,7 +93,8 @@ final class FastCGIRequest {
     private func put(_ bytes: [UInt8]) {
         guard !bytes.isEmpty else { return }
         bytes.withUnsafeBufferPointer { p in
-            p.baseAddress!.withMemoryRebound(to: CChar.self, capacity: p.count) {
+            guard let base = p.baseAddress else { return }
+            base.withMemoryRebound(to: CChar.self, capacity: p.count) {
                 _ = FCGX_PutStr($0, Int32(p.count), raw.pointee.out)
             }
         }

@@ -93,15 +93,13 @@ public final class Connection {
     }
 }
 
-/// Calls `body` with a C array of C strings (NULL for nil) kept alive for the call.
+/// Calls `body` with a C array of C strings (NULL for nil) kept alive for the call; NULL when empty.
 func withCStrings<R>(_ values: [String?], _ body: (UnsafePointer<UnsafePointer<CChar>?>?) -> R) -> R {
-    var owned: [UnsafeMutablePointer<CChar>?] = values.map { $0.map { strdup($0) } ?? nil }
+    guard !values.isEmpty else { return body(nil) }
+    let owned: [UnsafeMutablePointer<CChar>?] = values.map { $0.map { strdup($0) } ?? nil }
     defer { for p in owned { free(p) } }
-    return owned.withUnsafeMutableBufferPointer { buffer in
-        buffer.baseAddress!.withMemoryRebound(to: UnsafePointer<CChar>?.self, capacity: max(buffer.count, 1)) {
-            body(values.isEmpty ? nil : $0)
-        }
-    }
+    let pointers: [UnsafePointer<CChar>?] = owned.map { $0.map { UnsafePointer($0) } }
+    return pointers.withUnsafeBufferPointer { body($0.baseAddress) }
 }
 
 extension String {

@@ -9,7 +9,7 @@ say() { printf '%s\n' "$*" >&2; }
 
 # Debian packages the build and the services need; installed only when missing.
 ensure_packages() {
-    local wanted=(libfcgi-dev libpq-dev libcurl4-openssl-dev libsodium-dev pkg-config nginx-light postgresql "$@")
+    local wanted=(libfcgi-dev libpq-dev libcurl4-openssl-dev libsodium-dev pkg-config curl nginx postgresql "$@")
     local missing=() p
     for p in "${wanted[@]}"; do
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -184,7 +184,7 @@ final class TransferContext {
         if line.hasPrefix("HTTP/") { headers = [:]; return }  // a new response (after 100 Continue or a redirect)
         guard let colon = line.firstIndex(of: ":") else { return }
         let name = line[..<colon].lowercased()
-        let value = line[line.index(after: colon)...].trimmingCharacters(in: " \t\r\n")
+        let value = String(line[line.index(after: colon)...].drop(while: \.isWhitespace).reversed().drop(while: \.isWhitespace).reversed())
         headers[name] = value
     }
 }
@@ -215,17 +215,4 @@ final class MimeForm {
         }
     }
     deinit { curl_mime_free(raw) }
-}
-
-extension String {
-    func trimmingCharacters(in chars: String) -> String {
-        var s = Substring(self)
-        while let f = s.first, chars.contains(f) { s.removeFirst() }
-        while let l = s.last, chars.contains(l) { s.removeLast() }
-        return String(s)
-    }
-}
-
-extension Substring {
-    func trimmingCharacters(in chars: String) -> String { String(self).trimmingCharacters(in: chars) }
 }

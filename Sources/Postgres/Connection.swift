@@ -89,7 +89,7 @@ public final class Connection {
 
     static func message(_ conn: OpaquePointer) -> String {
         guard let c = PQerrorMessage(conn) else { return "unknown error" }
-        return String(cString: c).trimmingCharacters(in: " \n")
+        return String(String(cString: c).reversed().drop(while: \.isWhitespace).reversed())  // libpq ends it with a newline
     }
 }
 
@@ -100,13 +100,4 @@ func withCStrings<R>(_ values: [String?], _ body: (UnsafePointer<UnsafePointer<C
     defer { for p in owned { free(p) } }
     let pointers: [UnsafePointer<CChar>?] = owned.map { $0.map { UnsafePointer($0) } }
     return pointers.withUnsafeBufferPointer { body($0.baseAddress) }
-}
-
-extension String {
-    func trimmingCharacters(in chars: String) -> String {
-        var s = Substring(self)
-        while let f = s.first, chars.contains(f) { s.removeFirst() }
-        while let l = s.last, chars.contains(l) { s.removeLast() }
-        return String(s)
-    }
 }

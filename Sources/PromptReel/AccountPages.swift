@@ -16,8 +16,8 @@ enum AccountPages {
     }
 
     static func login(_ c: inout Context) throws -> Response {
-        let form = try c.request.form()
-        let email = (form["email"] ?? "").trimmed
+        let form = try c.form()
+        let email = (form["email"] ?? "").trimmingWhitespace
         let password = form["password"] ?? ""
         let address = c.request.remoteAddress
         let failures = try c.store.recentLoginFailures(email: email, address: address, minutes: c.config.loginWindowMinutes)
@@ -40,7 +40,7 @@ enum AccountPages {
 
     static func signup(_ c: inout Context) throws -> Response {
         guard c.config.signupEnabled else { throw HTTPError(403, "signup_disabled", "Sign-up is turned off on this server. Ask its operator for an account.") }
-        let form = try c.request.form()
+        let form = try c.form()
         let rawEmail = form["email"] ?? ""
         do {
             let email = try Field.email(rawEmail)
@@ -71,7 +71,7 @@ enum AccountPages {
     static func createToken(_ c: inout Context) throws -> Response {
         let user = try c.requireUser()
         do {
-            let name = try Field.text(try c.request.form()["name"], name: "name", max: 100, required: true)
+            let name = try Field.text(try c.form()["name"], name: "name", max: 100, required: true)
             let token = "pr_" + Crypto.randomToken()
             try c.store.createAPIToken(userID: user.id, name: name, tokenHash: Crypto.sha256(token))
             // Shown once, on this response only; never stored in clear or put in a redirect.

@@ -85,7 +85,7 @@ public final class App {
     static func httpError(_ error: any Error) -> HTTPError {
         switch error {
         case let e as HTTPError: return e
-        case let e as VideoAPIError: return e.asHTTPError
+        case let e as VideoAPIError: return GenerationAPI.providerError(e)
         case let e as DatabaseError:
             switch e {
             case .unavailable: return HTTPError(503, "database_unavailable", "The database is unavailable. Try again shortly.", logDetail: e.description)
@@ -95,11 +95,7 @@ public final class App {
             case .retryable: return HTTPError(503, "busy", "The server is busy. Try again.", logDetail: e.description)
             case .other: return HTTPError(500, "internal_error", "Something went wrong on our side.", logDetail: e.description)
             }
-        case let e as FormError:
-            switch e {
-            case let .invalidUTF8(field): return .validation(field: field, "must be valid UTF-8 text")
-            case .malformed: return .badRequest("The form could not be read.")
-            }
+        case let FormError.invalidUTF8(field): return .validation(field: field, "must be valid UTF-8 text")
         case let e as JSONError:
             switch e {
             case .wrongContentType: return HTTPError(415, "unsupported_media_type", "Send a JSON body with Content-Type: application/json.")

@@ -26,6 +26,8 @@ struct Context {
     private(set) var csrfToken: String
     private var csrfSeed: String
     private var outgoingCookies: [Cookie] = []
+    /// The url-encoded body, parsed once for the CSRF check and the handler.
+    private var parsedForm: Form?
     /// A one-time message from the previous POST (POST-redirect-GET).
     let flash: String?
     private var flashReplaced = false
@@ -77,8 +79,15 @@ struct Context {
         return user
     }
 
-    func checkCSRF() throws(HTTPError) {
-        let sent = (try? request.form())?["_csrf"] ?? ""
+    mutating func form() throws(FormError) -> Form {
+        if let parsedForm { return parsedForm }
+        let form = try request.form()
+        parsedForm = form
+        return form
+    }
+
+    mutating func checkCSRF() throws(HTTPError) {
+        let sent = (try? form())?["_csrf"] ?? ""
         guard Crypto.constantTimeEqual(sent, csrfToken) else { throw HTTPError.csrf }
     }
 

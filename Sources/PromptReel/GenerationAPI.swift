@@ -135,7 +135,3 @@ enum GenerationAPI {
         }
     }
 }
-
-extension VideoAPIError {
-    var asHTTPError: HTTPError { GenerationAPI.providerError(self) }
-}

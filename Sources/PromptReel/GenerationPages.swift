@@ -19,7 +19,7 @@ enum GenerationPages {
     static func confirm(_ c: inout Context, videoID: Int64) throws -> Response {
         let user = try c.requireUser()
         guard let video = try c.store.video(id: videoID, userID: user.id) else { throw HTTPError.notFound("No such video.") }
-        let form = try c.request.form()
+        let form = try c.form()
         let requested = try Catalog.requested(fromFields: form.fields)
         do {
             let started = try GenerationAPI.start(&c, user: user, video: video, requested: requested,

@@ -10,7 +10,7 @@ enum ProjectPages {
 
     static func create(_ c: inout Context) throws -> Response {
         let user = try c.requireUser()
-        let form = try c.request.form()
+        let form = try c.form()
         do {
             let name = try Field.text(form["name"], name: "name", max: 200, required: true)
             let description = try Field.text(form["description"], name: "description", max: 10000, required: false)

@@ -5,7 +5,7 @@ import Web
 enum Field {
     /// Trims surrounding whitespace; refuses empty (when required), over-long and NUL-containing text.
     static func text(_ value: String?, name: String, max: Int, required: Bool) throws(HTTPError) -> String {
-        let trimmed = (value ?? "").trimmed
+        let trimmed = (value ?? "").trimmingWhitespace
         if required && trimmed.isEmpty { throw .validation(field: name, "must not be empty") }
         if trimmed.unicodeScalars.count > max { throw .validation(field: name, "must be at most \(max) characters") }
         if trimmed.unicodeScalars.contains("\0") { throw .validation(field: name, "must not contain NUL characters") }
@@ -39,14 +39,5 @@ enum Field {
     static func jsonObject(_ doc: JSONDocument) throws(HTTPError) -> JSONDocument {
         guard case .object = doc.root else { throw HTTPError(400, "invalid_json", "The body must be a JSON object.") }
         return doc
-    }
-}
-
-extension String {
-    var trimmed: String {
-        var s = Substring(self)
-        while let f = s.first, f.isWhitespace { s.removeFirst() }
-        while let l = s.last, l.isWhitespace { s.removeLast() }
-        return String(s)
     }
 }

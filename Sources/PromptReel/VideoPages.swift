@@ -16,7 +16,7 @@ enum VideoPages {
     static func create(_ c: inout Context, project: Int64) throws -> Response {
         let user = try c.requireUser()
         guard let p = try c.store.project(id: project, userID: user.id) else { throw HTTPError.notFound("No such project.") }
-        let f = try c.request.form()
+        let f = try c.form()
         let draft = Draft(title: f["title"] ?? "", brief: f["brief"] ?? "", finalPrompt: f["final_prompt"] ?? "")
         do {
             let fields = try validated(title: draft.title, brief: draft.brief, finalPrompt: draft.finalPrompt)

@@ -9,7 +9,6 @@ public struct Form: Sendable {
 public enum FormError: Error, Equatable, Sendable {
     /// A field's bytes (after percent-decoding) are not UTF-8; carries the field name when it is readable.
     case invalidUTF8(field: String)
-    case malformed
 }
 
 public enum FormDecoder {

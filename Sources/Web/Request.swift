@@ -42,7 +42,7 @@ public struct Request: Sendable {
 
     public var contentType: String {
         (header("content-type") ?? "").split(separator: ";").first.map {
-            $0.trimmingCharacters(in: .whitespaces).lowercased()
+            $0.trimmingWhitespace.lowercased()
         } ?? ""
     }
 
@@ -51,7 +51,7 @@ public struct Request: Sendable {
         guard let value = header("authorization") else { return nil }
         let parts = value.split(separator: " ", maxSplits: 1)
         guard parts.count == 2, parts[0].lowercased() == "bearer" else { return nil }
-        let token = parts[1].trimmingCharacters(in: .whitespaces)
+        let token = parts[1].trimmingWhitespace
         return token.isEmpty ? nil : token
     }
 
@@ -67,24 +67,4 @@ public struct Request: Sendable {
         }
         return try JSONParser.parse(body)
     }
-}
-
-extension String {
-    func trimmingCharacters(in set: CharacterSetLite) -> String {
-        var s = Substring(self)
-        while let f = s.first, set.contains(f) { s.removeFirst() }
-        while let l = s.last, set.contains(l) { s.removeLast() }
-        return String(s)
-    }
-}
-
-extension Substring {
-    func trimmingCharacters(in set: CharacterSetLite) -> String { String(self).trimmingCharacters(in: set) }
-}
-
-/// The one character class we need, without pulling Foundation into the hot path.
-public struct CharacterSetLite: Sendable {
-    let contains: @Sendable (Character) -> Bool
-    func contains(_ c: Character) -> Bool { contains(c) }
-    public static let whitespaces = CharacterSetLite { $0 == " " || $0 == "\t" || $0 == "\r" || $0 == "\n" }
 }

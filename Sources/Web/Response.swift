@@ -81,8 +81,8 @@ public enum Cookies {
         var result: [String: String] = [:]
         for pair in header.split(separator: ";") {
             guard let eq = pair.firstIndex(of: "=") else { continue }
-            let name = pair[..<eq].trimmingCharacters(in: .whitespaces)
-            var value = pair[pair.index(after: eq)...].trimmingCharacters(in: .whitespaces)
+            let name = pair[..<eq].trimmingWhitespace
+            var value = pair[pair.index(after: eq)...].trimmingWhitespace
             if value.count >= 2, value.hasPrefix("\""), value.hasSuffix("\"") { value = String(value.dropFirst().dropLast()) }
             if !name.isEmpty, result[name] == nil { result[name] = value }
         }

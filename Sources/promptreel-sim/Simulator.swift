@@ -1,5 +1,6 @@
 // The simulated Videos API, transport-free: requests in, replies out. Jobs advance with the clock
 // (queued → in_progress with rising progress → completed), so nothing runs in the background.
+// A dialect bends the answers the way a gateway does (see ../shared/openai/VIDEOS-API.md).
 
 import Foundation
 
@@ -18,6 +19,20 @@ struct SimReply: Sendable {
     var headers: [(String, String)]
     var body: Data
     var delaySeconds: Double?
+    /// Close the connection without sending any answer at all.
+    var dropConnection = false
+}
+
+/// How jobs are represented: OpenAI's own shapes, or what LiteLLM's proxy sends for Veo and Runway.
+enum Dialect: String, Sendable, CaseIterable {
+    case openai
+    case litellmVeo = "litellm-veo"
+    case litellmRunway = "litellm-runway"
+
+    /// LiteLLM's Veo transform knows only `processing` until the operation is done.
+    func status(_ status: String) -> String {
+        self == .litellmVeo && (status == "queued" || status == "in_progress") ? "processing" : status
+    }
 }
 
 struct Fixtures: Sendable {
@@ -40,6 +55,7 @@ actor Simulator {
         var pollAfterMs: Int
         var apiKey: String?
         var gatewayIDs: Bool
+        var dialect: Dialect = .openai
     }
 
     /// Sizes per model, as OpenAI's 2026 guide lists them; dated snapshots share their family's sizes.
@@ -63,10 +79,16 @@ actor Simulator {
         let duration: Double
         let outcome: Outcome
         let sequence: Int
+        let dialect: Dialect
+        let expiresAfter: Double
+        /// Video downloads answer a content-filter error (as 200 video/mp4), forever.
+        let contentFailed: Bool
+        /// Video downloads still to answer "not ready" (as 200 video/mp4) once completed.
+        var notReadyLeft: Int
     }
 
     struct Fault: Sendable {
-        var kind: String  // "429", "500", "503", "hang", "malformed"
+        var kind: String  // one of Simulator.faultKinds
         var remaining: Int
         var retryAfter: Int
         var hangSeconds: Double
@@ -106,18 +128,27 @@ actor Simulator {
             return error(404, "Invalid URL (\(request.method) \(request.path))", type: "invalid_request_error", code: "unknown_url")
         }
         stats[endpoint, default: 0] += 1
-        if let faulted = injectedFault(endpoint) { return faulted }
+        let fault = nextFault(endpoint)
+        if let fault, let faulted = faultReply(fault) { return faulted }
+        var reply = serve(endpoint, request, id: parts.count > 2 ? parts[2] : "")
+        // These two faults let the call happen (a create makes its job) and then spoil only the answer.
+        if let fault, fault.kind == "late" { reply.delaySeconds = fault.hangSeconds }
+        if let fault, fault.kind == "drop" { reply.dropConnection = true }
+        return reply
+    }
+
+    func serve(_ endpoint: String, _ request: SimRequest, id: String) -> SimReply {
         guard authorized(request.authorization) else {
             return error(401, "Incorrect API key provided. You can find your API key at https://platform.openai.com/account/api-keys.",
                          type: "invalid_request_error", code: "invalid_api_key")
         }
-        let id = parts.count > 2 ? parts[2] : ""
         switch endpoint {
         case "create": return create(request)
         case "list": return list(request.query)
         case "retrieve": return withJob(id) { job in
             var reply = json(200, videoObject(job))
-            reply.headers.append(("openai-poll-after-ms", String(settings.pollAfterMs)))
+            // Gateways do not pass OpenAI's polling hint on.
+            if job.dialect == .openai { reply.headers.append(("openai-poll-after-ms", String(settings.pollAfterMs))) }
             return reply
         }
         case "delete": return withJob(id) { job in
@@ -174,7 +205,7 @@ actor Simulator {
             return error(400, "Invalid value: '\(size)'. Model \(model) supports sizes: \(sizes.map { "'\($0)'" }.joined(separator: ", ")).", param: "size", code: "invalid_value")
         }
         let job = newJob(model: model, prompt: prompt, size: size, seconds: seconds, remixedFrom: nil)
-        return json(200, videoObject(job))
+        return json(200, videoObject(job, creating: true))
     }
 
     func remix(_ source: Job, _ request: SimRequest) -> SimReply {
@@ -190,10 +221,17 @@ actor Simulator {
             return error(400, "Missing required parameter: 'prompt'.", param: "prompt", code: "missing_required_parameter")
         }
         let job = newJob(model: source.model, prompt: prompt, size: source.size, seconds: source.seconds, remixedFrom: source.id)
-        return json(200, videoObject(job))
+        return json(200, videoObject(job, creating: true))
     }
 
     func list(_ query: [String: String]) -> SimReply {
+        if settings.dialect != .openai {
+            // LiteLLM cannot route a list without a model or provider; its envelope has null type and param
+            // and the status as a string code.
+            let message = "litellm.BadRequestError: LLM Provider NOT provided. A model or custom_llm_provider is required to list videos."
+            let body: [String: Any] = ["message": message, "type": NSNull(), "param": NSNull(), "code": "400"]
+            return json(400, ["error": body], phrase: "Bad Request")
+        }
         let limit = query["limit"].flatMap { Int($0) } ?? 20
         guard (0...100).contains(limit) else {
             return error(400, "Invalid 'limit': must be between 0 and 100.", param: "limit", code: "invalid_value")
@@ -212,24 +250,34 @@ actor Simulator {
         }
         let page = Array(all.prefix(limit))
         return json(200, [
-            "object": "list", "data": page.map(videoObject),
+            "object": "list", "data": page.map { videoObject($0) },
             "first_id": page.first?.id ?? NSNull(), "last_id": page.last?.id ?? NSNull(), "has_more": all.count > page.count,
         ])
     }
 
     func content(_ job: Job, variant: String?) -> SimReply {
         let variant = variant ?? "video"
+        // LiteLLM ignores the variant and sends the video again.
+        let gateway = job.dialect != .openai
         let asset: (Data, String)
         switch variant {
         case "video": asset = (fixtures.video, "video/mp4")
-        case "thumbnail": asset = (fixtures.thumbnail, "image/webp")
-        case "spritesheet": asset = (fixtures.spritesheet, "image/jpeg")
+        case "thumbnail": asset = gateway ? (fixtures.video, "video/mp4") : (fixtures.thumbnail, "image/webp")
+        case "spritesheet": asset = gateway ? (fixtures.video, "video/mp4") : (fixtures.spritesheet, "image/jpeg")
         default:
             return error(400, "Invalid value: '\(variant)'. Supported values are: 'video', 'thumbnail', and 'spritesheet'.", param: "variant", code: "invalid_value")
         }
-        let status = state(job).status
+        let status = job.dialect.status(state(job).status)
         guard status == "completed" else {
             return error(400, "Video is not ready yet. Its status is '\(status)'; download content once it is 'completed'.", param: nil, code: nil)
+        }
+        // LiteLLM bugs seen in the field: an error envelope sent as a 200 "video/mp4".
+        if variant == "video" && job.contentFailed {
+            return errorAsVideo("The video was blocked by the provider's content filter.", code: "content_filter")
+        }
+        if variant == "video" && job.notReadyLeft > 0 {
+            jobs[job.id]?.notReadyLeft -= 1
+            return errorAsVideo("Video is not ready yet (status: processing).", code: nil)
         }
         return SimReply(status: 200, phrase: "OK", headers: [("Content-Type", asset.1), ("x-request-id", requestID())], body: asset.0)
     }
@@ -238,14 +286,21 @@ actor Simulator {
 
     func newJob(model: String, prompt: String, size: String, seconds: String, remixedFrom: String?) -> Job {
         sequence += 1
+        stats["jobs", default: 0] += 1
         var duration = settings.jobSeconds
         var outcome = Outcome.complete
         if let n = directive(prompt, "seconds").flatMap(Double.init) { duration = n }
         if let code = directive(prompt, "fail") { outcome = .fail(code) }
         if prompt.contains("[sim:stall]") { outcome = .stall }
-        let job = Job(id: newID(long: settings.gatewayIDs || prompt.contains("[sim:long-id]")), model: model, prompt: prompt, size: size, seconds: seconds,
+        let dialect = directive(prompt, "dialect").flatMap(Dialect.init(rawValue:)) ?? settings.dialect
+        // LiteLLM encodes provider and model into every id it hands out.
+        let long = settings.gatewayIDs || prompt.contains("[sim:long-id]") || dialect != .openai
+        let job = Job(id: newID(long: long), model: model, prompt: prompt, size: size, seconds: seconds,
                       createdAt: Date().timeIntervalSince1970, remixedFrom: remixedFrom, duration: duration,
-                      outcome: outcome, sequence: sequence)
+                      outcome: outcome, sequence: sequence, dialect: dialect,
+                      expiresAfter: directive(prompt, "expires").flatMap(Double.init) ?? 3600,
+                      contentFailed: prompt.contains("[sim:content-failed]"),
+                      notReadyLeft: directive(prompt, "content-not-ready").flatMap(Int.init) ?? 0)
         jobs[job.id] = job
         return job
     }
@@ -285,15 +340,27 @@ actor Simulator {
         }
     }
 
-    func videoObject(_ job: Job) -> [String: Any] {
+    /// The Video object as the job's dialect shows it; `creating` marks the create (or remix) answer.
+    func videoObject(_ job: Job, creating: Bool = false) -> [String: Any] {
         let s = state(job)
-        return [
-            "id": job.id, "object": "video", "model": job.model, "status": s.status, "progress": s.progress,
+        var object: [String: Any] = [
+            "id": job.id, "object": "video", "model": job.model, "status": job.dialect.status(s.status), "progress": s.progress,
             "created_at": Int(job.createdAt), "completed_at": s.completedAt.map { Int($0) } ?? NSNull(),
-            "expires_at": s.status == "completed" ? Int((s.completedAt ?? 0) + 3600) as Any : NSNull(),
+            "expires_at": s.status == "completed" ? Int((s.completedAt ?? 0) + job.expiresAfter) as Any : NSNull(),
             "prompt": job.prompt, "size": job.size, "seconds": job.seconds,
             "remixed_from_video_id": job.remixedFrom ?? NSNull(), "error": s.error ?? NSNull(),
         ]
+        switch job.dialect {
+        case .openai: break
+        case .litellmVeo:
+            // Observed from LiteLLM 1.108: no progress at all, and every time is null.
+            object["progress"] = nil
+            for key in ["created_at", "completed_at", "expires_at"] { object[key] = NSNull() }
+        case .litellmRunway:
+            // Observed: the create answer says 0; later answers carry the real time.
+            if creating { object["created_at"] = 0 }
+        }
+        return object
     }
 
     func newID(long: Bool) -> String {
@@ -331,33 +398,53 @@ actor Simulator {
 
     // MARK: Replies
 
-    func json(_ status: Int, _ object: [String: Any], phrase: String = "OK") -> SimReply {
+    func json(_ status: Int, _ object: [String: Any], phrase: String = "OK", contentType: String = "application/json") -> SimReply {
         let body = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data()
-        return SimReply(status: status, phrase: phrase, headers: [("Content-Type", "application/json"), ("x-request-id", requestID())], body: body)
+        return SimReply(status: status, phrase: phrase, headers: [("Content-Type", contentType), ("x-request-id", requestID())], body: body)
+    }
+
+    func envelope(_ message: String, type: String = "invalid_request_error", param: String? = nil, code: String?) -> [String: Any] {
+        ["error": ["message": message, "type": type, "param": param ?? NSNull(), "code": code ?? NSNull()] as [String: Any]]
     }
 
     func error(_ status: Int, _ message: String, type: String = "invalid_request_error", param: String? = nil, code: String?) -> SimReply {
         let phrases = [400: "Bad Request", 401: "Unauthorized", 404: "Not Found", 429: "Too Many Requests",
-                       500: "Internal Server Error", 503: "Service Unavailable", 504: "Gateway Timeout"]
-        return json(status, ["error": ["message": message, "type": type, "param": param ?? NSNull(), "code": code ?? NSNull()] as [String: Any]],
-                    phrase: phrases[status] ?? "Error")
+                       500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable", 504: "Gateway Timeout"]
+        return json(status, envelope(message, type: type, param: param, code: code), phrase: phrases[status] ?? "Error")
+    }
+
+    /// An error envelope sent as a successful download, as LiteLLM has done.
+    func errorAsVideo(_ message: String, code: String?) -> SimReply {
+        json(200, envelope(message, code: code), contentType: "video/mp4")
     }
 
     // MARK: Faults and the control API
 
-    func injectedFault(_ endpoint: String) -> SimReply? {
+    static let faultKinds = ["400", "429", "500", "502", "503", "504", "hang", "malformed", "late", "drop"]
+
+    /// Takes the next queued fault for an endpoint, if any.
+    func nextFault(_ endpoint: String) -> Fault? {
         guard var queue = faults[endpoint], !queue.isEmpty else { return nil }
         var fault = queue.removeFirst()
         fault.remaining -= 1
         if fault.remaining > 0 { queue.insert(fault, at: 0) }
         faults[endpoint] = queue
+        return fault
+    }
+
+    /// The answer that replaces the call, or nil for faults that let the call happen (late, drop).
+    func faultReply(_ fault: Fault) -> SimReply? {
         switch fault.kind {
+        case "late", "drop": return nil
+        case "400": return error(400, "The request could not be processed.", code: nil)
         case "429":
             var reply = error(429, "Rate limit reached for requests. Please try again in \(fault.retryAfter)s.", type: "requests", code: "rate_limit_exceeded")
             reply.headers += [("Retry-After", String(fault.retryAfter)), ("retry-after-ms", String(fault.retryAfter * 1000))]
             return reply
         case "500": return error(500, "The server had an error while processing your request. Sorry about that!", type: "server_error", code: nil)
+        case "502": return error(502, "Bad gateway: the upstream video provider sent an invalid response.", type: "server_error", code: nil)
         case "503": return error(503, "The engine is currently overloaded, please try again later.", type: "server_error", code: nil)
+        case "504": return error(504, "Gateway timeout.", type: "server_error", code: nil)
         case "hang":
             var reply = error(504, "Gateway timeout.", type: "server_error", code: nil)
             reply.delaySeconds = fault.hangSeconds
@@ -373,15 +460,16 @@ actor Simulator {
     func control(_ request: SimRequest, _ parts: [String]) -> SimReply {
         switch (request.method, parts.count > 1 ? parts[1] : "") {
         case ("GET", "stats"):
-            return json(200, Dictionary(uniqueKeysWithValues: Simulator.endpoints.map { ($0, stats[$0] ?? 0) }))
+            // Calls per endpoint, and "jobs": how many jobs were made (late and dropped creates included).
+            return json(200, Dictionary(uniqueKeysWithValues: (Simulator.endpoints + ["jobs"]).map { ($0, stats[$0] ?? 0) }))
         case ("POST", "reset"):
             jobs = [:]; faults = [:]; stats = [:]
             return json(200, ["reset": true])
         case ("POST", "faults"):
             guard let object = try? JSONSerialization.jsonObject(with: request.body) as? [String: Any],
                   let endpoint = object["endpoint"] as? String, Simulator.endpoints.contains(endpoint),
-                  let kind = object["kind"] as? String, ["429", "500", "503", "hang", "malformed"].contains(kind) else {
-                return error(400, "Send {\"endpoint\": one of \(Simulator.endpoints), \"kind\": 429|500|503|hang|malformed, \"count\": N, \"retry_after\": seconds, \"hang_seconds\": seconds}.", code: nil)
+                  let kind = object["kind"] as? String, Simulator.faultKinds.contains(kind) else {
+                return error(400, "Send {\"endpoint\": one of \(Simulator.endpoints), \"kind\": \(Simulator.faultKinds.joined(separator: "|")), \"count\": N, \"retry_after\": seconds, \"hang_seconds\": seconds}.", code: nil)
             }
             let fault = Fault(kind: kind, remaining: max(1, object["count"] as? Int ?? 1),
                               retryAfter: max(0, object["retry_after"] as? Int ?? 1), hangSeconds: object["hang_seconds"] as? Double ?? 30)

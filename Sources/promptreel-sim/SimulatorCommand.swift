@@ -16,6 +16,7 @@ struct SimulatorCommand: AsyncParsableCommand {
     @Option(help: "The openai-poll-after-ms value sent on retrieve.") var pollAfterMs = 1000
     @Option(help: "Only this key is accepted (default: any non-empty bearer token).") var apiKey: String?
     @Option(help: "Video ids: 'openai' (video_ + hex) or 'gateway' (long base64url ids with - _ =).") var idStyle = "openai"
+    @Option(help: "Answer as OpenAI does, or as LiteLLM's proxy does in front of Veo or Runway.") var dialect: Dialect = .openai
     @Option(help: "Write the listening port to this file once ready.") var portFile: String?
 
     func run() async throws {
@@ -24,10 +25,11 @@ struct SimulatorCommand: AsyncParsableCommand {
         signal(SIGINT) { _ in _exit(0) }
         let fixtures = try Fixtures.load()
         let simulator = Simulator(settings: .init(jobSeconds: jobSeconds, pollAfterMs: pollAfterMs, apiKey: apiKey,
-                                                  gatewayIDs: idStyle == "gateway"), fixtures: fixtures)
+                                                  gatewayIDs: idStyle == "gateway", dialect: dialect), fixtures: fixtures)
         let server = HTTPServer(address: try .inet(ip4: host, port: port), timeout: 120, logger: .disabled,
                                 handler: SimulatorHandler(simulator: simulator))
         let (host, port, portFile, jobSeconds) = (host, port, portFile, jobSeconds)
+        let dialectNote = dialect == .openai ? "" : ", dialect \(dialect.rawValue)"
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await server.run() }
             group.addTask {
@@ -35,7 +37,7 @@ struct SimulatorCommand: AsyncParsableCommand {
                 var actualPort = port
                 if case let .ip4(_, listening)? = await server.listeningAddress { actualPort = listening }
                 if let portFile { try "\(actualPort)\n".write(toFile: portFile, atomically: true, encoding: .utf8) }
-                let line = "promptreel-sim listening on http://\(host):\(actualPort)/v1 (jobs take \(jobSeconds)s)\n"
+                let line = "promptreel-sim listening on http://\(host):\(actualPort)/v1 (jobs take \(jobSeconds)s\(dialectNote))\n"
                 FileHandle.standardOutput.write(Data(line.utf8))
             }
             try await group.waitForAll()
@@ -53,8 +55,23 @@ struct SimulatorHandler: HTTPHandler {
             authorization: request.headers[.authorization], contentType: request.headers[.contentType] ?? "", body: body)
         let reply = await simulator.handle(incoming)
         if let delay = reply.delaySeconds { try? await Task.sleep(for: .seconds(delay)) }
+        if reply.dropConnection {
+            // A thrown error would become a 500. A WebSocket answer whose setup fails makes FlyingFox
+            // close the connection before it writes a single byte: the client sees no response at all.
+            return HTTPResponse(webSocket: DroppedConnection())
+        }
         var headers = HTTPHeaders()
         for (name, value) in reply.headers { headers[HTTPHeader(name)] = value }
         return HTTPResponse(statusCode: HTTPStatusCode(reply.status, phrase: reply.phrase), headers: headers, body: reply.body)
+    }
+}
+
+extension Dialect: ExpressibleByArgument {}
+
+/// Never becomes a WebSocket: failing here drops the connection unanswered (see SimulatorHandler).
+struct DroppedConnection: WSHandler {
+    struct Dropped: Error {}
+    func makeFrames(for client: AsyncThrowingStream<WSFrame, any Error>) async throws -> AsyncStream<WSFrame> {
+        throw Dropped()
     }
 }

@@ -153,3 +153,38 @@ def wait_until(check, timeout=30, interval=0.2, what="condition"):
             return value
         assert time.time() < deadline, f"timed out waiting for {what}"
         time.sleep(interval)
+
+
+class SimulatorProcess:
+    """A `promptreel-sim` of its own (beside the binary in $PROMPTREEL_BIN), on a free port."""
+
+    def __init__(self, *args):
+        import subprocess
+        import tempfile
+        self.dir = tempfile.mkdtemp(prefix="promptreel-sim-")
+        port_file = os.path.join(self.dir, "port")
+        binary = os.path.join(os.path.dirname(os.environ["PROMPTREEL_BIN"]), "promptreel-sim")
+        self.log = open(os.path.join(self.dir, "log"), "w")
+        self.proc = subprocess.Popen([binary, "--host", "127.0.0.1", "--port", "0", "--port-file", port_file,
+                                      "--api-key", "sim-test-key", *map(str, args)], stdout=self.log, stderr=self.log)
+        # The port file is written (atomically) once the server listens.
+        wait_until(lambda: self.proc.poll() is not None or os.path.exists(port_file),
+                   timeout=20, interval=0.02, what="the simulator to listen")
+        assert self.proc.poll() is None, open(os.path.join(self.dir, "log")).read()
+        self.url = f"http://127.0.0.1:{int(open(port_file).read())}"
+
+    def stats(self):
+        return requests.get(self.url + "/_sim/stats", timeout=5).json()
+
+    def fault(self, endpoint, kind, **kw):
+        r = requests.post(self.url + "/_sim/faults", json={"endpoint": endpoint, "kind": kind, **kw}, timeout=5)
+        assert r.status_code == 200, r.text
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+        code = self.proc.wait(timeout=10)
+        self.log.close()
+        import shutil
+        shutil.rmtree(self.dir, ignore_errors=True)
+        return code

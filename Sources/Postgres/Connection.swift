@@ -85,6 +85,30 @@ public final class Connection {
         }
     }
 
+    // MARK: LISTEN / NOTIFY
+
+    /// Waits until a NOTIFY for a channel this connection LISTENs on arrives, or `timeoutSeconds` pass.
+    /// Returns true when at least one arrived (all pending ones are consumed).
+    public func waitForNotification(timeoutSeconds: Double) throws(DatabaseError) -> Bool {
+        if drainNotifications() { return true }  // delivered along with an earlier query's result
+        let socket = PQsocket(raw)
+        guard socket >= 0 else { throw .unavailable(lastErrorMessage()) }
+        var descriptor = pollfd(fd: socket, events: Int16(POLLIN), revents: 0)
+        let ready = poll(&descriptor, 1, Int32(max(0, min(timeoutSeconds, 60)) * 1000))
+        guard ready > 0 else { return false }  // timeout, or EINTR: the caller loops anyway
+        guard PQconsumeInput(raw) == 1 else { throw .unavailable(lastErrorMessage()) }
+        return drainNotifications()
+    }
+
+    private func drainNotifications() -> Bool {
+        var any = false
+        while let notification = PQnotifies(raw) {
+            PQfreemem(notification)
+            any = true
+        }
+        return any
+    }
+
     func lastErrorMessage() -> String { Connection.message(raw) }
 
     static func message(_ conn: OpaquePointer) -> String {

@@ -71,7 +71,7 @@ enum API {
         _ = try c.requireUser()
         let settings = try Catalog.load(c.db).resolve(Catalog.requested(fromFields: c.request.query), db: c.db)
         return .json(.object([("settings", settings.userJSON), ("size", .string(settings.size)),
-                              ("seconds", .string(settings.apiSeconds)), ("estimatedCost", .number(settings.estimatedCost))]))
+                              ("seconds", .string(settings.apiSeconds)), ("estimatedCost", .number(settings.estimatedCost.jsonText))]))
     }
 
     static func json(_ p: Project) -> JSON {

@@ -1,15 +1,13 @@
 // The application as one request handler: resolve the route, authenticate, check CSRF, run the
 // handler, and map any error to a response in one place. Owns one database connection; one App per
-// worker thread, so it is deliberately not Sendable.
+// FastCGI thread, so it is deliberately not Sendable. It never talks to the video provider: workers do.
 
 import Postgres
-import VideoAPI
 public import Web
 
 public final class App {
     let config: AppConfig
     private var connection: Connection?
-    private var providerClient: VideoAPIClient?
 
     public init(config: AppConfig) {
         self.config = config
@@ -31,24 +29,6 @@ public final class App {
         }
     }
 
-    /// The provider client for web requests: short timeouts, no automatic retries (a click must not
-    /// wait out a Retry-After; the worker handles waiting).
-    func provider() throws(HTTPError) -> VideoAPIClient {
-        if let providerClient { return providerClient }
-        guard var providerConfig = config.provider else {
-            throw HTTPError(503, "provider_not_configured", "Video generation is not configured on this server (no OPENAI_API_KEY).")
-        }
-        providerConfig.maxRetries = 0
-        providerConfig.timeoutMs = min(providerConfig.timeoutMs, 20_000)
-        do {
-            let client = try VideoAPIClient(config: providerConfig)
-            providerClient = client
-            return client
-        } catch {
-            throw HTTPError(503, "provider_unavailable", error.publicMessage, logDetail: error.description)
-        }
-    }
-
     public func respond(to request: Request) -> Response {
         var request = request
         if request.method == "HEAD" { request.method = "GET" }
@@ -61,7 +41,7 @@ public final class App {
                 error.headers = [("Allow", table.keys.sorted().joined(separator: ", "))]
                 throw error
             }
-            var context = try Context(request: request, db: database(), config: config, app: self)
+            var context = try Context(request: request, db: database(), config: config)
             try context.authenticate(api: ErrorPages.isAPI(request), allowBearer: route.acceptsBearer)
             if request.method == "POST", !ErrorPages.isAPI(request) { try context.checkCSRF() }
             var response = try handler(&context)
@@ -85,7 +65,8 @@ public final class App {
     static func httpError(_ error: any Error) -> HTTPError {
         switch error {
         case let e as HTTPError: return e
-        case let e as VideoAPIError: return GenerationAPI.providerError(e)
+        case let e as SettingsError: return e.httpError
+        case let e as Generations.Refusal: return e.httpError
         case let e as DatabaseError:
             switch e {
             case .unavailable: return HTTPError(503, "database_unavailable", "The database is unavailable. Try again shortly.", logDetail: e.description)
@@ -107,11 +88,11 @@ public final class App {
         }
     }
 
-    /// 200 when the database answers, 503 when it does not.
+    /// 200 when the database answers (503 when it does not), with the provider breaker's view.
     func health() -> Response {
         do {
-            try database().execute("SELECT 1")
-            return .json(.object([("status", .string("ok"))]))
+            let degraded = try ProviderHealth(db: database()).isDegraded()
+            return .json(.object([("status", .string("ok")), ("provider", .string(degraded ? "degraded" : "ok"))]))
         } catch {
             connection = nil
             Log.error("healthz: \(error)")
@@ -153,6 +134,8 @@ public final class App {
         case let .apiStatus(video): ["GET": { try GenerationAPI.status(&$0, videoID: video) }]
         case let .apiVideoGenerations(video): ["GET": { try GenerationAPI.history(&$0, videoID: video) }]
         case let .apiGeneration(id): ["GET": { try GenerationAPI.one(&$0, id: id) }]
+        case let .apiCancelGeneration(id): ["POST": { try GenerationAPI.cancel(&$0, id: id) }]
+        case let .cancelGeneration(id): ["POST": { try GenerationPages.cancel(&$0, id: id) }]
         case let .media(generation, file): ["GET": { try Media.serve(&$0, generationID: generation, file: file) }]
         }
     }

@@ -47,12 +47,26 @@ struct ResolvedSettings: Sendable {
     /// The API's `size` and `seconds` (a string, as the API requires).
     let size: String
     var apiSeconds: String { String(duration) }
-    /// calculate_sora_generation_cost(), as numeric text ("0.40").
-    let estimatedCost: String
+    /// calculate_sora_generation_cost().
+    let estimatedCost: USD
 
     var userJSON: JSON {
         .object([("model", .string(model)), ("duration", .int(duration)), ("aspect_ratio", .string(aspectRatio)),
                  ("resolution", .string(resolution))])
+    }
+}
+
+/// A setting the catalog cannot satisfy, naming the field (pages fall back to its default; the API
+/// answers 422).
+struct SettingsError: Error, Sendable {
+    enum Field: String, Sendable { case model, duration, aspectRatio = "aspect_ratio", resolution, settings }
+    let field: Field
+    let message: String
+    /// No model is configured at all (503, not the user's fault).
+    var unavailable = false
+
+    var httpError: HTTPError {
+        unavailable ? HTTPError(503, "no_models", message) : .validation(field: field.rawValue, message)
     }
 }
 
@@ -85,30 +99,34 @@ struct Catalog: Sendable {
 
     /// Checks settings against the catalog, fills defaults, and prices them with the SQL function.
     func resolve(_ requested: RequestedSettings, db: Connection) throws -> ResolvedSettings {
-        guard let first = models.first else { throw HTTPError(503, "no_models", "No video models are configured. Ask the operator to add one.") }
+        guard let first = models.first else {
+            throw SettingsError(field: .model, message: "No video models are configured. Ask the operator to add one.", unavailable: true)
+        }
         let model: CatalogModel
         if let name = requested.model {
             guard let found = self.model(named: name) else {
-                throw HTTPError.validation(field: "model", "must be one of \(models.map(\.name).joined(separator: ", "))")
+                throw SettingsError(field: .model, message: "must be one of \(models.map(\.name).joined(separator: ", "))")
             }
             model = found
         } else {
             model = first
         }
-        guard let shortest = model.durations.first else { throw HTTPError(503, "no_models", "\(model.name) has no durations configured.") }
+        guard let shortest = model.durations.first else {
+            throw SettingsError(field: .duration, message: "\(model.name) has no durations configured.", unavailable: true)
+        }
         let duration = requested.duration ?? shortest
         guard model.durations.contains(duration) else {
-            throw HTTPError.validation(field: "duration", "\(model.name) offers \(Catalog.list(model.durations.map(String.init))) seconds")
+            throw SettingsError(field: .duration, message: "\(model.name) offers \(Catalog.list(model.durations.map(String.init))) seconds")
         }
         let aspectRatios = model.aspectRatios
         let aspectRatio = requested.aspectRatio ?? (aspectRatios.contains("16:9") ? "16:9" : aspectRatios.first ?? "")
         guard aspectRatios.contains(aspectRatio) else {
-            throw HTTPError.validation(field: "aspect_ratio", "\(model.name) offers \(Catalog.list(aspectRatios))")
+            throw SettingsError(field: .aspectRatio, message: "\(model.name) offers \(Catalog.list(aspectRatios))")
         }
         let resolutions = model.resolutions(aspectRatio: aspectRatio)
         let resolution = requested.resolution ?? resolutions.first ?? ""
         guard let size = model.sizes.first(where: { $0.aspectRatio == aspectRatio && $0.resolution == resolution }) else {
-            throw HTTPError.validation(field: "resolution", "\(model.name) offers \(Catalog.list(resolutions)) at \(aspectRatio)")
+            throw SettingsError(field: .resolution, message: "\(model.name) offers \(Catalog.list(resolutions)) at \(aspectRatio)")
         }
         let cost = try Catalog.cost(duration: duration, resolution: resolution, model: model.name, db: db)
         return ResolvedSettings(model: model.name, duration: duration, aspectRatio: aspectRatio, resolution: resolution,
@@ -116,10 +134,10 @@ struct Catalog: Sendable {
     }
 
     /// The SQL function is the only price calculation; Swift never multiplies money.
-    static func cost(duration: Int, resolution: String, model: String, db: Connection) throws -> String {
-        guard let cost = try db.execute("SELECT calculate_sora_generation_cost(\(duration), \(resolution), \(model))::text AS cost")
-            .first?["cost"] else {
-            throw HTTPError.validation(field: "settings", "\(model) has no price for \(duration) seconds at \(resolution)")
+    static func cost(duration: Int, resolution: String, model: String, db: Connection) throws -> USD {
+        guard let text = try db.execute("SELECT calculate_sora_generation_cost(\(duration), \(resolution), \(model))::text AS cost")
+            .first?["cost"], let cost = USD(parsing: text) else {
+            throw SettingsError(field: .settings, message: "\(model) has no price for \(duration) seconds at \(resolution)")
         }
         return cost
     }

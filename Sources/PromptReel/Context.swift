@@ -17,10 +17,8 @@ struct Context {
     let request: Request
     let db: Connection
     let config: AppConfig
-    /// The app that owns this thread's connections (for the provider client).
-    let app: App
     var store: Store { Store(db: db) }
-    var generations: GenerationStore { GenerationStore(db: db) }
+    var generations: Generations { Generations(db: db, config: config) }
     var user: User?
     /// The token every form must echo back in `_csrf`.
     private(set) var csrfToken: String
@@ -32,11 +30,10 @@ struct Context {
     let flash: String?
     private var flashReplaced = false
 
-    init(request: Request, db: Connection, config: AppConfig, app: App) {
+    init(request: Request, db: Connection, config: AppConfig) {
         self.request = request
         self.db = db
         self.config = config
-        self.app = app
         let cookies = request.cookies
         flash = cookies[Context.flashCookie].flatMap { FormDecoder.lenient("m=" + $0)["m"] }
         if let seed = cookies[Context.csrfCookie], seed.count == 43 {
@@ -62,11 +59,6 @@ struct Context {
         } else if !api, let token = request.cookies[Context.sessionCookie] {
             user = try store.userForSession(token)
         }
-    }
-
-    /// The generation engine for this request, on this thread's connection and provider client.
-    func engine() throws -> GenerationEngine {
-        GenerationEngine(db: db, api: try app.provider(), config: config.engine)
     }
 
     func requireUser() throws(HTTPError) -> User {

@@ -13,13 +13,18 @@ struct Generation: Sendable {
     let seconds: Int
     let size: String
     let resolution: String
-    let status: String
-    let phase: String
+    let status: GenerationStatus
+    let phase: GenerationPhase
     let progress: Int
+    /// False while the provider has sent no progress figure (then pages show elapsed time and an estimate).
+    let progressKnown: Bool
+    let providerStatus: String?
     let providerJobID: String?
     let providerRequestID: String?
-    let estimatedCost: String
-    let actualCost: String?
+    let estimatedCost: USD
+    let actualCost: USD?
+    /// The provider may have billed this failure; `cost` is then the estimate.
+    let possiblyBilled: Bool
     let errorCode: String?
     let errorMessage: String?
     let submitAttempts: Int
@@ -34,6 +39,10 @@ struct Generation: Sendable {
     let expiresAt: String?
     let resultSeconds: String?
     let resultSize: String?
+    /// What ffprobe found in the stored video.
+    let deliveredSeconds: String?, deliveredWidth: Int64?, deliveredHeight: Int64?
+    /// Sent as Idempotency-Key with the create.
+    let requestKey: String
     let videoPath: String?, videoBytes: Int64?, videoSHA256: String?
     let thumbnailPath: String?, thumbnailBytes: Int64?
     let spritesheetPath: String?, spritesheetBytes: Int64?
@@ -46,7 +55,8 @@ struct Generation: Sendable {
     /// The columns every generation query selects, timestamps as ISO-8601 text.
     static let columns: Query = """
         g.id, g.video_id, g.user_id, g.settings::text AS settings, g.prompt, g.model, g.seconds, g.size, g.resolution,
-        g.status, g.phase, g.progress, g.provider_job_id, g.provider_request_id, g.estimated_cost::text AS estimated_cost,
+        g.status, g.phase, g.progress, g.progress_known, g.provider_status, g.possibly_billed, g.request_key::text AS request_key,
+        g.delivered_seconds::text AS delivered_seconds, g.delivered_width, g.delivered_height, g.provider_job_id, g.provider_request_id, g.estimated_cost::text AS estimated_cost,
         g.actual_cost::text AS actual_cost, g.error_code, g.error_message, g.submit_attempts, g.polls, g.download_attempts,
         iso(g.created_at) AS created_at, iso(g.submit_started_at) AS submit_started_at, iso(g.submitted_at) AS submitted_at,
         iso(g.started_at) AS started_at, iso(g.completed_at) AS completed_at, iso(g.last_checked_at) AS last_checked_at,
@@ -61,9 +71,14 @@ struct Generation: Sendable {
         id = r.int("id"); videoID = r.int("video_id"); userID = r.int("user_id")
         settings = r.string("settings"); prompt = r.string("prompt"); model = r.string("model")
         seconds = Int(r.int("seconds")); size = r.string("size"); resolution = r.string("resolution")
-        status = r.string("status"); phase = r.string("phase"); progress = Int(r.int("progress"))
+        // The CHECK constraints allow nothing else; an unexpected value reads as failed, never a crash.
+        status = GenerationStatus(rawValue: r.string("status")) ?? .failed
+        phase = GenerationPhase(rawValue: r.string("phase")) ?? .done
+        progress = Int(r.int("progress")); progressKnown = r.bool("progress_known"); providerStatus = r["provider_status"]
+        possiblyBilled = r.bool("possibly_billed"); requestKey = r.string("request_key")
+        deliveredSeconds = r["delivered_seconds"]; deliveredWidth = r.optionalInt("delivered_width"); deliveredHeight = r.optionalInt("delivered_height")
         providerJobID = r["provider_job_id"]; providerRequestID = r["provider_request_id"]
-        estimatedCost = r.string("estimated_cost"); actualCost = r["actual_cost"]
+        estimatedCost = USD(parsing: r.string("estimated_cost")) ?? .zero; actualCost = r["actual_cost"].flatMap { USD(parsing: $0) }
         errorCode = r["error_code"]; errorMessage = r["error_message"]
         submitAttempts = Int(r.int("submit_attempts")); polls = Int(r.int("polls")); downloadAttempts = Int(r.int("download_attempts"))
         createdAt = r.string("created_at"); submitStartedAt = r["submit_started_at"]; submittedAt = r["submitted_at"]
@@ -77,14 +92,15 @@ struct Generation: Sendable {
         assetsExpired = r.bool("assets_expired")
     }
 
-    var isActive: Bool { status == "queued" || status == "in_progress" }
+    var isActive: Bool { status.isActive }
 
-    /// What the generation costs: the actual cost once finished (0 for failures), else the estimate.
-    var cost: String {
+    /// What the generation costs: the actual cost once finished (0 for failures the provider did not
+    /// bill, the estimate for those it may have), else the estimate.
+    var cost: USD {
         switch status {
-        case "completed": actualCost ?? estimatedCost
-        case "failed": actualCost ?? "0.00"
-        default: estimatedCost
+        case .completed: actualCost ?? estimatedCost
+        case .failed: actualCost ?? (possiblyBilled ? estimatedCost : .zero)
+        case .queued, .inProgress: estimatedCost
         }
     }
 
@@ -92,54 +108,95 @@ struct Generation: Sendable {
     var jobID: String { providerJobID ?? String(id) }
 
     static func mediaURL(_ id: Int64, _ asset: MediaAsset) -> String { "/media/generations/\(id)/\(asset.fileName)" }
-    var videoURL: String? { status == "completed" && videoPath != nil ? Generation.mediaURL(id, .video) : nil }
+    var videoURL: String? { status == .completed && videoPath != nil ? Generation.mediaURL(id, .video) : nil }
     var thumbnailURL: String? { thumbnailPath != nil ? Generation.mediaURL(id, .thumbnail) : nil }
     var spritesheetURL: String? { spritesheetPath != nil ? Generation.mediaURL(id, .spritesheet) : nil }
 
     var statusMessage: String {
         switch (status, phase) {
-        case ("queued", "waiting"): "Waiting to be sent to the video provider."
-        case ("queued", _): "Queued at the video provider."
-        case ("in_progress", "downloading"): "Finished; saving the video."
-        case ("in_progress", _): "Generating the video."
-        case ("completed", _): "The video is ready."
-        default: errorMessage ?? "The generation failed."
+        case (.queued, .waiting): "Waiting to be sent to the video provider."
+        case (.queued, .submitting): "Being sent to the video provider."
+        case (.queued, _): "Queued at the video provider."
+        case (.inProgress, .downloading): "Finished; saving the video."
+        case (.inProgress, _): "Generating the video."
+        case (.completed, _): "The video is ready."
+        case (.failed, _): errorMessage ?? "The generation failed."
         }
+    }
+
+    /// "delivered 4.0 s of 8 s" / "delivered 1280x720, asked 1920x1080" when the video differs from the order.
+    var deliveryDifference: String? {
+        var notes: [String] = []
+        if let delivered = deliveredSeconds, let value = Double(delivered), value + 0.5 < Double(seconds) {
+            notes.append("delivered \(delivered.hasSuffix("0") ? String(delivered.dropLast()) : delivered) s of \(seconds) s")
+        }
+        if let w = deliveredWidth, let h = deliveredHeight, "\(w)x\(h)" != size {
+            notes.append("delivered \(w)x\(h), asked \(size)")
+        }
+        return notes.isEmpty ? nil : notes.joined(separator: "; ")
     }
 
     var json: JSON {
         var pairs: [(String, JSON)] = [
-            ("id", .int(id)), ("videoId", .int(videoID)), ("jobId", .string(jobID)), ("status", .string(status)),
-            ("progress", .int(progress)), ("message", .string(statusMessage)),
-            ("settings", (try? JSONParser.parse(settings)) ?? .null),
+            ("id", .int(id)), ("videoId", .int(videoID)), ("jobId", .string(jobID)), ("status", .string(status.rawValue)),
+            ("phase", .string(phase.rawValue)), ("progress", .int(progress)), ("progressKnown", .bool(progressKnown)),
+            ("message", .string(statusMessage)), ("settings", (try? JSONParser.parse(settings)) ?? .null),
             ("model", .string(model)), ("seconds", .string(String(seconds))), ("size", .string(size)),
-            ("estimatedCost", .number(estimatedCost)), ("cost", .number(cost)),
-            ("actualCost", actualCost.map(JSON.number) ?? .null),
+            ("estimatedCost", .number(estimatedCost.jsonText)), ("cost", .number(cost.jsonText)),
+            ("actualCost", actualCost.map { JSON.number($0.jsonText) } ?? .null), ("possiblyBilled", .bool(possiblyBilled)),
             ("error", .optional(errorMessage)), ("errorCode", .optional(errorCode)),
             ("providerJobId", .optional(providerJobID)), ("providerRequestId", .optional(providerRequestID)),
+            ("providerStatus", .optional(providerStatus)),
             ("createdAt", .string(createdAt)), ("submittedAt", .optional(submittedAt)), ("startedAt", .optional(startedAt)),
-            ("completedAt", .optional(completedAt)), ("lastCheckedAt", .optional(lastCheckedAt)),
+            ("completedAt", .optional(completedAt)), ("lastCheckedAt", .optional(lastCheckedAt)), ("elapsedSeconds", .int(elapsedSeconds)),
             ("videoUrl", .optional(videoURL)), ("thumbnailUrl", .optional(thumbnailURL)), ("spritesheetUrl", .optional(spritesheetURL)),
+            ("deliveredSeconds", deliveredSeconds.map { JSON.number($0) } ?? .null),
+            ("deliveredSize", deliveredWidth.flatMap { w in deliveredHeight.map { JSON.string("\(w)x\($0)") } } ?? .null),
+            ("deliveryNote", .optional(deliveryDifference)),
         ]
         if let videoBytes { pairs.append(("videoBytes", .int(videoBytes))) }
         if let videoSHA256 { pairs.append(("videoSha256", .string(videoSHA256))) }
         return .object(pairs)
     }
 
-    /// The status contract of GET /api/videos/{id}/sora-status.
-    var statusJSON: JSON {
+    /// The status contract of GET /api/videos/{id}/sora-status. `estimate` is the model's usual time
+    /// to finish, for jobs whose provider sends no progress.
+    func statusJSON(estimate: DurationEstimate?) -> JSON {
         switch status {
-        case "completed":
-            .object([("status", .string(status)), ("videoUrl", .optional(videoURL)), ("cost", .number(cost)),
-                     ("completedAt", .optional(completedAt)), ("thumbnailUrl", .optional(thumbnailURL)), ("generationId", .int(id))])
-        case "failed":
-            .object([("status", .string(status)), ("error", .string(errorMessage ?? "The generation failed.")),
-                     ("errorCode", .optional(errorCode)), ("completedAt", .optional(completedAt)), ("cost", .number(cost)),
-                     ("generationId", .int(id))])
-        default:
-            .object([("status", .string(status)), ("message", .string(statusMessage)), ("progress", .int(progress)),
-                     ("estimatedCost", .number(estimatedCost)), ("generationId", .int(id)), ("jobId", .string(jobID))])
+        case .completed:
+            .object([("status", .string(status.rawValue)), ("videoUrl", .optional(videoURL)), ("cost", .number(cost.jsonText)),
+                     ("completedAt", .optional(completedAt)), ("thumbnailUrl", .optional(thumbnailURL)), ("generationId", .int(id)),
+                     ("deliveryNote", .optional(deliveryDifference))])
+        case .failed:
+            .object([("status", .string(status.rawValue)), ("error", .string(errorMessage ?? "The generation failed.")),
+                     ("errorCode", .optional(errorCode)), ("completedAt", .optional(completedAt)), ("cost", .number(cost.jsonText)),
+                     ("possiblyBilled", .bool(possiblyBilled)), ("generationId", .int(id))])
+        case .queued, .inProgress:
+            .object([("status", .string(status.rawValue)), ("message", .string(progressMessage(estimate))), ("progress", .int(progress)),
+                     ("progressKnown", .bool(progressKnown)), ("elapsedSeconds", .int(elapsedSeconds)),
+                     ("estimatedSeconds", estimate?.medianSeconds.map { JSON.int($0) } ?? .null),
+                     ("estimatedCost", .number(estimatedCost.jsonText)), ("generationId", .int(id)), ("jobId", .string(jobID))])
         }
+    }
+
+    /// The status message, plus elapsed time and the usual duration when the provider sends no progress.
+    func progressMessage(_ estimate: DurationEstimate?) -> String {
+        guard isActive, !progressKnown, phase == .submitted || phase == .downloading else { return statusMessage }
+        return statusMessage + " Running for " + Views.duration(seconds: elapsedSeconds) + "; " + (estimate?.sentence ?? DurationEstimate.noHistory)
+    }
+}
+
+/// How long a model usually takes, from its past completed generations.
+struct DurationEstimate: Sendable {
+    let model: String
+    let medianSeconds: Int64?
+    let samples: Int
+
+    static let noHistory = "no estimate yet: this model has no finished generations here."
+
+    var sentence: String {
+        guard let medianSeconds, samples > 0 else { return DurationEstimate.noHistory }
+        return "\(model) usually takes about \(Views.duration(seconds: medianSeconds)) (median of \(samples) finished)."
     }
 }
 

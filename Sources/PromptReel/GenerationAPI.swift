@@ -1,8 +1,7 @@
-// The generation JSON API: start a generation (once), read its status (refreshing it from the provider
-// at most once per poll interval), its history, and one generation.
+// The generation JSON API: start a generation (recorded at once; a worker submits it), read its status
+// (from the database only), its history, one generation, and cancel one not yet sent.
 
 import Postgres
-import VideoAPI
 import Web
 
 enum GenerationAPI {
@@ -14,124 +13,72 @@ enum GenerationAPI {
             ? JSON.object([]) : try Field.jsonObject(c.request.json()).root
         let requested = try Catalog.requested(fromJSON: body["settings"])
         let expected = try expectedCost(body["expectedCost"])
-        let outcome = try start(&c, user: user, video: video, requested: requested, expectedCost: expected)
-        return .json(.object(outcome.pairs))
-    }
-
-    struct Started {
         let generation: Generation
-        let message: String
-        var pairs: [(String, JSON)] {
-            [("success", .bool(true)), ("jobId", .string(generation.jobID)), ("generationId", .int(generation.id)),
-             ("status", .string("queued")), ("estimatedCost", .number(generation.estimatedCost)), ("message", .string(message))]
-        }
-    }
-
-    /// Records the generation (the database allows one active per video) and submits it at once when a
-    /// slot is free. Shared by the JSON API and the confirm page.
-    static func start(_ c: inout Context, user: User, video: Video, requested: RequestedSettings,
-                      expectedCost: String?) throws -> Started {
-        guard !video.finalPrompt.isEmpty else {
-            throw HTTPError.validation(field: "final_prompt", "this video has no final prompt yet; write one before generating")
-        }
-        let engine = try c.engine()  // 503 before anything is recorded when no provider is configured
-        let settings = try Catalog.load(c.db).resolve(requested, db: c.db)
-        if let expectedCost, !sameAmount(expectedCost, settings.estimatedCost) {
-            throw HTTPError(409, "price_changed", "The price for these settings is now $\(settings.estimatedCost), not $\(expectedCost). Review it and confirm again.")
-        }
-        let id: Int64
         do {
-            guard let inserted = try c.generations.insert(videoID: video.id, userID: user.id, settings: settings, prompt: video.finalPrompt) else {
-                throw HTTPError.notFound("No such video.")
-            }
-            id = inserted
-        } catch let error as DatabaseError where error.isUniqueViolation {
-            throw HTTPError(409, "generation_in_progress", "A generation of this video is already queued or in progress.")
+            generation = try c.generations.start(user: user, video: video, requested: requested, expectedCost: expected)
+        } catch let refusal as Generations.Refusal {
+            throw refusal.httpError
         }
-        let outcome = try engine.submit(id: id, failOnRefusal: true)
-        let generation = try c.generations.byID(id)
-        guard let generation else { throw HTTPError.notFound("No such generation.") }
-        switch outcome {
-        case .submitted?: return Started(generation: generation, message: "Generation started.")
-        case let .refused(error)?: throw providerError(error)
-        case .unknown?: return Started(generation: generation, message: "Sent to the video provider; confirming that it arrived.")
-        case .waitingLocally?, nil: return Started(generation: generation, message: "Queued: it will be sent when the video provider has a free slot.")
-        }
+        return .json(.object([
+            ("success", .bool(true)), ("jobId", .string(generation.jobID)), ("generationId", .int(generation.id)),
+            ("status", .string(GenerationStatus.queued.rawValue)), ("estimatedCost", .number(generation.estimatedCost.jsonText)),
+            ("message", .string(startedMessage(c))),
+        ]))
     }
 
-    /// GET /api/videos/{id}/sora-status
+    /// What a click is told: it is recorded; when it leaves depends on the provider's health.
+    static func startedMessage(_ c: Context) -> String {
+        (try? ProviderHealth(db: c.db).isDegraded()) == true
+            ? "Queued. The video provider is not answering; your generation will start when it is back."
+            : "Queued: it is being sent to the video provider."
+    }
+
+    /// GET /api/videos/{id}/sora-status — reads the database only; workers keep it current.
     static func status(_ c: inout Context, videoID: Int64) throws -> Response {
         let user = try c.requireUser()
-        guard let latest = try c.generations.videoLatest(videoID: videoID, userID: user.id) else {
+        guard let latest = try c.generations.latest(videoID: videoID, userID: user.id) else {
             throw HTTPError.notFound("No such video.")
         }
-        guard var generation = latest else { throw HTTPError(404, "no_generation", "This video has not been generated yet.") }
-        if let refreshed = try refresh(&c, generation) { generation = refreshed }
-        return .json(generation.statusJSON)
-    }
-
-    /// Checks the provider if the generation is in flight and due; the claim in `pollOne` makes this at
-    /// most one upstream call per generation per interval, however many callers ask.
-    static func refresh(_ c: inout Context, _ generation: Generation) throws -> Generation? {
-        guard generation.phase == "submitted", c.config.provider != nil else { return nil }
-        do {
-            guard try c.engine().pollOne(id: generation.id) else { return nil }
-        } catch let error as HTTPError {
-            Log.error("status refresh of generation \(generation.id): \(error.logDetail ?? error.publicMessage)")
-            return nil
-        }
-        return try c.generations.byID(generation.id)
+        guard let (generation, estimate) = latest else { throw HTTPError(404, "no_generation", "This video has not been generated yet.") }
+        return .json(generation.statusJSON(estimate: estimate))
     }
 
     /// GET /api/videos/{id}/generations — newest first.
     static func history(_ c: inout Context, videoID: Int64) throws -> Response {
         let user = try c.requireUser()
         guard try c.store.video(id: videoID, userID: user.id) != nil else { throw HTTPError.notFound("No such video.") }
-        return .json(.object([("generations", .array(try c.generations.history(videoID: videoID, userID: user.id).map(\.json)))]))
+        return .json(.object([("generations", .array(try c.generations.store.history(videoID: videoID, userID: user.id).map(\.json)))]))
     }
 
     /// GET /api/generations/{id}
     static func one(_ c: inout Context, id: Int64) throws -> Response {
         let user = try c.requireUser()
-        guard let generation = try c.generations.generation(id: id, userID: user.id) else { throw HTTPError.notFound("No such generation.") }
+        guard let generation = try c.generations.store.generation(id: id, userID: user.id) else { throw HTTPError.notFound("No such generation.") }
         return .json(generation.json)
     }
 
-    static func expectedCost(_ value: JSON?) throws(HTTPError) -> String? {
+    /// POST /api/generations/{id}/cancel — only before it was sent (409 afterwards: the provider has it).
+    static func cancel(_ c: inout Context, id: Int64) throws -> Response {
+        let user = try c.requireUser()
+        guard try c.generations.store.generation(id: id, userID: user.id) != nil else { throw HTTPError.notFound("No such generation.") }
+        guard try c.generations.cancel(id: id, userID: user.id), let cancelled = try c.generations.store.byID(id) else {
+            throw HTTPError(409, "already_sent", "This generation is no longer waiting: the video provider has it (or it has finished).")
+        }
+        return .json(cancelled.json)
+    }
+
+    /// A plain, non-negative decimal amount (number or string); anything else is a 422, never a crash.
+    static func expectedCost(_ value: JSON?) throws(HTTPError) -> USD? {
+        let text: String
         switch value {
         case nil, .null?: return nil
-        case let .number(n)?: return n
-        case let .string(s)? where Double(s) != nil: return s
+        case let .number(n)?: text = n
+        case let .string(s)?: text = s
         default: throw .validation(field: "expectedCost", "must be a number")
         }
-    }
-
-    /// Compares two decimal amounts as cents ("0.4" equals "0.40").
-    static func sameAmount(_ a: String, _ b: String) -> Bool {
-        func cents(_ s: String) -> Int64? {
-            let parts = s.split(separator: ".", omittingEmptySubsequences: false)
-            guard parts.count <= 2, let whole = Int64(parts[0]) else { return nil }
-            let fraction = parts.count == 2 ? String(parts[1]) : ""
-            guard fraction.count <= 2 || fraction.dropFirst(2).allSatisfy({ $0 == "0" }),
-                  let f = Int64((fraction + "00").prefix(2)) else { return nil }
-            return whole * 100 + f
+        guard let amount = USD(parsing: text) else {
+            throw .validation(field: "expectedCost", "must be a plain decimal amount in dollars, such as 0.40")
         }
-        guard let x = cents(a), let y = cents(b) else { return false }
-        return x == y
-    }
-
-    /// A provider refusal as an HTTP error with a fitting status; the log keeps the provider's detail.
-    static func providerError(_ error: VideoAPIError) -> HTTPError {
-        let detail = error.description
-        switch error.kind {
-        case .invalidRequest: return HTTPError(422, "provider_rejected", error.publicMessage, logDetail: detail)
-        case .rateLimited:
-            return HTTPError(429, "provider_rate_limited", error.publicMessage, logDetail: detail,
-                             headers: error.retryAfter.map { [("Retry-After", String(Int($0.rounded(.up))))] } ?? [])
-        case .badKey: return HTTPError(502, "provider_auth_failed", error.publicMessage, logDetail: detail)
-        case .notAllowed: return HTTPError(502, "provider_forbidden", error.publicMessage, logDetail: detail)
-        case .timeout: return HTTPError(504, "provider_timeout", error.publicMessage, logDetail: detail)
-        default: return HTTPError(503, "provider_unavailable", error.publicMessage, logDetail: detail)
-        }
+        return amount
     }
 }

@@ -1,10 +1,11 @@
-// Moves generations forward: submit, reconcile unknown creates, poll, download, time out. The web
-// handlers use it for one generation at a time (submit on click, refresh on status); the worker runs
-// it in a loop for all of them. Every step claims its row first, so any number of threads and
-// processes can run it at once; everything needed to resume lives in the database.
+// Moves generations forward: submit, settle lost create answers, poll, download and check media, time
+// out. Only workers run it (a request thread never waits on a provider); every step claims its row
+// first, so any number of threads and processes can run it at once, and everything needed to resume
+// lives in the database. It talks to a `VideoProvider`, so its transitions are tested without sockets.
 
 import Glibc
 import Postgres
+import Synchronization
 import VideoAPI
 
 public struct EngineConfig: Sendable {
@@ -19,6 +20,9 @@ public struct EngineConfig: Sendable {
     /// Poll backoff without `openai-poll-after-ms`: from `pollMinSeconds`, ×1.5 per poll, up to `pollMaxSeconds`.
     public var pollMinSeconds = 5.0
     public var pollMaxSeconds = 20.0
+    /// How long to keep trying to download a finished video when the provider gives no `expires_at`.
+    public var downloadDeadlineSeconds = 600
+    public var breaker = BreakerConfig()
     public var maxVideoBytes = 1 << 30
     public var maxImageBytes = 32 << 20
     /// For crash tests only: "after-create" exits the process right after the provider accepts a create.
@@ -29,77 +33,106 @@ public struct EngineConfig: Sendable {
     public static func fromEnvironment(_ env: [String: String], defaultMedia: String) -> EngineConfig {
         var c = EngineConfig(mediaDirectory: env["PROMPTREEL_MEDIA_DIR"].flatMap { $0.isEmpty ? nil : $0 } ?? defaultMedia)
         func int(_ key: String) -> Int? { env[key].flatMap { Int($0) }.flatMap { $0 > 0 ? $0 : nil } }
+        func seconds(_ key: String) -> Double? { env[key].flatMap { Double($0) }.flatMap { $0.isFinite && $0 >= 0 && $0 <= 86_400 ? $0 : nil } }
         if let n = int("PROMPTREEL_MAX_IN_FLIGHT") { c.maxInFlight = n }
         if let n = int("PROMPTREEL_GENERATION_TIMEOUT_SECONDS") { c.timeoutSeconds = n }
-        if let n = env["PROMPTREEL_RECONCILE_DELAY_SECONDS"].flatMap({ Double($0) }), n >= 0 { c.reconcileDelaySeconds = n }
-        if let n = env["PROMPTREEL_POLL_MIN_SECONDS"].flatMap({ Double($0) }), n > 0 { c.pollMinSeconds = n }
+        if let n = seconds("PROMPTREEL_RECONCILE_DELAY_SECONDS") { c.reconcileDelaySeconds = n }
+        if let n = seconds("PROMPTREEL_POLL_MIN_SECONDS"), n > 0 { c.pollMinSeconds = n }
+        if let n = int("PROMPTREEL_DOWNLOAD_DEADLINE_SECONDS") { c.downloadDeadlineSeconds = min(n, 86_400) }
+        if let n = int("PROMPTREEL_BREAKER_FAILURES") { c.breaker.failureThreshold = min(n, 1000) }
+        if let n = int("PROMPTREEL_BREAKER_PAUSE_SECONDS") { c.breaker.firstPauseSeconds = min(n, c.breaker.maxPauseSeconds) }
         c.failpoint = env["PROMPTREEL_FAILPOINT"]
         return c
     }
 }
 
-/// What a submit attempt came to, for the web handler to answer with.
-enum SubmitOutcome {
-    case submitted(Generation)
-    case waitingLocally
-    /// The provider refused; the generation is recorded as failed with this error.
-    case refused(VideoAPIError)
-    /// Sent, but the answer was lost: the reconciler will find or rule out the job.
-    case unknown(VideoAPIError)
-}
-
 final class GenerationEngine {
     let db: Connection
-    let api: VideoAPIClient
+    let provider: any VideoProvider
     let config: EngineConfig
+    /// Reads the delivered duration and size of a stored video (ffprobe; tests may pass their own).
+    let probe: (String) -> VideoProbe?
     var store: GenerationStore { GenerationStore(db: db) }
+    var health: ProviderHealth { ProviderHealth(db: db) }
 
-    init(db: Connection, api: VideoAPIClient, config: EngineConfig) {
+    init(db: Connection, provider: any VideoProvider, config: EngineConfig, probe: @escaping (String) -> VideoProbe? = VideoProbe.run) {
         self.db = db
-        self.api = api
+        self.provider = provider
         self.config = config
+        self.probe = probe
+    }
+
+    /// One pass of everything due; true when it did some work (so the worker loops again at once).
+    func runOnce() throws -> Bool {
+        try failTimedOut()
+        var worked = try reconcileOne()
+        if try submitOne() { worked = true }
+        if try pollOne() { worked = true }
+        if try downloadOne() { worked = true }
+        return worked
+    }
+
+    /// Every provider call goes through here, so the breaker sees each outcome.
+    private func call<T>(_ body: () throws(VideoAPIError) -> T) throws(VideoAPIError) -> T {
+        do {
+            let value = try body()
+            try? health.recordSuccess()
+            return value
+        } catch {
+            if error.isProviderFailure {
+                if let pause = try? health.recordFailure(error.description, config: config.breaker) {
+                    Log.error("provider failing (\(error)); no new creates for \(pause) s")
+                }
+            } else {
+                try? health.recordSuccess()  // it answered: refusals and rate limits are not outages
+            }
+            throw error
+        }
     }
 
     // MARK: Submit
 
-    /// Submits `id` (or the oldest waiting generation) if a slot is free. Never resends a create whose
-    /// outcome is unknown; a 429 / 503 / refused connection puts the generation back in the queue
-    /// (from the worker) or fails it with the provider's reason (from a click, `failOnRefusal`).
+    /// Sends the oldest waiting generation if a slot is free and the breaker is closed. What was surely
+    /// not taken (refused connection, 429, 503) goes back to the queue; a refusal fails it; a lost
+    /// answer is never resent but settled by `reconcileOne`.
     @discardableResult
-    func submit(id: Int64? = nil, failOnRefusal: Bool = false) throws -> SubmitOutcome? {
-        guard let g = try store.claim(.submit(maxInFlight: config.maxInFlight, reconcileAfter: config.reconcileDelaySeconds), id: id) else {
-            return id == nil ? nil : .waitingLocally
+    func submitOne() throws -> Bool {
+        guard let g = try store.claim(.submit(maxInFlight: config.maxInFlight, reconcileAfter: config.reconcileDelaySeconds)) else {
+            return false
         }
         defer { store.unlock(g.id) }
         do {
-            let created = try api.create(CreateVideo(prompt: g.prompt, model: g.model, seconds: String(g.seconds), size: g.size), maxRetries: 0)
+            let created = try call { () throws(VideoAPIError) in
+                try provider.create(CreateVideo(prompt: g.prompt, model: g.model, seconds: String(g.seconds), size: g.size,
+                                                idempotencyKey: g.requestKey))
+            }
             if config.failpoint == "after-create" { Log.error("failpoint after-create: exiting"); _exit(137) }
             Log.info("generation \(g.id): created \(created.value.id) [\(created.requestID ?? "-")]")
-            _ = try store.recordSubmitted(g.id, video: created.value, requestID: created.requestID, nextPollSeconds: pollInterval(created.pollAfterMs, polls: 0))
-            try apply(g.id, created.value, pollAfterMs: created.pollAfterMs, polls: 0)
-            return .submitted(try store.byID(g.id) ?? g)
+            _ = try store.recordSubmitted(g.id, video: created.value, requestID: created.requestID,
+                                          nextPollSeconds: pollInterval(created.pollAfterMs, polls: 0))
+            try apply(g, created.value, pollAfterMs: created.pollAfterMs)
         } catch let error as VideoAPIError {
             Log.error("generation \(g.id): create failed: \(error)")
-            if error.outcomeUnknown {
-                try store.reconcileLater(g.id, afterSeconds: config.reconcileDelaySeconds)
-                return .unknown(error)
-            }
-            let transient = error.kind == .rateLimited || error.nothingWasSent || (error.kind == .upstream && error.status == 503)
-            if transient && !failOnRefusal && g.submitAttempts < 20 {
-                let wait = error.retryAfter ?? min(300, 5 * Double(1 << min(g.submitAttempts, 6)))
+            switch error.createOutcome {
+            case .notTaken:
+                // The breaker paces a failing provider; this only spaces one generation's own retries.
+                let wait = error.retryAfter ?? min(30, 0.5 * Double(1 << min(max(g.submitAttempts - 1, 0), 6)))
                 try store.retrySubmitLater(g.id, afterSeconds: wait, note: error.publicMessage)
-                return .waitingLocally
+            case .refused:
+                try store.fail(g.id, code: error.code ?? error.kind.rawValue, message: error.publicMessage)
+            case .lostAnswer:
+                try store.reconcileLater(g.id, afterSeconds: config.reconcileDelaySeconds)
             }
-            try store.fail(g.id, code: error.code ?? error.kind.rawValue, message: error.publicMessage)
-            return .refused(error)
         }
+        return true
     }
 
     // MARK: Reconcile
 
-    /// Settles one create whose outcome is unknown: adopt the provider's job if it exists (matched by
-    /// prompt, model, size and seconds, created after the intent), resubmit if it surely does not, and
-    /// fail without resending if the provider cannot tell us (a gateway without list).
+    /// Settles one create whose answer was lost (or whose creator died): adopt the provider's job when
+    /// its list shows it (same prompt, model, size and seconds, created after the intent); otherwise —
+    /// the list does not show it, or cannot be read — never resend: the generation becomes
+    /// `unconfirmed`, possibly billed, for an operator to check.
     @discardableResult
     func reconcileOne() throws -> Bool {
         guard let g = try store.claim(.orphan(retryAfter: 15)) else { return false }
@@ -107,34 +140,43 @@ final class GenerationEngine {
         let intent = try store.submitStartedEpoch(g.id) ?? 0
         do {
             if let match = try findOrphan(g, intentEpoch: intent) {
-                Log.info("generation \(g.id): adopted orphan \(match.id)")
+                Log.info("generation \(g.id): adopted the provider's job \(match.id)")
                 _ = try store.recordSubmitted(g.id, video: match, requestID: nil, nextPollSeconds: 0)
-                try apply(g.id, match, pollAfterMs: nil, polls: 0)
+                try apply(g, match, pollAfterMs: nil)
             } else {
-                Log.info("generation \(g.id): no provider job found; submitting again")
-                try store.retrySubmitLater(g.id, afterSeconds: 0, note: "Sending to the video provider again.")
+                Log.error("generation \(g.id): the provider's list does not show the job; unconfirmed")
+                try store.markUnconfirmed(g.id, message: GenerationEngine.unconfirmedMessage(
+                    "the provider's list of videos does not show it"))
             }
         } catch let error as VideoAPIError {
             Log.error("generation \(g.id): cannot list provider videos: \(error)")
-            if g.submitAttempts >= 3 || error.kind == .invalidRequest || error.kind == .notFound {
-                try store.fail(g.id, code: "submit_unknown", message: """
-                    PromptReel lost the provider's answer while submitting and could not check whether the job was \
-                    created, so it did not resend it (that could have paid twice). Check your provider's dashboard, then retry.
-                    """)
-            } else {
+            if error.isProviderFailure && g.polls < 3 {
                 try store.reconcileLater(g.id, afterSeconds: 15)
+            } else {
+                try store.markUnconfirmed(g.id, message: GenerationEngine.unconfirmedMessage(
+                    "the provider cannot list videos (\(error.publicMessage))"))
             }
         }
         return true
+    }
+
+    static func unconfirmedMessage(_ why: String) -> String {
+        """
+        The request reached the video provider but its answer was lost, and PromptReel could not confirm \
+        whether the job was created: \(why). It was not resent (that could pay twice). Its price counts as \
+        possibly billed; check your provider's dashboard — an operator can attach the job with \
+        `promptreel generations adopt`.
+        """
     }
 
     /// Pages through recent provider videos until they predate the intent.
     func findOrphan(_ g: Generation, intentEpoch: Double) throws(VideoAPIError) -> ProviderVideo? {
         var after: String?
         for _ in 0..<5 {
-            let page = try api.list(limit: 100, after: after).value
+            let page = try call { () throws(VideoAPIError) in try provider.list(limit: 100, after: after) }.value
             for v in page.data {
-                let created = Double(v.createdAt ?? Int.max)
+                // Gateways send null or 0 for created_at: then the age is unknown, not old.
+                let created = v.createdAt.flatMap { $0 > 0 ? Double($0) : nil } ?? .infinity
                 if created + 120 < intentEpoch { return nil }  // older than the intent (allowing clock skew)
                 let sameModel = v.model == nil || v.model == g.model || v.model?.hasPrefix(g.model + "-") == true
                 if v.prompt == g.prompt, sameModel, v.size == nil || v.size == g.size, v.seconds == nil || v.seconds == String(g.seconds),
@@ -150,42 +192,53 @@ final class GenerationEngine {
 
     // MARK: Poll
 
-    /// Polls one due generation (or exactly `id` if it is due). Returns false when none was due.
+    /// Polls one due generation. Returns false when none was due.
     @discardableResult
-    func pollOne(id: Int64? = nil) throws -> Bool {
-        guard let g = try store.claim(.poll(retryAfter: config.pollMinSeconds), id: id) else { return false }
+    func pollOne() throws -> Bool {
+        guard let g = try store.claim(.poll(retryAfter: config.pollMinSeconds)) else { return false }
         defer { store.unlock(g.id) }
         guard let jobID = g.providerJobID else { return false }
         do {
-            let result = try api.retrieve(jobID)
-            try apply(g.id, result.value, pollAfterMs: result.pollAfterMs, polls: g.polls)
+            let result = try call { () throws(VideoAPIError) in try provider.retrieve(jobID) }
+            try apply(g, result.value, pollAfterMs: result.pollAfterMs)
         } catch let error as VideoAPIError {
             Log.error("generation \(g.id): poll failed: \(error)")
             if error.kind == .notFound || error.kind == .badKey && g.polls > 10 {
-                try store.fail(g.id, code: error.kind.rawValue, message: error.publicMessage)
+                // The provider took the job; whatever happened since, it may have billed it.
+                try store.fail(g.id, code: error.kind == .notFound ? GenerationErrorCode.vanished.rawValue : error.kind.rawValue,
+                               message: error.publicMessage, possiblyBilled: true)
             } else {
-                try store.recordProgress(g.id, status: g.status, progress: g.progress,
-                                         nextPollSeconds: max(error.retryAfter ?? 0, pollInterval(nil, polls: g.polls)))
+                try store.pollLater(g.id, afterSeconds: max(error.retryAfter ?? 0, pollInterval(nil, polls: g.polls)))
             }
         }
         return true
     }
 
-    /// Records a provider state: progress, completion (hand over to downloads) or failure.
-    func apply(_ id: Int64, _ video: ProviderVideo, pollAfterMs: Int?, polls: Int) throws {
+    /// States never seen before, logged once per process.
+    private static let unknownStatesLogged = Mutex<Set<String>>([])
+
+    /// Records a provider state by its meaning: in flight (progress, if any), completed (hand over to
+    /// downloads), failed (not billed), or unknown (logged once, polled again until the timeout).
+    func apply(_ g: Generation, _ video: ProviderVideo, pollAfterMs: Int?) throws {
+        let next = pollInterval(pollAfterMs, polls: g.polls)
         switch video.status {
-        case .queued, .inProgress:
-            try store.recordProgress(id, status: video.status.rawValue, progress: video.progress ?? 0,
-                                     nextPollSeconds: pollInterval(pollAfterMs, polls: polls))
+        case .queued:
+            try store.recordProgress(g.id, status: .queued, providerStatus: video.rawStatus, progress: video.progress, nextPollSeconds: next)
+        case .inProgress:
+            try store.recordProgress(g.id, status: .inProgress, providerStatus: video.rawStatus, progress: video.progress, nextPollSeconds: next)
+        case let .unknown(raw):
+            let first = GenerationEngine.unknownStatesLogged.withLock { $0.insert(raw).inserted }
+            if first { Log.error("provider sent an unknown status '\(raw)' (generation \(g.id)); polling on until the timeout") }
+            try store.recordProgress(g.id, status: g.status, providerStatus: raw, progress: video.progress, nextPollSeconds: next)
         case .completed:
-            try store.recordProviderCompleted(id, video: video)
-        case .failed, .other:
-            let code = video.errorCode ?? (video.status == .failed ? "failed" : video.status.rawValue)
-            try store.fail(id, code: code, message: FailureMessages.plain(code: code, providerMessage: video.failureMessage))
+            try store.recordProviderCompleted(g.id, video: video, deadlineSeconds: config.downloadDeadlineSeconds)
+        case .failed:
+            let code = video.errorCode ?? video.rawStatus
+            try store.fail(g.id, code: code, message: FailureMessages.plain(code: code, providerMessage: video.failureMessage))
         }
     }
 
-    /// `openai-poll-after-ms` when the provider sends it; otherwise 5 s growing to 20 s.
+    /// `openai-poll-after-ms` when the provider sends it; otherwise the configured backoff (×1.5 per poll).
     func pollInterval(_ pollAfterMs: Int?, polls: Int) -> Double {
         if let ms = pollAfterMs, ms > 0 { return min(60, Double(ms) / 1000) }
         var interval = config.pollMinSeconds
@@ -195,27 +248,55 @@ final class GenerationEngine {
 
     // MARK: Download
 
-    /// Downloads what one finished generation still lacks; completes it when the video is stored.
+    /// Downloads what one finished generation still lacks, keeping only bodies that are what they claim;
+    /// completes it when the video is stored. A video that is "not ready" is retried until the provider's
+    /// copy expires, then the generation fails as possibly billed; a body naming a definite failure fails
+    /// it at once, not billed. A wrong thumbnail or spritesheet is skipped, never a reason to fail.
     @discardableResult
     func downloadOne() throws -> Bool {
         guard let g = try store.claim(.download(retryAfter: 10)) else { return false }
         defer { store.unlock(g.id) }
         guard let jobID = g.providerJobID else { return false }
-        let directory = config.mediaDirectory + "/" + String(g.id)
         mkdir(config.mediaDirectory, 0o755)
-        mkdir(directory, 0o755)
-        var videoError: VideoAPIError?
+        mkdir(config.mediaDirectory + "/" + String(g.id), 0o755)
+        var videoProblem: String?
         for asset in MediaAsset.allCases where !g.has(asset) {
             let relative = "\(g.id)/\(asset.fileName)"
+            let final = config.mediaDirectory + "/" + relative
+            let staging = final + ".download"
+            let variant: ContentVariant = switch asset {
+            case .video: .video
+            case .thumbnail: .thumbnail
+            case .spritesheet: .spritesheet
+            }
             do {
-                let file = try api.download(jobID, variant: ContentVariant(rawValue: asset.rawValue) ?? .video,
-                                            to: config.mediaDirectory + "/" + relative,
-                                            maxBytes: asset == .video ? config.maxVideoBytes : config.maxImageBytes)
-                try store.recordAsset(g.id, asset, path: relative, bytes: file.value.bytes, sha256: file.value.sha256)
+                let file = try call { () throws(VideoAPIError) in
+                    try provider.download(jobID, variant: variant, to: staging,
+                                          maxBytes: asset == .video ? config.maxVideoBytes : config.maxImageBytes)
+                }
+                switch MediaCheck.verdict(variant, file.value) {
+                case .valid:
+                    guard rename(staging, final) == 0 else { throw VideoAPIError(.upstream, detail: "cannot move \(staging) into place") }
+                    try store.recordAsset(g.id, asset, path: relative, bytes: file.value.bytes, sha256: file.value.sha256)
+                    if asset == .video, let probed = probe(final) {
+                        try store.recordDelivered(g.id, seconds: probed.seconds, width: probed.width, height: probed.height)
+                    }
+                case let .notReady(why):
+                    unlink(staging)
+                    Log.error("generation \(g.id): \(asset.rawValue) not usable yet: \(why)")
+                    if asset == .video { videoProblem = "the provider did not deliver a video file (\(why))" } else { try store.skipAsset(g.id, asset) }
+                case let .failed(code, message):
+                    unlink(staging)
+                    guard asset == .video else { try store.skipAsset(g.id, asset); continue }
+                    Log.error("generation \(g.id): the provider says the video failed: \(code)")
+                    try store.fail(g.id, code: code, message: FailureMessages.plain(code: code, providerMessage: message))
+                    return true
+                }
             } catch let error as VideoAPIError {
+                unlink(staging)
                 Log.error("generation \(g.id): \(asset.rawValue) download failed: \(error)")
                 if asset == .video {
-                    videoError = error
+                    videoProblem = error.publicMessage
                 } else if g.downloadAttempts >= 3 || error.kind == .invalidRequest || error.kind == .notFound {
                     try store.skipAsset(g.id, asset)  // a preview is optional; the video is what was paid for
                 }
@@ -225,14 +306,14 @@ final class GenerationEngine {
             if try store.complete(g.id) { Log.info("generation \(g.id): completed") }
             return true
         }
-        // Retry the downloads (never the paid generation) until the provider's copy expires.
-        if let videoError, g.assetsExpired || g.downloadAttempts >= 12 || videoError.kind == .notFound {
-            try store.fail(g.id, code: "download_failed", message: """
-                The video was generated (and billed) but PromptReel could not download it before the provider's copy \
-                expired: \(videoError.publicMessage)
-                """, billed: true)
+        // Retry (never the paid generation) until the provider's copy expires.
+        if let videoProblem, g.assetsExpired {
+            try store.fail(g.id, code: GenerationErrorCode.downloadFailed.rawValue, message: """
+                The video was generated but PromptReel could not download it before the provider's copy expired: \
+                \(videoProblem). Its price counts as possibly billed.
+                """, possiblyBilled: true)
         } else {
-            try store.retryDownloadLater(g.id, afterSeconds: min(300, 5 * Double(1 << min(g.downloadAttempts, 6))))
+            try store.retryDownloadLater(g.id, afterSeconds: min(60, pollInterval(nil, polls: g.downloadAttempts)))
         }
         return true
     }
@@ -242,20 +323,12 @@ final class GenerationEngine {
     func failTimedOut() throws {
         let minutes = config.timeoutSeconds / 60
         let span = minutes >= 1 && config.timeoutSeconds % 60 == 0 ? "\(minutes) minute\(minutes == 1 ? "" : "s")" : "\(config.timeoutSeconds) seconds"
-        for id in try store.failTimedOut(afterSeconds: config.timeoutSeconds,
-                                         message: "Timed out: the video provider did not finish within \(span), so PromptReel stopped waiting. Nothing was charged.") {
+        for id in try store.failTimedOut(afterSeconds: config.timeoutSeconds, message: """
+            Timed out: the video provider did not finish within \(span), so PromptReel stopped waiting. The provider \
+            may still finish and bill it, so its price counts as possibly billed.
+            """) {
             Log.info("generation \(id): timed out")
         }
-    }
-
-    /// One pass of everything due; true when it did some work (so the worker loops again at once).
-    func runOnce() throws -> Bool {
-        try failTimedOut()
-        var worked = try reconcileOne()
-        if try submit() != nil { worked = true }
-        if try pollOne() { worked = true }
-        if try downloadOne() { worked = true }
-        return worked
     }
 }
 

@@ -12,7 +12,7 @@ enum GenerationPages {
         let user = try c.requireUser()
         guard let video = try c.store.video(id: videoID, userID: user.id) else { throw HTTPError.notFound("No such video.") }
         let requested = (try? Catalog.requested(fromFields: c.request.query)) ?? RequestedSettings()
-        return try settingsPage(c, video: video, requested: requested, error: nil, status: 200)
+        return try settingsPage(c, video: video, requested: requested, status: 200, error: nil)
     }
 
     /// POST /dashboard/videos/{id}/generate: starts the generation at the price the user confirmed.
@@ -21,26 +21,37 @@ enum GenerationPages {
         guard let video = try c.store.video(id: videoID, userID: user.id) else { throw HTTPError.notFound("No such video.") }
         let form = try c.form()
         let requested = try Catalog.requested(fromFields: form.fields)
+        var expected: USD?
+        if let text = form["expected_cost"], !text.isEmpty {
+            guard let amount = USD(parsing: text) else {
+                return try settingsPage(c, video: video, requested: requested, status: 422,
+                                        error: "The confirmed price was not a plain amount in dollars. Review the settings and confirm again.")
+            }
+            expected = amount
+        }
         do {
-            let started = try GenerationAPI.start(&c, user: user, video: video, requested: requested,
-                                                  expectedCost: form["expected_cost"].flatMap { $0.isEmpty ? nil : $0 })
-            c.setFlash(started.message)
-            return .redirect(to: Route.generation(started.generation.id).path)
-        } catch let error as HTTPError {
-            switch error.code {
-            case "generation_in_progress":
+            let generation = try c.generations.start(user: user, video: video, requested: requested, expectedCost: expected)
+            c.setFlash(GenerationAPI.startedMessage(c))
+            return .redirect(to: Route.generation(generation.id).path)
+        } catch let refusal as Generations.Refusal {
+            if case .alreadyActive = refusal {
                 // A second press, or another tab: show the job that is running.
                 c.setFlash("This video is already being generated; here is its progress.")
                 return .redirect(to: Route.latestGeneration(video: videoID).path)
-            case let code where code.hasPrefix("provider_") && code != "provider_not_configured":
-                // The provider refused; the attempt is recorded as failed and its page says why.
-                c.setFlash(error.publicMessage)
-                return .redirect(to: Route.latestGeneration(video: videoID).path)
-            default:
-                guard error.status < 500 || error.code == "provider_not_configured" else { throw error }
-                return try settingsPage(c, video: video, requested: requested, error: error.publicMessage, status: error.status)
             }
+            let error = refusal.httpError
+            return try settingsPage(c, video: video, requested: requested, status: error.status, error: error.publicMessage)
         }
+    }
+
+    /// POST /dashboard/generations/{id}/cancel: only while it has not been sent.
+    static func cancel(_ c: inout Context, id: Int64) throws -> Response {
+        let user = try c.requireUser()
+        guard try c.generations.store.generation(id: id, userID: user.id) != nil else { throw HTTPError.notFound("No such generation.") }
+        c.setFlash(try c.generations.cancel(id: id, userID: user.id)
+                   ? "Cancelled. Nothing was sent to the video provider and nothing was charged."
+                   : "Too late to cancel: the video provider already has this generation.")
+        return .redirect(to: Route.generation(id).path)
     }
 
     /// Resolves what the user chose; a choice the newly picked model cannot do falls back to its
@@ -51,22 +62,21 @@ enum GenerationPages {
         for _ in 0..<4 {
             do {
                 return (try catalog.resolve(current, db: db), notes, nil)
-            } catch let error as HTTPError where error.status == 422 {
-                let field = error.publicMessage.split(separator: ":").first.map(String.init) ?? ""
-                switch field {
-                case "duration" where current.duration != nil: current.duration = nil
-                case "aspect_ratio" where current.aspectRatio != nil: current.aspectRatio = nil
-                case "resolution" where current.resolution != nil: current.resolution = nil
-                case "model" where current.model != nil: current.model = nil
-                default: return (nil, notes, error.publicMessage)
+            } catch let error as SettingsError where !error.unavailable {
+                switch error.field {
+                case .duration where current.duration != nil: current.duration = nil
+                case .aspectRatio where current.aspectRatio != nil: current.aspectRatio = nil
+                case .resolution where current.resolution != nil: current.resolution = nil
+                case .model where current.model != nil: current.model = nil
+                default: return (nil, notes, error.httpError.publicMessage)
                 }
-                notes.append(error.publicMessage.replacingOccurrences(": ", ": not available here; ") + ". PromptReel picked the default instead.")
+                notes.append("\(error.field.rawValue): not available here; \(error.message). PromptReel picked the default instead.")
             }
         }
         return (nil, notes, "These settings are not available.")
     }
 
-    static func settingsPage(_ c: Context, video: Video, requested: RequestedSettings, error: String?, status: Int) throws -> Response {
+    static func settingsPage(_ c: Context, video: Video, requested: RequestedSettings, status: Int, error: String?) throws -> Response {
         let catalog = try Catalog.load(c.db)
         let header: HTML = """
             <p class="crumbs"><a href="\(Route.dashboard.path)">Dashboard</a> › <a href="\(Route.project(video.projectID).path)">\(video.projectName)</a> › <a href="\(Route.video(video.id).path)">\(video.title)</a> ›</p>
@@ -86,15 +96,15 @@ enum GenerationPages {
         if let resolved, let model = chosenModel {
             let price = model.sizes.first { $0.aspectRatio == resolved.aspectRatio && $0.resolution == resolved.resolution }?.usdPerSecond ?? "0"
             estimate = estimate + """
-                <p class="estimate">\(resolved.duration) s × \(Views.perSecond(price)) = <strong>\(Views.dollars(resolved.estimatedCost))</strong>
+                <p class="estimate">\(resolved.duration) s × \(Views.perSecond(price)) = <strong>\(resolved.estimatedCost.display)</strong>
                 <span class="muted">(\(model.displayName), \(resolved.aspectRatio), \(resolved.resolution), \(resolved.size))</span></p>
                 <form method="post" action="\(Route.generateVideo(video: video.id).path)">\(Views.csrfField(c))
                 <input type="hidden" name="model" value="\(resolved.model)">
                 <input type="hidden" name="duration" value="\(resolved.duration)">
                 <input type="hidden" name="aspect_ratio" value="\(resolved.aspectRatio)">
                 <input type="hidden" name="resolution" value="\(resolved.resolution)">
-                <input type="hidden" name="expected_cost" value="\(resolved.estimatedCost)">
-                <button type="submit" class="primary">Generate video (\(Views.dollars(resolved.estimatedCost)))</button>
+                <input type="hidden" name="expected_cost" value="\(resolved.estimatedCost.jsonText)">
+                <button type="submit" class="primary">Generate video (\(resolved.estimatedCost.display))</button>
                 </form>
                 <p class="muted">This is the exact amount recorded for this generation. Failed generations cost nothing.</p>
                 """
@@ -183,7 +193,7 @@ enum GenerationPages {
     static func latest(_ c: inout Context, videoID: Int64) throws -> Response {
         let user = try c.requireUser()
         guard try c.store.video(id: videoID, userID: user.id) != nil else { throw HTTPError.notFound("No such video.") }
-        guard let generation = try c.generations.latest(videoID: videoID, userID: user.id) else {
+        guard let generation = try c.generations.store.latest(videoID: videoID, userID: user.id) else {
             throw HTTPError(404, "no_generation", "This video has not been generated yet.")
         }
         return .redirect(to: Route.generation(generation.id).path)
@@ -192,41 +202,68 @@ enum GenerationPages {
     /// GET /dashboard/generations/{id}: refreshes itself every 5 s while the job runs.
     static func show(_ c: inout Context, id: Int64) throws -> Response {
         let user = try c.requireUser()
-        guard var g = try c.generations.generation(id: id, userID: user.id),
+        guard let g = try c.generations.store.generation(id: id, userID: user.id),
               let video = try c.store.video(id: g.videoID, userID: user.id) else { throw HTTPError.notFound("No such generation.") }
-        if let refreshed = try GenerationAPI.refresh(&c, g) { g = refreshed }
         let header: HTML = """
             <p class="crumbs"><a href="\(Route.dashboard.path)">Dashboard</a> › <a href="\(Route.project(video.projectID).path)">\(video.projectName)</a> › <a href="\(Route.video(video.id).path)">\(video.title)</a> ›</p>
             <h1>\(video.title) \(Views.statusBadge(g.status))</h1>
             """
         let body: HTML
         switch g.status {
-        case "completed":
+        case .completed:
             let poster: HTML = g.thumbnailURL.map { " poster=\"\($0)\"" } ?? .empty
+            let delivery: HTML = g.deliveryDifference.map {
+                "<p class=\"notice\" role=\"note\">The provider \($0). You were charged the confirmed price, never more.</p>"
+            } ?? .empty
             body = """
                 \(header)
                 <video controls preload="metadata" src="\(g.videoURL ?? "")"\(poster)>Your browser cannot play this video; use Download.</video>
+                \(delivery)
                 <p><a class="button" href="\(g.videoURL ?? "")?download=1" download>Download video</a>
                 <a class="button secondary" href="\(retryPath(video.id, g))">Generate again</a></p>
                 \(details(g))
                 """
-        case "failed":
-            let timedOut = g.errorCode == "timeout"
+        case .failed:
+            let headline = switch GenerationErrorCode(rawValue: g.errorCode ?? "") {
+            case .timeout?: "This generation timed out."
+            case .unconfirmed?: "PromptReel could not confirm this generation."
+            case .cancelled?: "This generation was cancelled."
+            default: "This generation failed."
+            }
+            let billed: HTML = g.possiblyBilled
+                ? "<p><strong>Possibly billed: \(g.cost.display).</strong> The provider may have made and charged this video, so it counts in your spend.</p>"
+                : .empty
             body = """
                 \(header)
-                <div class="error" role="alert"><p><strong>\(timedOut ? "This generation timed out." : "This generation failed.")</strong></p>
-                <p>\(g.errorMessage ?? "The video provider could not generate this video.")</p></div>
+                <div class="error" role="alert"><p><strong>\(headline)</strong></p>
+                <p>\(g.errorMessage ?? "The video provider could not generate this video.")</p>\(billed)</div>
                 <p><a class="button" href="\(retryPath(video.id, g))">Retry</a> <span class="muted">opens the settings with the same choices, so you can change them first.</span></p>
                 \(details(g))
                 """
-        default:
+        case .queued, .inProgress:
+            let estimate = try c.generations.estimate(for: g)
+            let progress: HTML = g.progressKnown
+                ? """
+                    <label for="progress">Progress</label>
+                    <progress id="progress" max="100" value="\(g.progress)">\(g.progress)%</progress>
+                    <p>\(g.progress)% · running for \(Views.duration(seconds: g.elapsedSeconds))</p>
+                    """
+                : """
+                    <p>Running for \(Views.duration(seconds: g.elapsedSeconds)). The provider does not report progress; \
+                    \(estimate?.sentence ?? DurationEstimate.noHistory)</p>
+                    """
+            let cancel: HTML = g.phase == .waiting
+                ? """
+                    <form method="post" action="\(Route.cancelGeneration(g.id).path)">\(Views.csrfField(c))
+                    <button type="submit" class="secondary">Cancel (not sent yet)</button></form>
+                    """
+                : .empty
             body = """
                 \(header)
                 <p class="lead" role="status">\(g.statusMessage)</p>
-                <label for="progress">Progress</label>
-                <progress id="progress" max="100" value="\(g.progress)">\(g.progress)%</progress>
-                <p>\(g.progress)% · running for \(Views.duration(seconds: g.elapsedSeconds))</p>
+                \(progress)
                 <p class="notice">You can leave this page — generation continues. This page updates itself every 5 seconds.</p>
+                \(cancel)
                 \(details(g))
                 """
         }
@@ -235,15 +272,25 @@ enum GenerationPages {
 
     static func details(_ g: Generation) -> HTML {
         let s = settingsSummary(g)
-        let costLabel = g.status == "completed" ? "Cost" : (g.status == "failed" ? "Cost" : "Estimated cost")
+        let costLabel = switch g.status {
+        case .completed: "Cost"
+        case .failed: g.possiblyBilled ? "Possibly billed" : "Cost"
+        case .queued, .inProgress: "Estimated cost"
+        }
+        let delivered: HTML = g.deliveredSeconds.map { seconds in
+            let size: String = g.deliveredWidth.flatMap { w in g.deliveredHeight.map { " · \(w)x\($0)" } } ?? ""
+            return "<dt>Delivered</dt><dd>\(seconds) s\(size)</dd>"
+        } ?? .empty
         return """
             <h2>Details</h2>
             <dl class="facts">
             <dt>Settings</dt><dd>\(s)</dd>
-            <dt>\(costLabel)</dt><dd>\(Views.dollars(g.cost))</dd>
+            <dt>\(costLabel)</dt><dd>\(g.cost.display)</dd>
             <dt>Started</dt><dd>\(Views.when(g.createdAt))</dd>
             \(g.completedAt.map { "<dt>Finished</dt><dd>\(Views.when($0))</dd>" as HTML } ?? .empty)
+            \(delivered)
             \(g.providerJobID.map { "<dt>Provider job</dt><dd><code>\($0)</code></dd>" as HTML } ?? .empty)
+            \(g.providerStatus.map { "<dt>Provider status</dt><dd>\($0)</dd>" as HTML } ?? .empty)
             </dl>
             """
     }

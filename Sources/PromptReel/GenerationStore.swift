@@ -48,33 +48,60 @@ struct GenerationStore {
         try db.execute("SELECT \(fragment: Generation.columns) FROM generations g WHERE g.id = \(id)").first.map(Generation.init)
     }
 
-    /// Spend this calendar month (UTC): completed at their actual cost, failures at what they were billed.
-    func monthSpend(userID: Int64) throws -> String {
-        try db.execute("""
-            SELECT coalesce(sum(coalesce(actual_cost, 0)), 0)::numeric(12,2)::text AS spend FROM generations
-            WHERE user_id = \(userID) AND status IN ('completed', 'failed')
+    /// Spend this calendar month (UTC): completed at their actual cost, failures at what they were (or
+    /// may have been) billed; the possibly billed part apart.
+    func monthSpend(userID: Int64) throws -> (total: USD, possiblyBilled: USD) {
+        let row = try db.execute("""
+            SELECT coalesce(sum(coalesce(actual_cost, 0)), 0)::text AS spend,
+                   coalesce(sum(actual_cost) FILTER (WHERE possibly_billed), 0)::text AS possibly_billed
+            FROM generations
+            WHERE user_id = \(userID) AND status IN (\(GenerationStatus.completed), \(GenerationStatus.failed))
               AND completed_at >= date_trunc('month', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'
-            """)[0].string("spend")
+            """)[0]
+        return (USD(parsing: row.string("spend")) ?? .zero, USD(parsing: row.string("possibly_billed")) ?? .zero)
+    }
+
+    /// The median time from submit to finish of this model's last 200 completed generations.
+    func durationEstimate(model: String) throws -> DurationEstimate {
+        let row = try db.execute("""
+            SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY seconds)::bigint AS median, count(*) AS samples
+            FROM (SELECT extract(epoch FROM completed_at - coalesce(submitted_at, created_at)) AS seconds FROM generations
+                  WHERE model = \(model) AND status = \(GenerationStatus.completed) ORDER BY id DESC LIMIT 200) recent
+            """)[0]
+        return DurationEstimate(model: model, medianSeconds: row.optionalInt("median"), samples: Int(row.int("samples")))
     }
 
     // MARK: Creating
 
-    /// Inserts a waiting generation priced by calculate_sora_generation_cost. The partial unique index
-    /// refuses a second active one for the same video (a unique violation the caller turns into 409).
+    /// Workers LISTEN on this channel; a NOTIFY in the inserting transaction wakes them at once.
+    static let workChannel = "promptreel_work"
+
+    /// Records a waiting generation priced by calculate_sora_generation_cost and wakes the workers, in one
+    /// transaction. The partial unique index refuses a second active one for the same video (a unique
+    /// violation the caller turns into 409). Nil when the video is not the user's.
     func insert(videoID: Int64, userID: Int64, settings: ResolvedSettings, prompt: String) throws -> Int64? {
         let settingsJSON = JSON.object([
             ("model", .string(settings.model)), ("duration", .int(settings.duration)),
             ("aspect_ratio", .string(settings.aspectRatio)), ("resolution", .string(settings.resolution)),
             ("api", .object([("model", .string(settings.model)), ("seconds", .string(settings.apiSeconds)), ("size", .string(settings.size))])),
         ]).serialized
-        return try db.execute("""
-            INSERT INTO generations (video_id, user_id, settings, prompt, model, seconds, size, resolution, estimated_cost)
-            SELECT v.id, \(userID), \(settingsJSON)::jsonb, \(prompt), \(settings.model), \(settings.duration), \(settings.size),
-                   \(settings.resolution), calculate_sora_generation_cost(\(settings.duration), \(settings.resolution), \(settings.model))
-            FROM videos v JOIN projects p ON p.id = v.project_id
-            WHERE v.id = \(videoID) AND p.user_id = \(userID)
-            RETURNING id
-            """).first?.int("id")
+        return try db.transaction {
+            let id = try db.execute("""
+                INSERT INTO generations (video_id, user_id, settings, prompt, model, seconds, size, resolution, estimated_cost)
+                SELECT v.id, \(userID), \(settingsJSON)::jsonb, \(prompt), \(settings.model), \(settings.duration), \(settings.size),
+                       \(settings.resolution), calculate_sora_generation_cost(\(settings.duration), \(settings.resolution), \(settings.model))
+                FROM videos v JOIN projects p ON p.id = v.project_id
+                WHERE v.id = \(videoID) AND p.user_id = \(userID)
+                RETURNING id
+                """).first?.int("id")
+            if id != nil { try wakeWorkers() }
+            return id
+        }
+    }
+
+    /// Delivered to listening workers when the surrounding transaction commits.
+    func wakeWorkers() throws {
+        try db.execute("SELECT pg_notify(\(GenerationStore.workChannel), '')")
     }
 
     // MARK: Claiming
@@ -94,12 +121,12 @@ struct GenerationStore {
         case poll(retryAfter: Double)
         case download(retryAfter: Double)
 
-        var phase: String {
+        var phase: GenerationPhase {
             switch self {
-            case .submit: "waiting"
-            case .orphan: "submitting"
-            case .poll: "submitted"
-            case .download: "downloading"
+            case .submit: .waiting
+            case .orphan: .submitting
+            case .poll: .submitted
+            case .download: .downloading
             }
         }
     }
@@ -111,10 +138,14 @@ struct GenerationStore {
     func claim(_ claim: Claim, id: Int64? = nil) throws -> Generation? {
         try db.transaction {
             if case let .submit(maxInFlight, _) = claim {
-                // Counting and claiming under one lock keeps the in-flight limit across all processes.
+                // Counting and claiming under one lock keeps the in-flight limit across all processes;
+                // nothing new is sent while the provider breaker pauses creates.
                 try db.execute("SELECT pg_advisory_xact_lock(\(GenerationStore.submitLockKey))")
-                let inFlight = try db.execute("SELECT count(*) AS n FROM generations WHERE phase IN ('submitting', 'submitted')")[0].int("n")
-                guard inFlight < maxInFlight else { return nil }
+                let state = try db.execute("""
+                    SELECT (SELECT count(*) FROM generations WHERE phase IN (\(GenerationPhase.submitting), \(GenerationPhase.submitted))) AS n,
+                           coalesce((SELECT paused_until > now() FROM provider_health), false) AS paused
+                    """)[0]
+                guard state.int("n") < maxInFlight, !state.bool("paused") else { return nil }
             }
             let filter: Query = id.map { "AND id = \($0)" } ?? "AND true"
             let order: Query = if case .submit = claim { "created_at, id" } else { "next_attempt_at, id" }
@@ -127,8 +158,8 @@ struct GenerationStore {
                 do {
                     let set: Query = switch claim {
                     case let .submit(_, after):
-                        "phase = 'submitting', submit_started_at = now(), submit_attempts = submit_attempts + 1, next_attempt_at = now() + make_interval(secs => \(after))"
-                    case let .orphan(after): "next_attempt_at = now() + make_interval(secs => \(after))"
+                        "phase = \(GenerationPhase.submitting), submit_started_at = now(), submit_attempts = submit_attempts + 1, next_attempt_at = now() + make_interval(secs => \(after))"
+                    case let .orphan(after): "next_attempt_at = now() + make_interval(secs => \(after)), polls = polls + 1"
                     case let .poll(after): "next_attempt_at = now() + make_interval(secs => \(after)), last_checked_at = now(), polls = polls + 1"
                     case let .download(after): "next_attempt_at = now() + make_interval(secs => \(after)), download_attempts = download_attempts + 1"
                     }
@@ -149,13 +180,13 @@ struct GenerationStore {
         }
     }
 
-    /// The provider accepted the job: record its id, then its first state.
+    /// The provider accepted the job (or it was found in the list): record its id, then its first state.
     func recordSubmitted(_ id: Int64, video: ProviderVideo, requestID: String?, nextPollSeconds: Double) throws -> Bool {
         try !db.execute("""
-            UPDATE generations SET phase = 'submitted', provider_job_id = \(video.id), provider_request_id = \(requestID),
+            UPDATE generations SET phase = \(GenerationPhase.submitted), provider_job_id = \(video.id), provider_request_id = \(requestID),
                    submitted_at = now(), last_checked_at = now(), error_code = NULL, error_message = NULL,
                    next_attempt_at = now() + make_interval(secs => \(nextPollSeconds))
-            WHERE id = \(id) AND phase = 'submitting'
+            WHERE id = \(id) AND phase = \(GenerationPhase.submitting)
             RETURNING id
             """).isEmpty
     }
@@ -163,9 +194,9 @@ struct GenerationStore {
     /// Back to the local queue: nothing was created (a 429, a 503, a refused connection).
     func retrySubmitLater(_ id: Int64, afterSeconds: Double, note: String) throws {
         try db.execute("""
-            UPDATE generations SET phase = 'waiting', next_attempt_at = now() + make_interval(secs => \(afterSeconds)),
+            UPDATE generations SET phase = \(GenerationPhase.waiting), next_attempt_at = now() + make_interval(secs => \(afterSeconds)),
                    error_message = \(note)
-            WHERE id = \(id) AND phase = 'submitting'
+            WHERE id = \(id) AND phase = \(GenerationPhase.submitting)
             """)
     }
 
@@ -173,8 +204,53 @@ struct GenerationStore {
     func reconcileLater(_ id: Int64, afterSeconds: Double) throws {
         try db.execute("""
             UPDATE generations SET next_attempt_at = now() + make_interval(secs => \(afterSeconds))
-            WHERE id = \(id) AND phase = 'submitting'
+            WHERE id = \(id) AND phase = \(GenerationPhase.submitting)
             """)
+    }
+
+    /// A create was sent but nobody can say whether the job exists: failed, possibly billed at the
+    /// estimate, and never resent.
+    func markUnconfirmed(_ id: Int64, message: String) throws {
+        try db.execute("""
+            UPDATE generations SET phase = \(GenerationPhase.unconfirmed), status = \(GenerationStatus.failed),
+                   error_code = \(GenerationErrorCode.unconfirmed), error_message = \(message),
+                   possibly_billed = true, actual_cost = estimated_cost, completed_at = now()
+            WHERE id = \(id) AND phase = \(GenerationPhase.submitting)
+            """)
+    }
+
+    enum AdoptError: Error, Equatable {
+        case noSuchGeneration
+        case notUnconfirmed(GenerationPhase)
+        case videoHasActiveGeneration
+        case jobAlreadyAttached
+    }
+
+    /// Attaches the job an operator found at the provider to an unconfirmed generation, which is then
+    /// polled and downloaded normally (and the workers woken).
+    func adopt(_ id: Int64, providerJobID: String) throws(AdoptError) {
+        do {
+            try db.transaction {
+                guard let row = try db.execute("SELECT phase FROM generations WHERE id = \(id) FOR UPDATE").first else {
+                    throw AdoptError.noSuchGeneration
+                }
+                let phase = GenerationPhase(rawValue: row.string("phase")) ?? .done
+                guard phase == .unconfirmed else { throw AdoptError.notUnconfirmed(phase) }
+                try db.execute("""
+                    UPDATE generations SET phase = \(GenerationPhase.submitted), status = \(GenerationStatus.queued),
+                           provider_job_id = \(providerJobID), possibly_billed = false, actual_cost = NULL, completed_at = NULL,
+                           error_code = NULL, error_message = NULL, submitted_at = now(), next_attempt_at = now()
+                    WHERE id = \(id)
+                    """)
+                try wakeWorkers()
+            }
+        } catch let error as AdoptError {
+            throw error
+        } catch let DatabaseError.uniqueViolation(constraint, _) {
+            throw constraint == "generations_one_active_per_video" ? .videoHasActiveGeneration : .jobAlreadyAttached
+        } catch {
+            throw .noSuchGeneration
+        }
     }
 
     func isAdopted(providerJobID: String) throws -> Bool {
@@ -186,46 +262,71 @@ struct GenerationStore {
         try db.execute("SELECT extract(epoch FROM submit_started_at)::float8 AS t FROM generations WHERE id = \(id)").first?["t"].flatMap(Double.init)
     }
 
-    // MARK: Polling
-
-    /// Applies a queued / in-progress state from the provider.
-    func recordProgress(_ id: Int64, status: String, progress: Int, nextPollSeconds: Double) throws {
-        try db.execute("""
-            UPDATE generations SET status = \(status), progress = greatest(progress, \(max(0, min(99, progress)))),
-                   started_at = CASE WHEN \(status) = 'in_progress' THEN coalesce(started_at, now()) ELSE started_at END,
-                   next_attempt_at = now() + make_interval(secs => \(nextPollSeconds))
-            WHERE id = \(id) AND phase = 'submitted'
-            """)
-    }
-
-    /// The provider finished: keep its real seconds and size, and hand over to the downloads.
-    func recordProviderCompleted(_ id: Int64, video: ProviderVideo) throws {
-        try db.execute("""
-            UPDATE generations SET phase = 'downloading', status = 'in_progress', progress = 100,
-                   started_at = coalesce(started_at, now()), result_seconds = \(video.seconds), result_size = \(video.size),
-                   expires_at = coalesce(to_timestamp(\(video.expiresAt.map { Int64($0) })::float8), now() + interval '1 hour'),
-                   next_attempt_at = now()
-            WHERE id = \(id) AND phase = 'submitted'
-            """)
-    }
-
-    /// Ends a generation as failed. Nothing billed unless `billed` (a paid video we could not keep).
-    @discardableResult
-    func fail(_ id: Int64, code: String, message: String, billed: Bool = false) throws -> Bool {
+    /// Cancels a generation that was never sent (nothing to bill). False when it is no longer waiting.
+    func cancelWaiting(_ id: Int64, userID: Int64) throws -> Bool {
         try !db.execute("""
-            UPDATE generations SET status = 'failed', phase = 'done', error_code = \(code), error_message = \(message),
-                   actual_cost = CASE WHEN \(billed) THEN estimated_cost ELSE 0 END, completed_at = now()
-            WHERE id = \(id) AND phase <> 'done'
+            UPDATE generations SET status = \(GenerationStatus.failed), phase = \(GenerationPhase.done),
+                   error_code = \(GenerationErrorCode.cancelled), error_message = 'Cancelled before it was sent to the video provider. Nothing was charged.',
+                   actual_cost = 0, completed_at = now()
+            WHERE id = \(id) AND user_id = \(userID) AND phase = \(GenerationPhase.waiting)
             RETURNING id
             """).isEmpty
     }
 
-    /// In flight longer than the timeout: failed, with a message saying so.
+    // MARK: Polling
+
+    /// Applies an in-flight state from the provider. `progress` nil: the provider sends none.
+    func recordProgress(_ id: Int64, status: GenerationStatus, providerStatus: String?, progress: Int?, nextPollSeconds: Double) throws {
+        try db.execute("""
+            UPDATE generations SET status = \(status), progress = greatest(progress, \(max(0, min(99, progress ?? 0)))),
+                   progress_known = progress_known OR \(progress != nil), provider_status = coalesce(\(providerStatus), provider_status),
+                   started_at = CASE WHEN \(status == .inProgress) THEN coalesce(started_at, now()) ELSE started_at END,
+                   next_attempt_at = now() + make_interval(secs => \(nextPollSeconds))
+            WHERE id = \(id) AND phase = \(GenerationPhase.submitted)
+            """)
+    }
+
+    /// Only moves the next poll (a failed poll, an unknown state).
+    func pollLater(_ id: Int64, afterSeconds: Double) throws {
+        try db.execute("""
+            UPDATE generations SET next_attempt_at = now() + make_interval(secs => \(afterSeconds))
+            WHERE id = \(id) AND phase = \(GenerationPhase.submitted)
+            """)
+    }
+
+    /// The provider finished: keep its real seconds and size, and hand over to the downloads, which
+    /// may keep trying until the provider's copy expires (or `deadlineSeconds` when it gives no expiry).
+    func recordProviderCompleted(_ id: Int64, video: ProviderVideo, deadlineSeconds: Int) throws {
+        try db.execute("""
+            UPDATE generations SET phase = \(GenerationPhase.downloading), status = \(GenerationStatus.inProgress), progress = 100,
+                   provider_status = \(video.rawStatus), started_at = coalesce(started_at, now()),
+                   result_seconds = \(video.seconds), result_size = \(video.size),
+                   expires_at = coalesce(to_timestamp(\(video.expiresAt.map { Int64($0) })::float8), now() + make_interval(secs => \(deadlineSeconds))),
+                   next_attempt_at = now()
+            WHERE id = \(id) AND phase = \(GenerationPhase.submitted)
+            """)
+    }
+
+    /// Ends a generation as failed. `possiblyBilled`: the provider may have made and billed it (a
+    /// timeout, a video we could not get): it then counts at its estimate, never $0.
+    @discardableResult
+    func fail(_ id: Int64, code: String, message: String, possiblyBilled: Bool = false) throws -> Bool {
+        try !db.execute("""
+            UPDATE generations SET status = \(GenerationStatus.failed), phase = \(GenerationPhase.done), error_code = \(code),
+                   error_message = \(message), possibly_billed = \(possiblyBilled),
+                   actual_cost = CASE WHEN \(possiblyBilled) THEN estimated_cost ELSE 0 END, completed_at = now()
+            WHERE id = \(id) AND phase NOT IN (\(GenerationPhase.done), \(GenerationPhase.unconfirmed))
+            RETURNING id
+            """).isEmpty
+    }
+
+    /// Submitted longer than the timeout: failed and possibly billed (the provider may still finish it).
     func failTimedOut(afterSeconds: Int, message: String) throws -> [Int64] {
         try db.execute("""
-            UPDATE generations SET status = 'failed', phase = 'done', error_code = 'timeout', error_message = \(message),
-                   actual_cost = 0, completed_at = now()
-            WHERE phase = 'submitted' AND submitted_at < now() - make_interval(secs => \(afterSeconds))
+            UPDATE generations SET status = \(GenerationStatus.failed), phase = \(GenerationPhase.done),
+                   error_code = \(GenerationErrorCode.timeout), error_message = \(message),
+                   possibly_billed = true, actual_cost = estimated_cost, completed_at = now()
+            WHERE phase = \(GenerationPhase.submitted) AND submitted_at < now() - make_interval(secs => \(afterSeconds))
             RETURNING id
             """).map { $0.int("id") }
     }
@@ -235,11 +336,11 @@ struct GenerationStore {
     func recordAsset(_ id: Int64, _ asset: MediaAsset, path: String, bytes: Int, sha256: String) throws {
         switch asset {
         case .video:
-            try db.execute("UPDATE generations SET video_path = \(path), video_bytes = \(bytes), video_sha256 = \(sha256) WHERE id = \(id) AND phase = 'downloading'")
+            try db.execute("UPDATE generations SET video_path = \(path), video_bytes = \(bytes), video_sha256 = \(sha256) WHERE id = \(id) AND phase = \(GenerationPhase.downloading)")
         case .thumbnail:
-            try db.execute("UPDATE generations SET thumbnail_path = \(path), thumbnail_bytes = \(bytes), thumbnail_sha256 = \(sha256) WHERE id = \(id) AND phase = 'downloading'")
+            try db.execute("UPDATE generations SET thumbnail_path = \(path), thumbnail_bytes = \(bytes), thumbnail_sha256 = \(sha256) WHERE id = \(id) AND phase = \(GenerationPhase.downloading)")
         case .spritesheet:
-            try db.execute("UPDATE generations SET spritesheet_path = \(path), spritesheet_bytes = \(bytes), spritesheet_sha256 = \(sha256) WHERE id = \(id) AND phase = 'downloading'")
+            try db.execute("UPDATE generations SET spritesheet_path = \(path), spritesheet_bytes = \(bytes), spritesheet_sha256 = \(sha256) WHERE id = \(id) AND phase = \(GenerationPhase.downloading)")
         }
     }
 
@@ -252,20 +353,25 @@ struct GenerationStore {
     }
 
     func retryDownloadLater(_ id: Int64, afterSeconds: Double) throws {
-        try db.execute("UPDATE generations SET next_attempt_at = now() + make_interval(secs => \(afterSeconds)) WHERE id = \(id) AND phase = 'downloading'")
+        try db.execute("UPDATE generations SET next_attempt_at = now() + make_interval(secs => \(afterSeconds)) WHERE id = \(id) AND phase = \(GenerationPhase.downloading)")
     }
 
-    /// Completed: the actual cost is the catalog's price for what was really delivered (seconds, and
-    /// the resolution of the delivered size), falling back to the estimate when the catalog has no price.
+    /// What ffprobe found in the stored video.
+    func recordDelivered(_ id: Int64, seconds: String?, width: Int?, height: Int?) throws {
+        try db.execute("""
+            UPDATE generations SET delivered_seconds = \(seconds)::numeric, delivered_width = \(width), delivered_height = \(height)
+            WHERE id = \(id)
+            """)
+    }
+
+    /// Completed at the price the user confirmed: a shorter or smaller delivery is recorded and shown,
+    /// never charged more than confirmed.
     func complete(_ id: Int64) throws -> Bool {
         try !db.execute("""
-            UPDATE generations g SET status = 'completed', phase = 'done', progress = 100, completed_at = now(),
-                   actual_cost = coalesce(calculate_sora_generation_cost(
-                       CASE WHEN g.result_seconds ~ '^[0-9]{1,4}$' THEN g.result_seconds::integer ELSE g.seconds END,
-                       coalesce((SELECT s.resolution FROM video_model_sizes s WHERE s.model = g.model AND s.size = g.result_size), g.resolution),
-                       g.model), g.estimated_cost)
-            WHERE g.id = \(id) AND g.phase = 'downloading' AND g.video_path IS NOT NULL
-            RETURNING g.id
+            UPDATE generations SET status = \(GenerationStatus.completed), phase = \(GenerationPhase.done), progress = 100,
+                   completed_at = now(), actual_cost = estimated_cost
+            WHERE id = \(id) AND phase = \(GenerationPhase.downloading) AND video_path IS NOT NULL
+            RETURNING id
             """).isEmpty
     }
 }

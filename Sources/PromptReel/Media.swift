@@ -7,7 +7,7 @@ enum Media {
     static func serve(_ c: inout Context, generationID: Int64, file: String) throws -> Response {
         let user = try c.requireUser()
         guard let asset = MediaAsset(fileName: file),
-              let generation = try c.generations.generation(id: generationID, userID: user.id),
+              let generation = try c.generations.store.generation(id: generationID, userID: user.id),
               let path = generation.path(of: asset) else {
             throw HTTPError.notFound("No such file.")
         }
@@ -40,7 +40,7 @@ enum Media {
 extension Generation {
     func path(of asset: MediaAsset) -> String? {
         switch asset {
-        case .video: status == "completed" ? videoPath : nil
+        case .video: status == .completed ? videoPath : nil
         case .thumbnail: thumbnailPath
         case .spritesheet: spritesheetPath
         }

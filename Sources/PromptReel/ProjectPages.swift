@@ -58,10 +58,12 @@ enum ProjectPages {
             "<li><a href=\"\(Route.project(p.id).path)\">\(p.name)</a> <span class=\"muted\">\(p.videoCount) video\(p.videoCount == 1 ? "" : "s")</span></li>"
         }
         let list: HTML = projects.isEmpty ? "<p class=\"muted\">No projects yet. Create one to start saving video prompts.</p>" : "<ul class=\"cards\">\(items)</ul>"
-        let spend = try c.generations.monthSpend(userID: user.id)
+        let spend = try c.generations.store.monthSpend(userID: user.id)
+        let possibly: HTML = spend.possiblyBilled > .zero
+            ? " <span class=\"muted\">(of which \(spend.possiblyBilled.display) possibly billed: generations whose outcome the provider did not confirm)</span>" : .empty
         let body: HTML = """
             <h1>Your projects</h1>
-            <p class="spend">Spent on generations this month: <strong>\(Views.dollars(spend))</strong></p>\(list)
+            <p class="spend">Spent on generations this month: <strong>\(spend.total.display)</strong>\(possibly)</p>\(list)
             <h2>New project</h2>\(Views.errorBox(error))
             <form method="post" action="\(Route.projects.path)">\(Views.csrfField(c))
             \(Views.textField("Name", name: "name", value: name, required: true, maxLength: 200))

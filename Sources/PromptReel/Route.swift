@@ -18,6 +18,8 @@ public enum Route: Equatable, Sendable {
     /// The latest generation of a video (redirects to it).
     case latestGeneration(video: Int64)
     case generation(Int64)
+    /// POST: cancel a generation not yet sent.
+    case cancelGeneration(Int64)
     case account
     case tokens  // POST: create
     case deleteToken(Int64)
@@ -32,6 +34,7 @@ public enum Route: Equatable, Sendable {
     case apiStatus(video: Int64)
     case apiVideoGenerations(video: Int64)
     case apiGeneration(Int64)
+    case apiCancelGeneration(Int64)
     /// A stored media file of a generation; only PromptReel's own file names are routes.
     case media(generation: Int64, file: String)
 
@@ -64,6 +67,7 @@ public enum Route: Equatable, Sendable {
             case ("dashboard", "videos", ["generate"]): self = .generateVideo(video: value)
             case ("dashboard", "videos", ["generation"]): self = .latestGeneration(video: value)
             case ("dashboard", "generations", []): self = .generation(value)
+            case ("dashboard", "generations", ["cancel"]): self = .cancelGeneration(value)
             case ("account", "tokens", ["delete"]): self = .deleteToken(value)
             case ("api", "projects", []): self = .apiProject(value)
             case ("api", "projects", ["videos"]): self = .apiProjectVideos(project: value)
@@ -72,6 +76,7 @@ public enum Route: Equatable, Sendable {
             case ("api", "videos", ["sora-status"]): self = .apiStatus(video: value)
             case ("api", "videos", ["generations"]): self = .apiVideoGenerations(video: value)
             case ("api", "generations", []): self = .apiGeneration(value)
+            case ("api", "generations", ["cancel"]): self = .apiCancelGeneration(value)
             case let ("media", "generations", rest) where rest.count == 1 && MediaAsset(fileName: rest[0]) != nil:
                 self = .media(generation: value, file: rest[0])
             default: return nil
@@ -95,6 +100,7 @@ public enum Route: Equatable, Sendable {
         case let .generateVideo(video): "/dashboard/videos/\(video)/generate"
         case let .latestGeneration(video): "/dashboard/videos/\(video)/generation"
         case let .generation(id): "/dashboard/generations/\(id)"
+        case let .cancelGeneration(id): "/dashboard/generations/\(id)/cancel"
         case .account: "/account"
         case .tokens: "/account/tokens"
         case let .deleteToken(id): "/account/tokens/\(id)/delete"
@@ -108,6 +114,7 @@ public enum Route: Equatable, Sendable {
         case let .apiStatus(video): "/api/videos/\(video)/sora-status"
         case let .apiVideoGenerations(video): "/api/videos/\(video)/generations"
         case let .apiGeneration(id): "/api/generations/\(id)"
+        case let .apiCancelGeneration(id): "/api/generations/\(id)/cancel"
         case let .media(generation, file): "/media/generations/\(generation)/\(file)"
         }
     }

@@ -207,15 +207,15 @@ struct Store {
     }
 
     /// Each video's latest generation in a project: status, and whether it has a thumbnail.
-    func latestGenerations(projectID: Int64, userID: Int64) throws -> [Int64: (generationID: Int64, status: String, thumbnail: Bool)] {
-        var result: [Int64: (Int64, String, Bool)] = [:]
+    func latestGenerations(projectID: Int64, userID: Int64) throws -> [Int64: (generationID: Int64, status: GenerationStatus, thumbnail: Bool)] {
+        var result: [Int64: (generationID: Int64, status: GenerationStatus, thumbnail: Bool)] = [:]
         for row in try db.execute("""
             SELECT v.id AS video_id, g.id, g.status, g.thumbnail_path IS NOT NULL AS thumbnail
             FROM videos v JOIN projects p ON p.id = v.project_id
             JOIN LATERAL (SELECT id, status, thumbnail_path FROM generations WHERE video_id = v.id ORDER BY id DESC LIMIT 1) g ON true
             WHERE v.project_id = \(projectID) AND p.user_id = \(userID)
             """) {
-            result[row.int("video_id")] = (row.int("id"), row.string("status"), row.bool("thumbnail"))
+            result[row.int("video_id")] = (row.int("id"), GenerationStatus(rawValue: row.string("status")) ?? .failed, row.bool("thumbnail"))
         }
         return result
     }

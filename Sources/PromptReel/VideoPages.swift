@@ -40,7 +40,7 @@ enum VideoPages {
     static func show(_ c: inout Context, id: Int64) throws -> Response {
         let user = try c.requireUser()
         guard let video = try c.store.video(id: id, userID: user.id) else { throw HTTPError.notFound("No such video.") }
-        let history = try c.generations.history(videoID: id, userID: user.id)
+        let history = try c.generations.store.history(videoID: id, userID: user.id)
         let brief: HTML = video.brief.isEmpty ? .empty : "<h2>Brief</h2><p class=\"prewrap\">\(video.brief)</p>"
         let prompt: HTML = video.finalPrompt.isEmpty
             ? "<p class=\"muted\">No final prompt yet.</p>"
@@ -58,7 +58,7 @@ enum VideoPages {
             let thumb: HTML = g.thumbnailURL.map { "<img src=\"\($0)\" alt=\"\" width=\"96\" height=\"54\">" } ?? "<span class=\"thumb-empty\" aria-hidden=\"true\"></span>"
             return """
                 <tr><td>\(thumb)</td><td><a href="\(Route.generation(g.id).path)">\(GenerationPages.settingsSummary(g))</a></td>
-                <td>\(Views.statusBadge(g.status))</td><td>\(Views.dollars(g.cost))</td><td>\(Views.when(g.createdAt))</td></tr>
+                <td>\(Views.statusBadge(g.status))</td><td>\(g.cost.display)\(g.possiblyBilled ? " (possibly billed)" : "")</td><td>\(Views.when(g.createdAt))</td></tr>
                 """
         }
         let historyHTML: HTML = history.isEmpty ? "<p class=\"muted\">Not generated yet.</p>" : """

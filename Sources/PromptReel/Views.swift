@@ -19,10 +19,15 @@ enum Views {
                 """
         }
         let flash: HTML = context.flash.map { "<p class=\"flash\" role=\"status\">\($0)</p>" } ?? .empty
+        // Signed-in pages say when the provider breaker holds new generations back.
+        let degraded = context.user != nil && (try? ProviderHealth(db: context.db).isDegraded()) == true
+        let banner: HTML = degraded
+            ? "<p class=\"banner-provider\" role=\"alert\">The video provider is not answering; your generation is queued and will start when it is back.</p>"
+            : .empty
         let badge: HTML = context.config.providerIsSimulator
             ? "<p class=\"badge-sim\" role=\"note\"><strong>Simulator</strong>: videos come from PromptReel's built-in simulator, not a real video model, and nothing is billed.</p>"
             : .empty
-        return document(title, header: nav, main: badge + flash + body, refreshSeconds: refreshSeconds)
+        return document(title, header: nav, main: badge + banner + flash + body, refreshSeconds: refreshSeconds)
     }
 
     static func document(_ title: String, header: HTML, main: HTML, refreshSeconds: Int? = nil) -> HTML {
@@ -74,9 +79,8 @@ enum Views {
         return "<time datetime=\"\(iso)\">\(day) \(months[month - 1]) \(String(c[0...3])), \(String(c[11...15])) UTC</time>"
     }
 
-    static func statusBadge(_ status: String) -> HTML {
-        let words = ["queued": "Queued", "in_progress": "Generating", "completed": "Completed", "failed": "Failed"][status] ?? status
-        return "<span class=\"status status-\(status)\">\(words)</span>"
+    static func statusBadge(_ status: GenerationStatus) -> HTML {
+        "<span class=\"status status-\(status.rawValue)\">\(status.label)</span>"
     }
 
     static func errorPage(_ error: HTTPError) -> HTML {

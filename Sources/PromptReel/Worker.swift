@@ -1,6 +1,6 @@
-// The background worker: advances every unfinished generation with no browser open. Runs on its own
-// thread with its own database connection and provider client; any number may run, in any number of
-// processes, because every step claims its row first.
+// The background worker: the only place PromptReel talks to the video provider. Runs on its own thread
+// (never a FastCGI thread) with its own database connection and provider client; any number may run, in
+// any number of processes, because every step claims its row first.
 
 import Glibc
 import Postgres
@@ -24,7 +24,8 @@ public final class Worker {
         self.name = name
     }
 
-    /// Loops until `stop` is set: works while there is work, naps (up to a second) when idle.
+    /// Loops until `stop` is set: works while there is work; when idle, sleeps until a NOTIFY says a
+    /// click was recorded (so the create leaves at once) or half a second passes (polls fall due).
     public func run(until stop: StopFlag) {
         guard let providerConfig = config.provider else {
             Log.error("\(name): no OPENAI_API_KEY configured; the worker has nothing to talk to")
@@ -34,15 +35,18 @@ public final class Worker {
         while !stop.isStopped {
             do {
                 if engine == nil || engine?.db.isHealthy == false {
-                    engine = GenerationEngine(db: try Connection(url: config.databaseURL),
-                                              api: try VideoAPIClient(config: providerConfig), config: config.engine)
+                    let db = try Connection(url: config.databaseURL)
+                    try db.execute("LISTEN promptreel_work")  // the channel GenerationStore.wakeWorkers notifies
+                    engine = GenerationEngine(db: db, provider: try VideoAPIClient(config: providerConfig), config: config.engine)
                 }
-                if let engine, try engine.runOnce() { continue }
+                guard let engine else { continue }
+                if try engine.runOnce() { continue }
+                _ = try engine.db.waitForNotification(timeoutSeconds: 0.5)
             } catch {
                 Log.error("\(name): \(error)")
                 if case DatabaseError.unavailable = error { engine = nil }
+                nap(seconds: 0.5, unless: stop)
             }
-            nap(seconds: 0.5, unless: stop)
         }
     }
 

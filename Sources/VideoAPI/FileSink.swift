@@ -11,7 +11,7 @@ final class FileSink: ResponseSink {
     private let limit: Int
     private(set) var count = 0
     private(set) var overLimit = false
-    /// The first bytes, kept in case the answer is a JSON error rather than media.
+    /// The first bytes: to check what the body really is, and to read a JSON error sent instead of media.
     private(set) var errorBody: [UInt8] = []
 
     struct OpenError: Error, CustomStringConvertible {

@@ -4,36 +4,47 @@
 public import Web
 
 public enum VideoStatus: Sendable, Equatable {
-    case queued, inProgress, completed, failed
-    /// A state this client does not know (`expired`, `cancelled`, …): treated as a terminal failure.
-    case other(String)
+    /// Accepted, not started: queued, pending, starting, throttled, …
+    case queued
+    /// Being generated: in_progress, processing (LiteLLM's Veo path, also for queued jobs), running, …
+    case inProgress
+    /// Done: completed, succeeded.
+    case completed
+    /// Ended without a video: failed, error, cancelled, expired, rejected.
+    case failed
+    /// A word this client has never seen: not a failure (the provider may still be working and
+    /// billing); polled again until the generation timeout.
+    case unknown(String)
 
-    init(_ raw: String) {
-        switch raw {
-        case "queued": self = .queued
-        case "in_progress": self = .inProgress
-        case "completed": self = .completed
-        case "failed": self = .failed
-        default: self = .other(raw)
+    /// Maps a provider's state by meaning, whatever dialect it speaks.
+    public init(_ raw: String) {
+        switch raw.lowercased() {
+        case "queued", "pending", "starting", "throttled", "submitted", "created", "waiting", "in_queue", "scheduled":
+            self = .queued
+        case "in_progress", "processing", "running", "generating", "rendering", "started", "active":
+            self = .inProgress
+        case "completed", "succeeded", "success", "complete", "done", "finished":
+            self = .completed
+        case "failed", "failure", "error", "errored", "cancelled", "canceled", "expired", "rejected", "timed_out", "timeout":
+            self = .failed
+        default:
+            self = .unknown(raw)
         }
     }
 
-    public var rawValue: String {
+    public var isInFlight: Bool {
         switch self {
-        case .queued: "queued"
-        case .inProgress: "in_progress"
-        case .completed: "completed"
-        case .failed: "failed"
-        case let .other(s): s
+        case .queued, .inProgress, .unknown: true
+        case .completed, .failed: false
         }
     }
-
-    public var isTerminal: Bool { self != .queued && self != .inProgress }
 }
 
 public struct ProviderVideo: Sendable {
     public var id: String
     public var status: VideoStatus
+    /// The provider's own word for `status`, kept for the log and the generation's details.
+    public var rawStatus: String
     public var model: String?
     public var progress: Int?
     public var createdAt: Int?
@@ -46,13 +57,10 @@ public struct ProviderVideo: Sendable {
     public var errorCode: String?
     public var errorMessage: String?
 
-    /// A plain message for a failed or unknown-state video.
+    /// A plain message for a failed video.
     public var failureMessage: String? {
-        switch status {
-        case .failed: errorMessage ?? errorCode ?? "The provider reported the generation as failed."
-        case let .other(s): "The provider reported an unknown status '\(s)'; treating the generation as failed."
-        default: nil
-        }
+        guard status == .failed else { return nil }
+        return errorMessage ?? errorCode ?? "The provider reported the generation as \(rawStatus)."
     }
 
     public init(json: JSON) throws(DecodeError) {
@@ -61,6 +69,7 @@ public struct ProviderVideo: Sendable {
         guard let status = json["status"]?.stringValue else { throw DecodeError("the Video has no status") }
         self.id = id
         self.status = VideoStatus(status)
+        rawStatus = status
         model = json["model"]?.stringValue
         progress = json["progress"].flatMap(ProviderVideo.integer)
         createdAt = json["created_at"].flatMap(ProviderVideo.integer)

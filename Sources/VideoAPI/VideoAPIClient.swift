@@ -21,11 +21,14 @@ public struct CreateVideo: Sendable {
     public var model: String
     public var seconds: String
     public var size: String
-    public init(prompt: String, model: String, seconds: String, size: String) {
+    /// Sent as `Idempotency-Key`: providers and gateways that honour it drop a duplicate create.
+    public var idempotencyKey: String?
+    public init(prompt: String, model: String, seconds: String, size: String, idempotencyKey: String? = nil) {
         self.prompt = prompt
         self.model = model
         self.seconds = seconds
         self.size = size
+        self.idempotencyKey = idempotencyKey
     }
 }
 
@@ -37,9 +40,13 @@ public struct Download: Sendable {
     public var bytes: Int
     public var sha256: String
     public var contentType: String?
+    /// The Content-Length the provider announced, if any (a shorter body is truncated).
+    public var announcedLength: Int?
+    /// The first bytes of the body, to check what it really is (gateways mislabel errors as video).
+    public var head: [UInt8]
 }
 
-public final class VideoAPIClient {
+public final class VideoAPIClient: VideoProvider {
     public let config: ProviderConfig
     private let curl: CurlEasy
     /// How the client waits between retries; tests may observe it, production sleeps.
@@ -61,11 +68,12 @@ public final class VideoAPIClient {
     // MARK: Calls
 
     /// POST /videos as multipart/form-data, as OpenAI's SDKs send it.
-    /// `maxRetries` overrides the config: callers that reschedule a 429 themselves pass 0.
-    public func create(_ params: CreateVideo, maxRetries: Int? = nil) throws(VideoAPIError) -> APIResult<ProviderVideo> {
+    /// `maxRetries` overrides the config (nil: the config's); `create(_:)` is one attempt, for the engine.
+    public func create(_ params: CreateVideo, maxRetries: Int?) throws(VideoAPIError) -> APIResult<ProviderVideo> {
         let body = HTTPClientRequest.Body.multipart([("prompt", params.prompt), ("model", params.model),
                                                      ("seconds", params.seconds), ("size", params.size)])
-        return try video(send("POST", "/videos", body: body, createsJob: true, maxRetries: maxRetries))
+        let headers = params.idempotencyKey.map { [("Idempotency-Key", $0)] } ?? []
+        return try video(send("POST", "/videos", body: body, headers: headers, createsJob: true, maxRetries: maxRetries))
     }
 
     public func retrieve(_ id: String) throws(VideoAPIError) -> APIResult<ProviderVideo> {
@@ -121,7 +129,9 @@ public final class VideoAPIClient {
                 guard rename(path + ".part", path) == 0 else {
                     throw VideoAPIError(.upstream, detail: "cannot move the download into place at \(path)")
                 }
-                return APIResult(value: Download(bytes: sink.count, sha256: sink.digestHex(), contentType: response.headers["content-type"]),
+                let length = response.headers["content-length"].flatMap { Int($0) }
+                return APIResult(value: Download(bytes: sink.count, sha256: sink.digestHex(), contentType: response.headers["content-type"],
+                                                 announcedLength: length, head: sink.errorBody),
                                  requestID: response.headers["x-request-id"], pollAfterMs: nil)
             } catch {
                 unlink(path + ".part")
@@ -160,14 +170,14 @@ public final class VideoAPIClient {
     }
 
     /// One call with the retry rule applied; returns a 2xx response and its body.
-    private func send(_ method: String, _ path: String, body: HTTPClientRequest.Body = .none,
+    private func send(_ method: String, _ path: String, body: HTTPClientRequest.Body = .none, headers: [(String, String)] = [],
                       createsJob: Bool = false, maxRetries: Int? = nil) throws(VideoAPIError) -> (HTTPClientResponse, [UInt8]) {
         let retries = maxRetries ?? config.maxRetries
         var attempt = 0
         while true {
             let sink = MemorySink(limit: 8 << 20)
             do throws(VideoAPIError) {
-                let response = try exchange(method, path, body: body, sink: sink, timeoutMs: config.timeoutMs)
+                let response = try exchange(method, path, body: body, headers: headers, sink: sink, timeoutMs: config.timeoutMs)
                 guard (200..<300).contains(response.status) else { throw classify(response, body: sink.bytes) }
                 return (response, sink.bytes)
             } catch {
@@ -178,9 +188,9 @@ public final class VideoAPIClient {
         }
     }
 
-    private func exchange(_ method: String, _ path: String, body: HTTPClientRequest.Body, sink: any ResponseSink,
-                          timeoutMs: Int) throws(VideoAPIError) -> HTTPClientResponse {
-        var headers = [("Authorization", "Bearer \(config.apiKey)"), ("Accept", "application/json")]
+    private func exchange(_ method: String, _ path: String, body: HTTPClientRequest.Body, headers extra: [(String, String)] = [],
+                          sink: any ResponseSink, timeoutMs: Int) throws(VideoAPIError) -> HTTPClientResponse {
+        var headers = [("Authorization", "Bearer \(config.apiKey)"), ("Accept", "application/json")] + extra
         if let org = config.organization { headers.append(("OpenAI-Organization", org)) }
         if let project = config.project { headers.append(("OpenAI-Project", project)) }
         let request = HTTPClientRequest(method: method, url: config.baseURL + path, headers: headers, body: body,

@@ -39,9 +39,30 @@ public struct VideoAPIError: Error, Sendable, CustomStringConvertible {
         self.nothingWasSent = nothingWasSent
     }
 
-    /// A create that ended this way may or may not have started a paid job upstream.
-    public var outcomeUnknown: Bool {
-        !nothingWasSent && (kind == .timeout || kind == .connectionFailed || kind == .malformedResponse)
+    /// What a failed create means for the job it asked for.
+    public enum CreateOutcome: Sendable, Equatable {
+        /// Surely not taken (refused before sending, or 429 / 503, which say so): safe to send again.
+        case notTaken
+        /// The provider answered and refused it (4xx): nothing was made.
+        case refused
+        /// Sent, and the answer is lost or unclear (timeout, dropped connection, 500, 502, 504, an
+        /// unreadable body): a job may exist and be billed. Never resend; look for it instead.
+        case lostAnswer
+    }
+
+    public var createOutcome: CreateOutcome {
+        if nothingWasSent || kind == .rateLimited || (kind == .upstream && status == 503) { return .notTaken }
+        switch kind {
+        case .badKey, .notAllowed, .notFound: return .refused
+        case .invalidRequest: return status == 408 || status == 409 ? .lostAnswer : .refused
+        default: return .lostAnswer
+        }
+    }
+
+    /// A failure that says the provider itself is unwell (counted by the breaker): timeouts, refused or
+    /// dropped connections, 5xx.
+    public var isProviderFailure: Bool {
+        kind == .timeout || kind == .connectionFailed || kind == .upstream
     }
 
     public var publicMessage: String {

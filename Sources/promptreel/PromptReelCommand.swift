@@ -13,7 +13,8 @@ struct PromptReelCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "promptreel",
         abstract: "PromptReel: turn saved video prompts into videos.",
-        subcommands: [Serve.self, WorkerCommand.self, Migrate.self, UserCommand.self, TokenCommand.self, ModelsCommand.self, SoraCommand.self])
+        subcommands: [Serve.self, WorkerCommand.self, Migrate.self, UserCommand.self, TokenCommand.self, ModelsCommand.self,
+                      GenerationsCommand.self, SoraCommand.self])
 }
 
 struct DatabaseOptions: ParsableArguments {

@@ -24,18 +24,18 @@ struct SoraCommand: ParsableCommand {
             }
             let api = try VideoAPIClient(config: config)
             print("provider: \(config.baseURL)")
-            let created = try api.create(CreateVideo(prompt: prompt, model: model, seconds: seconds, size: size))
-            print("created \(created.value.id) [\(created.requestID ?? "-")]: \(created.value.status.rawValue)")
+            let created = try api.create(CreateVideo(prompt: prompt, model: model, seconds: seconds, size: size), maxRetries: nil)
+            print("created \(created.value.id) [\(created.requestID ?? "-")]: \(created.value.rawStatus)")
             var video = created.value
             var last = ""
             let deadline = Date().addingTimeInterval(timeout)
-            while !video.status.isTerminal {
+            while !video.status.isInFlight == false {
                 guard Date() < deadline else { throw ValidationError("gave up after \(Int(timeout)) s; the job is \(video.id)") }
                 let polled = try api.retrieve(video.id)
                 video = polled.value
-                let line = "\(video.status.rawValue) \(video.progress ?? 0)%"
+                let line = "\(video.rawStatus) \(video.progress ?? 0)%"
                 if line != last { print(line); last = line }
-                if !video.status.isTerminal { VideoAPIClient.sleep(Double(polled.pollAfterMs ?? 2000) / 1000) }
+                if !video.status.isInFlight == false { VideoAPIClient.sleep(Double(polled.pollAfterMs ?? 2000) / 1000) }
             }
             guard video.status == .completed else { throw ValidationError("failed: \(video.failureMessage ?? "unknown")") }
             try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)

@@ -24,7 +24,7 @@ import Web
                     var product = (Decimal(string: size.usdPerSecond) ?? 0) * Decimal(duration)
                     var rounded = Decimal()
                     NSDecimalRound(&rounded, &product, 2, .plain)
-                    #expect(Decimal(string: settings.estimatedCost) == rounded, "\(model.name) \(size.size) \(duration)s")
+                    #expect(Decimal(string: settings.estimatedCost.jsonText) == rounded, "\(model.name) \(size.size) \(duration)s")
                     #expect(settings.size == size.size)
                     #expect(settings.apiSeconds == String(duration))
                     checked += 1
@@ -37,7 +37,7 @@ import Web
     @Test func publishedPrices() throws {
         let catalog = try Catalog.load(db)
         func cost(_ m: String, _ d: Int, _ r: String, _ a: String = "16:9") throws -> String {
-            try catalog.resolve(RequestedSettings(model: m, duration: d, aspectRatio: a, resolution: r), db: db).estimatedCost
+            try catalog.resolve(RequestedSettings(model: m, duration: d, aspectRatio: a, resolution: r), db: db).estimatedCost.jsonText
         }
         #expect(try cost("sora-2", 4, "720p") == "0.40")
         #expect(try cost("sora-2", 12, "720p", "9:16") == "1.20")
@@ -49,7 +49,7 @@ import Web
     @Test func defaultsComeFromTheCatalog() throws {
         let settings = try Catalog.load(db).resolve(RequestedSettings(), db: db)
         #expect(settings.model == "sora-2" && settings.duration == 4 && settings.aspectRatio == "16:9" && settings.resolution == "720p")
-        #expect(settings.size == "1280x720" && settings.estimatedCost == "0.40")
+        #expect(settings.size == "1280x720" && settings.estimatedCost.jsonText == "0.40")
     }
 
     @Test(arguments: [
@@ -93,10 +93,10 @@ import Web
                                    prices: [("720p", "0.375")], sizes: [("16:9", "720p", "1280x720"), ("1:1", "720p", "960x960")]), db: db)
         defer { _ = try? db.execute("DELETE FROM video_models WHERE name = \(name)") }
         var settings = try Catalog.load(db).resolve(RequestedSettings(model: name, duration: 6, aspectRatio: "1:1"), db: db)
-        #expect(settings.size == "960x960" && settings.estimatedCost == "2.25")
+        #expect(settings.size == "960x960" && settings.estimatedCost.jsonText == "2.25")
         try CatalogAdmin.price(model: name, resolution: "720p", usdPerSecond: "0.5", db: db)
         settings = try Catalog.load(db).resolve(RequestedSettings(model: name, duration: 6, aspectRatio: "1:1"), db: db)
-        #expect(settings.estimatedCost == "3.00")
+        #expect(settings.estimatedCost.jsonText == "3.00")
         #expect(throws: CatalogAdmin.Failure.self) {
             try CatalogAdmin.add(.init(name: name, displayName: "again", position: 1, durations: [4], prices: [("720p", "1")],
                                        sizes: [("16:9", "720p", "1280x720")]), db: db)

@@ -3,6 +3,7 @@
 import Foundation
 @testable import PromptReel
 import Testing
+import Web
 
 @Suite struct Formatting {
     @Test(arguments: [("0.40", "$0.40"), ("0.4", "$0.40"), ("12", "$12.00"), ("0.1000", "$0.10"), ("0.375", "$0.375"), ("8.40", "$8.40")])
@@ -16,12 +17,14 @@ import Testing
         #expect(Views.duration(seconds: 65) == "1 min 05 s")
     }
 
-    @Test func sameAmount() {
-        #expect(GenerationAPI.sameAmount("0.4", "0.40"))
-        #expect(GenerationAPI.sameAmount("2.40", "2.4000"))
-        #expect(!GenerationAPI.sameAmount("0.41", "0.40"))
-        #expect(!GenerationAPI.sameAmount("abc", "0.40"))
-        #expect(!GenerationAPI.sameAmount("0.405", "0.40"))
+    @Test func expectedCostIsAPlainAmountOrA422() throws {
+        #expect(try GenerationAPI.expectedCost(.number("0.4")) == USD(parsing: "0.40"))
+        #expect(try GenerationAPI.expectedCost(.string("2.4000")) == USD(parsing: "2.4"))
+        #expect(try GenerationAPI.expectedCost(nil) == nil)
+        for bad in ["99999999999999999", "9999999999999999999", "123456789012345678901234567890", "-0.4", "4e-1", "1E3", "abc"] {
+            #expect(throws: HTTPError.self) { try GenerationAPI.expectedCost(.number(bad)) }
+        }
+        #expect(throws: HTTPError.self) { try GenerationAPI.expectedCost(.bool(true)) }
     }
 
     @Test func safeDownloadNames() {

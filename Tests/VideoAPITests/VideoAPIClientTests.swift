@@ -66,7 +66,7 @@ func waitUntilDone(_ api: VideoAPIClient, _ id: String, timeout: Double = 20) th
     let start = Date()
     while true {
         let video = try api.retrieve(id).value
-        if video.status.isTerminal { return video }
+        if !video.status.isInFlight { return video }
         #expect(Date().timeIntervalSince(start) < timeout, "video did not finish")
         if Date().timeIntervalSince(start) > timeout { return video }
         VideoAPIClient.sleep(0.25)
@@ -201,7 +201,7 @@ func waitUntilDone(_ api: VideoAPIClient, _ id: String, timeout: Double = 20) th
         try Sim.fault("create", "429", retryAfter: 1)
         try Sim.fault("create", "503")
         let before = try Sim.stats()["create"] ?? 0
-        let video = try api.create(CreateVideo(prompt: "eventually", model: "sora-2", seconds: "4", size: "720x1280")).value
+        let video = try api.create(CreateVideo(prompt: "eventually", model: "sora-2", seconds: "4", size: "720x1280"), maxRetries: nil).value
         #expect(video.status == .queued)
         #expect(try Sim.stats()["create"] == before + 3)
         #expect(waits.values.first == 1.0)
@@ -216,7 +216,7 @@ func waitUntilDone(_ api: VideoAPIClient, _ id: String, timeout: Double = 20) th
             Issue.record("expected a timeout")
         } catch {
             #expect(error.kind == .timeout)
-            #expect(error.outcomeUnknown)  // the job may exist upstream: never resent blindly
+            #expect(error.createOutcome == .lostAnswer)  // the job may exist upstream: never resent blindly
         }
         #expect(try Sim.stats()["create"] == before + 1)
     }
@@ -240,7 +240,7 @@ func waitUntilDone(_ api: VideoAPIClient, _ id: String, timeout: Double = 20) th
             _ = try api.create(CreateVideo(prompt: "m", model: "sora-2", seconds: "4", size: "720x1280"))
             Issue.record("expected malformed")
         } catch {
-            #expect(error.kind == .malformedResponse && error.outcomeUnknown)
+            #expect(error.kind == .malformedResponse && error.createOutcome == .lostAnswer)
         }
     }
 
@@ -253,7 +253,7 @@ func waitUntilDone(_ api: VideoAPIClient, _ id: String, timeout: Double = 20) th
             _ = try api.create(CreateVideo(prompt: "x", model: "sora-2", seconds: "4", size: "720x1280"))
             Issue.record("expected a connection failure")
         } catch {
-            #expect(error.kind == .connectionFailed && error.nothingWasSent && !error.outcomeUnknown)
+            #expect(error.kind == .connectionFailed && error.nothingWasSent && error.createOutcome == .notTaken)
         }
         #expect(waits.values.count == 1)  // retried once: nothing could have been created
     }
@@ -275,10 +275,19 @@ func waitUntilDone(_ api: VideoAPIClient, _ id: String, timeout: Double = 20) th
         #expect(video.seconds == "8" && video.progress == 12 && video.prompt == nil && video.status == .inProgress)
     }
 
-    @Test func unknownStatusIsATerminalFailure() throws {
-        let video = try ProviderVideo(json: JSONParser.parse(#"{"id":"v","status":"expired"}"#))
-        #expect(video.status.isTerminal)
-        #expect(video.failureMessage?.contains("expired") == true)
+    @Test func statesAreMappedByMeaning() throws {
+        func status(_ raw: String) throws -> VideoStatus {
+            try ProviderVideo(json: JSONParser.parse(#"{"id":"v","status":"\#(raw)"}"#)).status
+        }
+        for raw in ["queued", "pending", "starting", "throttled"] { #expect(try status(raw) == .queued, "\(raw)") }
+        for raw in ["in_progress", "processing", "running"] { #expect(try status(raw) == .inProgress, "\(raw)") }
+        for raw in ["completed", "succeeded"] { #expect(try status(raw) == .completed, "\(raw)") }
+        for raw in ["failed", "error", "cancelled", "canceled", "expired", "rejected"] { #expect(try status(raw) == .failed, "\(raw)") }
+        // A word never seen before is not a failure: the job may still be running (and billing).
+        #expect(try status("warming_up") == .unknown("warming_up"))
+        #expect(try status("warming_up").isInFlight)
+        let expired = try ProviderVideo(json: JSONParser.parse(#"{"id":"v","status":"expired"}"#))
+        #expect(expired.failureMessage?.contains("expired") == true)
     }
 
     @Test func idAndStatusAreIndispensable() {

@@ -1,0 +1,25 @@
+// What the generation engine needs from a video provider. `VideoAPIClient` speaks it over HTTP; the
+// engine's tests script it, so every transition is tested without a socket.
+
+public protocol VideoProvider {
+    /// Starts a paid job. Implementations must not resend on their own: the engine decides.
+    func create(_ params: CreateVideo) throws(VideoAPIError) -> APIResult<ProviderVideo>
+    func retrieve(_ id: String) throws(VideoAPIError) -> APIResult<ProviderVideo>
+    func list(limit: Int, after: String?) throws(VideoAPIError) -> APIResult<VideoList>
+    func delete(_ id: String) throws(VideoAPIError) -> APIResult<Bool>
+    func remix(_ id: String, prompt: String) throws(VideoAPIError) -> APIResult<ProviderVideo>
+    /// Streams one asset to `path`, refusing more than `maxBytes`.
+    func download(_ id: String, variant: ContentVariant, to path: String, maxBytes: Int) throws(VideoAPIError) -> APIResult<Download>
+}
+
+extension VideoAPIClient {
+    /// The engine's create: no retries inside the client, since the engine requeues what was surely
+    /// not taken and never resends the rest.
+    public func create(_ params: CreateVideo) throws(VideoAPIError) -> APIResult<ProviderVideo> {
+        try create(params, maxRetries: 0)
+    }
+
+    public func list(limit: Int, after: String?) throws(VideoAPIError) -> APIResult<VideoList> {
+        try list(limit: limit, after: after, order: "desc")
+    }
+}

@@ -63,9 +63,9 @@ import Web
         do {
             _ = try Catalog.load(db).resolve(requested, db: db)
             Issue.record("expected a 422")
-        } catch let error as HTTPError {
-            #expect(error.status == 422)
-            #expect(error.publicMessage.hasPrefix(message), "\(error.publicMessage)")
+        } catch let error as SettingsError {
+            #expect(error.httpError.status == 422)
+            #expect(error.httpError.publicMessage.hasPrefix(message), "\(error.httpError.publicMessage)")
         }
     }
 

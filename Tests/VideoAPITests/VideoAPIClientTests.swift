@@ -250,7 +250,7 @@ func waitUntilDone(_ api: VideoAPIClient, _ id: String, timeout: Double = 20) th
         config.maxRetries = 1
         let api = try client(config, waits: waits)
         do {
-            _ = try api.create(CreateVideo(prompt: "x", model: "sora-2", seconds: "4", size: "720x1280"))
+            _ = try api.create(CreateVideo(prompt: "x", model: "sora-2", seconds: "4", size: "720x1280"), maxRetries: nil)
             Issue.record("expected a connection failure")
         } catch {
             #expect(error.kind == .connectionFailed && error.nothingWasSent && error.createOutcome == .notTaken)

@@ -188,3 +188,11 @@ class SimulatorProcess:
         import shutil
         shutil.rmtree(self.dir, ignore_errors=True)
         return code
+
+
+@pytest.fixture(autouse=True)
+def closed_provider_breaker():
+    """Tests that make the provider fail on purpose must not leave the shared breaker open for the next."""
+    yield
+    if "DATABASE_URL" in os.environ:
+        sql("UPDATE provider_health SET consecutive_failures = 0, pause_seconds = 0, paused_until = NULL")

@@ -7,9 +7,10 @@ PIDS=()
 
 say() { printf '%s\n' "$*" >&2; }
 
-# Debian packages the build and the services need; installed only when missing.
+# Debian packages the build and the services need (ffmpeg for ffprobe, which checks downloaded
+# videos); installed only when missing.
 ensure_packages() {
-    local wanted=(libfcgi-dev libpq-dev libcurl4-openssl-dev libsodium-dev pkg-config curl nginx postgresql "$@")
+    local wanted=(libfcgi-dev libpq-dev libcurl4-openssl-dev libsodium-dev pkg-config curl nginx postgresql ffmpeg "$@")
     local missing=() p
     for p in "${wanted[@]}"; do
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -20,12 +21,17 @@ ensure_packages() {
     $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
 }
 
-build_release() {
-    say "building (release)…"
-    (cd "$ROOT" && swift build -c release 2>&1 | grep -vE '^(\[|Building|Compiling|Write|Linking|Planning|Fetching|Computing|Creating|Working|Cloning)' >&2) || true
-    BIN="$ROOT/.build/release/promptreel"
+# Builds in the given mode (release or debug) and sets BIN to that mode's promptreel binary.
+build_app() {
+    local mode=$1
+    case $mode in release|debug) ;; *) say "unknown build mode '$mode' (release or debug)"; return 1 ;; esac
+    say "building ($mode)…"
+    (cd "$ROOT" && swift build -c "$mode" 2>&1 | grep -vE '^(\[|Building|Compiling|Write|Linking|Planning|Fetching|Computing|Creating|Working|Cloning)' >&2) || true
+    BIN="$ROOT/.build/$mode/promptreel"
     [ -x "$BIN" ] || { say "build failed"; return 1; }
 }
+
+build_release() { build_app release; }
 
 as_postgres() {
     if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
@@ -69,7 +75,9 @@ start_postgres() {
 }
 
 stop_postgres() {
-    [ -n "${STARTED_PG:-}" ] && as_postgres "$PG_CTL" -D "$PGDATA_DIR" -m fast -w stop >/dev/null 2>&1
+    if [ -n "${STARTED_PG:-}" ]; then
+        as_postgres "$PG_CTL" -D "$PGDATA_DIR" -m fast -w stop >/dev/null 2>&1 || say "PostgreSQL was not running"
+    fi
     STARTED_PG=
 }
 
@@ -106,16 +114,24 @@ start_simulator() {
     say "the simulator did not start; see $LOCAL/sim.log"; return 1
 }
 
+# Starts `promptreel serve` in the background; sets APP_PID (also in $LOCAL/app.pid).
 start_app() {
     APP_SOCKET="$LOCAL/app.sock"
     export PROMPTREEL_MEDIA_DIR="${PROMPTREEL_MEDIA_DIR:-$LOCAL/media}"
     mkdir -p "$PROMPTREEL_MEDIA_DIR"
+    rm -f "$APP_SOCKET"  # a killed app leaves its socket behind: wait for the new one
     "$BIN" serve --socket "$APP_SOCKET" "$@" >>"$LOCAL/app.log" 2>&1 &
     APP_PID=$!
     echo "$APP_PID" >"$LOCAL/app.pid"
     PIDS+=("$APP_PID")
+    # Ready once its socket is there; given up on at once if it exits. (The loop's stderr is muted
+    # because bash's "Killed" notice for an app killed meanwhile would land there.)
     local i
-    for i in $(seq 1 100); do [ -S "$APP_SOCKET" ] && return 0; sleep 0.05; done
+    for i in $(seq 1 100); do
+        [ -S "$APP_SOCKET" ] && return 0
+        kill -0 "$APP_PID" 2>/dev/null || break
+        sleep 0.05
+    done 2>/dev/null
     say "the app did not start; see $LOCAL/app.log"; tail -5 "$LOCAL/app.log" >&2; return 1
 }
 
@@ -162,9 +178,16 @@ CONF
     say "nginx did not start; see $LOCAL/nginx/error.log"; return 1
 }
 
+# Drops a pid that has exited (and been waited for) from PIDS, so stop_all never signals it.
+forget_pid() {
+    local keep=() pid
+    for pid in "${PIDS[@]}"; do [ "$pid" = "$1" ] || keep+=("$pid"); done
+    PIDS=("${keep[@]}")
+}
+
 stop_all() {
     local pid
-    for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null; done
+    for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
     for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
     PIDS=()
     rm -f "$LOCAL"/*.pid

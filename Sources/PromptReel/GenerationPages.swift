@@ -242,7 +242,8 @@ enum GenerationPages {
                 """
         case .queued, .inProgress:
             let estimate = try c.generations.estimate(for: g)
-            let progress: HTML = g.progressKnown
+            // Without figures from a provider that is working on it, elapsed time and the usual duration.
+            let progress: HTML = g.progressKnown || g.phase == .waiting || g.phase == .submitting
                 ? """
                     <label for="progress">Progress</label>
                     <progress id="progress" max="100" value="\(g.progress)">\(g.progress)%</progress>

@@ -16,6 +16,13 @@ from test_generations import FIXTURE, generate, setup_video, status, wait_status
 SIM = os.environ.get("PROMPTREEL_SIM_URL", "http://127.0.0.1:8090")
 
 
+@pytest.fixture(autouse=True)
+def fresh_simulator():
+    """Faults a failed test did not consume must not leak into the next test."""
+    yield
+    requests.post(SIM + "/_sim/reset", timeout=5)
+
+
 def generation_row(video, columns):
     return sql(f"SELECT {columns} FROM generations WHERE video_id = {video} ORDER BY id DESC LIMIT 1")
 
@@ -99,7 +106,6 @@ def test_veo_dialect_processing_without_progress_completes_and_shows_an_estimate
             if "Generating" in page or "Queued at" in page:
                 seen_in_flight = True
                 assert "Running for" in page and ("usually takes" in page or "no estimate yet" in page)
-                s = api("GET", f"/api/generations/{page_url.rsplit('/', 1)[1]}", None)
             time.sleep(0.3)
         assert seen_in_flight and "Completed" in page
         gid = page_url.rsplit("/", 1)[1]
@@ -119,6 +125,7 @@ def test_lost_create_answer_is_found_in_the_list_and_adopted(no_worker, kind):
     token, video = setup_video(f"[sim:seconds=1] {kind} answer")
     before = sim_stats()
     sim_fault("create", kind, hang_seconds=4)
+    assert generate(token, video).status_code == 200
     w = WorkerProcess(PROMPTREEL_PROVIDER_TIMEOUT_MS=1500, PROMPTREEL_RECONCILE_DELAY_SECONDS=1)
     try:
         done, _ = wait_status(token, video, "completed", timeout=40)
@@ -134,6 +141,7 @@ def test_create_failures_after_sending_are_never_resent(no_worker, kind):
     token, video = setup_video(f"never resent {kind}")
     before = sim_stats()
     sim_fault("create", kind, hang_seconds=4)
+    assert generate(token, video).status_code == 200
     w = WorkerProcess(PROMPTREEL_PROVIDER_TIMEOUT_MS=1500, PROMPTREEL_RECONCILE_DELAY_SECONDS=1)
     try:
         failed, _ = wait_status(token, video, "failed", timeout=30)
@@ -147,6 +155,7 @@ def test_create_failures_after_sending_are_never_resent(no_worker, kind):
 def test_refused_connection_and_503_are_resent(no_worker):
     token, video = setup_video("[sim:seconds=1] resend")
     before = sim_stats()
+    assert generate(token, video).status_code == 200
     nowhere = WorkerProcess(OPENAI_BASE_URL="http://127.0.0.1:9/v1")
     try:
         wait_until(lambda: int(generation_row(video, "submit_attempts")) >= 2, what="two refused attempts")
@@ -180,13 +189,13 @@ def test_unconfirmed_without_a_list_then_adopted_by_the_operator(no_worker):
     sim_fault("create", "late", hang_seconds=4)
     sim_fault("list", "400")
     before = sim_stats()
+    assert generate(token, video).status_code == 200
     w = WorkerProcess(PROMPTREEL_PROVIDER_TIMEOUT_MS=1500, PROMPTREEL_RECONCILE_DELAY_SECONDS=1)
     try:
         failed, _ = wait_status(token, video, "failed", timeout=30)
         assert failed["errorCode"] == "unconfirmed" and failed["possiblyBilled"] is True and failed["cost"] == 0.4
         gid = failed["generationId"]
         assert generation_row(video, "phase") == "unconfirmed"
-        spend = Browser()
         assert sim_stats()["create"] - before["create"] == 1
         listing = requests.get(SIM + "/v1/videos?limit=100", headers={"Authorization": "Bearer sim-test-key"}, timeout=5).json()
         job = next(v["id"] for v in listing["data"] if v["prompt"] == "[sim:seconds=1] adopt me")
@@ -206,10 +215,12 @@ def test_unconfirmed_without_a_list_then_adopted_by_the_operator(no_worker):
 def test_media_is_checked_by_its_bytes(worker):
     # Not ready twice (JSON labelled video/mp4), then the real video.
     token, video = setup_video("[sim:seconds=1][sim:content-not-ready=2] slow gateway")
+    assert generate(token, video).status_code == 200
     done, _ = wait_status(token, video, "completed", timeout=40)
     assert api("GET", done["videoUrl"], token).content == FIXTURE
     # Never ready: nothing stored; at the provider's expiry, download_failed and possibly billed.
     token, video = setup_video("[sim:seconds=1][sim:content-not-ready=100000][sim:expires=3] never ready")
+    assert generate(token, video).status_code == 200
     failed, _ = wait_status(token, video, "failed", timeout=40)
     assert failed["errorCode"] == "download_failed" and failed["possiblyBilled"] is True and failed["cost"] == 0.4
     gid = failed["generationId"]
@@ -217,10 +228,12 @@ def test_media_is_checked_by_its_bytes(worker):
     assert not os.path.exists(os.path.join(os.environ["PROMPTREEL_LOCAL"], "media", str(gid), "video.mp4"))
     # A body naming a definite failure: failed at once, not billed.
     token, video = setup_video("[sim:seconds=1][sim:content-failed] filtered")
+    assert generate(token, video).status_code == 200
     failed, _ = wait_status(token, video, "failed", timeout=30)
     assert failed["errorCode"] == "content_filter" and failed["possiblyBilled"] is False and failed["cost"] == 0
     # Runway style: the thumbnail and spritesheet are the MP4 again: skipped, the video kept.
     token, video = setup_video("[sim:seconds=1][sim:dialect=litellm-runway] runway")
+    assert generate(token, video).status_code == 200
     done, _ = wait_status(token, video, "completed", timeout=30)
     assert done["thumbnailUrl"] is None and api("GET", done["videoUrl"], token).content == FIXTURE
     # ffprobe measured the delivered video.
@@ -289,8 +302,11 @@ def test_extreme_numbers_everywhere_get_a_4xx_and_the_process_lives():
                   headers={"Content-Type": "application/json"})
         assert 400 <= raw.status_code < 500, (value, raw.text)
         for path in (f"/api/videos/{value}", f"/api/videos/{value}/sora-status", f"/api/generations/{value}",
-                     f"/api/projects/{value}/videos", f"/dashboard/generations/{value}", f"/media/generations/{value}/video.mp4"):
+                     f"/api/projects/{value}/videos", f"/media/generations/{value}/video.mp4"):
             r = api("GET", path, token)
+            assert r.status_code == 404, (path, r.status_code)
+        for path in (f"/dashboard/generations/{value}", f"/dashboard/videos/{value}", f"/dashboard/projects/{value}"):
+            r = b.get(path, allow_redirects=False)
             assert r.status_code == 404, (path, r.status_code)
         r = api("GET", f"/api/models/estimate?duration={value}", token)
         assert r.status_code == 422, (value, r.text)

@@ -150,8 +150,9 @@ final class GenerationEngine {
             }
         } catch let error as VideoAPIError {
             Log.error("generation \(g.id): cannot list provider videos: \(error)")
-            if error.isProviderFailure && g.polls < 3 {
-                try store.reconcileLater(g.id, afterSeconds: 15)
+            // Outages and rate limits pass: look again a few times before giving the job up to an operator.
+            if (error.isProviderFailure || error.kind == .rateLimited) && g.polls < 3 {
+                try store.reconcileLater(g.id, afterSeconds: max(15, error.retryAfter ?? 0))
             } else {
                 try store.markUnconfirmed(g.id, message: GenerationEngine.unconfirmedMessage(
                     "the provider cannot list videos (\(error.publicMessage))"))
@@ -178,7 +179,7 @@ final class GenerationEngine {
                 // Gateways send null or 0 for created_at: then the age is unknown, not old.
                 let created = v.createdAt.flatMap { $0 > 0 ? Double($0) : nil } ?? .infinity
                 if created + 120 < intentEpoch { return nil }  // older than the intent (allowing clock skew)
-                let sameModel = v.model == nil || v.model == g.model || v.model?.hasPrefix(g.model + "-") == true
+                let sameModel = v.model.map { GenerationEngine.isSameModel($0, g.model) } ?? true
                 if v.prompt == g.prompt, sameModel, v.size == nil || v.size == g.size, v.seconds == nil || v.seconds == String(g.seconds),
                    (try? store.isAdopted(providerJobID: v.id)) == false {
                     return v
@@ -188,6 +189,15 @@ final class GenerationEngine {
             after = last
         }
         return nil
+    }
+
+    /// The model itself or a dated snapshot of it (sora-2-2025-10-06 for sora-2), never another model
+    /// sharing the prefix (sora-2-pro).
+    static func isSameModel(_ listed: String, _ ordered: String) -> Bool {
+        guard listed != ordered else { return true }
+        guard listed.hasPrefix(ordered + "-") else { return false }
+        let suffix = listed.dropFirst(ordered.count + 1)
+        return suffix.first?.isNumber == true && suffix.allSatisfy { $0.isNumber || $0 == "-" }
     }
 
     // MARK: Poll

@@ -50,7 +50,11 @@ public struct VideoAPIError: Error, Sendable, CustomStringConvertible {
         case lostAnswer
     }
 
+    /// 429 codes that no waiting cures: the account has no credit.
+    static let quotaCodes: Set<String> = ["insufficient_quota", "billing_hard_limit_reached", "billing_not_active"]
+
     public var createOutcome: CreateOutcome {
+        if kind == .rateLimited, let code, VideoAPIError.quotaCodes.contains(code) { return .refused }
         if nothingWasSent || kind == .rateLimited || (kind == .upstream && status == 503) { return .notTaken }
         switch kind {
         case .badKey, .notAllowed, .notFound: return .refused

@@ -177,14 +177,9 @@ import Web
         let after = try row(g.id)
         #expect(!after.possiblyBilled)
         #expect(provider.created.count == 1)
-        // KNOWN BUG (VideoAPIError.swift:54, createOutcome; GenerationEngine.swift:117-120): every 429 is
-        // `.notTaken`, so the row goes back to `waiting` and is resent every ≤30 s forever (no timeout
-        // covers `waiting`, and each 429 closes the breaker), showing "rate limiting us" to the user.
-        withKnownIssue("a 429 insufficient_quota create is requeued forever instead of failing") {
-            #expect(after.phase == .done)
-            #expect(after.status == .failed)
-            #expect(after.errorCode == "insufficient_quota")
-        }
+        #expect(after.phase == .done)
+        #expect(after.status == .failed)
+        #expect(after.errorCode == "insufficient_quota")
     }
 
     static let lostAnswers: [VideoAPIError] = [
@@ -318,18 +313,11 @@ import Web
         #expect(try engine.reconcileOne())
         let after = try row(g.id)
         #expect(provider.created.count == 1)
-        // KNOWN BUG (GenerationEngine.swift:181, findOrphan): `v.model?.hasPrefix(g.model + "-")`, meant for
-        // dated snapshots such as sora-2-2025-10-06, also takes sora-2-pro for sora-2, so a sora-2
-        // generation adopts a sora-2-pro job with the same prompt, size and seconds.
-        withKnownIssue("findOrphan takes sora-2-pro for a snapshot of sora-2") {
-            #expect(after.phase == .unconfirmed)
-            #expect(after.providerJobID == nil)
-            #expect(after.errorCode == "unconfirmed")
-            #expect(after.possiblyBilled)
-            #expect(after.actualCost == after.estimatedCost)
-        } when: {
-            shown == .otherModelSharingThePrefix
-        }
+        #expect(after.phase == .unconfirmed)
+        #expect(after.providerJobID == nil)
+        #expect(after.errorCode == "unconfirmed")
+        #expect(after.possiblyBilled)
+        #expect(after.actualCost == after.estimatedCost)
     }
 
     /// A rate-limited list (429) is a passing condition, like a 5xx: the reconciler should look again
@@ -343,12 +331,8 @@ import Web
         #expect(try engine.reconcileOne())
         let after = try row(g.id)
         #expect(provider.created.count == 1)
-        // KNOWN BUG (GenerationEngine.swift:153, reconcileOne): only `isProviderFailure` errors (timeouts,
-        // connection failures, 5xx) are retried; a 429 on the list marks the generation unconfirmed at once.
-        withKnownIssue("a 429 on the provider's list makes the generation unconfirmed at once") {
-            #expect(after.phase == .submitting)
-            #expect(!after.possiblyBilled)
-        }
+        #expect(after.phase == .submitting)
+        #expect(!after.possiblyBilled)
     }
 
     /// A job already attached to another generation is never adopted a second time.

@@ -292,7 +292,7 @@ def test_extreme_numbers_everywhere_get_a_4xx_and_the_process_lives():
     video = b.save_video(project, "n", "numbers")
     seen = []
     for value in EXTREMES:
-        for body in ({"expectedCost": value}, {"expectedCost": float(value) if re.fullmatch(r"-?\d+(\.\d+)?([eE]-?\d+)?", value) else value},
+        for body in ({"expectedCost": value}, {"expectedCost": float(value) if re.fullmatch(r"-?\d+(\.\d+)?", value) else value},
                      {"settings": {"duration": value}}, {"settings": {"duration": int(value)} if re.fullmatch(r"-?\d+", value) else {"duration": value}}):
             r = api("POST", f"/api/videos/{video}/generate-sora", token, json=body)
             seen.append(r.status_code)

@@ -11,12 +11,21 @@ public enum Curl {
 public struct CurlError: Error, Sendable, CustomStringConvertible {
     public let code: Int
     public let message: String
+    /// No byte of the request was written (curl's CURLINFO_REQUEST_SIZE was 0 when it failed).
+    public var requestUnsent = false
     public var description: String { "curl error \(code): \(message)" }
 
+    public init(code: Int, message: String, requestUnsent: Bool = false) {
+        self.code = code
+        self.message = message
+        self.requestUnsent = requestUnsent
+    }
+
     /// The request surely never reached the server (name resolution, refused connection, TLS
-    /// handshake), so even a non-idempotent call may be sent again.
+    /// handshake, or a timeout before any byte was written, e.g. while connecting), so even a
+    /// non-idempotent call may be sent again.
     public var nothingWasSent: Bool {
-        [5, 6, 7, 35, 60].contains(code)  // resolve proxy/host, couldn't connect, SSL connect, peer verification
+        [5, 6, 7, 35, 60].contains(code) || (code == 28 && requestUnsent)
     }
     public var isTimeout: Bool { code == 28 }
     /// The response sink refused more bytes (a size cap).
@@ -149,7 +158,15 @@ public final class CurlEasy {
         let result = curl_easy_perform(handle)
         headerListKeepAlive = nil
         withExtendedLifetime((headerList, mime)) {}
-        try check(result)
+        if result != CURLE_OK {
+            var sent = 0
+            let known = pr_curl_getinfo_long(handle, CURLINFO_REQUEST_SIZE, &sent) == CURLE_OK
+            do { try check(result) } catch {
+                var failure = error
+                failure.requestUnsent = known && sent == 0
+                throw failure
+            }
+        }
         var status = 0
         try check(pr_curl_getinfo_long(handle, CURLINFO_RESPONSE_CODE, &status))
         return HTTPClientResponse(status: status, headers: context.headers)

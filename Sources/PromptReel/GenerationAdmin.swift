@@ -22,6 +22,7 @@ public enum GenerationAdmin {
                 "generation \(generationID) is in phase \(phase.rawValue); only an unconfirmed generation can be adopted"
             case .videoHasActiveGeneration: "the video of generation \(generationID) has another queued or in-progress generation"
             case .jobAlreadyAttached: "job \(job) is already attached to another generation"
+            case let .database(detail): "the database refused: \(detail)"
             }
             throw Failure(description: reason)
         }

@@ -72,12 +72,13 @@ final class GenerationEngine {
         return worked
     }
 
-    /// Every provider call goes through here, so the breaker sees each outcome.
-    private func call<T>(_ body: () throws(VideoAPIError) -> T) throws(VideoAPIError) -> T {
+    /// Every create goes through here, so the breaker (which guards creates) sees each outcome: a
+    /// successful poll must not hide that creates are timing out.
+    private func create(_ params: CreateVideo) throws(VideoAPIError) -> APIResult<ProviderVideo> {
         do {
-            let value = try body()
+            let created = try provider.create(params)
             try? health.recordSuccess()
-            return value
+            return created
         } catch {
             if error.isProviderFailure {
                 if let pause = try? health.recordFailure(error.description, config: config.breaker) {
@@ -102,21 +103,17 @@ final class GenerationEngine {
         }
         defer { store.unlock(g.id) }
         do {
-            let created = try call { () throws(VideoAPIError) in
-                try provider.create(CreateVideo(prompt: g.prompt, model: g.model, seconds: String(g.seconds), size: g.size,
-                                                idempotencyKey: g.requestKey))
-            }
+            let created = try create(CreateVideo(prompt: g.prompt, model: g.model, seconds: String(g.seconds), size: g.size,
+                                                 idempotencyKey: g.requestKey))
             if config.failpoint == "after-create" { Log.error("failpoint after-create: exiting"); _exit(137) }
             Log.info("generation \(g.id): created \(created.value.id) [\(created.requestID ?? "-")]")
-            _ = try store.recordSubmitted(g.id, video: created.value, requestID: created.requestID,
-                                          nextPollSeconds: pollInterval(created.pollAfterMs, polls: 0))
-            try apply(g, created.value, pollAfterMs: created.pollAfterMs)
+            try recordCreated(g, created)
         } catch let error as VideoAPIError {
             Log.error("generation \(g.id): create failed: \(error)")
             switch error.createOutcome {
             case .notTaken:
                 // The breaker paces a failing provider; this only spaces one generation's own retries.
-                let wait = error.retryAfter ?? min(30, 0.5 * Double(1 << min(max(g.submitAttempts - 1, 0), 6)))
+                let wait = error.retryAfter ?? min(5, 0.5 * Double(1 << min(max(g.submitAttempts - 1, 0), 6)))
                 try store.retrySubmitLater(g.id, afterSeconds: wait, note: error.publicMessage)
             case .refused:
                 try store.fail(g.id, code: error.code ?? error.kind.rawValue, message: error.publicMessage)
@@ -125,6 +122,25 @@ final class GenerationEngine {
             }
         }
         return true
+    }
+
+    /// The provider has the job: its id must reach the database. A failed write is retried a few times;
+    /// if it still fails the job id is logged for an operator (the row is then settled by the reconciler).
+    private func recordCreated(_ g: Generation, _ created: APIResult<ProviderVideo>) throws {
+        var attempt = 0
+        while true {
+            do {
+                _ = try store.recordSubmitted(g.id, video: created.value, requestID: created.requestID,
+                                              nextPollSeconds: pollInterval(created.pollAfterMs, polls: 0))
+                try apply(g, created.value, pollAfterMs: created.pollAfterMs)
+                return
+            } catch {
+                attempt += 1
+                Log.error("generation \(g.id): the provider created job \(created.value.id) but recording it failed: \(error)")
+                guard attempt < 3 else { throw error }
+                VideoAPIClient.sleep(0.5 * Double(attempt))
+            }
+        }
     }
 
     // MARK: Reconcile
@@ -139,7 +155,12 @@ final class GenerationEngine {
         defer { store.unlock(g.id) }
         let intent = try store.submitStartedEpoch(g.id) ?? 0
         do {
-            if let match = try findOrphan(g, intentEpoch: intent) {
+            if try store.twinSubmitting(g) {
+                // A same-prompt generation's create is still in flight: a match could be its job.
+                guard g.polls >= 3 else { try store.reconcileLater(g.id, afterSeconds: 15); return true }
+                try store.markUnconfirmed(g.id, message: GenerationEngine.unconfirmedMessage(
+                    "another generation with the same prompt and settings was being sent at the same time"))
+            } else if let match = try findOrphan(g, intentEpoch: intent) {
                 Log.info("generation \(g.id): adopted the provider's job \(match.id)")
                 _ = try store.recordSubmitted(g.id, video: match, requestID: nil, nextPollSeconds: 0)
                 try apply(g, match, pollAfterMs: nil)
@@ -174,7 +195,7 @@ final class GenerationEngine {
     func findOrphan(_ g: Generation, intentEpoch: Double) throws(VideoAPIError) -> ProviderVideo? {
         var after: String?
         for _ in 0..<5 {
-            let page = try call { () throws(VideoAPIError) in try provider.list(limit: 100, after: after) }.value
+            let page = try provider.list(limit: 100, after: after).value
             for v in page.data {
                 // Gateways send null or 0 for created_at: then the age is unknown, not old.
                 let created = v.createdAt.flatMap { $0 > 0 ? Double($0) : nil } ?? .infinity
@@ -209,11 +230,12 @@ final class GenerationEngine {
         defer { store.unlock(g.id) }
         guard let jobID = g.providerJobID else { return false }
         do {
-            let result = try call { () throws(VideoAPIError) in try provider.retrieve(jobID) }
+            let result = try provider.retrieve(jobID)
             try apply(g, result.value, pollAfterMs: result.pollAfterMs)
         } catch let error as VideoAPIError {
             Log.error("generation \(g.id): poll failed: \(error)")
-            if error.kind == .notFound || error.kind == .badKey && g.polls > 10 {
+            // A gateway may not know a job for a moment after creating it: 404 counts only after a few polls.
+            if error.kind == .notFound && g.polls >= 3 || error.kind == .badKey && g.polls > 10 {
                 // The provider took the job; whatever happened since, it may have billed it.
                 try store.fail(g.id, code: error.kind == .notFound ? GenerationErrorCode.vanished.rawValue : error.kind.rawValue,
                                message: error.publicMessage, possiblyBilled: true)
@@ -280,10 +302,8 @@ final class GenerationEngine {
             case .spritesheet: .spritesheet
             }
             do {
-                let file = try call { () throws(VideoAPIError) in
-                    try provider.download(jobID, variant: variant, to: staging,
-                                          maxBytes: asset == .video ? config.maxVideoBytes : config.maxImageBytes)
-                }
+                let file = try provider.download(jobID, variant: variant, to: staging,
+                                                 maxBytes: asset == .video ? config.maxVideoBytes : config.maxImageBytes)
                 switch MediaCheck.verdict(variant, file.value) {
                 case .valid:
                     guard rename(staging, final) == 0 else { throw VideoAPIError(.upstream, detail: "cannot move \(staging) into place") }

@@ -106,7 +106,7 @@ enum GenerationPages {
                 <input type="hidden" name="expected_cost" value="\(resolved.estimatedCost.jsonText)">
                 <button type="submit" class="primary">Generate video (\(resolved.estimatedCost.display))</button>
                 </form>
-                <p class="muted">This is the exact amount recorded for this generation. Failed generations cost nothing.</p>
+                <p class="muted">This is the exact amount recorded for this generation. If the provider refuses or fails it, it costs nothing; if the provider cannot confirm what happened, it counts as possibly billed.</p>
                 """
         }
         let prompt: HTML = "<details><summary>The prompt Sora will get</summary><pre class=\"prompt\">\(video.finalPrompt)</pre></details>"
@@ -231,7 +231,10 @@ enum GenerationPages {
             default: "This generation failed."
             }
             let billed: HTML = g.possiblyBilled
-                ? "<p><strong>Possibly billed: \(g.cost.display).</strong> The provider may have made and charged this video, so it counts in your spend.</p>"
+                ? """
+                    <p><strong>Possibly billed: \(g.cost.display).</strong> The provider may have made and charged this video, so it \
+                    counts in your spend. Check your provider's dashboard before retrying: the first job may still be running.</p>
+                    """
                 : .empty
             body = """
                 \(header)

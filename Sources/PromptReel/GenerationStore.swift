@@ -2,6 +2,7 @@
 // SKIP LOCKED) statements that also push `next_attempt_at` forward (a lease): whoever wins the row may
 // call the provider for it; everyone else skips it until the lease or the poll interval has passed.
 
+import Glibc
 import Postgres
 import VideoAPI
 import Web
@@ -76,8 +77,9 @@ struct GenerationStore {
     /// Workers LISTEN on this channel; a NOTIFY in the inserting transaction wakes them at once.
     static let workChannel = "promptreel_work"
 
-    /// Records a waiting generation priced by calculate_sora_generation_cost and wakes the workers, in one
-    /// transaction. The partial unique index refuses a second active one for the same video (a unique
+    /// Records a waiting generation at `settings.estimatedCost` (the price calculate_sora_generation_cost
+    /// gave and the user confirmed: the cost shown is the cost recorded, even if the catalog changes
+    /// meanwhile) and wakes the workers, in one transaction. The partial unique index refuses a second active one for the same video (a unique
     /// violation the caller turns into 409). Nil when the video is not the user's.
     func insert(videoID: Int64, userID: Int64, settings: ResolvedSettings, prompt: String) throws -> Int64? {
         let settingsJSON = JSON.object([
@@ -89,7 +91,7 @@ struct GenerationStore {
             let id = try db.execute("""
                 INSERT INTO generations (video_id, user_id, settings, prompt, model, seconds, size, resolution, estimated_cost)
                 SELECT v.id, \(userID), \(settingsJSON)::jsonb, \(prompt), \(settings.model), \(settings.duration), \(settings.size),
-                       \(settings.resolution), calculate_sora_generation_cost(\(settings.duration), \(settings.resolution), \(settings.model))
+                       \(settings.resolution), \(settings.estimatedCost)::numeric
                 FROM videos v JOIN projects p ON p.id = v.project_id
                 WHERE v.id = \(videoID) AND p.user_id = \(userID)
                 RETURNING id
@@ -224,6 +226,7 @@ struct GenerationStore {
         case notUnconfirmed(GenerationPhase)
         case videoHasActiveGeneration
         case jobAlreadyAttached
+        case database(String)
     }
 
     /// Attaches the job an operator found at the provider to an unconfirmed generation, which is then
@@ -249,8 +252,17 @@ struct GenerationStore {
         } catch let DatabaseError.uniqueViolation(constraint, _) {
             throw constraint == "generations_one_active_per_video" ? .videoHasActiveGeneration : .jobAlreadyAttached
         } catch {
-            throw .noSuchGeneration
+            throw .database(String(describing: error))
         }
+    }
+
+    /// Another generation with the same prompt and settings whose create is in flight: a job in the
+    /// provider's list could be its, so it must not be adopted by this one.
+    func twinSubmitting(_ g: Generation) throws -> Bool {
+        try !db.execute("""
+            SELECT 1 FROM generations WHERE id <> \(g.id) AND phase = \(GenerationPhase.submitting) AND prompt = \(g.prompt)
+               AND model = \(g.model) AND size = \(g.size) AND seconds = \(g.seconds) LIMIT 1
+            """).isEmpty
     }
 
     func isAdopted(providerJobID: String) throws -> Bool {
@@ -297,11 +309,14 @@ struct GenerationStore {
     /// The provider finished: keep its real seconds and size, and hand over to the downloads, which
     /// may keep trying until the provider's copy expires (or `deadlineSeconds` when it gives no expiry).
     func recordProviderCompleted(_ id: Int64, video: ProviderVideo, deadlineSeconds: Int) throws {
+        // An expiry in the past, or more than a day ahead (milliseconds sent as seconds), is not believed.
+        let now = Int(time(nil))
+        let expiresAt = video.expiresAt.flatMap { $0 > now && $0 < now + 86_400 ? Int64($0) : nil }
         try db.execute("""
             UPDATE generations SET phase = \(GenerationPhase.downloading), status = \(GenerationStatus.inProgress), progress = 100,
                    provider_status = \(video.rawStatus), started_at = coalesce(started_at, now()),
                    result_seconds = \(video.seconds), result_size = \(video.size),
-                   expires_at = coalesce(to_timestamp(\(video.expiresAt.map { Int64($0) })::float8), now() + make_interval(secs => \(deadlineSeconds))),
+                   expires_at = coalesce(to_timestamp(\(expiresAt)::float8), now() + make_interval(secs => \(deadlineSeconds))),
                    next_attempt_at = now()
             WHERE id = \(id) AND phase = \(GenerationPhase.submitted)
             """)

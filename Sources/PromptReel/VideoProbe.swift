@@ -22,8 +22,19 @@ struct VideoProbe: Sendable, Equatable {
             Log.error("ffprobe could not run (\(error)); delivered duration and size not recorded")
             return nil
         }
+        // A worker thread and the row's claim are held meanwhile: give up after 30 s. The output is a few
+        // short lines, so it fits the pipe's buffer while we wait.
+        var waited = 0.0
+        while process.isRunning && waited < 30 {
+            usleep(20_000)
+            waited += 0.02
+        }
+        if process.isRunning {
+            process.terminate()
+            Log.error("ffprobe took longer than 30 s on \(path); delivered duration and size not recorded")
+            return nil
+        }
         let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
         guard process.terminationStatus == 0 else { return nil }
         return parse(String(decoding: data, as: UTF8.self))
     }

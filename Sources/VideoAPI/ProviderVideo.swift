@@ -90,10 +90,11 @@ public struct ProviderVideo: Sendable {
         }
     }
 
-    /// Integers, also when written as 12.0 or as a numeric string.
+    /// Integers, also when written as 12.0 or as a numeric string; absurd magnitudes are dropped, never
+    /// converted (Int(1e300) would trap).
     static func integer(_ value: JSON) -> Int? {
         switch value {
-        case let .number(n): Int(n) ?? Double(n).flatMap { $0.isFinite ? Int($0) : nil }
+        case let .number(n): Int(n) ?? Double(n).flatMap { $0.isFinite && abs($0) < 1e15 ? Int($0) : nil }
         case let .string(s): Int(s)
         default: nil
         }

@@ -242,10 +242,11 @@ public final class VideoAPIClient: VideoProvider {
     }
 
     /// `retry-after-ms`, else `Retry-After` in seconds (an HTTP date is treated as "a while": 60 s).
-    static func retryAfter(_ headers: [String: String]) -> Double? {
-        if let ms = headers["retry-after-ms"].flatMap(Double.init), ms >= 0 { return ms / 1000 }
+    public static func retryAfter(_ headers: [String: String]) -> Double? {
+        // A header is outside input: only finite values, at most an hour ("inf" or 1e400 must not trap later).
+        if let ms = headers["retry-after-ms"].flatMap(Double.init), ms.isFinite, ms >= 0 { return min(ms / 1000, 3600) }
         guard let value = headers["retry-after"] else { return nil }
-        if let seconds = Double(value), seconds >= 0 { return seconds }
+        if let seconds = Double(value), seconds.isFinite, seconds >= 0 { return min(seconds, 3600) }
         return 60
     }
 }

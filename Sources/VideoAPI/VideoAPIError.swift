@@ -76,7 +76,8 @@ public struct VideoAPIError: Error, Sendable, CustomStringConvertible {
         case .notFound: "The video provider does not know this video any more."
         case .invalidRequest: "The video provider refused the request: \(detail)"
         case .rateLimited:
-            retryAfter.map { "The video provider is rate limiting us. Try again in \(Int($0.rounded(.up))) seconds." }
+            retryAfter.flatMap { $0.isFinite && $0 >= 0 && $0 < 86_400 ? Int($0.rounded(.up)) : nil }
+                .map { "The video provider is rate limiting us. Try again in \($0) seconds." }
                 ?? "The video provider is rate limiting us. Try again shortly."
         case .upstream: "The video provider is having trouble right now. Try again shortly."
         case .timeout: "The video provider did not answer in time."

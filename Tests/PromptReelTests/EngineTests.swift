@@ -20,6 +20,8 @@ import Web
     var store: GenerationStore { GenerationStore(db: db) }
 
     init() throws {
+        // This suite ends every unfinished generation: only ever on the test cluster's database.
+        try #require(TestDatabase.url.contains("promptreel_test"), "EngineTests run only against scripts/test's database")
         db = try Connection(url: TestDatabase.url)
         // Isolation. The claims filter only on phase and next_attempt_at, the submit claim counts every
         // in-flight row against maxInFlight, and failTimedOut sweeps every submitted row. No other unit
@@ -333,6 +335,26 @@ import Web
         #expect(provider.created.count == 1)
         #expect(after.phase == .submitting)
         #expect(!after.possiblyBilled)
+    }
+
+    /// Two generations with the same prompt and settings: while the other's create is in flight, a match
+    /// in the list could be its job, so this one is not adopted (and ends unconfirmed if that lasts).
+    @Test func aTwinInFlightBlocksAdoption() throws {
+        let g = try fixture.waiting()
+        provider.creates.append(.failure(VideoAPIError(.timeout, detail: "operation timed out")))
+        try engine.submitOne()
+        let twinVideo = try db.execute("""
+            INSERT INTO videos (project_id, title, final_prompt) VALUES (\(fixture.projectID), 'Twin', \(g.prompt)) RETURNING id
+            """)[0].int("id")
+        let twin = try #require(try store.insert(videoID: twinVideo, userID: fixture.userID, settings: fixture.settings, prompt: g.prompt))
+        try db.execute("UPDATE generations SET phase = 'submitting', submit_started_at = now(), next_attempt_at = now() + interval '1 hour' WHERE id = \(twin)")
+        for attempt in 1...3 {
+            try makeDue(g.id)
+            #expect(try engine.reconcileOne())
+            #expect(try row(g.id).phase == (attempt < 3 ? .submitting : .unconfirmed), "attempt \(attempt)")
+        }
+        #expect(provider.listCalls == 0)  // never looked: any match would be ambiguous
+        try db.execute("UPDATE generations SET status = 'failed', phase = 'done', completed_at = now() WHERE id = \(twin)")
     }
 
     /// A job already attached to another generation is never adopted a second time.
@@ -649,15 +671,20 @@ import Web
         #expect(provider.created.count == 5)
         #expect(try row(g.id).phase == .waiting)
 
-        // Polls go on while paused; their failures do not extend the pause.
+        // Polls go on while paused; the breaker guards creates, so neither a failed nor a successful
+        // poll changes it (a working retrieve must not hide creates that time out).
         let job = EngineFixture.jobID()
         let inFlight = try fixture.generation(in: .submitted, jobID: job)
         provider.retrieves.append(.failure(VideoAPIError(.timeout, detail: "operation timed out")))
         #expect(try engine.pollOne())
         #expect(try row(inFlight.id).phase == .submitted)
+        provider.retrieves.append(ok(try providerVideo(job, "in_progress")))
+        try makeDue(inFlight.id)
+        #expect(try engine.pollOne())
         let during = try health()
-        #expect(during.failures == 6)
+        #expect(during.failures == 5)
         #expect(during.pausedUntil == h.pausedUntil)
+        #expect(try ProviderHealth(db: db).isDegraded())
 
         // The pause is over and the provider still fails: reopened, twice as long.
         try db.execute("UPDATE provider_health SET paused_until = now() - interval '1 second'")
@@ -680,23 +707,27 @@ import Web
         #expect(provider.created.count == 7)
     }
 
-    /// Only consecutive failures count: a success in between starts the count again.
+    /// Only consecutive create failures count: a create that succeeds in between starts again.
     @Test func breakerCountsOnlyConsecutiveFailures() throws {
-        let job = EngineFixture.jobID()
-        let g = try fixture.generation(in: .submitted, jobID: job)
-        func poll(_ answer: Result<APIResult<ProviderVideo>, VideoAPIError>) throws {
-            provider.retrieves.append(answer)
-            try makeDue(g.id)
-            #expect(try engine.pollOne())
+        func failCreates(_ g: Generation, _ n: Int) throws {
+            for _ in 1...n {
+                provider.creates.append(.failure(VideoAPIError(.upstream, status: 503, detail: "overloaded")))
+                try makeDue(g.id)
+                #expect(try engine.submitOne())
+            }
         }
-        for _ in 1...4 { try poll(.failure(VideoAPIError(.timeout, detail: "operation timed out"))) }
+        let first = try fixture.waiting()
+        try failCreates(first, 4)
         #expect(try health().failures == 4)
-        try poll(ok(try providerVideo(job, "in_progress")))
+        provider.creates.append(ok(try providerVideo(EngineFixture.jobID(), "queued")))
+        try makeDue(first.id)
+        #expect(try engine.submitOne())
         #expect(try health().failures == 0)
-        for _ in 1...4 { try poll(.failure(VideoAPIError(.upstream, status: 500, detail: "internal error"))) }
+        let second = try fixture.waiting()
+        try failCreates(second, 4)
         #expect(try health().failures == 4)
         #expect(try !ProviderHealth(db: db).isDegraded())
-        #expect(try row(g.id).phase == .submitted)  // failed polls only wait
+        #expect(try row(second.id).phase == .waiting)  // surely not taken: queued again
     }
 
     // MARK: The whole path

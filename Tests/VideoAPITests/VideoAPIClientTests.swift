@@ -275,6 +275,23 @@ func waitUntilDone(_ api: VideoAPIClient, _ id: String, timeout: Double = 20) th
         #expect(video.seconds == "8" && video.progress == 12 && video.prompt == nil && video.status == .inProgress)
     }
 
+    @Test func retryAfterHeadersAreBoundedNeverTrap() {
+        #expect(VideoAPIClient.retryAfter(["retry-after": "2"]) == 2)
+        #expect(VideoAPIClient.retryAfter(["retry-after-ms": "1500"]) == 1.5)
+        for absurd in ["inf", "1e400", "nan", "-5"] {
+            let seconds = VideoAPIClient.retryAfter(["retry-after": absurd, "retry-after-ms": absurd])
+            #expect(seconds.map { $0.isFinite && $0 >= 0 && $0 <= 3600 } ?? true, "\(absurd)")
+        }
+        #expect(VideoAPIClient.retryAfter(["retry-after": "1e19"]) == 3600)
+        let error = VideoAPIError(.rateLimited, status: 429, detail: "slow down", retryAfter: VideoAPIClient.retryAfter(["retry-after": "1e19"]))
+        #expect(error.publicMessage.contains("3600 seconds"))
+    }
+
+    @Test func absurdNumbersInAVideoAreDroppedNotTrapped() throws {
+        let video = try ProviderVideo(json: JSONParser.parse(#"{"id":"v","status":"queued","progress":1e300,"created_at":-1e308,"expires_at":9.3e18}"#))
+        #expect(video.progress == nil && video.expiresAt == nil)
+    }
+
     @Test func statesAreMappedByMeaning() throws {
         func status(_ raw: String) throws -> VideoStatus {
             try ProviderVideo(json: JSONParser.parse(#"{"id":"v","status":"\#(raw)"}"#)).status

@@ -525,12 +525,17 @@ import Web
         #expect(after.actualCost == .zero)
     }
 
-    /// The provider no longer knows the job (404) → failed, possibly billed (it had taken the job).
+    /// The provider no longer knows the job (404 on three polls; a gateway may not know a fresh job for a
+    /// moment) → failed, possibly billed (it had taken the job).
     @Test func vanishedJobFailsPossiblyBilled() throws {
         let job = EngineFixture.jobID()
         let g = try fixture.generation(in: .submitted, jobID: job)
-        provider.retrieves.append(.failure(VideoAPIError(.notFound, status: 404, detail: "Video not found")))
-        #expect(try engine.pollOne())
+        for poll in 1...3 {
+            provider.retrieves.append(.failure(VideoAPIError(.notFound, status: 404, detail: "Video not found")))
+            try makeDue(g.id)
+            #expect(try engine.pollOne())
+            #expect(try row(g.id).status == (poll < 3 ? .queued : .failed), "after poll \(poll)")
+        }
         let after = try row(g.id)
         #expect(after.status == .failed)
         #expect(after.errorCode == "not_found")

@@ -79,8 +79,9 @@ struct GenerationStore {
 
     /// Records a waiting generation at `settings.estimatedCost` (the price calculate_sora_generation_cost
     /// gave and the user confirmed: the cost shown is the cost recorded, even if the catalog changes
-    /// meanwhile) and wakes the workers, in one transaction. The partial unique index refuses a second active one for the same video (a unique
-    /// violation the caller turns into 409). Nil when the video is not the user's.
+    /// meanwhile) and wakes the workers, in one transaction. The partial unique index refuses a second
+    /// active one for the same video (a unique violation the caller turns into 409). Nil when the video
+    /// is not the user's.
     func insert(videoID: Int64, userID: Int64, settings: ResolvedSettings, prompt: String) throws -> Int64? {
         let settingsJSON = JSON.object([
             ("model", .string(settings.model)), ("duration", .int(settings.duration)),

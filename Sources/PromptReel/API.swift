@@ -36,8 +36,9 @@ enum API {
         let doc = try Field.jsonObject(c.request.json())
         let draft = try VideoPages.validated(title: Field.json(doc, "title"), brief: Field.json(doc, "brief"),
                                              finalPrompt: Field.json(doc, "final_prompt"))
+        let preset = try VideoPages.checkedPreset(Field.json(doc, "preset"), db: c.db)
         guard let video = try c.store.createVideo(projectID: project, userID: user.id, title: draft.title,
-                                                  brief: draft.brief, finalPrompt: draft.finalPrompt) else {
+                                                  brief: draft.brief, finalPrompt: draft.finalPrompt, preset: preset) else {
             throw HTTPError.notFound("No such project.")
         }
         var response = Response.json(json(video), status: 201)
@@ -81,7 +82,7 @@ enum API {
 
     static func json(_ v: Video) -> JSON {
         .object([("id", .int(v.id)), ("project_id", .int(v.projectID)), ("title", .string(v.title)),
-                 ("brief", .string(v.brief)), ("final_prompt", .string(v.finalPrompt)),
+                 ("brief", .string(v.brief)), ("final_prompt", .string(v.finalPrompt)), ("preset", .optional(v.preset)),
                  ("created_at", .string(v.createdAt)), ("updated_at", .string(v.updatedAt))])
     }
 }

@@ -67,6 +67,7 @@ public final class App {
         case let e as HTTPError: return e
         case let e as SettingsError: return e.httpError
         case let e as Generations.Refusal: return e.httpError
+        case let e as Roundtables.Refusal: return e.httpError
         case let e as DatabaseError:
             switch e {
             case .unavailable: return HTTPError(503, "database_unavailable", "The database is unavailable. Try again shortly.", logDetail: e.description)
@@ -136,6 +137,16 @@ public final class App {
         case let .apiGeneration(id): ["GET": { try GenerationAPI.one(&$0, id: id) }]
         case let .apiCancelGeneration(id): ["POST": { try GenerationAPI.cancel(&$0, id: id) }]
         case let .cancelGeneration(id): ["POST": { try GenerationPages.cancel(&$0, id: id) }]
+        case let .videoRoundtables(video): ["POST": { try RoundtablePages.start(&$0, videoID: video) }]
+        case let .roundtable(id): ["GET": { try RoundtablePages.show(&$0, id: id) }]
+        case let .roundtableAccept(id): ["POST": { try RoundtablePages.accept(&$0, id: id) }]
+        case let .roundtableEdit(id): ["GET": { try RoundtablePages.edit(&$0, id: id) }]
+        case let .roundtableRetry(id): ["POST": { try RoundtablePages.retry(&$0, id: id) }]
+        case let .apiVideoRoundtable(video): ["POST": { try RoundtableAPI.start(&$0, videoID: video) }]
+        case let .apiVideoRoundtables(video): ["GET": { try RoundtableAPI.list(&$0, videoID: video) }]
+        case let .apiRoundtable(id): ["GET": { try RoundtableAPI.one(&$0, id: id) }]
+        case let .apiRoundtableAccept(id): ["POST": { try RoundtableAPI.accept(&$0, id: id) }]
+        case let .apiRoundtableRetry(id): ["POST": { try RoundtableAPI.retry(&$0, id: id) }]
         case let .media(generation, file): ["GET": { try Media.serve(&$0, generationID: generation, file: file) }]
         }
     }

@@ -13,6 +13,8 @@ public struct AppConfig: Sendable {
     public var loginWindowMinutes: Int
     /// The Videos API endpoint; nil when no key is configured (generation is then unavailable).
     public var provider: ProviderConfig?
+    /// The chat completions endpoint for the roundtable; by default the video provider's URL and key.
+    public var chat: ChatConfig?
     /// True when the provider is the built-in simulator (pages show a badge).
     public var providerIsSimulator = false
     public var engine = EngineConfig(mediaDirectory: ".local/media")
@@ -34,6 +36,7 @@ public struct AppConfig: Sendable {
         if let n = env["PROMPTREEL_LOGIN_FAILURES_PER_ACCOUNT"].flatMap({ Int($0) }), n > 0 { config.loginFailuresPerAccount = n }
         if let n = env["PROMPTREEL_LOGIN_FAILURES_PER_ADDRESS"].flatMap({ Int($0) }), n > 0 { config.loginFailuresPerAddress = n }
         config.provider = ProviderConfig.fromEnvironment(env)
+        config.chat = ChatConfig.fromEnvironment(env)
         config.providerIsSimulator = env["PROMPTREEL_PROVIDER"] == "simulator"
         config.engine = EngineConfig.fromEnvironment(env, defaultMedia: ".local/media")
         return config

@@ -19,6 +19,7 @@ struct Context {
     let config: AppConfig
     var store: Store { Store(db: db) }
     var generations: Generations { Generations(db: db, config: config) }
+    var roundtables: Roundtables { Roundtables(db: db, config: config) }
     var user: User?
     /// The token every form must echo back in `_csrf`.
     private(set) var csrfToken: String

@@ -20,6 +20,12 @@ public enum Route: Equatable, Sendable {
     case generation(Int64)
     /// POST: cancel a generation not yet sent.
     case cancelGeneration(Int64)
+    /// POST: start a roundtable from the video page (or run one again with feedback).
+    case videoRoundtables(video: Int64)
+    case roundtable(Int64)
+    case roundtableAccept(Int64)
+    case roundtableEdit(Int64)
+    case roundtableRetry(Int64)
     case account
     case tokens  // POST: create
     case deleteToken(Int64)
@@ -35,6 +41,11 @@ public enum Route: Equatable, Sendable {
     case apiVideoGenerations(video: Int64)
     case apiGeneration(Int64)
     case apiCancelGeneration(Int64)
+    case apiVideoRoundtable(video: Int64)  // POST: start
+    case apiVideoRoundtables(video: Int64)  // GET: list
+    case apiRoundtable(Int64)
+    case apiRoundtableAccept(Int64)
+    case apiRoundtableRetry(Int64)
     /// A stored media file of a generation; only PromptReel's own file names are routes.
     case media(generation: Int64, file: String)
 
@@ -68,6 +79,11 @@ public enum Route: Equatable, Sendable {
             case ("dashboard", "videos", ["generation"]): self = .latestGeneration(video: value)
             case ("dashboard", "generations", []): self = .generation(value)
             case ("dashboard", "generations", ["cancel"]): self = .cancelGeneration(value)
+            case ("dashboard", "videos", ["roundtables"]): self = .videoRoundtables(video: value)
+            case ("dashboard", "roundtables", []): self = .roundtable(value)
+            case ("dashboard", "roundtables", ["accept"]): self = .roundtableAccept(value)
+            case ("dashboard", "roundtables", ["edit"]): self = .roundtableEdit(value)
+            case ("dashboard", "roundtables", ["retry"]): self = .roundtableRetry(value)
             case ("account", "tokens", ["delete"]): self = .deleteToken(value)
             case ("api", "projects", []): self = .apiProject(value)
             case ("api", "projects", ["videos"]): self = .apiProjectVideos(project: value)
@@ -77,6 +93,11 @@ public enum Route: Equatable, Sendable {
             case ("api", "videos", ["generations"]): self = .apiVideoGenerations(video: value)
             case ("api", "generations", []): self = .apiGeneration(value)
             case ("api", "generations", ["cancel"]): self = .apiCancelGeneration(value)
+            case ("api", "videos", ["roundtable"]): self = .apiVideoRoundtable(video: value)
+            case ("api", "videos", ["roundtables"]): self = .apiVideoRoundtables(video: value)
+            case ("api", "roundtables", []): self = .apiRoundtable(value)
+            case ("api", "roundtables", ["accept"]): self = .apiRoundtableAccept(value)
+            case ("api", "roundtables", ["retry"]): self = .apiRoundtableRetry(value)
             case let ("media", "generations", rest) where rest.count == 1 && MediaAsset(fileName: rest[0]) != nil:
                 self = .media(generation: value, file: rest[0])
             default: return nil
@@ -101,6 +122,11 @@ public enum Route: Equatable, Sendable {
         case let .latestGeneration(video): "/dashboard/videos/\(video)/generation"
         case let .generation(id): "/dashboard/generations/\(id)"
         case let .cancelGeneration(id): "/dashboard/generations/\(id)/cancel"
+        case let .videoRoundtables(video): "/dashboard/videos/\(video)/roundtables"
+        case let .roundtable(id): "/dashboard/roundtables/\(id)"
+        case let .roundtableAccept(id): "/dashboard/roundtables/\(id)/accept"
+        case let .roundtableEdit(id): "/dashboard/roundtables/\(id)/edit"
+        case let .roundtableRetry(id): "/dashboard/roundtables/\(id)/retry"
         case .account: "/account"
         case .tokens: "/account/tokens"
         case let .deleteToken(id): "/account/tokens/\(id)/delete"
@@ -115,6 +141,11 @@ public enum Route: Equatable, Sendable {
         case let .apiVideoGenerations(video): "/api/videos/\(video)/generations"
         case let .apiGeneration(id): "/api/generations/\(id)"
         case let .apiCancelGeneration(id): "/api/generations/\(id)/cancel"
+        case let .apiVideoRoundtable(video): "/api/videos/\(video)/roundtable"
+        case let .apiVideoRoundtables(video): "/api/videos/\(video)/roundtables"
+        case let .apiRoundtable(id): "/api/roundtables/\(id)"
+        case let .apiRoundtableAccept(id): "/api/roundtables/\(id)/accept"
+        case let .apiRoundtableRetry(id): "/api/roundtables/\(id)/retry"
         case let .media(generation, file): "/media/generations/\(generation)/\(file)"
         }
     }

@@ -28,6 +28,8 @@ struct Video: Sendable {
     let title: String
     let brief: String
     let finalPrompt: String
+    /// The style preset chosen with the brief (roundtable_presets.name), if any.
+    let preset: String?
     let createdAt: String
     let updatedAt: String
 
@@ -38,6 +40,7 @@ struct Video: Sendable {
         title = row.string("title")
         brief = row.string("brief")
         finalPrompt = row.string("final_prompt")
+        preset = row["preset"]
         createdAt = row.string("created_at")
         updatedAt = row.string("updated_at")
     }
@@ -165,19 +168,66 @@ struct Store {
     // MARK: Videos
 
     static let videoColumns: Query = """
-        v.id, v.project_id, p.name AS project_name, v.title, v.brief, v.final_prompt,
+        v.id, v.project_id, p.name AS project_name, v.title, v.brief, v.final_prompt, v.preset,
         iso(v.created_at) AS created_at, iso(v.updated_at) AS updated_at
         """
 
-    func createVideo(projectID: Int64, userID: Int64, title: String, brief: String, finalPrompt: String) throws -> Video? {
-        // The INSERT … SELECT only inserts when the project belongs to the user.
-        guard let id = try db.execute("""
-            INSERT INTO videos (project_id, title, brief, final_prompt)
-            SELECT p.id, \(title), \(brief), \(finalPrompt) FROM projects p WHERE p.id = \(projectID) AND p.user_id = \(userID)
-            RETURNING id
-            """).first?.int("id") else { return nil }
-        try db.execute("UPDATE projects SET updated_at = now() WHERE id = \(projectID)")
-        return try video(id: id, userID: userID)
+    /// `preset` must name a preset (the caller checks; the foreign key refuses anything else).
+    func createVideo(projectID: Int64, userID: Int64, title: String, brief: String, finalPrompt: String, preset: String? = nil) throws -> Video? {
+        try db.transaction {
+            // The INSERT … SELECT only inserts when the project belongs to the user.
+            guard let id = try db.execute("""
+                INSERT INTO videos (project_id, title, brief, final_prompt, preset)
+                SELECT p.id, \(title), \(brief), \(finalPrompt), \(preset) FROM projects p WHERE p.id = \(projectID) AND p.user_id = \(userID)
+                RETURNING id
+                """).first?.int("id") else { return nil }
+            try db.execute("UPDATE projects SET updated_at = now() WHERE id = \(projectID)")
+            if !finalPrompt.isEmpty { try addPromptVersion(videoID: id, userID: userID, prompt: finalPrompt, source: .written, roundtableID: nil) }
+            return try video(id: id, userID: userID)
+        }
+    }
+
+    // MARK: Prompt versions
+
+    enum PromptSource: String, SQLValue {
+        case written, roundtable, edited
+        var sqlText: String { rawValue }
+    }
+
+    struct PromptVersion: Sendable {
+        let id: Int64
+        let prompt: String
+        let source: PromptSource
+        let roundtableID: Int64?
+        let createdAt: String
+    }
+
+    func addPromptVersion(videoID: Int64, userID: Int64, prompt: String, source: PromptSource, roundtableID: Int64?) throws {
+        try db.execute("""
+            INSERT INTO video_prompt_versions (video_id, user_id, prompt, source, roundtable_id)
+            VALUES (\(videoID), \(userID), \(prompt), \(source), \(roundtableID))
+            """)
+    }
+
+    /// Newest first.
+    func promptVersions(videoID: Int64, userID: Int64) throws -> [PromptVersion] {
+        try db.execute("""
+            SELECT id, prompt, source, roundtable_id, iso(created_at) AS created_at FROM video_prompt_versions
+            WHERE video_id = \(videoID) AND user_id = \(userID) ORDER BY id DESC LIMIT 50
+            """).map { PromptVersion(id: $0.int("id"), prompt: $0.string("prompt"), source: PromptSource(rawValue: $0.string("source")) ?? .written,
+                                     roundtableID: $0.optionalInt("roundtable_id"), createdAt: $0.string("created_at")) }
+    }
+
+    /// Sets a video's final prompt and keeps the version; call it inside the caller's transaction.
+    /// False when the video is not the user's.
+    func setFinalPrompt(videoID: Int64, userID: Int64, prompt: String, source: PromptSource, roundtableID: Int64?) throws -> Bool {
+        guard try !db.execute("""
+            UPDATE videos v SET final_prompt = \(prompt), updated_at = now() FROM projects p
+            WHERE v.id = \(videoID) AND p.id = v.project_id AND p.user_id = \(userID)
+            RETURNING v.id
+            """).isEmpty else { return false }
+        try addPromptVersion(videoID: videoID, userID: userID, prompt: prompt, source: source, roundtableID: roundtableID)
+        return true
     }
 
     func videos(projectID: Int64, userID: Int64) throws -> [Video] {

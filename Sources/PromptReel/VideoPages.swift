@@ -1,33 +1,44 @@
 // Writing and saving a video prompt, and the saved video's page.
 
+import Postgres
 import Web
 
 enum VideoPages {
     struct Draft {
-        var title = "", brief = "", finalPrompt = ""
+        var title = "", brief = "", finalPrompt = "", preset = ""
+    }
+
+    /// An empty choice means no preset; anything else must name one.
+    static func checkedPreset(_ name: String?, db: Connection) throws -> String? {
+        guard let name, !name.isEmpty else { return nil }
+        guard try RoundtableStore(db: db).presets().contains(where: { $0.name == name }) else {
+            throw HTTPError.validation(field: "preset", "no preset named \(name)")
+        }
+        return name
     }
 
     static func newForm(_ c: inout Context, project: Int64) throws -> Response {
         let user = try c.requireUser()
         guard let p = try c.store.project(id: project, userID: user.id) else { throw HTTPError.notFound("No such project.") }
-        return form(c, project: p, draft: Draft(), error: nil, status: 200)
+        return try form(c, project: p, draft: Draft(), error: nil, status: 200)
     }
 
     static func create(_ c: inout Context, project: Int64) throws -> Response {
         let user = try c.requireUser()
         guard let p = try c.store.project(id: project, userID: user.id) else { throw HTTPError.notFound("No such project.") }
         let f = try c.form()
-        let draft = Draft(title: f["title"] ?? "", brief: f["brief"] ?? "", finalPrompt: f["final_prompt"] ?? "")
+        let draft = Draft(title: f["title"] ?? "", brief: f["brief"] ?? "", finalPrompt: f["final_prompt"] ?? "", preset: f["preset"] ?? "")
         do {
             let fields = try validated(title: draft.title, brief: draft.brief, finalPrompt: draft.finalPrompt)
+            let preset = try checkedPreset(draft.preset, db: c.db)
             guard let video = try c.store.createVideo(projectID: project, userID: user.id, title: fields.title,
-                                                      brief: fields.brief, finalPrompt: fields.finalPrompt) else {
+                                                      brief: fields.brief, finalPrompt: fields.finalPrompt, preset: preset) else {
                 throw HTTPError.notFound("No such project.")
             }
             c.setFlash("Video saved.")
             return .redirect(to: Route.video(video.id).path)
         } catch let error as HTTPError where error.status == 422 {
-            return form(c, project: p, draft: draft, error: error.publicMessage, status: 422)
+            return try form(c, project: p, draft: draft, error: error.publicMessage, status: 422)
         }
     }
 
@@ -47,7 +58,7 @@ enum VideoPages {
             : "<pre class=\"prompt\">\(video.finalPrompt)</pre>"
         let action: HTML
         if video.finalPrompt.isEmpty {
-            action = "<p class=\"notice\" role=\"note\">To generate this video, it needs a final prompt: the exact text sent to Sora. Save a new video with one.</p>"
+            action = "<p class=\"notice\" role=\"note\">To generate this video, it needs a final prompt: the exact text sent to Sora. Draft one with the roundtable below.</p>"
         } else if let active = history.first(where: \.isActive) {
             action = "<p><a class=\"button\" href=\"\(Route.generation(active.id).path)\">Watch the generation in progress</a></p>"
         } else {
@@ -71,18 +82,24 @@ enum VideoPages {
             <h2>Final prompt</h2>\(prompt)
             \(action)
             <h2>Generations</h2>\(historyHTML)
+            \(try RoundtablePages.videoSection(c, video: video, user: user))
             <p class="muted">Saved \(Views.when(video.createdAt))</p>
             """
         return .html(Views.layout(video.title, c, body: body))
     }
 
-    static func form(_ c: Context, project: Project, draft: Draft, error: String?, status: Int) -> Response {
+    static func form(_ c: Context, project: Project, draft: Draft, error: String?, status: Int) throws -> Response {
+        let presets: [HTML] = try RoundtableStore(db: c.db).presets().map { p in
+            "<option value=\"\(p.name)\"\(p.name == draft.preset ? " selected" : "")>\(p.displayName)</option>"
+        }
         let body: HTML = """
             <p class="crumbs"><a href="\(Route.dashboard.path)">Dashboard</a> › <a href="\(Route.project(project.id).path)">\(project.name)</a> ›</p>
             <h1>New video</h1>\(Views.errorBox(error))
             <form method="post" action="\(Route.projectVideos(project: project.id).path)">\(Views.csrfField(c))
             \(Views.textField("Title", name: "title", value: draft.title, required: true, maxLength: 200))
-            \(Views.textArea("Brief", name: "brief", value: draft.brief, rows: 3, maxLength: 10000, hint: "What the video is for; not sent to Sora."))
+            \(Views.textArea("Brief", name: "brief", value: draft.brief, rows: 3, maxLength: 10000, hint: "What the video is for, audience, mood, must-haves; the roundtable drafts the prompt from it."))
+            <label for="preset">Style preset</label>
+            <select id="preset" name="preset"><option value="">None</option>\(presets)</select>
             \(Views.textArea("Final prompt", name: "final_prompt", value: draft.finalPrompt, rows: 8, maxLength: 32000, hint: "The exact text sent to Sora."))
             <button type="submit">Save</button></form>
             """

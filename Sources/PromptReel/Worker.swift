@@ -58,3 +58,39 @@ public final class Worker {
         }
     }
 }
+
+/// Runs roundtables on threads of its own, so a slow chat model never delays a video job. Wakes on
+/// NOTIFY promptreel_roundtables (a click), or every second to pick up abandoned ones.
+public final class RoundtableWorker {
+    let config: AppConfig
+    let name: String
+
+    public init(config: AppConfig, name: String) {
+        self.config = config
+        self.name = name
+    }
+
+    public func run(until stop: StopFlag) {
+        guard let chatConfig = config.chat else {
+            Log.error("\(name): no chat provider configured (PROMPTREEL_CHAT_API_KEY or OPENAI_API_KEY); roundtables wait")
+            return
+        }
+        var engine: RoundtableEngine?
+        while !stop.isStopped {
+            do {
+                if engine == nil || engine?.db.isHealthy == false {
+                    let db = try Connection(url: config.databaseURL)
+                    try db.execute("LISTEN promptreel_roundtables")  // RoundtableStore.workChannel
+                    engine = RoundtableEngine(db: db) { () throws(VideoAPIError) -> any ChatProvider in try ChatAPIClient(config: chatConfig) }
+                }
+                guard let engine else { continue }
+                if try engine.runOne() { continue }
+                _ = try engine.db.waitForNotification(timeoutSeconds: 1)
+            } catch {
+                Log.error("\(name): \(error)")
+                if case DatabaseError.unavailable = error { engine = nil }
+                VideoAPIClient.sleep(0.5)
+            }
+        }
+    }
+}

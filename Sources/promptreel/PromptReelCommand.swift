@@ -14,7 +14,7 @@ struct PromptReelCommand: ParsableCommand {
         commandName: "promptreel",
         abstract: "PromptReel: turn saved video prompts into videos.",
         subcommands: [Serve.self, WorkerCommand.self, Migrate.self, UserCommand.self, TokenCommand.self, ModelsCommand.self,
-                      GenerationsCommand.self, SoraCommand.self])
+                      GenerationsCommand.self, RoundtableCommand.self, SoraCommand.self])
 }
 
 struct DatabaseOptions: ParsableArguments {
@@ -40,6 +40,7 @@ struct Serve: ParsableCommand {
     @Option(help: "Largest accepted request body in bytes.") var maxBodyBytes: Int = 1 << 20
     @Flag(help: "Do not run the background generation worker in this process.") var noWorker = false
     @Option(help: "Background worker threads.") var workerThreads = 2
+    @Option(help: "Roundtable threads (separate from the video workers).") var roundtableThreads = 2
 
     func run() throws {
         guard (socket == nil) != (listen == nil) else { throw ValidationError("Give exactly one of --socket or --listen.") }
@@ -49,7 +50,7 @@ struct Serve: ParsableCommand {
         let address: FastCGIServer.Address = socket.map { .socket(path: $0) } ?? .tcp(listen ?? "")
         let server = FastCGIServer(address: address, threads: threads ?? 2 * ProcessInfo.processInfo.activeProcessorCount,
                                    maxBodyBytes: maxBodyBytes)
-        let workers = noWorker ? nil : WorkerThreads(config: config, count: workerThreads)
+        let workers = noWorker ? nil : WorkerThreads(config: config, count: workerThreads, roundtables: roundtableThreads)
         Log.info("serving on \(socket ?? listen ?? "") with \(server.threads) threads\(noWorker ? "" : " and \(workerThreads) worker threads")")
         try server.run { App(config: config) }
         workers?.stopAndWait()
@@ -62,11 +63,12 @@ struct WorkerCommand: ParsableCommand {
         commandName: "worker", abstract: "Run only the background generation worker (any number may run at once).")
     @OptionGroup var database: DatabaseOptions
     @Option(help: "Worker threads.") var threads = 2
+    @Option(help: "Roundtable threads (separate from the video workers).") var roundtableThreads = 2
 
     func run() throws {
         blockStopSignals()
         Crypto.initialize()
-        let workers = WorkerThreads(config: database.config, count: threads)
+        let workers = WorkerThreads(config: database.config, count: threads, roundtables: roundtableThreads)
         Log.info("worker running with \(threads) threads")
         waitForStopSignal()
         workers.stopAndWait()
@@ -74,21 +76,29 @@ struct WorkerCommand: ParsableCommand {
     }
 }
 
-/// Worker threads with a shared stop flag; SIGTERM lets each finish its current step.
+/// Worker threads with a shared stop flag; SIGTERM lets each finish its current step. Video workers and
+/// roundtable workers are separate threads, so a slow chat model never delays a video job.
 final class WorkerThreads: Sendable {
     let stop = StopFlag()
     let done = DispatchGroup()
 
-    init(config: AppConfig, count: Int) {
+    init(config: AppConfig, count: Int, roundtables: Int) {
         for index in 0..<max(1, count) {
-            done.enter()
-            let thread = Thread { [stop, done] in
-                Worker(config: config, name: "worker-\(index)").run(until: stop)
-                done.leave()
-            }
-            thread.name = "worker-\(index)"
-            thread.start()
+            start("worker-\(index)") { Worker(config: config, name: "worker-\(index)").run(until: $0) }
         }
+        for index in 0..<max(0, roundtables) {
+            start("roundtable-\(index)") { RoundtableWorker(config: config, name: "roundtable-\(index)").run(until: $0) }
+        }
+    }
+
+    private func start(_ name: String, _ body: @escaping @Sendable (StopFlag) -> Void) {
+        done.enter()
+        let thread = Thread { [stop, done] in
+            body(stop)
+            done.leave()
+        }
+        thread.name = name
+        thread.start()
     }
 
     func stopAndWait() {

@@ -113,6 +113,17 @@ def run_flow(javascript, tmp_path):
         assert "Video saved." in s.text()
         s.shot("saved-video")
 
+        # Brief → roundtable → review the proposal → use it (it becomes the final prompt).
+        s.click("Draft the prompt with the roundtable")
+        assert "/dashboard/roundtables/" in driver.current_url
+        s.shot("roundtable-meeting")
+        wait_until(lambda: "Proposal ready" in s.text(), timeout=60, interval=0.5, what="the proposal")
+        assert "Use this prompt" in s.text() and "What changes" in s.text()
+        s.shot("roundtable-proposal")
+        s.click("Use this prompt")
+        assert "The final prompt is updated" in s.text() and "Prompt versions" in s.text()
+        s.shot("prompt-accepted")
+
         # Settings: change the model, Review, see the estimate change.
         s.click("Generate with Sora")
         assert "/generate" in driver.current_url
@@ -174,7 +185,7 @@ def run_flow(javascript, tmp_path):
 
         # History on the video page; the project shows latest status; the dashboard shows spend.
         s.go("/dashboard")
-        assert re.search(r"Spent on generations this month: \$\d+\.\d\d", s.text())
+        assert re.search(r"Spent this month: \$\d+\.\d\d", s.text())
         s.click("Launch campaign")
         assert "Completed" in s.text() and "Failed" in s.text()
         s.shot("project-statuses")

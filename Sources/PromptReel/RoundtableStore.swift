@@ -1,0 +1,214 @@
+// Every SQL statement about roundtables, their roles, presets and chat prices. Claims work like the
+// generations': FOR UPDATE SKIP LOCKED plus a per-roundtable session advisory lock that dies with its
+// process, so a killed worker's roundtable is resumed (messages already stored are not asked again).
+
+import Postgres
+import Web
+
+struct RoundtableStore {
+    let db: Connection
+
+    /// Roundtable workers LISTEN here; separate from the video channel so neither waits on the other.
+    static let workChannel = "promptreel_roundtables"
+
+    // MARK: Catalog data
+
+    func roles() throws -> [RoundtableRole] {
+        try db.execute("SELECT name, instructions FROM roundtable_roles ORDER BY position, name").map {
+            RoundtableRole(name: $0.string("name"), instructions: $0.string("instructions"))
+        }
+    }
+
+    func presets() throws -> [RoundtablePreset] {
+        try db.execute("SELECT name, display_name, instructions FROM roundtable_presets ORDER BY position, name").map {
+            RoundtablePreset(name: $0.string("name"), displayName: $0.string("display_name"), instructions: $0.string("instructions"))
+        }
+    }
+
+    func hasPrice(chatModel: String) throws -> Bool {
+        try !db.execute("SELECT 1 FROM chat_models WHERE name = \(chatModel)").isEmpty
+    }
+
+    // MARK: Reading
+
+    func roundtable(id: Int64, userID: Int64) throws -> Roundtable? {
+        try db.execute("SELECT \(fragment: Roundtable.columns) FROM roundtables r WHERE r.id = \(id) AND r.user_id = \(userID)")
+            .first.map(Roundtable.init)
+    }
+
+    func byID(_ id: Int64) throws -> Roundtable? {
+        try db.execute("SELECT \(fragment: Roundtable.columns) FROM roundtables r WHERE r.id = \(id)").first.map(Roundtable.init)
+    }
+
+    /// Newest first.
+    func list(videoID: Int64, userID: Int64, limit: Int = 50) throws -> [Roundtable] {
+        try db.execute("""
+            SELECT \(fragment: Roundtable.columns) FROM roundtables r
+            WHERE r.video_id = \(videoID) AND r.user_id = \(userID) ORDER BY r.id DESC LIMIT \(limit)
+            """).map(Roundtable.init)
+    }
+
+    /// In order: round, then the role's place at the table.
+    func messages(roundtableID: Int64) throws -> [RoundtableMessage] {
+        try db.execute("""
+            SELECT \(fragment: RoundtableMessage.columns) FROM roundtable_messages
+            WHERE roundtable_id = \(roundtableID) ORDER BY round, position
+            """).map(RoundtableMessage.init)
+    }
+
+    /// Chat spend this calendar month (UTC), by when each call was made; calls without usage count nothing
+    /// here and are reported as unknown on their roundtable.
+    func monthSpend(userID: Int64) throws -> USD {
+        let text = try db.execute("""
+            SELECT coalesce(sum(m.cost), 0)::text AS spend FROM roundtable_messages m JOIN roundtables r ON r.id = m.roundtable_id
+            WHERE r.user_id = \(userID) AND m.created_at >= date_trunc('month', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'
+            """)[0].string("spend")
+        return USD(parsing: text) ?? .zero
+    }
+
+    // MARK: Starting
+
+    struct NewRoundtable {
+        let videoID: Int64
+        let userID: Int64
+        let brief: String
+        let currentPrompt: String
+        let settings: String
+        let preset: RoundtablePreset?
+        let roles: [RoundtableRole]
+        let feedback: String?
+        let previous: Roundtable?
+        let chatModel: String
+    }
+
+    /// Records a queued roundtable and wakes the roundtable workers, in one transaction.
+    func insert(_ new: NewRoundtable) throws -> Int64 {
+        try db.transaction {
+            let id = try db.execute("""
+                INSERT INTO roundtables (video_id, user_id, brief, current_prompt, settings, preset, preset_instructions, roles,
+                                         feedback, previous_roundtable_id, previous_proposal, chat_model)
+                VALUES (\(new.videoID), \(new.userID), \(new.brief), \(new.currentPrompt), \(new.settings)::jsonb, \(new.preset?.name),
+                        \(new.preset?.instructions), \(Roundtable.encodeRoles(new.roles))::jsonb, \(new.feedback), \(new.previous?.id),
+                        \(new.previous?.proposal), \(new.chatModel))
+                RETURNING id
+                """)[0].int("id")
+            try db.execute("SELECT pg_notify(\(RoundtableStore.workChannel), '')")
+            return id
+        }
+    }
+
+    /// A failed roundtable goes back to the queue; the messages it has are kept and not asked again.
+    func retry(id: Int64, userID: Int64) throws -> Bool {
+        try db.transaction {
+            let retried = try !db.execute("""
+                UPDATE roundtables SET status = \(RoundtableStatus.queued), error_message = NULL, next_attempt_at = now(), completed_at = NULL
+                WHERE id = \(id) AND user_id = \(userID) AND status = \(RoundtableStatus.failed)
+                RETURNING id
+                """).isEmpty
+            if retried { try db.execute("SELECT pg_notify(\(RoundtableStore.workChannel), '')") }
+            return retried
+        }
+    }
+
+    // MARK: Claiming and running
+
+    static func lockKey(_ id: Int64) -> Int64 { 0x5254 << 48 | id }  // "RT"
+
+    func unlock(_ id: Int64) {
+        _ = try? db.execute("SELECT pg_advisory_unlock(\(RoundtableStore.lockKey(id)))")
+    }
+
+    /// Claims one due queued (or abandoned running) roundtable that no live process holds, marks it
+    /// running and pushes its lease forward. The caller must `unlock` it when done.
+    func claim(leaseSeconds: Double) throws -> Roundtable? {
+        try db.transaction {
+            let candidates = try db.execute("""
+                SELECT id FROM roundtables WHERE status IN (\(RoundtableStatus.queued), \(RoundtableStatus.running)) AND next_attempt_at <= now()
+                ORDER BY next_attempt_at, id LIMIT 16 FOR UPDATE SKIP LOCKED
+                """).map { $0.int("id") }
+            for candidate in candidates {
+                guard try db.execute("SELECT pg_try_advisory_lock(\(RoundtableStore.lockKey(candidate))) AS ok")[0].bool("ok") else { continue }
+                do {
+                    try db.execute("""
+                        UPDATE roundtables SET status = \(RoundtableStatus.running), attempts = attempts + 1,
+                               started_at = coalesce(started_at, now()), next_attempt_at = now() + make_interval(secs => \(leaseSeconds))
+                        WHERE id = \(candidate)
+                        """)
+                    if let claimed = try byID(candidate) { return claimed }
+                } catch {
+                    unlock(candidate)
+                    throw error
+                }
+                unlock(candidate)
+            }
+            return nil
+        }
+    }
+
+    /// Keeps the lease while a long round runs.
+    func extendLease(_ id: Int64, seconds: Double) throws {
+        try db.execute("UPDATE roundtables SET next_attempt_at = now() + make_interval(secs => \(seconds)) WHERE id = \(id)")
+    }
+
+    /// Stores one message with its cost from the catalog (nil tokens: the provider sent no usage).
+    func addMessage(_ roundtableID: Int64, round: Int, position: Int, role: String, content: String, finishReason: String?,
+                    promptTokens: Int?, completionTokens: Int?, chatModel: String, startedAt: Double) throws {
+        try db.execute("""
+            INSERT INTO roundtable_messages (roundtable_id, round, position, role, content, finish_reason, prompt_tokens,
+                                             completion_tokens, cost, started_at)
+            VALUES (\(roundtableID), \(round), \(position), \(role), \(content), \(finishReason), \(promptTokens), \(completionTokens),
+                    chat_call_cost(\(promptTokens), \(completionTokens), \(chatModel)), to_timestamp(\(startedAt)))
+            ON CONFLICT (roundtable_id, round, role) DO NOTHING
+            """)
+    }
+
+    func complete(_ id: Int64, proposal: String, rationale: String) throws {
+        try db.execute("""
+            UPDATE roundtables SET status = \(RoundtableStatus.completed), proposal = \(proposal), rationale = \(rationale),
+                   error_message = NULL, completed_at = now()
+            WHERE id = \(id) AND status = \(RoundtableStatus.running)
+            """)
+    }
+
+    func fail(_ id: Int64, message: String) throws {
+        try db.execute("""
+            UPDATE roundtables SET status = \(RoundtableStatus.failed), error_message = \(message), completed_at = now()
+            WHERE id = \(id) AND status = \(RoundtableStatus.running)
+            """)
+    }
+
+    /// Marks the proposal accepted (the video's prompt is set by the caller in the same transaction).
+    func markAccepted(_ id: Int64) throws {
+        try db.execute("UPDATE roundtables SET accepted_at = now() WHERE id = \(id)")
+    }
+
+    // MARK: Roles (the `promptreel roundtable roles` commands)
+
+    func addRole(_ role: RoundtableRole, position: Int) throws {
+        try db.execute("INSERT INTO roundtable_roles (name, position, instructions) VALUES (\(role.name), \(position), \(role.instructions))")
+    }
+
+    func setRole(name: String, instructions: String?, position: Int?) throws -> Bool {
+        try !db.execute("""
+            UPDATE roundtable_roles SET instructions = coalesce(\(instructions), instructions), position = coalesce(\(position), position)
+            WHERE name = \(name) RETURNING name
+            """).isEmpty
+    }
+
+    func removeRole(name: String) throws -> Bool {
+        try !db.execute("DELETE FROM roundtable_roles WHERE name = \(name) RETURNING name").isEmpty
+    }
+
+    func setChatPrice(model: String, input: USD, output: USD) throws {
+        try db.execute("""
+            INSERT INTO chat_models (name, usd_per_million_input, usd_per_million_output) VALUES (\(model), \(input)::numeric, \(output)::numeric)
+            ON CONFLICT (name) DO UPDATE SET usd_per_million_input = excluded.usd_per_million_input,
+                                             usd_per_million_output = excluded.usd_per_million_output
+            """)
+    }
+
+    func chatPrices() throws -> [(model: String, input: String, output: String)] {
+        try db.execute("SELECT name, usd_per_million_input::text AS i, usd_per_million_output::text AS o FROM chat_models ORDER BY name")
+            .map { ($0.string("name"), $0.string("i"), $0.string("o")) }
+    }
+}

@@ -1,0 +1,175 @@
+// The roundtable engine and service against the real PostgreSQL with a scripted chat model (no socket):
+// rounds in order, roles of a round asked at once, costs from the catalog to the micro-dollar, usage
+// unknown kept unknown, a failure keeps the transcript and a retry asks only what is missing; accepting
+// sets the final prompt and keeps the version. Plus the word diff and the Moderator's format.
+
+import Foundation
+import Postgres
+@testable import PromptReel
+import Synchronization
+import Testing
+@testable import VideoAPI
+import Web
+
+/// Answers by role (read from the system message), records every call, and counts how many calls were
+/// in flight at once. Shared by the per-call providers the engine makes on its threads.
+final class ScriptedChat: Sendable {
+    struct State {
+        var failing: Set<String> = []
+        var noUsage = false
+        var calls: [String] = []
+        var active = 0
+        var maxActive = 0
+    }
+    let state = Mutex(State())
+    let delay: Double
+
+    init(delay: Double = 0) { self.delay = delay }
+
+    var calls: [String] { state.withLock { $0.calls } }
+    var maxActive: Int { state.withLock { $0.maxActive } }
+    func fail(_ role: String) { state.withLock { _ = $0.failing.insert(role) } }
+    func recover() { state.withLock { $0.failing = [] } }
+    func sendNoUsage() { state.withLock { $0.noUsage = true } }
+
+    func answer(_ request: ChatRequest) throws(VideoAPIError) -> ChatCompletion {
+        let system = request.messages.first?.content ?? ""
+        let role = system.components(separatedBy: "You are the ").dropFirst().first?.components(separatedBy: " of").first ?? "?"
+        let (failing, noUsage) = state.withLock { s -> (Bool, Bool) in
+            s.calls.append(role)
+            s.active += 1
+            s.maxActive = max(s.maxActive, s.active)
+            return (s.failing.contains(role), s.noUsage)
+        }
+        if delay > 0 { Thread.sleep(forTimeInterval: delay) }
+        state.withLock { $0.active -= 1 }
+        if failing { throw VideoAPIError(.upstream, status: 500, detail: "scripted failure for \(role)") }
+        let content = role == "Moderator" ? "PROMPT:\nA lantern-lit night market, steam rising.\nRATIONALE:\nThe table agreed on warmth." : "\(role) notes."
+        return ChatCompletion(content: content, finishReason: "stop", promptTokens: 1000, completionTokens: 250, usageReported: !noUsage)
+    }
+}
+
+struct ScriptedChatProvider: ChatProvider {
+    let script: ScriptedChat
+    func complete(_ request: ChatRequest) throws(VideoAPIError) -> ChatCompletion { try script.answer(request) }
+}
+
+@Suite(.serialized) struct RoundtableEngineTests {
+    let db: Connection
+    let fixture: EngineFixture
+    var store: RoundtableStore { RoundtableStore(db: db) }
+    static let roles = ["Director", "Cinematographer", "Editor", "Feasibility"]
+
+    init() throws {
+        // Like EngineTests: only against scripts/test's database, and no other roundtable may be due.
+        try #require(TestDatabase.url.contains("promptreel_test"), "RoundtableEngineTests run only against scripts/test's database")
+        db = try Connection(url: TestDatabase.url)
+        try db.execute("UPDATE roundtables SET status = 'failed', error_message = 'test reset', completed_at = now() WHERE status IN ('queued', 'running')")
+        fixture = try EngineFixture(db: db)
+    }
+
+    func engine(_ script: ScriptedChat) -> RoundtableEngine {
+        RoundtableEngine(db: db) { () throws(VideoAPIError) -> any ChatProvider in ScriptedChatProvider(script: script) }
+    }
+
+    func newRoundtable(chatModel: String = "gpt-4.1-mini") throws -> Int64 {
+        let video = try db.execute("""
+            INSERT INTO videos (project_id, title, brief) VALUES (\(fixture.projectID), 'Roundtable test', 'A night market teaser.') RETURNING id
+            """)[0].int("id")
+        return try store.insert(.init(videoID: video, userID: fixture.userID, brief: "A night market teaser.", currentPrompt: "",
+                                      settings: fixture.settings.userJSON.serialized, preset: nil, roles: try store.roles(),
+                                      feedback: nil, previous: nil, chatModel: chatModel))
+    }
+
+    @Test func fourPlusFourPlusOneInOrderPricedToTheMicroDollar() throws {
+        let id = try newRoundtable()
+        let script = ScriptedChat()
+        #expect(try engine(script).runOne())
+        let table = try #require(try store.byID(id))
+        #expect(table.status == .completed)
+        #expect(table.proposal == "A lantern-lit night market, steam rising.")
+        #expect(table.rationale == "The table agreed on warmth.")
+        let messages = try store.messages(roundtableID: id)
+        #expect(messages.map { "\($0.round):\($0.role)" } == Self.roles.map { "1:\($0)" } + Self.roles.map { "2:\($0)" } + ["3:Moderator"])
+        // 1000 × $0.40 + 250 × $1.60 per million = $0.0008 each.
+        #expect(messages.allSatisfy { $0.cost == USD(parsing: "0.000800") })
+        #expect(table.cost == USD(parsing: "0.0072") && !table.costUnknown)
+        #expect(script.calls.count == 9)
+    }
+
+    @Test func theRolesOfARoundAreAskedAtOnce() throws {
+        _ = try newRoundtable()
+        let script = ScriptedChat(delay: 0.2)
+        #expect(try engine(script).runOne())
+        #expect(script.maxActive == 4)
+    }
+
+    @Test func aFailureKeepsTheTranscriptAndRetryAsksOnlyWhatIsMissing() throws {
+        let id = try newRoundtable()
+        let script = ScriptedChat()
+        script.fail("Editor")
+        #expect(try engine(script).runOne())
+        var table = try #require(try store.byID(id))
+        #expect(table.status == .failed)
+        #expect(table.errorMessage?.contains("Editor") == true)
+        #expect(try store.messages(roundtableID: id).map(\.role).sorted() == ["Cinematographer", "Director", "Feasibility"])
+        script.recover()
+        #expect(try store.retry(id: id, userID: fixture.userID))
+        let before = script.calls.count
+        #expect(try engine(script).runOne())
+        table = try #require(try store.byID(id))
+        #expect(table.status == .completed)
+        #expect(Array(script.calls[before...]).filter { $0 != "Editor" }.count == 4)  // three answers and the Moderator
+        #expect(Array(script.calls[before...]).filter { $0 == "Editor" }.count == 2)  // its notes, then its answer
+        #expect(try store.messages(roundtableID: id).count == 9)
+    }
+
+    @Test func noUsageIsUnknownNeverZero() throws {
+        let id = try newRoundtable()
+        let script = ScriptedChat()
+        script.sendNoUsage()
+        #expect(try engine(script).runOne())
+        let table = try #require(try store.byID(id))
+        #expect(table.costUnknown)
+        #expect(try store.messages(roundtableID: id).allSatisfy { $0.cost == nil && $0.promptTokens == nil })
+    }
+
+    @Test func acceptingSetsTheFinalPromptAndKeepsTheVersion() throws {
+        let id = try newRoundtable()
+        let user = User(id: fixture.userID, email: "roundtable@example.test")
+        var config = AppConfig(databaseURL: TestDatabase.url)
+        config.chat = ChatConfig(baseURL: "http://127.0.0.1:9/v1", apiKey: "k")
+        let service = Roundtables(db: db, config: config)
+        #expect(throws: Roundtables.Refusal.self) { try service.accept(id: id, user: user, editedPrompt: nil) }  // not completed yet
+        #expect(try engine(ScriptedChat()).runOne())
+        let (_, video) = try service.accept(id: id, user: user, editedPrompt: nil)
+        #expect(video.finalPrompt == "A lantern-lit night market, steam rising.")
+        let (_, edited) = try service.accept(id: id, user: user, editedPrompt: "  Mine instead.  ")
+        #expect(edited.finalPrompt == "Mine instead.")
+        let versions = try Store(db: db).promptVersions(videoID: video.id, userID: user.id)
+        #expect(versions.map(\.source) == [.edited, .roundtable])
+        let stranger = User(id: -1, email: "nobody@example.test")
+        #expect(throws: Roundtables.Refusal.self) { try service.accept(id: id, user: stranger, editedPrompt: nil) }
+    }
+}
+
+@Suite struct RoundtableText {
+    @Test func moderatorFormat() {
+        let parsed = RoundtablePrompts.parseModerator("PROMPT:\n  A heron at dusk.  \nRATIONALE:\nCalm.", cutShort: false)
+        #expect(parsed.proposal == "A heron at dusk." && parsed.rationale == "Calm.")
+        let loose = RoundtablePrompts.parseModerator("Just a prompt without the form.", cutShort: true)
+        #expect(loose.proposal == "Just a prompt without the form.")
+        #expect(loose.rationale.contains("no separate rationale") && loose.rationale.contains("cut short"))
+    }
+
+    @Test func wordDiffRebuildsBothSidesAndEscapes() {
+        let old = "a slow pan over the harbour at dawn"
+        let new = "a slow dolly over the misty harbour at dawn"
+        let pieces = WordDiff.diff(old, new)
+        let before = pieces.compactMap { if case let .same(w) = $0 { w } else if case let .removed(w) = $0 { w } else { nil } }
+        let after = pieces.compactMap { if case let .same(w) = $0 { w } else if case let .added(w) = $0 { w } else { nil } }
+        #expect(before.joined(separator: " ") == old && after.joined(separator: " ") == new)
+        #expect(pieces.filter { if case .same = $0 { true } else { false } }.count == 7)
+        #expect(WordDiff.html("<b>", "<i>").rendered == "<del>&lt;b&gt;</del> <ins>&lt;i&gt;</ins> ")
+    }
+}

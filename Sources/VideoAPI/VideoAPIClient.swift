@@ -1,5 +1,6 @@
-// The Videos API client: every /v1/videos call on one libcurl handle, with typed errors and retries.
-// Not Sendable: each thread (web worker, background worker) makes its own.
+// The Videos API client: every /v1/videos call on one libcurl handle, with typed errors and retries
+// (the plumbing, shared with ChatAPIClient, is ProviderTransport). Not Sendable: each thread (web
+// worker, background worker) makes its own.
 //
 // Retry rule: reads (retrieve, list, download) and delete retry on 429, 408/409, 5xx, timeouts and
 // connection failures. Create and remix start paid jobs, so they retry only when nothing can have been
@@ -48,14 +49,12 @@ public struct Download: Sendable {
 
 public final class VideoAPIClient: VideoProvider {
     public let config: ProviderConfig
-    private let curl: CurlEasy
-    /// How the client waits between retries; tests may observe it, production sleeps.
-    private let wait: (Double) -> Void
+    /// The shared plumbing: the libcurl handle, headers, retries and error mapping.
+    private let transport: ProviderTransport
 
     public init(config: ProviderConfig, wait: @escaping (Double) -> Void = VideoAPIClient.sleep) throws(VideoAPIError) {
         self.config = config
-        self.wait = wait
-        do { curl = try CurlEasy() } catch { throw VideoAPIError(.connectionFailed, detail: error.message, nothingWasSent: true) }
+        transport = try ProviderTransport(.init(config), service: .video, wait: wait)
     }
 
     public static func sleep(_ seconds: Double) {
@@ -73,16 +72,16 @@ public final class VideoAPIClient: VideoProvider {
         let body = HTTPClientRequest.Body.multipart([("prompt", params.prompt), ("model", params.model),
                                                      ("seconds", params.seconds), ("size", params.size)])
         let headers = params.idempotencyKey.map { [("Idempotency-Key", $0)] } ?? []
-        return try video(send("POST", "/videos", body: body, headers: headers, createsJob: true, maxRetries: maxRetries))
+        return try video(transport.send("POST", "/videos", body: body, headers: headers, rule: .create, maxRetries: maxRetries))
     }
 
     public func retrieve(_ id: String) throws(VideoAPIError) -> APIResult<ProviderVideo> {
-        try video(send("GET", "/videos/" + URLEncoding.encode(id)))
+        try video(transport.send("GET", "/videos/" + URLEncoding.encode(id)))
     }
 
     public func remix(_ id: String, prompt: String) throws(VideoAPIError) -> APIResult<ProviderVideo> {
         let body = HTTPClientRequest.Body.bytes(Array(JSON.object([("prompt", .string(prompt))]).serialized.utf8), contentType: "application/json")
-        return try video(send("POST", "/videos/" + URLEncoding.encode(id) + "/remix", body: body, createsJob: true))
+        return try video(transport.send("POST", "/videos/" + URLEncoding.encode(id) + "/remix", body: body, rule: .create))
     }
 
     public func delete(_ id: String) throws(VideoAPIError) -> APIResult<Bool> {
@@ -120,11 +119,11 @@ public final class VideoAPIClient: VideoProvider {
                 throw VideoAPIError(.upstream, detail: "cannot write \(path).part: \(error)", nothingWasSent: true)
             }
             do throws(VideoAPIError) {
-                let response = try exchange("GET", target, body: .none, sink: sink, timeoutMs: config.downloadTimeoutMs)
+                let response = try transport.exchange("GET", target, body: .none, sink: sink, timeoutMs: config.downloadTimeoutMs)
                 do { try sink.close() } catch { throw VideoAPIError(.upstream, detail: "cannot finish writing \(path): \(error)") }
                 guard (200..<300).contains(response.status) else {
                     unlink(path + ".part")
-                    throw classify(response, body: sink.errorBody)
+                    throw transport.classify(response, body: sink.errorBody)
                 }
                 guard rename(path + ".part", path) == 0 else {
                     throw VideoAPIError(.upstream, detail: "cannot move the download into place at \(path)")
@@ -137,8 +136,8 @@ public final class VideoAPIClient: VideoProvider {
                 unlink(path + ".part")
                 var failure = error
                 if sink.overLimit { failure = VideoAPIError(.tooLarge, detail: "the \(variant.rawValue) is larger than \(maxBytes) bytes") }
-                guard shouldRetry(failure, createsJob: false), attempt < config.maxRetries else { throw failure }
-                wait(delay(failure, attempt: attempt))
+                guard transport.shouldRetry(failure, rule: .read), attempt < config.maxRetries else { throw failure }
+                transport.wait(transport.delay(failure, attempt: attempt))
                 attempt += 1
             }
         }
@@ -161,7 +160,7 @@ public final class VideoAPIClient: VideoProvider {
     }
 
     private func jsonCall(_ method: String, _ path: String) throws(VideoAPIError) -> (APIResult<Bool>, JSON) {
-        let (response, body) = try send(method, path)
+        let (response, body) = try transport.send(method, path)
         let requestID = response.headers["x-request-id"]
         guard let json = try? JSONParser.parse(body).root, case .object = json else {
             throw VideoAPIError(.malformedResponse, status: response.status, detail: "the body is not a JSON object", requestID: requestID)
@@ -169,84 +168,8 @@ public final class VideoAPIClient: VideoProvider {
         return (APIResult(value: true, requestID: requestID, pollAfterMs: nil), json)
     }
 
-    /// One call with the retry rule applied; returns a 2xx response and its body.
-    private func send(_ method: String, _ path: String, body: HTTPClientRequest.Body = .none, headers: [(String, String)] = [],
-                      createsJob: Bool = false, maxRetries: Int? = nil) throws(VideoAPIError) -> (HTTPClientResponse, [UInt8]) {
-        let retries = maxRetries ?? config.maxRetries
-        var attempt = 0
-        while true {
-            let sink = MemorySink(limit: 8 << 20)
-            do throws(VideoAPIError) {
-                let response = try exchange(method, path, body: body, headers: headers, sink: sink, timeoutMs: config.timeoutMs)
-                guard (200..<300).contains(response.status) else { throw classify(response, body: sink.bytes) }
-                return (response, sink.bytes)
-            } catch {
-                guard shouldRetry(error, createsJob: createsJob), attempt < retries else { throw error }
-                wait(delay(error, attempt: attempt))
-                attempt += 1
-            }
-        }
-    }
-
-    private func exchange(_ method: String, _ path: String, body: HTTPClientRequest.Body, headers extra: [(String, String)] = [],
-                          sink: any ResponseSink, timeoutMs: Int) throws(VideoAPIError) -> HTTPClientResponse {
-        var headers = [("Authorization", "Bearer \(config.apiKey)"), ("Accept", "application/json")] + extra
-        if let org = config.organization { headers.append(("OpenAI-Organization", org)) }
-        if let project = config.project { headers.append(("OpenAI-Project", project)) }
-        let request = HTTPClientRequest(method: method, url: config.baseURL + path, headers: headers, body: body,
-                                        connectTimeoutMs: config.connectTimeoutMs, timeoutMs: timeoutMs)
-        do {
-            return try curl.perform(request, into: sink)
-        } catch {
-            if error.isTimeout { throw VideoAPIError(.timeout, detail: error.message) }
-            if error.isWriteAborted { throw VideoAPIError(.tooLarge, detail: error.message) }
-            throw VideoAPIError(.connectionFailed, detail: error.message, nothingWasSent: error.nothingWasSent)
-        }
-    }
-
-    func shouldRetry(_ error: VideoAPIError, createsJob: Bool) -> Bool {
-        if createsJob {
-            return error.nothingWasSent || (error.kind == .rateLimited) || (error.kind == .upstream && error.status == 503)
-        }
-        switch error.kind {
-        case .rateLimited, .upstream, .timeout, .connectionFailed: return true
-        case .invalidRequest: return error.status == 408 || error.status == 409
-        default: return false
-        }
-    }
-
-    /// Retry-After when given (capped), otherwise 0.5 s doubling, with a little jitter.
-    func delay(_ error: VideoAPIError, attempt: Int) -> Double {
-        if let after = error.retryAfter { return min(after, config.maxRetryAfterSeconds) }
-        let base = min(config.maxBackoffSeconds, 0.5 * Double(1 << min(attempt, 10)))
-        return base * Double.random(in: 0.8...1.0)
-    }
-
-    /// Maps a non-2xx answer to a typed error, keeping the provider's message, param and code.
-    func classify(_ response: HTTPClientResponse, body: [UInt8]) -> VideoAPIError {
-        let requestID = response.headers["x-request-id"]
-        let error = (try? JSONParser.parse(body).root)?["error"]
-        let message = error?["message"]?.stringValue ?? "HTTP \(response.status)"
-        let param = error?["param"]?.stringValue
-        let code = error?["code"]?.stringValue
-        let kind: VideoAPIError.Kind = switch response.status {
-        case 401: .badKey
-        case 403: .notAllowed
-        case 404: .notFound
-        case 429: .rateLimited
-        case 400, 408, 409, 413, 415, 422: .invalidRequest
-        default: .upstream
-        }
-        return VideoAPIError(kind, status: response.status, detail: message, param: param, code: code,
-                             requestID: requestID, retryAfter: VideoAPIClient.retryAfter(response.headers))
-    }
-
     /// `retry-after-ms`, else `Retry-After` in seconds (an HTTP date is treated as "a while": 60 s).
     public static func retryAfter(_ headers: [String: String]) -> Double? {
-        // A header is outside input: only finite values, at most an hour ("inf" or 1e400 must not trap later).
-        if let ms = headers["retry-after-ms"].flatMap(Double.init), ms.isFinite, ms >= 0 { return min(ms / 1000, 3600) }
-        guard let value = headers["retry-after"] else { return nil }
-        if let seconds = Double(value), seconds.isFinite, seconds >= 0 { return min(seconds, 3600) }
-        return 60
+        ProviderTransport.retryAfter(headers)
     }
 }

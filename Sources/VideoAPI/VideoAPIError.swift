@@ -1,5 +1,6 @@
-// Typed failures of a Videos API call. Each carries the provider's request id (for the log) and a
-// plain public message (for users); the provider's own words go to the log and, for 400s, the user.
+// Typed failures of a provider call (the Videos API, and Chat Completions: same envelope, same
+// classes). Each carries the provider's request id (for the log) and a plain public message (for
+// users); the provider's own words go to the log and, for 400s, the user.
 
 public struct VideoAPIError: Error, Sendable, CustomStringConvertible {
     public enum Kind: String, Sendable {
@@ -13,6 +14,12 @@ public struct VideoAPIError: Error, Sendable, CustomStringConvertible {
         case connectionFailed = "connection_failed"
         case malformedResponse = "malformed_response"
         case tooLarge = "too_large"                  // a download over its cap
+        case refused = "refused"                     // a chat model declined to answer (message.refusal)
+    }
+
+    /// Which API failed: only the public message depends on it.
+    public enum Service: String, Sendable {
+        case video, chat
     }
 
     public var kind: Kind
@@ -26,6 +33,8 @@ public struct VideoAPIError: Error, Sendable, CustomStringConvertible {
     public var retryAfter: Double?
     /// True when the request surely never reached the provider (nothing could have been created).
     public var nothingWasSent = false
+    /// Which API failed; set by the client that made the error.
+    public var service = Service.video
 
     public init(_ kind: Kind, status: Int? = nil, detail: String, param: String? = nil, code: String? = nil,
                 requestID: String? = nil, retryAfter: Double? = nil, nothingWasSent: Bool = false) {
@@ -37,6 +46,13 @@ public struct VideoAPIError: Error, Sendable, CustomStringConvertible {
         self.requestID = requestID
         self.retryAfter = retryAfter
         self.nothingWasSent = nothingWasSent
+    }
+
+    /// The same error, said of another API.
+    func of(_ service: Service) -> VideoAPIError {
+        var copy = self
+        copy.service = service
+        return copy
     }
 
     /// What a failed create means for the job it asked for.
@@ -57,7 +73,7 @@ public struct VideoAPIError: Error, Sendable, CustomStringConvertible {
         if kind == .rateLimited, let code, VideoAPIError.quotaCodes.contains(code) { return .refused }
         if nothingWasSent || kind == .rateLimited || (kind == .upstream && status == 503) { return .notTaken }
         switch kind {
-        case .badKey, .notAllowed, .notFound: return .refused
+        case .badKey, .notAllowed, .notFound, .refused: return .refused
         case .invalidRequest: return status == 408 || status == 409 ? .lostAnswer : .refused
         default: return .lostAnswer
         }
@@ -69,21 +85,35 @@ public struct VideoAPIError: Error, Sendable, CustomStringConvertible {
         kind == .timeout || kind == .connectionFailed || kind == .upstream
     }
 
+    /// A 429 that no waiting cures (the account has no credit).
+    var isQuotaExhausted: Bool {
+        kind == .rateLimited && code.map(VideoAPIError.quotaCodes.contains) == true
+    }
+
+    /// The video wording is as before; a chat failure names the chat provider and the chat's own
+    /// subjects (a model, not a video), so a roundtable error never blames the video provider.
     public var publicMessage: String {
-        switch kind {
-        case .badKey: "The video provider rejected PromptReel's API key. Ask the operator to check OPENAI_API_KEY."
-        case .notAllowed: "The video provider does not allow this account to generate videos (for Sora, the organization must be verified)."
-        case .notFound: "The video provider does not know this video any more."
-        case .invalidRequest: "The video provider refused the request: \(detail)"
-        case .rateLimited:
+        let provider = service == .chat ? "chat provider" : "video provider"
+        return switch (kind, service) {
+        case (.badKey, .video): "The video provider rejected PromptReel's API key. Ask the operator to check OPENAI_API_KEY."
+        case (.badKey, .chat):
+            "The chat provider rejected PromptReel's API key. Ask the operator to check PROMPTREEL_CHAT_API_KEY (or OPENAI_API_KEY)."
+        case (.notAllowed, .video): "The video provider does not allow this account to generate videos (for Sora, the organization must be verified)."
+        case (.notAllowed, .chat): "The chat provider does not allow this account to use this model."
+        case (.notFound, .video): "The video provider does not know this video any more."
+        case (.notFound, .chat): "The chat provider does not know this model."
+        case (.invalidRequest, _): "The \(provider) refused the request: \(detail)"
+        case (.rateLimited, _):
             retryAfter.flatMap { $0.isFinite && $0 >= 0 && $0 < 86_400 ? Int($0.rounded(.up)) : nil }
-                .map { "The video provider is rate limiting us. Try again in \($0) seconds." }
-                ?? "The video provider is rate limiting us. Try again shortly."
-        case .upstream: "The video provider is having trouble right now. Try again shortly."
-        case .timeout: "The video provider did not answer in time."
-        case .connectionFailed: "PromptReel could not reach the video provider."
-        case .malformedResponse: "The video provider sent an answer PromptReel could not read."
-        case .tooLarge: "The video file is larger than PromptReel accepts."
+                .map { "The \(provider) is rate limiting us. Try again in \($0) seconds." }
+                ?? "The \(provider) is rate limiting us. Try again shortly."
+        case (.upstream, _): "The \(provider) is having trouble right now. Try again shortly."
+        case (.timeout, _): "The \(provider) did not answer in time."
+        case (.connectionFailed, _): "PromptReel could not reach the \(provider)."
+        case (.malformedResponse, _): "The \(provider) sent an answer PromptReel could not read."
+        case (.tooLarge, .video): "The video file is larger than PromptReel accepts."
+        case (.tooLarge, .chat): "The chat provider's answer is larger than PromptReel accepts."
+        case (.refused, _): "The model declined to answer this request."
         }
     }
 

@@ -1,5 +1,6 @@
 // The simulated Videos API, transport-free: requests in, replies out. Jobs advance with the clock
 // (queued → in_progress with rising progress → completed), so nothing runs in the background.
+// Chat Completions, for the roundtable, are in ChatSimulator.swift.
 // A dialect bends the answers the way a gateway does (see ../shared/openai/VIDEOS-API.md).
 
 import Foundation
@@ -113,26 +114,31 @@ actor Simulator {
             String($0).removingPercentEncoding ?? String($0)
         }
         if parts.first == "_sim" { return control(request, parts) }
-        guard parts.count >= 2, parts[0] == "v1", parts[1] == "videos" else {
-            return error(404, "Invalid URL (\(request.method) \(request.path))", type: "invalid_request_error", code: "unknown_url")
-        }
         let endpoint: String
-        switch (request.method, parts.count, parts.count > 3 ? parts[3] : "") {
-        case ("POST", 2, _): endpoint = "create"
-        case ("GET", 2, _): endpoint = "list"
-        case ("GET", 3, _): endpoint = "retrieve"
-        case ("DELETE", 3, _): endpoint = "delete"
-        case ("GET", 4, "content"): endpoint = "content"
-        case ("POST", 4, "remix"): endpoint = "remix"
-        default:
-            return error(404, "Invalid URL (\(request.method) \(request.path))", type: "invalid_request_error", code: "unknown_url")
+        if parts == ["v1", "chat", "completions"] && request.method == "POST" {
+            endpoint = "chat"
+        } else {
+            guard parts.count >= 2, parts[0] == "v1", parts[1] == "videos" else {
+                return error(404, "Invalid URL (\(request.method) \(request.path))", type: "invalid_request_error", code: "unknown_url")
+            }
+            switch (request.method, parts.count, parts.count > 3 ? parts[3] : "") {
+            case ("POST", 2, _): endpoint = "create"
+            case ("GET", 2, _): endpoint = "list"
+            case ("GET", 3, _): endpoint = "retrieve"
+            case ("DELETE", 3, _): endpoint = "delete"
+            case ("GET", 4, "content"): endpoint = "content"
+            case ("POST", 4, "remix"): endpoint = "remix"
+            default:
+                return error(404, "Invalid URL (\(request.method) \(request.path))", type: "invalid_request_error", code: "unknown_url")
+            }
         }
         stats[endpoint, default: 0] += 1
         let fault = nextFault(endpoint)
-        if let fault, let faulted = faultReply(fault) { return faulted }
+        if let fault, let faulted = faultReply(fault, endpoint: endpoint) { return faulted }
         var reply = serve(endpoint, request, id: parts.count > 2 ? parts[2] : "")
         // These two faults let the call happen (a create makes its job) and then spoil only the answer.
-        if let fault, fault.kind == "late" { reply.delaySeconds = fault.hangSeconds }
+        // A late fault adds to a delay the call already has (a slow chat answer).
+        if let fault, fault.kind == "late" { reply.delaySeconds = (reply.delaySeconds ?? 0) + fault.hangSeconds }
         if let fault, fault.kind == "drop" { reply.dropConnection = true }
         return reply
     }
@@ -143,6 +149,7 @@ actor Simulator {
                          type: "invalid_request_error", code: "invalid_api_key")
         }
         switch endpoint {
+        case "chat": return chat(request)
         case "create": return create(request)
         case "list": return list(request.query)
         case "retrieve": return withJob(id) { job in
@@ -420,7 +427,7 @@ actor Simulator {
 
     // MARK: Faults and the control API
 
-    static let faultKinds = ["400", "429", "500", "502", "503", "504", "hang", "malformed", "late", "drop"]
+    static let faultKinds = ["400", "429", "quota", "500", "502", "503", "504", "hang", "malformed", "late", "drop"]
 
     /// Takes the next queued fault for an endpoint, if any.
     func nextFault(_ endpoint: String) -> Fault? {
@@ -433,7 +440,8 @@ actor Simulator {
     }
 
     /// The answer that replaces the call, or nil for faults that let the call happen (late, drop).
-    func faultReply(_ fault: Fault) -> SimReply? {
+    func faultReply(_ fault: Fault, endpoint: String) -> SimReply? {
+        let upstream = endpoint == "chat" ? "model provider" : "video provider"
         switch fault.kind {
         case "late", "drop": return nil
         case "400": return error(400, "The request could not be processed.", code: nil)
@@ -441,8 +449,11 @@ actor Simulator {
             var reply = error(429, "Rate limit reached for requests. Please try again in \(fault.retryAfter)s.", type: "requests", code: "rate_limit_exceeded")
             reply.headers += [("Retry-After", String(fault.retryAfter)), ("retry-after-ms", String(fault.retryAfter * 1000))]
             return reply
+        case "quota":
+            // No wait cures an empty account, so OpenAI sends no Retry-After.
+            return error(429, "You exceeded your current quota, please check your plan and billing details.", type: "insufficient_quota", code: "insufficient_quota")
         case "500": return error(500, "The server had an error while processing your request. Sorry about that!", type: "server_error", code: nil)
-        case "502": return error(502, "Bad gateway: the upstream video provider sent an invalid response.", type: "server_error", code: nil)
+        case "502": return error(502, "Bad gateway: the upstream \(upstream) sent an invalid response.", type: "server_error", code: nil)
         case "503": return error(503, "The engine is currently overloaded, please try again later.", type: "server_error", code: nil)
         case "504": return error(504, "Gateway timeout.", type: "server_error", code: nil)
         case "hang":
@@ -451,17 +462,20 @@ actor Simulator {
             return reply
         default:  // malformed
             return SimReply(status: 200, phrase: "OK", headers: [("Content-Type", "application/json"), ("x-request-id", requestID())],
-                            body: Data(#"{"id": "video_trunc", "object": "vid"#.utf8))
+                            body: Data((endpoint == "chat" ? #"{"id": "chatcmpl-trunc", "object": "chat.compl"# : #"{"id": "video_trunc", "object": "vid"#).utf8))
         }
     }
 
-    static let endpoints = ["create", "list", "retrieve", "delete", "content", "remix"]
+    static let endpoints = ["create", "list", "retrieve", "delete", "content", "remix", "chat"]
 
     func control(_ request: SimRequest, _ parts: [String]) -> SimReply {
         switch (request.method, parts.count > 1 ? parts[1] : "") {
         case ("GET", "stats"):
             // Calls per endpoint, and "jobs": how many jobs were made (late and dropped creates included).
-            return json(200, Dictionary(uniqueKeysWithValues: (Simulator.endpoints + ["jobs"]).map { ($0, stats[$0] ?? 0) }))
+            // "chat" shows once called, so the Videos API's counters read exactly as before on their own.
+            var counts = Dictionary(uniqueKeysWithValues: (Simulator.endpoints + ["jobs"]).map { ($0, stats[$0] ?? 0) })
+            if counts["chat"] == 0 { counts["chat"] = nil }
+            return json(200, counts)
         case ("POST", "reset"):
             jobs = [:]; faults = [:]; stats = [:]
             return json(200, ["reset": true])

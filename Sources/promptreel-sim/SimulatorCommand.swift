@@ -1,4 +1,5 @@
-// promptreel-sim: a simulator of OpenAI's Videos API (/v1/videos) on its own small HTTP server.
+// promptreel-sim: a simulator of OpenAI's Videos API (/v1/videos) and Chat Completions
+// (/v1/chat/completions) on its own small HTTP server.
 
 import ArgumentParser
 import FlyingFox
@@ -8,7 +9,7 @@ import Foundation
 @main
 struct SimulatorCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "promptreel-sim", abstract: "Simulate OpenAI's Videos API (/v1/videos) on loopback.")
+        commandName: "promptreel-sim", abstract: "Simulate OpenAI's Videos API (/v1/videos) and Chat Completions (/v1/chat/completions) on loopback.")
 
     @Option(help: "Address to listen on.") var host = "127.0.0.1"
     @Option(help: "Port to listen on (0 picks a free one).") var port: UInt16 = 8090

@@ -78,11 +78,7 @@ public final class ChatAPIClient: ChatProvider {
 
     public init(config: ChatConfig, wait: @escaping (Double) -> Void = VideoAPIClient.sleep) throws(VideoAPIError) {
         self.config = config
-        transport = try ProviderTransport(
-            .init(baseURL: config.baseURL, apiKey: config.apiKey, organization: config.organization, project: config.project,
-                  connectTimeoutMs: config.connectTimeoutMs, timeoutMs: config.timeoutMs, maxRetries: config.maxRetries,
-                  maxBackoffSeconds: config.maxBackoffSeconds, maxRetryAfterSeconds: config.maxRetryAfterSeconds),
-            service: .chat, wait: wait)
+        transport = try ProviderTransport(.init(config), service: .chat, wait: wait)
     }
 
     /// Optional parameters a model or gateway may refuse by name; such a 400 is answered by sending the

@@ -133,3 +133,17 @@ final class ProviderTransport {
         return 60
     }
 }
+
+extension ProviderTransport.Settings {
+    init(_ c: ProviderConfig) {
+        self.init(baseURL: c.baseURL, apiKey: c.apiKey, organization: c.organization, project: c.project,
+                  connectTimeoutMs: c.connectTimeoutMs, timeoutMs: c.timeoutMs, maxRetries: c.maxRetries,
+                  maxBackoffSeconds: c.maxBackoffSeconds, maxRetryAfterSeconds: c.maxRetryAfterSeconds)
+    }
+
+    init(_ c: ChatConfig) {
+        self.init(baseURL: c.baseURL, apiKey: c.apiKey, organization: c.organization, project: c.project,
+                  connectTimeoutMs: c.connectTimeoutMs, timeoutMs: c.timeoutMs, maxRetries: c.maxRetries,
+                  maxBackoffSeconds: c.maxBackoffSeconds, maxRetryAfterSeconds: c.maxRetryAfterSeconds)
+    }
+}

@@ -1,5 +1,6 @@
-// The Videos API client: every /v1/videos call on one libcurl handle, with typed errors and retries.
-// Not Sendable: each thread (web worker, background worker) makes its own.
+// The Videos API client: every /v1/videos call on one libcurl handle, with typed errors and retries
+// (the plumbing, shared with ChatAPIClient, is ProviderTransport). Not Sendable: each thread (web
+// worker, background worker) makes its own.
 //
 // Retry rule: reads (retrieve, list, download) and delete retry on 429, 408/409, 5xx, timeouts and
 // connection failures. Create and remix start paid jobs, so they retry only when nothing can have been
@@ -53,11 +54,7 @@ public final class VideoAPIClient: VideoProvider {
 
     public init(config: ProviderConfig, wait: @escaping (Double) -> Void = VideoAPIClient.sleep) throws(VideoAPIError) {
         self.config = config
-        transport = try ProviderTransport(
-            .init(baseURL: config.baseURL, apiKey: config.apiKey, organization: config.organization, project: config.project,
-                  connectTimeoutMs: config.connectTimeoutMs, timeoutMs: config.timeoutMs, maxRetries: config.maxRetries,
-                  maxBackoffSeconds: config.maxBackoffSeconds, maxRetryAfterSeconds: config.maxRetryAfterSeconds),
-            service: .video, wait: wait)
+        transport = try ProviderTransport(.init(config), service: .video, wait: wait)
     }
 
     public static func sleep(_ seconds: Double) {

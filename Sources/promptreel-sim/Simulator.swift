@@ -427,7 +427,7 @@ actor Simulator {
 
     // MARK: Faults and the control API
 
-    static let faultKinds = ["400", "429", "500", "502", "503", "504", "hang", "malformed", "late", "drop"]
+    static let faultKinds = ["400", "429", "quota", "500", "502", "503", "504", "hang", "malformed", "late", "drop"]
 
     /// Takes the next queued fault for an endpoint, if any.
     func nextFault(_ endpoint: String) -> Fault? {
@@ -449,6 +449,9 @@ actor Simulator {
             var reply = error(429, "Rate limit reached for requests. Please try again in \(fault.retryAfter)s.", type: "requests", code: "rate_limit_exceeded")
             reply.headers += [("Retry-After", String(fault.retryAfter)), ("retry-after-ms", String(fault.retryAfter * 1000))]
             return reply
+        case "quota":
+            // No wait cures an empty account, so OpenAI sends no Retry-After.
+            return error(429, "You exceeded your current quota, please check your plan and billing details.", type: "insufficient_quota", code: "insufficient_quota")
         case "500": return error(500, "The server had an error while processing your request. Sorry about that!", type: "server_error", code: nil)
         case "502": return error(502, "Bad gateway: the upstream \(upstream) sent an invalid response.", type: "server_error", code: nil)
         case "503": return error(503, "The engine is currently overloaded, please try again later.", type: "server_error", code: nil)

@@ -241,6 +241,6 @@ def test_stats_count_jobs_and_reset_forgets_them(sim):
     call(sim, "GET", "/videos")
     stats = sim.stats()
     assert stats["jobs"] == 2 and stats["create"] == 2 and stats["list"] == 1
-    assert set(stats) == {"create", "list", "retrieve", "delete", "content", "remix", "jobs"}
+    assert set(stats) == {"create", "list", "retrieve", "delete", "content", "remix", "chat", "jobs"}
     requests.post(sim.url + "/_sim/reset", timeout=5).raise_for_status()
     assert sim.stats()["jobs"] == 0

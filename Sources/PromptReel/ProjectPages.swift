@@ -59,12 +59,15 @@ enum ProjectPages {
         }
         let list: HTML = projects.isEmpty ? "<p class=\"muted\">No projects yet. Create one to start saving video prompts.</p>" : "<ul class=\"cards\">\(items)</ul>"
         let spend = try c.generations.store.monthSpend(userID: user.id)
-        let chat = try c.roundtables.store.monthSpend(userID: user.id)
+        let chatSpend = try c.roundtables.store.monthSpend(userID: user.id)
+        let chat = chatSpend.known
+        let unknown: HTML = chatSpend.unknownCalls > 0
+            ? " <span class=\"muted\">(plus \(chatSpend.unknownCalls) chat call\(chatSpend.unknownCalls == 1 ? "" : "s") whose provider reported no usage: cost unknown)</span>" : .empty
         let possibly: HTML = spend.possiblyBilled > .zero
             ? " <span class=\"muted\">(of which \(spend.possiblyBilled.display) possibly billed: generations whose outcome the provider did not confirm)</span>" : .empty
         let body: HTML = """
             <h1>Your projects</h1>
-            <p class="spend">Spent this month: <strong>\((spend.total.adding(chat) ?? spend.total).display)</strong> — videos \(spend.total.display)\(possibly), roundtables \(chat.display)</p>\(list)
+            <p class="spend">Spent this month: <strong>\((spend.total.adding(chat) ?? spend.total).display)</strong> — videos \(spend.total.display)\(possibly), roundtables \(chat.display)\(unknown)</p>\(list)
             <h2>New project</h2>\(Views.errorBox(error))
             <form method="post" action="\(Route.projects.path)">\(Views.csrfField(c))
             \(Views.textField("Name", name: "name", value: name, required: true, maxLength: 200))

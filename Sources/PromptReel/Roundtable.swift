@@ -142,7 +142,9 @@ struct Roundtable: Sendable {
             ("settings", (try? JSONParser.parse(settings)) ?? .null), ("preset", .optional(preset)), ("feedback", .optional(feedback)),
             ("previousRoundtableId", previousRoundtableID.map(JSON.int) ?? .null), ("chatModel", .string(chatModel)),
             ("messages", .array(messages.map(\.json))), ("proposal", .optional(proposal)), ("rationale", .optional(rationale)),
-            ("cost", .number(cost.jsonText)), ("costUnknown", .bool(costUnknown)), ("error", .optional(errorMessage)),
+            // Some call had no usage: the total is not known, so no number is given (never a partial as if whole).
+            ("cost", costUnknown ? .null : .number(cost.jsonText)), ("costUnknown", .bool(costUnknown)),
+            ("knownCost", .number(cost.jsonText)), ("error", .optional(errorMessage)),
             ("createdAt", .string(createdAt)), ("completedAt", .optional(completedAt)), ("acceptedAt", .optional(acceptedAt)),
         ])
     }

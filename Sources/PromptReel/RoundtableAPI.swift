@@ -19,7 +19,7 @@ enum RoundtableAPI {
         default: throw HTTPError.validation(field: "previousRoundtableId", "must be a roundtable id")
         }
         let table = try refusals {
-            try c.roundtables.start(user: user, video: video, preset: doc.map { try Field.json($0, "preset") } ?? nil,
+            try c.roundtables.start(user: user, video: video, preset: presetChoice(doc),
                                     feedback: doc.map { try Field.json($0, "feedback") } ?? nil,
                                     requested: Catalog.requested(fromJSON: doc?.root["settings"]), previous: previous)
         }
@@ -57,6 +57,12 @@ enum RoundtableAPI {
         let user = try c.requireUser()
         let table = try refusals { try c.roundtables.retry(id: id, user: user) }
         return .json(.object([("roundtableId", .int(table.id)), ("status", .string(table.status.rawValue))]), status: 202)
+    }
+
+    /// Absent: the video's own preset; null or "": none; a name: that preset.
+    static func presetChoice(_ doc: JSONDocument?) throws -> String? {
+        guard let doc, let value = doc.root["preset"] else { return nil }
+        return value.isNull ? "" : try Field.json(doc, "preset") ?? ""
     }
 
     static func refusals<T>(_ body: () throws -> T) throws -> T {

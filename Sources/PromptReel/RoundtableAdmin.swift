@@ -11,7 +11,10 @@ public enum RoundtableAdmin {
         try RoundtableStore(db: db).roles().map { "\($0.name): \($0.instructions)" }
     }
 
+    static let positions = -1_000_000...1_000_000
+
     public static func addRole(name: String, instructions: String, position: Int, db: Connection) throws {
+        guard positions.contains(position) else { throw Failure(description: "a position is between -1000000 and 1000000") }
         do {
             try RoundtableStore(db: db).addRole(RoundtableRole(name: name, instructions: instructions), position: position)
         } catch DatabaseError.uniqueViolation {
@@ -22,6 +25,7 @@ public enum RoundtableAdmin {
     }
 
     public static func setRole(name: String, instructions: String?, position: Int?, db: Connection) throws {
+        if let position, !positions.contains(position) { throw Failure(description: "a position is between -1000000 and 1000000") }
         do {
             guard try RoundtableStore(db: db).setRole(name: name, instructions: instructions, position: position) else {
                 throw Failure(description: "no role named \(name)")
@@ -42,8 +46,10 @@ public enum RoundtableAdmin {
     /// Prices are plain decimal text (USD per million tokens).
     public static func setPrice(model: String, input: String, output: String, db: Connection) throws {
         guard !model.isEmpty, model.count <= 200 else { throw Failure(description: "give the chat model's name") }
-        guard let inputPrice = USD(parsing: input), let outputPrice = USD(parsing: output) else {
-            throw Failure(description: "prices are plain decimal amounts in USD per million tokens, e.g. 0.40")
+        // numeric(12,6) in chat_models: below a million dollars per million tokens.
+        let ceiling = USD(micros: 1_000_000 * 1_000_000)
+        guard let inputPrice = USD(parsing: input), let outputPrice = USD(parsing: output), inputPrice < ceiling, outputPrice < ceiling else {
+            throw Failure(description: "prices are plain decimal amounts in USD per million tokens below 1000000, e.g. 0.40")
         }
         try RoundtableStore(db: db).setChatPrice(model: model, input: inputPrice, output: outputPrice)
     }

@@ -26,16 +26,30 @@ final class RoundtableEngine {
         self.makeProvider = makeProvider
     }
 
-    /// Claims and runs one due roundtable; false when none was due.
+    /// A roundtable claimed this often without finishing (its worker died or its database writes keep
+    /// failing) is given up, so paid calls are not repeated forever.
+    static let maxAttempts = 5
+
+    /// Claims and runs one due roundtable; false when none was due. Whatever goes wrong ends in a
+    /// plain failed state (Retry resumes), except a lost database, where the lease brings it back.
     @discardableResult
     func runOne() throws -> Bool {
         guard let table = try store.claim(leaseSeconds: leaseSeconds) else { return false }
         defer { store.unlock(table.id) }
+        guard table.attempts <= RoundtableEngine.maxAttempts else {
+            try store.fail(table.id, message: "The roundtable was interrupted \(RoundtableEngine.maxAttempts) times, so PromptReel stopped. Retry resumes it.")
+            return true
+        }
         do {
             try run(table)
         } catch let failure as RoundFailure {
             Log.error("roundtable \(table.id): \(failure.message)")
             try store.fail(table.id, message: failure.message)
+        } catch DatabaseError.unavailable(let detail) {
+            throw DatabaseError.unavailable(detail)
+        } catch {
+            Log.error("roundtable \(table.id): \(error)")
+            try store.fail(table.id, message: "The roundtable stopped on an internal error. The transcript so far is kept; Retry resumes it.")
         }
         return true
     }
@@ -54,13 +68,19 @@ final class RoundtableEngine {
             transcript = try store.messages(roundtableID: table.id)
         }
         let moderator = RoundtableRole(name: "Moderator", instructions: RoundtablePrompts.moderatorInstructions)
-        if !transcript.contains(where: { $0.round == 3 }) {
+        if !transcript.contains(where: { $0.round == 3 && $0.role == "Moderator" }) {
             try ask(table, round: 3, roles: [(0, moderator)], transcript: transcript)
             transcript = try store.messages(roundtableID: table.id)
         }
-        guard let final = transcript.first(where: { $0.round == 3 }) else { throw RoundFailure(message: "The Moderator gave no answer.") }
+        guard let final = transcript.first(where: { $0.round == 3 && $0.role == "Moderator" }) else {
+            throw RoundFailure(message: "The Moderator gave no answer.")
+        }
         let (proposal, rationale) = RoundtablePrompts.parseModerator(final.content, cutShort: final.finishReason == "length")
-        guard !proposal.isEmpty else { throw RoundFailure(message: "The Moderator's answer held no prompt.") }
+        guard !proposal.isEmpty else {
+            // Keep the paid answer in the transcript under another name, so Retry asks the Moderator again.
+            try store.setAside(table.id, round: 3, role: "Moderator", as: "Moderator (no prompt, attempt \(table.attempts))")
+            throw RoundFailure(message: "The Moderator's answer held no prompt\(final.finishReason == "length" ? " (it stopped at its length limit)" : ""). Retry asks it again.")
+        }
         try store.complete(table.id, proposal: String(proposal.prefix(RoundtableEngine.promptLimit)), rationale: rationale)
         Log.info("roundtable \(table.id): completed")
     }
@@ -94,6 +114,7 @@ final class RoundtableEngine {
             }
         }
         var failures: [String] = []
+        var storeError: (any Error)?
         for _ in roles {
             signal.wait()
             guard let answer = arrived.withLock({ $0.isEmpty ? nil : $0.removeFirst() }) else { continue }
@@ -102,16 +123,23 @@ final class RoundtableEngine {
                 if !completion.droppedParameters.isEmpty {
                     Log.info("roundtable \(table.id): the chat model refused \(completion.droppedParameters.joined(separator: ", ")); asked without")
                 }
-                try store.addMessage(table.id, round: round, position: answer.position, role: answer.role, content: completion.content,
-                                     finishReason: completion.finishReason, promptTokens: completion.usageReported ? completion.promptTokens : nil,
-                                     completionTokens: completion.usageReported ? completion.completionTokens : nil,
-                                     chatModel: table.chatModel, startedAt: answer.startedAt)
-                try store.extendLease(table.id, seconds: leaseSeconds)
+                // Every paid answer still arriving is stored even if one write fails; the failure is raised after.
+                do {
+                    try store.addMessage(table.id, round: round, position: answer.position, role: answer.role, content: completion.content,
+                                         finishReason: completion.finishReason, promptTokens: completion.usageReported ? completion.promptTokens : nil,
+                                         completionTokens: completion.usageReported ? completion.completionTokens : nil,
+                                         chatModel: table.chatModel, startedAt: answer.startedAt)
+                    try store.extendLease(table.id, seconds: leaseSeconds)
+                } catch {
+                    Log.error("roundtable \(table.id): storing the \(answer.role)'s answer failed: \(error)")
+                    storeError = storeError ?? error
+                }
             case let .failure(error):
                 Log.error("roundtable \(table.id): \(answer.role) (round \(round)) failed: \(error)")
                 failures.append("the \(answer.role)'s call in round \(round) failed: \(RoundtablePrompts.plain(error))")
             }
         }
+        if let storeError { throw storeError }
         if !failures.isEmpty {
             throw RoundFailure(message: "The roundtable stopped: " + failures.joined(separator: "; ")
                                + ". The transcript so far is kept; Retry asks only what is missing.")

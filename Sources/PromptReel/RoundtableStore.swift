@@ -56,14 +56,23 @@ struct RoundtableStore {
             """).map(RoundtableMessage.init)
     }
 
-    /// Chat spend this calendar month (UTC), by when each call was made; calls without usage count nothing
-    /// here and are reported as unknown on their roundtable.
-    func monthSpend(userID: Int64) throws -> USD {
-        let text = try db.execute("""
-            SELECT coalesce(sum(m.cost), 0)::text AS spend FROM roundtable_messages m JOIN roundtables r ON r.id = m.roundtable_id
+    /// Chat spend this calendar month (UTC), by when each call was made, and how many calls had no
+    /// usage (their cost is unknown: said so, never counted as $0).
+    func monthSpend(userID: Int64) throws -> (known: USD, unknownCalls: Int64) {
+        let row = try db.execute("""
+            SELECT coalesce(sum(m.cost), 0)::text AS spend, count(*) FILTER (WHERE m.cost IS NULL) AS unknown
+            FROM roundtable_messages m JOIN roundtables r ON r.id = m.roundtable_id
             WHERE r.user_id = \(userID) AND m.created_at >= date_trunc('month', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'
-            """)[0].string("spend")
-        return USD(parsing: text) ?? .zero
+            """)[0]
+        return (USD(parsing: row.string("spend")) ?? .zero, row.int("unknown"))
+    }
+
+    /// The video's latest completed roundtable (what feedback without a named run is about).
+    func latestCompleted(videoID: Int64, userID: Int64) throws -> Roundtable? {
+        try db.execute("""
+            SELECT \(fragment: Roundtable.columns) FROM roundtables r
+            WHERE r.video_id = \(videoID) AND r.user_id = \(userID) AND r.status = \(RoundtableStatus.completed) ORDER BY r.id DESC LIMIT 1
+            """).first.map(Roundtable.init)
     }
 
     // MARK: Starting
@@ -159,6 +168,14 @@ struct RoundtableStore {
             VALUES (\(roundtableID), \(round), \(position), \(role), \(content), \(finishReason), \(promptTokens), \(completionTokens),
                     chat_call_cost(\(promptTokens), \(completionTokens), \(chatModel)), to_timestamp(\(startedAt)))
             ON CONFLICT (roundtable_id, round, role) DO NOTHING
+            """)
+    }
+
+    /// Renames a stored answer (kept, with its cost) so the role can be asked again.
+    func setAside(_ id: Int64, round: Int, role: String, as newName: String) throws {
+        try db.execute("""
+            UPDATE roundtable_messages SET role = \(newName), position = position + 100
+            WHERE roundtable_id = \(id) AND round = \(round) AND role = \(role)
             """)
     }
 

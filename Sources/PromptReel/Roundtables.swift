@@ -44,7 +44,8 @@ struct Roundtables {
     }
 
     /// Records a queued roundtable for the video (a snapshot of its brief, prompt, settings, preset and
-    /// roles) and wakes the roundtable workers. `previous`: the run whose proposal the feedback is about.
+    /// roles) and wakes the roundtable workers. `preset`: nil uses the video's own, "" means none.
+    /// `previous`: the run whose proposal the feedback is about (feedback alone: the latest completed).
     func start(user: User, video: Video, preset presetName: String?, feedback: String?, requested: RequestedSettings,
                previous previousID: Int64?) throws -> Roundtable {
         guard !video.brief.trimmingSpaces.isEmpty else { throw Refusal.noBrief }
@@ -54,7 +55,7 @@ struct Roundtables {
         guard (feedback?.count ?? 0) <= 2000 else { throw Refusal.feedbackTooLong }
         let presets = try store.presets()
         var preset: RoundtablePreset?
-        if let presetName = (presetName?.isEmpty == false ? presetName : nil) ?? video.preset {
+        if let presetName = presetName ?? video.preset, !presetName.isEmpty {
             guard let found = presets.first(where: { $0.name == presetName }) else { throw Refusal.unknownPreset(presetName) }
             preset = found
         }
@@ -70,6 +71,8 @@ struct Roundtables {
                 throw Refusal.noSuchRoundtable
             }
             previous = found
+        } else if feedback?.isEmpty == false {
+            previous = try store.latestCompleted(videoID: video.id, userID: user.id)
         }
         let id = try store.insert(.init(videoID: video.id, userID: user.id, brief: video.brief, currentPrompt: video.finalPrompt,
                                         settings: settings.userJSON.serialized, preset: preset, roles: roles,
@@ -82,7 +85,8 @@ struct Roundtables {
     func accept(id: Int64, user: User, editedPrompt: String?) throws -> (Roundtable, Video) {
         guard let table = try store.roundtable(id: id, userID: user.id) else { throw Refusal.noSuchRoundtable }
         guard table.status == .completed, let proposal = table.proposal else { throw Refusal.notCompleted }
-        let edited = editedPrompt.map { $0.trimmingSpaces }
+        // Browsers send a textarea's line breaks as CRLF: an unchanged proposal must read as unchanged.
+        let edited = editedPrompt.map { $0.replacing("\r\n", with: "\n").trimmingSpaces }
         let prompt = edited ?? proposal
         guard !prompt.isEmpty else { throw Refusal.invalidPrompt("must not be empty") }
         guard prompt.count <= RoundtableEngine.promptLimit else { throw Refusal.invalidPrompt("must be at most 32000 characters") }

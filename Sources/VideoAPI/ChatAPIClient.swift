@@ -153,16 +153,21 @@ public final class ChatAPIClient: ChatProvider {
         switch json["usage"] {
         case .null?, nil: break
         case let usage? where usage.isObject:
-            reported = true
             guard let p = ChatAPIClient.tokenCount(usage["prompt_tokens"]), let c = ChatAPIClient.tokenCount(usage["completion_tokens"]) else {
                 throw malformed("the usage counts are not token counts")
             }
-            (prompt, completion) = (p, c)
+            // Only both counts make a price: `{}` or `{"total_tokens": 812}` is unknown, never $0.
+            reported = ChatAPIClient.isCount(usage["prompt_tokens"]) && ChatAPIClient.isCount(usage["completion_tokens"])
+            (prompt, completion) = reported ? (p, c) : (0, 0)
         default: throw malformed("usage is not an object")
         }
         return ChatCompletion(id: json["id"]?.stringValue, model: json["model"]?.stringValue, content: content,
                               finishReason: finishReason, promptTokens: prompt, completionTokens: completion,
                               usageReported: reported, requestID: requestID)
+    }
+
+    static func isCount(_ value: JSON?) -> Bool {
+        if case .number? = value { true } else { false }
     }
 
     /// A count of tokens: absent or null is 0; a whole number (also written 12.0) from 0 to

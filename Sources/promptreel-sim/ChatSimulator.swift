@@ -32,7 +32,8 @@ extension Simulator {
         let text = call.messages.map(\.content).joined(separator: "\n")
         let role = Simulator.roundtableRole(call.messages)
         // Slow answers sleep in the handler, outside the actor: other requests go on meanwhile.
-        let delay = directive(text, "chat-seconds").flatMap(Double.init).map { min(max($0, 0), 600) }
+        // Any user's brief reaches here: a NaN or infinite delay would trap in Task.sleep.
+        let delay = directive(text, "chat-seconds").flatMap(Double.init).flatMap { $0.isFinite ? min(max($0, 0), 600) : nil }
         func named(_ directiveName: String) -> Bool {
             guard let role else { return false }
             return Simulator.directives(text, directiveName).contains { $0.caseInsensitiveCompare(role) == .orderedSame }

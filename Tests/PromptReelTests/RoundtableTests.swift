@@ -17,6 +17,7 @@ final class ScriptedChat: Sendable {
     struct State {
         var failing: Set<String> = []
         var noUsage = false
+        var emptyModeratorAnswers = 0
         var calls: [String] = []
         var active = 0
         var maxActive = 0
@@ -31,19 +32,23 @@ final class ScriptedChat: Sendable {
     func fail(_ role: String) { state.withLock { _ = $0.failing.insert(role) } }
     func recover() { state.withLock { $0.failing = [] } }
     func sendNoUsage() { state.withLock { $0.noUsage = true } }
+    func moderatorAnswersEmpty(times: Int) { state.withLock { $0.emptyModeratorAnswers = times } }
 
     func answer(_ request: ChatRequest) throws(VideoAPIError) -> ChatCompletion {
         let system = request.messages.first?.content ?? ""
         let role = system.components(separatedBy: "You are the ").dropFirst().first?.components(separatedBy: " of").first ?? "?"
-        let (failing, noUsage) = state.withLock { s -> (Bool, Bool) in
+        let (failing, noUsage, empty) = state.withLock { s -> (Bool, Bool, Bool) in
             s.calls.append(role)
             s.active += 1
             s.maxActive = max(s.maxActive, s.active)
-            return (s.failing.contains(role), s.noUsage)
+            let empty = role == "Moderator" && s.emptyModeratorAnswers > 0
+            if empty { s.emptyModeratorAnswers -= 1 }
+            return (s.failing.contains(role), s.noUsage, empty)
         }
         if delay > 0 { Thread.sleep(forTimeInterval: delay) }
         state.withLock { $0.active -= 1 }
         if failing { throw VideoAPIError(.upstream, status: 500, detail: "scripted failure for \(role)") }
+        if empty { return ChatCompletion(content: "", finishReason: "length", promptTokens: 1000, completionTokens: 1200) }
         let content = role == "Moderator" ? "PROMPT:\nA lantern-lit night market, steam rising.\nRATIONALE:\nThe table agreed on warmth." : "\(role) notes."
         return ChatCompletion(content: content, finishReason: "stop", promptTokens: 1000, completionTokens: 250, usageReported: !noUsage)
     }
@@ -122,6 +127,35 @@ struct ScriptedChatProvider: ChatProvider {
         #expect(Array(script.calls[before...]).filter { $0 != "Editor" }.count == 4)  // three answers and the Moderator
         #expect(Array(script.calls[before...]).filter { $0 == "Editor" }.count == 2)  // its notes, then its answer
         #expect(try store.messages(roundtableID: id).count == 9)
+    }
+
+    /// A Moderator that used its whole budget on nothing: its paid answer stays in the transcript, set
+    /// aside, and Retry asks the Moderator again (and only it).
+    @Test func anEmptyModeratorAnswerIsSetAsideAndAskedAgain() throws {
+        let id = try newRoundtable()
+        let script = ScriptedChat()
+        script.moderatorAnswersEmpty(times: 1)
+        #expect(try engine(script).runOne())
+        #expect(try store.byID(id)?.status == .failed)
+        #expect(try store.retry(id: id, userID: fixture.userID))
+        let before = script.calls.count
+        #expect(try engine(script).runOne())
+        #expect(try store.byID(id)?.status == .completed)
+        #expect(Array(script.calls[before...]) == ["Moderator"])
+        let roles = try store.messages(roundtableID: id).filter { $0.round == 3 }.map(\.role)
+        #expect(roles == ["Moderator", "Moderator (no prompt, attempt 1)"])
+    }
+
+    @Test func partialUsageIsUnknown() throws {
+        let client = try ChatAPIClient(config: ChatConfig(baseURL: "http://127.0.0.1:9/v1", apiKey: "k"))
+        func decode(_ usage: String) throws -> ChatCompletion {
+            try client.decode(Array(#"{"choices":[{"message":{"content":"hi"},"finish_reason":"stop"}]\#(usage)}"#.utf8), status: 200, requestID: nil)
+        }
+        #expect(try decode(#","usage":{"prompt_tokens":10,"completion_tokens":2}"#).usageReported)
+        #expect(try !decode(#","usage":{}"#).usageReported)
+        #expect(try !decode(#","usage":{"total_tokens":812}"#).usageReported)
+        #expect(try !decode(#","usage":{"prompt_tokens":10}"#).usageReported)
+        #expect(try !decode("").usageReported)
     }
 
     @Test func noUsageIsUnknownNeverZero() throws {

@@ -86,6 +86,9 @@ def test_feedback_run_sees_the_previous_proposal(worker):
     assert "moodier, no people" in second["proposal"] and second["feedback"] == "moodier, no people"
     assert sql(f"SELECT previous_proposal = {sql_text(first['proposal'])} FROM roundtables WHERE id = {second['id']}") == "t"
     assert any("previous proposal" in m["content"].lower() for m in second["messages"])
+    # Feedback alone (the API has no previous id) is about the latest completed proposal.
+    third = wait_done(token, start(token, video, feedback="shorter").json()["roundtableId"])
+    assert sql(f"SELECT previous_roundtable_id FROM roundtables WHERE id = {third['id']}") == str(second["id"])
 
 
 def sql_text(s):
@@ -141,6 +144,18 @@ def test_refusals_and_ownership(worker):
     assert api("POST", f"/api/roundtables/{rid}/accept", token).status_code == 404
     assert api("GET", f"/api/videos/{video2}/roundtables", token).status_code == 404
     assert start(token, video2).status_code == 404
+    # Someone else's roundtable (or one of another video) cannot be the "previous" one.
+    assert start(token2, video2, previousRoundtableId=rid).status_code == 202
+    _, token3, video3 = setup()
+    assert start(token3, video3, previousRoundtableId=rid).status_code == 404
+
+
+def test_preset_none_overrides_the_videos_preset(worker):
+    _, token, video = setup(preset="cinematic")
+    default = wait_done(token, start(token, video).json()["roundtableId"])
+    assert default["preset"] == "cinematic"
+    none = wait_done(token, start(token, video, preset="").json()["roundtableId"])
+    assert none["preset"] is None
 
 
 def test_hostile_brief_is_escaped_everywhere(worker):

@@ -15,6 +15,41 @@ public final class StopFlag: Sendable {
     public var isStopped: Bool { flag.load(ordering: .acquiring) }
 }
 
+/// One kind of background work on its own database connection: `runOnce` does one due step.
+protocol BackgroundWork {
+    var db: Connection { get }
+    func runOnce() throws -> Bool
+}
+
+extension GenerationEngine: BackgroundWork {}
+
+extension RoundtableEngine: BackgroundWork {
+    func runOnce() throws -> Bool { try runOne() }
+}
+
+/// The loop both workers share: (re)connect and LISTEN, work while there is work, and when idle sleep
+/// until a NOTIFY says a click was recorded (so work starts at once) or `idleSeconds` pass.
+func workLoop(_ name: String, until stop: StopFlag, idleSeconds: Double, connect: () throws -> any BackgroundWork) {
+    var work: (any BackgroundWork)?
+    while !stop.isStopped {
+        do {
+            if work == nil || work?.db.isHealthy == false { work = try connect() }
+            guard let work else { continue }
+            if try work.runOnce() { continue }
+            _ = try work.db.waitForNotification(timeoutSeconds: idleSeconds)
+        } catch {
+            Log.error("\(name): \(error)")
+            if case DatabaseError.unavailable = error { work = nil }
+            var left = 0.5  // a short nap, still answering the stop flag
+            while left > 0 && !stop.isStopped {
+                VideoAPIClient.sleep(0.1)
+                left -= 0.1
+            }
+        }
+    }
+}
+
+/// Video jobs: submits, polls, downloads (the only place PromptReel talks to the video provider).
 public final class Worker {
     let config: AppConfig
     let name: String
@@ -24,43 +59,21 @@ public final class Worker {
         self.name = name
     }
 
-    /// Loops until `stop` is set: works while there is work; when idle, sleeps until a NOTIFY says a
-    /// click was recorded (so the create leaves at once) or half a second passes (polls fall due).
     public func run(until stop: StopFlag) {
         guard let providerConfig = config.provider else {
             Log.error("\(name): no OPENAI_API_KEY configured; the worker has nothing to talk to")
             return
         }
-        var engine: GenerationEngine?
-        while !stop.isStopped {
-            do {
-                if engine == nil || engine?.db.isHealthy == false {
-                    let db = try Connection(url: config.databaseURL)
-                    try db.execute("LISTEN promptreel_work")  // the channel GenerationStore.wakeWorkers notifies
-                    engine = GenerationEngine(db: db, provider: try VideoAPIClient(config: providerConfig), config: config.engine)
-                }
-                guard let engine else { continue }
-                if try engine.runOnce() { continue }
-                _ = try engine.db.waitForNotification(timeoutSeconds: 0.5)
-            } catch {
-                Log.error("\(name): \(error)")
-                if case DatabaseError.unavailable = error { engine = nil }
-                nap(seconds: 0.5, unless: stop)
-            }
-        }
-    }
-
-    private func nap(seconds: Double, unless stop: StopFlag) {
-        var left = seconds
-        while left > 0 && !stop.isStopped {
-            VideoAPIClient.sleep(min(0.1, left))
-            left -= 0.1
+        // Half a second when idle: polls and retries fall due without a NOTIFY.
+        workLoop(name, until: stop, idleSeconds: 0.5) {
+            let db = try Connection(url: config.databaseURL)
+            try db.execute("LISTEN promptreel_work")  // the channel GenerationStore.wakeWorkers notifies
+            return GenerationEngine(db: db, provider: try VideoAPIClient(config: providerConfig), config: config.engine)
         }
     }
 }
 
-/// Runs roundtables on threads of its own, so a slow chat model never delays a video job. Wakes on
-/// NOTIFY promptreel_roundtables (a click), or every second to pick up abandoned ones.
+/// Runs roundtables on threads of its own, so a slow chat model never delays a video job.
 public final class RoundtableWorker {
     let config: AppConfig
     let name: String
@@ -75,22 +88,11 @@ public final class RoundtableWorker {
             Log.error("\(name): no chat provider configured (PROMPTREEL_CHAT_API_KEY or OPENAI_API_KEY); roundtables wait")
             return
         }
-        var engine: RoundtableEngine?
-        while !stop.isStopped {
-            do {
-                if engine == nil || engine?.db.isHealthy == false {
-                    let db = try Connection(url: config.databaseURL)
-                    try db.execute("LISTEN promptreel_roundtables")  // RoundtableStore.workChannel
-                    engine = RoundtableEngine(db: db) { () throws(VideoAPIError) -> any ChatProvider in try ChatAPIClient(config: chatConfig) }
-                }
-                guard let engine else { continue }
-                if try engine.runOne() { continue }
-                _ = try engine.db.waitForNotification(timeoutSeconds: 1)
-            } catch {
-                Log.error("\(name): \(error)")
-                if case DatabaseError.unavailable = error { engine = nil }
-                VideoAPIClient.sleep(0.5)
-            }
+        // Once a second when idle: abandoned roundtables come back when their lease runs out.
+        workLoop(name, until: stop, idleSeconds: 1) {
+            let db = try Connection(url: config.databaseURL)
+            try db.execute("LISTEN promptreel_roundtables")  // RoundtableStore.workChannel
+            return RoundtableEngine(db: db) { () throws(VideoAPIError) -> any ChatProvider in try ChatAPIClient(config: chatConfig) }
         }
     }
 }

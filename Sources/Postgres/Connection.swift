@@ -19,12 +19,13 @@ public final class Connection {
             withCStrings(values + [nil]) { v in PQconnectdbParams(k, v, 1) }
         }
         guard let conn = opened else { throw .unavailable("out of memory") }
-        raw = conn
         guard PQstatus(conn) == CONNECTION_OK else {
             let message = Connection.message(conn)
             PQfinish(conn)  // libpq allocates even on failure
+            // Thrown before `raw` is set, so deinit (which would PQfinish it again) does not run.
             throw .unavailable(message)
         }
+        raw = conn
         // Notices (e.g. "relation already exists, skipping") are not errors: keep them off stderr.
         PQsetNoticeProcessor(conn, { _, _ in }, nil)
     }
@@ -90,23 +91,31 @@ public final class Connection {
     /// Waits until a NOTIFY for a channel this connection LISTENs on arrives, or `timeoutSeconds` pass.
     /// Returns true when at least one arrived (all pending ones are consumed).
     public func waitForNotification(timeoutSeconds: Double) throws(DatabaseError) -> Bool {
-        if drainNotifications() { return true }  // delivered along with an earlier query's result
+        try !waitForNotifications(timeoutSeconds: timeoutSeconds).isEmpty
+    }
+
+    /// The payloads of every NOTIFY that has arrived, waiting up to `timeoutSeconds` for the first.
+    public func waitForNotifications(timeoutSeconds: Double) throws(DatabaseError) -> [String] {
+        let pending = drainNotifications()  // delivered along with an earlier query's result
+        if !pending.isEmpty { return pending }
         let socket = PQsocket(raw)
         guard socket >= 0 else { throw .unavailable(lastErrorMessage()) }
         var descriptor = pollfd(fd: socket, events: Int16(POLLIN), revents: 0)
         let ready = poll(&descriptor, 1, Int32(max(0, min(timeoutSeconds, 60)) * 1000))
-        guard ready > 0 else { return false }  // timeout, or EINTR: the caller loops anyway
+        guard ready > 0 else { return [] }  // timeout, or EINTR: the caller loops anyway
         guard PQconsumeInput(raw) == 1 else { throw .unavailable(lastErrorMessage()) }
+        // A closed socket reads as "ready" with nothing to consume: report the broken connection.
+        guard PQstatus(raw) == CONNECTION_OK else { throw .unavailable(lastErrorMessage()) }
         return drainNotifications()
     }
 
-    private func drainNotifications() -> Bool {
-        var any = false
+    private func drainNotifications() -> [String] {
+        var payloads: [String] = []
         while let notification = PQnotifies(raw) {
+            payloads.append(notification.pointee.extra.map { String(cString: $0) } ?? "")
             PQfreemem(notification)
-            any = true
         }
-        return any
+        return payloads
     }
 
     func lastErrorMessage() -> String { Connection.message(raw) }

@@ -7,10 +7,13 @@ public import Web
 
 public final class App {
     let config: AppConfig
+    /// Shared by every App of the process (one per FastCGI thread); nil: no caching.
+    let cache: AnswerCache?
     private var connection: Connection?
 
-    public init(config: AppConfig) {
+    public init(config: AppConfig, cache: AnswerCache? = nil) {
         self.config = config
+        self.cache = cache
     }
 
     /// The connection, (re)opened on demand so the app survives PostgreSQL restarts.
@@ -41,7 +44,7 @@ public final class App {
                 error.headers = [("Allow", table.keys.sorted().joined(separator: ", "))]
                 throw error
             }
-            var context = try Context(request: request, db: database(), config: config)
+            var context = try Context(request: request, db: database(), config: config, cache: cache)
             try context.authenticate(api: ErrorPages.isAPI(request), allowBearer: route.acceptsBearer)
             if request.method == "POST", !ErrorPages.isAPI(request) { try context.checkCSRF() }
             var response = try handler(&context)
@@ -89,16 +92,24 @@ public final class App {
         }
     }
 
-    /// 200 when the database answers (503 when it does not), with the provider breaker's view.
+    /// 200 when the database answers (503 when it does not), with the provider breaker's view; from a
+    /// check at most a second old when the cache has one.
     func health() -> Response {
+        let now = AnswerCache.now()
+        if let degraded = cache?.health(now: now) { return healthy(degraded: degraded) }
         do {
             let degraded = try ProviderHealth(db: database()).isDegraded()
-            return .json(.object([("status", .string("ok")), ("provider", .string(degraded ? "degraded" : "ok"))]))
+            cache?.store(health: degraded, checkedAt: now)
+            return healthy(degraded: degraded)
         } catch {
             connection = nil
             Log.error("healthz: \(error)")
             return .json(.object([("status", .string("database_unavailable"))]), status: 503)
         }
+    }
+
+    func healthy(degraded: Bool) -> Response {
+        .json(.object([("status", .string("ok")), ("provider", .string(degraded ? "degraded" : "ok"))]))
     }
 
     typealias Handler = (inout Context) throws -> Response

@@ -1,6 +1,7 @@
 // Per-request state handed to handlers: the request, the database, who is signed in, the CSRF token
 // for forms, and cookies to set on the way out.
 
+import Glibc
 import Postgres
 import Web
 
@@ -17,6 +18,8 @@ struct Context {
     let request: Request
     let db: Connection
     let config: AppConfig
+    /// This process's cache of rarely changing answers; nil in tests that drive the App directly.
+    let cache: AnswerCache?
     var store: Store { Store(db: db) }
     var generations: Generations { Generations(db: db, config: config) }
     var roundtables: Roundtables { Roundtables(db: db, config: config) }
@@ -31,10 +34,11 @@ struct Context {
     let flash: String?
     private var flashReplaced = false
 
-    init(request: Request, db: Connection, config: AppConfig) {
+    init(request: Request, db: Connection, config: AppConfig, cache: AnswerCache? = nil) {
         self.request = request
         self.db = db
         self.config = config
+        self.cache = cache
         let cookies = request.cookies
         flash = cookies[Context.flashCookie].flatMap { FormDecoder.lenient("m=" + $0)["m"] }
         if let seed = cookies[Context.csrfCookie], seed.count == 43 {
@@ -54,12 +58,32 @@ struct Context {
     }
 
     /// API calls authenticate with a bearer token; pages with the session cookie; media with either.
+    /// A token's or session's owner comes from the cache when it has it (no database round trip).
     mutating func authenticate(api: Bool, allowBearer: Bool) throws {
         if api || allowBearer, let token = request.bearerToken {
+            let hash = Crypto.sha256(token)
+            if let cached = cache?.user(forToken: hash) { user = cached; return }
+            let epoch = cache?.epoch ?? 0
             user = try store.userForAPIToken(token)
+            if let user { cache?.store(token: hash, user: user, readAt: epoch) }
         } else if !api, let token = request.cookies[Context.sessionCookie] {
-            user = try store.userForSession(token)
+            let hash = Crypto.sha256(token)
+            let now = Double(time(nil))
+            if let cached = cache?.user(forSession: hash, now: now) { user = cached; return }
+            let epoch = cache?.epoch ?? 0
+            guard let session = try store.session(hash: hash) else { return }
+            user = session.user
+            cache?.store(session: hash, .init(user: session.user, expiresAt: session.expiresAt), readAt: epoch)
         }
+    }
+
+    /// Whether the provider breaker holds creates back: from a check at most a second old.
+    func providerDegraded() -> Bool {
+        let now = AnswerCache.now()
+        if let cached = cache?.health(now: now) { return cached }
+        let degraded = (try? ProviderHealth(db: db).isDegraded()) == true
+        cache?.store(health: degraded, checkedAt: now)
+        return degraded
     }
 
     func requireUser() throws(HTTPError) -> User {

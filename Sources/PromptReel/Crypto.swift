@@ -16,9 +16,10 @@ public enum Crypto {
         return base64url(bytes)
     }
 
-    public static func sha256(_ text: String) -> [UInt8] {
+    public static func sha256(_ text: String) -> [UInt8] { sha256(Array(text.utf8)) }
+
+    public static func sha256(_ input: [UInt8]) -> [UInt8] {
         var out = [UInt8](repeating: 0, count: Int(crypto_hash_sha256_BYTES))
-        let input = Array(text.utf8)
         crypto_hash_sha256(&out, input, UInt64(input.count))
         return out
     }

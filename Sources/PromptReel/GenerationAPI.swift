@@ -33,14 +33,35 @@ enum GenerationAPI {
             : "Queued: it is being sent to the video provider."
     }
 
-    /// GET /api/videos/{id}/sora-status — reads the database only; workers keep it current.
+    /// GET /api/videos/{id}/sora-status — reads the database only (workers keep it current), and not even
+    /// that when the latest generation is finished and this process has its answer cached. Carries an
+    /// ETag; `If-None-Match` with it answers 304 with no body.
     static func status(_ c: inout Context, videoID: Int64) throws -> Response {
         let user = try c.requireUser()
+        if let cached = c.cache?.status(videoID: videoID, userID: user.id) {
+            return statusResponse(cached.body, etag: cached.etag, request: c.request)
+        }
+        let epoch = c.cache?.epoch ?? 0
         guard let latest = try c.generations.latest(videoID: videoID, userID: user.id) else {
             throw HTTPError.notFound("No such video.")
         }
         guard let (generation, estimate) = latest else { throw HTTPError(404, "no_generation", "This video has not been generated yet.") }
-        return .json(generation.statusJSON(estimate: estimate))
+        let body = Array(generation.statusJSON(estimate: estimate).serialized.utf8)
+        let etag = "\"" + Crypto.base64url(Crypto.sha256(body)).prefix(22) + "\""
+        // A finished answer changes only through a NOTIFY'd event (a new generation, an adoption).
+        if !generation.isActive {
+            c.cache?.store(status: .init(userID: user.id, body: body, etag: etag), videoID: videoID, readAt: epoch)
+        }
+        return statusResponse(body, etag: etag, request: c.request)
+    }
+
+    static func statusResponse(_ body: [UInt8], etag: String, request: Request) -> Response {
+        // Clients may keep it but must ask again each time (cheap with If-None-Match).
+        let headers = [("Content-Type", "application/json"), ("ETag", etag), ("Cache-Control", "private, no-cache")]
+        if request.header("if-none-match")?.split(separator: ",").contains(where: { String($0).trimmingSpaces == etag || String($0).trimmingSpaces == "*" }) == true {
+            return Response(status: 304, headers: headers)
+        }
+        return Response(status: 200, headers: headers, body: body)
     }
 
     /// GET /api/videos/{id}/generations — newest first.

@@ -79,10 +79,15 @@ struct Store {
     }
 
     func userForSession(_ token: String) throws -> User? {
+        try session(hash: Crypto.sha256(token))?.user
+    }
+
+    /// The session's user and its expiry (seconds since the epoch), if it is live.
+    func session(hash: [UInt8]) throws -> (user: User, expiresAt: Double)? {
         try db.execute("""
-            SELECT u.id, u.email FROM sessions s JOIN users u ON u.id = s.user_id
-            WHERE s.token_hash = \(Bytes(Crypto.sha256(token))) AND s.expires_at > now()
-            """).first.map { User(id: $0.int("id"), email: $0.string("email")) }
+            SELECT u.id, u.email, extract(epoch FROM s.expires_at)::float8 AS expires FROM sessions s JOIN users u ON u.id = s.user_id
+            WHERE s.token_hash = \(Bytes(hash)) AND s.expires_at > now()
+            """).first.map { (User(id: $0.int("id"), email: $0.string("email")), Double($0.string("expires")) ?? 0) }
     }
 
     func deleteSession(tokenHash: [UInt8]) throws {

@@ -20,7 +20,7 @@ enum Views {
         }
         let flash: HTML = context.flash.map { "<p class=\"flash\" role=\"status\">\($0)</p>" } ?? .empty
         // Signed-in pages say when the provider breaker holds new generations back.
-        let degraded = context.user != nil && (try? ProviderHealth(db: context.db).isDegraded()) == true
+        let degraded = context.user != nil && context.providerDegraded()
         let banner: HTML = degraded
             ? "<p class=\"banner-provider\" role=\"alert\">The video provider is not answering; your generation is queued and will start when it is back.</p>"
             : .empty

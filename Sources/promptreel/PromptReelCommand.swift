@@ -51,8 +51,12 @@ struct Serve: ParsableCommand {
         let server = FastCGIServer(address: address, threads: threads ?? 2 * ProcessInfo.processInfo.activeProcessorCount,
                                    maxBodyBytes: maxBodyBytes)
         let workers = noWorker ? nil : WorkerThreads(config: config, count: workerThreads, roundtables: roundtableThreads)
+        // One cache for every request thread, kept true by a listener of its own.
+        let cache = AnswerCache()
+        let listener = BackgroundThread("cache-listener") { CacheListener.run(cache, databaseURL: config.databaseURL, until: $0) }
         Log.info("serving on \(socket ?? listen ?? "") with \(server.threads) threads\(noWorker ? "" : " and \(workerThreads) worker threads")")
-        try server.run { App(config: config) }
+        try server.run { App(config: config, cache: cache) }
+        listener.stopAndWait()
         workers?.stopAndWait()
         Log.info("stopped")
     }
@@ -92,6 +96,27 @@ final class WorkerThreads: Sendable {
     }
 
     private func start(_ name: String, _ body: @escaping @Sendable (StopFlag) -> Void) {
+        done.enter()
+        let thread = Thread { [stop, done] in
+            body(stop)
+            done.leave()
+        }
+        thread.name = name
+        thread.start()
+    }
+
+    func stopAndWait() {
+        stop.stop()
+        done.wait()
+    }
+}
+
+/// One thread with its own stop flag.
+final class BackgroundThread: Sendable {
+    let stop = StopFlag()
+    let done = DispatchGroup()
+
+    init(_ name: String, _ body: @escaping @Sendable (StopFlag) -> Void) {
         done.enter()
         let thread = Thread { [stop, done] in
             body(stop)

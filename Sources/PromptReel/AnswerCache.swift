@@ -1,0 +1,168 @@
+// Answers that rarely change, kept in the process so the hot paths skip the database: who a session or
+// an API token belongs to, the pre-rendered `sora-status` of a video whose latest generation is
+// finished, and the last database health check (at most a second old). Bounded in size; emptied by
+// `CacheListener` on every NOTIFY that could change an answer (see Migrations/0007), and bypassed
+// entirely while that listener is not connected (a NOTIFY missed is a stale answer).
+
+import Glibc
+import Postgres
+import Synchronization
+import VideoAPI
+
+public final class AnswerCache: Sendable {
+    /// A status answer ready to send: its bytes, their ETag, and whose it is (checked on every hit).
+    struct Status: Sendable {
+        let userID: Int64
+        let body: [UInt8]
+        let etag: String
+    }
+
+    struct Session: Sendable {
+        let user: User
+        let expiresAt: Double
+    }
+
+    struct State {
+        /// False until the listener is connected, and whenever it is not.
+        var enabled = false
+        /// Bumped on every invalidation: a reader stores only if nothing changed since it read.
+        var epoch: UInt64 = 0
+        var tokens: [[UInt8]: User] = [:]
+        var sessions: [[UInt8]: Session] = [:]
+        var statuses: [Int64: Status] = [:]
+        var health: (checkedAt: Double, degraded: Bool)?
+    }
+
+    let state = Mutex(State())
+    let capacity: Int
+
+    public init(capacity: Int = 10_000) {
+        self.capacity = capacity
+    }
+
+    static func now() -> Double {
+        var spec = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &spec)
+        return Double(spec.tv_sec) + Double(spec.tv_nsec) / 1e9
+    }
+
+    // MARK: Reading (nil when disabled or absent)
+
+    var epoch: UInt64 { state.withLock { $0.epoch } }
+
+    func user(forToken hash: [UInt8]) -> User? {
+        state.withLock { $0.enabled ? $0.tokens[hash] : nil }
+    }
+
+    func user(forSession hash: [UInt8], now: Double) -> User? {
+        state.withLock { s in
+            guard s.enabled, let session = s.sessions[hash], session.expiresAt > now else { return nil }
+            return session.user
+        }
+    }
+
+    func status(videoID: Int64, userID: Int64) -> Status? {
+        state.withLock { s in
+            guard s.enabled, let entry = s.statuses[videoID], entry.userID == userID else { return nil }
+            return entry
+        }
+    }
+
+    /// The last health check if it is younger than a second.
+    func health(now: Double) -> Bool? {
+        state.withLock { s in
+            guard s.enabled, let health = s.health, now - health.checkedAt < 1 else { return nil }
+            return health.degraded
+        }
+    }
+
+    // MARK: Storing (only if nothing was invalidated since `epoch` was read)
+
+    func store(token hash: [UInt8], user: User, readAt epoch: UInt64) {
+        state.withLock { s in
+            guard s.enabled, s.epoch == epoch else { return }
+            if s.tokens.count >= capacity { s.tokens = [:] }
+            s.tokens[hash] = user
+        }
+    }
+
+    func store(session hash: [UInt8], _ session: Session, readAt epoch: UInt64) {
+        state.withLock { s in
+            guard s.enabled, s.epoch == epoch else { return }
+            if s.sessions.count >= capacity { s.sessions = [:] }
+            s.sessions[hash] = session
+        }
+    }
+
+    func store(status: Status, videoID: Int64, readAt epoch: UInt64) {
+        state.withLock { s in
+            guard s.enabled, s.epoch == epoch else { return }
+            if s.statuses.count >= capacity { s.statuses = [:] }
+            s.statuses[videoID] = status
+        }
+    }
+
+    func store(health degraded: Bool, checkedAt: Double) {
+        state.withLock { s in
+            guard s.enabled else { return }
+            s.health = (checkedAt, degraded)
+        }
+    }
+
+    // MARK: Invalidation (CacheListener)
+
+    /// Applies one NOTIFY payload: `video:<id>` drops that video's status; anything else (`auth`, or a
+    /// word this version does not know) drops every session and token.
+    func invalidate(_ payload: String) {
+        state.withLock { s in
+            s.epoch &+= 1
+            if payload.hasPrefix("video:"), let id = Int64(payload.dropFirst(6)) {
+                s.statuses[id] = nil
+            } else {
+                s.tokens = [:]
+                s.sessions = [:]
+                if payload != "auth" { s.statuses = [:] }
+            }
+        }
+    }
+
+    /// Listener connected (`true`: start from empty) or lost (`false`: bypass until it is back).
+    func setEnabled(_ enabled: Bool) {
+        state.withLock { s in
+            s.epoch &+= 1
+            s.enabled = enabled
+            s.tokens = [:]
+            s.sessions = [:]
+            s.statuses = [:]
+            s.health = nil
+        }
+    }
+}
+
+/// Keeps one connection LISTENing on `promptreel_cache` and applies what it hears to the cache. While it
+/// is down the cache is off; when it reconnects the cache starts empty (NOTIFYs sent meanwhile are lost).
+public enum CacheListener {
+    public static func run(_ cache: AnswerCache, databaseURL: String, until stop: StopFlag) {
+        while !stop.isStopped {
+            do {
+                let db = try Connection(url: databaseURL)
+                try db.execute("LISTEN promptreel_cache")
+                cache.setEnabled(true)
+                while !stop.isStopped {
+                    for payload in try db.waitForNotifications(timeoutSeconds: 0.5) { cache.invalidate(payload) }
+                    // An idle connection may have died without a word: a cheap query finds out.
+                    if !db.isHealthy { throw DatabaseError.unavailable("the cache listener lost its connection") }
+                }
+            } catch {
+                cache.setEnabled(false)
+                Log.error("cache listener: \(error); caches off until it reconnects")
+                var left = 0.5
+                while left > 0 && !stop.isStopped {
+                    VideoAPIClient.sleep(0.1)
+                    left -= 0.1
+                }
+            }
+        }
+        cache.setEnabled(false)
+    }
+}

@@ -1,0 +1,154 @@
+"""The process caches (issue 10) stay correct: two app processes behind two nginx sites share one
+database; every change that alters a cached answer reaches both within a second, including after a
+PostgreSQL restart (the caches are off while their listener is disconnected, and start empty after)."""
+import os
+import re
+import signal
+import subprocess
+import tempfile
+import time
+import uuid
+
+import pytest
+import requests
+
+from conftest import BASE, ROOT_DIR, Browser, api, sql, wait_until
+from test_generations import generate, setup_video, status, wait_status
+
+SECOND_PORT = int(os.environ.get("TEST_PORT", "18080")) + 7
+
+
+class SecondSite:
+    """Another `promptreel serve` behind another nginx, started the way scripts/test starts the first."""
+
+    def __init__(self):
+        self.dir = tempfile.mkdtemp(prefix="promptreel-second-")
+        script = f"""
+            source '{ROOT_DIR}/scripts/lib.sh'
+            LOCAL='{self.dir}'; BIN='{os.environ["PROMPTREEL_BIN"]}'
+            start_app --no-worker && start_nginx {SECOND_PORT} && echo ready && wait
+        """
+        self.log = open(os.path.join(self.dir, "run.log"), "w")
+        self.proc = subprocess.Popen(["bash", "-c", script], stdout=subprocess.PIPE, stderr=self.log, text=True,
+                                     start_new_session=True)
+        assert self.proc.stdout.readline().strip() == "ready", open(os.path.join(self.dir, "run.log")).read()
+        self.base = f"http://127.0.0.1:{SECOND_PORT}"
+
+    def api(self, method, path, token=None, **kw):
+        headers = kw.pop("headers", {})
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        return requests.request(method, self.base + path, headers=headers, timeout=10, **kw)
+
+    def stop(self):
+        os.killpg(self.proc.pid, signal.SIGTERM)
+        self.proc.wait(timeout=20)
+
+
+@pytest.fixture
+def second():
+    site = SecondSite()
+    yield site
+    site.stop()
+
+
+def within_a_second(check, what):
+    started = time.monotonic()
+    wait_until(check, timeout=3, interval=0.05, what=what)
+    took = time.monotonic() - started
+    assert took < 1.0, f"{what} took {took:.2f} s"
+
+
+def test_a_revoked_token_fails_within_a_second_on_every_process(second):
+    b = Browser()
+    b.signup()
+    token = b.create_token()
+    for _ in range(3):  # warm both caches
+        assert api("GET", "/api/projects", token).status_code == 200
+        assert second.api("GET", "/api/projects", token).status_code == 200
+    page = b.get("/account").text
+    token_id = re.search(r'action="/account/tokens/(\d+)/delete"', page).group(1)
+    assert b.post(f"/account/tokens/{token_id}/delete", {}).status_code == 200
+    within_a_second(lambda: api("GET", "/api/projects", token).status_code == 401
+                    and second.api("GET", "/api/projects", token).status_code == 401, "the revocation")
+
+
+def test_a_deleted_user_is_gone_within_a_second(second):
+    b = Browser()
+    email = b.signup()
+    token = b.create_token()
+    assert api("GET", "/api/projects", token).status_code == 200 and second.api("GET", "/api/projects", token).status_code == 200
+    sql(f"DELETE FROM users WHERE lower(email) = lower('{email}')")
+    within_a_second(lambda: api("GET", "/api/projects", token).status_code == 401
+                    and second.api("GET", "/api/projects", token).status_code == 401, "the deletion")
+    assert b.get("/dashboard", allow_redirects=False).status_code == 303  # the session went with the user
+
+
+def test_a_new_generation_shows_in_status_within_a_second(worker, second):
+    token, video = setup_video("[sim:seconds=0.5] cached film")
+    assert generate(token, video).status_code == 200
+    done, _ = wait_status(token, video, "completed")
+    for _ in range(3):  # cached (finished) on both processes
+        assert status(token, video).json()["generationId"] == done["generationId"]
+        assert second.api("GET", f"/api/videos/{video}/sora-status", token).json()["generationId"] == done["generationId"]
+    again = generate(token, video)
+    assert again.status_code == 200
+    new_id = again.json()["generationId"]
+    within_a_second(lambda: status(token, video).json()["generationId"] == new_id
+                    and second.api("GET", f"/api/videos/{video}/sora-status", token).json()["generationId"] == new_id,
+                    "the new generation")
+    wait_status(token, video, "completed")
+
+
+def test_an_adoption_changes_a_cached_failure_within_a_second(no_worker, second):
+    token, video = setup_video("adopted later")
+    gid = sql(f"""
+        INSERT INTO generations (video_id, user_id, settings, prompt, model, seconds, size, resolution, estimated_cost,
+                                 status, phase, possibly_billed, actual_cost, error_code, error_message, completed_at)
+        SELECT v.id, p.user_id, '{{}}', v.final_prompt, 'sora-2', 4, '1280x720', '720p', 0.40,
+               'failed', 'unconfirmed', true, 0.40, 'unconfirmed', 'lost', now()
+        FROM videos v JOIN projects p ON p.id = v.project_id WHERE v.id = {video} RETURNING id""").splitlines()[0]
+    for _ in range(3):
+        assert status(token, video).json()["status"] == "failed"
+        assert second.api("GET", f"/api/videos/{video}/sora-status", token).json()["status"] == "failed"
+    adopt = subprocess.run([os.environ["PROMPTREEL_BIN"], "generations", "adopt", "--id", gid, "--provider-job-id", f"video_by_hand_{uuid.uuid4().hex}"],
+                           capture_output=True, text=True, timeout=30)
+    assert adopt.returncode == 0, adopt.stderr
+    within_a_second(lambda: status(token, video).json()["status"] == "queued"
+                    and second.api("GET", f"/api/videos/{video}/sora-status", token).json()["status"] == "queued", "the adoption")
+    sql(f"UPDATE generations SET status = 'failed', phase = 'done' WHERE id = {gid}")
+
+
+def test_etag_and_304_on_status(worker):
+    token, video = setup_video("[sim:seconds=0.5] etag film")
+    generate(token, video)
+    wait_status(token, video, "completed")
+    first = status(token, video)
+    etag = first.headers["ETag"]
+    assert etag.startswith('"') and first.headers["Cache-Control"] == "private, no-cache"
+    again = api("GET", f"/api/videos/{video}/sora-status", token, headers={"If-None-Match": etag})
+    assert again.status_code == 304 and again.content == b"" and again.headers["ETag"] == etag
+    other = api("GET", f"/api/videos/{video}/sora-status", token, headers={"If-None-Match": '"something-else"'})
+    assert other.status_code == 200 and other.json() == first.json()
+
+
+def test_caches_follow_a_postgres_restart(second):
+    b = Browser()
+    email = b.signup()
+    token = b.create_token()
+    assert api("GET", "/api/projects", token).status_code == 200 and second.api("GET", "/api/projects", token).status_code == 200
+    subprocess.run(["bash", "-c", os.environ["PROMPTREEL_PG_STOP"]], check=True)
+    try:
+        # No cached answer pretends the database is there: the caches are off while their listener is down.
+        wait_until(lambda: api("GET", "/api/projects", token).status_code == 503
+                   and second.api("GET", "/api/projects", token).status_code == 503, timeout=2, interval=0.05, what="503s")
+    finally:
+        subprocess.run(["bash", "-c", os.environ["PROMPTREEL_PG_START"]], check=True)
+    # Revoked right after the restart, perhaps before a listener is back: still gone within a second
+    # (a reconnected listener starts from an empty cache).
+    wait_until(lambda: api("GET", "/api/projects", token).status_code == 200
+               and second.api("GET", "/api/projects", token).status_code == 200, timeout=15, what="recovery")
+    sql(f"DELETE FROM api_tokens WHERE user_id = (SELECT id FROM users WHERE lower(email) = lower('{email}'))")
+    within_a_second(lambda: api("GET", "/api/projects", token).status_code == 401
+                    and second.api("GET", "/api/projects", token).status_code == 401, "the revocation after a restart")
+

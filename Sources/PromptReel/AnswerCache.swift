@@ -1,6 +1,8 @@
 // Answers that rarely change, kept in the process so the hot paths skip the database: who a session or
-// an API token belongs to, the pre-rendered `sora-status` of a video whose latest generation is
-// finished, and the last database health check (at most a second old). Bounded in size; emptied by
+// an API token belongs to, the pre-rendered `sora-status` of a video, a generation with its video (for
+// its page and its media), and the last database health check (at most a second old). A finished
+// generation's answers are kept until a NOTIFY says otherwise; an in-flight one's for at most a second
+// (its progress changes without a NOTIFY; its state changes do NOTIFY). Bounded in size; emptied by
 // `CacheListener` on every NOTIFY that could change an answer (see Migrations/0007), and bypassed
 // entirely while that listener is not connected (a NOTIFY missed is a stale answer).
 
@@ -15,7 +17,19 @@ public final class AnswerCache: Sendable {
         let userID: Int64
         let body: [UInt8]
         let etag: String
+        /// Monotonic seconds after which it is not used; nil: until invalidated.
+        var expiresAt: Double?
     }
+
+    /// A generation and (once a page needed it) its video, owned by `generation.userID`.
+    struct GenerationEntry: Sendable {
+        let generation: Generation
+        let video: Video?
+        var expiresAt: Double?
+    }
+
+    /// How long an in-flight answer may be reused.
+    static let inFlightSeconds = 1.0
 
     struct Session: Sendable {
         let user: User
@@ -30,6 +44,7 @@ public final class AnswerCache: Sendable {
         var tokens: [[UInt8]: User] = [:]
         var sessions: [[UInt8]: Session] = [:]
         var statuses: [Int64: Status] = [:]
+        var generations: [Int64: GenerationEntry] = [:]
         var health: (checkedAt: Double, degraded: Bool)?
     }
 
@@ -61,9 +76,17 @@ public final class AnswerCache: Sendable {
         }
     }
 
-    func status(videoID: Int64, userID: Int64) -> Status? {
+    func status(videoID: Int64, userID: Int64, now: Double) -> Status? {
         state.withLock { s in
-            guard s.enabled, let entry = s.statuses[videoID], entry.userID == userID else { return nil }
+            guard s.enabled, let entry = s.statuses[videoID], entry.userID == userID, (entry.expiresAt ?? .infinity) > now else { return nil }
+            return entry
+        }
+    }
+
+    func generation(id: Int64, userID: Int64, now: Double) -> GenerationEntry? {
+        state.withLock { s in
+            guard s.enabled, let entry = s.generations[id], entry.generation.userID == userID,
+                  (entry.expiresAt ?? .infinity) > now else { return nil }
             return entry
         }
     }
@@ -102,6 +125,14 @@ public final class AnswerCache: Sendable {
         }
     }
 
+    func store(generation entry: GenerationEntry, readAt epoch: UInt64) {
+        state.withLock { s in
+            guard s.enabled, s.epoch == epoch else { return }
+            if s.generations.count >= capacity { s.generations = [:] }
+            s.generations[entry.generation.id] = entry
+        }
+    }
+
     func store(health degraded: Bool, checkedAt: Double) {
         state.withLock { s in
             guard s.enabled else { return }
@@ -118,10 +149,14 @@ public final class AnswerCache: Sendable {
             s.epoch &+= 1
             if payload.hasPrefix("video:"), let id = Int64(payload.dropFirst(6)) {
                 s.statuses[id] = nil
+                s.generations = s.generations.filter { $0.value.generation.videoID != id }
             } else {
                 s.tokens = [:]
                 s.sessions = [:]
-                if payload != "auth" { s.statuses = [:] }
+                if payload != "auth" {
+                    s.statuses = [:]
+                    s.generations = [:]
+                }
             }
         }
     }
@@ -134,6 +169,7 @@ public final class AnswerCache: Sendable {
             s.tokens = [:]
             s.sessions = [:]
             s.statuses = [:]
+            s.generations = [:]
             s.health = nil
         }
     }

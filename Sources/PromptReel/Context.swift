@@ -77,6 +77,18 @@ struct Context {
         }
     }
 
+    /// The user's generation and its video, from the cache when it has them (for pages and media).
+    func generationWithVideo(id: Int64, userID: Int64) throws -> (Generation, Video)? {
+        let now = AnswerCache.now()
+        if let entry = cache?.generation(id: id, userID: userID, now: now), let video = entry.video { return (entry.generation, video) }
+        let epoch = cache?.epoch ?? 0
+        guard let generation = try generations.store.generation(id: id, userID: userID),
+              let video = try store.video(id: generation.videoID, userID: userID) else { return nil }
+        cache?.store(generation: .init(generation: generation, video: video,
+                                       expiresAt: generation.isActive ? now + AnswerCache.inFlightSeconds : nil), readAt: epoch)
+        return (generation, video)
+    }
+
     /// Whether the provider breaker holds creates back: from a check at most a second old.
     func providerDegraded() -> Bool {
         let now = AnswerCache.now()

@@ -38,7 +38,8 @@ enum GenerationAPI {
     /// ETag; `If-None-Match` with it answers 304 with no body.
     static func status(_ c: inout Context, videoID: Int64) throws -> Response {
         let user = try c.requireUser()
-        if let cached = c.cache?.status(videoID: videoID, userID: user.id) {
+        let now = AnswerCache.now()
+        if let cached = c.cache?.status(videoID: videoID, userID: user.id, now: now) {
             return statusResponse(cached.body, etag: cached.etag, request: c.request)
         }
         let epoch = c.cache?.epoch ?? 0
@@ -48,10 +49,11 @@ enum GenerationAPI {
         guard let (generation, estimate) = latest else { throw HTTPError(404, "no_generation", "This video has not been generated yet.") }
         let body = Array(generation.statusJSON(estimate: estimate).serialized.utf8)
         let etag = "\"" + Crypto.base64url(Crypto.sha256(body)).prefix(22) + "\""
-        // A finished answer changes only through a NOTIFY'd event (a new generation, an adoption).
-        if !generation.isActive {
-            c.cache?.store(status: .init(userID: user.id, body: body, etag: etag), videoID: videoID, readAt: epoch)
-        }
+        // A finished answer changes only through a NOTIFY'd event (a new generation, an adoption); an
+        // in-flight one also by its progress, so it is reused for a second at most.
+        c.cache?.store(status: .init(userID: user.id, body: body, etag: etag,
+                                     expiresAt: generation.isActive ? now + AnswerCache.inFlightSeconds : nil),
+                       videoID: videoID, readAt: epoch)
         return statusResponse(body, etag: etag, request: c.request)
     }
 

@@ -202,8 +202,7 @@ enum GenerationPages {
     /// GET /dashboard/generations/{id}: refreshes itself every 5 s while the job runs.
     static func show(_ c: inout Context, id: Int64) throws -> Response {
         let user = try c.requireUser()
-        guard let g = try c.generations.store.generation(id: id, userID: user.id),
-              let video = try c.store.video(id: g.videoID, userID: user.id) else { throw HTTPError.notFound("No such generation.") }
+        guard let (g, video) = try c.generationWithVideo(id: id, userID: user.id) else { throw HTTPError.notFound("No such generation.") }
         let header: HTML = """
             <p class="crumbs"><a href="\(Route.dashboard.path)">Dashboard</a> › <a href="\(Route.project(video.projectID).path)">\(video.projectName)</a> › <a href="\(Route.video(video.id).path)">\(video.title)</a> ›</p>
             <h1>\(video.title) \(Views.statusBadge(g.status))</h1>

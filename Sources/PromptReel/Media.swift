@@ -7,7 +7,7 @@ enum Media {
     static func serve(_ c: inout Context, generationID: Int64, file: String) throws -> Response {
         let user = try c.requireUser()
         guard let asset = MediaAsset(fileName: file),
-              let generation = try c.generations.store.generation(id: generationID, userID: user.id),
+              let (generation, video) = try c.generationWithVideo(id: generationID, userID: user.id),
               let path = generation.path(of: asset) else {
             throw HTTPError.notFound("No such file.")
         }
@@ -16,8 +16,7 @@ enum Media {
             ("Cache-Control", "private, max-age=3600"),
         ])
         if c.request.query["download"] == "1" {
-            let title = try c.store.video(id: generation.videoID, userID: user.id)?.title ?? "video"
-            response.addHeader("Content-Disposition", contentDisposition(title: title, generationID: generation.id, asset: asset))
+            response.addHeader("Content-Disposition", contentDisposition(title: video.title, generationID: generation.id, asset: asset))
         }
         return response
     }

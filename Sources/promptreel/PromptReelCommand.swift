@@ -51,12 +51,15 @@ struct Serve: ParsableCommand {
         let server = FastCGIServer(address: address, threads: threads ?? 2 * ProcessInfo.processInfo.activeProcessorCount,
                                    maxBodyBytes: maxBodyBytes)
         let workers = noWorker ? nil : WorkerThreads(config: config, count: workerThreads, roundtables: roundtableThreads)
-        // One cache for every request thread, kept true by a listener of its own.
-        let cache = AnswerCache()
-        let listener = BackgroundThread("cache-listener") { CacheListener.run(cache, databaseURL: config.databaseURL, until: $0) }
+        // One cache for every request thread, kept true by a listener of its own (PROMPTREEL_CACHE=off:
+        // none, to measure what it buys).
+        let cache: AnswerCache? = ProcessInfo.processInfo.environment["PROMPTREEL_CACHE"] == "off" ? nil : AnswerCache()
+        let listener = cache.map { cache in
+            BackgroundThread("cache-listener") { CacheListener.run(cache, databaseURL: config.databaseURL, until: $0) }
+        }
         Log.info("serving on \(socket ?? listen ?? "") with \(server.threads) threads\(noWorker ? "" : " and \(workerThreads) worker threads")")
         try server.run { App(config: config, cache: cache) }
-        listener.stopAndWait()
+        listener?.stopAndWait()
         workers?.stopAndWait()
         Log.info("stopped")
     }

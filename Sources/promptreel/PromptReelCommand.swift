@@ -83,34 +83,22 @@ struct WorkerCommand: ParsableCommand {
     }
 }
 
-/// Worker threads with a shared stop flag; SIGTERM lets each finish its current step. Video workers and
-/// roundtable workers are separate threads, so a slow chat model never delays a video job.
+/// The worker threads; SIGTERM lets each finish its current step. Video workers and roundtable workers
+/// are separate threads, so a slow chat model never delays a video job.
 final class WorkerThreads: Sendable {
-    let stop = StopFlag()
-    let done = DispatchGroup()
+    let threads: [BackgroundThread]
 
     init(config: AppConfig, count: Int, roundtables: Int) {
-        for index in 0..<max(1, count) {
-            start("worker-\(index)") { Worker(config: config, name: "worker-\(index)").run(until: $0) }
+        threads = (0..<max(1, count)).map { index in
+            BackgroundThread("worker-\(index)") { Worker(config: config, name: "worker-\(index)").run(until: $0) }
+        } + (0..<max(0, roundtables)).map { index in
+            BackgroundThread("roundtable-\(index)") { RoundtableWorker(config: config, name: "roundtable-\(index)").run(until: $0) }
         }
-        for index in 0..<max(0, roundtables) {
-            start("roundtable-\(index)") { RoundtableWorker(config: config, name: "roundtable-\(index)").run(until: $0) }
-        }
-    }
-
-    private func start(_ name: String, _ body: @escaping @Sendable (StopFlag) -> Void) {
-        done.enter()
-        let thread = Thread { [stop, done] in
-            body(stop)
-            done.leave()
-        }
-        thread.name = name
-        thread.start()
     }
 
     func stopAndWait() {
-        stop.stop()
-        done.wait()
+        for thread in threads { thread.stop.stop() }  // all at once, then wait for each
+        for thread in threads { thread.stopAndWait() }
     }
 }
 

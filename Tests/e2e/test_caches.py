@@ -130,6 +130,11 @@ def test_etag_and_304_on_status(worker):
     assert again.status_code == 304 and again.content == b"" and again.headers["ETag"] == etag
     other = api("GET", f"/api/videos/{video}/sora-status", token, headers={"If-None-Match": '"something-else"'})
     assert other.status_code == 200 and other.json() == first.json()
+    # Media: nginx's own ETag through X-Accel-Redirect, and a 304 for a client that has the file.
+    media = api("GET", first.json()["videoUrl"], token)
+    assert media.status_code == 200 and media.headers.get("ETag")
+    cached = api("GET", first.json()["videoUrl"], token, headers={"If-None-Match": media.headers["ETag"]})
+    assert cached.status_code == 304 and cached.content == b""
 
 
 def test_caches_follow_a_postgres_restart(second):

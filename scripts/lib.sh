@@ -145,6 +145,11 @@ start_nginx() {
         -e "s#/var/lib/promptreel/media/#$media/#" \
         -e "s#include fastcgi_params;#include /etc/nginx/fastcgi_params;#" \
         "$ROOT/nginx/promptreel.conf" >"$LOCAL/nginx/promptreel.conf"
+    if [ -n "${FASTCGI_KEEPALIVE:-}" ]; then
+        # Measurement only (scripts/bench): FastCGI connections kept open between requests.
+        sed -i -e "s#fastcgi_pass unix:$LOCAL/app.sock;#fastcgi_keep_conn on; fastcgi_pass promptreel_app;#" "$LOCAL/nginx/promptreel.conf"
+        printf 'upstream promptreel_app { server unix:%s; keepalive %s; }\n' "$LOCAL/app.sock" "$FASTCGI_KEEPALIVE" >>"$LOCAL/nginx/promptreel.conf"
+    fi
     local user_line=""; [ "$(id -u)" -eq 0 ] && user_line="user root;"
     cat >"$LOCAL/nginx/nginx.conf" <<CONF
 $user_line

@@ -10,11 +10,12 @@ public final class Connection {
     /// Statements prepared on this connection, by SQL text: each is parsed and planned once.
     private var prepared: [String: String] = [:]
 
-    /// Connects with a libpq URL or keyword string; `database` overrides the database it names.
-    public init(url: String, database: String? = nil) throws(DatabaseError) {
+    /// Connects with a libpq URL or keyword string; `database` overrides the database it names;
+    /// `options` adds libpq keywords (e.g. `connect_timeout`, `tcp_user_timeout`) after the URL's.
+    public init(url: String, database: String? = nil, options: [(String, String)] = []) throws(DatabaseError) {
         self.url = url
-        let keywords = ["dbname"] + (database == nil ? [] : ["dbname"])
-        let values = [url] + (database.map { [$0] } ?? [])
+        let keywords = ["dbname"] + (database == nil ? [] : ["dbname"]) + options.map(\.0)
+        let values = [url] + (database.map { [$0] } ?? []) + options.map(\.1)
         let opened = withCStrings(keywords + [nil]) { k in
             withCStrings(values + [nil]) { v in PQconnectdbParams(k, v, 1) }
         }

@@ -33,12 +33,16 @@ public final class AnswerCache: Sendable {
 
     struct Session: Sendable {
         let user: User
+        /// Monotonic deadline, from the database's own count of seconds left (no clock skew).
         let expiresAt: Double
     }
 
     struct State {
         /// False until the listener is connected, and whenever it is not.
         var enabled = false
+        /// When the listener last had an answer from the database (monotonic): a listener that hangs on a
+        /// silently dead connection turns the cache off within `heardWithin` seconds.
+        var heardAt = -Double.infinity
         /// Bumped on every invalidation: a reader stores only if nothing changed since it read.
         var epoch: UInt64 = 0
         var tokens: [[UInt8]: User] = [:]
@@ -50,9 +54,13 @@ public final class AnswerCache: Sendable {
 
     let state = Mutex(State())
     let capacity: Int
+    /// Generations carry their prompt and video: fewer of them (bounds the memory).
+    let generationCapacity: Int
+    static let heardWithin = 1.5
 
-    public init(capacity: Int = 10_000) {
+    public init(capacity: Int = 10_000, generationCapacity: Int = 500) {
         self.capacity = capacity
+        self.generationCapacity = generationCapacity
     }
 
     static func now() -> Double {
@@ -61,31 +69,34 @@ public final class AnswerCache: Sendable {
         return Double(spec.tv_sec) + Double(spec.tv_nsec) / 1e9
     }
 
+    /// On, and its listener heard from the database recently.
+    static func live(_ s: State) -> Bool { s.enabled && now() - s.heardAt < heardWithin }
+
     // MARK: Reading (nil when disabled or absent)
 
     var epoch: UInt64 { state.withLock { $0.epoch } }
 
     func user(forToken hash: [UInt8]) -> User? {
-        state.withLock { $0.enabled ? $0.tokens[hash] : nil }
+        state.withLock { AnswerCache.live($0) ? $0.tokens[hash] : nil }
     }
 
     func user(forSession hash: [UInt8], now: Double) -> User? {
         state.withLock { s in
-            guard s.enabled, let session = s.sessions[hash], session.expiresAt > now else { return nil }
+            guard AnswerCache.live(s), let session = s.sessions[hash], session.expiresAt > now else { return nil }
             return session.user
         }
     }
 
     func status(videoID: Int64, userID: Int64, now: Double) -> Status? {
         state.withLock { s in
-            guard s.enabled, let entry = s.statuses[videoID], entry.userID == userID, (entry.expiresAt ?? .infinity) > now else { return nil }
+            guard AnswerCache.live(s), let entry = s.statuses[videoID], entry.userID == userID, (entry.expiresAt ?? .infinity) > now else { return nil }
             return entry
         }
     }
 
     func generation(id: Int64, userID: Int64, now: Double) -> GenerationEntry? {
         state.withLock { s in
-            guard s.enabled, let entry = s.generations[id], entry.generation.userID == userID,
+            guard AnswerCache.live(s), let entry = s.generations[id], entry.generation.userID == userID,
                   (entry.expiresAt ?? .infinity) > now else { return nil }
             return entry
         }
@@ -94,7 +105,7 @@ public final class AnswerCache: Sendable {
     /// The last health check if it is younger than a second.
     func health(now: Double) -> Bool? {
         state.withLock { s in
-            guard s.enabled, let health = s.health, now - health.checkedAt < 1 else { return nil }
+            guard AnswerCache.live(s), let health = s.health, now - health.checkedAt < 1 else { return nil }
             return health.degraded
         }
     }
@@ -128,7 +139,7 @@ public final class AnswerCache: Sendable {
     func store(generation entry: GenerationEntry, readAt epoch: UInt64) {
         state.withLock { s in
             guard s.enabled, s.epoch == epoch else { return }
-            if s.generations.count >= capacity { s.generations = [:] }
+            if s.generations.count >= generationCapacity { s.generations = [:] }
             s.generations[entry.generation.id] = entry
         }
     }
@@ -161,6 +172,11 @@ public final class AnswerCache: Sendable {
         }
     }
 
+    /// The listener's heartbeat came back: whatever was NOTIFYed before it has been applied.
+    func heard() {
+        state.withLock { $0.heardAt = AnswerCache.now() }
+    }
+
     /// Listener connected (`true`: start from empty) or lost (`false`: bypass until it is back).
     func setEnabled(_ enabled: Bool) {
         state.withLock { s in
@@ -181,13 +197,19 @@ public enum CacheListener {
     public static func run(_ cache: AnswerCache, databaseURL: String, until stop: StopFlag) {
         while !stop.isStopped {
             do {
-                let db = try Connection(url: databaseURL)
+                // Bounded waits: a host that vanished without a word must not keep the cache on.
+                let db = try Connection(url: databaseURL, options: [("connect_timeout", "3"), ("tcp_user_timeout", "2000"),
+                                                                    ("keepalives_idle", "2"), ("keepalives_interval", "1"),
+                                                                    ("keepalives_count", "2")])
                 try db.execute("LISTEN promptreel_cache")
                 cache.setEnabled(true)
                 while !stop.isStopped {
-                    for payload in try db.waitForNotifications(timeoutSeconds: 0.5) { cache.invalidate(payload) }
-                    // An idle connection may have died without a word: a cheap query finds out.
-                    if !db.isHealthy { throw DatabaseError.unavailable("the cache listener lost its connection") }
+                    for payload in try db.waitForNotifications(timeoutSeconds: 0.4) { cache.invalidate(payload) }
+                    // Heartbeat: an answer proves the connection lives, and NOTIFYs that came before it are
+                    // delivered with it; apply them, then mark the cache as heard from.
+                    try db.execute("SELECT 1")
+                    for payload in try db.waitForNotifications(timeoutSeconds: 0) { cache.invalidate(payload) }
+                    cache.heard()
                 }
             } catch {
                 cache.setEnabled(false)

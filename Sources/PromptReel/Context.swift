@@ -68,12 +68,12 @@ struct Context {
             if let user { cache?.store(token: hash, user: user, readAt: epoch) }
         } else if !api, let token = request.cookies[Context.sessionCookie] {
             let hash = Crypto.sha256(token)
-            let now = Double(time(nil))
+            let now = AnswerCache.now()
             if let cached = cache?.user(forSession: hash, now: now) { user = cached; return }
             let epoch = cache?.epoch ?? 0
             guard let session = try store.session(hash: hash) else { return }
             user = session.user
-            cache?.store(session: hash, .init(user: session.user, expiresAt: session.expiresAt), readAt: epoch)
+            cache?.store(session: hash, .init(user: session.user, expiresAt: now + session.secondsLeft), readAt: epoch)
         }
     }
 
@@ -93,7 +93,7 @@ struct Context {
     func providerDegraded() -> Bool {
         let now = AnswerCache.now()
         if let cached = cache?.health(now: now) { return cached }
-        let degraded = (try? ProviderHealth(db: db).isDegraded()) == true
+        guard let degraded = try? ProviderHealth(db: db).isDegraded() else { return false }  // only a real answer is kept
         cache?.store(health: degraded, checkedAt: now)
         return degraded
     }

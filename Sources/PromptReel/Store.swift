@@ -82,12 +82,12 @@ struct Store {
         try session(hash: Crypto.sha256(token))?.user
     }
 
-    /// The session's user and its expiry (seconds since the epoch), if it is live.
-    func session(hash: [UInt8]) throws -> (user: User, expiresAt: Double)? {
+    /// The session's user and how many seconds it has left (by the database's clock), if it is live.
+    func session(hash: [UInt8]) throws -> (user: User, secondsLeft: Double)? {
         try db.execute("""
-            SELECT u.id, u.email, extract(epoch FROM s.expires_at)::float8 AS expires FROM sessions s JOIN users u ON u.id = s.user_id
+            SELECT u.id, u.email, extract(epoch FROM s.expires_at - now())::float8 AS left FROM sessions s JOIN users u ON u.id = s.user_id
             WHERE s.token_hash = \(Bytes(hash)) AND s.expires_at > now()
-            """).first.map { (User(id: $0.int("id"), email: $0.string("email")), Double($0.string("expires")) ?? 0) }
+            """).first.map { (User(id: $0.int("id"), email: $0.string("email")), Double($0.string("left")) ?? 0) }
     }
 
     func deleteSession(tokenHash: [UInt8]) throws {

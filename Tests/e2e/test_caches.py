@@ -137,16 +137,42 @@ def test_etag_and_304_on_status(worker):
     assert cached.status_code == 304 and cached.content == b""
 
 
-def test_caches_follow_a_postgres_restart(second):
+def test_the_caches_answer_without_the_database_until_told(second):
+    """Proves the caches are used at all: with the token table's trigger off, a deleted token still
+    works on both processes (nothing told them); the next invalidation ends it within a second."""
     b = Browser()
     email = b.signup()
     token = b.create_token()
-    assert api("GET", "/api/projects", token).status_code == 200 and second.api("GET", "/api/projects", token).status_code == 200
+    for _ in range(3):
+        assert api("GET", "/api/projects", token).status_code == 200 and second.api("GET", "/api/projects", token).status_code == 200
+    sql("ALTER TABLE api_tokens DISABLE TRIGGER api_tokens_cache")
+    try:
+        sql(f"DELETE FROM api_tokens WHERE user_id = (SELECT id FROM users WHERE lower(email) = lower('{email}'))")
+        time.sleep(0.5)
+        assert api("GET", "/api/projects", token).status_code == 200 and second.api("GET", "/api/projects", token).status_code == 200
+    finally:
+        sql("ALTER TABLE api_tokens ENABLE TRIGGER api_tokens_cache")
+    sql(f"UPDATE users SET email = email WHERE lower(email) = lower('{email}')")  # any change to the user: `auth`
+    within_a_second(lambda: api("GET", "/api/projects", token).status_code == 401
+                    and second.api("GET", "/api/projects", token).status_code == 401, "the next invalidation")
+
+
+def test_caches_follow_a_postgres_restart(worker, second):
+    b = Browser()
+    email = b.signup()
+    token = b.create_token()
+    project = api("POST", "/api/projects", token, json={"name": "Restart"}).json()["id"]
+    video = api("POST", f"/api/projects/{project}/videos", token, json={"title": "r", "final_prompt": "[sim:seconds=0.5] restart"}).json()["id"]
+    assert generate(token, video).status_code == 200
+    wait_status(token, video, "completed")
+    path = f"/api/videos/{video}/sora-status"
+    for _ in range(3):  # a finished status: answered from the caches alone
+        assert api("GET", path, token).status_code == 200 and second.api("GET", path, token).status_code == 200
     subprocess.run(["bash", "-c", os.environ["PROMPTREEL_PG_STOP"]], check=True)
     try:
         # No cached answer pretends the database is there: the caches are off while their listener is down.
-        wait_until(lambda: api("GET", "/api/projects", token).status_code == 503
-                   and second.api("GET", "/api/projects", token).status_code == 503, timeout=2, interval=0.05, what="503s")
+        wait_until(lambda: api("GET", path, token).status_code == 503
+                   and second.api("GET", path, token).status_code == 503, timeout=2, interval=0.05, what="503s")
     finally:
         subprocess.run(["bash", "-c", os.environ["PROMPTREEL_PG_START"]], check=True)
     # Revoked right after the restart, perhaps before a listener is back: still gone within a second

@@ -49,50 +49,47 @@ func workLoop(_ name: String, until stop: StopFlag, idleSeconds: Double, connect
     }
 }
 
-/// Video jobs: submits, polls, downloads (the only place PromptReel talks to the video provider).
-public final class Worker {
+/// A background worker thread's body: video jobs (submit, poll, download — the only place PromptReel
+/// talks to the video provider) or roundtables (on threads of their own, so a slow chat model never
+/// delays a video job).
+public struct Worker: Sendable {
+    public enum Kind: Sendable { case videos, roundtables }
+
     let config: AppConfig
+    let kind: Kind
     let name: String
 
-    public init(config: AppConfig, name: String) {
+    public init(config: AppConfig, kind: Kind, name: String) {
         self.config = config
+        self.kind = kind
         self.name = name
     }
 
     public func run(until stop: StopFlag) {
-        guard let providerConfig = config.provider else {
-            Log.error("\(name): no OPENAI_API_KEY configured; the worker has nothing to talk to")
-            return
-        }
-        // Half a second when idle: polls and retries fall due without a NOTIFY.
-        workLoop(name, until: stop, idleSeconds: 0.5) {
-            let db = try Connection(url: config.databaseURL)
-            try db.execute("LISTEN promptreel_work")  // the channel GenerationStore.wakeWorkers notifies
-            return GenerationEngine(db: db, provider: try VideoAPIClient(config: providerConfig), config: config.engine)
-        }
-    }
-}
-
-/// Runs roundtables on threads of its own, so a slow chat model never delays a video job.
-public final class RoundtableWorker {
-    let config: AppConfig
-    let name: String
-
-    public init(config: AppConfig, name: String) {
-        self.config = config
-        self.name = name
-    }
-
-    public func run(until stop: StopFlag) {
-        guard let chatConfig = config.chat else {
-            Log.error("\(name): no chat provider configured (PROMPTREEL_CHAT_API_KEY or OPENAI_API_KEY); roundtables wait")
-            return
-        }
-        // Once a second when idle: abandoned roundtables come back when their lease runs out.
-        workLoop(name, until: stop, idleSeconds: 1) {
-            let db = try Connection(url: config.databaseURL)
-            try db.execute("LISTEN promptreel_roundtables")  // RoundtableStore.workChannel
-            return RoundtableEngine(db: db) { () throws(VideoAPIError) -> any ChatProvider in try ChatAPIClient(config: chatConfig) }
+        let config = config
+        switch kind {
+        case .videos:
+            guard let providerConfig = config.provider else {
+                Log.error("\(name): no OPENAI_API_KEY configured; the worker has nothing to talk to")
+                return
+            }
+            // Half a second when idle: polls and retries fall due without a NOTIFY.
+            workLoop(name, until: stop, idleSeconds: 0.5) {
+                let db = try Connection(url: config.databaseURL)
+                try db.execute("LISTEN promptreel_work")  // the channel GenerationStore.wakeWorkers notifies
+                return GenerationEngine(db: db, provider: try VideoAPIClient(config: providerConfig), config: config.engine)
+            }
+        case .roundtables:
+            guard let chatConfig = config.chat else {
+                Log.error("\(name): no chat provider configured (PROMPTREEL_CHAT_API_KEY or OPENAI_API_KEY); roundtables wait")
+                return
+            }
+            // Once a second when idle: abandoned roundtables come back when their lease runs out.
+            workLoop(name, until: stop, idleSeconds: 1) {
+                let db = try Connection(url: config.databaseURL)
+                try db.execute("LISTEN promptreel_roundtables")  // RoundtableStore.workChannel
+                return RoundtableEngine(db: db) { () throws(VideoAPIError) -> any ChatProvider in try ChatAPIClient(config: chatConfig) }
+            }
         }
     }
 }

@@ -90,9 +90,9 @@ final class WorkerThreads: Sendable {
 
     init(config: AppConfig, count: Int, roundtables: Int) {
         threads = (0..<max(1, count)).map { index in
-            BackgroundThread("worker-\(index)") { Worker(config: config, name: "worker-\(index)").run(until: $0) }
+            BackgroundThread("worker-\(index)") { Worker(config: config, kind: .videos, name: "worker-\(index)").run(until: $0) }
         } + (0..<max(0, roundtables)).map { index in
-            BackgroundThread("roundtable-\(index)") { RoundtableWorker(config: config, name: "roundtable-\(index)").run(until: $0) }
+            BackgroundThread("roundtable-\(index)") { Worker(config: config, kind: .roundtables, name: "roundtable-\(index)").run(until: $0) }
         }
     }
 

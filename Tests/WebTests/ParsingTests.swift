@@ -124,3 +124,14 @@ import Web
         #expect(page.bodyText.contains("Not found."))
     }
 }
+
+@Suite struct TextHelpers {
+    @Test func trimsBothEnds() {
+        #expect("  a b \t\n".trimmingWhitespace == "a b")
+        #expect("\u{2003}x\u{00A0}".trimmingWhitespace == "x")
+        #expect(" \n\t ".trimmingWhitespace == "")
+        #expect("".trimmingWhitespace == "")
+        #expect("x".trimmingWhitespace == "x")
+        #expect(Request(method: "GET", target: "/", headers: ["authorization": "Bearer  tok \t"]).bearerToken == "tok")
+    }
+}

@@ -61,6 +61,54 @@ enum API {
         return .json(.object(pairs))
     }
 
+    // MARK: Editing and deleting
+
+    /// PATCH /api/projects/{id}: any of `name`, `description`.
+    static func updateProject(_ c: inout Context, id: Int64) throws -> Response {
+        let user = try c.requireUser()
+        let doc = try Field.patch(c.request, allowed: ["name", "description"])
+        let changes = Library.ProjectChanges(name: try Field.patchText(doc, "name", max: 200, required: true),
+                                             description: try Field.patchText(doc, "description", max: 10000, required: false))
+        return .json(json(try c.library.updateProject(id: id, user: user, changes: changes)))
+    }
+
+    /// DELETE /api/projects/{id}: the project, its videos and their media; generation rows stay (spend).
+    static func deleteProject(_ c: inout Context, id: Int64) throws -> Response {
+        let user = try c.requireUser()
+        _ = try c.library.deleteProject(id: id, user: user)
+        return Response(status: 204)
+    }
+
+    /// PATCH /api/videos/{id}: any of `title`, `brief`, `final_prompt`, `preset` (null clears the preset).
+    static func updateVideo(_ c: inout Context, id: Int64) throws -> Response {
+        let user = try c.requireUser()
+        let doc = try Field.patch(c.request, allowed: ["title", "brief", "final_prompt", "preset"])
+        var changes = Library.VideoChanges(title: try Field.patchText(doc, "title", max: 200, required: true),
+                                           brief: try Field.patchText(doc, "brief", max: 10000, required: false),
+                                           finalPrompt: try Field.patchText(doc, "final_prompt", max: 32000, required: false))
+        if let preset = doc.root["preset"] {
+            changes.preset = .some(try VideoPages.checkedPreset(preset.isNull ? nil : Field.json(doc, "preset"), db: c.db))
+        }
+        _ = try c.library.updateVideo(id: id, user: user, changes: changes)
+        return try video(&c, id: id)
+    }
+
+    /// DELETE /api/videos/{id}: the video, its prompt versions and its media; generation rows stay (spend).
+    static func deleteVideo(_ c: inout Context, id: Int64) throws -> Response {
+        let user = try c.requireUser()
+        _ = try c.library.deleteVideo(id: id, user: user)
+        return Response(status: 204)
+    }
+
+    /// POST /api/videos/{id}/copy: a new video with the same brief, prompt and preset, in the same project.
+    static func copyVideo(_ c: inout Context, id: Int64) throws -> Response {
+        let user = try c.requireUser()
+        let copy = try c.library.copyVideo(id: id, user: user)
+        var response = Response.json(json(copy), status: 201)
+        response.addHeader("Location", Route.apiVideo(copy.id).path)
+        return response
+    }
+
     /// The catalog: models, durations, sizes and prices.
     static func models(_ c: inout Context) throws -> Response {
         _ = try c.requireUser()

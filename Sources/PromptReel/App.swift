@@ -71,6 +71,7 @@ public final class App {
         case let e as SettingsError: return e.httpError
         case let e as Generations.Refusal: return e.httpError
         case let e as Roundtables.Refusal: return e.httpError
+        case let e as Library.Refusal: return e.httpError
         case let e as DatabaseError:
             switch e {
             case .unavailable: return HTTPError(503, "database_unavailable", "The database is unavailable. Try again shortly.", logDetail: e.description)
@@ -128,18 +129,26 @@ public final class App {
         case .dashboard: ["GET": ProjectPages.dashboard]
         case .projects: ["POST": ProjectPages.create]
         case let .project(id): ["GET": { try ProjectPages.show(&$0, id: id) }]
+        case let .editProject(id): ["GET": { try ProjectPages.editForm(&$0, id: id) }, "POST": { try ProjectPages.update(&$0, id: id) }]
+        case let .deleteProject(id): ["GET": { try ProjectPages.confirmDelete(&$0, id: id) }, "POST": { try ProjectPages.delete(&$0, id: id) }]
         case let .newVideo(project): ["GET": { try VideoPages.newForm(&$0, project: project) }]
         case let .projectVideos(project): ["POST": { try VideoPages.create(&$0, project: project) }]
         case let .video(id): ["GET": { try VideoPages.show(&$0, id: id) }]
+        case let .editVideo(id): ["GET": { try VideoPages.editForm(&$0, id: id) }, "POST": { try VideoPages.update(&$0, id: id) }]
+        case let .deleteVideo(id): ["GET": { try VideoPages.confirmDelete(&$0, id: id) }, "POST": { try VideoPages.delete(&$0, id: id) }]
+        case let .copyVideo(id): ["POST": { try VideoPages.copy(&$0, id: id) }]
         case let .generateVideo(video): ["GET": { try GenerationPages.settings(&$0, videoID: video) },
                                          "POST": { try GenerationPages.confirm(&$0, videoID: video) }]
         case let .latestGeneration(video): ["GET": { try GenerationPages.latest(&$0, videoID: video) }]
         case let .generation(id): ["GET": { try GenerationPages.show(&$0, id: id) }]
         case .apiProjects: ["GET": API.listProjects, "POST": API.createProject]
-        case let .apiProject(id): ["GET": { try API.project(&$0, id: id) }]
+        case let .apiProject(id): ["GET": { try API.project(&$0, id: id) }, "PATCH": { try API.updateProject(&$0, id: id) },
+                                   "DELETE": { try API.deleteProject(&$0, id: id) }]
         case let .apiProjectVideos(project): ["GET": { try API.listVideos(&$0, project: project) },
                                               "POST": { try API.createVideo(&$0, project: project) }]
-        case let .apiVideo(id): ["GET": { try API.video(&$0, id: id) }]
+        case let .apiVideo(id): ["GET": { try API.video(&$0, id: id) }, "PATCH": { try API.updateVideo(&$0, id: id) },
+                                 "DELETE": { try API.deleteVideo(&$0, id: id) }]
+        case let .apiVideoCopy(id): ["POST": { try API.copyVideo(&$0, id: id) }]
         case .apiModels: ["GET": API.models]
         case .apiEstimate: ["GET": API.estimate]
         case let .apiGenerate(video): ["POST": { try GenerationAPI.generate(&$0, videoID: video) }]

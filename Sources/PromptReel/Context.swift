@@ -23,6 +23,7 @@ struct Context {
     var store: Store { Store(db: db) }
     var generations: Generations { Generations(db: db, config: config) }
     var roundtables: Roundtables { Roundtables(db: db, config: config) }
+    var library: Library { Library(db: db, mediaDirectory: config.engine.mediaDirectory, cache: cache) }
     var user: User?
     /// The token every form must echo back in `_csrf`.
     private(set) var csrfToken: String
@@ -83,8 +84,8 @@ struct Context {
         let now = AnswerCache.now()
         if let entry = cache?.generation(id: id, userID: userID, now: now), let video = entry.video { return (entry.generation, video) }
         let epoch = cache?.epoch ?? 0
-        guard let generation = try generations.store.generation(id: id, userID: userID),
-              let video = try store.video(id: generation.videoID, userID: userID) else { return nil }
+        guard let generation = try generations.store.generation(id: id, userID: userID), let videoID = generation.videoID,
+              let video = try store.video(id: videoID, userID: userID) else { return nil }
         cache?.store(generation: .init(generation: generation, video: video,
                                        expiresAt: generation.isActive ? now + AnswerCache.inFlightSeconds : nil), readAt: epoch)
         return (generation, video)

@@ -5,7 +5,9 @@ import Web
 
 struct Generation: Sendable {
     let id: Int64
-    let videoID: Int64
+    /// Nil once the video was deleted: the row stays (it is the money record), with the title it had.
+    let videoID: Int64?
+    let deletedVideoTitle: String?
     let userID: Int64
     let settings: String  // jsonb text
     let prompt: String
@@ -64,11 +66,13 @@ struct Generation: Sendable {
         g.video_path, g.video_bytes, g.video_sha256, g.thumbnail_path, g.thumbnail_bytes, g.spritesheet_path, g.spritesheet_bytes,
         g.thumbnail_skipped, g.spritesheet_skipped,
         extract(epoch FROM (coalesce(g.completed_at, now()) - g.created_at))::bigint AS elapsed_seconds,
-        coalesce(g.expires_at < now(), false) AS assets_expired
+        coalesce(g.expires_at < now(), false) AS assets_expired,
+        g.video_title AS deleted_video_title
         """
 
     init(_ r: Row) {
-        id = r.int("id"); videoID = r.int("video_id"); userID = r.int("user_id")
+        id = r.int("id"); videoID = r.optionalInt("video_id"); userID = r.int("user_id")
+        deletedVideoTitle = r["deleted_video_title"]
         settings = r.string("settings"); prompt = r.string("prompt"); model = r.string("model")
         seconds = Int(r.int("seconds")); size = r.string("size"); resolution = r.string("resolution")
         // The CHECK constraints allow nothing else; an unexpected value reads as failed, never a crash.
@@ -138,7 +142,7 @@ struct Generation: Sendable {
 
     var json: JSON {
         var pairs: [(String, JSON)] = [
-            ("id", .int(id)), ("videoId", .int(videoID)), ("jobId", .string(jobID)), ("status", .string(status.rawValue)),
+            ("id", .int(id)), ("videoId", videoID.map { JSON.int($0) } ?? .null), ("jobId", .string(jobID)), ("status", .string(status.rawValue)),
             ("phase", .string(phase.rawValue)), ("progress", .int(progress)), ("progressKnown", .bool(progressKnown)),
             ("message", .string(statusMessage)), ("settings", (try? JSONParser.parse(settings)) ?? .null),
             ("model", .string(model)), ("seconds", .string(String(seconds))), ("size", .string(size)),
@@ -154,6 +158,7 @@ struct Generation: Sendable {
             ("deliveredSize", deliveredWidth.flatMap { w in deliveredHeight.map { JSON.string("\(w)x\($0)") } } ?? .null),
             ("deliveryNote", .optional(deliveryDifference)),
         ]
+        if videoID == nil { pairs += [("videoDeleted", .bool(true)), ("videoTitle", .optional(deletedVideoTitle))] }
         if let videoBytes { pairs.append(("videoBytes", .int(videoBytes))) }
         if let videoSHA256 { pairs.append(("videoSha256", .string(videoSHA256))) }
         return .object(pairs)

@@ -205,7 +205,7 @@ enum GenerationPages {
         guard let (g, video) = try c.generationWithVideo(id: id, userID: user.id) else { throw HTTPError.notFound("No such generation.") }
         let header: HTML = """
             <p class="crumbs"><a href="\(Route.dashboard.path)">Dashboard</a> › <a href="\(Route.project(video.projectID).path)">\(video.projectName)</a> › <a href="\(Route.video(video.id).path)">\(video.title)</a> ›</p>
-            <h1>\(video.title) \(Views.statusBadge(g.status))</h1>
+            <h1>\(video.title) \(Views.statusBadge(g.status))</h1>\(VideoPages.earlierPrompt(g, current: video.finalPrompt))
             """
         let body: HTML
         switch g.status {

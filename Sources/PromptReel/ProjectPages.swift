@@ -42,10 +42,94 @@ enum ProjectPages {
         let body: HTML = """
             <p class="crumbs"><a href="\(Route.dashboard.path)">Dashboard</a> ›</p>
             <h1>\(project.name)</h1>\(description)
-            <p><a class="button" href="\(Route.newVideo(project: id).path)">New video</a></p>
+            <div class="actions"><a class="button" href="\(Route.newVideo(project: id).path)">New video</a>
+            <a href="\(Route.editProject(id).path)">Edit project</a> <a href="\(Route.deleteProject(id).path)">Delete project…</a></div>
             <h2>Videos</h2>\(list)
             """
         return .html(Views.layout(project.name, c, body: body))
+    }
+
+    // MARK: Editing and deleting
+
+    /// GET /dashboard/projects/{id}/edit: rename, describe.
+    static func editForm(_ c: inout Context, id: Int64) throws -> Response {
+        let user = try c.requireUser()
+        guard let project = try c.store.project(id: id, userID: user.id) else { throw HTTPError.notFound("No such project.") }
+        return editPage(c, project: project, name: project.name, description: project.description, error: nil, status: 200)
+    }
+
+    /// POST /dashboard/projects/{id}/edit
+    static func update(_ c: inout Context, id: Int64) throws -> Response {
+        let user = try c.requireUser()
+        guard let project = try c.store.project(id: id, userID: user.id) else { throw HTTPError.notFound("No such project.") }
+        let form = try c.form()
+        do {
+            let changes = Library.ProjectChanges(
+                name: try Field.text(form["name"], name: "name", max: 200, required: true),
+                description: try Field.text((form["description"] ?? "").unifiedNewlines, name: "description", max: 10000, required: false))
+            _ = try c.library.updateProject(id: id, user: user, changes: changes)
+            c.setFlash("Saved.")
+            return .redirect(to: Route.project(id).path)
+        } catch let error as HTTPError where error.status == 422 {
+            return editPage(c, project: project, name: form["name"] ?? "", description: form["description"] ?? "",
+                            error: error.publicMessage, status: 422)
+        }
+    }
+
+    static func editPage(_ c: Context, project: Project, name: String, description: String, error: String?, status: Int) -> Response {
+        let body: HTML = """
+            <p class="crumbs"><a href="\(Route.dashboard.path)">Dashboard</a> › <a href="\(Route.project(project.id).path)">\(project.name)</a> ›</p>
+            <h1>Edit project</h1>\(Views.errorBox(error))
+            <form method="post" action="\(Route.editProject(project.id).path)">\(Views.csrfField(c))
+            \(Views.textField("Name", name: "name", value: name, required: true, maxLength: 200))
+            \(Views.textArea("Description (optional)", name: "description", value: description, rows: 3, maxLength: 10000))
+            <button type="submit">Save</button> <a href="\(Route.project(project.id).path)">Cancel</a></form>
+            """
+        return .html(Views.layout("Edit project", c, body: body), status: status)
+    }
+
+    /// GET /dashboard/projects/{id}/delete: what goes, and the button (or why it cannot go now).
+    static func confirmDelete(_ c: inout Context, id: Int64) throws -> Response {
+        let user = try c.requireUser()
+        guard let project = try c.store.project(id: id, userID: user.id),
+              let summary = try c.store.deletionSummary(projectID: id, userID: user.id) else { throw HTTPError.notFound("No such project.") }
+        return deletePage(c, project: project, summary: summary, refusal: summary.blocker, status: 200)
+    }
+
+    /// POST /dashboard/projects/{id}/delete: then back to the dashboard, saying what went.
+    static func delete(_ c: inout Context, id: Int64) throws -> Response {
+        let user = try c.requireUser()
+        do {
+            let deleted = try c.library.deleteProject(id: id, user: user)
+            c.setFlash("Deleted “\(deleted.name)”: \(deleted.summary.sentence(withVideos: true)). What it cost stays in your spend.")
+            return .redirect(to: Route.dashboard.path)
+        } catch let refusal as Library.Refusal where refusal != .noSuchProject {
+            guard let project = try c.store.project(id: id, userID: user.id),
+                  let summary = try c.store.deletionSummary(projectID: id, userID: user.id) else { throw HTTPError.notFound("No such project.") }
+            return deletePage(c, project: project, summary: summary, refusal: refusal, status: refusal.httpError.status)
+        }
+    }
+
+    static func deletePage(_ c: Context, project: Project, summary: DeletionSummary, refusal: Library.Refusal?, status: Int) -> Response {
+        let action: HTML = if let refusal {
+            """
+            <p class="error" role="alert">This project cannot be deleted now. \(refusal.httpError.publicMessage)</p>
+            <p><a href="\(Route.project(project.id).path)">Back to the project</a></p>
+            """
+        } else {
+            """
+            <form method="post" action="\(Route.deleteProject(project.id).path)">\(Views.csrfField(c))
+            <button type="submit" class="danger">Delete this project</button> <a href="\(Route.project(project.id).path)">Cancel</a></form>
+            """
+        }
+        let body: HTML = """
+            <p class="crumbs"><a href="\(Route.dashboard.path)">Dashboard</a> › <a href="\(Route.project(project.id).path)">\(project.name)</a> ›</p>
+            <h1>Delete “\(project.name)”?</h1>
+            <p>This deletes the project, its videos with their prompts, and the media files of their generations: <strong>\(summary.sentence(withVideos: true))</strong>. It cannot be undone.</p>
+            <p class="muted">What its generations and roundtables cost stays in your spend: that record is never deleted.</p>
+            \(action)
+            """
+        return .html(Views.layout("Delete project", c, body: body), status: status)
     }
 
     static func excerpt(_ text: String, length: Int = 140) -> String {

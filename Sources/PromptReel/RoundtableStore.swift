@@ -31,8 +31,9 @@ struct RoundtableStore {
 
     // MARK: Reading
 
+    /// A roundtable of a deleted video stays for its costs, but is no longer the user's to see or retry.
     func roundtable(id: Int64, userID: Int64) throws -> Roundtable? {
-        try db.execute("SELECT \(fragment: Roundtable.columns) FROM roundtables r WHERE r.id = \(id) AND r.user_id = \(userID)")
+        try db.execute("SELECT \(fragment: Roundtable.columns) FROM roundtables r WHERE r.id = \(id) AND r.user_id = \(userID) AND r.video_id IS NOT NULL")
             .first.map(Roundtable.init)
     }
 
@@ -111,7 +112,7 @@ struct RoundtableStore {
         try db.transaction {
             let retried = try !db.execute("""
                 UPDATE roundtables SET status = \(RoundtableStatus.queued), error_message = NULL, next_attempt_at = now(), completed_at = NULL
-                WHERE id = \(id) AND user_id = \(userID) AND status = \(RoundtableStatus.failed)
+                WHERE id = \(id) AND user_id = \(userID) AND status = \(RoundtableStatus.failed) AND video_id IS NOT NULL
                 RETURNING id
                 """).isEmpty
             if retried { try db.execute("SELECT pg_notify(\(RoundtableStore.workChannel), '')") }

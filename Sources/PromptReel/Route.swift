@@ -10,9 +10,17 @@ public enum Route: Equatable, Sendable {
     case dashboard
     case projects  // POST: create from the dashboard form
     case project(Int64)
+    /// GET: the rename/describe form; POST: save it.
+    case editProject(Int64)
+    /// GET: what deleting takes, with the confirm button; POST: delete.
+    case deleteProject(Int64)
     case newVideo(project: Int64)
     case projectVideos(project: Int64)  // POST: create from the new-video form
     case video(Int64)
+    case editVideo(Int64)
+    case deleteVideo(Int64)
+    /// POST: "Save as new video".
+    case copyVideo(Int64)
     /// The generate settings page (GET, with the chosen settings as query) and its confirm (POST).
     case generateVideo(video: Int64)
     /// The latest generation of a video (redirects to it).
@@ -34,6 +42,7 @@ public enum Route: Equatable, Sendable {
     case apiProject(Int64)
     case apiProjectVideos(project: Int64)
     case apiVideo(Int64)
+    case apiVideoCopy(Int64)
     case apiModels
     case apiEstimate
     case apiGenerate(video: Int64)
@@ -72,9 +81,14 @@ public enum Route: Equatable, Sendable {
             guard s.count >= 3, let value = id(s[2]) else { return nil }
             switch (s[0], s[1], Array(s.dropFirst(3))) {
             case ("dashboard", "projects", []): self = .project(value)
+            case ("dashboard", "projects", ["edit"]): self = .editProject(value)
+            case ("dashboard", "projects", ["delete"]): self = .deleteProject(value)
             case ("dashboard", "projects", ["videos", "new"]): self = .newVideo(project: value)
             case ("dashboard", "projects", ["videos"]): self = .projectVideos(project: value)
             case ("dashboard", "videos", []): self = .video(value)
+            case ("dashboard", "videos", ["edit"]): self = .editVideo(value)
+            case ("dashboard", "videos", ["delete"]): self = .deleteVideo(value)
+            case ("dashboard", "videos", ["copy"]): self = .copyVideo(value)
             case ("dashboard", "videos", ["generate"]): self = .generateVideo(video: value)
             case ("dashboard", "videos", ["generation"]): self = .latestGeneration(video: value)
             case ("dashboard", "generations", []): self = .generation(value)
@@ -88,6 +102,7 @@ public enum Route: Equatable, Sendable {
             case ("api", "projects", []): self = .apiProject(value)
             case ("api", "projects", ["videos"]): self = .apiProjectVideos(project: value)
             case ("api", "videos", []): self = .apiVideo(value)
+            case ("api", "videos", ["copy"]): self = .apiVideoCopy(value)
             case ("api", "videos", ["generate-sora"]): self = .apiGenerate(video: value)
             case ("api", "videos", ["sora-status"]): self = .apiStatus(video: value)
             case ("api", "videos", ["generations"]): self = .apiVideoGenerations(video: value)
@@ -115,9 +130,14 @@ public enum Route: Equatable, Sendable {
         case .dashboard: "/dashboard"
         case .projects: "/dashboard/projects"
         case let .project(id): "/dashboard/projects/\(id)"
+        case let .editProject(id): "/dashboard/projects/\(id)/edit"
+        case let .deleteProject(id): "/dashboard/projects/\(id)/delete"
         case let .newVideo(project): "/dashboard/projects/\(project)/videos/new"
         case let .projectVideos(project): "/dashboard/projects/\(project)/videos"
         case let .video(id): "/dashboard/videos/\(id)"
+        case let .editVideo(id): "/dashboard/videos/\(id)/edit"
+        case let .deleteVideo(id): "/dashboard/videos/\(id)/delete"
+        case let .copyVideo(id): "/dashboard/videos/\(id)/copy"
         case let .generateVideo(video): "/dashboard/videos/\(video)/generate"
         case let .latestGeneration(video): "/dashboard/videos/\(video)/generation"
         case let .generation(id): "/dashboard/generations/\(id)"
@@ -134,6 +154,7 @@ public enum Route: Equatable, Sendable {
         case let .apiProject(id): "/api/projects/\(id)"
         case let .apiProjectVideos(project): "/api/projects/\(project)/videos"
         case let .apiVideo(id): "/api/videos/\(id)"
+        case let .apiVideoCopy(id): "/api/videos/\(id)/copy"
         case .apiModels: "/api/models"
         case .apiEstimate: "/api/models/estimate"
         case let .apiGenerate(video): "/api/videos/\(video)/generate-sora"

@@ -36,6 +36,29 @@ enum Field {
         return s
     }
 
+    /// A PATCH body: a JSON object naming at least one of `allowed` and nothing else (422 naming the
+    /// field otherwise; an empty body is a 422 too).
+    static func patch(_ request: Request, allowed: [String]) throws -> JSONDocument {
+        let list = allowed.joined(separator: ", ")
+        let blank = request.body.allSatisfy { $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }
+        guard !blank else { throw HTTPError.validation(field: "body", "send a JSON object with at least one of: \(list)") }
+        let doc = try jsonObject(request.json())
+        guard case let .object(pairs) = doc.root, !pairs.isEmpty else {
+            throw HTTPError.validation(field: "body", "send at least one of: \(list)")
+        }
+        if let unknown = pairs.first(where: { !allowed.contains($0.0) }) {
+            throw HTTPError.validation(field: unknown.0, "cannot be changed here (send any of: \(list))")
+        }
+        return doc
+    }
+
+    /// A PATCH member: nil when absent; when present it must be a string (null is refused, by name).
+    static func patchText(_ doc: JSONDocument, _ key: String, max: Int, required: Bool) throws(HTTPError) -> String? {
+        guard doc.root[key] != nil || doc.invalidUTF8Keys.contains(key) else { return nil }
+        if doc.root[key]?.isNull == true { throw .validation(field: key, "must be a string") }
+        return try text(json(doc, key), name: key, max: max, required: required)
+    }
+
     static func jsonObject(_ doc: JSONDocument) throws(HTTPError) -> JSONDocument {
         guard case .object = doc.root else { throw HTTPError(400, "invalid_json", "The body must be a JSON object.") }
         return doc

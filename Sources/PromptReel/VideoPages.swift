@@ -68,7 +68,7 @@ enum VideoPages {
         let rows: [HTML] = history.map { g in
             let thumb: HTML = g.thumbnailURL.map { "<img src=\"\($0)\" alt=\"\" width=\"96\" height=\"54\">" } ?? "<span class=\"thumb-empty\" aria-hidden=\"true\"></span>"
             return """
-                <tr><td>\(thumb)</td><td><a href="\(Route.generation(g.id).path)">\(GenerationPages.settingsSummary(g))</a></td>
+                <tr><td>\(thumb)</td><td><a href="\(Route.generation(g.id).path)">\(GenerationPages.settingsSummary(g))</a>\(earlierPrompt(g, current: video.finalPrompt))</td>
                 <td>\(Views.statusBadge(g.status))</td><td>\(g.cost.display)\(g.possiblyBilled ? " (possibly billed)" : "")</td><td>\(Views.when(g.createdAt))</td></tr>
                 """
         }
@@ -78,7 +78,10 @@ enum VideoPages {
             """
         let body: HTML = """
             <p class="crumbs"><a href="\(Route.dashboard.path)">Dashboard</a> › <a href="\(Route.project(video.projectID).path)">\(video.projectName)</a> ›</p>
-            <h1>\(video.title)</h1>\(brief)
+            <h1>\(video.title)</h1>
+            <div class="actions"><a href="\(Route.editVideo(video.id).path)">Edit</a>
+            <form method="post" action="\(Route.copyVideo(video.id).path)" class="inline">\(Views.csrfField(c))<button type="submit" class="link">Save as new video</button></form>
+            <a href="\(Route.deleteVideo(video.id).path)">Delete…</a></div>\(brief)
             <h2>Final prompt</h2>\(prompt)
             \(action)
             <h2>Generations</h2>\(historyHTML)
@@ -86,6 +89,119 @@ enum VideoPages {
             <p class="muted">Saved \(Views.when(video.createdAt))</p>
             """
         return .html(Views.layout(video.title, c, body: body))
+    }
+
+    /// For a generation made with another prompt than the video's current one: says so and shows it.
+    static func earlierPrompt(_ g: Generation, current: String) -> HTML {
+        guard g.prompt != current else { return .empty }
+        return """
+            <p class="muted"><small>Made with an earlier prompt</small></p>
+            <details class="earlier-prompt"><summary>The prompt it was made with</summary><pre class="prompt">\(g.prompt)</pre></details>
+            """
+    }
+
+    // MARK: Editing, copying, deleting
+
+    /// GET /dashboard/videos/{id}/edit
+    static func editForm(_ c: inout Context, id: Int64) throws -> Response {
+        let user = try c.requireUser()
+        guard let video = try c.store.video(id: id, userID: user.id) else { throw HTTPError.notFound("No such video.") }
+        let draft = Draft(title: video.title, brief: video.brief, finalPrompt: video.finalPrompt, preset: video.preset ?? "")
+        return try editPage(c, video: video, draft: draft, error: nil, status: 200)
+    }
+
+    /// POST /dashboard/videos/{id}/edit: title, brief, preset and final prompt (a changed prompt is kept as
+    /// a version; past generations keep the prompt they were made with).
+    static func update(_ c: inout Context, id: Int64) throws -> Response {
+        let user = try c.requireUser()
+        guard let video = try c.store.video(id: id, userID: user.id) else { throw HTTPError.notFound("No such video.") }
+        let f = try c.form()
+        let draft = Draft(title: f["title"] ?? "", brief: f["brief"] ?? "", finalPrompt: f["final_prompt"] ?? "", preset: f["preset"] ?? "")
+        do {
+            let fields = try validated(title: draft.title, brief: draft.brief, finalPrompt: draft.finalPrompt)
+            let preset = try checkedPreset(draft.preset, db: c.db)
+            // Browsers send a textarea's line breaks as CRLF: a text saved untouched is left as it was.
+            let changes = Library.VideoChanges(
+                title: fields.title,
+                brief: fields.brief.unifiedNewlines == video.brief.unifiedNewlines ? nil : fields.brief.unifiedNewlines,
+                finalPrompt: fields.finalPrompt.unifiedNewlines == video.finalPrompt.unifiedNewlines ? nil : fields.finalPrompt.unifiedNewlines,
+                preset: .some(preset))
+            _ = try c.library.updateVideo(id: id, user: user, changes: changes)
+            c.setFlash("Saved.")
+            return .redirect(to: Route.video(id).path)
+        } catch let error as HTTPError where error.status == 422 {
+            return try editPage(c, video: video, draft: draft, error: error.publicMessage, status: 422)
+        }
+    }
+
+    static func editPage(_ c: Context, video: Video, draft: Draft, error: String?, status: Int) throws -> Response {
+        let presets: [HTML] = try RoundtableStore(db: c.db).presets().map { p in
+            "<option value=\"\(p.name)\"\(p.name == draft.preset ? " selected" : "")>\(p.displayName)</option>"
+        }
+        let body: HTML = """
+            <p class="crumbs"><a href="\(Route.dashboard.path)">Dashboard</a> › <a href="\(Route.project(video.projectID).path)">\(video.projectName)</a> › <a href="\(Route.video(video.id).path)">\(video.title)</a> ›</p>
+            <h1>Edit “\(video.title)”</h1>\(Views.errorBox(error))
+            <form method="post" action="\(Route.editVideo(video.id).path)">\(Views.csrfField(c))
+            \(Views.textField("Title", name: "title", value: draft.title, required: true, maxLength: 200))
+            \(Views.textArea("Brief", name: "brief", value: draft.brief, rows: 3, maxLength: 10000))
+            <label for="preset">Style preset</label>
+            <select id="preset" name="preset"><option value="">None</option>\(presets)</select>
+            \(Views.textArea("Final prompt", name: "final_prompt", value: draft.finalPrompt, rows: 8, maxLength: 32000, hint: "The exact text sent to Sora. Past generations keep the prompt they were made with."))
+            <button type="submit">Save</button> <a href="\(Route.video(video.id).path)">Cancel</a></form>
+            """
+        return .html(Views.layout("Edit video", c, body: body), status: status)
+    }
+
+    /// POST /dashboard/videos/{id}/copy: "Save as new video", then open the copy.
+    static func copy(_ c: inout Context, id: Int64) throws -> Response {
+        let user = try c.requireUser()
+        let copy = try c.library.copyVideo(id: id, user: user)
+        c.setFlash("Saved as a new video; the original is unchanged.")
+        return .redirect(to: Route.video(copy.id).path)
+    }
+
+    /// GET /dashboard/videos/{id}/delete: what goes, and the button (or why it cannot go now).
+    static func confirmDelete(_ c: inout Context, id: Int64) throws -> Response {
+        let user = try c.requireUser()
+        guard let video = try c.store.video(id: id, userID: user.id),
+              let summary = try c.store.deletionSummary(videoID: id, userID: user.id) else { throw HTTPError.notFound("No such video.") }
+        return deletePage(c, video: video, summary: summary, refusal: summary.blocker, status: 200)
+    }
+
+    /// POST /dashboard/videos/{id}/delete: then back to the project, saying what went.
+    static func delete(_ c: inout Context, id: Int64) throws -> Response {
+        let user = try c.requireUser()
+        do {
+            let deleted = try c.library.deleteVideo(id: id, user: user)
+            c.setFlash("Deleted “\(deleted.name)”: \(deleted.summary.sentence(withVideos: false)). What it cost stays in your spend.")
+            return .redirect(to: Route.project(deleted.projectID).path)
+        } catch let refusal as Library.Refusal where refusal != .noSuchVideo {
+            guard let video = try c.store.video(id: id, userID: user.id),
+                  let summary = try c.store.deletionSummary(videoID: id, userID: user.id) else { throw HTTPError.notFound("No such video.") }
+            return deletePage(c, video: video, summary: summary, refusal: refusal, status: refusal.httpError.status)
+        }
+    }
+
+    static func deletePage(_ c: Context, video: Video, summary: DeletionSummary, refusal: Library.Refusal?, status: Int) -> Response {
+        let action: HTML = if let refusal {
+            """
+            <p class="error" role="alert">This video cannot be deleted now. \(refusal.httpError.publicMessage)</p>
+            <p><a href="\(Route.video(video.id).path)">Back to the video</a></p>
+            """
+        } else {
+            """
+            <form method="post" action="\(Route.deleteVideo(video.id).path)">\(Views.csrfField(c))
+            <button type="submit" class="danger">Delete this video</button> <a href="\(Route.video(video.id).path)">Cancel</a></form>
+            """
+        }
+        let body: HTML = """
+            <p class="crumbs"><a href="\(Route.dashboard.path)">Dashboard</a> › <a href="\(Route.project(video.projectID).path)">\(video.projectName)</a> › <a href="\(Route.video(video.id).path)">\(video.title)</a> ›</p>
+            <h1>Delete “\(video.title)”?</h1>
+            <p>This deletes the video, its final prompt and prompt versions, and the media files of its generations: <strong>\(summary.sentence(withVideos: false))</strong>. It cannot be undone.</p>
+            <p class="muted">What its generations and roundtables cost stays in your spend: that record is never deleted.</p>
+            \(action)
+            """
+        return .html(Views.layout("Delete video", c, body: body), status: status)
     }
 
     static func form(_ c: Context, project: Project, draft: Draft, error: String?, status: Int) throws -> Response {
@@ -105,4 +221,9 @@ enum VideoPages {
             """
         return .html(Views.layout("New video", c, body: body), status: status)
     }
+}
+
+extension String {
+    /// CRLF and lone CR as LF (browsers send a textarea's line breaks as CRLF).
+    var unifiedNewlines: String { replacing("\r\n", with: "\n").replacing("\r", with: "\n") }
 }

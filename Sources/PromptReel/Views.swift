@@ -69,6 +69,16 @@ enum Views {
         seconds < 60 ? "\(seconds) s" : "\(seconds / 60) min \(String(format2: seconds % 60)) s"
     }
 
+    /// "41 MB", "4.2 MB", "980 KB", "12 bytes" (decimal units, as disks are sold).
+    static func bytes(_ count: Int64) -> String {
+        if count < 1000 { return count == 1 ? "1 byte" : "\(count) bytes" }
+        for (unit, name) in [(Int64(1_000_000_000), "GB"), (1_000_000, "MB"), (1000, "KB")] where count >= unit || name == "KB" {
+            let tenths = (count * 10 + unit / 2) / unit
+            return tenths < 100 ? "\(tenths / 10).\(tenths % 10) \(name)" : "\((count + unit / 2) / unit) \(name)"
+        }
+        return "\(count) bytes"
+    }
+
     /// `<time>` with a readable UTC date for an ISO-8601 timestamp from the database.
     static func when(_ iso: String) -> HTML {
         let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]

@@ -1,0 +1,121 @@
+// Editing, copying and deleting videos and projects: the one service behind both the JSON API and the
+// pages. Deleting keeps every generation and roundtable row (the money record) and removes the media
+// files only after the commit; a crash in between leaves orphan files for `promptreel media sweep`.
+
+import Postgres
+import Web
+
+struct Library {
+    let db: Connection
+    let mediaDirectory: String
+    /// This process's cache: dropped at once after a change (other processes hear the NOTIFY).
+    let cache: AnswerCache?
+    var store: Store { Store(db: db) }
+
+    enum Refusal: Error, Sendable, Equatable {
+        case noSuchVideo
+        case noSuchProject
+        /// A generation is queued or in progress: its job may still be billed and needs its video.
+        case generationActive
+        /// A generation's outcome is unknown (possibly billed) until an operator settles it.
+        case generationUnconfirmed
+        case roundtableActive
+
+        var httpError: HTTPError {
+            switch self {
+            case .noSuchVideo: .notFound("No such video.")
+            case .noSuchProject: .notFound("No such project.")
+            case .generationActive:
+                HTTPError(409, "generation_in_progress",
+                          "A generation is queued or in progress. Wait for it to finish (or cancel it while it waits), then delete.")
+            case .generationUnconfirmed:
+                HTTPError(409, "generation_unconfirmed",
+                          "A generation could not be confirmed with the video provider and may have been billed. It must be settled first (an operator adopts it with `promptreel generations adopt`).")
+            case .roundtableActive:
+                HTTPError(409, "roundtable_in_progress", "A roundtable is running. Wait for it to finish, then delete.")
+            }
+        }
+    }
+
+    /// Fields to change; nil leaves a field as it is. `preset: .some(nil)` clears the preset.
+    struct VideoChanges: Sendable {
+        var title: String?
+        var brief: String?
+        var finalPrompt: String?
+        var preset: String??
+        var isEmpty: Bool { title == nil && brief == nil && finalPrompt == nil && preset == nil }
+    }
+
+    struct ProjectChanges: Sendable {
+        var name: String?
+        var description: String?
+        var isEmpty: Bool { name == nil && description == nil }
+    }
+
+    struct Deleted: Sendable {
+        /// The video's title or the project's name.
+        let name: String
+        let projectID: Int64
+        let summary: DeletionSummary
+    }
+
+    // MARK: Editing
+
+    func updateVideo(id: Int64, user: User, changes: VideoChanges) throws -> Video {
+        guard let video = try store.updateVideo(id: id, userID: user.id, changes: changes) else { throw Refusal.noSuchVideo }
+        cache?.invalidate("video:\(id)")
+        return video
+    }
+
+    func updateProject(id: Int64, user: User, changes: ProjectChanges) throws -> Project {
+        guard let project = try store.updateProject(id: id, userID: user.id, changes: changes) else { throw Refusal.noSuchProject }
+        if changes.name != nil { cache?.invalidate("all") }  // cached videos carry their project's name
+        return project
+    }
+
+    /// "Save as new video": the title (marked as a copy), brief, final prompt and preset, in the same
+    /// project; no generations.
+    func copyVideo(id: Int64, user: User) throws -> Video {
+        guard let original = try store.video(id: id, userID: user.id),
+              let copy = try store.createVideo(projectID: original.projectID, userID: user.id, title: Library.copyTitle(original.title),
+                                               brief: original.brief, finalPrompt: original.finalPrompt, preset: original.preset) else {
+            throw Refusal.noSuchVideo
+        }
+        return copy
+    }
+
+    /// "Title (copy)", shortened so it stays within the 200 characters a title may have.
+    static func copyTitle(_ title: String) -> String {
+        let suffix = " (copy)"
+        let room = 200 - suffix.unicodeScalars.count
+        guard title.unicodeScalars.count > room else { return title + suffix }
+        var kept = String.UnicodeScalarView()
+        kept.append(contentsOf: title.unicodeScalars.prefix(room))
+        return String(kept) + suffix
+    }
+
+    // MARK: Deleting
+
+    func deleteVideo(id: Int64, user: User) throws -> Deleted {
+        let deleted = try finish(store.deleteVideo(id: id, userID: user.id), notFound: .noSuchVideo)
+        cache?.invalidate("video:\(id)")
+        return deleted
+    }
+
+    func deleteProject(id: Int64, user: User) throws -> Deleted {
+        let deleted = try finish(store.deleteProject(id: id, userID: user.id), notFound: .noSuchProject)
+        cache?.invalidate("all")
+        return deleted
+    }
+
+    /// After the commit: the rows no longer point at the files, so they can go.
+    private func finish(_ deletion: Store.Deletion, notFound: Refusal) throws -> Deleted {
+        switch deletion {
+        case .notFound: throw notFound
+        case let .refused(refusal): throw refusal
+        case let .deleted(name, projectID, summary, generationIDs):
+            for id in generationIDs { MediaFiles.removeGenerationDirectory(id, in: mediaDirectory) }
+            return Deleted(name: name, projectID: projectID, summary: summary)
+        }
+    }
+}

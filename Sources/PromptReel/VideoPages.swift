@@ -95,8 +95,7 @@ enum VideoPages {
     static func earlierPrompt(_ g: Generation, current: String) -> HTML {
         guard g.prompt != current else { return .empty }
         return """
-            <p class="muted"><small>Made with an earlier prompt</small></p>
-            <details class="earlier-prompt"><summary>The prompt it was made with</summary><pre class="prompt">\(g.prompt)</pre></details>
+            <details class="earlier-prompt"><summary>Made with an earlier prompt</summary><pre class="prompt">\(g.prompt)</pre></details>
             """
     }
 

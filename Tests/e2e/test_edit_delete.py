@@ -333,10 +333,21 @@ def test_delete_is_refused_while_a_generation_is_active_or_unconfirmed(no_worker
     spend = month_spend_sql(email)
     assert spend == "0.40"
 
-    # Settled: it goes, and the possibly billed amount stays in spend.
+    # Settled; but a roundtable (paid chat calls) is queued: refused until it ends.
     sql(f"UPDATE generations SET phase = 'done' WHERE video_id = {video} AND phase = 'unconfirmed'")
+    started = api("POST", f"/api/videos/{video}/roundtable", token, json={})
+    assert started.status_code == 202, started.text
+    table = started.json()["roundtableId"]
+    assert error(api("DELETE", f"/api/videos/{video}", token), 409, "roundtable_in_progress")
+    sql(f"UPDATE roundtables SET status = 'failed', error_message = 'e2e', completed_at = now() WHERE id = {table}")
+
+    # Now it goes; the possibly billed amount stays in spend, the roundtable row stays too (its chat costs).
     assert api("DELETE", f"/api/videos/{video}", token).status_code == 204
     assert month_spend_sql(email) == spend
+    assert sql(f"SELECT video_id IS NULL AND video_title = 'Kite' FROM roundtables WHERE id = {table}") == "t"
+    assert api("GET", f"/api/roundtables/{table}", token).status_code == 404
+    assert api("POST", f"/api/roundtables/{table}/retry", token).status_code == 404
+    assert sql(f"SELECT status FROM roundtables WHERE id = {table}") == "failed"
     # The database itself refuses an active generation without a video.
     assert "generations_deleted_video_check" in subprocess.run(
         ["psql", os.environ["DATABASE_URL"], "-Atqc", f"UPDATE generations SET phase = 'waiting', status = 'queued' WHERE id = {gid}"],

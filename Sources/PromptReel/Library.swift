@@ -43,13 +43,11 @@ struct Library {
         var brief: String?
         var finalPrompt: String?
         var preset: String??
-        var isEmpty: Bool { title == nil && brief == nil && finalPrompt == nil && preset == nil }
     }
 
     struct ProjectChanges: Sendable {
         var name: String?
         var description: String?
-        var isEmpty: Bool { name == nil && description == nil }
     }
 
     struct Deleted: Sendable {

@@ -158,6 +158,7 @@ struct Generation: Sendable {
             ("deliveredSize", deliveredWidth.flatMap { w in deliveredHeight.map { JSON.string("\(w)x\($0)") } } ?? .null),
             ("deliveryNote", .optional(deliveryDifference)),
         ]
+        pairs.append(("prompt", .string(prompt)))  // what it was made with, whatever the video's prompt is now
         if videoID == nil { pairs += [("videoDeleted", .bool(true)), ("videoTitle", .optional(deletedVideoTitle))] }
         if let videoBytes { pairs.append(("videoBytes", .int(videoBytes))) }
         if let videoSHA256 { pairs.append(("videoSha256", .string(videoSHA256))) }

@@ -1,6 +1,7 @@
 // `promptreel media sweep`: removes media files that no live generation points at.
 
 import ArgumentParser
+import Foundation
 import PromptReel
 
 struct MediaCommand: ParsableCommand {
@@ -14,6 +15,10 @@ struct MediaCommand: ParsableCommand {
 
         func run() throws {
             let directory = mediaDir ?? database.config.engine.mediaDirectory
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
+                throw ValidationError("no media directory at \(directory)")
+            }
             let removed = try MediaSweep.run(db: database.connect(), mediaDirectory: directory)
             for removal in removed { print(removal) }
             print("media sweep of \(directory): removed \(removed.count) item\(removed.count == 1 ? "" : "s")")

@@ -194,8 +194,10 @@ def test_history_marks_generations_made_with_an_earlier_prompt(worker):
     assert "Made with an earlier prompt" in older.text and "A &lt;b&gt;red&lt;/b&gt; kite" in older.text
     assert_valid(older.text, "generation with an earlier prompt")
     assert "Made with an earlier prompt" not in b.get(f"/dashboard/generations/{second['id']}").text
-    # The past generation keeps the prompt it was made with.
+    # The past generation keeps the prompt it was made with (the API says which).
     assert sql(f"SELECT prompt FROM generations WHERE id = {first['id']}") == old
+    history = api("GET", f"/api/videos/{video}/generations", token).json()["generations"]
+    assert [g["prompt"] for g in history] == ["A green kite [sim:seconds=1]", old]
 
 
 def test_save_as_new_video_copies_without_touching_the_original(worker):

@@ -121,10 +121,9 @@ enum GenerationPages {
         let body: HTML = """
             \(header)\(prompt)\(notesHTML)
             <div class="columns">
-            <section aria-labelledby="settings-title"><h2 id="settings-title">Settings</h2>\(form)</section>
+            <section aria-labelledby="settings-title"><h2 id="settings-title">Settings</h2>\(form)\(reference.html)</section>
             <section aria-labelledby="estimate-title"><h2 id="estimate-title">Cost</h2>\(estimate)\(priceTable(chosenModel))</section>
             </div>
-            \(reference.html)
             """
         return .html(Views.layout("Generate", c, body: body), status: status)
     }
@@ -202,19 +201,19 @@ enum GenerationPages {
         guard let image else {
             if model.requiresImage {
                 let refusal = Generations.Refusal.referenceImageRequired(model: model.displayName).httpError.publicMessage
-                return ("<h2>Reference image</h2><p class=\"notice\">\(model.displayName) needs a reference image: upload one \(upload).</p>", refusal)
+                return ("<h3>Reference image</h3><p class=\"notice\">\(model.displayName) needs a reference image: upload one \(upload).</p>", refusal)
             }
-            return ("<h2>Reference image</h2><p class=\"muted\">None: this video starts from the prompt alone. Add an image \(upload) to start from a picture.</p>", nil)
+            return ("<h3>Reference image</h3><p class=\"muted\">None: this video starts from the prompt alone. Add an image \(upload) to start from a picture.</p>", nil)
         }
         guard model.acceptsImage else {
             let refusal = Generations.Refusal.referenceImageNotSupported(model: model.displayName).httpError.publicMessage
-            return ("<h2>Reference image</h2><p class=\"notice\">\(model.displayName) makes videos from text only; remove the image \(upload) or pick another model.</p>", refusal)
+            return ("<h3>Reference image</h3><p class=\"notice\">\(model.displayName) makes videos from text only; remove the image \(upload) or pick another model.</p>", refusal)
         }
         guard let resolved else { return (.empty, nil) }
         let preview = Route.videoReferencePreview(video: video.id).path
             + "?size=\(URLEncoding.encode(resolved.size))&fit=\(fit.rawValue)&v=\(String(image.sha256.prefix(12)))"
         let html: HTML = """
-            <h2>Reference image</h2>
+            <h3>Reference image</h3>
             <figure class="reference"><img src="\(preview)" alt="The first frame: the reference image fitted to \(resolved.size)">
             <figcaption>The first frame: your \(image.width)×\(image.height) image fitted to \(resolved.size) (\(fit == .crop ? "cropped to fill" : "letterboxed")). \
             Change the fit above and press Review to compare.</figcaption></figure>

@@ -172,6 +172,7 @@ enum MediaFiles {
     /// Written to a temporary name and renamed, so a reader never sees half a file.
     static func write(_ bytes: [UInt8], to path: String, in directory: String) throws {
         var folder = directory
+        mkdir(folder, 0o755)
         for component in path.split(separator: "/").dropLast() {
             folder += "/" + component
             mkdir(folder, 0o755)

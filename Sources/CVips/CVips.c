@@ -59,3 +59,15 @@ char *pr_vips_take_error(void) {
     vips_error_clear();
     return copy;
 }
+
+static void *pr_count_object(VipsObject *object, void *a, void *b) {
+    (void) object; (void) b;
+    *(int *) a += 1;
+    return NULL;
+}
+
+int pr_vips_live_objects(void) {
+    int count = 0;
+    vips_object_map((VipsSListMap2Fn) pr_count_object, &count, NULL);
+    return count;
+}

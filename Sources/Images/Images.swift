@@ -45,6 +45,12 @@ public struct ImageInfo: Sendable, Equatable {
     public let format: ImageFormat
     public let width: Int
     public let height: Int
+
+    public init(format: ImageFormat, width: Int, height: Int) {
+        self.format = format
+        self.width = width
+        self.height = height
+    }
 }
 
 public enum ImageError: Error, Sendable, Equatable {
@@ -160,6 +166,9 @@ public enum Images {
         defer { pr_vips_free(buffer) }
         return Array(UnsafeRawBufferPointer(start: buffer, count: length))
     }
+
+    /// Live vips objects in this process (tests check that every path releases what it made).
+    public static var liveObjects: Int { Int(pr_vips_live_objects()) }
 
     /// vips' message for the last failure (for logs), and the buffer cleared for the next one.
     static func lastError() -> String {

@@ -22,5 +22,7 @@ int pr_vips_jpeg(pr_vips_image *in, void **buf, size_t *len, int quality);
 
 void pr_vips_unref(pr_vips_image *image);
 void pr_vips_free(void *buffer);
+// How many vips objects are alive (images, operations): tests use it to prove nothing leaks.
+int pr_vips_live_objects(void);
 // The last error's text, copied (free it with pr_vips_free); the buffer is cleared.
 char *pr_vips_take_error(void);

@@ -88,7 +88,8 @@ public enum CatalogAdmin {
         }
     }
 
-    /// One line per size: model, display name, enabled, durations, aspect ratio, resolution, size, price.
+    /// One line per size: model, display name, enabled, durations, aspect ratio, resolution, size, price,
+    /// and what it does with a reference image (image=accepted|required|no).
     public static func listing(db: Connection) throws -> [String] {
         try db.execute("""
             SELECT m.name, m.display_name, m.enabled, m.accepts_image, m.requires_image,
@@ -101,9 +102,9 @@ public enum CatalogAdmin {
                      rtrim(s.resolution, 'p')::integer
             """).map {
             "\($0.string("name"))\t\($0.string("display_name"))\t\($0.bool("enabled") ? "enabled" : "disabled")\t"
-                + "image=\($0.bool("requires_image") ? "required" : $0.bool("accepts_image") ? "accepted" : "no")\t"
                 + "seconds=\($0.string("durations"))\t\($0.string("aspect_ratio"))\t\($0.string("resolution"))\t"
-                + "\($0.string("size"))\t$\($0.string("price"))/s"
+                + "\($0.string("size"))\t$\($0.string("price"))/s\t"
+                + "image=\($0.bool("requires_image") ? "required" : $0.bool("accepts_image") ? "accepted" : "no")"
         }
     }
 }

@@ -14,6 +14,7 @@ import requests
 from PIL import Image
 
 from conftest import BASE, SIM, Browser, api, sql, wait_until
+from test_pages_valid import assert_valid
 
 
 def encoded(fmt, size, mode="RGB", color=(200, 30, 30)):
@@ -237,6 +238,7 @@ def test_model_image_flags_from_the_command_line_to_the_api():
         v = b.save_video(p)
         page = b.get(f"/dashboard/videos/{v}/generate?model={only_image}")
         assert "needs a reference image" in page.text and "Generate video (" not in page.text
+        assert_valid(page.text, "the settings page of a model that needs an image")
 
         # Flags change back.
         assert cli("set", "--name", only_image, "--no-requires-image").returncode == 0
@@ -261,16 +263,19 @@ def test_page_upload_with_csrf_preview_and_ownership():
     # A bad image through the form: the video page again, with the reason and a 4xx.
     r = b.s.post(base + url, data={"_csrf": b.csrf}, files={"image": ("photo.png", b"GIF89a not really", "image/png")}, timeout=10)
     assert r.status_code == 415 and "not a JPEG, PNG or WebP" in r.text
+    assert_valid(r.text, "the video page with a refused upload")
     # A good one.
     r = b.s.post(base + url, data={"_csrf": b.csrf}, files={"image": ("photo.png", png, "image/png")}, allow_redirects=False, timeout=10)
     assert r.status_code == 303, r.text[:300]
     page = b.get(f"/dashboard/videos/{video}")
     assert "Reference image saved." in page.text and "PNG, 500×500" in page.text
+    assert_valid(page.text, "the video page with a reference image")
     original = b.s.get(base + url, timeout=10)
     assert original.status_code == 200 and original.content == png
     # The settings page previews the fitted frame for the chosen size and fit.
     settings = b.get(f"/dashboard/videos/{video}/generate?image_fit=letterbox")
     assert 'name="image_fit"' in settings.text and "letterboxed" in settings.text
+    assert_valid(settings.text, "the settings page with a preview")
     preview = re.search(r'src="(/dashboard/videos/\d+/reference-image/preview\?[^"]+)"', settings.text).group(1).replace("&amp;", "&")
     r = b.s.get(base + preview, timeout=10)
     assert r.status_code == 200 and r.headers["Content-Type"] == "image/jpeg"
@@ -310,7 +315,10 @@ def test_history_keeps_the_frame_each_take_started_from(worker):
     assert media(token, ref2["url"]).content == second
     page = b.get(f"/dashboard/generations/{g1}")
     assert "Started from" in page.text and f"/media/generations/{g1}/reference-fitted.png" in page.text
-    assert "from an image (crop)" in b.get(f"/dashboard/videos/{video}").text
+    assert_valid(page.text, "a generation page with its reference frame")
+    history = b.get(f"/dashboard/videos/{video}").text
+    assert "from an image (crop)" in history
+    assert_valid(history, "the video page's history with reference frames")
     # Removing the video's image keeps the files the takes started from.
     assert api("DELETE", f"/api/videos/{video}/reference-image", token).status_code == 200
     assert media(token, ref2["url"]).content == second

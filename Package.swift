@@ -25,11 +25,21 @@ let package = Package(
         .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
         .systemLibrary(name: "CSodium", pkgConfig: "libsodium", providers: [.apt(["libsodium-dev"])]),
+        // libvips (Debian: libvips-dev) behind a small C shim, so only the shim needs glib's headers
+        // (vips' pkg-config flags carry -pthread, which SwiftPM refuses with a warning).
+        .target(
+            name: "CVips",
+            cSettings: [.unsafeFlags(["-I/usr/include/glib-2.0", "-I/usr/lib/x86_64-linux-gnu/glib-2.0/include",
+                                      "-I/usr/lib/aarch64-linux-gnu/glib-2.0/include"])],
+            linkerSettings: [.linkedLibrary("vips"), .linkedLibrary("gobject-2.0"), .linkedLibrary("glib-2.0")]
+        ),
 
         // Transport-free HTTP vocabulary: Request, Response, parsing, JSON, HTML escaping.
         .target(name: "Web", swiftSettings: strict),
         // libpq wrapper: connections, parameterized queries, typed errors, migrations.
         .target(name: "Postgres", dependencies: ["CLibPQ"], swiftSettings: strict),
+        // Reference images through libvips: probe by magic bytes and header, bomb limits, fit to a size.
+        .target(name: "Images", dependencies: ["CVips"], swiftSettings: strict),
         // libcurl wrapper used by the video provider client.
         .target(name: "HTTPClient", dependencies: ["CCurl"], swiftSettings: strict),
         // The Videos API ("Sora API") client: calls, decoding, typed errors, retries.
@@ -37,7 +47,7 @@ let package = Package(
         // The FastCGI edge: turns FCGX requests into Web.Request values and back.
         .target(name: "FastCGIServer", dependencies: ["CFastCGI", "Web"], swiftSettings: strict),
         // The application: routes, handlers, pages, accounts, storage.
-        .target(name: "PromptReel", dependencies: ["Web", "Postgres", "CSodium", "VideoAPI"], swiftSettings: strict),
+        .target(name: "PromptReel", dependencies: ["Web", "Postgres", "CSodium", "VideoAPI", "Images"], swiftSettings: strict),
         .executableTarget(
             name: "promptreel",
             dependencies: [
@@ -59,6 +69,7 @@ let package = Package(
         ),
 
         .testTarget(name: "WebTests", dependencies: ["Web"], swiftSettings: strict),
+        .testTarget(name: "ImagesTests", dependencies: ["Images"], swiftSettings: strict),
         .testTarget(name: "FastCGIServerTests", dependencies: ["FastCGIServer"], swiftSettings: strict),
         .testTarget(name: "HTTPClientTests", dependencies: ["HTTPClient"], swiftSettings: strict),
         .testTarget(name: "VideoAPITests", dependencies: ["VideoAPI", "Web"], swiftSettings: strict),

@@ -25,10 +25,10 @@ final class FastCGIRequest {
 
     func finish() { FCGX_Finish_r(raw) }
 
-    /// Copies the CGI params; bodies over `maxBody` are drained and reported as too large.
+    /// Copies the CGI params; bodies over `maxBody(method, path)` are drained and reported as too large.
     /// Scans each `NAME=value` entry as bytes and keeps only what a Request carries: this runs on every
     /// request, and the Character-level version was a fifth of a cached status answer's time.
-    func readRequest(maxBody: Int) -> (Request, tooLarge: Bool) {
+    func readRequest(maxBody: (String, String) -> Int) -> (Request, tooLarge: Bool) {
         var cgi = CGIParams()
         var headers: [String: String] = [:]
         if var env = raw.pointee.envp {
@@ -40,11 +40,12 @@ final class FastCGIRequest {
         if !cgi.contentType.isEmpty { headers["content-type"] = cgi.contentType }
         if !cgi.contentLength.isEmpty { headers["content-length"] = cgi.contentLength }
 
-        let (body, tooLarge) = readBody(declaredLength: Int(cgi.contentLength) ?? 0, maxBody: maxBody)
         let uri = cgi.requestURI.isEmpty ? "/" : cgi.requestURI
         let path = uri.firstIndex(of: "?").map { String(uri[..<$0]) } ?? uri
+        let method = cgi.method.isEmpty ? "GET" : cgi.method
+        let (body, tooLarge) = readBody(declaredLength: Int(cgi.contentLength) ?? 0, maxBody: maxBody(method.uppercased(), path))
         let request = Request(
-            method: cgi.method.isEmpty ? "GET" : cgi.method, path: path, query: FormDecoder.lenient(cgi.queryString),
+            method: method, path: path, query: FormDecoder.lenient(cgi.queryString),
             headers: headers, body: body, remoteAddress: cgi.remoteAddress,
             isHTTPS: cgi.https == "on" || cgi.scheme == "https")
         return (request, tooLarge)
@@ -54,6 +55,7 @@ final class FastCGIRequest {
         guard declaredLength > 0 else { return ([], false) }
         var body: [UInt8] = []
         var tooLarge = declaredLength > maxBody
+        if !tooLarge { body.reserveCapacity(declaredLength) }
         var buffer = [UInt8](repeating: 0, count: 64 * 1024)
         // Read (or drain) everything nginx sends, so it never sees a reset mid-upload.
         while true {

@@ -18,9 +18,11 @@ public struct FastCGIServer: Sendable {
 
     public var address: Address
     public var threads: Int
-    public var maxBodyBytes: Int
+    /// The largest body accepted for a request, by method and path (known before the body is read):
+    /// most routes take small forms, a few take image uploads.
+    public var maxBodyBytes: @Sendable (_ method: String, _ path: String) -> Int
 
-    public init(address: Address, threads: Int, maxBodyBytes: Int) {
+    public init(address: Address, threads: Int, maxBodyBytes: @escaping @Sendable (_ method: String, _ path: String) -> Int) {
         self.address = address
         self.threads = threads
         self.maxBodyBytes = maxBodyBytes

@@ -55,6 +55,8 @@ public struct HTTPClientRequest {
         case bytes([UInt8], contentType: String)
         /// multipart/form-data text fields, as curl's MIME API builds them.
         case multipart([(String, String)])
+        /// Text fields and file parts.
+        case multipartWithFiles([(String, String)], files: [MimeFile])
     }
 
     public var method: String
@@ -72,6 +74,20 @@ public struct HTTPClientRequest {
         self.body = body
         self.connectTimeoutMs = connectTimeoutMs
         self.timeoutMs = timeoutMs
+    }
+}
+
+/// A file part of a multipart body: its bytes, the filename and Content-Type sent with them.
+public struct MimeFile: Sendable {
+    public var name: String
+    public var filename: String
+    public var contentType: String
+    public var data: [UInt8]
+    public init(name: String, filename: String, contentType: String, data: [UInt8]) {
+        self.name = name
+        self.filename = filename
+        self.contentType = contentType
+        self.data = data
     }
 }
 
@@ -147,7 +163,11 @@ public final class CurlEasy {
             try check(rc)
             headerListKeepAlive = withType
         case let .multipart(fields):
-            let form = try MimeForm(handle: handle, fields: fields)
+            let form = try MimeForm(handle: handle, fields: fields, files: [])
+            try check(pr_curl_setopt_pointer(handle, CURLOPT_MIMEPOST, UnsafeMutableRawPointer(form.raw)))
+            mime = form
+        case let .multipartWithFiles(fields, files):
+            let form = try MimeForm(handle: handle, fields: fields, files: files)
             try check(pr_curl_setopt_pointer(handle, CURLOPT_MIMEPOST, UnsafeMutableRawPointer(form.raw)))
             mime = form
         }
@@ -221,7 +241,7 @@ final class HeaderList {
 /// Owns a curl_mime form.
 final class MimeForm {
     let raw: OpaquePointer
-    init(handle: UnsafeMutableRawPointer, fields: [(String, String)]) throws(CurlError) {
+    init(handle: UnsafeMutableRawPointer, fields: [(String, String)], files: [MimeFile]) throws(CurlError) {
         guard let mime = curl_mime_init(handle) else { throw CurlError(code: -1, message: "curl_mime_init failed") }
         raw = mime
         for (name, value) in fields {
@@ -229,6 +249,17 @@ final class MimeForm {
             curl_mime_name(part, name)
             let length = value.utf8.count
             value.withCString { _ = curl_mime_data(part, $0, length) }
+        }
+        // curl_mime_data copies the bytes, so the arrays may go away before the transfer.
+        for file in files {
+            guard let part = curl_mime_addpart(mime) else { throw CurlError(code: -1, message: "curl_mime_addpart failed") }
+            curl_mime_name(part, file.name)
+            curl_mime_filename(part, file.filename)
+            curl_mime_type(part, file.contentType)
+            let rc = file.data.withUnsafeBytes { p in
+                curl_mime_data(part, p.baseAddress?.assumingMemoryBound(to: CChar.self), p.count)
+            }
+            guard rc == CURLE_OK else { throw CurlError(code: Int(rc.rawValue), message: "curl_mime_data failed") }
         }
     }
     deinit { curl_mime_free(raw) }

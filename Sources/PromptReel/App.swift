@@ -72,6 +72,13 @@ public final class App {
         case let e as Generations.Refusal: return e.httpError
         case let e as Roundtables.Refusal: return e.httpError
         case let e as Library.Refusal: return e.httpError
+        case let e as ReferenceImages.Refusal: return e.httpError
+        case let e as MultipartError:
+            switch e {
+            case .noBoundary: return HTTPError(400, "malformed_multipart", "The form upload has no multipart boundary.")
+            case let .malformed(why): return HTTPError(400, "malformed_multipart", "The form upload is malformed: \(why).")
+            case .tooManyParts: return HTTPError(400, "malformed_multipart", "The form upload has too many parts.")
+            }
         case let e as DatabaseError:
             switch e {
             case .unavailable: return HTTPError(503, "database_unavailable", "The database is unavailable. Try again shortly.", logDetail: e.description)
@@ -141,6 +148,13 @@ public final class App {
                                          "POST": { try GenerationPages.confirm(&$0, videoID: video) }]
         case let .latestGeneration(video): ["GET": { try GenerationPages.latest(&$0, videoID: video) }]
         case let .generation(id): ["GET": { try GenerationPages.show(&$0, id: id) }]
+        case let .videoReferenceImage(video): ["GET": { try ReferencePages.original(&$0, videoID: video) },
+                                               "POST": { try ReferencePages.upload(&$0, videoID: video) }]
+        case let .videoReferenceImageDelete(video): ["POST": { try ReferencePages.remove(&$0, videoID: video) }]
+        case let .videoReferencePreview(video): ["GET": { try ReferencePages.preview(&$0, videoID: video) }]
+        case let .apiReferenceImage(video): ["GET": { try ReferenceAPI.show(&$0, videoID: video) },
+                                             "PUT": { try ReferenceAPI.put(&$0, videoID: video) },
+                                             "DELETE": { try ReferenceAPI.delete(&$0, videoID: video) }]
         case .apiProjects: ["GET": API.listProjects, "POST": API.createProject]
         case let .apiProject(id): ["GET": { try API.project(&$0, id: id) }, "PATCH": { try API.updateProject(&$0, id: id) },
                                    "DELETE": { try API.deleteProject(&$0, id: id) }]

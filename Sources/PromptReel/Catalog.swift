@@ -17,6 +17,9 @@ struct CatalogModel: Sendable {
     let displayName: String
     let durations: [Int]
     let sizes: [CatalogSize]
+    /// Takes a reference image (image-to-video); `requiresImage`: makes videos only from one.
+    var acceptsImage = true
+    var requiresImage = false
 
     var aspectRatios: [String] { unique(sizes.map(\.aspectRatio)) }
     func resolutions(aspectRatio: String) -> [String] {
@@ -75,7 +78,7 @@ struct Catalog: Sendable {
 
     /// Enabled models in list order.
     static func load(_ db: Connection) throws -> Catalog {
-        let models = try db.execute("SELECT name, display_name FROM video_models WHERE enabled ORDER BY position, name")
+        let models = try db.execute("SELECT name, display_name, accepts_image, requires_image FROM video_models WHERE enabled ORDER BY position, name")
         let durations = try db.execute("SELECT model, seconds FROM video_model_durations ORDER BY seconds")
         let sizes = try db.execute("""
             SELECT s.model, s.aspect_ratio, s.resolution, s.size, r.usd_per_second::text AS price
@@ -91,7 +94,8 @@ struct Catalog: Sendable {
                 sizes: sizes.filter { $0.string("model") == name }.map {
                     CatalogSize(aspectRatio: $0.string("aspect_ratio"), resolution: $0.string("resolution"),
                                 size: $0.string("size"), usdPerSecond: $0.string("price"))
-                })
+                },
+                acceptsImage: row.bool("accepts_image"), requiresImage: row.bool("requires_image"))
         })
     }
 
@@ -191,6 +195,7 @@ struct Catalog: Sendable {
             .object([
                 ("name", .string(m.name)), ("display_name", .string(m.displayName)), ("default", .bool(index == 0)),
                 ("durations", .array(m.durations.map { .int($0) })),
+                ("accepts_image", .bool(m.acceptsImage)), ("requires_image", .bool(m.requiresImage)),
                 ("aspect_ratios", .array(m.aspectRatios.map(JSON.string))),
                 ("resolutions", .array(m.resolutions.map(JSON.string))),
                 ("sizes", .array(m.sizes.map { s in

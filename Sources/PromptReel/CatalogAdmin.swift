@@ -12,6 +12,9 @@ public enum CatalogAdmin {
         public var prices: [(String, String)]
         /// (aspect ratio, resolution, size)
         public var sizes: [(String, String, String)]
+        /// Image-to-video: takes a reference image; makes videos only from one.
+        public var acceptsImage = true
+        public var requiresImage = false
 
         public init(name: String, displayName: String, position: Int, durations: [Int], prices: [(String, String)],
                     sizes: [(String, String, String)]) {
@@ -35,7 +38,10 @@ public enum CatalogAdmin {
         }
         do {
             try db.transaction {
-                try db.execute("INSERT INTO video_models (name, display_name, position) VALUES (\(model.name), \(model.displayName), \(model.position))")
+                try db.execute("""
+                    INSERT INTO video_models (name, display_name, position, accepts_image, requires_image)
+                    VALUES (\(model.name), \(model.displayName), \(model.position), \(model.acceptsImage), \(model.requiresImage))
+                    """)
                 for seconds in model.durations {
                     try db.execute("INSERT INTO video_model_durations (model, seconds) VALUES (\(model.name), \(seconds))")
                 }
@@ -62,16 +68,31 @@ public enum CatalogAdmin {
         guard !rows.isEmpty else { throw Failure(description: "no model named \(model)") }
     }
 
+    /// Changes a model's reference-image capabilities; nil leaves a flag as it is. A model that
+    /// requires an image must accept one (the database checks it too).
+    public static func setImageFlags(model: String, acceptsImage: Bool?, requiresImage: Bool?, db: Connection) throws {
+        do {
+            guard try !db.execute("""
+                UPDATE video_models SET accepts_image = coalesce(\(acceptsImage)::boolean, accepts_image),
+                                        requires_image = coalesce(\(requiresImage)::boolean, requires_image)
+                WHERE name = \(model) RETURNING name
+                """).isEmpty else { throw Failure(description: "no model named \(model)") }
+        } catch let error as DatabaseError {
+            throw Failure(description: "refused: a model that requires an image must accept one (\(error))")
+        }
+    }
+
     public static func setEnabled(model: String, _ enabled: Bool, db: Connection) throws {
         guard try !db.execute("UPDATE video_models SET enabled = \(enabled) WHERE name = \(model) RETURNING name").isEmpty else {
             throw Failure(description: "no model named \(model)")
         }
     }
 
-    /// One line per size: model, display name, enabled, durations, aspect ratio, resolution, size, price.
+    /// One line per size: model, display name, enabled, durations, aspect ratio, resolution, size, price,
+    /// and what it does with a reference image (image=accepted|required|no).
     public static func listing(db: Connection) throws -> [String] {
         try db.execute("""
-            SELECT m.name, m.display_name, m.enabled,
+            SELECT m.name, m.display_name, m.enabled, m.accepts_image, m.requires_image,
                    (SELECT string_agg(seconds::text, ',' ORDER BY seconds) FROM video_model_durations d WHERE d.model = m.name) AS durations,
                    s.aspect_ratio, s.resolution, s.size, r.usd_per_second::text AS price
             FROM video_models m
@@ -82,7 +103,8 @@ public enum CatalogAdmin {
             """).map {
             "\($0.string("name"))\t\($0.string("display_name"))\t\($0.bool("enabled") ? "enabled" : "disabled")\t"
                 + "seconds=\($0.string("durations"))\t\($0.string("aspect_ratio"))\t\($0.string("resolution"))\t"
-                + "\($0.string("size"))\t$\($0.string("price"))/s"
+                + "\($0.string("size"))\t$\($0.string("price"))/s\t"
+                + "image=\($0.bool("requires_image") ? "required" : $0.bool("accepts_image") ? "accepted" : "no")"
         }
     }
 }

@@ -29,8 +29,10 @@ struct Context {
     private(set) var csrfToken: String
     private var csrfSeed: String
     private var outgoingCookies: [Cookie] = []
-    /// The url-encoded body, parsed once for the CSRF check and the handler.
+    /// The url-encoded (or multipart) body, parsed once for the CSRF check and the handler.
     private var parsedForm: Form?
+    /// The file parts of a multipart body.
+    private var parsedFiles: [MultipartPart] = []
     /// A one-time message from the previous POST (POST-redirect-GET).
     let flash: String?
     private var flashReplaced = false
@@ -110,15 +112,39 @@ struct Context {
         return user
     }
 
-    mutating func form() throws(FormError) -> Form {
+    /// The form fields, from an url-encoded body or the text parts of a multipart one.
+    mutating func form() throws -> Form {
         if let parsedForm { return parsedForm }
-        let form = try request.form()
+        let form: Form
+        if request.contentType == "multipart/form-data" {
+            let parts = try Multipart.parse(request.body, contentType: request.header("content-type") ?? "")
+            var fields: [String: String] = [:]
+            for part in parts where part.filename == nil {
+                guard let text = String(validating: part.data, as: UTF8.self) else { throw FormError.invalidUTF8(field: part.name) }
+                if fields[part.name] == nil { fields[part.name] = text }
+            }
+            parsedFiles = parts.filter { $0.filename != nil }
+            form = Form(fields)
+        } else {
+            form = try request.form()
+        }
         parsedForm = form
         return form
     }
 
+    /// A file part of a multipart form (nil when none was sent under that name).
+    mutating func file(_ name: String) throws -> MultipartPart? {
+        _ = try form()
+        return parsedFiles.first { $0.name == name }
+    }
+
     mutating func checkCSRF() throws(HTTPError) {
-        let sent = (try? form())?["_csrf"] ?? ""
+        let sent: String
+        do { sent = try form()["_csrf"] ?? "" } catch let error as MultipartError {
+            throw App.httpError(error)
+        } catch {
+            sent = ""
+        }
         guard Crypto.constantTimeEqual(sent, csrfToken) else { throw HTTPError.csrf }
     }
 

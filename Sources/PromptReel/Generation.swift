@@ -1,5 +1,6 @@
 // A generation row as the application reads it, and its JSON forms.
 
+import Images
 import Postgres
 import Web
 
@@ -53,6 +54,8 @@ struct Generation: Sendable {
     let elapsedSeconds: Int64
     /// The provider's copy of the media has expired (no point retrying downloads).
     let assetsExpired: Bool
+    /// The reference image it started from (original and fitted frame), if any.
+    let reference: GenerationReference?
 
     /// The columns every generation query selects, timestamps as ISO-8601 text.
     static let columns: Query = """
@@ -67,7 +70,9 @@ struct Generation: Sendable {
         g.thumbnail_skipped, g.spritesheet_skipped,
         extract(epoch FROM (coalesce(g.completed_at, now()) - g.created_at))::bigint AS elapsed_seconds,
         coalesce(g.expires_at < now(), false) AS assets_expired,
-        g.video_title AS deleted_video_title
+        g.video_title AS deleted_video_title,
+        g.reference_path, g.reference_content_type, g.reference_width, g.reference_height, g.reference_sha256,
+        g.reference_fit, g.reference_fitted_path
         """
 
     init(_ r: Row) {
@@ -94,6 +99,25 @@ struct Generation: Sendable {
         thumbnailSkipped = r.bool("thumbnail_skipped"); spritesheetSkipped = r.bool("spritesheet_skipped")
         elapsedSeconds = r.int("elapsed_seconds")
         assetsExpired = r.bool("assets_expired")
+        if let path = r["reference_path"], let fitted = r["reference_fitted_path"],
+           let format = r["reference_content_type"].flatMap(ImageFormat.init(contentType:)) {
+            reference = GenerationReference(
+                originalPath: path, format: format, width: Int(r.optionalInt("reference_width") ?? 0),
+                height: Int(r.optionalInt("reference_height") ?? 0), sha256: r["reference_sha256"] ?? "",
+                fit: r["reference_fit"].flatMap(FitMode.init(rawValue:)) ?? .crop, fittedPath: fitted)
+        } else {
+            reference = nil
+        }
+    }
+
+    var referenceURL: String? { reference.map { "/media/generations/\(id)/\(ReferenceFile.original($0.format).fileName)" } }
+    var referenceFittedURL: String? { reference.map { _ in "/media/generations/\(id)/\(ReferenceFile.fitted.fileName)" } }
+
+    var referenceJSON: JSON {
+        guard let reference, let original = referenceURL, let fitted = referenceFittedURL else { return .null }
+        return .object([("url", .string(original)), ("fittedUrl", .string(fitted)), ("fit", .string(reference.fit.rawValue)),
+                        ("contentType", .string(reference.format.contentType)), ("width", .int(reference.width)),
+                        ("height", .int(reference.height)), ("fittedSize", .string(size)), ("sha256", .string(reference.sha256))])
     }
 
     var isActive: Bool { status.isActive }
@@ -156,7 +180,7 @@ struct Generation: Sendable {
             ("videoUrl", .optional(videoURL)), ("thumbnailUrl", .optional(thumbnailURL)), ("spritesheetUrl", .optional(spritesheetURL)),
             ("deliveredSeconds", deliveredSeconds.map { JSON.number($0) } ?? .null),
             ("deliveredSize", deliveredWidth.flatMap { w in deliveredHeight.map { JSON.string("\(w)x\($0)") } } ?? .null),
-            ("deliveryNote", .optional(deliveryDifference)),
+            ("deliveryNote", .optional(deliveryDifference)), ("referenceImage", referenceJSON),
         ]
         pairs.append(("prompt", .string(prompt)))  // what it was made with, whatever the video's prompt is now
         if videoID == nil { pairs += [("videoDeleted", .bool(true)), ("videoTitle", .optional(deletedVideoTitle))] }
@@ -203,6 +227,33 @@ struct DurationEstimate: Sendable {
     var sentence: String {
         guard let medianSeconds, samples > 0 else { return DurationEstimate.noHistory }
         return "\(model) usually takes about \(Views.duration(seconds: medianSeconds)) (median of \(samples) finished)."
+    }
+}
+
+/// The reference image a generation started from: the original as uploaded, and the frame fitted to
+/// the generation's size (always PNG). Named by PromptReel, never by user input.
+enum ReferenceFile: Equatable, Sendable {
+    case original(ImageFormat)
+    case fitted
+
+    var fileName: String {
+        switch self {
+        case let .original(format): "reference.\(format.fileExtension)"
+        case .fitted: "reference-fitted.png"
+        }
+    }
+
+    var contentType: String {
+        switch self {
+        case let .original(format): format.contentType
+        case .fitted: "image/png"
+        }
+    }
+
+    init?(fileName: String) {
+        if fileName == ReferenceFile.fitted.fileName { self = .fitted; return }
+        guard let format = ImageFormat.allCases.first(where: { ReferenceFile.original($0).fileName == fileName }) else { return nil }
+        self = .original(format)
     }
 }
 

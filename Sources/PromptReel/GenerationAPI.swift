@@ -1,6 +1,7 @@
 // The generation JSON API: start a generation (recorded at once; a worker submits it), read its status
 // (from the database only), its history, one generation, and cancel one not yet sent.
 
+import Images
 import Postgres
 import Web
 
@@ -13,9 +14,10 @@ enum GenerationAPI {
             ? JSON.object([]) : try Field.jsonObject(c.request.json()).root
         let requested = try Catalog.requested(fromJSON: body["settings"])
         let expected = try expectedCost(body["expectedCost"])
+        let fit = try imageFit(body["imageFit"])
         let generation: Generation
         do {
-            generation = try c.generations.start(user: user, video: video, requested: requested, expectedCost: expected)
+            generation = try c.generations.start(user: user, video: video, requested: requested, expectedCost: expected, fit: fit)
         } catch let refusal as Generations.Refusal {
             throw refusal.httpError
         }
@@ -88,6 +90,17 @@ enum GenerationAPI {
             throw HTTPError(409, "already_sent", "This generation is no longer waiting: the video provider has it (or it has finished).")
         }
         return .json(cancelled.json)
+    }
+
+    /// How the video's reference image is fitted to the size: "crop" (the default) or "letterbox".
+    static func imageFit(_ value: JSON?) throws(HTTPError) -> FitMode {
+        switch value {
+        case nil, .null?: return .crop
+        case let .string(s)?:
+            guard let mode = FitMode(rawValue: s) else { throw .validation(field: "imageFit", "must be crop or letterbox") }
+            return mode
+        default: throw .validation(field: "imageFit", "must be crop or letterbox")
+        }
     }
 
     /// A plain, non-negative decimal amount (number or string); anything else is a 422, never a crash.

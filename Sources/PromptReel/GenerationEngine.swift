@@ -102,9 +102,21 @@ final class GenerationEngine {
             return false
         }
         defer { store.unlock(g.id) }
+        // The fitted frame recorded at the click; without it nothing is sent (and nothing billed).
+        var reference: ReferenceUpload?
+        if let frame = g.reference {
+            do {
+                reference = ReferenceUpload(data: try MediaFiles.read(frame.fittedPath, in: config.mediaDirectory, maxBytes: config.maxImageBytes),
+                                            contentType: ReferenceFile.fitted.contentType, filename: ReferenceFile.fitted.fileName)
+            } catch {
+                Log.error("generation \(g.id): reference image unreadable: \(error)")
+                try store.fail(g.id, code: "reference_image_missing", message: "The reference image for this generation could not be read; nothing was sent.")
+                return true
+            }
+        }
         do {
             let created = try create(CreateVideo(prompt: g.prompt, model: g.model, seconds: String(g.seconds), size: g.size,
-                                                 idempotencyKey: g.requestKey))
+                                                 idempotencyKey: g.requestKey, inputReference: reference))
             if config.failpoint == "after-create" { Log.error("failpoint after-create: exiting"); _exit(137) }
             Log.info("generation \(g.id): created \(created.value.id) [\(created.requestID ?? "-")]")
             try recordCreated(g, created)

@@ -1,6 +1,7 @@
 // The generate flow as pages, with no script: settings (Review recomputes the estimate), confirm
 // with the exact price, a progress page that refreshes itself, and the finished or failed result.
 
+import Images
 import Postgres
 import Web
 
@@ -12,7 +13,8 @@ enum GenerationPages {
         let user = try c.requireUser()
         guard let video = try c.store.video(id: videoID, userID: user.id) else { throw HTTPError.notFound("No such video.") }
         let requested = (try? Catalog.requested(fromFields: c.request.query)) ?? RequestedSettings()
-        return try settingsPage(c, video: video, requested: requested, status: 200, error: nil)
+        let fit = (try? ReferencePages.fitMode(c.request.query["image_fit"])) ?? .crop
+        return try settingsPage(c, video: video, requested: requested, status: 200, error: nil, fit: fit)
     }
 
     /// POST /dashboard/videos/{id}/generate: starts the generation at the price the user confirmed.
@@ -21,16 +23,17 @@ enum GenerationPages {
         guard let video = try c.store.video(id: videoID, userID: user.id) else { throw HTTPError.notFound("No such video.") }
         let form = try c.form()
         let requested = try Catalog.requested(fromFields: form.fields)
+        let fit = try ReferencePages.fitMode(form["image_fit"])
         var expected: USD?
         if let text = form["expected_cost"], !text.isEmpty {
             guard let amount = USD(parsing: text) else {
                 return try settingsPage(c, video: video, requested: requested, status: 422,
-                                        error: "The confirmed price was not a plain amount in dollars. Review the settings and confirm again.")
+                                        error: "The confirmed price was not a plain amount in dollars. Review the settings and confirm again.", fit: fit)
             }
             expected = amount
         }
         do {
-            let generation = try c.generations.start(user: user, video: video, requested: requested, expectedCost: expected)
+            let generation = try c.generations.start(user: user, video: video, requested: requested, expectedCost: expected, fit: fit)
             c.setFlash(GenerationAPI.startedMessage(c))
             return .redirect(to: Route.generation(generation.id).path)
         } catch let refusal as Generations.Refusal {
@@ -40,7 +43,7 @@ enum GenerationPages {
                 return .redirect(to: Route.latestGeneration(video: videoID).path)
             }
             let error = refusal.httpError
-            return try settingsPage(c, video: video, requested: requested, status: error.status, error: error.publicMessage)
+            return try settingsPage(c, video: video, requested: requested, status: error.status, error: error.publicMessage, fit: fit)
         }
     }
 
@@ -76,7 +79,8 @@ enum GenerationPages {
         return (nil, notes, "These settings are not available.")
     }
 
-    static func settingsPage(_ c: Context, video: Video, requested: RequestedSettings, status: Int, error: String?) throws -> Response {
+    static func settingsPage(_ c: Context, video: Video, requested: RequestedSettings, status: Int, error: String?,
+                             fit: FitMode = .crop) throws -> Response {
         let catalog = try Catalog.load(c.db)
         let header: HTML = """
             <p class="crumbs"><a href="\(Route.dashboard.path)">Dashboard</a> › <a href="\(Route.project(video.projectID).path)">\(video.projectName)</a> › <a href="\(Route.video(video.id).path)">\(video.title)</a> ›</p>
@@ -90,10 +94,13 @@ enum GenerationPages {
         }
         let (resolved, notes, problem) = try resolveForPage(catalog, requested, db: c.db)
         let chosenModel = catalog.model(named: resolved?.model ?? requested.model ?? "") ?? catalog.models.first
-        let form = settingsForm(video: video, catalog: catalog, model: chosenModel, resolved: resolved)
+        let image = try ReferencePages.images(c).current(videoID: video.id, userID: c.user?.id ?? 0)
+        let reference = referenceSection(video: video, image: image, model: chosenModel, resolved: resolved, fit: fit)
+        let form = settingsForm(video: video, catalog: catalog, model: chosenModel, resolved: resolved,
+                                extra: image != nil && chosenModel?.acceptsImage != false ? fitSelect(fit) : .empty)
         let notesHTML: [HTML] = notes.map { "<p class=\"notice\" role=\"status\">\($0)</p>" }
-        var estimate: HTML = Views.errorBox(error ?? problem)
-        if let resolved, let model = chosenModel {
+        var estimate: HTML = Views.errorBox(error ?? problem ?? reference.blocker)
+        if let resolved, let model = chosenModel, reference.blocker == nil {
             let price = model.sizes.first { $0.aspectRatio == resolved.aspectRatio && $0.resolution == resolved.resolution }?.usdPerSecond ?? "0"
             estimate = estimate + """
                 <p class="estimate">\(resolved.duration) s × \(Views.perSecond(price)) = <strong>\(resolved.estimatedCost.display)</strong>
@@ -104,6 +111,7 @@ enum GenerationPages {
                 <input type="hidden" name="aspect_ratio" value="\(resolved.aspectRatio)">
                 <input type="hidden" name="resolution" value="\(resolved.resolution)">
                 <input type="hidden" name="expected_cost" value="\(resolved.estimatedCost.jsonText)">
+                <input type="hidden" name="image_fit" value="\(fit.rawValue)">
                 <button type="submit" class="primary">Generate video (\(resolved.estimatedCost.display))</button>
                 </form>
                 <p class="muted">This is the exact amount recorded for this generation. If the provider refuses or fails it, it costs nothing; if the provider cannot confirm what happened, it counts as possibly billed.</p>
@@ -113,7 +121,7 @@ enum GenerationPages {
         let body: HTML = """
             \(header)\(prompt)\(notesHTML)
             <div class="columns">
-            <section aria-labelledby="settings-title"><h2 id="settings-title">Settings</h2>\(form)</section>
+            <section aria-labelledby="settings-title"><h2 id="settings-title">Settings</h2>\(form)\(reference.html)</section>
             <section aria-labelledby="estimate-title"><h2 id="estimate-title">Cost</h2>\(estimate)\(priceTable(chosenModel))</section>
             </div>
             """
@@ -122,11 +130,12 @@ enum GenerationPages {
 
     /// The settings form: everything the catalog has, with what the chosen model cannot do disabled
     /// and the reason said. "Review" resubmits it (GET) to recompute the estimate.
-    static func settingsForm(video: Video, catalog: Catalog, model: CatalogModel?, resolved: ResolvedSettings?) -> HTML {
+    static func settingsForm(video: Video, catalog: Catalog, model: CatalogModel?, resolved: ResolvedSettings?, extra: HTML = .empty) -> HTML {
         let modelOptions: [HTML] = catalog.models.map { m in
             let cheapest = m.sizes.map(\.usdPerSecond).min { (Double($0) ?? 0) < (Double($1) ?? 0) } ?? "0"
             let selected: HTML = m.name == model?.name ? " selected" : .empty
-            return "<option value=\"\(m.name)\"\(selected)>\(m.displayName) — from \(Views.perSecond(cheapest))</option>"
+            let image = m.requiresImage ? " (image to video only)" : m.acceptsImage ? "" : " (no reference image)"
+            return "<option value=\"\(m.name)\"\(selected)>\(m.displayName) — from \(Views.perSecond(cheapest))\(image)</option>"
         }
         let durations = Set(catalog.models.flatMap(\.durations)).sorted()
         let durationOptions: [HTML] = durations.map { d in
@@ -164,10 +173,58 @@ enum GenerationPages {
             <select id="aspect_ratio" name="aspect_ratio">\(aspectOptions)</select>
             <label for="resolution">Resolution</label>
             <select id="resolution" name="resolution">\(resolutionOptions)</select>
+            \(extra)
             <button type="submit" class="secondary">Review</button>
             <small>Changed something? Review updates the price before you confirm.</small>
             </form>
             """
+    }
+
+    // MARK: Reference image
+
+    static func fitSelect(_ fit: FitMode) -> HTML {
+        let options: [HTML] = [(FitMode.crop, "Crop to fill the frame"), (FitMode.letterbox, "Letterbox (black bars, nothing cut)")].map { mode, label in
+            "<option value=\"\(mode.rawValue)\"\(mode == fit ? " selected" : "")>\(label)</option>"
+        }
+        return """
+            <label for="image_fit">Fit the reference image</label>
+            <select id="image_fit" name="image_fit">\(options)</select>
+            """
+    }
+
+    /// The reference image as this model and size will use it (a preview of the fitted frame), or why
+    /// the model cannot generate this video as it is (`blocker`, shown instead of the Generate button).
+    static func referenceSection(video: Video, image: ReferenceImage?, model: CatalogModel?, resolved: ResolvedSettings?,
+                                 fit: FitMode) -> (html: HTML, blocker: String?) {
+        let upload: HTML = "<a href=\"\(Route.video(video.id).path)#reference-image\">on the video page</a>"
+        guard let model else { return (.empty, nil) }
+        guard let image else {
+            if model.requiresImage {
+                let refusal = Generations.Refusal.referenceImageRequired(model: model.displayName).httpError.publicMessage
+                return ("<h3>Reference image</h3><p class=\"notice\">\(model.displayName) needs a reference image: upload one \(upload).</p>", refusal)
+            }
+            return ("<h3>Reference image</h3><p class=\"muted\">None: this video starts from the prompt alone. Add an image \(upload) to start from a picture.</p>", nil)
+        }
+        guard model.acceptsImage else {
+            let refusal = Generations.Refusal.referenceImageNotSupported(model: model.displayName).httpError.publicMessage
+            return ("<h3>Reference image</h3><p class=\"notice\">\(model.displayName) makes videos from text only; remove the image \(upload) or pick another model.</p>", refusal)
+        }
+        guard let resolved else { return (.empty, nil) }
+        let preview = Route.videoReferencePreview(video: video.id).path
+            + "?size=\(URLEncoding.encode(resolved.size))&fit=\(fit.rawValue)&v=\(String(image.sha256.prefix(12)))"
+        let html: HTML = """
+            <h3>Reference image</h3>
+            <figure class="reference"><img src="\(preview)" alt="The first frame: the reference image fitted to \(resolved.size)">
+            <figcaption>The first frame: your \(image.width)×\(image.height) image fitted to \(resolved.size) (\(fit == .crop ? "cropped to fill" : "letterboxed")). \
+            Change the fit above and press Review to compare.</figcaption></figure>
+            """
+        return (html, nil)
+    }
+
+    /// " · from an image (crop)" in the history, linking the fitted frame the take started from.
+    static func referenceNote(_ g: Generation) -> HTML {
+        guard let reference = g.reference, let fitted = g.referenceFittedURL else { return .empty }
+        return " <a class=\"muted\" href=\"\(fitted)\">from an image (\(reference.fit.rawValue))</a>"
     }
 
     static func priceTable(_ model: CatalogModel?) -> HTML {
@@ -292,9 +349,19 @@ enum GenerationPages {
             <dt>Started</dt><dd>\(Views.when(g.createdAt))</dd>
             \(g.completedAt.map { "<dt>Finished</dt><dd>\(Views.when($0))</dd>" as HTML } ?? .empty)
             \(delivered)
+            \(referenceFacts(g))
             \(g.providerJobID.map { "<dt>Provider job</dt><dd><code>\($0)</code></dd>" as HTML } ?? .empty)
             \(g.providerStatus.map { "<dt>Provider status</dt><dd>\($0)</dd>" as HTML } ?? .empty)
             </dl>
+            """
+    }
+
+    /// The frame the generation started from: the fitted image and a link to the original.
+    static func referenceFacts(_ g: Generation) -> HTML {
+        guard let reference = g.reference, let original = g.referenceURL, let fitted = g.referenceFittedURL else { return .empty }
+        return """
+            <dt>Started from</dt><dd><img class="reference-frame" src="\(fitted)" alt="The first frame this generation started from" width="160"><br>
+            <a href="\(fitted)">fitted frame</a> (\(g.size), \(reference.fit.rawValue)) · <a href="\(original)">original image</a> (\(reference.width)×\(reference.height))</dd>
             """
     }
 

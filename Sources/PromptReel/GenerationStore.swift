@@ -3,6 +3,7 @@
 // call the provider for it; everyone else skips it until the lease or the poll interval has passed.
 
 import Glibc
+import Images
 import Postgres
 import VideoAPI
 import Web
@@ -82,7 +83,7 @@ struct GenerationStore {
     /// meanwhile) and wakes the workers, in one transaction. The partial unique index refuses a second
     /// active one for the same video (a unique violation the caller turns into 409). Nil when the video
     /// is not the user's.
-    func insert(videoID: Int64, userID: Int64, settings: ResolvedSettings, prompt: String) throws -> Int64? {
+    func insert(videoID: Int64, userID: Int64, settings: ResolvedSettings, prompt: String, reference: GenerationReference? = nil) throws -> Int64? {
         let settingsJSON = JSON.object([
             ("model", .string(settings.model)), ("duration", .int(settings.duration)),
             ("aspect_ratio", .string(settings.aspectRatio)), ("resolution", .string(settings.resolution)),
@@ -90,9 +91,13 @@ struct GenerationStore {
         ]).serialized
         return try db.transaction {
             let id = try db.execute("""
-                INSERT INTO generations (video_id, user_id, settings, prompt, model, seconds, size, resolution, estimated_cost)
+                INSERT INTO generations (video_id, user_id, settings, prompt, model, seconds, size, resolution, estimated_cost,
+                                         reference_path, reference_content_type, reference_width, reference_height, reference_sha256,
+                                         reference_fit, reference_fitted_path)
                 SELECT v.id, \(userID), \(settingsJSON)::jsonb, \(prompt), \(settings.model), \(settings.duration), \(settings.size),
-                       \(settings.resolution), \(settings.estimatedCost)::numeric
+                       \(settings.resolution), \(settings.estimatedCost)::numeric,
+                       \(reference?.originalPath), \(reference?.format.contentType), \(reference?.width), \(reference?.height),
+                       \(reference?.sha256), \(reference?.fit.rawValue), \(reference?.fittedPath)
                 FROM videos v JOIN projects p ON p.id = v.project_id
                 WHERE v.id = \(videoID) AND p.user_id = \(userID)
                 RETURNING id

@@ -111,8 +111,9 @@ struct Library {
         switch deletion {
         case .notFound: throw notFound
         case let .refused(refusal): throw refusal
-        case let .deleted(name, projectID, summary, generationIDs):
+        case let .deleted(name, projectID, summary, generationIDs, videoIDs):
             for id in generationIDs { MediaFiles.removeGenerationDirectory(id, in: mediaDirectory) }
+            for id in videoIDs { MediaFiles.removeReferenceDirectory(videoID: id, in: mediaDirectory) }
             return Deleted(name: name, projectID: projectID, summary: summary)
         }
     }

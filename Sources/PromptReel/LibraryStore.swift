@@ -103,9 +103,9 @@ extension Store {
     enum Deletion {
         case notFound
         case refused(Library.Refusal)
-        /// Committed: `name` is the video's title (or the project's name); `generationIDs` name the media
-        /// directories to remove now that no row points at them.
-        case deleted(name: String, projectID: Int64, summary: DeletionSummary, generationIDs: [Int64])
+        /// Committed: `name` is the video's title (or the project's name); `generationIDs` and `videoIDs`
+        /// name the media directories (generations' and reference images') no row points at any more.
+        case deleted(name: String, projectID: Int64, summary: DeletionSummary, generationIDs: [Int64], videoIDs: [Int64])
     }
 
     /// Deletes the video and its prompt versions; its generations and roundtables stay (see 0008).
@@ -145,7 +145,8 @@ extension Store {
         let ids = try db.execute("""
             SELECT g.id FROM generations g WHERE g.video_id IN (SELECT v.id FROM videos v WHERE \(fragment: filter)) ORDER BY g.id
             """).map { $0.int("id") }
+        let videoIDs = try db.execute("SELECT v.id FROM videos v WHERE \(fragment: filter) ORDER BY v.id").map { $0.int("id") }
         try db.execute(statement)
-        return .deleted(name: name, projectID: projectID, summary: summary, generationIDs: ids)
+        return .deleted(name: name, projectID: projectID, summary: summary, generationIDs: ids, videoIDs: videoIDs)
     }
 }

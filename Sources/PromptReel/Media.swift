@@ -6,6 +6,7 @@ import Web
 enum Media {
     static func serve(_ c: inout Context, generationID: Int64, file: String) throws -> Response {
         let user = try c.requireUser()
+        if let reference = ReferenceFile(fileName: file) { return try serveReference(&c, generationID: generationID, file: reference, user: user) }
         guard let asset = MediaAsset(fileName: file),
               let (generation, video) = try c.generationWithVideo(id: generationID, userID: user.id),
               let path = generation.path(of: asset) else {
@@ -19,6 +20,28 @@ enum Media {
             response.addHeader("Content-Disposition", contentDisposition(title: video.title, generationID: generation.id, asset: asset))
         }
         return response
+    }
+
+    /// The reference image a generation started from, or its fitted frame (ownership checked).
+    static func serveReference(_ c: inout Context, generationID: Int64, file: ReferenceFile, user: User) throws -> Response {
+        guard let (generation, _) = try c.generationWithVideo(id: generationID, userID: user.id), let reference = generation.reference else {
+            throw HTTPError.notFound("No such file.")
+        }
+        let path: String
+        switch file {
+        case let .original(format):
+            guard format == reference.format else { throw HTTPError.notFound("No such file.") }
+            path = reference.originalPath
+        case .fitted:
+            path = reference.fittedPath
+        }
+        return accelRedirect(path, contentType: file.contentType)
+    }
+
+    /// nginx sends the file (internal /_media/ location) once the app has checked who asks.
+    static func accelRedirect(_ path: String, contentType: String) -> Response {
+        Response(status: 200, headers: [("X-Accel-Redirect", "/_media/" + path), ("Content-Type", contentType),
+                                        ("Cache-Control", "private, max-age=3600")])
     }
 
     /// An ASCII filename for every browser plus the exact title in RFC 5987 form.

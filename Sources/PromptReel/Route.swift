@@ -34,6 +34,12 @@ public enum Route: Equatable, Sendable {
     case roundtableAccept(Int64)
     case roundtableEdit(Int64)
     case roundtableRetry(Int64)
+    /// GET: the video's reference image; POST: upload one (multipart form).
+    case videoReferenceImage(video: Int64)
+    /// POST: remove the video's reference image.
+    case videoReferenceImageDelete(video: Int64)
+    /// GET ?size=WxH&fit=crop|letterbox: a small preview of the frame fitted to that size.
+    case videoReferencePreview(video: Int64)
     case account
     case tokens  // POST: create
     case deleteToken(Int64)
@@ -50,6 +56,8 @@ public enum Route: Equatable, Sendable {
     case apiVideoGenerations(video: Int64)
     case apiGeneration(Int64)
     case apiCancelGeneration(Int64)
+    /// GET: the reference image's facts; PUT: upload (raw image body); DELETE: remove.
+    case apiReferenceImage(video: Int64)
     case apiVideoRoundtable(video: Int64)  // POST: start
     case apiVideoRoundtables(video: Int64)  // GET: list
     case apiRoundtable(Int64)
@@ -91,6 +99,9 @@ public enum Route: Equatable, Sendable {
             case ("dashboard", "videos", ["copy"]): self = .copyVideo(value)
             case ("dashboard", "videos", ["generate"]): self = .generateVideo(video: value)
             case ("dashboard", "videos", ["generation"]): self = .latestGeneration(video: value)
+            case ("dashboard", "videos", ["reference-image"]): self = .videoReferenceImage(video: value)
+            case ("dashboard", "videos", ["reference-image", "delete"]): self = .videoReferenceImageDelete(video: value)
+            case ("dashboard", "videos", ["reference-image", "preview"]): self = .videoReferencePreview(video: value)
             case ("dashboard", "generations", []): self = .generation(value)
             case ("dashboard", "generations", ["cancel"]): self = .cancelGeneration(value)
             case ("dashboard", "videos", ["roundtables"]): self = .videoRoundtables(video: value)
@@ -108,12 +119,14 @@ public enum Route: Equatable, Sendable {
             case ("api", "videos", ["generations"]): self = .apiVideoGenerations(video: value)
             case ("api", "generations", []): self = .apiGeneration(value)
             case ("api", "generations", ["cancel"]): self = .apiCancelGeneration(value)
+            case ("api", "videos", ["reference-image"]): self = .apiReferenceImage(video: value)
             case ("api", "videos", ["roundtable"]): self = .apiVideoRoundtable(video: value)
             case ("api", "videos", ["roundtables"]): self = .apiVideoRoundtables(video: value)
             case ("api", "roundtables", []): self = .apiRoundtable(value)
             case ("api", "roundtables", ["accept"]): self = .apiRoundtableAccept(value)
             case ("api", "roundtables", ["retry"]): self = .apiRoundtableRetry(value)
-            case let ("media", "generations", rest) where rest.count == 1 && MediaAsset(fileName: rest[0]) != nil:
+            case let ("media", "generations", rest) where rest.count == 1
+                && (MediaAsset(fileName: rest[0]) != nil || ReferenceFile(fileName: rest[0]) != nil):
                 self = .media(generation: value, file: rest[0])
             default: return nil
             }
@@ -141,6 +154,9 @@ public enum Route: Equatable, Sendable {
         case let .generateVideo(video): "/dashboard/videos/\(video)/generate"
         case let .latestGeneration(video): "/dashboard/videos/\(video)/generation"
         case let .generation(id): "/dashboard/generations/\(id)"
+        case let .videoReferenceImage(video): "/dashboard/videos/\(video)/reference-image"
+        case let .videoReferenceImageDelete(video): "/dashboard/videos/\(video)/reference-image/delete"
+        case let .videoReferencePreview(video): "/dashboard/videos/\(video)/reference-image/preview"
         case let .cancelGeneration(id): "/dashboard/generations/\(id)/cancel"
         case let .videoRoundtables(video): "/dashboard/videos/\(video)/roundtables"
         case let .roundtable(id): "/dashboard/roundtables/\(id)"
@@ -162,6 +178,7 @@ public enum Route: Equatable, Sendable {
         case let .apiVideoGenerations(video): "/api/videos/\(video)/generations"
         case let .apiGeneration(id): "/api/generations/\(id)"
         case let .apiCancelGeneration(id): "/api/generations/\(id)/cancel"
+        case let .apiReferenceImage(video): "/api/videos/\(video)/reference-image"
         case let .apiVideoRoundtable(video): "/api/videos/\(video)/roundtable"
         case let .apiVideoRoundtables(video): "/api/videos/\(video)/roundtables"
         case let .apiRoundtable(id): "/api/roundtables/\(id)"
@@ -170,6 +187,21 @@ public enum Route: Equatable, Sendable {
         case let .media(generation, file): "/media/generations/\(generation)/\(file)"
         }
     }
+
+    /// The largest body a request may send: image uploads take up to 20 MiB (plus room for the form
+    /// around the file), everything else `standard` (1 MiB). Known from the method and path alone, before
+    /// the body is read; nginx's `client_max_body_size` follows the same split.
+    public static func maxBodyBytes(method: String, path: String, standard: Int) -> Int {
+        guard path.hasSuffix("/reference-image") else { return standard }
+        switch (method, Route(path: path)) {
+        case ("PUT", .apiReferenceImage?): return ReferenceImages.maxImageBytes
+        case ("POST", .videoReferenceImage?): return ReferenceImages.maxImageBytes + formOverheadBytes
+        default: return standard
+        }
+    }
+
+    /// Room for the multipart framing and the CSRF field around an uploaded file.
+    static let formOverheadBytes = 64 << 10
 
     /// Media is fetched by browsers (cookie) and by API clients (bearer token).
     var acceptsBearer: Bool {

@@ -48,7 +48,8 @@ enum VideoPages {
               finalPrompt: try Field.text(finalPrompt, name: "final_prompt", max: 32000, required: false))
     }
 
-    static func show(_ c: inout Context, id: Int64) throws -> Response {
+    /// `imageError`: a refused reference-image upload, shown in its section with the refusal's status.
+    static func show(_ c: inout Context, id: Int64, imageError: HTTPError? = nil) throws -> Response {
         let user = try c.requireUser()
         guard let video = try c.store.video(id: id, userID: user.id) else { throw HTTPError.notFound("No such video.") }
         let history = try c.generations.store.history(videoID: id, userID: user.id)
@@ -68,7 +69,7 @@ enum VideoPages {
         let rows: [HTML] = history.map { g in
             let thumb: HTML = g.thumbnailURL.map { "<img src=\"\($0)\" alt=\"\" width=\"96\" height=\"54\">" } ?? "<span class=\"thumb-empty\" aria-hidden=\"true\"></span>"
             return """
-                <tr><td>\(thumb)</td><td><a href="\(Route.generation(g.id).path)">\(GenerationPages.settingsSummary(g))</a>\(earlierPrompt(g, current: video.finalPrompt))</td>
+                <tr><td>\(thumb)</td><td><a href="\(Route.generation(g.id).path)">\(GenerationPages.settingsSummary(g))</a>\(earlierPrompt(g, current: video.finalPrompt))\(GenerationPages.referenceNote(g))</td>
                 <td>\(Views.statusBadge(g.status))</td><td>\(g.cost.display)\(g.possiblyBilled ? " (possibly billed)" : "")</td><td>\(Views.when(g.createdAt))</td></tr>
                 """
         }
@@ -84,11 +85,12 @@ enum VideoPages {
             <a href="\(Route.deleteVideo(video.id).path)">Delete…</a></div>\(brief)
             <h2>Final prompt</h2>\(prompt)
             \(action)
+            \(try ReferencePages.videoSection(c, video: video, user: user, error: imageError?.publicMessage))
             <h2>Generations</h2>\(historyHTML)
             \(try RoundtablePages.videoSection(c, video: video, user: user))
             <p class="muted">Saved \(Views.when(video.createdAt))</p>
             """
-        return .html(Views.layout(video.title, c, body: body))
+        return .html(Views.layout(video.title, c, body: body), status: imageError?.status ?? 200)
     }
 
     /// For a generation made with another prompt than the video's current one: says so and shows it.

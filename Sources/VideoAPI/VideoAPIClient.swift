@@ -24,12 +24,27 @@ public struct CreateVideo: Sendable {
     public var size: String
     /// Sent as `Idempotency-Key`: providers and gateways that honour it drop a duplicate create.
     public var idempotencyKey: String?
-    public init(prompt: String, model: String, seconds: String, size: String, idempotencyKey: String? = nil) {
+    /// The first frame (image-to-video), already at exactly `size`: sent as the `input_reference` file.
+    public var inputReference: ReferenceUpload?
+    public init(prompt: String, model: String, seconds: String, size: String, idempotencyKey: String? = nil,
+                inputReference: ReferenceUpload? = nil) {
         self.prompt = prompt
         self.model = model
         self.seconds = seconds
         self.size = size
         self.idempotencyKey = idempotencyKey
+        self.inputReference = inputReference
+    }
+}
+
+public struct ReferenceUpload: Sendable {
+    public var data: [UInt8]
+    public var contentType: String
+    public var filename: String
+    public init(data: [UInt8], contentType: String, filename: String) {
+        self.data = data
+        self.contentType = contentType
+        self.filename = filename
     }
 }
 
@@ -69,8 +84,10 @@ public final class VideoAPIClient: VideoProvider {
     /// POST /videos as multipart/form-data, as OpenAI's SDKs send it.
     /// `maxRetries` overrides the config (nil: the config's); `create(_:)` is one attempt, for the engine.
     public func create(_ params: CreateVideo, maxRetries: Int?) throws(VideoAPIError) -> APIResult<ProviderVideo> {
-        let body = HTTPClientRequest.Body.multipart([("prompt", params.prompt), ("model", params.model),
-                                                     ("seconds", params.seconds), ("size", params.size)])
+        let fields = [("prompt", params.prompt), ("model", params.model), ("seconds", params.seconds), ("size", params.size)]
+        let body: HTTPClientRequest.Body = params.inputReference.map {
+            .multipartWithFiles(fields, files: [MimeFile(name: "input_reference", filename: $0.filename, contentType: $0.contentType, data: $0.data)])
+        } ?? .multipart(fields)
         let headers = params.idempotencyKey.map { [("Idempotency-Key", $0)] } ?? []
         return try video(transport.send("POST", "/videos", body: body, headers: headers, rule: .create, maxRetries: maxRetries))
     }

@@ -101,6 +101,9 @@ actor Simulator {
     var faults: [String: [Fault]] = [:]
     var stats: [String: Int] = [:]
     var sequence = 0
+    /// Creates that carried an `input_reference` image, and what the last one was (for /_sim/last-reference).
+    var referencesReceived = 0
+    var lastReference: [String: Any]?
 
     init(settings: Settings, fixtures: Fixtures) {
         self.settings = settings
@@ -211,8 +214,33 @@ actor Simulator {
         guard sizes.contains(size) else {
             return error(400, "Invalid value: '\(size)'. Model \(model) supports sizes: \(sizes.map { "'\($0)'" }.joined(separator: ", ")).", param: "size", code: "invalid_value")
         }
+        if let refused = checkReference(fields["input_reference"], size: size) { return refused }
         let job = newJob(model: model, prompt: prompt, size: size, seconds: seconds, remixedFrom: nil)
         return json(200, videoObject(job, creating: true))
+    }
+
+    /// An `input_reference` upload must be one real image (by its header) of exactly the requested size,
+    /// as the API requires; an object reference (`image_url` / `file_id`, JSON bodies) is taken as is.
+    func checkReference(_ value: Any?, size: String) -> SimReply? {
+        guard let value else { return nil }
+        if value is [String: Any] { return nil }
+        guard let files = value as? [SimFile] else {
+            return error(400, "Invalid 'input_reference': expected an image file upload.", param: "input_reference", code: "invalid_type")
+        }
+        guard files.count == 1, let file = files.first else {
+            return error(400, "Invalid 'input_reference': send exactly one image, not \(files.count).", param: "input_reference", code: "invalid_value")
+        }
+        guard let header = ImageHeader(file.data) else {
+            return error(400, "Invalid 'input_reference': the file is not a supported image (JPEG, PNG or WebP).", param: "input_reference", code: "invalid_image_format")
+        }
+        guard "\(header.width)x\(header.height)" == size else {
+            return error(400, "Inpaint image must match the requested width and height (got \(header.width)x\(header.height), expected \(size)).",
+                         param: "input_reference", code: "invalid_value")
+        }
+        referencesReceived += 1
+        lastReference = ["files": files.count, "width": header.width, "height": header.height, "format": header.format,
+                         "content_type": file.contentType ?? NSNull(), "filename": file.filename, "bytes": file.data.count]
+        return nil
     }
 
     func remix(_ source: Job, _ request: SimRequest) -> SimReply {
@@ -474,8 +502,11 @@ actor Simulator {
             // Calls per endpoint (chat completions included), and "jobs": how many jobs were made (late and
             // dropped creates included).
             return json(200, Dictionary(uniqueKeysWithValues: (Simulator.endpoints + ["jobs"]).map { ($0, stats[$0] ?? 0) }))
+        case ("GET", "last-reference"):
+            // How many creates carried an image, and the last one's facts (null before the first).
+            return json(200, ["received": referencesReceived, "last": lastReference ?? NSNull()])
         case ("POST", "reset"):
-            jobs = [:]; faults = [:]; stats = [:]
+            jobs = [:]; faults = [:]; stats = [:]; referencesReceived = 0; lastReference = nil
             return json(200, ["reset": true])
         case ("POST", "faults"):
             guard let object = try? JSONSerialization.jsonObject(with: request.body) as? [String: Any],

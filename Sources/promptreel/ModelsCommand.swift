@@ -6,7 +6,7 @@ import PromptReel
 struct ModelsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "models", abstract: "List and change the video model catalog (prices in USD per second).",
-        subcommands: [List.self, Add.self, Price.self, Disable.self, Enable.self])
+        subcommands: [List.self, Add.self, Set.self, Price.self, Disable.self, Enable.self])
 
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Print every model and size with its price.")
@@ -31,6 +31,8 @@ struct ModelsCommand: ParsableCommand {
         @Option(help: "An allowed duration in seconds (repeat).") var duration: [Int] = []
         @Option(help: "RESOLUTION=USD_PER_SECOND, e.g. 720p=0.10 (repeat).") var price: [String] = []
         @Option(help: "ASPECT=RESOLUTION=WIDTHxHEIGHT, e.g. 16:9=720p=1280x720 (repeat).") var size: [String] = []
+        @Flag(inversion: .prefixedNo, help: "Whether it takes a reference image (image-to-video).") var acceptsImage = true
+        @Flag(inversion: .prefixedNo, help: "Whether it makes videos only from a reference image (e.g. Runway gen4_turbo).") var requiresImage = false
 
         func run() throws {
             let prices = try price.map { p -> (String, String) in
@@ -43,9 +45,34 @@ struct ModelsCommand: ParsableCommand {
                 guard parts.count == 3 else { throw ValidationError("--size takes ASPECT=RESOLUTION=WxH, got \(s)") }
                 return (parts[0], parts[1], parts[2])
             }
-            try CatalogAdmin.add(.init(name: name, displayName: displayName, position: position, durations: duration,
-                                       prices: prices, sizes: sizes), db: database.connect())
+            guard acceptsImage || !requiresImage else { throw ValidationError("--requires-image needs --accepts-image") }
+            var model = CatalogAdmin.NewModel(name: name, displayName: displayName, position: position, durations: duration,
+                                              prices: prices, sizes: sizes)
+            model.acceptsImage = acceptsImage
+            model.requiresImage = requiresImage
+            try CatalogAdmin.add(model, db: database.connect())
             print("added \(name)")
+        }
+    }
+
+    struct Set: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Change what a model can do with a reference image.",
+            discussion: "Example: promptreel models set --name runwayml/gen4_turbo --requires-image")
+        @OptionGroup var database: DatabaseOptions
+        @Option(help: "The model name.") var name: String
+        @Flag(inversion: .prefixedNo, help: "Whether it takes a reference image.") var acceptsImage: Bool?
+        @Flag(inversion: .prefixedNo, help: "Whether it makes videos only from a reference image (implies --accepts-image).") var requiresImage: Bool?
+        func run() throws {
+            guard acceptsImage != nil || requiresImage != nil else { throw ValidationError("give --[no-]accepts-image and/or --[no-]requires-image") }
+            // Requiring an image implies accepting one; refusing images implies not requiring them.
+            let accepts = requiresImage == true ? true : acceptsImage
+            let requires = acceptsImage == false ? false : requiresImage
+            guard !(acceptsImage == false && requiresImage == true) else {
+                throw ValidationError("--requires-image and --no-accepts-image contradict each other")
+            }
+            try CatalogAdmin.setImageFlags(model: name, acceptsImage: accepts, requiresImage: requires, db: database.connect())
+            print("\(name): image \(requires == true ? "required" : accepts == false ? "not accepted" : "settings changed")")
         }
     }
 

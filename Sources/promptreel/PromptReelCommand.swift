@@ -37,7 +37,7 @@ struct Serve: ParsableCommand {
     @Option(help: "Unix socket path to listen on.") var socket: String?
     @Option(help: "HOST:PORT to listen on instead of a socket.") var listen: String?
     @Option(help: "Worker threads (default: 2 x cores).") var threads: Int?
-    @Option(help: "Largest accepted request body in bytes.") var maxBodyBytes: Int = 1 << 20
+    @Option(help: "Largest accepted request body in bytes (image uploads take up to 20 MiB).") var maxBodyBytes: Int = 1 << 20
     @Flag(help: "Do not run the background generation worker in this process.") var noWorker = false
     @Option(help: "Background worker threads.") var workerThreads = 2
     @Option(help: "Roundtable threads (separate from the video workers).") var roundtableThreads = 2
@@ -49,7 +49,7 @@ struct Serve: ParsableCommand {
         let config = database.config
         let address: FastCGIServer.Address = socket.map { .socket(path: $0) } ?? .tcp(listen ?? "")
         let server = FastCGIServer(address: address, threads: threads ?? 2 * ProcessInfo.processInfo.activeProcessorCount,
-                                   maxBodyBytes: maxBodyBytes)
+                                   maxBodyBytes: { [maxBodyBytes] in Route.maxBodyBytes(method: $0, path: $1, standard: maxBodyBytes) })
         let workers = noWorker ? nil : WorkerThreads(config: config, count: workerThreads, roundtables: roundtableThreads)
         // One cache for every request thread, kept true by a listener of its own (PROMPTREEL_CACHE=off:
         // none, to measure what it buys).

@@ -89,6 +89,42 @@ import Web
 
     // MARK: Submit
 
+    /// Gives a waiting generation a reference image whose fitted frame is at `fitted` (the file may not exist).
+    func attachReference(_ g: Generation, fitted: String) throws {
+        try db.execute("""
+            UPDATE generations SET reference_path = 'references/1/original.jpg', reference_content_type = 'image/jpeg',
+                   reference_width = 640, reference_height = 480, reference_sha256 = 'abc', reference_fit = 'crop',
+                   reference_fitted_path = \(fitted)
+            WHERE id = \(g.id)
+            """)
+    }
+
+    /// The create carries the fitted frame, read from the media directory, as its one `input_reference`.
+    @Test func submitSendsTheFittedReferenceImage() throws {
+        let g = try fixture.waiting()
+        let fitted = "references/\(g.videoID ?? 0)/abc-1280x720-crop.png"
+        let bytes: [UInt8] = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 1, 2, 3]
+        try MediaFiles.write(bytes, to: fitted, in: media)
+        try attachReference(g, fitted: fitted)
+        provider.creates.append(ok(try providerVideo(EngineFixture.jobID(), "queued")))
+        #expect(try engine.submitOne())
+        let sent = try #require(provider.created.first)
+        #expect(sent.inputReference?.data == bytes)
+        #expect(sent.inputReference?.contentType == "image/png")
+        #expect(try row(g.id).phase == .submitted)
+    }
+
+    /// Without its fitted frame on disk nothing is sent: the generation fails, not billed.
+    @Test func aMissingReferenceFailsBeforeAnythingIsSent() throws {
+        let g = try fixture.waiting()
+        try attachReference(g, fitted: "references/\(g.videoID ?? 0)/gone.png")
+        #expect(try engine.submitOne())
+        let after = try row(g.id)
+        #expect(after.status == .failed && after.errorCode == "reference_image_missing")
+        #expect(after.cost == .zero && !after.possiblyBilled)
+        #expect(provider.created.isEmpty)
+    }
+
     /// waiting → submitted: the create carries the row's prompt, settings and request_key as Idempotency-Key.
     @Test func submitSendsTheCreateWithTheRequestKey() throws {
         let g = try fixture.waiting()

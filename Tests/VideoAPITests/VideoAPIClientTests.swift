@@ -154,6 +154,30 @@ func waitUntilDone(_ api: VideoAPIClient, _ id: String, timeout: Double = 20) th
         #expect(!FileManager.default.fileExists(atPath: path))
     }
 
+    /// The first frame goes as one multipart `input_reference` file; the simulator reads its header and
+    /// refuses one of another size with the API's error, naming the parameter.
+    @Test func createSendsTheInputReferenceFile() throws {
+        func pngHeader(_ width: UInt32, _ height: UInt32) -> [UInt8] {
+            func be(_ v: UInt32) -> [UInt8] { [UInt8(v >> 24), UInt8(v >> 16 & 255), UInt8(v >> 8 & 255), UInt8(v & 255)] }
+            return [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A] + be(13) + Array("IHDR".utf8) + be(width) + be(height) + [8, 2, 0, 0, 0, 0, 0, 0, 0]
+        }
+        let api = try client()
+        let frame = ReferenceUpload(data: pngHeader(1280, 720), contentType: "image/png", filename: "reference-fitted.png")
+        let created = try api.create(CreateVideo(prompt: "from a frame", model: "sora-2", seconds: "4", size: "1280x720", inputReference: frame))
+        #expect(created.value.status.isInFlight)
+        let (_, body) = try CurlEasy().get(Sim.base + "/_sim/last-reference")
+        let last = try JSONParser.parse(body).root["last"]
+        #expect(last?["width"]?.intValue == 1280 && last?["height"]?.intValue == 720 && last?["files"]?.intValue == 1)
+        #expect(last?["content_type"]?.stringValue == "image/png" && last?["bytes"]?.intValue == frame.data.count)
+        let wrong = ReferenceUpload(data: pngHeader(1280, 719), contentType: "image/png", filename: "reference-fitted.png")
+        do {
+            _ = try api.create(CreateVideo(prompt: "from a frame", model: "sora-2", seconds: "4", size: "1280x720", inputReference: wrong))
+            Issue.record("expected invalid request")
+        } catch {
+            #expect(error.kind == .invalidRequest && error.param == "input_reference" && error.status == 400)
+        }
+    }
+
     @Test func failedJobsCarryTheProviderCode() throws {
         let api = try client()
         let video = try api.create(CreateVideo(prompt: "[sim:fail=moderation_blocked][sim:seconds=0.5]", model: "sora-2", seconds: "4", size: "720x1280")).value

@@ -51,6 +51,14 @@ struct Generation: Sendable {
     let elapsedSeconds: Int64
     /// The provider's copy of the media has expired (no point retrying downloads).
     let assetsExpired: Bool
+    /// The click that started it (several takes share one).
+    let batchID: Int64?
+    /// A remix: our generation it remixed, and that one's provider job.
+    let remixedFromGenerationID: Int64?
+    let remixSourceJobID: String?
+    /// The provider's own `expires_at` (nil when it sent none), and whether it has passed by the database's clock.
+    let providerExpiresAt: String?
+    let providerCopyExpired: Bool
 
     /// The columns every generation query selects, timestamps as ISO-8601 text.
     static let columns: Query = """
@@ -64,7 +72,9 @@ struct Generation: Sendable {
         g.video_path, g.video_bytes, g.video_sha256, g.thumbnail_path, g.thumbnail_bytes, g.spritesheet_path, g.spritesheet_bytes,
         g.thumbnail_skipped, g.spritesheet_skipped,
         extract(epoch FROM (coalesce(g.completed_at, now()) - g.created_at))::bigint AS elapsed_seconds,
-        coalesce(g.expires_at < now(), false) AS assets_expired
+        coalesce(g.expires_at < now(), false) AS assets_expired,
+        g.batch_id, g.remixed_from_generation_id, g.remix_source_job_id, iso(g.provider_expires_at) AS provider_expires_at,
+        coalesce(g.provider_expires_at <= now(), false) AS provider_copy_expired
         """
 
     init(_ r: Row) {
@@ -90,6 +100,9 @@ struct Generation: Sendable {
         thumbnailSkipped = r.bool("thumbnail_skipped"); spritesheetSkipped = r.bool("spritesheet_skipped")
         elapsedSeconds = r.int("elapsed_seconds")
         assetsExpired = r.bool("assets_expired")
+        batchID = r.optionalInt("batch_id")
+        remixedFromGenerationID = r.optionalInt("remixed_from_generation_id"); remixSourceJobID = r["remix_source_job_id"]
+        providerExpiresAt = r["provider_expires_at"]; providerCopyExpired = r.bool("provider_copy_expired")
     }
 
     var isActive: Bool { status.isActive }
@@ -153,6 +166,9 @@ struct Generation: Sendable {
             ("deliveredSeconds", deliveredSeconds.map { JSON.number($0) } ?? .null),
             ("deliveredSize", deliveredWidth.flatMap { w in deliveredHeight.map { JSON.string("\(w)x\($0)") } } ?? .null),
             ("deliveryNote", .optional(deliveryDifference)),
+            ("batchId", batchID.map { JSON.int($0) } ?? .null),
+            ("remixedFromGenerationId", remixedFromGenerationID.map { JSON.int($0) } ?? .null),
+            ("providerExpiresAt", .optional(providerExpiresAt)),
         ]
         if let videoBytes { pairs.append(("videoBytes", .int(videoBytes))) }
         if let videoSHA256 { pairs.append(("videoSha256", .string(videoSHA256))) }
@@ -177,6 +193,17 @@ struct Generation: Sendable {
                      ("estimatedSeconds", estimate?.medianSeconds.map { JSON.int($0) } ?? .null),
                      ("estimatedCost", .number(estimatedCost.jsonText)), ("generationId", .int(id)), ("jobId", .string(jobID))])
         }
+    }
+
+    /// One take in `sora-status`'s `takes`.
+    var takeJSON: JSON {
+        .object([("generationId", .int(id)), ("jobId", .string(jobID)), ("status", .string(status.rawValue)),
+                 ("progress", .int(progress)), ("progressKnown", .bool(progressKnown)),
+                 ("videoUrl", .optional(videoURL)), ("thumbnailUrl", .optional(thumbnailURL)),
+                 ("cost", .number(cost.jsonText)), ("possiblyBilled", .bool(possiblyBilled)),
+                 ("error", status == .failed ? .string(errorMessage ?? "The generation failed.") : .null),
+                 ("errorCode", .optional(errorCode)),
+                 ("remixedFromGenerationId", remixedFromGenerationID.map { JSON.int($0) } ?? .null)])
     }
 
     /// The status message, plus elapsed time and the usual duration when the provider sends no progress.

@@ -20,6 +20,10 @@ public enum Route: Equatable, Sendable {
     case generation(Int64)
     /// POST: cancel a generation not yet sent.
     case cancelGeneration(Int64)
+    /// The remix form of a completed generation (GET) and its confirm (POST).
+    case remixGeneration(Int64)
+    /// The takes of a video's latest click, side by side (refreshes while they run).
+    case videoTakes(video: Int64)
     /// POST: start a roundtable from the video page (or run one again with feedback).
     case videoRoundtables(video: Int64)
     case roundtable(Int64)
@@ -41,6 +45,7 @@ public enum Route: Equatable, Sendable {
     case apiVideoGenerations(video: Int64)
     case apiGeneration(Int64)
     case apiCancelGeneration(Int64)
+    case apiRemixGeneration(Int64)
     case apiVideoRoundtable(video: Int64)  // POST: start
     case apiVideoRoundtables(video: Int64)  // GET: list
     case apiRoundtable(Int64)
@@ -79,6 +84,8 @@ public enum Route: Equatable, Sendable {
             case ("dashboard", "videos", ["generation"]): self = .latestGeneration(video: value)
             case ("dashboard", "generations", []): self = .generation(value)
             case ("dashboard", "generations", ["cancel"]): self = .cancelGeneration(value)
+            case ("dashboard", "generations", ["remix"]): self = .remixGeneration(value)
+            case ("dashboard", "videos", ["takes"]): self = .videoTakes(video: value)
             case ("dashboard", "videos", ["roundtables"]): self = .videoRoundtables(video: value)
             case ("dashboard", "roundtables", []): self = .roundtable(value)
             case ("dashboard", "roundtables", ["accept"]): self = .roundtableAccept(value)
@@ -93,6 +100,7 @@ public enum Route: Equatable, Sendable {
             case ("api", "videos", ["generations"]): self = .apiVideoGenerations(video: value)
             case ("api", "generations", []): self = .apiGeneration(value)
             case ("api", "generations", ["cancel"]): self = .apiCancelGeneration(value)
+            case ("api", "generations", ["remix"]): self = .apiRemixGeneration(value)
             case ("api", "videos", ["roundtable"]): self = .apiVideoRoundtable(video: value)
             case ("api", "videos", ["roundtables"]): self = .apiVideoRoundtables(video: value)
             case ("api", "roundtables", []): self = .apiRoundtable(value)
@@ -122,6 +130,8 @@ public enum Route: Equatable, Sendable {
         case let .latestGeneration(video): "/dashboard/videos/\(video)/generation"
         case let .generation(id): "/dashboard/generations/\(id)"
         case let .cancelGeneration(id): "/dashboard/generations/\(id)/cancel"
+        case let .remixGeneration(id): "/dashboard/generations/\(id)/remix"
+        case let .videoTakes(video): "/dashboard/videos/\(video)/takes"
         case let .videoRoundtables(video): "/dashboard/videos/\(video)/roundtables"
         case let .roundtable(id): "/dashboard/roundtables/\(id)"
         case let .roundtableAccept(id): "/dashboard/roundtables/\(id)/accept"
@@ -141,6 +151,7 @@ public enum Route: Equatable, Sendable {
         case let .apiVideoGenerations(video): "/api/videos/\(video)/generations"
         case let .apiGeneration(id): "/api/generations/\(id)"
         case let .apiCancelGeneration(id): "/api/generations/\(id)/cancel"
+        case let .apiRemixGeneration(id): "/api/generations/\(id)/remix"
         case let .apiVideoRoundtable(video): "/api/videos/\(video)/roundtable"
         case let .apiVideoRoundtables(video): "/api/videos/\(video)/roundtables"
         case let .apiRoundtable(id): "/api/roundtables/\(id)"

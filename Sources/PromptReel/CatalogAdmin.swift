@@ -12,9 +12,12 @@ public enum CatalogAdmin {
         public var prices: [(String, String)]
         /// (aspect ratio, resolution, size)
         public var sizes: [(String, String, String)]
+        /// The provider can remix this model's videos.
+        public var supportsRemix = true
 
         public init(name: String, displayName: String, position: Int, durations: [Int], prices: [(String, String)],
-                    sizes: [(String, String, String)]) {
+                    sizes: [(String, String, String)], supportsRemix: Bool = true) {
+            self.supportsRemix = supportsRemix
             self.name = name
             self.displayName = displayName
             self.position = position
@@ -35,7 +38,10 @@ public enum CatalogAdmin {
         }
         do {
             try db.transaction {
-                try db.execute("INSERT INTO video_models (name, display_name, position) VALUES (\(model.name), \(model.displayName), \(model.position))")
+                try db.execute("""
+                    INSERT INTO video_models (name, display_name, position, supports_remix)
+                    VALUES (\(model.name), \(model.displayName), \(model.position), \(model.supportsRemix))
+                    """)
                 for seconds in model.durations {
                     try db.execute("INSERT INTO video_model_durations (model, seconds) VALUES (\(model.name), \(seconds))")
                 }
@@ -60,6 +66,13 @@ public enum CatalogAdmin {
             RETURNING usd_per_second::text AS price
             """)
         guard !rows.isEmpty else { throw Failure(description: "no model named \(model)") }
+    }
+
+    /// Whether the provider can remix this model's videos (pages and the API offer Remix only then).
+    public static func setSupportsRemix(model: String, _ supports: Bool, db: Connection) throws {
+        guard try !db.execute("UPDATE video_models SET supports_remix = \(supports) WHERE name = \(model) RETURNING name").isEmpty else {
+            throw Failure(description: "no model named \(model)")
+        }
     }
 
     public static func setEnabled(model: String, _ enabled: Bool, db: Connection) throws {

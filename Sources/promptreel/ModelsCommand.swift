@@ -6,7 +6,7 @@ import PromptReel
 struct ModelsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "models", abstract: "List and change the video model catalog (prices in USD per second).",
-        subcommands: [List.self, Add.self, Price.self, Disable.self, Enable.self])
+        subcommands: [List.self, Add.self, Set.self, Price.self, Disable.self, Enable.self])
 
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Print every model and size with its price.")
@@ -31,6 +31,7 @@ struct ModelsCommand: ParsableCommand {
         @Option(help: "An allowed duration in seconds (repeat).") var duration: [Int] = []
         @Option(help: "RESOLUTION=USD_PER_SECOND, e.g. 720p=0.10 (repeat).") var price: [String] = []
         @Option(help: "ASPECT=RESOLUTION=WIDTHxHEIGHT, e.g. 16:9=720p=1280x720 (repeat).") var size: [String] = []
+        @Flag(inversion: .prefixedNo, help: "Whether the provider can remix this model's videos.") var supportsRemix = true
 
         func run() throws {
             let prices = try price.map { p -> (String, String) in
@@ -44,8 +45,20 @@ struct ModelsCommand: ParsableCommand {
                 return (parts[0], parts[1], parts[2])
             }
             try CatalogAdmin.add(.init(name: name, displayName: displayName, position: position, durations: duration,
-                                       prices: prices, sizes: sizes), db: database.connect())
+                                       prices: prices, sizes: sizes, supportsRemix: supportsRemix), db: database.connect())
             print("added \(name)")
+        }
+    }
+
+    struct Set: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Change what a model can do.")
+        @OptionGroup var database: DatabaseOptions
+        @Option(help: "The model name.") var name: String
+        @Flag(inversion: .prefixedNo, help: "Whether the provider can remix this model's videos.") var supportsRemix: Bool?
+        func run() throws {
+            guard let supportsRemix else { throw ValidationError("nothing to set: give --supports-remix or --no-supports-remix") }
+            try CatalogAdmin.setSupportsRemix(model: name, supportsRemix, db: database.connect())
+            print("\(name): \(supportsRemix ? "supports remix" : "no remix")")
         }
     }
 

@@ -52,9 +52,11 @@ def run_takes_flow(javascript, tmp_path):
         lefts = [c.location["x"] for c in cards]
         assert tops[0] == tops[1] and lefts[0] < lefts[1], (tops, lefts)  # side by side, not stacked
         if javascript:
+            # Takes load nothing until played (preload="none"): ask the second one for its metadata.
+            driver.execute_script("const v = document.querySelectorAll('li.take video')[1]; v.preload = 'metadata'; v.load();")
             duration = wait_until(lambda: driver.execute_script(
-                "const v = document.querySelectorAll('li.take video')[1]; v.preload = 'metadata'; v.load();"
-                "return v.readyState >= 1 ? v.duration : 0;"), timeout=20, what="the second take's metadata")
+                "const v = document.querySelectorAll('li.take video')[1]; return v.readyState >= 1 ? v.duration : 0;"),
+                timeout=20, what="the second take's metadata")
             assert duration > 0
         s.shot("takes-done")
         sources = {v.get_attribute("src") for v in driver.find_elements(By.CSS_SELECTOR, "li.take video")}

@@ -258,8 +258,9 @@ def test_provider_refusing_an_expired_original_fails_not_billed(no_worker):
     remix_id = r.json()["generationId"]
     job = api("GET", f"/api/generations/{source}", token).json()["providerJobId"]
     # Wait until the simulator itself says the copy has expired (a remix call would be refused).
-    completed_at = sim_video(job)["completed_at"]
-    wait_until(lambda: time.time() > completed_at + 4.5, timeout=15, what="the simulator's expiry")
+    # (Its expires_at is whole seconds, rounded down: allow for the fraction.)
+    expires_at = sim_video(job)["expires_at"]
+    wait_until(lambda: time.time() > expires_at + 1.2, timeout=15, what="the simulator's expiry")
     w = WorkerProcess()
     try:
         failed, _ = wait_status(token, video, "failed")

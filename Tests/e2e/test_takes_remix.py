@@ -268,3 +268,51 @@ def test_provider_refusing_an_expired_original_fails_not_billed(no_worker):
         assert w.stop() == 0
     assert failed["generationId"] == remix_id and failed["errorCode"] == "source_expired"
     assert failed["cost"] == 0 and failed["possiblyBilled"] is False and "Generate again" in failed["error"]
+
+
+def test_takes_and_remix_pages_are_valid_and_escape_user_text(worker):
+    from test_pages_valid import ESCAPED, HOSTILE, assert_valid
+    b = Browser()
+    b.signup()
+    token = b.create_token()
+    project = b.create_project(HOSTILE)
+    video = b.save_video(project, title=HOSTILE, prompt=HOSTILE + " [sim:seconds=1]")
+    started = generate(token, video, {"takes": 2}, expectedCost=0.8).json()
+    running = b.get(f"/dashboard/videos/{video}/takes")
+    wait_until(lambda: all(t["status"] == "completed" for t in status(token, video).json()["takes"]), what="two takes")
+    source = started["generationIds"][0]
+    pages = {
+        "takes running": running,
+        "takes done": b.get(f"/dashboard/videos/{video}/takes"),
+        "video with takes": b.get(f"/dashboard/videos/{video}"),
+        "settings with takes": b.get(f"/dashboard/videos/{video}/generate?takes=4"),
+        "remix form": b.get(f"/dashboard/generations/{source}/remix"),
+        "remix form error": b.post(f"/dashboard/generations/{source}/remix", {"prompt": "   ", "expected_cost": "0.40"}),
+        "remix price changed": b.post(f"/dashboard/generations/{source}/remix", {"prompt": HOSTILE, "expected_cost": "9.99"}),
+    }
+    for where, response in pages.items():
+        assert response.headers["Content-Type"].startswith("text/html"), where
+        assert_valid(response.text, where)
+        assert "<script>alert(1)" not in response.text, where
+    for where in ("takes done", "video with takes", "remix form", "remix price changed"):
+        assert ESCAPED in pages[where].text, where
+    assert 'http-equiv="refresh"' in running.text and 'http-equiv="refresh"' not in pages["takes done"].text
+    assert pages["remix form error"].status_code == 422 and "prompt: must not be empty" in pages["remix form error"].text
+    assert pages["remix price changed"].status_code == 409 and "now $0.40" in pages["remix price changed"].text
+    assert "Generate 4 takes ($1.60)" in pages["settings with takes"].text
+    # Someone else's generation is a 404 on the pages too.
+    other = Browser()
+    other.signup()
+    assert other.get(f"/dashboard/generations/{source}/remix").status_code == 404
+    assert other.get(f"/dashboard/videos/{video}/takes").status_code == 404
+    # A remix from the page lands on its progress page and starts exactly one provider remix.
+    before = sim_stats()["remix"]
+    form = b.get(f"/dashboard/generations/{source}/remix")
+    r = b.post(f"/dashboard/generations/{source}/remix", {"prompt": "At night [sim:seconds=1]", "expected_cost": "0.40"},
+               allow_redirects=False)
+    assert r.status_code == 303 and r.headers["Location"].startswith("/dashboard/generations/"), form.status_code
+    again = b.post(f"/dashboard/generations/{source}/remix", {"prompt": "At night", "expected_cost": "0.40"}, allow_redirects=False)
+    assert again.status_code == 303 and again.headers["Location"] == f"/dashboard/videos/{video}/generation"
+    wait_status(token, video, "completed")
+    assert sim_stats()["remix"] - before == 1
+    assert "Remix of" in b.get(r.headers["Location"]).text

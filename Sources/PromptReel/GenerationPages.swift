@@ -231,7 +231,7 @@ enum GenerationPages {
                 <video controls preload="metadata" src="\(g.videoURL ?? "")"\(poster)>Your browser cannot play this video; use Download.</video>
                 \(delivery)
                 <p><a class="button" href="\(g.videoURL ?? "")?download=1" download>Download video</a>
-                \(try remixAction(c, g, videoID: video.id))
+                \(try remixAction(c, g, catalog: Catalog.load(c.db)))
                 <a class="button secondary" href="\(retryPath(video.id, g))">Generate again</a></p>
                 \(details(g))
                 """
@@ -289,9 +289,9 @@ enum GenerationPages {
     // MARK: Takes and remix
 
     /// The Remix button of a completed generation, or why it cannot be remixed (then "Generate again" is next to it).
-    static func remixAction(_ c: Context, _ g: Generation, videoID: Int64) throws -> HTML {
+    static func remixAction(_ c: Context, _ g: Generation, catalog: Catalog) throws -> HTML {
         guard g.status == .completed else { return .empty }
-        switch try c.generations.remixOffer(g, catalog: Catalog.load(c.db)) {
+        switch try c.generations.remixOffer(g, catalog: catalog) {
         case .success: return "<a class=\"button\" href=\"\(Route.remixGeneration(g.id).path)\">Remix</a>"
         case let .failure(why): return "<span class=\"remix-unavailable\">Remix unavailable: \(why.message)</span>"
         }
@@ -307,7 +307,7 @@ enum GenerationPages {
             <p class="crumbs"><a href="\(Route.dashboard.path)">Dashboard</a> › <a href="\(Route.project(video.projectID).path)">\(video.projectName)</a> › <a href="\(Route.video(video.id).path)">\(video.title)</a> ›</p>
             <h1>Takes of “\(video.title)”</h1>
             \(running ? "<p class=\"notice\">You can leave this page — generation continues. This page updates itself every 5 seconds.</p>" as HTML : .empty)
-            \(try takesSection(c, videoID: videoID, takes: takes))
+            \(try takesSection(c, takes: takes))
             <p><a href="\(Route.video(video.id).path)">Back to the video</a></p>
             """
         return .html(Views.layout("Takes of \(video.title)", c, body: body, refreshSeconds: running ? 5 : nil))
@@ -315,9 +315,10 @@ enum GenerationPages {
 
     /// The takes of one click side by side: each plays (or shows its progress or why it failed), downloads,
     /// and offers Remix. Used by the takes page and the video page.
-    static func takesSection(_ c: Context, videoID: Int64, takes: [Generation]) throws -> HTML {
+    static func takesSection(_ c: Context, takes: [Generation]) throws -> HTML {
         guard !takes.isEmpty else { return "<p class=\"muted\">Not generated yet.</p>" }
         let total = takes.reduce(USD.zero) { $0.adding($1.cost) ?? $0 }
+        let catalog = try Catalog.load(c.db)
         let cards: [HTML] = try takes.enumerated().map { index, g in
             let media: HTML
             switch g.status {
@@ -326,7 +327,7 @@ enum GenerationPages {
                 media = """
                     <video controls preload="none" src="\(g.videoURL ?? "")"\(poster)>Your browser cannot play this video; use Download.</video>
                     <p class="take-actions"><a class="button" href="\(g.videoURL ?? "")?download=1" download>Download</a>
-                    \(try remixAction(c, g, videoID: videoID))</p>
+                    \(try remixAction(c, g, catalog: catalog))</p>
                     """
             case .failed:
                 media = "<p class=\"error\">\(g.errorMessage ?? "The generation failed.")</p>"

@@ -82,7 +82,7 @@ enum VideoPages {
             <h1>\(video.title)</h1>\(brief)
             <h2>Final prompt</h2>\(prompt)
             \(action)
-            \(latestTakes.isEmpty ? .empty : try GenerationPages.takesSection(c, videoID: video.id, takes: latestTakes))
+            \(latestTakes.isEmpty ? .empty : try GenerationPages.takesSection(c, takes: latestTakes))
             <h2>Generations</h2>\(historyHTML)
             \(try RoundtablePages.videoSection(c, video: video, user: user))
             <p class="muted">Saved \(Views.when(video.createdAt))</p>

@@ -316,3 +316,28 @@ def test_takes_and_remix_pages_are_valid_and_escape_user_text(worker):
     wait_status(token, video, "completed")
     assert sim_stats()["remix"] - before == 1
     assert "Remix of" in b.get(r.headers["Location"]).text
+
+
+def test_takes_finishing_at_once_end_the_click(no_worker):
+    """Two takes of one click finishing in two concurrent transactions: the second waits for the first
+    (the batch row is locked), then sees it, so the click is no longer active — never stuck active."""
+    token, video = setup_video()
+    first, second = generate(token, video, {"takes": 2}).json()["generationIds"]
+    finish = "UPDATE generations SET status = 'failed', phase = 'done', actual_cost = 0, completed_at = now() WHERE id = {};"
+    one = subprocess.Popen(["psql", os.environ["DATABASE_URL"], "-Atq", "-v", "ON_ERROR_STOP=1"], stdin=subprocess.PIPE,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    one.stdin.write("BEGIN;\n" + finish.format(first) + "\n")
+    one.stdin.flush()
+    wait_until(lambda: sql(f"SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation "
+                           f"WHERE c.relname = 'generation_batches' AND l.mode = 'RowShareLock' AND l.granted") != "0",
+               timeout=10, what="the first transaction to lock the batch")
+    two = subprocess.Popen(["psql", os.environ["DATABASE_URL"], "-Atqc", finish.format(second)], stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=True)
+    time.sleep(1)
+    assert two.poll() is None  # waiting for the first transaction's lock on the batch
+    one.stdin.write("COMMIT;\n")
+    one.stdin.close()
+    assert one.wait(timeout=20) == 0, one.stderr.read()
+    assert two.wait(timeout=20) == 0, two.stderr.read()
+    assert sql(f"SELECT active FROM generation_batches WHERE video_id = {video}") == "f"
+    assert generate(token, video).status_code == 200

@@ -45,4 +45,7 @@ extension DatabaseError {
     public var isUniqueViolation: Bool {
         if case .uniqueViolation = self { true } else { false }
     }
+    public var isForeignKeyViolation: Bool {
+        if case .foreignKeyViolation = self { true } else { false }
+    }
 }

@@ -20,6 +20,8 @@ struct CatalogModel: Sendable {
     /// Takes a reference image (image-to-video); `requiresImage`: makes videos only from one.
     var acceptsImage = true
     var requiresImage = false
+    /// The provider can remix this model's finished videos (`POST /videos/{id}/remix`).
+    var supportsRemix = true
 
     var aspectRatios: [String] { unique(sizes.map(\.aspectRatio)) }
     func resolutions(aspectRatio: String) -> [String] {
@@ -39,6 +41,8 @@ struct RequestedSettings: Sendable {
     var duration: Int?
     var aspectRatio: String?
     var resolution: String?
+    /// How many generations one click starts (1–4); nil: one.
+    var takes: Int?
 }
 
 /// Settings checked against the catalog, in both vocabularies, with the price for them.
@@ -78,7 +82,7 @@ struct Catalog: Sendable {
 
     /// Enabled models in list order.
     static func load(_ db: Connection) throws -> Catalog {
-        let models = try db.execute("SELECT name, display_name, accepts_image, requires_image FROM video_models WHERE enabled ORDER BY position, name")
+        let models = try db.execute("SELECT name, display_name, accepts_image, requires_image, supports_remix FROM video_models WHERE enabled ORDER BY position, name")
         let durations = try db.execute("SELECT model, seconds FROM video_model_durations ORDER BY seconds")
         let sizes = try db.execute("""
             SELECT s.model, s.aspect_ratio, s.resolution, s.size, r.usd_per_second::text AS price
@@ -95,7 +99,7 @@ struct Catalog: Sendable {
                     CatalogSize(aspectRatio: $0.string("aspect_ratio"), resolution: $0.string("resolution"),
                                 size: $0.string("size"), usdPerSecond: $0.string("price"))
                 },
-                acceptsImage: row.bool("accepts_image"), requiresImage: row.bool("requires_image"))
+                acceptsImage: row.bool("accepts_image"), requiresImage: row.bool("requires_image"), supportsRemix: row.bool("supports_remix"))
         })
     }
 
@@ -175,8 +179,27 @@ struct Catalog: Sendable {
             }
             guard duration != nil else { throw .validation(field: "duration", "must be a whole number of seconds") }
         }
+        var takes: Int?
+        if let value = settings["takes"], !value.isNull {
+            switch value {
+            case let .number(n): takes = Int(n)
+            case let .string(s): takes = Int(s)
+            default: break
+            }
+            takes = try checkedTakes(takes, field: "settings.takes")
+        }
         return RequestedSettings(model: try text("model"), duration: duration, aspectRatio: try text("aspect_ratio"),
-                                 resolution: try text("resolution"))
+                                 resolution: try text("resolution"), takes: takes)
+    }
+
+    static let maxTakes = 4
+
+    /// 1–4 takes per click; anything else (including "2.5") is a 422 naming the field.
+    static func checkedTakes(_ takes: Int?, field: String) throws(HTTPError) -> Int {
+        guard let takes, (1...maxTakes).contains(takes) else {
+            throw .validation(field: field, "must be a whole number of takes from 1 to \(maxTakes)")
+        }
+        return takes
     }
 
     /// Reads settings from a query string or form; empty values mean "default".
@@ -187,7 +210,10 @@ struct Catalog: Sendable {
             guard let n = Int(d) else { throw .validation(field: "duration", "must be a whole number of seconds") }
             duration = n
         }
-        return RequestedSettings(model: value("model"), duration: duration, aspectRatio: value("aspect_ratio"), resolution: value("resolution"))
+        var takes: Int?
+        if let t = value("takes") { takes = try checkedTakes(Int(t), field: "takes") }
+        return RequestedSettings(model: value("model"), duration: duration, aspectRatio: value("aspect_ratio"), resolution: value("resolution"),
+                                 takes: takes)
     }
 
     var json: JSON {
@@ -195,7 +221,7 @@ struct Catalog: Sendable {
             .object([
                 ("name", .string(m.name)), ("display_name", .string(m.displayName)), ("default", .bool(index == 0)),
                 ("durations", .array(m.durations.map { .int($0) })),
-                ("accepts_image", .bool(m.acceptsImage)), ("requires_image", .bool(m.requiresImage)),
+                ("accepts_image", .bool(m.acceptsImage)), ("requires_image", .bool(m.requiresImage)), ("supports_remix", .bool(m.supportsRemix)),
                 ("aspect_ratios", .array(m.aspectRatios.map(JSON.string))),
                 ("resolutions", .array(m.resolutions.map(JSON.string))),
                 ("sizes", .array(m.sizes.map { s in

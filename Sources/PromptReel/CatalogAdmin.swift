@@ -15,9 +15,12 @@ public enum CatalogAdmin {
         /// Image-to-video: takes a reference image; makes videos only from one.
         public var acceptsImage = true
         public var requiresImage = false
+        /// The provider can remix this model's videos.
+        public var supportsRemix = true
 
         public init(name: String, displayName: String, position: Int, durations: [Int], prices: [(String, String)],
-                    sizes: [(String, String, String)]) {
+                    sizes: [(String, String, String)], supportsRemix: Bool = true) {
+            self.supportsRemix = supportsRemix
             self.name = name
             self.displayName = displayName
             self.position = position
@@ -39,8 +42,8 @@ public enum CatalogAdmin {
         do {
             try db.transaction {
                 try db.execute("""
-                    INSERT INTO video_models (name, display_name, position, accepts_image, requires_image)
-                    VALUES (\(model.name), \(model.displayName), \(model.position), \(model.acceptsImage), \(model.requiresImage))
+                    INSERT INTO video_models (name, display_name, position, accepts_image, requires_image, supports_remix)
+                    VALUES (\(model.name), \(model.displayName), \(model.position), \(model.acceptsImage), \(model.requiresImage), \(model.supportsRemix))
                     """)
                 for seconds in model.durations {
                     try db.execute("INSERT INTO video_model_durations (model, seconds) VALUES (\(model.name), \(seconds))")
@@ -79,6 +82,13 @@ public enum CatalogAdmin {
                 """).isEmpty else { throw Failure(description: "no model named \(model)") }
         } catch let error as DatabaseError {
             throw Failure(description: "refused: a model that requires an image must accept one (\(error))")
+        }
+    }
+
+    /// Whether the provider can remix this model's videos (pages and the API offer Remix only then).
+    public static func setSupportsRemix(model: String, _ supports: Bool, db: Connection) throws {
+        guard try !db.execute("UPDATE video_models SET supports_remix = \(supports) WHERE name = \(model) RETURNING name").isEmpty else {
+            throw Failure(description: "no model named \(model)")
         }
     }
 

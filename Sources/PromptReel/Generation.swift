@@ -56,6 +56,14 @@ struct Generation: Sendable {
     let assetsExpired: Bool
     /// The reference image it started from (original and fitted frame), if any.
     let reference: GenerationReference?
+    /// The click that started it (several takes share one).
+    let batchID: Int64?
+    /// A remix: our generation it remixed, and that one's provider job.
+    let remixedFromGenerationID: Int64?
+    let remixSourceJobID: String?
+    /// The provider's own `expires_at` (nil when it sent none), and whether it has passed by the database's clock.
+    let providerExpiresAt: String?
+    let providerCopyExpired: Bool
 
     /// The columns every generation query selects, timestamps as ISO-8601 text.
     static let columns: Query = """
@@ -72,7 +80,9 @@ struct Generation: Sendable {
         coalesce(g.expires_at < now(), false) AS assets_expired,
         g.video_title AS deleted_video_title,
         g.reference_path, g.reference_content_type, g.reference_width, g.reference_height, g.reference_sha256,
-        g.reference_fit, g.reference_fitted_path
+        g.reference_fit, g.reference_fitted_path,
+        g.batch_id, g.remixed_from_generation_id, g.remix_source_job_id, iso(g.provider_expires_at) AS provider_expires_at,
+        coalesce(g.provider_expires_at <= now(), false) AS provider_copy_expired
         """
 
     init(_ r: Row) {
@@ -99,6 +109,9 @@ struct Generation: Sendable {
         thumbnailSkipped = r.bool("thumbnail_skipped"); spritesheetSkipped = r.bool("spritesheet_skipped")
         elapsedSeconds = r.int("elapsed_seconds")
         assetsExpired = r.bool("assets_expired")
+        batchID = r.optionalInt("batch_id")
+        remixedFromGenerationID = r.optionalInt("remixed_from_generation_id"); remixSourceJobID = r["remix_source_job_id"]
+        providerExpiresAt = r["provider_expires_at"]; providerCopyExpired = r.bool("provider_copy_expired")
         if let path = r["reference_path"], let fitted = r["reference_fitted_path"],
            let format = r["reference_content_type"].flatMap(ImageFormat.init(contentType:)) {
             reference = GenerationReference(
@@ -181,6 +194,9 @@ struct Generation: Sendable {
             ("deliveredSeconds", deliveredSeconds.map { JSON.number($0) } ?? .null),
             ("deliveredSize", deliveredWidth.flatMap { w in deliveredHeight.map { JSON.string("\(w)x\($0)") } } ?? .null),
             ("deliveryNote", .optional(deliveryDifference)), ("referenceImage", referenceJSON),
+            ("batchId", batchID.map { JSON.int($0) } ?? .null),
+            ("remixedFromGenerationId", remixedFromGenerationID.map { JSON.int($0) } ?? .null),
+            ("providerExpiresAt", .optional(providerExpiresAt)),
         ]
         pairs.append(("prompt", .string(prompt)))  // what it was made with, whatever the video's prompt is now
         if videoID == nil { pairs += [("videoDeleted", .bool(true)), ("videoTitle", .optional(deletedVideoTitle))] }
@@ -207,6 +223,17 @@ struct Generation: Sendable {
                      ("estimatedSeconds", estimate?.medianSeconds.map { JSON.int($0) } ?? .null),
                      ("estimatedCost", .number(estimatedCost.jsonText)), ("generationId", .int(id)), ("jobId", .string(jobID))])
         }
+    }
+
+    /// One take in `sora-status`'s `takes`.
+    var takeJSON: JSON {
+        .object([("generationId", .int(id)), ("jobId", .string(jobID)), ("status", .string(status.rawValue)),
+                 ("progress", .int(progress)), ("progressKnown", .bool(progressKnown)),
+                 ("videoUrl", .optional(videoURL)), ("thumbnailUrl", .optional(thumbnailURL)),
+                 ("cost", .number(cost.jsonText)), ("possiblyBilled", .bool(possiblyBilled)),
+                 ("error", status == .failed ? .string(errorMessage ?? "The generation failed.") : .null),
+                 ("errorCode", .optional(errorCode)),
+                 ("remixedFromGenerationId", remixedFromGenerationID.map { JSON.int($0) } ?? .null)])
     }
 
     /// The status message, plus elapsed time and the usual duration when the provider sends no progress.

@@ -6,7 +6,7 @@ import Postgres
 import Web
 
 enum GenerationAPI {
-    /// POST /api/videos/{id}/generate-sora {"settings": {...}, "expectedCost"?: 0.4}
+    /// POST /api/videos/{id}/generate-sora {"settings": {..., "takes"?: 1–4}, "expectedCost"?: total}
     static func generate(_ c: inout Context, videoID: Int64) throws -> Response {
         let user = try c.requireUser()
         guard let video = try c.store.video(id: videoID, userID: user.id) else { throw HTTPError.notFound("No such video.") }
@@ -15,17 +15,42 @@ enum GenerationAPI {
         let requested = try Catalog.requested(fromJSON: body["settings"])
         let expected = try expectedCost(body["expectedCost"])
         let fit = try imageFit(body["imageFit"])
-        let generation: Generation
+        let started: Generations.Started
         do {
-            generation = try c.generations.start(user: user, video: video, requested: requested, expectedCost: expected, fit: fit)
+            started = try c.generations.start(user: user, video: video, requested: requested, expectedCost: expected, fit: fit)
         } catch let refusal as Generations.Refusal {
             throw refusal.httpError
         }
-        return .json(.object([
-            ("success", .bool(true)), ("jobId", .string(generation.jobID)), ("generationId", .int(generation.id)),
-            ("status", .string(GenerationStatus.queued.rawValue)), ("estimatedCost", .number(generation.estimatedCost.jsonText)),
+        guard let latest = started.latest else { throw HTTPError.notFound("No such video.") }
+        return startedAnswer(c, latest: latest, ids: started.takes.map(\.id), total: started.total)
+    }
+
+    /// The answer to a click (generate or remix): the latest take's ids, every take's, and the total price.
+    static func startedAnswer(_ c: Context, latest: Generation, ids: [Int64], total: USD, extra: [(String, JSON)] = []) -> Response {
+        .json(.object([
+            ("success", .bool(true)), ("jobId", .string(latest.jobID)), ("generationId", .int(latest.id)),
+            ("generationIds", .array(ids.map { JSON.int($0) })),
+            ("status", .string(GenerationStatus.queued.rawValue)), ("estimatedCost", .number(total.jsonText)),
             ("message", .string(startedMessage(c))),
-        ]))
+        ] + extra))
+    }
+
+    /// POST /api/generations/{id}/remix {"prompt", "expectedCost"?}: a new generation of the same video,
+    /// sent as the provider's remix of this one.
+    static func remix(_ c: inout Context, id: Int64) throws -> Response {
+        let user = try c.requireUser()
+        let doc = try Field.jsonObject(c.request.json())
+        let body = doc.root
+        let prompt = try Field.text(Field.json(doc, "prompt"), name: "prompt", max: 32000, required: true)
+        let expected = try expectedCost(body["expectedCost"])
+        let generation: Generation
+        do {
+            generation = try c.generations.remix(user: user, sourceID: id, prompt: prompt, expectedCost: expected)
+        } catch let refusal as Generations.Refusal {
+            throw refusal.httpError
+        }
+        return startedAnswer(c, latest: generation, ids: [generation.id], total: generation.estimatedCost,
+                             extra: [("remixedFromGenerationId", .int(id))])
     }
 
     /// What a click is told: it is recorded; when it leaves depends on the provider's health.
@@ -45,16 +70,19 @@ enum GenerationAPI {
             return statusResponse(cached.body, etag: cached.etag, request: c.request)
         }
         let epoch = c.cache?.epoch ?? 0
-        guard let latest = try c.generations.latest(videoID: videoID, userID: user.id) else {
+        guard let (takes, estimate) = try c.generations.latestTakes(videoID: videoID, userID: user.id) else {
             throw HTTPError.notFound("No such video.")
         }
-        guard let (generation, estimate) = latest else { throw HTTPError(404, "no_generation", "This video has not been generated yet.") }
-        let body = Array(generation.statusJSON(estimate: estimate).serialized.utf8)
+        guard let generation = takes.last else { throw HTTPError(404, "no_generation", "This video has not been generated yet.") }
+        // The seed's shape for the latest take, plus every take of the latest click.
+        var answer = generation.statusJSON(estimate: estimate)
+        if case let .object(pairs) = answer { answer = .object(pairs + [("takes", .array(takes.map(\.takeJSON)))]) }
+        let body = Array(answer.serialized.utf8)
         let etag = "\"" + Crypto.base64url(Crypto.sha256(body)).prefix(22) + "\""
         // A finished answer changes only through a NOTIFY'd event (a new generation, an adoption); an
         // in-flight one also by its progress, so it is reused for a second at most.
         c.cache?.store(status: .init(userID: user.id, body: body, etag: etag,
-                                     expiresAt: generation.isActive ? now + AnswerCache.inFlightSeconds : nil),
+                                     expiresAt: takes.contains(where: \.isActive) ? now + AnswerCache.inFlightSeconds : nil),
                        videoID: videoID, readAt: epoch)
         return statusResponse(body, etag: etag, request: c.request)
     }

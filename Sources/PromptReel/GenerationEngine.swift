@@ -74,9 +74,15 @@ final class GenerationEngine {
 
     /// Every create goes through here, so the breaker (which guards creates) sees each outcome: a
     /// successful poll must not hide that creates are timing out.
-    private func create(_ params: CreateVideo) throws(VideoAPIError) -> APIResult<ProviderVideo> {
+    private func create(_ g: Generation, reference: ReferenceUpload?) throws(VideoAPIError) -> APIResult<ProviderVideo> {
         do {
-            let created = try provider.create(params)
+            // A remix is a create too: it starts a paid job from the provider's copy of the original.
+            let created = if let source = g.remixSourceJobID {
+                try provider.remix(source, prompt: g.prompt)
+            } else {
+                try provider.create(CreateVideo(prompt: g.prompt, model: g.model, seconds: String(g.seconds), size: g.size,
+                                                idempotencyKey: g.requestKey, inputReference: reference))
+            }
             try? health.recordSuccess()
             return created
         } catch {
@@ -115,8 +121,7 @@ final class GenerationEngine {
             }
         }
         do {
-            let created = try create(CreateVideo(prompt: g.prompt, model: g.model, seconds: String(g.seconds), size: g.size,
-                                                 idempotencyKey: g.requestKey, inputReference: reference))
+            let created = try create(g, reference: reference)
             if config.failpoint == "after-create" { Log.error("failpoint after-create: exiting"); _exit(137) }
             Log.info("generation \(g.id): created \(created.value.id) [\(created.requestID ?? "-")]")
             try recordCreated(g, created)
@@ -128,12 +133,26 @@ final class GenerationEngine {
                 let wait = error.retryAfter ?? min(5, 0.5 * Double(1 << min(max(g.submitAttempts - 1, 0), 6)))
                 try store.retrySubmitLater(g.id, afterSeconds: wait, note: error.publicMessage)
             case .refused:
-                try store.fail(g.id, code: error.code ?? error.kind.rawValue, message: error.publicMessage)
+                if let source = g.remixedFromGenerationID, try remixSourceGone(error, source: source) {
+                    try store.fail(g.id, code: GenerationErrorCode.sourceExpired.rawValue, message: """
+                        The video provider no longer has the original video (its copy expired), so it cannot remix it. \
+                        Nothing was charged. Generate again instead.
+                        """)
+                } else {
+                    try store.fail(g.id, code: error.code ?? error.kind.rawValue, message: error.publicMessage)
+                }
             case .lostAnswer:
                 try store.reconcileLater(g.id, afterSeconds: config.reconcileDelaySeconds)
             }
         }
         return true
+    }
+
+    /// A refused remix whose original the provider no longer has: it says so (404, or the code
+    /// `video_expired`), or the original's `expires_at` has passed by the database's clock.
+    private func remixSourceGone(_ error: VideoAPIError, source: Int64) throws -> Bool {
+        if error.kind == .notFound || error.code == "video_expired" { return true }
+        return try store.providerCopyExpired(source)
     }
 
     /// The provider has the job: its id must reach the database. A failed write is retried a few times;
@@ -213,7 +232,10 @@ final class GenerationEngine {
                 let created = v.createdAt.flatMap { $0 > 0 ? Double($0) : nil } ?? .infinity
                 if created + 120 < intentEpoch { return nil }  // older than the intent (allowing clock skew)
                 let sameModel = v.model.map { GenerationEngine.isSameModel($0, g.model) } ?? true
-                if v.prompt == g.prompt, sameModel, v.size == nil || v.size == g.size, v.seconds == nil || v.seconds == String(g.seconds),
+                // A remix must come from the same original (and a plain create from none), when the provider says.
+                let sameSource = (v.remixedFromVideoID ?? g.remixSourceJobID) == g.remixSourceJobID
+                if v.prompt == g.prompt, sameModel, sameSource, v.size == nil || v.size == g.size,
+                   v.seconds == nil || v.seconds == String(g.seconds),
                    (try? store.isAdopted(providerJobID: v.id)) == false {
                     return v
                 }

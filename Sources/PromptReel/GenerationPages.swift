@@ -33,9 +33,10 @@ enum GenerationPages {
             expected = amount
         }
         do {
-            let generation = try c.generations.start(user: user, video: video, requested: requested, expectedCost: expected, fit: fit)
+            let started = try c.generations.start(user: user, video: video, requested: requested, expectedCost: expected, fit: fit)
             c.setFlash(GenerationAPI.startedMessage(c))
-            return .redirect(to: Route.generation(generation.id).path)
+            guard let latest = started.latest, started.takes.count == 1 else { return .redirect(to: Route.videoTakes(video: videoID).path) }
+            return .redirect(to: Route.generation(latest.id).path)
         } catch let refusal as Generations.Refusal {
             if case .alreadyActive = refusal {
                 // A second press, or another tab: show the job that is running.
@@ -94,25 +95,29 @@ enum GenerationPages {
         }
         let (resolved, notes, problem) = try resolveForPage(catalog, requested, db: c.db)
         let chosenModel = catalog.model(named: resolved?.model ?? requested.model ?? "") ?? catalog.models.first
+        let takes = requested.takes ?? 1
         let image = try ReferencePages.images(c).current(videoID: video.id, userID: c.user?.id ?? 0)
         let reference = referenceSection(video: video, image: image, model: chosenModel, resolved: resolved, fit: fit)
-        let form = settingsForm(video: video, catalog: catalog, model: chosenModel, resolved: resolved,
+        let form = settingsForm(video: video, catalog: catalog, model: chosenModel, resolved: resolved, takes: takes,
                                 extra: image != nil && chosenModel?.acceptsImage != false ? fitSelect(fit) : .empty)
         let notesHTML: [HTML] = notes.map { "<p class=\"notice\" role=\"status\">\($0)</p>" }
         var estimate: HTML = Views.errorBox(error ?? problem ?? reference.blocker)
-        if let resolved, let model = chosenModel, reference.blocker == nil {
+        if let resolved, let model = chosenModel, reference.blocker == nil, let total = resolved.estimatedCost.times(takes) {
             let price = model.sizes.first { $0.aspectRatio == resolved.aspectRatio && $0.resolution == resolved.resolution }?.usdPerSecond ?? "0"
+            let perTake: HTML = takes == 1 ? .empty : "<br>\(takes) takes × \(resolved.estimatedCost.display) = <strong>\(total.display)</strong>"
+            let button = takes == 1 ? "Generate video (\(total.display))" : "Generate \(takes) takes (\(total.display))"
             estimate = estimate + """
-                <p class="estimate">\(resolved.duration) s × \(Views.perSecond(price)) = <strong>\(resolved.estimatedCost.display)</strong>
+                <p class="estimate">\(resolved.duration) s × \(Views.perSecond(price)) = <strong>\(resolved.estimatedCost.display)</strong>\(perTake)
                 <span class="muted">(\(model.displayName), \(resolved.aspectRatio), \(resolved.resolution), \(resolved.size))</span></p>
                 <form method="post" action="\(Route.generateVideo(video: video.id).path)">\(Views.csrfField(c))
                 <input type="hidden" name="model" value="\(resolved.model)">
                 <input type="hidden" name="duration" value="\(resolved.duration)">
                 <input type="hidden" name="aspect_ratio" value="\(resolved.aspectRatio)">
                 <input type="hidden" name="resolution" value="\(resolved.resolution)">
-                <input type="hidden" name="expected_cost" value="\(resolved.estimatedCost.jsonText)">
+                <input type="hidden" name="takes" value="\(takes)">
+                <input type="hidden" name="expected_cost" value="\(total.jsonText)">
                 <input type="hidden" name="image_fit" value="\(fit.rawValue)">
-                <button type="submit" class="primary">Generate video (\(resolved.estimatedCost.display))</button>
+                <button type="submit" class="primary">\(button)</button>
                 </form>
                 <p class="muted">This is the exact amount recorded for this generation. If the provider refuses or fails it, it costs nothing; if the provider cannot confirm what happened, it counts as possibly billed.</p>
                 """
@@ -130,7 +135,11 @@ enum GenerationPages {
 
     /// The settings form: everything the catalog has, with what the chosen model cannot do disabled
     /// and the reason said. "Review" resubmits it (GET) to recompute the estimate.
-    static func settingsForm(video: Video, catalog: Catalog, model: CatalogModel?, resolved: ResolvedSettings?, extra: HTML = .empty) -> HTML {
+    static func settingsForm(video: Video, catalog: Catalog, model: CatalogModel?, resolved: ResolvedSettings?, takes: Int,
+                             extra: HTML = .empty) -> HTML {
+        let takeOptions: [HTML] = (1...Catalog.maxTakes).map { n in
+            "<option value=\"\(n)\"\(n == takes ? " selected" : "")>\(n == 1 ? "1 take" : "\(n) takes")</option>"
+        }
         let modelOptions: [HTML] = catalog.models.map { m in
             let cheapest = m.sizes.map(\.usdPerSecond).min { (Double($0) ?? 0) < (Double($1) ?? 0) } ?? "0"
             let selected: HTML = m.name == model?.name ? " selected" : .empty
@@ -174,6 +183,9 @@ enum GenerationPages {
             <label for="resolution">Resolution</label>
             <select id="resolution" name="resolution">\(resolutionOptions)</select>
             \(extra)
+            <label for="takes">Takes</label>
+            <select id="takes" name="takes">\(takeOptions)</select>
+            <small>Each take is a separate video from the same prompt and settings, at the same price each.</small>
             <button type="submit" class="secondary">Review</button>
             <small>Changed something? Review updates the price before you confirm.</small>
             </form>
@@ -250,10 +262,11 @@ enum GenerationPages {
     static func latest(_ c: inout Context, videoID: Int64) throws -> Response {
         let user = try c.requireUser()
         guard try c.store.video(id: videoID, userID: user.id) != nil else { throw HTTPError.notFound("No such video.") }
-        guard let generation = try c.generations.store.latest(videoID: videoID, userID: user.id) else {
+        guard let takes = try c.generations.store.latestTakes(videoID: videoID, userID: user.id), let latest = takes.last else {
             throw HTTPError(404, "no_generation", "This video has not been generated yet.")
         }
-        return .redirect(to: Route.generation(generation.id).path)
+        // Several takes are watched side by side.
+        return .redirect(to: takes.count > 1 ? Route.videoTakes(video: videoID).path : Route.generation(latest.id).path)
     }
 
     /// GET /dashboard/generations/{id}: refreshes itself every 5 s while the job runs.
@@ -276,6 +289,7 @@ enum GenerationPages {
                 <video controls preload="metadata" src="\(g.videoURL ?? "")"\(poster)>Your browser cannot play this video; use Download.</video>
                 \(delivery)
                 <p><a class="button" href="\(g.videoURL ?? "")?download=1" download>Download video</a>
+                \(try remixAction(c, g, catalog: Catalog.load(c.db)))
                 <a class="button secondary" href="\(retryPath(video.id, g))">Generate again</a></p>
                 \(details(g))
                 """
@@ -330,6 +344,138 @@ enum GenerationPages {
         return .html(Views.layout(video.title, c, body: body, refreshSeconds: g.isActive ? 5 : nil))
     }
 
+    // MARK: Takes and remix
+
+    /// The Remix button of a completed generation, or why it cannot be remixed (then "Generate again" is next to it).
+    static func remixAction(_ c: Context, _ g: Generation, catalog: Catalog) throws -> HTML {
+        guard g.status == .completed else { return .empty }
+        switch try c.generations.remixOffer(g, catalog: catalog) {
+        case .success: return "<a class=\"button\" href=\"\(Route.remixGeneration(g.id).path)\">Remix</a>"
+        case let .failure(why): return "<span class=\"remix-unavailable\">Remix unavailable: \(why.message)</span>"
+        }
+    }
+
+    /// GET /dashboard/videos/{id}/takes: the latest click's takes side by side; refreshes while any runs.
+    static func takes(_ c: inout Context, videoID: Int64) throws -> Response {
+        let user = try c.requireUser()
+        guard let video = try c.store.video(id: videoID, userID: user.id) else { throw HTTPError.notFound("No such video.") }
+        let takes = try c.generations.store.latestTakes(videoID: videoID, userID: user.id) ?? []
+        let running = takes.contains(where: \.isActive)
+        let body: HTML = """
+            <p class="crumbs"><a href="\(Route.dashboard.path)">Dashboard</a> › <a href="\(Route.project(video.projectID).path)">\(video.projectName)</a> › <a href="\(Route.video(video.id).path)">\(video.title)</a> ›</p>
+            <h1>Takes of “\(video.title)”</h1>
+            \(running ? "<p class=\"notice\">You can leave this page — generation continues. This page updates itself every 5 seconds.</p>" as HTML : .empty)
+            \(try takesSection(c, takes: takes))
+            <p><a href="\(Route.video(video.id).path)">Back to the video</a></p>
+            """
+        return .html(Views.layout("Takes of \(video.title)", c, body: body, refreshSeconds: running ? 5 : nil))
+    }
+
+    /// The takes of one click side by side: each plays (or shows its progress or why it failed), downloads,
+    /// and offers Remix. Used by the takes page and the video page.
+    static func takesSection(_ c: Context, takes: [Generation]) throws -> HTML {
+        guard !takes.isEmpty else { return "<p class=\"muted\">Not generated yet.</p>" }
+        let total = takes.reduce(USD.zero) { $0.adding($1.cost) ?? $0 }
+        let catalog = try Catalog.load(c.db)
+        let cards: [HTML] = try takes.enumerated().map { index, g in
+            let media: HTML
+            switch g.status {
+            case .completed:
+                let poster: HTML = g.thumbnailURL.map { " poster=\"\($0)\"" } ?? .empty
+                media = """
+                    <video controls preload="none" src="\(g.videoURL ?? "")"\(poster)>Your browser cannot play this video; use Download.</video>
+                    <p class="take-actions"><a class="button" href="\(g.videoURL ?? "")?download=1" download>Download</a>
+                    \(try remixAction(c, g, catalog: catalog))</p>
+                    """
+            case .failed:
+                media = "<p class=\"error\">\(g.errorMessage ?? "The generation failed.")</p>"
+            case .queued, .inProgress:
+                media = """
+                    <progress max="100" value="\(g.progress)" aria-label="Take \(index + 1) progress">\(g.progress)%</progress>
+                    <p>\(g.statusMessage)</p>
+                    """
+            }
+            return """
+                <li class="take"><h3><a href="\(Route.generation(g.id).path)">Take \(index + 1)</a> \(Views.statusBadge(g.status))</h3>
+                \(media)
+                <p class="muted">\(g.cost.display)\(g.possiblyBilled ? " (possibly billed)" : "")\(g.remixedFromGenerationID.map { " · remix of generation \($0)" } ?? "")</p></li>
+                """
+        }
+        let summary = takes.count == 1 ? "1 take" : "\(takes.count) takes"
+        return """
+            <section aria-labelledby="takes-title" class="takes-section"><h2 id="takes-title">Latest: \(summary) · \(total.display)</h2>
+            <ul class="takes">\(cards)</ul></section>
+            """
+    }
+
+    /// GET /dashboard/generations/{id}/remix: a new prompt for a completed generation, at the catalog's
+    /// price for its model, size and seconds; or why it cannot be remixed, and "Generate again".
+    static func remixForm(_ c: inout Context, id: Int64) throws -> Response {
+        let user = try c.requireUser()
+        guard let (g, video) = try c.generationWithVideo(id: id, userID: user.id) else { throw HTTPError.notFound("No such generation.") }
+        return try remixPage(c, g, video, prompt: g.prompt, status: 200, error: nil)
+    }
+
+    /// POST /dashboard/generations/{id}/remix: starts the remix at the confirmed price.
+    static func remix(_ c: inout Context, id: Int64) throws -> Response {
+        let user = try c.requireUser()
+        guard let (g, video) = try c.generationWithVideo(id: id, userID: user.id) else { throw HTTPError.notFound("No such generation.") }
+        let form = try c.form()
+        let text = form["prompt"] ?? ""
+        var expected: USD?
+        if let cost = form["expected_cost"], !cost.isEmpty {
+            guard let amount = USD(parsing: cost) else {
+                return try remixPage(c, g, video, prompt: text, status: 422, error: "The confirmed price was not a plain amount in dollars.")
+            }
+            expected = amount
+        }
+        do {
+            let prompt = try Field.text(text, name: "prompt", max: 32000, required: true)
+            let remix = try c.generations.remix(user: user, sourceID: id, prompt: prompt, expectedCost: expected)
+            c.setFlash(GenerationAPI.startedMessage(c))
+            return .redirect(to: Route.generation(remix.id).path)
+        } catch let refusal as Generations.Refusal {
+            if case .alreadyActive = refusal {
+                c.setFlash("This video is already being generated; here is its progress.")
+                return .redirect(to: Route.latestGeneration(video: video.id).path)
+            }
+            let error = refusal.httpError
+            return try remixPage(c, g, video, prompt: text, status: error.status, error: error.publicMessage)
+        } catch let error as HTTPError where error.status == 422 {
+            return try remixPage(c, g, video, prompt: text, status: 422, error: error.publicMessage)
+        }
+    }
+
+    static func remixPage(_ c: Context, _ g: Generation, _ video: Video, prompt: String, status: Int, error: String?) throws -> Response {
+        let header: HTML = """
+            <p class="crumbs"><a href="\(Route.dashboard.path)">Dashboard</a> › <a href="\(Route.project(video.projectID).path)">\(video.projectName)</a> › <a href="\(Route.video(video.id).path)">\(video.title)</a> › <a href="\(Route.generation(g.id).path)">generation \(g.id)</a> ›</p>
+            <h1>Remix “\(video.title)”</h1>
+            """
+        let content: HTML
+        switch try c.generations.remixOffer(g, catalog: Catalog.load(c.db)) {
+        case let .failure(why):
+            content = """
+                <p class="error" role="alert">Remix unavailable: \(why.message)</p>
+                <p><a class="button primary" href="\(retryPath(video.id, g))">Generate again</a></p>
+                """
+        case let .success(price):
+            let poster: HTML = g.thumbnailURL.map { "<img class=\"remix-source\" src=\"\($0)\" alt=\"The video being remixed\" width=\"192\" height=\"108\">" } ?? .empty
+            content = """
+                \(Views.errorBox(error))\(poster)
+                <p>The provider changes its finished video following your new prompt: same model and settings (\(settingsSummary(g))).</p>
+                <form method="post" action="\(Route.remixGeneration(g.id).path)">\(Views.csrfField(c))
+                \(Views.textArea("New prompt", name: "prompt", value: prompt, rows: 6, maxLength: 32000, hint: "Describe the change, e.g. the same scene at night."))
+                <input type="hidden" name="expected_cost" value="\(price.jsonText)">
+                <p class="estimate">\(g.seconds) s at \(g.resolution) = <strong>\(price.display)</strong></p>
+                <button type="submit" class="primary">Remix (\(price.display))</button>
+                </form>
+                <p class="muted">This is the exact amount recorded for the remix. The provider keeps the original \
+                \(g.providerExpiresAt.map { "until " + Views.when($0) } ?? "for a limited time"); after that it can only be generated again.</p>
+                """
+        }
+        return .html(Views.layout("Remix", c, body: header + content), status: status)
+    }
+
     static func details(_ g: Generation) -> HTML {
         let s = settingsSummary(g)
         let costLabel = switch g.status {
@@ -350,6 +496,7 @@ enum GenerationPages {
             \(g.completedAt.map { "<dt>Finished</dt><dd>\(Views.when($0))</dd>" as HTML } ?? .empty)
             \(delivered)
             \(referenceFacts(g))
+            \(g.remixedFromGenerationID.map { "<dt>Remix of</dt><dd><a href=\"\(Route.generation($0).path)\">generation \($0)</a></dd>" as HTML } ?? .empty)
             \(g.providerJobID.map { "<dt>Provider job</dt><dd><code>\($0)</code></dd>" as HTML } ?? .empty)
             \(g.providerStatus.map { "<dt>Provider status</dt><dd>\($0)</dd>" as HTML } ?? .empty)
             </dl>

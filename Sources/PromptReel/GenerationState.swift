@@ -48,6 +48,8 @@ enum GenerationErrorCode: String, Sendable, SQLValue {
     case downloadFailed = "download_failed"
     case cancelled
     case vanished = "not_found"
+    /// A remix the provider refused because its copy of the original had expired (nothing billed).
+    case sourceExpired = "source_expired"
 
     var sqlText: String { rawValue }
 }

@@ -27,16 +27,25 @@ struct GenerationStore {
             """).first.map(Generation.init)
     }
 
-    /// One round trip for the status call: nil when the video is not the user's; otherwise its
-    /// latest generation, if any.
-    func videoLatest(videoID: Int64, userID: Int64) throws -> Generation?? {
-        guard let row = try db.execute("""
+    /// The takes of the video's latest click (the batch of its latest generation), oldest first: nil when
+    /// the video is not the user's, empty before its first generation. The latest take is the last.
+    func latestTakes(videoID: Int64, userID: Int64) throws -> [Generation]? {
+        let rows = try db.execute("""
             SELECT v.id AS owned_video, \(fragment: Generation.columns)
             FROM videos v JOIN projects p ON p.id = v.project_id
-            LEFT JOIN LATERAL (SELECT * FROM generations WHERE video_id = v.id ORDER BY id DESC LIMIT 1) g ON true
+            LEFT JOIN LATERAL (SELECT id, batch_id FROM generations WHERE video_id = v.id ORDER BY id DESC LIMIT 1) last ON true
+            LEFT JOIN LATERAL (SELECT * FROM generations x
+                               WHERE x.video_id = v.id AND (x.id = last.id OR x.batch_id = last.batch_id)) g ON true
             WHERE v.id = \(videoID) AND p.user_id = \(userID)
-            """).first else { return nil }
-        return .some(row["id"] == nil ? nil : Generation(row))
+            ORDER BY g.id
+            """)
+        guard !rows.isEmpty else { return nil }
+        return rows.filter { $0["id"] != nil }.map(Generation.init)
+    }
+
+    /// Whether the provider's copy of a generation has expired, by the database's clock (false when it sent no expiry).
+    func providerCopyExpired(_ id: Int64) throws -> Bool {
+        try db.execute("SELECT coalesce(provider_expires_at <= now(), false) AS expired FROM generations WHERE id = \(id)").first?.bool("expired") ?? false
     }
 
     func history(videoID: Int64, userID: Int64) throws -> [Generation] {
@@ -78,28 +87,68 @@ struct GenerationStore {
     /// Workers LISTEN on this channel; a NOTIFY in the inserting transaction wakes them at once.
     static let workChannel = "promptreel_work"
 
-    /// Records a waiting generation at `settings.estimatedCost` (the price calculate_sora_generation_cost
-    /// gave and the user confirmed: the cost shown is the cost recorded, even if the catalog changes
-    /// meanwhile) and wakes the workers, in one transaction. The partial unique index refuses a second
-    /// active one for the same video (a unique violation the caller turns into 409). Nil when the video
-    /// is not the user's.
+    /// Records one waiting generation (a click of one take); see `insertBatch`.
     func insert(videoID: Int64, userID: Int64, settings: ResolvedSettings, prompt: String, reference: GenerationReference? = nil) throws -> Int64? {
+        try insertBatch(videoID: videoID, userID: userID, settings: settings, prompt: prompt, takes: 1, reference: reference)?.last?.id
+    }
+
+    /// Records a click: its batch and `takes` waiting generations, each at `settings.estimatedCost` (the
+    /// price calculate_sora_generation_cost gave and the user confirmed: the cost shown is the cost
+    /// recorded, even if the catalog changes meanwhile), and wakes the workers, in one transaction. The
+    /// partial unique index on batches refuses a second active click for the same video (a unique
+    /// violation the caller turns into 409). Every take starts from the same fitted `reference` frame, if
+    /// any. Nil when the video is not the user's; else the takes, oldest first, as recorded (read before the
+    /// commit wakes a worker, so the click's answer is the click's state).
+    func insertBatch(videoID: Int64, userID: Int64, settings: ResolvedSettings, prompt: String, takes: Int,
+                     reference: GenerationReference? = nil) throws -> [Generation]? {
         let settingsJSON = JSON.object([
             ("model", .string(settings.model)), ("duration", .int(settings.duration)),
             ("aspect_ratio", .string(settings.aspectRatio)), ("resolution", .string(settings.resolution)),
+            ("takes", .int(takes)),
             ("api", .object([("model", .string(settings.model)), ("seconds", .string(settings.apiSeconds)), ("size", .string(settings.size))])),
         ]).serialized
         return try db.transaction {
-            let id = try db.execute("""
-                INSERT INTO generations (video_id, user_id, settings, prompt, model, seconds, size, resolution, estimated_cost,
-                                         reference_path, reference_content_type, reference_width, reference_height, reference_sha256,
-                                         reference_fit, reference_fitted_path)
-                SELECT v.id, \(userID), \(settingsJSON)::jsonb, \(prompt), \(settings.model), \(settings.duration), \(settings.size),
-                       \(settings.resolution), \(settings.estimatedCost)::numeric,
-                       \(reference?.originalPath), \(reference?.format.contentType), \(reference?.width), \(reference?.height),
-                       \(reference?.sha256), \(reference?.fit.rawValue), \(reference?.fittedPath)
+            guard let batch = try db.execute("""
+                INSERT INTO generation_batches (video_id, user_id, takes, total_cost)
+                SELECT v.id, \(userID), \(takes), \(settings.estimatedCost)::numeric * \(takes)
                 FROM videos v JOIN projects p ON p.id = v.project_id
                 WHERE v.id = \(videoID) AND p.user_id = \(userID)
+                RETURNING id
+                """).first?.int("id") else { return nil }
+            let ids = try db.execute("""
+                INSERT INTO generations (video_id, user_id, batch_id, settings, prompt, model, seconds, size, resolution, estimated_cost,
+                                         reference_path, reference_content_type, reference_width, reference_height, reference_sha256,
+                                         reference_fit, reference_fitted_path)
+                SELECT \(videoID), \(userID), \(batch), \(settingsJSON)::jsonb, \(prompt), \(settings.model), \(settings.duration),
+                       \(settings.size), \(settings.resolution), \(settings.estimatedCost)::numeric,
+                       \(reference?.originalPath), \(reference?.format.contentType), \(reference?.width), \(reference?.height),
+                       \(reference?.sha256), \(reference?.fit.rawValue), \(reference?.fittedPath)
+                FROM generate_series(1, \(takes))
+                RETURNING id
+                """).map { $0.int("id") }.sorted()
+            try wakeWorkers()
+            return try ids.compactMap { try byID($0) }
+        }
+    }
+
+    /// Records a remix of a finished generation as a click of its own (one take) on the same video:
+    /// the original's settings, the new prompt, at `cost` (the catalog's price for the original's model,
+    /// size and seconds, as confirmed). Nil when the source is not the user's.
+    func insertRemix(source: Generation, userID: Int64, prompt: String, cost: USD) throws -> Int64? {
+        guard let sourceJob = source.providerJobID else { return nil }
+        return try db.transaction {
+            guard let batch = try db.execute("""
+                INSERT INTO generation_batches (video_id, user_id, takes, total_cost)
+                SELECT v.id, \(userID), 1, \(cost)::numeric
+                FROM videos v JOIN projects p ON p.id = v.project_id
+                WHERE v.id = \(source.videoID) AND p.user_id = \(userID)
+                RETURNING id
+                """).first?.int("id") else { return nil }
+            let id = try db.execute("""
+                INSERT INTO generations (video_id, user_id, batch_id, settings, prompt, model, seconds, size, resolution, estimated_cost,
+                                         remixed_from_generation_id, remix_source_job_id)
+                SELECT video_id, \(userID), \(batch), settings - 'takes', \(prompt), model, seconds, size, resolution, \(cost)::numeric, id, \(sourceJob)
+                FROM generations WHERE id = \(source.id) AND user_id = \(userID)
                 RETURNING id
                 """).first?.int("id")
             if id != nil { try wakeWorkers() }
@@ -256,7 +305,7 @@ struct GenerationStore {
         } catch let error as AdoptError {
             throw error
         } catch let DatabaseError.uniqueViolation(constraint, _) {
-            throw constraint == "generations_one_active_per_video" ? .videoHasActiveGeneration : .jobAlreadyAttached
+            throw constraint == "generation_batches_one_active_per_video" ? .videoHasActiveGeneration : .jobAlreadyAttached
         } catch {
             throw .database(String(describing: error))
         }
@@ -318,11 +367,15 @@ struct GenerationStore {
         // An expiry in the past, or more than a day ahead (milliseconds sent as seconds), is not believed.
         let now = Int(time(nil))
         let expiresAt = video.expiresAt.flatMap { $0 > now && $0 < now + 86_400 ? Int64($0) : nil }
+        // For remixes: what the provider said, even if already past (then it cannot remix); a value
+        // beyond a year is milliseconds or nonsense, and not kept.
+        let providerExpiresAt = video.expiresAt.flatMap { $0 > 0 && $0 < now + 366 * 86_400 ? Int64($0) : nil }
         try db.execute("""
             UPDATE generations SET phase = \(GenerationPhase.downloading), status = \(GenerationStatus.inProgress), progress = 100,
                    provider_status = \(video.rawStatus), started_at = coalesce(started_at, now()),
                    result_seconds = \(video.seconds), result_size = \(video.size),
                    expires_at = coalesce(to_timestamp(\(expiresAt)::float8), now() + make_interval(secs => \(deadlineSeconds))),
+                   provider_expires_at = to_timestamp(\(providerExpiresAt)::float8),
                    next_attempt_at = now()
             WHERE id = \(id) AND phase = \(GenerationPhase.submitted)
             """)

@@ -24,6 +24,8 @@ struct Generations {
         case referenceImageNotSupported(model: String)
         /// The model makes videos only from an image and the video has none.
         case referenceImageRequired(model: String)
+        /// The generation cannot be remixed (see `RemixUnavailable`).
+        case remixUnavailable(RemixUnavailable)
 
         var httpError: HTTPError {
             switch self {
@@ -40,14 +42,23 @@ struct Generations {
                           "\(model) does not take a reference image, and this video has one. Remove the image or pick a model that takes one.")
             case let .referenceImageRequired(model):
                 HTTPError(422, "reference_image_required", "\(model) makes videos only from an image: upload a reference image to this video first.")
+            case let .remixUnavailable(why): HTTPError(why.status, why.code, why.message)
             }
         }
     }
 
-    /// Records a waiting generation at the price the user confirmed (`expectedCost`, when given, must be
-    /// today's price) and wakes the workers; the database allows one active generation per video.
-    /// A video's reference image is fitted to the generation's size here (`fit`), and both files are recorded.
-    func start(user: User, video: Video, requested: RequestedSettings, expectedCost: USD?, fit: FitMode = .crop) throws -> Generation {
+    /// What a click started: its takes (oldest first; the last is "the latest") and their total price.
+    struct Started: Sendable {
+        let takes: [Generation]
+        let total: USD
+        var latest: Generation? { takes.last }
+    }
+
+    /// Records a click of `requested.takes` (default 1) waiting generations at the price the user confirmed
+    /// (`expectedCost`, when given, must be today's total) and wakes the workers; the database allows one
+    /// active click per video, so clicking again starts nothing. A video's reference image is fitted to the
+    /// generation's size here (`fit`), and every take records both files.
+    func start(user: User, video: Video, requested: RequestedSettings, expectedCost: USD?, fit: FitMode = .crop) throws -> Started {
         guard !video.finalPrompt.isEmpty else { throw Refusal.noPrompt }
         guard config.provider != nil else { throw Refusal.providerNotConfigured }
         let settings: ResolvedSettings
@@ -55,14 +66,89 @@ struct Generations {
         do { settings = try catalog.resolve(requested, db: db) } catch let error as SettingsError {
             throw Refusal.invalidSettings(error)
         }
-        if let expectedCost, expectedCost != settings.estimatedCost {
-            throw Refusal.priceChanged(now: settings.estimatedCost, expected: expectedCost)
+        let takes = requested.takes ?? 1
+        guard let total = settings.estimatedCost.times(takes) else { throw Refusal.invalidSettings(SettingsError(field: .settings, message: "too expensive")) }
+        if let expectedCost, expectedCost != total {
+            throw Refusal.priceChanged(now: total, expected: expectedCost)
         }
         let reference = try referenceFrame(video: video, user: user, model: catalog.model(named: settings.model), size: settings.size, fit: fit)
         do {
-            guard let id = try store.insert(videoID: video.id, userID: user.id, settings: settings, prompt: video.finalPrompt,
-                                            reference: reference),
-                  let generation = try store.byID(id) else { throw Refusal.noSuchVideo }
+            guard let recorded = try store.insertBatch(videoID: video.id, userID: user.id, settings: settings, prompt: video.finalPrompt,
+                                                       takes: takes, reference: reference)
+            else { throw Refusal.noSuchVideo }
+            return Started(takes: recorded, total: total)
+        } catch let error as DatabaseError where error.isUniqueViolation {
+            throw Refusal.alreadyActive
+        } catch let error as DatabaseError where error.isForeignKeyViolation {
+            throw Refusal.noSuchVideo  // deleted while this click was being recorded
+        }
+    }
+
+    // MARK: Remix
+
+    /// Why a generation cannot be remixed, in words a user can act on.
+    enum RemixUnavailable: Error, Sendable, Equatable {
+        case notCompleted
+        case modelNotOffered(String)
+        case modelCannotRemix(String)
+        case expired(at: String)
+
+        var status: Int {
+            switch self {
+            case .notCompleted, .expired: 409
+            case .modelNotOffered, .modelCannotRemix: 422
+            }
+        }
+        var code: String {
+            switch self {
+            case .notCompleted: "not_completed"
+            case .modelNotOffered: "model_not_offered"
+            case .modelCannotRemix: "remix_not_supported"
+            case .expired: "source_expired"
+            }
+        }
+        var message: String {
+            switch self {
+            case .notCompleted: "Only a completed generation can be remixed."
+            case let .modelNotOffered(model): "\(model) is no longer offered here, so its videos cannot be remixed. Generate again with another model."
+            case let .modelCannotRemix(model): "\(model) does not support remix (the provider cannot remix its videos). Generate again instead."
+            case let .expired(at): "The provider kept this video only until \(at); it can no longer remix it. Generate again instead."
+            }
+        }
+    }
+
+    /// Whether `source` can be remixed now, and at what price: the catalog's price for its model,
+    /// resolution and seconds. Expiry is the provider's `expires_at`, by the database's clock.
+    func remixOffer(_ source: Generation, catalog: Catalog) throws -> Result<USD, RemixUnavailable> {
+        guard source.status == .completed, source.providerJobID != nil else { return .failure(.notCompleted) }
+        guard let model = catalog.model(named: source.model) else { return .failure(.modelNotOffered(source.model)) }
+        guard model.supportsRemix else { return .failure(.modelCannotRemix(source.model)) }
+        // Asked of the database's clock now: a page may show a generation read (and cached) before it expired.
+        if let expiresAt = source.providerExpiresAt,
+           try db.execute("SELECT \(expiresAt)::timestamptz <= now() AS expired").first?.bool("expired") == true {
+            return .failure(.expired(at: expiresAt.prefix(10) + " " + expiresAt.dropFirst(11).prefix(5) + " UTC"))
+        }
+        do {
+            return .success(try Catalog.cost(duration: source.seconds, resolution: source.resolution, model: source.model, db: db))
+        } catch is SettingsError {
+            return .failure(.modelNotOffered(source.model))
+        }
+    }
+
+    /// Records a remix of the user's completed generation `sourceID` with a new prompt, priced and confirmed
+    /// like any click (`expectedCost`, when given, must be the price); a worker sends it as the provider's remix.
+    func remix(user: User, sourceID: Int64, prompt: String, expectedCost: USD?) throws -> Generation {
+        guard let source = try store.generation(id: sourceID, userID: user.id) else { throw HTTPError.notFound("No such generation.") }
+        guard config.provider != nil else { throw Refusal.providerNotConfigured }
+        let cost: USD
+        switch try remixOffer(source, catalog: Catalog.load(db)) {
+        case let .success(price): cost = price
+        case let .failure(why): throw Refusal.remixUnavailable(why)
+        }
+        if let expectedCost, expectedCost != cost { throw Refusal.priceChanged(now: cost, expected: expectedCost) }
+        do {
+            guard let id = try store.insertRemix(source: source, userID: user.id, prompt: prompt, cost: cost),
+                  let generation = try store.byID(id) else { throw HTTPError.notFound("No such generation.") }
             return generation
         } catch let error as DatabaseError where error.isUniqueViolation {
             throw Refusal.alreadyActive
@@ -78,12 +164,13 @@ struct Generations {
         return try image.map { try images.fitted($0, size: size, mode: fit) }
     }
 
-    /// The latest generation of a video with, for a job whose provider sends no progress, the model's
-    /// usual duration. Nil when the video is not the user's; `.some(nil)` before its first generation.
-    func latest(videoID: Int64, userID: Int64) throws -> (Generation, DurationEstimate?)?? {
-        guard let latest = try store.videoLatest(videoID: videoID, userID: userID) else { return nil }
-        guard let generation = latest else { return .some(nil) }
-        return .some((generation, try estimate(for: generation)))
+    /// The takes of the video's latest click (the latest take last) with, for a take whose provider sends
+    /// no progress, the model's usual duration. Nil when the video is not the user's; empty before its
+    /// first generation.
+    func latestTakes(videoID: Int64, userID: Int64) throws -> (takes: [Generation], estimate: DurationEstimate?)? {
+        guard let takes = try store.latestTakes(videoID: videoID, userID: userID) else { return nil }
+        guard let latest = takes.last else { return ([], nil) }
+        return (takes, try estimate(for: latest))
     }
 
     func estimate(for generation: Generation) throws -> DurationEstimate? {

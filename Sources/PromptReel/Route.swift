@@ -28,6 +28,10 @@ public enum Route: Equatable, Sendable {
     case generation(Int64)
     /// POST: cancel a generation not yet sent.
     case cancelGeneration(Int64)
+    /// The remix form of a completed generation (GET) and its confirm (POST).
+    case remixGeneration(Int64)
+    /// The takes of a video's latest click, side by side (refreshes while they run).
+    case videoTakes(video: Int64)
     /// POST: start a roundtable from the video page (or run one again with feedback).
     case videoRoundtables(video: Int64)
     case roundtable(Int64)
@@ -58,6 +62,7 @@ public enum Route: Equatable, Sendable {
     case apiCancelGeneration(Int64)
     /// GET: the reference image's facts; PUT: upload (raw image body); DELETE: remove.
     case apiReferenceImage(video: Int64)
+    case apiRemixGeneration(Int64)
     case apiVideoRoundtable(video: Int64)  // POST: start
     case apiVideoRoundtables(video: Int64)  // GET: list
     case apiRoundtable(Int64)
@@ -104,6 +109,8 @@ public enum Route: Equatable, Sendable {
             case ("dashboard", "videos", ["reference-image", "preview"]): self = .videoReferencePreview(video: value)
             case ("dashboard", "generations", []): self = .generation(value)
             case ("dashboard", "generations", ["cancel"]): self = .cancelGeneration(value)
+            case ("dashboard", "generations", ["remix"]): self = .remixGeneration(value)
+            case ("dashboard", "videos", ["takes"]): self = .videoTakes(video: value)
             case ("dashboard", "videos", ["roundtables"]): self = .videoRoundtables(video: value)
             case ("dashboard", "roundtables", []): self = .roundtable(value)
             case ("dashboard", "roundtables", ["accept"]): self = .roundtableAccept(value)
@@ -120,6 +127,7 @@ public enum Route: Equatable, Sendable {
             case ("api", "generations", []): self = .apiGeneration(value)
             case ("api", "generations", ["cancel"]): self = .apiCancelGeneration(value)
             case ("api", "videos", ["reference-image"]): self = .apiReferenceImage(video: value)
+            case ("api", "generations", ["remix"]): self = .apiRemixGeneration(value)
             case ("api", "videos", ["roundtable"]): self = .apiVideoRoundtable(video: value)
             case ("api", "videos", ["roundtables"]): self = .apiVideoRoundtables(video: value)
             case ("api", "roundtables", []): self = .apiRoundtable(value)
@@ -158,6 +166,8 @@ public enum Route: Equatable, Sendable {
         case let .videoReferenceImageDelete(video): "/dashboard/videos/\(video)/reference-image/delete"
         case let .videoReferencePreview(video): "/dashboard/videos/\(video)/reference-image/preview"
         case let .cancelGeneration(id): "/dashboard/generations/\(id)/cancel"
+        case let .remixGeneration(id): "/dashboard/generations/\(id)/remix"
+        case let .videoTakes(video): "/dashboard/videos/\(video)/takes"
         case let .videoRoundtables(video): "/dashboard/videos/\(video)/roundtables"
         case let .roundtable(id): "/dashboard/roundtables/\(id)"
         case let .roundtableAccept(id): "/dashboard/roundtables/\(id)/accept"
@@ -179,6 +189,7 @@ public enum Route: Equatable, Sendable {
         case let .apiGeneration(id): "/api/generations/\(id)"
         case let .apiCancelGeneration(id): "/api/generations/\(id)/cancel"
         case let .apiReferenceImage(video): "/api/videos/\(video)/reference-image"
+        case let .apiRemixGeneration(id): "/api/generations/\(id)/remix"
         case let .apiVideoRoundtable(video): "/api/videos/\(video)/roundtable"
         case let .apiVideoRoundtables(video): "/api/videos/\(video)/roundtables"
         case let .apiRoundtable(id): "/api/roundtables/\(id)"

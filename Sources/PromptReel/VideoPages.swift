@@ -53,6 +53,7 @@ enum VideoPages {
         let user = try c.requireUser()
         guard let video = try c.store.video(id: id, userID: user.id) else { throw HTTPError.notFound("No such video.") }
         let history = try c.generations.store.history(videoID: id, userID: user.id)
+        let latestTakes = try c.generations.store.latestTakes(videoID: id, userID: user.id) ?? []
         let brief: HTML = video.brief.isEmpty ? .empty : "<h2>Brief</h2><p class=\"prewrap\">\(video.brief)</p>"
         let prompt: HTML = video.finalPrompt.isEmpty
             ? "<p class=\"muted\">No final prompt yet.</p>"
@@ -60,8 +61,8 @@ enum VideoPages {
         let action: HTML
         if video.finalPrompt.isEmpty {
             action = "<p class=\"notice\" role=\"note\">To generate this video, it needs a final prompt: the exact text sent to Sora. Draft one with the roundtable below.</p>"
-        } else if let active = history.first(where: \.isActive) {
-            action = "<p><a class=\"button\" href=\"\(Route.generation(active.id).path)\">Watch the generation in progress</a></p>"
+        } else if history.contains(where: \.isActive) {
+            action = "<p><a class=\"button\" href=\"\(Route.latestGeneration(video: video.id).path)\">Watch the generation in progress</a></p>"
         } else {
             let label = history.isEmpty ? "Generate with Sora" : "Generate again"
             action = "<p><a class=\"button primary\" href=\"\(Route.generateVideo(video: video.id).path)\">\(label)</a></p>"
@@ -86,6 +87,7 @@ enum VideoPages {
             <h2>Final prompt</h2>\(prompt)
             \(action)
             \(try ReferencePages.videoSection(c, video: video, user: user, error: imageError?.publicMessage))
+            \(latestTakes.isEmpty ? .empty : try GenerationPages.takesSection(c, takes: latestTakes))
             <h2>Generations</h2>\(historyHTML)
             \(try RoundtablePages.videoSection(c, video: video, user: user))
             <p class="muted">Saved \(Views.when(video.createdAt))</p>

@@ -96,9 +96,10 @@ public final class VideoAPIClient: VideoProvider {
         try video(transport.send("GET", "/videos/" + URLEncoding.encode(id)))
     }
 
-    public func remix(_ id: String, prompt: String) throws(VideoAPIError) -> APIResult<ProviderVideo> {
+    /// POST /videos/{id}/remix: a paid job, so it retries like a create. `remix(_:prompt:)` is one attempt, for the engine.
+    public func remix(_ id: String, prompt: String, maxRetries: Int?) throws(VideoAPIError) -> APIResult<ProviderVideo> {
         let body = HTTPClientRequest.Body.bytes(Array(JSON.object([("prompt", .string(prompt))]).serialized.utf8), contentType: "application/json")
-        return try video(transport.send("POST", "/videos/" + URLEncoding.encode(id) + "/remix", body: body, rule: .create))
+        return try video(transport.send("POST", "/videos/" + URLEncoding.encode(id) + "/remix", body: body, rule: .create, maxRetries: maxRetries))
     }
 
     public func delete(_ id: String) throws(VideoAPIError) -> APIResult<Bool> {

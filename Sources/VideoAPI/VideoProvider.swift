@@ -19,6 +19,11 @@ extension VideoAPIClient {
         try create(params, maxRetries: 0)
     }
 
+    /// Like `create(_:)`: one attempt; the engine decides what happens next.
+    public func remix(_ id: String, prompt: String) throws(VideoAPIError) -> APIResult<ProviderVideo> {
+        try remix(id, prompt: prompt, maxRetries: 0)
+    }
+
     public func list(limit: Int, after: String?) throws(VideoAPIError) -> APIResult<VideoList> {
         try list(limit: limit, after: after, order: "desc")
     }

@@ -243,17 +243,27 @@ actor Simulator {
         return nil
     }
 
+    /// A new job from a completed one's copy, with `remixed_from_video_id`; refused once that copy has
+    /// expired (`expires_at` passed), as the provider no longer has the video.
     func remix(_ source: Job, _ request: SimRequest) -> SimReply {
-        guard state(source).status == "completed" else {
+        let sourceState = state(source)
+        guard sourceState.status == "completed" else {
             return error(400, "Video '\(source.id)' is not completed, so it cannot be remixed.", param: "video_id", code: nil)
+        }
+        if let completedAt = sourceState.completedAt, Date().timeIntervalSince1970 >= completedAt + source.expiresAfter {
+            return error(400, "Video '\(source.id)' has expired (its content is no longer available), so it cannot be remixed.",
+                         param: "video_id", code: "video_expired")
         }
         let fields: [String: Any]
         switch parseBody(request) {
         case let .success(f): fields = f
         case let .failure(reply): return reply
         }
-        guard let prompt = fields["prompt"] as? String, !prompt.isEmpty, prompt.count <= 32000 else {
+        guard let prompt = fields["prompt"] as? String, !prompt.isEmpty else {
             return error(400, "Missing required parameter: 'prompt'.", param: "prompt", code: "missing_required_parameter")
+        }
+        guard prompt.count <= 32000 else {
+            return error(400, "Invalid 'prompt': string too long. Expected a string with maximum length 32000.", param: "prompt", code: "string_above_max_length")
         }
         let job = newJob(model: source.model, prompt: prompt, size: source.size, seconds: source.seconds, remixedFrom: source.id)
         return json(200, videoObject(job, creating: true))

@@ -33,6 +33,7 @@ struct ModelsCommand: ParsableCommand {
         @Option(help: "ASPECT=RESOLUTION=WIDTHxHEIGHT, e.g. 16:9=720p=1280x720 (repeat).") var size: [String] = []
         @Flag(inversion: .prefixedNo, help: "Whether it takes a reference image (image-to-video).") var acceptsImage = true
         @Flag(inversion: .prefixedNo, help: "Whether it makes videos only from a reference image (e.g. Runway gen4_turbo).") var requiresImage = false
+        @Flag(inversion: .prefixedNo, help: "Whether the provider can remix this model's videos.") var supportsRemix = true
 
         func run() throws {
             let prices = try price.map { p -> (String, String) in
@@ -50,6 +51,7 @@ struct ModelsCommand: ParsableCommand {
                                               prices: prices, sizes: sizes)
             model.acceptsImage = acceptsImage
             model.requiresImage = requiresImage
+            model.supportsRemix = supportsRemix
             try CatalogAdmin.add(model, db: database.connect())
             print("added \(name)")
         }
@@ -57,22 +59,32 @@ struct ModelsCommand: ParsableCommand {
 
     struct Set: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Change what a model can do with a reference image.",
-            discussion: "Example: promptreel models set --name runwayml/gen4_turbo --requires-image")
+            abstract: "Change what a model can do: take or require a reference image, be remixed.",
+            discussion: "Example: promptreel models set --name runwayml/gen4_turbo --requires-image --no-supports-remix")
         @OptionGroup var database: DatabaseOptions
         @Option(help: "The model name.") var name: String
         @Flag(inversion: .prefixedNo, help: "Whether it takes a reference image.") var acceptsImage: Bool?
         @Flag(inversion: .prefixedNo, help: "Whether it makes videos only from a reference image (implies --accepts-image).") var requiresImage: Bool?
+        @Flag(inversion: .prefixedNo, help: "Whether the provider can remix this model's videos.") var supportsRemix: Bool?
         func run() throws {
-            guard acceptsImage != nil || requiresImage != nil else { throw ValidationError("give --[no-]accepts-image and/or --[no-]requires-image") }
-            // Requiring an image implies accepting one; refusing images implies not requiring them.
-            let accepts = requiresImage == true ? true : acceptsImage
-            let requires = acceptsImage == false ? false : requiresImage
+            guard acceptsImage != nil || requiresImage != nil || supportsRemix != nil else {
+                throw ValidationError("nothing to set: give --[no-]accepts-image, --[no-]requires-image or --[no-]supports-remix")
+            }
             guard !(acceptsImage == false && requiresImage == true) else {
                 throw ValidationError("--requires-image and --no-accepts-image contradict each other")
             }
-            try CatalogAdmin.setImageFlags(model: name, acceptsImage: accepts, requiresImage: requires, db: database.connect())
-            print("\(name): image \(requires == true ? "required" : accepts == false ? "not accepted" : "settings changed")")
+            let db = try database.connect()
+            if acceptsImage != nil || requiresImage != nil {
+                // Requiring an image implies accepting one; refusing images implies not requiring them.
+                let accepts = requiresImage == true ? true : acceptsImage
+                let requires = acceptsImage == false ? false : requiresImage
+                try CatalogAdmin.setImageFlags(model: name, acceptsImage: accepts, requiresImage: requires, db: db)
+                print("\(name): image \(requires == true ? "required" : accepts == false ? "not accepted" : "settings changed")")
+            }
+            if let supportsRemix {
+                try CatalogAdmin.setSupportsRemix(model: name, supportsRemix, db: db)
+                print("\(name): \(supportsRemix ? "supports remix" : "no remix")")
+            }
         }
     }
 

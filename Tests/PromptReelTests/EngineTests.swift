@@ -927,9 +927,12 @@ final class ScriptedProvider: VideoProvider {
         throw VideoAPIError(.invalidRequest, status: 400, detail: "unscripted delete")
     }
 
+    var remixes: [Answer<ProviderVideo>] = []
+    private(set) var remixed: [(id: String, prompt: String)] = []
+
     func remix(_ id: String, prompt: String) throws(VideoAPIError) -> APIResult<ProviderVideo> {
-        Issue.record("the engine remixed \(id)")
-        throw VideoAPIError(.invalidRequest, status: 400, detail: "unscripted remix")
+        remixed.append((id, prompt))
+        return try next(&remixes, "remix")
     }
 
     /// Writes the scripted body to `path`, as the real client leaves a finished download there.

@@ -67,7 +67,9 @@ struct Generations {
             throw Refusal.invalidSettings(error)
         }
         let takes = requested.takes ?? 1
-        guard let total = settings.estimatedCost.times(takes) else { throw Refusal.invalidSettings(SettingsError(field: .settings, message: "too expensive")) }
+        guard let total = settings.estimatedCost.times(takes) else {
+            throw Refusal.invalidSettings(SettingsError(field: .settings, message: "the total for these takes is too large"))
+        }
         if let expectedCost, expectedCost != total {
             throw Refusal.priceChanged(now: total, expected: expectedCost)
         }

@@ -9,7 +9,8 @@ ALTER TABLE video_models ADD COLUMN supports_remix boolean NOT NULL DEFAULT true
 
 CREATE TABLE generation_batches (
   id          bigserial PRIMARY KEY,
-  video_id    bigint NOT NULL REFERENCES videos ON DELETE CASCADE,
+  -- NULL once the video is deleted: a click, like its generations, is part of the money record (0008).
+  video_id    bigint REFERENCES videos ON DELETE SET NULL,
   user_id     bigint NOT NULL REFERENCES users ON DELETE CASCADE,
   takes       integer NOT NULL CHECK (takes BETWEEN 1 AND 4),
   total_cost  numeric(12,2) NOT NULL CHECK (total_cost >= 0),   -- the sum of its takes' estimates, as confirmed

@@ -2,8 +2,15 @@
 #include <vips/vips.h>
 #include "CVips.h"
 
+// vips logs a warning for each damaged strip of a truncated upload; the load fails with its error anyway
+// (fail_on), which is what the user is told, so the warnings would only flood the app's log.
+static void pr_drop_warning(const gchar *domain, GLogLevelFlags level, const gchar *message, gpointer data) {
+    (void) domain; (void) level; (void) message; (void) data;
+}
+
 int pr_vips_init(void) {
     if (VIPS_INIT("promptreel") != 0) return -1;
+    g_log_set_handler("VIPS", G_LOG_LEVEL_WARNING, pr_drop_warning, NULL);
     // No operation cache and one thread per pipeline: an upload's memory stays bounded by the strip
     // being decoded. Loaders outside the vetted set are blocked as well.
     vips_cache_set_max(0);

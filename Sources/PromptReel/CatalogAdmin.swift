@@ -99,10 +99,10 @@ public enum CatalogAdmin {
     }
 
     /// One line per size: model, display name, enabled, durations, aspect ratio, resolution, size, price,
-    /// and what it does with a reference image (image=accepted|required|no).
+    /// what it does with a reference image (image=accepted|required|no), and whether it can be remixed (remix=yes|no).
     public static func listing(db: Connection) throws -> [String] {
         try db.execute("""
-            SELECT m.name, m.display_name, m.enabled, m.accepts_image, m.requires_image,
+            SELECT m.name, m.display_name, m.enabled, m.accepts_image, m.requires_image, m.supports_remix,
                    (SELECT string_agg(seconds::text, ',' ORDER BY seconds) FROM video_model_durations d WHERE d.model = m.name) AS durations,
                    s.aspect_ratio, s.resolution, s.size, r.usd_per_second::text AS price
             FROM video_models m
@@ -114,7 +114,8 @@ public enum CatalogAdmin {
             "\($0.string("name"))\t\($0.string("display_name"))\t\($0.bool("enabled") ? "enabled" : "disabled")\t"
                 + "seconds=\($0.string("durations"))\t\($0.string("aspect_ratio"))\t\($0.string("resolution"))\t"
                 + "\($0.string("size"))\t$\($0.string("price"))/s\t"
-                + "image=\($0.bool("requires_image") ? "required" : $0.bool("accepts_image") ? "accepted" : "no")"
+                + "image=\($0.bool("requires_image") ? "required" : $0.bool("accepts_image") ? "accepted" : "no")\t"
+                + "remix=\($0.bool("supports_remix") ? "yes" : "no")"
         }
     }
 }

@@ -42,7 +42,7 @@ def test_estimate_and_refusals_name_the_offer():
 def test_models_command_lists_and_prices():
     binary = os.environ["PROMPTREEL_BIN"]
     out = subprocess.run([binary, "models", "list"], capture_output=True, text=True, check=True).stdout
-    assert re.search(r"^sora-2\tSora 2\tenabled\tseconds=4,8,12\t16:9\t720p\t1280x720\t\$0\.1000/s\timage=accepted$", out, re.M), out
+    assert re.search(r"^sora-2\tSora 2\tenabled\tseconds=4,8,12\t16:9\t720p\t1280x720\t\$0\.1000/s\timage=accepted\tremix=yes$", out, re.M), out
     bad = subprocess.run([binary, "models", "price", "--name", "nope", "--resolution", "720p", "--usd-per-second", "1"],
                          capture_output=True, text=True)
     assert bad.returncode != 0 and "no model named nope" in bad.stderr

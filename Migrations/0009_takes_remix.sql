@@ -43,7 +43,8 @@ BEGIN
     UPDATE generations SET batch_id = batch WHERE id = r.id;
   END LOOP;
 END $$;
-UPDATE generations g SET provider_expires_at = g.expires_at WHERE g.status = 'completed';
+-- provider_expires_at stays NULL for older rows: their expires_at may be PromptReel's own download
+-- deadline (the provider sent none), so their expiry is unknown and remix is offered; the provider decides.
 
 DROP INDEX generations_one_active_per_video;
 

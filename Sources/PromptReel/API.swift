@@ -118,9 +118,14 @@ enum API {
     /// The price of settings before generating: `?model=&duration=&aspect_ratio=&resolution=`.
     static func estimate(_ c: inout Context) throws -> Response {
         _ = try c.requireUser()
-        let settings = try Catalog.load(c.db).resolve(Catalog.requested(fromFields: c.request.query), db: c.db)
+        let requested = try Catalog.requested(fromFields: c.request.query)
+        let settings = try Catalog.load(c.db).resolve(requested, db: c.db)
+        // A total, like generate-sora's `estimatedCost` and `expectedCost`: what a click of `takes` costs.
+        let takes = requested.takes ?? 1
+        guard let total = settings.estimatedCost.times(takes) else { throw HTTPError.validation(field: "takes", "is too many for this price") }
         return .json(.object([("settings", settings.userJSON), ("size", .string(settings.size)),
-                              ("seconds", .string(settings.apiSeconds)), ("estimatedCost", .number(settings.estimatedCost.jsonText))]))
+                              ("seconds", .string(settings.apiSeconds)), ("takes", .int(takes)),
+                              ("costPerTake", .number(settings.estimatedCost.jsonText)), ("estimatedCost", .number(total.jsonText))]))
     }
 
     static func json(_ p: Project) -> JSON {

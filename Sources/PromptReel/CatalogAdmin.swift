@@ -80,8 +80,8 @@ public enum CatalogAdmin {
                                         requires_image = coalesce(\(requiresImage)::boolean, requires_image)
                 WHERE name = \(model) RETURNING name
                 """).isEmpty else { throw Failure(description: "no model named \(model)") }
-        } catch let error as DatabaseError {
-            throw Failure(description: "refused: a model that requires an image must accept one (\(error))")
+        } catch let DatabaseError.invalidData(sqlState, message) where sqlState == "23514" {
+            throw Failure(description: "refused: a model that requires an image must accept one (\(message))")
         }
     }
 

@@ -78,7 +78,7 @@ final class GenerationEngine {
         do {
             // A remix is a create too: it starts a paid job from the provider's copy of the original.
             let created = if let source = g.remixSourceJobID {
-                try provider.remix(source, prompt: g.prompt)
+                try provider.remix(source, prompt: g.prompt, idempotencyKey: g.requestKey)
             } else {
                 try provider.create(CreateVideo(prompt: g.prompt, model: g.model, seconds: String(g.seconds), size: g.size,
                                                 idempotencyKey: g.requestKey, inputReference: reference))
@@ -116,7 +116,7 @@ final class GenerationEngine {
                                             contentType: ReferenceFile.fitted.contentType, filename: ReferenceFile.fitted.fileName)
             } catch {
                 Log.error("generation \(g.id): reference image unreadable: \(error)")
-                try store.fail(g.id, code: "reference_image_missing", message: "The reference image for this generation could not be read; nothing was sent.")
+                try store.fail(g.id, code: GenerationErrorCode.referenceImageMissing.rawValue, message: "The reference image for this generation could not be read; nothing was sent.")
                 return true
             }
         }

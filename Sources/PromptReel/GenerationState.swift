@@ -50,6 +50,8 @@ enum GenerationErrorCode: String, Sendable, SQLValue {
     case vanished = "not_found"
     /// A remix the provider refused because its copy of the original had expired (nothing billed).
     case sourceExpired = "source_expired"
+    /// The fitted reference frame recorded at the click could not be read: nothing was sent.
+    case referenceImageMissing = "reference_image_missing"
 
     var sqlText: String { rawValue }
 }

@@ -154,6 +154,8 @@ struct Generations {
             return generation
         } catch let error as DatabaseError where error.isUniqueViolation {
             throw Refusal.alreadyActive
+        } catch let error as DatabaseError where error.isForeignKeyViolation {
+            throw HTTPError.notFound("No such generation.")  // its video was deleted meanwhile
         }
     }
 

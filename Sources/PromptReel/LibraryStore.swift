@@ -88,7 +88,9 @@ extension Store {
             SELECT (SELECT count(*) FROM doomed) AS videos, count(g.id) AS generations,
                    coalesce(sum(CASE WHEN g.video_path IS NOT NULL THEN coalesce(g.video_bytes, 0) ELSE 0 END
                               + CASE WHEN g.thumbnail_path IS NOT NULL THEN coalesce(g.thumbnail_bytes, 0) ELSE 0 END
-                              + CASE WHEN g.spritesheet_path IS NOT NULL THEN coalesce(g.spritesheet_bytes, 0) ELSE 0 END), 0) AS media_bytes,
+                              + CASE WHEN g.spritesheet_path IS NOT NULL THEN coalesce(g.spritesheet_bytes, 0) ELSE 0 END), 0)
+                   -- the current reference images go too (fitted frames, a fraction of that, are not counted)
+                   + (SELECT coalesce(sum(bytes), 0) FROM video_reference_images WHERE video_id IN (SELECT id FROM doomed)) AS media_bytes,
                    count(g.id) FILTER (WHERE g.status IN (\(GenerationStatus.queued), \(GenerationStatus.inProgress))) AS active,
                    count(g.id) FILTER (WHERE g.phase = \(GenerationPhase.unconfirmed)) AS unconfirmed,
                    (SELECT count(*) FROM roundtables r WHERE r.video_id IN (SELECT id FROM doomed)

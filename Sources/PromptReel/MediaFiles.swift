@@ -44,8 +44,10 @@ extension MediaFiles {
         let description: String
     }
 
-    static func exists(_ path: String, in directory: String) -> Bool {
-        access(directory + "/" + path, F_OK) == 0
+    /// Sets the file's modification time to now; false when there is no such file.
+    @discardableResult
+    static func touch(_ path: String, in directory: String) -> Bool {
+        utimes(directory + "/" + path, nil) == 0
     }
 
     /// Written to a temporary name and renamed, so a reader never sees half a file.
@@ -93,10 +95,6 @@ extension MediaFiles {
             result += chunk[0..<n]
             guard result.count <= maxBytes else { throw Failure(description: "\(full) is over \(maxBytes) bytes") }
         }
-    }
-
-    static func remove(_ path: String, in directory: String) {
-        unlink(directory + "/" + path)
     }
 }
 

@@ -99,7 +99,6 @@ struct ReferenceImages {
         let sha = Crypto.sha256(bytes).map { String($0, radix: 16).count == 1 ? "0" + String($0, radix: 16) : String($0, radix: 16) }.joined()
         let path = "references/\(videoID)/\(sha).\(info.format.fileExtension)"
         try MediaFiles.write(bytes, to: path, in: mediaDirectory)
-        let previous = try current(videoID: videoID, userID: userID)
         guard let row = try db.execute("""
             INSERT INTO video_reference_images (video_id, path, content_type, width, height, bytes, sha256)
             SELECT v.id, \(path), \(info.format.contentType), \(info.width), \(info.height), \(Int64(bytes.count)), \(sha)
@@ -108,28 +107,19 @@ struct ReferenceImages {
               height = excluded.height, bytes = excluded.bytes, sha256 = excluded.sha256, created_at = now()
             RETURNING video_id, path, content_type, width, height, bytes, sha256, iso(created_at) AS created_at
             """).first else { throw Refusal.noSuchVideo }
-        if let previous, previous.path != path { try removeFileIfUnused(previous.path) }
+        // The previous file stays: a click may be recording it right now. `media sweep` removes it once
+        // nothing uses it and it is an hour old (a click touches the files it records).
         return ReferenceImage(row)
     }
 
     /// Removes the video's reference image; false when it had none (or is not the user's).
     func remove(videoID: Int64, userID: Int64) throws -> Bool {
-        guard let row = try db.execute("""
+        // The file stays for `media sweep` (see `upload`).
+        return try !db.execute("""
             DELETE FROM video_reference_images r USING videos v, projects p
             WHERE r.video_id = \(videoID) AND v.id = r.video_id AND p.id = v.project_id AND p.user_id = \(userID)
             RETURNING r.path
-            """).first else { return false }
-        try removeFileIfUnused(row.string("path"))
-        return true
-    }
-
-    /// A generation's history keeps the frame it started from, so a file still named by one stays.
-    private func removeFileIfUnused(_ path: String) throws {
-        let used = try db.execute("""
-            SELECT 1 AS used FROM generations WHERE reference_path = \(path)
-            UNION ALL SELECT 1 FROM video_reference_images WHERE path = \(path) LIMIT 1
-            """)
-        if used.isEmpty { MediaFiles.remove(path, in: mediaDirectory) }
+            """).isEmpty
     }
 
     /// The frame for a generation: the original fitted to `size` ("WxH"), stored next to it
@@ -140,7 +130,10 @@ struct ReferenceImages {
         let dims = size.split(separator: "x").compactMap { Int($0) }
         guard dims.count == 2 else { throw HTTPError(422, "invalid_size", "The model's size \(size) is not WIDTHxHEIGHT.") }
         let fittedPath = "references/\(image.videoID)/\(image.sha256)-\(dims[0])x\(dims[1])-\(mode.rawValue).png"
-        if !MediaFiles.exists(fittedPath, in: mediaDirectory) {
+        // Touched when reused: `media sweep` spares files younger than an hour, so neither goes between
+        // here and the commit of the row that names them.
+        MediaFiles.touch(image.path, in: mediaDirectory)
+        if !MediaFiles.touch(fittedPath, in: mediaDirectory) {
             let original = try MediaFiles.read(image.path, in: mediaDirectory, maxBytes: Self.maxImageBytes)
             let png: [UInt8]
             do { png = try Images.fit(original, width: dims[0], height: dims[1], mode: mode) } catch { throw Refusal.image(error) }

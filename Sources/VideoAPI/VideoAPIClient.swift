@@ -97,9 +97,11 @@ public final class VideoAPIClient: VideoProvider {
     }
 
     /// POST /videos/{id}/remix: a paid job, so it retries like a create. `remix(_:prompt:)` is one attempt, for the engine.
-    public func remix(_ id: String, prompt: String, maxRetries: Int?) throws(VideoAPIError) -> APIResult<ProviderVideo> {
+    public func remix(_ id: String, prompt: String, idempotencyKey: String? = nil, maxRetries: Int?) throws(VideoAPIError) -> APIResult<ProviderVideo> {
         let body = HTTPClientRequest.Body.bytes(Array(JSON.object([("prompt", .string(prompt))]).serialized.utf8), contentType: "application/json")
-        return try video(transport.send("POST", "/videos/" + URLEncoding.encode(id) + "/remix", body: body, rule: .create, maxRetries: maxRetries))
+        let headers = idempotencyKey.map { [("Idempotency-Key", $0)] } ?? []
+        return try video(transport.send("POST", "/videos/" + URLEncoding.encode(id) + "/remix", body: body, headers: headers,
+                                        rule: .create, maxRetries: maxRetries))
     }
 
     public func delete(_ id: String) throws(VideoAPIError) -> APIResult<Bool> {

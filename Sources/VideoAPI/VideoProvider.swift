@@ -7,7 +7,8 @@ public protocol VideoProvider {
     func retrieve(_ id: String) throws(VideoAPIError) -> APIResult<ProviderVideo>
     func list(limit: Int, after: String?) throws(VideoAPIError) -> APIResult<VideoList>
     func delete(_ id: String) throws(VideoAPIError) -> APIResult<Bool>
-    func remix(_ id: String, prompt: String) throws(VideoAPIError) -> APIResult<ProviderVideo>
+    /// Starts a paid job from a finished one; same rule as `create`. `idempotencyKey` as on a create.
+    func remix(_ id: String, prompt: String, idempotencyKey: String?) throws(VideoAPIError) -> APIResult<ProviderVideo>
     /// Streams one asset to `path`, refusing more than `maxBytes`.
     func download(_ id: String, variant: ContentVariant, to path: String, maxBytes: Int) throws(VideoAPIError) -> APIResult<Download>
 }
@@ -20,8 +21,8 @@ extension VideoAPIClient {
     }
 
     /// Like `create(_:)`: one attempt; the engine decides what happens next.
-    public func remix(_ id: String, prompt: String) throws(VideoAPIError) -> APIResult<ProviderVideo> {
-        try remix(id, prompt: prompt, maxRetries: 0)
+    public func remix(_ id: String, prompt: String, idempotencyKey: String?) throws(VideoAPIError) -> APIResult<ProviderVideo> {
+        try remix(id, prompt: prompt, idempotencyKey: idempotencyKey, maxRetries: 0)
     }
 
     public func list(limit: Int, after: String?) throws(VideoAPIError) -> APIResult<VideoList> {

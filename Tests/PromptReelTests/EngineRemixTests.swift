@@ -38,6 +38,7 @@ extension EngineTests {
         #expect(try engine.submitOne())
         try #require(provider.remixed.count == 1)
         #expect(provider.remixed[0].id == source.providerJobID && provider.remixed[0].prompt == "The same lighthouse, at night")
+        #expect(provider.remixKeys == [remix.requestKey])  // a gateway that honours keys drops a duplicate
         #expect(provider.created.isEmpty)
         let after = try row(remix.id)
         #expect(after.phase == .submitted && after.providerJobID == job)

@@ -929,9 +929,11 @@ final class ScriptedProvider: VideoProvider {
 
     var remixes: [Answer<ProviderVideo>] = []
     private(set) var remixed: [(id: String, prompt: String)] = []
+    private(set) var remixKeys: [String?] = []
 
-    func remix(_ id: String, prompt: String) throws(VideoAPIError) -> APIResult<ProviderVideo> {
+    func remix(_ id: String, prompt: String, idempotencyKey: String?) throws(VideoAPIError) -> APIResult<ProviderVideo> {
         remixed.append((id, prompt))
+        remixKeys.append(idempotencyKey)
         return try next(&remixes, "remix")
     }
 

@@ -123,7 +123,7 @@ func waitUntilDone(_ api: VideoAPIClient, _ id: String, timeout: Double = 20) th
         let api = try client()
         let source = try api.create(CreateVideo(prompt: "source [sim:seconds=0.5]", model: "sora-2", seconds: "4", size: "720x1280")).value
         _ = try waitUntilDone(api, source.id)
-        let remix = try api.remix(source.id, prompt: "same, at night").value
+        let remix = try api.remix(source.id, prompt: "same, at night", idempotencyKey: "remix-key-1").value
         #expect(remix.remixedFromVideoID == source.id)
         #expect(remix.id != source.id)
     }

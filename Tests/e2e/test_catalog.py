@@ -31,6 +31,11 @@ def test_estimate_and_refusals_name_the_offer():
     assert r.status_code == 200
     body = r.json()
     assert body["estimatedCost"] == 8.4 and body["size"] == "1080x1920" and body["seconds"] == "12"
+    # With takes the estimate is the click's total, the amount generate-sora's expectedCost must name.
+    r = api("GET", "/api/models/estimate?model=sora-2-pro&duration=12&aspect_ratio=9:16&resolution=1080p&takes=3", t)
+    assert r.status_code == 200 and (r.json()["estimatedCost"], r.json()["costPerTake"], r.json()["takes"]) == (25.2, 8.4, 3), r.text
+    r = api("GET", "/api/models/estimate?model=sora-2&takes=5", t)
+    assert r.status_code == 422 and r.json()["error"]["message"].startswith("takes:"), r.text
     r = api("GET", "/api/models/estimate?model=sora-2&resolution=1080p", t)
     assert r.status_code == 422 and "sora-2 offers 720p" in r.json()["error"]["message"]
     r = api("GET", "/api/models/estimate?model=sora-2-pro&aspect_ratio=1:1", t)

@@ -272,6 +272,11 @@ def test_page_upload_with_csrf_preview_and_ownership():
     assert_valid(page.text, "the video page with a reference image")
     original = b.s.get(base + url, timeout=10)
     assert original.status_code == 200 and original.content == png
+    # Over 20 MiB through the page's form too: a readable 413 page, and the stored image is unchanged.
+    r = b.s.post(base + url, data={"_csrf": b.csrf}, files={"image": ("huge.jpg", b"\xff\xd8\xff" + b"\x00" * (20 * 1024 * 1024 + 200_000), "image/jpeg")},
+                 allow_redirects=False, timeout=30)
+    assert r.status_code == 413 and "text/html" in r.headers["Content-Type"], r.text[:200]
+    assert b.s.get(base + url, timeout=10).content == png
     # The settings page previews the fitted frame for the chosen size and fit.
     settings = b.get(f"/dashboard/videos/{video}/generate?image_fit=letterbox")
     assert 'name="image_fit"' in settings.text and "letterboxed" in settings.text

@@ -71,13 +71,19 @@ struct Library {
         return project
     }
 
-    /// "Save as new video": the title (marked as a copy), brief, final prompt and preset, in the same
-    /// project; no generations.
+    /// "Save as new video": the title (marked as a copy), brief, final prompt, preset and reference image,
+    /// in the same project; no generations.
     func copyVideo(id: Int64, user: User) throws -> Video {
         guard let original = try store.video(id: id, userID: user.id),
               let copy = try store.createVideo(projectID: original.projectID, userID: user.id, title: Library.copyTitle(original.title),
                                                brief: original.brief, finalPrompt: original.finalPrompt, preset: original.preset) else {
             throw Refusal.noSuchVideo
+        }
+        // The copy starts from the same picture: iterating on a prompt keeps the frame it starts from.
+        let images = ReferenceImages(db: db, mediaDirectory: mediaDirectory)
+        if let image = try images.current(videoID: original.id, userID: user.id) {
+            let bytes = try MediaFiles.read(image.path, in: mediaDirectory, maxBytes: ReferenceImages.maxImageBytes)
+            _ = try images.upload(videoID: copy.id, userID: user.id, bytes: bytes)
         }
         return copy
     }

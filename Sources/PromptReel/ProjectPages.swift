@@ -111,25 +111,12 @@ enum ProjectPages {
     }
 
     static func deletePage(_ c: Context, project: Project, summary: DeletionSummary, refusal: Library.Refusal?, status: Int) -> Response {
-        let action: HTML = if let refusal {
-            """
-            <p class="error" role="alert">This project cannot be deleted now. \(refusal.httpError.publicMessage)</p>
-            <p><a href="\(Route.project(project.id).path)">Back to the project</a></p>
-            """
-        } else {
-            """
-            <form method="post" action="\(Route.deleteProject(project.id).path)">\(Views.csrfField(c))
-            <button type="submit" class="danger">Delete this project</button> <a href="\(Route.project(project.id).path)">Cancel</a></form>
-            """
-        }
-        let body: HTML = """
-            <p class="crumbs"><a href="\(Route.dashboard.path)">Dashboard</a> › <a href="\(Route.project(project.id).path)">\(project.name)</a> ›</p>
-            <h1>Delete “\(project.name)”?</h1>
-            <p>This deletes the project, its videos with their prompts, and the media files of their generations: <strong>\(summary.sentence(withVideos: true))</strong>. It cannot be undone.</p>
-            <p class="muted">What its generations and roundtables cost stays in your spend: that record is never deleted.</p>
-            \(action)
-            """
-        return .html(Views.layout("Delete project", c, body: body), status: status)
+        Views.deletionPage(
+            c, thing: "project", name: project.name,
+            crumbs: "<a href=\"\(Route.dashboard.path)\">Dashboard</a> › <a href=\"\(Route.project(project.id).path)\">\(project.name)</a> ›",
+            goes: "the project, its videos with their prompts, and the media files of their generations",
+            summary: summary.sentence(withVideos: true), action: Route.deleteProject(project.id).path, back: Route.project(project.id).path,
+            refusal: refusal?.httpError.publicMessage, status: status)
     }
 
     static func excerpt(_ text: String, length: Int = 140) -> String {

@@ -147,7 +147,14 @@ struct ReferenceImages {
     func preview(_ image: ReferenceImage, size: String, mode: FitMode) throws -> [UInt8] {
         let dims = size.split(separator: "x").compactMap { Int($0) }
         guard dims.count == 2 else { throw HTTPError.validation(field: "size", "must be WIDTHxHEIGHT") }
+        let path = "references/\(image.videoID)/\(image.sha256)-\(dims[0])x\(dims[1])-\(mode.rawValue)-preview.jpg"
+        if MediaFiles.touch(path, in: mediaDirectory), let kept = try? MediaFiles.read(path, in: mediaDirectory, maxBytes: Self.maxImageBytes) {
+            return kept
+        }
         let original = try MediaFiles.read(image.path, in: mediaDirectory, maxBytes: Self.maxImageBytes)
-        do { return try Images.preview(original, width: dims[0], height: dims[1], mode: mode) } catch { throw Refusal.image(error) }
+        let jpeg: [UInt8]
+        do { jpeg = try Images.preview(original, width: dims[0], height: dims[1], mode: mode) } catch { throw Refusal.image(error) }
+        try MediaFiles.write(jpeg, to: path, in: mediaDirectory)
+        return jpeg
     }
 }

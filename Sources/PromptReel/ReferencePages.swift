@@ -15,7 +15,7 @@ enum ReferencePages {
         let shown: HTML = current.map { image in
             """
             <figure class="reference"><img src="\(Route.videoReferenceImage(video: video.id).path)?v=\(String(image.sha256.prefix(12)))" alt="The reference image" width="240">
-            <figcaption>\(image.format.rawValue.uppercased()), \(image.width)×\(image.height), \(sizeText(image.bytes)). Each generation fits it to its exact size (crop or letterbox, chosen when you generate).</figcaption></figure>
+            <figcaption>\(image.format.rawValue.uppercased()), \(image.width)×\(image.height), \(Views.bytes(image.bytes)). Each generation fits it to its exact size (crop or letterbox, chosen when you generate).</figcaption></figure>
             <form method="post" action="\(Route.videoReferenceImageDelete(video: video.id).path)" class="inline">\(Views.csrfField(c))
             <button type="submit" class="secondary">Remove the image</button></form>
             """
@@ -70,19 +70,14 @@ enum ReferencePages {
     static func preview(_ c: inout Context, videoID: Int64) throws -> Response {
         let user = try c.requireUser()
         guard let image = try images(c).current(videoID: videoID, userID: user.id) else { throw HTTPError.notFound("No reference image.") }
+        // Only the catalog's sizes: the preview is made once per image, size and fit, then kept.
         let size = c.request.query["size"] ?? ""
-        let dims = size.split(separator: "x").compactMap { Int($0) }
-        guard dims.count == 2, dims.allSatisfy({ (Images.minSide...4096).contains($0) }) else {
-            throw HTTPError.validation(field: "size", "must be WIDTHxHEIGHT, each side 16 to 4096")
+        guard try Catalog.load(c.db).models.contains(where: { $0.sizes.contains { $0.size == size } }) else {
+            throw HTTPError.validation(field: "size", "must be one of the catalog's sizes, e.g. 1280x720")
         }
         let fit = try fitMode(c.request.query["fit"])
         let jpeg = try images(c).preview(image, size: size, mode: fit)
         return Response(status: 200, headers: [("Content-Type", "image/jpeg"), ("Cache-Control", "private, max-age=3600")], body: jpeg)
-    }
-
-    /// "2.4 MB", "310 KB" (decimal, as file managers show them).
-    static func sizeText(_ bytes: Int64) -> String {
-        bytes >= 1_000_000 ? "\(bytes / 1_000_000).\(bytes % 1_000_000 / 100_000) MB" : "\(max(1, bytes / 1000)) KB"
     }
 
     /// crop (the default) or letterbox; anything else is a 422 naming the field.

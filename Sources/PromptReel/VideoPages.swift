@@ -186,25 +186,15 @@ enum VideoPages {
     }
 
     static func deletePage(_ c: Context, video: Video, summary: DeletionSummary, refusal: Library.Refusal?, status: Int) -> Response {
-        let action: HTML = if let refusal {
-            """
-            <p class="error" role="alert">This video cannot be deleted now. \(refusal.httpError.publicMessage)</p>
-            <p><a href="\(Route.video(video.id).path)">Back to the video</a></p>
-            """
-        } else {
-            """
-            <form method="post" action="\(Route.deleteVideo(video.id).path)">\(Views.csrfField(c))
-            <button type="submit" class="danger">Delete this video</button> <a href="\(Route.video(video.id).path)">Cancel</a></form>
-            """
-        }
-        let body: HTML = """
-            <p class="crumbs"><a href="\(Route.dashboard.path)">Dashboard</a> › <a href="\(Route.project(video.projectID).path)">\(video.projectName)</a> › <a href="\(Route.video(video.id).path)">\(video.title)</a> ›</p>
-            <h1>Delete “\(video.title)”?</h1>
-            <p>This deletes the video, its final prompt and prompt versions, and the media files of its generations: <strong>\(summary.sentence(withVideos: false))</strong>. It cannot be undone.</p>
-            <p class="muted">What its generations and roundtables cost stays in your spend: that record is never deleted.</p>
-            \(action)
-            """
-        return .html(Views.layout("Delete video", c, body: body), status: status)
+        Views.deletionPage(
+            c, thing: "video", name: video.title,
+            crumbs: """
+                <a href="\(Route.dashboard.path)">Dashboard</a> › <a href="\(Route.project(video.projectID).path)">\(video.projectName)</a> › \
+                <a href="\(Route.video(video.id).path)">\(video.title)</a> ›
+                """,
+            goes: "the video, its final prompt and prompt versions, its reference image, and the media files of its generations",
+            summary: summary.sentence(withVideos: false), action: Route.deleteVideo(video.id).path, back: Route.video(video.id).path,
+            refusal: refusal?.httpError.publicMessage, status: status)
     }
 
     static func form(_ c: Context, project: Project, draft: Draft, error: String?, status: Int) throws -> Response {

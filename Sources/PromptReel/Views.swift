@@ -127,6 +127,31 @@ enum Views {
             <textarea id="\(name)" name="\(name)" rows="\(rows)" maxlength="\(maxLength)">\(value)</textarea>
             """
     }
+
+    /// The confirmation step of a delete: what goes, and the button — or, while something is in flight,
+    /// why it cannot go now (`refusal`) and no button.
+    static func deletionPage(_ c: Context, thing: String, name: String, crumbs: HTML, goes: String, summary: String,
+                             action: String, back: String, refusal: String?, status: Int) -> Response {
+        let form: HTML = if let refusal {
+            """
+            <p class="error" role="alert">This \(thing) cannot be deleted now. \(refusal)</p>
+            <p><a href="\(back)">Back to the \(thing)</a></p>
+            """
+        } else {
+            """
+            <form method="post" action="\(action)">\(csrfField(c))
+            <button type="submit" class="danger">Delete this \(thing)</button> <a href="\(back)">Cancel</a></form>
+            """
+        }
+        let body: HTML = """
+            <p class="crumbs">\(crumbs)</p>
+            <h1>Delete “\(name)”?</h1>
+            <p>This deletes \(goes): <strong>\(summary)</strong>. It cannot be undone.</p>
+            <p class="muted">What its generations and roundtables cost stays in your spend: that record is never deleted.</p>
+            \(form)
+            """
+        return .html(layout("Delete \(thing)", c, body: body), status: status)
+    }
 }
 
 extension String {

@@ -287,6 +287,10 @@ def test_page_upload_with_csrf_preview_and_ownership():
     thumb = Image.open(io.BytesIO(r.content))
     assert thumb.size == (320, 180)
     assert max(thumb.getpixel((3, 90))) < 30  # letterbox bars
+    # Kept after the first request (the same bytes again), and only for the catalog's sizes.
+    assert b.s.get(base + preview, timeout=10).content == r.content
+    odd = re.sub(r"size=[0-9x]+", "size=333x333", preview)
+    assert b.s.get(base + odd, timeout=10).status_code == 422
     # Someone else sees none of it.
     other = Browser()
     other.signup()
@@ -362,3 +366,18 @@ def test_deleting_the_video_removes_its_reference_images_and_the_sweep_cleans_af
     assert f"removed {ghost} " in out.stdout and "the video 987654321 was deleted" in out.stdout
     assert not os.path.exists(ghost)
     assert len(os.listdir(live_folder)) == 1
+
+
+def test_save_as_new_video_brings_the_reference_image_along():
+    _, token, video = setup_video()
+    png = encoded("PNG", (640, 360), color=(10, 90, 200))
+    assert put_image(token, video, png, "image/png").status_code == 200
+    r = api("POST", f"/api/videos/{video}/copy", token)
+    assert r.status_code == 201, r.text
+    copy = r.json()["id"]
+    mine = api("GET", f"/api/videos/{copy}/reference-image", token)
+    assert mine.status_code == 200 and (mine.json()["width"], mine.json()["height"]) == (640, 360)
+    assert mine.json()["sha256"] == api("GET", f"/api/videos/{video}/reference-image", token).json()["sha256"]
+    # Each video owns its file: removing the copy's image leaves the original's.
+    assert api("DELETE", f"/api/videos/{copy}/reference-image", token).status_code == 200
+    assert api("GET", f"/api/videos/{video}/reference-image", token).status_code == 200

@@ -1,17 +1,19 @@
-"""Edit, save as new, and delete in Debian's real Chromium without JavaScript (the pages use none): the
+"""Edit, save as new, and delete in Debian's real Chromium, with and without JavaScript (the pages use none): the
 history marks the generation made with the earlier prompt, and the delete asks first, saying what goes.
 Screenshots go to test-output/browser/."""
 import re
 
+import pytest
 from selenium.webdriver.common.by import By
 
 from conftest import BASE, PASSWORD, unique_email, wait_until
 from test_browser import Steps, make_driver
 
 
-def test_edit_copy_and_delete_in_chromium(worker, tmp_path):
-    driver = make_driver(False, str(tmp_path))
-    s = Steps(driver, "edit")
+@pytest.mark.parametrize("javascript", [True, False], ids=["js", "nojs"])
+def test_edit_copy_and_delete_in_chromium(worker, tmp_path, javascript):
+    driver = make_driver(javascript, str(tmp_path))
+    s = Steps(driver, "edit-js" if javascript else "edit-nojs")
     try:
         s.go("/signup")
         s.fill("email", unique_email("browser-edit"))

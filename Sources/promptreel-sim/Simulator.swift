@@ -34,6 +34,15 @@ enum Dialect: String, Sendable, CaseIterable {
     func status(_ status: String) -> String {
         self == .litellmVeo && (status == "queued" || status == "in_progress") ? "processing" : status
     }
+
+    /// The provider LiteLLM routes to, as its messages name it (nil: OpenAI itself).
+    var gatewayProvider: String? {
+        switch self {
+        case .openai: nil
+        case .litellmVeo: "gemini"
+        case .litellmRunway: "runwayml"
+        }
+    }
 }
 
 struct Fixtures: Sendable {
@@ -214,6 +223,11 @@ actor Simulator {
         guard sizes.contains(size) else {
             return error(400, "Invalid value: '\(size)'. Model \(model) supports sizes: \(sizes.map { "'\($0)'" }.joined(separator: ", ")).", param: "size", code: "invalid_value")
         }
+        // Runway only turns an image into a video: LiteLLM passes a create without one on, and Runway refuses it.
+        if dialect(of: prompt) == .litellmRunway && fields["input_reference"] == nil {
+            return gatewayError("litellm.BadRequestError: RunwaymlException - promptImage: Required. Runway generates video from an image only: an input image (input_reference) is required.",
+                                param: "input_reference")
+        }
         if let refused = checkReference(fields["input_reference"], size: size) { return refused }
         let job = newJob(model: model, prompt: prompt, size: size, seconds: seconds, remixedFrom: nil)
         return json(200, videoObject(job, creating: true))
@@ -244,8 +258,12 @@ actor Simulator {
     }
 
     /// A new job from a completed one's copy, with `remixed_from_video_id`; refused once that copy has
-    /// expired (`expires_at` passed), as the provider no longer has the video.
+    /// expired (`expires_at` passed), as the provider no longer has the video. LiteLLM remixes only for
+    /// OpenAI and Azure: a job in another provider's dialect is refused before anything is made.
     func remix(_ source: Job, _ request: SimRequest) -> SimReply {
+        if let provider = source.dialect.gatewayProvider {
+            return gatewayError("litellm.BadRequestError: Video remix is not supported for provider '\(provider)'. Remix is only available for OpenAI and Azure.")
+        }
         let sourceState = state(source)
         guard sourceState.status == "completed" else {
             return error(400, "Video '\(source.id)' is not completed, so it cannot be remixed.", param: "video_id", code: nil)
@@ -271,11 +289,8 @@ actor Simulator {
 
     func list(_ query: [String: String]) -> SimReply {
         if settings.dialect != .openai {
-            // LiteLLM cannot route a list without a model or provider; its envelope has null type and param
-            // and the status as a string code.
-            let message = "litellm.BadRequestError: LLM Provider NOT provided. A model or custom_llm_provider is required to list videos."
-            let body: [String: Any] = ["message": message, "type": NSNull(), "param": NSNull(), "code": "400"]
-            return json(400, ["error": body], phrase: "Bad Request")
+            // LiteLLM cannot route a list without a model or provider.
+            return gatewayError("litellm.BadRequestError: LLM Provider NOT provided. A model or custom_llm_provider is required to list videos.")
         }
         let limit = query["limit"].flatMap { Int($0) } ?? 20
         guard (0...100).contains(limit) else {
@@ -337,7 +352,7 @@ actor Simulator {
         if let n = directive(prompt, "seconds").flatMap(Double.init) { duration = n }
         if let code = directive(prompt, "fail") { outcome = .fail(code) }
         if prompt.contains("[sim:stall]") { outcome = .stall }
-        let dialect = directive(prompt, "dialect").flatMap(Dialect.init(rawValue:)) ?? settings.dialect
+        let dialect = dialect(of: prompt)
         // LiteLLM encodes provider and model into every id it hands out.
         let long = settings.gatewayIDs || prompt.contains("[sim:long-id]") || dialect != .openai
         let job = Job(id: newID(long: long), model: model, prompt: prompt, size: size, seconds: seconds,
@@ -348,6 +363,11 @@ actor Simulator {
                       notReadyLeft: directive(prompt, "content-not-ready").flatMap(Int.init) ?? 0)
         jobs[job.id] = job
         return job
+    }
+
+    /// The job's dialect: its prompt's `[sim:dialect=NAME]`, else the simulator's.
+    func dialect(of prompt: String) -> Dialect {
+        directive(prompt, "dialect").flatMap(Dialect.init(rawValue:)) ?? settings.dialect
     }
 
     /// Reads `[sim:NAME=VALUE]` from a prompt.
@@ -456,6 +476,12 @@ actor Simulator {
         let phrases = [400: "Bad Request", 401: "Unauthorized", 404: "Not Found", 429: "Too Many Requests",
                        500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable", 504: "Gateway Timeout"]
         return json(status, envelope(message, type: type, param: param, code: code), phrase: phrases[status] ?? "Error")
+    }
+
+    /// A 400 in LiteLLM's envelope: `type` null, the status as a string `code`.
+    func gatewayError(_ message: String, param: String? = nil) -> SimReply {
+        let body: [String: Any] = ["message": message, "type": NSNull(), "param": param ?? NSNull(), "code": "400"]
+        return json(400, ["error": body], phrase: "Bad Request")
     }
 
     /// An error envelope sent as a successful download, as LiteLLM has done.

@@ -12,6 +12,7 @@ import requests
 
 from conftest import (BASE, ROOT_DIR, Browser, SimulatorProcess, WorkerProcess, api, sim_fault, sim_stats, sql, wait_until)
 from test_generations import FIXTURE, generate, setup_video, status, wait_status
+from test_reference_image import encoded, put_image
 
 SIM = os.environ.get("PROMPTREEL_SIM_URL", "http://127.0.0.1:8090")
 
@@ -222,14 +223,23 @@ def test_media_is_checked_by_its_bytes(worker):
     assert generate(token, video).status_code == 200
     failed, _ = wait_status(token, video, "failed", timeout=30)
     assert failed["errorCode"] == "content_filter" and failed["possiblyBilled"] is False and failed["cost"] == 0
-    # Runway style: the thumbnail and spritesheet are the MP4 again: skipped, the video kept.
+    # Runway style (image-to-video only): the thumbnail and spritesheet are the MP4 again: skipped, the video kept.
     token, video = setup_video("[sim:seconds=1][sim:dialect=litellm-runway] runway")
+    assert put_image(token, video, encoded("PNG", (640, 360)), "image/png").status_code == 200
     assert generate(token, video).status_code == 200
     done, _ = wait_status(token, video, "completed", timeout=30)
     assert done["thumbnailUrl"] is None and api("GET", done["videoUrl"], token).content == FIXTURE
     # ffprobe measured the delivered video.
     one = api("GET", f"/api/generations/{done['generationId']}", token).json()
     assert one["deliveredSeconds"] is not None and one["deliveredSize"]
+    # Without a picture Runway refuses the create (400): failed at once, not billed, never resent.
+    token, video = setup_video("[sim:seconds=1][sim:dialect=litellm-runway] runway, no picture")
+    before = sim_stats()
+    assert generate(token, video).status_code == 200
+    failed, _ = wait_status(token, video, "failed", timeout=30)
+    assert failed["possiblyBilled"] is False and failed["cost"] == 0 and "input image" in failed["error"], failed
+    after = sim_stats()
+    assert after["create"] - before["create"] == 1 and after["jobs"] == before["jobs"]
 
 
 def test_breaker_pauses_creates_shows_a_banner_then_recovers(no_worker):

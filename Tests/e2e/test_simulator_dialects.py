@@ -1,10 +1,12 @@
 """The simulator's gateway dialects, late and dropped answers, and broken downloads, over real HTTP.
 Each test module fixture starts its own promptreel-sim (see SimulatorProcess in conftest.py)."""
+import io
 import os
 import time
 
 import pytest
 import requests
+from PIL import Image
 
 from conftest import ROOT_DIR, SimulatorProcess
 
@@ -45,12 +47,22 @@ def call(sim, method, path, timeout=10, **kw):
     return requests.request(method, sim.url + "/v1" + path, headers=AUTH, timeout=timeout, **kw)
 
 
-def create(sim, prompt="A heron at dusk", timeout=10):
-    return call(sim, "POST", "/videos", timeout=timeout, json={"prompt": prompt, "model": "sora-2", "seconds": "4", "size": "1280x720"})
+def png(size=(1280, 720)):
+    buf = io.BytesIO()
+    Image.new("RGB", size, (20, 90, 160)).save(buf, format="PNG")
+    return buf.getvalue()
 
 
-def created(sim, prompt="A heron at dusk"):
-    r = create(sim, prompt)
+def create(sim, prompt="A heron at dusk", timeout=10, image=None):
+    fields = {"prompt": prompt, "model": "sora-2", "seconds": "4", "size": "1280x720"}
+    if image is None:
+        return call(sim, "POST", "/videos", timeout=timeout, json=fields)
+    return call(sim, "POST", "/videos", timeout=timeout, data=fields,
+                files={"input_reference": ("frame.png", image, "image/png")})
+
+
+def created(sim, prompt="A heron at dusk", image=None):
+    r = create(sim, prompt, image=image)
     assert r.status_code == 200, r.text
     return r.json()
 
@@ -105,7 +117,7 @@ def test_gateway_dialects_refuse_the_list(veo_sim, runway_sim):
 
 
 def test_runway_created_at_zero_then_real_with_progress(runway_sim):
-    video = created(runway_sim)
+    video = created(runway_sim, image=png())
     assert video["created_at"] == 0 and video["status"] == "queued" and video["progress"] == 0
     r = call(runway_sim, "GET", f"/videos/{video['id']}")
     assert "openai-poll-after-ms" not in r.headers
@@ -128,8 +140,75 @@ def test_dialect_directive_changes_one_job_only(sim):
     # The list follows the global dialect (openai): served, each job in its own shape.
     listed = {v["id"]: v for v in call(sim, "GET", "/videos").json()["data"]}
     assert listed[veo["id"]]["status"] == "processing" and "progress" in listed[plain["id"]]
-    runway = created(sim, "[sim:dialect=litellm-runway] as Runway")
+    runway = created(sim, "[sim:dialect=litellm-runway] as Runway", image=png())
     assert runway["created_at"] == 0 and runway["progress"] == 0
+
+
+def assert_litellm_refusal(r):
+    """LiteLLM's own envelope: a 400 with `type` null and the status as a string `code`."""
+    error = assert_envelope(r, 400)
+    assert error["type"] is None and error["code"] == "400" and error["message"].startswith("litellm.BadRequestError: ")
+    return error
+
+
+@pytest.mark.parametrize("dialect,provider", [("litellm-veo", "gemini"), ("litellm-runway", "runwayml")])
+def test_gateway_dialects_refuse_remix_and_make_nothing(sim, dialect, provider):
+    image = png() if dialect == "litellm-runway" else None
+    source = created(sim, f"[sim:dialect={dialect}][sim:seconds=0.2] source", image=image)
+    wait_for(sim, source["id"], "completed")
+    r = call(sim, "POST", f"/videos/{source['id']}/remix", json={"prompt": "at night"})
+    error = assert_litellm_refusal(r)
+    assert "remix is not supported" in error["message"].lower() and f"'{provider}'" in error["message"], error
+    assert "OpenAI and Azure" in error["message"] and error["param"] is None
+    stats = sim.stats()
+    assert stats["remix"] == 1 and stats["jobs"] == 1  # the call arrived; no job was made
+    # Even with a prompt directive asking for OpenAI: the source job's dialect decides.
+    r = call(sim, "POST", f"/videos/{source['id']}/remix", json={"prompt": "[sim:dialect=openai] at night"})
+    assert_litellm_refusal(r)
+    assert sim.stats()["jobs"] == 1
+    # An unknown id is still a 404, in either dialect.
+    assert_envelope(call(sim, "POST", "/videos/video_missing/remix", json={"prompt": "x"}), 404)
+
+
+def test_gateway_simulators_refuse_remix_of_their_jobs(veo_sim, runway_sim):
+    for sim, image in ((veo_sim, None), (runway_sim, png())):
+        source = created(sim, "[sim:seconds=0.2] source", image=image)
+        wait_for(sim, source["id"], "completed")
+        jobs = sim.stats()["jobs"]
+        assert_litellm_refusal(call(sim, "POST", f"/videos/{source['id']}/remix", json={"prompt": "again"}))
+        assert sim.stats()["jobs"] == jobs
+
+
+def test_openai_job_remixes_even_in_a_gateway_simulator(veo_sim):
+    source = created(veo_sim, "[sim:dialect=openai][sim:seconds=0.2] an OpenAI job")
+    wait_for(veo_sim, source["id"], "completed")
+    r = call(veo_sim, "POST", f"/videos/{source['id']}/remix", json={"prompt": "again"})
+    assert r.status_code == 200, r.text
+    assert r.json()["remixed_from_video_id"] == source["id"]
+
+
+def test_openai_dialect_still_remixes(sim):
+    source = created(sim, "[sim:seconds=0.2] source")
+    wait_for(sim, source["id"], "completed")
+    r = call(sim, "POST", f"/videos/{source['id']}/remix", json={"prompt": "at night"})
+    assert r.status_code == 200, r.text
+    assert r.json()["remixed_from_video_id"] == source["id"] and r.json()["status"] == "queued"
+    assert sim.stats()["jobs"] == 2
+
+
+def test_runway_needs_an_input_image(runway_sim, sim):
+    for target, prompt in ((runway_sim, "no picture"), (sim, "[sim:dialect=litellm-runway] no picture")):
+        jobs = target.stats()["jobs"]
+        error = assert_litellm_refusal(create(target, prompt))
+        assert error["param"] == "input_reference" and "input image" in error["message"] and "required" in error["message"]
+        assert target.stats()["jobs"] == jobs
+        # With an image of the requested size it is taken; another size is refused as before.
+        assert created(target, prompt, image=png())["status"] == "queued"
+        assert target.stats()["jobs"] == jobs + 1
+        assert_envelope(create(target, prompt, image=png((640, 480))), 400)
+    # Veo and OpenAI make videos from text alone.
+    assert created(sim, "[sim:dialect=litellm-veo] text only")["status"] == "processing"
+    assert created(sim, "text only")["status"] == "queued"
 
 
 # Faults

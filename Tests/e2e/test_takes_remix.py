@@ -270,6 +270,33 @@ def test_provider_refusing_an_expired_original_fails_not_billed(no_worker):
     assert failed["cost"] == 0 and failed["possiblyBilled"] is False and "Generate again" in failed["error"]
 
 
+def test_gateway_refusing_remix_fails_the_remix_not_billed_and_never_resent(worker):
+    """LiteLLM in front of Veo remixes nothing (only OpenAI and Azure): it answers 400. PromptReel takes the
+    click (Veo sends no expires_at, so the provider decides), the worker sends it once, and the remix fails
+    at $0 with the gateway's words."""
+    token, video = setup_video("A harbour at dawn [sim:seconds=1][sim:dialect=litellm-veo]")
+    source = completed_generation(token, video)
+    original = api("GET", f"/api/generations/{source}", token).json()
+    assert original["providerExpiresAt"] is None and original["providerJobId"]
+    before = sim_stats()
+    r = remix(token, source, "The harbour at night", expectedCost=0.4)
+    assert r.status_code == 200, r.text
+    remix_id = r.json()["generationId"]
+    failed, _ = wait_status(token, video, "failed")
+    assert failed["generationId"] == remix_id and failed["cost"] == 0 and failed["possiblyBilled"] is False
+    assert "Remix is only available for OpenAI and Azure" in failed["error"], failed
+    assert failed["errorCode"] != "source_expired"  # the original is still there; the gateway cannot remix
+    made = api("GET", f"/api/generations/{remix_id}", token).json()
+    assert made["status"] == "failed" and made["actualCost"] in (None, 0) and made["providerJobId"] is None
+    assert made["remixedFromGenerationId"] == source
+    time.sleep(1.5)  # a resend would show by now
+    after = sim_stats()
+    assert after["remix"] - before["remix"] == 1 and after["create"] == before["create"] and after["jobs"] == before["jobs"]
+    assert sql(f"SELECT submit_attempts FROM generations WHERE id = {remix_id}") == "1"
+    # The original is untouched and still the video's latest success.
+    assert api("GET", f"/api/generations/{source}", token).json()["status"] == "completed"
+
+
 def test_takes_and_remix_pages_are_valid_and_escape_user_text(worker):
     from test_pages_valid import ESCAPED, HOSTILE, assert_valid
     b = Browser()

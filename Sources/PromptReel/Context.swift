@@ -21,7 +21,7 @@ struct Context {
     /// This process's cache of rarely changing answers; nil in tests that drive the App directly.
     let cache: AnswerCache?
     var store: Store { Store(db: db) }
-    var generations: Generations { Generations(db: db, config: config) }
+    var generations: Generations { Generations(db: db, config: config, cache: cache) }
     var roundtables: Roundtables { Roundtables(db: db, config: config) }
     var library: Library { Library(db: db, mediaDirectory: config.engine.mediaDirectory, cache: cache) }
     var user: User?

@@ -133,8 +133,9 @@ struct GenerationStore {
 
     /// Records a remix of a finished generation as a click of its own (one take) on the same video:
     /// the original's settings, the new prompt, at `cost` (the catalog's price for the original's model,
-    /// size and seconds, as confirmed). Nil when the source is not the user's.
-    func insertRemix(source: Generation, userID: Int64, prompt: String, cost: USD) throws -> Int64? {
+    /// size and seconds, as confirmed). Nil when the source is not the user's; else the remix as recorded
+    /// (read before the commit wakes a worker).
+    func insertRemix(source: Generation, userID: Int64, prompt: String, cost: USD) throws -> Generation? {
         guard let sourceJob = source.providerJobID else { return nil }
         return try db.transaction {
             guard let batch = try db.execute("""
@@ -151,8 +152,9 @@ struct GenerationStore {
                 FROM generations WHERE id = \(source.id) AND user_id = \(userID)
                 RETURNING id
                 """).first?.int("id")
-            if id != nil { try wakeWorkers() }
-            return id
+            guard let id else { return nil }
+            try wakeWorkers()
+            return try byID(id)
         }
     }
 
@@ -330,14 +332,15 @@ struct GenerationStore {
     }
 
     /// Cancels a generation that was never sent (nothing to bill). False when it is no longer waiting.
-    func cancelWaiting(_ id: Int64, userID: Int64) throws -> Bool {
-        try !db.execute("""
+    /// The cancelled generation's video, or nil when nothing was cancelled.
+    func cancelWaiting(_ id: Int64, userID: Int64) throws -> Int64? {
+        try db.execute("""
             UPDATE generations SET status = \(GenerationStatus.failed), phase = \(GenerationPhase.done),
                    error_code = \(GenerationErrorCode.cancelled), error_message = 'Cancelled before it was sent to the video provider. Nothing was charged.',
                    actual_cost = 0, completed_at = now()
             WHERE id = \(id) AND user_id = \(userID) AND phase = \(GenerationPhase.waiting)
-            RETURNING id
-            """).isEmpty
+            RETURNING video_id
+            """).first?.optionalInt("video_id")
     }
 
     // MARK: Polling

@@ -8,6 +8,9 @@ import Web
 struct Generations {
     let db: Connection
     let config: AppConfig
+    /// This process's cache: a click drops the video's cached answers at once, so the same process never
+    /// answers the previous generation's status after it (other processes hear the NOTIFY within ms).
+    var cache: AnswerCache? = nil
     var store: GenerationStore { GenerationStore(db: db) }
 
     /// Why a click started nothing. The API and the pages each turn these into their own answer.
@@ -78,6 +81,7 @@ struct Generations {
             guard let recorded = try store.insertBatch(videoID: video.id, userID: user.id, settings: settings, prompt: video.finalPrompt,
                                                        takes: takes, reference: reference)
             else { throw Refusal.noSuchVideo }
+            cache?.invalidate("video:\(video.id)")
             return Started(takes: recorded, total: total)
         } catch let error as DatabaseError where error.isUniqueViolation {
             throw Refusal.alreadyActive
@@ -149,8 +153,10 @@ struct Generations {
         }
         if let expectedCost, expectedCost != cost { throw Refusal.priceChanged(now: cost, expected: expectedCost) }
         do {
-            guard let id = try store.insertRemix(source: source, userID: user.id, prompt: prompt, cost: cost),
-                  let generation = try store.byID(id) else { throw HTTPError.notFound("No such generation.") }
+            guard let generation = try store.insertRemix(source: source, userID: user.id, prompt: prompt, cost: cost) else {
+                throw HTTPError.notFound("No such generation.")
+            }
+            cache?.invalidate("video:\(generation.videoID ?? 0)")
             return generation
         } catch let error as DatabaseError where error.isUniqueViolation {
             throw Refusal.alreadyActive
@@ -184,6 +190,8 @@ struct Generations {
 
     /// Cancels a generation that has not been sent yet; false once it has (the provider has it).
     func cancel(id: Int64, userID: Int64) throws -> Bool {
-        try store.cancelWaiting(id, userID: userID)
+        guard let videoID = try store.cancelWaiting(id, userID: userID) else { return false }
+        cache?.invalidate("video:\(videoID)")
+        return true
     }
 }

@@ -22,7 +22,7 @@ extension EngineTests {
     }
 
     func remixOf(_ source: Generation, prompt: String = "The same lighthouse, at night") throws -> Generation {
-        let id = try #require(try store.insertRemix(source: source, userID: fixture.userID, prompt: prompt, cost: source.estimatedCost))
+        let id = try #require(try store.insertRemix(source: source, userID: fixture.userID, prompt: prompt, cost: source.estimatedCost)).id
         return try row(id)
     }
 
@@ -139,10 +139,10 @@ extension EngineTests {
         #expect(throws: DatabaseError.self) {
             _ = try store.insertBatch(videoID: video, userID: fixture.userID, settings: fixture.settings, prompt: "Three takes", takes: 1)
         }
-        #expect(try store.cancelWaiting(ids[1], userID: fixture.userID))
+        #expect(try store.cancelWaiting(ids[1], userID: fixture.userID) == video)
         #expect(try store.fail(ids[2], code: "moderation_blocked", message: "no"))
         #expect(try batchActive(batch))  // one take still queued
-        #expect(try store.cancelWaiting(ids[0], userID: fixture.userID))
+        #expect(try store.cancelWaiting(ids[0], userID: fixture.userID) == video)
         #expect(try !batchActive(batch))
         let next = try #require(try store.insertBatch(videoID: video, userID: fixture.userID, settings: fixture.settings, prompt: "Three takes", takes: 2)).map(\.id)
         let latest = try #require(try store.latestTakes(videoID: video, userID: fixture.userID))

@@ -100,6 +100,24 @@ def test_a_new_generation_shows_in_status_within_a_second(worker, second):
     wait_status(token, video, "completed")
 
 
+def test_the_process_that_took_a_click_answers_for_it_at_once(no_worker):
+    """No NOTIFY round trip for the clicking process: the very next status is the new generation's."""
+    token, video = setup_video("cached then clicked")
+    gid = generate(token, video).json()["generationId"]
+    for round_ in range(5):
+        sql(f"UPDATE generations SET status = 'completed', phase = 'done', actual_cost = estimated_cost, completed_at = now() WHERE id = {gid}")
+        wait_until(lambda: status(token, video).json()["status"] == "completed", timeout=5, what="the finished status")
+        assert status(token, video).json()["generationId"] == gid  # cached now
+        r = generate(token, video)
+        assert r.status_code == 200, r.text
+        gid = r.json()["generationId"]
+        answer = status(token, video).json()
+        assert (answer["generationId"], answer["status"]) == (gid, "queued"), (round_, answer)
+    # And a cancel (before anything was sent) shows at once too.
+    assert api("POST", f"/api/generations/{gid}/cancel", token).status_code == 200
+    assert status(token, video).json()["errorCode"] == "cancelled"
+
+
 def test_an_adoption_changes_a_cached_failure_within_a_second(no_worker, second):
     token, video = setup_video("adopted later")
     gid = sql(f"""

@@ -25,13 +25,13 @@ let package = Package(
         .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
         .systemLibrary(name: "CSodium", pkgConfig: "libsodium", providers: [.apt(["libsodium-dev"])]),
-        // libvips (Debian: libvips-dev) behind a small C shim, so only the shim needs glib's headers
+        // libvips (Debian: libvips-dev) behind a small C shim that opens it at first use, so only the shim needs glib's headers
         // (vips' pkg-config flags carry -pthread, which SwiftPM refuses with a warning).
         .target(
             name: "CVips",
             cSettings: [.unsafeFlags(["-I/usr/include/glib-2.0", "-I/usr/lib/x86_64-linux-gnu/glib-2.0/include",
                                       "-I/usr/lib/aarch64-linux-gnu/glib-2.0/include"])],
-            linkerSettings: [.linkedLibrary("vips"), .linkedLibrary("gobject-2.0"), .linkedLibrary("glib-2.0")]
+            linkerSettings: [.linkedLibrary("dl")]  // libvips itself is opened with dlopen (see CVips.c)
         ),
 
         // Transport-free HTTP vocabulary: Request, Response, parsing, JSON, HTML escaping.

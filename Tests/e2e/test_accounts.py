@@ -149,3 +149,21 @@ def test_a_disabled_users_sessions_and_tokens_stop_at_once(second):
     assert cli("user", "disable", "--email", email).returncode == 0
     within_a_second(lambda: api("GET", "/api/projects", token).status_code == 401
                     and second.api("GET", "/api/projects", token).status_code == 401, "the disabling by the command line")
+
+
+def test_admin_page_is_valid_and_escapes_emails():
+    from test_pages_valid import assert_valid
+    hostile = Browser()
+    email = hostile.signup(f"<b>x</b>\"'&{random.randint(0, 10**9)}@example.test")
+    admin, admin_email = admin_browser()
+    page = admin.get("/admin/users")
+    assert_valid(page.text, "admin users")
+    assert "<b>x</b>" not in page.text and "&lt;b&gt;x&lt;/b&gt;&quot;&#39;&amp;" in page.text
+    own_id = re.search(r'<td>' + re.escape(admin_email) + r'</td>', page.text)
+    assert own_id and "you" in page.text
+    account = admin.get("/account")
+    assert_valid(account.text, "admin account")
+    assert 'href="/admin/users"' in account.text
+    assert 'href="/admin/users"' not in hostile.get("/account").text
+    assert_valid(hostile.get("/signup").text, "signup")
+    assert email

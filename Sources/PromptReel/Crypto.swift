@@ -62,6 +62,9 @@ public enum Crypto {
 
 /// Password strength by cracklib's FascistCheck (dictionary words, simple patterns), after our own
 /// 10-character minimum. FascistCheck keeps static state and is not thread-safe: one call at a time.
+/// Called as FascistCheckUser with a fixed user: plain FascistCheck looks up the process's own passwd
+/// entry and refuses every password ("you are not registered in the password file") when the server
+/// runs under a uid without one, as in many containers.
 public enum PasswordStrength {
     public static let minimumLength = 10
 
@@ -80,7 +83,7 @@ public enum PasswordStrength {
         guard let dict = GetDefaultCracklibDict().map({ String(cString: $0) }), access(dict + ".pwd", R_OK) == 0 else {
             return .uncheckable
         }
-        let reason: String? = lock.withLock { _ in FascistCheck(password, dict).map { String(cString: $0) } }
+        let reason: String? = lock.withLock { _ in FascistCheckUser(password, dict, "promptreel", "").map { String(cString: $0) } }
         return reason.map { .weak("is too weak: \($0)") } ?? .strong
     }
 }

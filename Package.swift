@@ -25,6 +25,7 @@ let package = Package(
         .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
         .systemLibrary(name: "CSodium", pkgConfig: "libsodium", providers: [.apt(["libsodium-dev"])]),
+        .systemLibrary(name: "CCrack", providers: [.apt(["libcrack2-dev", "cracklib-runtime"])]),
         // libvips (Debian: libvips-dev) behind a small C shim that opens it at first use, so only the shim needs glib's headers
         // (vips' pkg-config flags carry -pthread, which SwiftPM refuses with a warning).
         .target(
@@ -47,7 +48,7 @@ let package = Package(
         // The FastCGI edge: turns FCGX requests into Web.Request values and back.
         .target(name: "FastCGIServer", dependencies: ["CFastCGI", "Web"], swiftSettings: strict),
         // The application: routes, handlers, pages, accounts, storage.
-        .target(name: "PromptReel", dependencies: ["Web", "Postgres", "CSodium", "VideoAPI", "Images"], swiftSettings: strict),
+        .target(name: "PromptReel", dependencies: ["Web", "Postgres", "CSodium", "CCrack", "VideoAPI", "Images"], swiftSettings: strict),
         .executableTarget(
             name: "promptreel",
             dependencies: [

@@ -10,7 +10,7 @@ say() { printf '%s\n' "$*" >&2; }
 # Debian packages the build and the services need (ffmpeg for ffprobe, which checks downloaded
 # videos; libvips-dev for reference images); installed only when missing.
 ensure_packages() {
-    local wanted=(libfcgi-dev libpq-dev libcurl4-openssl-dev libsodium-dev libvips-dev pkg-config curl nginx postgresql ffmpeg "$@")
+    local wanted=(libfcgi-dev libpq-dev libcurl4-openssl-dev libsodium-dev libcrack2-dev cracklib-runtime libvips-dev pkg-config curl nginx postgresql ffmpeg "$@")
     local missing=() p
     for p in "${wanted[@]}"; do
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -15,38 +15,69 @@ enum AccountPages {
         return page(&c, login: false, email: "", error: nil, status: 200)
     }
 
+    /// Throttled by (account, address) and by address, never by account alone: someone else's wrong
+    /// passwords cannot lock the right one out. Past the limit each further failure doubles the wait
+    /// (30 s up to 15 min); a throttled try answers 429 with `Retry-After` at once, never sleeping.
     static func login(_ c: inout Context) throws -> Response {
         let form = try c.form()
         let email = (form["email"] ?? "").trimmingWhitespace
         let password = form["password"] ?? ""
         let address = c.request.remoteAddress
         let failures = try c.store.recentLoginFailures(email: email, address: address, minutes: c.config.loginWindowMinutes)
-        if failures.account >= c.config.loginFailuresPerAccount || failures.address >= c.config.loginFailuresPerAddress {
+        let wait = max(retryAfter(failures: failures.pair, limit: c.config.loginFailuresPerAccount, since: failures.pairSecondsSinceLast),
+                       retryAfter(failures: failures.address, limit: c.config.loginFailuresPerAddress, since: failures.addressSecondsSinceLast))
+        if wait > 0 {
             Log.info("login throttled for address \(address)")
-            return page(&c, login: true, email: email,
-                        error: "Too many failed attempts. Wait \(c.config.loginWindowMinutes) minutes and try again.", status: 429)
+            var response = page(&c, login: true, email: email,
+                                error: "Too many failed attempts. Wait \(Views.duration(seconds: Int64(wait))) and try again.", status: 429)
+            response.addHeader("Retry-After", String(wait))
+            return response
         }
         let found = try c.store.userWithPassword(email: email)
         // Verify against a decoy hash for unknown emails so timing does not reveal which exist.
         let valid = Crypto.verifyPassword(password, hash: found?.1 ?? Crypto.decoyHash) && found != nil
-        guard valid, let user = found?.0 else {
+        guard valid, let (user, _, disabled) = found else {
             try c.store.recordLoginFailure(email: email, address: address)
             return page(&c, login: true, email: email, error: "That email and password do not match.", status: 401)
         }
-        try c.store.clearLoginFailures(email: email)
+        try c.store.clearLoginFailures(email: email, address: address)
+        // Only someone who knows the password learns that the account is disabled.
+        if disabled {
+            return page(&c, login: true, email: email, error: "This account is disabled. Ask an administrator.", status: 403)
+        }
         try c.signIn(user)
         return .redirect(to: safeNext(c.request.query["next"]))
+    }
+
+    /// Seconds still to wait: none below the limit, then 30 s after the latest failure, doubling with
+    /// each failure past the limit, at most 15 minutes.
+    static func retryAfter(failures: Int64, limit: Int, since: Double) -> Int {
+        guard failures >= Int64(limit) else { return 0 }
+        let doublings = min(failures - Int64(limit), 5)
+        let delay = min(30 << doublings, 15 * 60)
+        return max(0, Int((Double(delay) - since).rounded(.up)))
     }
 
     static func signup(_ c: inout Context) throws -> Response {
         guard c.config.signupEnabled else { throw HTTPError(403, "signup_disabled", "Sign-up is turned off on this server. Ask its operator for an account.") }
         let form = try c.form()
         let rawEmail = form["email"] ?? ""
+        let address = c.request.remoteAddress
+        let recent = try c.store.recentSignups(address: address)
+        if recent.count >= Int64(c.config.signupsPerAddressPerHour) {
+            let wait = max(1, Int(recent.secondsUntilFree.rounded(.up)))
+            Log.info("sign-up throttled for address \(address)")
+            var response = page(&c, login: false, email: rawEmail,
+                                error: "Too many accounts were created from your address. Try again in \(Views.duration(seconds: Int64(wait))).", status: 429)
+            response.addHeader("Retry-After", String(wait))
+            return response
+        }
         do {
             let email = try Field.email(rawEmail)
             let password = try Field.newPassword(form["password"])
             guard let hash = Crypto.hashPassword(password) else { throw HTTPError(500, "internal_error", "Could not secure the password.") }
             let user = try c.store.createUser(email: email, passwordHash: hash)
+            try c.store.recordSignup(address: address)
             try c.signIn(user)
             c.setFlash("Welcome to PromptReel. Create your first project below.")
             return .redirect(to: Route.dashboard.path)
@@ -106,7 +137,7 @@ enum AccountPages {
             <section class="narrow"><h1>\(title)</h1>\(Views.errorBox(error))
             <form method="post" action="\(action)">\(Views.csrfField(c))
             \(Views.textField("Email", name: "email", value: email, type: "email", required: true, maxLength: 254, autocomplete: "email"))
-            \(Views.textField("Password", name: "password", type: "password", required: true, autocomplete: login ? "current-password" : "new-password"))
+            \(Views.textField("Password", name: "password", type: "password", required: true, autocomplete: login ? "current-password" : "new-password"))\(login ? HTML.empty : "<p class=\"muted\">At least \(PasswordStrength.minimumLength) characters, not a dictionary word or a simple pattern.</p>")
             <button type="submit">\(title)</button>
             </form>\(other)</section>
             """
@@ -132,7 +163,7 @@ enum AccountPages {
             <tbody>\(rows)</tbody></table>
             """
         let body: HTML = """
-            <h1>Account</h1><p>Signed in as <strong>\(user.email)</strong>.</p>
+            <h1>Account</h1><p>Signed in as <strong>\(user.email)</strong>.</p>\(user.isAdmin ? "<p>You are an admin: <a href=\"\(Route.adminUsers.path)\">manage users</a>.</p>" : HTML.empty)
             <h2>API tokens</h2>
             <p>Send a token as <code>Authorization: Bearer …</code> to use the JSON API.</p>\(shown)\(Views.errorBox(error))
             \(table)

@@ -11,6 +11,8 @@ public struct AppConfig: Sendable {
     public var loginFailuresPerAccount: Int
     public var loginFailuresPerAddress: Int
     public var loginWindowMinutes: Int
+    /// Accounts one client address may create by sign-up per hour.
+    public var signupsPerAddressPerHour: Int
     /// The Videos API endpoint; nil when no key is configured (generation is then unavailable).
     public var provider: ProviderConfig?
     /// The chat completions endpoint for the roundtable; by default the video provider's URL and key.
@@ -20,13 +22,15 @@ public struct AppConfig: Sendable {
     public var engine = EngineConfig(mediaDirectory: ".local/media")
 
     public init(databaseURL: String, signupEnabled: Bool = true, sessionSeconds: Int = 30 * 24 * 3600,
-                loginFailuresPerAccount: Int = 5, loginFailuresPerAddress: Int = 50, loginWindowMinutes: Int = 15) {
+                loginFailuresPerAccount: Int = 5, loginFailuresPerAddress: Int = 50, loginWindowMinutes: Int = 15,
+                signupsPerAddressPerHour: Int = 5) {
         self.databaseURL = databaseURL
         self.signupEnabled = signupEnabled
         self.sessionSeconds = sessionSeconds
         self.loginFailuresPerAccount = loginFailuresPerAccount
         self.loginFailuresPerAddress = loginFailuresPerAddress
         self.loginWindowMinutes = loginWindowMinutes
+        self.signupsPerAddressPerHour = signupsPerAddressPerHour
     }
 
     /// Reads `DATABASE_URL`, `PROMPTREEL_SIGNUP` (on/off) and the log-in throttle settings.
@@ -35,6 +39,7 @@ public struct AppConfig: Sendable {
         if let s = env["PROMPTREEL_SIGNUP"]?.lowercased() { config.signupEnabled = !["off", "0", "false", "no"].contains(s) }
         if let n = env["PROMPTREEL_LOGIN_FAILURES_PER_ACCOUNT"].flatMap({ Int($0) }), n > 0 { config.loginFailuresPerAccount = n }
         if let n = env["PROMPTREEL_LOGIN_FAILURES_PER_ADDRESS"].flatMap({ Int($0) }), n > 0 { config.loginFailuresPerAddress = n }
+        if let n = env["PROMPTREEL_SIGNUPS_PER_ADDRESS_PER_HOUR"].flatMap({ Int($0) }), n > 0 { config.signupsPerAddressPerHour = n }
         config.provider = ProviderConfig.fromEnvironment(env)
         config.chat = ChatConfig.fromEnvironment(env)
         config.providerIsSimulator = env["PROMPTREEL_PROVIDER"] == "simulator"

@@ -5,9 +5,15 @@ import Glibc
 import Postgres
 import Web
 
+public enum Role: String, Sendable, CaseIterable {
+    case member, admin
+}
+
 struct User: Sendable {
     let id: Int64
     let email: String
+    var role: Role = .member
+    var isAdmin: Bool { role == .admin }
 }
 
 struct Context {
@@ -109,6 +115,13 @@ struct Context {
             redirect.headers = [("Location", Route.login.path + "?next=" + URLEncoding.encode(request.path))]
             throw redirect
         }
+        return user
+    }
+
+    /// Admin pages do not exist for members (and for visitors, who are sent to log in first).
+    func requireAdmin() throws(HTTPError) -> User {
+        let user = try requireUser()
+        guard user.isAdmin else { throw HTTPError.notFound() }
         return user
     }
 

@@ -1,7 +1,10 @@
 // Everything cryptographic comes from libsodium: random tokens, SHA-256, argon2id password hashes,
 // constant-time comparison. Nothing home-made.
 
+import CCrack
 import CSodium
+import Glibc
+import Synchronization
 
 public enum Crypto {
     /// Must run once before any thread uses libsodium (sodium_init is idempotent).
@@ -55,4 +58,32 @@ public enum Crypto {
 
     /// A valid hash of a random password, verified against when an email is unknown so both paths cost the same.
     public static let decoyHash: String = hashPassword(randomToken()) ?? ""
+}
+
+/// Password strength by cracklib's FascistCheck (dictionary words, simple patterns), after our own
+/// 10-character minimum. FascistCheck keeps static state and is not thread-safe: one call at a time.
+/// Called as FascistCheckUser with a fixed user: plain FascistCheck looks up the process's own passwd
+/// entry and refuses every password ("you are not registered in the password file") when the server
+/// runs under a uid without one, as in many containers.
+public enum PasswordStrength {
+    public static let minimumLength = 10
+
+    public enum Verdict: Equatable, Sendable {
+        case strong
+        case weak(String)
+        /// The dictionary is not installed (FascistCheck would end the process on a missing one).
+        case uncheckable
+    }
+
+    private static let lock = Mutex(())
+
+    public static func check(_ password: String) -> Verdict {
+        guard password.count >= minimumLength else { return .weak("must be at least \(minimumLength) characters") }
+        guard !password.utf8.contains(0) else { return .weak("must not contain a NUL character") }
+        guard let dict = GetDefaultCracklibDict().map({ String(cString: $0) }), access(dict + ".pwd", R_OK) == 0 else {
+            return .uncheckable
+        }
+        let reason: String? = lock.withLock { _ in FascistCheckUser(password, dict, "promptreel", "").map { String(cString: $0) } }
+        return reason.map { .weak("is too weak: \($0)") } ?? .strong
+    }
 }

@@ -47,6 +47,9 @@ public enum Route: Equatable, Sendable {
     case account
     case tokens  // POST: create
     case deleteToken(Int64)
+    /// Admins only (404 to members): GET the user list; POST a user's disable, enable or role change.
+    case adminUsers
+    case adminUser(Int64)
 
     case apiProjects
     case apiProject(Int64)
@@ -87,6 +90,7 @@ public enum Route: Equatable, Sendable {
         case ["dashboard", "projects"]: self = .projects
         case ["account"]: self = .account
         case ["account", "tokens"]: self = .tokens
+        case ["admin", "users"]: self = .adminUsers
         case ["api", "projects"]: self = .apiProjects
         case ["api", "models"]: self = .apiModels
         case ["api", "models", "estimate"]: self = .apiEstimate
@@ -117,6 +121,7 @@ public enum Route: Equatable, Sendable {
             case ("dashboard", "roundtables", ["edit"]): self = .roundtableEdit(value)
             case ("dashboard", "roundtables", ["retry"]): self = .roundtableRetry(value)
             case ("account", "tokens", ["delete"]): self = .deleteToken(value)
+            case ("admin", "users", []): self = .adminUser(value)
             case ("api", "projects", []): self = .apiProject(value)
             case ("api", "projects", ["videos"]): self = .apiProjectVideos(project: value)
             case ("api", "videos", []): self = .apiVideo(value)
@@ -176,6 +181,8 @@ public enum Route: Equatable, Sendable {
         case .account: "/account"
         case .tokens: "/account/tokens"
         case let .deleteToken(id): "/account/tokens/\(id)/delete"
+        case .adminUsers: "/admin/users"
+        case let .adminUser(id): "/admin/users/\(id)"
         case .apiProjects: "/api/projects"
         case let .apiProject(id): "/api/projects/\(id)"
         case let .apiProjectVideos(project): "/api/projects/\(project)/videos"

@@ -58,17 +58,30 @@ struct Store {
 
     // MARK: Users and sessions
 
-    func createUser(email: String, passwordHash: String) throws -> User {
-        let row = try db.execute("""
-            INSERT INTO users (email, password_hash) VALUES (\(email), \(passwordHash)) RETURNING id, email
-            """)[0]
-        return User(id: row.int("id"), email: row.string("email"))
+    /// The first account of an instance is an admin (unless `role` says otherwise); the advisory lock
+    /// makes "first" hold when two sign-ups race on an empty instance.
+    func createUser(email: String, passwordHash: String, role: Role? = nil) throws -> User {
+        try db.transaction {
+            try db.execute("SELECT pg_advisory_xact_lock(12001)")
+            let row = try db.execute("""
+                INSERT INTO users (email, password_hash, role)
+                SELECT \(email), \(passwordHash),
+                       COALESCE(\(role?.rawValue), CASE WHEN EXISTS (SELECT 1 FROM users) THEN 'member' ELSE 'admin' END)
+                RETURNING id, email, role
+                """)[0]
+            return Store.user(row)
+        }
     }
 
-    func userWithPassword(email: String) throws -> (User, String)? {
-        try db.execute("SELECT id, email, password_hash FROM users WHERE lower(email) = lower(\(email))").first.map {
-            (User(id: $0.int("id"), email: $0.string("email")), $0.string("password_hash"))
-        }
+    static func user(_ row: Row) -> User {
+        User(id: row.int("id"), email: row.string("email"), role: Role(rawValue: row.string("role")) ?? .member)
+    }
+
+    /// The user, their password hash, and whether an admin disabled them.
+    func userWithPassword(email: String) throws -> (User, String, disabled: Bool)? {
+        try db.execute("""
+            SELECT id, email, role, password_hash, disabled_at IS NOT NULL AS disabled FROM users WHERE lower(email) = lower(\(email))
+            """).first.map { (Store.user($0), $0.string("password_hash"), $0.bool("disabled")) }
     }
 
     func createSession(tokenHash: [UInt8], userID: Int64, seconds: Int) throws {
@@ -82,30 +95,75 @@ struct Store {
         try session(hash: Crypto.sha256(token))?.user
     }
 
-    /// The session's user and how many seconds it has left (by the database's clock), if it is live.
+    /// The session's user and how many seconds it has left (by the database's clock), if it is live
+    /// and its user is not disabled.
     func session(hash: [UInt8]) throws -> (user: User, secondsLeft: Double)? {
         try db.execute("""
-            SELECT u.id, u.email, extract(epoch FROM s.expires_at - now())::float8 AS left FROM sessions s JOIN users u ON u.id = s.user_id
-            WHERE s.token_hash = \(Bytes(hash)) AND s.expires_at > now()
-            """).first.map { (User(id: $0.int("id"), email: $0.string("email")), Double($0.string("left")) ?? 0) }
+            SELECT u.id, u.email, u.role, extract(epoch FROM s.expires_at - now())::float8 AS left FROM sessions s JOIN users u ON u.id = s.user_id
+            WHERE s.token_hash = \(Bytes(hash)) AND s.expires_at > now() AND u.disabled_at IS NULL
+            """).first.map { (Store.user($0), Double($0.string("left")) ?? 0) }
     }
 
     func deleteSession(tokenHash: [UInt8]) throws {
         try db.execute("DELETE FROM sessions WHERE token_hash = \(Bytes(tokenHash)) OR expires_at < now()")
     }
 
+    // MARK: Administration
+
+    struct UserRow {
+        let user: User
+        let disabled: Bool
+        let createdAt: String
+    }
+
+    func users() throws -> [UserRow] {
+        try db.execute("""
+            SELECT id, email, role, disabled_at IS NOT NULL AS disabled, iso(created_at) AS created_at FROM users ORDER BY id
+            """).map { UserRow(user: Store.user($0), disabled: $0.bool("disabled"), createdAt: $0.string("created_at")) }
+    }
+
+    /// Changes a user's role; nil when there is no such user. The users trigger drops cached sessions and tokens.
+    func setRole(userID: Int64, _ role: Role) throws -> User? {
+        try db.execute("UPDATE users SET role = \(role.rawValue) WHERE id = \(userID) RETURNING id, email, role").first.map(Store.user)
+    }
+
+    /// Disabling also ends the user's sessions (enabling does not bring them back); tokens stay but
+    /// answer nothing while the user is disabled. False when there is no such user.
+    func setDisabled(userID: Int64, _ disabled: Bool) throws -> Bool {
+        try db.transaction {
+            let found = try !db.execute("""
+                UPDATE users SET disabled_at = CASE WHEN \(disabled) THEN COALESCE(disabled_at, now()) END WHERE id = \(userID) RETURNING id
+                """).isEmpty
+            if found, disabled { try db.execute("DELETE FROM sessions WHERE user_id = \(userID)") }
+            return found
+        }
+    }
+
+    func userID(email: String) throws -> Int64? {
+        try db.execute("SELECT id FROM users WHERE lower(email) = lower(\(email))").first?.int("id")
+    }
+
     // MARK: Log-in throttling
 
-    /// Failures within the window for this account and for this address.
-    func recentLoginFailures(email: String, address: String, minutes: Int) throws -> (account: Int64, address: Int64) {
+    /// The failures of one (account, address) pair and of one address within the window, each with
+    /// the time since its latest failure (by the database's clock).
+    struct LoginFailures {
+        let pair: Int64
+        let pairSecondsSinceLast: Double
+        let address: Int64
+        let addressSecondsSinceLast: Double
+    }
+
+    func recentLoginFailures(email: String, address: String, minutes: Int) throws -> LoginFailures {
         let row = try db.execute("""
-            SELECT
-              (SELECT count(*) FROM login_failures WHERE lower(email) = lower(\(email))
-                 AND at > now() - make_interval(mins => \(minutes))) AS account,
-              (SELECT count(*) FROM login_failures WHERE address = \(address)
-                 AND at > now() - make_interval(mins => \(minutes))) AS address
+            WITH pair AS (SELECT count(*) AS n, extract(epoch FROM now() - max(at))::float8 AS since FROM login_failures
+                          WHERE lower(email) = lower(\(email)) AND address = \(address) AND at > now() - make_interval(mins => \(minutes))),
+                 addr AS (SELECT count(*) AS n, extract(epoch FROM now() - max(at))::float8 AS since FROM login_failures
+                          WHERE address = \(address) AND at > now() - make_interval(mins => \(minutes)))
+            SELECT pair.n AS pair, pair.since AS pair_since, addr.n AS address, addr.since AS address_since FROM pair, addr
             """)[0]
-        return (row.int("account"), row.int("address"))
+        return LoginFailures(pair: row.int("pair"), pairSecondsSinceLast: row["pair_since"].flatMap(Double.init) ?? 0,
+                             address: row.int("address"), addressSecondsSinceLast: row["address_since"].flatMap(Double.init) ?? 0)
     }
 
     func recordLoginFailure(email: String, address: String) throws {
@@ -113,8 +171,25 @@ struct Store {
         try db.execute("DELETE FROM login_failures WHERE at < now() - interval '1 day'")
     }
 
-    func clearLoginFailures(email: String) throws {
-        try db.execute("DELETE FROM login_failures WHERE lower(email) = lower(\(email))")
+    /// A right password clears only its own address's failures for the account.
+    func clearLoginFailures(email: String, address: String) throws {
+        try db.execute("DELETE FROM login_failures WHERE lower(email) = lower(\(email)) AND address = \(address)")
+    }
+
+    // MARK: Sign-up throttling
+
+    /// Sign-ups from this address in the last hour, and seconds until the oldest of them leaves the hour.
+    func recentSignups(address: String) throws -> (count: Int64, secondsUntilFree: Double) {
+        let row = try db.execute("""
+            SELECT count(*) AS n, COALESCE(extract(epoch FROM min(at) + interval '1 hour' - now())::float8, 0) AS free
+            FROM signups WHERE address = \(address) AND at > now() - interval '1 hour'
+            """)[0]
+        return (row.int("n"), Double(row.string("free")) ?? 0)
+    }
+
+    func recordSignup(address: String) throws {
+        try db.execute("INSERT INTO signups (address) VALUES (\(address))")
+        try db.execute("DELETE FROM signups WHERE at < now() - interval '1 day'")
     }
 
     // MARK: API tokens
@@ -126,13 +201,13 @@ struct Store {
     func userForAPIToken(_ token: String) throws -> User? {
         let hash = Bytes(Crypto.sha256(token))
         guard let row = try db.execute("""
-            SELECT u.id, u.email, t.id AS token_id,
+            SELECT u.id, u.email, u.role, t.id AS token_id,
                    (t.last_used_at IS NULL OR t.last_used_at < now() - interval '1 minute') AS stale
-            FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = \(hash)
+            FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = \(hash) AND u.disabled_at IS NULL
             """).first else { return nil }
         // Record use at most once a minute: a write (and a commit) on every API call would serialize them.
         if row.bool("stale") { try db.execute("UPDATE api_tokens SET last_used_at = now() WHERE id = \(row.int("token_id"))") }
-        return User(id: row.int("id"), email: row.string("email"))
+        return Store.user(row)
     }
 
     func apiTokens(userID: Int64) throws -> [APIToken] {

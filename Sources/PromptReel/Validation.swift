@@ -12,20 +12,31 @@ enum Field {
         return trimmed
     }
 
+    /// A structural check: one `@`, a non-empty local part, a domain of two or more non-empty labels,
+    /// and no whitespace or control characters anywhere (a newline would end up in headers and logs).
     static func email(_ value: String?) throws(HTTPError) -> String {
         let email = try text(value, name: "email", max: 254, required: true)
         let parts = email.split(separator: "@", omittingEmptySubsequences: false)
-        guard parts.count == 2, !parts[0].isEmpty, parts[1].contains("."), !email.contains(" ") else {
+        let labels = parts.count == 2 ? parts[1].split(separator: ".", omittingEmptySubsequences: false) : []
+        let clean = email.unicodeScalars.allSatisfy { !$0.properties.isWhitespace && !($0.properties.generalCategory == .control) }
+        guard clean, parts.count == 2, !parts[0].isEmpty, parts[0].count <= 64, labels.count >= 2,
+              labels.allSatisfy({ !$0.isEmpty && $0.count <= 63 && !$0.hasPrefix("-") && !$0.hasSuffix("-") }) else {
             throw .validation(field: "email", "must be an email address")
         }
         return email
     }
 
+    /// At least 10 characters, then cracklib's verdict.
     static func newPassword(_ value: String?) throws(HTTPError) -> String {
         let password = value ?? ""
-        guard password.count >= 8 else { throw .validation(field: "password", "must be at least 8 characters") }
         guard password.utf8.count <= 1024 else { throw .validation(field: "password", "must be at most 1024 bytes") }
-        return password
+        switch PasswordStrength.check(password) {
+        case .strong: return password
+        case let .weak(why): throw .validation(field: "password", why)
+        case .uncheckable:
+            throw HTTPError(503, "password_check_unavailable", "Passwords cannot be checked right now: the server's password dictionary is missing.",
+                            logDetail: "cracklib dictionary missing: install cracklib-runtime")
+        }
     }
 
     /// Reads a string member of a JSON object, refusing other types and invalid UTF-8 by name.

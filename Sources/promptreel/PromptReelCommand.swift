@@ -156,18 +156,55 @@ struct Migrate: ParsableCommand {
 }
 
 struct UserCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "user", abstract: "Manage users.", subcommands: [Create.self])
+    static let configuration = CommandConfiguration(commandName: "user", abstract: "Manage users.",
+                                                    subcommands: [Create.self, SetRole.self, Disable.self, Enable.self])
 
     struct Create: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create a user; the password is read from $PROMPTREEL_PASSWORD or stdin.")
         @OptionGroup var database: DatabaseOptions
         @Option(help: "Email address.") var email: String
+        @Flag(help: "Make the user an admin (the first user of an instance is one anyway).") var admin = false
 
         func run() throws {
             Crypto.initialize()
             let password = ProcessInfo.processInfo.environment["PROMPTREEL_PASSWORD"] ?? readLine(strippingNewline: true) ?? ""
-            let user = try Accounts.createUser(database.connect(), email: email, password: password)
-            print("created user \(user.id) <\(user.email)>")
+            let user = try Accounts.createUser(database.connect(), email: email, password: password, admin: admin)
+            print("created user \(user.id) <\(user.email)> (\(user.role.rawValue))")
+        }
+    }
+
+    struct SetRole: ParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "set-role", abstract: "Make a user an admin or a member.")
+        @OptionGroup var database: DatabaseOptions
+        @Option(help: "The user's email.") var email: String
+        @Option(help: "admin or member.") var role: String
+
+        func run() throws {
+            guard let role = Role(rawValue: role) else { throw ValidationError("--role must be admin or member") }
+            try Accounts.setRole(database.connect(), email: email, role: role)
+            print("\(email) is now \(role.rawValue)")
+        }
+    }
+
+    struct Disable: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Disable a user: their sessions end and their API tokens stop working.")
+        @OptionGroup var database: DatabaseOptions
+        @Option(help: "The user's email.") var email: String
+
+        func run() throws {
+            try Accounts.setDisabled(database.connect(), email: email, disabled: true)
+            print("disabled \(email)")
+        }
+    }
+
+    struct Enable: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Enable a disabled user (they log in again).")
+        @OptionGroup var database: DatabaseOptions
+        @Option(help: "The user's email.") var email: String
+
+        func run() throws {
+            try Accounts.setDisabled(database.connect(), email: email, disabled: false)
+            print("enabled \(email)")
         }
     }
 }

@@ -88,13 +88,19 @@ import Web
         #expect(kept.bodyText.contains("&lt;b&gt;keep&lt;/b&gt;"))
     }
 
-    @Test func loginThrottlesPerAccount() {
+    @Test func loginThrottlesPerAccountAndAddressNotPerAccount() {
         let email = Client().signUp()
         let client = Client(config: AppConfig(databaseURL: TestDatabase.url, loginFailuresPerAccount: 3))
         client.get("/login")
         for _ in 0..<3 { #expect(client.post("/login", [("email", email), ("password", "wrong password")]).status == 401) }
-        // Even the right password waits now.
-        #expect(client.post("/login", [("email", email), ("password", "correct horse battery")]).status == 429)
+        // From this address even the right password waits now, told for how long...
+        let throttled = client.post("/login", [("email", email), ("password", "correct horse battery")])
+        #expect(throttled.status == 429)
+        #expect(throttled.header("retry-after").flatMap(Int.init).map { (25...30).contains($0) } == true)
+        // ...but from another address the right password works.
+        let other = Client(config: AppConfig(databaseURL: TestDatabase.url, loginFailuresPerAccount: 3))
+        other.get("/login")
+        #expect(other.post("/login", [("email", email), ("password", "correct horse battery")]).status == 303)
     }
 
     @Test func loginLogoutAndSafeNext() throws {

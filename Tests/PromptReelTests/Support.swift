@@ -26,10 +26,17 @@ final class Client {
     let app: App
     var cookies: [String: String] = [:]
     var lastCSRF = ""
+    /// Each client comes from its own address, as browsers do (the throttles count per address).
+    var address = "10.\(Int.random(in: 0...255)).\(Int.random(in: 0...255)).\(Int.random(in: 1...254))"
 
     init(config: AppConfig = AppConfig(databaseURL: TestDatabase.url)) {
         Crypto.initialize()
         app = App(config: config)
+    }
+
+    init(app: App) {
+        Crypto.initialize()
+        self.app = app
     }
 
     @discardableResult
@@ -51,6 +58,7 @@ final class Client {
         var headers = request.headers
         if !cookies.isEmpty { headers["cookie"] = cookies.map { "\($0.key)=\($0.value)" }.joined(separator: "; ") }
         request.headers = headers
+        request.remoteAddress = address
         let response = app.respond(to: request)
         for (name, value) in response.headers where name == "Set-Cookie" {
             let pair = value.split(separator: ";")[0]

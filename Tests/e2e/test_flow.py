@@ -100,7 +100,7 @@ def test_session_cookie_flags(browser):
     assert session and "HttpOnly" in session[0] and "SameSite=Lax" in session[0] and "Secure" not in session[0]
 
 
-def test_login_failures_are_throttled_per_account(browser):
+def test_login_failures_are_throttled_per_account_and_address(browser):
     email = Browser().signup()
     browser.get("/login")
     codes = [browser.post("/login", {"email": email, "password": "wrong-password"}).status_code for _ in range(5)]

@@ -94,7 +94,8 @@ struct GenerationStore {
 
     /// Records a click: its batch and `takes` waiting generations, each at `settings.estimatedCost` (the
     /// price calculate_sora_generation_cost gave and the user confirmed: the cost shown is the cost
-    /// recorded, even if the catalog changes meanwhile), and wakes the workers, in one transaction. The
+    /// recorded, even if the catalog changes meanwhile), reserves it under the budgets (`BudgetExceeded` when it
+    /// does not fit) and wakes the workers, in one transaction. The
     /// partial unique index on batches refuses a second active click for the same video (a unique
     /// violation the caller turns into 409). Every take starts from the same fitted `reference` frame, if
     /// any. Nil when the video is not the user's; else the takes, oldest first, as recorded (read before the
@@ -115,6 +116,8 @@ struct GenerationStore {
                 WHERE v.id = \(videoID) AND p.user_id = \(userID)
                 RETURNING id
                 """).first?.int("id") else { return nil }
+            // The click reserves its total under the budgets in this transaction, or records nothing.
+            try Budgets(db: db).reserve(userID: userID, amount: settings.estimatedCost.times(takes) ?? USD(micros: .max))
             let ids = try db.execute("""
                 INSERT INTO generations (video_id, user_id, batch_id, settings, prompt, model, seconds, size, resolution, estimated_cost,
                                          reference_path, reference_content_type, reference_width, reference_height, reference_sha256,
@@ -145,6 +148,7 @@ struct GenerationStore {
                 WHERE v.id = \(source.videoID) AND p.user_id = \(userID)
                 RETURNING id
                 """).first?.int("id") else { return nil }
+            try Budgets(db: db).reserve(userID: userID, amount: cost)
             let id = try db.execute("""
                 INSERT INTO generations (video_id, user_id, batch_id, settings, prompt, model, seconds, size, resolution, estimated_cost,
                                          remixed_from_generation_id, remix_source_job_id)

@@ -13,8 +13,8 @@ struct BudgetExceeded: Error, Sendable, Equatable {
 
     var message: String {
         switch scope {
-        case .user: "This would pass your monthly budget: \(remaining.display) is left this month (UTC)."
-        case .instance: "This would pass this server's monthly spending cap: \(remaining.display) is left this month (UTC)."
+        case .user: "This would pass your monthly budget: \(remaining.flooredToCents.display) is left this month (UTC)."
+        case .instance: "This would pass this server's monthly spending cap: \(remaining.flooredToCents.display) is left this month (UTC)."
         }
     }
 
@@ -148,7 +148,10 @@ struct Budgets {
 }
 
 extension USD {
-    /// Whole cents rounded down, always 2 decimals ("12.40"): what is left, never overstated.
+    /// Whole cents rounded down: what is left, never overstated.
+    var flooredToCents: USD { USD(micros: micros / 10_000 * 10_000) }
+
+    /// Whole cents rounded down, always 2 decimals ("12.40").
     var flooredCentsText: String {
         let cents = micros / 10_000  // toward zero; remainders are never negative here
         let whole = cents / 100, part = cents % 100

@@ -110,8 +110,8 @@ enum GenerationPages {
             let overBudget = remaining.map { total > $0 } ?? false
             let budget: HTML = remaining.map { left in
                 overBudget
-                    ? "<p class=\"error\" id=\"budget-note\" role=\"note\">Budget left this month (UTC): <strong>\(left.display)</strong>. This costs \(total.display), so it cannot start: pick cheaper settings or fewer takes, or ask the operator to raise the budget.</p>"
-                    : "<p class=\"muted\" id=\"budget-note\">Budget left this month (UTC): <strong>\(left.display)</strong>.</p>"
+                    ? "<p class=\"error\" id=\"budget-note\" role=\"note\">Budget left this month (UTC): <strong>\(left.flooredToCents.display)</strong>. This costs \(total.display), so it cannot start: pick cheaper settings or fewer takes, or ask the operator to raise the budget.</p>"
+                    : "<p class=\"muted\" id=\"budget-note\">Budget left this month (UTC): <strong>\(left.flooredToCents.display)</strong>.</p>"
             } ?? .empty
             let disabled: HTML = overBudget ? " disabled aria-describedby=\"budget-note\"" : .empty
             estimate = estimate + """

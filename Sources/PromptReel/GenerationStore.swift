@@ -109,6 +109,9 @@ struct GenerationStore {
             ("api", .object([("model", .string(settings.model)), ("seconds", .string(settings.apiSeconds)), ("size", .string(settings.size))])),
         ]).serialized
         return try db.transaction {
+            // The click reserves its total under the budgets first (budget rows are always locked before the
+            // video's rows, as in a roundtable's insert), or records nothing.
+            try Budgets(db: db).reserve(userID: userID, amount: settings.estimatedCost.times(takes) ?? USD(micros: .max))
             guard let batch = try db.execute("""
                 INSERT INTO generation_batches (video_id, user_id, takes, total_cost)
                 SELECT v.id, \(userID), \(takes), \(settings.estimatedCost)::numeric * \(takes)
@@ -116,8 +119,6 @@ struct GenerationStore {
                 WHERE v.id = \(videoID) AND p.user_id = \(userID)
                 RETURNING id
                 """).first?.int("id") else { return nil }
-            // The click reserves its total under the budgets in this transaction, or records nothing.
-            try Budgets(db: db).reserve(userID: userID, amount: settings.estimatedCost.times(takes) ?? USD(micros: .max))
             let ids = try db.execute("""
                 INSERT INTO generations (video_id, user_id, batch_id, settings, prompt, model, seconds, size, resolution, estimated_cost,
                                          reference_path, reference_content_type, reference_width, reference_height, reference_sha256,
@@ -141,6 +142,7 @@ struct GenerationStore {
     func insertRemix(source: Generation, userID: Int64, prompt: String, cost: USD) throws -> Generation? {
         guard let sourceJob = source.providerJobID else { return nil }
         return try db.transaction {
+            try Budgets(db: db).reserve(userID: userID, amount: cost)
             guard let batch = try db.execute("""
                 INSERT INTO generation_batches (video_id, user_id, takes, total_cost)
                 SELECT v.id, \(userID), 1, \(cost)::numeric
@@ -148,7 +150,6 @@ struct GenerationStore {
                 WHERE v.id = \(source.videoID) AND p.user_id = \(userID)
                 RETURNING id
                 """).first?.int("id") else { return nil }
-            try Budgets(db: db).reserve(userID: userID, amount: cost)
             let id = try db.execute("""
                 INSERT INTO generations (video_id, user_id, batch_id, settings, prompt, model, seconds, size, resolution, estimated_cost,
                                          remixed_from_generation_id, remix_source_job_id)

@@ -142,10 +142,10 @@ def test_budget_instance_cap(no_worker):
     _, email, token, videos = user_with_videos(3)
     try:
         spent = Decimal(sql("SELECT budget_spend(NULL, m.month_start, m.month_end) FROM budget_month(now()) m"))
-        set_budget("--instance", "--monthly", str((spent + Decimal("0.50")).quantize(Decimal("0.01"))))
+        set_budget("--instance", "--monthly", str((spent + Decimal("0.50")).quantize(Decimal("0.01"), rounding="ROUND_CEILING")))
         assert generate(token, videos[0], SETTINGS, expectedCost=0.4).status_code == 200
         error = refused(generate(token, videos[1], SETTINGS, expectedCost=0.4), "0.10")
-        assert "server" in error["message"]
+        assert "server" in error["message"] and "$0.10 is left" in error["message"]
         # A user budget with more room does not lift the cap; the tighter remainder is shown.
         set_budget("--email", email, "--monthly", "100")
         refused(generate(token, videos[1], SETTINGS, expectedCost=0.4), "0.10")
@@ -159,11 +159,14 @@ def test_budget_instance_cap(no_worker):
 
 
 def test_budget_roundtable_refused_when_over_and_settled_to_its_messages(worker):
-    _, email, token, videos = user_with_videos(2, brief="A lighthouse keeper's last night on duty.")
+    b, email, token, videos = user_with_videos(2, brief="A lighthouse keeper's last night on duty.")
     video = videos[0]
     set_budget("--email", email, "--monthly", "0.01")
     r = api("POST", f"/api/videos/{video}/roundtable", token, json={})
     refused(r, "0.01")
+    b.get(f"/dashboard/videos/{video}")
+    page = b.post(f"/dashboard/videos/{video}/roundtables", {"preset": ""})
+    assert page.status_code == 200 and "monthly budget" in page.text and page.url.endswith(f"/dashboard/videos/{video}")
     assert sql(f"SELECT count(*) FROM roundtables WHERE video_id = {video}") == "0"
     set_budget("--email", email, "--monthly", "5")
     r = api("POST", f"/api/videos/{video}/roundtable", token, json={})

@@ -71,6 +71,7 @@ public final class App {
         case let e as SettingsError: return e.httpError
         case let e as Generations.Refusal: return e.httpError
         case let e as Roundtables.Refusal: return e.httpError
+        case let e as BudgetExceeded: return e.httpError
         case let e as Library.Refusal: return e.httpError
         case let e as ReferenceImages.Refusal: return e.httpError
         case let e as MultipartError:

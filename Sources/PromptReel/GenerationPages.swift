@@ -106,6 +106,14 @@ enum GenerationPages {
             let price = model.sizes.first { $0.aspectRatio == resolved.aspectRatio && $0.resolution == resolved.resolution }?.usdPerSecond ?? "0"
             let perTake: HTML = takes == 1 ? .empty : "<br>\(takes) takes × \(resolved.estimatedCost.display) = <strong>\(total.display)</strong>"
             let button = takes == 1 ? "Generate video (\(total.display))" : "Generate \(takes) takes (\(total.display))"
+            let remaining = try Budgets(db: c.db).remaining(userID: c.user?.id ?? 0)
+            let overBudget = remaining.map { total > $0 } ?? false
+            let budget: HTML = remaining.map { left in
+                overBudget
+                    ? "<p class=\"error\" id=\"budget-note\" role=\"note\">Budget left this month (UTC): <strong>\(left.flooredToCents.display)</strong>. This costs \(total.display), so it cannot start: pick cheaper settings or fewer takes, or ask the operator to raise the budget.</p>"
+                    : "<p class=\"muted\" id=\"budget-note\">Budget left this month (UTC): <strong>\(left.flooredToCents.display)</strong>.</p>"
+            } ?? .empty
+            let disabled: HTML = overBudget ? " disabled aria-describedby=\"budget-note\"" : .empty
             estimate = estimate + """
                 <p class="estimate">\(resolved.duration) s × \(Views.perSecond(price)) = <strong>\(resolved.estimatedCost.display)</strong>\(perTake)
                 <span class="muted">(\(model.displayName), \(resolved.aspectRatio), \(resolved.resolution), \(resolved.size))</span></p>
@@ -117,8 +125,8 @@ enum GenerationPages {
                 <input type="hidden" name="takes" value="\(takes)">
                 <input type="hidden" name="expected_cost" value="\(total.jsonText)">
                 <input type="hidden" name="image_fit" value="\(fit.rawValue)">
-                <button type="submit" class="primary">\(button)</button>
-                </form>
+                <button type="submit" class="primary"\(disabled)>\(button)</button>
+                </form>\(budget)
                 <p class="muted">This is the exact amount recorded for this generation. If the provider refuses or fails it, it costs nothing; if the provider cannot confirm what happened, it counts as possibly billed.</p>
                 """
         }

@@ -94,7 +94,8 @@ struct GenerationStore {
 
     /// Records a click: its batch and `takes` waiting generations, each at `settings.estimatedCost` (the
     /// price calculate_sora_generation_cost gave and the user confirmed: the cost shown is the cost
-    /// recorded, even if the catalog changes meanwhile), and wakes the workers, in one transaction. The
+    /// recorded, even if the catalog changes meanwhile), reserves it under the budgets (`BudgetExceeded` when it
+    /// does not fit) and wakes the workers, in one transaction. The
     /// partial unique index on batches refuses a second active click for the same video (a unique
     /// violation the caller turns into 409). Every take starts from the same fitted `reference` frame, if
     /// any. Nil when the video is not the user's; else the takes, oldest first, as recorded (read before the
@@ -108,6 +109,9 @@ struct GenerationStore {
             ("api", .object([("model", .string(settings.model)), ("seconds", .string(settings.apiSeconds)), ("size", .string(settings.size))])),
         ]).serialized
         return try db.transaction {
+            // The click reserves its total under the budgets first (budget rows are always locked before the
+            // video's rows, as in a roundtable's insert), or records nothing.
+            try Budgets(db: db).reserve(userID: userID, amount: settings.estimatedCost.times(takes) ?? USD(micros: .max))
             guard let batch = try db.execute("""
                 INSERT INTO generation_batches (video_id, user_id, takes, total_cost)
                 SELECT v.id, \(userID), \(takes), \(settings.estimatedCost)::numeric * \(takes)
@@ -138,6 +142,7 @@ struct GenerationStore {
     func insertRemix(source: Generation, userID: Int64, prompt: String, cost: USD) throws -> Generation? {
         guard let sourceJob = source.providerJobID else { return nil }
         return try db.transaction {
+            try Budgets(db: db).reserve(userID: userID, amount: cost)
             guard let batch = try db.execute("""
                 INSERT INTO generation_batches (video_id, user_id, takes, total_cost)
                 SELECT v.id, \(userID), 1, \(cost)::numeric

@@ -29,6 +29,8 @@ struct Generations {
         case referenceImageRequired(model: String)
         /// The generation cannot be remixed (see `RemixUnavailable`).
         case remixUnavailable(RemixUnavailable)
+        /// The click would pass the user's monthly budget or the instance's cap.
+        case budgetExceeded(BudgetExceeded)
 
         var httpError: HTTPError {
             switch self {
@@ -46,6 +48,7 @@ struct Generations {
             case let .referenceImageRequired(model):
                 HTTPError(422, "reference_image_required", "\(model) makes videos only from an image: upload a reference image to this video first.")
             case let .remixUnavailable(why): HTTPError(why.status, why.code, why.message)
+            case let .budgetExceeded(why): why.httpError
             }
         }
     }
@@ -87,6 +90,8 @@ struct Generations {
             throw Refusal.alreadyActive
         } catch let error as DatabaseError where error.isForeignKeyViolation {
             throw Refusal.noSuchVideo  // deleted while this click was being recorded
+        } catch let error as BudgetExceeded {
+            throw Refusal.budgetExceeded(error)
         }
     }
 
@@ -162,6 +167,8 @@ struct Generations {
             throw Refusal.alreadyActive
         } catch let error as DatabaseError where error.isForeignKeyViolation {
             throw HTTPError.notFound("No such generation.")  // its video was deleted meanwhile
+        } catch let error as BudgetExceeded {
+            throw Refusal.budgetExceeded(error)
         }
     }
 

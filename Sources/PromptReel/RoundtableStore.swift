@@ -91,15 +91,24 @@ struct RoundtableStore {
         let chatModel: String
     }
 
-    /// Records a queued roundtable and wakes the roundtable workers, in one transaction.
+    /// Records a queued roundtable, reserves its worst case under the budgets (`BudgetExceeded` when it
+    /// does not fit) and wakes the roundtable workers, in one transaction.
     func insert(_ new: NewRoundtable) throws -> Int64 {
-        try db.transaction {
+        let contextBytes = [new.brief, new.currentPrompt, new.feedback ?? "", new.previous?.proposal ?? "", new.preset?.instructions ?? ""]
+            .reduce(0) { $0 + $1.utf8.count } + new.roles.reduce(0) { $0 + $1.instructions.utf8.count + $1.name.utf8.count }
+        let tokens = RoundtableReserve.worstCaseTokens(roles: new.roles.count, contextBytes: contextBytes)
+        return try db.transaction {
+            let reserved = try db.execute("""
+                SELECT coalesce(chat_call_cost(\(tokens.input), \(tokens.output), \(new.chatModel)), 0)::text AS cost
+                """)[0].string("cost")
+            let reserve = USD(parsing: reserved) ?? .zero
+            try Budgets(db: db).reserve(userID: new.userID, amount: reserve)
             let id = try db.execute("""
                 INSERT INTO roundtables (video_id, user_id, brief, current_prompt, settings, preset, preset_instructions, roles,
-                                         feedback, previous_roundtable_id, previous_proposal, chat_model)
+                                         feedback, previous_roundtable_id, previous_proposal, chat_model, reserved_cost)
                 VALUES (\(new.videoID), \(new.userID), \(new.brief), \(new.currentPrompt), \(new.settings)::jsonb, \(new.preset?.name),
                         \(new.preset?.instructions), \(Roundtable.encodeRoles(new.roles))::jsonb, \(new.feedback), \(new.previous?.id),
-                        \(new.previous?.proposal), \(new.chatModel))
+                        \(new.previous?.proposal), \(new.chatModel), \(reserve)::numeric)
                 RETURNING id
                 """)[0].int("id")
             try db.execute("SELECT pg_notify(\(RoundtableStore.workChannel), '')")
@@ -107,9 +116,15 @@ struct RoundtableStore {
         }
     }
 
-    /// A failed roundtable goes back to the queue; the messages it has are kept and not asked again.
+    /// A failed roundtable goes back to the queue; the messages it has are kept and not asked again. Its
+    /// reservation is taken again, so what it has not spent yet must fit the budgets (`BudgetExceeded`).
     func retry(id: Int64, userID: Int64) throws -> Bool {
         try db.transaction {
+            let open = try db.execute("""
+                SELECT greatest(r.reserved_cost - coalesce((SELECT sum(cost) FROM roundtable_messages WHERE roundtable_id = r.id), 0), 0)::text AS open
+                FROM roundtables r WHERE r.id = \(id) AND r.user_id = \(userID) AND r.status = \(RoundtableStatus.failed)
+                """).first.flatMap { USD(parsing: $0.string("open")) }
+            if let open { try Budgets(db: db).reserve(userID: userID, amount: open) }
             let retried = try !db.execute("""
                 UPDATE roundtables SET status = \(RoundtableStatus.queued), error_message = NULL, next_attempt_at = now(), completed_at = NULL
                 WHERE id = \(id) AND user_id = \(userID) AND status = \(RoundtableStatus.failed) AND video_id IS NOT NULL

@@ -22,6 +22,8 @@ struct Roundtables {
         case notCompleted
         case notFailed
         case invalidPrompt(String)
+        /// Its worst-case cost would pass the user's monthly budget or the instance's cap.
+        case budgetExceeded(BudgetExceeded)
 
         var httpError: HTTPError {
             switch self {
@@ -39,6 +41,7 @@ struct Roundtables {
             case .notCompleted: HTTPError(409, "roundtable_not_completed", "This roundtable has no proposal yet.")
             case .notFailed: HTTPError(409, "roundtable_not_failed", "Only a failed roundtable can be retried.")
             case let .invalidPrompt(message): .validation(field: "prompt", message)
+            case let .budgetExceeded(why): why.httpError
             }
         }
     }
@@ -74,9 +77,12 @@ struct Roundtables {
         } else if feedback?.isEmpty == false {
             previous = try store.latestCompleted(videoID: video.id, userID: user.id)
         }
-        let id = try store.insert(.init(videoID: video.id, userID: user.id, brief: video.brief, currentPrompt: video.finalPrompt,
+        let id: Int64
+        do {
+            id = try store.insert(.init(videoID: video.id, userID: user.id, brief: video.brief, currentPrompt: video.finalPrompt,
                                         settings: settings.userJSON.serialized, preset: preset, roles: roles,
                                         feedback: feedback?.isEmpty == false ? feedback : nil, previous: previous, chatModel: chat.model))
+        } catch let error as BudgetExceeded { throw Refusal.budgetExceeded(error) }
         guard let table = try store.byID(id) else { throw Refusal.noSuchRoundtable }
         return table
     }
@@ -104,7 +110,9 @@ struct Roundtables {
 
     func retry(id: Int64, user: User) throws -> Roundtable {
         guard try store.roundtable(id: id, userID: user.id) != nil else { throw Refusal.noSuchRoundtable }
-        guard try store.retry(id: id, userID: user.id), let table = try store.byID(id) else { throw Refusal.notFailed }
+        let retried: Bool
+        do { retried = try store.retry(id: id, userID: user.id) } catch let error as BudgetExceeded { throw Refusal.budgetExceeded(error) }
+        guard retried, let table = try store.byID(id) else { throw Refusal.notFailed }
         return table
     }
 }

@@ -10,7 +10,7 @@ public enum ErrorPages {
         if isAPI(request) {
             response = .json(.object([("error", .object([
                 ("code", .string(error.code)), ("message", .string(error.publicMessage)),
-            ]))]), status: error.status)
+            ] + error.fields.map { ($0.0, JSON.string($0.1)) }))]), status: error.status)
         } else {
             response = .html(page?(error) ?? plainPage(error), status: error.status)
         }

@@ -9,6 +9,8 @@ public struct HTTPError: Error, Sendable {
     /// For the log only: may hold internals, never secrets.
     public var logDetail: String?
     public var headers: [(String, String)]
+    /// Extra string fields of the JSON error object (`remaining` of a budget refusal).
+    public var fields: [(String, String)] = []
 
     public init(_ status: Int, _ code: String, _ publicMessage: String, logDetail: String? = nil,
                 headers: [(String, String)] = []) {

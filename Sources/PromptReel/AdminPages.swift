@@ -61,11 +61,70 @@ enum AdminPages {
         }
         let body: HTML = """
             <h1>Users</h1>\(Views.errorBox(error))
-            <p>Disabling a user ends their sessions and stops their API tokens at once.</p>
+            <p>Disabling a user ends their sessions and stops their API tokens at once. <a href="\(Route.adminBudgets.path)">Budgets</a></p>
             <table><thead><tr><th scope="col">Email</th><th scope="col">Role</th><th scope="col">Status</th>\
             <th scope="col">Created</th><th scope="col"><span class="visually-hidden">Actions</span></th></tr></thead>
             <tbody>\(rows)</tbody></table>
             """
         return .html(Views.layout("Users", c, body: body), status: status)
+    }
+
+    // MARK: Budgets
+
+    static func budgets(_ c: inout Context) throws -> Response {
+        _ = try c.requireAdmin()
+        return try budgetsPage(c, error: nil, status: 200)
+    }
+
+    /// POST `user_id` (or none, for the instance cap) and `monthly`: dollars with at most 2 decimals,
+    /// or empty for no limit.
+    static func setBudget(_ c: inout Context) throws -> Response {
+        _ = try c.requireAdmin()
+        let form = try c.form()
+        let text = (form["monthly"] ?? "").trimmingWhitespace
+        let limit: USD?
+        do { limit = try BudgetAdmin.limit(text.isEmpty ? "none" : text) } catch {
+            return try budgetsPage(c, error: "monthly: an amount in dollars with at most 2 decimals (e.g. 50 or 12.40), or empty for none.", status: 422)
+        }
+        let budgets = Budgets(db: c.db)
+        if let userText = form["user_id"], !userText.isEmpty {
+            guard let id = Int64(userText), try budgets.setUser(id: id, limit: limit) else { throw HTTPError.notFound("No such user.") }
+        } else {
+            try budgets.setInstance(limit: limit)
+        }
+        c.setFlash("Budget saved: \(limit?.display ?? "no limit").")
+        return .redirect(to: Route.adminBudgets.path)
+    }
+
+    static func budgetsPage(_ c: Context, error: String?, status: Int) throws -> Response {
+        let budgets = Budgets(db: c.db)
+        func form(userID: Int64?, label: String, standing: BudgetStanding) -> HTML {
+            let idField: HTML = userID.map { "<input type=\"hidden\" name=\"user_id\" value=\"\($0)\">" } ?? .empty
+            let field = "monthly-\(userID.map(String.init) ?? "instance")"
+            return """
+                <form method="post" action="\(Route.adminBudgets.path)" class="inline">\(Views.csrfField(c))\(idField)\
+                <label for="\(field)" class="visually-hidden">Monthly budget for \(label) (USD)</label>\
+                <input id="\(field)" name="monthly" inputmode="decimal" size="8" value="\(standing.limit?.decimalText ?? "")" placeholder="none">\
+                <button type="submit">Save</button></form>
+                """
+        }
+        func row(_ label: String, userID: Int64?, _ s: BudgetStanding) -> HTML {
+            "<tr><td>\(label)</td><td>\(s.spent.display)</td><td>\(s.remaining?.display ?? "no limit")</td><td>\(form(userID: userID, label: label, standing: s))</td></tr>"
+        }
+        var rows: [HTML] = [row("The instance (all users)", userID: nil, try budgets.instance())]
+        for user in try c.store.users() {
+            rows.append(row(user.user.email, userID: user.user.id, try budgets.user(user.user.id)))
+        }
+        let body: HTML = """
+            <p class="crumbs"><a href="\(Route.adminUsers.path)">Users</a> ›</p>
+            <h1>Budgets</h1>\(Views.errorBox(error))
+            <p>Monthly limits in USD for this UTC calendar month, by the time of each click (generations and
+            roundtables; in-flight work counts at its estimate). Empty means no limit. A click that does not fit
+            the user's budget or the instance's cap is refused before anything is sent.</p>
+            <table><thead><tr><th scope="col">Who</th><th scope="col">Spent this month</th><th scope="col">Left</th>\
+            <th scope="col">Monthly budget</th></tr></thead>
+            <tbody>\(rows)</tbody></table>
+            """
+        return .html(Views.layout("Budgets", c, body: body), status: status)
     }
 }

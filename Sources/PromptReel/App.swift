@@ -136,6 +136,7 @@ public final class App {
         case let .deleteToken(id): ["POST": { try AccountPages.deleteToken(&$0, id: id) }]
         case .adminUsers: ["GET": AdminPages.users]
         case let .adminUser(id): ["POST": { try AdminPages.change(&$0, id: id) }]
+        case .adminBudgets: ["GET": AdminPages.budgets, "POST": AdminPages.setBudget]
         case .dashboard: ["GET": ProjectPages.dashboard]
         case .projects: ["POST": ProjectPages.create]
         case let .project(id): ["GET": { try ProjectPages.show(&$0, id: id) }]

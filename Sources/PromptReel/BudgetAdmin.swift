@@ -1,5 +1,5 @@
-// Operator changes to budgets (the `promptreel budget` commands): until there are admin pages, the
-// command line is the admin's tool.
+// Operator changes to budgets from the command line (`promptreel budget`); admins also have
+// `/admin/budgets` (AdminPages).
 
 public import Postgres
 

@@ -131,6 +131,15 @@ struct Budgets {
             """).isEmpty
     }
 
+    /// By user id (the admin page); false when there is no such user.
+    func setUser(id: Int64, limit: USD?) throws -> Bool {
+        try !db.execute("""
+            INSERT INTO user_budgets (user_id, monthly_limit) SELECT id, \(limit)::numeric FROM users WHERE id = \(id)
+            ON CONFLICT (user_id) DO UPDATE SET monthly_limit = EXCLUDED.monthly_limit, updated_at = now()
+            RETURNING user_id
+            """).isEmpty
+    }
+
     func setInstance(limit: USD?) throws {
         try db.execute("UPDATE instance_budget SET monthly_limit = \(limit)::numeric, updated_at = now()")
     }

@@ -50,6 +50,8 @@ public enum Route: Equatable, Sendable {
     /// Admins only (404 to members): GET the user list; POST a user's disable, enable or role change.
     case adminUsers
     case adminUser(Int64)
+    /// GET: the instance cap and every user's monthly budget; POST: set one.
+    case adminBudgets
 
     case apiProjects
     case apiProject(Int64)
@@ -91,6 +93,7 @@ public enum Route: Equatable, Sendable {
         case ["account"]: self = .account
         case ["account", "tokens"]: self = .tokens
         case ["admin", "users"]: self = .adminUsers
+        case ["admin", "budgets"]: self = .adminBudgets
         case ["api", "projects"]: self = .apiProjects
         case ["api", "models"]: self = .apiModels
         case ["api", "models", "estimate"]: self = .apiEstimate
@@ -183,6 +186,7 @@ public enum Route: Equatable, Sendable {
         case let .deleteToken(id): "/account/tokens/\(id)/delete"
         case .adminUsers: "/admin/users"
         case let .adminUser(id): "/admin/users/\(id)"
+        case .adminBudgets: "/admin/budgets"
         case .apiProjects: "/api/projects"
         case let .apiProject(id): "/api/projects/\(id)"
         case let .apiProjectVideos(project): "/api/projects/\(project)/videos"

@@ -212,3 +212,30 @@ def test_budget_cli_refuses_bad_input():
     nobody = promptreel("budget", "set", "--email", "nobody@example.test", "--monthly", "5")
     assert nobody.returncode != 0 and "no user" in nobody.stderr
     assert sql("SELECT monthly_limit IS NULL FROM instance_budget") == "t"
+
+
+def test_budget_admin_page_sets_budgets_and_is_404_to_members(no_worker):
+    from test_accounts import admin_browser
+    from test_pages_valid import assert_valid
+    admin, _ = admin_browser()
+    member, member_email, token, videos = user_with_videos(1)
+    assert member.get("/admin/budgets").status_code == 404
+    assert member.post("/admin/budgets", {"monthly": "1"}).status_code == 404
+    page = admin.get("/admin/budgets")
+    assert page.status_code == 200 and member_email in page.text
+    assert_valid(page.text, "the admin budgets page")
+    member_id = sql(f"SELECT id FROM users WHERE email = '{member_email}'")
+    # Without the CSRF token nothing changes; with it the member's budget is set (to $0.50: one click fits).
+    assert admin.post("/admin/budgets", {"user_id": member_id, "monthly": "0.50"}, csrf=False, allow_redirects=False).status_code == 403
+    r = admin.post("/admin/budgets", {"user_id": member_id, "monthly": "0.50"}, allow_redirects=False)
+    assert r.status_code == 303, r.text
+    assert sql(f"SELECT monthly_limit FROM user_budgets WHERE user_id = {member_id}") == "0.50"
+    assert admin.post("/admin/budgets", {"user_id": member_id, "monthly": "-3"}).status_code == 422
+    assert admin.post("/admin/budgets", {"user_id": "987654321", "monthly": "5"}).status_code == 404
+    assert generate(token, videos[0], SETTINGS).status_code == 200
+    sql(f"UPDATE generations SET status = 'failed', phase = 'done', possibly_billed = true, completed_at = now() WHERE video_id = {videos[0]}")
+    refused(generate(token, videos[0], SETTINGS), "0.10")
+    # Empty means no limit again.
+    assert admin.post("/admin/budgets", {"user_id": member_id, "monthly": ""}, allow_redirects=False).status_code == 303
+    assert sql(f"SELECT monthly_limit IS NULL FROM user_budgets WHERE user_id = {member_id}") == "t"
+    assert generate(token, videos[0], SETTINGS).status_code == 200

@@ -23,9 +23,11 @@ enum AccountPages {
         let email = (form["email"] ?? "").trimmingWhitespace
         let password = form["password"] ?? ""
         let address = c.request.remoteAddress
-        let failures = try c.store.recentLoginFailures(email: email, address: address, minutes: c.config.loginWindowMinutes)
-        let wait = max(retryAfter(failures: failures.pair, limit: c.config.loginFailuresPerAccount, since: failures.pairSecondsSinceLast),
-                       retryAfter(failures: failures.address, limit: c.config.loginFailuresPerAddress, since: failures.addressSecondsSinceLast))
+        let (perAccount, perAddress) = (c.config.loginFailuresPerAccount, c.config.loginFailuresPerAddress)
+        let wait = try c.store.admitLoginAttempt(email: email, address: address, minutes: c.config.loginWindowMinutes) { f in
+            max(retryAfter(failures: f.pair, limit: perAccount, since: f.pairSecondsSinceLast),
+                retryAfter(failures: f.address, limit: perAddress, since: f.addressSecondsSinceLast))
+        }
         if wait > 0 {
             Log.info("login throttled for address \(address)")
             var response = page(&c, login: true, email: email,
@@ -37,7 +39,7 @@ enum AccountPages {
         // Verify against a decoy hash for unknown emails so timing does not reveal which exist.
         let valid = Crypto.verifyPassword(password, hash: found?.1 ?? Crypto.decoyHash) && found != nil
         guard valid, let (user, _, disabled) = found else {
-            try c.store.recordLoginFailure(email: email, address: address)
+            // Already counted by admitLoginAttempt.
             return page(&c, login: true, email: email, error: "That email and password do not match.", status: 401)
         }
         try c.store.clearLoginFailures(email: email, address: address)
@@ -63,21 +65,16 @@ enum AccountPages {
         let form = try c.form()
         let rawEmail = form["email"] ?? ""
         let address = c.request.remoteAddress
-        let recent = try c.store.recentSignups(address: address)
-        if recent.count >= Int64(c.config.signupsPerAddressPerHour) {
-            let wait = max(1, Int(recent.secondsUntilFree.rounded(.up)))
-            Log.info("sign-up throttled for address \(address)")
-            var response = page(&c, login: false, email: rawEmail,
-                                error: "Too many accounts were created from your address. Try again in \(Views.duration(seconds: Int64(wait))).", status: 429)
-            response.addHeader("Retry-After", String(wait))
-            return response
-        }
         do {
+            // A quick look first, so a throttled address does not cost a password hash; the locked count in
+            // createUser is what holds under parallel sign-ups.
+            let recent = try c.store.recentSignups(address: address)
+            if recent.count >= Int64(c.config.signupsPerAddressPerHour) { throw SignupThrottled(secondsUntilFree: recent.secondsUntilFree) }
             let email = try Field.email(rawEmail)
             let password = try Field.newPassword(form["password"])
             guard let hash = Crypto.hashPassword(password) else { throw HTTPError(500, "internal_error", "Could not secure the password.") }
-            let user = try c.store.createUser(email: email, passwordHash: hash)
-            try c.store.recordSignup(address: address)
+            // Counted and checked in the transaction that creates the account: parallel sign-ups cannot pass the limit.
+            let user = try c.store.createUser(email: email, passwordHash: hash, signupAddress: address, signupLimit: c.config.signupsPerAddressPerHour)
             try c.signIn(user)
             c.setFlash("Welcome to PromptReel. Create your first project below.")
             return .redirect(to: Route.dashboard.path)
@@ -85,6 +82,13 @@ enum AccountPages {
             return page(&c, login: false, email: rawEmail, error: error.publicMessage, status: 422)
         } catch let error as DatabaseError where error.isUniqueViolation {
             return page(&c, login: false, email: rawEmail, error: "An account with that email already exists. Log in instead.", status: 409)
+        } catch let throttled as SignupThrottled {
+            let wait = max(1, Int(throttled.secondsUntilFree.rounded(.up)))
+            Log.info("sign-up throttled for address \(address)")
+            var response = page(&c, login: false, email: rawEmail,
+                                error: "Too many accounts were created from your address. Try again in \(Views.duration(seconds: Int64(wait))).", status: 429)
+            response.addHeader("Retry-After", String(wait))
+            return response
         }
     }
 

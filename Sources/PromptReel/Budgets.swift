@@ -93,7 +93,11 @@ struct Budgets {
         let row = try db.execute("""
             SELECT budget_spend(\(userID), m.month_start, m.month_end)::text AS spent FROM budget_month(now()) m
             """)[0]
-        return USD(parsing: row.string("spent")) ?? .zero
+        // A sum PromptReel cannot read must refuse clicks, never count as nothing spent.
+        guard let spent = USD(parsing: row.string("spent")) else {
+            throw DatabaseError.other(sqlState: "22003", message: "this month's spend is out of range: \(row.string("spent"))")
+        }
+        return spent
     }
 
     func user(_ userID: Int64) throws -> BudgetStanding {

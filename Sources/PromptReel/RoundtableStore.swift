@@ -98,10 +98,10 @@ struct RoundtableStore {
             .reduce(0) { $0 + $1.utf8.count } + new.roles.reduce(0) { $0 + $1.instructions.utf8.count + $1.name.utf8.count }
         let tokens = RoundtableReserve.worstCaseTokens(roles: new.roles.count, contextBytes: contextBytes)
         return try db.transaction {
-            let reserved = try db.execute("""
-                SELECT coalesce(chat_call_cost(\(tokens.input), \(tokens.output), \(new.chatModel)), 0)::text AS cost
-                """)[0].string("cost")
-            let reserve = USD(parsing: reserved) ?? .zero
+            // Never a $0 reservation for a price the catalog lost meanwhile: that would let it past any budget.
+            guard let priced = try db.execute("""
+                SELECT chat_call_cost(\(tokens.input), \(tokens.output), \(new.chatModel))::text AS cost
+                """)[0]["cost"], let reserve = USD(parsing: priced) else { throw Roundtables.Refusal.noChatPrice(new.chatModel) }
             try Budgets(db: db).reserve(userID: new.userID, amount: reserve)
             let id = try db.execute("""
                 INSERT INTO roundtables (video_id, user_id, brief, current_prompt, settings, preset, preset_instructions, roles,

@@ -60,8 +60,16 @@ struct Store {
 
     /// The first account of an instance is an admin (unless `role` says otherwise); the advisory lock
     /// makes "first" hold when two sign-ups race on an empty instance.
-    func createUser(email: String, passwordHash: String, role: Role? = nil) throws -> User {
+    /// With `signupAddress`, the sign-up is counted for that address in the same transaction, under a
+    /// per-address lock taken first, and refused (`SignupThrottled`) past `signupLimit` in the last hour.
+    func createUser(email: String, passwordHash: String, role: Role? = nil, signupAddress: String? = nil, signupLimit: Int = 0) throws -> User {
         try db.transaction {
+            if let signupAddress {
+                try db.execute("SELECT pg_advisory_xact_lock(12003, hashtext(\(signupAddress)))")
+                let recent = try recentSignups(address: signupAddress)
+                if recent.count >= Int64(signupLimit) { throw SignupThrottled(secondsUntilFree: recent.secondsUntilFree) }
+                try recordSignup(address: signupAddress)
+            }
             try db.execute("SELECT pg_advisory_xact_lock(12001)")
             let row = try db.execute("""
                 INSERT INTO users (email, password_hash, role)
@@ -164,6 +172,18 @@ struct Store {
             """)[0]
         return LoginFailures(pair: row.int("pair"), pairSecondsSinceLast: row["pair_since"].flatMap(Double.init) ?? 0,
                              address: row.int("address"), addressSecondsSinceLast: row["address_since"].flatMap(Double.init) ?? 0)
+    }
+
+    /// Counts this attempt before its password is checked, so parallel guesses cannot all slip under the
+    /// limit: under a per-address lock, `wait` decides from the failures so far; when it allows the try, a
+    /// failure row is recorded at once (a right password then clears it). Returns the wait (0: go on).
+    func admitLoginAttempt(email: String, address: String, minutes: Int, wait: (LoginFailures) -> Int) throws -> Int {
+        try db.transaction {
+            try db.execute("SELECT pg_advisory_xact_lock(12002, hashtext(\(address)))")
+            let seconds = wait(try recentLoginFailures(email: email, address: address, minutes: minutes))
+            if seconds == 0 { try recordLoginFailure(email: email, address: address) }
+            return seconds
+        }
     }
 
     func recordLoginFailure(email: String, address: String) throws {
@@ -349,4 +369,9 @@ struct Store {
         }
         return result
     }
+}
+
+/// Too many sign-ups from one address in the last hour.
+struct SignupThrottled: Error {
+    let secondsUntilFree: Double
 }

@@ -5,6 +5,7 @@ import os
 import random
 import re
 import subprocess
+from concurrent.futures import ThreadPoolExecutor
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -51,6 +52,18 @@ def test_lockout_no_longer_blocks_the_right_password_from_another_address():
     r = attacker.post("/login", {"email": email, "password": PASSWORD})
     assert r.status_code == 429 and "Too many failed attempts" in r.text
     assert 1 <= int(r.headers["Retry-After"]) <= 30
+    # Parallel guesses cannot all slip under the limit: each is counted before its password is checked.
+    burst_email = Browser().signup()
+    burst = browser_from(random_address())
+    burst.get("/login")
+    csrf = burst.csrf
+
+    def guess(_):
+        return burst.s.post(BASE + "/login", data={"email": burst_email, "password": "wrong-password", "_csrf": csrf},
+                            allow_redirects=False, timeout=10).status_code
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        codes = list(pool.map(guess, range(12)))
+    assert codes.count(401) == 5 and codes.count(429) == 7, codes
     owner = browser_from(random_address())
     owner.get("/login")
     r = owner.post("/login", {"email": email, "password": PASSWORD})
@@ -93,6 +106,11 @@ def test_sign_up_is_throttled_per_address(monkeypatch):
         assert r.status_code == 429 and "Too many accounts" in r.text
         assert 3500 <= int(r.headers["Retry-After"]) <= 3600
         assert signup(random_address()).status_code == 303
+        # In parallel from one new address: the limit still holds (counted in the creating transaction).
+        burst = random_address()
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            codes = sorted(pool.map(lambda _: signup(burst).status_code, range(8)))
+        assert codes == [303] * 3 + [429] * 5, codes
     finally:
         site.stop()
 

@@ -19,8 +19,7 @@ public enum CatalogAdmin {
         public var supportsRemix = true
 
         public init(name: String, displayName: String, position: Int, durations: [Int], prices: [(String, String)],
-                    sizes: [(String, String, String)], supportsRemix: Bool = true) {
-            self.supportsRemix = supportsRemix
+                    sizes: [(String, String, String)]) {
             self.name = name
             self.displayName = displayName
             self.position = position

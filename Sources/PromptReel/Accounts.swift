@@ -10,13 +10,16 @@ public enum Accounts {
         public let role: Role
     }
 
-    public enum Failure: Error, CustomStringConvertible {
+    public enum Failure: Error, Equatable, CustomStringConvertible {
         case invalid(String)
         case noSuchUser
+        /// The change would leave the instance without an enabled admin.
+        case lastAdmin
         public var description: String {
             switch self {
             case let .invalid(m): m
             case .noSuchUser: "no user with that email"
+            case .lastAdmin: "refused: this would leave no enabled admin (make another account admin first)"
             }
         }
     }

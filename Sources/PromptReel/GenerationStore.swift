@@ -59,17 +59,19 @@ struct GenerationStore {
         try db.execute("SELECT \(fragment: Generation.columns) FROM generations g WHERE g.id = \(id)").first.map(Generation.init)
     }
 
-    /// Spend this calendar month (UTC): completed at their actual cost, failures at what they were (or
-    /// may have been) billed; the possibly billed part apart.
-    func monthSpend(userID: Int64) throws -> (total: USD, possiblyBilled: USD) {
+    /// This UTC month's video spend by the budgets' rule (Migrations/0013 `budget_spend`: the month of
+    /// the click; settled rows at their actual cost, rows in flight at their reserved estimate, possibly
+    /// billed failures at the estimate), with the reserved and the possibly billed parts apart.
+    func monthSpend(userID: Int64) throws -> (total: USD, reserved: USD, possiblyBilled: USD) {
         let row = try db.execute("""
-            SELECT coalesce(sum(coalesce(actual_cost, 0)), 0)::text AS spend,
-                   coalesce(sum(actual_cost) FILTER (WHERE possibly_billed), 0)::text AS possibly_billed
-            FROM generations
-            WHERE user_id = \(userID) AND status IN (\(GenerationStatus.completed), \(GenerationStatus.failed))
-              AND completed_at >= date_trunc('month', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'
+            SELECT coalesce(sum(coalesce(g.actual_cost, g.estimated_cost)), 0)::text AS spend,
+                   coalesce(sum(g.estimated_cost) FILTER (WHERE g.actual_cost IS NULL), 0)::text AS reserved,
+                   coalesce(sum(coalesce(g.actual_cost, g.estimated_cost)) FILTER (WHERE g.possibly_billed), 0)::text AS possibly_billed
+            FROM generations g CROSS JOIN budget_month(now()) m
+            WHERE g.user_id = \(userID) AND g.created_at >= m.month_start AND g.created_at < m.month_end
             """)[0]
-        return (USD(parsing: row.string("spend")) ?? .zero, USD(parsing: row.string("possibly_billed")) ?? .zero)
+        return (USD(parsing: row.string("spend")) ?? .zero, USD(parsing: row.string("reserved")) ?? .zero,
+                USD(parsing: row.string("possibly_billed")) ?? .zero)
     }
 
     /// The median time from submit to finish of this model's last 200 completed generations.

@@ -134,11 +134,13 @@ enum ProjectPages {
         let chat = chatSpend.known
         let unknown: HTML = chatSpend.unknownCalls > 0
             ? " <span class=\"muted\">(plus \(chatSpend.unknownCalls) chat call\(chatSpend.unknownCalls == 1 ? "" : "s") whose provider reported no usage: cost unknown)</span>" : .empty
-        let possibly: HTML = spend.possiblyBilled > .zero
-            ? " <span class=\"muted\">(of which \(spend.possiblyBilled.display) possibly billed: generations whose outcome the provider did not confirm)</span>" : .empty
+        var parts: [HTML] = []
+        if spend.reserved > .zero { parts.append("\(spend.reserved.display) reserved by generations still running") }
+        if spend.possiblyBilled > .zero { parts.append("\(spend.possiblyBilled.display) possibly billed: generations whose outcome the provider did not confirm") }
+        let detail: HTML = parts.isEmpty ? .empty : " <span class=\"muted\">(of which \(parts.joined(separator: "; ")))</span>"
         let body: HTML = """
             <h1>Your projects</h1>
-            <p class="spend">Spent this month: <strong>\((spend.total.adding(chat) ?? spend.total).display)</strong> — videos \(spend.total.display)\(possibly), roundtables \(chat.display)\(unknown)</p>\(list)
+            <p class="spend">Spent this month: <strong>\((spend.total.adding(chat) ?? spend.total).display)</strong> — videos \(spend.total.display)\(detail), roundtables \(chat.display)\(unknown) <span class="muted">(by the UTC month of each click, as budgets count)</span></p>\(list)
             <h2>New project</h2>\(Views.errorBox(error))
             <form method="post" action="\(Route.projects.path)">\(Views.csrfField(c))
             \(Views.textField("Name", name: "name", value: name, required: true, maxLength: 200))

@@ -57,13 +57,17 @@ struct RoundtableStore {
             """).map(RoundtableMessage.init)
     }
 
-    /// Chat spend this calendar month (UTC), by when each call was made, and how many calls had no
-    /// usage (their cost is unknown: said so, never counted as $0).
+    /// This UTC month's chat spend by the budgets' rule (Migrations/0013 `budget_spend`: roundtables by the
+    /// month of the click, a running one at its reservation until its calls cost more), and how many calls
+    /// had no usage (their cost is unknown: said so, never counted as $0).
     func monthSpend(userID: Int64) throws -> (known: USD, unknownCalls: Int64) {
         let row = try db.execute("""
-            SELECT coalesce(sum(m.cost), 0)::text AS spend, count(*) FILTER (WHERE m.cost IS NULL) AS unknown
-            FROM roundtable_messages m JOIN roundtables r ON r.id = m.roundtable_id
-            WHERE r.user_id = \(userID) AND m.created_at >= date_trunc('month', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'
+            SELECT coalesce(sum(CASE WHEN r.status IN ('queued', 'running') THEN greatest(r.reserved_cost, c.spent) ELSE c.spent END), 0)::text AS spend,
+                   coalesce(sum(c.unknown), 0) AS unknown
+            FROM roundtables r CROSS JOIN budget_month(now()) mo
+            CROSS JOIN LATERAL (SELECT coalesce(sum(cost), 0) AS spent, count(*) FILTER (WHERE cost IS NULL) AS unknown
+                                FROM roundtable_messages WHERE roundtable_id = r.id) c
+            WHERE r.user_id = \(userID) AND r.created_at >= mo.month_start AND r.created_at < mo.month_end
             """)[0]
         return (USD(parsing: row.string("spend")) ?? .zero, row.int("unknown"))
     }

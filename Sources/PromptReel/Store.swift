@@ -132,18 +132,34 @@ struct Store {
 
     /// Changes a user's role; nil when there is no such user. The users trigger drops cached sessions and tokens.
     func setRole(userID: Int64, _ role: Role) throws -> User? {
-        try db.execute("UPDATE users SET role = \(role.rawValue) WHERE id = \(userID) RETURNING id, email, role").first.map(Store.user)
+        try keepingAnAdmin {
+            try db.execute("UPDATE users SET role = \(role.rawValue) WHERE id = \(userID) RETURNING id, email, role").first.map(Store.user)
+        }
     }
 
     /// Disabling also ends the user's sessions (enabling does not bring them back); tokens stay but
     /// answer nothing while the user is disabled. False when there is no such user.
     func setDisabled(userID: Int64, _ disabled: Bool) throws -> Bool {
-        try db.transaction {
+        try keepingAnAdmin {
             let found = try !db.execute("""
                 UPDATE users SET disabled_at = CASE WHEN \(disabled) THEN COALESCE(disabled_at, now()) END WHERE id = \(userID) RETURNING id
                 """).isEmpty
             if found, disabled { try db.execute("DELETE FROM sessions WHERE user_id = \(userID)") }
             return found
+        }
+    }
+
+    /// Runs a role or disabled-flag change in a transaction that is undone if no enabled admin would be
+    /// left. The advisory lock serialises such changes, so two admins demoting each other at the same
+    /// instant cannot both pass the check.
+    private func keepingAnAdmin<T>(_ change: () throws -> T) throws -> T {
+        try db.transaction {
+            try db.execute("SELECT pg_advisory_xact_lock(12004)")
+            let result = try change()
+            guard try db.execute("SELECT count(*) AS n FROM users WHERE role = 'admin' AND disabled_at IS NULL")[0].int("n") > 0 else {
+                throw Accounts.Failure.lastAdmin
+            }
+            return result
         }
     }
 

@@ -87,6 +87,15 @@ import Web
         try Accounts.setRole(db, email: "SECOND@example.test", role: .admin)
         #expect(try Store(db: db).users().map(\.user.role) == [.admin, .admin, .admin])
         #expect(throws: Accounts.Failure.self) { try Accounts.setRole(db, email: "nobody@example.test", role: .admin) }
+
+        // Demoting and disabling go on while another enabled admin remains; the last one is kept.
+        try Accounts.setRole(db, email: "second@example.test", role: .member)
+        try Accounts.setDisabled(db, email: "third@example.test", disabled: true)
+        #expect(throws: Accounts.Failure.lastAdmin) { try Accounts.setRole(db, email: "first@example.test", role: .member) }
+        #expect(throws: Accounts.Failure.lastAdmin) { try Accounts.setDisabled(db, email: "first@example.test", disabled: true) }
+        #expect(try Store(db: db).users().map { "\($0.user.role.rawValue)\($0.disabled ? "-off" : "")" } == ["admin", "member", "admin-off"])
+        try Accounts.setDisabled(db, email: "third@example.test", disabled: false)
+        try Accounts.setRole(db, email: "first@example.test", role: .member)  // third is an enabled admin again
     }
 
     @Test func adminPagesAre404ToMembersAndDisablingStopsSessionsAndTokensAtOnce() throws {

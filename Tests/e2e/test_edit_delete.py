@@ -45,10 +45,16 @@ def error(r, status, code="validation_failed"):
 
 
 def month_spend_sql(email):
-    """The dashboard's figure, by the same rule (GenerationStore.monthSpend), straight from the rows."""
-    return sql(f"""SELECT coalesce(sum(coalesce(g.actual_cost, 0)), 0) FROM generations g JOIN users u ON u.id = g.user_id
-                   WHERE lower(u.email) = lower('{email}') AND g.status IN ('completed', 'failed')
-                     AND g.completed_at >= date_trunc('month', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'""")
+    """The dashboard's figure by the budgets' rule, straight from the rows: generations and roundtables of
+    clicks this UTC month, settled at their actual cost, in flight or possibly billed at the estimate."""
+    return sql(f"""WITH u AS (SELECT id FROM users WHERE lower(email) = lower('{email}')),
+                        m AS (SELECT date_trunc('month', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS s)
+                   SELECT (SELECT coalesce(sum(coalesce(g.actual_cost, g.estimated_cost)), 0) FROM generations g, m
+                           WHERE g.user_id = (SELECT id FROM u) AND g.created_at >= m.s)
+                        + (SELECT coalesce(sum(CASE WHEN r.status IN ('queued', 'running')
+                                                    THEN greatest(r.reserved_cost, coalesce(x.c, 0)) ELSE coalesce(x.c, 0) END), 0)
+                           FROM roundtables r, m, LATERAL (SELECT sum(cost) AS c FROM roundtable_messages WHERE roundtable_id = r.id) x
+                           WHERE r.user_id = (SELECT id FROM u) AND r.created_at >= m.s)""")
 
 
 def decimal_size(n):

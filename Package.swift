@@ -19,6 +19,10 @@ let package = Package(
         // Only the simulator uses it: a small, dependency-free HTTP server, so the simulator shares
         // no HTTP code with PromptReel's own (FastCGI) side.
         .package(url: "https://github.com/swhitty/FlyingFox.git", from: "0.27.1"),
+        // Metrics (swift-metrics API, exposed in Prometheus's text format) and logging (swift-log).
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
     ],
     targets: [
         .systemLibrary(name: "CFastCGI", pkgConfig: "fcgi", providers: [.apt(["libfcgi-dev"])]),
@@ -48,7 +52,12 @@ let package = Package(
         // The FastCGI edge: turns FCGX requests into Web.Request values and back.
         .target(name: "FastCGIServer", dependencies: ["CFastCGI", "Web"], swiftSettings: strict),
         // The application: routes, handlers, pages, accounts, storage.
-        .target(name: "PromptReel", dependencies: ["Web", "Postgres", "CSodium", "CCrack", "VideoAPI", "Images"], swiftSettings: strict),
+        .target(name: "PromptReel", dependencies: [
+            "Web", "Postgres", "CSodium", "CCrack", "VideoAPI", "Images",
+            .product(name: "Metrics", package: "swift-metrics"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
+            .product(name: "Logging", package: "swift-log"),
+        ], swiftSettings: strict),
         .executableTarget(
             name: "promptreel",
             dependencies: [

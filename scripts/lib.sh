@@ -114,13 +114,14 @@ start_simulator() {
     say "the simulator did not start; see $LOCAL/sim.log"; return 1
 }
 
-# Starts `promptreel serve` in the background; sets APP_PID (also in $LOCAL/app.pid).
+# Starts `promptreel serve` in the background; sets APP_PID (also in $LOCAL/app.pid). METRICS_LISTEN
+# (HOST:PORT, e.g. 127.0.0.1:9464) also serves the process's own metrics there.
 start_app() {
     APP_SOCKET="$LOCAL/app.sock"
     export PROMPTREEL_MEDIA_DIR="${PROMPTREEL_MEDIA_DIR:-$LOCAL/media}"
     mkdir -p "$PROMPTREEL_MEDIA_DIR"
     rm -f "$APP_SOCKET"  # a killed app leaves its socket behind: wait for the new one
-    "$BIN" serve --socket "$APP_SOCKET" "$@" >>"$LOCAL/app.log" 2>&1 &
+    "$BIN" serve --socket "$APP_SOCKET" ${METRICS_LISTEN:+--metrics-listen "$METRICS_LISTEN"} "$@" >>"$LOCAL/app.log" 2>&1 &
     APP_PID=$!
     echo "$APP_PID" >"$LOCAL/app.pid"
     PIDS+=("$APP_PID")

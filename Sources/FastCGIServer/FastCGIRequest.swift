@@ -44,10 +44,11 @@ final class FastCGIRequest {
         let path = uri.firstIndex(of: "?").map { String(uri[..<$0]) } ?? uri
         let method = cgi.method.isEmpty ? "GET" : cgi.method
         let (body, tooLarge) = readBody(declaredLength: Int(cgi.contentLength) ?? 0, maxBody: maxBody(method.uppercased(), path))
-        let request = Request(
+        var request = Request(
             method: method, path: path, query: FormDecoder.lenient(cgi.queryString),
             headers: headers, body: body, remoteAddress: cgi.remoteAddress,
             isHTTPS: cgi.https == "on" || cgi.scheme == "https")
+        request.requestID = RequestID.isValid(cgi.requestID) ? cgi.requestID : RequestID.make()
         return (request, tooLarge)
     }
 
@@ -109,7 +110,7 @@ final class FastCGIRequest {
 /// The CGI params a Request needs, read from libfcgi's `NAME=value` C strings.
 struct CGIParams {
     var method = "", requestURI = "", queryString = "", contentType = "", contentLength = ""
-    var remoteAddress = "", https = "", scheme = ""
+    var remoteAddress = "", https = "", scheme = "", requestID = ""
 
     /// Keeps a known param, or adds an `HTTP_FOO_BAR` param to `headers` as `foo-bar`.
     mutating func take(_ entry: UnsafePointer<CChar>, headers: inout [String: String]) {
@@ -133,6 +134,7 @@ struct CGIParams {
             case "REMOTE_ADDR": remoteAddress = value
             case "HTTPS": https = value
             case "REQUEST_SCHEME": scheme = value
+            case "REQUEST_ID": requestID = value
             default: break
             }
         }
@@ -146,5 +148,26 @@ struct CGIParams {
         case 65...90: byte + 32  // A-Z -> a-z
         default: byte
         }
+    }
+}
+
+/// Request ids: nginx's `$request_id` (32 hex digits) when it sends a usable one, else 32 random hex digits.
+enum RequestID {
+    /// 1–64 characters of `[A-Za-z0-9_-]`: safe in a header and in a log line as it is.
+    static func isValid(_ id: String) -> Bool {
+        let bytes = id.utf8
+        return !bytes.isEmpty && bytes.count <= 64 && bytes.allSatisfy {
+            ($0 >= 48 && $0 <= 57) || ($0 >= 65 && $0 <= 90) || ($0 >= 97 && $0 <= 122) || $0 == 45 || $0 == 95
+        }
+    }
+
+    static func make() -> String {
+        var generator = SystemRandomNumberGenerator()
+        return hex(generator.next()) + hex(generator.next())
+    }
+
+    private static func hex(_ value: UInt64) -> String {
+        let digits = String(value, radix: 16)
+        return String(repeating: "0", count: 16 - digits.count) + digits
     }
 }

@@ -65,7 +65,8 @@ public struct FastCGIServer: Sendable {
                     acceptLock.unlock()
                     if !accepted { break }
                     let (incoming, tooLarge) = request.readRequest(maxBody: maxBody)
-                    let response = tooLarge ? handler.respondTooLarge(to: incoming) : handler.respond(to: incoming)
+                    var response = tooLarge ? handler.respondTooLarge(to: incoming) : handler.respond(to: incoming)
+                    response.addHeader("X-Request-Id", incoming.requestID)
                     request.write(response)
                     request.finish()
                 }

@@ -29,7 +29,7 @@ enum AccountPages {
                 retryAfter(failures: f.address, limit: perAddress, since: f.addressSecondsSinceLast))
         }
         if wait > 0 {
-            Log.info("login throttled for address \(address)")
+            Log.info("login throttled for address \(address)", ["request_id": "\(c.request.requestID)"])
             var response = page(&c, login: true, email: email,
                                 error: "Too many failed attempts. Wait \(Views.duration(seconds: Int64(wait))) and try again.", status: 429)
             response.addHeader("Retry-After", String(wait))
@@ -84,7 +84,7 @@ enum AccountPages {
             return page(&c, login: false, email: rawEmail, error: "An account with that email already exists. Log in instead.", status: 409)
         } catch let throttled as SignupThrottled {
             let wait = max(1, Int(throttled.secondsUntilFree.rounded(.up)))
-            Log.info("sign-up throttled for address \(address)")
+            Log.info("sign-up throttled for address \(address)", ["request_id": "\(c.request.requestID)"])
             var response = page(&c, login: false, email: rawEmail,
                                 error: "Too many accounts were created from your address. Try again in \(Views.duration(seconds: Int64(wait))).", status: 429)
             response.addHeader("Retry-After", String(wait))

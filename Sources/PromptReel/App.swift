@@ -2,6 +2,9 @@
 // handler, and map any error to a response in one place. Owns one database connection; one App per
 // FastCGI thread, so it is deliberately not Sendable. It never talks to the video provider: workers do.
 
+import CoreMetrics
+import Logging
+import Metrics
 import Postgres
 public import Web
 
@@ -33,11 +36,21 @@ public final class App {
     }
 
     public func respond(to request: Request) -> Response {
+        let started = monotonicNanoseconds()
+        let route = Route(path: request.path)
+        let response = answer(request, route: route)
+        record(route: route?.metricName ?? "unmatched", status: response.status, nanoseconds: monotonicNanoseconds() - started)
+        return response
+    }
+
+    private func answer(_ request: Request, route: Route?) -> Response {
         var request = request
         if request.method == "HEAD" { request.method = "GET" }
+        var userID: Int64?
         do {
-            guard let route = Route(path: request.path) else { throw HTTPError.notFound() }
+            guard let route else { throw HTTPError.notFound() }
             if route == .healthz { return health() }
+            if route == .metrics { return try InstanceMetrics.serve(request, db: database) }
             let table = handlers(for: route)
             guard let handler = table[request.method] else {
                 var error = HTTPError.methodNotAllowed
@@ -46,19 +59,53 @@ public final class App {
             }
             var context = try Context(request: request, db: database(), config: config, cache: cache)
             try context.authenticate(api: ErrorPages.isAPI(request), allowBearer: route.acceptsBearer)
+            userID = context.user?.id
             if request.method == "POST", !ErrorPages.isAPI(request) { try context.checkCSRF() }
             var response = try handler(&context)
             context.finish(&response)
             return response
         } catch {
-            return errorResponse(error, for: request)
+            return errorResponse(error, for: request, userID: userID)
         }
     }
 
-    func errorResponse(_ error: any Error, for request: Request) -> Response {
+    // MARK: Metrics (per thread: after the first request of a kind, no lock and no allocation)
+
+    private struct RequestKey: Hashable {
+        let route: String
+        let status: Int
+    }
+    private let metrics = ProcessMetrics.shared
+    private var requestCounters: [RequestKey: CoreMetrics.Counter] = [:]
+    private var requestTimers: [String: Metrics.Timer] = [:]
+
+    private func record(route: String, status: Int, nanoseconds: Int64) {
+        let key = RequestKey(route: route, status: status)
+        if let counter = requestCounters[key] {
+            counter.increment()
+        } else {
+            let counter = metrics.requestCounter(route: route, status: status)
+            requestCounters[key] = counter
+            counter.increment()
+        }
+        if let timer = requestTimers[route] {
+            timer.recordNanoseconds(nanoseconds)
+        } else {
+            let timer = metrics.requestTimer(route: route)
+            requestTimers[route] = timer
+            timer.recordNanoseconds(nanoseconds)
+        }
+    }
+
+    /// Every error answer is logged with the request id (5xx as errors with the detail, the rest as info).
+    func errorResponse(_ error: any Error, for request: Request, userID: Int64? = nil) -> Response {
         let http = Self.httpError(error)
+        var metadata: Logger.Metadata = ["request_id": "\(request.requestID)", "status": "\(http.status)", "code": "\(http.code)"]
+        if let userID { metadata["user_id"] = "\(userID)" }
         if http.status >= 500 {
-            Log.error("\(request.method) \(request.path) -> \(http.status): \(http.logDetail ?? http.publicMessage)")
+            Log.error("\(request.method) \(request.path) -> \(http.status): \(http.logDetail ?? http.publicMessage)", metadata)
+        } else {
+            Log.info("\(request.method) \(request.path) -> \(http.status)", metadata)
         }
         if http.status == 503 { connection = connection?.isHealthy == true ? connection : nil }
         return ErrorPages.response(for: http, request: request) { Views.errorPage($0) }
@@ -127,7 +174,7 @@ public final class App {
     func handlers(for route: Route) -> [String: Handler] {
         switch route {
         case .home: ["GET": { $0.user == nil ? .redirect(to: Route.login.path) : .redirect(to: Route.dashboard.path) }]
-        case .healthz: [:]
+        case .healthz, .metrics: [:]  // answered before authentication, in `answer`
         case .login: ["GET": AccountPages.loginForm, "POST": AccountPages.login]
         case .signup: ["GET": AccountPages.signupForm, "POST": AccountPages.signup]
         case .logout: ["POST": AccountPages.logout]

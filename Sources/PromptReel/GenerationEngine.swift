@@ -4,6 +4,7 @@
 // lives in the database. It talks to a `VideoProvider`, so its transitions are tested without sockets.
 
 import Glibc
+import Logging
 import Postgres
 import Synchronization
 import VideoAPI
@@ -115,7 +116,7 @@ final class GenerationEngine {
                 reference = ReferenceUpload(data: try MediaFiles.read(frame.fittedPath, in: config.mediaDirectory, maxBytes: config.maxImageBytes),
                                             contentType: ReferenceFile.fitted.contentType, filename: ReferenceFile.fitted.fileName)
             } catch {
-                Log.error("generation \(g.id): reference image unreadable: \(error)")
+                Log.error("reference image unreadable: \(error)", g.logMetadata)
                 try store.fail(g.id, code: GenerationErrorCode.referenceImageMissing.rawValue, message: "The reference image for this generation could not be read; nothing was sent.")
                 return true
             }
@@ -123,10 +124,10 @@ final class GenerationEngine {
         do {
             let created = try create(g, reference: reference)
             if config.failpoint == "after-create" { Log.error("failpoint after-create: exiting"); _exit(137) }
-            Log.info("generation \(g.id): created \(created.value.id) [\(created.requestID ?? "-")]")
+            Log.info("created \(created.value.id)", g.logMetadata.merging(["provider_request_id": "\(created.requestID ?? "-")"]) { $1 })
             try recordCreated(g, created)
         } catch let error as VideoAPIError {
-            Log.error("generation \(g.id): create failed: \(error)")
+            Log.error("create failed: \(error)", g.logMetadata(error))
             switch error.createOutcome {
             case .notTaken:
                 // The breaker paces a failing provider; this only spaces one generation's own retries.
@@ -167,7 +168,7 @@ final class GenerationEngine {
                 return
             } catch {
                 attempt += 1
-                Log.error("generation \(g.id): the provider created job \(created.value.id) but recording it failed: \(error)")
+                Log.error("the provider created job \(created.value.id) but recording it failed: \(error)", g.logMetadata)
                 guard attempt < 3 else { throw error }
                 VideoAPIClient.sleep(0.5 * Double(attempt))
             }
@@ -192,16 +193,16 @@ final class GenerationEngine {
                 try store.markUnconfirmed(g.id, message: GenerationEngine.unconfirmedMessage(
                     "another generation with the same prompt and settings was being sent at the same time"))
             } else if let match = try findOrphan(g, intentEpoch: intent) {
-                Log.info("generation \(g.id): adopted the provider's job \(match.id)")
+                Log.info("adopted the provider's job \(match.id)", g.logMetadata)
                 _ = try store.recordSubmitted(g.id, video: match, requestID: nil, nextPollSeconds: 0)
                 try apply(g, match, pollAfterMs: nil)
             } else {
-                Log.error("generation \(g.id): the provider's list does not show the job; unconfirmed")
+                Log.error("the provider's list does not show the job; unconfirmed", g.logMetadata)
                 try store.markUnconfirmed(g.id, message: GenerationEngine.unconfirmedMessage(
                     "the provider's list of videos does not show it"))
             }
         } catch let error as VideoAPIError {
-            Log.error("generation \(g.id): cannot list provider videos: \(error)")
+            Log.error("cannot list provider videos: \(error)", g.logMetadata(error))
             // Outages and rate limits pass: look again a few times before giving the job up to an operator.
             if (error.isProviderFailure || error.kind == .rateLimited) && g.polls < 3 {
                 try store.reconcileLater(g.id, afterSeconds: max(15, error.retryAfter ?? 0))
@@ -267,7 +268,7 @@ final class GenerationEngine {
             let result = try provider.retrieve(jobID)
             try apply(g, result.value, pollAfterMs: result.pollAfterMs)
         } catch let error as VideoAPIError {
-            Log.error("generation \(g.id): poll failed: \(error)")
+            Log.error("poll failed: \(error)", g.logMetadata(error))
             // A gateway may not know a job for a moment after creating it: 404 counts only after a few polls.
             if error.kind == .notFound && g.polls >= 3 || error.kind == .badKey && g.polls > 10 {
                 // The provider took the job; whatever happened since, it may have billed it.
@@ -294,7 +295,7 @@ final class GenerationEngine {
             try store.recordProgress(g.id, status: .inProgress, providerStatus: video.rawStatus, progress: video.progress, nextPollSeconds: next)
         case let .unknown(raw):
             let first = GenerationEngine.unknownStatesLogged.withLock { $0.insert(raw).inserted }
-            if first { Log.error("provider sent an unknown status '\(raw)' (generation \(g.id)); polling on until the timeout") }
+            if first { Log.error("provider sent an unknown status '\(raw)'; polling on until the timeout", g.logMetadata) }
             try store.recordProgress(g.id, status: g.status, providerStatus: raw, progress: video.progress, nextPollSeconds: next)
         case .completed:
             try store.recordProviderCompleted(g.id, video: video, deadlineSeconds: config.downloadDeadlineSeconds)
@@ -342,23 +343,24 @@ final class GenerationEngine {
                 case .valid:
                     guard rename(staging, final) == 0 else { throw VideoAPIError(.upstream, detail: "cannot move \(staging) into place") }
                     try store.recordAsset(g.id, asset, path: relative, bytes: file.value.bytes, sha256: file.value.sha256)
+                    ProcessMetrics.shared.mediaStored(bytes: file.value.bytes, kind: asset.rawValue)
                     if asset == .video, let probed = probe(final) {
                         try store.recordDelivered(g.id, seconds: probed.seconds, width: probed.width, height: probed.height)
                     }
                 case let .notReady(why):
                     unlink(staging)
-                    Log.error("generation \(g.id): \(asset.rawValue) not usable yet: \(why)")
+                    Log.error("\(asset.rawValue) not usable yet: \(why)", g.logMetadata)
                     if asset == .video { videoProblem = "the provider did not deliver a video file (\(why))" } else { try store.skipAsset(g.id, asset) }
                 case let .failed(code, message):
                     unlink(staging)
                     guard asset == .video else { try store.skipAsset(g.id, asset); continue }
-                    Log.error("generation \(g.id): the provider says the video failed: \(code)")
+                    Log.error("the provider says the video failed: \(code)", g.logMetadata)
                     try store.fail(g.id, code: code, message: FailureMessages.plain(code: code, providerMessage: message))
                     return true
                 }
             } catch let error as VideoAPIError {
                 unlink(staging)
-                Log.error("generation \(g.id): \(asset.rawValue) download failed: \(error)")
+                Log.error("\(asset.rawValue) download failed: \(error)", g.logMetadata(error))
                 if asset == .video {
                     videoProblem = error.publicMessage
                 } else if g.downloadAttempts >= 3 || error.kind == .invalidRequest || error.kind == .notFound {
@@ -367,7 +369,7 @@ final class GenerationEngine {
             }
         }
         if let refreshed = try store.byID(g.id), MediaAsset.allCases.allSatisfy({ refreshed.has($0) }) {
-            if try store.complete(g.id) { Log.info("generation \(g.id): completed") }
+            if try store.complete(g.id) { Log.info("completed", g.logMetadata) }
             return true
         }
         // Retry (never the paid generation) until the provider's copy expires.
@@ -391,7 +393,7 @@ final class GenerationEngine {
             Timed out: the video provider did not finish within \(span), so PromptReel stopped waiting. The provider \
             may still finish and bill it, so its price counts as possibly billed.
             """) {
-            Log.info("generation \(id): timed out")
+            Log.info("timed out", ["generation_id": "\(id)"])
         }
     }
 }
@@ -420,5 +422,17 @@ enum FailureMessages {
         default:
             return providerMessage ?? "The video provider could not generate this video (\(code))."
         }
+    }
+}
+
+extension Generation {
+    /// What a log line about this generation carries.
+    var logMetadata: Logger.Metadata { ["generation_id": "\(id)", "user_id": "\(userID)"] }
+
+    /// The same, with the provider's request id of a failed call when it sent one.
+    func logMetadata(_ error: VideoAPIError) -> Logger.Metadata {
+        var metadata = logMetadata
+        if let requestID = error.requestID { metadata["provider_request_id"] = "\(requestID)" }
+        return metadata
     }
 }

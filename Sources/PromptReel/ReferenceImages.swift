@@ -99,6 +99,7 @@ struct ReferenceImages {
         let sha = Crypto.sha256(bytes).map { String($0, radix: 16).count == 1 ? "0" + String($0, radix: 16) : String($0, radix: 16) }.joined()
         let path = "references/\(videoID)/\(sha).\(info.format.fileExtension)"
         try MediaFiles.write(bytes, to: path, in: mediaDirectory)
+        ProcessMetrics.shared.mediaStored(bytes: bytes.count, kind: "reference")
         guard let row = try db.execute("""
             INSERT INTO video_reference_images (video_id, path, content_type, width, height, bytes, sha256)
             SELECT v.id, \(path), \(info.format.contentType), \(info.width), \(info.height), \(Int64(bytes.count)), \(sha)
@@ -138,6 +139,7 @@ struct ReferenceImages {
             let png: [UInt8]
             do { png = try Images.fit(original, width: dims[0], height: dims[1], mode: mode) } catch { throw Refusal.image(error) }
             try MediaFiles.write(png, to: fittedPath, in: mediaDirectory)
+            ProcessMetrics.shared.mediaStored(bytes: png.count, kind: "reference")
         }
         return GenerationReference(originalPath: image.path, format: image.format, width: image.width, height: image.height,
                                    sha256: image.sha256, fit: mode, fittedPath: fittedPath)
@@ -155,6 +157,7 @@ struct ReferenceImages {
         let jpeg: [UInt8]
         do { jpeg = try Images.preview(original, width: dims[0], height: dims[1], mode: mode) } catch { throw Refusal.image(error) }
         try MediaFiles.write(jpeg, to: path, in: mediaDirectory)
+        ProcessMetrics.shared.mediaStored(bytes: jpeg.count, kind: "reference")
         return jpeg
     }
 }

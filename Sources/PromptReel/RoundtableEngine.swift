@@ -43,12 +43,12 @@ final class RoundtableEngine {
         do {
             try run(table)
         } catch let failure as RoundFailure {
-            Log.error("roundtable \(table.id): \(failure.message)")
+            Log.error("\(failure.message)", ["roundtable_id": "\(table.id)"])
             try store.fail(table.id, message: failure.message)
         } catch DatabaseError.unavailable(let detail) {
             throw DatabaseError.unavailable(detail)
         } catch {
-            Log.error("roundtable \(table.id): \(error)")
+            Log.error("\(error)", ["roundtable_id": "\(table.id)"])
             try store.fail(table.id, message: "The roundtable stopped on an internal error. The transcript so far is kept; Retry resumes it.")
         }
         return true
@@ -82,7 +82,7 @@ final class RoundtableEngine {
             throw RoundFailure(message: "The Moderator's answer held no prompt\(final.finishReason == "length" ? " (it stopped at its length limit)" : ""). Retry asks it again.")
         }
         try store.complete(table.id, proposal: String(proposal.prefix(RoundtableEngine.promptLimit)), rationale: rationale)
-        Log.info("roundtable \(table.id): completed")
+        Log.info("completed", ["roundtable_id": "\(table.id)"])
     }
 
     /// One answer from one role, or why it failed.
@@ -121,7 +121,7 @@ final class RoundtableEngine {
             switch answer.result {
             case let .success(completion):
                 if !completion.droppedParameters.isEmpty {
-                    Log.info("roundtable \(table.id): the chat model refused \(completion.droppedParameters.joined(separator: ", ")); asked without")
+                    Log.info("the chat model refused \(completion.droppedParameters.joined(separator: ", ")); asked without", ["roundtable_id": "\(table.id)"])
                 }
                 // Every paid answer still arriving is stored even if one write fails; the failure is raised after.
                 do {
@@ -131,11 +131,11 @@ final class RoundtableEngine {
                                          chatModel: table.chatModel, startedAt: answer.startedAt)
                     try store.extendLease(table.id, seconds: leaseSeconds)
                 } catch {
-                    Log.error("roundtable \(table.id): storing the \(answer.role)'s answer failed: \(error)")
+                    Log.error("storing the \(answer.role)'s answer failed: \(error)", ["roundtable_id": "\(table.id)"])
                     storeError = storeError ?? error
                 }
             case let .failure(error):
-                Log.error("roundtable \(table.id): \(answer.role) (round \(round)) failed: \(error)")
+                Log.error("\(answer.role) (round \(round)) failed: \(error)", ["roundtable_id": "\(table.id)"])
                 failures.append("the \(answer.role)'s call in round \(round) failed: \(RoundtablePrompts.plain(error))")
             }
         }

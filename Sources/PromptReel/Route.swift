@@ -4,6 +4,8 @@
 public enum Route: Equatable, Sendable {
     case home
     case healthz
+    /// Prometheus text: the instance-wide numbers read from PostgreSQL (loopback only).
+    case metrics
     case login
     case signup
     case logout
@@ -85,6 +87,7 @@ public enum Route: Equatable, Sendable {
         switch s {
         case [""], []: self = .home
         case ["healthz"]: self = .healthz
+        case ["metrics"]: self = .metrics
         case ["login"]: self = .login
         case ["signup"]: self = .signup
         case ["logout"]: self = .logout
@@ -153,6 +156,7 @@ public enum Route: Equatable, Sendable {
         switch self {
         case .home: "/"
         case .healthz: "/healthz"
+        case .metrics: "/metrics"
         case .login: "/login"
         case .signup: "/signup"
         case .logout: "/logout"

@@ -77,7 +77,7 @@ public struct Worker: Sendable {
             workLoop(name, until: stop, idleSeconds: 0.5) {
                 let db = try Connection(url: config.databaseURL)
                 try db.execute("LISTEN promptreel_work")  // the channel GenerationStore.wakeWorkers notifies
-                return GenerationEngine(db: db, provider: try VideoAPIClient(config: providerConfig), config: config.engine)
+                return GenerationEngine(db: db, provider: MeasuredVideoProvider(try VideoAPIClient(config: providerConfig)), config: config.engine)
             }
         case .roundtables:
             guard let chatConfig = config.chat else {
@@ -88,7 +88,7 @@ public struct Worker: Sendable {
             workLoop(name, until: stop, idleSeconds: 1) {
                 let db = try Connection(url: config.databaseURL)
                 try db.execute("LISTEN promptreel_roundtables")  // RoundtableStore.workChannel
-                return RoundtableEngine(db: db) { () throws(VideoAPIError) -> any ChatProvider in try ChatAPIClient(config: chatConfig) }
+                return RoundtableEngine(db: db) { () throws(VideoAPIError) -> any ChatProvider in MeasuredChatProvider(try ChatAPIClient(config: chatConfig)) }
             }
         }
     }

@@ -11,6 +11,9 @@ public struct Request: Sendable {
     public var remoteAddress: String
     /// True when the client reached nginx over https (decides the cookie `Secure` flag).
     public var isHTTPS: Bool
+    /// nginx's `$request_id` (the REQUEST_ID param), or one made by the edge: in every log line about
+    /// this request and in the `X-Request-Id` answer header.
+    public var requestID = ""
 
     public init(
         method: String, path: String, query: [String: String] = [:], headers: [String: String] = [:],

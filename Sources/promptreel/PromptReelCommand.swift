@@ -30,6 +30,29 @@ struct DatabaseOptions: ParsableArguments {
     func connect() throws -> Connection { try Connection(url: config.databaseURL) }
 }
 
+/// Where this process's own metrics are served, and the `process` label they and its log lines carry.
+struct MetricsOptions: ParsableArguments {
+    @Option(help: "Serve this process's metrics at http://HOST:PORT/metrics (a port alone means 127.0.0.1:PORT). Off unless given.")
+    var metricsListen: String?
+    @Flag(help: "Allow --metrics-listen on an address other than loopback.") var metricsAllowRemote = false
+    @Option(help: "The process label of its metrics and log lines (default: the command, serve or worker).") var metricsName: String?
+
+    /// Starts logging and metrics under the process's name; the listener, if asked for, is bound at once.
+    func start(_ command: String) throws -> MetricsListener? {
+        let process = metricsName ?? command
+        Log.start(process: process)
+        let metrics = ProcessMetrics.start(process: process)
+        guard let metricsListen else { return nil }
+        do {
+            let listener = try MetricsListener(address: metricsListen, allowRemote: metricsAllowRemote) { metrics.exposition() }
+            Log.info("metrics at http://\(metricsListen)/metrics", ["port": "\(listener.port)"])
+            return listener
+        } catch {
+            throw ValidationError(error.description)
+        }
+    }
+}
+
 struct Serve: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Serve FastCGI requests (behind nginx).")
 
@@ -41,10 +64,12 @@ struct Serve: ParsableCommand {
     @Flag(help: "Do not run the background generation worker in this process.") var noWorker = false
     @Option(help: "Background worker threads.") var workerThreads = 2
     @Option(help: "Roundtable threads (separate from the video workers).") var roundtableThreads = 2
+    @OptionGroup var metricsOptions: MetricsOptions
 
     func run() throws {
         guard (socket == nil) != (listen == nil) else { throw ValidationError("Give exactly one of --socket or --listen.") }
         blockStopSignals()  // before any thread starts, so only sigwait ever sees SIGTERM
+        let metricsListener = try metricsOptions.start("serve")
         Crypto.initialize()
         let config = database.config
         let address: FastCGIServer.Address = socket.map { .socket(path: $0) } ?? .tcp(listen ?? "")
@@ -61,6 +86,7 @@ struct Serve: ParsableCommand {
         try server.run { App(config: config, cache: cache) }
         listener?.stopAndWait()
         workers?.stopAndWait()
+        metricsListener?.stopAndWait()
         Log.info("stopped")
     }
 }
@@ -71,14 +97,17 @@ struct WorkerCommand: ParsableCommand {
     @OptionGroup var database: DatabaseOptions
     @Option(help: "Worker threads.") var threads = 2
     @Option(help: "Roundtable threads (separate from the video workers).") var roundtableThreads = 2
+    @OptionGroup var metricsOptions: MetricsOptions
 
     func run() throws {
         blockStopSignals()
+        let metricsListener = try metricsOptions.start("worker")
         Crypto.initialize()
         let workers = WorkerThreads(config: database.config, count: threads, roundtables: roundtableThreads)
         Log.info("worker running with \(threads) threads")
         waitForStopSignal()
         workers.stopAndWait()
+        metricsListener?.stopAndWait()
         Log.info("worker stopped")
     }
 }

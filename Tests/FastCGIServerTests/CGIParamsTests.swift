@@ -32,4 +32,14 @@ import Testing
         #expect(params.method.isEmpty)
         #expect(headers == ["x-bin": "\u{FF}é"])
     }
+
+    @Test func requestIDIsKeptAndCheckedBeforeUse() {
+        let (params, headers) = read(["REQUEST_ID=0f1e2d3c4b5a69788796a5b4c3d2e1f0"])
+        #expect(params.requestID == "0f1e2d3c4b5a69788796a5b4c3d2e1f0" && headers.isEmpty)
+        #expect(RequestID.isValid(params.requestID))
+        // Anything that could split a header or a log line is replaced by an id of our own.
+        for bad in ["", "a b", "x\ny", "é", String(repeating: "a", count: 65)] { #expect(!RequestID.isValid(bad)) }
+        let made = RequestID.make()
+        #expect(made.count == 32 && RequestID.isValid(made) && made != RequestID.make())
+    }
 }

@@ -99,12 +99,12 @@ class WorkerProcess:
     """A `promptreel worker` process with its own environment additions."""
     count = 0
 
-    def __init__(self, **env):
+    def __init__(self, *args, **env):
         import subprocess
         WorkerProcess.count += 1
         self.log_path = os.path.join(os.environ.get("PROMPTREEL_LOCAL", "/tmp"), f"worker-{WorkerProcess.count}.log")
         log = open(self.log_path, "w")
-        self.proc = subprocess.Popen([os.environ["PROMPTREEL_BIN"], "worker", "--threads", "1"],
+        self.proc = subprocess.Popen([os.environ["PROMPTREEL_BIN"], "worker", "--threads", "1", *map(str, args)],
                                      env={**os.environ, **{k: str(v) for k, v in env.items()}},
                                      stdout=log, stderr=log)
         # Ready once it says so (its stop signals are then handled), or once it has exited.

@@ -93,10 +93,13 @@ def test_confirm_twice_starts_one_job_and_lands_on_progress(worker):
     assert second.headers["Location"] == f"/dashboard/videos/{video}/generation"
     landed = b.get(second.headers["Location"])
     assert "already being generated" in landed.text and landed.url.endswith(first.headers["Location"])
-    assert sim_stats()["create"] - before == 1
+    # The worker sends the create after the click commits: wait for it (a loaded machine may take a moment),
+    # then, once the job is done, check nothing else was sent.
+    wait_until(lambda: sim_stats()["create"] - before >= 1, timeout=10, what="the create")
     # A changed price is refused, not charged.
     stale = dict(form, expected_cost="0.10")
     wait_until(lambda: "Completed" in b.get(f"/dashboard/videos/{video}").text, what="completion")
+    assert sim_stats()["create"] - before == 1
     r = b.post(f"/dashboard/videos/{video}/generate", stale, allow_redirects=False)
     assert r.status_code == 409 and "The price for these settings is now $0.40" in r.text
     # Without a CSRF token, nothing starts.

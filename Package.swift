@@ -48,7 +48,7 @@ let package = Package(
         // The FastCGI edge: turns FCGX requests into Web.Request values and back.
         .target(name: "FastCGIServer", dependencies: ["CFastCGI", "Web"], swiftSettings: strict),
         // The application: routes, handlers, pages, accounts, storage.
-        .target(name: "PromptReel", dependencies: ["Web", "Postgres", "CSodium", "CCrack", "VideoAPI", "Images"], swiftSettings: strict),
+        .target(name: "PromptReel", dependencies: ["Web", "Postgres", "CSodium", "CCrack", "VideoAPI", "Images", "HTTPClient"], swiftSettings: strict),
         .executableTarget(
             name: "promptreel",
             dependencies: [

@@ -13,6 +13,8 @@ public struct CurlError: Error, Sendable, CustomStringConvertible {
     public let message: String
     /// No byte of the request was written (curl's CURLINFO_REQUEST_SIZE was 0 when it failed).
     public var requestUnsent = false
+    /// The response's status when one had arrived before the failure (e.g. a sink's cap), else 0.
+    public var responseStatus = 0
     public var description: String { "curl error \(code): \(message)" }
 
     public init(code: Int, message: String, requestUnsent: Bool = false) {
@@ -65,6 +67,12 @@ public struct HTTPClientRequest {
     public var body: Body
     public var connectTimeoutMs: Int
     public var timeoutMs: Int
+    /// CURLOPT_RESOLVE entries ("host:port:address"): connect to exactly these addresses, no DNS lookup.
+    public var resolve: [String] = []
+    /// CURLOPT_PROTOCOLS_STR, e.g. "http,https" (nil: curl's default).
+    public var protocols: String?
+    /// Ignore proxy environment variables (a proxy would connect somewhere else than `resolve` says).
+    public var noProxy = false
 
     public init(method: String, url: String, headers: [(String, String)] = [], body: Body = .none,
                 connectTimeoutMs: Int = 5000, timeoutMs: Int = 30000) {
@@ -131,6 +139,13 @@ public final class CurlEasy {
         try check(pr_curl_setopt_long(handle, CURLOPT_CONNECTTIMEOUT_MS, request.connectTimeoutMs))
         try check(pr_curl_setopt_long(handle, CURLOPT_TIMEOUT_MS, request.timeoutMs))
         try check(pr_curl_setopt_long(handle, CURLOPT_FOLLOWLOCATION, 0))
+        let resolveList = HeaderList(lines: request.resolve)
+        if !request.resolve.isEmpty { try check(pr_curl_setopt_slist(handle, CURLOPT_RESOLVE, resolveList.raw)) }
+        if let protocols = request.protocols {
+            try check(pr_curl_setopt_string(handle, CURLOPT_PROTOCOLS_STR, protocols))
+            try check(pr_curl_setopt_string(handle, CURLOPT_REDIR_PROTOCOLS_STR, protocols))
+        }
+        if request.noProxy { try check(pr_curl_setopt_string(handle, CURLOPT_NOPROXY, "*")) }
         try check(pr_curl_setopt_string(handle, CURLOPT_USERAGENT, "PromptReel/1.0"))
         try check(pr_curl_setopt_slist(handle, CURLOPT_HTTPHEADER, headerList.raw))
         try check(pr_curl_setopt_write(handle) { data, size, count, context in
@@ -177,13 +192,15 @@ public final class CurlEasy {
 
         let result = curl_easy_perform(handle)
         headerListKeepAlive = nil
-        withExtendedLifetime((headerList, mime)) {}
+        withExtendedLifetime((headerList, mime, resolveList)) {}
         if result != CURLE_OK {
-            var sent = 0
+            var sent = 0, status = 0
             let known = pr_curl_getinfo_long(handle, CURLINFO_REQUEST_SIZE, &sent) == CURLE_OK
+            _ = pr_curl_getinfo_long(handle, CURLINFO_RESPONSE_CODE, &status)
             do { try check(result) } catch {
                 var failure = error
                 failure.requestUnsent = known && sent == 0
+                failure.responseStatus = status
                 throw failure
             }
         }
@@ -234,6 +251,10 @@ final class HeaderList {
             // "Name;" sends an empty header, "Name:" removes one of curl's defaults.
             raw = curl_slist_append(raw, value.isEmpty ? "\(name):" : "\(name): \(value)")
         }
+    }
+    /// Lines as they are (CURLOPT_RESOLVE entries), without any with a line break.
+    init(lines: [String]) {
+        for line in lines where !line.contains("\n") && !line.contains("\r") { raw = curl_slist_append(raw, line) }
     }
     deinit { curl_slist_free_all(raw) }
 }

@@ -13,8 +13,6 @@ public struct CurlError: Error, Sendable, CustomStringConvertible {
     public let message: String
     /// No byte of the request was written (curl's CURLINFO_REQUEST_SIZE was 0 when it failed).
     public var requestUnsent = false
-    /// The response's status when one had arrived before the failure (e.g. a sink's cap), else 0.
-    public var responseStatus = 0
     public var description: String { "curl error \(code): \(message)" }
 
     public init(code: Int, message: String, requestUnsent: Bool = false) {
@@ -67,12 +65,6 @@ public struct HTTPClientRequest {
     public var body: Body
     public var connectTimeoutMs: Int
     public var timeoutMs: Int
-    /// CURLOPT_RESOLVE entries ("host:port:address"): connect to exactly these addresses, no DNS lookup.
-    public var resolve: [String] = []
-    /// CURLOPT_PROTOCOLS_STR, e.g. "http,https" (nil: curl's default).
-    public var protocols: String?
-    /// Ignore proxy environment variables (a proxy would connect somewhere else than `resolve` says).
-    public var noProxy = false
 
     public init(method: String, url: String, headers: [(String, String)] = [], body: Body = .none,
                 connectTimeoutMs: Int = 5000, timeoutMs: Int = 30000) {
@@ -96,6 +88,24 @@ public struct MimeFile: Sendable {
         self.filename = filename
         self.contentType = contentType
         self.data = data
+    }
+}
+
+/// Where a request may connect, for URLs chosen by users (webhooks): the address is fixed in advance
+/// (CURLOPT_RESOLVE "host:port:address", so no DNS lookup can change it), only the given protocols are
+/// allowed, and proxy variables are ignored (a proxy would connect somewhere else).
+public struct ConnectionPolicy: Sendable {
+    public var resolve: [String]
+    /// CURLOPT_PROTOCOLS_STR, e.g. "http,https".
+    public var protocols: String
+    /// When the sink stops the transfer after the status line arrived, answer with that status instead
+    /// of an error (a capped body that is read only for its status).
+    public var statusSurvivesSinkCap: Bool
+
+    public init(resolve: [String], protocols: String = "http,https", statusSurvivesSinkCap: Bool = true) {
+        self.resolve = resolve
+        self.protocols = protocols
+        self.statusSurvivesSinkCap = statusSurvivesSinkCap
     }
 }
 
@@ -125,6 +135,15 @@ public final class CurlEasy {
 
     /// Performs one request, streaming the body into `sink`. Reuses the handle's connection cache.
     public func perform(_ request: HTTPClientRequest, into sink: any ResponseSink) throws(CurlError) -> HTTPClientResponse {
+        try perform(request, into: sink, policy: nil)
+    }
+
+    /// Performs one request under a connection policy (see `ConnectionPolicy`). Redirects are never followed.
+    public func perform(_ request: HTTPClientRequest, into sink: any ResponseSink, pinning policy: ConnectionPolicy) throws(CurlError) -> HTTPClientResponse {
+        try perform(request, into: sink, policy: policy)
+    }
+
+    private func perform(_ request: HTTPClientRequest, into sink: any ResponseSink, policy: ConnectionPolicy?) throws(CurlError) -> HTTPClientResponse {
         curl_easy_reset(handle)
         errorBuffer[0] = 0
         let context = TransferContext(sink: sink)
@@ -139,13 +158,13 @@ public final class CurlEasy {
         try check(pr_curl_setopt_long(handle, CURLOPT_CONNECTTIMEOUT_MS, request.connectTimeoutMs))
         try check(pr_curl_setopt_long(handle, CURLOPT_TIMEOUT_MS, request.timeoutMs))
         try check(pr_curl_setopt_long(handle, CURLOPT_FOLLOWLOCATION, 0))
-        let resolveList = HeaderList(lines: request.resolve)
-        if !request.resolve.isEmpty { try check(pr_curl_setopt_slist(handle, CURLOPT_RESOLVE, resolveList.raw)) }
-        if let protocols = request.protocols {
-            try check(pr_curl_setopt_string(handle, CURLOPT_PROTOCOLS_STR, protocols))
-            try check(pr_curl_setopt_string(handle, CURLOPT_REDIR_PROTOCOLS_STR, protocols))
+        let resolveList = HeaderList(lines: policy?.resolve ?? [])
+        if let policy {
+            try check(pr_curl_setopt_slist(handle, CURLOPT_RESOLVE, resolveList.raw))
+            try check(pr_curl_setopt_string(handle, CURLOPT_PROTOCOLS_STR, policy.protocols))
+            try check(pr_curl_setopt_string(handle, CURLOPT_REDIR_PROTOCOLS_STR, policy.protocols))
+            try check(pr_curl_setopt_string(handle, CURLOPT_NOPROXY, "*"))
         }
-        if request.noProxy { try check(pr_curl_setopt_string(handle, CURLOPT_NOPROXY, "*")) }
         try check(pr_curl_setopt_string(handle, CURLOPT_USERAGENT, "PromptReel/1.0"))
         try check(pr_curl_setopt_slist(handle, CURLOPT_HTTPHEADER, headerList.raw))
         try check(pr_curl_setopt_write(handle) { data, size, count, context in
@@ -193,18 +212,20 @@ public final class CurlEasy {
         let result = curl_easy_perform(handle)
         headerListKeepAlive = nil
         withExtendedLifetime((headerList, mime, resolveList)) {}
+        var status = 0
+        if result == CURLE_WRITE_ERROR, policy?.statusSurvivesSinkCap == true,
+           pr_curl_getinfo_long(handle, CURLINFO_RESPONSE_CODE, &status) == CURLE_OK, status > 0 {
+            return HTTPClientResponse(status: status, headers: context.headers)
+        }
         if result != CURLE_OK {
-            var sent = 0, status = 0
+            var sent = 0
             let known = pr_curl_getinfo_long(handle, CURLINFO_REQUEST_SIZE, &sent) == CURLE_OK
-            _ = pr_curl_getinfo_long(handle, CURLINFO_RESPONSE_CODE, &status)
             do { try check(result) } catch {
                 var failure = error
                 failure.requestUnsent = known && sent == 0
-                failure.responseStatus = status
                 throw failure
             }
         }
-        var status = 0
         try check(pr_curl_getinfo_long(handle, CURLINFO_RESPONSE_CODE, &status))
         return HTTPClientResponse(status: status, headers: context.headers)
     }

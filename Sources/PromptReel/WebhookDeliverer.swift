@@ -89,25 +89,20 @@ final class WebhookDeliverer {
         guard let signature = WebhookSignature.sign(secret: due.secret, id: due.messageID, timestamp: timestamp, body: body) else {
             return Result(outcome: .refused, statusCode: nil, error: "the endpoint's secret is not a whsec_ secret")
         }
-        var request = HTTPClientRequest(
+        let request = HTTPClientRequest(
             method: "POST", url: url.normalized,
             headers: [("webhook-id", due.messageID), ("webhook-timestamp", String(timestamp)), ("webhook-signature", signature)],
             body: .bytes(body, contentType: "application/json"),
             connectTimeoutMs: config.connectTimeoutMs, timeoutMs: config.totalTimeoutMs)
         let pinned = address.isV6 ? "[\(address)]" : "\(address)"
-        request.resolve = ["\(url.host):\(url.port):\(pinned)"]
-        request.protocols = "http,https"
-        request.noProxy = true
+        // Past the body cap the status has arrived: it decides, the rest of the body does not matter.
+        let policy = ConnectionPolicy(resolve: ["\(url.host):\(url.port):\(pinned)"], protocols: "http,https", statusSurvivesSinkCap: true)
         let status: Int
         do {
             let curl = try CurlEasy()  // a fresh handle: no connection or DNS entry from another delivery
-            status = try curl.perform(request, into: DiscardingSink()).status
+            status = try curl.perform(request, into: DiscardingSink(), pinning: policy).status
         } catch {
-            // Past the body cap the status has arrived: it decides, the rest of the body does not matter.
-            guard error.isWriteAborted, error.responseStatus > 0 else {
-                return Result(outcome: .unreachable, statusCode: nil, error: String(error.message.prefix(300)))
-            }
-            status = error.responseStatus
+            return Result(outcome: .unreachable, statusCode: nil, error: String(error.message.prefix(300)))
         }
         if (200..<300).contains(status) { return Result(outcome: .delivered, statusCode: status, error: nil) }
         return Result(outcome: .rejected, statusCode: status, error: "HTTP \(status)")

@@ -55,6 +55,20 @@ import Web
     }
 }
 
+@Suite struct WebhookRoutes {
+    @Test(arguments: [Route.webhooks, .webhook(3), .deleteWebhook(3), .redeliverWebhook(delivery: 9), .apiWebhooks, .apiWebhook(3),
+                      .apiWebhookDeliveries(3), .apiRedeliverWebhook(delivery: 9)])
+    func pathsRoundTrip(_ route: Route) {
+        #expect(Route(path: route.path) == route)
+    }
+
+    @Test(arguments: ["/account/webhooks/x", "/account/webhooks/0", "/account/webhooks/1/deliveries", "/api/webhooks/1/redeliver",
+                      "/api/webhook-deliveries/1", "/account/webhook-deliveries/1"])
+    func unknownPathsAreNotRoutes(_ path: String) {
+        #expect(Route(path: path) == nil)
+    }
+}
+
 @Suite struct WebhookURLRules {
     @Test func acceptedAndNormalized() throws {
         let url = try WebhookURL(parsing: "HTTPS://Hooks.Example.com/in?x=1")

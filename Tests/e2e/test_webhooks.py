@@ -18,7 +18,7 @@ from test_pages_valid import assert_valid
 class Receiver:
     """An HTTP server on 127.0.0.1 that records every POST and answers the given statuses in turn (then 200)."""
 
-    def __init__(self, answers=()):
+    def __init__(self, answers=(), body=b"ok", headers=()):
         self.requests = []
         self.answers = list(answers)
         receiver = self
@@ -29,9 +29,14 @@ class Receiver:
                 receiver.requests.append(({k.lower(): v for k, v in self.headers.items()}, body))
                 status = receiver.answers.pop(0) if receiver.answers else 200
                 self.send_response(status)
-                self.send_header("Content-Length", "2")
+                for name, value in headers:
+                    self.send_header(name, value)
+                self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
-                self.wfile.write(b"ok")
+                try:
+                    self.wfile.write(body)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the sender stops reading a long answer: expected
 
             def log_message(self, *args):
                 pass
@@ -247,3 +252,21 @@ def test_a_worker_without_allow_private_refuses_loopback(no_worker, receiver):
         assert receiver.requests == []
     finally:
         strict.stop()
+
+
+def test_redirects_are_not_followed_and_a_long_answer_is_cut_short(worker):
+    elsewhere = Receiver()
+    # First a redirect to another receiver (not followed: a failed attempt), then 200 with a 1 MB body.
+    redirecting = Receiver(answers=[302], body=b"x" * 1_000_000, headers=[("Location", elsewhere.url)])
+    try:
+        _, token, project = setup_user()
+        endpoint = add_endpoint(token, redirecting.url, events=["generation.completed"])
+        generate(token, new_video(token, project, "A red kite [sim:seconds=0.5]"))
+        redirecting.wait_for(2)
+        delivery = wait_until(lambda: next((d for d in deliveries(token, endpoint["id"]) if d["status"] == "delivered"), None),
+                              what="the delivery after the redirect")
+        assert [(a["outcome"], a["statusCode"]) for a in delivery["attemptLog"]] == [("rejected", 302), ("delivered", 200)]
+        assert elsewhere.requests == []
+    finally:
+        redirecting.close()
+        elsewhere.close()

@@ -80,8 +80,8 @@ final class WebhookDeliverer {
         do { url = try WebhookURL(parsing: due.url) } catch {
             return Result(outcome: .refused, statusCode: nil, error: "the URL is not valid: \(error.message)")
         }
-        let address: IPAddress
-        do { address = try WebhookResolution.address(for: url, allowPrivate: config.allowPrivate) } catch {
+        let addresses: [IPAddress]
+        do { addresses = try WebhookResolution.addresses(for: url, allowPrivate: config.allowPrivate) } catch {
             if case .refused = error { return Result(outcome: .refused, statusCode: nil, error: error.message) }
             return Result(outcome: .unreachable, statusCode: nil, error: error.message)
         }
@@ -94,9 +94,11 @@ final class WebhookDeliverer {
             headers: [("webhook-id", due.messageID), ("webhook-timestamp", String(timestamp)), ("webhook-signature", signature)],
             body: .bytes(body, contentType: "application/json"),
             connectTimeoutMs: config.connectTimeoutMs, timeoutMs: config.totalTimeoutMs)
-        let pinned = address.isV6 ? "[\(address)]" : "\(address)"
-        // Past the body cap the status has arrived: it decides, the rest of the body does not matter.
-        let policy = ConnectionPolicy(resolve: ["\(url.host):\(url.port):\(pinned)"], protocols: "http,https", statusSurvivesSinkCap: true)
+        // A name is pinned to the checked addresses, tried in order (an IP literal needs no lookup). Past the
+        // body cap the status has arrived: it decides, the rest of the body does not matter.
+        let pinned = addresses.map { $0.isV6 ? "[\($0)]" : "\($0)" }.joined(separator: ",")
+        let resolve = url.literalAddress == nil ? ["\(url.host):\(url.port):\(pinned)"] : []
+        let policy = ConnectionPolicy(resolve: resolve, protocols: "http,https", statusSurvivesSinkCap: true)
         let status: Int
         do {
             let curl = try CurlEasy()  // a fresh handle: no connection or DNS entry from another delivery

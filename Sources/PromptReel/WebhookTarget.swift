@@ -189,7 +189,8 @@ enum AddressRefusal: String, Equatable, Sendable {
     var sentence: String { "a \(rawValue) address" }
 }
 
-/// Resolution for a delivery: the addresses getaddrinfo gives for the host, checked, and the one to pin.
+/// Resolution for a delivery: the addresses getaddrinfo gives for the host, each checked; the connection is
+/// then pinned to them.
 enum WebhookResolution {
     enum Failure: Error, Equatable, Sendable {
         case unresolvable(String)
@@ -204,16 +205,16 @@ enum WebhookResolution {
         }
     }
 
-    /// The address to connect to. Every address the name has must be allowed (a name that mixes public
-    /// and private addresses is refused), then the first is pinned.
-    static func address(for url: WebhookURL, allowPrivate: Bool) throws(Failure) -> IPAddress {
+    /// The addresses to connect to. Every address the name has must be allowed (a name that mixes public
+    /// and private addresses is refused).
+    static func addresses(for url: WebhookURL, allowPrivate: Bool) throws(Failure) -> [IPAddress] {
         let addresses: [IPAddress]
         if let literal = url.literalAddress { addresses = [literal] } else { addresses = try lookUp(url.host) }
-        guard let first = addresses.first else { throw .unresolvable("no addresses") }
+        guard !addresses.isEmpty else { throw .unresolvable("no addresses") }
         if !allowPrivate {
             for address in addresses { if let why = address.refusal { throw .refused(address, why) } }
         }
-        return first
+        return addresses
     }
 
     static func lookUp(_ host: String) throws(Failure) -> [IPAddress] {

@@ -22,6 +22,9 @@ import Testing
         let sink = MemorySink()
         let response = try curl.perform(request, into: sink, pinning: ConnectionPolicy(resolve: ["hooks.invalid:\(port):127.0.0.1"]))
         #expect(response.status == 200 && !sink.bytes.isEmpty)
+        // Several checked addresses, IPv6 in brackets: tried in turn (the simulator listens on IPv4 only).
+        let both = ConnectionPolicy(resolve: ["hooks.invalid:\(port):[::1],127.0.0.1"])
+        #expect(try curl.perform(request, into: MemorySink(), pinning: both).status == 200)
     }
 
     @Test func onlyTheAllowedProtocols() throws {

@@ -39,19 +39,20 @@ import Web
     @Test func resolutionRefusesPrivateNamesUnlessAllowed() throws {
         let local = try WebhookURL(parsing: "http://localhost:8080/hook")
         #expect(local.isObviouslyPrivate)
-        #expect(throws: WebhookResolution.Failure.self) { try WebhookResolution.address(for: local, allowPrivate: false) }
+        #expect(throws: WebhookResolution.Failure.self) { try WebhookResolution.addresses(for: local, allowPrivate: false) }
         do {
-            _ = try WebhookResolution.address(for: local, allowPrivate: false)
+            _ = try WebhookResolution.addresses(for: local, allowPrivate: false)
         } catch {
             guard case let .refused(address, why) = error else { Issue.record("expected a refusal, got \(error)"); return }
             #expect(why == .loopback && address.refusal == .loopback)
         }
         let metadata = try WebhookURL(parsing: "http://169.254.169.254/latest/meta-data/")
         #expect(throws: WebhookResolution.Failure.refused(IPAddress(v4: 169, 254, 169, 254), .linkLocal)) {
-            try WebhookResolution.address(for: metadata, allowPrivate: false)
+            try WebhookResolution.addresses(for: metadata, allowPrivate: false)
         }
-        #expect(try WebhookResolution.address(for: metadata, allowPrivate: true) == IPAddress(v4: 169, 254, 169, 254))
-        #expect(try WebhookResolution.address(for: WebhookURL(parsing: "http://[::1]:9/"), allowPrivate: true).description == "::1")
+        #expect(try WebhookResolution.addresses(for: metadata, allowPrivate: true) == [IPAddress(v4: 169, 254, 169, 254)])
+        #expect(try WebhookResolution.addresses(for: WebhookURL(parsing: "http://[::1]:9/"), allowPrivate: true).map(\.description) == ["::1"])
+        #expect(try WebhookResolution.addresses(for: local, allowPrivate: true).contains(IPAddress(v4: 127, 0, 0, 1)))
     }
 }
 
@@ -249,6 +250,22 @@ import Web
         // "Send again" makes it due at once, same webhook-id.
         let again = try Webhooks(db: db, config: config).redeliver(id: delivery.id, user: user)
         #expect(again.messageID == delivery.messageID && again.status == .pending)
+        try db.execute("UPDATE webhook_deliveries SET status = 'failed' WHERE id = \(delivery.id)")
+    }
+
+    @Test func aNamedReceiverIsReachedThroughThePinnedAddress() throws {
+        // The simulator (started by scripts/test) stands in for a receiver: it answers the POST with an
+        // error status, which proves the name was resolved, pinned and connected to.
+        let sim = try #require(ProcessInfo.processInfo.environment["PROMPTREEL_SIM_URL"], "run the tests with scripts/test")
+        let id = try endpoint(sim.replacingOccurrences(of: "127.0.0.1", with: "localhost") + "/no-such-hook")
+        try finishedGeneration(.completed)
+        var config = WebhookConfig()
+        config.allowPrivate = true
+        #expect(try WebhookDeliverer(db: db, config: config).runOnce())
+        let delivery = try #require(try deliveries(id).first)
+        let attempt = try #require(delivery.attemptLog.first)
+        #expect(attempt.outcome == .rejected && (400..<500).contains(attempt.statusCode ?? 0), "\(attempt)")
+        #expect(delivery.status == .pending)  // retried later
         try db.execute("UPDATE webhook_deliveries SET status = 'failed' WHERE id = \(delivery.id)")
     }
 

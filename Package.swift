@@ -53,7 +53,7 @@ let package = Package(
         .target(name: "FastCGIServer", dependencies: ["CFastCGI", "Web"], swiftSettings: strict),
         // The application: routes, handlers, pages, accounts, storage.
         .target(name: "PromptReel", dependencies: [
-            "Web", "Postgres", "CSodium", "CCrack", "VideoAPI", "Images",
+            "Web", "Postgres", "CSodium", "CCrack", "VideoAPI", "Images", "HTTPClient",
             .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "Prometheus", package: "swift-prometheus"),
             .product(name: "Logging", package: "swift-log"),

@@ -91,6 +91,24 @@ public struct MimeFile: Sendable {
     }
 }
 
+/// Where a request may connect, for URLs chosen by users (webhooks): the address is fixed in advance
+/// (CURLOPT_RESOLVE "host:port:address", so no DNS lookup can change it), only the given protocols are
+/// allowed, and proxy variables are ignored (a proxy would connect somewhere else).
+public struct ConnectionPolicy: Sendable {
+    public var resolve: [String]
+    /// CURLOPT_PROTOCOLS_STR, e.g. "http,https".
+    public var protocols: String
+    /// When the sink stops the transfer after the status line arrived, answer with that status instead
+    /// of an error (a capped body that is read only for its status).
+    public var statusSurvivesSinkCap: Bool
+
+    public init(resolve: [String], protocols: String = "http,https", statusSurvivesSinkCap: Bool = true) {
+        self.resolve = resolve
+        self.protocols = protocols
+        self.statusSurvivesSinkCap = statusSurvivesSinkCap
+    }
+}
+
 public struct HTTPClientResponse: Sendable {
     public let status: Int
     /// Lowercased names; the last value wins.
@@ -117,6 +135,15 @@ public final class CurlEasy {
 
     /// Performs one request, streaming the body into `sink`. Reuses the handle's connection cache.
     public func perform(_ request: HTTPClientRequest, into sink: any ResponseSink) throws(CurlError) -> HTTPClientResponse {
+        try perform(request, into: sink, policy: nil)
+    }
+
+    /// Performs one request under a connection policy (see `ConnectionPolicy`). Redirects are never followed.
+    public func perform(_ request: HTTPClientRequest, into sink: any ResponseSink, pinning policy: ConnectionPolicy) throws(CurlError) -> HTTPClientResponse {
+        try perform(request, into: sink, policy: policy)
+    }
+
+    private func perform(_ request: HTTPClientRequest, into sink: any ResponseSink, policy: ConnectionPolicy?) throws(CurlError) -> HTTPClientResponse {
         curl_easy_reset(handle)
         errorBuffer[0] = 0
         let context = TransferContext(sink: sink)
@@ -131,6 +158,13 @@ public final class CurlEasy {
         try check(pr_curl_setopt_long(handle, CURLOPT_CONNECTTIMEOUT_MS, request.connectTimeoutMs))
         try check(pr_curl_setopt_long(handle, CURLOPT_TIMEOUT_MS, request.timeoutMs))
         try check(pr_curl_setopt_long(handle, CURLOPT_FOLLOWLOCATION, 0))
+        let resolveList = HeaderList(lines: policy?.resolve ?? [])
+        if let policy {
+            try check(pr_curl_setopt_slist(handle, CURLOPT_RESOLVE, resolveList.raw))
+            try check(pr_curl_setopt_string(handle, CURLOPT_PROTOCOLS_STR, policy.protocols))
+            try check(pr_curl_setopt_string(handle, CURLOPT_REDIR_PROTOCOLS_STR, policy.protocols))
+            try check(pr_curl_setopt_string(handle, CURLOPT_NOPROXY, "*"))
+        }
         try check(pr_curl_setopt_string(handle, CURLOPT_USERAGENT, "PromptReel/1.0"))
         try check(pr_curl_setopt_slist(handle, CURLOPT_HTTPHEADER, headerList.raw))
         try check(pr_curl_setopt_write(handle) { data, size, count, context in
@@ -177,7 +211,12 @@ public final class CurlEasy {
 
         let result = curl_easy_perform(handle)
         headerListKeepAlive = nil
-        withExtendedLifetime((headerList, mime)) {}
+        withExtendedLifetime((headerList, mime, resolveList)) {}
+        var status = 0
+        if result == CURLE_WRITE_ERROR, policy?.statusSurvivesSinkCap == true,
+           pr_curl_getinfo_long(handle, CURLINFO_RESPONSE_CODE, &status) == CURLE_OK, status > 0 {
+            return HTTPClientResponse(status: status, headers: context.headers)
+        }
         if result != CURLE_OK {
             var sent = 0
             let known = pr_curl_getinfo_long(handle, CURLINFO_REQUEST_SIZE, &sent) == CURLE_OK
@@ -187,7 +226,6 @@ public final class CurlEasy {
                 throw failure
             }
         }
-        var status = 0
         try check(pr_curl_getinfo_long(handle, CURLINFO_RESPONSE_CODE, &status))
         return HTTPClientResponse(status: status, headers: context.headers)
     }
@@ -234,6 +272,10 @@ final class HeaderList {
             // "Name;" sends an empty header, "Name:" removes one of curl's defaults.
             raw = curl_slist_append(raw, value.isEmpty ? "\(name):" : "\(name): \(value)")
         }
+    }
+    /// Lines as they are (CURLOPT_RESOLVE entries), without any with a line break.
+    init(lines: [String]) {
+        for line in lines where !line.contains("\n") && !line.contains("\r") { raw = curl_slist_append(raw, line) }
     }
     deinit { curl_slist_free_all(raw) }
 }

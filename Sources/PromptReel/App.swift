@@ -121,6 +121,7 @@ public final class App {
         case let e as BudgetExceeded: return e.httpError
         case let e as Library.Refusal: return e.httpError
         case let e as ReferenceImages.Refusal: return e.httpError
+        case let e as Webhooks.Refusal: return e.httpError
         case let e as MultipartError:
             switch e {
             case .noBoundary: return HTTPError(400, "malformed_multipart", "The form upload has no multipart boundary.")
@@ -181,6 +182,14 @@ public final class App {
         case .account: ["GET": AccountPages.account]
         case .tokens: ["POST": AccountPages.createToken]
         case let .deleteToken(id): ["POST": { try AccountPages.deleteToken(&$0, id: id) }]
+        case .webhooks: ["GET": WebhookPages.list, "POST": WebhookPages.create]
+        case let .webhook(id): ["GET": { try WebhookPages.show(&$0, id: id) }]
+        case let .deleteWebhook(id): ["POST": { try WebhookPages.delete(&$0, id: id) }]
+        case let .redeliverWebhook(delivery): ["POST": { try WebhookPages.redeliver(&$0, deliveryID: delivery) }]
+        case .apiWebhooks: ["GET": WebhookAPI.list, "POST": WebhookAPI.create]
+        case let .apiWebhook(id): ["GET": { try WebhookAPI.one(&$0, id: id) }, "DELETE": { try WebhookAPI.delete(&$0, id: id) }]
+        case let .apiWebhookDeliveries(id): ["GET": { try WebhookAPI.deliveries(&$0, id: id) }]
+        case let .apiRedeliverWebhook(delivery): ["POST": { try WebhookAPI.redeliver(&$0, deliveryID: delivery) }]
         case .adminUsers: ["GET": AdminPages.users]
         case let .adminUser(id): ["POST": { try AdminPages.change(&$0, id: id) }]
         case .adminBudgets: ["GET": AdminPages.budgets, "POST": AdminPages.setBudget]

@@ -20,6 +20,7 @@ public struct AppConfig: Sendable {
     /// True when the provider is the built-in simulator (pages show a badge).
     public var providerIsSimulator = false
     public var engine = EngineConfig(mediaDirectory: ".local/media")
+    public var webhooks = WebhookConfig()
 
     public init(databaseURL: String, signupEnabled: Bool = true, sessionSeconds: Int = 30 * 24 * 3600,
                 loginFailuresPerAccount: Int = 5, loginFailuresPerAddress: Int = 50, loginWindowMinutes: Int = 15,
@@ -44,6 +45,7 @@ public struct AppConfig: Sendable {
         config.chat = ChatConfig.fromEnvironment(env)
         config.providerIsSimulator = env["PROMPTREEL_PROVIDER"] == "simulator"
         config.engine = EngineConfig.fromEnvironment(env, defaultMedia: ".local/media")
+        config.webhooks = WebhookConfig.fromEnvironment(env)
         return config
     }
 }

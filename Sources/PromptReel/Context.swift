@@ -29,6 +29,7 @@ struct Context {
     var store: Store { Store(db: db) }
     var generations: Generations { Generations(db: db, config: config, cache: cache) }
     var roundtables: Roundtables { Roundtables(db: db, config: config) }
+    var webhooks: Webhooks { Webhooks(db: db, config: config.webhooks) }
     var library: Library { Library(db: db, mediaDirectory: config.engine.mediaDirectory, cache: cache) }
     var user: User?
     /// The token every form must echo back in `_csrf`.

@@ -34,6 +34,46 @@ public enum Crypto {
         return String(decoding: out.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
+    /// Standard base64 with padding (RFC 4648 §4), as Standard Webhooks uses for secrets and signatures.
+    public static func base64(_ bytes: [UInt8]) -> String {
+        let variant = Int32(sodium_base64_VARIANT_ORIGINAL)
+        var out = [CChar](repeating: 0, count: sodium_base64_encoded_len(bytes.count, variant))
+        sodium_bin2base64(&out, out.count, bytes, bytes.count, variant)
+        return String(decoding: out.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    /// Decodes standard base64 (padding optional); nil when it is not base64.
+    public static func base64Decode(_ text: String) -> [UInt8]? {
+        let input = Array(text.utf8)
+        var out = [UInt8](repeating: 0, count: input.count * 3 / 4 + 3)
+        var length = 0
+        let rc = input.withUnsafeBufferPointer { p in
+            p.withMemoryRebound(to: CChar.self) { chars in
+                sodium_base642bin(&out, out.count, chars.baseAddress, chars.count, nil, &length, nil,
+                                  Int32(input.count % 4 == 0 ? sodium_base64_VARIANT_ORIGINAL : sodium_base64_VARIANT_ORIGINAL_NO_PADDING))
+            }
+        }
+        return rc == 0 ? Array(out.prefix(length)) : nil
+    }
+
+    /// `count` random bytes (libsodium's randombytes).
+    public static func randomBytes(_ count: Int) -> [UInt8] {
+        var bytes = [UInt8](repeating: 0, count: count)
+        randombytes_buf(&bytes, bytes.count)
+        return bytes
+    }
+
+    /// HMAC-SHA256 with a key of any length (libsodium's crypto_auth_hmacsha256 streaming API).
+    public static func hmacSHA256(key: [UInt8], message: [UInt8]) -> [UInt8] {
+        var state = crypto_auth_hmacsha256_state()
+        var out = [UInt8](repeating: 0, count: Int(crypto_auth_hmacsha256_BYTES))
+        crypto_auth_hmacsha256_init(&state, key, key.count)
+        crypto_auth_hmacsha256_update(&state, message, UInt64(message.count))
+        crypto_auth_hmacsha256_final(&state, &out)
+        sodium_memzero(&state, MemoryLayout<crypto_auth_hmacsha256_state>.size)
+        return out
+    }
+
     /// Constant-time comparison of two strings' bytes (length is not secret).
     public static func constantTimeEqual(_ a: String, _ b: String) -> Bool {
         let x = Array(a.utf8), y = Array(b.utf8)

@@ -49,6 +49,13 @@ public enum Route: Equatable, Sendable {
     case account
     case tokens  // POST: create
     case deleteToken(Int64)
+    /// GET: the user's webhook endpoints and the add form; POST: add one (its secret shown once).
+    case webhooks
+    /// GET: an endpoint's delivery log.
+    case webhook(Int64)
+    case deleteWebhook(Int64)
+    /// POST: "send again".
+    case redeliverWebhook(delivery: Int64)
     /// Admins only (404 to members): GET the user list; POST a user's disable, enable or role change.
     case adminUsers
     case adminUser(Int64)
@@ -75,6 +82,10 @@ public enum Route: Equatable, Sendable {
     case apiRoundtable(Int64)
     case apiRoundtableAccept(Int64)
     case apiRoundtableRetry(Int64)
+    case apiWebhooks  // GET: list; POST: create
+    case apiWebhook(Int64)  // GET, DELETE
+    case apiWebhookDeliveries(Int64)
+    case apiRedeliverWebhook(delivery: Int64)
     /// A stored media file of a generation; only PromptReel's own file names are routes.
     case media(generation: Int64, file: String)
 
@@ -95,6 +106,8 @@ public enum Route: Equatable, Sendable {
         case ["dashboard", "projects"]: self = .projects
         case ["account"]: self = .account
         case ["account", "tokens"]: self = .tokens
+        case ["account", "webhooks"]: self = .webhooks
+        case ["api", "webhooks"]: self = .apiWebhooks
         case ["admin", "users"]: self = .adminUsers
         case ["admin", "budgets"]: self = .adminBudgets
         case ["api", "projects"]: self = .apiProjects
@@ -127,6 +140,12 @@ public enum Route: Equatable, Sendable {
             case ("dashboard", "roundtables", ["edit"]): self = .roundtableEdit(value)
             case ("dashboard", "roundtables", ["retry"]): self = .roundtableRetry(value)
             case ("account", "tokens", ["delete"]): self = .deleteToken(value)
+            case ("account", "webhooks", []): self = .webhook(value)
+            case ("account", "webhooks", ["delete"]): self = .deleteWebhook(value)
+            case ("account", "webhook-deliveries", ["redeliver"]): self = .redeliverWebhook(delivery: value)
+            case ("api", "webhooks", []): self = .apiWebhook(value)
+            case ("api", "webhooks", ["deliveries"]): self = .apiWebhookDeliveries(value)
+            case ("api", "webhook-deliveries", ["redeliver"]): self = .apiRedeliverWebhook(delivery: value)
             case ("admin", "users", []): self = .adminUser(value)
             case ("api", "projects", []): self = .apiProject(value)
             case ("api", "projects", ["videos"]): self = .apiProjectVideos(project: value)
@@ -188,6 +207,14 @@ public enum Route: Equatable, Sendable {
         case .account: "/account"
         case .tokens: "/account/tokens"
         case let .deleteToken(id): "/account/tokens/\(id)/delete"
+        case .webhooks: "/account/webhooks"
+        case let .webhook(id): "/account/webhooks/\(id)"
+        case let .deleteWebhook(id): "/account/webhooks/\(id)/delete"
+        case let .redeliverWebhook(delivery): "/account/webhook-deliveries/\(delivery)/redeliver"
+        case .apiWebhooks: "/api/webhooks"
+        case let .apiWebhook(id): "/api/webhooks/\(id)"
+        case let .apiWebhookDeliveries(id): "/api/webhooks/\(id)/deliveries"
+        case let .apiRedeliverWebhook(delivery): "/api/webhook-deliveries/\(delivery)/redeliver"
         case .adminUsers: "/admin/users"
         case let .adminUser(id): "/admin/users/\(id)"
         case .adminBudgets: "/admin/budgets"

@@ -27,6 +27,8 @@ extension RoundtableEngine: BackgroundWork {
     func runOnce() throws -> Bool { try runOne() }
 }
 
+extension WebhookDeliverer: BackgroundWork {}
+
 /// The loop both workers share: (re)connect and LISTEN, work while there is work, and when idle sleep
 /// until a NOTIFY says a click was recorded (so work starts at once) or `idleSeconds` pass.
 func workLoop(_ name: String, until stop: StopFlag, idleSeconds: Double, connect: () throws -> any BackgroundWork) {
@@ -53,7 +55,7 @@ func workLoop(_ name: String, until stop: StopFlag, idleSeconds: Double, connect
 /// talks to the video provider) or roundtables (on threads of their own, so a slow chat model never
 /// delays a video job).
 public struct Worker: Sendable {
-    public enum Kind: Sendable { case videos, roundtables }
+    public enum Kind: Sendable { case videos, roundtables, webhooks }
 
     let config: AppConfig
     let kind: Kind
@@ -89,6 +91,13 @@ public struct Worker: Sendable {
                 let db = try Connection(url: config.databaseURL)
                 try db.execute("LISTEN promptreel_roundtables")  // RoundtableStore.workChannel
                 return RoundtableEngine(db: db) { () throws(VideoAPIError) -> any ChatProvider in MeasuredChatProvider(try ChatAPIClient(config: chatConfig)) }
+            }
+        case .webhooks:
+            // Once a second when idle: retries fall due without a NOTIFY.
+            workLoop(name, until: stop, idleSeconds: 1) {
+                let db = try Connection(url: config.databaseURL)
+                try db.execute("LISTEN promptreel_webhooks")  // WebhookStore.channel: the 0015 trigger and "send again"
+                return WebhookDeliverer(db: db, config: config.webhooks)
             }
         }
     }

@@ -112,7 +112,7 @@ struct WorkerCommand: ParsableCommand {
     }
 }
 
-/// The worker threads; SIGTERM lets each finish its current step. Video workers and roundtable workers
+/// The worker threads; SIGTERM lets each finish its current step. Video workers, roundtable workers and the webhook sender
 /// are separate threads, so a slow chat model never delays a video job.
 final class WorkerThreads: Sendable {
     let threads: [BackgroundThread]
@@ -122,7 +122,7 @@ final class WorkerThreads: Sendable {
             BackgroundThread("worker-\(index)") { Worker(config: config, kind: .videos, name: "worker-\(index)").run(until: $0) }
         } + (0..<max(0, roundtables)).map { index in
             BackgroundThread("roundtable-\(index)") { Worker(config: config, kind: .roundtables, name: "roundtable-\(index)").run(until: $0) }
-        }
+        } + [BackgroundThread("webhooks") { Worker(config: config, kind: .webhooks, name: "webhooks").run(until: $0) }]
     }
 
     func stopAndWait() {

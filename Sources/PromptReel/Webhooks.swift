@@ -1,0 +1,358 @@
+// Outbound webhooks: a user's endpoints (URL, events, secret) and the log of their deliveries — the one
+// service behind the pages and the JSON API. Deliveries are enqueued by a trigger (Migrations/0015) and
+// sent by workers (`WebhookDeliverer`); a request thread only records and reads.
+
+import Postgres
+import Web
+
+enum WebhookEvent: String, CaseIterable, Sendable, SQLValue {
+    case generationCompleted = "generation.completed"
+    case generationFailed = "generation.failed"
+    var sqlText: String { rawValue }
+}
+
+enum WebhookDeliveryStatus: String, Sendable, SQLValue {
+    /// Waiting for its next attempt (or being attempted).
+    case pending
+    /// A 2xx answer.
+    case delivered
+    /// Given up: 24 h of retries passed, or the address was refused.
+    case failed
+    var sqlText: String { rawValue }
+}
+
+enum WebhookAttemptOutcome: String, Sendable, SQLValue {
+    case delivered, rejected, unreachable, refused
+    var sqlText: String { rawValue }
+}
+
+/// Standard Webhooks signing: `v1,` + base64(HMAC-SHA256(secret bytes, "{id}.{timestamp}.{body}")).
+enum WebhookSignature {
+    static let secretPrefix = "whsec_"
+
+    /// A new secret: `whsec_` + base64 of 32 random bytes.
+    static func newSecret() -> String { secretPrefix + Crypto.base64(Crypto.randomBytes(32)) }
+
+    /// The key bytes of a `whsec_…` secret (nil when it is not one).
+    static func key(_ secret: String) -> [UInt8]? {
+        guard secret.hasPrefix(secretPrefix), let key = Crypto.base64Decode(String(secret.dropFirst(secretPrefix.count))), !key.isEmpty else {
+            return nil
+        }
+        return key
+    }
+
+    static func sign(secret: String, id: String, timestamp: Int64, body: [UInt8]) -> String? {
+        guard let key = key(secret) else { return nil }
+        return "v1," + Crypto.base64(Crypto.hmacSHA256(key: key, message: Array("\(id).\(timestamp).".utf8) + body))
+    }
+}
+
+struct WebhookEndpoint: Sendable {
+    let id: Int64
+    let url: String
+    let events: [WebhookEvent]
+    let createdAt: String
+    /// Deliveries waiting, delivered and given up.
+    let pending: Int64, delivered: Int64, failed: Int64
+
+    init(_ r: Row) {
+        id = r.int("id"); url = r.string("url"); createdAt = r.string("created_at")
+        events = r.string("events").split(separator: ",").compactMap { WebhookEvent(rawValue: String($0)) }
+        pending = r.int("pending"); delivered = r.int("delivered"); failed = r.int("failed")
+    }
+
+    var json: JSON {
+        .object([("id", .int(id)), ("url", .string(url)), ("events", .array(events.map { .string($0.rawValue) })),
+                 ("createdAt", .string(createdAt)),
+                 ("deliveries", .object([("pending", .int(pending)), ("delivered", .int(delivered)), ("failed", .int(failed))]))])
+    }
+}
+
+struct WebhookAttempt: Sendable {
+    let at: String
+    let outcome: WebhookAttemptOutcome
+    let statusCode: Int64?
+    let error: String?
+    let durationMs: Int64
+
+    var json: JSON {
+        .object([("at", .string(at)), ("outcome", .string(outcome.rawValue)), ("statusCode", statusCode.map { JSON.int($0) } ?? .null),
+                 ("error", .optional(error)), ("durationMs", .int(durationMs))])
+    }
+}
+
+struct WebhookDelivery: Sendable {
+    let id: Int64
+    let endpointID: Int64
+    let event: WebhookEvent
+    let messageID: String
+    let generationID: Int64?
+    let status: WebhookDeliveryStatus
+    let attempts: Int64
+    let nextAttemptAt: String?
+    let lastAttemptAt: String?
+    let lastStatusCode: Int64?
+    let lastError: String?
+    let deliveredAt: String?
+    let createdAt: String
+    var attemptLog: [WebhookAttempt] = []
+
+    static let columns: Query = """
+        d.id, d.endpoint_id, d.event_type, d.message_id, d.generation_id, d.status, d.attempts,
+        CASE WHEN d.status = 'pending' THEN iso(d.next_attempt_at) END AS next_attempt_at, iso(d.last_attempt_at) AS last_attempt_at,
+        d.last_status_code, d.last_error, iso(d.delivered_at) AS delivered_at, iso(d.created_at) AS created_at
+        """
+
+    init(_ r: Row) {
+        id = r.int("id"); endpointID = r.int("endpoint_id"); messageID = r.string("message_id")
+        event = WebhookEvent(rawValue: r.string("event_type")) ?? .generationFailed
+        generationID = r.optionalInt("generation_id")
+        status = WebhookDeliveryStatus(rawValue: r.string("status")) ?? .failed
+        attempts = r.int("attempts"); nextAttemptAt = r["next_attempt_at"]; lastAttemptAt = r["last_attempt_at"]
+        lastStatusCode = r.optionalInt("last_status_code"); lastError = r["last_error"]
+        deliveredAt = r["delivered_at"]; createdAt = r.string("created_at")
+    }
+
+    var json: JSON {
+        .object([("id", .int(id)), ("endpointId", .int(endpointID)), ("type", .string(event.rawValue)), ("webhookId", .string(messageID)),
+                 ("generationId", generationID.map { JSON.int($0) } ?? .null), ("status", .string(status.rawValue)),
+                 ("attempts", .int(attempts)), ("nextAttemptAt", .optional(nextAttemptAt)), ("lastAttemptAt", .optional(lastAttemptAt)),
+                 ("lastStatusCode", lastStatusCode.map { JSON.int($0) } ?? .null), ("lastError", .optional(lastError)),
+                 ("deliveredAt", .optional(deliveredAt)), ("createdAt", .string(createdAt)),
+                 ("attemptLog", .array(attemptLog.map(\.json)))])
+    }
+}
+
+/// Settings for webhooks, from the environment.
+public struct WebhookConfig: Sendable {
+    /// PROMPTREEL_WEBHOOKS_ALLOW_PRIVATE=1: loopback and private addresses are allowed (tests, closed networks).
+    public var allowPrivate = false
+    /// The first retry's delay; later ones are multiples (PROMPTREEL_WEBHOOK_RETRY_BASE_SECONDS, default 5).
+    public var retryBaseSeconds = 5.0
+    /// Retries stop this long after the first attempt (PROMPTREEL_WEBHOOK_RETRY_WINDOW_SECONDS, default 24 h).
+    public var retryWindowSeconds = 86_400.0
+    public var connectTimeoutMs = 5_000
+    public var totalTimeoutMs = 15_000
+    /// Endpoints one user may have.
+    public var maxEndpointsPerUser = 10
+
+    public init() {}
+
+    public static func fromEnvironment(_ env: [String: String]) -> WebhookConfig {
+        var c = WebhookConfig()
+        c.allowPrivate = ["1", "true", "yes", "on"].contains(env["PROMPTREEL_WEBHOOKS_ALLOW_PRIVATE"]?.lowercased() ?? "")
+        func seconds(_ key: String) -> Double? { env[key].flatMap { Double($0) }.flatMap { $0.isFinite && $0 > 0 && $0 <= 7 * 86_400 ? $0 : nil } }
+        if let s = seconds("PROMPTREEL_WEBHOOK_RETRY_BASE_SECONDS") { c.retryBaseSeconds = s }
+        if let s = seconds("PROMPTREEL_WEBHOOK_RETRY_WINDOW_SECONDS") { c.retryWindowSeconds = s }
+        return c
+    }
+}
+
+struct Webhooks {
+    let db: Connection
+    let config: WebhookConfig
+    var store: WebhookStore { WebhookStore(db: db) }
+
+    enum Refusal: Error, Sendable {
+        case noSuchEndpoint, noSuchDelivery
+        case invalidURL(WebhookURL.Invalid)
+        case privateAddress
+        case unknownEvent(String)
+        case noEvents
+        case tooMany(Int)
+
+        var httpError: HTTPError {
+            switch self {
+            case .noSuchEndpoint: .notFound("No such webhook endpoint.")
+            case .noSuchDelivery: .notFound("No such webhook delivery.")
+            case let .invalidURL(why): .validation(field: "url", why.message)
+            case .privateAddress:
+                .validation(field: "url", "points at a loopback, private or link-local address, which webhooks may not reach")
+            case let .unknownEvent(name): .validation(field: "events", "unknown event \(name) (known: \(WebhookEvent.allCases.map(\.rawValue).joined(separator: ", ")))")
+            case .noEvents: .validation(field: "events", "choose at least one event")
+            case let .tooMany(limit): HTTPError(409, "too_many_endpoints", "You have \(limit) webhook endpoints, the most allowed. Delete one first.")
+            }
+        }
+    }
+
+    /// Parsed event names; nil or empty text means every event.
+    static func events(_ names: [String]?) throws(Refusal) -> [WebhookEvent] {
+        guard let names else { return WebhookEvent.allCases }
+        var events: [WebhookEvent] = []
+        for name in names {
+            guard let event = WebhookEvent(rawValue: name) else { throw .unknownEvent(String(name.prefix(60))) }
+            if !events.contains(event) { events.append(event) }
+        }
+        guard !events.isEmpty else { throw .noEvents }
+        return events
+    }
+
+    /// Checks the URL (an obviously private address is refused here already; the authoritative check is
+    /// at each delivery, after DNS) and records the endpoint. Returns it with its secret, shown this once.
+    func create(user: User, url raw: String, events: [WebhookEvent]) throws -> (WebhookEndpoint, secret: String) {
+        let url: WebhookURL
+        do { url = try WebhookURL(parsing: raw.trimmingWhitespace) } catch { throw Refusal.invalidURL(error) }
+        if !config.allowPrivate, url.isObviouslyPrivate { throw Refusal.privateAddress }
+        guard !events.isEmpty else { throw Refusal.noEvents }
+        let secret = WebhookSignature.newSecret()
+        guard let endpoint = try store.create(userID: user.id, url: url.normalized, events: events, secret: secret,
+                                              limit: config.maxEndpointsPerUser) else {
+            throw Refusal.tooMany(config.maxEndpointsPerUser)
+        }
+        return (endpoint, secret)
+    }
+
+    func endpoint(id: Int64, user: User) throws -> WebhookEndpoint {
+        guard let endpoint = try store.endpoint(id: id, userID: user.id) else { throw Refusal.noSuchEndpoint }
+        return endpoint
+    }
+
+    func delete(id: Int64, user: User) throws {
+        guard try store.delete(id: id, userID: user.id) else { throw Refusal.noSuchEndpoint }
+    }
+
+    func deliveries(endpointID: Int64, user: User, limit: Int = 50) throws -> [WebhookDelivery] {
+        _ = try endpoint(id: endpointID, user: user)
+        return try store.deliveries(endpointID: endpointID, userID: user.id, limit: limit)
+    }
+
+    /// "Send again": the same delivery (same `webhook-id` and body, as Standard Webhooks asks for one
+    /// event) is due at once, with a new 24 h round of retries.
+    func redeliver(id: Int64, user: User) throws -> WebhookDelivery {
+        guard let delivery = try store.requeue(id: id, userID: user.id) else { throw Refusal.noSuchDelivery }
+        return delivery
+    }
+}
+
+struct WebhookStore {
+    let db: Connection
+    static let channel = "promptreel_webhooks"
+
+    static let endpointColumns: Query = """
+        e.id, e.url, array_to_string(e.events, ',') AS events, iso(e.created_at) AS created_at,
+        (SELECT count(*) FILTER (WHERE status = 'pending') FROM webhook_deliveries WHERE endpoint_id = e.id) AS pending,
+        (SELECT count(*) FILTER (WHERE status = 'delivered') FROM webhook_deliveries WHERE endpoint_id = e.id) AS delivered,
+        (SELECT count(*) FILTER (WHERE status = 'failed') FROM webhook_deliveries WHERE endpoint_id = e.id) AS failed
+        """
+
+    /// Nil when the user already has `limit` endpoints (counted under a per-user lock).
+    func create(userID: Int64, url: String, events: [WebhookEvent], secret: String, limit: Int) throws -> WebhookEndpoint? {
+        try db.transaction {
+            try db.execute("SELECT pg_advisory_xact_lock(\(0x5057 << 48 | userID))")
+            let count = try db.execute("SELECT count(*) AS n FROM webhook_endpoints WHERE user_id = \(userID)")[0].int("n")
+            guard count < Int64(limit) else { return nil }
+            let names = events.map(\.rawValue).joined(separator: ",")
+            let id = try db.execute("""
+                INSERT INTO webhook_endpoints (user_id, url, events, secret)
+                VALUES (\(userID), \(url), string_to_array(\(names), ','), \(secret)) RETURNING id
+                """)[0].int("id")
+            return try endpoint(id: id, userID: userID)
+        }
+    }
+
+    func endpoints(userID: Int64) throws -> [WebhookEndpoint] {
+        try db.execute("SELECT \(fragment: WebhookStore.endpointColumns) FROM webhook_endpoints e WHERE e.user_id = \(userID) ORDER BY e.id")
+            .map(WebhookEndpoint.init)
+    }
+
+    func endpoint(id: Int64, userID: Int64) throws -> WebhookEndpoint? {
+        try db.execute("SELECT \(fragment: WebhookStore.endpointColumns) FROM webhook_endpoints e WHERE e.id = \(id) AND e.user_id = \(userID)")
+            .first.map(WebhookEndpoint.init)
+    }
+
+    /// Its deliveries and their attempts go with it.
+    func delete(id: Int64, userID: Int64) throws -> Bool {
+        try !db.execute("DELETE FROM webhook_endpoints WHERE id = \(id) AND user_id = \(userID) RETURNING id").isEmpty
+    }
+
+    /// Newest first, each with its attempts (oldest first).
+    func deliveries(endpointID: Int64, userID: Int64, limit: Int) throws -> [WebhookDelivery] {
+        var deliveries = try db.execute("""
+            SELECT \(fragment: WebhookDelivery.columns) FROM webhook_deliveries d
+            WHERE d.endpoint_id = \(endpointID) AND d.user_id = \(userID) ORDER BY d.id DESC LIMIT \(limit)
+            """).map(WebhookDelivery.init)
+        guard !deliveries.isEmpty else { return [] }
+        let ids = deliveries.map { String($0.id) }.joined(separator: ",")
+        let attempts = try db.execute("""
+            SELECT delivery_id, iso(attempted_at) AS at, outcome, status_code, error, duration_ms FROM webhook_attempts
+            WHERE delivery_id = ANY (string_to_array(\(ids), ',')::bigint[]) ORDER BY id
+            """)
+        for index in deliveries.indices {
+            deliveries[index].attemptLog = attempts.filter { $0.int("delivery_id") == deliveries[index].id }.map { r in
+                WebhookAttempt(at: r.string("at"), outcome: WebhookAttemptOutcome(rawValue: r.string("outcome")) ?? .unreachable,
+                               statusCode: r.optionalInt("status_code"), error: r["error"], durationMs: r.int("duration_ms"))
+            }
+        }
+        return deliveries
+    }
+
+    func delivery(id: Int64, userID: Int64) throws -> WebhookDelivery? {
+        try db.execute("SELECT \(fragment: WebhookDelivery.columns) FROM webhook_deliveries d WHERE d.id = \(id) AND d.user_id = \(userID)")
+            .first.map(WebhookDelivery.init)
+    }
+
+    /// Due now, in a new round of retries; the workers are woken when this commits.
+    func requeue(id: Int64, userID: Int64) throws -> WebhookDelivery? {
+        try db.transaction {
+            let updated = try db.execute("""
+                UPDATE webhook_deliveries d SET status = \(WebhookDeliveryStatus.pending), next_attempt_at = now(), window_started_at = NULL
+                WHERE d.id = \(id) AND d.user_id = \(userID)
+                RETURNING \(fragment: WebhookDelivery.columns)
+                """).first.map(WebhookDelivery.init)
+            if updated != nil { try db.execute("SELECT pg_notify(\(WebhookStore.channel), '')") }
+            return updated
+        }
+    }
+
+    // MARK: For the delivery worker
+
+    /// One due delivery with what sending it needs.
+    struct Due: Sendable {
+        let id: Int64
+        let messageID: String
+        let payload: String
+        let url: String
+        let secret: String
+        let attempt: Int64
+        /// Seconds since the first attempt of this round (0 on it), by the database's clock.
+        let secondsSinceWindowStart: Double
+    }
+
+    /// Claims one due delivery (FOR UPDATE SKIP LOCKED) and moves its next attempt `leaseSeconds` on, so
+    /// a worker that dies mid-request leaves it to another after the lease (at least once).
+    func claim(leaseSeconds: Double) throws -> Due? {
+        try db.transaction {
+            try db.execute("""
+                UPDATE webhook_deliveries d SET attempts = d.attempts + 1, last_attempt_at = now(),
+                       window_started_at = coalesce(d.window_started_at, now()),
+                       next_attempt_at = now() + make_interval(secs => \(leaseSeconds))
+                FROM webhook_endpoints e
+                WHERE d.id = (SELECT id FROM webhook_deliveries WHERE status = \(WebhookDeliveryStatus.pending) AND next_attempt_at <= now()
+                              ORDER BY next_attempt_at, id LIMIT 1 FOR UPDATE SKIP LOCKED)
+                  AND e.id = d.endpoint_id
+                RETURNING d.id, d.message_id, d.payload, e.url, e.secret, d.attempts,
+                          extract(epoch FROM now() - d.window_started_at)::float8 AS since
+                """).first.map { r in
+                Due(id: r.int("id"), messageID: r.string("message_id"), payload: r.string("payload"), url: r.string("url"),
+                    secret: r.string("secret"), attempt: r.int("attempts"), secondsSinceWindowStart: r["since"].flatMap(Double.init) ?? 0)
+            }
+        }
+    }
+
+    /// Records one attempt and the delivery's new state: delivered, failed, or pending again after `retryAfter`.
+    func record(_ id: Int64, outcome: WebhookAttemptOutcome, statusCode: Int?, error: String?, durationMs: Int,
+                next: WebhookDeliveryStatus, retryAfter: Double) throws {
+        try db.transaction {
+            try db.execute("""
+                INSERT INTO webhook_attempts (delivery_id, outcome, status_code, error, duration_ms)
+                SELECT id, \(outcome), \(statusCode), \(error), \(durationMs) FROM webhook_deliveries WHERE id = \(id)
+                """)
+            try db.execute("""
+                UPDATE webhook_deliveries SET status = \(next), last_status_code = \(statusCode), last_error = \(error),
+                       delivered_at = CASE WHEN \(next == .delivered) THEN now() ELSE delivered_at END,
+                       next_attempt_at = now() + make_interval(secs => \(retryAfter))
+                WHERE id = \(id)
+                """)
+        }
+    }
+}

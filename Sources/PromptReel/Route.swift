@@ -52,6 +52,9 @@ public enum Route: Equatable, Sendable {
     case adminUser(Int64)
     /// GET: the instance cap and every user's monthly budget; POST: set one.
     case adminBudgets
+    /// Spend and outcomes over a range of UTC days (`?from=&to=&scope=`), as a page and as CSV.
+    case usage
+    case usageCSV
 
     case apiProjects
     case apiProject(Int64)
@@ -73,6 +76,8 @@ public enum Route: Equatable, Sendable {
     case apiRoundtable(Int64)
     case apiRoundtableAccept(Int64)
     case apiRoundtableRetry(Int64)
+    /// GET `?from=&to=&group_by=day|model|project|user&scope=`.
+    case apiUsage
     /// A stored media file of a generation; only PromptReel's own file names are routes.
     case media(generation: Int64, file: String)
 
@@ -94,6 +99,9 @@ public enum Route: Equatable, Sendable {
         case ["account", "tokens"]: self = .tokens
         case ["admin", "users"]: self = .adminUsers
         case ["admin", "budgets"]: self = .adminBudgets
+        case ["usage"]: self = .usage
+        case ["usage.csv"]: self = .usageCSV
+        case ["api", "usage"]: self = .apiUsage
         case ["api", "projects"]: self = .apiProjects
         case ["api", "models"]: self = .apiModels
         case ["api", "models", "estimate"]: self = .apiEstimate
@@ -187,6 +195,9 @@ public enum Route: Equatable, Sendable {
         case .adminUsers: "/admin/users"
         case let .adminUser(id): "/admin/users/\(id)"
         case .adminBudgets: "/admin/budgets"
+        case .usage: "/usage"
+        case .usageCSV: "/usage.csv"
+        case .apiUsage: "/api/usage"
         case .apiProjects: "/api/projects"
         case let .apiProject(id): "/api/projects/\(id)"
         case let .apiProjectVideos(project): "/api/projects/\(project)/videos"

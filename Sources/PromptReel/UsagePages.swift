@@ -58,7 +58,7 @@ enum UsagePages {
 
     static func summary(_ report: UsageReport) -> HTML {
         let t = report.total
-        let whose: HTML = report.scope == .everyone ? "every user's work" : "your work"
+        let whose: HTML = report.scope == .everyone ? "Every user's work" : "Your work"
         let rate: HTML = t.successRate.map { " (success rate \(percent($0)))" } ?? .empty
         return """
             <p class="lead">\(whose) from \(report.range.from.text) to \(report.range.to.text) (UTC): <strong>\(t.spend.display)</strong> \

@@ -186,11 +186,10 @@ enum UsageChart {
                 <rect class="bar" x="\(n(x))" y="\(n(y(settled)))" width="\(n(barWidth))" height="\(n(baseline - y(settled)))"/>\(possibly)</g>
                 """)
         }
-        // Day labels: the first, the last, and about five between.
+        // About six day labels, from the first day on (ISO dates: they need room).
         let every = max(1, (days.count + 5) / 6)
         var labels: [HTML] = []
-        for (i, entry) in days.enumerated() where i % every == 0 || i == days.count - 1 {
-            if i == days.count - 1, i % every != 0, i % every < every / 2 { continue }  // too close to the previous label
+        for (i, entry) in days.enumerated() where i % every == 0 {
             labels.append("<text class=\"tick\" x=\"\(n(left + (Double(i) + 0.5) * slot))\" y=\"\(n(baseline + 18))\" text-anchor=\"middle\">\(entry.day.text)</text>")
         }
         let half = USD(micros: axis.micros / 2)
@@ -206,7 +205,7 @@ enum UsageChart {
             \(parts)\
             <line class="axis" x1="\(n(left))" y1="\(n(baseline))" x2="\(n(width - right))" y2="\(n(baseline))"/>\
             \(labels)</svg>
-            <figcaption class="muted">Spend per day; the lighter part of a bar is possibly billed.</figcaption>
+            <figcaption class="muted">Spend per day; the orange part of a bar is possibly billed (hover a day for its figures).</figcaption>
             </figure>
             """
     }

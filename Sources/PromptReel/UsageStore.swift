@@ -6,12 +6,13 @@ import Postgres
 struct UsageStore {
     let db: Connection
 
-    func report(range: UsageRange, scope: UsageScope) throws -> UsageReport {
+    /// The one statement behind every report (also what `promptreel usage --explain` explains).
+    static func query(range: UsageRange, scope: UsageScope) -> Query {
         let owner: Query = switch scope {
         case let .user(id): "AND u.user_id = \(id)"
         case .everyone: ""
         }
-        let rows = try db.execute("""
+        return """
             SELECT CASE WHEN GROUPING(i.day) = 0 THEN 'day' WHEN GROUPING(i.model) = 0 THEN 'model'
                         WHEN GROUPING(i.project_id) = 0 THEN 'project' WHEN GROUPING(i.user_id) = 0 THEN 'user'
                         WHEN GROUPING(i.failure_code) = 0 THEN 'failure' ELSE 'total' END AS grouping,
@@ -31,7 +32,15 @@ struct UsageStore {
                     AND u.created_at < ((\(range.to.text)::date + 1)::timestamp AT TIME ZONE 'UTC')
                     \(fragment: owner)) i
             GROUP BY GROUPING SETS ((), (i.day), (i.model), (i.project_id, i.project_name), (i.user_id, i.email), (i.failure_code))
-            """)
+            """
+    }
+
+    func explain(range: UsageRange, scope: UsageScope) throws -> [String] {
+        try db.execute("EXPLAIN (ANALYZE, BUFFERS) \(fragment: Self.query(range: range, scope: scope))").map { $0.string("QUERY PLAN") }
+    }
+
+    func report(range: UsageRange, scope: UsageScope) throws -> UsageReport {
+        let rows = try db.execute(Self.query(range: range, scope: scope))
         var total = UsageFigures()
         var groups: [UsageGrouping: [UsageGroup]] = [:]
         for row in rows {

@@ -22,10 +22,14 @@ SELECT 'roundtable', r.id, r.user_id, r.created_at, 'roundtable:' || r.chat_mode
 FROM roundtables r LEFT JOIN videos v ON v.id = r.video_id
 CROSS JOIN LATERAL (SELECT coalesce(sum(cost), 0) AS spent FROM roundtable_messages WHERE roundtable_id = r.id) m;
 
--- The same sums as 0013's, now read from usage_items (the unused joins are removed by the planner).
+-- The same sums as 0013's, now read from usage_items (the joins it does not need are removed by the
+-- planner). One user's month is its own subquery, so even the function's generic plan finds it through
+-- (user_id, created_at); the instance's (p_user NULL) is only evaluated when asked for.
 CREATE OR REPLACE FUNCTION budget_spend(p_user bigint, month_start timestamptz, month_end timestamptz) RETURNS numeric
 LANGUAGE sql STABLE AS $$
-  SELECT coalesce((SELECT sum(i.spend) FROM usage_items i
-                   WHERE (p_user IS NULL OR i.user_id = p_user)
-                     AND i.created_at >= month_start AND i.created_at < month_end), 0)
+  SELECT CASE WHEN p_user IS NULL
+              THEN coalesce((SELECT sum(i.spend) FROM usage_items i WHERE i.created_at >= month_start AND i.created_at < month_end), 0)
+              ELSE coalesce((SELECT sum(i.spend) FROM usage_items i
+                             WHERE i.user_id = p_user AND i.created_at >= month_start AND i.created_at < month_end), 0)
+         END
 $$;

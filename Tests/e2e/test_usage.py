@@ -191,6 +191,8 @@ def test_usage_api_matches_an_independent_computation_and_shows_only_your_work()
     chats = ["0.003234", "0.050", "0.003"]  # completed: its messages; running: its reservation; failed: its messages
     assert Decimal(str(total["spend"])) == sum(map(Decimal, generations + chats))
     assert Decimal(str(total["possiblyBilled"])) == Decimal("2.80")
+    # The budget counts the same month the same way (Migrations/0014: both read usage_items).
+    assert Decimal(sql(f"SELECT budget_spend({uid}, '2024-02-01 00:00+00', '2024-03-01 00:00+00')")) == Decimal(str(total["spend"]))
     models = {g["key"]: g for g in usage(token, **{"from": MONTH[0], "to": MONTH[1], "group_by": "model"}).json()["groups"]}
     assert set(models) == {"sora-2", "sora-2-pro", "roundtable:gpt-4.1-mini"}
     projects = {g["key"]: g for g in usage(token, **{"from": MONTH[0], "to": MONTH[1], "group_by": "project"}).json()["groups"]}

@@ -61,6 +61,9 @@ public enum Route: Equatable, Sendable {
     case adminUser(Int64)
     /// GET: the instance cap and every user's monthly budget; POST: set one.
     case adminBudgets
+    /// Spend and outcomes over a range of UTC days (`?from=&to=&scope=`), as a page and as CSV.
+    case usage
+    case usageCSV
 
     case apiProjects
     case apiProject(Int64)
@@ -86,6 +89,8 @@ public enum Route: Equatable, Sendable {
     case apiWebhook(Int64)  // GET, DELETE
     case apiWebhookDeliveries(Int64)
     case apiRedeliverWebhook(delivery: Int64)
+    /// GET `?from=&to=&group_by=day|model|project|user&scope=`.
+    case apiUsage
     /// A stored media file of a generation; only PromptReel's own file names are routes.
     case media(generation: Int64, file: String)
 
@@ -110,6 +115,9 @@ public enum Route: Equatable, Sendable {
         case ["api", "webhooks"]: self = .apiWebhooks
         case ["admin", "users"]: self = .adminUsers
         case ["admin", "budgets"]: self = .adminBudgets
+        case ["usage"]: self = .usage
+        case ["usage.csv"]: self = .usageCSV
+        case ["api", "usage"]: self = .apiUsage
         case ["api", "projects"]: self = .apiProjects
         case ["api", "models"]: self = .apiModels
         case ["api", "models", "estimate"]: self = .apiEstimate
@@ -218,6 +226,9 @@ public enum Route: Equatable, Sendable {
         case .adminUsers: "/admin/users"
         case let .adminUser(id): "/admin/users/\(id)"
         case .adminBudgets: "/admin/budgets"
+        case .usage: "/usage"
+        case .usageCSV: "/usage.csv"
+        case .apiUsage: "/api/usage"
         case .apiProjects: "/api/projects"
         case let .apiProject(id): "/api/projects/\(id)"
         case let .apiProjectVideos(project): "/api/projects/\(project)/videos"

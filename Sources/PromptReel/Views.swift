@@ -9,6 +9,7 @@ enum Views {
         if let user = context.user {
             nav = """
                 <nav aria-label="Main"><a href="\(Route.dashboard.path)">Dashboard</a>\
+                <a href="\(Route.usage.path)">Usage</a>\
                 <a href="\(Route.account.path)">Account</a>\
                 <form method="post" action="\(Route.logout.path)" class="inline">\(csrfField(context))\
                 <button type="submit" class="link">Log out <span class="muted">(\(user.email))</span></button></form></nav>

@@ -14,7 +14,8 @@ struct PromptReelCommand: ParsableCommand {
         commandName: "promptreel",
         abstract: "PromptReel: turn saved video prompts into videos.",
         subcommands: [Serve.self, WorkerCommand.self, Migrate.self, UserCommand.self, TokenCommand.self, ModelsCommand.self,
-                      GenerationsCommand.self, RoundtableCommand.self, SoraCommand.self, MediaCommand.self, BudgetCommand.self])
+                      GenerationsCommand.self, RoundtableCommand.self, SoraCommand.self, MediaCommand.self, BudgetCommand.self,
+                      UsageCommand.self])
 }
 
 struct DatabaseOptions: ParsableArguments {

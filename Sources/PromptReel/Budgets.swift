@@ -1,5 +1,6 @@
 // Monthly budgets: a limit per user (or none) and one instance-wide cap. Spend is read from the
-// generation and roundtable rows themselves (see Migrations/0013): a click's rows are its reservation.
+// generation and roundtable rows themselves (Migrations/0013; since 0014 through the `usage_items` view
+// that the usage pages, the dashboard and /metrics share): a click's rows are its reservation.
 // Months are UTC calendar months, by the time of the click.
 
 import Postgres

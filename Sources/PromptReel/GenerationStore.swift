@@ -59,16 +59,16 @@ struct GenerationStore {
         try db.execute("SELECT \(fragment: Generation.columns) FROM generations g WHERE g.id = \(id)").first.map(Generation.init)
     }
 
-    /// This UTC month's video spend by the budgets' rule (Migrations/0013 `budget_spend`: the month of
-    /// the click; settled rows at their actual cost, rows in flight at their reserved estimate, possibly
-    /// billed failures at the estimate), with the reserved and the possibly billed parts apart.
+    /// This UTC month's video spend as the budgets count it (`usage_items`, Migrations/0014: by the month
+    /// of the click, settled rows at their actual cost, rows in flight at their reserved estimate), with
+    /// the reserved and the possibly billed parts apart.
     func monthSpend(userID: Int64) throws -> (total: USD, reserved: USD, possiblyBilled: USD) {
         let row = try db.execute("""
-            SELECT coalesce(sum(coalesce(g.actual_cost, g.estimated_cost)), 0)::text AS spend,
-                   coalesce(sum(g.estimated_cost) FILTER (WHERE g.actual_cost IS NULL), 0)::text AS reserved,
-                   coalesce(sum(coalesce(g.actual_cost, g.estimated_cost)) FILTER (WHERE g.possibly_billed), 0)::text AS possibly_billed
-            FROM generations g CROSS JOIN budget_month(now()) m
-            WHERE g.user_id = \(userID) AND g.created_at >= m.month_start AND g.created_at < m.month_end
+            SELECT coalesce(sum(i.spend), 0)::text AS spend,
+                   coalesce(sum(i.spend) FILTER (WHERE i.status IN (\(GenerationStatus.queued), \(GenerationStatus.inProgress))), 0)::text AS reserved,
+                   coalesce(sum(i.possibly_billed), 0)::text AS possibly_billed
+            FROM usage_items i CROSS JOIN budget_month(now()) m
+            WHERE i.kind = 'generation' AND i.user_id = \(userID) AND i.created_at >= m.month_start AND i.created_at < m.month_end
             """)[0]
         return (USD(parsing: row.string("spend")) ?? .zero, USD(parsing: row.string("reserved")) ?? .zero,
                 USD(parsing: row.string("possibly_billed")) ?? .zero)

@@ -1,6 +1,6 @@
 // The instance-wide numbers, read from PostgreSQL when scraped (GET /metrics through nginx): every
 // process sees the same rows, so any one of them can answer. Spend uses the budgets' own definition
-// (`budget_spend` over `budget_month(now())`, Migrations/0013), so it matches what the budgets count.
+// (`budget_spend` over `budget_month(now())`, Migrations/0013 and 0014), so it matches what the budgets count.
 
 import Postgres
 import Prometheus
@@ -25,7 +25,15 @@ enum InstanceMetrics {
                         body: try exposition(db()))
     }
 
+    /// A scrape runs on a FastCGI thread: bounded, so a slow count over a big table cannot hold it long.
     static func exposition(_ db: Connection) throws -> [UInt8] {
+        try db.transaction {
+            try db.execute("SET LOCAL statement_timeout = '5s'")
+            return try readings(db)
+        }
+    }
+
+    static func readings(_ db: Connection) throws -> [UInt8] {
         let registry = PrometheusCollectorRegistry()
         let byStatus = gauge("promptreel_generations", "Generations recorded, by status and model.")
         for row in try db.execute("SELECT status, model, count(*) AS n FROM generations GROUP BY status, model ORDER BY status, model") {

@@ -27,7 +27,8 @@ public enum Log {
     }
 }
 
-/// `ts=… level=… process=… msg="…" key=value …`, written with one write(2) so threads never interleave.
+/// `ts=… level=… process=… msg="…" key=value …`, written with one write(2), so lines of
+/// up to PIPE_BUF (4 KiB) never interleave between threads.
 public struct LineLogHandler: LogHandler {
     static let process = Mutex("promptreel")
 

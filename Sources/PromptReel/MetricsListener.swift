@@ -1,7 +1,8 @@
 // A tiny HTTP/1.1 server for this process's metrics (`--metrics-listen`): one thread of its own, POSIX
 // sockets, one connection at a time, `GET /metrics` answered in Prometheus text, 404 otherwise. It never
-// touches the FastCGI threads. A request head is read up to 8 KiB with a 2-second timeout, so a slow or
-// hostile client costs at most that (and only the scrape waits). Loopback unless explicitly allowed.
+// touches the FastCGI threads. A request head is read up to 8 KiB within 2 seconds of the connection
+// (one deadline for the whole head, not per read), so a slow or hostile client holds the thread at most
+// that long (and only the scrape waits), and shutdown is never held up longer. Loopback unless explicitly allowed.
 
 import Dispatch
 import Foundation
@@ -83,6 +84,7 @@ public final class MetricsListener: Sendable {
                 if errno != EINTR { usleep(50_000) }  // e.g. out of descriptors: try again shortly
                 continue
             }
+            _ = fcntl(client, F_SETFD, FD_CLOEXEC)  // not inherited by ffprobe and other children (accept4 is not in Glibc's module)
             answer(client, body)
             close(client)
         }
@@ -116,12 +118,22 @@ public final class MetricsListener: Sendable {
         send(client, status: "200 OK", contentType: Self.contentType, body: body(), headOnly: method == "HEAD")
     }
 
-    /// The bytes up to the blank line ending the head; nil on timeout, close or over `maxHead`.
+    static let headSeconds = 2
+
+    /// The bytes up to the blank line ending the head; nil on close, over `maxHead`, or when the head is
+    /// not complete `headSeconds` after the connection (a client trickling a byte at a time included).
     private func readHead(_ client: Int32) -> [UInt8]? {
+        let deadline = DispatchTime.now().uptimeNanoseconds + UInt64(Self.headSeconds) * 1_000_000_000
         var head: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 2048)
         let end: [UInt8] = [13, 10, 13, 10]
-        while head.count < Self.maxHead {
+        while head.count < Self.maxHead, !stopped.load(ordering: .acquiring) {
+            let now = DispatchTime.now().uptimeNanoseconds
+            guard now < deadline else { return nil }
+            var ready = pollfd(fd: client, events: Int16(POLLIN), revents: 0)
+            let polled = poll(&ready, 1, Int32((deadline - now) / 1_000_000) + 1)
+            if polled < 0, errno == EINTR { continue }
+            guard polled > 0 else { return nil }
             let n = buffer.withUnsafeMutableBytes { recv(client, $0.baseAddress, $0.count, 0) }
             if n <= 0 { return nil }
             head += buffer[0..<n]

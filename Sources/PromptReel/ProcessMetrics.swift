@@ -44,7 +44,8 @@ public final class ProcessMetrics: Sendable {
 
     // MARK: Recording
 
-    /// A request's counter; the App keeps these per thread, so the hot path takes no lock.
+    /// A request's counter; the App keeps these per thread, so the hot path does no shared lookup (the
+    /// counter itself is atomic).
     func requestCounter(route: String, status: Int) -> CoreMetrics.Counter {
         CoreMetrics.Counter(label: Self.requests, dimensions: [("process", process), ("route", route), ("status", String(status))], factory: factory)
     }

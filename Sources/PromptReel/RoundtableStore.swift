@@ -57,17 +57,17 @@ struct RoundtableStore {
             """).map(RoundtableMessage.init)
     }
 
-    /// This UTC month's chat spend by the budgets' rule (Migrations/0013 `budget_spend`: roundtables by the
-    /// month of the click, a running one at its reservation until its calls cost more), and how many calls
-    /// had no usage (their cost is unknown: said so, never counted as $0).
+    /// This UTC month's chat spend as the budgets count it (`usage_items`, Migrations/0014: roundtables by
+    /// the month of the click, a running one at its reservation until its calls cost more), and how many
+    /// of those calls had no usage (their cost is unknown: said so, never counted as $0).
     func monthSpend(userID: Int64) throws -> (known: USD, unknownCalls: Int64) {
         let row = try db.execute("""
-            SELECT coalesce(sum(CASE WHEN r.status IN ('queued', 'running') THEN greatest(r.reserved_cost, c.spent) ELSE c.spent END), 0)::text AS spend,
-                   coalesce(sum(c.unknown), 0) AS unknown
-            FROM roundtables r CROSS JOIN budget_month(now()) mo
-            CROSS JOIN LATERAL (SELECT coalesce(sum(cost), 0) AS spent, count(*) FILTER (WHERE cost IS NULL) AS unknown
-                                FROM roundtable_messages WHERE roundtable_id = r.id) c
-            WHERE r.user_id = \(userID) AND r.created_at >= mo.month_start AND r.created_at < mo.month_end
+            SELECT coalesce(sum(i.spend), 0)::text AS spend,
+                   (SELECT count(*) FROM roundtable_messages x JOIN roundtables r ON r.id = x.roundtable_id
+                    WHERE r.user_id = \(userID) AND x.cost IS NULL AND r.created_at >= m.month_start AND r.created_at < m.month_end) AS unknown
+            FROM budget_month(now()) m LEFT JOIN usage_items i
+              ON i.kind = 'roundtable' AND i.user_id = \(userID) AND i.created_at >= m.month_start AND i.created_at < m.month_end
+            GROUP BY m.month_start, m.month_end
             """)[0]
         return (USD(parsing: row.string("spend")) ?? .zero, row.int("unknown"))
     }

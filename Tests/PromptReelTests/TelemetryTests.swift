@@ -91,6 +91,39 @@ import Testing
         #expect(exchange(port: listener.port, "GET /metrics HTTP/1.1\r\nX: " + String(repeating: "a", count: 9000)).hasPrefix("HTTP/1.1 400 "))
     }
 
+    /// A client sending its head a byte at a time is cut off at the head's deadline, not served (or
+    /// waited for) while it keeps trickling: the connection is closed within a few seconds.
+    @Test func aTricklingClientIsCutOffAtTheHeadDeadline() throws {
+        let listener = try MetricsListener(address: "127.0.0.1:0", allowRemote: false) { Array("m_total 1\n".utf8) }
+        defer { listener.stopAndWait() }
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = UInt16(listener.port).bigEndian
+        address.sin_addr.s_addr = UInt32(0x7F00_0001).bigEndian
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        try #require(connected == 0)
+        // Trickle "GET /metrics HTTP/1.1\r\nX: aaaa…" a byte every 200 ms for up to 8 s (40 bytes), never
+        // ending the head. Each read comes well within a per-read timeout; only a deadline stops it.
+        var byte: UInt8 = UInt8(ascii: "G")
+        var cutOff = false
+        for _ in 0..<40 {
+            var probe = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            if poll(&probe, 1, 200) > 0 {  // the server answered (400) or closed: it gave up on us
+                cutOff = true
+                break
+            }
+            if send(fd, &byte, 1, Int32(MSG_NOSIGNAL)) != 1 { cutOff = true; break }
+            byte = UInt8(ascii: "a")
+        }
+        #expect(cutOff)
+        // And the listener still serves the next scrape.
+        #expect(exchange(port: listener.port, "GET /metrics HTTP/1.1\r\n\r\n").hasPrefix("HTTP/1.1 200 OK"))
+    }
+
     @Test func refusesAddressesBeyondLoopbackUnlessAllowed() {
         #expect(throws: MetricsListener.Failure.self) { try MetricsListener(address: "0.0.0.0:0", allowRemote: false) { [] } }
         #expect(throws: MetricsListener.Failure.self) { try MetricsListener(address: "localhost:0", allowRemote: false) { [] } }

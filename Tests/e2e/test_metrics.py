@@ -43,6 +43,14 @@ def value(samples, name, **labels):
 
 
 def test_process_counters_move_after_a_generation(no_worker):
+    # The worker below must see only this test's generation: work other tests left behind (with no worker
+    # running) is ended first, as a cancel (waiting) or a timeout (at the provider) would end it.
+    sql("""UPDATE generations SET status = 'failed', phase = 'done', error_code = 'cancelled', actual_cost = 0,
+                  error_message = 'Cancelled before it was sent to the video provider. Nothing was charged.', completed_at = now()
+           WHERE phase = 'waiting'""")
+    sql("""UPDATE generations SET status = 'failed', phase = 'done', error_code = 'timeout', possibly_billed = true,
+                  actual_cost = estimated_cost, error_message = 'Ended by the metrics test.', completed_at = now()
+           WHERE phase IN ('submitting', 'submitted', 'downloading')""")
     worker = WorkerProcess("--metrics-listen", f"127.0.0.1:{WORKER_METRICS_PORT}", "--metrics-name", "metrics-worker")
     try:
         worker_url = f"http://127.0.0.1:{WORKER_METRICS_PORT}/metrics"

@@ -193,6 +193,10 @@ def test_usage_api_matches_an_independent_computation_and_shows_only_your_work()
     assert Decimal(str(total["possiblyBilled"])) == Decimal("2.80")
     # The budget counts the same month the same way (Migrations/0014: both read usage_items).
     assert Decimal(sql(f"SELECT budget_spend({uid}, '2024-02-01 00:00+00', '2024-03-01 00:00+00')")) == Decimal(str(total["spend"]))
+    # The instance-wide sum (Migrations/0016: generations from a covering index) equals the view's, every user.
+    feb = "'2024-02-01 00:00+00', '2024-03-01 00:00+00'"
+    assert Decimal(sql(f"SELECT budget_spend(NULL, {feb})")) == Decimal(sql(
+        "SELECT coalesce(sum(spend), 0) FROM usage_items WHERE created_at >= '2024-02-01 00:00+00' AND created_at < '2024-03-01 00:00+00'"))
     models = {g["key"]: g for g in usage(token, **{"from": MONTH[0], "to": MONTH[1], "group_by": "model"}).json()["groups"]}
     assert set(models) == {"sora-2", "sora-2-pro", "roundtable:gpt-4.1-mini"}
     projects = {g["key"]: g for g in usage(token, **{"from": MONTH[0], "to": MONTH[1], "group_by": "project"}).json()["groups"]}

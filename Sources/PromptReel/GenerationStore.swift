@@ -342,13 +342,26 @@ struct GenerationStore {
     /// The cancelled generation's video, or nil when nothing was cancelled.
     func cancelWaiting(_ id: Int64, userID: Int64) throws -> Int64? {
         try db.execute("""
-            UPDATE generations SET status = \(GenerationStatus.failed), phase = \(GenerationPhase.done),
-                   error_code = \(GenerationErrorCode.cancelled), error_message = 'Cancelled before it was sent to the video provider. Nothing was charged.',
-                   actual_cost = 0, completed_at = now()
+            UPDATE generations SET \(fragment: Self.cancelled)
             WHERE id = \(id) AND user_id = \(userID) AND phase = \(GenerationPhase.waiting)
             RETURNING video_id
             """).first?.optionalInt("video_id")
     }
+
+    /// A disabled user's clicks that were never sent end as cancelled (nothing charged, the reservation
+    /// released); work already at the provider finishes, since it may be billed either way.
+    @discardableResult
+    func cancelAllWaiting(userID: Int64) throws -> Int {
+        try db.execute("""
+            UPDATE generations SET \(fragment: Self.cancelled)
+            WHERE user_id = \(userID) AND phase = \(GenerationPhase.waiting) RETURNING id
+            """).count
+    }
+
+    private static let cancelled: Query = """
+        status = \(GenerationStatus.failed), phase = \(GenerationPhase.done), error_code = \(GenerationErrorCode.cancelled),
+        error_message = 'Cancelled before it was sent to the video provider. Nothing was charged.', actual_cost = 0, completed_at = now()
+        """
 
     // MARK: Polling
 

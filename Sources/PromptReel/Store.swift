@@ -137,14 +137,18 @@ struct Store {
         }
     }
 
-    /// Disabling also ends the user's sessions (enabling does not bring them back); tokens stay but
-    /// answer nothing while the user is disabled. False when there is no such user.
+    /// Disabling also ends the user's sessions (enabling does not bring them back) and cancels their clicks
+    /// not yet sent to the provider; tokens stay but answer nothing while the user is disabled. False when
+    /// there is no such user.
     func setDisabled(userID: Int64, _ disabled: Bool) throws -> Bool {
         try keepingAnAdmin {
             let found = try !db.execute("""
                 UPDATE users SET disabled_at = CASE WHEN \(disabled) THEN COALESCE(disabled_at, now()) END WHERE id = \(userID) RETURNING id
                 """).isEmpty
-            if found, disabled { try db.execute("DELETE FROM sessions WHERE user_id = \(userID)") }
+            if found, disabled {
+                try db.execute("DELETE FROM sessions WHERE user_id = \(userID)")
+                try GenerationStore(db: db).cancelAllWaiting(userID: userID)
+            }
             return found
         }
     }

@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 import requests
 from requests.adapters import HTTPAdapter
 
-from conftest import BASE, PASSWORD, Browser, api, unique_email, wait_until
+from conftest import BASE, PASSWORD, Browser, api, sql, unique_email, wait_until
 from test_caches import SecondSite, second, within_a_second  # noqa: F401 (second is a fixture)
 
 
@@ -148,11 +148,18 @@ def test_a_disabled_users_sessions_and_tokens_stop_at_once(second):
         assert member.get("/account").status_code == 200
         assert api("GET", "/api/projects", token).status_code == 200
         assert second.api("GET", "/api/projects", token).status_code == 200
+    # A click not yet sent (no worker runs here) is cancelled by the disabling: nothing sent, nothing charged.
+    project = api("POST", "/api/projects", token, json={"name": "Disabled"}).json()["id"]
+    video = api("POST", f"/api/projects/{project}/videos", token, json={"title": "x", "final_prompt": "A kite"}).json()["id"]
+    click = api("POST", f"/api/videos/{video}/generate-sora", token, json={})
+    assert click.status_code == 200 and click.json()["status"] == "queued", click.text
     admin, _ = admin_browser()
     page = admin.get("/admin/users").text
     user_id = re.search(r'<td>' + re.escape(email) + r'</td>.*?action="/admin/users/(\d+)"', page, re.S).group(1)
     r = admin.post(f"/admin/users/{user_id}", {"action": "disable"})
     assert r.status_code == 200 and "User disabled" in r.text
+    assert sql(f"SELECT status || ' ' || phase || ' ' || error_code || ' ' || actual_cost FROM generations WHERE video_id = {video}") \
+        == "failed done cancelled 0.00"
     # The process that disabled the user answers at once; the other within a second.
     assert member.get("/account", allow_redirects=False).status_code == 303
     assert api("GET", "/api/projects", token).status_code == 401

@@ -12,40 +12,28 @@ struct MeasuredVideoProvider: VideoProvider {
         self.metrics = metrics
     }
 
-    private func measure<T>(_ endpoint: ProviderEndpoint, _ call: () throws(VideoAPIError) -> T) throws(VideoAPIError) -> T {
-        let started = monotonicNanoseconds()
-        do {
-            let value = try call()
-            metrics.providerCall(endpoint, outcome: "ok", nanoseconds: monotonicNanoseconds() - started)
-            return value
-        } catch {
-            metrics.providerCall(endpoint, outcome: error.kind.rawValue, nanoseconds: monotonicNanoseconds() - started)
-            throw error
-        }
-    }
-
     func create(_ params: CreateVideo) throws(VideoAPIError) -> APIResult<ProviderVideo> {
-        try measure(.create) { () throws(VideoAPIError) in try inner.create(params) }
+        try metrics.measure(.create) { () throws(VideoAPIError) in try inner.create(params) }
     }
 
     func retrieve(_ id: String) throws(VideoAPIError) -> APIResult<ProviderVideo> {
-        try measure(.retrieve) { () throws(VideoAPIError) in try inner.retrieve(id) }
+        try metrics.measure(.retrieve) { () throws(VideoAPIError) in try inner.retrieve(id) }
     }
 
     func list(limit: Int, after: String?) throws(VideoAPIError) -> APIResult<VideoList> {
-        try measure(.list) { () throws(VideoAPIError) in try inner.list(limit: limit, after: after) }
+        try metrics.measure(.list) { () throws(VideoAPIError) in try inner.list(limit: limit, after: after) }
     }
 
     func delete(_ id: String) throws(VideoAPIError) -> APIResult<Bool> {
-        try measure(.delete) { () throws(VideoAPIError) in try inner.delete(id) }
+        try metrics.measure(.delete) { () throws(VideoAPIError) in try inner.delete(id) }
     }
 
     func remix(_ id: String, prompt: String, idempotencyKey: String?) throws(VideoAPIError) -> APIResult<ProviderVideo> {
-        try measure(.remix) { () throws(VideoAPIError) in try inner.remix(id, prompt: prompt, idempotencyKey: idempotencyKey) }
+        try metrics.measure(.remix) { () throws(VideoAPIError) in try inner.remix(id, prompt: prompt, idempotencyKey: idempotencyKey) }
     }
 
     func download(_ id: String, variant: ContentVariant, to path: String, maxBytes: Int) throws(VideoAPIError) -> APIResult<Download> {
-        try measure(.download) { () throws(VideoAPIError) in try inner.download(id, variant: variant, to: path, maxBytes: maxBytes) }
+        try metrics.measure(.download) { () throws(VideoAPIError) in try inner.download(id, variant: variant, to: path, maxBytes: maxBytes) }
     }
 }
 
@@ -59,13 +47,20 @@ struct MeasuredChatProvider: ChatProvider {
     }
 
     func complete(_ request: ChatRequest) throws(VideoAPIError) -> ChatCompletion {
+        try metrics.measure(.chat) { () throws(VideoAPIError) in try inner.complete(request) }
+    }
+}
+
+extension ProcessMetrics {
+    /// Times one provider call and counts it by its outcome.
+    func measure<T>(_ endpoint: ProviderEndpoint, _ call: () throws(VideoAPIError) -> T) throws(VideoAPIError) -> T {
         let started = monotonicNanoseconds()
         do {
-            let answer = try inner.complete(request)
-            metrics.providerCall(.chat, outcome: "ok", nanoseconds: monotonicNanoseconds() - started)
-            return answer
+            let value = try call()
+            providerCall(endpoint, outcome: "ok", nanoseconds: monotonicNanoseconds() - started)
+            return value
         } catch {
-            metrics.providerCall(.chat, outcome: error.kind.rawValue, nanoseconds: monotonicNanoseconds() - started)
+            providerCall(endpoint, outcome: error.kind.rawValue, nanoseconds: monotonicNanoseconds() - started)
             throw error
         }
     }

@@ -166,6 +166,8 @@ struct UsageFigures: Sendable, Equatable {
     var spend: USD = .zero
     /// The part of `spend` from failures the provider may have billed.
     var possiblyBilled: USD = .zero
+    /// Roundtable chat calls whose provider reported no usage: their cost is unknown, not in `spend`.
+    var unknownCostCalls: Int64 = 0
     /// Click to finish of the completed ones (nil when none completed).
     var p50Seconds: Double?
     var p95Seconds: Double?

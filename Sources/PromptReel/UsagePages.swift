@@ -64,7 +64,7 @@ enum UsagePages {
             <p class="lead">\(whose) from \(report.range.from.text) to \(report.range.to.text) (UTC): <strong>\(t.spend.display)</strong> \
             on \(t.count) generations and roundtables; \(t.completed) completed, \(t.failed) failed\(rate).</p>
             <p>Possibly billed: <strong>\(t.possiblyBilled.display)</strong> <span class="muted">— failures whose outcome the provider did not \
-            confirm. They are part of the spend above and stay counted against budgets.</span></p>
+            confirm. They are part of the spend above and stay counted against budgets.</span></p>\(unknownCalls(t.unknownCostCalls))
             <p class="muted">Spend is counted as budgets count it: on the UTC day of the click, at the actual cost once finished, at the \
             estimate while queued or in flight, and $0 for failures the provider did not bill.</p>
             """
@@ -129,6 +129,14 @@ enum UsagePages {
             <table class="usage-failures"><caption class="visually-hidden">Failures by error code</caption>
             <thead><tr><th scope="col">Error code</th><th scope="col">Failures</th><th scope="col">Possibly billed</th></tr></thead>
             <tbody>\(failures.isEmpty ? [empty(3)] : failures)</tbody></table>
+            """
+    }
+
+    /// Said, never passed off as $0: chat calls whose provider reported no usage.
+    static func unknownCalls(_ n: Int64) -> HTML {
+        n == 0 ? .empty : """
+            \n<p id="unknown-cost">Cost unknown: <strong>\(n) chat call\(n == 1 ? "" : "s")</strong> \
+            <span class="muted">— the provider reported no usage for them, so they are not in the spend above.</span></p>
             """
     }
 

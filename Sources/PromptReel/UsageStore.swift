@@ -22,6 +22,7 @@ struct UsageStore {
                    count(*) FILTER (WHERE i.status = \(GenerationStatus.failed)) AS failed,
                    coalesce(sum(i.spend), 0)::text AS spend,
                    coalesce(sum(i.possibly_billed), 0)::text AS possibly_billed,
+                   coalesce(sum(i.unknown_cost_calls), 0)::bigint AS unknown_cost_calls,
                    percentile_cont(0.5) WITHIN GROUP (ORDER BY i.finish_seconds) AS p50,
                    percentile_cont(0.95) WITHIN GROUP (ORDER BY i.finish_seconds) AS p95
             FROM (SELECT u.*, (u.created_at AT TIME ZONE 'UTC')::date AS day, p.name AS project_name, us.email
@@ -68,6 +69,6 @@ struct UsageStore {
             throw DatabaseError.other(sqlState: "22003", message: "usage sums out of range: \(row.string("spend")), \(row.string("possibly_billed"))")
         }
         return UsageFigures(count: row.int("count"), completed: row.int("completed"), failed: row.int("failed"), spend: spend,
-                            possiblyBilled: possiblyBilled, p50Seconds: row["p50"].flatMap(Double.init), p95Seconds: row["p95"].flatMap(Double.init))
+                            possiblyBilled: possiblyBilled, unknownCostCalls: row.int("unknown_cost_calls"), p50Seconds: row["p50"].flatMap(Double.init), p95Seconds: row["p95"].flatMap(Double.init))
     }
 }

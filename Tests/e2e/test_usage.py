@@ -240,6 +240,8 @@ def test_usage_page_is_valid_html_with_a_valid_svg_chart_and_no_one_elses_work()
     for section in ("By model", "By project", "Failures by code", "moderation_blocked", "roundtable:gpt-4.1-mini", "Possibly billed"):
         assert section in html, section
     assert "By user" not in html
+    # The seeded chat call without usage is said, not passed off as $0.
+    assert '<p id="unknown-cost">Cost unknown: <strong>1 chat call</strong>' in html
     # A member asking for every user's work, or for an unknown scope.
     assert b.get(f"/usage?from={MONTH[0]}&scope=all").status_code == 404
     bad = b.get("/usage?from=2024-02-30")

@@ -60,7 +60,7 @@ final class WebhookDeliverer {
     /// deletes finished deliveries past the retention).
     func runOnce() throws -> Bool {
         guard let due = try store.claim(leaseSeconds: WebhookDeliverer.leaseSeconds) else {
-            try pruneIfDue(nowSeconds: Self.monotonicMs() / 1000 + Self.pruneIntervalSeconds)
+            try pruneIfDue(nowSeconds: Self.monotonicMs() / 1000)
             return false
         }
         let started = Self.monotonicMs()
@@ -88,8 +88,8 @@ final class WebhookDeliverer {
         return true
     }
 
-    /// Deletes old finished deliveries when the last pruning in this process is an hour old (`nowSeconds`
-    /// is monotonic, offset so that the first call prunes). True when it pruned.
+    /// Deletes old finished deliveries on the first call in this process, then when the last pruning is an
+    /// hour old (`nowSeconds`: monotonic). True when it pruned.
     @discardableResult
     func pruneIfDue(nowSeconds: Int) throws -> Bool {
         let last = Self.lastPruned.load(ordering: .relaxed)

@@ -222,7 +222,7 @@ struct Webhooks {
     }
 
     /// The endpoint and its latest deliveries (404 when it is not the user's).
-    func log(endpointID: Int64, user: User, limit: Int = 50) throws -> (WebhookEndpoint, [WebhookDelivery]) {
+    func deliveryLog(endpointID: Int64, user: User, limit: Int = 50) throws -> (WebhookEndpoint, [WebhookDelivery]) {
         let endpoint = try endpoint(id: endpointID, user: user)
         return (endpoint, try store.deliveries(endpointID: endpointID, userID: user.id, limit: limit))
     }

@@ -20,7 +20,8 @@ CREATE INDEX webhook_endpoints_user ON webhook_endpoints (user_id, id);
 -- One event for one endpoint. `message_id` is the `webhook-id` header: the same on every attempt and on
 -- "send again" (receivers deduplicate by it). `payload` is the exact body, fixed when the event happened.
 -- `window_started_at`: the first attempt of the current round (a "send again" starts a new round); retries
--- stop 24 h after it.
+-- stop 24 h after it. `round_attempts` counts this round's attempts (it picks the backoff delay), `attempts`
+-- all of them. `leased_until`: set while a worker is attempting it (cleared when it records the outcome).
 CREATE TABLE webhook_deliveries (
   id                 bigserial PRIMARY KEY,
   endpoint_id        bigint NOT NULL REFERENCES webhook_endpoints ON DELETE CASCADE,
@@ -31,6 +32,8 @@ CREATE TABLE webhook_deliveries (
   payload            text NOT NULL,
   status             text NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'delivered', 'failed')),
   attempts           integer NOT NULL DEFAULT 0,
+  round_attempts     integer NOT NULL DEFAULT 0,
+  leased_until       timestamptz,
   next_attempt_at    timestamptz NOT NULL DEFAULT now(),
   window_started_at  timestamptz,
   last_attempt_at    timestamptz,
@@ -41,6 +44,8 @@ CREATE TABLE webhook_deliveries (
 );
 CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at, id) WHERE status = 'pending';
 CREATE INDEX webhook_deliveries_endpoint ON webhook_deliveries (endpoint_id, id DESC);
+-- Retention: finished deliveries older than 30 days are deleted by the workers.
+CREATE INDEX webhook_deliveries_finished ON webhook_deliveries (created_at) WHERE status <> 'pending';
 
 CREATE TABLE webhook_attempts (
   id            bigserial PRIMARY KEY,
@@ -88,10 +93,14 @@ BEGIN
                        THEN '/media/generations/' || NEW.id || '/video.mp4' END,
       'createdAt', iso(NEW.created_at),
       'completedAt', iso(NEW.completed_at)))::text;
+  -- FOR KEY SHARE: an endpoint being deleted by a concurrent transaction is waited for and then skipped
+  -- (READ COMMITTED drops a row deleted meanwhile). Without it the insert's foreign key check would fail
+  -- once the delete commits, and roll back the generation's own state change.
   INSERT INTO webhook_deliveries (endpoint_id, user_id, generation_id, event_type, message_id, payload)
   SELECT e.id, e.user_id, NEW.id, event, 'msg_' || replace(gen_random_uuid()::text, '-', ''), body
   FROM webhook_endpoints e
-  WHERE e.user_id = NEW.user_id AND event = ANY (e.events);
+  WHERE e.user_id = NEW.user_id AND event = ANY (e.events)
+  FOR KEY SHARE OF e;
   GET DIAGNOSTICS queued = ROW_COUNT;
   IF queued > 0 THEN
     PERFORM pg_notify('promptreel_webhooks', '');

@@ -49,7 +49,7 @@ enum WebhookAPI {
     /// GET /api/webhooks/{id}/deliveries — the latest 50, newest first, each with its attempts.
     static func deliveries(_ c: inout Context, id: Int64) throws -> Response {
         let user = try c.requireUser()
-        return .json(.object([("deliveries", .array(try c.webhooks.deliveries(endpointID: id, user: user).map(\.json)))]))
+        return .json(.object([("deliveries", .array(try c.webhooks.deliveryLog(endpointID: id, user: user).1.map(\.json)))]))
     }
 
     /// POST /api/webhook-deliveries/{id}/redeliver — due again at once (same webhook-id and body).

@@ -6,6 +6,7 @@
 import Glibc
 import HTTPClient
 import Postgres
+import Synchronization
 
 /// When to try again after a failed attempt.
 enum WebhookRetry {
@@ -47,11 +48,21 @@ final class WebhookDeliverer {
         let outcome: WebhookAttemptOutcome
         let statusCode: Int?
         let error: String?
+        /// For the log only: what `error` leaves out (the refused address).
+        var logDetail: String? = nil
     }
 
-    /// Delivers one due delivery; false when none is due.
+    /// When this process last deleted old deliveries (monotonic seconds; 0: not yet).
+    static let lastPruned = Atomic<Int>(0)
+    static let pruneIntervalSeconds = 3600
+
+    /// Delivers one due delivery; false when none is due (then, at most once an hour per process, it
+    /// deletes finished deliveries past the retention).
     func runOnce() throws -> Bool {
-        guard let due = try store.claim(leaseSeconds: WebhookDeliverer.leaseSeconds) else { return false }
+        guard let due = try store.claim(leaseSeconds: WebhookDeliverer.leaseSeconds) else {
+            try pruneIfDue(nowSeconds: Self.monotonicMs() / 1000)
+            return false
+        }
         let started = Self.monotonicMs()
         let result = send(due, timestamp: Int64(time(nil)))
         let duration = Self.monotonicMs() - started
@@ -61,16 +72,31 @@ final class WebhookDeliverer {
         case .delivered: next = .delivered
         case .refused: next = .failed  // the address will not become public by waiting
         case .rejected, .unreachable:
-            if let delay = WebhookRetry.delay(afterAttempt: due.attempt, secondsSinceWindowStart: due.secondsSinceWindowStart, config: config) {
+            if let delay = WebhookRetry.delay(afterAttempt: due.roundAttempt, secondsSinceWindowStart: due.secondsSinceWindowStart, config: config) {
                 next = .pending
                 retryAfter = delay
             } else {
                 next = .failed
             }
         }
-        try store.record(due.id, outcome: result.outcome, statusCode: result.statusCode, error: result.error,
-                         durationMs: duration, next: next, retryAfter: retryAfter)
-        Log.info("webhook delivery \(due.id) attempt \(due.attempt): \(result.outcome.rawValue)\(result.statusCode.map { " \($0)" } ?? "")\(next == .pending ? ", retry in \(retryAfter) s" : ", \(next.rawValue)")")
+        let held = try store.record(due, outcome: result.outcome, statusCode: result.statusCode, error: result.error,
+                                    durationMs: duration, next: next, retryAfter: retryAfter,
+                                    holdEndpoint: result.outcome == .rejected || result.outcome == .unreachable)
+        let detail = result.logDetail.map { " (\($0))" } ?? ""
+        Log.info("webhook delivery \(due.id) attempt \(due.attempt): \(result.outcome.rawValue)\(result.statusCode.map { " \($0)" } ?? "")\(detail)"
+                 + (held ? (next == .pending ? ", retry in \(retryAfter) s" : ", \(next.rawValue)") : ", superseded meanwhile (not recorded as its state)"))
+        return true
+    }
+
+    /// Deletes old finished deliveries on the first call in this process, then when the last pruning is an
+    /// hour old (`nowSeconds`: monotonic). True when it pruned.
+    @discardableResult
+    func pruneIfDue(nowSeconds: Int) throws -> Bool {
+        let last = Self.lastPruned.load(ordering: .relaxed)
+        guard last == 0 || nowSeconds - last >= Self.pruneIntervalSeconds,
+              Self.lastPruned.compareExchange(expected: last, desired: nowSeconds, ordering: .relaxed).exchanged else { return false }
+        let removed = try store.prune(olderThanSeconds: config.retentionSeconds)
+        if removed > 0 { Log.info("webhooks: deleted \(removed) finished deliveries past the retention") }
         return true
     }
 
@@ -82,7 +108,7 @@ final class WebhookDeliverer {
         }
         let addresses: [IPAddress]
         do { addresses = try WebhookResolution.addresses(for: url, allowPrivate: config.allowPrivate) } catch {
-            if case .refused = error { return Result(outcome: .refused, statusCode: nil, error: error.message) }
+            if case .refused = error { return Result(outcome: .refused, statusCode: nil, error: error.message, logDetail: error.logDetail) }
             return Result(outcome: .unreachable, statusCode: nil, error: error.message)
         }
         let body = Array(due.payload.utf8)

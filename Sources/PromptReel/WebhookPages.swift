@@ -36,9 +36,16 @@ enum WebhookPages {
 
     static func redeliver(_ c: inout Context, deliveryID: Int64) throws -> Response {
         let user = try c.requireUser()
-        let delivery = try c.webhooks.redeliver(id: deliveryID, user: user)
-        c.setFlash("Delivery \(delivery.messageID) will be sent again in a moment.")
-        return .redirect(to: Route.webhook(delivery.endpointID).path)
+        do {
+            let delivery = try c.webhooks.redeliver(id: deliveryID, user: user)
+            c.setFlash("Delivery \(delivery.messageID) will be sent again in a moment.")
+            return .redirect(to: Route.webhook(delivery.endpointID).path)
+        } catch let refusal as Webhooks.Refusal {
+            // An attempt in progress: back to the log, which says so.
+            guard case let .attemptInProgress(endpointID) = refusal else { throw refusal }
+            c.setFlash(refusal.httpError.publicMessage)
+            return .redirect(to: Route.webhook(endpointID).path)
+        }
     }
 
     static func listPage(_ c: inout Context, user: User, created: (WebhookEndpoint, secret: String)?, url: String,
@@ -82,8 +89,7 @@ enum WebhookPages {
 
     static func show(_ c: inout Context, id: Int64) throws -> Response {
         let user = try c.requireUser()
-        let endpoint = try c.webhooks.endpoint(id: id, user: user)
-        let deliveries = try c.webhooks.deliveries(endpointID: id, user: user)
+        let (endpoint, deliveries) = try c.webhooks.deliveryLog(endpointID: id, user: user)
         let rows: [HTML] = deliveries.map { d in
             let attempts: [HTML] = d.attemptLog.map { a in
                 "<li>\(Views.when(a.at)): \(a.outcome.rawValue)\(a.statusCode.map { " (\($0))" } ?? "")\(a.error.map { " — \($0)" } ?? "")</li>"

@@ -75,7 +75,9 @@ struct WebhookURL: Equatable, Sendable {
         }
         var port = scheme == .https ? 443 : 80
         if let portText {
-            guard !portText.isEmpty, portText.count <= 5, portText.allSatisfy(\.isASCII), let p = Int(portText), (1...65535).contains(p) else {
+            // Digits only: Int() would also take "+80".
+            guard !portText.isEmpty, portText.count <= 5, portText.allSatisfy({ $0.isASCII && $0.isNumber }), let p = Int(portText),
+                  (1...65535).contains(p) else {
                 throw .port
             }
             port = p
@@ -91,6 +93,8 @@ struct WebhookURL: Equatable, Sendable {
         } else {
             literalAddress = IPAddress(parsing: host)
         }
+        // Normalizing may add a "/" (or drop a default port): the stored URL must fit too.
+        guard normalized.utf8.count <= WebhookURL.maxLength else { throw .tooLong }
     }
 
     /// The host as it goes in a URL (IPv6 in brackets).
@@ -172,6 +176,14 @@ struct IPAddress: Equatable, Sendable, CustomStringConvertible {
         if b[0] == 0x00 && b[1] == 0x64 && b[2] == 0xFF && b[3] == 0x9B && b[4..<12].allSatisfy({ $0 == 0 }) {
             return embedded.refusal  // 64:ff9b::/96, NAT64 of an IPv4 address
         }
+        if b[0] == 0x00 && b[1] == 0x64 && b[2] == 0xFF && b[3] == 0x9B && b[4] == 0 && b[5] == 1 {
+            // 64:ff9b:1::/48, local-use NAT64 (RFC 8215). Judged by the embedded IPv4 address as 64:ff9b::/96
+            // is; the IPv4 address sits where the operator's prefix length puts it (RFC 6052 §2.2), so a
+            // longer-than-/96 form is refused when any of the /48, /56 or /64 readings is.
+            if b[6..<12].allSatisfy({ $0 == 0 }) { return embedded.refusal }
+            let readings = [[6, 7, 9, 10], [7, 9, 10, 11], [9, 10, 11, 12]]
+            return readings.lazy.compactMap { i in IPAddress(v4: b[i[0]], b[i[1]], b[i[2]], b[i[3]]).refusal }.first
+        }
         if b[0] == 0x20 && b[1] == 0x02 { return IPAddress(v4: b[2], b[3], b[4], b[5]).refusal }  // 2002::/16, 6to4
         if b[0] & 0xFE == 0xFC { return .privateNetwork }  // fc00::/7, unique local
         if b[0] == 0xFE && b[1] & 0xC0 == 0x80 { return .linkLocal }  // fe80::/10
@@ -200,8 +212,15 @@ enum WebhookResolution {
         var message: String {
             switch self {
             case let .unresolvable(why): "could not resolve the host: \(why)"
-            case let .refused(address, why): "refused: \(address) is \(why.sentence) (set PROMPTREEL_WEBHOOKS_ALLOW_PRIVATE=1 to allow)"
+            // Shown to the user: the category, never the resolved (internal) address; the log has that.
+            case let .refused(_, why): "refused: the host resolves to \(why.sentence), which webhooks may not reach"
             }
+        }
+
+        /// The detail for the log (the refused address and how to allow it).
+        var logDetail: String? {
+            guard case let .refused(address, why) = self else { return nil }
+            return "\(address) is \(why.sentence); PROMPTREEL_WEBHOOKS_ALLOW_PRIVATE=1 allows it"
         }
     }
 

@@ -132,9 +132,14 @@ public struct WebhookConfig: Sendable {
     /// Retries stop this long after the first attempt (PROMPTREEL_WEBHOOK_RETRY_WINDOW_SECONDS, default 24 h).
     public var retryWindowSeconds = 86_400.0
     public var connectTimeoutMs = 5_000
-    public var totalTimeoutMs = 15_000
+    public var totalTimeoutMs = 10_000
     /// Endpoints one user may have.
     public var maxEndpointsPerUser = 10
+    /// Webhook threads per worker process (PROMPTREEL_WEBHOOK_THREADS, 1...32, default 4): a slow receiver
+    /// holds one of them, not every user's deliveries.
+    public var threads = 4
+    /// Delivered and failed deliveries (with their attempts) are deleted this long after they were created.
+    public var retentionSeconds = 30.0 * 86_400
 
     public init() {}
 
@@ -144,6 +149,7 @@ public struct WebhookConfig: Sendable {
         func seconds(_ key: String) -> Double? { env[key].flatMap { Double($0) }.flatMap { $0.isFinite && $0 > 0 && $0 <= 7 * 86_400 ? $0 : nil } }
         if let s = seconds("PROMPTREEL_WEBHOOK_RETRY_BASE_SECONDS") { c.retryBaseSeconds = s }
         if let s = seconds("PROMPTREEL_WEBHOOK_RETRY_WINDOW_SECONDS") { c.retryWindowSeconds = s }
+        if let n = env["PROMPTREEL_WEBHOOK_THREADS"].flatMap({ Int($0) }), (1...32).contains(n) { c.threads = n }
         return c
     }
 }
@@ -155,6 +161,8 @@ struct Webhooks {
 
     enum Refusal: Error, Sendable {
         case noSuchEndpoint, noSuchDelivery
+        /// "Send again" while an attempt is in progress: it would be sent twice.
+        case attemptInProgress(endpointID: Int64)
         case invalidURL(WebhookURL.Invalid)
         case privateAddress
         case unknownEvent(String)
@@ -165,6 +173,8 @@ struct Webhooks {
             switch self {
             case .noSuchEndpoint: .notFound("No such webhook endpoint.")
             case .noSuchDelivery: .notFound("No such webhook delivery.")
+            case .attemptInProgress:
+                HTTPError(409, "delivery_in_progress", "This delivery is being attempted right now. Send it again once the attempt has ended.")
             case let .invalidURL(why): .validation(field: "url", why.message)
             case .privateAddress:
                 .validation(field: "url", "points at a loopback, private or link-local address, which webhooks may not reach")
@@ -211,16 +221,20 @@ struct Webhooks {
         guard try store.delete(id: id, userID: user.id) else { throw Refusal.noSuchEndpoint }
     }
 
-    func deliveries(endpointID: Int64, user: User, limit: Int = 50) throws -> [WebhookDelivery] {
-        _ = try endpoint(id: endpointID, user: user)
-        return try store.deliveries(endpointID: endpointID, userID: user.id, limit: limit)
+    /// The endpoint and its latest deliveries (404 when it is not the user's).
+    func deliveryLog(endpointID: Int64, user: User, limit: Int = 50) throws -> (WebhookEndpoint, [WebhookDelivery]) {
+        let endpoint = try endpoint(id: endpointID, user: user)
+        return (endpoint, try store.deliveries(endpointID: endpointID, userID: user.id, limit: limit))
     }
 
     /// "Send again": the same delivery (same `webhook-id` and body, as Standard Webhooks asks for one
-    /// event) is due at once, with a new 24 h round of retries.
+    /// event) is due at once, with a new 24 h round of retries. Refused while an attempt is in progress.
     func redeliver(id: Int64, user: User) throws -> WebhookDelivery {
-        guard let delivery = try store.requeue(id: id, userID: user.id) else { throw Refusal.noSuchDelivery }
-        return delivery
+        switch try store.requeue(id: id, userID: user.id) {
+        case let .requeued(delivery): return delivery
+        case .notFound: throw Refusal.noSuchDelivery
+        case let .inProgress(endpointID): throw Refusal.attemptInProgress(endpointID: endpointID)
+        }
     }
 }
 
@@ -228,11 +242,15 @@ struct WebhookStore {
     let db: Connection
     static let channel = "promptreel_webhooks"
 
-    static let endpointColumns: Query = """
-        e.id, e.url, array_to_string(e.events, ',') AS events, iso(e.created_at) AS created_at,
-        (SELECT count(*) FILTER (WHERE status = 'pending') FROM webhook_deliveries WHERE endpoint_id = e.id) AS pending,
-        (SELECT count(*) FILTER (WHERE status = 'delivered') FROM webhook_deliveries WHERE endpoint_id = e.id) AS delivered,
-        (SELECT count(*) FILTER (WHERE status = 'failed') FROM webhook_deliveries WHERE endpoint_id = e.id) AS failed
+    /// Endpoints `e` with their delivery counts (one pass over each endpoint's deliveries); add a WHERE.
+    static let selectEndpoints: Query = """
+        SELECT e.id, e.url, array_to_string(e.events, ',') AS events, iso(e.created_at) AS created_at,
+               n.pending, n.delivered, n.failed
+        FROM webhook_endpoints e
+        LEFT JOIN LATERAL (SELECT count(*) FILTER (WHERE d.status = 'pending') AS pending,
+                                  count(*) FILTER (WHERE d.status = 'delivered') AS delivered,
+                                  count(*) FILTER (WHERE d.status = 'failed') AS failed
+                           FROM webhook_deliveries d WHERE d.endpoint_id = e.id) n ON true
         """
 
     /// Nil when the user already has `limit` endpoints (counted under a per-user lock).
@@ -251,12 +269,12 @@ struct WebhookStore {
     }
 
     func endpoints(userID: Int64) throws -> [WebhookEndpoint] {
-        try db.execute("SELECT \(fragment: WebhookStore.endpointColumns) FROM webhook_endpoints e WHERE e.user_id = \(userID) ORDER BY e.id")
+        try db.execute("\(fragment: WebhookStore.selectEndpoints) WHERE e.user_id = \(userID) ORDER BY e.id")
             .map(WebhookEndpoint.init)
     }
 
     func endpoint(id: Int64, userID: Int64) throws -> WebhookEndpoint? {
-        try db.execute("SELECT \(fragment: WebhookStore.endpointColumns) FROM webhook_endpoints e WHERE e.id = \(id) AND e.user_id = \(userID)")
+        try db.execute("\(fragment: WebhookStore.selectEndpoints) WHERE e.id = \(id) AND e.user_id = \(userID)")
             .first.map(WebhookEndpoint.init)
     }
 
@@ -286,21 +304,32 @@ struct WebhookStore {
         return deliveries
     }
 
-    func delivery(id: Int64, userID: Int64) throws -> WebhookDelivery? {
-        try db.execute("SELECT \(fragment: WebhookDelivery.columns) FROM webhook_deliveries d WHERE d.id = \(id) AND d.user_id = \(userID)")
-            .first.map(WebhookDelivery.init)
+    enum Requeue {
+        case requeued(WebhookDelivery)
+        case notFound
+        /// A worker holds its lease: an attempt is in progress.
+        case inProgress(endpointID: Int64)
     }
 
-    /// Due now, in a new round of retries; the workers are woken when this commits.
-    func requeue(id: Int64, userID: Int64) throws -> WebhookDelivery? {
+    /// Due now, in a new round of retries (its attempts counted from 0 again, its 24 h from the next
+    /// attempt); the workers are woken when this commits. Not while a worker holds it: it would be sent
+    /// twice, and that attempt's outcome would then overwrite the new round.
+    func requeue(id: Int64, userID: Int64) throws -> Requeue {
         try db.transaction {
+            let row = try db.execute("""
+                SELECT endpoint_id, leased_until > now() AS leased FROM webhook_deliveries
+                WHERE id = \(id) AND user_id = \(userID) FOR UPDATE
+                """).first
+            guard let row else { return .notFound }
+            if row.bool("leased") { return .inProgress(endpointID: row.int("endpoint_id")) }
             let updated = try db.execute("""
-                UPDATE webhook_deliveries d SET status = \(WebhookDeliveryStatus.pending), next_attempt_at = now(), window_started_at = NULL
+                UPDATE webhook_deliveries d SET status = \(WebhookDeliveryStatus.pending), next_attempt_at = now(), window_started_at = NULL,
+                       round_attempts = 0, leased_until = NULL
                 WHERE d.id = \(id) AND d.user_id = \(userID)
                 RETURNING \(fragment: WebhookDelivery.columns)
-                """).first.map(WebhookDelivery.init)
-            if updated != nil { try db.execute("SELECT pg_notify(\(WebhookStore.channel), '')") }
-            return updated
+                """)[0]
+            try db.execute("SELECT pg_notify(\(WebhookStore.channel), '')")
+            return .requeued(WebhookDelivery(updated))
         }
     }
 
@@ -309,50 +338,80 @@ struct WebhookStore {
     /// One due delivery with what sending it needs.
     struct Due: Sendable {
         let id: Int64
+        let endpointID: Int64
         let messageID: String
         let payload: String
         let url: String
         let secret: String
+        /// All attempts so far, this one included: what `record` checks it still holds the delivery by.
         let attempt: Int64
+        /// This round's attempts, this one included: it picks the backoff delay.
+        let roundAttempt: Int64
         /// Seconds since the first attempt of this round (0 on it), by the database's clock.
         let secondsSinceWindowStart: Double
     }
 
-    /// Claims one due delivery (FOR UPDATE SKIP LOCKED) and moves its next attempt `leaseSeconds` on, so
-    /// a worker that dies mid-request leaves it to another after the lease (at least once).
+    /// Claims one due delivery (FOR UPDATE SKIP LOCKED) and leases it: its next attempt moves `leaseSeconds`
+    /// on, so a worker that dies mid-request leaves it to another after the lease (at least once).
     func claim(leaseSeconds: Double) throws -> Due? {
         try db.transaction {
             try db.execute("""
-                UPDATE webhook_deliveries d SET attempts = d.attempts + 1, last_attempt_at = now(),
+                UPDATE webhook_deliveries d SET attempts = d.attempts + 1, round_attempts = d.round_attempts + 1, last_attempt_at = now(),
                        window_started_at = coalesce(d.window_started_at, now()),
-                       next_attempt_at = now() + make_interval(secs => \(leaseSeconds))
+                       next_attempt_at = now() + make_interval(secs => \(leaseSeconds)),
+                       leased_until = now() + make_interval(secs => \(leaseSeconds))
                 FROM webhook_endpoints e
                 WHERE d.id = (SELECT id FROM webhook_deliveries WHERE status = \(WebhookDeliveryStatus.pending) AND next_attempt_at <= now()
                               ORDER BY next_attempt_at, id LIMIT 1 FOR UPDATE SKIP LOCKED)
                   AND e.id = d.endpoint_id
-                RETURNING d.id, d.message_id, d.payload, e.url, e.secret, d.attempts,
+                RETURNING d.id, d.endpoint_id, d.message_id, d.payload, e.url, e.secret, d.attempts, d.round_attempts,
                           extract(epoch FROM now() - d.window_started_at)::float8 AS since
                 """).first.map { r in
-                Due(id: r.int("id"), messageID: r.string("message_id"), payload: r.string("payload"), url: r.string("url"),
-                    secret: r.string("secret"), attempt: r.int("attempts"), secondsSinceWindowStart: r["since"].flatMap(Double.init) ?? 0)
+                Due(id: r.int("id"), endpointID: r.int("endpoint_id"), messageID: r.string("message_id"), payload: r.string("payload"),
+                    url: r.string("url"), secret: r.string("secret"), attempt: r.int("attempts"), roundAttempt: r.int("round_attempts"),
+                    secondsSinceWindowStart: r["since"].flatMap(Double.init) ?? 0)
             }
         }
     }
 
-    /// Records one attempt and the delivery's new state: delivered, failed, or pending again after `retryAfter`.
-    func record(_ id: Int64, outcome: WebhookAttemptOutcome, statusCode: Int?, error: String?, durationMs: Int,
-                next: WebhookDeliveryStatus, retryAfter: Double) throws {
+    /// Records one attempt and, if this attempt still holds the delivery (no "send again" or newer claim
+    /// since), its new state: delivered, failed, or pending again after `retryAfter`. After a failed attempt
+    /// (`holdEndpoint`) the endpoint's other pending deliveries wait as long too: a dead receiver then costs
+    /// one timeout per backoff step, not one per delivery. False when the attempt no longer held it.
+    @discardableResult
+    func record(_ due: Due, outcome: WebhookAttemptOutcome, statusCode: Int?, error: String?, durationMs: Int,
+                next: WebhookDeliveryStatus, retryAfter: Double, holdEndpoint: Bool) throws -> Bool {
         try db.transaction {
+            // The attempt happened either way: it is logged.
             try db.execute("""
                 INSERT INTO webhook_attempts (delivery_id, outcome, status_code, error, duration_ms)
-                SELECT id, \(outcome), \(statusCode), \(error), \(durationMs) FROM webhook_deliveries WHERE id = \(id)
+                SELECT id, \(outcome), \(statusCode), \(error), \(durationMs) FROM webhook_deliveries WHERE id = \(due.id)
                 """)
-            try db.execute("""
+            let held = try !db.execute("""
                 UPDATE webhook_deliveries SET status = \(next), last_status_code = \(statusCode), last_error = \(error),
                        delivered_at = CASE WHEN \(next == .delivered) THEN now() ELSE delivered_at END,
-                       next_attempt_at = now() + make_interval(secs => \(retryAfter))
-                WHERE id = \(id)
-                """)
+                       next_attempt_at = now() + make_interval(secs => \(retryAfter)), leased_until = NULL
+                WHERE id = \(due.id) AND attempts = \(due.attempt) AND leased_until IS NOT NULL
+                RETURNING id
+                """).isEmpty
+            if held && holdEndpoint && next == .pending {
+                try db.execute("""
+                    UPDATE webhook_deliveries SET next_attempt_at = greatest(next_attempt_at, now() + make_interval(secs => \(retryAfter)))
+                    WHERE endpoint_id = \(due.endpointID) AND status = \(WebhookDeliveryStatus.pending) AND id <> \(due.id)
+                    """)
+            }
+            return held
         }
+    }
+
+    /// Deletes delivered and failed deliveries (their attempts go with them) created more than
+    /// `olderThanSeconds` ago; returns how many.
+    @discardableResult
+    func prune(olderThanSeconds: Double) throws -> Int {
+        Int(try db.execute("""
+            WITH gone AS (DELETE FROM webhook_deliveries WHERE status <> \(WebhookDeliveryStatus.pending)
+                            AND created_at < now() - make_interval(secs => \(olderThanSeconds)) RETURNING 1)
+            SELECT count(*) AS n FROM gone
+            """)[0].int("n"))
     }
 }

@@ -123,7 +123,9 @@ final class WorkerThreads: Sendable {
             BackgroundThread("worker-\(index)") { Worker(config: config, kind: .videos, name: "worker-\(index)").run(until: $0) }
         } + (0..<max(0, roundtables)).map { index in
             BackgroundThread("roundtable-\(index)") { Worker(config: config, kind: .roundtables, name: "roundtable-\(index)").run(until: $0) }
-        } + [BackgroundThread("webhooks") { Worker(config: config, kind: .webhooks, name: "webhooks").run(until: $0) }]
+        } + (0..<config.webhooks.threads).map { index in
+            BackgroundThread("webhooks-\(index)") { Worker(config: config, kind: .webhooks, name: "webhooks-\(index)").run(until: $0) }
+        }
     }
 
     func stopAndWait() {

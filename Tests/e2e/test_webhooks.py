@@ -6,6 +6,7 @@ PROMPTREEL_WEBHOOKS_ALLOW_PRIVATE."""
 import json
 import re
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -18,8 +19,9 @@ from test_pages_valid import assert_valid
 class Receiver:
     """An HTTP server on 127.0.0.1 that records every POST and answers the given statuses in turn (then 200)."""
 
-    def __init__(self, answers=(), body=b"ok", headers=()):
+    def __init__(self, answers=(), body=b"ok", headers=(), delay=0.0):
         self.requests = []
+        self.answered = 0
         self.answers = list(answers)
         receiver = self
 
@@ -27,6 +29,7 @@ class Receiver:
             def do_POST(self):
                 body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
                 receiver.requests.append(({k.lower(): v for k, v in self.headers.items()}, body))
+                time.sleep(delay)
                 status = receiver.answers.pop(0) if receiver.answers else 200
                 self.send_response(status)
                 for name, value in headers:
@@ -37,6 +40,7 @@ class Receiver:
                     self.wfile.write(body)
                 except (BrokenPipeError, ConnectionResetError):
                     pass  # the sender stops reading a long answer: expected
+                receiver.answered += 1
 
             def log_message(self, *args):
                 pass
@@ -247,7 +251,8 @@ def test_a_worker_without_allow_private_refuses_loopback(no_worker, receiver):
         delivery = wait_until(lambda: next((d for d in deliveries(token, endpoint["id"]) if d["status"] == "failed"), None),
                               timeout=40, what="the refused delivery")
         assert delivery["generationId"] == gid and delivery["attempts"] == 1 and delivery["lastStatusCode"] is None
-        assert "127.0.0.1 is a loopback address" in delivery["lastError"]
+        # The user sees the category only, never the resolved address.
+        assert delivery["lastError"] == "refused: the host resolves to a loopback address, which webhooks may not reach"
         assert [a["outcome"] for a in delivery["attemptLog"]] == ["refused"]
         assert receiver.requests == []
     finally:
@@ -270,3 +275,34 @@ def test_redirects_are_not_followed_and_a_long_answer_is_cut_short(worker):
     finally:
         redirecting.close()
         elsewhere.close()
+
+
+def test_a_slow_receiver_holds_one_thread_and_send_again_waits_for_its_attempt(worker):
+    slow = Receiver(delay=9)  # under the 10 s timeout
+    fast = Receiver()
+    try:
+        b, token, project = setup_user()
+        endpoint = add_endpoint(token, slow.url, events=["generation.completed"])
+        generate(token, new_video(token, project, "A red kite [sim:seconds=0.5]"))
+        slow.wait_for(1)
+        # While that attempt is in progress, "send again" is refused (it would be sent twice) ...
+        delivery = deliveries(token, endpoint["id"])[0]
+        assert delivery["status"] == "pending" and delivery["attempts"] == 1
+        r = api("POST", f"/api/webhook-deliveries/{delivery['id']}/redeliver", token)
+        assert r.status_code == 409 and r.json()["error"]["code"] == "delivery_in_progress", r.text
+        b.get(f"/account/webhooks/{endpoint['id']}")
+        page = b.post(f"/account/webhook-deliveries/{delivery['id']}/redeliver", {})
+        assert page.status_code == 200 and "being attempted right now" in page.text
+        # ... and another user's delivery does not wait for it: the worker has more than one webhook thread.
+        _, other, other_project = setup_user()
+        add_endpoint(other, fast.url, events=["generation.completed"])
+        generate(other, new_video(other, other_project, "A blue kite [sim:seconds=0.5]"))
+        fast.wait_for(1, timeout=20)
+        assert slow.answered == 0, "the other delivery was sent only after the slow one"
+        wait_until(lambda: deliveries(token, endpoint["id"])[0]["status"] == "delivered", what="the slow delivery")
+        assert len(slow.requests) == 1
+        r = api("POST", f"/api/webhook-deliveries/{delivery['id']}/redeliver", token)
+        assert r.status_code == 202, r.text
+    finally:
+        slow.close()
+        fast.close()

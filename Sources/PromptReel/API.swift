@@ -3,9 +3,12 @@
 import Web
 
 enum API {
+    /// GET /api/projects — newest first, paged (`?limit=`, `?after=`).
     static func listProjects(_ c: inout Context) throws -> Response {
         let user = try c.requireUser()
-        return .json(.object([("projects", .array(try c.store.projects(userID: user.id).map(json)))]))
+        let request = try PageRequest.parse(c.request.query, list: .projects, scope: 0, userID: user.id)
+        let page = try c.store.projects(userID: user.id, page: request)
+        return .json(page.json(key: "projects", next: page.next(\.id, list: .projects, scope: 0, userID: user.id), json))
     }
 
     static func createProject(_ c: inout Context) throws -> Response {
@@ -25,10 +28,13 @@ enum API {
         return .json(json(project))
     }
 
+    /// GET /api/projects/{id}/videos — newest first, paged (`?limit=`, `?after=`).
     static func listVideos(_ c: inout Context, project: Int64) throws -> Response {
         let user = try c.requireUser()
         guard try c.store.project(id: project, userID: user.id) != nil else { throw HTTPError.notFound("No such project.") }
-        return .json(.object([("videos", .array(try c.store.videos(projectID: project, userID: user.id).map(json)))]))
+        let request = try PageRequest.parse(c.request.query, list: .videos, scope: project, userID: user.id)
+        let page = try c.store.videos(projectID: project, userID: user.id, page: request)
+        return .json(page.json(key: "videos", next: page.next(\.id, list: .videos, scope: project, userID: user.id), json))
     }
 
     static func createVideo(_ c: inout Context, project: Int64) throws -> Response {

@@ -56,6 +56,20 @@ public enum Crypto {
         return rc == 0 ? Array(out.prefix(length)) : nil
     }
 
+    /// Base64url without padding (as `base64url` writes); nil for anything else.
+    public static func base64urlDecode(_ text: String) -> [UInt8]? {
+        let input = Array(text.utf8)
+        var out = [UInt8](repeating: 0, count: input.count * 3 / 4 + 3)
+        var length = 0
+        let rc = input.withUnsafeBufferPointer { p in
+            p.withMemoryRebound(to: CChar.self) { chars in
+                sodium_base642bin(&out, out.count, chars.baseAddress, chars.count, nil, &length, nil,
+                                  Int32(sodium_base64_VARIANT_URLSAFE_NO_PADDING))
+            }
+        }
+        return rc == 0 ? Array(out.prefix(length)) : nil
+    }
+
     /// `count` random bytes (libsodium's randombytes).
     public static func randomBytes(_ count: Int) -> [UInt8] {
         var bytes = [UInt8](repeating: 0, count: count)

@@ -96,11 +96,13 @@ enum GenerationAPI {
         return Response(status: 200, headers: headers, body: body)
     }
 
-    /// GET /api/videos/{id}/generations — newest first.
+    /// GET /api/videos/{id}/generations — newest first, paged (`?limit=`, `?after=`).
     static func history(_ c: inout Context, videoID: Int64) throws -> Response {
         let user = try c.requireUser()
         guard try c.store.video(id: videoID, userID: user.id) != nil else { throw HTTPError.notFound("No such video.") }
-        return .json(.object([("generations", .array(try c.generations.store.history(videoID: videoID, userID: user.id).map(\.json)))]))
+        let request = try PageRequest.parse(c.request.query, list: .generations, scope: videoID, userID: user.id)
+        let page = try c.generations.store.history(videoID: videoID, userID: user.id, page: request)
+        return .json(page.json(key: "generations", next: page.next(\.id, list: .generations, scope: videoID, userID: user.id), \.json))
     }
 
     /// GET /api/generations/{id}

@@ -55,6 +55,15 @@ struct GenerationStore {
             """).map(Generation.init)
     }
 
+    /// One page of a video's generations, newest first.
+    func history(videoID: Int64, userID: Int64, page: PageRequest) throws -> Page<Generation> {
+        let keyset = page.keyset("g.id")
+        return Page(rows: try db.execute("""
+            SELECT \(fragment: Generation.columns) FROM generations g
+            WHERE g.video_id = \(videoID) AND g.user_id = \(userID) AND \(fragment: keyset.condition) ORDER BY \(fragment: keyset.order)
+            """).map(Generation.init), request: page)
+    }
+
     func byID(_ id: Int64) throws -> Generation? {
         try db.execute("SELECT \(fragment: Generation.columns) FROM generations g WHERE g.id = \(id)").first.map(Generation.init)
     }

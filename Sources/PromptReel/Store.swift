@@ -281,6 +281,15 @@ struct Store {
         try db.execute("SELECT \(fragment: Store.projectColumns) FROM projects p WHERE p.user_id = \(userID) ORDER BY p.id DESC").map(Project.init)
     }
 
+    /// One page of the user's projects, newest first.
+    func projects(userID: Int64, page: PageRequest) throws -> Page<Project> {
+        let keyset = page.keyset("p.id")
+        return Page(rows: try db.execute("""
+            SELECT \(fragment: Store.projectColumns) FROM projects p
+            WHERE p.user_id = \(userID) AND \(fragment: keyset.condition) ORDER BY \(fragment: keyset.order)
+            """).map(Project.init), request: page)
+    }
+
     func project(id: Int64, userID: Int64) throws -> Project? {
         try db.execute("SELECT \(fragment: Store.projectColumns) FROM projects p WHERE p.id = \(id) AND p.user_id = \(userID)").first.map(Project.init)
     }
@@ -355,6 +364,16 @@ struct Store {
             SELECT \(fragment: Store.videoColumns) FROM videos v JOIN projects p ON p.id = v.project_id
             WHERE v.project_id = \(projectID) AND p.user_id = \(userID) ORDER BY v.id DESC
             """).map(Video.init)
+    }
+
+    /// One page of a project's videos, newest first.
+    func videos(projectID: Int64, userID: Int64, page: PageRequest) throws -> Page<Video> {
+        let keyset = page.keyset("v.id")
+        return Page(rows: try db.execute("""
+            SELECT \(fragment: Store.videoColumns) FROM videos v JOIN projects p ON p.id = v.project_id
+            WHERE v.project_id = \(projectID) AND p.user_id = \(userID) AND \(fragment: keyset.condition)
+            ORDER BY \(fragment: keyset.order)
+            """).map(Video.init), request: page)
     }
 
     func video(id: Int64, userID: Int64) throws -> Video? {

@@ -1,0 +1,136 @@
+// Keyset pagination shared by the API and the pages: lists are newest first by id (ids only grow, so a
+// page boundary never moves when rows are inserted), and a position is an opaque cursor naming the list.
+
+import Postgres
+import Web
+
+/// Which list a cursor belongs to; a cursor of one list (or one user, or one project) is refused by another.
+enum PagedList: String, Sendable {
+    case projects, videos, generations
+}
+
+/// An opaque position in one user's list: base64url of `v1|list|scope|user|id` and a check digest.
+/// The digest is not a secret signature: it only makes a tampered or truncated cursor a clear refusal,
+/// and the binding to list, scope and user makes a foreign cursor one. The queries check ownership anyway,
+/// so a forged cursor can only name a position in the caller's own list.
+struct Cursor: Sendable, Equatable {
+    let list: PagedList
+    /// The parent the list is of (the project of a video list, the video of a generation list; 0 for projects).
+    let scope: Int64
+    let userID: Int64
+    /// The id of the row the position is at (the page continues strictly beyond it).
+    let id: Int64
+
+    private static let version = "v1"
+    private static let digestBytes = 12
+
+    var encoded: String {
+        let payload = Array("\(Cursor.version)|\(list.rawValue)|\(scope)|\(userID)|\(id)".utf8)
+        return Crypto.base64url(payload + Array(Crypto.sha256(payload).prefix(Cursor.digestBytes)))
+    }
+
+    /// Nil unless `text` is an intact cursor of exactly this list, scope and user.
+    static func decode(_ text: String, list: PagedList, scope: Int64, userID: Int64) -> Cursor? {
+        guard text.count <= 200, text.utf8.allSatisfy({ $0.isBase64URL }), let bytes = Crypto.base64urlDecode(text),
+              bytes.count > digestBytes else { return nil }
+        let payload = Array(bytes.dropLast(digestBytes))
+        guard Array(Crypto.sha256(payload).prefix(digestBytes)) == Array(bytes.suffix(digestBytes)) else { return nil }
+        let parts = String(decoding: payload, as: UTF8.self).split(separator: "|", omittingEmptySubsequences: false)
+        guard parts.count == 5, parts[0] == Substring(version), parts[1] == Substring(list.rawValue),
+              Int64(parts[2]) == scope, Int64(parts[3]) == userID, let id = Int64(parts[4]), id > 0 else { return nil }
+        return Cursor(list: list, scope: scope, userID: userID, id: id)
+    }
+}
+
+private extension UInt8 {
+    var isBase64URL: Bool {
+        (0x41...0x5A).contains(self) || (0x61...0x7A).contains(self) || (0x30...0x39).contains(self) || self == 0x2D || self == 0x5F
+    }
+}
+
+/// What a list request asks for: how many, and from where (`after`: older than it; `before`: newer than it).
+struct PageRequest: Sendable, Equatable {
+    static let defaultLimit = 50
+    static let maxLimit = 200
+
+    enum Position: Sendable, Equatable {
+        case first
+        /// Rows with a smaller id (older), newest first.
+        case after(Int64)
+        /// Rows with a bigger id (newer); the page is still shown newest first.
+        case before(Int64)
+    }
+
+    var limit = defaultLimit
+    var position = Position.first
+
+    /// From `?limit=`, `?after=`, `?before=`; 422 `invalid_limit` / `invalid_cursor` on anything else.
+    static func parse(_ query: [String: String], list: PagedList, scope: Int64, userID: Int64) throws -> PageRequest {
+        var request = PageRequest()
+        if let raw = query["limit"] {
+            guard raw.count <= 4, let limit = Int(raw), (1...maxLimit).contains(limit) else {
+                throw HTTPError(422, "invalid_limit", "limit: a whole number from 1 to \(maxLimit)")
+            }
+            request.limit = limit
+        }
+        let after = query["after"], before = query["before"]
+        if after != nil && before != nil { throw HTTPError(422, "invalid_cursor", "give either after or before, not both") }
+        if let text = after ?? before {
+            guard let cursor = Cursor.decode(text, list: list, scope: scope, userID: userID) else {
+                throw HTTPError(422, "invalid_cursor", "\(after != nil ? "after" : "before"): not a position in this list")
+            }
+            request.position = after != nil ? .after(cursor.id) : .before(cursor.id)
+        }
+        return request
+    }
+}
+
+/// One page of a newest-first list, and whether there are rows on either side of it.
+struct Page<Item: Sendable>: Sendable {
+    let items: [Item]
+    /// Rows older than the last item exist.
+    let hasOlder: Bool
+    /// Rows newer than the first item exist (known exactly only when the page was asked `before` or `after`).
+    let hasNewer: Bool
+
+    /// `rows` came from a query with `LIMIT limit + 1` in the position's direction (ascending ids for `before`).
+    init(rows: [Item], request: PageRequest) {
+        let extra = rows.count > request.limit
+        let kept = Array(rows.prefix(request.limit))
+        switch request.position {
+        case .first: items = kept; hasOlder = extra; hasNewer = false
+        case .after: items = kept; hasOlder = extra; hasNewer = true
+        case .before: items = kept.reversed(); hasOlder = true; hasNewer = extra
+        }
+    }
+
+    /// The `?after=` cursor continuing past the last item, when there are older rows.
+    func next(_ id: (Item) -> Int64, list: PagedList, scope: Int64, userID: Int64) -> Cursor? {
+        guard hasOlder, let last = items.last else { return nil }
+        return Cursor(list: list, scope: scope, userID: userID, id: id(last))
+    }
+
+    /// The `?before=` cursor for the newer page, when there are newer rows.
+    func previous(_ id: (Item) -> Int64, list: PagedList, scope: Int64, userID: Int64) -> Cursor? {
+        guard hasNewer, let first = items.first else { return nil }
+        return Cursor(list: list, scope: scope, userID: userID, id: id(first))
+    }
+
+    /// The API's shape: the page under `key` (the list's old key) and `data`, `has_more` and `next`.
+    func json(key: String, next cursor: Cursor?, _ item: (Item) -> JSON) -> JSON {
+        let array = JSON.array(items.map(item))
+        return .object([(key, array), ("data", array), ("has_more", .bool(hasOlder)),
+                        ("next", cursor.map { .string($0.encoded) } ?? .null)])
+    }
+}
+
+extension PageRequest {
+    /// The keyset condition and order for a list keyed by `column` (an id column, newest first).
+    func keyset(_ column: Query) -> (condition: Query, order: Query) {
+        switch position {
+        case .first: ("TRUE", "\(fragment: column) DESC LIMIT \(Int64(limit + 1))")
+        case let .after(id): ("\(fragment: column) < \(id)", "\(fragment: column) DESC LIMIT \(Int64(limit + 1))")
+        case let .before(id): ("\(fragment: column) > \(id)", "\(fragment: column) ASC LIMIT \(Int64(limit + 1))")
+        }
+    }
+}

@@ -43,6 +43,14 @@ struct GenerationStore {
         return rows.filter { $0["id"] != nil }.map(Generation.init)
     }
 
+    /// Whether the video has a queued or in-progress generation (whatever page of its history is shown).
+    func hasActive(videoID: Int64, userID: Int64) throws -> Bool {
+        try db.execute("""
+            SELECT EXISTS (SELECT 1 FROM generations WHERE video_id = \(videoID) AND user_id = \(userID)
+                           AND status IN ('queued', 'in_progress')) AS active
+            """)[0].bool("active")
+    }
+
     /// Whether the provider's copy of a generation has expired, by the database's clock (false when it sent no expiry).
     func providerCopyExpired(_ id: Int64) throws -> Bool {
         try db.execute("SELECT coalesce(provider_expires_at <= now(), false) AS expired FROM generations WHERE id = \(id)").first?.bool("expired") ?? false

@@ -124,7 +124,27 @@ struct Page<Item: Sendable>: Sendable {
     }
 }
 
+extension Page {
+    /// The pages' "Newer" / "Older" links to `path`, the position in `?before=` / `?after=`; empty for a single page.
+    func links(path: String, _ id: (Item) -> Int64, list: PagedList, scope: Int64, userID: Int64) -> HTML {
+        let newer = previous(id, list: list, scope: scope, userID: userID).map { cursor -> HTML in
+            "<a rel=\"prev\" href=\"\(path)?before=\(cursor.encoded)\">← Newer</a>"
+        }
+        let older = next(id, list: list, scope: scope, userID: userID).map { cursor -> HTML in
+            "<a rel=\"next\" href=\"\(path)?after=\(cursor.encoded)\">Older →</a>"
+        }
+        let links = [newer, older].compactMap { $0 }
+        return links.isEmpty ? .empty : "<nav class=\"pager\" aria-label=\"Pages\">\(links.joined(separator: " "))</nav>"
+    }
+}
+
 extension PageRequest {
+    /// A page's position from its URL (`?after=` / `?before=`); the pages always show `defaultLimit` rows.
+    static func forPage(_ query: [String: String], list: PagedList, scope: Int64, userID: Int64) throws -> PageRequest {
+        try parse(query.filter { $0.key == "after" || $0.key == "before" }, list: list, scope: scope, userID: userID)
+    }
+
+
     /// The keyset condition and order for a list keyed by `column` (an id column, newest first).
     func keyset(_ column: Query) -> (condition: Query, order: Query) {
         switch position {

@@ -26,7 +26,9 @@ enum ProjectPages {
     static func show(_ c: inout Context, id: Int64) throws -> Response {
         let user = try c.requireUser()
         guard let project = try c.store.project(id: id, userID: user.id) else { throw HTTPError.notFound("No such project.") }
-        let videos = try c.store.videos(projectID: id, userID: user.id)
+        let page = try c.store.videos(projectID: id, userID: user.id,
+                                      page: PageRequest.forPage(c.request.query, list: .videos, scope: id, userID: user.id))
+        let videos = page.items
         let latest = try c.store.latestGenerations(projectID: id, userID: user.id)
         let items: [HTML] = videos.map { v in
             let prompt: HTML = v.finalPrompt.isEmpty ? "<span class=\"muted\">No final prompt yet</span>" : "\(excerpt(v.finalPrompt))"
@@ -37,7 +39,8 @@ enum ProjectPages {
             let status: HTML = state.map { Views.statusBadge($0.status) } ?? "<span class=\"status\">Not generated</span>"
             return "<li class=\"video-card\">\(thumb)<div><a href=\"\(Route.video(v.id).path)\">\(v.title)</a> \(status)<br><small>\(prompt)</small></div></li>"
         }
-        let list: HTML = videos.isEmpty ? "<p class=\"muted\">No videos yet.</p>" : "<ul class=\"cards\">\(items)</ul>"
+        let pager = page.links(path: Route.project(id).path, \.id, list: .videos, scope: id, userID: user.id)
+        let list: HTML = videos.isEmpty ? "<p class=\"muted\">No videos yet.</p>" + pager : "<ul class=\"cards\">\(items)</ul>" + pager
         let description: HTML = project.description.isEmpty ? .empty : "<p>\(project.description)</p>"
         let body: HTML = """
             <p class="crumbs"><a href="\(Route.dashboard.path)">Dashboard</a> ›</p>
@@ -124,11 +127,14 @@ enum ProjectPages {
     }
 
     static func dashboardPage(_ c: Context, user: User, name: String, description: String, error: String?, status: Int) throws -> Response {
-        let projects = try c.store.projects(userID: user.id)
+        let page = try c.store.projects(userID: user.id, page: PageRequest.forPage(c.request.query, list: .projects, scope: 0, userID: user.id))
+        let projects = page.items
         let items: [HTML] = projects.map { p in
             "<li><a href=\"\(Route.project(p.id).path)\">\(p.name)</a> <span class=\"muted\">\(p.videoCount) video\(p.videoCount == 1 ? "" : "s")</span></li>"
         }
-        let list: HTML = projects.isEmpty ? "<p class=\"muted\">No projects yet. Create one to start saving video prompts.</p>" : "<ul class=\"cards\">\(items)</ul>"
+        let pager = page.links(path: Route.dashboard.path, \.id, list: .projects, scope: 0, userID: user.id)
+        let list: HTML = projects.isEmpty && pager.rendered.isEmpty ? "<p class=\"muted\">No projects yet. Create one to start saving video prompts.</p>"
+            : "<ul class=\"cards\">\(items)</ul>" + pager
         let spend = try c.generations.store.monthSpend(userID: user.id)
         let chatSpend = try c.roundtables.store.monthSpend(userID: user.id)
         let chat = chatSpend.known

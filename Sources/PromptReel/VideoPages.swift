@@ -52,7 +52,9 @@ enum VideoPages {
     static func show(_ c: inout Context, id: Int64, imageError: HTTPError? = nil) throws -> Response {
         let user = try c.requireUser()
         guard let video = try c.store.video(id: id, userID: user.id) else { throw HTTPError.notFound("No such video.") }
-        let history = try c.generations.store.history(videoID: id, userID: user.id)
+        let page = try c.generations.store.history(videoID: id, userID: user.id,
+                                                   page: PageRequest.forPage(c.request.query, list: .generations, scope: id, userID: user.id))
+        let history = page.items
         let latestTakes = try c.generations.store.latestTakes(videoID: id, userID: user.id) ?? []
         let brief: HTML = video.brief.isEmpty ? .empty : "<h2>Brief</h2><p class=\"prewrap\">\(video.brief)</p>"
         let prompt: HTML = video.finalPrompt.isEmpty
@@ -61,10 +63,10 @@ enum VideoPages {
         let action: HTML
         if video.finalPrompt.isEmpty {
             action = "<p class=\"notice\" role=\"note\">To generate this video, it needs a final prompt: the exact text sent to Sora. Draft one with the roundtable below.</p>"
-        } else if history.contains(where: \.isActive) {
+        } else if try c.generations.store.hasActive(videoID: video.id, userID: user.id) {
             action = "<p><a class=\"button\" href=\"\(Route.latestGeneration(video: video.id).path)\">Watch the generation in progress</a></p>"
         } else {
-            let label = history.isEmpty ? "Generate with Sora" : "Generate again"
+            let label = latestTakes.isEmpty ? "Generate with Sora" : "Generate again"
             action = "<p><a class=\"button primary\" href=\"\(Route.generateVideo(video: video.id).path)\">\(label)</a></p>"
         }
         let rows: [HTML] = history.map { g in
@@ -77,7 +79,7 @@ enum VideoPages {
         let historyHTML: HTML = history.isEmpty ? "<p class=\"muted\">Not generated yet.</p>" : """
             <table class="history"><thead><tr><th scope="col"><span class="visually-hidden">Thumbnail</span></th><th scope="col">Settings</th>
             <th scope="col">Status</th><th scope="col">Cost</th><th scope="col">When</th></tr></thead><tbody>\(rows)</tbody></table>
-            """
+            """ + page.links(path: Route.video(id).path, \.id, list: .generations, scope: id, userID: user.id)
         let body: HTML = """
             <p class="crumbs"><a href="\(Route.dashboard.path)">Dashboard</a> › <a href="\(Route.project(video.projectID).path)">\(video.projectName)</a> ›</p>
             <h1>\(video.title)</h1>

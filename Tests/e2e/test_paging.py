@@ -2,8 +2,11 @@
 are inserted neither repeats nor skips a row, `limit` and the cursor are range-checked (422 with the JSON
 envelope), a cursor of another list, project or user is refused, and other users' rows never show."""
 import base64
+import html
+import re
 
 from conftest import Browser, api, sql
+from test_pages_valid import assert_valid
 
 
 def user():
@@ -172,3 +175,56 @@ def test_generations_walk_newest_first(no_worker):
     assert error_code(api("GET", f"/api/videos/{other}/generations", token, params={"after": cursor})) == "invalid_cursor"
     b2, token2 = user()
     assert error_code(api("GET", f"/api/videos/{video}/generations", token2), 404) == "not_found"
+
+
+def walk_pages(b, path, link_pattern):
+    """Follows "Older" links from the first page to the last, then "Newer" links back: the ids each way,
+    every page checked as strict HTML."""
+    def read(url):
+        r = b.get(url)
+        assert r.status_code == 200, (url, r.status_code)
+        assert_valid(r.text, url)
+        ids = [int(x) for x in re.findall(link_pattern, r.text)]
+        older = re.search(r'<a rel="next" href="([^"]+)">Older', r.text)
+        newer = re.search(r'<a rel="prev" href="([^"]+)">← Newer', r.text)
+        return ids, older and html.unescape(older.group(1)), newer and html.unescape(newer.group(1))
+
+    pages, url = [], path
+    while url:
+        ids, url, newer = read(url)
+        assert (newer is None) == (len(pages) == 0), "only the first page has no Newer link"
+        pages.append(ids)
+        back = newer
+    backwards = []
+    while back:
+        ids, _, back = read(back)
+        backwards.append(ids)
+    return pages, backwards
+
+
+def test_pages_walk_with_newer_and_older_links(no_worker):
+    b, token = user()
+    project = new_project(token)
+    insert_videos(project, 120)
+    expected = ids_in_db(f"SELECT id FROM videos WHERE project_id = {project} ORDER BY id DESC")
+    pages, backwards = walk_pages(b, f"/dashboard/projects/{project}", r'<a href="/dashboard/videos/(\d+)">')
+    assert [len(p) for p in pages] == [50, 50, 20]
+    assert sum(pages, []) == expected
+    assert backwards == pages[-2::-1], "Newer from the last page walks back through the same pages"
+
+    for _ in range(52):
+        new_project(token)
+    mine = ids_in_db(f"SELECT id FROM projects WHERE user_id = (SELECT user_id FROM projects WHERE id = {project}) ORDER BY id DESC")
+    pages, _ = walk_pages(b, "/dashboard", r'<a href="/dashboard/projects/(\d+)">')
+    assert sum(pages, []) == mine and [len(p) for p in pages] == [50, 3]
+
+    video = new_video(token, project, "Lake")
+    insert_generations(video, 60)
+    gens = ids_in_db(f"SELECT id FROM generations WHERE video_id = {video} ORDER BY id DESC")
+    pages, _ = walk_pages(b, f"/dashboard/videos/{video}", r'<td><a href="/dashboard/generations/(\d+)">')
+    assert sum(pages, []) == gens and [len(p) for p in pages] == [50, 10]
+
+    # A bad position is a readable 422 page, not a crash.
+    r = b.get(f"/dashboard/projects/{project}?after=nonsense")
+    assert r.status_code == 422 and "<!DOCTYPE html>" in r.text
+    assert_valid(r.text, "bad cursor page")

@@ -149,7 +149,8 @@ enum AccountPages {
     }
 
     static func accountPage(_ c: inout Context, user: User, newToken: String?, error: String?, status: Int) throws -> Response {
-        let tokens = try c.store.apiTokens(userID: user.id)
+        let page = try c.store.apiTokens(userID: user.id, page: PageRequest.forPage(c.request.query, list: .tokens, scope: 0, userID: user.id))
+        let tokens = page.items
         let shown: HTML = newToken.map {
             """
             <div class="notice" role="status"><p>Your new API token. Copy it now: it will not be shown again.</p>
@@ -165,7 +166,7 @@ enum AccountPages {
         let table: HTML = tokens.isEmpty ? "<p class=\"muted\">No tokens yet.</p>" : """
             <table><thead><tr><th scope="col">Name</th><th scope="col">Created</th><th scope="col">Last used</th><th scope="col"><span class="visually-hidden">Actions</span></th></tr></thead>
             <tbody>\(rows)</tbody></table>
-            """
+            """ + page.links(path: Route.account.path, \.id, list: .tokens, scope: 0, userID: user.id)
         let body: HTML = """
             <h1>Account</h1><p>Signed in as <strong>\(user.email)</strong>.</p>\(user.isAdmin ? "<p>You are an admin: <a href=\"\(Route.adminUsers.path)\">manage users</a>.</p>" : HTML.empty)\(try Budgets(db: c.db).accountLine(userID: user.id))
             <p><a href="\(Route.webhooks.path)">Webhooks</a>: get a signed request when a generation completes or fails.</p>

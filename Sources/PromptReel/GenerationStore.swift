@@ -56,13 +56,6 @@ struct GenerationStore {
         try db.execute("SELECT coalesce(provider_expires_at <= now(), false) AS expired FROM generations WHERE id = \(id)").first?.bool("expired") ?? false
     }
 
-    func history(videoID: Int64, userID: Int64) throws -> [Generation] {
-        try db.execute("""
-            SELECT \(fragment: Generation.columns) FROM generations g
-            WHERE g.video_id = \(videoID) AND g.user_id = \(userID) ORDER BY g.id DESC
-            """).map(Generation.init)
-    }
-
     /// One page of a video's generations, newest first.
     func history(videoID: Int64, userID: Int64, page: PageRequest) throws -> Page<Generation> {
         let keyset = page.keyset("g.id")

@@ -6,7 +6,7 @@ import Web
 
 /// Which list a cursor belongs to; a cursor of one list (or one user, or one project) is refused by another.
 enum PagedList: String, Sendable {
-    case projects, videos, generations
+    case projects, videos, generations, tokens
 }
 
 /// An opaque position in one user's list: base64url of `v1|list|scope|user|id` and a check digest.

@@ -250,11 +250,14 @@ struct Store {
         return Store.user(row)
     }
 
-    func apiTokens(userID: Int64) throws -> [APIToken] {
-        try db.execute("""
+    /// One page of the user's tokens, newest first.
+    func apiTokens(userID: Int64, page: PageRequest) throws -> Page<APIToken> {
+        let keyset = page.keyset("id")
+        return Page(rows: try db.execute("""
             SELECT id, name, iso(created_at) AS created_at, iso(last_used_at) AS last_used_at
-            FROM api_tokens WHERE user_id = \(userID) ORDER BY id DESC
-            """).map { APIToken(id: $0.int("id"), name: $0.string("name"), createdAt: $0.string("created_at"), lastUsedAt: $0["last_used_at"]) }
+            FROM api_tokens WHERE user_id = \(userID) AND \(fragment: keyset.condition) ORDER BY \(fragment: keyset.order)
+            """).map { APIToken(id: $0.int("id"), name: $0.string("name"), createdAt: $0.string("created_at"), lastUsedAt: $0["last_used_at"]) },
+            request: page)
     }
 
     /// True when a token of this user's was deleted.
@@ -275,10 +278,6 @@ struct Store {
             """)[0].int("id")
         guard let project = try project(id: id, userID: userID) else { throw DatabaseError.other(sqlState: "", message: "inserted project vanished") }
         return project
-    }
-
-    func projects(userID: Int64) throws -> [Project] {
-        try db.execute("SELECT \(fragment: Store.projectColumns) FROM projects p WHERE p.user_id = \(userID) ORDER BY p.id DESC").map(Project.init)
     }
 
     /// One page of the user's projects, newest first.
@@ -357,13 +356,6 @@ struct Store {
             """).isEmpty else { return false }
         try addPromptVersion(videoID: videoID, userID: userID, prompt: prompt, source: source, roundtableID: roundtableID)
         return true
-    }
-
-    func videos(projectID: Int64, userID: Int64) throws -> [Video] {
-        try db.execute("""
-            SELECT \(fragment: Store.videoColumns) FROM videos v JOIN projects p ON p.id = v.project_id
-            WHERE v.project_id = \(projectID) AND p.user_id = \(userID) ORDER BY v.id DESC
-            """).map(Video.init)
     }
 
     /// One page of a project's videos, newest first.

@@ -177,14 +177,14 @@ def test_generations_walk_newest_first(no_worker):
     assert error_code(api("GET", f"/api/videos/{video}/generations", token2), 404) == "not_found"
 
 
-def walk_pages(b, path, link_pattern):
+def walk_pages(b, path, link_pattern, convert=int):
     """Follows "Older" links from the first page to the last, then "Newer" links back: the ids each way,
     every page checked as strict HTML."""
     def read(url):
         r = b.get(url)
         assert r.status_code == 200, (url, r.status_code)
         assert_valid(r.text, url)
-        ids = [int(x) for x in re.findall(link_pattern, r.text)]
+        ids = [convert(x) for x in re.findall(link_pattern, r.text)]
         older = re.search(r'<a rel="next" href="([^"]+)">Older', r.text)
         newer = re.search(r'<a rel="prev" href="([^"]+)">← Newer', r.text)
         return ids, older and html.unescape(older.group(1)), newer and html.unescape(newer.group(1))
@@ -228,3 +228,22 @@ def test_pages_walk_with_newer_and_older_links(no_worker):
     r = b.get(f"/dashboard/projects/{project}?after=nonsense")
     assert r.status_code == 422 and "<!DOCTYPE html>" in r.text
     assert_valid(r.text, "bad cursor page")
+
+
+def test_account_tokens_are_paged(no_worker):
+    b, token = user()
+    for i in range(51):
+        r = b.post("/account/tokens", {"name": f"t{i}"})
+        assert r.status_code == 201, r.text
+    names = sql(f"SELECT name FROM api_tokens WHERE user_id = "
+                f"(SELECT user_id FROM api_tokens WHERE name = 't0' ORDER BY id DESC LIMIT 1) ORDER BY id DESC").split()
+    pages, backwards = walk_pages(b, "/account", r"<tr><td>(e2e|t\d+)</td>", convert=str)
+    assert [len(p) for p in pages] == [50, 2] and backwards == [pages[0]]
+    assert sum(pages, []) == names and len(names) == 52
+    # A cursor of the dashboard's list is not a position in the tokens list.
+    project_cursor = re.search(r'href="/dashboard\?after=([^"]+)"', b.get("/dashboard").text)
+    assert project_cursor is None  # one page of projects: no link at all
+    for _ in range(51):
+        new_project(token)
+    project_cursor = re.search(r'href="/dashboard\?after=([^"]+)"', b.get("/dashboard").text).group(1)
+    assert b.get(f"/account?after={project_cursor}").status_code == 422

@@ -84,7 +84,7 @@ class Outcomes:
         return [row for row in self.rows if not ok(row[3])]
 
 
-def new_client(base, videos=2):
+def new_client(videos=2):
     b = Browser()
     b.signup()
     token = b.create_token()
@@ -98,7 +98,7 @@ def test_two_processes_one_killed_under_load(upstream):
     # A worker of its own with threads enough for the load (the jobs of 1 s must not time out queued).
     worker = WorkerProcess("--threads", "6")
     try:
-        clients = [new_client(upstream.base) for _ in range(4)]
+        clients = [new_client() for _ in range(4)]
         creates_before = sim_stats()["create"]
         outcomes = Outcomes()
         stop = threading.Event()

@@ -68,8 +68,11 @@ class Outcomes:
     def __init__(self):
         self.lock = threading.Lock()
         self.rows = []
+        self.clicks_in_flight = 0
 
     def request(self, method, url, token, **kw):
+        with self.lock:
+            self.clicks_in_flight += method == "POST"
         started = time.monotonic()
         try:
             r = requests.request(method, url, headers={"Authorization": f"Bearer {token}"}, timeout=15, **kw)
@@ -78,6 +81,7 @@ class Outcomes:
             r, what = None, type(e).__name__
         with self.lock:
             self.rows.append((started, time.monotonic(), method, what))
+            self.clicks_in_flight -= method == "POST"
         return r
 
     def failures(self, ok=lambda what: isinstance(what, int) and what < 500):
@@ -120,6 +124,10 @@ def test_two_processes_one_killed_under_load(upstream):
             t.start()
         time.sleep(8)
         served_a, served_b = upstream.requests_served("a"), upstream.requests_served("b")
+        # Killed while a click is in flight when one comes within 3 s (on either process: least_conn decides).
+        deadline = time.monotonic() + 3
+        while outcomes.clicks_in_flight == 0 and time.monotonic() < deadline:
+            time.sleep(0.001)
         killed_at = time.monotonic()
         os.kill(upstream.pid("a"), signal.SIGKILL)
         time.sleep(started + 20 - time.monotonic())

@@ -151,6 +151,15 @@ start_nginx() {
         sed -i -e "s#fastcgi_pass unix:$LOCAL/app.sock;#fastcgi_keep_conn on; fastcgi_pass promptreel_app;#" "$LOCAL/nginx/promptreel.conf"
         printf 'upstream promptreel_app { server unix:%s; keepalive %s; }\n' "$LOCAL/app.sock" "$FASTCGI_KEEPALIVE" >>"$LOCAL/nginx/promptreel.conf"
     fi
+    if [ -n "${APP_UPSTREAM:-}" ]; then
+        # Several `promptreel serve` processes (APP_UPSTREAM: their sockets, space-separated) behind one
+        # upstream, rendered from nginx/promptreel-upstream.conf.example (tests/test_scaling.py).
+        sed -i -e "s#fastcgi_pass unix:$LOCAL/app.sock;#fastcgi_pass promptreel_app;#" "$LOCAL/nginx/promptreel.conf"
+        local servers="" sock
+        for sock in $APP_UPSTREAM; do servers+="    server unix:$sock max_fails=1 fail_timeout=30s;\n"; done
+        sed -e '/^ *server [^{]*;$/d' -e "s#^ *least_conn;#&\n$servers#" -e '/^ *#/d' \
+            "$ROOT/nginx/promptreel-upstream.conf.example" >>"$LOCAL/nginx/promptreel.conf"
+    fi
     local user_line=""; [ "$(id -u)" -eq 0 ] && user_line="user root;"
     cat >"$LOCAL/nginx/nginx.conf" <<CONF
 $user_line

@@ -27,44 +27,32 @@ public enum Crypto {
         return out
     }
 
-    public static func base64url(_ bytes: [UInt8]) -> String {
-        let variant = Int32(sodium_base64_VARIANT_URLSAFE_NO_PADDING)
-        var out = [CChar](repeating: 0, count: sodium_base64_encoded_len(bytes.count, variant))
-        sodium_bin2base64(&out, out.count, bytes, bytes.count, variant)
-        return String(decoding: out.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-    }
+    public static func base64url(_ bytes: [UInt8]) -> String { encode(bytes, Int32(sodium_base64_VARIANT_URLSAFE_NO_PADDING)) }
 
     /// Standard base64 with padding (RFC 4648 §4), as Standard Webhooks uses for secrets and signatures.
-    public static func base64(_ bytes: [UInt8]) -> String {
-        let variant = Int32(sodium_base64_VARIANT_ORIGINAL)
-        var out = [CChar](repeating: 0, count: sodium_base64_encoded_len(bytes.count, variant))
-        sodium_bin2base64(&out, out.count, bytes, bytes.count, variant)
-        return String(decoding: out.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-    }
+    public static func base64(_ bytes: [UInt8]) -> String { encode(bytes, Int32(sodium_base64_VARIANT_ORIGINAL)) }
 
     /// Decodes standard base64 (padding optional); nil when it is not base64.
     public static func base64Decode(_ text: String) -> [UInt8]? {
-        let input = Array(text.utf8)
-        var out = [UInt8](repeating: 0, count: input.count * 3 / 4 + 3)
-        var length = 0
-        let rc = input.withUnsafeBufferPointer { p in
-            p.withMemoryRebound(to: CChar.self) { chars in
-                sodium_base642bin(&out, out.count, chars.baseAddress, chars.count, nil, &length, nil,
-                                  Int32(input.count % 4 == 0 ? sodium_base64_VARIANT_ORIGINAL : sodium_base64_VARIANT_ORIGINAL_NO_PADDING))
-            }
-        }
-        return rc == 0 ? Array(out.prefix(length)) : nil
+        decode(text, Int32(text.utf8.count % 4 == 0 ? sodium_base64_VARIANT_ORIGINAL : sodium_base64_VARIANT_ORIGINAL_NO_PADDING))
     }
 
     /// Base64url without padding (as `base64url` writes); nil for anything else.
-    public static func base64urlDecode(_ text: String) -> [UInt8]? {
+    public static func base64urlDecode(_ text: String) -> [UInt8]? { decode(text, Int32(sodium_base64_VARIANT_URLSAFE_NO_PADDING)) }
+
+    private static func encode(_ bytes: [UInt8], _ variant: Int32) -> String {
+        var out = [CChar](repeating: 0, count: sodium_base64_encoded_len(bytes.count, variant))
+        sodium_bin2base64(&out, out.count, bytes, bytes.count, variant)
+        return String(decoding: out.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    private static func decode(_ text: String, _ variant: Int32) -> [UInt8]? {
         let input = Array(text.utf8)
         var out = [UInt8](repeating: 0, count: input.count * 3 / 4 + 3)
         var length = 0
         let rc = input.withUnsafeBufferPointer { p in
             p.withMemoryRebound(to: CChar.self) { chars in
-                sodium_base642bin(&out, out.count, chars.baseAddress, chars.count, nil, &length, nil,
-                                  Int32(sodium_base64_VARIANT_URLSAFE_NO_PADDING))
+                sodium_base642bin(&out, out.count, chars.baseAddress, chars.count, nil, &length, nil, variant)
             }
         }
         return rc == 0 ? Array(out.prefix(length)) : nil

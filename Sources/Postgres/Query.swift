@@ -15,6 +15,16 @@ public struct Query: Sendable, ExpressibleByStringInterpolation {
         parameters = stringInterpolation.parameters
     }
 
+    /// The parts one after another with `separator` between them (e.g. conditions joined by " AND ").
+    public static func joined(_ parts: [Query], separator: StaticString) -> Query {
+        var joined = Interpolation(literalCapacity: 0, interpolationCount: parts.count)
+        for (index, part) in parts.enumerated() {
+            if index > 0 { joined.appendLiteral(separator) }
+            joined.appendInterpolation(fragment: part)
+        }
+        return Query(stringInterpolation: joined)
+    }
+
     public struct Interpolation: StringInterpolationProtocol {
         var sql = ""
         var parameters: [String?] = []

@@ -28,13 +28,23 @@ enum API {
         return .json(json(project))
     }
 
-    /// GET /api/projects/{id}/videos — newest first, paged (`?limit=`, `?after=`).
+    /// GET /api/projects/{id}/videos — paged; `?q=`, `?status=`, `?model=`, `?sort=` as `VideoQuery` reads them.
     static func listVideos(_ c: inout Context, project: Int64) throws -> Response {
         let user = try c.requireUser()
         guard try c.store.project(id: project, userID: user.id) != nil else { throw HTTPError.notFound("No such project.") }
-        let request = try PageRequest.parse(c.request.query, list: .videos, scope: project, userID: user.id)
-        let page = try c.store.videos(projectID: project, userID: user.id, page: request)
-        return .json(page.json(key: "videos", next: page.next(\.id, list: .videos, scope: project, userID: user.id), json))
+        return try videoList(c, user: user, projectID: project)
+    }
+
+    /// GET /api/videos — the same across all the user's projects.
+    static func listAllVideos(_ c: inout Context) throws -> Response {
+        try videoList(c, user: c.requireUser(), projectID: nil)
+    }
+
+    private static func videoList(_ c: Context, user: User, projectID: Int64?) throws -> Response {
+        let query = try VideoQuery.parse(c.request.query)
+        let request = try query.pageRequest(c.request.query, scope: projectID ?? 0, userID: user.id, forPage: false)
+        let page = try c.store.videos(userID: user.id, projectID: projectID, query: query, page: request)
+        return .json(page.json(key: "videos", next: page.next(\.cursor)) { json($0.video) })
     }
 
     static func createVideo(_ c: inout Context, project: Int64) throws -> Response {
@@ -142,6 +152,10 @@ enum API {
     static func json(_ v: Video) -> JSON {
         .object([("id", .int(v.id)), ("project_id", .int(v.projectID)), ("title", .string(v.title)),
                  ("brief", .string(v.brief)), ("final_prompt", .string(v.finalPrompt)), ("preset", .optional(v.preset)),
-                 ("created_at", .string(v.createdAt)), ("updated_at", .string(v.updatedAt))])
+                 ("created_at", .string(v.createdAt)), ("updated_at", .string(v.updatedAt)),
+                 ("latest_generation", v.latest.map { latest in
+                     .object([("id", .int(latest.id)), ("status", .string(latest.status.rawValue)), ("model", .string(latest.model)),
+                              ("created_at", .string(latest.createdAt))])
+                 } ?? .null)])
     }
 }

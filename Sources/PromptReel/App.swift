@@ -222,6 +222,7 @@ public final class App {
         case .apiProjects: ["GET": API.listProjects, "POST": API.createProject]
         case let .apiProject(id): ["GET": { try API.project(&$0, id: id) }, "PATCH": { try API.updateProject(&$0, id: id) },
                                    "DELETE": { try API.deleteProject(&$0, id: id) }]
+        case .apiVideos: ["GET": { try API.listAllVideos(&$0) }]
         case let .apiProjectVideos(project): ["GET": { try API.listVideos(&$0, project: project) },
                                               "POST": { try API.createVideo(&$0, project: project) }]
         case let .apiVideo(id): ["GET": { try API.video(&$0, id: id) }, "PATCH": { try API.updateVideo(&$0, id: id) },

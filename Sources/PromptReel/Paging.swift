@@ -1,5 +1,6 @@
 // Keyset pagination shared by the API and the pages: lists are newest first by id (ids only grow, so a
-// page boundary never moves when rows are inserted), and a position is an opaque cursor naming the list.
+// page boundary never moves when rows are inserted) or, for videos, in another order with the id breaking
+// ties; a position is an opaque cursor naming the list, its order and the sort key of the row it is at.
 
 import Postgres
 import Web
@@ -9,7 +10,7 @@ enum PagedList: String, Sendable {
     case projects, videos, generations, tokens
 }
 
-/// An opaque position in one user's list: base64url of `v1|list|scope|user|id` and a check digest.
+/// An opaque position in one user's list: base64url of `v2|list|order|scope|user|id|key` and a check digest.
 /// The digest is not a secret signature: it only makes a tampered or truncated cursor a clear refusal,
 /// and the binding to list, scope and user makes a foreign cursor one. The queries check ownership anyway,
 /// so a forged cursor can only name a position in the caller's own list.
@@ -20,25 +21,31 @@ struct Cursor: Sendable, Equatable {
     let userID: Int64
     /// The id of the row the position is at (the page continues strictly beyond it).
     let id: Int64
+    /// The list's order ("" for newest first by id) and the row's sort key in it (text; "" for id order).
+    var order = ""
+    var key = ""
 
-    private static let version = "v1"
+    private static let version = "v2"
     private static let digestBytes = 12
+    /// Room for a title key (200 characters, up to 4 bytes each) in base64.
+    private static let maxEncoded = 1400
 
     var encoded: String {
-        let payload = Array("\(Cursor.version)|\(list.rawValue)|\(scope)|\(userID)|\(id)".utf8)
+        let payload = Array("\(Cursor.version)|\(list.rawValue)|\(order)|\(scope)|\(userID)|\(id)|\(key)".utf8)
         return Crypto.base64url(payload + Array(Crypto.sha256(payload).prefix(Cursor.digestBytes)))
     }
 
-    /// Nil unless `text` is an intact cursor of exactly this list, scope and user.
-    static func decode(_ text: String, list: PagedList, scope: Int64, userID: Int64) -> Cursor? {
-        guard text.count <= 200, text.utf8.allSatisfy({ $0.isBase64URL }), let bytes = Crypto.base64urlDecode(text),
+    /// Nil unless `text` is an intact cursor of exactly this list, order, scope and user.
+    static func decode(_ text: String, list: PagedList, order: String = "", scope: Int64, userID: Int64) -> Cursor? {
+        guard text.utf8.count <= maxEncoded, text.utf8.allSatisfy({ $0.isBase64URL }), let bytes = Crypto.base64urlDecode(text),
               bytes.count > digestBytes else { return nil }
         let payload = Array(bytes.dropLast(digestBytes))
         guard Array(Crypto.sha256(payload).prefix(digestBytes)) == Array(bytes.suffix(digestBytes)) else { return nil }
-        let parts = String(decoding: payload, as: UTF8.self).split(separator: "|", omittingEmptySubsequences: false)
-        guard parts.count == 5, parts[0] == Substring(version), parts[1] == Substring(list.rawValue),
-              Int64(parts[2]) == scope, Int64(parts[3]) == userID, let id = Int64(parts[4]), id > 0 else { return nil }
-        return Cursor(list: list, scope: scope, userID: userID, id: id)
+        // The key comes last and may itself hold "|".
+        let parts = String(decoding: payload, as: UTF8.self).split(separator: "|", maxSplits: 6, omittingEmptySubsequences: false)
+        guard parts.count == 7, parts[0] == Substring(version), parts[1] == Substring(list.rawValue), parts[2] == Substring(order),
+              Int64(parts[3]) == scope, Int64(parts[4]) == userID, let id = Int64(parts[5]), id > 0 else { return nil }
+        return Cursor(list: list, scope: scope, userID: userID, id: id, order: order, key: String(parts[6]))
     }
 }
 
@@ -63,9 +70,12 @@ struct PageRequest: Sendable, Equatable {
 
     var limit = defaultLimit
     var position = Position.first
+    /// The sort key of the row the position is at ("" at the first page and in id order).
+    var key = ""
 
     /// From `?limit=`, `?after=`, `?before=`; 422 `invalid_limit` / `invalid_cursor` on anything else.
-    static func parse(_ query: [String: String], list: PagedList, scope: Int64, userID: Int64) throws -> PageRequest {
+    /// `order` names a list order other than newest first: a cursor must have been made in the same one.
+    static func parse(_ query: [String: String], list: PagedList, order: String = "", scope: Int64, userID: Int64) throws -> PageRequest {
         var request = PageRequest()
         if let raw = query["limit"] {
             guard raw.count <= 4, let limit = Int(raw), (1...maxLimit).contains(limit) else {
@@ -76,10 +86,11 @@ struct PageRequest: Sendable, Equatable {
         let after = query["after"], before = query["before"]
         if after != nil && before != nil { throw HTTPError(422, "invalid_cursor", "give either after or before, not both") }
         if let text = after ?? before {
-            guard let cursor = Cursor.decode(text, list: list, scope: scope, userID: userID) else {
-                throw HTTPError(422, "invalid_cursor", "\(after != nil ? "after" : "before"): not a position in this list")
+            guard let cursor = Cursor.decode(text, list: list, order: order, scope: scope, userID: userID) else {
+                throw HTTPError(422, "invalid_cursor", "\(after != nil ? "after" : "before"): not a position in this list and order")
             }
             request.position = after != nil ? .after(cursor.id) : .before(cursor.id)
+            request.key = cursor.key
         }
         return request
     }
@@ -105,15 +116,20 @@ struct Page<Item: Sendable>: Sendable {
     }
 
     /// The `?after=` cursor continuing past the last item, when there are older rows.
-    func next(_ id: (Item) -> Int64, list: PagedList, scope: Int64, userID: Int64) -> Cursor? {
+    func next(_ cursor: (Item) -> Cursor) -> Cursor? {
         guard hasOlder, let last = items.last else { return nil }
-        return Cursor(list: list, scope: scope, userID: userID, id: id(last))
+        return cursor(last)
     }
 
     /// The `?before=` cursor for the newer page, when there are newer rows.
-    func previous(_ id: (Item) -> Int64, list: PagedList, scope: Int64, userID: Int64) -> Cursor? {
+    func previous(_ cursor: (Item) -> Cursor) -> Cursor? {
         guard hasNewer, let first = items.first else { return nil }
-        return Cursor(list: list, scope: scope, userID: userID, id: id(first))
+        return cursor(first)
+    }
+
+    /// `next` for a list newest first by id.
+    func next(_ id: (Item) -> Int64, list: PagedList, scope: Int64, userID: Int64) -> Cursor? {
+        next { Cursor(list: list, scope: scope, userID: userID, id: id($0)) }
     }
 
     /// The API's shape: the page under `key` (the list's old key) and `data`, `has_more` and `next`.
@@ -127,11 +143,19 @@ struct Page<Item: Sendable>: Sendable {
 extension Page {
     /// The pages' "Newer" / "Older" links to `path`, the position in `?before=` / `?after=`; empty for a single page.
     func links(path: String, _ id: (Item) -> Int64, list: PagedList, scope: Int64, userID: Int64) -> HTML {
-        let newer = previous(id, list: list, scope: scope, userID: userID).map { cursor -> HTML in
-            "<a rel=\"prev\" href=\"\(path)?before=\(cursor.encoded)\">← Newer</a>"
+        links(path: path) { Cursor(list: list, scope: scope, userID: userID, id: id($0)) }
+    }
+
+    /// The same for any order; `query` (already form-encoded, e.g. "q=cat&sort=title") is kept in both links,
+    /// `labels` name the directions ("Newer"/"Older" by default; "Previous"/"Next" suit other orders).
+    func links(path: String, query: String = "", labels: (back: String, forward: String) = ("Newer", "Older"),
+               _ cursor: (Item) -> Cursor) -> HTML {
+        let prefix = query.isEmpty ? "" : query + "&"
+        let newer = previous(cursor).map { cursor -> HTML in
+            "<a rel=\"prev\" href=\"\(path)?\(prefix)before=\(cursor.encoded)\">← \(labels.back)</a>"
         }
-        let older = next(id, list: list, scope: scope, userID: userID).map { cursor -> HTML in
-            "<a rel=\"next\" href=\"\(path)?after=\(cursor.encoded)\">Older →</a>"
+        let older = next(cursor).map { cursor -> HTML in
+            "<a rel=\"next\" href=\"\(path)?\(prefix)after=\(cursor.encoded)\">\(labels.forward) →</a>"
         }
         let links = [newer, older].compactMap { $0 }
         return links.isEmpty ? .empty : "<nav class=\"pager\" aria-label=\"Pages\">\(links.joined(separator: " "))</nav>"
@@ -140,10 +164,9 @@ extension Page {
 
 extension PageRequest {
     /// A page's position from its URL (`?after=` / `?before=`); the pages always show `defaultLimit` rows.
-    static func forPage(_ query: [String: String], list: PagedList, scope: Int64, userID: Int64) throws -> PageRequest {
-        try parse(query.filter { $0.key == "after" || $0.key == "before" }, list: list, scope: scope, userID: userID)
+    static func forPage(_ query: [String: String], list: PagedList, order: String = "", scope: Int64, userID: Int64) throws -> PageRequest {
+        try parse(query.filter { $0.key == "after" || $0.key == "before" }, list: list, order: order, scope: scope, userID: userID)
     }
-
 
     /// The keyset condition and order for a list keyed by `column` (an id column, newest first).
     func keyset(_ column: Query) -> (condition: Query, order: Query) {

@@ -189,6 +189,7 @@ extension Route {
         case .apiProjects: "apiProjects"
         case .apiProject: "apiProject"
         case .apiProjectVideos: "apiProjectVideos"
+        case .apiVideos: "apiVideos"
         case .apiVideo: "apiVideo"
         case .apiVideoCopy: "apiVideoCopy"
         case .apiModels: "apiModels"

@@ -26,30 +26,70 @@ enum ProjectPages {
     static func show(_ c: inout Context, id: Int64) throws -> Response {
         let user = try c.requireUser()
         guard let project = try c.store.project(id: id, userID: user.id) else { throw HTTPError.notFound("No such project.") }
-        let page = try c.store.videos(projectID: id, userID: user.id,
-                                      page: PageRequest.forPage(c.request.query, list: .videos, scope: id, userID: user.id))
-        let videos = page.items
-        let latest = try c.store.latestGenerations(projectID: id, userID: user.id)
-        let items: [HTML] = videos.map { v in
-            let prompt: HTML = v.finalPrompt.isEmpty ? "<span class=\"muted\">No final prompt yet</span>" : "\(excerpt(v.finalPrompt))"
-            let state = latest[v.id]
-            let thumb: HTML = state?.thumbnail == true
-                ? "<img src=\"\(Generation.mediaURL(state?.generationID ?? 0, .thumbnail))\" alt=\"\" width=\"96\" height=\"54\">"
-                : "<span class=\"thumb-empty\" aria-hidden=\"true\"></span>"
-            let status: HTML = state.map { Views.statusBadge($0.status) } ?? "<span class=\"status\">Not generated</span>"
-            return "<li class=\"video-card\">\(thumb)<div><a href=\"\(Route.video(v.id).path)\">\(v.title)</a> \(status)<br><small>\(prompt)</small></div></li>"
-        }
-        let pager = page.links(path: Route.project(id).path, \.id, list: .videos, scope: id, userID: user.id)
-        let list: HTML = videos.isEmpty ? "<p class=\"muted\">No videos yet.</p>" + pager : "<ul class=\"cards\">\(items)</ul>" + pager
+        let query = try VideoQuery.parse(c.request.query)
+        let page = try c.store.videos(userID: user.id, projectID: id, query: query,
+                                      page: query.pageRequest(c.request.query, scope: id, userID: user.id, forPage: true))
         let description: HTML = project.description.isEmpty ? .empty : "<p>\(project.description)</p>"
         let body: HTML = """
             <p class="crumbs"><a href="\(Route.dashboard.path)">Dashboard</a> ›</p>
             <h1>\(project.name)</h1>\(description)
             <div class="actions"><a class="button" href="\(Route.newVideo(project: id).path)">New video</a>
             <a href="\(Route.editProject(id).path)">Edit project</a> <a href="\(Route.deleteProject(id).path)">Delete project…</a></div>
-            <h2>Videos</h2>\(list)
+            <h2>Videos</h2>\(try searchForm(c, path: Route.project(id).path, query: query, label: "Search this project"))
+            \(videoList(page, query: query, path: Route.project(id).path, showProject: false))
             """
         return .html(Views.layout(project.name, c, body: body))
+    }
+
+    // MARK: Finding videos
+
+    /// A GET form (it changes nothing, so it carries no CSRF token: a token in a URL would leak).
+    static func searchForm(_ c: Context, path: String, query: VideoQuery, label: String) throws -> HTML {
+        func option(_ value: String, _ text: String, selected: Bool) -> HTML {
+            "<option value=\"\(value)\"\(selected ? " selected" : HTML.empty)>\(text)</option>"
+        }
+        let statuses: [HTML] = [option("", "Any", selected: query.status == nil)]
+            + VideoQuery.LatestStatus.allCases.map { option($0.rawValue, $0.label, selected: query.status == $0) }
+        var models: [HTML] = [option("", "Any", selected: query.model == nil)]
+        let known = try c.store.modelNames()
+        models += known.map { option($0.name, $0.displayName, selected: query.model == $0.name) }
+        if let model = query.model, !known.contains(where: { $0.name == model }) { models.append(option(model, model, selected: true)) }
+        let sorts: [HTML] = VideoQuery.Sort.allCases.map { option($0.rawValue, $0.label, selected: query.sort == $0) }
+        let clear: HTML = query.isFiltered || query.sort != .created ? " <a href=\"\(path)\">Clear</a>" : .empty
+        return """
+            <form method="get" action="\(path)" class="video-search" role="search">
+            <div class="grow"><label for="q">\(label)</label><input id="q" name="q" type="search" value="\(query.words ?? "")" maxlength="\(VideoQuery.maxWords)" placeholder="words, &quot;a phrase&quot;, -without"></div>
+            <div><label for="status">Latest status</label><select id="status" name="status">\(statuses)</select></div>
+            <div><label for="model">Model</label><select id="model" name="model">\(models)</select></div>
+            <div><label for="sort">Sort by</label><select id="sort" name="sort">\(sorts)</select></div>
+            <div><button type="submit">Show</button>\(clear)</div>
+            </form>
+            """
+    }
+
+    /// Video cards (search matches marked), the pager keeping the filter, or why the list is empty.
+    static func videoList(_ page: Page<ListedVideo>, query: VideoQuery, path: String, showProject: Bool) -> HTML {
+        let labels = query.sort == .created ? ("Newer", "Older") : ("Previous", "Next")
+        let pager = page.links(path: path, query: query.urlQuery, labels: labels, \.cursor)
+        guard !page.items.isEmpty else {
+            let why: HTML = !query.isFiltered ? "No videos yet."
+                : query.words != nil ? "No videos match. Very common words (like “the”) are not searched; try others."
+                : "No videos match these filters."
+            return "<p class=\"muted\">\(why)</p>" + pager
+        }
+        let items: [HTML] = page.items.map { item in
+            let v = item.video
+            let title = item.markedTitle.map(Highlight.html) ?? "\(v.title)"
+            let prompt: HTML = item.markedExcerpt.map { "\(Highlight.html($0))" }
+                ?? (v.finalPrompt.isEmpty ? "<span class=\"muted\">No final prompt yet</span>" : "\(excerpt(v.finalPrompt))")
+            let thumb: HTML = v.latest.map { $0.hasThumbnail } == true
+                ? "<img src=\"\(Generation.mediaURL(v.latest?.id ?? 0, .thumbnail))\" alt=\"\" width=\"96\" height=\"54\">"
+                : "<span class=\"thumb-empty\" aria-hidden=\"true\"></span>"
+            let status: HTML = v.latest.map { Views.statusBadge($0.status) } ?? "<span class=\"status\">Not generated</span>"
+            let project: HTML = showProject ? " <span class=\"muted\">in <a href=\"\(Route.project(v.projectID).path)\">\(v.projectName)</a></span>" : .empty
+            return "<li class=\"video-card\">\(thumb)<div><a href=\"\(Route.video(v.id).path)\">\(title)</a> \(status)\(project)<br><small>\(prompt)</small></div></li>"
+        }
+        return "<ul class=\"cards\">\(items)</ul>" + pager
     }
 
     // MARK: Editing and deleting
@@ -127,14 +167,7 @@ enum ProjectPages {
     }
 
     static func dashboardPage(_ c: Context, user: User, name: String, description: String, error: String?, status: Int) throws -> Response {
-        let page = try c.store.projects(userID: user.id, page: PageRequest.forPage(c.request.query, list: .projects, scope: 0, userID: user.id))
-        let projects = page.items
-        let items: [HTML] = projects.map { p in
-            "<li><a href=\"\(Route.project(p.id).path)\">\(p.name)</a> <span class=\"muted\">\(p.videoCount) video\(p.videoCount == 1 ? "" : "s")</span></li>"
-        }
-        let pager = page.links(path: Route.dashboard.path, \.id, list: .projects, scope: 0, userID: user.id)
-        let list: HTML = projects.isEmpty && pager.rendered.isEmpty ? "<p class=\"muted\">No projects yet. Create one to start saving video prompts.</p>"
-            : "<ul class=\"cards\">\(items)</ul>" + pager
+        let list = try dashboardList(c, user: user)
         let spend = try c.generations.store.monthSpend(userID: user.id)
         let chatSpend = try c.roundtables.store.monthSpend(userID: user.id)
         let chat = chatSpend.known
@@ -146,7 +179,8 @@ enum ProjectPages {
         let detail: HTML = parts.isEmpty ? .empty : " <span class=\"muted\">(of which \(parts.joined(separator: "; ")))</span>"
         let body: HTML = """
             <h1>Your projects</h1>
-            <p class="spend">Spent this month: <strong>\((spend.total.adding(chat) ?? spend.total).display)</strong> — videos \(spend.total.display)\(detail), roundtables \(chat.display)\(unknown) <span class="muted">(by the UTC month of each click, as budgets count)</span></p>\(list)
+            <p class="spend">Spent this month: <strong>\((spend.total.adding(chat) ?? spend.total).display)</strong> — videos \(spend.total.display)\(detail), roundtables \(chat.display)\(unknown) <span class="muted">(by the UTC month of each click, as budgets count)</span></p>
+            \(try searchForm(c, path: Route.dashboard.path, query: VideoQuery.parse(c.request.query), label: "Search all your videos"))\(list)
             <h2>New project</h2>\(Views.errorBox(error))
             <form method="post" action="\(Route.projects.path)">\(Views.csrfField(c))
             \(Views.textField("Name", name: "name", value: name, required: true, maxLength: 200))
@@ -154,5 +188,23 @@ enum ProjectPages {
             <button type="submit">Create project</button></form>
             """
         return .html(Views.layout("Dashboard", c, body: body), status: status)
+    }
+
+    /// The user's projects; or, once the search form was used (any of its fields in the URL), the videos
+    /// across all projects that match it.
+    static func dashboardList(_ c: Context, user: User) throws -> HTML {
+        let query = try VideoQuery.parse(c.request.query)
+        if ["q", "status", "model", "sort"].contains(where: { c.request.query[$0] != nil }) {
+            let page = try c.store.videos(userID: user.id, projectID: nil, query: query,
+                                          page: query.pageRequest(c.request.query, scope: 0, userID: user.id, forPage: true))
+            return "<h2>Videos found</h2>" + videoList(page, query: query, path: Route.dashboard.path, showProject: true)
+        }
+        let page = try c.store.projects(userID: user.id, page: PageRequest.forPage(c.request.query, list: .projects, scope: 0, userID: user.id))
+        let items: [HTML] = page.items.map { p in
+            "<li><a href=\"\(Route.project(p.id).path)\">\(p.name)</a> <span class=\"muted\">\(p.videoCount) video\(p.videoCount == 1 ? "" : "s")</span></li>"
+        }
+        let pager = page.links(path: Route.dashboard.path, \.id, list: .projects, scope: 0, userID: user.id)
+        return page.items.isEmpty && pager.rendered.isEmpty ? "<p class=\"muted\">No projects yet. Create one to start saving video prompts.</p>"
+            : "<ul class=\"cards\">\(items)</ul>" + pager
     }
 }

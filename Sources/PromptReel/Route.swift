@@ -68,6 +68,7 @@ public enum Route: Equatable, Sendable {
     case apiProjects
     case apiProject(Int64)
     case apiProjectVideos(project: Int64)
+    case apiVideos  // GET: the user's videos across projects (search, filters, sorts)
     case apiVideo(Int64)
     case apiVideoCopy(Int64)
     case apiModels
@@ -119,6 +120,7 @@ public enum Route: Equatable, Sendable {
         case ["usage.csv"]: self = .usageCSV
         case ["api", "usage"]: self = .apiUsage
         case ["api", "projects"]: self = .apiProjects
+        case ["api", "videos"]: self = .apiVideos
         case ["api", "models"]: self = .apiModels
         case ["api", "models", "estimate"]: self = .apiEstimate
         default:
@@ -232,6 +234,7 @@ public enum Route: Equatable, Sendable {
         case .apiProjects: "/api/projects"
         case let .apiProject(id): "/api/projects/\(id)"
         case let .apiProjectVideos(project): "/api/projects/\(project)/videos"
+        case .apiVideos: "/api/videos"
         case let .apiVideo(id): "/api/videos/\(id)"
         case let .apiVideoCopy(id): "/api/videos/\(id)/copy"
         case .apiModels: "/api/models"

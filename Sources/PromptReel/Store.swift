@@ -32,6 +32,8 @@ struct Video: Sendable {
     let preset: String?
     let createdAt: String
     let updatedAt: String
+    /// Nil until the first generation.
+    let latest: LatestGeneration?
 
     init(_ row: Row) {
         id = row.int("id")
@@ -43,6 +45,26 @@ struct Video: Sendable {
         preset = row["preset"]
         createdAt = row.string("created_at")
         updatedAt = row.string("updated_at")
+        latest = LatestGeneration(row)
+    }
+}
+
+/// A video's latest generation as the database keeps it on the video row (Migrations/0019).
+struct LatestGeneration: Sendable {
+    let id: Int64
+    let status: GenerationStatus
+    let model: String
+    let createdAt: String
+    let hasThumbnail: Bool
+
+    init?(_ row: Row) {
+        guard let id = row.optionalInt("last_generation_id"), id > 0,
+              let status = row["last_generation_status"].flatMap(GenerationStatus.init(rawValue:)) else { return nil }
+        self.id = id
+        self.status = status
+        model = row.string("last_generation_model")
+        createdAt = row.string("last_generated_at")
+        hasThumbnail = row.bool("latest_thumbnail")
     }
 }
 
@@ -297,7 +319,9 @@ struct Store {
 
     static let videoColumns: Query = """
         v.id, v.project_id, p.name AS project_name, v.title, v.brief, v.final_prompt, v.preset,
-        iso(v.created_at) AS created_at, iso(v.updated_at) AS updated_at
+        iso(v.created_at) AS created_at, iso(v.updated_at) AS updated_at,
+        v.last_generation_id, v.last_generation_status, v.last_generation_model, iso(v.last_generated_at) AS last_generated_at,
+        (SELECT g.thumbnail_path IS NOT NULL FROM generations g WHERE g.id = v.last_generation_id) AS latest_thumbnail
         """
 
     /// `preset` must name a preset (the caller checks; the foreign key refuses anything else).
@@ -358,16 +382,6 @@ struct Store {
         return true
     }
 
-    /// One page of a project's videos, newest first.
-    func videos(projectID: Int64, userID: Int64, page: PageRequest) throws -> Page<Video> {
-        let keyset = page.keyset("v.id")
-        return Page(rows: try db.execute("""
-            SELECT \(fragment: Store.videoColumns) FROM videos v JOIN projects p ON p.id = v.project_id
-            WHERE v.project_id = \(projectID) AND p.user_id = \(userID) AND \(fragment: keyset.condition)
-            ORDER BY \(fragment: keyset.order)
-            """).map(Video.init), request: page)
-    }
-
     func video(id: Int64, userID: Int64) throws -> Video? {
         try db.execute("""
             SELECT \(fragment: Store.videoColumns) FROM videos v JOIN projects p ON p.id = v.project_id
@@ -385,20 +399,6 @@ struct Store {
             """).first else { return [] }
         return ["sora_job_id", "sora_generation_status", "sora_video_url", "sora_generation_settings", "sora_generation_cost",
                 "sora_error_message", "sora_started_at", "sora_completed_at"].map { ($0, row[$0]) }
-    }
-
-    /// Each video's latest generation in a project: status, and whether it has a thumbnail.
-    func latestGenerations(projectID: Int64, userID: Int64) throws -> [Int64: (generationID: Int64, status: GenerationStatus, thumbnail: Bool)] {
-        var result: [Int64: (generationID: Int64, status: GenerationStatus, thumbnail: Bool)] = [:]
-        for row in try db.execute("""
-            SELECT v.id AS video_id, g.id, g.status, g.thumbnail_path IS NOT NULL AS thumbnail
-            FROM videos v JOIN projects p ON p.id = v.project_id
-            JOIN LATERAL (SELECT id, status, thumbnail_path FROM generations WHERE video_id = v.id ORDER BY id DESC LIMIT 1) g ON true
-            WHERE v.project_id = \(projectID) AND p.user_id = \(userID)
-            """) {
-            result[row.int("video_id")] = (row.int("id"), GenerationStatus(rawValue: row.string("status")) ?? .failed, row.bool("thumbnail"))
-        }
-        return result
     }
 }
 

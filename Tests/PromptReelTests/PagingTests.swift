@@ -29,11 +29,11 @@ import Web
             #expect(Cursor.decode(Crypto.base64url(bytes), list: .videos, scope: 7, userID: 3) == nil)
             bytes[i] ^= 0x01
         }
-        // A payload naming another row with the old digest is refused; "v1|videos|7|3|1" is not the cursor's.
-        let payload = Array("v1|videos|7|3|1".utf8)
+        // A payload naming another row with the old digest is refused; "v2|videos||7|3|1|" is not the cursor's.
+        let payload = Array("v2|videos||7|3|1|".utf8)
         let digest = try #require(Crypto.base64urlDecode(text)).suffix(12)
         #expect(Cursor.decode(Crypto.base64url(payload + digest), list: .videos, scope: 7, userID: 3) == nil)
-        for junk in ["", "x", "====", "v1|videos|7|3|1", text + "=", text + " ", String(repeating: "A", count: 300)] {
+        for junk in ["", "x", "====", "v2|videos||7|3|1|", text + "=", text + " ", String(repeating: "A", count: 1500)] {
             #expect(Cursor.decode(junk, list: .videos, scope: 7, userID: 3) == nil)
         }
     }
@@ -49,5 +49,46 @@ import Web
         #expect(try PageRequest.parse(["after": after], list: .projects, scope: 0, userID: 1).position == .after(9))
         #expect(try PageRequest.parse(["before": after], list: .projects, scope: 0, userID: 1).position == .before(9))
         #expect(throws: HTTPError.self) { try PageRequest.parse(["after": after, "before": after], list: .projects, scope: 0, userID: 1) }
+    }
+
+    @Test func anOrderAndItsKeyTravelInTheCursor() {
+        let titled = Cursor(list: .videos, scope: 0, userID: 3, id: 12, order: "title", key: "a|b c — ünïcode|")
+        #expect(Cursor.decode(titled.encoded, list: .videos, order: "title", scope: 0, userID: 3) == titled)
+        // A cursor made in one order is no position in another.
+        #expect(Cursor.decode(titled.encoded, list: .videos, order: "edited", scope: 0, userID: 3) == nil)
+        #expect(Cursor.decode(titled.encoded, list: .videos, scope: 0, userID: 3) == nil)
+        let longest = Cursor(list: .videos, scope: 1, userID: 1, id: .max, order: "title", key: String(repeating: "𝔸", count: 200))
+        #expect(Cursor.decode(longest.encoded, list: .videos, order: "title", scope: 1, userID: 1) == longest)
+    }
+}
+
+@Suite struct VideoQueries {
+    @Test func filtersParseAndRoundTripThroughTheURL() throws {
+        let query = try VideoQuery.parse(["q": " cat \"red hat\" -dog ", "status": "active", "model": "sora-2", "sort": "title"])
+        #expect(query == VideoQuery(words: "cat \"red hat\" -dog", status: .active, model: "sora-2", sort: .title))
+        #expect(query.urlQuery == "q=cat%20%22red%20hat%22%20-dog&status=active&model=sora-2&sort=title")
+        #expect(try VideoQuery.parse(["q": "", "status": "", "model": "", "sort": ""]) == VideoQuery())
+        #expect(VideoQuery().urlQuery == "")
+    }
+
+    @Test func badFiltersAreRefused() {
+        for bad in [["status": "done"], ["sort": "price"], ["q": String(repeating: "x", count: 201)], ["model": String(repeating: "m", count: 101)],
+                    ["q": "a\u{0}b"]] {
+            #expect(throws: HTTPError.self) { try VideoQuery.parse(bad) }
+        }
+    }
+
+    @Test func aCursorKeyMustFitItsOrder() throws {
+        let edited = VideoQuery(sort: .edited)
+        let good = Cursor(list: .videos, scope: 0, userID: 1, id: 5, order: "edited", key: "1764201600000000").encoded
+        #expect(try edited.pageRequest(["after": good], scope: 0, userID: 1, forPage: false).key == "1764201600000000")
+        let forged = Cursor(list: .videos, scope: 0, userID: 1, id: 5, order: "edited", key: "yesterday").encoded
+        #expect(throws: HTTPError.self) { try edited.pageRequest(["after": forged], scope: 0, userID: 1, forPage: false) }
+    }
+
+    @Test func highlightsAreEscaped() {
+        let marked = "a <b>\u{E000}cat\u{E001}</b> & \u{E000}\"dog\"\u{E001}\u{E001}"
+        #expect(Highlight.html(marked).rendered == "a &lt;b&gt;<mark>cat</mark>&lt;/b&gt; &amp; <mark>&quot;dog&quot;</mark>")
+        #expect(Highlight.html("<script>").rendered == "&lt;script&gt;")
     }
 }

@@ -1,0 +1,99 @@
+-- Search, filters and sorts over saved videos, fast at tens of thousands of videos per project.
+-- The database keeps three things on each video row, whoever writes (the app, workers, plain SQL):
+--  * `search`: the title, brief and final prompt as a tsvector in the configured text-search language
+--    (one row in `search_settings`; `promptreel search-language <name>` changes it and rebuilds);
+--  * `user_id`: the project's owner, so lists across a user's projects read one index;
+--  * the latest generation's id, status, model and time, so "latest status" filters and the "last
+--    generated" sort read the row instead of the generations of every video.
+
+CREATE TABLE search_settings (
+  singleton boolean PRIMARY KEY DEFAULT true CHECK (singleton),
+  language  regconfig NOT NULL DEFAULT 'english'
+);
+INSERT INTO search_settings DEFAULT VALUES;
+
+ALTER TABLE videos
+  ADD COLUMN search tsvector,
+  ADD COLUMN user_id bigint,
+  ADD COLUMN last_generation_id bigint NOT NULL DEFAULT 0,  -- 0: never generated (sorts last)
+  ADD COLUMN last_generation_status text,
+  ADD COLUMN last_generation_model text,
+  ADD COLUMN last_generated_at timestamptz;
+
+CREATE FUNCTION video_search_document(language regconfig, title text, brief text, final_prompt text) RETURNS tsvector
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+  SELECT setweight(to_tsvector(language, title), 'A') || setweight(to_tsvector(language, final_prompt), 'B')
+      || setweight(to_tsvector(language, brief), 'C')
+$$;
+
+CREATE FUNCTION videos_keep_derived() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF TG_OP = 'INSERT' OR NEW.project_id IS DISTINCT FROM OLD.project_id THEN
+    NEW.user_id := (SELECT user_id FROM projects WHERE id = NEW.project_id);
+  END IF;
+  IF TG_OP = 'INSERT' OR NEW.title IS DISTINCT FROM OLD.title OR NEW.brief IS DISTINCT FROM OLD.brief
+     OR NEW.final_prompt IS DISTINCT FROM OLD.final_prompt OR NEW.search IS NULL THEN
+    NEW.search := video_search_document((SELECT language FROM search_settings), NEW.title, NEW.brief, NEW.final_prompt);
+  END IF;
+  RETURN NEW;
+END $$;
+CREATE TRIGGER videos_keep_derived BEFORE INSERT OR UPDATE ON videos
+  FOR EACH ROW EXECUTE FUNCTION videos_keep_derived();
+
+CREATE FUNCTION projects_owner_follow() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  UPDATE videos SET user_id = NEW.user_id WHERE project_id = NEW.id;
+  RETURN NULL;
+END $$;
+CREATE TRIGGER projects_owner_follow AFTER UPDATE OF user_id ON projects
+  FOR EACH ROW WHEN (OLD.user_id IS DISTINCT FROM NEW.user_id) EXECUTE FUNCTION projects_owner_follow();
+
+-- New generations: one UPDATE per statement (a seed of a million rows costs one pass, not a million).
+CREATE FUNCTION videos_follow_new_generations() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  UPDATE videos v SET last_generation_id = g.id, last_generation_status = g.status, last_generation_model = g.model,
+                      last_generated_at = g.created_at
+  FROM (SELECT DISTINCT ON (video_id) video_id, id, status, model, created_at FROM new_generations
+        WHERE video_id IS NOT NULL ORDER BY video_id, id DESC) g
+  WHERE v.id = g.video_id AND v.last_generation_id < g.id;
+  RETURN NULL;
+END $$;
+CREATE TRIGGER generations_follow_insert AFTER INSERT ON generations
+  REFERENCING NEW TABLE AS new_generations FOR EACH STATEMENT EXECUTE FUNCTION videos_follow_new_generations();
+
+CREATE FUNCTION videos_follow_generation_status() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  UPDATE videos SET last_generation_status = NEW.status WHERE id = NEW.video_id AND last_generation_id = NEW.id;
+  RETURN NULL;
+END $$;
+CREATE TRIGGER generations_follow_status AFTER UPDATE OF status ON generations
+  FOR EACH ROW WHEN (OLD.status IS DISTINCT FROM NEW.status) EXECUTE FUNCTION videos_follow_generation_status();
+
+-- Existing rows.
+UPDATE videos v SET user_id = p.user_id FROM projects p WHERE p.id = v.project_id;
+UPDATE videos v SET last_generation_id = g.id, last_generation_status = g.status, last_generation_model = g.model,
+                    last_generated_at = g.created_at
+FROM (SELECT DISTINCT ON (video_id) video_id, id, status, model, created_at FROM generations
+      WHERE video_id IS NOT NULL ORDER BY video_id, id DESC) g
+WHERE v.id = g.video_id;
+ALTER TABLE videos ALTER COLUMN user_id SET NOT NULL, ALTER COLUMN search SET NOT NULL;
+
+-- Switches the language and rebuilds every video's document in one transaction.
+CREATE FUNCTION set_search_language(new_language regconfig) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+  UPDATE search_settings SET language = new_language;
+  UPDATE videos SET search = video_search_document(new_language, title, brief, final_prompt);
+END $$;
+
+-- One index per list order, in a project and across a user's projects; the filters ride along.
+CREATE INDEX videos_search ON videos USING gin (search);
+CREATE INDEX videos_user_id ON videos (user_id, id);
+CREATE INDEX videos_project_edited ON videos (project_id, updated_at, id);
+CREATE INDEX videos_user_edited ON videos (user_id, updated_at, id);
+CREATE INDEX videos_project_generated ON videos (project_id, last_generation_id, id);
+CREATE INDEX videos_user_generated ON videos (user_id, last_generation_id, id);
+CREATE INDEX videos_project_title ON videos (project_id, lower(title), id);
+CREATE INDEX videos_user_title ON videos (user_id, lower(title), id);
+-- Rare statuses (in progress, failed, never) are found through these instead of walking a whole order.
+CREATE INDEX videos_project_status ON videos (project_id, last_generation_status);
+CREATE INDEX videos_user_status ON videos (user_id, last_generation_status);

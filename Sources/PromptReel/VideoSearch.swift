@@ -1,0 +1,243 @@
+// Finding a saved video again: full-text search over title, brief and final prompt, filters by the latest
+// generation's status and model, and four orders — in one project or across the user's projects, the same
+// for the API and the pages. The database keeps what this reads on each video row (Migrations/0019), so
+// every list is one index walk however many videos and generations there are.
+
+import Postgres
+import Web
+
+/// What a video list asks for besides its page: `?q=`, `?status=`, `?model=`, `?sort=`.
+struct VideoQuery: Sendable, Equatable {
+    /// The latest generation's status, as a filter.
+    enum LatestStatus: String, Sendable, CaseIterable {
+        case never, active, completed, failed
+
+        var label: String {
+            switch self {
+            case .never: "Never generated"
+            case .active: "In progress"
+            case .completed: "Completed"
+            case .failed: "Failed"
+            }
+        }
+    }
+
+    enum Sort: String, Sendable, CaseIterable {
+        /// Newest first (the lists' order before there were others).
+        case created
+        /// Last edited first.
+        case edited
+        /// Last generated first; never generated last.
+        case generated
+        /// A to Z, ignoring case.
+        case title
+
+        var label: String {
+            switch self {
+            case .created: "Newest"
+            case .edited: "Last edited"
+            case .generated: "Last generated"
+            case .title: "Title"
+            }
+        }
+    }
+
+    static let maxWords = 200
+    static let maxModel = 100
+
+    /// Web search syntax: words, "a phrase", -excluded, or.
+    var words: String?
+    var status: LatestStatus?
+    var model: String?
+    var sort = Sort.created
+
+    var isFiltered: Bool { words != nil || status != nil || model != nil }
+
+    /// Empty fields count as absent (a submitted form sends them); anything else unknown is a 422 `invalid_filter`.
+    static func parse(_ query: [String: String]) throws(HTTPError) -> VideoQuery {
+        func given(_ name: String) -> String? {
+            query[name].map { $0.trimmingWhitespace }.flatMap { $0.isEmpty ? nil : $0 }
+        }
+        var result = VideoQuery()
+        if let words = given("q") {
+            guard words.unicodeScalars.count <= maxWords, !words.unicodeScalars.contains("\0") else {
+                throw HTTPError(422, "invalid_filter", "q: at most \(maxWords) characters")
+            }
+            result.words = words
+        }
+        if let status = given("status") {
+            guard let value = LatestStatus(rawValue: status) else {
+                throw HTTPError(422, "invalid_filter", "status: one of \(LatestStatus.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            result.status = value
+        }
+        if let model = given("model") {
+            guard model.unicodeScalars.count <= maxModel, !model.unicodeScalars.contains("\0") else {
+                throw HTTPError(422, "invalid_filter", "model: at most \(maxModel) characters")
+            }
+            result.model = model
+        }
+        if let sort = given("sort") {
+            guard let value = Sort(rawValue: sort) else {
+                throw HTTPError(422, "invalid_filter", "sort: one of \(Sort.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            result.sort = value
+        }
+        return result
+    }
+
+    /// The filter as a URL query ("q=cat&sort=title"), to keep it in paging links; "" when it is the default.
+    var urlQuery: String {
+        var pairs: [(String, String)] = []
+        if let words { pairs.append(("q", words)) }
+        if let status { pairs.append(("status", status.rawValue)) }
+        if let model { pairs.append(("model", model)) }
+        if sort != .created { pairs.append(("sort", sort.rawValue)) }
+        return FormEncoder.query(pairs)
+    }
+
+    /// The page request for this list: a cursor must come from the same list and order, and its key must
+    /// be one this order makes.
+    func pageRequest(_ query: [String: String], scope: Int64, userID: Int64, forPage: Bool) throws -> PageRequest {
+        let request = forPage ? try PageRequest.forPage(query, list: .videos, order: sort.rawValue, scope: scope, userID: userID)
+                              : try PageRequest.parse(query, list: .videos, order: sort.rawValue, scope: scope, userID: userID)
+        guard request.position == .first || sort.acceptsKey(request.key) else {
+            throw HTTPError(422, "invalid_cursor", "not a position in this list and order")
+        }
+        return request
+    }
+}
+
+/// A video in a list, with its position and, for a search, its title and excerpt with the matches marked.
+struct ListedVideo: Sendable {
+    let video: Video
+    let cursor: Cursor
+    let markedTitle: String?
+    let markedExcerpt: String?
+}
+
+extension VideoQuery.Sort {
+    /// The row's sort key as text, for its cursor.
+    fileprivate var keyColumn: Query {
+        switch self {
+        case .created: "''"
+        case .edited: "(extract(epoch FROM v.updated_at) * 1000000)::bigint::text"
+        case .generated: "v.last_generation_id::text"
+        case .title: "lower(v.title)"
+        }
+    }
+
+    fileprivate func acceptsKey(_ key: String) -> Bool {
+        switch self {
+        case .created: key.isEmpty
+        case .edited, .generated: key.utf8.count <= 20 && Int64(key) != nil
+        case .title: key.unicodeScalars.count <= 400
+        }
+    }
+
+    /// The keyset condition and order: rows strictly beyond (`after`) or before the position, in the
+    /// index's order (each order has an index in Migrations/0019; the id breaks ties).
+    fileprivate func keyset(_ page: PageRequest) -> (condition: Query, order: Query) {
+        let limit = Int64(page.limit + 1)
+        // (sort expression, the key as a value of its type, ascending for the list's forward direction)
+        let column: Query, key: Query, ascending: Bool
+        switch self {
+        case .created: return page.keyset("v.id")
+        case .edited:
+            column = "v.updated_at"; key = "timestamptz 'epoch' + \(Int64(page.key) ?? 0)::bigint * interval '1 microsecond'"; ascending = false
+        case .generated: column = "v.last_generation_id"; key = "\(Int64(page.key) ?? 0)::bigint"; ascending = false
+        case .title: column = "lower(v.title)"; key = "\(page.key)::text"; ascending = true
+        }
+        let forward: Query = ascending ? ">" : "<", backward: Query = ascending ? "<" : ">"
+        let forwardOrder: Query = ascending ? "ASC" : "DESC", backwardOrder: Query = ascending ? "DESC" : "ASC"
+        switch page.position {
+        case .first:
+            return ("TRUE", "\(fragment: column) \(fragment: forwardOrder), v.id \(fragment: forwardOrder) LIMIT \(limit)")
+        case let .after(id):
+            return ("(\(fragment: column), v.id) \(fragment: forward) (\(fragment: key), \(id))",
+                    "\(fragment: column) \(fragment: forwardOrder), v.id \(fragment: forwardOrder) LIMIT \(limit)")
+        case let .before(id):
+            return ("(\(fragment: column), v.id) \(fragment: backward) (\(fragment: key), \(id))",
+                    "\(fragment: column) \(fragment: backwardOrder), v.id \(fragment: backwardOrder) LIMIT \(limit)")
+        }
+    }
+}
+
+extension Store {
+    /// One page of the user's videos, in one project (`projectID`) or across all their projects.
+    func videos(userID: Int64, projectID: Int64?, query: VideoQuery, page: PageRequest) throws -> Page<ListedVideo> {
+        var conditions: [Query] = ["v.user_id = \(userID)"]
+        if let projectID { conditions.append("v.project_id = \(projectID)") }
+        switch query.status {
+        case nil: break
+        case .never?: conditions.append("v.last_generation_status IS NULL")
+        case .active?: conditions.append("v.last_generation_status IN (\(GenerationStatus.queued), \(GenerationStatus.inProgress))")
+        case .completed?: conditions.append("v.last_generation_status = \(GenerationStatus.completed)")
+        case .failed?: conditions.append("v.last_generation_status = \(GenerationStatus.failed)")
+        }
+        if let model = query.model { conditions.append("v.last_generation_model = \(model)") }
+        var marked: Query = "NULL AS marked_title, NULL AS marked_excerpt"
+        if let words = query.words {
+            let language: Query = "(SELECT language FROM search_settings)"
+            let tsquery: Query = "websearch_to_tsquery(\(fragment: language), \(words))"
+            conditions.append("v.search @@ \(fragment: tsquery)")
+            // Computed for the page's rows only (the planner runs costly output columns after the LIMIT).
+            marked = """
+                ts_headline(\(fragment: language), v.title, \(fragment: tsquery), \(Highlight.options("HighlightAll=true"))) AS marked_title,
+                ts_headline(\(fragment: language), CASE WHEN v.final_prompt <> '' THEN v.final_prompt ELSE v.brief END, \(fragment: tsquery),
+                            \(Highlight.options("MaxFragments=2, MaxWords=30, MinWords=12, FragmentDelimiter=\" … \""))) AS marked_excerpt
+                """
+        }
+        let keyset = query.sort.keyset(page)
+        conditions.append(keyset.condition)
+        let list = PagedList.videos, order = query.sort.rawValue, scope = projectID ?? 0
+        let rows = try db.execute("""
+            SELECT \(fragment: Store.videoColumns), \(fragment: query.sort.keyColumn) AS sort_key, \(fragment: marked)
+            FROM videos v JOIN projects p ON p.id = v.project_id
+            WHERE \(fragment: Query.joined(conditions, separator: " AND "))
+            ORDER BY \(fragment: keyset.order)
+            """)
+        return Page(rows: rows.map { row in
+            ListedVideo(video: Video(row), cursor: Cursor(list: list, scope: scope, userID: userID, id: row.int("id"), order: order,
+                                                          key: row.string("sort_key")),
+                        markedTitle: row["marked_title"], markedExcerpt: row["marked_excerpt"])
+        }, request: page)
+    }
+
+    /// Every model a generation may have used (disabled ones too), for the model filter.
+    func modelNames() throws -> [(name: String, displayName: String)] {
+        try db.execute("SELECT name, display_name FROM video_models ORDER BY position, name").map {
+            ($0.string("name"), $0.string("display_name"))
+        }
+    }
+}
+
+/// Marks around the matched words in `ts_headline` output: private-use characters, so no text a user can
+/// type with a keyboard collides, and the text between them is escaped like any other.
+enum Highlight {
+    static let start: Unicode.Scalar = "\u{E000}"
+    static let stop: Unicode.Scalar = "\u{E001}"
+
+    static func options(_ rest: String) -> String {
+        "StartSel=\(start), StopSel=\(stop), \(rest)"
+    }
+
+    /// The text, escaped, with each marked run in `<mark>`; stray marks are dropped.
+    static func html(_ marked: String) -> HTML {
+        var out = HTML.empty, run = "", inMark = false
+        func flush() {
+            guard !run.isEmpty else { return }
+            out = out + (inMark ? "<mark>\(run)</mark>" : "\(run)")
+            run = ""
+        }
+        for scalar in marked.unicodeScalars {
+            switch scalar {
+            case start: flush(); inMark = true
+            case stop: flush(); inMark = false
+            default: run.unicodeScalars.append(scalar)
+            }
+        }
+        flush()
+        return out
+    }
+}

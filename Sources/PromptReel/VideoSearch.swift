@@ -182,10 +182,15 @@ extension Store {
             let tsquery: Query = "websearch_to_tsquery(\(fragment: language), \(words))"
             conditions.append("v.search @@ \(fragment: tsquery)")
             // Computed for the page's rows only (the planner runs costly output columns after the LIMIT).
+            // ts_headline reads text as HTML and would drop what looks like a tag: it gets the text with its
+            // markup characters as entities, and `Highlight.html` turns them back before escaping.
+            func entities(_ column: Query) -> Query {
+                "replace(replace(replace(\(fragment: column), '&', '&amp;'), '<', '&lt;'), '>', '&gt;')"
+            }
             marked = """
-                ts_headline(\(fragment: language), v.title, \(fragment: tsquery), \(Highlight.options("HighlightAll=true"))) AS marked_title,
-                ts_headline(\(fragment: language), CASE WHEN v.final_prompt <> '' THEN v.final_prompt ELSE v.brief END, \(fragment: tsquery),
-                            \(Highlight.options("MaxFragments=2, MaxWords=30, MinWords=12, FragmentDelimiter=\" … \""))) AS marked_excerpt
+                ts_headline(\(fragment: language), \(fragment: entities("v.title")), \(fragment: tsquery), \(Highlight.options("HighlightAll=true"))) AS marked_title,
+                ts_headline(\(fragment: language), \(fragment: entities("CASE WHEN v.final_prompt <> '' THEN v.final_prompt ELSE v.brief END")),
+                            \(fragment: tsquery), \(Highlight.options("MaxWords=35, MinWords=15"))) AS marked_excerpt
                 """
         }
         let keyset = query.sort.keyset(page)
@@ -222,12 +227,14 @@ enum Highlight {
         "StartSel=\(start), StopSel=\(stop), \(rest)"
     }
 
-    /// The text, escaped, with each marked run in `<mark>`; stray marks are dropped.
+    /// `marked` (with `&`, `<`, `>` as entities, as the query hands text to ts_headline) as escaped HTML,
+    /// each marked run in `<mark>`; stray marks are dropped.
     static func html(_ marked: String) -> HTML {
         var out = HTML.empty, run = "", inMark = false
         func flush() {
             guard !run.isEmpty else { return }
-            out = out + (inMark ? "<mark>\(run)</mark>" : "\(run)")
+            let text = plain(run)
+            out = out + (inMark ? "<mark>\(text)</mark>" : "\(text)")
             run = ""
         }
         for scalar in marked.unicodeScalars {
@@ -239,5 +246,22 @@ enum Highlight {
         }
         flush()
         return out
+    }
+
+    /// Undoes exactly the three entities the query made (any other `&` stays as written).
+    static func plain(_ text: String) -> String {
+        var out = "", rest = Substring(text)
+        while let amp = rest.firstIndex(of: "&") {
+            out += rest[..<amp]
+            rest = rest[amp...]
+            if let (entity, character) = [("&amp;", "&"), ("&lt;", "<"), ("&gt;", ">")].first(where: { rest.hasPrefix($0.0) }) {
+                out += character
+                rest = rest.dropFirst(entity.count)
+            } else {
+                out += "&"
+                rest = rest.dropFirst()
+            }
+        }
+        return out + rest
     }
 }

@@ -5,6 +5,8 @@
 --  * `user_id`: the project's owner, so lists across a user's projects read one index;
 --  * the latest generation's id, status, model and time, so "latest status" filters and the "last
 --    generated" sort read the row instead of the generations of every video.
+-- and each project row keeps its number of videos (the dashboard lists it; counting 50,000 rows per
+-- project per page view would not do).
 
 CREATE TABLE search_settings (
   singleton boolean PRIMARY KEY DEFAULT true CHECK (singleton),
@@ -77,6 +79,36 @@ FROM (SELECT DISTINCT ON (video_id) video_id, id, status, model, created_at FROM
       WHERE video_id IS NOT NULL ORDER BY video_id, id DESC) g
 WHERE v.id = g.video_id;
 ALTER TABLE videos ALTER COLUMN user_id SET NOT NULL, ALTER COLUMN search SET NOT NULL;
+
+ALTER TABLE projects ADD COLUMN video_count bigint NOT NULL DEFAULT 0;
+UPDATE projects p SET video_count = (SELECT count(*) FROM videos v WHERE v.project_id = p.id);
+
+-- One UPDATE per statement and project (a project's delete cascades to its videos: its row is gone by
+-- then and the update finds nothing, as it should).
+CREATE FUNCTION projects_count_videos() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF TG_OP = 'INSERT' THEN
+    UPDATE projects p SET video_count = p.video_count + n.count
+    FROM (SELECT project_id, count(*) FROM changed_videos GROUP BY project_id) n WHERE p.id = n.project_id;
+  ELSE
+    UPDATE projects p SET video_count = p.video_count - n.count
+    FROM (SELECT project_id, count(*) FROM changed_videos GROUP BY project_id) n WHERE p.id = n.project_id;
+  END IF;
+  RETURN NULL;
+END $$;
+CREATE TRIGGER videos_counted_insert AFTER INSERT ON videos
+  REFERENCING NEW TABLE AS changed_videos FOR EACH STATEMENT EXECUTE FUNCTION projects_count_videos();
+CREATE TRIGGER videos_counted_delete AFTER DELETE ON videos
+  REFERENCING OLD TABLE AS changed_videos FOR EACH STATEMENT EXECUTE FUNCTION projects_count_videos();
+
+CREATE FUNCTION projects_recount_moved_video() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  UPDATE projects SET video_count = video_count - 1 WHERE id = OLD.project_id;
+  UPDATE projects SET video_count = video_count + 1 WHERE id = NEW.project_id;
+  RETURN NULL;
+END $$;
+CREATE TRIGGER videos_counted_move AFTER UPDATE OF project_id ON videos
+  FOR EACH ROW WHEN (OLD.project_id IS DISTINCT FROM NEW.project_id) EXECUTE FUNCTION projects_recount_moved_video();
 
 -- Switches the language and rebuilds every video's document in one transaction.
 CREATE FUNCTION set_search_language(new_language regconfig) RETURNS void LANGUAGE plpgsql AS $$

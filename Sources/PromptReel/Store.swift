@@ -290,8 +290,7 @@ struct Store {
     // MARK: Projects
 
     static let projectColumns: Query = """
-        p.id, p.name, p.description, iso(p.created_at) AS created_at, iso(p.updated_at) AS updated_at,
-        (SELECT count(*) FROM videos v WHERE v.project_id = p.id) AS video_count
+        p.id, p.name, p.description, iso(p.created_at) AS created_at, iso(p.updated_at) AS updated_at, p.video_count
         """
 
     func createProject(userID: Int64, name: String, description: String) throws -> Project {

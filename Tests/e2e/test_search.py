@@ -43,10 +43,11 @@ def seed(project, user_id, count, rng, prefix):
         for status in history:
             phase = {"completed": "done", "failed": "done", "in_progress": "submitted", "queued": "waiting"}[status]
             latest = int(sql(f"""INSERT INTO generations (video_id, user_id, settings, prompt, model, seconds, size, resolution,
-                                                          estimated_cost, phase, status, actual_cost, provider_job_id)
+                                                          estimated_cost, phase, status, actual_cost, provider_job_id, completed_at)
                                  VALUES ({video}, {user_id}, '{{}}', 'seeded', '{model}', 4, '1280x720', '720p', 0.40, '{phase}',
                                          '{status}', {'0.40' if status == 'completed' else '0' if status == 'failed' else 'NULL'},
-                                         {f"'video_search_seed_{video}'" if phase == 'submitted' else 'NULL'})
+                                         {f"'video_search_seed_{video}'" if phase == 'submitted' else 'NULL'},
+                                         {'now()' if phase == 'done' else 'NULL'})
                                  RETURNING id""").split()[0])
         rows.append({"id": video, "title": f"{prefix} {title}", "minutes": minutes, "latest": latest,
                      "status": history[-1] if history else None, "model": model if history else None,
@@ -107,6 +108,13 @@ def test_search_filters_and_sorts_match_an_independent_computation(no_worker):
         rows_second = seed(second, user_id, 20, rng, "Peak")
         theirs = seed(other_project, other_id, 15, rng, "Theirs")
         everyone = rows_first + rows_second
+        # The database counts each project's videos as they come and go.
+        assert api("GET", f"/api/projects/{first}", token).json()["video_count"] == 45
+        gone = next(r for r in rows_second if r["status"] is None)
+        rows_second.remove(gone)
+        everyone.remove(gone)
+        assert api("DELETE", f"/api/videos/{gone['id']}", token).status_code == 204
+        assert [p["video_count"] for p in api("GET", "/api/projects", token).json()["data"]] == [19, 45]
 
         searches = {
             "fox": lambda t: "fox" in t,
@@ -142,7 +150,8 @@ def test_search_filters_and_sorts_match_an_independent_computation(no_worker):
         doc = api("GET", f"/api/videos/{probe['id']}", token).json()
         assert doc["latest_generation"] == {"id": probe["latest"], "status": "in_progress", "model": probe["model"],
                                             "created_at": doc["latest_generation"]["created_at"]}
-        sql(f"UPDATE generations SET status = 'completed', phase = 'done', actual_cost = 0.40, provider_job_id = NULL WHERE id = {probe['latest']}")
+        sql(f"UPDATE generations SET status = 'completed', phase = 'done', actual_cost = 0.40, provider_job_id = NULL, completed_at = now() "
+            f"WHERE id = {probe['latest']}")
         assert api("GET", f"/api/videos/{probe['id']}", token).json()["latest_generation"]["status"] == "completed"
         assert probe["id"] in walk(token, "/api/videos", {"status": "completed"})
         assert probe["id"] not in walk(token, "/api/videos", {"status": "active"})
@@ -150,7 +159,7 @@ def test_search_filters_and_sorts_match_an_independent_computation(no_worker):
         assert api("GET", f"/api/videos/{never['id']}", token).json()["latest_generation"] is None
     finally:
         # Nothing seeded stays in flight for the workers of later tests.
-        sql(f"""UPDATE generations SET status = 'failed', phase = 'done', actual_cost = 0, provider_job_id = NULL
+        sql(f"""UPDATE generations SET status = 'failed', phase = 'done', actual_cost = 0, provider_job_id = NULL, completed_at = now()
                 WHERE user_id IN ({user_id}, {other_id}) AND status IN ('queued', 'in_progress')""")
 
 

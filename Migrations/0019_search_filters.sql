@@ -8,9 +8,10 @@
 -- and each project row keeps its number of videos (the dashboard lists it; counting 50,000 rows per
 -- project per page view would not do).
 
+-- The language is text, cast where used: pg_upgrade refuses tables with regconfig (an OID) columns.
 CREATE TABLE search_settings (
   singleton boolean PRIMARY KEY DEFAULT true CHECK (singleton),
-  language  regconfig NOT NULL DEFAULT 'english'
+  language  text NOT NULL DEFAULT 'english' CHECK (language::regconfig IS NOT NULL)
 );
 INSERT INTO search_settings DEFAULT VALUES;
 
@@ -35,7 +36,7 @@ BEGIN
   END IF;
   IF TG_OP = 'INSERT' OR NEW.title IS DISTINCT FROM OLD.title OR NEW.brief IS DISTINCT FROM OLD.brief
      OR NEW.final_prompt IS DISTINCT FROM OLD.final_prompt OR NEW.search IS NULL THEN
-    NEW.search := video_search_document((SELECT language FROM search_settings), NEW.title, NEW.brief, NEW.final_prompt);
+    NEW.search := video_search_document((SELECT language::regconfig FROM search_settings), NEW.title, NEW.brief, NEW.final_prompt);
   END IF;
   RETURN NEW;
 END $$;
@@ -50,6 +51,8 @@ END $$;
 CREATE TRIGGER projects_owner_follow AFTER UPDATE OF user_id ON projects
   FOR EACH ROW WHEN (OLD.user_id IS DISTINCT FROM NEW.user_id) EXECUTE FUNCTION projects_owner_follow();
 
+-- The app never deletes a generation, nor changes its video or model (money records; Migrations/0008):
+-- these follow inserts and status changes only.
 -- New generations: one UPDATE per statement (a seed of a million rows costs one pass, not a million).
 CREATE FUNCTION videos_follow_new_generations() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
@@ -110,10 +113,12 @@ END $$;
 CREATE TRIGGER videos_counted_move AFTER UPDATE OF project_id ON videos
   FOR EACH ROW WHEN (OLD.project_id IS DISTINCT FROM NEW.project_id) EXECUTE FUNCTION projects_recount_moved_video();
 
--- Switches the language and rebuilds every video's document in one transaction.
+-- Switches the language and rebuilds every video's document in one transaction. The lock keeps out
+-- writers that read the old language and would commit after the rebuild passed their row.
 CREATE FUNCTION set_search_language(new_language regconfig) RETURNS void LANGUAGE plpgsql AS $$
 BEGIN
-  UPDATE search_settings SET language = new_language;
+  LOCK TABLE search_settings, videos IN SHARE ROW EXCLUSIVE MODE;
+  UPDATE search_settings SET language = new_language::text;
   UPDATE videos SET search = video_search_document(new_language, title, brief, final_prompt);
 END $$;
 

@@ -77,8 +77,10 @@ struct GenerationStore {
             SELECT coalesce(sum(i.spend), 0)::text AS spend,
                    coalesce(sum(i.spend) FILTER (WHERE i.status IN (\(GenerationStatus.queued), \(GenerationStatus.inProgress))), 0)::text AS reserved,
                    coalesce(sum(i.possibly_billed), 0)::text AS possibly_billed
-            FROM usage_items i CROSS JOIN budget_month(now()) m
-            WHERE i.kind = 'generation' AND i.user_id = \(userID) AND i.created_at >= m.month_start AND i.created_at < m.month_end
+            FROM usage_items i
+            -- The bounds as scalar subqueries: values the planner can use as index conditions, not a join.
+            WHERE i.kind = 'generation' AND i.user_id = \(userID)
+              AND i.created_at >= (SELECT month_start FROM budget_month(now())) AND i.created_at < (SELECT month_end FROM budget_month(now()))
             """)[0]
         return (USD(parsing: row.string("spend")) ?? .zero, USD(parsing: row.string("reserved")) ?? .zero,
                 USD(parsing: row.string("possibly_billed")) ?? .zero)

@@ -113,6 +113,12 @@ extension Store {
     /// Deletes the video and its prompt versions; its generations and roundtables stay (see 0008).
     func deleteVideo(id: Int64, userID: Int64) throws -> Deletion {
         try db.transaction {
+            // Project row first, as deleting a project does (and as the video count's trigger will): two
+            // deletes at once then wait for each other instead of deadlocking.
+            try db.execute("""
+                SELECT p.id FROM projects p JOIN videos v ON v.project_id = p.id
+                WHERE v.id = \(id) AND p.user_id = \(userID) FOR NO KEY UPDATE OF p
+                """)
             guard let row = try db.execute("""
                 SELECT v.title, v.project_id FROM videos v JOIN projects p ON p.id = v.project_id
                 WHERE v.id = \(id) AND p.user_id = \(userID) FOR UPDATE OF v

@@ -35,7 +35,8 @@ enum ProjectPages {
             <h1>\(project.name)</h1>\(description)
             <div class="actions"><a class="button" href="\(Route.newVideo(project: id).path)">New video</a>
             <a href="\(Route.editProject(id).path)">Edit project</a> <a href="\(Route.deleteProject(id).path)">Delete project…</a></div>
-            <h2>Videos</h2>\(try searchForm(c, path: Route.project(id).path, query: query, label: "Search this project"))
+            <h2>Videos</h2>\(try searchForm(c, path: Route.project(id).path, query: query, label: "Search this project",
+                                             used: searchUsed(c)))
             \(videoList(page, query: query, path: Route.project(id).path, showProject: false))
             """
         return .html(Views.layout(project.name, c, body: body))
@@ -44,7 +45,7 @@ enum ProjectPages {
     // MARK: Finding videos
 
     /// A GET form (it changes nothing, so it carries no CSRF token: a token in a URL would leak).
-    static func searchForm(_ c: Context, path: String, query: VideoQuery, label: String) throws -> HTML {
+    static func searchForm(_ c: Context, path: String, query: VideoQuery, label: String, used: Bool) throws -> HTML {
         func option(_ value: String, _ text: String, selected: Bool) -> HTML {
             "<option value=\"\(value)\"\(selected ? " selected" : HTML.empty)>\(text)</option>"
         }
@@ -55,7 +56,7 @@ enum ProjectPages {
         models += known.map { option($0.name, $0.displayName, selected: query.model == $0.name) }
         if let model = query.model, !known.contains(where: { $0.name == model }) { models.append(option(model, model, selected: true)) }
         let sorts: [HTML] = VideoQuery.Sort.allCases.map { option($0.rawValue, $0.label, selected: query.sort == $0) }
-        let clear: HTML = query.isFiltered || query.sort != .created ? " <a href=\"\(path)\">Clear</a>" : .empty
+        let clear: HTML = used ? " <a href=\"\(path)\">Clear</a>" : .empty
         return """
             <form method="get" action="\(path)" class="video-search" role="search">
             <div class="grow"><label for="q">\(label)</label><input id="q" name="q" type="search" value="\(query.words ?? "")" maxlength="\(VideoQuery.maxWords)" placeholder="words, &quot;a phrase&quot;, -without"></div>
@@ -67,12 +68,17 @@ enum ProjectPages {
             """
     }
 
+    /// Whether the URL holds any of the search form's fields.
+    static func searchUsed(_ c: Context) -> Bool {
+        VideoQuery.fieldNames.contains { c.request.query[$0] != nil }
+    }
+
     /// Video cards (search matches marked), the pager keeping the filter, or why the list is empty.
     static func videoList(_ page: Page<ListedVideo>, query: VideoQuery, path: String, showProject: Bool) -> HTML {
         let labels = query.sort == .created ? ("Newer", "Older") : ("Previous", "Next")
         let pager = page.links(path: path, query: query.urlQuery, labels: labels, \.cursor)
         guard !page.items.isEmpty else {
-            let why: HTML = !query.isFiltered ? "No videos yet."
+            let why: HTML = !query.isFiltered ? (showProject ? "You have no videos yet." : "No videos yet.")
                 : query.words != nil ? "No videos match. Very common words (like “the”) are not searched; try others."
                 : "No videos match these filters."
             return "<p class=\"muted\">\(why)</p>" + pager
@@ -180,7 +186,8 @@ enum ProjectPages {
         let body: HTML = """
             <h1>Your projects</h1>
             <p class="spend">Spent this month: <strong>\((spend.total.adding(chat) ?? spend.total).display)</strong> — videos \(spend.total.display)\(detail), roundtables \(chat.display)\(unknown) <span class="muted">(by the UTC month of each click, as budgets count)</span></p>
-            \(try searchForm(c, path: Route.dashboard.path, query: VideoQuery.parse(c.request.query), label: "Search all your videos"))\(list)
+            \(try searchForm(c, path: Route.dashboard.path, query: VideoQuery.parse(c.request.query), label: "Search all your videos",
+                              used: searchUsed(c)))\(list)
             <h2>New project</h2>\(Views.errorBox(error))
             <form method="post" action="\(Route.projects.path)">\(Views.csrfField(c))
             \(Views.textField("Name", name: "name", value: name, required: true, maxLength: 200))
@@ -194,7 +201,7 @@ enum ProjectPages {
     /// across all projects that match it.
     static func dashboardList(_ c: Context, user: User) throws -> HTML {
         let query = try VideoQuery.parse(c.request.query)
-        if ["q", "status", "model", "sort"].contains(where: { c.request.query[$0] != nil }) {
+        if searchUsed(c) {
             let page = try c.store.videos(userID: user.id, projectID: nil, query: query,
                                           page: query.pageRequest(c.request.query, scope: 0, userID: user.id, forPage: true))
             return "<h2>Videos found</h2>" + videoList(page, query: query, path: Route.dashboard.path, showProject: true)

@@ -64,10 +64,12 @@ struct RoundtableStore {
         let row = try db.execute("""
             SELECT coalesce(sum(i.spend), 0)::text AS spend,
                    (SELECT count(*) FROM roundtable_messages x JOIN roundtables r ON r.id = x.roundtable_id
-                    WHERE r.user_id = \(userID) AND x.cost IS NULL AND r.created_at >= m.month_start AND r.created_at < m.month_end) AS unknown
-            FROM budget_month(now()) m LEFT JOIN usage_items i
-              ON i.kind = 'roundtable' AND i.user_id = \(userID) AND i.created_at >= m.month_start AND i.created_at < m.month_end
-            GROUP BY m.month_start, m.month_end
+                    WHERE r.user_id = \(userID) AND x.cost IS NULL
+                      AND r.created_at >= (SELECT month_start FROM budget_month(now())) AND r.created_at < (SELECT month_end FROM budget_month(now()))) AS unknown
+            FROM usage_items i
+            -- The bounds as scalar subqueries: values the planner can use as index conditions, not a join.
+            WHERE i.kind = 'roundtable' AND i.user_id = \(userID)
+              AND i.created_at >= (SELECT month_start FROM budget_month(now())) AND i.created_at < (SELECT month_end FROM budget_month(now()))
             """)[0]
         return (USD(parsing: row.string("spend")) ?? .zero, row.int("unknown"))
     }

@@ -11,7 +11,7 @@ public enum SearchLanguage {
     }
 
     public static func current(_ db: Connection) throws -> String {
-        try db.execute("SELECT language::text AS language FROM search_settings").first?.string("language") ?? "english"
+        try db.execute("SELECT language FROM search_settings").first?.string("language") ?? "english"
     }
 
     /// Switches to `name` (one of PostgreSQL's text-search configurations) and rebuilds every video's

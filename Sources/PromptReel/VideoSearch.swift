@@ -86,15 +86,19 @@ struct VideoQuery: Sendable, Equatable {
         return result
     }
 
-    /// The filter as a URL query ("q=cat&sort=title"), to keep it in paging links; "" when it is the default.
+    /// The filter as a URL query ("q=cat&sort=title"), to keep it in paging links. The sort is always there:
+    /// on the dashboard it is what says the page lists videos, not projects.
     var urlQuery: String {
         var pairs: [(String, String)] = []
         if let words { pairs.append(("q", words)) }
         if let status { pairs.append(("status", status.rawValue)) }
         if let model { pairs.append(("model", model)) }
-        if sort != .created { pairs.append(("sort", sort.rawValue)) }
-        return FormEncoder.query(pairs)
+        pairs.append(("sort", sort.rawValue))
+        return URLEncoding.query(pairs)
     }
+
+    /// The names of the fields above: any of them in a URL means the search form was used.
+    static let fieldNames = ["q", "status", "model", "sort"]
 
     /// The page request for this list: a cursor must come from the same list and order, and its key must
     /// be one this order makes.
@@ -130,7 +134,10 @@ extension VideoQuery.Sort {
     fileprivate func acceptsKey(_ key: String) -> Bool {
         switch self {
         case .created: key.isEmpty
-        case .edited, .generated: key.utf8.count <= 20 && Int64(key) != nil
+        // Microseconds since 1970 stay far below 10^16 for the next two centuries (and a bigger key would
+        // overflow the timestamp arithmetic); generation ids are positive.
+        case .edited: key.utf8.count <= 20 && Int64(key).map { (-9_999_999_999_999_999...9_999_999_999_999_999).contains($0) } == true
+        case .generated: key.utf8.count <= 20 && Int64(key).map { $0 >= 0 } == true
         case .title: key.unicodeScalars.count <= 400
         }
     }
@@ -166,7 +173,7 @@ extension VideoQuery.Sort {
 extension Store {
     /// One page of the user's videos, in one project (`projectID`) or across all their projects.
     func videos(userID: Int64, projectID: Int64?, query: VideoQuery, page: PageRequest) throws -> Page<ListedVideo> {
-        var conditions: [Query] = ["v.user_id = \(userID)"]
+        var conditions: [Query] = ["v.user_id = \(userID)", "p.user_id = \(userID)"]
         if let projectID { conditions.append("v.project_id = \(projectID)") }
         switch query.status {
         case nil: break
@@ -178,14 +185,15 @@ extension Store {
         if let model = query.model { conditions.append("v.last_generation_model = \(model)") }
         var marked: Query = "NULL AS marked_title, NULL AS marked_excerpt"
         if let words = query.words {
-            let language: Query = "(SELECT language FROM search_settings)"
+            let language: Query = "(SELECT language::regconfig FROM search_settings)"
             let tsquery: Query = "websearch_to_tsquery(\(fragment: language), \(words))"
             conditions.append("v.search @@ \(fragment: tsquery)")
             // Computed for the page's rows only (the planner runs costly output columns after the LIMIT).
             // ts_headline reads text as HTML and would drop what looks like a tag: it gets the text with its
-            // markup characters as entities, and `Highlight.html` turns them back before escaping.
+            // markup characters as entities (and without the two mark characters, should anyone type
+            // them), and `Highlight.html` turns the entities back before escaping.
             func entities(_ column: Query) -> Query {
-                "replace(replace(replace(\(fragment: column), '&', '&amp;'), '<', '&lt;'), '>', '&gt;')"
+                "replace(replace(replace(translate(\(fragment: column), \(String(Highlight.start) + String(Highlight.stop)), ''), '&', '&amp;'), '<', '&lt;'), '>', '&gt;')"
             }
             marked = """
                 ts_headline(\(fragment: language), \(fragment: entities("v.title")), \(fragment: tsquery), \(Highlight.options("HighlightAll=true"))) AS marked_title,

@@ -96,24 +96,9 @@ public enum URLEncoding {
     }
 }
 
-public enum FormEncoder {
-    /// `name=value&…` for a URL's query, every byte outside the unreserved set percent-encoded.
+extension URLEncoding {
+    /// `name=value&…` for a URL's query.
     public static func query(_ pairs: [(String, String)]) -> String {
-        pairs.map { "\(component($0.0))=\(component($0.1))" }.joined(separator: "&")
-    }
-
-    static func component(_ text: String) -> String {
-        var out = ""
-        for byte in text.utf8 {
-            switch byte {
-            case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
-                 UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"):
-                out.unicodeScalars.append(Unicode.Scalar(byte))
-            default:
-                let hex = Array("0123456789ABCDEF".utf8)
-                out += "%" + String(decoding: [hex[Int(byte >> 4)], hex[Int(byte & 0xF)]], as: UTF8.self)
-            }
-        }
-        return out
+        pairs.map { "\(encode($0.0))=\(encode($0.1))" }.joined(separator: "&")
     }
 }

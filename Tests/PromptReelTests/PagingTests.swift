@@ -68,7 +68,7 @@ import Web
         #expect(query == VideoQuery(words: "cat \"red hat\" -dog", status: .active, model: "sora-2", sort: .title))
         #expect(query.urlQuery == "q=cat%20%22red%20hat%22%20-dog&status=active&model=sora-2&sort=title")
         #expect(try VideoQuery.parse(["q": "", "status": "", "model": "", "sort": ""]) == VideoQuery())
-        #expect(VideoQuery().urlQuery == "")
+        #expect(VideoQuery().urlQuery == "sort=created")
     }
 
     @Test func badFiltersAreRefused() {
@@ -82,8 +82,12 @@ import Web
         let edited = VideoQuery(sort: .edited)
         let good = Cursor(list: .videos, scope: 0, userID: 1, id: 5, order: "edited", key: "1764201600000000").encoded
         #expect(try edited.pageRequest(["after": good], scope: 0, userID: 1, forPage: false).key == "1764201600000000")
-        let forged = Cursor(list: .videos, scope: 0, userID: 1, id: 5, order: "edited", key: "yesterday").encoded
-        #expect(throws: HTTPError.self) { try edited.pageRequest(["after": forged], scope: 0, userID: 1, forPage: false) }
+        for key in ["yesterday", "", "9223372036854775807", "-9223372036854775808", "1e15"] {
+            let forged = Cursor(list: .videos, scope: 0, userID: 1, id: 5, order: "edited", key: key).encoded
+            #expect(throws: HTTPError.self) { try edited.pageRequest(["after": forged], scope: 0, userID: 1, forPage: false) }
+        }
+        let negative = Cursor(list: .videos, scope: 0, userID: 1, id: 5, order: "generated", key: "-1").encoded
+        #expect(throws: HTTPError.self) { try VideoQuery(sort: .generated).pageRequest(["before": negative], scope: 0, userID: 1, forPage: true) }
     }
 
     @Test func highlightsAreEscaped() {

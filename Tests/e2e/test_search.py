@@ -115,6 +115,11 @@ def test_search_filters_and_sorts_match_an_independent_computation(no_worker):
         everyone.remove(gone)
         assert api("DELETE", f"/api/videos/{gone['id']}", token).status_code == 204
         assert [p["video_count"] for p in api("GET", "/api/projects", token).json()["data"]] == [19, 45]
+        # Moved by plain SQL, the counts follow.
+        moved = rows_second[0]
+        sql(f"UPDATE videos SET project_id = {first} WHERE id = {moved['id']}")
+        assert [p["video_count"] for p in api("GET", "/api/projects", token).json()["data"]] == [18, 46]
+        sql(f"UPDATE videos SET project_id = {second} WHERE id = {moved['id']}")
 
         searches = {
             "fox": lambda t: "fox" in t,
@@ -203,23 +208,74 @@ def test_pages_search_mark_matches_and_escape_hostile_text():
     assert bad.status_code == 422 and "status" in html.unescape(bad.text)
 
 
-def test_pages_keep_the_filter_while_paging():
-    b = Browser()
-    b.signup()
-    project = b.create_project("Many")
-    sql(f"""INSERT INTO videos (project_id, title, final_prompt)
-            SELECT {project}, 'Clip ' || lpad(i::text, 3, '0'), CASE WHEN i % 2 = 0 THEN 'a heron at dawn' ELSE 'a crow at night' END
-            FROM generate_series(1, 130) i""")
-    seen, url = [], f"/dashboard/projects/{project}?q=heron&sort=title"
+def page_walk(b, url, rel):
+    """Follows the pages' `rel` ("next" or "prev") links from `url`: the titles listed, page after page."""
+    titles = []
     while url:
         page = b.get(url)
         assert page.status_code == 200, page.text
-        seen += re.findall(r'<a href="/dashboard/videos/\d+">Clip (\d+)</a>', page.text)
-        nxt = re.search(r'<a rel="next" href="([^"]+)">', page.text)
-        url = html.unescape(nxt.group(1)) if nxt else None
-        if url:
-            assert "q=heron" in url and "sort=title" in url
-    assert seen == [f"{i:03d}" for i in range(2, 131, 2)]
+        titles.append(re.findall(r'<a href="/dashboard/videos/\d+">([^<]+)</a>', page.text))
+        link = re.search(rf'<a rel="{rel}" href="([^"]+)">', page.text)
+        url = html.unescape(link.group(1)) if link else None
+    return titles
+
+
+def test_pages_walk_every_order_both_ways_keeping_the_filter():
+    b = Browser()
+    email = b.signup()
+    project = b.create_project("Many")
+    user_id = int(sql(f"SELECT id FROM users WHERE email = '{email}'"))
+    # 130 videos, edit times repeating every 7 (ties broken by id), titles unique; half mention a heron.
+    sql(f"""INSERT INTO videos (project_id, title, final_prompt, updated_at)
+            SELECT {project}, 'Clip ' || lpad(((i * 37) % 131)::text, 3, '0'),
+                   CASE WHEN i % 2 = 0 THEN 'a heron at dawn' ELSE 'a crow at night' END, now() - (i % 7) * interval '1 hour'
+            FROM generate_series(1, 130) i""")
+    rows = [dict(zip(["id", "title", "hours", "heron"], line.split("|"))) for line in sql(
+        f"SELECT id, title, round(extract(epoch FROM now() - updated_at) / 3600), final_prompt LIKE '%heron%' FROM videos "
+        f"WHERE project_id = {project}").splitlines()]
+    for r in rows:
+        r["id"], r["hours"], r["heron"] = int(r["id"]), int(r["hours"]), r["heron"] == "t"
+    # Generations in one statement, several per video (as a click of takes makes them): the latest is the last.
+    sql(f"""INSERT INTO generations (video_id, user_id, settings, prompt, model, seconds, size, resolution, estimated_cost,
+                                     phase, status, actual_cost, completed_at, error_code)
+            SELECT v.id, {user_id}, '{{}}', 'x', 'sora-2', 4, '1280x720', '720p', 0.40, 'done', 'failed', 0, now(), 'seeded'
+            FROM videos v, generate_series(1, 3) k WHERE v.project_id = {project} AND v.id % 3 <> 0 ORDER BY (v.id * 7919) % 1000, k""")
+    latest = dict(map(int, line.split("|")) for line in sql(
+        f"SELECT video_id, max(id) FROM generations WHERE video_id IN (SELECT id FROM videos WHERE project_id = {project}) "
+        f"GROUP BY video_id").splitlines())
+    herons = [r for r in rows if r["heron"]]
+    orders = {
+        "edited": sorted(herons, key=lambda r: (r["hours"], -r["id"])),
+        "generated": sorted(herons, key=lambda r: (-latest.get(r["id"], 0), -r["id"])),
+        "title": sorted(herons, key=lambda r: r["title"]),
+        "created": sorted(herons, key=lambda r: -r["id"]),
+    }
+    for sort, want in orders.items():
+        want = [r["title"] for r in want]
+        forward = page_walk(b, f"/dashboard/projects/{project}?q=heron&sort={sort}", "next")
+        assert [t for page in forward for t in page] == want, sort
+        assert [len(p) for p in forward] == [50, 15], sort
+        # Back from the last page by the "Previous"/"Newer" links: the same pages in reverse.
+        last = b.get(f"/dashboard/projects/{project}?q=heron&sort={sort}")
+        older = html.unescape(re.search(r'<a rel="next" href="([^"]+)">', last.text).group(1))
+        assert "q=heron" in older and f"sort={sort}" in older
+        backward = page_walk(b, older, "prev")
+        assert backward == forward[::-1], sort
+    # The API agrees about the latest generations a multi-row insert left.
+    token = b.create_token()
+    doc = api("GET", f"/api/projects/{project}/videos", token, params={"sort": "generated", "limit": 200}).json()
+    assert [v["latest_generation"]["id"] if v["latest_generation"] else None for v in doc["data"]] == \
+        [latest.get(r["id"]) for r in sorted(rows, key=lambda r: (-latest.get(r["id"], 0), -r["id"]))]
+
+
+def test_dashboard_search_pages_on_through_all_videos():
+    b = Browser()
+    b.signup()
+    project = b.create_project("Plenty")
+    sql(f"INSERT INTO videos (project_id, title) SELECT {project}, 'Take ' || lpad(i::text, 3, '0') FROM generate_series(1, 60) i")
+    # The form sent empty, default order: every video, newest first, paged on as videos (not projects).
+    pages = page_walk(b, "/dashboard?q=&status=&model=&sort=created", "next")
+    assert [t for page in pages for t in page] == [f"Take {i:03d}" for i in range(60, 0, -1)]
 
 
 def test_bad_filters_and_cursors_are_422_with_the_envelope():

@@ -131,6 +131,12 @@ CREATE INDEX videos_project_generated ON videos (project_id, last_generation_id,
 CREATE INDEX videos_user_generated ON videos (user_id, last_generation_id, id);
 CREATE INDEX videos_project_title ON videos (project_id, lower(title), id);
 CREATE INDEX videos_user_title ON videos (user_id, lower(title), id);
+-- The dashboard's month spend reads a user's generations of the month (through usage_items): from the
+-- index alone, not a heap page per generation. It replaces the plain (user_id, created_at) index.
+CREATE INDEX generations_user_created_costs ON generations (user_id, created_at)
+  INCLUDE (actual_cost, estimated_cost, status, possibly_billed, video_id);
+DROP INDEX generations_user_created;
+ANALYZE search_settings;
 -- Rare statuses (in progress, failed, never) are found through these instead of walking a whole order.
 CREATE INDEX videos_project_status ON videos (project_id, last_generation_status);
 CREATE INDEX videos_user_status ON videos (user_id, last_generation_status);

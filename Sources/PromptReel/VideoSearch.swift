@@ -173,7 +173,9 @@ extension VideoQuery.Sort {
 extension Store {
     /// One page of the user's videos, in one project (`projectID`) or across all their projects.
     func videos(userID: Int64, projectID: Int64?, query: VideoQuery, page: PageRequest) throws -> Page<ListedVideo> {
-        var conditions: [Query] = ["v.user_id = \(userID)", "p.user_id = \(userID)"]
+        // `v.user_id` is the owner, kept from the project by the database (Migrations/0019); one condition
+        // on it lets the planner start from the video indexes instead of walking the user's projects.
+        var conditions: [Query] = ["v.user_id = \(userID)"]
         if let projectID { conditions.append("v.project_id = \(projectID)") }
         switch query.status {
         case nil: break
@@ -185,7 +187,9 @@ extension Store {
         if let model = query.model { conditions.append("v.last_generation_model = \(model)") }
         var marked: Query = "NULL AS marked_title, NULL AS marked_excerpt"
         if let words = query.words {
-            let language: Query = "(SELECT language::regconfig FROM search_settings)"
+            // The language as a value, not a subquery: the planner then estimates how many rows the words
+            // match (from the index's statistics) and picks the search index or an order's index accordingly.
+            let language: Query = "\(try SearchLanguage.current(db))::regconfig"
             let tsquery: Query = "websearch_to_tsquery(\(fragment: language), \(words))"
             conditions.append("v.search @@ \(fragment: tsquery)")
             // Computed for the page's rows only (the planner runs costly output columns after the LIMIT).

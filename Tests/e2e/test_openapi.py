@@ -54,6 +54,13 @@ def test_it_is_served_as_json_without_a_token_and_matches_the_yaml():
         assert json.load(f) == SPEC, "Public/openapi.json differs from docs/openapi.yaml: run scripts/openapi"
 
 
+def test_the_account_page_links_it_beside_the_tokens():
+    b = Browser()
+    b.signup()
+    page = b.get("/account").text
+    assert '<a href="/api/openapi.json">' in page and page.index("/api/openapi.json") > page.index("API tokens")
+
+
 def route_paths():
     """Every /api path the Route enum prints (`\\(id)` as `{id}`), and /healthz."""
     with open(os.path.join(ROOT_DIR, "Sources", "PromptReel", "Route.swift")) as f:
@@ -73,7 +80,7 @@ def test_every_route_is_documented_and_nothing_else():
 def test_each_path_lists_exactly_the_methods_the_app_answers():
     # The app answers a method it does not serve with 405 and the ones it does in Allow (before any
     # authentication), so OPTIONS reveals each route's methods.
-    for path in sorted(route_paths() - {"/healthz"}):  # /healthz answers every method
+    for path in sorted(route_paths() - {"/healthz"} - STATIC):  # /healthz answers every method
         r = requests.options(BASE + path.replace("{id}", "1"), timeout=10)
         assert r.status_code == 405, (path, r.status_code)
         allowed = {m.strip().lower() for m in r.headers["Allow"].split(",")}
@@ -153,6 +160,7 @@ def test_the_contract_check_fails_on_what_does_not_match():
     token = b.create_token()
     created = api("POST", "/api/projects", token, json={"name": "Contract"})
     assert created.status_code == 201
+    assert any(r is created for r in CONTRACT.pending), "answers from /api are recorded for the check"
     project = created.json()
     path = f"/api/projects/{project['id']}"
     assert CONTRACT.problem(created) is None
@@ -173,7 +181,10 @@ def test_the_contract_check_fails_on_what_does_not_match():
     assert CONTRACT.problem(fake("PUT", path, 405, {"error": {"code": "method_not_allowed", "message": "x"}})), "no Allow"
     assert CONTRACT.problem(fake("POST", "/api/projects", 201, project)), "a 201 without its Location"
     assert CONTRACT.problem(fake("GET", path, 200, b"<html>", {"Content-Type": "text/html"}))
+    assert CONTRACT.problem(fake("GET", path, 400, b"<html>", {"Content-Type": "text/html", "X-Request-Id": "a1"})), \
+        "only nginx's own 400 (no request id) may be HTML"
     # What the description promises for unknown paths and methods passes.
+    assert CONTRACT.problem(fake("GET", "/api/videos/1%00", 400, b"<html>", {"Content-Type": "text/html"})) is None
     assert CONTRACT.problem(fake("GET", "/api/nope", 404, {"error": {"code": "not_found", "message": "Not found."}})) is None
     assert CONTRACT.problem(fake("PUT", path, 405, {"error": {"code": "method_not_allowed", "message": "x"}},
                                  {"Allow": "DELETE, GET, PATCH"})) is None

@@ -260,12 +260,11 @@ class Contract:
         try:
             self.openapi.validate_response(RequestsOpenAPIRequest(r.request), RequestsOpenAPIResponse(r))
         except Exception as e:
-            details = [str(e)]
             cause = e.__cause__
-            for error in getattr(cause, "schema_errors", None) or []:
-                details.append(f"{'/'.join(map(str, error.absolute_path))}: {error.message}")
-            if cause is not None and not getattr(cause, "schema_errors", None):
-                details.append(str(cause))
+            schema_errors = getattr(cause, "schema_errors", None) or []
+            details = [f"{'/'.join(map(str, error.absolute_path)) or '(body)'}: {error.message}" for error in schema_errors]
+            if not details:
+                details = [f"{type(e).__name__}: {e}"] + ([str(cause)] if cause is not None else [])
             return f"{what}: {'; '.join(details)}\n  body: {r.text[:500]}"
         return None
 

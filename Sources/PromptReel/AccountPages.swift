@@ -171,7 +171,8 @@ enum AccountPages {
             <h1>Account</h1><p>Signed in as <strong>\(user.email)</strong>.</p>\(user.isAdmin ? "<p>You are an admin: <a href=\"\(Route.adminUsers.path)\">manage users</a>.</p>" : HTML.empty)\(try Budgets(db: c.db).accountLine(userID: user.id))
             <p><a href="\(Route.webhooks.path)">Webhooks</a>: get a signed request when a generation completes or fails.</p>
             <h2>API tokens</h2>
-            <p>Send a token as <code>Authorization: Bearer …</code> to use the JSON API.</p>\(shown)\(Views.errorBox(error))
+            <p>Send a token as <code>Authorization: Bearer …</code> to use the JSON API \
+            (<a href="\(Route.openAPIDocumentPath)">its OpenAPI document</a>).</p>\(shown)\(Views.errorBox(error))
             \(table)
             <form method="post" action="\(Route.tokens.path)" class="row">\(Views.csrfField(c))
             \(Views.textField("Token name", name: "name", required: true, maxLength: 100))

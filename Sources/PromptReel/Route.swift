@@ -95,6 +95,10 @@ public enum Route: Equatable, Sendable {
     /// A stored media file of a generation; only PromptReel's own file names are routes.
     case media(generation: Int64, file: String)
 
+    /// The JSON API's OpenAPI document: served by nginx from Public/openapi.json (made from docs/openapi.yaml),
+    /// so it is not a case the app answers.
+    public static let openAPIDocumentPath = "/api/openapi.json"
+
     public init?(path: String) {
         let s = path.split(separator: "/", omittingEmptySubsequences: false).dropFirst().map(String.init)
         func id(_ text: String) -> Int64? {

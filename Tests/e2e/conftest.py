@@ -1,10 +1,17 @@
 """End-to-end helpers: a cookie-keeping browser over real HTTP through nginx to the FastCGI binary."""
+import hashlib
 import os
 import re
+import threading
 import uuid
+from urllib.parse import urlsplit
 
 import pytest
 import requests
+import yaml
+from openapi_core import OpenAPI
+from openapi_core.contrib.requests import RequestsOpenAPIRequest, RequestsOpenAPIResponse
+from openapi_schema_validator import OAS31Validator
 
 ROOT_DIR = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BASE = os.environ.get("PROMPTREEL_URL", "http://127.0.0.1:18080")
@@ -196,3 +203,130 @@ def closed_provider_breaker():
     yield
     if "DATABASE_URL" in os.environ:
         sql("UPDATE provider_health SET consecutive_failures = 0, pause_seconds = 0, paused_until = NULL")
+
+
+# The API contract: every answer the tests receive from /api (and /healthz) must match docs/openapi.yaml.
+# Each answer is recorded as it arrives (any requests session, any thread) and checked at the end of the
+# test's setup, call and teardown, which fail on the first mismatch; no test has to ask for it.
+
+OPENAPI_PATH = os.path.join(ROOT_DIR, "docs", "openapi.yaml")
+
+
+class Contract:
+    def __init__(self, path=OPENAPI_PATH):
+        with open(path) as f:
+            self.spec = yaml.safe_load(f)
+        self.openapi = OpenAPI.from_dict(self.spec)
+        self.error = OAS31Validator({"$ref": "#/components/schemas/Error", "components": self.spec["components"]})
+        # "/api/videos/{id}/copy" -> a regex of the path; literal paths first, so /api/videos beats a template.
+        self.templates = sorted(((re.compile("^" + re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(t)) + "$"), t)
+                                 for t in self.spec["paths"]), key=lambda pair: "{" in pair[1])
+        self.pending = []
+        self.checked = set()
+        self.lock = threading.Lock()
+
+    @staticmethod
+    def covers(url):
+        path = urlsplit(url).path
+        return path == "/api" or path.startswith("/api/") or path == "/healthz"
+
+    def record(self, response):
+        with self.lock:
+            self.pending.append(response)
+
+    def template(self, path):
+        return next((t for regex, t in self.templates if regex.match(path)), None)
+
+    def problem(self, r):
+        """Why `r` does not match the document (None when it does)."""
+        path = urlsplit(r.request.url).path
+        method = r.request.method.lower()
+        what = f"{r.request.method} {path} -> {r.status_code}"
+        if r.status_code == 400 and "X-Request-Id" not in r.headers and r.headers.get("Content-Type", "").startswith("text/html"):
+            return None  # nginx's own refusal of a request it cannot parse (the document's description says so)
+        template = self.template(path)
+        if template is None or method not in self.spec["paths"][template]:
+            # Not a documented operation: only the generic answers the document's description promises.
+            expected = 404 if template is None else 405
+            if r.status_code != expected:
+                return f"{what}: not an operation in docs/openapi.yaml"
+            if expected == 405 and not r.headers.get("Allow"):
+                return f"{what}: a 405 without an Allow header"
+            try:
+                self.error.validate(r.json())
+            except Exception as e:  # not JSON, or not the error envelope
+                return f"{what}: not the error envelope: {e}"
+            return None
+        try:
+            self.openapi.validate_response(RequestsOpenAPIRequest(r.request), RequestsOpenAPIResponse(r))
+        except Exception as e:
+            cause = e.__cause__
+            schema_errors = getattr(cause, "schema_errors", None) or []
+            details = [f"{'/'.join(map(str, error.absolute_path)) or '(body)'}: {error.message}" for error in schema_errors]
+            if not details:
+                details = [f"{type(e).__name__}: {e}"] + ([str(cause)] if cause is not None else [])
+            return f"{what}: {'; '.join(details)}\n  body: {r.text[:500]}"
+        return None
+
+    def problems(self):
+        with self.lock:
+            responses, self.pending = self.pending, []
+        found = []
+        for r in responses:
+            # The same answer twice (a polling loop, a load test) is checked once.
+            key = (r.request.method, r.request.url, r.status_code, r.headers.get("Content-Type"),
+                   r.headers.get("Location"), hashlib.sha256(r.content).hexdigest())
+            if key in self.checked:
+                continue
+            self.checked.add(key)
+            problem = self.problem(r)
+            if problem:
+                found.append(problem)
+        return found
+
+    def drop_pending(self):
+        with self.lock:
+            self.pending = []
+
+
+CONTRACT = Contract()
+_send = requests.Session.send
+
+
+def _send_and_record(self, request, **kw):
+    response = _send(self, request, **kw)
+    if not kw.get("stream") and Contract.covers(request.url):
+        response.content  # read now, while the connection is the test's
+        CONTRACT.record(response)
+    return response
+
+
+requests.Session.send = _send_and_record
+
+
+def _check_contract():
+    problems = CONTRACT.problems()
+    if problems:
+        pytest.fail("answers that do not match docs/openapi.yaml:\n" + "\n".join(problems), pytrace=False)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_setup(item):
+    CONTRACT.drop_pending()  # left by a test that failed anyway
+    result = yield
+    _check_contract()
+    return result
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item):
+    result = yield
+    _check_contract()
+    return result
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item, nextitem):
+    result = yield
+    _check_contract()
+    return result

@@ -26,6 +26,8 @@ public struct EngineConfig: Sendable {
     public var breaker = BreakerConfig()
     public var maxVideoBytes = 1 << 30
     public var maxImageBytes = 32 << 20
+    /// Makes a poster and spritesheet from the video when the provider sends none (`PROMPTREEL_FFMPEG`).
+    public var ffmpegPath = "/usr/bin/ffmpeg"
     /// For crash tests only: "after-create" exits the process right after the provider accepts a create.
     public var failpoint: String?
 
@@ -42,6 +44,7 @@ public struct EngineConfig: Sendable {
         if let n = int("PROMPTREEL_DOWNLOAD_DEADLINE_SECONDS") { c.downloadDeadlineSeconds = min(n, 86_400) }
         if let n = int("PROMPTREEL_BREAKER_FAILURES") { c.breaker.failureThreshold = min(n, 1000) }
         if let n = int("PROMPTREEL_BREAKER_PAUSE_SECONDS") { c.breaker.firstPauseSeconds = min(n, c.breaker.maxPauseSeconds) }
+        if let path = env["PROMPTREEL_FFMPEG"], !path.isEmpty { c.ffmpegPath = path }
         c.failpoint = env["PROMPTREEL_FAILPOINT"]
         return c
     }
@@ -369,6 +372,7 @@ final class GenerationEngine {
             }
         }
         if let refreshed = try store.byID(g.id), MediaAsset.allCases.allSatisfy({ refreshed.has($0) }) {
+            try makeMissingPreviews(refreshed)
             if try store.complete(g.id) { Log.info("completed", g.logMetadata) }
             return true
         }
@@ -382,6 +386,32 @@ final class GenerationEngine {
             try store.retryDownloadLater(g.id, afterSeconds: min(60, pollInterval(nil, polls: g.downloadAttempts)))
         }
         return true
+    }
+
+    /// The video is stored but the provider sent no usable poster or spritesheet: make them from the
+    /// video (ffmpeg). Best effort: a failure is logged and the generation completes without one, since
+    /// the video is what was paid for.
+    func makeMissingPreviews(_ g: Generation) throws {
+        guard let video = g.videoPath else { return }
+        let previews = LocalPreviews(ffmpeg: config.ffmpegPath, maxBytes: config.maxImageBytes)
+        let frame = g.deliveredWidth.flatMap { w in g.deliveredHeight.map { (width: Int(w), height: Int($0)) } }
+        for asset in [MediaAsset.thumbnail, .spritesheet] where g.path(of: asset) == nil {
+            let relative = "\(g.id)/\(asset.fileName)"
+            let staging = relative + ".local"
+            do {
+                let made = try previews.make(asset, in: config.mediaDirectory, video: video, output: staging,
+                                             seconds: g.deliveredSeconds.flatMap(Double.init), frame: frame)
+                guard rename(config.mediaDirectory + "/" + staging, config.mediaDirectory + "/" + relative) == 0 else {
+                    unlink(config.mediaDirectory + "/" + staging)
+                    throw LocalPreviews.Failure(description: "cannot move \(staging) into place: errno \(errno)")
+                }
+                try store.recordAsset(g.id, asset, path: relative, bytes: made.bytes, sha256: made.sha256, source: .local)
+                ProcessMetrics.shared.mediaStored(bytes: made.bytes, kind: asset.rawValue)
+                Log.info("\(asset.rawValue) made locally from the video (\(made.width)x\(made.height))", g.logMetadata)
+            } catch let failure as LocalPreviews.Failure {
+                Log.error("no \(asset.rawValue): the provider sent none and \(failure); completing without one", g.logMetadata)
+            }
+        }
     }
 
     // MARK: Timeouts

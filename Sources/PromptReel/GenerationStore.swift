@@ -440,14 +440,21 @@ struct GenerationStore {
 
     // MARK: Downloading
 
-    func recordAsset(_ id: Int64, _ asset: MediaAsset, path: String, bytes: Int, sha256: String) throws {
+    /// A stored file; `source` says whether a preview came from the provider or was made locally.
+    func recordAsset(_ id: Int64, _ asset: MediaAsset, path: String, bytes: Int, sha256: String, source: PreviewSource = .provider) throws {
         switch asset {
         case .video:
             try db.execute("UPDATE generations SET video_path = \(path), video_bytes = \(bytes), video_sha256 = \(sha256) WHERE id = \(id) AND phase = \(GenerationPhase.downloading)")
         case .thumbnail:
-            try db.execute("UPDATE generations SET thumbnail_path = \(path), thumbnail_bytes = \(bytes), thumbnail_sha256 = \(sha256) WHERE id = \(id) AND phase = \(GenerationPhase.downloading)")
+            try db.execute("""
+                UPDATE generations SET thumbnail_path = \(path), thumbnail_bytes = \(bytes), thumbnail_sha256 = \(sha256), thumbnail_source = \(source.rawValue)
+                WHERE id = \(id) AND phase = \(GenerationPhase.downloading)
+                """)
         case .spritesheet:
-            try db.execute("UPDATE generations SET spritesheet_path = \(path), spritesheet_bytes = \(bytes), spritesheet_sha256 = \(sha256) WHERE id = \(id) AND phase = \(GenerationPhase.downloading)")
+            try db.execute("""
+                UPDATE generations SET spritesheet_path = \(path), spritesheet_bytes = \(bytes), spritesheet_sha256 = \(sha256), spritesheet_source = \(source.rawValue)
+                WHERE id = \(id) AND phase = \(GenerationPhase.downloading)
+                """)
         }
     }
 

@@ -392,25 +392,10 @@ final class GenerationEngine {
     /// video (ffmpeg). Best effort: a failure is logged and the generation completes without one, since
     /// the video is what was paid for.
     func makeMissingPreviews(_ g: Generation) throws {
-        guard let video = g.videoPath else { return }
         let previews = LocalPreviews(ffmpeg: config.ffmpegPath, maxBytes: config.maxImageBytes)
-        let frame = g.deliveredWidth.flatMap { w in g.deliveredHeight.map { (width: Int(w), height: Int($0)) } }
-        for asset in [MediaAsset.thumbnail, .spritesheet] where g.path(of: asset) == nil {
-            let relative = "\(g.id)/\(asset.fileName)"
-            let staging = relative + ".local"
-            do {
-                let made = try previews.make(asset, in: config.mediaDirectory, video: video, output: staging,
-                                             seconds: g.deliveredSeconds.flatMap(Double.init), frame: frame)
-                guard rename(config.mediaDirectory + "/" + staging, config.mediaDirectory + "/" + relative) == 0 else {
-                    unlink(config.mediaDirectory + "/" + staging)
-                    throw LocalPreviews.Failure(description: "cannot move \(staging) into place: errno \(errno)")
-                }
-                try store.recordAsset(g.id, asset, path: relative, bytes: made.bytes, sha256: made.sha256, source: .local)
-                ProcessMetrics.shared.mediaStored(bytes: made.bytes, kind: asset.rawValue)
-                Log.info("\(asset.rawValue) made locally from the video (\(made.width)x\(made.height))", g.logMetadata)
-            } catch let failure as LocalPreviews.Failure {
-                Log.error("no \(asset.rawValue): the provider sent none and \(failure); completing without one", g.logMetadata)
-            }
+        try previews.makeMissing(g, mediaDirectory: config.mediaDirectory) { asset, path, made in
+            try store.recordAsset(g.id, asset, path: path, bytes: made.bytes, sha256: made.sha256, source: .local)
+            return true
         }
     }
 

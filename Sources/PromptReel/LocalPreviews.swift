@@ -7,6 +7,7 @@
 
 import Foundation
 import Images
+public import Postgres
 
 /// Where a stored poster or spritesheet came from (the `*_source` columns of Migrations/0020).
 enum PreviewSource: String, Sendable {
@@ -103,8 +104,63 @@ struct LocalPreviews: Sendable {
         }
     }
 
+    /// Makes each preview `g` lacks from its stored video, moves it into place and hands it to `record`,
+    /// which stores it in the row and says whether the row took it (a file it did not take is removed).
+    /// A preview that cannot be made is logged and skipped; only `record`'s errors are thrown.
+    @discardableResult
+    func makeMissing(_ g: Generation, mediaDirectory: String, probe: VideoProbe? = nil,
+                     record: (MediaAsset, String, Made) throws -> Bool) throws -> [MediaAsset] {
+        guard let video = g.videoPath else { return [] }
+        let seconds = (g.deliveredSeconds ?? probe?.seconds).flatMap(Double.init)
+        let width = g.deliveredWidth.map(Int.init) ?? probe?.width, height = g.deliveredHeight.map(Int.init) ?? probe?.height
+        let frame = width.flatMap { w in height.map { (width: w, height: $0) } }
+        var made: [MediaAsset] = []
+        for asset in [MediaAsset.thumbnail, .spritesheet] where g.path(of: asset) == nil {
+            let relative = "\(g.id)/\(asset.fileName)"
+            let staging = relative + ".local"
+            do {
+                let file = try make(asset, in: mediaDirectory, video: video, output: staging, seconds: seconds, frame: frame)
+                guard rename(mediaDirectory + "/" + staging, mediaDirectory + "/" + relative) == 0 else {
+                    unlink(mediaDirectory + "/" + staging)
+                    throw Failure(description: "cannot move \(staging) into place: errno \(errno)")
+                }
+                guard try record(asset, relative, file) else {
+                    unlink(mediaDirectory + "/" + relative)
+                    continue
+                }
+                made.append(asset)
+                ProcessMetrics.shared.mediaStored(bytes: file.bytes, kind: asset.rawValue)
+                Log.info("\(asset.rawValue) made locally from the video (\(file.width)x\(file.height))", g.logMetadata)
+            } catch let failure as Failure {
+                Log.error("no \(asset.rawValue): the provider sent none and \(failure); the video is kept without one", g.logMetadata)
+            }
+        }
+        return made
+    }
+
     static func hex(_ bytes: [UInt8]) -> String {
         let digits = Array("0123456789abcdef".utf8)
         return String(decoding: bytes.flatMap { [digits[Int($0 >> 4)], digits[Int($0 & 15)]] }, as: UTF8.self)
+    }
+}
+
+/// `promptreel media posters`: the posters and spritesheets of generations that completed without them
+/// (before PromptReel made them, or while ffmpeg was missing), made from their videos.
+public enum MissingPreviews {
+    /// One line per generation given a preview. Safe to run again: a second run finds nothing to do
+    /// (except what ffmpeg cannot make, which is logged each time).
+    public static func run(db: Connection, config: EngineConfig) throws -> [String] {
+        let store = GenerationStore(db: db)
+        let previews = LocalPreviews(ffmpeg: config.ffmpegPath, maxBytes: config.maxImageBytes)
+        var lines: [String] = []
+        for g in try store.completedWithoutPreviews() {
+            // Generations stored before ffprobe ran at download have no delivered duration: read it now.
+            let probe = g.deliveredSeconds == nil ? g.videoPath.flatMap { VideoProbe.run(config.mediaDirectory + "/" + $0) } : nil
+            let made = try previews.makeMissing(g, mediaDirectory: config.mediaDirectory, probe: probe) { asset, path, file in
+                try store.recordLocalPreview(g.id, asset, path: path, bytes: file.bytes, sha256: file.sha256)
+            }
+            if !made.isEmpty { lines.append("generation \(g.id): made \(made.map { $0 == .thumbnail ? "poster" : "spritesheet" }.joined(separator: " and "))") }
+        }
+        return lines
     }
 }

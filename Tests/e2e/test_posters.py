@@ -4,6 +4,7 @@ and litellm-runway dialects), the worker makes them from the stored video with f
 here by their bytes and size, in the API and in the pages. A sora-style job keeps the provider's."""
 import io
 import os
+import subprocess
 
 import pytest
 from PIL import Image
@@ -92,15 +93,26 @@ def test_a_sora_style_job_keeps_the_providers_previews(worker):
     assert "made locally" not in page and "poster</a> from the provider" in page
 
 
-def test_without_ffmpeg_the_gateway_job_completes_without_a_poster(no_worker):
+def test_without_ffmpeg_the_job_completes_and_media_posters_makes_them_later(no_worker):
     w = WorkerProcess(PROMPTREEL_FFMPEG="/nonexistent/ffmpeg")
     try:
         b, token, _, video = account_with_video("[sim:seconds=1][sim:dialect=litellm-veo] A lighthouse, no ffmpeg")
         g = completed(token, video)
         assert api("GET", g["videoUrl"], token).content == FIXTURE
         assert g["thumbnailUrl"] is None and g["thumbnailSource"] is None and g["spritesheetSource"] is None
-        assert "<video" in b.get(f"/dashboard/generations/{g['id']}").text
+        page = b.get(f"/dashboard/generations/{g['id']}").text
+        assert "<video" in page and "poster=" not in page
         log = open(w.log_path).read()
         assert "no thumbnail: the provider sent none and cannot run /nonexistent/ffmpeg" in log, log[-2000:]
     finally:
         w.stop()
+    # Once ffmpeg is there, the operator's command makes what is missing; a second run has nothing to do.
+    out = subprocess.run([os.environ["PROMPTREEL_BIN"], "media", "posters"], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0 and f"generation {g['id']}: made poster and spritesheet" in out.stdout, out.stdout + out.stderr
+    after = api("GET", f"/api/generations/{g['id']}", token).json()
+    assert after["thumbnailSource"] == "local" and after["spritesheetSource"] == "local"
+    assert Image.open(io.BytesIO(image(token, after["thumbnailUrl"], "image/webp")[0])).size == (320, 180)
+    assert Image.open(io.BytesIO(image(token, after["spritesheetUrl"], "image/jpeg")[0])).size == (640, 180)
+    assert f'poster="/media/generations/{g["id"]}/thumbnail.webp"' in b.get(f"/dashboard/generations/{g['id']}").text
+    again = subprocess.run([os.environ["PROMPTREEL_BIN"], "media", "posters"], capture_output=True, text=True, timeout=120)
+    assert again.returncode == 0 and f"generation {g['id']}:" not in again.stdout, again.stdout

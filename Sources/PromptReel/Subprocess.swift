@@ -18,10 +18,8 @@ enum Subprocess {
 
     static func run(_ executable: String, _ arguments: [String], timeoutSeconds: Double, maxOutput: Int = 4096) -> Outcome {
         var pipeEnds: [Int32] = [-1, -1]
-        guard pipe(&pipeEnds) == 0 else { return .cannotStart(errno) }
+        guard Self.closeOnExecPipe(&pipeEnds) == 0 else { return .cannotStart(errno) }
         let (readEnd, writeEnd) = (pipeEnds[0], pipeEnds[1])
-        _ = fcntl(readEnd, F_SETFD, FD_CLOEXEC)
-        _ = fcntl(writeEnd, F_SETFD, FD_CLOEXEC)
 
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
@@ -95,6 +93,18 @@ enum Subprocess {
         guard let symbol = dlsym(nil, "posix_spawn_file_actions_addclosefrom_np") else { return nil }
         return unsafeBitCast(symbol, to: (@convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>?, Int32) -> Int32).self)
     }()
+
+    /// pipe2(O_CLOEXEC), also a GNU extension: atomic, so a process another thread starts meanwhile
+    /// cannot inherit the write end (and hold the pipe open until it exits).
+    private static func closeOnExecPipe(_ ends: inout [Int32]) -> Int32 {
+        typealias Pipe2 = @convention(c) (UnsafeMutablePointer<Int32>?, Int32) -> Int32
+        if let symbol = dlsym(nil, "pipe2") {
+            return unsafeBitCast(symbol, to: Pipe2.self)(&ends, O_CLOEXEC)
+        }
+        guard pipe(&ends) == 0 else { return -1 }
+        for fd in ends { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+        return 0
+    }
 
     private static func text(_ bytes: [UInt8]) -> String {
         String(decoding: bytes, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)

@@ -8,7 +8,7 @@ import Images
 import Testing
 
 @Suite struct SubprocessTests {
-    @Test func runsWithAnArgumentArrayAndReportsTheExitStatus() {
+    @Test func passesArgumentsVerbatimAndReportsTheExitStatus() {
         #expect(Subprocess.run("/bin/echo", ["a b", "$HOME;", "`x`"], timeoutSeconds: 5) == .exited(status: 0, output: "a b $HOME; `x`"))
         #expect(Subprocess.run("/bin/false", [], timeoutSeconds: 5) == .exited(status: 1, output: ""))
     }

@@ -7,8 +7,8 @@ PIDS=()
 
 say() { printf '%s\n' "$*" >&2; }
 
-# Debian packages the build and the services need (ffmpeg for ffprobe, which checks downloaded
-# videos; libvips-dev for reference images); installed only when missing.
+# Debian packages the build and the services need (ffmpeg: ffprobe checks downloaded videos, ffmpeg
+# makes posters the provider did not send; libvips-dev for reference images); installed only when missing.
 ensure_packages() {
     local wanted=(libfcgi-dev libpq-dev libcurl4-openssl-dev libsodium-dev libcrack2-dev cracklib-runtime libvips-dev pkg-config curl nginx postgresql ffmpeg "$@")
     local missing=() p

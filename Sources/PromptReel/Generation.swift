@@ -51,6 +51,8 @@ struct Generation: Sendable {
     let spritesheetPath: String?, spritesheetBytes: Int64?
     let thumbnailSkipped: Bool
     let spritesheetSkipped: Bool
+    /// Where the stored poster and spritesheet came from (nil while there is none).
+    let thumbnailSource: PreviewSource?, spritesheetSource: PreviewSource?
     let elapsedSeconds: Int64
     /// The provider's copy of the media has expired (no point retrying downloads).
     let assetsExpired: Bool
@@ -75,7 +77,7 @@ struct Generation: Sendable {
         iso(g.started_at) AS started_at, iso(g.completed_at) AS completed_at, iso(g.last_checked_at) AS last_checked_at,
         iso(g.expires_at) AS expires_at, g.result_seconds, g.result_size,
         g.video_path, g.video_bytes, g.video_sha256, g.thumbnail_path, g.thumbnail_bytes, g.spritesheet_path, g.spritesheet_bytes,
-        g.thumbnail_skipped, g.spritesheet_skipped,
+        g.thumbnail_skipped, g.spritesheet_skipped, g.thumbnail_source, g.spritesheet_source,
         extract(epoch FROM (coalesce(g.completed_at, now()) - g.created_at))::bigint AS elapsed_seconds,
         coalesce(g.expires_at < now(), false) AS assets_expired,
         g.video_title AS deleted_video_title,
@@ -107,6 +109,9 @@ struct Generation: Sendable {
         thumbnailPath = r["thumbnail_path"]; thumbnailBytes = r.optionalInt("thumbnail_bytes")
         spritesheetPath = r["spritesheet_path"]; spritesheetBytes = r.optionalInt("spritesheet_bytes")
         thumbnailSkipped = r.bool("thumbnail_skipped"); spritesheetSkipped = r.bool("spritesheet_skipped")
+        // Only with a file: deleting the video clears the paths (Migrations/0008), not the sources.
+        thumbnailSource = thumbnailPath == nil ? nil : r["thumbnail_source"].flatMap(PreviewSource.init(rawValue:))
+        spritesheetSource = spritesheetPath == nil ? nil : r["spritesheet_source"].flatMap(PreviewSource.init(rawValue:))
         elapsedSeconds = r.int("elapsed_seconds")
         assetsExpired = r.bool("assets_expired")
         batchID = r.optionalInt("batch_id")
@@ -191,6 +196,7 @@ struct Generation: Sendable {
             ("createdAt", .string(createdAt)), ("submittedAt", .optional(submittedAt)), ("startedAt", .optional(startedAt)),
             ("completedAt", .optional(completedAt)), ("lastCheckedAt", .optional(lastCheckedAt)), ("elapsedSeconds", .int(elapsedSeconds)),
             ("videoUrl", .optional(videoURL)), ("thumbnailUrl", .optional(thumbnailURL)), ("spritesheetUrl", .optional(spritesheetURL)),
+            ("thumbnailSource", .optional(thumbnailSource?.rawValue)), ("spritesheetSource", .optional(spritesheetSource?.rawValue)),
             ("deliveredSeconds", deliveredSeconds.map { JSON.number($0) } ?? .null),
             ("deliveredSize", deliveredWidth.flatMap { w in deliveredHeight.map { JSON.string("\(w)x\($0)") } } ?? .null),
             ("deliveryNote", .optional(deliveryDifference)), ("referenceImage", referenceJSON),

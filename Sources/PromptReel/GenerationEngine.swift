@@ -26,6 +26,8 @@ public struct EngineConfig: Sendable {
     public var breaker = BreakerConfig()
     public var maxVideoBytes = 1 << 30
     public var maxImageBytes = 32 << 20
+    /// Makes a poster and spritesheet from the video when the provider sends none (`PROMPTREEL_FFMPEG`).
+    public var ffmpegPath = "/usr/bin/ffmpeg"
     /// For crash tests only: "after-create" exits the process right after the provider accepts a create.
     public var failpoint: String?
 
@@ -42,6 +44,7 @@ public struct EngineConfig: Sendable {
         if let n = int("PROMPTREEL_DOWNLOAD_DEADLINE_SECONDS") { c.downloadDeadlineSeconds = min(n, 86_400) }
         if let n = int("PROMPTREEL_BREAKER_FAILURES") { c.breaker.failureThreshold = min(n, 1000) }
         if let n = int("PROMPTREEL_BREAKER_PAUSE_SECONDS") { c.breaker.firstPauseSeconds = min(n, c.breaker.maxPauseSeconds) }
+        if let path = env["PROMPTREEL_FFMPEG"], !path.isEmpty { c.ffmpegPath = path }
         c.failpoint = env["PROMPTREEL_FAILPOINT"]
         return c
     }
@@ -369,6 +372,7 @@ final class GenerationEngine {
             }
         }
         if let refreshed = try store.byID(g.id), MediaAsset.allCases.allSatisfy({ refreshed.has($0) }) {
+            try makeMissingPreviews(refreshed)
             if try store.complete(g.id) { Log.info("completed", g.logMetadata) }
             return true
         }
@@ -382,6 +386,17 @@ final class GenerationEngine {
             try store.retryDownloadLater(g.id, afterSeconds: min(60, pollInterval(nil, polls: g.downloadAttempts)))
         }
         return true
+    }
+
+    /// The video is stored but the provider sent no usable poster or spritesheet: make them from the
+    /// video (ffmpeg). Best effort: a failure is logged and the generation completes without one, since
+    /// the video is what was paid for.
+    func makeMissingPreviews(_ g: Generation) throws {
+        let previews = LocalPreviews(ffmpeg: config.ffmpegPath, maxBytes: config.maxImageBytes)
+        try previews.makeMissing(g, mediaDirectory: config.mediaDirectory) { asset, path, made in
+            try store.recordAsset(g.id, asset, path: path, bytes: made.bytes, sha256: made.sha256, source: .local)
+            return true
+        }
     }
 
     // MARK: Timeouts

@@ -406,7 +406,7 @@ enum GenerationPages {
             return """
                 <li class="take"><h3><a href="\(Route.generation(g.id).path)">Take \(index + 1)</a> \(Views.statusBadge(g.status))</h3>
                 \(media)
-                <p class="muted">\(g.cost.display)\(g.possiblyBilled ? " (possibly billed)" : "")\(g.remixedFromGenerationID.map { " · remix of generation \($0)" } ?? "")</p></li>
+                <p class="muted">\(g.cost.display)\(g.possiblyBilled ? " (possibly billed)" : "")\(g.remixedFromGenerationID.map { " · remix of generation \($0)" } ?? "")\(localPosterNote(g))</p></li>
                 """
         }
         let summary = takes.count == 1 ? "1 take" : "\(takes.count) takes"
@@ -503,12 +503,30 @@ enum GenerationPages {
             <dt>Started</dt><dd>\(Views.when(g.createdAt))</dd>
             \(g.completedAt.map { "<dt>Finished</dt><dd>\(Views.when($0))</dd>" as HTML } ?? .empty)
             \(delivered)
+            \(previewFacts(g))
             \(referenceFacts(g))
             \(g.remixedFromGenerationID.map { "<dt>Remix of</dt><dd><a href=\"\(Route.generation($0).path)\">generation \($0)</a></dd>" as HTML } ?? .empty)
             \(g.providerJobID.map { "<dt>Provider job</dt><dd><code>\($0)</code></dd>" as HTML } ?? .empty)
             \(g.providerStatus.map { "<dt>Provider status</dt><dd>\($0)</dd>" as HTML } ?? .empty)
             </dl>
             """
+    }
+
+    /// The poster and spritesheet, and where each came from: the provider's, or made locally from the
+    /// video (ffmpeg) because the provider sent none usable.
+    static func previewFacts(_ g: Generation) -> HTML {
+        let items: [HTML] = [("poster", g.thumbnailURL, g.thumbnailSource), ("spritesheet", g.spritesheetURL, g.spritesheetSource)]
+            .compactMap { name, url, source in
+                guard let url else { return nil }
+                let origin = source == .local ? "made locally from the video (the provider sent none)" : "from the provider"
+                return "<a href=\"\(url)\">\(name)</a> \(origin)"
+            }
+        return items.isEmpty ? .empty : "<dt>Previews</dt><dd>\(items.joined(separator: " · "))</dd>"
+    }
+
+    /// "poster made locally" for a take whose poster was made from its video.
+    static func localPosterNote(_ g: Generation) -> String {
+        g.thumbnailSource == .local ? " · poster made locally" : ""
     }
 
     /// The frame the generation started from: the fitted image and a link to the original.

@@ -442,14 +442,51 @@ struct GenerationStore {
 
     // MARK: Downloading
 
-    func recordAsset(_ id: Int64, _ asset: MediaAsset, path: String, bytes: Int, sha256: String) throws {
+    /// A stored file; `source` says whether a preview came from the provider or was made locally.
+    func recordAsset(_ id: Int64, _ asset: MediaAsset, path: String, bytes: Int, sha256: String, source: PreviewSource = .provider) throws {
         switch asset {
         case .video:
             try db.execute("UPDATE generations SET video_path = \(path), video_bytes = \(bytes), video_sha256 = \(sha256) WHERE id = \(id) AND phase = \(GenerationPhase.downloading)")
         case .thumbnail:
-            try db.execute("UPDATE generations SET thumbnail_path = \(path), thumbnail_bytes = \(bytes), thumbnail_sha256 = \(sha256) WHERE id = \(id) AND phase = \(GenerationPhase.downloading)")
+            try db.execute("""
+                UPDATE generations SET thumbnail_path = \(path), thumbnail_bytes = \(bytes), thumbnail_sha256 = \(sha256), thumbnail_source = \(source.rawValue)
+                WHERE id = \(id) AND phase = \(GenerationPhase.downloading)
+                """)
         case .spritesheet:
-            try db.execute("UPDATE generations SET spritesheet_path = \(path), spritesheet_bytes = \(bytes), spritesheet_sha256 = \(sha256) WHERE id = \(id) AND phase = \(GenerationPhase.downloading)")
+            try db.execute("""
+                UPDATE generations SET spritesheet_path = \(path), spritesheet_bytes = \(bytes), spritesheet_sha256 = \(sha256), spritesheet_source = \(source.rawValue)
+                WHERE id = \(id) AND phase = \(GenerationPhase.downloading)
+                """)
+        }
+    }
+
+    /// Completed generations whose video is stored but whose poster or spritesheet is not.
+    func completedWithoutPreviews() throws -> [Generation] {
+        try db.execute("""
+            SELECT \(fragment: Generation.columns) FROM generations g
+            WHERE g.status = \(GenerationStatus.completed) AND g.phase = \(GenerationPhase.done) AND g.video_path IS NOT NULL
+              AND (g.thumbnail_path IS NULL OR g.spritesheet_path IS NULL)
+            ORDER BY g.id
+            """).map(Generation.init)
+    }
+
+    /// A preview made locally after completion; false when the row no longer wants it (its video was
+    /// deleted meanwhile, or another run stored one first).
+    func recordLocalPreview(_ id: Int64, _ asset: MediaAsset, path: String, bytes: Int, sha256: String) throws -> Bool {
+        let local = PreviewSource.local.rawValue
+        switch asset {
+        case .thumbnail:
+            return try !db.execute("""
+                UPDATE generations SET thumbnail_path = \(path), thumbnail_bytes = \(bytes), thumbnail_sha256 = \(sha256), thumbnail_source = \(local)
+                WHERE id = \(id) AND phase = \(GenerationPhase.done) AND video_path IS NOT NULL AND thumbnail_path IS NULL RETURNING id
+                """).isEmpty
+        case .spritesheet:
+            return try !db.execute("""
+                UPDATE generations SET spritesheet_path = \(path), spritesheet_bytes = \(bytes), spritesheet_sha256 = \(sha256), spritesheet_source = \(local)
+                WHERE id = \(id) AND phase = \(GenerationPhase.done) AND video_path IS NOT NULL AND spritesheet_path IS NULL RETURNING id
+                """).isEmpty
+        case .video:
+            return false
         }
     }
 

@@ -1,11 +1,12 @@
-// `promptreel media sweep`: removes media files that no live generation points at.
+// `promptreel media sweep`: removes media files that no live generation points at. `promptreel media
+// posters`: makes the previews that completed generations lack (see LocalPreviews).
 
 import ArgumentParser
 import Foundation
 import PromptReel
 
 struct MediaCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "media", abstract: "Maintain the media store.", subcommands: [Sweep.self])
+    static let configuration = CommandConfiguration(commandName: "media", abstract: "Maintain the media store.", subcommands: [Sweep.self, Posters.self])
 
     struct Sweep: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -22,6 +23,19 @@ struct MediaCommand: ParsableCommand {
             let removed = try MediaSweep.run(db: database.connect(), mediaDirectory: directory)
             for removal in removed { print(removal) }
             print("media sweep of \(directory): removed \(removed.count) item\(removed.count == 1 ? "" : "s")")
+        }
+    }
+
+    struct Posters: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Make the missing poster and spritesheet of completed generations from their videos with ffmpeg (safe to run again).")
+        @OptionGroup var database: DatabaseOptions
+
+        func run() throws {
+            let config = database.config.engine
+            let lines = try MissingPreviews.run(db: database.connect(), config: config)
+            for line in lines { print(line) }
+            print("media posters in \(config.mediaDirectory): \(lines.count) generation\(lines.count == 1 ? "" : "s") given previews")
         }
     }
 }

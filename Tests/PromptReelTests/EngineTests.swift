@@ -3,6 +3,7 @@
 // poll, download, time out) and reads the row, the provider's calls and the media directory back.
 
 import Foundation
+import Images
 import Postgres
 @testable import PromptReel
 import Testing
@@ -668,6 +669,45 @@ import Web
         #expect(after.spritesheetPath == "\(g.id)/spritesheet.jpg")
         #expect(after.deliveredSeconds == "3.96")
         #expect(after.deliveredWidth == 1280 && after.deliveredHeight == 720)
+    }
+
+    /// A gateway that answers the thumbnail and spritesheet with the MP4 (LiteLLM's Veo and Runway):
+    /// both are made from the stored video, recorded as made locally, and the generation completes.
+    @Test func previewsTheProviderDoesNotSendAreMadeLocally() throws {
+        let mp4 = [UInt8](try Data(contentsOf: URL(fileURLWithPath: LocalPreviewsTests.fixtures + "/video.mp4")))
+        let g = try fixture.generation(in: .downloading, jobID: EngineFixture.jobID())
+        provider.downloads[.video] = [.success(.init(mp4, contentType: "video/mp4"))]
+        provider.downloads[.thumbnail] = [.success(.init(mp4, contentType: "video/mp4"))]
+        provider.downloads[.spritesheet] = [.success(.init(mp4, contentType: "video/mp4"))]
+        let real = GenerationEngine(db: db, provider: provider, config: engine.config)  // the real ffprobe
+        #expect(try real.downloadOne())
+        let after = try row(g.id)
+        #expect(after.status == .completed && after.thumbnailSkipped && after.spritesheetSkipped)
+        #expect(after.thumbnailSource == .local && after.spritesheetSource == .local)
+        let webp = try MediaFiles.read("\(g.id)/thumbnail.webp", in: media, maxBytes: 1 << 24)
+        #expect(try Images.validate(webp) == ImageInfo(format: .webp, width: 320, height: 180))
+        #expect(after.thumbnailBytes == Int64(webp.count))
+        let jpeg = try MediaFiles.read("\(g.id)/spritesheet.jpg", in: media, maxBytes: 1 << 24)
+        #expect(try Images.validate(jpeg) == ImageInfo(format: .jpeg, width: 640, height: 180))
+        #expect(!exists(path(g.id, .thumbnail) + ".local") && !exists(path(g.id, .spritesheet) + ".local"))
+        #expect(after.json["thumbnailSource"]?.stringValue == "local")
+    }
+
+    /// Without ffmpeg the generation still completes with its video, just without a poster; the
+    /// provider's own previews are kept and say so.
+    @Test func withoutFfmpegTheVideoStillCompletes() throws {
+        let g = try fixture.generation(in: .downloading, jobID: EngineFixture.jobID())
+        provider.downloads[.video] = [.success(.init(EngineFixture.mp4, contentType: "video/mp4"))]
+        provider.downloads[.thumbnail] = [.success(.init(EngineFixture.mp4, contentType: "video/mp4"))]
+        provider.downloads[.spritesheet] = [.success(.init(EngineFixture.jpeg, contentType: "image/jpeg"))]
+        var config = engine.config
+        config.ffmpegPath = "/nonexistent/ffmpeg"
+        #expect(try GenerationEngine(db: db, provider: provider, config: config, probe: engine.probe).downloadOne())
+        let after = try row(g.id)
+        #expect(after.status == .completed && after.videoPath == "\(g.id)/video.mp4")
+        #expect(after.thumbnailPath == nil && after.thumbnailSource == nil && !exists(path(g.id, .thumbnail)))
+        #expect(after.spritesheetSource == .provider)
+        #expect(after.json["thumbnailSource"] == .null)
     }
 
     // MARK: Timeouts

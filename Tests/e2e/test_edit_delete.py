@@ -264,7 +264,7 @@ def test_delete_video_removes_files_and_keeps_spend(worker):
         record = api("GET", f"/api/generations/{g['id']}", token).json()
         assert record["videoId"] is None and record["videoDeleted"] is True and record["videoTitle"] == "Kite"
         assert record["cost"] == 0.4 and record["status"] == "completed" and record["videoUrl"] is None
-        assert record["thumbnailUrl"] is None
+        assert record["thumbnailUrl"] is None and record["thumbnailSource"] is None
     assert sql(f"SELECT count(*) FROM generations WHERE id IN ({gens[0]['id']}, {gens[1]['id']}) AND video_title = 'Kite' "
                "AND video_path IS NULL AND video_deleted_at IS NOT NULL") == "2"
     assert sql(f"SELECT count(*) FROM video_prompt_versions WHERE video_id = {video}") == "0"

@@ -113,8 +113,9 @@ def test_veo_dialect_processing_without_progress_completes_and_shows_an_estimate
         assert sql(f"SELECT provider_status || ':' || progress_known FROM generations WHERE id = {gid}") == "completed:false"
         media = b.get(f"/media/generations/{gid}/video.mp4")
         assert media.content == FIXTURE
-        # Veo's thumbnail and spritesheet are the MP4 again: skipped, never stored under the wrong name.
-        assert sql(f"SELECT thumbnail_skipped AND spritesheet_skipped AND thumbnail_path IS NULL FROM generations WHERE id = {gid}") == "t"
+        # Veo's thumbnail and spritesheet are the MP4 again: skipped, never stored; made from the video instead.
+        assert sql(f"""SELECT thumbnail_skipped AND spritesheet_skipped AND thumbnail_source = 'local' AND spritesheet_source = 'local'
+                       FROM generations WHERE id = {gid}""") == "t"
         assert sim.stats()["jobs"] == 1
     finally:
         w.stop()
@@ -223,12 +224,14 @@ def test_media_is_checked_by_its_bytes(worker):
     assert generate(token, video).status_code == 200
     failed, _ = wait_status(token, video, "failed", timeout=30)
     assert failed["errorCode"] == "content_filter" and failed["possiblyBilled"] is False and failed["cost"] == 0
-    # Runway style (image-to-video only): the thumbnail and spritesheet are the MP4 again: skipped, the video kept.
+    # Runway style (image-to-video only): the thumbnail and spritesheet are the MP4 again: not stored (made
+    # from the video instead, see test_posters.py), the video kept.
     token, video = setup_video("[sim:seconds=1][sim:dialect=litellm-runway] runway")
     assert put_image(token, video, encoded("PNG", (640, 360)), "image/png").status_code == 200
     assert generate(token, video).status_code == 200
     done, _ = wait_status(token, video, "completed", timeout=30)
-    assert done["thumbnailUrl"] is None and api("GET", done["videoUrl"], token).content == FIXTURE
+    assert api("GET", done["videoUrl"], token).content == FIXTURE
+    assert api("GET", done["thumbnailUrl"], token).content[:4] == b"RIFF"
     # ffprobe measured the delivered video.
     one = api("GET", f"/api/generations/{done['generationId']}", token).json()
     assert one["deliveredSeconds"] is not None and one["deliveredSize"]

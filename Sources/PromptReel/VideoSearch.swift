@@ -200,7 +200,7 @@ extension Store {
         let list = PagedList.videos, order = query.sort.rawValue, scope = projectID ?? 0
         let rows = try db.execute("""
             SELECT \(fragment: Store.videoColumns), \(fragment: query.sort.keyColumn) AS sort_key, \(fragment: marked)
-            FROM videos v JOIN projects p ON p.id = v.project_id
+            FROM videos v
             WHERE \(fragment: Query.joined(conditions, separator: " AND "))
             ORDER BY \(fragment: keyset.order)
             """)

@@ -131,12 +131,50 @@ CREATE INDEX videos_project_generated ON videos (project_id, last_generation_id,
 CREATE INDEX videos_user_generated ON videos (user_id, last_generation_id, id);
 CREATE INDEX videos_project_title ON videos (project_id, lower(title), id);
 CREATE INDEX videos_user_title ON videos (user_id, lower(title), id);
--- The dashboard's month spend reads a user's generations of the month (through usage_items): from the
--- index alone, not a heap page per generation. It replaces the plain (user_id, created_at) index.
-CREATE INDEX generations_user_created_costs ON generations (user_id, created_at)
-  INCLUDE (actual_cost, estimated_cost, status, possibly_billed, video_id);
-DROP INDEX generations_user_created;
 ANALYZE search_settings;
+-- Chat calls whose provider reported no usage (Migrations/0017) are rare: the dashboard counts this month's
+-- from this small index instead of reading every message.
+CREATE INDEX roundtable_messages_cost_unknown ON roundtable_messages (roundtable_id) WHERE cost IS NULL;
 -- Rare statuses (in progress, failed, never) are found through these instead of walking a whole order.
 CREATE INDEX videos_project_status ON videos (project_id, last_generation_status);
 CREATE INDEX videos_user_status ON videos (user_id, last_generation_status);
+
+-- Spend without the join: usage_items (Migrations/0017) joined videos for `project_id`, so a sum that never
+-- reads the project (the dashboard's month spend, a click's budget check) still paid a video lookup per
+-- generation — 6,000 of them, ~45 ms, for a busy month (scripts/bench scale). `spend_items` is now the one
+-- definition of what counts and when (0014/0017's expressions, unchanged); usage_items adds the project.
+CREATE VIEW spend_items AS
+SELECT 'generation'::text AS kind, g.id, g.user_id, g.created_at, g.model, g.video_id, g.status,
+       coalesce(g.actual_cost, g.estimated_cost)::numeric AS spend,
+       CASE WHEN g.possibly_billed THEN coalesce(g.actual_cost, g.estimated_cost) ELSE 0 END::numeric AS possibly_billed,
+       CASE WHEN g.status = 'completed' THEN extract(epoch FROM g.completed_at - g.created_at) END AS finish_seconds,
+       CASE WHEN g.status = 'failed' THEN coalesce(g.error_code, 'unknown') END AS failure_code,
+       0::bigint AS unknown_cost_calls
+FROM generations g
+UNION ALL
+SELECT 'roundtable', r.id, r.user_id, r.created_at, 'roundtable:' || r.chat_model, r.video_id, r.status,
+       CASE WHEN r.status IN ('queued', 'running') THEN greatest(r.reserved_cost, m.spent) ELSE m.spent END,
+       0,
+       CASE WHEN r.status = 'completed' THEN extract(epoch FROM r.completed_at - r.created_at) END,
+       CASE WHEN r.status = 'failed' THEN 'roundtable_failed' END,
+       m.unknown
+FROM roundtables r
+CROSS JOIN LATERAL (SELECT coalesce(sum(cost), 0) AS spent, count(*) FILTER (WHERE cost IS NULL) AS unknown
+                    FROM roundtable_messages WHERE roundtable_id = r.id) m;
+
+CREATE OR REPLACE VIEW usage_items AS
+SELECT s.kind, s.id, s.user_id, s.created_at, s.model, v.project_id, s.status, s.spend, s.possibly_billed,
+       s.finish_seconds, s.failure_code, s.unknown_cost_calls
+FROM spend_items s LEFT JOIN videos v ON v.id = s.video_id;
+
+CREATE OR REPLACE FUNCTION budget_spend(p_user bigint, month_start timestamptz, month_end timestamptz) RETURNS numeric
+LANGUAGE sql STABLE AS $$
+  SELECT CASE WHEN p_user IS NULL
+              THEN coalesce((SELECT sum(coalesce(g.actual_cost, g.estimated_cost)) FROM generations g
+                             WHERE g.created_at >= month_start AND g.created_at < month_end), 0)
+                 + coalesce((SELECT sum(i.spend) FROM spend_items i
+                             WHERE i.kind = 'roundtable' AND i.created_at >= month_start AND i.created_at < month_end), 0)
+              ELSE coalesce((SELECT sum(i.spend) FROM spend_items i
+                             WHERE i.user_id = p_user AND i.created_at >= month_start AND i.created_at < month_end), 0)
+         END
+$$;

@@ -89,6 +89,14 @@ struct Budgets {
 
     // MARK: Reading
 
+    /// This UTC month's bounds (`budget_month`, Migrations/0013) as values a later statement takes as
+    /// parameters: planned with them, a month's rows are estimated from the index (a bound read by a
+    /// subquery is a guess), so the planner picks the right scan for a quiet month and a busy one alike.
+    static func currentMonth(_ db: Connection) throws -> (start: String, end: String) {
+        let row = try db.execute("SELECT month_start::text AS month_start, month_end::text AS month_end FROM budget_month(now())")[0]
+        return (row.string("month_start"), row.string("month_end"))
+    }
+
     /// This UTC month's spend: one user's, or the whole instance's (`userID` nil).
     func spend(userID: Int64?) throws -> USD {
         let row = try db.execute("""

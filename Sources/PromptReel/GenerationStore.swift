@@ -69,18 +69,18 @@ struct GenerationStore {
         try db.execute("SELECT \(fragment: Generation.columns) FROM generations g WHERE g.id = \(id)").first.map(Generation.init)
     }
 
-    /// This UTC month's video spend as the budgets count it (`usage_items`, Migrations/0014: by the month
+    /// This UTC month's video spend as the budgets count it (`spend_items`, Migrations/0019 — 0014: by the month
     /// of the click, settled rows at their actual cost, rows in flight at their reserved estimate), with
     /// the reserved and the possibly billed parts apart.
     func monthSpend(userID: Int64) throws -> (total: USD, reserved: USD, possiblyBilled: USD) {
+        let month = try Budgets.currentMonth(db)
         let row = try db.execute("""
             SELECT coalesce(sum(i.spend), 0)::text AS spend,
                    coalesce(sum(i.spend) FILTER (WHERE i.status IN (\(GenerationStatus.queued), \(GenerationStatus.inProgress))), 0)::text AS reserved,
                    coalesce(sum(i.possibly_billed), 0)::text AS possibly_billed
-            FROM usage_items i
-            -- The bounds as scalar subqueries: values the planner can use as index conditions, not a join.
+            FROM spend_items i
             WHERE i.kind = 'generation' AND i.user_id = \(userID)
-              AND i.created_at >= (SELECT month_start FROM budget_month(now())) AND i.created_at < (SELECT month_end FROM budget_month(now()))
+              AND i.created_at >= \(month.start)::timestamptz AND i.created_at < \(month.end)::timestamptz
             """)[0]
         return (USD(parsing: row.string("spend")) ?? .zero, USD(parsing: row.string("reserved")) ?? .zero,
                 USD(parsing: row.string("possibly_billed")) ?? .zero)

@@ -57,19 +57,19 @@ struct RoundtableStore {
             """).map(RoundtableMessage.init)
     }
 
-    /// This UTC month's chat spend as the budgets count it (`usage_items`, Migrations/0014: roundtables by
+    /// This UTC month's chat spend as the budgets count it (`spend_items`, Migrations/0019 — 0014: roundtables by
     /// the month of the click, a running one at its reservation until its calls cost more), and how many
     /// of those calls had no usage (their cost is unknown: said so, never counted as $0).
     func monthSpend(userID: Int64) throws -> (known: USD, unknownCalls: Int64) {
+        let month = try Budgets.currentMonth(db)
         let row = try db.execute("""
             SELECT coalesce(sum(i.spend), 0)::text AS spend,
                    (SELECT count(*) FROM roundtable_messages x JOIN roundtables r ON r.id = x.roundtable_id
                     WHERE r.user_id = \(userID) AND x.cost IS NULL
-                      AND r.created_at >= (SELECT month_start FROM budget_month(now())) AND r.created_at < (SELECT month_end FROM budget_month(now()))) AS unknown
-            FROM usage_items i
-            -- The bounds as scalar subqueries: values the planner can use as index conditions, not a join.
+                      AND r.created_at >= \(month.start)::timestamptz AND r.created_at < \(month.end)::timestamptz) AS unknown
+            FROM spend_items i
             WHERE i.kind = 'roundtable' AND i.user_id = \(userID)
-              AND i.created_at >= (SELECT month_start FROM budget_month(now())) AND i.created_at < (SELECT month_end FROM budget_month(now()))
+              AND i.created_at >= \(month.start)::timestamptz AND i.created_at < \(month.end)::timestamptz
             """)[0]
         return (USD(parsing: row.string("spend")) ?? .zero, row.int("unknown"))
     }

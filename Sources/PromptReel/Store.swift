@@ -1,5 +1,5 @@
 // Every SQL statement the application runs, as small typed functions. Ownership is part of each
-// query (`WHERE p.user_id = …`), so someone else's record is indistinguishable from a missing one.
+// query (`WHERE p.user_id = …`, or a video's own `v.user_id`), so someone else's record is indistinguishable from a missing one.
 
 import Postgres
 
@@ -316,8 +316,10 @@ struct Store {
 
     // MARK: Videos
 
+    /// Read from `videos v` alone: its `user_id` is the owner (the project's, kept by the database,
+    /// Migrations/0019) and the project's name is looked up for the rows returned only.
     static let videoColumns: Query = """
-        v.id, v.project_id, p.name AS project_name, v.title, v.brief, v.final_prompt, v.preset,
+        v.id, v.project_id, (SELECT p.name FROM projects p WHERE p.id = v.project_id) AS project_name, v.title, v.brief, v.final_prompt, v.preset,
         iso(v.created_at) AS created_at, iso(v.updated_at) AS updated_at,
         v.last_generation_id, v.last_generation_status, v.last_generation_model, iso(v.last_generated_at) AS last_generated_at,
         (SELECT g.thumbnail_path IS NOT NULL FROM generations g WHERE g.id = v.last_generation_id) AS latest_thumbnail
@@ -383,8 +385,7 @@ struct Store {
 
     func video(id: Int64, userID: Int64) throws -> Video? {
         try db.execute("""
-            SELECT \(fragment: Store.videoColumns) FROM videos v JOIN projects p ON p.id = v.project_id
-            WHERE v.id = \(id) AND p.user_id = \(userID)
+            SELECT \(fragment: Store.videoColumns) FROM videos v WHERE v.id = \(id) AND v.user_id = \(userID)
             """).first.map(Video.init)
     }
 

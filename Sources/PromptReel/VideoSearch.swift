@@ -58,32 +58,22 @@ struct VideoQuery: Sendable, Equatable {
         func given(_ name: String) -> String? {
             query[name].map { $0.trimmingWhitespace }.flatMap { $0.isEmpty ? nil : $0 }
         }
-        var result = VideoQuery()
-        if let words = given("q") {
-            guard words.unicodeScalars.count <= maxWords, !words.unicodeScalars.contains("\0") else {
-                throw HTTPError(422, "invalid_filter", "q: at most \(maxWords) characters")
+        func text(_ name: String, max: Int) throws(HTTPError) -> String? {
+            guard let value = given(name) else { return nil }
+            guard value.unicodeScalars.count <= max, !value.unicodeScalars.contains("\0") else {
+                throw HTTPError(422, "invalid_filter", "\(name): at most \(max) characters")
             }
-            result.words = words
+            return value
         }
-        if let status = given("status") {
-            guard let value = LatestStatus(rawValue: status) else {
-                throw HTTPError(422, "invalid_filter", "status: one of \(LatestStatus.allCases.map(\.rawValue).joined(separator: ", "))")
+        func choice<Choice: RawRepresentable & CaseIterable>(_ name: String) throws(HTTPError) -> Choice? where Choice.RawValue == String {
+            guard let value = given(name) else { return nil }
+            guard let choice = Choice(rawValue: value) else {
+                throw HTTPError(422, "invalid_filter", "\(name): one of \(Choice.allCases.map(\.rawValue).joined(separator: ", "))")
             }
-            result.status = value
+            return choice
         }
-        if let model = given("model") {
-            guard model.unicodeScalars.count <= maxModel, !model.unicodeScalars.contains("\0") else {
-                throw HTTPError(422, "invalid_filter", "model: at most \(maxModel) characters")
-            }
-            result.model = model
-        }
-        if let sort = given("sort") {
-            guard let value = Sort(rawValue: sort) else {
-                throw HTTPError(422, "invalid_filter", "sort: one of \(Sort.allCases.map(\.rawValue).joined(separator: ", "))")
-            }
-            result.sort = value
-        }
-        return result
+        return VideoQuery(words: try text("q", max: maxWords), status: try choice("status"), model: try text("model", max: maxModel),
+                          sort: try choice("sort") ?? .created)
     }
 
     /// The filter as a URL query ("q=cat&sort=title"), to keep it in paging links. The sort is always there:
@@ -210,7 +200,7 @@ extension Store {
         let list = PagedList.videos, order = query.sort.rawValue, scope = projectID ?? 0
         let rows = try db.execute("""
             SELECT \(fragment: Store.videoColumns), \(fragment: query.sort.keyColumn) AS sort_key, \(fragment: marked)
-            FROM videos v JOIN projects p ON p.id = v.project_id
+            FROM videos v
             WHERE \(fragment: Query.joined(conditions, separator: " AND "))
             ORDER BY \(fragment: keyset.order)
             """)

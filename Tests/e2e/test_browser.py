@@ -69,6 +69,11 @@ class CheckedChrome(webdriver.Chrome):
                 self._checking = False
         return response
 
+    def quit(self):
+        if os.environ.get("AXE_DEBUG"):
+            print(f"\naxe-core checked {len(self.checked_urls)} pages:", *self.checked_urls, sep="\n  ")
+        super().quit()
+
     def evaluate(self, expression, wait=False):
         """The value of `expression` in the page through DevTools, or None when the page went away meanwhile."""
         try:

@@ -75,14 +75,17 @@ class CheckedChrome(webdriver.Chrome):
         super().quit()
 
     def evaluate(self, expression, wait=False):
-        """The value of `expression` in the page through DevTools, or None when the page went away meanwhile."""
+        """The value of `expression` in the page through DevTools, or None when the page went away meanwhile.
+        An error thrown in the page (axe-core failing to run) fails the test: a check that did not run must
+        not pass."""
         try:
             answer = self.execute_cdp_cmd("Runtime.evaluate", {"expression": expression, "returnByValue": True,
                                                                "awaitPromise": wait})
         except WebDriverException:
             return None
         if "exceptionDetails" in answer:
-            return None
+            details = answer["exceptionDetails"]
+            raise AccessibilityViolations(f"axe-core did not run: {details.get('exception', {}).get('description') or details.get('text')}")
         return answer["result"].get("value")
 
     def check_accessibility(self):
@@ -285,6 +288,9 @@ def run_flow(javascript, tmp_path):
         s.click("Launch campaign")
         assert "Completed" in s.text() and "Failed" in s.text()
         s.shot("project-statuses")
+
+        # axe-core really checked the pages of this flow (the progress page among them, beside its stop link).
+        assert len(set(driver.checked_urls)) >= 12 and BASE + completed_path in driver.checked_urls, driver.checked_urls
 
         # Readable on a phone: no sideways scrolling on the busiest pages.
         driver.set_window_size(390, 844)

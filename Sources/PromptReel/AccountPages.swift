@@ -207,7 +207,7 @@ enum AccountPages {
         return """
             <h2 id="preferences">Preferences</h2>
             <form method="post" action="\(Route.accountPreferences.path)">\(Views.csrfField(c))
-            <fieldset><legend>Refresh pages automatically</legend>
+            <fieldset aria-describedby="refresh-hint"><legend>Refresh pages automatically</legend>
             <small id="refresh-hint">Pages that follow a running generation, roundtable or webhook delivery reload themselves every few seconds. \
             When off, they show a Check again button instead.</small>
             \(choice("on", "On", checked: user.refreshPages))

@@ -139,6 +139,10 @@ def test_account_preference_turns_the_refresh_off(no_worker, tmp_path):
         assert "refresh themselves again" in s.text()
         s.go(progress)
         assert refresh_meta(driver) == ["5"] and driver.find_element(By.LINK_TEXT, "Stop updating")
+
+        # The account's other pages pass axe-core too.
+        s.go("/account/webhooks")
+        assert "Add an endpoint" in s.text() and BASE + "/account/webhooks" in driver.checked_urls
     finally:
         driver.quit()
 

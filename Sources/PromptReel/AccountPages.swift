@@ -116,6 +116,23 @@ enum AccountPages {
         }
     }
 
+    /// POST /account/preferences (refresh_pages=on|off). Anything else is a 422 on the account page.
+    static func savePreferences(_ c: inout Context) throws -> Response {
+        let user = try c.requireUser()
+        let on: Bool
+        switch try c.form()["refresh_pages"] {
+        case "on"?: on = true
+        case "off"?: on = false
+        default: return try accountPage(&c, user: user, newToken: nil, error: "Choose whether pages refresh automatically: on or off.", status: 422)
+        }
+        guard try c.store.setRefreshPages(userID: user.id, on) else { throw HTTPError.notFound("No such user.") }
+        // The users trigger tells every process; this one drops its cached sessions at once, so the next page
+        // (the redirect below) already follows the new choice.
+        c.cache?.invalidate("auth")
+        c.setFlash(on ? "Pages that follow a running job refresh themselves again." : "Pages no longer refresh themselves: use Check again on them.")
+        return .redirect(to: Route.account.path)
+    }
+
     static func deleteToken(_ c: inout Context, id: Int64) throws -> Response {
         let user = try c.requireUser()
         guard try c.store.deleteAPIToken(id: id, userID: user.id) else { throw HTTPError.notFound("No such token.") }
@@ -170,6 +187,7 @@ enum AccountPages {
         let body: HTML = """
             <h1>Account</h1><p>Signed in as <strong>\(user.email)</strong>.</p>\(user.isAdmin ? "<p>You are an admin: <a href=\"\(Route.adminUsers.path)\">manage users</a>.</p>" : HTML.empty)\(try Budgets(db: c.db).accountLine(userID: user.id))
             <p><a href="\(Route.webhooks.path)">Webhooks</a>: get a signed request when a generation completes or fails.</p>
+            \(preferencesForm(c, user: user))
             <h2>API tokens</h2>
             <p>Send a token as <code>Authorization: Bearer …</code> to use the JSON API \
             (<a href="\(Route.openAPIDocumentPath)">its OpenAPI document</a>).</p>\(shown)\(Views.errorBox(error))
@@ -179,5 +197,24 @@ enum AccountPages {
             <button type="submit">Create token</button></form>
             """
         return .html(Views.layout("Account", c, body: body), status: status)
+    }
+
+    /// The account's preferences: for now, whether pages that follow a running job refresh themselves.
+    static func preferencesForm(_ c: Context, user: User) -> HTML {
+        func choice(_ value: String, _ label: String, checked: Bool) -> HTML {
+            let mark: HTML = checked ? " checked" : .empty
+            return "<label class=\"choice\"><input type=\"radio\" name=\"refresh_pages\" value=\"\(value)\"\(mark)> \(label)</label>"
+        }
+        return """
+            <h2 id="preferences">Preferences</h2>
+            <form method="post" action="\(Route.accountPreferences.path)">\(Views.csrfField(c))
+            <fieldset aria-describedby="refresh-hint"><legend>Refresh pages automatically</legend>
+            <small id="refresh-hint">Pages that follow a running generation, roundtable or webhook delivery reload themselves every few seconds. \
+            When off, they show a Check again button instead.</small>
+            \(choice("on", "On", checked: user.refreshPages))
+            \(choice("off", "Off", checked: !user.refreshPages))
+            </fieldset>
+            <button type="submit">Save preferences</button></form>
+            """
     }
 }

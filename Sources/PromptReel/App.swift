@@ -182,6 +182,7 @@ public final class App {
         case .logout: ["POST": AccountPages.logout]
         case .account: ["GET": AccountPages.account]
         case .tokens: ["POST": AccountPages.createToken]
+        case .accountPreferences: ["POST": AccountPages.savePreferences]
         case let .deleteToken(id): ["POST": { try AccountPages.deleteToken(&$0, id: id) }]
         case .webhooks: ["GET": WebhookPages.list, "POST": WebhookPages.create]
         case let .webhook(id): ["GET": { try WebhookPages.show(&$0, id: id) }]

@@ -13,6 +13,8 @@ struct User: Sendable {
     let id: Int64
     let email: String
     var role: Role = .member
+    /// The account preference "Refresh pages automatically" (read with the session; pages only).
+    var refreshPages = true
     var isAdmin: Bool { role == .admin }
 }
 

@@ -277,10 +277,12 @@ enum GenerationPages {
         return .redirect(to: takes.count > 1 ? Route.videoTakes(video: videoID).path : Route.generation(latest.id).path)
     }
 
-    /// GET /dashboard/generations/{id}: refreshes itself every 5 s while the job runs.
+    /// GET /dashboard/generations/{id}: refreshes itself every 5 s while the job runs (unless `?refresh=off`
+    /// or the account says not to).
     static func show(_ c: inout Context, id: Int64) throws -> Response {
         let user = try c.requireUser()
         guard let (g, video) = try c.generationWithVideo(id: id, userID: user.id) else { throw HTTPError.notFound("No such generation.") }
+        let refresh = AutoRefresh(c, page: .generation(g.id), every: 5, while: g.isActive)
         let header: HTML = """
             <p class="crumbs"><a href="\(Route.dashboard.path)">Dashboard</a> › <a href="\(Route.project(video.projectID).path)">\(video.projectName)</a> › <a href="\(Route.video(video.id).path)">\(video.title)</a> ›</p>
             <h1>\(video.title) \(Views.statusBadge(g.status))</h1>\(VideoPages.earlierPrompt(g, current: video.finalPrompt))
@@ -324,15 +326,18 @@ enum GenerationPages {
         case .queued, .inProgress:
             let estimate = try c.generations.estimate(for: g)
             // Without figures from a provider that is working on it, elapsed time and the usual duration.
+            // The status region holds the text that changes between two looks at the page.
             let progress: HTML = g.progressKnown || g.phase == .waiting || g.phase == .submitting
                 ? """
+                    <div role="status"><p class="lead">\(g.statusMessage)</p>
+                    <p>\(g.progress)% · running for \(Views.duration(seconds: g.elapsedSeconds))</p></div>
                     <label for="progress">Progress</label>
                     <progress id="progress" max="100" value="\(g.progress)">\(g.progress)%</progress>
-                    <p>\(g.progress)% · running for \(Views.duration(seconds: g.elapsedSeconds))</p>
                     """
                 : """
+                    <div role="status"><p class="lead">\(g.statusMessage)</p>
                     <p>Running for \(Views.duration(seconds: g.elapsedSeconds)). The provider does not report progress; \
-                    \(estimate?.sentence ?? DurationEstimate.noHistory)</p>
+                    \(estimate?.sentence ?? DurationEstimate.noHistory)</p></div>
                     """
             let cancel: HTML = g.phase == .waiting
                 ? """
@@ -342,14 +347,14 @@ enum GenerationPages {
                 : .empty
             body = """
                 \(header)
-                <p class="lead" role="status">\(g.statusMessage)</p>
                 \(progress)
-                <p class="notice">You can leave this page — generation continues. This page updates itself every 5 seconds.</p>
+                <p>You can leave this page — generation continues.</p>
+                \(refresh.map(Views.refreshControl) ?? .empty)
                 \(cancel)
                 \(details(g))
                 """
         }
-        return .html(Views.layout(video.title, c, body: body, refreshSeconds: g.isActive ? 5 : nil))
+        return .html(Views.layout(video.title, c, body: body, refresh: refresh))
     }
 
     // MARK: Takes and remix
@@ -368,15 +373,23 @@ enum GenerationPages {
         let user = try c.requireUser()
         guard let video = try c.store.video(id: videoID, userID: user.id) else { throw HTTPError.notFound("No such video.") }
         let takes = try c.generations.store.latestTakes(videoID: videoID, userID: user.id) ?? []
-        let running = takes.contains(where: \.isActive)
+        let running = takes.filter(\.isActive).count
+        let refresh = AutoRefresh(c, page: .videoTakes(video: videoID), every: 5, while: running > 0)
+        // While any runs, the status region says how many are done; each take's card says where it is.
+        let status: HTML = refresh.map {
+            """
+            <p role="status" class="lead">\(takes.count - running) of \(takes.count) takes finished, \(running) running.</p>
+            <p>You can leave this page — generation continues.</p>\(Views.refreshControl($0))
+            """
+        } ?? .empty
         let body: HTML = """
             <p class="crumbs"><a href="\(Route.dashboard.path)">Dashboard</a> › <a href="\(Route.project(video.projectID).path)">\(video.projectName)</a> › <a href="\(Route.video(video.id).path)">\(video.title)</a> ›</p>
             <h1>Takes of “\(video.title)”</h1>
-            \(running ? "<p class=\"notice\">You can leave this page — generation continues. This page updates itself every 5 seconds.</p>" as HTML : .empty)
+            \(status)
             \(try takesSection(c, takes: takes))
             <p><a href="\(Route.video(video.id).path)">Back to the video</a></p>
             """
-        return .html(Views.layout("Takes of \(video.title)", c, body: body, refreshSeconds: running ? 5 : nil))
+        return .html(Views.layout("Takes of \(video.title)", c, body: body, refresh: refresh))
     }
 
     /// The takes of one click side by side: each plays (or shows its progress or why it failed), downloads,

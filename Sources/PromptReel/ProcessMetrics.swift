@@ -176,6 +176,7 @@ extension Route {
         case .videoReferencePreview: "videoReferencePreview"
         case .account: "account"
         case .tokens: "tokens"
+        case .accountPreferences: "accountPreferences"
         case .deleteToken: "deleteToken"
         case .adminUsers: "adminUsers"
         case .adminUser: "adminUser"

@@ -61,6 +61,7 @@ enum RoundtablePages {
         guard let table = try c.roundtables.store.roundtable(id: id, userID: user.id),
               let video = try c.store.video(id: table.videoID, userID: user.id) else { throw HTTPError.notFound("No such roundtable.") }
         let messages = try c.roundtables.store.messages(roundtableID: id)
+        let refresh = AutoRefresh(c, page: .roundtable(table.id), every: 3, while: table.status.isActive)
         let header: HTML = """
             <p class="crumbs"><a href="\(Route.dashboard.path)">Dashboard</a> › <a href="\(Route.project(video.projectID).path)">\(video.projectName)</a> › <a href="\(Route.video(video.id).path)">\(video.title)</a> ›</p>
             <h1>Roundtable for “\(video.title)” <span class="status status-rt-\(table.status.rawValue)">\(table.status.label)</span></h1>
@@ -74,7 +75,8 @@ enum RoundtablePages {
                 \(header)
                 <p class="lead" role="status">\(table.status == .queued ? "Waiting for a free seat at the table…" : "The roles are discussing the brief.") \
                 \(messages.count) of \(table.roles.count * 2 + 1) answers so far · \(Views.duration(seconds: table.elapsedSeconds)).</p>
-                <p class="notice">This page updates itself every 3 seconds. You can leave it; the roundtable carries on.</p>
+                <p>You can leave this page; the roundtable carries on.</p>
+                \(refresh.map(Views.refreshControl) ?? .empty)
                 \(transcript(messages, open: true))
                 """
         case .failed:
@@ -88,7 +90,7 @@ enum RoundtablePages {
         case .completed:
             body = header + proposalSection(c, table: table, video: video) + transcript(messages, open: false)
         }
-        return .html(Views.layout("Roundtable", c, body: body, refreshSeconds: table.status.isActive ? 3 : nil))
+        return .html(Views.layout("Roundtable", c, body: body, refresh: refresh))
     }
 
     static func proposalSection(_ c: Context, table: Roundtable, video: Video) -> HTML {

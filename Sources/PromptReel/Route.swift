@@ -48,6 +48,8 @@ public enum Route: Equatable, Sendable {
     case videoReferencePreview(video: Int64)
     case account
     case tokens  // POST: create
+    /// POST: the account's preferences (refresh pages automatically).
+    case accountPreferences
     case deleteToken(Int64)
     /// GET: the user's webhook endpoints and the add form; POST: add one (its secret shown once).
     case webhooks
@@ -116,6 +118,7 @@ public enum Route: Equatable, Sendable {
         case ["dashboard", "projects"]: self = .projects
         case ["account"]: self = .account
         case ["account", "tokens"]: self = .tokens
+        case ["account", "preferences"]: self = .accountPreferences
         case ["account", "webhooks"]: self = .webhooks
         case ["api", "webhooks"]: self = .apiWebhooks
         case ["admin", "users"]: self = .adminUsers
@@ -220,6 +223,7 @@ public enum Route: Equatable, Sendable {
         case let .roundtableRetry(id): "/dashboard/roundtables/\(id)/retry"
         case .account: "/account"
         case .tokens: "/account/tokens"
+        case .accountPreferences: "/account/preferences"
         case let .deleteToken(id): "/account/tokens/\(id)/delete"
         case .webhooks: "/account/webhooks"
         case let .webhook(id): "/account/webhooks/\(id)"

@@ -129,9 +129,20 @@ struct Store {
     /// and its user is not disabled.
     func session(hash: [UInt8]) throws -> (user: User, secondsLeft: Double)? {
         try db.execute("""
-            SELECT u.id, u.email, u.role, extract(epoch FROM s.expires_at - now())::float8 AS left FROM sessions s JOIN users u ON u.id = s.user_id
+            SELECT u.id, u.email, u.role, u.refresh_pages, extract(epoch FROM s.expires_at - now())::float8 AS left
+            FROM sessions s JOIN users u ON u.id = s.user_id
             WHERE s.token_hash = \(Bytes(hash)) AND s.expires_at > now() AND u.disabled_at IS NULL
-            """).first.map { (Store.user($0), Double($0.string("left")) ?? 0) }
+            """).first.map { row in
+                var user = Store.user(row)
+                user.refreshPages = row.bool("refresh_pages")
+                return (user, Double(row.string("left")) ?? 0)
+            }
+    }
+
+    /// The account preference "Refresh pages automatically". An UPDATE on users: the 0007 trigger drops
+    /// every process's cached sessions, which carry it. False when there is no such user.
+    func setRefreshPages(userID: Int64, _ on: Bool) throws -> Bool {
+        try !db.execute("UPDATE users SET refresh_pages = \(on) WHERE id = \(userID) RETURNING id").isEmpty
     }
 
     func deleteSession(tokenHash: [UInt8]) throws {

@@ -4,7 +4,9 @@
 import Web
 
 enum Views {
-    static func layout(_ title: String, _ context: Context, body: HTML, refreshSeconds: Int? = nil) -> HTML {
+    /// `refresh`: the page follows something running (see `AutoRefresh`); then the page's own status region
+    /// is its only `role="status"`, so the flash is plain text.
+    static func layout(_ title: String, _ context: Context, body: HTML, refresh: AutoRefresh? = nil) -> HTML {
         let nav: HTML
         if let user = context.user {
             nav = """
@@ -19,7 +21,8 @@ enum Views {
                 <nav aria-label="Main"><a href="\(Route.login.path)">Log in</a><a href="\(Route.signup.path)">Sign up</a></nav>
                 """
         }
-        let flash: HTML = context.flash.map { "<p class=\"flash\" role=\"status\">\($0)</p>" } ?? .empty
+        let flashRole: HTML = refresh == nil ? " role=\"status\"" : .empty
+        let flash: HTML = context.flash.map { "<p class=\"flash\"\(flashRole)>\($0)</p>" } ?? .empty
         // Signed-in pages say when the provider breaker holds new generations back.
         let degraded = context.user != nil && context.providerDegraded()
         let banner: HTML = degraded
@@ -28,7 +31,7 @@ enum Views {
         let badge: HTML = context.config.providerIsSimulator
             ? "<p class=\"badge-sim\" role=\"note\"><strong>Simulator</strong>: videos come from PromptReel's built-in simulator, not a real video model, and nothing is billed.</p>"
             : .empty
-        return document(title, header: nav, main: badge + banner + flash + body, refreshSeconds: refreshSeconds)
+        return document(title, header: nav, main: badge + banner + flash + body, refreshSeconds: refresh?.metaSeconds)
     }
 
     static func document(_ title: String, header: HTML, main: HTML, refreshSeconds: Int? = nil) -> HTML {
@@ -51,6 +54,33 @@ enum Views {
         </html>
 
         """
+    }
+
+    /// The refresh notice of a page that follows something running: "Stop updating" while it refreshes
+    /// itself; "Check again" (a GET form to the same page that keeps `?refresh=off`) once it does not.
+    static func refreshControl(_ refresh: AutoRefresh) -> HTML {
+        let off = "\(refresh.path)?\(AutoRefresh.parameter)=\(AutoRefresh.off)"
+        let checkAgain: HTML = """
+            <form method="get" action="\(refresh.path)" class="inline"><input type="hidden" name="\(AutoRefresh.parameter)" value="\(AutoRefresh.off)">\
+            <button type="submit" class="secondary">Check again</button></form>
+            """
+        return switch refresh.stopped {
+        case nil:
+            """
+            <p class="notice refresh-control">This page updates itself every \(refresh.seconds) seconds. \
+            <a href="\(off)">Stop updating</a></p>
+            """
+        case .byLink?:
+            """
+            <div class="notice refresh-control"><p>This page does not update itself now. \
+            <a href="\(refresh.path)">Update automatically again</a></p>\(checkAgain)</div>
+            """
+        case .byPreference?:
+            """
+            <div class="notice refresh-control"><p>This page does not update itself: automatic updates are off in your \
+            <a href="\(Route.account.path)#preferences">account</a>.</p>\(checkAgain)</div>
+            """
+        }
     }
 
     /// "$0.40" from numeric text; always two decimals.
@@ -153,6 +183,39 @@ enum Views {
             """
         return .html(layout("Delete \(thing)", c, body: body), status: status)
     }
+}
+
+/// A page that refreshes itself (meta refresh) while something it shows is running. WCAG 2.2.1 asks that a
+/// user can turn a timed refresh off: the account preference does so on every such page, and "Stop updating"
+/// (`?refresh=off`) on this one; either way the page offers "Check again" instead.
+struct AutoRefresh: Equatable {
+    static let parameter = "refresh"
+    static let off = "off"
+
+    enum Stop: Equatable { case byLink, byPreference }
+
+    let seconds: Int
+    /// The page's path, without a query: where "Check again" and "Stop updating" lead.
+    let path: String
+    /// Why the page does not refresh itself; nil while it does.
+    let stopped: Stop?
+
+    /// nil when nothing on the page is running (nothing to follow, no notice).
+    init?(_ context: Context, page: Route, every seconds: Int, while running: Bool) {
+        guard running else { return nil }
+        self.seconds = seconds
+        path = page.path
+        if context.user?.refreshPages == false {
+            stopped = .byPreference
+        } else if context.request.query[AutoRefresh.parameter] == AutoRefresh.off {
+            stopped = .byLink
+        } else {
+            stopped = nil
+        }
+    }
+
+    /// The meta refresh's interval, nil once stopped.
+    var metaSeconds: Int? { stopped == nil ? seconds : nil }
 }
 
 extension String {

@@ -109,14 +109,19 @@ enum WebhookPages {
             <th scope="col"><span class="visually-hidden">Actions</span></th></tr></thead>
             <tbody>\(rows)</tbody></table>
             """
+        // While something is pending the log refreshes itself; the status region says how much is pending.
+        let pending = deliveries.filter { $0.status == .pending }.count
+        let refresh = AutoRefresh(c, page: .webhook(endpoint.id), every: 5, while: pending > 0)
+        let status: HTML = refresh.map {
+            "<p role=\"status\">\(pending == 1 ? "1 delivery is" : "\(pending) deliveries are") pending.</p>\(Views.refreshControl($0))"
+        } ?? .empty
         let body: HTML = """
             <p class="crumbs"><a href="\(Route.account.path)">Account</a> / <a href="\(Route.webhooks.path)">Webhooks</a></p>
             <h1>Deliveries to <code>\(endpoint.url)</code></h1>
             <p>Events: \(endpoint.events.map(\.rawValue).joined(separator: ", ")). The latest 50 deliveries, newest first.</p>
+            \(status)
             \(table)
             """
-        // While something is pending the log refreshes itself.
-        let refresh = deliveries.contains { $0.status == .pending } ? 5 : nil
-        return .html(Views.layout("Webhook deliveries", c, body: body, refreshSeconds: refresh), status: 200)
+        return .html(Views.layout("Webhook deliveries", c, body: body, refresh: refresh), status: 200)
     }
 }

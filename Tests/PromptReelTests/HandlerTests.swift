@@ -137,6 +137,22 @@ import Web
         #expect(api.get("/api/projects", headers: ["authorization": "Bearer pr_nope"]).status == 401)
     }
 
+    /// "Refresh pages automatically": on by default, saved for the user (read back with the session), a bad
+    /// value is a 422 that changes nothing.
+    @Test func refreshPreferenceIsRememberedAndValidated() throws {
+        let client = Client()
+        client.signUp()
+        #expect(client.get("/account").bodyText.contains(#"name="refresh_pages" value="on" checked"#))
+        let refused = client.post("/account/preferences", [("refresh_pages", "sometimes")])
+        #expect(refused.status == 422 && refused.bodyText.contains("on or off"))
+        #expect(client.get("/account").bodyText.contains(#"name="refresh_pages" value="on" checked"#))
+        let saved = client.post("/account/preferences", [("refresh_pages", "off")])
+        #expect(saved.status == 303 && saved.header("location") == "/account")
+        #expect(client.get("/account").bodyText.contains(#"name="refresh_pages" value="off" checked"#))
+        #expect(client.post("/account/preferences", [("refresh_pages", "on")]).status == 303)
+        #expect(client.get("/account").bodyText.contains(#"name="refresh_pages" value="on" checked"#))
+    }
+
     @Test func jsonAPIValidatesAndMapsErrors() throws {
         Crypto.initialize()
         let db = try Connection(url: TestDatabase.url)

@@ -6,7 +6,7 @@ import Testing
 @Suite struct Routing {
     @Test(arguments: [
         Route.home, .healthz, .login, .signup, .logout, .dashboard, .projects, .project(7), .newVideo(project: 7),
-        .projectVideos(project: 7), .video(42), .account, .tokens, .deleteToken(3), .apiProjects, .apiProject(9),
+        .projectVideos(project: 7), .video(42), .account, .tokens, .accountPreferences, .deleteToken(3), .apiProjects, .apiProject(9),
         .apiProjectVideos(project: 9), .apiVideo(9), .apiModels, .apiEstimate,
         .generateVideo(video: 3), .latestGeneration(video: 3), .generation(5), .apiGenerate(video: 2), .apiStatus(video: 2),
         .apiVideoGenerations(video: 2), .apiGeneration(8), .media(generation: 8, file: "video.mp4"),

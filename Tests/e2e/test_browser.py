@@ -1,11 +1,18 @@
 """The whole save-then-generate flow in Debian's real Chromium (headless, via chromedriver), once with
-JavaScript and once without: PromptReel's pages use none. Screenshots go to test-output/browser/."""
+JavaScript and once without: PromptReel's pages use none. Screenshots go to test-output/browser/.
+
+Every browser test's driver comes from `make_driver`: it runs axe-core (shipped by PyPI's
+axe-selenium-python) on every page the test looks at and fails on any violation, except `meta-refresh` on
+a page that offers "Stop updating"."""
+import json
 import os
 import re
 import time
 
+import axe_selenium_python
 import pytest
 from selenium import webdriver
+from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select, WebDriverWait
@@ -16,7 +23,97 @@ OUT = os.path.join(ROOT_DIR, "test-output", "browser")
 FIXTURE = open(os.path.join(ROOT_DIR, "Sources/promptreel-sim/Fixtures/video.mp4"), "rb").read()
 
 
-def make_driver(javascript, downloads):
+AXE_SOURCE = open(os.path.join(os.path.dirname(axe_selenium_python.__file__), "node_modules", "axe-core", "axe.min.js"),
+                  encoding="utf-8").read()
+# With the page's JavaScript turned off Chromium runs no timers, and axe-core waits on setTimeout: there
+# (only there) the check gets one that runs its callback as a microtask.
+TIMERS_AS_MICROTASKS = "window.setTimeout = (f, ms, ...args) => { Promise.resolve().then(() => f(...args)); return 0; };"
+# Run only on the document the check looked at, fully loaded (a meta refresh may have replaced it since).
+AXE_RUN = """
+String(performance.timeOrigin) !== ORIGIN || document.readyState !== 'complete' ? null : axe.run(document).then(r => JSON.stringify({
+  stopLink: Array.from(document.querySelectorAll('a')).some(a => a.textContent.trim() === 'Stop updating' && /[?&]refresh=off\\b/.test(a.search)),
+  violations: r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
+    nodes: v.nodes.map(n => n.target.join(' ') + ' — ' + (n.failureSummary || '').replace(/\\s+/g, ' '))}))
+}))
+"""
+
+
+class AccessibilityViolations(BaseException):
+    """axe-core found violations. A BaseException, so the helpers that retry a read while a meta refresh
+    reloads the page (`except Exception`) cannot swallow it."""
+
+
+class CheckedChrome(webdriver.Chrome):
+    """Chromium that runs axe-core on every page a test looks at: after each command that navigates, clicks or
+    reads the page, a document not checked yet (one `performance.timeOrigin` per document, so a page reached
+    by its own meta refresh counts as new) is checked once it has loaded. Only HTML documents: a downloaded
+    MP4 or an image opened alone is Chromium's viewer, not a PromptReel page."""
+
+    LOOKS = {"get", "refresh", "goBack", "goForward", "clickElement", "findElement", "findElements",
+             "findChildElement", "findChildElements", "getPageSource", "getTitle", "getCurrentUrl"}
+
+    def __init__(self, *args, javascript=True, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.javascript = javascript
+        self.checked = set()   # timeOrigins of the documents checked
+        self.checked_urls = []  # what was checked, in order (tests assert the check really ran)
+        self._checking = False
+
+    def execute(self, driver_command, params=None):
+        response = super().execute(driver_command, params)
+        if driver_command in self.LOOKS and not self._checking:
+            self._checking = True
+            try:
+                self.check_accessibility()
+            finally:
+                self._checking = False
+        return response
+
+    def quit(self):
+        if os.environ.get("AXE_DEBUG"):
+            print(f"\naxe-core checked {len(self.checked_urls)} pages:", *self.checked_urls, sep="\n  ")
+        super().quit()
+
+    def evaluate(self, expression, wait=False):
+        """The value of `expression` in the page through DevTools, or None when the page went away meanwhile.
+        An error thrown in the page (axe-core failing to run) fails the test: a check that did not run must
+        not pass."""
+        try:
+            answer = self.execute_cdp_cmd("Runtime.evaluate", {"expression": expression, "returnByValue": True,
+                                                               "awaitPromise": wait})
+        except WebDriverException:
+            return None
+        if "exceptionDetails" in answer:
+            details = answer["exceptionDetails"]
+            raise AccessibilityViolations(f"axe-core did not run: {details.get('exception', {}).get('description') or details.get('text')}")
+        return answer["result"].get("value")
+
+    def check_accessibility(self):
+        state = self.evaluate("[String(performance.timeOrigin), document.readyState, document.contentType, location.href]")
+        if state is None:
+            return
+        origin, ready, content_type, url = state
+        if origin in self.checked or ready != "complete" or content_type != "text/html":
+            return
+        setup = "" if self.javascript else TIMERS_AS_MICROTASKS
+        run = AXE_RUN.replace("ORIGIN", json.dumps(origin))
+        answer = self.evaluate(f"{setup}\n{AXE_SOURCE}\n;{run}", wait=True)
+        if answer is None:
+            return  # navigated away while checking: the next document is checked instead
+        result = json.loads(answer)
+        self.checked.add(origin)
+        self.checked_urls.append(url)
+        # The refresh is the design; WCAG 2.2.1 is met where the page offers to stop it.
+        violations = [v for v in result["violations"] if not (v["id"] == "meta-refresh" and result["stopLink"])]
+        if violations:
+            lines = [f"axe-core: {len(violations)} violation(s) on {url}"]
+            for v in violations:
+                lines.append(f"  {v['id']} ({v['impact']}): {v['help']}")
+                lines.extend(f"    {node}" for node in v["nodes"][:5])
+            raise AccessibilityViolations("\n".join(lines))
+
+
+def make_driver(javascript, downloads, console_log=False):
     options = webdriver.ChromeOptions()
     for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1280,1000",
                 "--autoplay-policy=no-user-gesture-required", "--mute-audio"):
@@ -26,7 +123,9 @@ def make_driver(javascript, downloads):
     if not javascript:
         prefs["profile.managed_default_content_settings.javascript"] = 2
     options.add_experimental_option("prefs", prefs)
-    driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+    if console_log:
+        options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = CheckedChrome(service=Service("/usr/bin/chromedriver"), options=options, javascript=javascript)
     # Headless Chromium downloads only where told to.
     driver.execute_cdp_cmd("Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": downloads})
     return driver
@@ -189,6 +288,9 @@ def run_flow(javascript, tmp_path):
         s.click("Launch campaign")
         assert "Completed" in s.text() and "Failed" in s.text()
         s.shot("project-statuses")
+
+        # axe-core really checked the pages of this flow (the progress page among them, beside its stop link).
+        assert len(set(driver.checked_urls)) >= 12 and BASE + completed_path in driver.checked_urls, driver.checked_urls
 
         # Readable on a phone: no sideways scrolling on the busiest pages.
         driver.set_window_size(390, 844)

@@ -3,28 +3,16 @@ the stylesheet's classes (no inline style to block), the browser reports no CSP 
 <title> is there for hover. Screenshot in test-output/browser/."""
 import re
 
-from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 
 from conftest import PASSWORD, sql, unique_email
-from test_browser import Steps
+from test_browser import Steps, make_driver
 from test_usage import MONTH, gen, project, video
 
 
-def logging_driver():
-    """Headless Chromium without JavaScript that keeps the console (CSP violations land there)."""
-    options = webdriver.ChromeOptions()
-    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1280,1000"):
-        options.add_argument(arg)
-    options.binary_location = "/usr/bin/chromium"
-    options.add_experimental_option("prefs", {"profile.managed_default_content_settings.javascript": 2})
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    return webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
-
-
-def test_usage_chart_renders_under_the_csp():
-    driver = logging_driver()
+def test_usage_chart_renders_under_the_csp(tmp_path):
+    # Without JavaScript, keeping the console (CSP violations land there).
+    driver = make_driver(javascript=False, downloads=str(tmp_path), console_log=True)
     s = Steps(driver, "usage")
     try:
         email = unique_email("browser-usage")

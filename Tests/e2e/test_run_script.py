@@ -14,7 +14,8 @@ import requests
 
 from conftest import ROOT_DIR, wait_until
 
-PORT = 18390
+# Beside the suite's own ports (TEST_PORT, +3 metrics, +9..+11 the upstream test): parallel suites do not collide.
+PORT = int(os.environ.get("TEST_PORT", "18080")) + 13
 URL = f"http://127.0.0.1:{PORT}"
 # What scripts/test exports for the other tests, and what would point scripts/run at their stack.
 DROPPED = {"DATABASE_URL", "LOCAL", "PORT", "PGDATABASE_NAME", "PG_FSYNC", "PGPORT", "SIM_PORT", "SIM_BIN"}

@@ -35,18 +35,22 @@ struct LocalPreviews: Sendable {
     /// duration (ffprobe's); without it the poster is the first frame and the sheet takes 2 frames a second.
     static func arguments(_ asset: MediaAsset, video: String, output: String, seconds: Double?, maxBytes: Int) -> [String] {
         let duration = seconds.flatMap { $0.isFinite && $0 > 0.05 ? $0 : nil }
-        let common = ["-nostdin", "-hide_banner", "-loglevel", "error", "-y"]
-        let limits = ["-an", "-sn", "-dn", "-fs", String(maxBytes)]
+        let common = ["-nostdin", "-hide_banner", "-loglevel", "error", "-y", "-filter_threads", "1"]
+        // The stored MP4 read as MP4 from a plain file only (no probing into playlists or other protocols,
+        // whatever the bytes say), one thread: the worker shares its machine with the web processes.
+        let input = ["-protocol_whitelist", "file", "-f", "mov", "-threads", "1", "-i", "file:" + video]
+        let limits = ["-an", "-sn", "-dn", "-threads", "1", "-fs", String(maxBytes)]
+        let output = "file:" + output
         switch asset {
         case .thumbnail:
             let seek = duration.map { ["-ss", String(format: "%.3f", $0 / 3)] } ?? []
-            return common + seek + ["-i", video, "-map", "0:v:0", "-frames:v", "1"] + limits
+            return common + seek + input + ["-map", "0:v:0", "-frames:v", "1"] + limits
                 + ["-c:v", "libwebp", "-quality", "80", "-f", "webp", output]
         case .spritesheet:
             let frames = columns * rows
             let rate = duration.map { String(format: "%.6f", Double(frames) / $0) } ?? "2"
             let filter = "fps=\(rate),scale=trunc(iw/4)*2:trunc(ih/4)*2,tile=\(columns)x\(rows)"
-            return common + ["-i", video, "-map", "0:v:0", "-vf", filter, "-frames:v", "1"] + limits
+            return common + input + ["-map", "0:v:0", "-vf", filter, "-frames:v", "1"] + limits
                 + ["-c:v", "mjpeg", "-q:v", "4", "-f", "image2", output]
         case .video:
             return []

@@ -60,7 +60,9 @@ enum Subprocess {
         while true {
             if !pipeOpen {
                 let reaped = waitpid(pid, &status, WNOHANG)
-                if reaped == pid || (reaped < 0 && errno != EINTR) { break }
+                if reaped == pid { break }
+                // The child cannot be waited for (never expected): not a success, whatever it did.
+                if reaped < 0 && errno != EINTR { return .exited(status: -1, output: text(output)) }
             }
             if ContinuousClock.now >= deadline {
                 kill(pid, SIGKILL)

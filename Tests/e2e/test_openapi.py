@@ -216,3 +216,44 @@ def test_a_schema_without_required_keys_would_not_catch_a_dropped_key():
                     for body in response.get("content", {}).values():
                         walk(f"{method} {path} {status}", body["schema"])
     assert not loose, loose
+
+
+def test_answer_objects_refuse_keys_they_do_not_name():
+    """A key the code adds without documenting it must fail the contract check: every object schema of an
+    answer sets `additionalProperties`, or, composed with allOf, its parent sets `unevaluatedProperties: false`."""
+    composed, open_ = set(), []
+
+    def walk(where, schema, in_all_of=False):
+        if not isinstance(schema, dict):
+            return
+        if "allOf" in schema:
+            if schema.get("unevaluatedProperties") is not False:
+                open_.append(where)
+            for i, part in enumerate(schema["allOf"]):
+                if "$ref" in part:
+                    composed.add(part["$ref"].rsplit("/", 1)[1])
+                walk(f"{where}.allOf[{i}]", part, in_all_of=True)
+        if (schema.get("type") == "object" and "properties" in schema and not in_all_of
+                and "additionalProperties" not in schema
+                and not where.startswith(("request", "schemas/RequestedSettings", "schemas/VideoInput"))):
+            open_.append(where)
+        for key, value in schema.items():
+            if key == "allOf":
+                continue
+            if isinstance(value, dict):
+                walk(f"{where}.{key}", value)
+            elif isinstance(value, list):
+                for i, item in enumerate(value):
+                    walk(f"{where}.{key}[{i}]", item)
+
+    for name, schema in SPEC["components"]["schemas"].items():
+        walk(f"schemas/{name}", copy.deepcopy(schema))
+    for path, item in SPEC["paths"].items():
+        for method, operation in item.items():
+            if method in METHODS and path != "/api/openapi.json":  # the document itself: open by nature
+                for status, response in operation["responses"].items():
+                    for body in response.get("content", {}).values():
+                        walk(f"{method} {path} {status}", body["schema"])
+    # Schemas only ever used as allOf parts are closed by their parents.
+    open_ = [w for w in open_ if w.split(".")[0].removeprefix("schemas/") not in composed]
+    assert not open_, open_

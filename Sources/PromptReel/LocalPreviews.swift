@@ -109,7 +109,7 @@ struct LocalPreviews: Sendable {
     }
 
     /// Makes each preview `g` lacks from its stored video, moves it into place and hands it to `record`,
-    /// which stores it in the row and says whether the row took it (a file it did not take is removed).
+    /// which stores it in the row and says whether the row took it.
     /// A preview that cannot be made is logged and skipped; only `record`'s errors are thrown.
     @discardableResult
     func makeMissing(_ g: Generation, mediaDirectory: String, probe: VideoProbe? = nil,
@@ -121,17 +121,18 @@ struct LocalPreviews: Sendable {
         var made: [MediaAsset] = []
         for asset in [MediaAsset.thumbnail, .spritesheet] where g.path(of: asset) == nil {
             let relative = "\(g.id)/\(asset.fileName)"
-            let staging = relative + ".local"
+            // Staged under a name of this run's own: a worker and `media posters` (or two of those) may make
+            // the same generation's previews at once.
+            let staging = relative + ".\(getpid())-\(UInt32.random(in: .min ... .max)).local"
             do {
                 let file = try make(asset, in: mediaDirectory, video: video, output: staging, seconds: seconds, frame: frame)
                 guard rename(mediaDirectory + "/" + staging, mediaDirectory + "/" + relative) == 0 else {
                     unlink(mediaDirectory + "/" + staging)
                     throw Failure(description: "cannot move \(staging) into place: errno \(errno)")
                 }
-                guard try record(asset, relative, file) else {
-                    unlink(mediaDirectory + "/" + relative)
-                    continue
-                }
+                // Not taken: another run recorded its own copy first, under this same name — the file in place
+                // is the one its row points at, so it stays.
+                guard try record(asset, relative, file) else { continue }
                 made.append(asset)
                 ProcessMetrics.shared.mediaStored(bytes: file.bytes, kind: asset.rawValue)
                 Log.info("\(asset.rawValue) made locally from the video (\(file.width)x\(file.height))", g.logMetadata)

@@ -689,7 +689,8 @@ import Web
         #expect(after.thumbnailBytes == Int64(webp.count))
         let jpeg = try MediaFiles.read("\(g.id)/spritesheet.jpg", in: media, maxBytes: 1 << 24)
         #expect(try Images.validate(jpeg) == ImageInfo(format: .jpeg, width: 640, height: 180))
-        #expect(!exists(path(g.id, .thumbnail) + ".local") && !exists(path(g.id, .spritesheet) + ".local"))
+        // No staging file left behind.
+        #expect(try FileManager.default.contentsOfDirectory(atPath: "\(media)/\(g.id)").sorted() == ["spritesheet.jpg", "thumbnail.webp", "video.mp4"])
         #expect(after.json["thumbnailSource"]?.stringValue == "local")
     }
 

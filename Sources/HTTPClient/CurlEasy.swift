@@ -65,16 +65,34 @@ public struct HTTPClientRequest {
     public var body: Body
     public var connectTimeoutMs: Int
     public var timeoutMs: Int
+    /// Which connection the request may travel on.
+    public var connection: ConnectionUse
 
     public init(method: String, url: String, headers: [(String, String)] = [], body: Body = .none,
-                connectTimeoutMs: Int = 5000, timeoutMs: Int = 30000) {
+                connectTimeoutMs: Int = 5000, timeoutMs: Int = 30000, connection: ConnectionUse = .reused) {
         self.method = method
         self.url = url
         self.headers = headers
         self.body = body
         self.connectTimeoutMs = connectTimeoutMs
         self.timeoutMs = timeoutMs
+        self.connection = connection
     }
+}
+
+/// Whether a request may go out on a kept-alive connection.
+///
+/// libcurl sends a request again, on a new connection and without telling the caller, when a *reused*
+/// connection dies before the first byte of the answer ("Connection died, retrying a fresh connect") —
+/// a POST too: it rewinds the body. For a call that starts paid work the first copy may already have
+/// been handled, so such a call must never travel on a reused connection: then libcurl has nothing to
+/// retry and the failure reaches the caller, who alone decides what was sent.
+public enum ConnectionUse: Sendable {
+    /// A kept-alive connection from the handle's cache (reads: sending one twice is harmless).
+    case reused
+    /// A new connection, closed after the call (CURLOPT_FRESH_CONNECT and CURLOPT_FORBID_REUSE): the
+    /// request leaves at most once.
+    case fresh
 }
 
 /// A file part of a multipart body: its bytes, the filename and Content-Type sent with them.
@@ -133,7 +151,8 @@ public final class CurlEasy {
         errorBuffer.deallocate()
     }
 
-    /// Performs one request, streaming the body into `sink`. Reuses the handle's connection cache.
+    /// Performs one request, streaming the body into `sink`. Reuses the handle's connection cache unless
+    /// the request asks for a fresh connection (see `ConnectionUse`).
     public func perform(_ request: HTTPClientRequest, into sink: any ResponseSink) throws(CurlError) -> HTTPClientResponse {
         try perform(request, into: sink, policy: nil)
     }
@@ -158,6 +177,10 @@ public final class CurlEasy {
         try check(pr_curl_setopt_long(handle, CURLOPT_CONNECTTIMEOUT_MS, request.connectTimeoutMs))
         try check(pr_curl_setopt_long(handle, CURLOPT_TIMEOUT_MS, request.timeoutMs))
         try check(pr_curl_setopt_long(handle, CURLOPT_FOLLOWLOCATION, 0))
+        if request.connection == .fresh {
+            try check(pr_curl_setopt_long(handle, CURLOPT_FRESH_CONNECT, 1))
+            try check(pr_curl_setopt_long(handle, CURLOPT_FORBID_REUSE, 1))
+        }
         let resolveList = HeaderList(lines: policy?.resolve ?? [])
         if let policy {
             try check(pr_curl_setopt_slist(handle, CURLOPT_RESOLVE, resolveList.raw))

@@ -46,8 +46,15 @@ struct MeasuredChatProvider: ChatProvider {
         self.metrics = metrics
     }
 
-    func complete(_ request: ChatRequest) throws(VideoAPIError) -> ChatCompletion {
-        try metrics.measure(.chat) { () throws(VideoAPIError) in try inner.complete(request) }
+    func complete(_ request: ChatRequest) -> ChatCall {
+        let started = monotonicNanoseconds()
+        let call = inner.complete(request)
+        let outcome = switch call.result {
+        case .success: "ok"
+        case let .failure(error): error.kind.rawValue
+        }
+        metrics.providerCall(.chat, outcome: outcome, nanoseconds: monotonicNanoseconds() - started)
+        return call
     }
 }
 

@@ -85,9 +85,13 @@ struct Roundtable: Sendable {
     let completedAt: String?
     let acceptedAt: String?
     let elapsedSeconds: Int64
-    /// Sum of the messages' known costs; `costUnknown` when some message had no usage.
+    /// Sum of the calls' known costs (answered, and unanswered at their worst case); `costUnknown` when
+    /// some call's cost is not known (no usage, or no price).
     let cost: USD
     let costUnknown: Bool
+    /// The part of `cost` from calls that got no answer and may have been billed (`roundtable_unanswered_calls`).
+    let possiblyBilled: USD
+    let unansweredCalls: Int64
 
     static let columns: Query = """
         r.id, r.video_id, r.user_id, r.status, r.brief, r.current_prompt, r.settings::text AS settings, r.preset,
@@ -95,8 +99,10 @@ struct Roundtable: Sendable {
         r.proposal, r.rationale, r.error_message, r.attempts, iso(r.created_at) AS created_at, iso(r.completed_at) AS completed_at,
         iso(r.accepted_at) AS accepted_at,
         extract(epoch FROM (coalesce(r.completed_at, now()) - r.created_at))::bigint AS elapsed_seconds,
-        (SELECT coalesce(sum(m.cost), 0)::text FROM roundtable_messages m WHERE m.roundtable_id = r.id) AS cost,
-        EXISTS (SELECT 1 FROM roundtable_messages m WHERE m.roundtable_id = r.id AND m.cost IS NULL) AS cost_unknown
+        (SELECT coalesce(sum(k.cost), 0)::text FROM roundtable_calls k WHERE k.roundtable_id = r.id) AS cost,
+        EXISTS (SELECT 1 FROM roundtable_calls k WHERE k.roundtable_id = r.id AND k.cost IS NULL) AS cost_unknown,
+        (SELECT coalesce(sum(u.cost), 0)::text FROM roundtable_unanswered_calls u WHERE u.roundtable_id = r.id) AS possibly_billed,
+        (SELECT count(*) FROM roundtable_unanswered_calls u WHERE u.roundtable_id = r.id) AS unanswered_calls
         """
 
     init(_ r: Row) {
@@ -110,6 +116,7 @@ struct Roundtable: Sendable {
         attempts = Int(r.int("attempts")); createdAt = r.string("created_at"); completedAt = r["completed_at"]; acceptedAt = r["accepted_at"]
         elapsedSeconds = r.int("elapsed_seconds")
         cost = USD(parsing: r.string("cost")) ?? .zero; costUnknown = r.bool("cost_unknown")
+        possiblyBilled = USD(parsing: r.string("possibly_billed")) ?? .zero; unansweredCalls = r.int("unanswered_calls")
     }
 
     static func decodeRoles(_ text: String) -> [RoundtableRole] {
@@ -134,7 +141,10 @@ struct Roundtable: Sendable {
             .compactMap { $0 }.joined(separator: " · ")
     }
 
-    var costText: String { cost.display + (costUnknown ? " (some calls reported no usage: unknown)" : "") }
+    var costText: String {
+        cost.display + (costUnknown ? " (some calls reported no usage: unknown)" : "")
+            + (unansweredCalls == 0 ? "" : ", of which \(possiblyBilled.display) possibly billed for \(unansweredCalls) \(unansweredCalls == 1 ? "call" : "calls") that got no answer (counted at their worst case)")
+    }
 
     func json(messages: [RoundtableMessage]) -> JSON {
         .object([
@@ -144,7 +154,9 @@ struct Roundtable: Sendable {
             ("messages", .array(messages.map(\.json))), ("proposal", .optional(proposal)), ("rationale", .optional(rationale)),
             // Some call had no usage: the total is not known, so no number is given (never a partial as if whole).
             ("cost", costUnknown ? .null : .number(cost.jsonText)), ("costUnknown", .bool(costUnknown)),
-            ("knownCost", .number(cost.jsonText)), ("error", .optional(errorMessage)),
+            ("knownCost", .number(cost.jsonText)),
+            ("possiblyBilled", .number(possiblyBilled.jsonText)), ("unansweredCalls", .int(unansweredCalls)),
+            ("error", .optional(errorMessage)),
             ("createdAt", .string(createdAt)), ("completedAt", .optional(completedAt)), ("acceptedAt", .optional(acceptedAt)),
         ])
     }

@@ -85,12 +85,13 @@ final class RoundtableEngine {
         Log.info("completed", ["roundtable_id": "\(table.id)"])
     }
 
-    /// One answer from one role, or why it failed.
+    /// One answer from one role, or why it failed, and the attempts that may have been billed without one.
     struct Answer: Sendable {
         let position: Int
         let role: String
+        let request: ChatRequest
         let startedAt: Double
-        let result: Result<ChatCompletion, VideoAPIError>
+        let call: ChatCall
     }
 
     /// Asks `roles` at once and stores each answer as it arrives; fails after the round if any failed
@@ -106,10 +107,13 @@ final class RoundtableEngine {
             // threads would run them one or two at a time.
             Thread.detachNewThread {
                 let startedAt = RoundtableEngine.now()
-                let result = Result<ChatCompletion, VideoAPIError> { () throws(VideoAPIError) -> ChatCompletion in
-                    try makeProvider().complete(request)  // drops a parameter the model refuses, and says so
+                let call: ChatCall
+                do throws(VideoAPIError) {
+                    call = try makeProvider().complete(request)  // drops a parameter the model refuses, and says so
+                } catch {
+                    call = ChatCall(.failure(error))
                 }
-                arrived.withLock { $0.append(Answer(position: position, role: role.name, startedAt: startedAt, result: result)) }
+                arrived.withLock { $0.append(Answer(position: position, role: role.name, request: request, startedAt: startedAt, call: call)) }
                 signal.signal()
             }
         }
@@ -118,7 +122,17 @@ final class RoundtableEngine {
         for _ in roles {
             signal.wait()
             guard let answer = arrived.withLock({ $0.isEmpty ? nil : $0.removeFirst() }) else { continue }
-            switch answer.result {
+            // Each attempt that may have been billed is spend, whatever came of the call in the end.
+            for lost in answer.call.unanswered {
+                do {
+                    try store.addUnansweredCall(table.id, round: round, role: answer.role, request: answer.request, error: lost,
+                                                chatModel: table.chatModel, startedAt: answer.startedAt)
+                } catch {
+                    Log.error("recording the \(answer.role)'s unanswered call failed: \(error)", ["roundtable_id": "\(table.id)"])
+                    storeError = storeError ?? error
+                }
+            }
+            switch answer.call.result {
             case let .success(completion):
                 if !completion.droppedParameters.isEmpty {
                     Log.info("the chat model refused \(completion.droppedParameters.joined(separator: ", ")); asked without", ["roundtable_id": "\(table.id)"])

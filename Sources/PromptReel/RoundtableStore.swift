@@ -3,6 +3,7 @@
 // process, so a killed worker's roundtable is resumed (messages already stored are not asked again).
 
 import Postgres
+import VideoAPI
 import Web
 
 struct RoundtableStore {
@@ -64,7 +65,7 @@ struct RoundtableStore {
         let month = try Budgets.currentMonth(db)
         let row = try db.execute("""
             SELECT coalesce(sum(i.spend), 0)::text AS spend,
-                   (SELECT count(*) FROM roundtable_messages x JOIN roundtables r ON r.id = x.roundtable_id
+                   (SELECT count(*) FROM roundtable_calls x JOIN roundtables r ON r.id = x.roundtable_id
                     WHERE r.user_id = \(userID) AND x.cost IS NULL
                       AND r.created_at >= \(month.start)::timestamptz AND r.created_at < \(month.end)::timestamptz) AS unknown
             FROM spend_items i
@@ -127,7 +128,7 @@ struct RoundtableStore {
     func retry(id: Int64, userID: Int64) throws -> Bool {
         try db.transaction {
             let open = try db.execute("""
-                SELECT greatest(r.reserved_cost - coalesce((SELECT sum(cost) FROM roundtable_messages WHERE roundtable_id = r.id), 0), 0)::text AS open
+                SELECT greatest(r.reserved_cost - coalesce((SELECT sum(cost) FROM roundtable_calls WHERE roundtable_id = r.id), 0), 0)::text AS open
                 FROM roundtables r WHERE r.id = \(id) AND r.user_id = \(userID) AND r.status = \(RoundtableStatus.failed)
                 """).first.flatMap { USD(parsing: $0.string("open")) }
             if let open { try Budgets(db: db).reserve(userID: userID, amount: open) }
@@ -190,6 +191,20 @@ struct RoundtableStore {
             VALUES (\(roundtableID), \(round), \(position), \(role), \(content), \(finishReason), \(promptTokens), \(completionTokens),
                     chat_call_cost(\(promptTokens), \(completionTokens), \(chatModel)), to_timestamp(\(startedAt)))
             ON CONFLICT (roundtable_id, round, role) DO NOTHING
+            """)
+    }
+
+    /// Records a call that reached the provider and brought back no answer (it may have been billed), at
+    /// its worst case: every prompt token the messages can be and every completion token it allowed.
+    func addUnansweredCall(_ roundtableID: Int64, round: Int, role: String, request: ChatRequest, error: VideoAPIError,
+                           chatModel: String, startedAt: Double) throws {
+        let promptTokens = min(request.worstCasePromptTokens, Int(Int32.max))
+        let completionTokens = min(max(request.maxCompletionTokens ?? RoundtableReserve.moderatorTokens, 0), Int(Int32.max))
+        try db.execute("""
+            INSERT INTO roundtable_unanswered_calls (roundtable_id, round, role, error_kind, http_status, prompt_tokens,
+                                                     completion_tokens, cost, started_at)
+            VALUES (\(roundtableID), \(round), \(role), \(error.kind.rawValue), \(error.status), \(promptTokens), \(completionTokens),
+                    chat_call_cost(\(promptTokens), \(completionTokens), \(chatModel)), to_timestamp(\(startedAt)))
             """)
     }
 

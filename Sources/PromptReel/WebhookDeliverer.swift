@@ -119,7 +119,11 @@ final class WebhookDeliverer {
             method: "POST", url: url.normalized,
             headers: [("webhook-id", due.messageID), ("webhook-timestamp", String(timestamp)), ("webhook-signature", signature)],
             body: .bytes(body, contentType: "application/json"),
-            connectTimeoutMs: config.connectTimeoutMs, timeoutMs: config.totalTimeoutMs)
+            connectTimeoutMs: config.connectTimeoutMs, timeoutMs: config.totalTimeoutMs,
+            // A handle of its own already means a new connection, so libcurl has no reused one to resend on;
+            // said outright so a shared handle later cannot change it: every copy a receiver gets is a
+            // delivery recorded here (with the same webhook-id, for its deduplication).
+            connection: .fresh)
         // A name is pinned to the checked addresses, tried in order (an IP literal needs no lookup). Past the
         // body cap the status has arrived: it decides, the rest of the body does not matter.
         let pinned = addresses.map { $0.isV6 ? "[\($0)]" : "\($0)" }.joined(separator: ",")

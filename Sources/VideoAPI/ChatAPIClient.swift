@@ -1,6 +1,7 @@
 // An OpenAI-compatible Chat Completions client (POST {base}/chat/completions) on the same plumbing as
 // the video client: one libcurl handle, typed VideoAPIError failures, the retry rule of reads (a chat
-// call creates nothing). Not Sendable: each thread makes its own.
+// call makes nothing that lasts) on a fresh connection per attempt, and every attempt that may have been
+// billed without an answer reported to the caller. Not Sendable: each thread makes its own.
 
 import HTTPClient
 import Web
@@ -27,6 +28,12 @@ public struct ChatRequest: Sendable {
         self.messages = messages
         self.temperature = temperature
         self.maxCompletionTokens = maxCompletionTokens
+    }
+
+    /// At most how many tokens the messages can be: a token covers at least one byte of text, and each
+    /// message adds a few tokens of framing (4, and 3 to prime the answer, in OpenAI's counting).
+    public var worstCasePromptTokens: Int {
+        messages.reduce(3) { $0 + $1.role.utf8.count + $1.content.utf8.count + 4 }
     }
 }
 
@@ -66,10 +73,29 @@ public struct ChatCompletion: Sendable {
     public static let maxTokenCount = 10_000_000
 }
 
+/// One chat completion as it went: the answer (or why there is none) and the attempts on the way that
+/// may have been billed without bringing an answer back.
+public struct ChatCall: Sendable {
+    public var result: Result<ChatCompletion, VideoAPIError>
+    /// Attempts that reached the provider and brought back no usable answer (timed out, dropped, 500,
+    /// 502, 504, unreadable): each may be billed, so each is recorded at its worst case. When the call
+    /// failed that way in the end, its last failure is the last of these.
+    public var unanswered: [VideoAPIError]
+
+    public init(_ result: Result<ChatCompletion, VideoAPIError>, unanswered: [VideoAPIError] = []) {
+        self.result = result
+        self.unanswered = unanswered
+    }
+
+    /// The answer, or the final failure.
+    public func get() throws(VideoAPIError) -> ChatCompletion { try result.get() }
+}
+
 /// What the roundtable needs from a chat model. `ChatAPIClient` speaks it over HTTP; tests script it.
 public protocol ChatProvider {
-    /// One completion. Implementations may retry on their own: a chat call creates nothing.
-    func complete(_ request: ChatRequest) throws(VideoAPIError) -> ChatCompletion
+    /// One completion. Implementations may retry on their own, but must report every attempt that may
+    /// have been billed (`ChatCall.unanswered`): a chat call is paid per attempt.
+    func complete(_ request: ChatRequest) -> ChatCall
 }
 
 public final class ChatAPIClient: ChatProvider {
@@ -87,7 +113,13 @@ public final class ChatAPIClient: ChatProvider {
 
     /// POST /chat/completions with the retry rule of reads; a 400 naming `temperature` or
     /// `max_completion_tokens` drops that parameter once and tries again (see `droppedParameters`).
-    public func complete(_ request: ChatRequest) throws(VideoAPIError) -> ChatCompletion {
+    public func complete(_ request: ChatRequest) -> ChatCall {
+        var failures: [VideoAPIError] = []
+        let result = Result { () throws(VideoAPIError) in try complete(request, failures: &failures) }
+        return ChatCall(result, unanswered: failures.filter(\.possiblyBilled))
+    }
+
+    private func complete(_ request: ChatRequest, failures: inout [VideoAPIError]) throws(VideoAPIError) -> ChatCompletion {
         if let t = request.temperature, !t.isFinite {
             // Would not even be JSON: refuse before sending.
             throw VideoAPIError(.invalidRequest, detail: "temperature must be a finite number", param: "temperature",
@@ -98,10 +130,15 @@ public final class ChatAPIClient: ChatProvider {
             let body = HTTPClientRequest.Body.bytes(Array(ChatAPIClient.body(request, omitting: dropped).serialized.utf8),
                                                     contentType: "application/json")
             do throws(VideoAPIError) {
-                let (response, bytes) = try transport.send("POST", "/chat/completions", body: body, rule: .chat)
-                var completion = try decode(bytes, status: response.status, requestID: response.headers["x-request-id"])
-                completion.droppedParameters = dropped
-                return completion
+                let (response, bytes) = try transport.send("POST", "/chat/completions", body: body, rule: .chat, failures: &failures)
+                do throws(VideoAPIError) {
+                    var completion = try decode(bytes, status: response.status, requestID: response.headers["x-request-id"])
+                    completion.droppedParameters = dropped
+                    return completion
+                } catch {
+                    failures.append(error)  // answered, but unreadable: billed, and no usage to price it by
+                    throw error
+                }
             } catch {
                 guard error.kind == .invalidRequest, error.status == 400, let param = error.param,
                       ChatAPIClient.droppable.contains(param), !dropped.contains(param),

@@ -1,6 +1,10 @@
 // The HTTP plumbing every OpenAI-style provider call shares: one libcurl handle, the auth and
 // organization headers, the retry loop, and the mapping of failures to VideoAPIError. VideoAPIClient
 // and ChatAPIClient each own one. Not Sendable: it owns a CurlEasy, which belongs to one thread.
+//
+// Every retry of a paid call is decided here, in the open, never below: creates, remixes and chat
+// completions travel on a fresh connection each (`ConnectionUse.fresh`), because libcurl silently sends
+// a request again when a reused connection dies before answering. Reads keep the connection cache.
 
 import HTTPClient
 import Web
@@ -12,8 +16,12 @@ enum RetryRule {
     /// Calls that start paid jobs: only when nothing can have been created (refused before sending,
     /// or 429 / 503, which say the job was not taken).
     case create
-    /// A chat completion creates nothing, so it retries like a read, except a quota 429: no wait cures it.
+    /// A chat completion makes nothing that lasts, so it retries like a read (except a quota 429: no wait
+    /// cures it); but each attempt may be billed, so the caller is told of every failed one.
     case chat
+
+    /// Paid calls are sent at most once per attempt: a new connection each, so libcurl cannot resend them.
+    var connection: ConnectionUse { self == .read ? .reused : .fresh }
 }
 
 final class ProviderTransport {
@@ -50,15 +58,26 @@ final class ProviderTransport {
     /// `maxRetries` overrides the settings' (nil: theirs).
     func send(_ method: String, _ path: String, body: HTTPClientRequest.Body = .none, headers: [(String, String)] = [],
               rule: RetryRule = .read, maxRetries: Int? = nil) throws(VideoAPIError) -> (HTTPClientResponse, [UInt8]) {
+        var failures: [VideoAPIError] = []
+        return try send(method, path, body: body, headers: headers, rule: rule, maxRetries: maxRetries, failures: &failures)
+    }
+
+    /// The same, appending every failed attempt to `failures` (the last one too, when the call fails):
+    /// for a paid call each may have been billed, and only the caller can record it.
+    func send(_ method: String, _ path: String, body: HTTPClientRequest.Body = .none, headers: [(String, String)] = [],
+              rule: RetryRule = .read, maxRetries: Int? = nil,
+              failures: inout [VideoAPIError]) throws(VideoAPIError) -> (HTTPClientResponse, [UInt8]) {
         let retries = maxRetries ?? settings.maxRetries
         var attempt = 0
         while true {
             let sink = MemorySink(limit: 8 << 20)
             do throws(VideoAPIError) {
-                let response = try exchange(method, path, body: body, headers: headers, sink: sink, timeoutMs: settings.timeoutMs)
+                let response = try exchange(method, path, body: body, headers: headers, sink: sink, timeoutMs: settings.timeoutMs,
+                                            connection: rule.connection)
                 guard (200..<300).contains(response.status) else { throw classify(response, body: sink.bytes) }
                 return (response, sink.bytes)
             } catch {
+                failures.append(error)
                 guard shouldRetry(error, rule: rule), attempt < retries else { throw error }
                 wait(delay(error, attempt: attempt))
                 attempt += 1
@@ -68,12 +87,12 @@ final class ProviderTransport {
 
     /// One attempt, streaming the body into `sink`; transport failures become typed errors.
     func exchange(_ method: String, _ path: String, body: HTTPClientRequest.Body, headers extra: [(String, String)] = [],
-                  sink: any ResponseSink, timeoutMs: Int) throws(VideoAPIError) -> HTTPClientResponse {
+                  sink: any ResponseSink, timeoutMs: Int, connection: ConnectionUse = .reused) throws(VideoAPIError) -> HTTPClientResponse {
         var headers = [("Authorization", "Bearer \(settings.apiKey)"), ("Accept", "application/json")] + extra
         if let org = settings.organization { headers.append(("OpenAI-Organization", org)) }
         if let project = settings.project { headers.append(("OpenAI-Project", project)) }
         let request = HTTPClientRequest(method: method, url: settings.baseURL + path, headers: headers, body: body,
-                                        connectTimeoutMs: settings.connectTimeoutMs, timeoutMs: timeoutMs)
+                                        connectTimeoutMs: settings.connectTimeoutMs, timeoutMs: timeoutMs, connection: connection)
         do {
             return try curl.perform(request, into: sink)
         } catch {

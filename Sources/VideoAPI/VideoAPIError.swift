@@ -79,6 +79,10 @@ public struct VideoAPIError: Error, Sendable, CustomStringConvertible {
         }
     }
 
+    /// The call reached the provider and no answer PromptReel could use came back (timeout, dropped
+    /// connection, 500/502/504, an unreadable body): a paid call may have been billed all the same.
+    public var possiblyBilled: Bool { createOutcome == .lostAnswer }
+
     /// A failure that says the provider itself is unwell (counted by the breaker): timeouts, refused or
     /// dropped connections, 5xx.
     public var isProviderFailure: Bool {

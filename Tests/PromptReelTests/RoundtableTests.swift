@@ -18,6 +18,8 @@ final class ScriptedChat: Sendable {
         var failing: Set<String> = []
         var noUsage = false
         var emptyModeratorAnswers = 0
+        /// Per role: how many attempts got no answer (timed out) before the one that answered.
+        var lostAttempts: [String: Int] = [:]
         var calls: [String] = []
         var active = 0
         var maxActive = 0
@@ -33,10 +35,23 @@ final class ScriptedChat: Sendable {
     func recover() { state.withLock { $0.failing = [] } }
     func sendNoUsage() { state.withLock { $0.noUsage = true } }
     func moderatorAnswersEmpty(times: Int) { state.withLock { $0.emptyModeratorAnswers = times } }
+    func loseAttempts(_ role: String, times: Int) { state.withLock { $0.lostAttempts[role] = times } }
+
+    /// The answer, after the scripted attempts that timed out (reported as the real client does).
+    func call(_ request: ChatRequest) -> ChatCall {
+        let role = Self.role(request)
+        let lost = state.withLock { s in s.lostAttempts.removeValue(forKey: role) ?? 0 }
+        let timeouts = Array(repeating: VideoAPIError(.timeout, detail: "scripted timeout for \(role)").of(.chat), count: lost)
+        return ChatCall(Result { () throws(VideoAPIError) in try answer(request) }, unanswered: timeouts)
+    }
+
+    static func role(_ request: ChatRequest) -> String {
+        let system = request.messages.first?.content ?? ""
+        return system.components(separatedBy: "You are the ").dropFirst().first?.components(separatedBy: " of").first ?? "?"
+    }
 
     func answer(_ request: ChatRequest) throws(VideoAPIError) -> ChatCompletion {
-        let system = request.messages.first?.content ?? ""
-        let role = system.components(separatedBy: "You are the ").dropFirst().first?.components(separatedBy: " of").first ?? "?"
+        let role = Self.role(request)
         let (failing, noUsage, empty) = state.withLock { s -> (Bool, Bool, Bool) in
             s.calls.append(role)
             s.active += 1
@@ -56,7 +71,7 @@ final class ScriptedChat: Sendable {
 
 struct ScriptedChatProvider: ChatProvider {
     let script: ScriptedChat
-    func complete(_ request: ChatRequest) throws(VideoAPIError) -> ChatCompletion { try script.answer(request) }
+    func complete(_ request: ChatRequest) -> ChatCall { script.call(request) }
 }
 
 @Suite(.serialized) struct RoundtableEngineTests {
@@ -100,6 +115,38 @@ struct ScriptedChatProvider: ChatProvider {
         #expect(messages.allSatisfy { $0.cost == USD(parsing: "0.000800") })
         #expect(table.cost == USD(parsing: "0.0072") && !table.costUnknown)
         #expect(script.calls.count == 9)
+    }
+
+    /// A call whose first attempt got no answer is two calls: the answer at its usage, and the lost
+    /// attempt at its worst case (every byte of its messages a token, every completion token it allowed),
+    /// counted as spend and as possibly billed.
+    @Test func anUnansweredAttemptIsRecordedAtItsWorstCase() throws {
+        let id = try newRoundtable()
+        let script = ScriptedChat()
+        script.loseAttempts("Director", times: 1)
+        #expect(try engine(script).runOne())
+        let table = try #require(try store.byID(id))
+        #expect(table.status == .completed && table.unansweredCalls == 1)
+        let lost = try db.execute("""
+            SELECT round, role, error_kind, prompt_tokens, completion_tokens, cost::text AS cost
+            FROM roundtable_unanswered_calls WHERE roundtable_id = \(id)
+            """)
+        #expect(lost.count == 1)
+        let director = try #require(table.roles.first { $0.name == "Director" })
+        let request = RoundtablePrompts.request(table, round: 1, role: director, transcript: [])
+        let row = try #require(lost.first)
+        #expect(row.int("round") == 1 && row.string("role") == "Director" && row.string("error_kind") == "timeout")
+        #expect(row.int("prompt_tokens") == Int64(request.worstCasePromptTokens) && row.int("completion_tokens") == 600)
+        let worst = try #require(USD(parsing: try db.execute("""
+            SELECT chat_call_cost(\(request.worstCasePromptTokens), 600, 'gpt-4.1-mini')::text AS c
+            """)[0].string("c")))
+        #expect(USD(parsing: row.string("cost")) == worst && worst > .zero)
+        #expect(table.possiblyBilled == worst)
+        #expect(table.cost == USD(micros: 7_200).adding(worst))  // nine answers at $0.0008 and the lost attempt
+        let spend = try db.execute("""
+            SELECT spend::text AS spend, possibly_billed::text AS possibly FROM spend_items WHERE kind = 'roundtable' AND id = \(id)
+            """)[0]
+        #expect(USD(parsing: spend.string("spend")) == table.cost && USD(parsing: spend.string("possibly")) == worst)
     }
 
     @Test func theRolesOfARoundAreAskedAtOnce() throws {

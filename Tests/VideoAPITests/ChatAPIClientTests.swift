@@ -28,6 +28,11 @@ func roundtable(_ role: String, brief: String, _ more: String = "", model: Strin
     ], temperature: temperature, maxCompletionTokens: maxTokens)
 }
 
+extension ChatAPIClient {
+    /// The answer of `complete`, or its final failure.
+    func answer(_ request: ChatRequest) throws(VideoAPIError) -> ChatCompletion { try complete(request).get() }
+}
+
 /// The simulator's token rule: a quarter of the characters, rounded up.
 func quarter(_ text: String) -> Int { (text.unicodeScalars.count + 3) / 4 }
 
@@ -39,7 +44,7 @@ extension VideoAPIAgainstSimulator {
 
         @Test func answerIsDecodedWithUsage() throws {
             let request = roundtable("Director", brief: "A red fox trots through fresh snow at dawn.", temperature: 0.7)
-            let answer = try chatClient().complete(request)
+            let answer = try chatClient().answer(request)
             #expect(answer.content.hasPrefix("Director notes: For \"A red fox trots through fresh\", the story"))
             #expect(answer.finishReason == "stop")
             #expect(answer.id?.hasPrefix("chatcmpl-") == true && answer.model == "gpt-4.1-mini")
@@ -53,10 +58,10 @@ extension VideoAPIAgainstSimulator {
         @Test func answersAreDeterministicAndTheModeratorsParse() throws {
             let api = try chatClient()
             let editor = roundtable("Editor", brief: "A lighthouse keeper climbs the stairs at night.")
-            #expect(try api.complete(editor).content == api.complete(editor).content)
-            #expect(try api.complete(roundtable("Cinematographer", brief: "A lighthouse keeper climbs the stairs at night.")).content
-                    != api.complete(editor).content)
-            let moderator = try api.complete(roundtable("Moderator", brief: "A lighthouse keeper climbs the stairs at night.",
+            #expect(try api.answer(editor).content == api.answer(editor).content)
+            #expect(try api.answer(roundtable("Cinematographer", brief: "A lighthouse keeper climbs the stairs at night.")).content
+                    != api.answer(editor).content)
+            let moderator = try api.answer(roundtable("Moderator", brief: "A lighthouse keeper climbs the stairs at night.",
                                                         "Previous proposal: an older prompt\nFeedback: moodier, no people")).content
             let lines = moderator.components(separatedBy: "\n")
             #expect(lines.count == 4 && lines[0] == "PROMPT:" && lines[2] == "RATIONALE:", "\(moderator)")
@@ -65,7 +70,7 @@ extension VideoAPIAgainstSimulator {
         }
 
         @Test func lengthCutsTheAnswer() throws {
-            let answer = try chatClient().complete(roundtable("Feasibility", brief: "Hands typing a long letter.", maxTokens: 5))
+            let answer = try chatClient().answer(roundtable("Feasibility", brief: "Hands typing a long letter.", maxTokens: 5))
             #expect(answer.finishReason == "length")
             #expect(answer.content.count == 20 && answer.completionTokens == 5)
         }
@@ -76,7 +81,7 @@ extension VideoAPIAgainstSimulator {
             try Sim.fault("chat", "429", retryAfter: 1)
             let before = try Sim.stats()["chat"] ?? 0
             let started = Date()
-            #expect(try api.complete(roundtable("Director", brief: "retry")).finishReason == "stop")
+            #expect(try api.answer(roundtable("Director", brief: "retry")).finishReason == "stop")
             #expect(Date().timeIntervalSince(started) >= 1.0)
             #expect(waits.values == [1.0])
             #expect(try Sim.stats()["chat"] == before + 2)
@@ -86,12 +91,12 @@ extension VideoAPIAgainstSimulator {
             let waits = Waits()
             let api = try chatClient(waits: waits)
             try Sim.fault("chat", "500", count: 2)
-            #expect(try api.complete(roundtable("Director", brief: "5xx")).content.hasPrefix("Director notes:"))
+            #expect(try api.answer(roundtable("Director", brief: "5xx")).content.hasPrefix("Director notes:"))
             #expect(waits.values.count == 2 && waits.values.allSatisfy { $0 > 0 && $0 <= 8 })
             try Sim.fault("chat", "503", count: 3)
             let before = try Sim.stats()["chat"] ?? 0
             do {
-                _ = try api.complete(roundtable("Director", brief: "5xx"))
+                _ = try api.answer(roundtable("Director", brief: "5xx"))
                 Issue.record("expected an upstream error")
             } catch {
                 #expect(error.kind == .upstream && error.status == 503 && error.service == .chat)
@@ -99,22 +104,61 @@ extension VideoAPIAgainstSimulator {
             }
             #expect(try Sim.stats()["chat"] == before + 3)  // the first try and two retries
             // The directive fails every call of its role, so the client gives up the same way.
-            #expect { try api.complete(roundtable("Editor", brief: "cut [sim:chat-fail=Editor]")) }
+            #expect { try api.answer(roundtable("Editor", brief: "cut [sim:chat-fail=Editor]")) }
                 throws: { ($0 as? VideoAPIError)?.status == 500 }
-            #expect(try api.complete(roundtable("Director", brief: "cut [sim:chat-fail=Editor]")).content.hasPrefix("Director notes:"))
+            #expect(try api.answer(roundtable("Director", brief: "cut [sim:chat-fail=Editor]")).content.hasPrefix("Director notes:"))
         }
 
         @Test func hangIsATypedTimeoutAndRetried() throws {
             let once = try chatClient(Sim.chatConfig(timeoutMs: 1000, retries: 0))
             try Sim.fault("chat", "hang", hangSeconds: 3)
-            #expect { try once.complete(roundtable("Director", brief: "hang")) } throws: { ($0 as? VideoAPIError)?.kind == .timeout }
-            #expect { try once.complete(roundtable("Director", brief: "slow [sim:chat-seconds=3]")) }
+            #expect { try once.answer(roundtable("Director", brief: "hang")) } throws: { ($0 as? VideoAPIError)?.kind == .timeout }
+            #expect { try once.answer(roundtable("Director", brief: "slow [sim:chat-seconds=3]")) }
                 throws: { ($0 as? VideoAPIError)?.kind == .timeout }
             let waits = Waits()
             let retrying = try chatClient(Sim.chatConfig(timeoutMs: 1000), waits: waits)
             try Sim.fault("chat", "hang", hangSeconds: 3)
-            #expect(try retrying.complete(roundtable("Director", brief: "hang once")).finishReason == "stop")
+            #expect(try retrying.answer(roundtable("Director", brief: "hang once")).finishReason == "stop")
             #expect(waits.values.count == 1)
+        }
+
+        /// Each attempt is billed: one that times out while the provider works on it (a late answer) is
+        /// reported as possibly billed, and the retry's answer is the completion.
+        @Test func aTimedOutAttemptIsReportedAsPossiblyBilled() throws {
+            let api = try chatClient(Sim.chatConfig(timeoutMs: 1000))
+            try Sim.fault("chat", "late", hangSeconds: 3)
+            let before = try Sim.stats()["chat"] ?? 0
+            let call = api.complete(roundtable("Director", brief: "late once"))
+            #expect(try call.get().finishReason == "stop")
+            #expect(call.unanswered.map(\.kind) == [.timeout] && call.unanswered.allSatisfy(\.possiblyBilled))
+            #expect(try Sim.stats()["chat"] == before + 2)
+        }
+
+        /// A call dropped on a kept-alive connection is not resent by libcurl behind the client's back:
+        /// the client sees the drop, reports it, and its own retry (counted) answers.
+        @Test func aDroppedAttemptOnAWarmConnectionIsReportedNotResentSilently() throws {
+            let api = try chatClient()
+            _ = try api.answer(roundtable("Director", brief: "warm"))
+            try Sim.fault("chat", "drop")
+            let before = try Sim.stats()["chat"] ?? 0
+            let call = api.complete(roundtable("Editor", brief: "dropped once"))
+            #expect(try call.get().content.hasPrefix("Editor notes:"))
+            #expect(call.unanswered.count == 1 && call.unanswered.first?.kind == .connectionFailed)
+            #expect(try Sim.stats()["chat"] == before + 2)
+        }
+
+        /// 429 and 503 say the call was not taken; a 500 or an unreadable answer may have been billed.
+        @Test func onlyAttemptsThatMayHaveBeenBilledAreReported() throws {
+            let api = try chatClient(Sim.chatConfig(retries: 3), waits: Waits())
+            try Sim.fault("chat", "429", retryAfter: 0)
+            try Sim.fault("chat", "503")
+            let notTaken = api.complete(roundtable("Director", brief: "not taken"))
+            #expect(try notTaken.get().finishReason == "stop" && notTaken.unanswered.isEmpty)
+            try Sim.fault("chat", "500")
+            try Sim.fault("chat", "malformed")
+            let lost = api.complete(roundtable("Director", brief: "lost"))
+            #expect(lost.unanswered.map(\.kind) == [.upstream, .malformedResponse])
+            #expect { try lost.get() } throws: { ($0 as? VideoAPIError)?.kind == .malformedResponse }
         }
 
         @Test func quotaIsNotRetried() throws {
@@ -122,7 +166,7 @@ extension VideoAPIAgainstSimulator {
             try Sim.fault("chat", "quota")
             let before = try Sim.stats()["chat"] ?? 0
             do {
-                _ = try chatClient(waits: waits).complete(roundtable("Director", brief: "no credit"))
+                _ = try chatClient(waits: waits).answer(roundtable("Director", brief: "no credit"))
                 Issue.record("expected a quota error")
             } catch {
                 #expect(error.kind == .rateLimited && error.code == "insufficient_quota")
@@ -134,33 +178,33 @@ extension VideoAPIAgainstSimulator {
         @Test func malformedBodyIsTyped() throws {
             let api = try chatClient(Sim.chatConfig(retries: 0))
             try Sim.fault("chat", "malformed")
-            #expect { try api.complete(roundtable("Director", brief: "malformed")) }
+            #expect { try api.answer(roundtable("Director", brief: "malformed")) }
                 throws: { ($0 as? VideoAPIError)?.kind == .malformedResponse }
         }
 
         @Test func refusalIsTyped() throws {
             let api = try chatClient()
             do {
-                _ = try api.complete(roundtable("Feasibility", brief: "x [sim:chat-refuse=Feasibility]"))
+                _ = try api.answer(roundtable("Feasibility", brief: "x [sim:chat-refuse=Feasibility]"))
                 Issue.record("expected a refusal")
             } catch {
                 #expect(error.kind == .refused && error.detail == "I can't help with that.")
                 #expect(error.publicMessage == "The model declined to answer this request.")
             }
-            #expect(try api.complete(roundtable("Editor", brief: "x [sim:chat-refuse=Feasibility]")).content.hasPrefix("Editor notes:"))
+            #expect(try api.answer(roundtable("Editor", brief: "x [sim:chat-refuse=Feasibility]")).content.hasPrefix("Editor notes:"))
         }
 
         @Test func errorClasses() throws {
             let waits = Waits()
             do {
-                _ = try chatClient(Sim.chatConfig(key: "wrong-key"), waits: waits).complete(roundtable("Director", brief: "key"))
+                _ = try chatClient(Sim.chatConfig(key: "wrong-key"), waits: waits).answer(roundtable("Director", brief: "key"))
                 Issue.record("expected a bad key")
             } catch {
                 #expect(error.kind == .badKey && error.status == 401 && error.code == "invalid_api_key")
                 #expect(error.publicMessage.contains("PROMPTREEL_CHAT_API_KEY") && !error.publicMessage.contains("video"))
             }
             do {
-                _ = try chatClient(waits: waits).complete(ChatRequest(model: "gpt-4.1-mini", messages: []))
+                _ = try chatClient(waits: waits).answer(ChatRequest(model: "gpt-4.1-mini", messages: []))
                 Issue.record("expected an invalid request")
             } catch {
                 #expect(error.kind == .invalidRequest && error.param == "messages" && error.code == "empty_array")
@@ -170,7 +214,7 @@ extension VideoAPIAgainstSimulator {
 
         @Test func aParameterTheModelRefusesIsDropped() throws {
             // Reasoning models take only their default temperature: the roundtable goes on without it.
-            let answer = try chatClient().complete(roundtable("Director", brief: "reasoning", model: "o4-mini", temperature: 0.7))
+            let answer = try chatClient().answer(roundtable("Director", brief: "reasoning", model: "o4-mini", temperature: 0.7))
             #expect(answer.droppedParameters == ["temperature"] && answer.content.hasPrefix("Director notes:"))
         }
 
@@ -178,7 +222,7 @@ extension VideoAPIAgainstSimulator {
             let waits = Waits()
             var config = ChatConfig(baseURL: "http://127.0.0.1:9/v1", apiKey: "k")
             config.maxRetries = 1
-            #expect { try chatClient(config, waits: waits).complete(roundtable("Director", brief: "x")) }
+            #expect { try chatClient(config, waits: waits).answer(roundtable("Director", brief: "x")) }
                 throws: { ($0 as? VideoAPIError)?.kind == .connectionFailed }
             #expect(waits.values.count == 1)
         }

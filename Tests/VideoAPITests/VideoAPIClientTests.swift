@@ -245,6 +245,53 @@ func waitUntilDone(_ api: VideoAPIClient, _ id: String, timeout: Double = 20) th
         #expect(try Sim.stats()["create"] == before + 1)
     }
 
+    /// libcurl resends a request whose *reused* connection dies before any answer, a POST too: here a
+    /// plain POST on a kept-alive connection reaches the simulator twice and makes two jobs. This is the
+    /// hazard the paid calls are kept from (and proof that the drop fault below hits a reused connection).
+    @Test func libcurlResendsAPostWhoseReusedConnectionDied() throws {
+        let curl = try CurlEasy()
+        let auth = [("Authorization", "Bearer \(Sim.key)")]
+        let warm = try curl.perform(HTTPClientRequest(method: "GET", url: Sim.base + "/v1/videos?limit=1", headers: auth), into: MemorySink())
+        #expect(warm.status == 200)
+        try Sim.fault("create", "drop")
+        let before = try Sim.stats()
+        let create = HTTPClientRequest(method: "POST", url: Sim.base + "/v1/videos", headers: auth,
+                                       body: .multipart([("prompt", "resent by libcurl"), ("model", "sora-2"), ("seconds", "4"), ("size", "720x1280")]))
+        #expect(try curl.perform(create, into: MemorySink()).status == 200)  // the second copy's answer
+        let after = try Sim.stats()
+        #expect(after["create"] == before["create"].map { $0 + 2 } && after["jobs"] == before["jobs"].map { $0 + 2 })
+    }
+
+    /// The same drop against the client: its create travels on a fresh connection, so it leaves once, the
+    /// job exists once, and the failure says the answer was lost (the engine then looks for the job).
+    @Test func droppedCreateOnAWarmClientIsSentOnce() throws {
+        let api = try client()
+        _ = try api.list(limit: 1)  // warms the handle's connection
+        try Sim.fault("create", "drop")
+        let before = try Sim.stats()
+        do {
+            _ = try api.create(CreateVideo(prompt: "dropped once", model: "sora-2", seconds: "4", size: "720x1280"), maxRetries: nil)
+            Issue.record("expected the dropped connection to fail the create")
+        } catch {
+            #expect(error.kind == .connectionFailed && !error.nothingWasSent && error.createOutcome == .lostAnswer)
+        }
+        let after = try Sim.stats()
+        #expect(after["create"] == before["create"].map { $0 + 1 } && after["jobs"] == before["jobs"].map { $0 + 1 })
+        #expect(try api.list(limit: 1).value.data.first?.prompt == "dropped once")  // reads still work on the same handle
+    }
+
+    @Test func droppedRemixOnAWarmClientIsSentOnce() throws {
+        let api = try client()
+        let source = try api.create(CreateVideo(prompt: "remix source [sim:seconds=0.5]", model: "sora-2", seconds: "4", size: "720x1280")).value
+        _ = try waitUntilDone(api, source.id)  // polls: the connection is warm
+        try Sim.fault("remix", "drop")
+        let before = try Sim.stats()
+        #expect { try api.remix(source.id, prompt: "at night", maxRetries: nil) }
+            throws: { ($0 as? VideoAPIError)?.createOutcome == .lostAnswer }
+        let after = try Sim.stats()
+        #expect(after["remix"] == before["remix"].map { $0 + 1 } && after["jobs"] == before["jobs"].map { $0 + 1 })
+    }
+
     @Test func hungReadTimesOutAndRetries() throws {
         let waits = Waits()
         let api = try client(Sim.config(timeoutMs: 1000), waits: waits)

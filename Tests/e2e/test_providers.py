@@ -145,6 +145,62 @@ def test_a_create_sent_is_never_sent_again(no_worker, kind, outcome):
         w.stop()
 
 
+def warm_worker_and_video(prompt):
+    """A worker whose provider connection is warm (it has just created, polled and downloaded a video)
+    and a second video of the same user to click next."""
+    token, first = setup_video("[sim:seconds=1] warm the connection")
+    w = WorkerProcess(PROMPTREEL_RECONCILE_DELAY_SECONDS=1)
+    try:
+        assert generate(token, first).status_code == 200
+        done, _ = wait_status(token, first, "completed")
+    except BaseException:
+        w.stop()
+        raise
+    project = api("GET", f"/api/videos/{first}", token).json()["project_id"]
+    second = api("POST", f"/api/projects/{project}/videos", token, json={"title": "second", "final_prompt": prompt}).json()["id"]
+    return w, token, first, second, done["generationId"]
+
+
+@pytest.mark.parametrize("list_refused", [False, True])
+def test_a_create_dropped_on_a_reused_connection_is_sent_once(no_worker, list_refused):
+    """libcurl resends a request whose reused connection died before any answer, POSTs included: the
+    create travels on a fresh connection, so the provider gets it once, and the engine settles it from
+    the list (or, with the list refused, says unconfirmed and possibly billed)."""
+    w, token, _, video, _ = warm_worker_and_video(f"[sim:seconds=1] dropped on a warm connection {list_refused}")
+    try:
+        before = sim_stats()
+        sim_fault("create", "drop")
+        if list_refused:
+            sim_fault("list", "400")
+        assert generate(token, video).status_code == 200
+        if list_refused:
+            result, _ = wait_status(token, video, "failed", timeout=30)
+            assert result["errorCode"] == "unconfirmed" and result["possiblyBilled"] is True and result["cost"] == 0.4
+        else:
+            result, _ = wait_status(token, video, "completed", timeout=30)
+            assert api("GET", result["videoUrl"], token).content == FIXTURE
+        after = sim_stats()
+        assert after["create"] - before["create"] == 1 and after["jobs"] - before["jobs"] == 1
+    finally:
+        w.stop()
+
+
+def test_a_remix_dropped_on_a_reused_connection_is_sent_once(no_worker):
+    w, token, video, _, source = warm_worker_and_video("unused")
+    try:
+        before = sim_stats()
+        sim_fault("remix", "drop")
+        r = api("POST", f"/api/generations/{source}/remix", token, json={"prompt": "the same, at dusk [sim:seconds=1]"})
+        assert r.status_code == 200, r.text
+        done, _ = wait_until(lambda: (s := status(token, video).json())["status"] in ("completed", "failed")
+                             and s["generationId"] == r.json()["generationId"] and (s, None), timeout=30, what="the remix settled")
+        assert done["status"] == "completed" and done["generationId"] == r.json()["generationId"]
+        after = sim_stats()
+        assert after["remix"] - before["remix"] == 1 and after["jobs"] - before["jobs"] == 1
+    finally:
+        w.stop()
+
+
 def test_refused_connection_and_503_are_resent(no_worker):
     token, video = setup_video("[sim:seconds=1] resend")
     before = sim_stats()

@@ -10,7 +10,7 @@ import html5lib
 import pytest
 import requests
 
-from conftest import Browser, api, sql, wait_until
+from conftest import Browser, WorkerProcess, api, sim_fault, sql, wait_until
 
 SIM = os.environ.get("PROMPTREEL_SIM_URL", "http://127.0.0.1:8090")
 ROLES = ["Director", "Cinematographer", "Editor", "Feasibility"]
@@ -110,6 +110,36 @@ def test_failure_mid_round_keeps_the_transcript_and_retry_asks_only_what_is_miss
     assert len(done["messages"]) == 9
     assert chat_calls() - before == 6  # Editor's notes, four answers, the Moderator
     assert api("POST", f"/api/roundtables/{rid}/retry", token).status_code == 409
+
+
+def test_a_timed_out_chat_call_then_its_retry_are_two_calls(no_worker):
+    """Chat calls are billed per attempt: one the provider worked on but that timed out here (a late
+    answer), then answered on retry, is two calls — the answer at its usage, the lost attempt at its
+    worst case (every byte of its messages a token, every completion token allowed), possibly billed."""
+    b, token, video = setup(brief="A kettle coming to the boil, one take.")
+    sim_fault("chat", "late", hang_seconds=4)
+    before = chat_calls()
+    w = WorkerProcess(PROMPTREEL_CHAT_TIMEOUT_MS=1500)
+    try:
+        rid = start(token, video).json()["roundtableId"]
+        done = wait_done(token, rid)
+    finally:
+        w.stop()
+    assert chat_calls() - before == 10  # nine answers and the attempt that timed out
+    assert len(done["messages"]) == 9 and done["unansweredCalls"] == 1
+    lost = sql(f"""SELECT role || '|' || round || '|' || error_kind || '|' || prompt_tokens || '|' || completion_tokens || '|' || cost
+                   FROM roundtable_unanswered_calls WHERE roundtable_id = {rid}""").split("|")
+    role, rnd, kind, prompt_tokens, completion_tokens, cost = lost
+    assert rnd == "1" and kind == "timeout" and completion_tokens == "600"
+    answered = next(m for m in done["messages"] if m["role"] == role and m["round"] == 1)
+    assert int(prompt_tokens) > answered["promptTokens"]  # an upper bound of what the provider counted
+    worst = ((Decimal(prompt_tokens) * Decimal("0.40") + Decimal(600) * Decimal("1.60")) / Decimal(1_000_000)).quantize(Decimal("0.000001"))
+    assert Decimal(cost) == worst and Decimal(str(done["possiblyBilled"])) == worst
+    answers = sum(Decimal(str(m["cost"])) for m in done["messages"])
+    assert Decimal(str(done["cost"])) == answers + worst
+    assert sql(f"SELECT spend || '|' || possibly_billed FROM spend_items WHERE kind = 'roundtable' AND id = {rid}") \
+        == f"{answers + worst}|{worst}"
+    assert "possibly billed for 1 call that got no answer" in b.get(f"/dashboard/roundtables/{rid}").text
 
 
 def test_two_roundtables_of_one_video_at_once(worker):

@@ -82,6 +82,7 @@ let package = Package(
         .testTarget(name: "ImagesTests", dependencies: ["Images"], swiftSettings: strict),
         .testTarget(name: "FastCGIServerTests", dependencies: ["FastCGIServer"], swiftSettings: strict),
         .testTarget(name: "HTTPClientTests", dependencies: ["HTTPClient"], swiftSettings: strict),
+        .testTarget(name: "PostgresTests", dependencies: ["Postgres"], swiftSettings: strict),
         .testTarget(name: "VideoAPITests", dependencies: ["VideoAPI", "Web"], swiftSettings: strict),
         .testTarget(name: "PromptReelTests", dependencies: ["PromptReel", "Postgres", "Web"], swiftSettings: strict),
     ],

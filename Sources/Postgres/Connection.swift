@@ -85,15 +85,41 @@ public final class Connection {
         try ResultHandle(PQexec(raw, script.sql)).check(connection: self)
     }
 
-    /// Runs `body` in a transaction: COMMIT when it returns, ROLLBACK when it throws.
+    /// How many `transaction` bodies are running on this connection (0: none).
+    private var transactionDepth = 0
+
+    /// Runs `body` in a transaction: COMMIT when it returns, ROLLBACK when it throws. Inside another
+    /// transaction it is a savepoint instead: returning keeps its work for the outer COMMIT, throwing rolls
+    /// back only its own work, and nothing commits before the outermost body returns.
     public func transaction<T>(_ body: () throws -> T) throws -> T {
+        if transactionDepth > 0 { return try savepoint(body) }
         try execute("BEGIN")
+        transactionDepth = 1
+        defer { transactionDepth = 0 }
         do {
             let value = try body()
             try execute("COMMIT")
             return value
         } catch {
             if isHealthy { _ = try? execute("ROLLBACK") }
+            throw error
+        }
+    }
+
+    /// A nested transaction. Savepoints of one name stack: ROLLBACK TO and RELEASE act on the newest.
+    private func savepoint<T>(_ body: () throws -> T) throws -> T {
+        try execute("SAVEPOINT promptreel_nested")
+        transactionDepth += 1
+        defer { transactionDepth -= 1 }
+        do {
+            let value = try body()
+            try execute("RELEASE SAVEPOINT promptreel_nested")
+            return value
+        } catch {
+            if isHealthy {
+                _ = try? execute("ROLLBACK TO SAVEPOINT promptreel_nested")
+                _ = try? execute("RELEASE SAVEPOINT promptreel_nested")
+            }
             throw error
         }
     }

@@ -1,0 +1,71 @@
+// Transactions that nest, against scripts/test's PostgreSQL: an inner one is a savepoint, so its failure
+// undoes only its own work, an outer failure undoes everything, and nothing commits early.
+
+import Foundation
+import Postgres
+import Testing
+
+@Suite(.serialized) struct NestedTransactions {
+    let db: Connection
+
+    init() throws {
+        guard let url = ProcessInfo.processInfo.environment["DATABASE_URL"] else {
+            fatalError("DATABASE_URL is not set: run the tests with scripts/test")
+        }
+        db = try Connection(url: url)
+        // A real table (a second connection must see what is committed), emptied for each test.
+        try db.execute("CREATE TABLE IF NOT EXISTS nested_transaction_test (name text PRIMARY KEY)")
+        try db.execute("DELETE FROM nested_transaction_test")
+    }
+
+    struct Refused: Error {}
+
+    func insert(_ name: String) throws {
+        try db.execute("INSERT INTO nested_transaction_test VALUES (\(name))")
+    }
+
+    func names(on connection: Connection? = nil) throws -> [String] {
+        try (connection ?? db).execute("SELECT name FROM nested_transaction_test ORDER BY name").map { $0.string("name") }
+    }
+
+    @Test func anInnerFailureUndoesOnlyItsOwnWork() throws {
+        try db.transaction {
+            try insert("a")
+            #expect(throws: Refused.self) {
+                try db.transaction {
+                    try insert("b")
+                    throw Refused()
+                }
+            }
+            try insert("c")
+        }
+        #expect(try names() == ["a", "c"])
+    }
+
+    @Test func anOuterFailureUndoesEverythingAndNothingCommitsEarly() throws {
+        let other = try Connection(url: db.url)
+        #expect(throws: Refused.self) {
+            try db.transaction {
+                try insert("a")
+                try db.transaction { try db.transaction { try insert("b") } }
+                // The inner ones returned, but nothing is committed before the outermost does.
+                #expect(try names(on: other).isEmpty)
+                #expect(try names() == ["a", "b"])
+                throw Refused()
+            }
+        }
+        #expect(try names().isEmpty && names(on: other).isEmpty)
+        try db.transaction { try db.transaction { try insert("d") } }
+        #expect(try names(on: other) == ["d"])
+    }
+
+    /// A failed statement inside a savepoint leaves the outer transaction usable once rolled back to it.
+    @Test func aFailedStatementInAnInnerTransactionSparesTheOuter() throws {
+        try db.transaction {
+            try insert("a")
+            #expect(throws: DatabaseError.self) { try db.transaction { try insert("a") } }  // duplicate key
+            try insert("b")
+        }
+        #expect(try names() == ["a", "b"])
+    }
+}

@@ -51,17 +51,34 @@ let package = Package(
         .target(name: "VideoAPI", dependencies: ["HTTPClient", "Web", "CSodium"], swiftSettings: strict),
         // The FastCGI edge: turns FCGX requests into Web.Request values and back.
         .target(name: "FastCGIServer", dependencies: ["CFastCGI", "Web"], swiftSettings: strict),
-        // The application: routes, handlers, pages, accounts, storage.
-        .target(name: "PromptReel", dependencies: [
-            "Web", "Postgres", "CSodium", "CCrack", "VideoAPI", "Images", "HTTPClient",
+        // The layering, kept by the compiler (docs/ARCHITECTURE.md): Telemetry ← Core ← Engine, Core ← WebApp;
+        // only the executable sees all of them. WebApp's whole dependency set holds no provider client
+        // (VideoAPI, HTTPClient) and no Engine, so a request thread cannot call a provider: it does not build.
+        // Logging and metrics.
+        .target(name: "Telemetry", dependencies: [
             .product(name: "Metrics", package: "swift-metrics"),
+            .product(name: "CoreMetrics", package: "swift-metrics"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
+            .product(name: "Logging", package: "swift-log"),
+        ], swiftSettings: strict),
+        // The domain: one folder per capability (types, services, stores), money, configuration. No HTTP
+        // server, no provider client.
+        .target(name: "Core", dependencies: ["Telemetry", "Web", "Postgres", "Images", "CSodium", "CCrack"], swiftSettings: strict),
+        // Workers and everything that talks to providers or runs programs for them.
+        .target(name: "Engine", dependencies: ["Core", "Telemetry", "Web", "Postgres", "Images", "VideoAPI", "HTTPClient"],
+                swiftSettings: strict),
+        // Pages and the JSON API: the route table, context, views, one folder per capability.
+        .target(name: "WebApp", dependencies: [
+            "Core", "Telemetry", "Web", "Postgres", "Images",
+            .product(name: "Metrics", package: "swift-metrics"),
+            .product(name: "CoreMetrics", package: "swift-metrics"),
             .product(name: "Prometheus", package: "swift-prometheus"),
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: strict),
         .executableTarget(
             name: "promptreel",
             dependencies: [
-                "PromptReel", "FastCGIServer", "Postgres", "VideoAPI",
+                "WebApp", "Engine", "Core", "Telemetry", "FastCGIServer", "Postgres", "VideoAPI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict
@@ -84,7 +101,8 @@ let package = Package(
         .testTarget(name: "HTTPClientTests", dependencies: ["HTTPClient"], swiftSettings: strict),
         .testTarget(name: "PostgresTests", dependencies: ["Postgres"], swiftSettings: strict),
         .testTarget(name: "VideoAPITests", dependencies: ["VideoAPI", "Web"], swiftSettings: strict),
-        .testTarget(name: "PromptReelTests", dependencies: ["PromptReel", "Postgres", "Web"], swiftSettings: strict),
+        .testTarget(name: "PromptReelTests", dependencies: ["Core", "Engine", "WebApp", "Telemetry", "Postgres", "Web", "VideoAPI", "Images"],
+                    swiftSettings: strict),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,7 +1,7 @@
 // `promptreel budget …`: monthly budgets per user and the instance-wide cap (months in UTC).
 
 import ArgumentParser
-import PromptReel
+import Core
 
 struct BudgetCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

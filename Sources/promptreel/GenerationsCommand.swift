@@ -1,7 +1,7 @@
 // `promptreel generations …`: operator actions on generations.
 
 import ArgumentParser
-import PromptReel
+import Core
 
 struct GenerationsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

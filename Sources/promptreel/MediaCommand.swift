@@ -3,7 +3,8 @@
 
 import ArgumentParser
 import Foundation
-import PromptReel
+import Core
+import Engine
 
 struct MediaCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "media", abstract: "Maintain the media store.", subcommands: [Sweep.self, Posters.self])

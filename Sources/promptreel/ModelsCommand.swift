@@ -1,7 +1,7 @@
 // `promptreel models …`: the operator's view of the model catalog.
 
 import ArgumentParser
-import PromptReel
+import Core
 
 struct ModelsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

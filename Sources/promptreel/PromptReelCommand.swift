@@ -1,10 +1,13 @@
 // The promptreel command: a thin shell over the library targets.
 
 import ArgumentParser
+import Core
+import Engine
 public import FastCGIServer
-public import PromptReel
 import Foundation
 import Postgres
+import Telemetry
+public import WebApp
 
 extension App: RequestHandler {}
 
@@ -25,8 +28,12 @@ struct DatabaseOptions: ParsableArguments {
     var config: AppConfig {
         var config = AppConfig.fromEnvironment(ProcessInfo.processInfo.environment)
         if let databaseURL { config.databaseURL = databaseURL }
+        providers.announce(to: &config)
         return config
     }
+
+    /// The providers' settings: the workers' alone (the app learns only that they exist).
+    var providers: ProviderSettings { ProviderSettings.fromEnvironment(ProcessInfo.processInfo.environment) }
 
     func connect() throws -> Connection { try Connection(url: config.databaseURL) }
 }
@@ -76,7 +83,8 @@ struct Serve: ParsableCommand {
         let address: FastCGIServer.Address = socket.map { .socket(path: $0) } ?? .tcp(listen ?? "")
         let server = FastCGIServer(address: address, threads: threads ?? 2 * ProcessInfo.processInfo.activeProcessorCount,
                                    maxBodyBytes: { [maxBodyBytes] in Route.maxBodyBytes(method: $0, path: $1, standard: maxBodyBytes) })
-        let workers = noWorker ? nil : WorkerThreads(config: config, count: workerThreads, roundtables: roundtableThreads)
+        let workers = noWorker ? nil : WorkerThreads(config: config, providers: database.providers, count: workerThreads,
+                                                     roundtables: roundtableThreads)
         // One cache for every request thread, kept true by a listener of its own (PROMPTREEL_CACHE=off:
         // none, to measure what it buys).
         let cache: AnswerCache? = ProcessInfo.processInfo.environment["PROMPTREEL_CACHE"] == "off" ? nil : AnswerCache()
@@ -104,7 +112,7 @@ struct WorkerCommand: ParsableCommand {
         blockStopSignals()
         let metricsListener = try metricsOptions.start("worker")
         Crypto.initialize()
-        let workers = WorkerThreads(config: database.config, count: threads, roundtables: roundtableThreads)
+        let workers = WorkerThreads(config: database.config, providers: database.providers, count: threads, roundtables: roundtableThreads)
         Log.info("worker running with \(threads) threads")
         waitForStopSignal()
         workers.stopAndWait()
@@ -118,13 +126,13 @@ struct WorkerCommand: ParsableCommand {
 final class WorkerThreads: Sendable {
     let threads: [BackgroundThread]
 
-    init(config: AppConfig, count: Int, roundtables: Int) {
+    init(config: AppConfig, providers: ProviderSettings, count: Int, roundtables: Int) {
         threads = (0..<max(1, count)).map { index in
-            BackgroundThread("worker-\(index)") { Worker(config: config, kind: .videos, name: "worker-\(index)").run(until: $0) }
+            BackgroundThread("worker-\(index)") { Worker(config: config, providers: providers, kind: .videos, name: "worker-\(index)").run(until: $0) }
         } + (0..<max(0, roundtables)).map { index in
-            BackgroundThread("roundtable-\(index)") { Worker(config: config, kind: .roundtables, name: "roundtable-\(index)").run(until: $0) }
+            BackgroundThread("roundtable-\(index)") { Worker(config: config, providers: providers, kind: .roundtables, name: "roundtable-\(index)").run(until: $0) }
         } + (0..<config.webhooks.threads).map { index in
-            BackgroundThread("webhooks-\(index)") { Worker(config: config, kind: .webhooks, name: "webhooks-\(index)").run(until: $0) }
+            BackgroundThread("webhooks-\(index)") { Worker(config: config, providers: providers, kind: .webhooks, name: "webhooks-\(index)").run(until: $0) }
         }
     }
 

@@ -1,7 +1,7 @@
 // `promptreel roundtable …`: the roundtable's roles and chat prices.
 
 import ArgumentParser
-import PromptReel
+import Core
 
 struct RoundtableCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,7 +1,7 @@
 // `promptreel search-language [name]`: which language video search stems words in, or switch it.
 
 import ArgumentParser
-import PromptReel
+import Core
 
 struct SearchLanguageCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -2,7 +2,7 @@
 // the query plan behind it.
 
 import ArgumentParser
-import PromptReel
+import Core
 
 struct UsageCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,7 +1,10 @@
 // Budgets' pure rules: what fits, what is left (never negative, never overstated), the tighter of two
 // limits, the operator's amounts, and a roundtable's worst-case reservation.
 
-@testable import PromptReel
+@testable import Core
+@testable import Engine
+@testable import Telemetry
+@testable import WebApp
 import Testing
 
 @Suite struct BudgetRules {

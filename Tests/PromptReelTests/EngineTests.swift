@@ -5,7 +5,10 @@
 import Foundation
 import Images
 import Postgres
-@testable import PromptReel
+@testable import Core
+@testable import Engine
+@testable import Telemetry
+@testable import WebApp
 import Testing
 @testable import VideoAPI
 import Web

@@ -1,8 +1,11 @@
 // The application's handlers against a real PostgreSQL, without a socket: auth, CSRF, ownership,
 // validation and error mapping.
 
+@testable import Core
+@testable import Engine
+@testable import Telemetry
+@testable import WebApp
 import Postgres
-import PromptReel
 import Testing
 import Web
 

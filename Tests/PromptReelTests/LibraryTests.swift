@@ -4,7 +4,10 @@
 
 import Foundation
 import Postgres
-@testable import PromptReel
+@testable import Core
+@testable import Engine
+@testable import Telemetry
+@testable import WebApp
 import Testing
 import Web
 
@@ -13,7 +16,7 @@ import Web
                       (4_249_999, "4.2 MB"), (4_250_000, "4.3 MB"), (41_000_000, "41 MB"), (9_960_000, "10 MB"),
                       (2_500_000_000, "2.5 GB")])
     func sizes(_ bytes: Int64, _ shown: String) {
-        #expect(Views.bytes(bytes) == shown)
+        #expect(Formatting.bytes(bytes) == shown)
     }
 
     @Test func confirmationSentenceAndBlockers() {

@@ -4,7 +4,10 @@
 
 import Foundation
 import Images
-@testable import PromptReel
+@testable import Core
+@testable import Engine
+@testable import Telemetry
+@testable import WebApp
 import Testing
 
 @Suite struct SubprocessTests {

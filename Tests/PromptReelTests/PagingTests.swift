@@ -1,6 +1,9 @@
 // Paging cursors: they round-trip, and a tampered, truncated or foreign one decodes to nothing.
 
-@testable import PromptReel
+@testable import Core
+@testable import Engine
+@testable import Telemetry
+@testable import WebApp
 import Testing
 import Web
 

@@ -5,7 +5,10 @@
 
 import Foundation
 import Postgres
-@testable import PromptReel
+@testable import Core
+@testable import Engine
+@testable import Telemetry
+@testable import WebApp
 import Synchronization
 import Testing
 @testable import VideoAPI
@@ -219,7 +222,7 @@ struct ScriptedChatProvider: ChatProvider {
         let id = try newRoundtable()
         let user = User(id: fixture.userID, email: "roundtable@example.test")
         var config = AppConfig(databaseURL: TestDatabase.url)
-        config.chat = ChatConfig(baseURL: "http://127.0.0.1:9/v1", apiKey: "k")
+        config.chatModel = ChatConfig.defaultModel
         let service = Roundtables(db: db, config: config)
         #expect(throws: Roundtables.Refusal.self) { try service.accept(id: id, user: user, editedPrompt: nil) }  // not completed yet
         #expect(try engine(ScriptedChat()).runOne())

@@ -1,6 +1,9 @@
 // Routing: paths parse to typed routes and print back; anything else is not a route.
 
-import PromptReel
+@testable import Core
+@testable import Engine
+@testable import Telemetry
+@testable import WebApp
 import Testing
 
 @Suite struct Routing {

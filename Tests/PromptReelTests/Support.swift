@@ -1,9 +1,12 @@
 // Test helpers: the real database from DATABASE_URL (scripts/test starts one) and a cookie-keeping
 // client that drives the App's handlers directly, with no socket in between.
 
+@testable import Core
+@testable import Engine
+@testable import Telemetry
+@testable import WebApp
 import Foundation
 import Postgres
-import PromptReel
 import Testing
 import Web
 

@@ -3,7 +3,10 @@
 import Foundation
 import Glibc
 import Testing
-@testable import PromptReel
+@testable import Core
+@testable import Engine
+@testable import Telemetry
+@testable import WebApp
 
 @Suite struct LogLines {
     @Test func valuesAreBareOnlyWhenPlain() {

@@ -1,7 +1,10 @@
 // USD: strict parsing (bounded, never traps), exact text forms, rounding for display, checked
 // arithmetic and exact ordering.
 
-@testable import PromptReel
+@testable import Core
+@testable import Engine
+@testable import Telemetry
+@testable import WebApp
 import Testing
 
 @Suite struct USDParsing {

@@ -1,7 +1,10 @@
 // Usage's pure parts: UTC days and ranges (parsing, calendar, defaults, limits), the scope and grouping
 // a member may ask for, CSV cells (quoting, formula injection), the chart's axis, and tenths.
 
-@testable import PromptReel
+@testable import Core
+@testable import Engine
+@testable import Telemetry
+@testable import WebApp
 import Testing
 import Web
 

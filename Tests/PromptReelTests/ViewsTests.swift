@@ -1,11 +1,14 @@
 // Formatting helpers the pages use for money and time.
 
 import Foundation
-@testable import PromptReel
+@testable import Core
+@testable import Engine
+@testable import Telemetry
+@testable import WebApp
 import Testing
 import Web
 
-@Suite struct Formatting {
+@Suite struct FormattingTests {
     @Test(arguments: [("0.40", "$0.40"), ("0.4", "$0.40"), ("12", "$12.00"), ("0.1000", "$0.10"), ("0.375", "$0.375"), ("8.40", "$8.40")])
     func dollars(_ amount: String, _ shown: String) {
         #expect(Views.dollars(amount) == shown)
@@ -14,7 +17,7 @@ import Web
     @Test func times() {
         #expect(Views.when("2026-11-26T05:57:12Z").rendered == #"<time datetime="2026-11-26T05:57:12Z">26 Nov 2026, 05:57 UTC</time>"#)
         #expect(Views.when("garbage<").rendered == "garbage&lt;")
-        #expect(Views.duration(seconds: 65) == "1 min 05 s")
+        #expect(Formatting.duration(seconds: 65) == "1 min 05 s")
     }
 
     @Test func expectedCostIsAPlainAmountOrA422() throws {

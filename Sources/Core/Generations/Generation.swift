@@ -1,0 +1,333 @@
+// A generation row as the application reads it, and its JSON forms.
+
+package import Images
+package import Postgres
+package import Web
+
+package struct Generation: Sendable {
+    package let id: Int64
+    /// Nil once the video was deleted: the row stays (it is the money record), with the title it had.
+    package let videoID: Int64?
+    package let deletedVideoTitle: String?
+    package let userID: Int64
+    package let settings: String  // jsonb text
+    package let prompt: String
+    package let model: String
+    package let seconds: Int
+    package let size: String
+    package let resolution: String
+    package let status: GenerationStatus
+    package let phase: GenerationPhase
+    package let progress: Int
+    /// False while the provider has sent no progress figure (then pages show elapsed time and an estimate).
+    package let progressKnown: Bool
+    package let providerStatus: String?
+    package let providerJobID: String?
+    package let providerRequestID: String?
+    package let estimatedCost: USD
+    package let actualCost: USD?
+    /// The provider may have billed this failure; `cost` is then the estimate.
+    package let possiblyBilled: Bool
+    package let errorCode: String?
+    package let errorMessage: String?
+    package let submitAttempts: Int
+    package let polls: Int
+    package let downloadAttempts: Int
+    package let createdAt: String
+    package let submitStartedAt: String?
+    package let submittedAt: String?
+    package let startedAt: String?
+    package let completedAt: String?
+    package let lastCheckedAt: String?
+    package let expiresAt: String?
+    package let resultSeconds: String?
+    package let resultSize: String?
+    /// What ffprobe found in the stored video.
+    package let deliveredSeconds: String?, deliveredWidth: Int64?, deliveredHeight: Int64?
+    /// Sent as Idempotency-Key with the create.
+    package let requestKey: String
+    package let videoPath: String?, videoBytes: Int64?, videoSHA256: String?
+    package let thumbnailPath: String?, thumbnailBytes: Int64?
+    package let spritesheetPath: String?, spritesheetBytes: Int64?
+    package let thumbnailSkipped: Bool
+    package let spritesheetSkipped: Bool
+    /// Where the stored poster and spritesheet came from (nil while there is none).
+    package let thumbnailSource: PreviewSource?, spritesheetSource: PreviewSource?
+    package let elapsedSeconds: Int64
+    /// The provider's copy of the media has expired (no point retrying downloads).
+    package let assetsExpired: Bool
+    /// The reference image it started from (original and fitted frame), if any.
+    package let reference: GenerationReference?
+    /// The click that started it (several takes share one).
+    package let batchID: Int64?
+    /// A remix: our generation it remixed, and that one's provider job.
+    package let remixedFromGenerationID: Int64?
+    package let remixSourceJobID: String?
+    /// The provider's own `expires_at` (nil when it sent none), and whether it has passed by the database's clock.
+    package let providerExpiresAt: String?
+    package let providerCopyExpired: Bool
+
+    /// The columns every generation query selects, timestamps as ISO-8601 text.
+    package static let columns: Query = """
+        g.id, g.video_id, g.user_id, g.settings::text AS settings, g.prompt, g.model, g.seconds, g.size, g.resolution,
+        g.status, g.phase, g.progress, g.progress_known, g.provider_status, g.possibly_billed, g.request_key::text AS request_key,
+        g.delivered_seconds::text AS delivered_seconds, g.delivered_width, g.delivered_height, g.provider_job_id, g.provider_request_id, g.estimated_cost::text AS estimated_cost,
+        g.actual_cost::text AS actual_cost, g.error_code, g.error_message, g.submit_attempts, g.polls, g.download_attempts,
+        iso(g.created_at) AS created_at, iso(g.submit_started_at) AS submit_started_at, iso(g.submitted_at) AS submitted_at,
+        iso(g.started_at) AS started_at, iso(g.completed_at) AS completed_at, iso(g.last_checked_at) AS last_checked_at,
+        iso(g.expires_at) AS expires_at, g.result_seconds, g.result_size,
+        g.video_path, g.video_bytes, g.video_sha256, g.thumbnail_path, g.thumbnail_bytes, g.spritesheet_path, g.spritesheet_bytes,
+        g.thumbnail_skipped, g.spritesheet_skipped, g.thumbnail_source, g.spritesheet_source,
+        extract(epoch FROM (coalesce(g.completed_at, now()) - g.created_at))::bigint AS elapsed_seconds,
+        coalesce(g.expires_at < now(), false) AS assets_expired,
+        g.video_title AS deleted_video_title,
+        g.reference_path, g.reference_content_type, g.reference_width, g.reference_height, g.reference_sha256,
+        g.reference_fit, g.reference_fitted_path,
+        g.batch_id, g.remixed_from_generation_id, g.remix_source_job_id, iso(g.provider_expires_at) AS provider_expires_at,
+        coalesce(g.provider_expires_at <= now(), false) AS provider_copy_expired
+        """
+
+    package init(_ r: Row) {
+        id = r.int("id"); videoID = r.optionalInt("video_id"); userID = r.int("user_id")
+        deletedVideoTitle = r["deleted_video_title"]
+        settings = r.string("settings"); prompt = r.string("prompt"); model = r.string("model")
+        seconds = Int(r.int("seconds")); size = r.string("size"); resolution = r.string("resolution")
+        // The CHECK constraints allow nothing else; an unexpected value reads as failed, never a crash.
+        status = GenerationStatus(rawValue: r.string("status")) ?? .failed
+        phase = GenerationPhase(rawValue: r.string("phase")) ?? .done
+        progress = Int(r.int("progress")); progressKnown = r.bool("progress_known"); providerStatus = r["provider_status"]
+        possiblyBilled = r.bool("possibly_billed"); requestKey = r.string("request_key")
+        deliveredSeconds = r["delivered_seconds"]; deliveredWidth = r.optionalInt("delivered_width"); deliveredHeight = r.optionalInt("delivered_height")
+        providerJobID = r["provider_job_id"]; providerRequestID = r["provider_request_id"]
+        estimatedCost = USD(parsing: r.string("estimated_cost")) ?? .zero; actualCost = r["actual_cost"].flatMap { USD(parsing: $0) }
+        errorCode = r["error_code"]; errorMessage = r["error_message"]
+        submitAttempts = Int(r.int("submit_attempts")); polls = Int(r.int("polls")); downloadAttempts = Int(r.int("download_attempts"))
+        createdAt = r.string("created_at"); submitStartedAt = r["submit_started_at"]; submittedAt = r["submitted_at"]
+        startedAt = r["started_at"]; completedAt = r["completed_at"]; lastCheckedAt = r["last_checked_at"]; expiresAt = r["expires_at"]
+        resultSeconds = r["result_seconds"]; resultSize = r["result_size"]
+        videoPath = r["video_path"]; videoBytes = r.optionalInt("video_bytes"); videoSHA256 = r["video_sha256"]
+        thumbnailPath = r["thumbnail_path"]; thumbnailBytes = r.optionalInt("thumbnail_bytes")
+        spritesheetPath = r["spritesheet_path"]; spritesheetBytes = r.optionalInt("spritesheet_bytes")
+        thumbnailSkipped = r.bool("thumbnail_skipped"); spritesheetSkipped = r.bool("spritesheet_skipped")
+        // Only with a file: deleting the video clears the paths (Migrations/0008), not the sources.
+        thumbnailSource = thumbnailPath == nil ? nil : r["thumbnail_source"].flatMap(PreviewSource.init(rawValue:))
+        spritesheetSource = spritesheetPath == nil ? nil : r["spritesheet_source"].flatMap(PreviewSource.init(rawValue:))
+        elapsedSeconds = r.int("elapsed_seconds")
+        assetsExpired = r.bool("assets_expired")
+        batchID = r.optionalInt("batch_id")
+        remixedFromGenerationID = r.optionalInt("remixed_from_generation_id"); remixSourceJobID = r["remix_source_job_id"]
+        providerExpiresAt = r["provider_expires_at"]; providerCopyExpired = r.bool("provider_copy_expired")
+        if let path = r["reference_path"], let fitted = r["reference_fitted_path"],
+           let format = r["reference_content_type"].flatMap(ImageFormat.init(contentType:)) {
+            reference = GenerationReference(
+                originalPath: path, format: format, width: Int(r.optionalInt("reference_width") ?? 0),
+                height: Int(r.optionalInt("reference_height") ?? 0), sha256: r["reference_sha256"] ?? "",
+                fit: r["reference_fit"].flatMap(FitMode.init(rawValue:)) ?? .crop, fittedPath: fitted)
+        } else {
+            reference = nil
+        }
+    }
+
+    package var referenceURL: String? { reference.map { "/media/generations/\(id)/\(ReferenceFile.original($0.format).fileName)" } }
+    package var referenceFittedURL: String? { reference.map { _ in "/media/generations/\(id)/\(ReferenceFile.fitted.fileName)" } }
+
+    package var referenceJSON: JSON {
+        guard let reference, let original = referenceURL, let fitted = referenceFittedURL else { return .null }
+        return .object([("url", .string(original)), ("fittedUrl", .string(fitted)), ("fit", .string(reference.fit.rawValue)),
+                        ("contentType", .string(reference.format.contentType)), ("width", .int(reference.width)),
+                        ("height", .int(reference.height)), ("fittedSize", .string(size)), ("sha256", .string(reference.sha256))])
+    }
+
+    package var isActive: Bool { status.isActive }
+
+    /// What the generation costs: the actual cost once finished (0 for failures the provider did not
+    /// bill, the estimate for those it may have), else the estimate.
+    package var cost: USD {
+        switch status {
+        case .completed: actualCost ?? estimatedCost
+        case .failed: actualCost ?? (possiblyBilled ? estimatedCost : .zero)
+        case .queued, .inProgress: estimatedCost
+        }
+    }
+
+    /// The id clients know the job by: the provider's, or ours while it waits locally.
+    package var jobID: String { providerJobID ?? String(id) }
+
+    package static func mediaURL(_ id: Int64, _ asset: MediaAsset) -> String { "/media/generations/\(id)/\(asset.fileName)" }
+    package var videoURL: String? { status == .completed && videoPath != nil ? Generation.mediaURL(id, .video) : nil }
+    package var thumbnailURL: String? { thumbnailPath != nil ? Generation.mediaURL(id, .thumbnail) : nil }
+    package var spritesheetURL: String? { spritesheetPath != nil ? Generation.mediaURL(id, .spritesheet) : nil }
+
+    package var statusMessage: String {
+        switch (status, phase) {
+        case (.queued, .waiting): "Waiting to be sent to the video provider."
+        case (.queued, .submitting): "Being sent to the video provider."
+        case (.queued, _): "Queued at the video provider."
+        case (.inProgress, .downloading): "Finished; saving the video."
+        case (.inProgress, _): "Generating the video."
+        case (.completed, _): "The video is ready."
+        case (.failed, _): errorMessage ?? "The generation failed."
+        }
+    }
+
+    /// "delivered 4.0 s of 8 s" / "delivered 1280x720, asked 1920x1080" when the video differs from the order.
+    package var deliveryDifference: String? {
+        var notes: [String] = []
+        if let delivered = deliveredSeconds, let value = Double(delivered), value + 0.5 < Double(seconds) {
+            notes.append("delivered \(delivered.hasSuffix("0") ? String(delivered.dropLast()) : delivered) s of \(seconds) s")
+        }
+        if let w = deliveredWidth, let h = deliveredHeight, "\(w)x\(h)" != size {
+            notes.append("delivered \(w)x\(h), asked \(size)")
+        }
+        return notes.isEmpty ? nil : notes.joined(separator: "; ")
+    }
+
+    package var json: JSON {
+        var pairs: [(String, JSON)] = [
+            ("id", .int(id)), ("videoId", videoID.map { JSON.int($0) } ?? .null), ("jobId", .string(jobID)), ("status", .string(status.rawValue)),
+            ("phase", .string(phase.rawValue)), ("progress", .int(progress)), ("progressKnown", .bool(progressKnown)),
+            ("message", .string(statusMessage)), ("settings", (try? JSONParser.parse(settings)) ?? .null),
+            ("model", .string(model)), ("seconds", .string(String(seconds))), ("size", .string(size)),
+            ("estimatedCost", .number(estimatedCost.jsonText)), ("cost", .number(cost.jsonText)),
+            ("actualCost", actualCost.map { JSON.number($0.jsonText) } ?? .null), ("possiblyBilled", .bool(possiblyBilled)),
+            ("error", .optional(errorMessage)), ("errorCode", .optional(errorCode)),
+            ("providerJobId", .optional(providerJobID)), ("providerRequestId", .optional(providerRequestID)),
+            ("providerStatus", .optional(providerStatus)),
+            ("createdAt", .string(createdAt)), ("submittedAt", .optional(submittedAt)), ("startedAt", .optional(startedAt)),
+            ("completedAt", .optional(completedAt)), ("lastCheckedAt", .optional(lastCheckedAt)), ("elapsedSeconds", .int(elapsedSeconds)),
+            ("videoUrl", .optional(videoURL)), ("thumbnailUrl", .optional(thumbnailURL)), ("spritesheetUrl", .optional(spritesheetURL)),
+            ("thumbnailSource", .optional(thumbnailSource?.rawValue)), ("spritesheetSource", .optional(spritesheetSource?.rawValue)),
+            ("deliveredSeconds", deliveredSeconds.map { JSON.number($0) } ?? .null),
+            ("deliveredSize", deliveredWidth.flatMap { w in deliveredHeight.map { JSON.string("\(w)x\($0)") } } ?? .null),
+            ("deliveryNote", .optional(deliveryDifference)), ("referenceImage", referenceJSON),
+            ("batchId", batchID.map { JSON.int($0) } ?? .null),
+            ("remixedFromGenerationId", remixedFromGenerationID.map { JSON.int($0) } ?? .null),
+            ("providerExpiresAt", .optional(providerExpiresAt)),
+        ]
+        pairs.append(("prompt", .string(prompt)))  // what it was made with, whatever the video's prompt is now
+        if videoID == nil { pairs += [("videoDeleted", .bool(true)), ("videoTitle", .optional(deletedVideoTitle))] }
+        if let videoBytes { pairs.append(("videoBytes", .int(videoBytes))) }
+        if let videoSHA256 { pairs.append(("videoSha256", .string(videoSHA256))) }
+        return .object(pairs)
+    }
+
+    /// The status contract of GET /api/videos/{id}/sora-status. `estimate` is the model's usual time
+    /// to finish, for jobs whose provider sends no progress.
+    package func statusJSON(estimate: DurationEstimate?) -> JSON {
+        switch status {
+        case .completed:
+            .object([("status", .string(status.rawValue)), ("videoUrl", .optional(videoURL)), ("cost", .number(cost.jsonText)),
+                     ("completedAt", .optional(completedAt)), ("thumbnailUrl", .optional(thumbnailURL)), ("generationId", .int(id)),
+                     ("deliveryNote", .optional(deliveryDifference))])
+        case .failed:
+            .object([("status", .string(status.rawValue)), ("error", .string(errorMessage ?? "The generation failed.")),
+                     ("errorCode", .optional(errorCode)), ("completedAt", .optional(completedAt)), ("cost", .number(cost.jsonText)),
+                     ("possiblyBilled", .bool(possiblyBilled)), ("generationId", .int(id))])
+        case .queued, .inProgress:
+            .object([("status", .string(status.rawValue)), ("message", .string(progressMessage(estimate))), ("progress", .int(progress)),
+                     ("progressKnown", .bool(progressKnown)), ("elapsedSeconds", .int(elapsedSeconds)),
+                     ("estimatedSeconds", estimate?.medianSeconds.map { JSON.int($0) } ?? .null),
+                     ("estimatedCost", .number(estimatedCost.jsonText)), ("generationId", .int(id)), ("jobId", .string(jobID))])
+        }
+    }
+
+    /// One take in `sora-status`'s `takes`.
+    package var takeJSON: JSON {
+        .object([("generationId", .int(id)), ("jobId", .string(jobID)), ("status", .string(status.rawValue)),
+                 ("progress", .int(progress)), ("progressKnown", .bool(progressKnown)),
+                 ("videoUrl", .optional(videoURL)), ("thumbnailUrl", .optional(thumbnailURL)),
+                 ("cost", .number(cost.jsonText)), ("possiblyBilled", .bool(possiblyBilled)),
+                 ("error", status == .failed ? .string(errorMessage ?? "The generation failed.") : .null),
+                 ("errorCode", .optional(errorCode)),
+                 ("remixedFromGenerationId", remixedFromGenerationID.map { JSON.int($0) } ?? .null)])
+    }
+
+    /// The status message, plus elapsed time and the usual duration when the provider sends no progress.
+    package func progressMessage(_ estimate: DurationEstimate?) -> String {
+        guard isActive, !progressKnown, phase == .submitted || phase == .downloading else { return statusMessage }
+        return statusMessage + " Running for " + Formatting.duration(seconds: elapsedSeconds) + "; " + (estimate?.sentence ?? DurationEstimate.noHistory)
+    }
+}
+
+/// How long a model usually takes, from its past completed generations.
+package struct DurationEstimate: Sendable {
+    package let model: String
+    package let medianSeconds: Int64?
+    package let samples: Int
+
+    package static let noHistory = "no estimate yet: this model has no finished generations here."
+
+    package var sentence: String {
+        guard let medianSeconds, samples > 0 else { return DurationEstimate.noHistory }
+        return "\(model) usually takes about \(Formatting.duration(seconds: medianSeconds)) (median of \(samples) finished)."
+    }
+}
+
+/// The reference image a generation started from: the original as uploaded, and the frame fitted to
+/// the generation's size (always PNG). Named by PromptReel, never by user input.
+package enum ReferenceFile: Equatable, Sendable {
+    case original(ImageFormat)
+    case fitted
+
+    package var fileName: String {
+        switch self {
+        case let .original(format): "reference.\(format.fileExtension)"
+        case .fitted: "reference-fitted.png"
+        }
+    }
+
+    package var contentType: String {
+        switch self {
+        case let .original(format): format.contentType
+        case .fitted: "image/png"
+        }
+    }
+
+    package init?(fileName: String) {
+        if fileName == ReferenceFile.fitted.fileName { self = .fitted; return }
+        guard let format = ImageFormat.allCases.first(where: { ReferenceFile.original($0).fileName == fileName }) else { return nil }
+        self = .original(format)
+    }
+}
+
+/// The three files a finished generation keeps, named by PromptReel (never by user input).
+package enum MediaAsset: String, CaseIterable, Sendable {
+    case video, thumbnail, spritesheet
+
+    package var fileName: String {
+        switch self {
+        case .video: "video.mp4"
+        case .thumbnail: "thumbnail.webp"
+        case .spritesheet: "spritesheet.jpg"
+        }
+    }
+
+    package var contentType: String {
+        switch self {
+        case .video: "video/mp4"
+        case .thumbnail: "image/webp"
+        case .spritesheet: "image/jpeg"
+        }
+    }
+
+    package init?(fileName: String) {
+        guard let match = MediaAsset.allCases.first(where: { $0.fileName == fileName }) else { return nil }
+        self = match
+    }
+}
+
+/// Where a stored poster or spritesheet came from (the `*_source` columns of Migrations/0020).
+package enum PreviewSource: String, Sendable {
+    case provider, local
+}
+
+extension Generation {
+    /// Where an asset of this generation is stored, under the media directory (a video only once completed).
+    package func path(of asset: MediaAsset) -> String? {
+        switch asset {
+        case .video: status == .completed ? videoPath : nil
+        case .thumbnail: thumbnailPath
+        case .spritesheet: spritesheetPath
+        }
+    }
+}

@@ -1,0 +1,144 @@
+// Editing, copying and deleting videos and projects: the one service behind both the JSON API and the
+// pages. Deleting keeps every generation and roundtable row (the money record) and removes the media
+// files only after the commit; a crash in between leaves orphan files for `promptreel media sweep`.
+
+package import Postgres
+package import Web
+
+package struct Library {
+    package let db: Connection
+    package let mediaDirectory: String
+    /// This process's cache: dropped at once after a change (other processes hear the NOTIFY).
+    package let cache: AnswerCache?
+
+    package init(db: Connection, mediaDirectory: String, cache: AnswerCache? = nil) {
+        self.db = db
+        self.mediaDirectory = mediaDirectory
+        self.cache = cache
+    }
+    package var store: Store { Store(db: db) }
+
+    package enum Refusal: Error, Sendable, Equatable {
+        case noSuchVideo
+        case noSuchProject
+        /// A generation is queued or in progress: its job may still be billed and needs its video.
+        case generationActive
+        /// A generation's outcome is unknown (possibly billed) until an operator settles it.
+        case generationUnconfirmed
+        case roundtableActive
+
+        package var httpError: HTTPError {
+            switch self {
+            case .noSuchVideo: .notFound("No such video.")
+            case .noSuchProject: .notFound("No such project.")
+            case .generationActive:
+                HTTPError(409, "generation_in_progress",
+                          "A generation is queued or in progress. Wait for it to finish (or cancel it while it waits), then delete.")
+            case .generationUnconfirmed:
+                HTTPError(409, "generation_unconfirmed",
+                          "A generation could not be confirmed with the video provider and may have been billed. It must be settled first (an operator adopts it with `promptreel generations adopt`).")
+            case .roundtableActive:
+                HTTPError(409, "roundtable_in_progress", "A roundtable is running. Wait for it to finish, then delete.")
+            }
+        }
+    }
+
+    /// Fields to change; nil leaves a field as it is. `preset: .some(nil)` clears the preset.
+    package struct VideoChanges: Sendable {
+        package var title: String?
+        package var brief: String?
+        package var finalPrompt: String?
+        package var preset: String??
+
+        package init(title: String? = nil, brief: String? = nil, finalPrompt: String? = nil, preset: String?? = nil) {
+            self.title = title
+            self.brief = brief
+            self.finalPrompt = finalPrompt
+            self.preset = preset
+        }
+    }
+
+    package struct ProjectChanges: Sendable {
+        package var name: String?
+        package var description: String?
+
+        package init(name: String? = nil, description: String? = nil) {
+            self.name = name
+            self.description = description
+        }
+    }
+
+    package struct Deleted: Sendable {
+        /// The video's title or the project's name.
+        package let name: String
+        package let projectID: Int64
+        package let summary: DeletionSummary
+    }
+
+    // MARK: Editing
+
+    package func updateVideo(id: Int64, user: User, changes: VideoChanges) throws -> Video {
+        guard let video = try store.updateVideo(id: id, userID: user.id, changes: changes) else { throw Refusal.noSuchVideo }
+        cache?.invalidate("video:\(id)")
+        return video
+    }
+
+    package func updateProject(id: Int64, user: User, changes: ProjectChanges) throws -> Project {
+        guard let project = try store.updateProject(id: id, userID: user.id, changes: changes) else { throw Refusal.noSuchProject }
+        if changes.name != nil { cache?.invalidate("all") }  // cached videos carry their project's name
+        return project
+    }
+
+    /// "Save as new video": the title (marked as a copy), brief, final prompt, preset and reference image,
+    /// in the same project; no generations.
+    package func copyVideo(id: Int64, user: User) throws -> Video {
+        guard let original = try store.video(id: id, userID: user.id),
+              let copy = try store.createVideo(projectID: original.projectID, userID: user.id, title: Library.copyTitle(original.title),
+                                               brief: original.brief, finalPrompt: original.finalPrompt, preset: original.preset) else {
+            throw Refusal.noSuchVideo
+        }
+        // The copy starts from the same picture: iterating on a prompt keeps the frame it starts from.
+        let images = ReferenceImages(db: db, mediaDirectory: mediaDirectory)
+        if let image = try images.current(videoID: original.id, userID: user.id) {
+            let bytes = try MediaFiles.read(image.path, in: mediaDirectory, maxBytes: ReferenceImages.maxImageBytes)
+            _ = try images.upload(videoID: copy.id, userID: user.id, bytes: bytes)
+        }
+        return copy
+    }
+
+    /// "Title (copy)", shortened so it stays within the 200 characters a title may have.
+    package static func copyTitle(_ title: String) -> String {
+        let suffix = " (copy)"
+        let room = 200 - suffix.unicodeScalars.count
+        guard title.unicodeScalars.count > room else { return title + suffix }
+        var kept = String.UnicodeScalarView()
+        kept.append(contentsOf: title.unicodeScalars.prefix(room))
+        return String(kept) + suffix
+    }
+
+    // MARK: Deleting
+
+    package func deleteVideo(id: Int64, user: User) throws -> Deleted {
+        let deleted = try finish(store.deleteVideo(id: id, userID: user.id), notFound: .noSuchVideo)
+        cache?.invalidate("video:\(id)")
+        return deleted
+    }
+
+    package func deleteProject(id: Int64, user: User) throws -> Deleted {
+        let deleted = try finish(store.deleteProject(id: id, userID: user.id), notFound: .noSuchProject)
+        cache?.invalidate("all")
+        return deleted
+    }
+
+    /// After the commit: the rows no longer point at the files, so they can go.
+    private func finish(_ deletion: Store.Deletion, notFound: Refusal) throws -> Deleted {
+        switch deletion {
+        case .notFound: throw notFound
+        case let .refused(refusal): throw refusal
+        case let .deleted(name, projectID, summary, generationIDs, videoIDs):
+            for id in generationIDs { MediaFiles.removeGenerationDirectory(id, in: mediaDirectory) }
+            for id in videoIDs { MediaFiles.removeReferenceDirectory(videoID: id, in: mediaDirectory) }
+            return Deleted(name: name, projectID: projectID, summary: summary)
+        }
+    }
+}

@@ -1,0 +1,160 @@
+// The SQL behind editing, copying and deleting videos and projects. Deleting never removes the money
+// record: Migrations/0008 keeps generations and roundtables (video_id set NULL, the title kept, media
+// paths cleared). A delete locks the video rows first, so a click that inserts a generation (its foreign
+// key check waits on that lock) either commits before the check sees it, or fails after the delete.
+
+import Postgres
+
+/// What deleting a video or a project takes with it, and what stands in the way.
+package struct DeletionSummary: Sendable, Equatable {
+    package var videos: Int64
+    package var generations: Int64
+    /// Bytes of the media files the generations' rows point at.
+    package var mediaBytes: Int64
+    package var activeGenerations: Int64
+    package var unconfirmedGenerations: Int64
+    package var activeRoundtables: Int64
+
+    /// Why it cannot go now, if anything: a job in flight, or one whose outcome nobody knows yet.
+    package var blocker: Library.Refusal? {
+        if activeGenerations > 0 { return .generationActive }
+        if unconfirmedGenerations > 0 { return .generationUnconfirmed }
+        if activeRoundtables > 0 { return .roundtableActive }
+        return nil
+    }
+
+    /// "3 generations, 41 MB of media" (with "2 videos, " first when `withVideos`).
+    package func sentence(withVideos: Bool) -> String {
+        func count(_ n: Int64, _ noun: String) -> String { "\(n) \(noun)\(n == 1 ? "" : "s")" }
+        var parts = withVideos ? [count(videos, "video")] : []
+        parts.append(count(generations, "generation"))
+        parts.append(mediaBytes > 0 ? "\(Formatting.bytes(mediaBytes)) of media" : "no media files")
+        return parts.joined(separator: ", ")
+    }
+}
+
+extension Store {
+    // MARK: Editing
+
+    /// Applies the given changes (nil: unchanged) in one transaction; a changed final prompt is kept as
+    /// an `edited` prompt version. Nil when the video is not the user's.
+    package func updateVideo(id: Int64, userID: Int64, changes: Library.VideoChanges) throws -> Video? {
+        try db.transaction {
+            guard let current = try db.execute("""
+                SELECT v.final_prompt FROM videos v JOIN projects p ON p.id = v.project_id
+                WHERE v.id = \(id) AND p.user_id = \(userID) FOR UPDATE OF v
+                """).first else { return nil }
+            let presetGiven = changes.preset != nil
+            try db.execute("""
+                UPDATE videos SET title = coalesce(\(changes.title)::text, title), brief = coalesce(\(changes.brief)::text, brief),
+                       preset = CASE WHEN \(presetGiven)::boolean THEN \(changes.preset ?? nil)::text ELSE preset END, updated_at = now()
+                WHERE id = \(id)
+                """)
+            if let prompt = changes.finalPrompt, prompt != current.string("final_prompt") {
+                _ = try setFinalPrompt(videoID: id, userID: userID, prompt: prompt, source: .edited, roundtableID: nil)
+            }
+            return try video(id: id, userID: userID)
+        }
+    }
+
+    /// Nil when the project is not the user's.
+    package func updateProject(id: Int64, userID: Int64, changes: Library.ProjectChanges) throws -> Project? {
+        guard try !db.execute("""
+            UPDATE projects SET name = coalesce(\(changes.name)::text, name), description = coalesce(\(changes.description)::text, description),
+                   updated_at = now()
+            WHERE id = \(id) AND user_id = \(userID) RETURNING id
+            """).isEmpty else { return nil }
+        return try project(id: id, userID: userID)
+    }
+
+    // MARK: Deleting
+
+    /// What deleting would take; nil when the video is not the user's.
+    package func deletionSummary(videoID: Int64, userID: Int64) throws -> DeletionSummary? {
+        guard try video(id: videoID, userID: userID) != nil else { return nil }
+        return try summary(of: "v.id = \(videoID)")
+    }
+
+    /// What deleting would take; nil when the project is not the user's.
+    package func deletionSummary(projectID: Int64, userID: Int64) throws -> DeletionSummary? {
+        guard try project(id: projectID, userID: userID) != nil else { return nil }
+        return try summary(of: "v.project_id = \(projectID)")
+    }
+
+    /// Counts over the videos matching `filter` (a condition on `videos v`).
+    private func summary(of filter: Query) throws -> DeletionSummary {
+        let row = try db.execute("""
+            WITH doomed AS (SELECT v.id FROM videos v WHERE \(fragment: filter))
+            SELECT (SELECT count(*) FROM doomed) AS videos, count(g.id) AS generations,
+                   coalesce(sum(CASE WHEN g.video_path IS NOT NULL THEN coalesce(g.video_bytes, 0) ELSE 0 END
+                              + CASE WHEN g.thumbnail_path IS NOT NULL THEN coalesce(g.thumbnail_bytes, 0) ELSE 0 END
+                              + CASE WHEN g.spritesheet_path IS NOT NULL THEN coalesce(g.spritesheet_bytes, 0) ELSE 0 END), 0)
+                   -- the current reference images go too (fitted frames, a fraction of that, are not counted)
+                   + (SELECT coalesce(sum(bytes), 0) FROM video_reference_images WHERE video_id IN (SELECT id FROM doomed)) AS media_bytes,
+                   count(g.id) FILTER (WHERE g.status IN (\(GenerationStatus.queued), \(GenerationStatus.inProgress))) AS active,
+                   count(g.id) FILTER (WHERE g.phase = \(GenerationPhase.unconfirmed)) AS unconfirmed,
+                   (SELECT count(*) FROM roundtables r WHERE r.video_id IN (SELECT id FROM doomed)
+                      AND r.status IN (\(RoundtableStatus.queued), \(RoundtableStatus.running))) AS roundtables
+            FROM generations g WHERE g.video_id IN (SELECT id FROM doomed)
+            """)[0]
+        return DeletionSummary(videos: row.int("videos"), generations: row.int("generations"), mediaBytes: row.int("media_bytes"),
+                               activeGenerations: row.int("active"), unconfirmedGenerations: row.int("unconfirmed"),
+                               activeRoundtables: row.int("roundtables"))
+    }
+
+    package enum Deletion {
+        case notFound
+        case refused(Library.Refusal)
+        /// Committed: `name` is the video's title (or the project's name); `generationIDs` and `videoIDs`
+        /// name the media directories (generations' and reference images') no row points at any more.
+        case deleted(name: String, projectID: Int64, summary: DeletionSummary, generationIDs: [Int64], videoIDs: [Int64])
+    }
+
+    /// Deletes the video and its prompt versions; its generations and roundtables stay (see 0008).
+    package func deleteVideo(id: Int64, userID: Int64) throws -> Deletion {
+        try db.transaction {
+            // Project row first, as deleting a project does (and as the video count's trigger will): two
+            // deletes at once then wait for each other instead of deadlocking.
+            try db.execute("""
+                SELECT p.id FROM projects p JOIN videos v ON v.project_id = p.id
+                WHERE v.id = \(id) AND p.user_id = \(userID) FOR NO KEY UPDATE OF p
+                """)
+            guard let row = try db.execute("""
+                SELECT v.title, v.project_id FROM videos v JOIN projects p ON p.id = v.project_id
+                WHERE v.id = \(id) AND p.user_id = \(userID) FOR UPDATE OF v
+                """).first else { return .notFound }
+            return try delete(filter: "v.id = \(id)", name: row.string("title"), projectID: row.int("project_id"),
+                              statement: "DELETE FROM videos WHERE id = \(id)")
+        }
+    }
+
+    /// Deletes the project and all its videos (each as `deleteVideo` would).
+    package func deleteProject(id: Int64, userID: Int64) throws -> Deletion {
+        try db.transaction {
+            guard let row = try db.execute("SELECT name FROM projects WHERE id = \(id) AND user_id = \(userID) FOR UPDATE").first else {
+                return .notFound
+            }
+            try db.execute("SELECT id FROM videos WHERE project_id = \(id) ORDER BY id FOR UPDATE")
+            return try delete(filter: "v.project_id = \(id)", name: row.string("name"), projectID: id,
+                              statement: "DELETE FROM projects WHERE id = \(id)")
+        }
+    }
+
+    /// Inside the caller's transaction, with the video rows locked: refuses while anything is in flight,
+    /// else runs `statement`.
+    private func delete(filter: Query, name: String, projectID: Int64, statement: Query) throws -> Deletion {
+        // A roundtable's retry changes its row without touching the video: lock those rows too, so a retry
+        // either lands before the check below (and is seen) or after the delete (and finds no video).
+        try db.execute("""
+            SELECT r.id FROM roundtables r WHERE r.video_id IN (SELECT v.id FROM videos v WHERE \(fragment: filter)) ORDER BY r.id FOR UPDATE
+            """)
+        let summary = try summary(of: filter)
+        if let blocker = summary.blocker { return .refused(blocker) }
+        let ids = try db.execute("""
+            SELECT g.id FROM generations g WHERE g.video_id IN (SELECT v.id FROM videos v WHERE \(fragment: filter)) ORDER BY g.id
+            """).map { $0.int("id") }
+        let videoIDs = try db.execute("SELECT v.id FROM videos v WHERE \(fragment: filter) ORDER BY v.id").map { $0.int("id") }
+        try db.execute(statement)
+        return .deleted(name: name, projectID: projectID, summary: summary, generationIDs: ids, videoIDs: videoIDs)
+    }
+}

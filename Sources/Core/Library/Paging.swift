@@ -1,0 +1,179 @@
+// Keyset pagination shared by the API and the pages: lists are newest first by id (ids only grow, so a
+// page boundary never moves when rows are inserted) or, for videos, in another order with the id breaking
+// ties; a position is an opaque cursor naming the list, its order and the sort key of the row it is at.
+
+package import Postgres
+package import Web
+
+/// Which list a cursor belongs to; a cursor of one list (or one user, or one project) is refused by another.
+package enum PagedList: String, Sendable {
+    case projects, videos, generations, tokens
+}
+
+/// An opaque position in one user's list: base64url of `v2|list|order|scope|user|id|key` and a check digest.
+/// The digest is not a secret signature: it only makes a tampered or truncated cursor a clear refusal,
+/// and the binding to list, scope and user makes a foreign cursor one. The queries check ownership anyway,
+/// so a forged cursor can only name a position in the caller's own list.
+package struct Cursor: Sendable, Equatable {
+    package let list: PagedList
+    /// The parent the list is of (the project of a video list, the video of a generation list; 0 for projects).
+    package let scope: Int64
+    package let userID: Int64
+    /// The id of the row the position is at (the page continues strictly beyond it).
+    package let id: Int64
+    /// The list's order ("" for newest first by id) and the row's sort key in it (text; "" for id order).
+    package var order = ""
+    package var key = ""
+
+    private static let version = "v2"
+    private static let digestBytes = 12
+    /// Room for a title key (200 characters, up to 4 bytes each) in base64.
+    private static let maxEncoded = 1400
+
+    package var encoded: String {
+        let payload = Array("\(Cursor.version)|\(list.rawValue)|\(order)|\(scope)|\(userID)|\(id)|\(key)".utf8)
+        return Crypto.base64url(payload + Array(Crypto.sha256(payload).prefix(Cursor.digestBytes)))
+    }
+
+    /// Nil unless `text` is an intact cursor of exactly this list, order, scope and user.
+    package static func decode(_ text: String, list: PagedList, order: String = "", scope: Int64, userID: Int64) -> Cursor? {
+        guard text.utf8.count <= maxEncoded, text.utf8.allSatisfy({ $0.isBase64URL }), let bytes = Crypto.base64urlDecode(text),
+              bytes.count > digestBytes else { return nil }
+        let payload = Array(bytes.dropLast(digestBytes))
+        guard Array(Crypto.sha256(payload).prefix(digestBytes)) == Array(bytes.suffix(digestBytes)) else { return nil }
+        // The key comes last and may itself hold "|".
+        let parts = String(decoding: payload, as: UTF8.self).split(separator: "|", maxSplits: 6, omittingEmptySubsequences: false)
+        guard parts.count == 7, parts[0] == Substring(version), parts[1] == Substring(list.rawValue), parts[2] == Substring(order),
+              Int64(parts[3]) == scope, Int64(parts[4]) == userID, let id = Int64(parts[5]), id > 0 else { return nil }
+        return Cursor(list: list, scope: scope, userID: userID, id: id, order: order, key: String(parts[6]))
+    }
+}
+
+private extension UInt8 {
+    var isBase64URL: Bool {
+        (0x41...0x5A).contains(self) || (0x61...0x7A).contains(self) || (0x30...0x39).contains(self) || self == 0x2D || self == 0x5F
+    }
+}
+
+/// What a list request asks for: how many, and from where (`after`: older than it; `before`: newer than it).
+package struct PageRequest: Sendable, Equatable {
+    package static let defaultLimit = 50
+    package static let maxLimit = 200
+
+    package enum Position: Sendable, Equatable {
+        case first
+        /// Rows with a smaller id (older), newest first.
+        case after(Int64)
+        /// Rows with a bigger id (newer); the page is still shown newest first.
+        case before(Int64)
+    }
+
+    package var limit = defaultLimit
+    package var position = Position.first
+    /// The sort key of the row the position is at ("" at the first page and in id order).
+    package var key = ""
+
+    /// From `?limit=`, `?after=`, `?before=`; 422 `invalid_limit` / `invalid_cursor` on anything else.
+    /// `order` names a list order other than newest first: a cursor must have been made in the same one.
+    package static func parse(_ query: [String: String], list: PagedList, order: String = "", scope: Int64, userID: Int64) throws -> PageRequest {
+        var request = PageRequest()
+        if let raw = query["limit"] {
+            guard raw.count <= 4, let limit = Int(raw), (1...maxLimit).contains(limit) else {
+                throw HTTPError(422, "invalid_limit", "limit: a whole number from 1 to \(maxLimit)")
+            }
+            request.limit = limit
+        }
+        let after = query["after"], before = query["before"]
+        if after != nil && before != nil { throw HTTPError(422, "invalid_cursor", "give either after or before, not both") }
+        if let text = after ?? before {
+            guard let cursor = Cursor.decode(text, list: list, order: order, scope: scope, userID: userID) else {
+                throw HTTPError(422, "invalid_cursor", "\(after != nil ? "after" : "before"): not a position in this list and order")
+            }
+            request.position = after != nil ? .after(cursor.id) : .before(cursor.id)
+            request.key = cursor.key
+        }
+        return request
+    }
+}
+
+/// One page of a newest-first list, and whether there are rows on either side of it.
+package struct Page<Item: Sendable>: Sendable {
+    package let items: [Item]
+    /// Rows older than the last item exist.
+    package let hasOlder: Bool
+    /// Rows newer than the first item exist (known exactly only when the page was asked `before` or `after`).
+    package let hasNewer: Bool
+
+    /// `rows` came from a query with `LIMIT limit + 1` in the position's direction (ascending ids for `before`).
+    package init(rows: [Item], request: PageRequest) {
+        let extra = rows.count > request.limit
+        let kept = Array(rows.prefix(request.limit))
+        switch request.position {
+        case .first: items = kept; hasOlder = extra; hasNewer = false
+        case .after: items = kept; hasOlder = extra; hasNewer = true
+        case .before: items = kept.reversed(); hasOlder = true; hasNewer = extra
+        }
+    }
+
+    /// The `?after=` cursor continuing past the last item, when there are older rows.
+    package func next(_ cursor: (Item) -> Cursor) -> Cursor? {
+        guard hasOlder, let last = items.last else { return nil }
+        return cursor(last)
+    }
+
+    /// The `?before=` cursor for the newer page, when there are newer rows.
+    package func previous(_ cursor: (Item) -> Cursor) -> Cursor? {
+        guard hasNewer, let first = items.first else { return nil }
+        return cursor(first)
+    }
+
+    /// `next` for a list newest first by id.
+    package func next(_ id: (Item) -> Int64, list: PagedList, scope: Int64, userID: Int64) -> Cursor? {
+        next { Cursor(list: list, scope: scope, userID: userID, id: id($0)) }
+    }
+
+    /// The API's shape: the page under `key` (the list's old key) and `data`, `has_more` and `next`.
+    package func json(key: String, next cursor: Cursor?, _ item: (Item) -> JSON) -> JSON {
+        let array = JSON.array(items.map(item))
+        return .object([(key, array), ("data", array), ("has_more", .bool(hasOlder)),
+                        ("next", cursor.map { .string($0.encoded) } ?? .null)])
+    }
+}
+
+extension Page {
+    /// The pages' "Newer" / "Older" links to `path`, the position in `?before=` / `?after=`; empty for a single page.
+    package func links(path: String, _ id: (Item) -> Int64, list: PagedList, scope: Int64, userID: Int64) -> HTML {
+        links(path: path) { Cursor(list: list, scope: scope, userID: userID, id: id($0)) }
+    }
+
+    /// The same for any order; `query` (already form-encoded, e.g. "q=cat&sort=title") is kept in both links,
+    /// `labels` name the directions ("Newer"/"Older" by default; "Previous"/"Next" suit other orders).
+    package func links(path: String, query: String = "", labels: (back: String, forward: String) = ("Newer", "Older"),
+               _ cursor: (Item) -> Cursor) -> HTML {
+        let prefix = query.isEmpty ? "" : query + "&"
+        let newer = previous(cursor).map { cursor -> HTML in
+            "<a rel=\"prev\" href=\"\(path)?\(prefix)before=\(cursor.encoded)\">← \(labels.back)</a>"
+        }
+        let older = next(cursor).map { cursor -> HTML in
+            "<a rel=\"next\" href=\"\(path)?\(prefix)after=\(cursor.encoded)\">\(labels.forward) →</a>"
+        }
+        let links = [newer, older].compactMap { $0 }
+        return links.isEmpty ? .empty : "<nav class=\"pager\" aria-label=\"Pages\">\(links.joined(separator: " "))</nav>"
+    }
+}
+
+extension PageRequest {
+    /// A page's position from its URL (`?after=` / `?before=`); the pages always show `defaultLimit` rows.
+    package static func forPage(_ query: [String: String], list: PagedList, order: String = "", scope: Int64, userID: Int64) throws -> PageRequest {
+        try parse(query.filter { $0.key == "after" || $0.key == "before" }, list: list, order: order, scope: scope, userID: userID)
+    }
+
+    /// The keyset condition and order for a list keyed by `column` (an id column, newest first).
+    package func keyset(_ column: Query) -> (condition: Query, order: Query) {
+        switch position {
+        case .first: ("TRUE", "\(fragment: column) DESC LIMIT \(Int64(limit + 1))")
+        case let .after(id): ("\(fragment: column) < \(id)", "\(fragment: column) DESC LIMIT \(Int64(limit + 1))")
+        case let .before(id): ("\(fragment: column) > \(id)", "\(fragment: column) ASC LIMIT \(Int64(limit + 1))")
+        }
+    }
+}

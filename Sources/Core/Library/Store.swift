@@ -1,0 +1,427 @@
+// Every SQL statement the application runs, as small typed functions. Ownership is part of each
+// query (`WHERE p.user_id = …`, or a video's own `v.user_id`), so someone else's record is indistinguishable from a missing one.
+
+package import Postgres
+
+package struct Project: Sendable {
+    package let id: Int64
+    package let name: String
+    package let description: String
+    package let videoCount: Int64
+    package let createdAt: String
+    package let updatedAt: String
+
+    package init(_ row: Row) {
+        id = row.int("id")
+        name = row.string("name")
+        description = row.string("description")
+        videoCount = row.int("video_count")
+        createdAt = row.string("created_at")
+        updatedAt = row.string("updated_at")
+    }
+}
+
+package struct Video: Sendable {
+    package let id: Int64
+    package let projectID: Int64
+    package let projectName: String
+    package let title: String
+    package let brief: String
+    package let finalPrompt: String
+    /// The style preset chosen with the brief (roundtable_presets.name), if any.
+    package let preset: String?
+    package let createdAt: String
+    package let updatedAt: String
+    /// Nil until the first generation.
+    package let latest: LatestGeneration?
+
+    package init(_ row: Row) {
+        id = row.int("id")
+        projectID = row.int("project_id")
+        projectName = row.string("project_name")
+        title = row.string("title")
+        brief = row.string("brief")
+        finalPrompt = row.string("final_prompt")
+        preset = row["preset"]
+        createdAt = row.string("created_at")
+        updatedAt = row.string("updated_at")
+        latest = LatestGeneration(row)
+    }
+}
+
+/// A video's latest generation as the database keeps it on the video row (Migrations/0019).
+package struct LatestGeneration: Sendable {
+    package let id: Int64
+    package let status: GenerationStatus
+    package let model: String
+    package let createdAt: String
+    package let hasThumbnail: Bool
+
+    package init?(_ row: Row) {
+        guard let id = row.optionalInt("last_generation_id"), id > 0,
+              let status = row["last_generation_status"].flatMap(GenerationStatus.init(rawValue:)) else { return nil }
+        self.id = id
+        self.status = status
+        model = row.string("last_generation_model")
+        createdAt = row.string("last_generated_at")
+        hasThumbnail = row.bool("latest_thumbnail")
+    }
+}
+
+package struct APIToken: Sendable {
+    package let id: Int64
+    package let name: String
+    package let createdAt: String
+    package let lastUsedAt: String?
+}
+
+package struct Store {
+    package let db: Connection
+
+    package init(db: Connection) {
+        self.db = db
+    }
+
+    // MARK: Users and sessions
+
+    /// The first account of an instance is an admin (unless `role` says otherwise); the advisory lock
+    /// makes "first" hold when two sign-ups race on an empty instance.
+    /// With `signupAddress`, the sign-up is counted for that address in the same transaction, under a
+    /// per-address lock taken first, and refused (`SignupThrottled`) past `signupLimit` in the last hour.
+    package func createUser(email: String, passwordHash: String, role: Role? = nil, signupAddress: String? = nil, signupLimit: Int = 0) throws -> User {
+        try db.transaction {
+            if let signupAddress {
+                try db.execute("SELECT pg_advisory_xact_lock(12003, hashtext(\(signupAddress)))")
+                let recent = try recentSignups(address: signupAddress)
+                if recent.count >= Int64(signupLimit) { throw SignupThrottled(secondsUntilFree: recent.secondsUntilFree) }
+                try recordSignup(address: signupAddress)
+            }
+            try db.execute("SELECT pg_advisory_xact_lock(12001)")
+            let row = try db.execute("""
+                INSERT INTO users (email, password_hash, role)
+                SELECT \(email), \(passwordHash),
+                       COALESCE(\(role?.rawValue), CASE WHEN EXISTS (SELECT 1 FROM users) THEN 'member' ELSE 'admin' END)
+                RETURNING id, email, role
+                """)[0]
+            return Store.user(row)
+        }
+    }
+
+    package static func user(_ row: Row) -> User {
+        User(id: row.int("id"), email: row.string("email"), role: Role(rawValue: row.string("role")) ?? .member)
+    }
+
+    /// The user, their password hash, and whether an admin disabled them.
+    package func userWithPassword(email: String) throws -> (User, String, disabled: Bool)? {
+        try db.execute("""
+            SELECT id, email, role, password_hash, disabled_at IS NOT NULL AS disabled FROM users WHERE lower(email) = lower(\(email))
+            """).first.map { (Store.user($0), $0.string("password_hash"), $0.bool("disabled")) }
+    }
+
+    package func createSession(tokenHash: [UInt8], userID: Int64, seconds: Int) throws {
+        try db.execute("""
+            INSERT INTO sessions (token_hash, user_id, expires_at)
+            VALUES (\(Bytes(tokenHash)), \(userID), now() + make_interval(secs => \(seconds)))
+            """)
+    }
+
+    package func userForSession(_ token: String) throws -> User? {
+        try session(hash: Crypto.sha256(token))?.user
+    }
+
+    /// The session's user and how many seconds it has left (by the database's clock), if it is live
+    /// and its user is not disabled.
+    package func session(hash: [UInt8]) throws -> (user: User, secondsLeft: Double)? {
+        try db.execute("""
+            SELECT u.id, u.email, u.role, u.refresh_pages, extract(epoch FROM s.expires_at - now())::float8 AS left
+            FROM sessions s JOIN users u ON u.id = s.user_id
+            WHERE s.token_hash = \(Bytes(hash)) AND s.expires_at > now() AND u.disabled_at IS NULL
+            """).first.map { row in
+                var user = Store.user(row)
+                user.refreshPages = row.bool("refresh_pages")
+                return (user, Double(row.string("left")) ?? 0)
+            }
+    }
+
+    /// The account preference "Refresh pages automatically". An UPDATE on users: the 0007 trigger drops
+    /// every process's cached sessions, which carry it. False when there is no such user.
+    package func setRefreshPages(userID: Int64, _ on: Bool) throws -> Bool {
+        try !db.execute("UPDATE users SET refresh_pages = \(on) WHERE id = \(userID) RETURNING id").isEmpty
+    }
+
+    package func deleteSession(tokenHash: [UInt8]) throws {
+        try db.execute("DELETE FROM sessions WHERE token_hash = \(Bytes(tokenHash)) OR expires_at < now()")
+    }
+
+    // MARK: Administration
+
+    package struct UserRow {
+        package let user: User
+        package let disabled: Bool
+        package let createdAt: String
+    }
+
+    package func users() throws -> [UserRow] {
+        try db.execute("""
+            SELECT id, email, role, disabled_at IS NOT NULL AS disabled, iso(created_at) AS created_at FROM users ORDER BY id
+            """).map { UserRow(user: Store.user($0), disabled: $0.bool("disabled"), createdAt: $0.string("created_at")) }
+    }
+
+    /// Changes a user's role; nil when there is no such user. The users trigger drops cached sessions and tokens.
+    package func setRole(userID: Int64, _ role: Role) throws -> User? {
+        try keepingAnAdmin {
+            try db.execute("UPDATE users SET role = \(role.rawValue) WHERE id = \(userID) RETURNING id, email, role").first.map(Store.user)
+        }
+    }
+
+    /// Disabling also ends the user's sessions (enabling does not bring them back) and cancels their clicks
+    /// not yet sent to the provider; tokens stay but answer nothing while the user is disabled. False when
+    /// there is no such user.
+    package func setDisabled(userID: Int64, _ disabled: Bool) throws -> Bool {
+        try keepingAnAdmin {
+            let found = try !db.execute("""
+                UPDATE users SET disabled_at = CASE WHEN \(disabled) THEN COALESCE(disabled_at, now()) END WHERE id = \(userID) RETURNING id
+                """).isEmpty
+            if found, disabled {
+                try db.execute("DELETE FROM sessions WHERE user_id = \(userID)")
+                try GenerationStore(db: db).cancelAllWaiting(userID: userID)
+            }
+            return found
+        }
+    }
+
+    /// Runs a role or disabled-flag change in a transaction that is undone if no enabled admin would be
+    /// left. The advisory lock serialises such changes, so two admins demoting each other at the same
+    /// instant cannot both pass the check.
+    private func keepingAnAdmin<T>(_ change: () throws -> T) throws -> T {
+        try db.transaction {
+            try db.execute("SELECT pg_advisory_xact_lock(12004)")
+            let result = try change()
+            guard try db.execute("SELECT count(*) AS n FROM users WHERE role = 'admin' AND disabled_at IS NULL")[0].int("n") > 0 else {
+                throw Accounts.Failure.lastAdmin
+            }
+            return result
+        }
+    }
+
+    package func userID(email: String) throws -> Int64? {
+        try db.execute("SELECT id FROM users WHERE lower(email) = lower(\(email))").first?.int("id")
+    }
+
+    // MARK: Log-in throttling
+
+    /// The failures of one (account, address) pair and of one address within the window, each with
+    /// the time since its latest failure (by the database's clock).
+    package struct LoginFailures {
+        package let pair: Int64
+        package let pairSecondsSinceLast: Double
+        package let address: Int64
+        package let addressSecondsSinceLast: Double
+    }
+
+    package func recentLoginFailures(email: String, address: String, minutes: Int) throws -> LoginFailures {
+        let row = try db.execute("""
+            WITH pair AS (SELECT count(*) AS n, extract(epoch FROM now() - max(at))::float8 AS since FROM login_failures
+                          WHERE lower(email) = lower(\(email)) AND address = \(address) AND at > now() - make_interval(mins => \(minutes))),
+                 addr AS (SELECT count(*) AS n, extract(epoch FROM now() - max(at))::float8 AS since FROM login_failures
+                          WHERE address = \(address) AND at > now() - make_interval(mins => \(minutes)))
+            SELECT pair.n AS pair, pair.since AS pair_since, addr.n AS address, addr.since AS address_since FROM pair, addr
+            """)[0]
+        return LoginFailures(pair: row.int("pair"), pairSecondsSinceLast: row["pair_since"].flatMap(Double.init) ?? 0,
+                             address: row.int("address"), addressSecondsSinceLast: row["address_since"].flatMap(Double.init) ?? 0)
+    }
+
+    /// Counts this attempt before its password is checked, so parallel guesses cannot all slip under the
+    /// limit: under a per-address lock, `wait` decides from the failures so far; when it allows the try, a
+    /// failure row is recorded at once (a right password then clears it). Returns the wait (0: go on).
+    package func admitLoginAttempt(email: String, address: String, minutes: Int, wait: (LoginFailures) -> Int) throws -> Int {
+        try db.transaction {
+            try db.execute("SELECT pg_advisory_xact_lock(12002, hashtext(\(address)))")
+            let seconds = wait(try recentLoginFailures(email: email, address: address, minutes: minutes))
+            if seconds == 0 { try recordLoginFailure(email: email, address: address) }
+            return seconds
+        }
+    }
+
+    package func recordLoginFailure(email: String, address: String) throws {
+        try db.execute("INSERT INTO login_failures (email, address) VALUES (\(email), \(address))")
+        try db.execute("DELETE FROM login_failures WHERE at < now() - interval '1 day'")
+    }
+
+    /// A right password clears only its own address's failures for the account.
+    package func clearLoginFailures(email: String, address: String) throws {
+        try db.execute("DELETE FROM login_failures WHERE lower(email) = lower(\(email)) AND address = \(address)")
+    }
+
+    // MARK: Sign-up throttling
+
+    /// Sign-ups from this address in the last hour, and seconds until the oldest of them leaves the hour.
+    package func recentSignups(address: String) throws -> (count: Int64, secondsUntilFree: Double) {
+        let row = try db.execute("""
+            SELECT count(*) AS n, COALESCE(extract(epoch FROM min(at) + interval '1 hour' - now())::float8, 0) AS free
+            FROM signups WHERE address = \(address) AND at > now() - interval '1 hour'
+            """)[0]
+        return (row.int("n"), Double(row.string("free")) ?? 0)
+    }
+
+    package func recordSignup(address: String) throws {
+        try db.execute("INSERT INTO signups (address) VALUES (\(address))")
+        try db.execute("DELETE FROM signups WHERE at < now() - interval '1 day'")
+    }
+
+    // MARK: API tokens
+
+    package func createAPIToken(userID: Int64, name: String, tokenHash: [UInt8]) throws {
+        try db.execute("INSERT INTO api_tokens (user_id, name, token_hash) VALUES (\(userID), \(name), \(Bytes(tokenHash)))")
+    }
+
+    package func userForAPIToken(_ token: String) throws -> User? {
+        let hash = Bytes(Crypto.sha256(token))
+        guard let row = try db.execute("""
+            SELECT u.id, u.email, u.role, t.id AS token_id,
+                   (t.last_used_at IS NULL OR t.last_used_at < now() - interval '1 minute') AS stale
+            FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = \(hash) AND u.disabled_at IS NULL
+            """).first else { return nil }
+        // Record use at most once a minute: a write (and a commit) on every API call would serialize them.
+        if row.bool("stale") { try db.execute("UPDATE api_tokens SET last_used_at = now() WHERE id = \(row.int("token_id"))") }
+        return Store.user(row)
+    }
+
+    /// One page of the user's tokens, newest first.
+    package func apiTokens(userID: Int64, page: PageRequest) throws -> Page<APIToken> {
+        let keyset = page.keyset("id")
+        return Page(rows: try db.execute("""
+            SELECT id, name, iso(created_at) AS created_at, iso(last_used_at) AS last_used_at
+            FROM api_tokens WHERE user_id = \(userID) AND \(fragment: keyset.condition) ORDER BY \(fragment: keyset.order)
+            """).map { APIToken(id: $0.int("id"), name: $0.string("name"), createdAt: $0.string("created_at"), lastUsedAt: $0["last_used_at"]) },
+            request: page)
+    }
+
+    /// True when a token of this user's was deleted.
+    package func deleteAPIToken(id: Int64, userID: Int64) throws -> Bool {
+        try !db.execute("DELETE FROM api_tokens WHERE id = \(id) AND user_id = \(userID) RETURNING id").isEmpty
+    }
+
+    // MARK: Projects
+
+    package static let projectColumns: Query = """
+        p.id, p.name, p.description, iso(p.created_at) AS created_at, iso(p.updated_at) AS updated_at, p.video_count
+        """
+
+    package func createProject(userID: Int64, name: String, description: String) throws -> Project {
+        let id = try db.execute("""
+            INSERT INTO projects (user_id, name, description) VALUES (\(userID), \(name), \(description)) RETURNING id
+            """)[0].int("id")
+        guard let project = try project(id: id, userID: userID) else { throw DatabaseError.other(sqlState: "", message: "inserted project vanished") }
+        return project
+    }
+
+    /// One page of the user's projects, newest first.
+    package func projects(userID: Int64, page: PageRequest) throws -> Page<Project> {
+        let keyset = page.keyset("p.id")
+        return Page(rows: try db.execute("""
+            SELECT \(fragment: Store.projectColumns) FROM projects p
+            WHERE p.user_id = \(userID) AND \(fragment: keyset.condition) ORDER BY \(fragment: keyset.order)
+            """).map(Project.init), request: page)
+    }
+
+    package func project(id: Int64, userID: Int64) throws -> Project? {
+        try db.execute("SELECT \(fragment: Store.projectColumns) FROM projects p WHERE p.id = \(id) AND p.user_id = \(userID)").first.map(Project.init)
+    }
+
+    // MARK: Videos
+
+    /// Read from `videos v` alone: its `user_id` is the owner (the project's, kept by the database,
+    /// Migrations/0019) and the project's name is looked up for the rows returned only.
+    package static let videoColumns: Query = """
+        v.id, v.project_id, (SELECT p.name FROM projects p WHERE p.id = v.project_id) AS project_name, v.title, v.brief, v.final_prompt, v.preset,
+        iso(v.created_at) AS created_at, iso(v.updated_at) AS updated_at,
+        v.last_generation_id, v.last_generation_status, v.last_generation_model, iso(v.last_generated_at) AS last_generated_at,
+        (SELECT g.thumbnail_path IS NOT NULL FROM generations g WHERE g.id = v.last_generation_id) AS latest_thumbnail
+        """
+
+    /// `preset` must name a preset (the caller checks; the foreign key refuses anything else).
+    package func createVideo(projectID: Int64, userID: Int64, title: String, brief: String, finalPrompt: String, preset: String? = nil) throws -> Video? {
+        try db.transaction {
+            // The INSERT … SELECT only inserts when the project belongs to the user.
+            guard let id = try db.execute("""
+                INSERT INTO videos (project_id, title, brief, final_prompt, preset)
+                SELECT p.id, \(title), \(brief), \(finalPrompt), \(preset) FROM projects p WHERE p.id = \(projectID) AND p.user_id = \(userID)
+                RETURNING id
+                """).first?.int("id") else { return nil }
+            try db.execute("UPDATE projects SET updated_at = now() WHERE id = \(projectID)")
+            if !finalPrompt.isEmpty { try addPromptVersion(videoID: id, userID: userID, prompt: finalPrompt, source: .written, roundtableID: nil) }
+            return try video(id: id, userID: userID)
+        }
+    }
+
+    // MARK: Prompt versions
+
+    package enum PromptSource: String, SQLValue {
+        case written, roundtable, edited
+        package var sqlText: String { rawValue }
+    }
+
+    package struct PromptVersion: Sendable {
+        package let id: Int64
+        package let prompt: String
+        package let source: PromptSource
+        package let roundtableID: Int64?
+        package let createdAt: String
+    }
+
+    package func addPromptVersion(videoID: Int64, userID: Int64, prompt: String, source: PromptSource, roundtableID: Int64?) throws {
+        try db.execute("""
+            INSERT INTO video_prompt_versions (video_id, user_id, prompt, source, roundtable_id)
+            VALUES (\(videoID), \(userID), \(prompt), \(source), \(roundtableID))
+            """)
+    }
+
+    /// Newest first.
+    package func promptVersions(videoID: Int64, userID: Int64) throws -> [PromptVersion] {
+        try db.execute("""
+            SELECT id, prompt, source, roundtable_id, iso(created_at) AS created_at FROM video_prompt_versions
+            WHERE video_id = \(videoID) AND user_id = \(userID) ORDER BY id DESC LIMIT 50
+            """).map { PromptVersion(id: $0.int("id"), prompt: $0.string("prompt"), source: PromptSource(rawValue: $0.string("source")) ?? .written,
+                                     roundtableID: $0.optionalInt("roundtable_id"), createdAt: $0.string("created_at")) }
+    }
+
+    /// Sets a video's final prompt and keeps the version; call it inside the caller's transaction.
+    /// False when the video is not the user's.
+    package func setFinalPrompt(videoID: Int64, userID: Int64, prompt: String, source: PromptSource, roundtableID: Int64?) throws -> Bool {
+        guard try !db.execute("""
+            UPDATE videos v SET final_prompt = \(prompt), updated_at = now() FROM projects p
+            WHERE v.id = \(videoID) AND p.id = v.project_id AND p.user_id = \(userID)
+            RETURNING v.id
+            """).isEmpty else { return false }
+        try addPromptVersion(videoID: videoID, userID: userID, prompt: prompt, source: source, roundtableID: roundtableID)
+        return true
+    }
+
+    package func video(id: Int64, userID: Int64) throws -> Video? {
+        try db.execute("""
+            SELECT \(fragment: Store.videoColumns) FROM videos v WHERE v.id = \(id) AND v.user_id = \(userID)
+            """).first.map(Video.init)
+    }
+
+    /// The original design's eight `sora_*` fields for a video (its latest generation), from the view.
+    package func soraFields(videoID: Int64) throws -> [(String, String?)] {
+        guard let row = try db.execute("""
+            SELECT sora_job_id, sora_generation_status, sora_video_url, sora_generation_settings::text AS sora_generation_settings,
+                   sora_generation_cost::text AS sora_generation_cost, sora_error_message,
+                   iso(sora_started_at) AS sora_started_at, iso(sora_completed_at) AS sora_completed_at
+            FROM video_sora_fields WHERE video_id = \(videoID)
+            """).first else { return [] }
+        return ["sora_job_id", "sora_generation_status", "sora_video_url", "sora_generation_settings", "sora_generation_cost",
+                "sora_error_message", "sora_started_at", "sora_completed_at"].map { ($0, row[$0]) }
+    }
+}
+
+/// Too many sign-ups from one address in the last hour.
+package struct SignupThrottled: Error {
+    package let secondsUntilFree: Double
+
+    package init(secondsUntilFree: Double) {
+        self.secondsUntilFree = secondsUntilFree
+    }
+}

@@ -1,0 +1,192 @@
+// Removing media files: a deleted video's directories (after the commit), and `promptreel media sweep`,
+// which removes whatever no live row points at — left by a crash between a delete's commit and its file
+// removal, or by a download that stopped half-way.
+
+package import Foundation
+public import Postgres
+import Telemetry
+
+package enum MediaFiles {
+    /// Removes `<directory>/<id>/` and everything in it. A failure is logged, never thrown: the rows no
+    /// longer point at the files, and the sweep removes them later.
+    package static func removeGenerationDirectory(_ id: Int64, in directory: String) {
+        removeDirectory(directory + "/" + String(id))
+    }
+
+    /// A deleted video's reference images: `<directory>/references/<video id>/`.
+    package static func removeReferenceDirectory(videoID: Int64, in directory: String) {
+        removeDirectory(directory + "/" + referencesFolder + "/" + String(videoID))
+    }
+
+    /// Reference images live under `<media>/references/<video id>/` (see ReferenceImages).
+    package static let referencesFolder = "references"
+
+    private static func removeDirectory(_ path: String) {
+        guard FileManager.default.fileExists(atPath: path) else { return }
+        do { try FileManager.default.removeItem(atPath: path) } catch {
+            Log.error("media: cannot remove \(path): \(error); `promptreel media sweep` will")
+        }
+    }
+
+    /// Total size of the regular files in `path` (a file or a directory, not following symlinks).
+    package static func bytes(at path: String) -> Int64 {
+        let manager = FileManager.default
+        guard let attributes = try? manager.attributesOfItem(atPath: path) else { return 0 }
+        if attributes[.type] as? FileAttributeType == .typeDirectory {
+            return ((try? manager.contentsOfDirectory(atPath: path)) ?? []).reduce(0) { $0 + bytes(at: path + "/" + $1) }
+        }
+        return attributes[.type] as? FileAttributeType == .typeRegular ? (attributes[.size] as? Int64 ?? 0) : 0
+    }
+}
+
+/// Whole files under the media directory, by relative paths PromptReel builds (never user input).
+extension MediaFiles {
+    package struct Failure: Error, CustomStringConvertible {
+        package let description: String
+    }
+
+    /// Sets the file's modification time to now; false when there is no such file.
+    @discardableResult
+    package static func touch(_ path: String, in directory: String) -> Bool {
+        utimes(directory + "/" + path, nil) == 0
+    }
+
+    /// Written to a temporary name and renamed, so a reader never sees half a file.
+    package static func write(_ bytes: [UInt8], to path: String, in directory: String) throws {
+        var folder = directory
+        mkdir(folder, 0o755)
+        for component in path.split(separator: "/").dropLast() {
+            folder += "/" + component
+            mkdir(folder, 0o755)
+        }
+        let final = directory + "/" + path
+        let staging = final + ".part-" + Crypto.randomToken().prefix(8)
+        let fd = open(staging, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw Failure(description: "cannot create \(staging): errno \(errno)") }
+        var written = 0
+        let ok = bytes.withUnsafeBytes { p -> Bool in
+            guard let base = p.baseAddress else { return p.isEmpty }
+            while written < p.count {
+                let n = Glibc.write(fd, base + written, p.count - written)
+                if n < 0 && errno == EINTR { continue }
+                guard n > 0 else { return false }
+                written += n
+            }
+            return true
+        }
+        close(fd)
+        guard ok, rename(staging, final) == 0 else {
+            unlink(staging)
+            throw Failure(description: "cannot write \(final): errno \(errno)")
+        }
+    }
+
+    package static func read(_ path: String, in directory: String, maxBytes: Int) throws -> [UInt8] {
+        let full = directory + "/" + path
+        let fd = open(full, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw Failure(description: "cannot open \(full): errno \(errno)") }
+        defer { close(fd) }
+        var result: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 256 * 1024)
+        while true {
+            let n = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+            if n < 0 && errno == EINTR { continue }
+            guard n >= 0 else { throw Failure(description: "cannot read \(full): errno \(errno)") }
+            if n == 0 { return result }
+            result += chunk[0..<n]
+            guard result.count <= maxBytes else { throw Failure(description: "\(full) is over \(maxBytes) bytes") }
+        }
+    }
+}
+
+public enum MediaSweep {
+    public struct Removal: Sendable, CustomStringConvertible {
+        public let path: String
+        public let bytes: Int64
+        public let reason: String
+        public var description: String { "removed \(path) (\(Formatting.bytes(bytes))): \(reason)" }
+    }
+
+    /// One pass over the media directory. A generation's directory goes when its row is gone or its video
+    /// was deleted; a finished generation keeps only the files its row points at; a generation still in
+    /// flight (or unconfirmed, which an operator may adopt) is left alone, staging files included. Names
+    /// that are not generation ids are not PromptReel's and are left alone. Running it again removes nothing.
+    public static func run(db: Connection, mediaDirectory: String) throws -> [Removal] {
+        let manager = FileManager.default
+        let names = try manager.contentsOfDirectory(atPath: mediaDirectory).sorted()
+        var directories: [Int64: String] = [:]
+        for name in names {
+            var isDirectory: ObjCBool = false
+            guard let id = Int64(name), id > 0, String(id) == name,
+                  manager.fileExists(atPath: mediaDirectory + "/" + name, isDirectory: &isDirectory), isDirectory.boolValue else { continue }
+            directories[id] = mediaDirectory + "/" + name
+        }
+        var removed = try sweepReferences(db: db, mediaDirectory: mediaDirectory)
+        guard !directories.isEmpty else { return removed }
+        let list = "{" + directories.keys.sorted().map(String.init).joined(separator: ",") + "}"
+        var rows: [Int64: Row] = [:]
+        for row in try db.execute("""
+            SELECT id, video_id IS NOT NULL AS live, phase = \(GenerationPhase.done) AS finished,
+                   video_path, thumbnail_path, spritesheet_path
+            FROM generations WHERE id = ANY(\(list)::bigint[])
+            """) {
+            rows[row.int("id")] = row
+        }
+        func remove(_ path: String, _ reason: String) {
+            if let removal = Self.remove(path, reason) { removed.append(removal) }
+        }
+        for (id, path) in directories.sorted(by: { $0.key < $1.key }) {
+            guard let row = rows[id] else { remove(path, "no generation \(id)"); continue }
+            guard row.bool("live") else { remove(path, "the video of generation \(id) was deleted"); continue }
+            guard row.bool("finished") else { continue }  // in flight: its worker owns the directory
+            let kept = Set(["video_path", "thumbnail_path", "spritesheet_path"].compactMap { row[$0] })
+            if kept.isEmpty { remove(path, "generation \(id) has no media"); continue }
+            for file in ((try? manager.contentsOfDirectory(atPath: path)) ?? []).sorted() where !kept.contains("\(id)/\(file)") {
+                remove(path + "/" + file, "generation \(id) does not use it")
+            }
+        }
+        return removed
+    }
+
+    private static func remove(_ path: String, _ reason: String) -> Removal? {
+        let bytes = MediaFiles.bytes(at: path)
+        do {
+            try FileManager.default.removeItem(atPath: path)
+            return Removal(path: path, bytes: bytes, reason: reason)
+        } catch {
+            Log.error("media sweep: cannot remove \(path): \(error)")
+            return nil
+        }
+    }
+
+    /// Reference images: a deleted video's folder goes; in a live video's folder, a file that neither
+    /// the video nor any generation points at goes once it is an hour old (younger ones may belong to an
+    /// upload or a click whose row is not committed yet).
+    package static func sweepReferences(db: Connection, mediaDirectory: String, now: Date = Date()) throws -> [Removal] {
+        let manager = FileManager.default
+        let root = mediaDirectory + "/" + MediaFiles.referencesFolder
+        guard let names = try? manager.contentsOfDirectory(atPath: root) else { return [] }
+        var removed: [Removal] = []
+        for name in names.sorted() {
+            guard let videoID = Int64(name), videoID > 0, String(videoID) == name else { continue }
+            let folder = root + "/" + name
+            guard try db.execute("SELECT 1 FROM videos WHERE id = \(videoID)").first != nil else {
+                if let removal = remove(folder, "the video \(videoID) was deleted") { removed.append(removal) }
+                continue
+            }
+            let kept = Set(try db.execute("""
+                SELECT path FROM video_reference_images WHERE video_id = \(videoID)
+                UNION SELECT reference_path FROM generations WHERE video_id = \(videoID) AND reference_path IS NOT NULL
+                UNION SELECT reference_fitted_path FROM generations WHERE video_id = \(videoID) AND reference_fitted_path IS NOT NULL
+                """).map { $0.string("path") })
+            for file in ((try? manager.contentsOfDirectory(atPath: folder)) ?? []).sorted()
+            where !kept.contains("\(MediaFiles.referencesFolder)/\(name)/\(file)") {
+                let path = folder + "/" + file
+                let modified = (try? manager.attributesOfItem(atPath: path)[.modificationDate] as? Date) ?? now
+                guard now.timeIntervalSince(modified) > 3600 else { continue }
+                if let removal = remove(path, "no video or generation uses it") { removed.append(removal) }
+            }
+        }
+        return removed
+    }
+}

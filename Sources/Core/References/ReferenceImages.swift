@@ -1,0 +1,163 @@
+// A video's reference image (image-to-video): the one service behind the API and the pages. An upload
+// is checked by its bytes (JPEG, PNG or WebP; size limits from the header before any decoding; every
+// pixel decoded once so a truncated file is refused) and stored content-addressed under the media
+// directory; a generation later records the original and the frame fitted to its exact size.
+
+import Glibc
+package import Images
+package import Postgres
+package import Web
+import Telemetry
+
+package struct ReferenceImage: Sendable {
+    package let videoID: Int64
+    /// Relative to the media directory.
+    package let path: String
+    package let format: ImageFormat
+    package let width: Int
+    package let height: Int
+    package let bytes: Int64
+    package let sha256: String
+    package let createdAt: String
+
+    package init(_ r: Row) {
+        videoID = r.int("video_id"); path = r.string("path")
+        format = ImageFormat(contentType: r.string("content_type")) ?? .png
+        width = Int(r.int("width")); height = Int(r.int("height")); bytes = r.int("bytes")
+        sha256 = r.string("sha256"); createdAt = r.string("created_at")
+    }
+}
+
+/// What a generation started from: set once when it is recorded.
+package struct GenerationReference: Sendable {
+    package let originalPath: String
+    package let format: ImageFormat
+    package let width: Int
+    package let height: Int
+    package let sha256: String
+    package let fit: FitMode
+    package let fittedPath: String
+}
+
+package struct ReferenceImages {
+    /// The largest image accepted: 20 MiB, exactly what nginx's `20m` means.
+    package static let maxImageBytes = 20 << 20
+
+    package let db: Connection
+    package let mediaDirectory: String
+
+    package init(db: Connection, mediaDirectory: String) {
+        self.db = db
+        self.mediaDirectory = mediaDirectory
+    }
+
+    /// Why an upload was refused; each is a 4xx naming the reason (the API and the pages say the same).
+    package enum Refusal: Error, Sendable {
+        case noSuchVideo
+        case empty
+        case tooManyBytes
+        case image(ImageError)
+
+        package var httpError: HTTPError {
+            switch self {
+            case .noSuchVideo: return .notFound("No such video.")
+            case .empty: return HTTPError(422, "image_missing", "Choose an image to upload (JPEG, PNG or WebP).")
+            case .tooManyBytes: return HTTPError(413, "image_too_large", "The image is over 20 MB.")
+            case let .image(error):
+                switch error {
+                case .notAnImage:
+                    return HTTPError(415, "unsupported_image", "That file is not a JPEG, PNG or WebP image (checked by its content, not its name).")
+                case let .tooSmall(w, h):
+                    return HTTPError(422, "image_too_small", "The image is \(w)×\(h) pixels; it must be at least \(Images.minSide)×\(Images.minSide).")
+                case let .tooLarge(w, h):
+                    return HTTPError(422, "image_dimensions_too_large",
+                                     "The image is \(w)×\(h) pixels; the limit is \(Images.maxSide) pixels a side and \(Images.maxPixels / 1_000_000) megapixels.")
+                case let .unreadable(detail):
+                    return HTTPError(422, "image_unreadable", "The image could not be read: it is truncated or corrupt.", logDetail: detail)
+                }
+            }
+        }
+    }
+
+    /// The video's current reference image, if the video is the user's and has one.
+    package func current(videoID: Int64, userID: Int64) throws -> ReferenceImage? {
+        try db.execute("""
+            SELECT r.video_id, r.path, r.content_type, r.width, r.height, r.bytes, r.sha256, iso(r.created_at) AS created_at
+            FROM video_reference_images r JOIN videos v ON v.id = r.video_id JOIN projects p ON p.id = v.project_id
+            WHERE r.video_id = \(videoID) AND p.user_id = \(userID)
+            """).first.map(ReferenceImage.init)
+    }
+
+    /// Checks the bytes, stores them, and makes them the video's reference image (replacing any other).
+    package func upload(videoID: Int64, userID: Int64, bytes: [UInt8]) throws -> ReferenceImage {
+        guard !bytes.isEmpty else { throw Refusal.empty }
+        guard bytes.count <= Self.maxImageBytes else { throw Refusal.tooManyBytes }
+        // Ownership first: nothing is decoded or written for someone else's video.
+        guard try Store(db: db).video(id: videoID, userID: userID) != nil else { throw Refusal.noSuchVideo }
+        let info: ImageInfo
+        do { info = try Images.validate(bytes) } catch { throw Refusal.image(error) }
+        let sha = Crypto.sha256(bytes).map { String($0, radix: 16).count == 1 ? "0" + String($0, radix: 16) : String($0, radix: 16) }.joined()
+        let path = "references/\(videoID)/\(sha).\(info.format.fileExtension)"
+        try MediaFiles.write(bytes, to: path, in: mediaDirectory)
+        ProcessMetrics.shared.mediaStored(bytes: bytes.count, kind: "reference")
+        guard let row = try db.execute("""
+            INSERT INTO video_reference_images (video_id, path, content_type, width, height, bytes, sha256)
+            SELECT v.id, \(path), \(info.format.contentType), \(info.width), \(info.height), \(Int64(bytes.count)), \(sha)
+            FROM videos v JOIN projects p ON p.id = v.project_id WHERE v.id = \(videoID) AND p.user_id = \(userID)
+            ON CONFLICT (video_id) DO UPDATE SET path = excluded.path, content_type = excluded.content_type, width = excluded.width,
+              height = excluded.height, bytes = excluded.bytes, sha256 = excluded.sha256, created_at = now()
+            RETURNING video_id, path, content_type, width, height, bytes, sha256, iso(created_at) AS created_at
+            """).first else { throw Refusal.noSuchVideo }
+        // The previous file stays: a click may be recording it right now. `media sweep` removes it once
+        // nothing uses it and it is an hour old (a click touches the files it records).
+        return ReferenceImage(row)
+    }
+
+    /// Removes the video's reference image; false when it had none (or is not the user's).
+    package func remove(videoID: Int64, userID: Int64) throws -> Bool {
+        // The file stays for `media sweep` (see `upload`).
+        return try !db.execute("""
+            DELETE FROM video_reference_images r USING videos v, projects p
+            WHERE r.video_id = \(videoID) AND v.id = r.video_id AND p.id = v.project_id AND p.user_id = \(userID)
+            RETURNING r.path
+            """).isEmpty
+    }
+
+    /// The frame for a generation: the original fitted to `size` ("WxH"), stored next to it
+    /// (content-addressed, so the same image, size and mode are fitted once). Runs in the request:
+    /// bounded (≤ 50 megapixels in, ≤ one video frame out, a fraction of a second), and a failure is then
+    /// a 4xx at the click instead of a failed generation later.
+    package func fitted(_ image: ReferenceImage, size: String, mode: FitMode) throws -> GenerationReference {
+        let dims = size.split(separator: "x").compactMap { Int($0) }
+        guard dims.count == 2 else { throw HTTPError(422, "invalid_size", "The model's size \(size) is not WIDTHxHEIGHT.") }
+        let fittedPath = "references/\(image.videoID)/\(image.sha256)-\(dims[0])x\(dims[1])-\(mode.rawValue).png"
+        // Touched when reused: `media sweep` spares files younger than an hour, so neither goes between
+        // here and the commit of the row that names them.
+        MediaFiles.touch(image.path, in: mediaDirectory)
+        if !MediaFiles.touch(fittedPath, in: mediaDirectory) {
+            let original = try MediaFiles.read(image.path, in: mediaDirectory, maxBytes: Self.maxImageBytes)
+            let png: [UInt8]
+            do { png = try Images.fit(original, width: dims[0], height: dims[1], mode: mode) } catch { throw Refusal.image(error) }
+            try MediaFiles.write(png, to: fittedPath, in: mediaDirectory)
+            ProcessMetrics.shared.mediaStored(bytes: png.count, kind: "reference")
+        }
+        return GenerationReference(originalPath: image.path, format: image.format, width: image.width, height: image.height,
+                                   sha256: image.sha256, fit: mode, fittedPath: fittedPath)
+    }
+
+    /// A small JPEG of the fitted frame for the settings page.
+    package func preview(_ image: ReferenceImage, size: String, mode: FitMode) throws -> [UInt8] {
+        let dims = size.split(separator: "x").compactMap { Int($0) }
+        guard dims.count == 2 else { throw HTTPError.validation(field: "size", "must be WIDTHxHEIGHT") }
+        let path = "references/\(image.videoID)/\(image.sha256)-\(dims[0])x\(dims[1])-\(mode.rawValue)-preview.jpg"
+        if MediaFiles.touch(path, in: mediaDirectory), let kept = try? MediaFiles.read(path, in: mediaDirectory, maxBytes: Self.maxImageBytes) {
+            return kept
+        }
+        let original = try MediaFiles.read(image.path, in: mediaDirectory, maxBytes: Self.maxImageBytes)
+        let jpeg: [UInt8]
+        do { jpeg = try Images.preview(original, width: dims[0], height: dims[1], mode: mode) } catch { throw Refusal.image(error) }
+        try MediaFiles.write(jpeg, to: path, in: mediaDirectory)
+        ProcessMetrics.shared.mediaStored(bytes: jpeg.count, kind: "reference")
+        return jpeg
+    }
+}

@@ -1,0 +1,171 @@
+// A roundtable as the application reads it: its status, the snapshot it was given, its transcript and
+// its proposal, and their JSON forms.
+
+package import Postgres
+package import Web
+
+package enum RoundtableStatus: String, Sendable, SQLValue {
+    case queued, running, completed, failed
+    package var sqlText: String { rawValue }
+    package var isActive: Bool { self == .queued || self == .running }
+
+    package var label: String {
+        switch self {
+        case .queued: "Queued"
+        case .running: "Discussing"
+        case .completed: "Proposal ready"
+        case .failed: "Failed"
+        }
+    }
+}
+
+/// A role at the table: its name and what it is told to care about.
+package struct RoundtableRole: Sendable, Equatable {
+    package let name: String
+    package let instructions: String
+
+    package init(name: String, instructions: String) {
+        self.name = name
+        self.instructions = instructions
+    }
+}
+
+package struct RoundtablePreset: Sendable {
+    package let name: String
+    package let displayName: String
+    package let instructions: String
+}
+
+package struct RoundtableMessage: Sendable {
+    /// 1: notes on the brief; 2: answers to the others; 3: the Moderator's proposal.
+    package let round: Int
+    package let position: Int
+    package let role: String
+    package let content: String
+    package let finishReason: String?
+    /// Nil when the provider sent no usage: unknown, never $0.
+    package let promptTokens: Int64?
+    package let completionTokens: Int64?
+    package let cost: USD?
+    package let createdAt: String
+
+    package static let columns: Query = """
+        round, position, role, content, finish_reason, prompt_tokens, completion_tokens, cost::text AS cost, iso(created_at) AS created_at
+        """
+
+    package init(_ r: Row) {
+        round = Int(r.int("round")); position = Int(r.int("position")); role = r.string("role"); content = r.string("content")
+        finishReason = r["finish_reason"]; promptTokens = r.optionalInt("prompt_tokens"); completionTokens = r.optionalInt("completion_tokens")
+        cost = r["cost"].flatMap { USD(parsing: $0) }; createdAt = r.string("created_at")
+    }
+
+    package var json: JSON {
+        .object([("role", .string(role)), ("round", .int(Int64(round))), ("content", .string(content)),
+                 ("promptTokens", promptTokens.map(JSON.int) ?? .null), ("completionTokens", completionTokens.map(JSON.int) ?? .null),
+                 ("cost", cost.map { JSON.number($0.jsonText) } ?? .null), ("finishReason", .optional(finishReason)),
+                 ("createdAt", .string(createdAt))])
+    }
+}
+
+package struct Roundtable: Sendable {
+    /// The longest prompt the Videos API takes (the same limit as the final prompt field).
+    package static let promptLimit = 32_000
+
+    package let id: Int64
+    package let videoID: Int64
+    package let userID: Int64
+    package let status: RoundtableStatus
+    package let brief: String
+    package let currentPrompt: String
+    package let settings: String  // jsonb text
+    package let preset: String?
+    package let presetInstructions: String?
+    package let roles: [RoundtableRole]
+    package let feedback: String?
+    package let previousRoundtableID: Int64?
+    package let previousProposal: String?
+    package let chatModel: String
+    package let proposal: String?
+    package let rationale: String?
+    package let errorMessage: String?
+    package let attempts: Int
+    package let createdAt: String
+    package let completedAt: String?
+    package let acceptedAt: String?
+    package let elapsedSeconds: Int64
+    /// Sum of the calls' known costs (answered, and unanswered at their worst case); `costUnknown` when
+    /// some call's cost is not known (no usage, or no price).
+    package let cost: USD
+    package let costUnknown: Bool
+    /// The part of `cost` from calls that got no answer and may have been billed (`roundtable_unanswered_calls`).
+    package let possiblyBilled: USD
+    package let unansweredCalls: Int64
+
+    package static let columns: Query = """
+        r.id, r.video_id, r.user_id, r.status, r.brief, r.current_prompt, r.settings::text AS settings, r.preset,
+        r.preset_instructions, r.roles::text AS roles, r.feedback, r.previous_roundtable_id, r.previous_proposal, r.chat_model,
+        r.proposal, r.rationale, r.error_message, r.attempts, iso(r.created_at) AS created_at, iso(r.completed_at) AS completed_at,
+        iso(r.accepted_at) AS accepted_at,
+        extract(epoch FROM (coalesce(r.completed_at, now()) - r.created_at))::bigint AS elapsed_seconds,
+        (SELECT coalesce(sum(k.cost), 0)::text FROM roundtable_calls k WHERE k.roundtable_id = r.id) AS cost,
+        EXISTS (SELECT 1 FROM roundtable_calls k WHERE k.roundtable_id = r.id AND k.cost IS NULL) AS cost_unknown,
+        (SELECT coalesce(sum(u.cost), 0)::text FROM roundtable_unanswered_calls u WHERE u.roundtable_id = r.id) AS possibly_billed,
+        (SELECT count(*) FROM roundtable_unanswered_calls u WHERE u.roundtable_id = r.id) AS unanswered_calls
+        """
+
+    package init(_ r: Row) {
+        id = r.int("id"); videoID = r.int("video_id"); userID = r.int("user_id")
+        status = RoundtableStatus(rawValue: r.string("status")) ?? .failed
+        brief = r.string("brief"); currentPrompt = r.string("current_prompt"); settings = r.string("settings")
+        preset = r["preset"]; presetInstructions = r["preset_instructions"]
+        roles = Roundtable.decodeRoles(r.string("roles"))
+        feedback = r["feedback"]; previousRoundtableID = r.optionalInt("previous_roundtable_id"); previousProposal = r["previous_proposal"]
+        chatModel = r.string("chat_model"); proposal = r["proposal"]; rationale = r["rationale"]; errorMessage = r["error_message"]
+        attempts = Int(r.int("attempts")); createdAt = r.string("created_at"); completedAt = r["completed_at"]; acceptedAt = r["accepted_at"]
+        elapsedSeconds = r.int("elapsed_seconds")
+        cost = USD(parsing: r.string("cost")) ?? .zero; costUnknown = r.bool("cost_unknown")
+        possiblyBilled = USD(parsing: r.string("possibly_billed")) ?? .zero; unansweredCalls = r.int("unanswered_calls")
+    }
+
+    package static func decodeRoles(_ text: String) -> [RoundtableRole] {
+        guard case let .array(items)? = try? JSONParser.parse(text) else { return [] }
+        return items.compactMap { item in
+            guard let name = item["name"]?.stringValue, let instructions = item["instructions"]?.stringValue else { return nil }
+            return RoundtableRole(name: name, instructions: instructions)
+        }
+    }
+
+    package static func encodeRoles(_ roles: [RoundtableRole]) -> String {
+        JSON.array(roles.map { .object([("name", .string($0.name)), ("instructions", .string($0.instructions))]) }).serialized
+    }
+
+    /// The settings the roles write for, e.g. "sora-2 · 8 s · 16:9 · 720p".
+    package var settingsSummary: String {
+        let s = try? JSONParser.parse(settings)
+        let duration = s?["duration"].flatMap { value -> String? in
+            if case let .number(n) = value { return n } else { return value.stringValue }
+        }
+        return [s?["model"]?.stringValue, duration.map { "\($0) s" }, s?["aspect_ratio"]?.stringValue, s?["resolution"]?.stringValue]
+            .compactMap { $0 }.joined(separator: " · ")
+    }
+
+    package var costText: String {
+        cost.display + (costUnknown ? " (some calls reported no usage: unknown)" : "")
+            + (unansweredCalls == 0 ? "" : ", of which \(possiblyBilled.display) possibly billed for \(unansweredCalls) \(unansweredCalls == 1 ? "call" : "calls") that got no answer (counted at their worst case)")
+    }
+
+    package func json(messages: [RoundtableMessage]) -> JSON {
+        .object([
+            ("id", .int(id)), ("videoId", .int(videoID)), ("status", .string(status.rawValue)),
+            ("settings", (try? JSONParser.parse(settings)) ?? .null), ("preset", .optional(preset)), ("feedback", .optional(feedback)),
+            ("previousRoundtableId", previousRoundtableID.map(JSON.int) ?? .null), ("chatModel", .string(chatModel)),
+            ("messages", .array(messages.map(\.json))), ("proposal", .optional(proposal)), ("rationale", .optional(rationale)),
+            // Some call had no usage: the total is not known, so no number is given (never a partial as if whole).
+            ("cost", costUnknown ? .null : .number(cost.jsonText)), ("costUnknown", .bool(costUnknown)),
+            ("knownCost", .number(cost.jsonText)),
+            ("possiblyBilled", .number(possiblyBilled.jsonText)), ("unansweredCalls", .int(unansweredCalls)),
+            ("error", .optional(errorMessage)),
+            ("createdAt", .string(createdAt)), ("completedAt", .optional(completedAt)), ("acceptedAt", .optional(acceptedAt)),
+        ])
+    }
+}

@@ -1,0 +1,91 @@
+// Settings read once at start-up from the environment (and the serve command's flags). What the request
+// side needs to know of the providers is only whether there is one (and the chat model's name): the
+// providers' own settings (URLs, keys, timeouts) are the engine's (`Engine.ProviderSettings`).
+
+public struct AppConfig: Sendable {
+    public var databaseURL: String
+    public var signupEnabled: Bool
+    /// Browser sessions last this long.
+    public var sessionSeconds: Int
+    /// Failed log-ins allowed per account and per address within `loginWindowMinutes`.
+    public var loginFailuresPerAccount: Int
+    public var loginFailuresPerAddress: Int
+    public var loginWindowMinutes: Int
+    /// Accounts one client address may create by sign-up per hour.
+    public var signupsPerAddressPerHour: Int
+    /// A video provider is configured (with a key); without one generation is unavailable.
+    public var videoProviderConfigured = false
+    /// The roundtable's chat model; nil when no chat provider is configured.
+    public var chatModel: String?
+    /// True when the provider is the built-in simulator (pages show a badge).
+    public var providerIsSimulator = false
+    public var engine = EngineConfig(mediaDirectory: ".local/media")
+    public var webhooks = WebhookConfig()
+
+    public init(databaseURL: String, signupEnabled: Bool = true, sessionSeconds: Int = 30 * 24 * 3600,
+                loginFailuresPerAccount: Int = 5, loginFailuresPerAddress: Int = 50, loginWindowMinutes: Int = 15,
+                signupsPerAddressPerHour: Int = 5) {
+        self.databaseURL = databaseURL
+        self.signupEnabled = signupEnabled
+        self.sessionSeconds = sessionSeconds
+        self.loginFailuresPerAccount = loginFailuresPerAccount
+        self.loginFailuresPerAddress = loginFailuresPerAddress
+        self.loginWindowMinutes = loginWindowMinutes
+        self.signupsPerAddressPerHour = signupsPerAddressPerHour
+    }
+
+    /// Reads `DATABASE_URL`, `PROMPTREEL_SIGNUP` (on/off) and the log-in throttle settings.
+    public static func fromEnvironment(_ env: [String: String]) -> AppConfig {
+        var config = AppConfig(databaseURL: env["DATABASE_URL"] ?? "postgresql:///promptreel")
+        if let s = env["PROMPTREEL_SIGNUP"]?.lowercased() { config.signupEnabled = !["off", "0", "false", "no"].contains(s) }
+        if let n = env["PROMPTREEL_LOGIN_FAILURES_PER_ACCOUNT"].flatMap({ Int($0) }), n > 0 { config.loginFailuresPerAccount = n }
+        if let n = env["PROMPTREEL_LOGIN_FAILURES_PER_ADDRESS"].flatMap({ Int($0) }), n > 0 { config.loginFailuresPerAddress = n }
+        if let n = env["PROMPTREEL_SIGNUPS_PER_ADDRESS_PER_HOUR"].flatMap({ Int($0) }), n > 0 { config.signupsPerAddressPerHour = n }
+        config.providerIsSimulator = env["PROMPTREEL_PROVIDER"] == "simulator"
+        config.engine = EngineConfig.fromEnvironment(env, defaultMedia: ".local/media")
+        config.webhooks = WebhookConfig.fromEnvironment(env)
+        return config
+    }
+}
+
+/// The generation engine's settings; the media directory is also where the app serves files from.
+public struct EngineConfig: Sendable {
+    public var mediaDirectory: String
+    /// Jobs in flight upstream at once, across every process.
+    public var maxInFlight = 4
+    /// A generation in flight longer than this fails.
+    public var timeoutSeconds = 600
+    /// How long after a create with an unknown outcome (or a crashed creator) to look for the job in the
+    /// provider's list: long enough for it to show up there.
+    public var reconcileDelaySeconds = 10.0
+    /// Poll backoff without `openai-poll-after-ms`: from `pollMinSeconds`, ×1.5 per poll, up to `pollMaxSeconds`.
+    public var pollMinSeconds = 5.0
+    public var pollMaxSeconds = 20.0
+    /// How long to keep trying to download a finished video when the provider gives no `expires_at`.
+    public var downloadDeadlineSeconds = 600
+    public var breaker = BreakerConfig()
+    public var maxVideoBytes = 1 << 30
+    public var maxImageBytes = 32 << 20
+    /// Makes a poster and spritesheet from the video when the provider sends none (`PROMPTREEL_FFMPEG`).
+    public var ffmpegPath = "/usr/bin/ffmpeg"
+    /// For crash tests only: "after-create" exits the process right after the provider accepts a create.
+    public var failpoint: String?
+
+    public init(mediaDirectory: String) { self.mediaDirectory = mediaDirectory }
+
+    public static func fromEnvironment(_ env: [String: String], defaultMedia: String) -> EngineConfig {
+        var c = EngineConfig(mediaDirectory: env["PROMPTREEL_MEDIA_DIR"].flatMap { $0.isEmpty ? nil : $0 } ?? defaultMedia)
+        func int(_ key: String) -> Int? { env[key].flatMap { Int($0) }.flatMap { $0 > 0 ? $0 : nil } }
+        func seconds(_ key: String) -> Double? { env[key].flatMap { Double($0) }.flatMap { $0.isFinite && $0 >= 0 && $0 <= 86_400 ? $0 : nil } }
+        if let n = int("PROMPTREEL_MAX_IN_FLIGHT") { c.maxInFlight = n }
+        if let n = int("PROMPTREEL_GENERATION_TIMEOUT_SECONDS") { c.timeoutSeconds = n }
+        if let n = seconds("PROMPTREEL_RECONCILE_DELAY_SECONDS") { c.reconcileDelaySeconds = n }
+        if let n = seconds("PROMPTREEL_POLL_MIN_SECONDS"), n > 0 { c.pollMinSeconds = n }
+        if let n = int("PROMPTREEL_DOWNLOAD_DEADLINE_SECONDS") { c.downloadDeadlineSeconds = min(n, 86_400) }
+        if let n = int("PROMPTREEL_BREAKER_FAILURES") { c.breaker.failureThreshold = min(n, 1000) }
+        if let n = int("PROMPTREEL_BREAKER_PAUSE_SECONDS") { c.breaker.firstPauseSeconds = min(n, c.breaker.maxPauseSeconds) }
+        if let path = env["PROMPTREEL_FFMPEG"], !path.isEmpty { c.ffmpegPath = path }
+        c.failpoint = env["PROMPTREEL_FAILPOINT"]
+        return c
+    }
+}

@@ -1,0 +1,23 @@
+// Plain-text formatting shared by pages, the CLI and domain sentences.
+
+package enum Formatting {
+    /// "45 s", "3 min 05 s".
+    package static func duration(seconds: Int64) -> String {
+        seconds < 60 ? "\(seconds) s" : "\(seconds / 60) min \(String(format2: seconds % 60)) s"
+    }
+
+    /// "41 MB", "4.2 MB", "980 KB", "12 bytes" (decimal units, as disks are sold).
+    package static func bytes(_ count: Int64) -> String {
+        if count < 1000 { return count == 1 ? "1 byte" : "\(count) bytes" }
+        for (unit, name) in [(Int64(1_000_000_000), "GB"), (1_000_000, "MB"), (1000, "KB")] where count >= unit || name == "KB" {
+            let tenths = (count * 10 + unit / 2) / unit
+            return tenths < 100 ? "\(tenths / 10).\(tenths % 10) \(name)" : "\((count + unit / 2) / unit) \(name)"
+        }
+        return "\(count) bytes"
+    }
+}
+
+extension String {
+    /// Two digits: 7 → "07".
+    package init(format2 value: Int64) { self = value < 10 ? "0\(value)" : String(value) }
+}

@@ -1,0 +1,76 @@
+// Provider clients wrapped so every call is counted by endpoint and outcome and timed, whichever
+// engine makes it. The outcome is `ok` or the error's class (`VideoAPIError.Kind`): a closed set.
+
+import Core
+import Telemetry
+import VideoAPI
+
+struct MeasuredVideoProvider: VideoProvider {
+    let inner: any VideoProvider
+    let metrics: ProcessMetrics
+
+    init(_ inner: any VideoProvider, metrics: ProcessMetrics = .shared) {
+        self.inner = inner
+        self.metrics = metrics
+    }
+
+    func create(_ params: CreateVideo) throws(VideoAPIError) -> APIResult<ProviderVideo> {
+        try metrics.measure(.create) { () throws(VideoAPIError) in try inner.create(params) }
+    }
+
+    func retrieve(_ id: String) throws(VideoAPIError) -> APIResult<ProviderVideo> {
+        try metrics.measure(.retrieve) { () throws(VideoAPIError) in try inner.retrieve(id) }
+    }
+
+    func list(limit: Int, after: String?) throws(VideoAPIError) -> APIResult<VideoList> {
+        try metrics.measure(.list) { () throws(VideoAPIError) in try inner.list(limit: limit, after: after) }
+    }
+
+    func delete(_ id: String) throws(VideoAPIError) -> APIResult<Bool> {
+        try metrics.measure(.delete) { () throws(VideoAPIError) in try inner.delete(id) }
+    }
+
+    func remix(_ id: String, prompt: String, idempotencyKey: String?) throws(VideoAPIError) -> APIResult<ProviderVideo> {
+        try metrics.measure(.remix) { () throws(VideoAPIError) in try inner.remix(id, prompt: prompt, idempotencyKey: idempotencyKey) }
+    }
+
+    func download(_ id: String, variant: ContentVariant, to path: String, maxBytes: Int) throws(VideoAPIError) -> APIResult<Download> {
+        try metrics.measure(.download) { () throws(VideoAPIError) in try inner.download(id, variant: variant, to: path, maxBytes: maxBytes) }
+    }
+}
+
+struct MeasuredChatProvider: ChatProvider {
+    let inner: any ChatProvider
+    let metrics: ProcessMetrics
+
+    init(_ inner: any ChatProvider, metrics: ProcessMetrics = .shared) {
+        self.inner = inner
+        self.metrics = metrics
+    }
+
+    func complete(_ request: ChatRequest) -> ChatCall {
+        let started = monotonicNanoseconds()
+        let call = inner.complete(request)
+        let outcome = switch call.result {
+        case .success: "ok"
+        case let .failure(error): error.kind.rawValue
+        }
+        metrics.providerCall(.chat, outcome: outcome, nanoseconds: monotonicNanoseconds() - started)
+        return call
+    }
+}
+
+extension ProcessMetrics {
+    /// Times one provider call and counts it by its outcome.
+    func measure<T>(_ endpoint: ProviderEndpoint, _ call: () throws(VideoAPIError) -> T) throws(VideoAPIError) -> T {
+        let started = monotonicNanoseconds()
+        do {
+            let value = try call()
+            providerCall(endpoint, outcome: "ok", nanoseconds: monotonicNanoseconds() - started)
+            return value
+        } catch {
+            providerCall(endpoint, outcome: error.kind.rawValue, nanoseconds: monotonicNanoseconds() - started)
+            throw error
+        }
+    }
+}

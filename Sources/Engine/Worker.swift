@@ -1,0 +1,122 @@
+// The background worker: the only place PromptReel talks to the video provider. Runs on its own thread
+// (never a FastCGI thread) with its own database connection and provider client; any number may run, in
+// any number of processes, because every step claims its row first.
+
+public import Core
+import Glibc
+import Postgres
+import Telemetry
+public import VideoAPI
+
+/// The providers' own settings (URLs, keys, timeouts), read once at start-up. Only the engine holds
+/// them; the request side learns from `announce(to:)` only that a provider exists and the chat model's name.
+public struct ProviderSettings: Sendable {
+    /// The Videos API endpoint; nil when no key is configured (generation is then unavailable).
+    public var video: ProviderConfig?
+    /// The chat completions endpoint for the roundtable; by default the video provider's URL and key.
+    public var chat: ChatConfig?
+
+    public init(video: ProviderConfig? = nil, chat: ChatConfig? = nil) {
+        self.video = video
+        self.chat = chat
+    }
+
+    public static func fromEnvironment(_ env: [String: String]) -> ProviderSettings {
+        ProviderSettings(video: ProviderConfig.fromEnvironment(env), chat: ChatConfig.fromEnvironment(env))
+    }
+
+    public func announce(to config: inout AppConfig) {
+        config.videoProviderConfigured = video != nil
+        config.chatModel = chat?.model
+    }
+}
+
+/// One kind of background work on its own database connection: `runOnce` does one due step.
+protocol BackgroundWork {
+    var db: Connection { get }
+    func runOnce() throws -> Bool
+}
+
+extension GenerationEngine: BackgroundWork {}
+
+extension RoundtableEngine: BackgroundWork {
+    func runOnce() throws -> Bool { try runOne() }
+}
+
+extension WebhookDeliverer: BackgroundWork {}
+
+/// The loop both workers share: (re)connect and LISTEN, work while there is work, and when idle sleep
+/// until a NOTIFY says a click was recorded (so work starts at once) or `idleSeconds` pass.
+func workLoop(_ name: String, until stop: StopFlag, idleSeconds: Double, connect: () throws -> any BackgroundWork) {
+    var work: (any BackgroundWork)?
+    while !stop.isStopped {
+        do {
+            if work == nil || work?.db.isHealthy == false { work = try connect() }
+            guard let work else { continue }
+            if try work.runOnce() { continue }
+            _ = try work.db.waitForNotification(timeoutSeconds: idleSeconds)
+        } catch {
+            Log.error("\(name): \(error)")
+            if case DatabaseError.unavailable = error { work = nil }
+            var left = 0.5  // a short nap, still answering the stop flag
+            while left > 0 && !stop.isStopped {
+                usleep(100_000)
+                left -= 0.1
+            }
+        }
+    }
+}
+
+/// A background worker thread's body: video jobs (submit, poll, download — the only place PromptReel
+/// talks to the video provider) or roundtables (on threads of their own, so a slow chat model never
+/// delays a video job).
+public struct Worker: Sendable {
+    public enum Kind: Sendable { case videos, roundtables, webhooks }
+
+    let config: AppConfig
+    let providers: ProviderSettings
+    let kind: Kind
+    let name: String
+
+    public init(config: AppConfig, providers: ProviderSettings, kind: Kind, name: String) {
+        self.config = config
+        self.providers = providers
+        self.kind = kind
+        self.name = name
+    }
+
+    public func run(until stop: StopFlag) {
+        let config = config
+        switch kind {
+        case .videos:
+            guard let providerConfig = providers.video else {
+                Log.error("\(name): no OPENAI_API_KEY configured; the worker has nothing to talk to")
+                return
+            }
+            // Half a second when idle: polls and retries fall due without a NOTIFY.
+            workLoop(name, until: stop, idleSeconds: 0.5) {
+                let db = try Connection(url: config.databaseURL)
+                try db.execute("LISTEN promptreel_work")  // the channel GenerationStore.wakeWorkers notifies
+                return GenerationEngine(db: db, provider: MeasuredVideoProvider(try VideoAPIClient(config: providerConfig)), config: config.engine)
+            }
+        case .roundtables:
+            guard let chatConfig = providers.chat else {
+                Log.error("\(name): no chat provider configured (PROMPTREEL_CHAT_API_KEY or OPENAI_API_KEY); roundtables wait")
+                return
+            }
+            // Once a second when idle: abandoned roundtables come back when their lease runs out.
+            workLoop(name, until: stop, idleSeconds: 1) {
+                let db = try Connection(url: config.databaseURL)
+                try db.execute("LISTEN promptreel_roundtables")  // RoundtableStore.workChannel
+                return RoundtableEngine(db: db) { () throws(VideoAPIError) -> any ChatProvider in MeasuredChatProvider(try ChatAPIClient(config: chatConfig)) }
+            }
+        case .webhooks:
+            // Once a second when idle: retries fall due without a NOTIFY.
+            workLoop(name, until: stop, idleSeconds: 1) {
+                let db = try Connection(url: config.databaseURL)
+                try db.execute("LISTEN promptreel_webhooks")  // WebhookStore.channel: the 0015 trigger and "send again"
+                return WebhookDeliverer(db: db, config: config.webhooks)
+            }
+        }
+    }
+}

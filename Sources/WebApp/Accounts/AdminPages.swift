@@ -1,0 +1,134 @@
+// Administration of accounts: the user list with roles and disabled accounts, and the forms that
+// change them. Every admin page is a 404 to members, as if it did not exist.
+
+import Core
+import Postgres
+import Telemetry
+import Web
+
+enum AdminPages {
+    static func users(_ c: inout Context) throws -> Response {
+        let admin = try c.requireAdmin()
+        return try usersPage(&c, admin: admin, error: nil, status: 200)
+    }
+
+    /// POST `action=disable|enable`, or `action=role` with `role=member|admin`. An admin cannot
+    /// disable or demote themselves, so an instance always keeps the admin who is using it.
+    static func change(_ c: inout Context, id: Int64) throws -> Response {
+        let admin = try c.requireAdmin()
+        let form = try c.form()
+        let action = form["action"] ?? ""
+        if id == admin.id, action != "enable", !(action == "role" && form["role"] == Role.admin.rawValue) {
+            return try usersPage(&c, admin: admin, error: "You cannot disable or demote your own account.", status: 422)
+        }
+        do {
+            switch action {
+            case "disable", "enable":
+                try Accounts.setDisabled(c.db, userID: id, disabled: action == "disable", cache: c.cache)
+                c.setFlash(action == "disable" ? "User disabled: their sessions and tokens no longer work." : "User enabled.")
+            case "role":
+                guard let role = form["role"].flatMap(Role.init(rawValue:)) else {
+                    throw HTTPError.validation(field: "role", "must be member or admin")
+                }
+                try Accounts.setRole(c.db, userID: id, role: role, cache: c.cache)
+                c.setFlash("Role changed to \(role.rawValue).")
+            default:
+                throw HTTPError.validation(field: "action", "must be disable, enable or role")
+            }
+        } catch Accounts.Failure.noSuchUser {
+            throw HTTPError.notFound("No such user.")
+        } catch Accounts.Failure.lastAdmin {
+            return try usersPage(&c, admin: admin, error: "That would leave no enabled admin: make another account admin first.", status: 409)
+        } catch let error as HTTPError where error.status == 422 {
+            return try usersPage(&c, admin: admin, error: error.publicMessage, status: 422)
+        }
+        return .redirect(to: Route.adminUsers.path)
+    }
+
+    static func usersPage(_ c: inout Context, admin: User, error: String?, status: Int) throws -> Response {
+        let rows: [HTML] = try c.store.users().map { row in
+            let u = row.user
+            let other: Role = u.isAdmin ? .member : .admin
+            let toggle = row.disabled ? "enable" : "disable"
+            let actions: HTML = u.id == admin.id ? "<span class=\"muted\">you</span>" : """
+                <form method="post" action="\(Route.adminUser(u.id).path)" class="inline">\(Views.csrfField(c))\
+                <input type="hidden" name="action" value="role"><input type="hidden" name="role" value="\(other.rawValue)">\
+                <button type="submit">Make \(other.rawValue)</button></form>
+                <form method="post" action="\(Route.adminUser(u.id).path)" class="inline">\(Views.csrfField(c))\
+                <input type="hidden" name="action" value="\(toggle)">\
+                <button type="submit"\(row.disabled ? HTML.empty : " class=\"danger\"")>\(row.disabled ? "Enable" : "Disable")</button></form>
+                """
+            return """
+                <tr><td>\(u.email)</td><td>\(u.role.rawValue)</td><td>\(row.disabled ? "disabled" : "active")</td>\
+                <td>\(Views.when(row.createdAt))</td><td>\(actions)</td></tr>
+                """
+        }
+        let body: HTML = """
+            <h1>Users</h1>\(Views.errorBox(error))
+            <p>Disabling a user ends their sessions and stops their API tokens at once. <a href="\(Route.adminBudgets.path)">Budgets</a></p>
+            <table><thead><tr><th scope="col">Email</th><th scope="col">Role</th><th scope="col">Status</th>\
+            <th scope="col">Created</th><th scope="col"><span class="visually-hidden">Actions</span></th></tr></thead>
+            <tbody>\(rows)</tbody></table>
+            """
+        return .html(Views.layout("Users", c, body: body), status: status)
+    }
+
+    // MARK: Budgets
+
+    static func budgets(_ c: inout Context) throws -> Response {
+        _ = try c.requireAdmin()
+        return try budgetsPage(c, error: nil, status: 200)
+    }
+
+    /// POST `user_id` (or none, for the instance cap) and `monthly`: dollars with at most 2 decimals,
+    /// or empty for no limit.
+    static func setBudget(_ c: inout Context) throws -> Response {
+        _ = try c.requireAdmin()
+        let form = try c.form()
+        let text = (form["monthly"] ?? "").trimmingWhitespace
+        let limit: USD?
+        do { limit = try BudgetAdmin.limit(text.isEmpty ? "none" : text) } catch {
+            return try budgetsPage(c, error: "monthly: an amount in dollars with at most 2 decimals (e.g. 50 or 12.40), or empty for none.", status: 422)
+        }
+        let budgets = Budgets(db: c.db)
+        if let userText = form["user_id"], !userText.isEmpty {
+            guard let id = Int64(userText), try budgets.setUser(id: id, limit: limit) else { throw HTTPError.notFound("No such user.") }
+        } else {
+            try budgets.setInstance(limit: limit)
+        }
+        c.setFlash("Budget saved: \(limit?.display ?? "no limit").")
+        return .redirect(to: Route.adminBudgets.path)
+    }
+
+    static func budgetsPage(_ c: Context, error: String?, status: Int) throws -> Response {
+        let budgets = Budgets(db: c.db)
+        func form(userID: Int64?, label: String, standing: BudgetStanding) -> HTML {
+            let idField: HTML = userID.map { "<input type=\"hidden\" name=\"user_id\" value=\"\($0)\">" } ?? .empty
+            let field = "monthly-\(userID.map(String.init) ?? "instance")"
+            return """
+                <form method="post" action="\(Route.adminBudgets.path)" class="inline">\(Views.csrfField(c))\(idField)\
+                <label for="\(field)" class="visually-hidden">Monthly budget for \(label) (USD)</label>\
+                <input id="\(field)" name="monthly" inputmode="decimal" size="8" value="\(standing.limit?.decimalText ?? "")" placeholder="none">\
+                <button type="submit">Save</button></form>
+                """
+        }
+        func row(_ label: String, userID: Int64?, _ s: BudgetStanding) -> HTML {
+            "<tr><td>\(label)</td><td>\(s.spent.display)</td><td>\(s.remaining?.display ?? "no limit")</td><td>\(form(userID: userID, label: label, standing: s))</td></tr>"
+        }
+        var rows: [HTML] = [row("The instance (all users)", userID: nil, try budgets.instance())]
+        for user in try c.store.users() {
+            rows.append(row(user.user.email, userID: user.user.id, try budgets.user(user.user.id)))
+        }
+        let body: HTML = """
+            <p class="crumbs"><a href="\(Route.adminUsers.path)">Users</a> ›</p>
+            <h1>Budgets</h1>\(Views.errorBox(error))
+            <p>Monthly limits in USD for this UTC calendar month, by the time of each click (generations and
+            roundtables; in-flight work counts at its estimate). Empty means no limit. A click that does not fit
+            the user's budget or the instance's cap is refused before anything is sent.</p>
+            <table><thead><tr><th scope="col">Who</th><th scope="col">Spent this month</th><th scope="col">Left</th>\
+            <th scope="col">Monthly budget</th></tr></thead>
+            <tbody>\(rows)</tbody></table>
+            """
+        return .html(Views.layout("Budgets", c, body: body), status: status)
+    }
+}

@@ -1,0 +1,163 @@
+// The JSON API for automation: same rules as the pages, bearer-token authentication.
+
+import Core
+import Telemetry
+import Web
+
+enum API {
+    /// GET /api/projects — newest first, paged (`?limit=`, `?after=`).
+    static func listProjects(_ c: inout Context) throws -> Response {
+        let user = try c.requireUser()
+        let request = try PageRequest.parse(c.request.query, list: .projects, scope: 0, userID: user.id)
+        let page = try c.store.projects(userID: user.id, page: request)
+        return .json(page.json(key: "projects", next: page.next(\.id, list: .projects, scope: 0, userID: user.id), json))
+    }
+
+    static func createProject(_ c: inout Context) throws -> Response {
+        let user = try c.requireUser()
+        let doc = try Field.jsonObject(c.request.json())
+        let name = try Field.text(Field.json(doc, "name"), name: "name", max: 200, required: true)
+        let description = try Field.text(Field.json(doc, "description"), name: "description", max: 10000, required: false)
+        let project = try c.store.createProject(userID: user.id, name: name, description: description)
+        var response = Response.json(json(project), status: 201)
+        response.addHeader("Location", Route.apiProject(project.id).path)
+        return response
+    }
+
+    static func project(_ c: inout Context, id: Int64) throws -> Response {
+        let user = try c.requireUser()
+        guard let project = try c.store.project(id: id, userID: user.id) else { throw HTTPError.notFound("No such project.") }
+        return .json(json(project))
+    }
+
+    /// GET /api/projects/{id}/videos — paged; `?q=`, `?status=`, `?model=`, `?sort=` as `VideoQuery` reads them.
+    static func listVideos(_ c: inout Context, project: Int64) throws -> Response {
+        let user = try c.requireUser()
+        guard try c.store.project(id: project, userID: user.id) != nil else { throw HTTPError.notFound("No such project.") }
+        return try videoList(c, user: user, projectID: project)
+    }
+
+    /// GET /api/videos — the same across all the user's projects.
+    static func listAllVideos(_ c: inout Context) throws -> Response {
+        try videoList(c, user: c.requireUser(), projectID: nil)
+    }
+
+    private static func videoList(_ c: Context, user: User, projectID: Int64?) throws -> Response {
+        let query = try VideoQuery.parse(c.request.query)
+        let request = try query.pageRequest(c.request.query, scope: projectID ?? 0, userID: user.id, forPage: false)
+        let page = try c.store.videos(userID: user.id, projectID: projectID, query: query, page: request)
+        return .json(page.json(key: "videos", next: page.next(\.cursor)) { json($0.video) })
+    }
+
+    static func createVideo(_ c: inout Context, project: Int64) throws -> Response {
+        let user = try c.requireUser()
+        let doc = try Field.jsonObject(c.request.json())
+        let draft = try VideoPages.validated(title: Field.json(doc, "title"), brief: Field.json(doc, "brief"),
+                                             finalPrompt: Field.json(doc, "final_prompt"))
+        let preset = try VideoPages.checkedPreset(Field.json(doc, "preset"), db: c.db)
+        guard let video = try c.store.createVideo(projectID: project, userID: user.id, title: draft.title,
+                                                  brief: draft.brief, finalPrompt: draft.finalPrompt, preset: preset) else {
+            throw HTTPError.notFound("No such project.")
+        }
+        var response = Response.json(json(video), status: 201)
+        response.addHeader("Location", Route.apiVideo(video.id).path)
+        return response
+    }
+
+    static func video(_ c: inout Context, id: Int64) throws -> Response {
+        let user = try c.requireUser()
+        guard let video = try c.store.video(id: id, userID: user.id) else { throw HTTPError.notFound("No such video.") }
+        guard case var .object(pairs) = json(video) else { return .json(json(video)) }
+        for (name, value) in try c.store.soraFields(videoID: id) {
+            switch (name, value) {
+            case (_, nil): pairs.append((name, .null))
+            case ("sora_generation_settings", let text?): pairs.append((name, (try? JSONParser.parse(text)) ?? .null))
+            case ("sora_generation_cost", let amount?): pairs.append((name, .number(amount)))
+            case (_, let text?): pairs.append((name, .string(text)))
+            }
+        }
+        return .json(.object(pairs))
+    }
+
+    // MARK: Editing and deleting
+
+    /// PATCH /api/projects/{id}: any of `name`, `description`.
+    static func updateProject(_ c: inout Context, id: Int64) throws -> Response {
+        let user = try c.requireUser()
+        let doc = try Field.patch(c.request, allowed: ["name", "description"])
+        let changes = Library.ProjectChanges(name: try Field.patchText(doc, "name", max: 200, required: true),
+                                             description: try Field.patchText(doc, "description", max: 10000, required: false))
+        return .json(json(try c.library.updateProject(id: id, user: user, changes: changes)))
+    }
+
+    /// DELETE /api/projects/{id}: the project, its videos and their media; generation rows stay (spend).
+    static func deleteProject(_ c: inout Context, id: Int64) throws -> Response {
+        let user = try c.requireUser()
+        _ = try c.library.deleteProject(id: id, user: user)
+        return Response(status: 204)
+    }
+
+    /// PATCH /api/videos/{id}: any of `title`, `brief`, `final_prompt`, `preset` (null clears the preset).
+    static func updateVideo(_ c: inout Context, id: Int64) throws -> Response {
+        let user = try c.requireUser()
+        let doc = try Field.patch(c.request, allowed: ["title", "brief", "final_prompt", "preset"])
+        var changes = Library.VideoChanges(title: try Field.patchText(doc, "title", max: 200, required: true),
+                                           brief: try Field.patchText(doc, "brief", max: 10000, required: false),
+                                           finalPrompt: try Field.patchText(doc, "final_prompt", max: 32000, required: false))
+        if let preset = doc.root["preset"] {
+            changes.preset = .some(try VideoPages.checkedPreset(preset.isNull ? nil : Field.json(doc, "preset"), db: c.db))
+        }
+        _ = try c.library.updateVideo(id: id, user: user, changes: changes)
+        return try video(&c, id: id)
+    }
+
+    /// DELETE /api/videos/{id}: the video, its prompt versions and its media; generation rows stay (spend).
+    static func deleteVideo(_ c: inout Context, id: Int64) throws -> Response {
+        let user = try c.requireUser()
+        _ = try c.library.deleteVideo(id: id, user: user)
+        return Response(status: 204)
+    }
+
+    /// POST /api/videos/{id}/copy: a new video with the same brief, prompt and preset, in the same project.
+    static func copyVideo(_ c: inout Context, id: Int64) throws -> Response {
+        let user = try c.requireUser()
+        let copy = try c.library.copyVideo(id: id, user: user)
+        var response = Response.json(json(copy), status: 201)
+        response.addHeader("Location", Route.apiVideo(copy.id).path)
+        return response
+    }
+
+    /// The catalog: models, durations, sizes and prices.
+    static func models(_ c: inout Context) throws -> Response {
+        _ = try c.requireUser()
+        return .json(try Catalog.load(c.db).json)
+    }
+
+    /// The price of settings before generating: `?model=&duration=&aspect_ratio=&resolution=`.
+    static func estimate(_ c: inout Context) throws -> Response {
+        _ = try c.requireUser()
+        let requested = try Catalog.requested(fromFields: c.request.query)
+        let settings = try Catalog.load(c.db).resolve(requested, db: c.db)
+        // A total, like generate-sora's `estimatedCost` and `expectedCost`: what a click of `takes` costs.
+        let takes = requested.takes ?? 1
+        guard let total = settings.estimatedCost.times(takes) else { throw HTTPError.validation(field: "takes", "is too many for this price") }
+        return .json(.object([("settings", settings.userJSON), ("size", .string(settings.size)),
+                              ("seconds", .string(settings.apiSeconds)), ("takes", .int(takes)),
+                              ("costPerTake", .number(settings.estimatedCost.jsonText)), ("estimatedCost", .number(total.jsonText))]))
+    }
+
+    static func json(_ p: Project) -> JSON {
+        .object([("id", .int(p.id)), ("name", .string(p.name)), ("description", .string(p.description)),
+                 ("video_count", .int(p.videoCount)), ("created_at", .string(p.createdAt)), ("updated_at", .string(p.updatedAt))])
+    }
+
+    static func json(_ v: Video) -> JSON {
+        .object([("id", .int(v.id)), ("project_id", .int(v.projectID)), ("title", .string(v.title)),
+                 ("brief", .string(v.brief)), ("final_prompt", .string(v.finalPrompt)), ("preset", .optional(v.preset)),
+                 ("created_at", .string(v.createdAt)), ("updated_at", .string(v.updatedAt)),
+                 ("latest_generation", v.latest.map { latest in
+                     .object([("id", .int(latest.id)), ("status", .string(latest.status.rawValue)), ("model", .string(latest.model)),
+                              ("created_at", .string(latest.createdAt))])
+                 } ?? .null)])
+    }
+}

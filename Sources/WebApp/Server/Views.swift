@@ -1,0 +1,207 @@
+// The shared page layout and small building blocks. All text goes through HTML interpolation,
+// which escapes it; every form carries the CSRF token.
+
+import Core
+import Telemetry
+import Web
+
+enum Views {
+    /// `refresh`: the page follows something running (see `AutoRefresh`); then the page's own status region
+    /// is its only `role="status"`, so the flash is plain text.
+    static func layout(_ title: String, _ context: Context, body: HTML, refresh: AutoRefresh? = nil) -> HTML {
+        let nav: HTML
+        if let user = context.user {
+            nav = """
+                <nav aria-label="Main"><a href="\(Route.dashboard.path)">Dashboard</a>\
+                <a href="\(Route.usage.path)">Usage</a>\
+                <a href="\(Route.account.path)">Account</a>\
+                <form method="post" action="\(Route.logout.path)" class="inline">\(csrfField(context))\
+                <button type="submit" class="link">Log out <span class="muted">(\(user.email))</span></button></form></nav>
+                """
+        } else {
+            nav = """
+                <nav aria-label="Main"><a href="\(Route.login.path)">Log in</a><a href="\(Route.signup.path)">Sign up</a></nav>
+                """
+        }
+        let flashRole: HTML = refresh == nil ? " role=\"status\"" : .empty
+        let flash: HTML = context.flash.map { "<p class=\"flash\"\(flashRole)>\($0)</p>" } ?? .empty
+        // Signed-in pages say when the provider breaker holds new generations back.
+        let degraded = context.user != nil && context.providerDegraded()
+        let banner: HTML = degraded
+            ? "<p class=\"banner-provider\" role=\"alert\">The video provider is not answering; your generation is queued and will start when it is back.</p>"
+            : .empty
+        let badge: HTML = context.config.providerIsSimulator
+            ? "<p class=\"badge-sim\" role=\"note\"><strong>Simulator</strong>: videos come from PromptReel's built-in simulator, not a real video model, and nothing is billed.</p>"
+            : .empty
+        return document(title, header: nav, main: badge + banner + flash + body, refreshSeconds: refresh?.metaSeconds)
+    }
+
+    static func document(_ title: String, header: HTML, main: HTML, refreshSeconds: Int? = nil) -> HTML {
+        let refresh: HTML = refreshSeconds.map { "\n<meta http-equiv=\"refresh\" content=\"\($0)\">" } ?? .empty
+        return """
+        <!DOCTYPE html>
+        <html lang="en">
+        <head>
+        <meta charset="utf-8">
+        <meta name="viewport" content="width=device-width, initial-scale=1">\(refresh)
+        <title>\(title) · PromptReel</title>
+        <link rel="stylesheet" href="/static/style.css">
+        </head>
+        <body>
+        <header class="top"><a class="brand" href="/">PromptReel</a>\(header)</header>
+        <main>
+        \(main)
+        </main>
+        </body>
+        </html>
+
+        """
+    }
+
+    /// The refresh notice of a page that follows something running: "Stop updating" while it refreshes
+    /// itself; "Check again" (a GET form to the same page that keeps `?refresh=off`) once it does not.
+    static func refreshControl(_ refresh: AutoRefresh) -> HTML {
+        let off = "\(refresh.path)?\(AutoRefresh.parameter)=\(AutoRefresh.off)"
+        let checkAgain: HTML = """
+            <form method="get" action="\(refresh.path)" class="inline"><input type="hidden" name="\(AutoRefresh.parameter)" value="\(AutoRefresh.off)">\
+            <button type="submit" class="secondary">Check again</button></form>
+            """
+        return switch refresh.stopped {
+        case nil:
+            """
+            <p class="notice refresh-control">This page updates itself every \(refresh.seconds) seconds. \
+            <a href="\(off)">Stop updating</a></p>
+            """
+        case .byLink?:
+            """
+            <div class="notice refresh-control"><p>This page does not update itself now. \
+            <a href="\(refresh.path)">Update automatically again</a></p>\(checkAgain)</div>
+            """
+        case .byPreference?:
+            """
+            <div class="notice refresh-control"><p>This page does not update itself: automatic updates are off in your \
+            <a href="\(Route.account.path)#preferences">account</a>.</p>\(checkAgain)</div>
+            """
+        }
+    }
+
+    /// "$0.40" from numeric text; always two decimals.
+    static func dollars(_ amount: String) -> String {
+        let parts = amount.split(separator: ".", omittingEmptySubsequences: false)
+        let whole = parts.first.map(String.init) ?? "0"
+        var cents = parts.count > 1 ? String(parts[1]) : ""
+        while cents.count > 2 && cents.hasSuffix("0") { cents.removeLast() }
+        while cents.count < 2 { cents += "0" }
+        return "$\(whole.isEmpty ? "0" : whole).\(cents)"
+    }
+
+    /// "$0.10/s" from a per-second price such as "0.1000" (more decimals only when they matter).
+    static func perSecond(_ price: String) -> String { dollars(price) + "/s" }
+
+    /// `<time>` with a readable UTC date for an ISO-8601 timestamp from the database.
+    static func when(_ iso: String) -> HTML {
+        let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+        let c = Array(iso)
+        guard c.count >= 16, let month = Int(String(c[5...6])), (1...12).contains(month), let day = Int(String(c[8...9])) else {
+            return "\(iso)"
+        }
+        return "<time datetime=\"\(iso)\">\(day) \(months[month - 1]) \(String(c[0...3])), \(String(c[11...15])) UTC</time>"
+    }
+
+    static func statusBadge(_ status: GenerationStatus) -> HTML {
+        "<span class=\"status status-\(status.rawValue)\">\(status.label)</span>"
+    }
+
+    static func errorPage(_ error: HTTPError) -> HTML {
+        let title = Response(status: error.status).reasonPhrase
+        return document(title, header: .empty, main: """
+            <h1>\(title)</h1><p>\(error.publicMessage)</p><p><a href="\(Route.dashboard.path)">Back to your dashboard</a></p>
+            """)
+    }
+
+    static func csrfField(_ context: Context) -> HTML {
+        "<input type=\"hidden\" name=\"_csrf\" value=\"\(context.csrfToken)\">"
+    }
+
+    static func errorBox(_ message: String?) -> HTML {
+        guard let message else { return .empty }
+        return "<p class=\"error\" role=\"alert\">\(message)</p>"
+    }
+
+    static func textField(_ label: String, name: String, value: String = "", type: String = "text",
+                          required: Bool = false, maxLength: Int? = nil, autocomplete: String? = nil) -> HTML {
+        let req: HTML = required ? " required" : .empty
+        let max: HTML = maxLength.map { " maxlength=\"\($0)\"" } ?? .empty
+        let auto: HTML = autocomplete.map { " autocomplete=\"\($0)\"" } ?? .empty
+        return """
+            <label for="\(name)">\(label)</label>
+            <input id="\(name)" name="\(name)" type="\(type)" value="\(value)"\(req)\(max)\(auto)>
+            """
+    }
+
+    static func textArea(_ label: String, name: String, value: String = "", rows: Int = 4, maxLength: Int, hint: String? = nil) -> HTML {
+        let hintHTML: HTML = hint.map { "<small id=\"\(name)-hint\">\($0)</small>" } ?? .empty
+        return """
+            <label for="\(name)">\(label)</label>\(hintHTML)
+            <textarea id="\(name)" name="\(name)" rows="\(rows)" maxlength="\(maxLength)">\(value)</textarea>
+            """
+    }
+
+    /// The confirmation step of a delete: what goes, and the button — or, while something is in flight,
+    /// why it cannot go now (`refusal`) and no button.
+    static func deletionPage(_ c: Context, thing: String, name: String, crumbs: HTML, goes: String, summary: String,
+                             action: String, back: String, refusal: String?, status: Int) -> Response {
+        let form: HTML = if let refusal {
+            """
+            <p class="error" role="alert">This \(thing) cannot be deleted now. \(refusal)</p>
+            <p><a href="\(back)">Back to the \(thing)</a></p>
+            """
+        } else {
+            """
+            <form method="post" action="\(action)">\(csrfField(c))
+            <button type="submit" class="danger">Delete this \(thing)</button> <a href="\(back)">Cancel</a></form>
+            """
+        }
+        let body: HTML = """
+            <p class="crumbs">\(crumbs)</p>
+            <h1>Delete “\(name)”?</h1>
+            <p>This deletes \(goes): <strong>\(summary)</strong>. It cannot be undone.</p>
+            <p class="muted">What its generations and roundtables cost stays in your spend: that record is never deleted.</p>
+            \(form)
+            """
+        return .html(layout("Delete \(thing)", c, body: body), status: status)
+    }
+}
+
+/// A page that refreshes itself (meta refresh) while something it shows is running. WCAG 2.2.1 asks that a
+/// user can turn a timed refresh off: the account preference does so on every such page, and "Stop updating"
+/// (`?refresh=off`) on this one; either way the page offers "Check again" instead.
+struct AutoRefresh: Equatable {
+    static let parameter = "refresh"
+    static let off = "off"
+
+    enum Stop: Equatable { case byLink, byPreference }
+
+    let seconds: Int
+    /// The page's path, without a query: where "Check again" and "Stop updating" lead.
+    let path: String
+    /// Why the page does not refresh itself; nil while it does.
+    let stopped: Stop?
+
+    /// nil when nothing on the page is running (nothing to follow, no notice).
+    init?(_ context: Context, page: Route, every seconds: Int, while running: Bool) {
+        guard running else { return nil }
+        self.seconds = seconds
+        path = page.path
+        if context.user?.refreshPages == false {
+            stopped = .byPreference
+        } else if context.request.query[AutoRefresh.parameter] == AutoRefresh.off {
+            stopped = .byLink
+        } else {
+            stopped = nil
+        }
+    }
+
+    /// The meta refresh's interval, nil once stopped.
+    var metaSeconds: Int? { stopped == nil ? seconds : nil }
+}

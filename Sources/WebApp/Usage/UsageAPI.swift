@@ -1,0 +1,32 @@
+// GET /api/usage?from=&to=&group_by=day|model|project|user&scope=mine|all: the usage report as JSON.
+// Money is exact decimal text in JSON numbers (USD.jsonText), like every cost in the API.
+
+import Core
+import Telemetry
+import Web
+
+enum UsageAPI {
+    static func show(_ c: inout Context) throws -> Response {
+        let user = try c.requireUser()
+        let grouping = try UsageGrouping.parse(c.request.query["group_by"], for: user)
+        let usage = Usage(db: c.db)
+        var request = try usage.request(c.request.query, user: user)
+        if grouping == .user { request.scope = .everyone }  // a grouping by user covers every user
+        let report = try usage.report(range: request.range, scope: request.scope)
+        let groups: [JSON] = report.groups(grouping).map { group in
+            .object([("key", .string(group.key)), ("label", .string(group.label))] + fields(group.figures))
+        }
+        return .json(.object([
+            ("from", .string(report.range.from.text)), ("to", .string(report.range.to.text)),
+            ("groupBy", .string(grouping.rawValue)), ("scope", .string(report.scope.parameter)),
+            ("groups", .array(groups)), ("total", .object(fields(report.total))),
+        ]))
+    }
+
+    static func fields(_ f: UsageFigures) -> [(String, JSON)] {
+        func seconds(_ value: Double?) -> JSON { value.map { .number(Usage.tenths($0)) } ?? .null }
+        return [("count", .int(f.count)), ("completed", .int(f.completed)), ("failed", .int(f.failed)),
+                ("spend", .number(f.spend.jsonText)), ("possiblyBilled", .number(f.possiblyBilled.jsonText)),
+                ("p50Seconds", seconds(f.p50Seconds)), ("p95Seconds", seconds(f.p95Seconds))]
+    }
+}

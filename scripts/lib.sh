@@ -7,6 +7,9 @@ PIDS=()
 
 say() { printf '%s\n' "$*" >&2; }
 
+# Every build the scripts run refuses a target that imports a target it does not declare.
+IMPORT_CHECK="--explicit-target-dependency-import-check error"
+
 # Debian packages the build and the services need (ffmpeg: ffprobe checks downloaded videos, ffmpeg
 # makes posters the provider did not send; libvips-dev for reference images); installed only when missing.
 ensure_packages() {
@@ -26,7 +29,7 @@ build_app() {
     local mode=$1
     case $mode in release|debug) ;; *) say "unknown build mode '$mode' (release or debug)"; return 1 ;; esac
     say "building ($mode)…"
-    (cd "$ROOT" && swift build -c "$mode" 2>&1 | grep -vE '^(\[|Building|Compiling|Write|Linking|Planning|Fetching|Computing|Creating|Working|Cloning)' >&2) || true
+    (cd "$ROOT" && swift build -c "$mode" $IMPORT_CHECK 2>&1 | grep -vE '^(\[|Building|Compiling|Write|Linking|Planning|Fetching|Computing|Creating|Working|Cloning)' >&2) || true
     BIN="$ROOT/.build/$mode/promptreel"
     [ -x "$BIN" ] || { say "build failed"; return 1; }
 }

@@ -63,7 +63,7 @@ def test_the_account_page_links_it_beside_the_tokens():
 
 def route_paths():
     """Every /api path the Route enum prints (`\\(id)` as `{id}`), and /healthz."""
-    with open(os.path.join(ROOT_DIR, "Sources", "PromptReel", "Route.swift")) as f:
+    with open(os.path.join(ROOT_DIR, "Sources", "WebApp", "Server", "Route.swift")) as f:
         source = f.read()
     paths = {re.sub(r"\\\(\w+\)", "{id}", p) for p in re.findall(r'"(/api/[^"]*)"', source)}
     assert len(paths) > 20, paths

@@ -71,3 +71,16 @@ public struct Request: Sendable {
         return try JSONParser.parse(body)
     }
 }
+
+/// The methods PromptReel answers (HEAD is answered as GET). A route's handlers are keyed by these, never by
+/// method strings.
+public enum HTTPMethod: String, Sendable, CaseIterable, Comparable {
+    case get = "GET", post = "POST", put = "PUT", patch = "PATCH", delete = "DELETE"
+
+    /// The request's method as one of these (HEAD as GET); nil for any other.
+    public init?(of request: Request) {
+        self.init(rawValue: request.method == "HEAD" ? "GET" : request.method)
+    }
+
+    public static func < (a: HTTPMethod, b: HTTPMethod) -> Bool { a.rawValue < b.rawValue }
+}

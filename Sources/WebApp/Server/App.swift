@@ -54,15 +54,15 @@ public final class App {
             if route == .healthz { return health() }
             if route == .metrics { return try InstanceMetrics.serve(request, db: database) }
             let table = handlers(for: route)
-            guard let handler = table[request.method] else {
+            guard let method = HTTPMethod(of: request), let handler = table[method] else {
                 var error = HTTPError.methodNotAllowed
-                error.headers = [("Allow", table.keys.sorted().joined(separator: ", "))]
+                error.headers = [("Allow", table.keys.sorted().map(\.rawValue).joined(separator: ", "))]
                 throw error
             }
             var context = try Context(request: request, db: database(), config: config, cache: cache)
             try context.authenticate(api: ErrorPages.isAPI(request), allowBearer: route.acceptsBearer)
             userID = context.user?.id
-            if request.method == "POST", !ErrorPages.isAPI(request) { try context.checkCSRF() }
+            if method == .post, !ErrorPages.isAPI(request) { try context.checkCSRF() }
             var response = try handler(&context)
             context.finish(&response)
             return response
@@ -175,84 +175,84 @@ public final class App {
     typealias Handler = (inout Context) throws -> Response
 
     /// The route table: which methods each route answers, and with what.
-    func handlers(for route: Route) -> [String: Handler] {
+    func handlers(for route: Route) -> [HTTPMethod: Handler] {
         switch route {
-        case .home: ["GET": { $0.user == nil ? .redirect(to: Route.login.path) : .redirect(to: Route.dashboard.path) }]
+        case .home: [.get: { $0.user == nil ? .redirect(to: Route.login.path) : .redirect(to: Route.dashboard.path) }]
         case .healthz, .metrics: [:]  // answered before authentication, in `answer`
-        case .login: ["GET": AccountPages.loginForm, "POST": AccountPages.login]
-        case .signup: ["GET": AccountPages.signupForm, "POST": AccountPages.signup]
-        case .logout: ["POST": AccountPages.logout]
-        case .account: ["GET": AccountPages.account]
-        case .tokens: ["POST": AccountPages.createToken]
-        case .accountPreferences: ["POST": AccountPages.savePreferences]
-        case let .deleteToken(id): ["POST": { try AccountPages.deleteToken(&$0, id: id) }]
-        case .webhooks: ["GET": WebhookPages.list, "POST": WebhookPages.create]
-        case let .webhook(id): ["GET": { try WebhookPages.show(&$0, id: id) }]
-        case let .deleteWebhook(id): ["POST": { try WebhookPages.delete(&$0, id: id) }]
-        case let .redeliverWebhook(delivery): ["POST": { try WebhookPages.redeliver(&$0, deliveryID: delivery) }]
-        case .apiWebhooks: ["GET": WebhookAPI.list, "POST": WebhookAPI.create]
-        case let .apiWebhook(id): ["GET": { try WebhookAPI.one(&$0, id: id) }, "DELETE": { try WebhookAPI.delete(&$0, id: id) }]
-        case let .apiWebhookDeliveries(id): ["GET": { try WebhookAPI.deliveries(&$0, id: id) }]
-        case let .apiRedeliverWebhook(delivery): ["POST": { try WebhookAPI.redeliver(&$0, deliveryID: delivery) }]
-        case .adminUsers: ["GET": AdminPages.users]
-        case let .adminUser(id): ["POST": { try AdminPages.change(&$0, id: id) }]
-        case .adminBudgets: ["GET": AdminPages.budgets, "POST": AdminPages.setBudget]
-        case .usage: ["GET": UsagePages.page]
-        case .usageCSV: ["GET": UsagePages.csv]
-        case .apiUsage: ["GET": UsageAPI.show]
-        case .dashboard: ["GET": ProjectPages.dashboard]
-        case .projects: ["POST": ProjectPages.create]
-        case let .project(id): ["GET": { try ProjectPages.show(&$0, id: id) }]
-        case let .editProject(id): ["GET": { try ProjectPages.editForm(&$0, id: id) }, "POST": { try ProjectPages.update(&$0, id: id) }]
-        case let .deleteProject(id): ["GET": { try ProjectPages.confirmDelete(&$0, id: id) }, "POST": { try ProjectPages.delete(&$0, id: id) }]
-        case let .newVideo(project): ["GET": { try VideoPages.newForm(&$0, project: project) }]
-        case let .projectVideos(project): ["POST": { try VideoPages.create(&$0, project: project) }]
-        case let .video(id): ["GET": { try VideoPages.show(&$0, id: id) }]
-        case let .editVideo(id): ["GET": { try VideoPages.editForm(&$0, id: id) }, "POST": { try VideoPages.update(&$0, id: id) }]
-        case let .deleteVideo(id): ["GET": { try VideoPages.confirmDelete(&$0, id: id) }, "POST": { try VideoPages.delete(&$0, id: id) }]
-        case let .copyVideo(id): ["POST": { try VideoPages.copy(&$0, id: id) }]
-        case let .generateVideo(video): ["GET": { try GenerationPages.settings(&$0, videoID: video) },
-                                         "POST": { try GenerationPages.confirm(&$0, videoID: video) }]
-        case let .latestGeneration(video): ["GET": { try GenerationPages.latest(&$0, videoID: video) }]
-        case let .generation(id): ["GET": { try GenerationPages.show(&$0, id: id) }]
-        case let .videoReferenceImage(video): ["GET": { try ReferencePages.original(&$0, videoID: video) },
-                                               "POST": { try ReferencePages.upload(&$0, videoID: video) }]
-        case let .videoReferenceImageDelete(video): ["POST": { try ReferencePages.remove(&$0, videoID: video) }]
-        case let .videoReferencePreview(video): ["GET": { try ReferencePages.preview(&$0, videoID: video) }]
-        case let .apiReferenceImage(video): ["GET": { try ReferenceAPI.show(&$0, videoID: video) },
-                                             "PUT": { try ReferenceAPI.put(&$0, videoID: video) },
-                                             "DELETE": { try ReferenceAPI.delete(&$0, videoID: video) }]
-        case .apiProjects: ["GET": API.listProjects, "POST": API.createProject]
-        case let .apiProject(id): ["GET": { try API.project(&$0, id: id) }, "PATCH": { try API.updateProject(&$0, id: id) },
-                                   "DELETE": { try API.deleteProject(&$0, id: id) }]
-        case .apiVideos: ["GET": { try API.listAllVideos(&$0) }]
-        case let .apiProjectVideos(project): ["GET": { try API.listVideos(&$0, project: project) },
-                                              "POST": { try API.createVideo(&$0, project: project) }]
-        case let .apiVideo(id): ["GET": { try API.video(&$0, id: id) }, "PATCH": { try API.updateVideo(&$0, id: id) },
-                                 "DELETE": { try API.deleteVideo(&$0, id: id) }]
-        case let .apiVideoCopy(id): ["POST": { try API.copyVideo(&$0, id: id) }]
-        case .apiModels: ["GET": API.models]
-        case .apiEstimate: ["GET": API.estimate]
-        case let .apiGenerate(video): ["POST": { try GenerationAPI.generate(&$0, videoID: video) }]
-        case let .apiStatus(video): ["GET": { try GenerationAPI.status(&$0, videoID: video) }]
-        case let .apiVideoGenerations(video): ["GET": { try GenerationAPI.history(&$0, videoID: video) }]
-        case let .apiGeneration(id): ["GET": { try GenerationAPI.one(&$0, id: id) }]
-        case let .apiCancelGeneration(id): ["POST": { try GenerationAPI.cancel(&$0, id: id) }]
-        case let .cancelGeneration(id): ["POST": { try GenerationPages.cancel(&$0, id: id) }]
-        case let .remixGeneration(id): ["GET": { try GenerationPages.remixForm(&$0, id: id) }, "POST": { try GenerationPages.remix(&$0, id: id) }]
-        case let .videoTakes(video): ["GET": { try GenerationPages.takes(&$0, videoID: video) }]
-        case let .apiRemixGeneration(id): ["POST": { try GenerationAPI.remix(&$0, id: id) }]
-        case let .videoRoundtables(video): ["POST": { try RoundtablePages.start(&$0, videoID: video) }]
-        case let .roundtable(id): ["GET": { try RoundtablePages.show(&$0, id: id) }]
-        case let .roundtableAccept(id): ["POST": { try RoundtablePages.accept(&$0, id: id) }]
-        case let .roundtableEdit(id): ["GET": { try RoundtablePages.edit(&$0, id: id) }]
-        case let .roundtableRetry(id): ["POST": { try RoundtablePages.retry(&$0, id: id) }]
-        case let .apiVideoRoundtable(video): ["POST": { try RoundtableAPI.start(&$0, videoID: video) }]
-        case let .apiVideoRoundtables(video): ["GET": { try RoundtableAPI.list(&$0, videoID: video) }]
-        case let .apiRoundtable(id): ["GET": { try RoundtableAPI.one(&$0, id: id) }]
-        case let .apiRoundtableAccept(id): ["POST": { try RoundtableAPI.accept(&$0, id: id) }]
-        case let .apiRoundtableRetry(id): ["POST": { try RoundtableAPI.retry(&$0, id: id) }]
-        case let .media(generation, file): ["GET": { try Media.serve(&$0, generationID: generation, file: file) }]
+        case .login: [.get: AccountPages.loginForm, .post: AccountPages.login]
+        case .signup: [.get: AccountPages.signupForm, .post: AccountPages.signup]
+        case .logout: [.post: AccountPages.logout]
+        case .account: [.get: AccountPages.account]
+        case .tokens: [.post: AccountPages.createToken]
+        case .accountPreferences: [.post: AccountPages.savePreferences]
+        case let .deleteToken(id): [.post: { try AccountPages.deleteToken(&$0, id: id) }]
+        case .webhooks: [.get: WebhookPages.list, .post: WebhookPages.create]
+        case let .webhook(id): [.get: { try WebhookPages.show(&$0, id: id) }]
+        case let .deleteWebhook(id): [.post: { try WebhookPages.delete(&$0, id: id) }]
+        case let .redeliverWebhook(delivery): [.post: { try WebhookPages.redeliver(&$0, deliveryID: delivery) }]
+        case .apiWebhooks: [.get: WebhookAPI.list, .post: WebhookAPI.create]
+        case let .apiWebhook(id): [.get: { try WebhookAPI.one(&$0, id: id) }, .delete: { try WebhookAPI.delete(&$0, id: id) }]
+        case let .apiWebhookDeliveries(id): [.get: { try WebhookAPI.deliveries(&$0, id: id) }]
+        case let .apiRedeliverWebhook(delivery): [.post: { try WebhookAPI.redeliver(&$0, deliveryID: delivery) }]
+        case .adminUsers: [.get: AdminPages.users]
+        case let .adminUser(id): [.post: { try AdminPages.change(&$0, id: id) }]
+        case .adminBudgets: [.get: AdminPages.budgets, .post: AdminPages.setBudget]
+        case .usage: [.get: UsagePages.page]
+        case .usageCSV: [.get: UsagePages.csv]
+        case .apiUsage: [.get: UsageAPI.show]
+        case .dashboard: [.get: ProjectPages.dashboard]
+        case .projects: [.post: ProjectPages.create]
+        case let .project(id): [.get: { try ProjectPages.show(&$0, id: id) }]
+        case let .editProject(id): [.get: { try ProjectPages.editForm(&$0, id: id) }, .post: { try ProjectPages.update(&$0, id: id) }]
+        case let .deleteProject(id): [.get: { try ProjectPages.confirmDelete(&$0, id: id) }, .post: { try ProjectPages.delete(&$0, id: id) }]
+        case let .newVideo(project): [.get: { try VideoPages.newForm(&$0, project: project) }]
+        case let .projectVideos(project): [.post: { try VideoPages.create(&$0, project: project) }]
+        case let .video(id): [.get: { try VideoPages.show(&$0, id: id) }]
+        case let .editVideo(id): [.get: { try VideoPages.editForm(&$0, id: id) }, .post: { try VideoPages.update(&$0, id: id) }]
+        case let .deleteVideo(id): [.get: { try VideoPages.confirmDelete(&$0, id: id) }, .post: { try VideoPages.delete(&$0, id: id) }]
+        case let .copyVideo(id): [.post: { try VideoPages.copy(&$0, id: id) }]
+        case let .generateVideo(video): [.get: { try GenerationPages.settings(&$0, videoID: video) },
+                                         .post: { try GenerationPages.confirm(&$0, videoID: video) }]
+        case let .latestGeneration(video): [.get: { try GenerationPages.latest(&$0, videoID: video) }]
+        case let .generation(id): [.get: { try GenerationPages.show(&$0, id: id) }]
+        case let .videoReferenceImage(video): [.get: { try ReferencePages.original(&$0, videoID: video) },
+                                               .post: { try ReferencePages.upload(&$0, videoID: video) }]
+        case let .videoReferenceImageDelete(video): [.post: { try ReferencePages.remove(&$0, videoID: video) }]
+        case let .videoReferencePreview(video): [.get: { try ReferencePages.preview(&$0, videoID: video) }]
+        case let .apiReferenceImage(video): [.get: { try ReferenceAPI.show(&$0, videoID: video) },
+                                             .put: { try ReferenceAPI.put(&$0, videoID: video) },
+                                             .delete: { try ReferenceAPI.delete(&$0, videoID: video) }]
+        case .apiProjects: [.get: API.listProjects, .post: API.createProject]
+        case let .apiProject(id): [.get: { try API.project(&$0, id: id) }, .patch: { try API.updateProject(&$0, id: id) },
+                                   .delete: { try API.deleteProject(&$0, id: id) }]
+        case .apiVideos: [.get: { try API.listAllVideos(&$0) }]
+        case let .apiProjectVideos(project): [.get: { try API.listVideos(&$0, project: project) },
+                                              .post: { try API.createVideo(&$0, project: project) }]
+        case let .apiVideo(id): [.get: { try API.video(&$0, id: id) }, .patch: { try API.updateVideo(&$0, id: id) },
+                                 .delete: { try API.deleteVideo(&$0, id: id) }]
+        case let .apiVideoCopy(id): [.post: { try API.copyVideo(&$0, id: id) }]
+        case .apiModels: [.get: API.models]
+        case .apiEstimate: [.get: API.estimate]
+        case let .apiGenerate(video): [.post: { try GenerationAPI.generate(&$0, videoID: video) }]
+        case let .apiStatus(video): [.get: { try GenerationAPI.status(&$0, videoID: video) }]
+        case let .apiVideoGenerations(video): [.get: { try GenerationAPI.history(&$0, videoID: video) }]
+        case let .apiGeneration(id): [.get: { try GenerationAPI.one(&$0, id: id) }]
+        case let .apiCancelGeneration(id): [.post: { try GenerationAPI.cancel(&$0, id: id) }]
+        case let .cancelGeneration(id): [.post: { try GenerationPages.cancel(&$0, id: id) }]
+        case let .remixGeneration(id): [.get: { try GenerationPages.remixForm(&$0, id: id) }, .post: { try GenerationPages.remix(&$0, id: id) }]
+        case let .videoTakes(video): [.get: { try GenerationPages.takes(&$0, videoID: video) }]
+        case let .apiRemixGeneration(id): [.post: { try GenerationAPI.remix(&$0, id: id) }]
+        case let .videoRoundtables(video): [.post: { try RoundtablePages.start(&$0, videoID: video) }]
+        case let .roundtable(id): [.get: { try RoundtablePages.show(&$0, id: id) }]
+        case let .roundtableAccept(id): [.post: { try RoundtablePages.accept(&$0, id: id) }]
+        case let .roundtableEdit(id): [.get: { try RoundtablePages.edit(&$0, id: id) }]
+        case let .roundtableRetry(id): [.post: { try RoundtablePages.retry(&$0, id: id) }]
+        case let .apiVideoRoundtable(video): [.post: { try RoundtableAPI.start(&$0, videoID: video) }]
+        case let .apiVideoRoundtables(video): [.get: { try RoundtableAPI.list(&$0, videoID: video) }]
+        case let .apiRoundtable(id): [.get: { try RoundtableAPI.one(&$0, id: id) }]
+        case let .apiRoundtableAccept(id): [.post: { try RoundtableAPI.accept(&$0, id: id) }]
+        case let .apiRoundtableRetry(id): [.post: { try RoundtableAPI.retry(&$0, id: id) }]
+        case let .media(generation, file): [.get: { try Media.serve(&$0, generationID: generation, file: file) }]
         }
     }
 }

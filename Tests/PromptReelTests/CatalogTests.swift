@@ -82,8 +82,8 @@ import Web
         let json = try JSONParser.parse(#"{"model":"sora-2-pro","duration":"8","aspect_ratio":"9:16","resolution":"1080p"}"#)
         let r = try Catalog.requested(fromJSON: json)
         #expect(r.model == "sora-2-pro" && r.duration == 8 && r.aspectRatio == "9:16" && r.resolution == "1080p")
-        #expect(throws: HTTPError.self) { try Catalog.requested(fromJSON: JSONParser.parse(#"{"duration":"eight"}"#)) }
-        #expect(throws: HTTPError.self) { try Catalog.requested(fromJSON: JSONParser.parse(#"{"model":4}"#)) }
+        #expect(throws: InvalidInput.self) { try Catalog.requested(fromJSON: JSONParser.parse(#"{"duration":"eight"}"#)) }
+        #expect(throws: InvalidInput.self) { try Catalog.requested(fromJSON: JSONParser.parse(#"{"model":4}"#)) }
         #expect(try Catalog.requested(fromFields: ["model": "", "duration": "12"]).duration == 12)
     }
 }

@@ -50,7 +50,7 @@ import Web
     }
 
     func fieldOf(_ error: any Error) -> String? {
-        (error as? HTTPError).flatMap { $0.status == 422 ? String($0.publicMessage.prefix { $0 != ":" }) : nil }
+        (error as? InvalidInput)?.field
     }
 
     @Test func patchBodiesNameWhatIsWrong() throws {
@@ -62,10 +62,10 @@ import Web
         }
         let doc = try Field.patch(patchBody(#"{"title": " New ", "brief": null}"#), allowed: allowed)
         #expect(try Field.patchText(doc, "title", max: 200, required: true) == "New")
-        #expect(throws: HTTPError.self) { try Field.patchText(doc, "brief", max: 10, required: false) }
+        #expect(throws: InvalidInput.self) { try Field.patchText(doc, "brief", max: 10, required: false) }
         #expect(try Field.patchText(doc, "missing", max: 10, required: true) == nil)
         let empty = try Field.patch(patchBody(#"{"title": ""}"#), allowed: allowed)
-        #expect(throws: HTTPError.self) { try Field.patchText(empty, "title", max: 200, required: true) }
+        #expect(throws: InvalidInput.self) { try Field.patchText(empty, "title", max: 200, required: true) }
     }
 
     @Test(arguments: [Route.editVideo(4), .deleteVideo(4), .copyVideo(4), .editProject(5), .deleteProject(5), .apiVideoCopy(6)])

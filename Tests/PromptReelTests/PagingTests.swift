@@ -46,12 +46,12 @@ import Web
         #expect(try PageRequest.parse(["limit": "200"], list: .projects, scope: 0, userID: 1).limit == 200)
         #expect(try PageRequest.parse(["limit": "1"], list: .projects, scope: 0, userID: 1).limit == 1)
         for bad in ["0", "201", "-1", "abc", "", "1e2", "00001"] {
-            #expect(throws: HTTPError.self) { try PageRequest.parse(["limit": bad], list: .projects, scope: 0, userID: 1) }
+            #expect(throws: InvalidInput.self) { try PageRequest.parse(["limit": bad], list: .projects, scope: 0, userID: 1) }
         }
         let after = Cursor(list: .projects, scope: 0, userID: 1, id: 9).encoded
         #expect(try PageRequest.parse(["after": after], list: .projects, scope: 0, userID: 1).position == .after(9))
         #expect(try PageRequest.parse(["before": after], list: .projects, scope: 0, userID: 1).position == .before(9))
-        #expect(throws: HTTPError.self) { try PageRequest.parse(["after": after, "before": after], list: .projects, scope: 0, userID: 1) }
+        #expect(throws: InvalidInput.self) { try PageRequest.parse(["after": after, "before": after], list: .projects, scope: 0, userID: 1) }
     }
 
     @Test func anOrderAndItsKeyTravelInTheCursor() {
@@ -77,7 +77,7 @@ import Web
     @Test func badFiltersAreRefused() {
         for bad in [["status": "done"], ["sort": "price"], ["q": String(repeating: "x", count: 201)], ["model": String(repeating: "m", count: 101)],
                     ["q": "a\u{0}b"]] {
-            #expect(throws: HTTPError.self) { try VideoQuery.parse(bad) }
+            #expect(throws: InvalidInput.self) { try VideoQuery.parse(bad) }
         }
     }
 
@@ -87,10 +87,10 @@ import Web
         #expect(try edited.pageRequest(["after": good], scope: 0, userID: 1, forPage: false).key == "1764201600000000")
         for key in ["yesterday", "", "9223372036854775807", "-9223372036854775808", "1e15"] {
             let forged = Cursor(list: .videos, scope: 0, userID: 1, id: 5, order: "edited", key: key).encoded
-            #expect(throws: HTTPError.self) { try edited.pageRequest(["after": forged], scope: 0, userID: 1, forPage: false) }
+            #expect(throws: InvalidInput.self) { try edited.pageRequest(["after": forged], scope: 0, userID: 1, forPage: false) }
         }
         let negative = Cursor(list: .videos, scope: 0, userID: 1, id: 5, order: "generated", key: "-1").encoded
-        #expect(throws: HTTPError.self) { try VideoQuery(sort: .generated).pageRequest(["before": negative], scope: 0, userID: 1, forPage: true) }
+        #expect(throws: InvalidInput.self) { try VideoQuery(sort: .generated).pageRequest(["before": negative], scope: 0, userID: 1, forPage: true) }
     }
 
     @Test func highlightsAreEscaped() {

@@ -35,7 +35,7 @@ import Web
 @Suite struct UsageRanges {
     let today = UsageDay(parsing: "2026-11-26")!
 
-    private func parse(_ from: String?, _ to: String?) throws(HTTPError) -> UsageRange {
+    private func parse(_ from: String?, _ to: String?) throws(InvalidInput) -> UsageRange {
         try UsageRange.parse(from: from, to: to, today: today)
     }
 
@@ -53,7 +53,7 @@ import Web
     @Test func aLeapYearFitsAndADayMoreDoesNot() throws {
         #expect(try parse("2024-01-01", "2024-12-31").dayCount == 366)
         #expect(try parse("2024-05-05", "2024-05-05").days.map(\.text) == ["2024-05-05"])
-        #expect(throws: HTTPError.self) { try parse("2024-01-01", "2025-01-01") }
+        #expect(throws: InvalidInput.self) { try parse("2024-01-01", "2025-01-01") }
     }
 
     @Test func refusalsAre422NamingTheField() {
@@ -62,7 +62,7 @@ import Web
                 _ = try parse(from, to)
                 Issue.record("accepted \(String(describing: from))..\(String(describing: to))")
             } catch {
-                #expect(error.status == 422 && error.code == "validation_failed" && error.publicMessage.hasPrefix(field + ":"))
+                #expect(error.field == field && error.code == "validation_failed" && error.description.hasPrefix(field + ":"))
             }
         }
     }
@@ -76,10 +76,10 @@ import Web
         #expect(try UsageScope.parse(nil, for: member) == .user(7))
         #expect(try UsageScope.parse("all", for: admin) == .everyone)
         #expect(try UsageGrouping.parse("user", for: admin) == .user)
-        do { _ = try UsageScope.parse("all", for: member); Issue.record("a member got every user's work") } catch { #expect(error.status == 404) }
-        do { _ = try UsageGrouping.parse("user", for: member); Issue.record("a member grouped by user") } catch { #expect(error.status == 404) }
-        do { _ = try UsageGrouping.parse("week", for: admin); Issue.record("unknown grouping") } catch { #expect(error.status == 422) }
-        do { _ = try UsageScope.parse("ALL", for: admin); Issue.record("unknown scope") } catch { #expect(error.status == 422) }
+        do { _ = try UsageScope.parse("all", for: member); Issue.record("a member got every user's work") } catch { #expect(error is NotFound) }
+        do { _ = try UsageGrouping.parse("user", for: member); Issue.record("a member grouped by user") } catch { #expect(error is NotFound) }
+        do { _ = try UsageGrouping.parse("week", for: admin); Issue.record("unknown grouping") } catch { #expect(error is InvalidInput) }
+        do { _ = try UsageScope.parse("ALL", for: admin); Issue.record("unknown scope") } catch { #expect(error is InvalidInput) }
     }
 
     @Test func successRateCountsFinishedWorkOnly() {

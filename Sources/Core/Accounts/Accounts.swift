@@ -32,8 +32,10 @@ public enum Accounts {
             guard let hash = Crypto.hashPassword(password) else { throw Failure.invalid("could not hash the password") }
             let user = try Store(db: db).createUser(email: email, passwordHash: hash, role: admin ? .admin : nil)
             return Created(id: user.id, email: user.email, role: user.role)
-        } catch let error as HTTPError {
-            throw Failure.invalid(error.publicMessage)
+        } catch let error as InvalidInput {
+            throw Failure.invalid(error.description)
+        } catch let error as Unavailable {
+            throw Failure.invalid(error.message)
         }
     }
 

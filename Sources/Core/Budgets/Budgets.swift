@@ -18,13 +18,6 @@ package struct BudgetExceeded: Error, Sendable, Equatable {
         case .instance: "This would pass this server's monthly spending cap: \(remaining.flooredToCents.display) is left this month (UTC)."
         }
     }
-
-    /// 402 with what is left, as a decimal string with 2 places.
-    package var httpError: HTTPError {
-        var error = HTTPError(402, "budget_exceeded", message)
-        error.fields = [("remaining", remaining.flooredCentsText)]
-        return error
-    }
 }
 
 /// One budget this month: its limit (nil = none) and what counts against it.

@@ -79,10 +79,6 @@ package struct SettingsError: Error, Sendable {
     package let message: String
     /// No model is configured at all (503, not the user's fault).
     package var unavailable = false
-
-    package var httpError: HTTPError {
-        unavailable ? HTTPError(503, "no_models", message) : .validation(field: field.rawValue, message)
-    }
 }
 
 package struct Catalog: Sendable {
@@ -170,12 +166,12 @@ package struct Catalog: Sendable {
     package static func height(_ resolution: String) -> Int { Int(resolution.dropLast()) ?? 0 }
 
     /// Reads settings from JSON (`{"settings": {...}}` members), accepting durations as numbers or numeric strings.
-    package static func requested(fromJSON settings: JSON?) throws(HTTPError) -> RequestedSettings {
+    package static func requested(fromJSON settings: JSON?) throws(InvalidInput) -> RequestedSettings {
         guard let settings, !settings.isNull else { return RequestedSettings() }
-        guard case .object = settings else { throw .validation(field: "settings", "must be an object") }
-        func text(_ key: String) throws(HTTPError) -> String? {
+        guard case .object = settings else { throw InvalidInput(field: "settings", "must be an object") }
+        func text(_ key: String) throws(InvalidInput) -> String? {
             guard let value = settings[key], !value.isNull else { return nil }
-            guard let s = value.stringValue else { throw .validation(field: key, "must be a string") }
+            guard let s = value.stringValue else { throw InvalidInput(field: key, "must be a string") }
             return s
         }
         var duration: Int?
@@ -185,7 +181,7 @@ package struct Catalog: Sendable {
             case let .string(s): duration = Int(s)
             default: break
             }
-            guard duration != nil else { throw .validation(field: "duration", "must be a whole number of seconds") }
+            guard duration != nil else { throw InvalidInput(field: "duration", "must be a whole number of seconds") }
         }
         var takes: Int?
         if let value = settings["takes"], !value.isNull {
@@ -203,19 +199,19 @@ package struct Catalog: Sendable {
     package static let maxTakes = 4
 
     /// 1–4 takes per click; anything else (including "2.5") is a 422 naming the field.
-    package static func checkedTakes(_ takes: Int?, field: String) throws(HTTPError) -> Int {
+    package static func checkedTakes(_ takes: Int?, field: String) throws(InvalidInput) -> Int {
         guard let takes, (1...maxTakes).contains(takes) else {
-            throw .validation(field: field, "must be a whole number of takes from 1 to \(maxTakes)")
+            throw InvalidInput(field: field, "must be a whole number of takes from 1 to \(maxTakes)")
         }
         return takes
     }
 
     /// Reads settings from a query string or form; empty values mean "default".
-    package static func requested(fromFields fields: [String: String]) throws(HTTPError) -> RequestedSettings {
+    package static func requested(fromFields fields: [String: String]) throws(InvalidInput) -> RequestedSettings {
         func value(_ key: String) -> String? { fields[key].flatMap { $0.isEmpty ? nil : $0 } }
         var duration: Int?
         if let d = value("duration") {
-            guard let n = Int(d) else { throw .validation(field: "duration", "must be a whole number of seconds") }
+            guard let n = Int(d) else { throw InvalidInput(field: "duration", "must be a whole number of seconds") }
             duration = n
         }
         var takes: Int?

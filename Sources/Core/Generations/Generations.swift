@@ -3,7 +3,7 @@
 
 package import Images
 package import Postgres
-package import Web
+import Web
 
 package struct Generations {
     package let db: Connection
@@ -37,26 +37,6 @@ package struct Generations {
         case remixUnavailable(RemixUnavailable)
         /// The click would pass the user's monthly budget or the instance's cap.
         case budgetExceeded(BudgetExceeded)
-
-        package var httpError: HTTPError {
-            switch self {
-            case .noSuchVideo: .notFound("No such video.")
-            case .noPrompt: .validation(field: "final_prompt", "this video has no final prompt yet; write one before generating")
-            case .providerNotConfigured:
-                HTTPError(503, "provider_not_configured", "Video generation is not configured on this server (no OPENAI_API_KEY).")
-            case let .invalidSettings(error): error.httpError
-            case let .priceChanged(now, expected):
-                HTTPError(409, "price_changed", "The price for these settings is now \(now.display), not \(expected.display). Review it and confirm again.")
-            case .alreadyActive: HTTPError(409, "generation_in_progress", "A generation of this video is already queued or in progress.")
-            case let .referenceImageNotSupported(model):
-                HTTPError(422, "reference_image_not_supported",
-                          "\(model) does not take a reference image, and this video has one. Remove the image or pick a model that takes one.")
-            case let .referenceImageRequired(model):
-                HTTPError(422, "reference_image_required", "\(model) makes videos only from an image: upload a reference image to this video first.")
-            case let .remixUnavailable(why): HTTPError(why.status, why.code, why.message)
-            case let .budgetExceeded(why): why.httpError
-            }
-        }
     }
 
     /// What a click started: its takes (oldest first; the last is "the latest") and their total price.
@@ -110,12 +90,6 @@ package struct Generations {
         case modelCannotRemix(String)
         case expired(at: String)
 
-        package var status: Int {
-            switch self {
-            case .notCompleted, .expired: 409
-            case .modelNotOffered, .modelCannotRemix: 422
-            }
-        }
         package var code: String {
             switch self {
             case .notCompleted: "not_completed"
@@ -155,7 +129,7 @@ package struct Generations {
     /// Records a remix of the user's completed generation `sourceID` with a new prompt, priced and confirmed
     /// like any click (`expectedCost`, when given, must be the price); a worker sends it as the provider's remix.
     package func remix(user: User, sourceID: Int64, prompt: String, expectedCost: USD?) throws -> Generation {
-        guard let source = try store.generation(id: sourceID, userID: user.id) else { throw HTTPError.notFound("No such generation.") }
+        guard let source = try store.generation(id: sourceID, userID: user.id) else { throw NotFound("No such generation.") }
         guard config.videoProviderConfigured else { throw Refusal.providerNotConfigured }
         let cost: USD
         switch try remixOffer(source, catalog: Catalog.load(db)) {
@@ -165,14 +139,14 @@ package struct Generations {
         if let expectedCost, expectedCost != cost { throw Refusal.priceChanged(now: cost, expected: expectedCost) }
         do {
             guard let generation = try store.insertRemix(source: source, userID: user.id, prompt: prompt, cost: cost) else {
-                throw HTTPError.notFound("No such generation.")
+                throw NotFound("No such generation.")
             }
             cache?.invalidate("video:\(generation.videoID ?? 0)")
             return generation
         } catch let error as DatabaseError where error.isUniqueViolation {
             throw Refusal.alreadyActive
         } catch let error as DatabaseError where error.isForeignKeyViolation {
-            throw HTTPError.notFound("No such generation.")  // its video was deleted meanwhile
+            throw NotFound("No such generation.")  // its video was deleted meanwhile
         } catch let error as BudgetExceeded {
             throw Refusal.budgetExceeded(error)
         }

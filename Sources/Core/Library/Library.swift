@@ -3,7 +3,7 @@
 // files only after the commit; a crash in between leaves orphan files for `promptreel media sweep`.
 
 package import Postgres
-package import Web
+import Web
 
 package struct Library {
     package let db: Connection
@@ -26,21 +26,6 @@ package struct Library {
         /// A generation's outcome is unknown (possibly billed) until an operator settles it.
         case generationUnconfirmed
         case roundtableActive
-
-        package var httpError: HTTPError {
-            switch self {
-            case .noSuchVideo: .notFound("No such video.")
-            case .noSuchProject: .notFound("No such project.")
-            case .generationActive:
-                HTTPError(409, "generation_in_progress",
-                          "A generation is queued or in progress. Wait for it to finish (or cancel it while it waits), then delete.")
-            case .generationUnconfirmed:
-                HTTPError(409, "generation_unconfirmed",
-                          "A generation could not be confirmed with the video provider and may have been billed. It must be settled first (an operator adopts it with `promptreel generations adopt`).")
-            case .roundtableActive:
-                HTTPError(409, "roundtable_in_progress", "A roundtable is running. Wait for it to finish, then delete.")
-            }
-        }
     }
 
     /// Fields to change; nil leaves a field as it is. `preset: .some(nil)` clears the preset.

@@ -79,15 +79,15 @@ package struct PageRequest: Sendable, Equatable {
         var request = PageRequest()
         if let raw = query["limit"] {
             guard raw.count <= 4, let limit = Int(raw), (1...maxLimit).contains(limit) else {
-                throw HTTPError(422, "invalid_limit", "limit: a whole number from 1 to \(maxLimit)")
+                throw InvalidInput(field: "limit", "a whole number from 1 to \(maxLimit)", code: "invalid_limit")
             }
             request.limit = limit
         }
         let after = query["after"], before = query["before"]
-        if after != nil && before != nil { throw HTTPError(422, "invalid_cursor", "give either after or before, not both") }
+        if after != nil && before != nil { throw InvalidInput(field: nil, "give either after or before, not both", code: "invalid_cursor") }
         if let text = after ?? before {
             guard let cursor = Cursor.decode(text, list: list, order: order, scope: scope, userID: userID) else {
-                throw HTTPError(422, "invalid_cursor", "\(after != nil ? "after" : "before"): not a position in this list and order")
+                throw InvalidInput(field: after != nil ? "after" : "before", "not a position in this list and order", code: "invalid_cursor")
             }
             request.position = after != nil ? .after(cursor.id) : .before(cursor.id)
             request.key = cursor.key

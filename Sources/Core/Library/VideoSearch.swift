@@ -54,21 +54,21 @@ package struct VideoQuery: Sendable, Equatable {
     package var isFiltered: Bool { words != nil || status != nil || model != nil }
 
     /// Empty fields count as absent (a submitted form sends them); anything else unknown is a 422 `invalid_filter`.
-    package static func parse(_ query: [String: String]) throws(HTTPError) -> VideoQuery {
+    package static func parse(_ query: [String: String]) throws(InvalidInput) -> VideoQuery {
         func given(_ name: String) -> String? {
             query[name].map { $0.trimmingWhitespace }.flatMap { $0.isEmpty ? nil : $0 }
         }
-        func text(_ name: String, max: Int) throws(HTTPError) -> String? {
+        func text(_ name: String, max: Int) throws(InvalidInput) -> String? {
             guard let value = given(name) else { return nil }
             guard value.unicodeScalars.count <= max, !value.unicodeScalars.contains("\0") else {
-                throw HTTPError(422, "invalid_filter", "\(name): at most \(max) characters")
+                throw InvalidInput(field: name, "at most \(max) characters", code: "invalid_filter")
             }
             return value
         }
-        func choice<Choice: RawRepresentable & CaseIterable>(_ name: String) throws(HTTPError) -> Choice? where Choice.RawValue == String {
+        func choice<Choice: RawRepresentable & CaseIterable>(_ name: String) throws(InvalidInput) -> Choice? where Choice.RawValue == String {
             guard let value = given(name) else { return nil }
             guard let choice = Choice(rawValue: value) else {
-                throw HTTPError(422, "invalid_filter", "\(name): one of \(Choice.allCases.map(\.rawValue).joined(separator: ", "))")
+                throw InvalidInput(field: name, "one of \(Choice.allCases.map(\.rawValue).joined(separator: ", "))", code: "invalid_filter")
             }
             return choice
         }
@@ -96,7 +96,7 @@ package struct VideoQuery: Sendable, Equatable {
         let request = forPage ? try PageRequest.forPage(query, list: .videos, order: sort.rawValue, scope: scope, userID: userID)
                               : try PageRequest.parse(query, list: .videos, order: sort.rawValue, scope: scope, userID: userID)
         guard request.position == .first || sort.acceptsKey(request.key) else {
-            throw HTTPError(422, "invalid_cursor", "not a position in this list and order")
+            throw InvalidInput(field: nil, "not a position in this list and order", code: "invalid_cursor")
         }
         return request
     }

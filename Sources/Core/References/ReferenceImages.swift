@@ -6,7 +6,7 @@
 import Glibc
 package import Images
 package import Postgres
-package import Web
+import Web
 import Telemetry
 
 package struct ReferenceImage: Sendable {
@@ -57,26 +57,6 @@ package struct ReferenceImages {
         case empty
         case tooManyBytes
         case image(ImageError)
-
-        package var httpError: HTTPError {
-            switch self {
-            case .noSuchVideo: return .notFound("No such video.")
-            case .empty: return HTTPError(422, "image_missing", "Choose an image to upload (JPEG, PNG or WebP).")
-            case .tooManyBytes: return HTTPError(413, "image_too_large", "The image is over 20 MB.")
-            case let .image(error):
-                switch error {
-                case .notAnImage:
-                    return HTTPError(415, "unsupported_image", "That file is not a JPEG, PNG or WebP image (checked by its content, not its name).")
-                case let .tooSmall(w, h):
-                    return HTTPError(422, "image_too_small", "The image is \(w)×\(h) pixels; it must be at least \(Images.minSide)×\(Images.minSide).")
-                case let .tooLarge(w, h):
-                    return HTTPError(422, "image_dimensions_too_large",
-                                     "The image is \(w)×\(h) pixels; the limit is \(Images.maxSide) pixels a side and \(Images.maxPixels / 1_000_000) megapixels.")
-                case let .unreadable(detail):
-                    return HTTPError(422, "image_unreadable", "The image could not be read: it is truncated or corrupt.", logDetail: detail)
-                }
-            }
-        }
     }
 
     /// The video's current reference image, if the video is the user's and has one.
@@ -129,7 +109,7 @@ package struct ReferenceImages {
     /// a 4xx at the click instead of a failed generation later.
     package func fitted(_ image: ReferenceImage, size: String, mode: FitMode) throws -> GenerationReference {
         let dims = size.split(separator: "x").compactMap { Int($0) }
-        guard dims.count == 2 else { throw HTTPError(422, "invalid_size", "The model's size \(size) is not WIDTHxHEIGHT.") }
+        guard dims.count == 2 else { throw InvalidInput(field: nil, "The model's size \(size) is not WIDTHxHEIGHT.", code: "invalid_size") }
         let fittedPath = "references/\(image.videoID)/\(image.sha256)-\(dims[0])x\(dims[1])-\(mode.rawValue).png"
         // Touched when reused: `media sweep` spares files younger than an hour, so neither goes between
         // here and the commit of the row that names them.
@@ -148,7 +128,7 @@ package struct ReferenceImages {
     /// A small JPEG of the fitted frame for the settings page.
     package func preview(_ image: ReferenceImage, size: String, mode: FitMode) throws -> [UInt8] {
         let dims = size.split(separator: "x").compactMap { Int($0) }
-        guard dims.count == 2 else { throw HTTPError.validation(field: "size", "must be WIDTHxHEIGHT") }
+        guard dims.count == 2 else { throw InvalidInput(field: "size", "must be WIDTHxHEIGHT") }
         let path = "references/\(image.videoID)/\(image.sha256)-\(dims[0])x\(dims[1])-\(mode.rawValue)-preview.jpg"
         if MediaFiles.touch(path, in: mediaDirectory), let kept = try? MediaFiles.read(path, in: mediaDirectory, maxBytes: Self.maxImageBytes) {
             return kept

@@ -2,7 +2,7 @@
 // pages. It records and reads; roundtable workers make the chat calls.
 
 package import Postgres
-package import Web
+import Web
 
 package struct Roundtables {
     package let db: Connection
@@ -30,23 +30,11 @@ package struct Roundtables {
         /// Its worst-case cost would pass the user's monthly budget or the instance's cap.
         case budgetExceeded(BudgetExceeded)
 
-        package var httpError: HTTPError {
+        /// Not there, or not the caller's: a missing page, never a message shown on another page.
+        package var isNotFound: Bool {
             switch self {
-            case .noSuchVideo: .notFound("No such video.")
-            case .noSuchRoundtable: .notFound("No such roundtable.")
-            case .noBrief: .validation(field: "brief", "this video has no brief yet; the roundtable works from the brief")
-            case .chatNotConfigured:
-                HTTPError(503, "chat_not_configured", "The roundtable is not configured on this server (no chat API key).")
-            case let .noChatPrice(model):
-                HTTPError(503, "chat_model_unpriced", "The chat model \(model) has no price in the catalog, so PromptReel cannot record what it costs. Ask the operator to add it (promptreel roundtable prices set).")
-            case let .unknownPreset(name): .validation(field: "preset", "no preset named \(name)")
-            case .noRoles: HTTPError(503, "no_roles", "The roundtable has no roles. Ask the operator to add some (promptreel roundtable roles add).")
-            case let .invalidSettings(error): error.httpError
-            case .feedbackTooLong: .validation(field: "feedback", "must be at most 2000 characters")
-            case .notCompleted: HTTPError(409, "roundtable_not_completed", "This roundtable has no proposal yet.")
-            case .notFailed: HTTPError(409, "roundtable_not_failed", "Only a failed roundtable can be retried.")
-            case let .invalidPrompt(message): .validation(field: "prompt", message)
-            case let .budgetExceeded(why): why.httpError
+            case .noSuchVideo, .noSuchRoundtable: true
+            default: false
             }
         }
     }

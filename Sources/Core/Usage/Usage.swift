@@ -3,7 +3,7 @@
 // (Migrations/0014): the same rows and sums as the budgets, by the UTC day of the click.
 
 package import Postgres
-package import Web
+import Web
 
 /// A calendar day in UTC, as `YYYY-MM-DD`.
 package struct UsageDay: Sendable, Hashable, Comparable, CustomStringConvertible {
@@ -98,16 +98,16 @@ package struct UsageRange: Sendable, Equatable {
     /// `from` and `to` as sent (empty counts as missing). Both missing: `today`'s month; one missing: the
     /// month of the other (its first or last day). 422 naming the field for a malformed date, an end
     /// before the start, or more than `maxDays` days.
-    package static func parse(from: String?, to: String?, today: UsageDay) throws(HTTPError) -> UsageRange {
-        func day(_ text: String?, _ field: String) throws(HTTPError) -> UsageDay? {
+    package static func parse(from: String?, to: String?, today: UsageDay) throws(InvalidInput) -> UsageRange {
+        func day(_ text: String?, _ field: String) throws(InvalidInput) -> UsageDay? {
             guard let text, !text.isEmpty else { return nil }
-            guard let day = UsageDay(parsing: text) else { throw .validation(field: field, "must be a date written YYYY-MM-DD (UTC), such as 2026-11-01") }
+            guard let day = UsageDay(parsing: text) else { throw InvalidInput(field: field, "must be a date written YYYY-MM-DD (UTC), such as 2026-11-01") }
             return day
         }
         let start = try day(from, "from"), end = try day(to, "to")
         let range = UsageRange(from: start ?? (end ?? today).firstOfMonth, to: end ?? (start ?? today).lastOfMonth)
-        guard range.to >= range.from else { throw .validation(field: "to", "must not be before from") }
-        guard range.dayCount <= maxDays else { throw .validation(field: "to", "the range is at most \(maxDays) days") }
+        guard range.to >= range.from else { throw InvalidInput(field: "to", "must not be before from") }
+        guard range.dayCount <= maxDays else { throw InvalidInput(field: "to", "the range is at most \(maxDays) days") }
         return range
     }
 }
@@ -119,13 +119,13 @@ package enum UsageScope: Sendable, Equatable {
     case everyone
 
     /// `scope=mine` (the default) or `scope=all`; `all` does not exist for members (404, like admin pages).
-    package static func parse(_ text: String?, for user: User) throws(HTTPError) -> UsageScope {
+    package static func parse(_ text: String?, for user: User) throws -> UsageScope {
         switch text ?? "" {
         case "", "mine": return .user(user.id)
         case "all":
-            guard user.isAdmin else { throw HTTPError.notFound("No such scope.") }
+            guard user.isAdmin else { throw NotFound("No such scope.") }
             return .everyone
-        default: throw .validation(field: "scope", "must be mine or all")
+        default: throw InvalidInput(field: "scope", "must be mine or all")
         }
     }
 
@@ -144,15 +144,15 @@ package enum UsageGrouping: String, Sendable, CaseIterable {
 
     /// `group_by` of the API: day (the default), model, project, or user (admins only: 404 to members,
     /// like admin pages; always across every user).
-    package static func parse(_ text: String?, for user: User) throws(HTTPError) -> UsageGrouping {
+    package static func parse(_ text: String?, for user: User) throws -> UsageGrouping {
         switch text ?? "" {
         case "", "day": return .day
         case "model": return .model
         case "project": return .project
         case "user":
-            guard user.isAdmin else { throw HTTPError.notFound("No such grouping.") }
+            guard user.isAdmin else { throw NotFound("No such grouping.") }
             return .user
-        default: throw .validation(field: "group_by", "must be day, model, project or user")
+        default: throw InvalidInput(field: "group_by", "must be day, model, project or user")
         }
     }
 }

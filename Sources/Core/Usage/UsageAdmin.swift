@@ -14,7 +14,7 @@ public enum UsageAdmin {
         let today = try usage.today()
         let range: UsageRange
         do { range = try UsageRange.parse(from: from, to: to, today: today) } catch {
-            throw Failure(description: error.publicMessage)
+            throw Failure(description: error.description)
         }
         var scope = UsageScope.everyone
         if let email {

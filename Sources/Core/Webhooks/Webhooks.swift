@@ -174,21 +174,6 @@ package struct Webhooks {
         case unknownEvent(String)
         case noEvents
         case tooMany(Int)
-
-        package var httpError: HTTPError {
-            switch self {
-            case .noSuchEndpoint: .notFound("No such webhook endpoint.")
-            case .noSuchDelivery: .notFound("No such webhook delivery.")
-            case .attemptInProgress:
-                HTTPError(409, "delivery_in_progress", "This delivery is being attempted right now. Send it again once the attempt has ended.")
-            case let .invalidURL(why): .validation(field: "url", why.message)
-            case .privateAddress:
-                .validation(field: "url", "points at a loopback, private or link-local address, which webhooks may not reach")
-            case let .unknownEvent(name): .validation(field: "events", "unknown event \(name) (known: \(WebhookEvent.allCases.map(\.rawValue).joined(separator: ", ")))")
-            case .noEvents: .validation(field: "events", "choose at least one event")
-            case let .tooMany(limit): HTTPError(409, "too_many_endpoints", "You have \(limit) webhook endpoints, the most allowed. Delete one first.")
-            }
-        }
     }
 
     /// Parsed event names; nil or empty text means every event.

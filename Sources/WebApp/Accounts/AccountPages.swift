@@ -80,8 +80,8 @@ enum AccountPages {
             try c.signIn(user)
             c.setFlash("Welcome to PromptReel. Create your first project below.")
             return .redirect(to: Route.dashboard.path)
-        } catch let error as HTTPError where error.status == 422 {
-            return page(&c, login: false, email: rawEmail, error: error.publicMessage, status: 422)
+        } catch let error as InvalidInput {
+            return page(&c, login: false, email: rawEmail, error: error.description, status: 422)
         } catch let error as DatabaseError where error.isUniqueViolation {
             return page(&c, login: false, email: rawEmail, error: "An account with that email already exists. Log in instead.", status: 409)
         } catch let throttled as SignupThrottled {
@@ -113,8 +113,8 @@ enum AccountPages {
             try c.store.createAPIToken(userID: user.id, name: name, tokenHash: Crypto.sha256(token))
             // Shown once, on this response only; never stored in clear or put in a redirect.
             return try accountPage(&c, user: user, newToken: token, error: nil, status: 201)
-        } catch let error as HTTPError where error.status == 422 {
-            return try accountPage(&c, user: user, newToken: nil, error: error.publicMessage, status: 422)
+        } catch let error as InvalidInput {
+            return try accountPage(&c, user: user, newToken: nil, error: error.description, status: 422)
         }
     }
 

@@ -39,8 +39,8 @@ enum AdminPages {
             throw HTTPError.notFound("No such user.")
         } catch Accounts.Failure.lastAdmin {
             return try usersPage(&c, admin: admin, error: "That would leave no enabled admin: make another account admin first.", status: 409)
-        } catch let error as HTTPError where error.status == 422 {
-            return try usersPage(&c, admin: admin, error: error.publicMessage, status: 422)
+        } catch let error as InvalidInput {
+            return try usersPage(&c, admin: admin, error: error.description, status: 422)
         }
         return .redirect(to: Route.adminUsers.path)
     }

@@ -464,8 +464,8 @@ enum GenerationPages {
             }
             let error = refusal.httpError
             return try remixPage(c, g, video, prompt: text, status: error.status, error: error.publicMessage)
-        } catch let error as HTTPError where error.status == 422 {
-            return try remixPage(c, g, video, prompt: text, status: 422, error: error.publicMessage)
+        } catch let error as InvalidInput {
+            return try remixPage(c, g, video, prompt: text, status: 422, error: error.description)
         }
     }
 

@@ -19,9 +19,9 @@ enum ProjectPages {
             let project = try c.store.createProject(userID: user.id, name: name, description: description)
             c.setFlash("Project created.")
             return .redirect(to: Route.project(project.id).path)
-        } catch let error as HTTPError where error.status == 422 {
+        } catch let error as InvalidInput {
             return try dashboardPage(c, user: user, name: form["name"] ?? "", description: form["description"] ?? "",
-                                     error: error.publicMessage, status: 422)
+                                     error: error.description, status: 422)
         }
     }
 
@@ -121,9 +121,9 @@ enum ProjectPages {
             _ = try c.library.updateProject(id: id, user: user, changes: changes)
             c.setFlash("Saved.")
             return .redirect(to: Route.project(id).path)
-        } catch let error as HTTPError where error.status == 422 {
+        } catch let error as InvalidInput {
             return editPage(c, project: project, name: form["name"] ?? "", description: form["description"] ?? "",
-                            error: error.publicMessage, status: 422)
+                            error: error.description, status: 422)
         }
     }
 

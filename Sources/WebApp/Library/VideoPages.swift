@@ -39,12 +39,12 @@ enum VideoPages {
             }
             c.setFlash("Video saved.")
             return .redirect(to: Route.video(video.id).path)
-        } catch let error as HTTPError where error.status == 422 {
-            return try form(c, project: p, draft: draft, error: error.publicMessage, status: 422)
+        } catch let error as InvalidInput {
+            return try form(c, project: p, draft: draft, error: error.description, status: 422)
         }
     }
 
-    static func validated(title: String?, brief: String?, finalPrompt: String?) throws(HTTPError) -> Draft {
+    static func validated(title: String?, brief: String?, finalPrompt: String?) throws(InvalidInput) -> Draft {
         Draft(title: try Field.text(title, name: "title", max: 200, required: true),
               brief: try Field.text(brief, name: "brief", max: 10000, required: false),
               finalPrompt: try Field.text(finalPrompt, name: "final_prompt", max: 32000, required: false))
@@ -136,8 +136,8 @@ enum VideoPages {
             _ = try c.library.updateVideo(id: id, user: user, changes: changes)
             c.setFlash("Saved.")
             return .redirect(to: Route.video(id).path)
-        } catch let error as HTTPError where error.status == 422 {
-            return try editPage(c, video: video, draft: draft, error: error.publicMessage, status: 422)
+        } catch let error as InvalidInput {
+            return try editPage(c, video: video, draft: draft, error: error.description, status: 422)
         }
     }
 

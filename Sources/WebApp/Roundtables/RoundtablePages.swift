@@ -18,10 +18,8 @@ enum RoundtablePages {
                                                 requested: Catalog.requested(fromFields: form.fields), previous: previous)
             c.setFlash("The roundtable is meeting. This page fills in as each role answers.")
             return .redirect(to: Route.roundtable(table.id).path)
-        } catch let refusal as Roundtables.Refusal {
-            let error = refusal.httpError
-            guard error.status != 404 else { throw error }
-            c.setFlash(error.publicMessage)
+        } catch let refusal as Roundtables.Refusal where !refusal.isNotFound {
+            c.setFlash(refusal.httpError.publicMessage)
             return .redirect(to: Route.video(videoID).path)
         }
     }
@@ -188,10 +186,8 @@ enum RoundtablePages {
         do {
             _ = try c.roundtables.retry(id: id, user: user)
             c.setFlash("Retrying: the roles whose answers are missing are asked again.")
-        } catch let refusal as Roundtables.Refusal {
-            let error = refusal.httpError
-            guard error.status != 404 else { throw error }
-            c.setFlash(error.publicMessage)
+        } catch let refusal as Roundtables.Refusal where !refusal.isNotFound {
+            c.setFlash(refusal.httpError.publicMessage)
         }
         return .redirect(to: Route.roundtable(id).path)
     }

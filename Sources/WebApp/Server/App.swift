@@ -118,6 +118,9 @@ public final class App {
     static func httpError(_ error: any Error) -> HTTPError {
         switch error {
         case let e as HTTPError: return e
+        case let e as InvalidInput: return e.httpError
+        case let e as NotFound: return .notFound(e.message)
+        case let e as Unavailable: return HTTPError(503, e.code, e.message, logDetail: e.logDetail)
         case let e as SettingsError: return e.httpError
         case let e as Generations.Refusal: return e.httpError
         case let e as Roundtables.Refusal: return e.httpError

@@ -14,9 +14,9 @@ enum UsagePages {
         let request: (range: UsageRange, scope: UsageScope)
         do {
             request = try usage.request(query, user: user)
-        } catch let error as HTTPError where error.status == 422 {
+        } catch let error as InvalidInput {
             let body: HTML = "<h1>Usage</h1>" + form(user, from: query["from"] ?? "", to: query["to"] ?? "", scope: query["scope"] ?? "mine")
-                + Views.errorBox(error.publicMessage)
+                + Views.errorBox(error.description)
             return .html(Views.layout("Usage", c, body: body), status: 422)
         }
         let report = try usage.report(range: request.range, scope: request.scope)

@@ -22,10 +22,10 @@ enum WebhookPages {
             if form["event_failed"] != nil { events.append(.generationFailed) }
             let created = try c.webhooks.create(user: user, url: text, events: events)
             return try listPage(&c, user: user, created: created, url: "", error: nil, status: 201)
-        } catch let refusal as Webhooks.Refusal where refusal.httpError.status < 500 {
+        } catch let refusal as Webhooks.Refusal {  // every refusal of a create is about what was typed
             return try listPage(&c, user: user, created: nil, url: url, error: refusal.httpError.publicMessage, status: refusal.httpError.status)
-        } catch let error as HTTPError where error.status == 422 {
-            return try listPage(&c, user: user, created: nil, url: url, error: error.publicMessage, status: 422)
+        } catch let error as InvalidInput {
+            return try listPage(&c, user: user, created: nil, url: url, error: error.description, status: 422)
         }
     }
 

@@ -2,7 +2,7 @@
 
 package import Images
 package import Postgres
-package import Web
+import Web
 
 package struct Generation: Sendable {
     package let id: Int64
@@ -128,16 +128,6 @@ package struct Generation: Sendable {
         }
     }
 
-    package var referenceURL: String? { reference.map { "/media/generations/\(id)/\(ReferenceFile.original($0.format).fileName)" } }
-    package var referenceFittedURL: String? { reference.map { _ in "/media/generations/\(id)/\(ReferenceFile.fitted.fileName)" } }
-
-    package var referenceJSON: JSON {
-        guard let reference, let original = referenceURL, let fitted = referenceFittedURL else { return .null }
-        return .object([("url", .string(original)), ("fittedUrl", .string(fitted)), ("fit", .string(reference.fit.rawValue)),
-                        ("contentType", .string(reference.format.contentType)), ("width", .int(reference.width)),
-                        ("height", .int(reference.height)), ("fittedSize", .string(size)), ("sha256", .string(reference.sha256))])
-    }
-
     package var isActive: Bool { status.isActive }
 
     /// What the generation costs: the actual cost once finished (0 for failures the provider did not
@@ -152,11 +142,6 @@ package struct Generation: Sendable {
 
     /// The id clients know the job by: the provider's, or ours while it waits locally.
     package var jobID: String { providerJobID ?? String(id) }
-
-    package static func mediaURL(_ id: Int64, _ asset: MediaAsset) -> String { "/media/generations/\(id)/\(asset.fileName)" }
-    package var videoURL: String? { status == .completed && videoPath != nil ? Generation.mediaURL(id, .video) : nil }
-    package var thumbnailURL: String? { thumbnailPath != nil ? Generation.mediaURL(id, .thumbnail) : nil }
-    package var spritesheetURL: String? { spritesheetPath != nil ? Generation.mediaURL(id, .spritesheet) : nil }
 
     package var statusMessage: String {
         switch (status, phase) {
@@ -182,71 +167,6 @@ package struct Generation: Sendable {
         return notes.isEmpty ? nil : notes.joined(separator: "; ")
     }
 
-    package var json: JSON {
-        var pairs: [(String, JSON)] = [
-            ("id", .int(id)), ("videoId", videoID.map { JSON.int($0) } ?? .null), ("jobId", .string(jobID)), ("status", .string(status.rawValue)),
-            ("phase", .string(phase.rawValue)), ("progress", .int(progress)), ("progressKnown", .bool(progressKnown)),
-            ("message", .string(statusMessage)), ("settings", (try? JSONParser.parse(settings)) ?? .null),
-            ("model", .string(model)), ("seconds", .string(String(seconds))), ("size", .string(size)),
-            ("estimatedCost", .number(estimatedCost.jsonText)), ("cost", .number(cost.jsonText)),
-            ("actualCost", actualCost.map { JSON.number($0.jsonText) } ?? .null), ("possiblyBilled", .bool(possiblyBilled)),
-            ("error", .optional(errorMessage)), ("errorCode", .optional(errorCode)),
-            ("providerJobId", .optional(providerJobID)), ("providerRequestId", .optional(providerRequestID)),
-            ("providerStatus", .optional(providerStatus)),
-            ("createdAt", .string(createdAt)), ("submittedAt", .optional(submittedAt)), ("startedAt", .optional(startedAt)),
-            ("completedAt", .optional(completedAt)), ("lastCheckedAt", .optional(lastCheckedAt)), ("elapsedSeconds", .int(elapsedSeconds)),
-            ("videoUrl", .optional(videoURL)), ("thumbnailUrl", .optional(thumbnailURL)), ("spritesheetUrl", .optional(spritesheetURL)),
-            ("thumbnailSource", .optional(thumbnailSource?.rawValue)), ("spritesheetSource", .optional(spritesheetSource?.rawValue)),
-            ("deliveredSeconds", deliveredSeconds.map { JSON.number($0) } ?? .null),
-            ("deliveredSize", deliveredWidth.flatMap { w in deliveredHeight.map { JSON.string("\(w)x\($0)") } } ?? .null),
-            ("deliveryNote", .optional(deliveryDifference)), ("referenceImage", referenceJSON),
-            ("batchId", batchID.map { JSON.int($0) } ?? .null),
-            ("remixedFromGenerationId", remixedFromGenerationID.map { JSON.int($0) } ?? .null),
-            ("providerExpiresAt", .optional(providerExpiresAt)),
-        ]
-        pairs.append(("prompt", .string(prompt)))  // what it was made with, whatever the video's prompt is now
-        if videoID == nil { pairs += [("videoDeleted", .bool(true)), ("videoTitle", .optional(deletedVideoTitle))] }
-        if let videoBytes { pairs.append(("videoBytes", .int(videoBytes))) }
-        if let videoSHA256 { pairs.append(("videoSha256", .string(videoSHA256))) }
-        return .object(pairs)
-    }
-
-    /// The status contract of GET /api/videos/{id}/sora-status. `estimate` is the model's usual time
-    /// to finish, for jobs whose provider sends no progress.
-    package func statusJSON(estimate: DurationEstimate?) -> JSON {
-        switch status {
-        case .completed:
-            .object([("status", .string(status.rawValue)), ("videoUrl", .optional(videoURL)), ("cost", .number(cost.jsonText)),
-                     ("completedAt", .optional(completedAt)), ("thumbnailUrl", .optional(thumbnailURL)), ("generationId", .int(id)),
-                     ("deliveryNote", .optional(deliveryDifference))])
-        case .failed:
-            .object([("status", .string(status.rawValue)), ("error", .string(errorMessage ?? "The generation failed.")),
-                     ("errorCode", .optional(errorCode)), ("completedAt", .optional(completedAt)), ("cost", .number(cost.jsonText)),
-                     ("possiblyBilled", .bool(possiblyBilled)), ("generationId", .int(id))])
-        case .queued, .inProgress:
-            .object([("status", .string(status.rawValue)), ("message", .string(progressMessage(estimate))), ("progress", .int(progress)),
-                     ("progressKnown", .bool(progressKnown)), ("elapsedSeconds", .int(elapsedSeconds)),
-                     ("estimatedSeconds", estimate?.medianSeconds.map { JSON.int($0) } ?? .null),
-                     ("estimatedCost", .number(estimatedCost.jsonText)), ("generationId", .int(id)), ("jobId", .string(jobID))])
-        }
-    }
-
-    /// One take in `sora-status`'s `takes`.
-    package var takeJSON: JSON {
-        .object([("generationId", .int(id)), ("jobId", .string(jobID)), ("status", .string(status.rawValue)),
-                 ("progress", .int(progress)), ("progressKnown", .bool(progressKnown)),
-                 ("videoUrl", .optional(videoURL)), ("thumbnailUrl", .optional(thumbnailURL)),
-                 ("cost", .number(cost.jsonText)), ("possiblyBilled", .bool(possiblyBilled)),
-                 ("error", status == .failed ? .string(errorMessage ?? "The generation failed.") : .null),
-                 ("errorCode", .optional(errorCode)),
-                 ("remixedFromGenerationId", remixedFromGenerationID.map { JSON.int($0) } ?? .null)])
-    }
-
-    /// The status message, plus elapsed time and the usual duration when the provider sends no progress.
-    package func progressMessage(_ estimate: DurationEstimate?) -> String {
-        guard isActive, !progressKnown, phase == .submitted || phase == .downloading else { return statusMessage }
-        return statusMessage + " Running for " + Formatting.duration(seconds: elapsedSeconds) + "; " + (estimate?.sentence ?? DurationEstimate.noHistory)
-    }
 }
 
 /// How long a model usually takes, from its past completed generations.
@@ -257,10 +177,6 @@ package struct DurationEstimate: Sendable {
 
     package static let noHistory = "no estimate yet: this model has no finished generations here."
 
-    package var sentence: String {
-        guard let medianSeconds, samples > 0 else { return DurationEstimate.noHistory }
-        return "\(model) usually takes about \(Formatting.duration(seconds: medianSeconds)) (median of \(samples) finished)."
-    }
 }
 
 /// The reference image a generation started from: the original as uploaded, and the frame fitted to

@@ -132,12 +132,6 @@ package struct Page<Item: Sendable>: Sendable {
         next { Cursor(list: list, scope: scope, userID: userID, id: id($0)) }
     }
 
-    /// The API's shape: the page under `key` (the list's old key) and `data`, `has_more` and `next`.
-    package func json(key: String, next cursor: Cursor?, _ item: (Item) -> JSON) -> JSON {
-        let array = JSON.array(items.map(item))
-        return .object([(key, array), ("data", array), ("has_more", .bool(hasOlder)),
-                        ("next", cursor.map { .string($0.encoded) } ?? .null)])
-    }
 }
 
 extension Page {

@@ -2,7 +2,7 @@
 // its proposal, and their JSON forms.
 
 package import Postgres
-package import Web
+import Web
 
 package enum RoundtableStatus: String, Sendable, SQLValue {
     case queued, running, completed, failed
@@ -59,12 +59,6 @@ package struct RoundtableMessage: Sendable {
         cost = r["cost"].flatMap { USD(parsing: $0) }; createdAt = r.string("created_at")
     }
 
-    package var json: JSON {
-        .object([("role", .string(role)), ("round", .int(Int64(round))), ("content", .string(content)),
-                 ("promptTokens", promptTokens.map(JSON.int) ?? .null), ("completionTokens", completionTokens.map(JSON.int) ?? .null),
-                 ("cost", cost.map { JSON.number($0.jsonText) } ?? .null), ("finishReason", .optional(finishReason)),
-                 ("createdAt", .string(createdAt))])
-    }
 }
 
 package struct Roundtable: Sendable {
@@ -154,18 +148,4 @@ package struct Roundtable: Sendable {
             + (unansweredCalls == 0 ? "" : ", of which \(possiblyBilled.display) possibly billed for \(unansweredCalls) \(unansweredCalls == 1 ? "call" : "calls") that got no answer (counted at their worst case)")
     }
 
-    package func json(messages: [RoundtableMessage]) -> JSON {
-        .object([
-            ("id", .int(id)), ("videoId", .int(videoID)), ("status", .string(status.rawValue)),
-            ("settings", (try? JSONParser.parse(settings)) ?? .null), ("preset", .optional(preset)), ("feedback", .optional(feedback)),
-            ("previousRoundtableId", previousRoundtableID.map(JSON.int) ?? .null), ("chatModel", .string(chatModel)),
-            ("messages", .array(messages.map(\.json))), ("proposal", .optional(proposal)), ("rationale", .optional(rationale)),
-            // Some call had no usage: the total is not known, so no number is given (never a partial as if whole).
-            ("cost", costUnknown ? .null : .number(cost.jsonText)), ("costUnknown", .bool(costUnknown)),
-            ("knownCost", .number(cost.jsonText)),
-            ("possiblyBilled", .number(possiblyBilled.jsonText)), ("unansweredCalls", .int(unansweredCalls)),
-            ("error", .optional(errorMessage)),
-            ("createdAt", .string(createdAt)), ("completedAt", .optional(completedAt)), ("acceptedAt", .optional(acceptedAt)),
-        ])
-    }
 }

@@ -3,7 +3,7 @@
 // sent by workers (`WebhookDeliverer`); a request thread only records and reads.
 
 package import Postgres
-package import Web
+import Web
 import Telemetry
 
 package enum WebhookEvent: String, CaseIterable, Sendable, SQLValue {
@@ -62,11 +62,6 @@ package struct WebhookEndpoint: Sendable {
         pending = r.int("pending"); delivered = r.int("delivered"); failed = r.int("failed")
     }
 
-    package var json: JSON {
-        .object([("id", .int(id)), ("url", .string(url)), ("events", .array(events.map { .string($0.rawValue) })),
-                 ("createdAt", .string(createdAt)),
-                 ("deliveries", .object([("pending", .int(pending)), ("delivered", .int(delivered)), ("failed", .int(failed))]))])
-    }
 }
 
 package struct WebhookAttempt: Sendable {
@@ -76,10 +71,6 @@ package struct WebhookAttempt: Sendable {
     package let error: String?
     package let durationMs: Int64
 
-    package var json: JSON {
-        .object([("at", .string(at)), ("outcome", .string(outcome.rawValue)), ("statusCode", statusCode.map { JSON.int($0) } ?? .null),
-                 ("error", .optional(error)), ("durationMs", .int(durationMs))])
-    }
 }
 
 package struct WebhookDelivery: Sendable {
@@ -114,14 +105,6 @@ package struct WebhookDelivery: Sendable {
         deliveredAt = r["delivered_at"]; createdAt = r.string("created_at")
     }
 
-    package var json: JSON {
-        .object([("id", .int(id)), ("endpointId", .int(endpointID)), ("type", .string(event.rawValue)), ("webhookId", .string(messageID)),
-                 ("generationId", generationID.map { JSON.int($0) } ?? .null), ("status", .string(status.rawValue)),
-                 ("attempts", .int(attempts)), ("nextAttemptAt", .optional(nextAttemptAt)), ("lastAttemptAt", .optional(lastAttemptAt)),
-                 ("lastStatusCode", lastStatusCode.map { JSON.int($0) } ?? .null), ("lastError", .optional(lastError)),
-                 ("deliveredAt", .optional(deliveredAt)), ("createdAt", .string(createdAt)),
-                 ("attemptLog", .array(attemptLog.map(\.json)))])
-    }
 }
 
 /// Settings for webhooks, from the environment.

@@ -12,7 +12,7 @@ let package = Package(
     name: "PromptReel",
     platforms: [.macOS(.v15)],
     products: [
-        .executable(name: "promptreel", targets: ["promptreel"]),
+        .executable(name: "promptreel", targets: ["promptreel"])
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -34,8 +34,12 @@ let package = Package(
         // (vips' pkg-config flags carry -pthread, which SwiftPM refuses with a warning).
         .target(
             name: "CVips",
-            cSettings: [.unsafeFlags(["-I/usr/include/glib-2.0", "-I/usr/lib/x86_64-linux-gnu/glib-2.0/include",
-                                      "-I/usr/lib/aarch64-linux-gnu/glib-2.0/include"])],
+            cSettings: [
+                .unsafeFlags([
+                    "-I/usr/include/glib-2.0", "-I/usr/lib/x86_64-linux-gnu/glib-2.0/include",
+                    "-I/usr/lib/aarch64-linux-gnu/glib-2.0/include",
+                ])
+            ],
             linkerSettings: [.linkedLibrary("dl")]  // libvips itself is opened with dlopen (see CVips.c)
         ),
 
@@ -55,26 +59,33 @@ let package = Package(
         // only the executable sees all of them. WebApp's whole dependency set holds no provider client
         // (VideoAPI, HTTPClient) and no Engine, so a request thread cannot call a provider: it does not build.
         // Logging and metrics.
-        .target(name: "Telemetry", dependencies: [
-            .product(name: "Metrics", package: "swift-metrics"),
-            .product(name: "CoreMetrics", package: "swift-metrics"),
-            .product(name: "Prometheus", package: "swift-prometheus"),
-            .product(name: "Logging", package: "swift-log"),
-        ], swiftSettings: strict),
+        .target(
+            name: "Telemetry",
+            dependencies: [
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Logging", package: "swift-log"),
+            ], swiftSettings: strict),
         // The domain: one folder per capability (types, services, stores), money, configuration. No HTTP
         // server, no provider client.
-        .target(name: "Core", dependencies: ["Telemetry", "Web", "Postgres", "Images", "CSodium", "CCrack"], swiftSettings: strict),
+        .target(
+            name: "Core", dependencies: ["Telemetry", "Web", "Postgres", "Images", "CSodium", "CCrack"],
+            swiftSettings: strict),
         // Workers and everything that talks to providers or runs programs for them.
-        .target(name: "Engine", dependencies: ["Core", "Telemetry", "Web", "Postgres", "Images", "VideoAPI", "HTTPClient"],
-                swiftSettings: strict),
+        .target(
+            name: "Engine", dependencies: ["Core", "Telemetry", "Web", "Postgres", "Images", "VideoAPI", "HTTPClient"],
+            swiftSettings: strict),
         // Pages and the JSON API: the route table, context, views, one folder per capability.
-        .target(name: "WebApp", dependencies: [
-            "Core", "Telemetry", "Web", "Postgres", "Images",
-            .product(name: "Metrics", package: "swift-metrics"),
-            .product(name: "CoreMetrics", package: "swift-metrics"),
-            .product(name: "Prometheus", package: "swift-prometheus"),
-            .product(name: "Logging", package: "swift-log"),
-        ], swiftSettings: strict),
+        .target(
+            name: "WebApp",
+            dependencies: [
+                "Core", "Telemetry", "Web", "Postgres", "Images",
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Logging", package: "swift-log"),
+            ], swiftSettings: strict),
         .executableTarget(
             name: "promptreel",
             dependencies: [
@@ -101,8 +112,10 @@ let package = Package(
         .testTarget(name: "HTTPClientTests", dependencies: ["HTTPClient"], swiftSettings: strict),
         .testTarget(name: "PostgresTests", dependencies: ["Postgres"], swiftSettings: strict),
         .testTarget(name: "VideoAPITests", dependencies: ["VideoAPI", "Web"], swiftSettings: strict),
-        .testTarget(name: "PromptReelTests", dependencies: ["Core", "Engine", "WebApp", "Telemetry", "Postgres", "Web", "VideoAPI", "Images"],
-                    swiftSettings: strict),
+        .testTarget(
+            name: "PromptReelTests",
+            dependencies: ["Core", "Engine", "WebApp", "Telemetry", "Postgres", "Web", "VideoAPI", "Images"],
+            swiftSettings: strict),
     ],
     swiftLanguageModes: [.v6]
 )

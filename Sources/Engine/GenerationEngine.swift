@@ -11,7 +11,6 @@ import Synchronization
 import Telemetry
 import VideoAPI
 
-
 final class GenerationEngine {
     let db: Connection
     let provider: any VideoProvider
@@ -21,7 +20,10 @@ final class GenerationEngine {
     var store: GenerationStore { GenerationStore(db: db) }
     var health: ProviderHealth { ProviderHealth(db: db) }
 
-    init(db: Connection, provider: any VideoProvider, config: EngineConfig, probe: @escaping (String) -> VideoProbe? = VideoProbe.run) {
+    init(
+        db: Connection, provider: any VideoProvider, config: EngineConfig,
+        probe: @escaping (String) -> VideoProbe? = VideoProbe.run
+    ) {
         self.db = db
         self.provider = provider
         self.config = config
@@ -40,15 +42,19 @@ final class GenerationEngine {
 
     /// Every create goes through here, so the breaker (which guards creates) sees each outcome: a
     /// successful poll must not hide that creates are timing out.
-    private func create(_ g: Generation, reference: ReferenceUpload?) throws(VideoAPIError) -> APIResult<ProviderVideo> {
+    private func create(_ g: Generation, reference: ReferenceUpload?) throws(VideoAPIError) -> APIResult<ProviderVideo>
+    {
         do {
             // A remix is a create too: it starts a paid job from the provider's copy of the original.
-            let created = if let source = g.remixSourceJobID {
-                try provider.remix(source, prompt: g.prompt, idempotencyKey: g.requestKey)
-            } else {
-                try provider.create(CreateVideo(prompt: g.prompt, model: g.model, seconds: String(g.seconds), size: g.size,
-                                                idempotencyKey: g.requestKey, inputReference: reference))
-            }
+            let created =
+                if let source = g.remixSourceJobID {
+                    try provider.remix(source, prompt: g.prompt, idempotencyKey: g.requestKey)
+                } else {
+                    try provider.create(
+                        CreateVideo(
+                            prompt: g.prompt, model: g.model, seconds: String(g.seconds), size: g.size,
+                            idempotencyKey: g.requestKey, inputReference: reference))
+                }
             try? health.recordSuccess()
             return created
         } catch {
@@ -70,7 +76,10 @@ final class GenerationEngine {
     /// answer is never resent but settled by `reconcileOne`.
     @discardableResult
     func submitOne() throws -> Bool {
-        guard let g = try store.claim(.submit(maxInFlight: config.maxInFlight, reconcileAfter: config.reconcileDelaySeconds)) else {
+        guard
+            let g = try store.claim(
+                .submit(maxInFlight: config.maxInFlight, reconcileAfter: config.reconcileDelaySeconds))
+        else {
             return false
         }
         defer { store.unlock(g.id) }
@@ -78,18 +87,27 @@ final class GenerationEngine {
         var reference: ReferenceUpload?
         if let frame = g.reference {
             do {
-                reference = ReferenceUpload(data: try MediaFiles.read(frame.fittedPath, in: config.mediaDirectory, maxBytes: config.maxImageBytes),
-                                            contentType: ReferenceFile.fitted.contentType, filename: ReferenceFile.fitted.fileName)
+                reference = ReferenceUpload(
+                    data: try MediaFiles.read(
+                        frame.fittedPath, in: config.mediaDirectory, maxBytes: config.maxImageBytes),
+                    contentType: ReferenceFile.fitted.contentType, filename: ReferenceFile.fitted.fileName)
             } catch {
                 Log.error("reference image unreadable: \(error)", g.logMetadata)
-                try store.fail(g.id, code: GenerationErrorCode.referenceImageMissing.rawValue, message: "The reference image for this generation could not be read; nothing was sent.")
+                try store.fail(
+                    g.id, code: GenerationErrorCode.referenceImageMissing.rawValue,
+                    message: "The reference image for this generation could not be read; nothing was sent.")
                 return true
             }
         }
         do {
             let created = try create(g, reference: reference)
-            if config.failpoint == "after-create" { Log.error("failpoint after-create: exiting"); _exit(137) }
-            Log.info("created \(created.value.id)", g.logMetadata.merging(["provider_request_id": "\(created.requestID ?? "-")"]) { $1 })
+            if config.failpoint == "after-create" {
+                Log.error("failpoint after-create: exiting")
+                _exit(137)
+            }
+            Log.info(
+                "created \(created.value.id)",
+                g.logMetadata.merging(["provider_request_id": "\(created.requestID ?? "-")"]) { $1 })
             try recordCreated(g, created)
         } catch let error as VideoAPIError {
             Log.error("create failed: \(error)", g.logMetadata(error))
@@ -100,10 +118,12 @@ final class GenerationEngine {
                 try store.retrySubmitLater(g.id, afterSeconds: wait, note: error.publicMessage)
             case .refused:
                 if let source = g.remixedFromGenerationID, try remixSourceGone(error, source: source) {
-                    try store.fail(g.id, code: GenerationErrorCode.sourceExpired.rawValue, message: """
-                        The video provider no longer has the original video (its copy expired), so it cannot remix it. \
-                        Nothing was charged. Generate again instead.
-                        """)
+                    try store.fail(
+                        g.id, code: GenerationErrorCode.sourceExpired.rawValue,
+                        message: """
+                            The video provider no longer has the original video (its copy expired), so it cannot remix it. \
+                            Nothing was charged. Generate again instead.
+                            """)
                 } else {
                     try store.fail(g.id, code: error.code ?? error.kind.rawValue, message: error.publicMessage)
                 }
@@ -127,13 +147,15 @@ final class GenerationEngine {
         var attempt = 0
         while true {
             do {
-                _ = try store.recordSubmitted(g.id, providerJobID: created.value.id, requestID: created.requestID,
-                                              nextPollSeconds: pollInterval(created.pollAfterMs, polls: 0))
+                _ = try store.recordSubmitted(
+                    g.id, providerJobID: created.value.id, requestID: created.requestID,
+                    nextPollSeconds: pollInterval(created.pollAfterMs, polls: 0))
                 try apply(g, created.value, pollAfterMs: created.pollAfterMs)
                 return
             } catch {
                 attempt += 1
-                Log.error("the provider created job \(created.value.id) but recording it failed: \(error)", g.logMetadata)
+                Log.error(
+                    "the provider created job \(created.value.id) but recording it failed: \(error)", g.logMetadata)
                 guard attempt < 3 else { throw error }
                 VideoAPIClient.sleep(0.5 * Double(attempt))
             }
@@ -154,17 +176,24 @@ final class GenerationEngine {
         do {
             if try store.twinSubmitting(g) {
                 // A same-prompt generation's create is still in flight: a match could be its job.
-                guard g.polls >= 3 else { try store.reconcileLater(g.id, afterSeconds: 15); return true }
-                try store.markUnconfirmed(g.id, message: GenerationEngine.unconfirmedMessage(
-                    "another generation with the same prompt and settings was being sent at the same time"))
+                guard g.polls >= 3 else {
+                    try store.reconcileLater(g.id, afterSeconds: 15)
+                    return true
+                }
+                try store.markUnconfirmed(
+                    g.id,
+                    message: GenerationEngine.unconfirmedMessage(
+                        "another generation with the same prompt and settings was being sent at the same time"))
             } else if let match = try findOrphan(g, intentEpoch: intent) {
                 Log.info("adopted the provider's job \(match.id)", g.logMetadata)
                 _ = try store.recordSubmitted(g.id, providerJobID: match.id, requestID: nil, nextPollSeconds: 0)
                 try apply(g, match, pollAfterMs: nil)
             } else {
                 Log.error("the provider's list does not show the job; unconfirmed", g.logMetadata)
-                try store.markUnconfirmed(g.id, message: GenerationEngine.unconfirmedMessage(
-                    "the provider's list of videos does not show it"))
+                try store.markUnconfirmed(
+                    g.id,
+                    message: GenerationEngine.unconfirmedMessage(
+                        "the provider's list of videos does not show it"))
             }
         } catch let error as VideoAPIError {
             Log.error("cannot list provider videos: \(error)", g.logMetadata(error))
@@ -172,8 +201,10 @@ final class GenerationEngine {
             if (error.isProviderFailure || error.kind == .rateLimited) && g.polls < 3 {
                 try store.reconcileLater(g.id, afterSeconds: max(15, error.retryAfter ?? 0))
             } else {
-                try store.markUnconfirmed(g.id, message: GenerationEngine.unconfirmedMessage(
-                    "the provider cannot list videos (\(error.publicMessage))"))
+                try store.markUnconfirmed(
+                    g.id,
+                    message: GenerationEngine.unconfirmedMessage(
+                        "the provider cannot list videos (\(error.publicMessage))"))
             }
         }
         return true
@@ -201,8 +232,9 @@ final class GenerationEngine {
                 // A remix must come from the same original (and a plain create from none), when the provider says.
                 let sameSource = (v.remixedFromVideoID ?? g.remixSourceJobID) == g.remixSourceJobID
                 if v.prompt == g.prompt, sameModel, sameSource, v.size == nil || v.size == g.size,
-                   v.seconds == nil || v.seconds == String(g.seconds),
-                   (try? store.isAdopted(providerJobID: v.id)) == false {
+                    v.seconds == nil || v.seconds == String(g.seconds),
+                    (try? store.isAdopted(providerJobID: v.id)) == false
+                {
                     return v
                 }
             }
@@ -237,8 +269,9 @@ final class GenerationEngine {
             // A gateway may not know a job for a moment after creating it: 404 counts only after a few polls.
             if error.kind == .notFound && g.polls >= 3 || error.kind == .badKey && g.polls > 10 {
                 // The provider took the job; whatever happened since, it may have billed it.
-                try store.fail(g.id, code: error.kind == .notFound ? GenerationErrorCode.vanished.rawValue : error.kind.rawValue,
-                               message: error.publicMessage, possiblyBilled: true)
+                try store.fail(
+                    g.id, code: error.kind == .notFound ? GenerationErrorCode.vanished.rawValue : error.kind.rawValue,
+                    message: error.publicMessage, possiblyBilled: true)
             } else {
                 try store.pollLater(g.id, afterSeconds: max(error.retryAfter ?? 0, pollInterval(nil, polls: g.polls)))
             }
@@ -255,18 +288,26 @@ final class GenerationEngine {
         let next = pollInterval(pollAfterMs, polls: g.polls)
         switch video.status {
         case .queued:
-            try store.recordProgress(g.id, status: .queued, providerStatus: video.rawStatus, progress: video.progress, nextPollSeconds: next)
+            try store.recordProgress(
+                g.id, status: .queued, providerStatus: video.rawStatus, progress: video.progress, nextPollSeconds: next)
         case .inProgress:
-            try store.recordProgress(g.id, status: .inProgress, providerStatus: video.rawStatus, progress: video.progress, nextPollSeconds: next)
+            try store.recordProgress(
+                g.id, status: .inProgress, providerStatus: video.rawStatus, progress: video.progress,
+                nextPollSeconds: next)
         case let .unknown(raw):
             let first = GenerationEngine.unknownStatesLogged.withLock { $0.insert(raw).inserted }
-            if first { Log.error("provider sent an unknown status '\(raw)'; polling on until the timeout", g.logMetadata) }
-            try store.recordProgress(g.id, status: g.status, providerStatus: raw, progress: video.progress, nextPollSeconds: next)
+            if first {
+                Log.error("provider sent an unknown status '\(raw)'; polling on until the timeout", g.logMetadata)
+            }
+            try store.recordProgress(
+                g.id, status: g.status, providerStatus: raw, progress: video.progress, nextPollSeconds: next)
         case .completed:
-            try store.recordProviderCompleted(g.id, video: video.completedJob, deadlineSeconds: config.downloadDeadlineSeconds)
+            try store.recordProviderCompleted(
+                g.id, video: video.completedJob, deadlineSeconds: config.downloadDeadlineSeconds)
         case .failed:
             let code = video.errorCode ?? video.rawStatus
-            try store.fail(g.id, code: code, message: FailureMessages.plain(code: code, providerMessage: video.failureMessage))
+            try store.fail(
+                g.id, code: code, message: FailureMessages.plain(code: code, providerMessage: video.failureMessage))
         }
     }
 
@@ -296,31 +337,45 @@ final class GenerationEngine {
             let relative = "\(g.id)/\(asset.fileName)"
             let final = config.mediaDirectory + "/" + relative
             let staging = final + ".download"
-            let variant: ContentVariant = switch asset {
-            case .video: .video
-            case .thumbnail: .thumbnail
-            case .spritesheet: .spritesheet
-            }
+            let variant: ContentVariant =
+                switch asset {
+                case .video: .video
+                case .thumbnail: .thumbnail
+                case .spritesheet: .spritesheet
+                }
             do {
-                let file = try provider.download(jobID, variant: variant, to: staging,
-                                                 maxBytes: asset == .video ? config.maxVideoBytes : config.maxImageBytes)
+                let file = try provider.download(
+                    jobID, variant: variant, to: staging,
+                    maxBytes: asset == .video ? config.maxVideoBytes : config.maxImageBytes)
                 switch MediaCheck.verdict(variant, file.value) {
                 case .valid:
-                    guard rename(staging, final) == 0 else { throw VideoAPIError(.upstream, detail: "cannot move \(staging) into place") }
-                    try store.recordAsset(g.id, asset, path: relative, bytes: file.value.bytes, sha256: file.value.sha256)
+                    guard rename(staging, final) == 0 else {
+                        throw VideoAPIError(.upstream, detail: "cannot move \(staging) into place")
+                    }
+                    try store.recordAsset(
+                        g.id, asset, path: relative, bytes: file.value.bytes, sha256: file.value.sha256)
                     ProcessMetrics.shared.mediaStored(bytes: file.value.bytes, kind: asset.rawValue)
                     if asset == .video, let probed = probe(final) {
-                        try store.recordDelivered(g.id, seconds: probed.seconds, width: probed.width, height: probed.height)
+                        try store.recordDelivered(
+                            g.id, seconds: probed.seconds, width: probed.width, height: probed.height)
                     }
                 case let .notReady(why):
                     unlink(staging)
                     Log.error("\(asset.rawValue) not usable yet: \(why)", g.logMetadata)
-                    if asset == .video { videoProblem = "the provider did not deliver a video file (\(why))" } else { try store.skipAsset(g.id, asset) }
+                    if asset == .video {
+                        videoProblem = "the provider did not deliver a video file (\(why))"
+                    } else {
+                        try store.skipAsset(g.id, asset)
+                    }
                 case let .failed(code, message):
                     unlink(staging)
-                    guard asset == .video else { try store.skipAsset(g.id, asset); continue }
+                    guard asset == .video else {
+                        try store.skipAsset(g.id, asset)
+                        continue
+                    }
                     Log.error("the provider says the video failed: \(code)", g.logMetadata)
-                    try store.fail(g.id, code: code, message: FailureMessages.plain(code: code, providerMessage: message))
+                    try store.fail(
+                        g.id, code: code, message: FailureMessages.plain(code: code, providerMessage: message))
                     return true
                 }
             } catch let error as VideoAPIError {
@@ -340,10 +395,12 @@ final class GenerationEngine {
         }
         // Retry (never the paid generation) until the provider's copy expires.
         if let videoProblem, g.assetsExpired {
-            try store.fail(g.id, code: GenerationErrorCode.downloadFailed.rawValue, message: """
-                The video was generated but PromptReel could not download it before the provider's copy expired: \
-                \(videoProblem). Its price counts as possibly billed.
-                """, possiblyBilled: true)
+            try store.fail(
+                g.id, code: GenerationErrorCode.downloadFailed.rawValue,
+                message: """
+                    The video was generated but PromptReel could not download it before the provider's copy expired: \
+                    \(videoProblem). Its price counts as possibly billed.
+                    """, possiblyBilled: true)
         } else {
             try store.retryDownloadLater(g.id, afterSeconds: min(60, pollInterval(nil, polls: g.downloadAttempts)))
         }
@@ -365,11 +422,16 @@ final class GenerationEngine {
 
     func failTimedOut() throws {
         let minutes = config.timeoutSeconds / 60
-        let span = minutes >= 1 && config.timeoutSeconds % 60 == 0 ? "\(minutes) minute\(minutes == 1 ? "" : "s")" : "\(config.timeoutSeconds) seconds"
-        for id in try store.failTimedOut(afterSeconds: config.timeoutSeconds, message: """
-            Timed out: the video provider did not finish within \(span), so PromptReel stopped waiting. The provider \
-            may still finish and bill it, so its price counts as possibly billed.
-            """) {
+        let span =
+            minutes >= 1 && config.timeoutSeconds % 60 == 0
+            ? "\(minutes) minute\(minutes == 1 ? "" : "s")" : "\(config.timeoutSeconds) seconds"
+        for id in try store.failTimedOut(
+            afterSeconds: config.timeoutSeconds,
+            message: """
+                Timed out: the video provider did not finish within \(span), so PromptReel stopped waiting. The provider \
+                may still finish and bill it, so its price counts as possibly billed.
+                """)
+        {
             Log.info("timed out", ["generation_id": "\(id)"])
         }
     }

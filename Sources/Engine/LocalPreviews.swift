@@ -11,7 +11,6 @@ import Images
 public import Postgres
 import Telemetry
 
-
 struct LocalPreviews: Sendable {
     var ffmpeg = "/usr/bin/ffmpeg"
     var timeoutSeconds = 60.0
@@ -31,7 +30,9 @@ struct LocalPreviews: Sendable {
 
     /// The ffmpeg command line making `asset` from `video` into `output`. `seconds` is the video's
     /// duration (ffprobe's); without it the poster is the first frame and the sheet takes 2 frames a second.
-    static func arguments(_ asset: MediaAsset, video: String, output: String, seconds: Double?, maxBytes: Int) -> [String] {
+    static func arguments(_ asset: MediaAsset, video: String, output: String, seconds: Double?, maxBytes: Int)
+        -> [String]
+    {
         let duration = seconds.flatMap { $0.isFinite && $0 > 0.05 ? $0 : nil }
         let common = ["-nostdin", "-hide_banner", "-loglevel", "error", "-y", "-filter_threads", "1"]
         // The stored MP4 read as MP4 from a plain file only (no probing into playlists or other protocols,
@@ -66,11 +67,14 @@ struct LocalPreviews: Sendable {
     /// Makes `asset` from `video` into `output` (both relative to `directory`) and checks it: the right format by its magic bytes, fully
     /// decodable, and (when the video's frame size is known) the right size. Nothing is left at `output`
     /// on failure.
-    func make(_ asset: MediaAsset, in directory: String, video: String, output: String, seconds: Double?,
-              frame: (width: Int, height: Int)?) throws(Failure) -> Made {
+    func make(
+        _ asset: MediaAsset, in directory: String, video: String, output: String, seconds: Double?,
+        frame: (width: Int, height: Int)?
+    ) throws(Failure) -> Made {
         guard asset != .video else { throw Failure(description: "the video is never made locally") }
-        let arguments = Self.arguments(asset, video: directory + "/" + video, output: directory + "/" + output,
-                                       seconds: seconds, maxBytes: maxBytes)
+        let arguments = Self.arguments(
+            asset, video: directory + "/" + video, output: directory + "/" + output,
+            seconds: seconds, maxBytes: maxBytes)
         let outcome = Subprocess.run(ffmpeg, arguments, timeoutSeconds: timeoutSeconds)
         do throws(Failure) {
             switch outcome {
@@ -92,14 +96,19 @@ struct LocalPreviews: Sendable {
                 throw Failure(description: "ffmpeg wrote \(bytes.count) bytes that are not an image (\(error))")
             }
             let format: ImageFormat = asset == .thumbnail ? .webp : .jpeg
-            guard info.format == format else { throw Failure(description: "ffmpeg wrote a \(info.format) instead of a \(format)") }
+            guard info.format == format else {
+                throw Failure(description: "ffmpeg wrote a \(info.format) instead of a \(format)")
+            }
             if let frame {
                 let expected = Self.expectedSize(asset, width: frame.width, height: frame.height)
                 guard info.width == expected.width, info.height == expected.height else {
-                    throw Failure(description: "ffmpeg wrote \(info.width)x\(info.height), expected \(expected.width)x\(expected.height)")
+                    throw Failure(
+                        description:
+                            "ffmpeg wrote \(info.width)x\(info.height), expected \(expected.width)x\(expected.height)")
                 }
             }
-            return Made(bytes: bytes.count, sha256: Self.hex(Crypto.sha256(bytes)), width: info.width, height: info.height)
+            return Made(
+                bytes: bytes.count, sha256: Self.hex(Crypto.sha256(bytes)), width: info.width, height: info.height)
         } catch {
             unlink(directory + "/" + output)
             throw error
@@ -110,11 +119,14 @@ struct LocalPreviews: Sendable {
     /// which stores it in the row and says whether the row took it.
     /// A preview that cannot be made is logged and skipped; only `record`'s errors are thrown.
     @discardableResult
-    func makeMissing(_ g: Generation, mediaDirectory: String, probe: VideoProbe? = nil,
-                     record: (MediaAsset, String, Made) throws -> Bool) throws -> [MediaAsset] {
+    func makeMissing(
+        _ g: Generation, mediaDirectory: String, probe: VideoProbe? = nil,
+        record: (MediaAsset, String, Made) throws -> Bool
+    ) throws -> [MediaAsset] {
         guard let video = g.videoPath else { return [] }
         let seconds = (g.deliveredSeconds ?? probe?.seconds).flatMap(Double.init)
-        let width = g.deliveredWidth.map(Int.init) ?? probe?.width, height = g.deliveredHeight.map(Int.init) ?? probe?.height
+        let width = g.deliveredWidth.map(Int.init) ?? probe?.width,
+            height = g.deliveredHeight.map(Int.init) ?? probe?.height
         let frame = width.flatMap { w in height.map { (width: w, height: $0) } }
         var made: [MediaAsset] = []
         for asset in [MediaAsset.thumbnail, .spritesheet] where g.path(of: asset) == nil {
@@ -123,7 +135,8 @@ struct LocalPreviews: Sendable {
             // the same generation's previews at once.
             let staging = relative + ".\(getpid())-\(UInt32.random(in: .min ... .max)).local"
             do {
-                let file = try make(asset, in: mediaDirectory, video: video, output: staging, seconds: seconds, frame: frame)
+                let file = try make(
+                    asset, in: mediaDirectory, video: video, output: staging, seconds: seconds, frame: frame)
                 guard rename(mediaDirectory + "/" + staging, mediaDirectory + "/" + relative) == 0 else {
                     unlink(mediaDirectory + "/" + staging)
                     throw Failure(description: "cannot move \(staging) into place: errno \(errno)")
@@ -135,7 +148,9 @@ struct LocalPreviews: Sendable {
                 ProcessMetrics.shared.mediaStored(bytes: file.bytes, kind: asset.rawValue)
                 Log.info("\(asset.rawValue) made locally from the video (\(file.width)x\(file.height))", g.logMetadata)
             } catch let failure as Failure {
-                Log.error("no \(asset.rawValue): the provider sent none and \(failure); the video is kept without one", g.logMetadata)
+                Log.error(
+                    "no \(asset.rawValue): the provider sent none and \(failure); the video is kept without one",
+                    g.logMetadata)
             }
         }
         return made
@@ -158,11 +173,18 @@ public enum MissingPreviews {
         var lines: [String] = []
         for g in try store.completedWithoutPreviews() {
             // Generations stored before ffprobe ran at download have no delivered duration: read it now.
-            let probe = g.deliveredSeconds == nil ? g.videoPath.flatMap { VideoProbe.run(config.mediaDirectory + "/" + $0) } : nil
-            let made = try previews.makeMissing(g, mediaDirectory: config.mediaDirectory, probe: probe) { asset, path, file in
+            let probe =
+                g.deliveredSeconds == nil
+                ? g.videoPath.flatMap { VideoProbe.run(config.mediaDirectory + "/" + $0) } : nil
+            let made = try previews.makeMissing(g, mediaDirectory: config.mediaDirectory, probe: probe) {
+                asset, path, file in
                 try store.recordLocalPreview(g.id, asset, path: path, bytes: file.bytes, sha256: file.sha256)
             }
-            if !made.isEmpty { lines.append("generation \(g.id): made \(made.map { $0 == .thumbnail ? "poster" : "spritesheet" }.joined(separator: " and "))") }
+            if !made.isEmpty {
+                lines.append(
+                    "generation \(g.id): made \(made.map { $0 == .thumbnail ? "poster" : "spritesheet" }.joined(separator: " and "))"
+                )
+            }
         }
         return lines
     }

@@ -30,12 +30,19 @@ struct MeasuredVideoProvider: VideoProvider {
         try metrics.measure(.delete) { () throws(VideoAPIError) in try inner.delete(id) }
     }
 
-    func remix(_ id: String, prompt: String, idempotencyKey: String?) throws(VideoAPIError) -> APIResult<ProviderVideo> {
-        try metrics.measure(.remix) { () throws(VideoAPIError) in try inner.remix(id, prompt: prompt, idempotencyKey: idempotencyKey) }
+    func remix(_ id: String, prompt: String, idempotencyKey: String?) throws(VideoAPIError) -> APIResult<ProviderVideo>
+    {
+        try metrics.measure(.remix) { () throws(VideoAPIError) in
+            try inner.remix(id, prompt: prompt, idempotencyKey: idempotencyKey)
+        }
     }
 
-    func download(_ id: String, variant: ContentVariant, to path: String, maxBytes: Int) throws(VideoAPIError) -> APIResult<Download> {
-        try metrics.measure(.download) { () throws(VideoAPIError) in try inner.download(id, variant: variant, to: path, maxBytes: maxBytes) }
+    func download(_ id: String, variant: ContentVariant, to path: String, maxBytes: Int) throws(VideoAPIError)
+        -> APIResult<Download>
+    {
+        try metrics.measure(.download) { () throws(VideoAPIError) in
+            try inner.download(id, variant: variant, to: path, maxBytes: maxBytes)
+        }
     }
 }
 
@@ -51,10 +58,11 @@ struct MeasuredChatProvider: ChatProvider {
     func complete(_ request: ChatRequest) -> ChatCall {
         let started = monotonicNanoseconds()
         let call = inner.complete(request)
-        let outcome = switch call.result {
-        case .success: "ok"
-        case let .failure(error): error.kind.rawValue
-        }
+        let outcome =
+            switch call.result {
+            case .success: "ok"
+            case let .failure(error): error.kind.rawValue
+            }
         metrics.providerCall(.chat, outcome: outcome, nanoseconds: monotonicNanoseconds() - started)
         return call
     }

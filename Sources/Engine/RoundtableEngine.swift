@@ -22,7 +22,10 @@ final class RoundtableEngine {
     /// The longest prompt the Videos API takes (the same limit as the final prompt field).
     static let promptLimit = Roundtable.promptLimit
 
-    init(db: Connection, leaseSeconds: Double = 300, makeProvider: @escaping @Sendable () throws(VideoAPIError) -> any ChatProvider) {
+    init(
+        db: Connection, leaseSeconds: Double = 300,
+        makeProvider: @escaping @Sendable () throws(VideoAPIError) -> any ChatProvider
+    ) {
         self.db = db
         self.leaseSeconds = leaseSeconds
         self.makeProvider = makeProvider
@@ -39,7 +42,11 @@ final class RoundtableEngine {
         guard let table = try store.claim(leaseSeconds: leaseSeconds) else { return false }
         defer { store.unlock(table.id) }
         guard table.attempts <= RoundtableEngine.maxAttempts else {
-            try store.fail(table.id, message: "The roundtable was interrupted \(RoundtableEngine.maxAttempts) times, so PromptReel stopped. Retry resumes it.")
+            try store.fail(
+                table.id,
+                message:
+                    "The roundtable was interrupted \(RoundtableEngine.maxAttempts) times, so PromptReel stopped. Retry resumes it."
+            )
             return true
         }
         do {
@@ -51,7 +58,10 @@ final class RoundtableEngine {
             throw DatabaseError.unavailable(detail)
         } catch {
             Log.error("\(error)", ["roundtable_id": "\(table.id)"])
-            try store.fail(table.id, message: "The roundtable stopped on an internal error. The transcript so far is kept; Retry resumes it.")
+            try store.fail(
+                table.id,
+                message: "The roundtable stopped on an internal error. The transcript so far is kept; Retry resumes it."
+            )
         }
         return true
     }
@@ -77,13 +87,19 @@ final class RoundtableEngine {
         guard let final = transcript.first(where: { $0.round == 3 && $0.role == "Moderator" }) else {
             throw RoundFailure(message: "The Moderator gave no answer.")
         }
-        let (proposal, rationale) = RoundtablePrompts.parseModerator(final.content, cutShort: final.finishReason == "length")
+        let (proposal, rationale) = RoundtablePrompts.parseModerator(
+            final.content, cutShort: final.finishReason == "length")
         guard !proposal.isEmpty else {
             // Keep the paid answer in the transcript under another name, so Retry asks the Moderator again.
-            try store.setAside(table.id, round: 3, role: "Moderator", as: "Moderator (no prompt, attempt \(table.attempts))")
-            throw RoundFailure(message: "The Moderator's answer held no prompt\(final.finishReason == "length" ? " (it stopped at its length limit)" : ""). Retry asks it again.")
+            try store.setAside(
+                table.id, round: 3, role: "Moderator", as: "Moderator (no prompt, attempt \(table.attempts))")
+            throw RoundFailure(
+                message:
+                    "The Moderator's answer held no prompt\(final.finishReason == "length" ? " (it stopped at its length limit)" : ""). Retry asks it again."
+            )
         }
-        try store.complete(table.id, proposal: String(proposal.prefix(RoundtableEngine.promptLimit)), rationale: rationale)
+        try store.complete(
+            table.id, proposal: String(proposal.prefix(RoundtableEngine.promptLimit)), rationale: rationale)
         Log.info("completed", ["roundtable_id": "\(table.id)"])
     }
 
@@ -115,7 +131,10 @@ final class RoundtableEngine {
                 } catch {
                     call = ChatCall(.failure(error))
                 }
-                arrived.withLock { $0.append(Answer(position: position, role: role.name, request: request, startedAt: startedAt, call: call)) }
+                arrived.withLock {
+                    $0.append(
+                        Answer(position: position, role: role.name, request: request, startedAt: startedAt, call: call))
+                }
                 signal.signal()
             }
         }
@@ -127,26 +146,34 @@ final class RoundtableEngine {
             // Each attempt that may have been billed is spend, whatever came of the call in the end.
             for lost in answer.call.unanswered {
                 do {
-                    try store.addUnansweredCall(table.id, round: round, role: answer.role, errorKind: lost.kind.rawValue, status: lost.status,
-                                                promptTokens: answer.request.worstCasePromptTokens,
-                                                completionTokens: answer.request.maxCompletionTokens ?? RoundtableReserve.moderatorTokens,
-                                                chatModel: table.chatModel, startedAt: answer.startedAt)
+                    try store.addUnansweredCall(
+                        table.id, round: round, role: answer.role, errorKind: lost.kind.rawValue, status: lost.status,
+                        promptTokens: answer.request.worstCasePromptTokens,
+                        completionTokens: answer.request.maxCompletionTokens ?? RoundtableReserve.moderatorTokens,
+                        chatModel: table.chatModel, startedAt: answer.startedAt)
                 } catch {
-                    Log.error("recording the \(answer.role)'s unanswered call failed: \(error)", ["roundtable_id": "\(table.id)"])
+                    Log.error(
+                        "recording the \(answer.role)'s unanswered call failed: \(error)",
+                        ["roundtable_id": "\(table.id)"])
                     storeError = storeError ?? error
                 }
             }
             switch answer.call.result {
             case let .success(completion):
                 if !completion.droppedParameters.isEmpty {
-                    Log.info("the chat model refused \(completion.droppedParameters.joined(separator: ", ")); asked without", ["roundtable_id": "\(table.id)"])
+                    Log.info(
+                        "the chat model refused \(completion.droppedParameters.joined(separator: ", ")); asked without",
+                        ["roundtable_id": "\(table.id)"])
                 }
                 // Every paid answer still arriving is stored even if one write fails; the failure is raised after.
                 do {
-                    try store.addMessage(table.id, round: round, position: answer.position, role: answer.role, content: completion.content,
-                                         finishReason: completion.finishReason, promptTokens: completion.usageReported ? completion.promptTokens : nil,
-                                         completionTokens: completion.usageReported ? completion.completionTokens : nil,
-                                         chatModel: table.chatModel, startedAt: answer.startedAt)
+                    try store.addMessage(
+                        table.id, round: round, position: answer.position, role: answer.role,
+                        content: completion.content,
+                        finishReason: completion.finishReason,
+                        promptTokens: completion.usageReported ? completion.promptTokens : nil,
+                        completionTokens: completion.usageReported ? completion.completionTokens : nil,
+                        chatModel: table.chatModel, startedAt: answer.startedAt)
                     try store.extendLease(table.id, seconds: leaseSeconds)
                 } catch {
                     Log.error("storing the \(answer.role)'s answer failed: \(error)", ["roundtable_id": "\(table.id)"])
@@ -159,8 +186,9 @@ final class RoundtableEngine {
         }
         if let storeError { throw storeError }
         if !failures.isEmpty {
-            throw RoundFailure(message: "The roundtable stopped: " + failures.joined(separator: "; ")
-                               + ". The transcript so far is kept; Retry asks only what is missing.")
+            throw RoundFailure(
+                message: "The roundtable stopped: " + failures.joined(separator: "; ")
+                    + ". The transcript so far is kept; Retry asks only what is missing.")
         }
     }
 
@@ -179,19 +207,24 @@ enum RoundtablePrompts {
         fits the duration and aspect ratio and avoids what Feasibility flagged.
         """
 
-    static func request(_ table: Roundtable, round: Int, role: RoundtableRole, transcript: [RoundtableMessage]) -> ChatRequest {
+    static func request(_ table: Roundtable, round: Int, role: RoundtableRole, transcript: [RoundtableMessage])
+        -> ChatRequest
+    {
         var system = "You are the \(role.name) of a video production roundtable. \(role.instructions)"
         if let preset = table.presetInstructions { system += "\n\(preset)" }
         var user = "Brief:\n\(table.brief)\n\nThe video: \(table.settingsSummary)."
         if !table.currentPrompt.isEmpty { user += "\n\nCurrent final prompt:\n\(table.currentPrompt)" }
         if let previous = table.previousProposal { user += "\n\nPrevious proposal:\n\(previous)" }
         if let feedback = table.feedback, !feedback.isEmpty { user += "\n\nFeedback: \(feedback)" }
-        let notes = { (r: Int) in transcript.filter { $0.round == r }.map { "[\($0.role)] \($0.content)" }.joined(separator: "\n\n") }
+        let notes = { (r: Int) in
+            transcript.filter { $0.round == r }.map { "[\($0.role)] \($0.content)" }.joined(separator: "\n\n")
+        }
         switch round {
         case 1:
             user += "\n\nRound 1: write your notes on this brief for this video, in at most 120 words."
         case 2:
-            user += "\n\nNotes from round 1:\n\(notes(1))\n\nRound 2: answer the others' notes from your point of view — agree, object, refine — in at most 120 words."
+            user +=
+                "\n\nNotes from round 1:\n\(notes(1))\n\nRound 2: answer the others' notes from your point of view — agree, object, refine — in at most 120 words."
         default:
             system += """
 
@@ -201,10 +234,13 @@ enum RoundtablePrompts {
                 RATIONALE:
                 <one or two sentences on the choices>
                 """
-            user += "\n\nRound 1 notes:\n\(notes(1))\n\nRound 2 answers:\n\(notes(2))\n\nWrite the final prompt and the rationale."
+            user +=
+                "\n\nRound 1 notes:\n\(notes(1))\n\nRound 2 answers:\n\(notes(2))\n\nWrite the final prompt and the rationale."
         }
-        return ChatRequest(model: table.chatModel, messages: [ChatMessage(role: "system", content: system), ChatMessage(role: "user", content: user)],
-                           temperature: 0.7, maxCompletionTokens: round == 3 ? 1200 : 600)
+        return ChatRequest(
+            model: table.chatModel,
+            messages: [ChatMessage(role: "system", content: system), ChatMessage(role: "user", content: user)],
+            temperature: 0.7, maxCompletionTokens: round == 3 ? 1200 : 600)
     }
 
     /// Splits "PROMPT: … RATIONALE: …"; a model that ignored the form gives its whole answer as the prompt.

@@ -15,8 +15,10 @@ struct VideoProbe: Sendable, Equatable {
     static func run(_ path: String) -> VideoProbe? {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/ffprobe")
-        process.arguments = ["-v", "error", "-select_streams", "v:0", "-show_entries", "stream=width,height:format=duration",
-                             "-of", "default=noprint_wrappers=1", path]
+        process.arguments = [
+            "-v", "error", "-select_streams", "v:0", "-show_entries", "stream=width,height:format=duration",
+            "-of", "default=noprint_wrappers=1", path,
+        ]
         let output = Pipe()
         process.standardOutput = output
         process.standardError = FileHandle.nullDevice
@@ -48,13 +50,17 @@ struct VideoProbe: Sendable, Equatable {
             let parts = line.split(separator: "=", maxSplits: 1).map(String.init)
             if parts.count == 2, values[parts[0]] == nil { values[parts[0]] = parts[1] }
         }
-        func dimension(_ key: String) -> Int? { values[key].flatMap { Int($0) }.flatMap { (1...100_000).contains($0) ? $0 : nil } }
-        let seconds = values["duration"].flatMap(Double.init).flatMap { $0.isFinite && $0 >= 0 && $0 < 1_000_000 ? $0 : nil }
-            .map { value -> String in
-                let hundredths = Int((value * 100).rounded())
-                let fraction = hundredths % 100
-                return "\(hundredths / 100).\(fraction < 10 ? "0" : "")\(fraction)"
-            }
+        func dimension(_ key: String) -> Int? {
+            values[key].flatMap { Int($0) }.flatMap { (1...100_000).contains($0) ? $0 : nil }
+        }
+        let seconds = values["duration"].flatMap(Double.init).flatMap {
+            $0.isFinite && $0 >= 0 && $0 < 1_000_000 ? $0 : nil
+        }
+        .map { value -> String in
+            let hundredths = Int((value * 100).rounded())
+            let fraction = hundredths % 100
+            return "\(hundredths / 100).\(fraction < 10 ? "0" : "")\(fraction)"
+        }
         let probe = VideoProbe(seconds: seconds, width: dimension("width"), height: dimension("height"))
         return probe.seconds == nil && probe.width == nil && probe.height == nil ? nil : probe
     }

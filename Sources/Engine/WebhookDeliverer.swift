@@ -74,19 +74,25 @@ final class WebhookDeliverer {
         case .delivered: next = .delivered
         case .refused: next = .failed  // the address will not become public by waiting
         case .rejected, .unreachable:
-            if let delay = WebhookRetry.delay(afterAttempt: due.roundAttempt, secondsSinceWindowStart: due.secondsSinceWindowStart, config: config) {
+            if let delay = WebhookRetry.delay(
+                afterAttempt: due.roundAttempt, secondsSinceWindowStart: due.secondsSinceWindowStart, config: config)
+            {
                 next = .pending
                 retryAfter = delay
             } else {
                 next = .failed
             }
         }
-        let held = try store.record(due, outcome: result.outcome, statusCode: result.statusCode, error: result.error,
-                                    durationMs: duration, next: next, retryAfter: retryAfter,
-                                    holdEndpoint: result.outcome == .rejected || result.outcome == .unreachable)
+        let held = try store.record(
+            due, outcome: result.outcome, statusCode: result.statusCode, error: result.error,
+            durationMs: duration, next: next, retryAfter: retryAfter,
+            holdEndpoint: result.outcome == .rejected || result.outcome == .unreachable)
         let detail = result.logDetail.map { " (\($0))" } ?? ""
-        Log.info("webhook delivery \(due.id) attempt \(due.attempt): \(result.outcome.rawValue)\(result.statusCode.map { " \($0)" } ?? "")\(detail)"
-                 + (held ? (next == .pending ? ", retry in \(retryAfter) s" : ", \(next.rawValue)") : ", superseded meanwhile (not recorded as its state)"))
+        Log.info(
+            "webhook delivery \(due.id) attempt \(due.attempt): \(result.outcome.rawValue)\(result.statusCode.map { " \($0)" } ?? "")\(detail)"
+                + (held
+                    ? (next == .pending ? ", retry in \(retryAfter) s" : ", \(next.rawValue)")
+                    : ", superseded meanwhile (not recorded as its state)"))
         return true
     }
 
@@ -96,7 +102,8 @@ final class WebhookDeliverer {
     func pruneIfDue(nowSeconds: Int) throws -> Bool {
         let last = Self.lastPruned.load(ordering: .relaxed)
         guard last == 0 || nowSeconds - last >= Self.pruneIntervalSeconds,
-              Self.lastPruned.compareExchange(expected: last, desired: nowSeconds, ordering: .relaxed).exchanged else { return false }
+            Self.lastPruned.compareExchange(expected: last, desired: nowSeconds, ordering: .relaxed).exchanged
+        else { return false }
         let removed = try store.prune(olderThanSeconds: config.retentionSeconds)
         if removed > 0 { Log.info("webhooks: deleted \(removed) finished deliveries past the retention") }
         return true
@@ -110,16 +117,24 @@ final class WebhookDeliverer {
         }
         let addresses: [IPAddress]
         do { addresses = try WebhookResolution.addresses(for: url, allowPrivate: config.allowPrivate) } catch {
-            if case .refused = error { return Result(outcome: .refused, statusCode: nil, error: error.message, logDetail: error.logDetail) }
+            if case .refused = error {
+                return Result(outcome: .refused, statusCode: nil, error: error.message, logDetail: error.logDetail)
+            }
             return Result(outcome: .unreachable, statusCode: nil, error: error.message)
         }
         let body = Array(due.payload.utf8)
-        guard let signature = WebhookSignature.sign(secret: due.secret, id: due.messageID, timestamp: timestamp, body: body) else {
+        guard
+            let signature = WebhookSignature.sign(
+                secret: due.secret, id: due.messageID, timestamp: timestamp, body: body)
+        else {
             return Result(outcome: .refused, statusCode: nil, error: "the endpoint's secret is not a whsec_ secret")
         }
         let request = HTTPClientRequest(
             method: "POST", url: url.normalized,
-            headers: [("webhook-id", due.messageID), ("webhook-timestamp", String(timestamp)), ("webhook-signature", signature)],
+            headers: [
+                ("webhook-id", due.messageID), ("webhook-timestamp", String(timestamp)),
+                ("webhook-signature", signature),
+            ],
             body: .bytes(body, contentType: "application/json"),
             connectTimeoutMs: config.connectTimeoutMs, timeoutMs: config.totalTimeoutMs,
             // A handle of its own already means a new connection, so libcurl has no reused one to resend on;

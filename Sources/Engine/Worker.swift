@@ -97,18 +97,24 @@ public struct Worker: Sendable {
             workLoop(name, until: stop, idleSeconds: 0.5) {
                 let db = try Connection(url: config.databaseURL)
                 try db.execute("LISTEN promptreel_work")  // the channel GenerationStore.wakeWorkers notifies
-                return GenerationEngine(db: db, provider: MeasuredVideoProvider(try VideoAPIClient(config: providerConfig)), config: config.engine)
+                return GenerationEngine(
+                    db: db, provider: MeasuredVideoProvider(try VideoAPIClient(config: providerConfig)),
+                    config: config.engine)
             }
         case .roundtables:
             guard let chatConfig = providers.chat else {
-                Log.error("\(name): no chat provider configured (PROMPTREEL_CHAT_API_KEY or OPENAI_API_KEY); roundtables wait")
+                Log.error(
+                    "\(name): no chat provider configured (PROMPTREEL_CHAT_API_KEY or OPENAI_API_KEY); roundtables wait"
+                )
                 return
             }
             // Once a second when idle: abandoned roundtables come back when their lease runs out.
             workLoop(name, until: stop, idleSeconds: 1) {
                 let db = try Connection(url: config.databaseURL)
                 try db.execute("LISTEN promptreel_roundtables")  // RoundtableStore.workChannel
-                return RoundtableEngine(db: db) { () throws(VideoAPIError) -> any ChatProvider in MeasuredChatProvider(try ChatAPIClient(config: chatConfig)) }
+                return RoundtableEngine(db: db) { () throws(VideoAPIError) -> any ChatProvider in
+                    MeasuredChatProvider(try ChatAPIClient(config: chatConfig))
+                }
             }
         case .webhooks:
             // Once a second when idle: retries fall due without a NOTIFY.

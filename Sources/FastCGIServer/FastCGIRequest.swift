@@ -43,7 +43,8 @@ final class FastCGIRequest {
         let uri = cgi.requestURI.isEmpty ? "/" : cgi.requestURI
         let path = uri.firstIndex(of: "?").map { String(uri[..<$0]) } ?? uri
         let method = cgi.method.isEmpty ? "GET" : cgi.method
-        let (body, tooLarge) = readBody(declaredLength: Int(cgi.contentLength) ?? 0, maxBody: maxBody(method.uppercased(), path))
+        let (body, tooLarge) = readBody(
+            declaredLength: Int(cgi.contentLength) ?? 0, maxBody: maxBody(method.uppercased(), path))
         var request = Request(
             method: method, path: path, query: FormDecoder.lenient(cgi.queryString),
             headers: headers, body: body, remoteAddress: cgi.remoteAddress,
@@ -69,7 +70,10 @@ final class FastCGIRequest {
             if n <= 0 { break }
             if !tooLarge {
                 body += buffer[0..<Int(n)]
-                if body.count > maxBody { tooLarge = true; body = [] }
+                if body.count > maxBody {
+                    tooLarge = true
+                    body = []
+                }
             }
         }
         return (tooLarge ? [] : body, tooLarge)
@@ -79,7 +83,8 @@ final class FastCGIRequest {
         var head: [UInt8] = []
         head.reserveCapacity(256)
         head += "Status: \(response.status) \(response.reasonPhrase)\r\n".utf8
-        for (name, value) in response.headers where !name.utf8.contains(where: Self.isLineBreak) && !value.utf8.contains(where: Self.isLineBreak) {
+        for (name, value) in response.headers
+        where !name.utf8.contains(where: Self.isLineBreak) && !value.utf8.contains(where: Self.isLineBreak) {
             head += name.utf8
             head += ": ".utf8
             head += value.utf8
@@ -114,7 +119,7 @@ struct CGIParams {
 
     /// Keeps a known param, or adds an `HTTP_FOO_BAR` param to `headers` as `foo-bar`.
     mutating func take(_ entry: UnsafePointer<CChar>, headers: inout [String: String]) {
-        guard let eq = strchr(entry, 61 /* = */) else { return }
+        guard let eq = strchr(entry, 61) else { return }  // 61: "="
         let nameLength = UnsafePointer(eq) - entry
         let value = String(cString: eq + 1)
         entry.withMemoryRebound(to: UInt8.self, capacity: nameLength) { p in
@@ -156,9 +161,10 @@ enum RequestID {
     /// 1–64 characters of `[A-Za-z0-9_-]`: safe in a header and in a log line as it is.
     static func isValid(_ id: String) -> Bool {
         let bytes = id.utf8
-        return !bytes.isEmpty && bytes.count <= 64 && bytes.allSatisfy {
-            ($0 >= 48 && $0 <= 57) || ($0 >= 65 && $0 <= 90) || ($0 >= 97 && $0 <= 122) || $0 == 45 || $0 == 95
-        }
+        return !bytes.isEmpty && bytes.count <= 64
+            && bytes.allSatisfy {
+                ($0 >= 48 && $0 <= 57) || ($0 >= 65 && $0 <= 90) || ($0 >= 97 && $0 <= 122) || $0 == 45 || $0 == 95
+            }
     }
 
     static func make() -> String {

@@ -22,7 +22,9 @@ public struct FastCGIServer: Sendable {
     /// most routes take small forms, a few take image uploads.
     public var maxBodyBytes: @Sendable (_ method: String, _ path: String) -> Int
 
-    public init(address: Address, threads: Int, maxBodyBytes: @escaping @Sendable (_ method: String, _ path: String) -> Int) {
+    public init(
+        address: Address, threads: Int, maxBodyBytes: @escaping @Sendable (_ method: String, _ path: String) -> Int
+    ) {
         self.address = address
         self.threads = threads
         self.maxBodyBytes = maxBodyBytes
@@ -103,6 +105,8 @@ extension RequestHandler {
 public enum ServerError: Error, CustomStringConvertible {
     case cannotListen(String)
     public var description: String {
-        switch self { case let .cannotListen(a): "cannot listen on \(a)" }
+        switch self {
+        case let .cannotListen(a): "cannot listen on \(a)"
+        }
     }
 }

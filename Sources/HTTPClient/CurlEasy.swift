@@ -68,8 +68,10 @@ public struct HTTPClientRequest {
     /// Which connection the request may travel on.
     public var connection: ConnectionUse
 
-    public init(method: String, url: String, headers: [(String, String)] = [], body: Body = .none,
-                connectTimeoutMs: Int = 5000, timeoutMs: Int = 30000, connection: ConnectionUse = .reused) {
+    public init(
+        method: String, url: String, headers: [(String, String)] = [], body: Body = .none,
+        connectTimeoutMs: Int = 5000, timeoutMs: Int = 30000, connection: ConnectionUse = .reused
+    ) {
         self.method = method
         self.url = url
         self.headers = headers
@@ -153,16 +155,22 @@ public final class CurlEasy {
 
     /// Performs one request, streaming the body into `sink`. Reuses the handle's connection cache unless
     /// the request asks for a fresh connection (see `ConnectionUse`).
-    public func perform(_ request: HTTPClientRequest, into sink: any ResponseSink) throws(CurlError) -> HTTPClientResponse {
+    public func perform(_ request: HTTPClientRequest, into sink: any ResponseSink) throws(CurlError)
+        -> HTTPClientResponse
+    {
         try perform(request, into: sink, policy: nil)
     }
 
     /// Performs one request under a connection policy (see `ConnectionPolicy`). Redirects are never followed.
-    public func perform(_ request: HTTPClientRequest, into sink: any ResponseSink, pinning policy: ConnectionPolicy) throws(CurlError) -> HTTPClientResponse {
+    public func perform(_ request: HTTPClientRequest, into sink: any ResponseSink, pinning policy: ConnectionPolicy)
+        throws(CurlError) -> HTTPClientResponse
+    {
         try perform(request, into: sink, policy: policy)
     }
 
-    private func perform(_ request: HTTPClientRequest, into sink: any ResponseSink, policy: ConnectionPolicy?) throws(CurlError) -> HTTPClientResponse {
+    private func perform(_ request: HTTPClientRequest, into sink: any ResponseSink, policy: ConnectionPolicy?)
+        throws(CurlError) -> HTTPClientResponse
+    {
         curl_easy_reset(handle)
         errorBuffer[0] = 0
         let context = TransferContext(sink: sink)
@@ -190,18 +198,20 @@ public final class CurlEasy {
         }
         try check(pr_curl_setopt_string(handle, CURLOPT_USERAGENT, "PromptReel/1.0"))
         try check(pr_curl_setopt_slist(handle, CURLOPT_HTTPHEADER, headerList.raw))
-        try check(pr_curl_setopt_write(handle) { data, size, count, context in
-            guard let data, let context else { return 0 }
-            let transfer = Unmanaged<TransferContext>.fromOpaque(context).takeUnretainedValue()
-            return transfer.sink.write(UnsafeRawBufferPointer(start: data, count: size * count)) ? size * count : 0
-        })
+        try check(
+            pr_curl_setopt_write(handle) { data, size, count, context in
+                guard let data, let context else { return 0 }
+                let transfer = Unmanaged<TransferContext>.fromOpaque(context).takeUnretainedValue()
+                return transfer.sink.write(UnsafeRawBufferPointer(start: data, count: size * count)) ? size * count : 0
+            })
         try check(pr_curl_setopt_pointer(handle, CURLOPT_WRITEDATA, unmanaged.toOpaque()))
-        try check(pr_curl_setopt_header(handle) { data, size, count, context in
-            guard let data, let context else { return 0 }
-            let transfer = Unmanaged<TransferContext>.fromOpaque(context).takeUnretainedValue()
-            transfer.addHeaderLine(UnsafeRawBufferPointer(start: data, count: size * count))
-            return size * count
-        })
+        try check(
+            pr_curl_setopt_header(handle) { data, size, count, context in
+                guard let data, let context else { return 0 }
+                let transfer = Unmanaged<TransferContext>.fromOpaque(context).takeUnretainedValue()
+                transfer.addHeaderLine(UnsafeRawBufferPointer(start: data, count: size * count))
+                return size * count
+            })
         try check(pr_curl_setopt_pointer(handle, CURLOPT_HEADERDATA, unmanaged.toOpaque()))
 
         switch request.body {
@@ -237,7 +247,8 @@ public final class CurlEasy {
         withExtendedLifetime((headerList, mime, resolveList)) {}
         var status = 0
         if result == CURLE_WRITE_ERROR, policy?.statusSurvivesSinkCap == true,
-           pr_curl_getinfo_long(handle, CURLINFO_RESPONSE_CODE, &status) == CURLE_OK, status > 0 {
+            pr_curl_getinfo_long(handle, CURLINFO_RESPONSE_CODE, &status) == CURLE_OK, status > 0
+        {
             return HTTPClientResponse(status: status, headers: context.headers)
         }
         if result != CURLE_OK {
@@ -279,10 +290,15 @@ final class TransferContext {
 
     func addHeaderLine(_ raw: UnsafeRawBufferPointer) {
         let line = String(decoding: raw, as: UTF8.self)
-        if line.hasPrefix("HTTP/") { headers = [:]; return }  // a new response (after 100 Continue or a redirect)
+        if line.hasPrefix("HTTP/") {
+            headers = [:]
+            return
+        }  // a new response (after 100 Continue or a redirect)
         guard let colon = line.firstIndex(of: ":") else { return }
         let name = line[..<colon].lowercased()
-        let value = String(line[line.index(after: colon)...].drop(while: \.isWhitespace).reversed().drop(while: \.isWhitespace).reversed())
+        let value = String(
+            line[line.index(after: colon)...].drop(while: \.isWhitespace).reversed().drop(while: \.isWhitespace)
+                .reversed())
         headers[name] = value
     }
 }
@@ -310,14 +326,18 @@ final class MimeForm {
         guard let mime = curl_mime_init(handle) else { throw CurlError(code: -1, message: "curl_mime_init failed") }
         raw = mime
         for (name, value) in fields {
-            guard let part = curl_mime_addpart(mime) else { throw CurlError(code: -1, message: "curl_mime_addpart failed") }
+            guard let part = curl_mime_addpart(mime) else {
+                throw CurlError(code: -1, message: "curl_mime_addpart failed")
+            }
             curl_mime_name(part, name)
             let length = value.utf8.count
             value.withCString { _ = curl_mime_data(part, $0, length) }
         }
         // curl_mime_data copies the bytes, so the arrays may go away before the transfer.
         for file in files {
-            guard let part = curl_mime_addpart(mime) else { throw CurlError(code: -1, message: "curl_mime_addpart failed") }
+            guard let part = curl_mime_addpart(mime) else {
+                throw CurlError(code: -1, message: "curl_mime_addpart failed")
+            }
             curl_mime_name(part, file.name)
             curl_mime_filename(part, file.filename)
             curl_mime_type(part, file.contentType)

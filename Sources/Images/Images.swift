@@ -19,7 +19,8 @@ public enum ImageFormat: String, Sendable, CaseIterable {
             self = .jpeg
         } else if bytes.starts(with: [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]) {
             self = .png
-        } else if bytes.count >= 12, bytes.starts(with: Array("RIFF".utf8)), Array(bytes[8..<12]) == Array("WEBP".utf8) {
+        } else if bytes.count >= 12, bytes.starts(with: Array("RIFF".utf8)), Array(bytes[8..<12]) == Array("WEBP".utf8)
+        {
             self = .webp
         } else {
             return nil
@@ -107,7 +108,9 @@ public enum Images {
     }
 
     /// A small JPEG of the fitted frame for the settings page: same framing, at most `maxSide` wide or tall.
-    public static func preview(_ bytes: [UInt8], width: Int, height: Int, mode: FitMode, maxSide: Int = 320) throws(ImageError) -> [UInt8] {
+    public static func preview(_ bytes: [UInt8], width: Int, height: Int, mode: FitMode, maxSide: Int = 320)
+        throws(ImageError) -> [UInt8]
+    {
         let scale = min(1.0, Double(maxSide) / Double(max(width, height)))
         let w = max(1, Int((Double(width) * scale).rounded())), h = max(1, Int((Double(height) * scale).rounded()))
         return try fitted(bytes, width: w, height: h, mode: mode) { image throws(ImageError) in
@@ -117,18 +120,26 @@ public enum Images {
 
     // MARK: Internals
 
-    private static func fitted(_ bytes: [UInt8], width: Int, height: Int, mode: FitMode,
-                               encode: (OwnedImage) throws(ImageError) -> [UInt8]) throws(ImageError) -> [UInt8] {
-        guard (1...maxSide).contains(width), (1...maxSide).contains(height) else { throw .tooLarge(width: width, height: height) }
+    private static func fitted(
+        _ bytes: [UInt8], width: Int, height: Int, mode: FitMode,
+        encode: (OwnedImage) throws(ImageError) -> [UInt8]
+    ) throws(ImageError) -> [UInt8] {
+        guard (1...maxSide).contains(width), (1...maxSide).contains(height) else {
+            throw .tooLarge(width: width, height: height)
+        }
         guard let format = ImageFormat(magic: bytes) else { throw .notAnImage }
         return try withLoaded(bytes, format: format) { loaded, _ throws(ImageError) in
-            var image = try loaded.apply { pr_vips_thumbnail($0, $1, Int32(width), Int32(height), mode == .crop ? 1 : 0) }
+            var image = try loaded.apply {
+                pr_vips_thumbnail($0, $1, Int32(width), Int32(height), mode == .crop ? 1 : 0)
+            }
             if pr_vips_has_alpha(image.raw) != 0 { image = try image.apply { pr_vips_flatten($0, $1) } }
             image = try image.apply { pr_vips_to_srgb($0, $1) }
             image = try image.apply { pr_vips_cast_uchar($0, $1) }
             if mode == .letterbox { image = try image.apply { pr_vips_letterbox($0, $1, Int32(width), Int32(height)) } }
             guard Int(pr_vips_width(image.raw)) == width, Int(pr_vips_height(image.raw)) == height else {
-                throw .unreadable(detail: "fitted to \(pr_vips_width(image.raw))x\(pr_vips_height(image.raw)), not \(width)x\(height)")
+                throw .unreadable(
+                    detail: "fitted to \(pr_vips_width(image.raw))x\(pr_vips_height(image.raw)), not \(width)x\(height)"
+                )
             }
             return try encode(image)
         }
@@ -136,8 +147,10 @@ public enum Images {
 
     /// Loads the header with the format's own loader and checks the limits; `body` runs while the
     /// bytes are pinned (vips reads pixels from them lazily), and every image is released before return.
-    private static func withLoaded<T>(_ bytes: [UInt8], format: ImageFormat,
-                                      _ body: (OwnedImage, ImageInfo) throws(ImageError) -> T) throws(ImageError) -> T {
+    private static func withLoaded<T>(
+        _ bytes: [UInt8], format: ImageFormat,
+        _ body: (OwnedImage, ImageInfo) throws(ImageError) -> T
+    ) throws(ImageError) -> T {
         guard started else { throw .unreadable(detail: "libvips did not start") }
         let result: Result<T, ImageError> = bytes.withUnsafeBytes { buffer in
             guard let base = buffer.baseAddress else { return .failure(.notAnImage) }
@@ -148,7 +161,9 @@ public enum Images {
             let image = OwnedImage(raw)
             let width = Int(pr_vips_width(raw)), height = Int(pr_vips_height(raw))
             if width < minSide || height < minSide { return .failure(.tooSmall(width: width, height: height)) }
-            if width > maxSide || height > maxSide || width * height > maxPixels { return .failure(.tooLarge(width: width, height: height)) }
+            if width > maxSide || height > maxSide || width * height > maxPixels {
+                return .failure(.tooLarge(width: width, height: height))
+            }
             do throws(ImageError) {
                 return .success(try body(image, ImageInfo(format: format, width: width, height: height)))
             } catch {
@@ -158,8 +173,13 @@ public enum Images {
         return try result.get()
     }
 
-    private static func encode(_ image: OwnedImage, _ save: (OpaquePointer, UnsafeMutablePointer<UnsafeMutableRawPointer?>,
-                                                            UnsafeMutablePointer<Int>) -> Int32) throws(ImageError) -> [UInt8] {
+    private static func encode(
+        _ image: OwnedImage,
+        _ save: (
+            OpaquePointer, UnsafeMutablePointer<UnsafeMutableRawPointer?>,
+            UnsafeMutablePointer<Int>
+        ) -> Int32
+    ) throws(ImageError) -> [UInt8] {
         var buffer: UnsafeMutableRawPointer?
         var length = 0
         guard save(image.raw, &buffer, &length) == 0, let buffer else { throw .unreadable(detail: lastError()) }
@@ -186,7 +206,9 @@ final class OwnedImage {
     deinit { pr_vips_unref(raw) }
 
     /// Runs one operation producing a new image (this one stays owned by self, released with it).
-    func apply(_ operation: (OpaquePointer, UnsafeMutablePointer<OpaquePointer?>) -> Int32) throws(ImageError) -> OwnedImage {
+    func apply(_ operation: (OpaquePointer, UnsafeMutablePointer<OpaquePointer?>) -> Int32) throws(ImageError)
+        -> OwnedImage
+    {
         var out: OpaquePointer?
         guard operation(raw, &out) == 0, let result = out else { throw .unreadable(detail: Images.lastError()) }
         return OwnedImage(result)

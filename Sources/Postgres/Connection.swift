@@ -160,7 +160,8 @@ public final class Connection {
 
     static func message(_ conn: OpaquePointer) -> String {
         guard let c = PQerrorMessage(conn) else { return "unknown error" }
-        return String(String(cString: c).reversed().drop(while: \.isWhitespace).reversed())  // libpq ends it with a newline
+        // libpq ends it with a newline
+        return String(String(cString: c).reversed().drop(while: \.isWhitespace).reversed())
     }
 }
 

@@ -15,7 +15,9 @@ public enum DatabaseError: Error, Sendable, CustomStringConvertible {
     case other(sqlState: String, message: String)
 
     static func from(sqlState: String, message: String, constraint: String?, connectionBroken: Bool) -> DatabaseError {
-        if connectionBroken || sqlState.hasPrefix("08") || sqlState == "57P01" || sqlState == "57P02" || sqlState == "57P03" {
+        if connectionBroken || sqlState.hasPrefix("08") || sqlState == "57P01" || sqlState == "57P02"
+            || sqlState == "57P03"
+        {
             return .unavailable(message)
         }
         switch sqlState {

@@ -25,8 +25,10 @@ public struct Migrator: Sendable {
             guard let underscore = base.firstIndex(of: "_"), let version = Int(base[..<underscore]) else {
                 throw MigrationError.badFileName(file)
             }
-            scripts.append(MigrationScript(version: version, name: String(base[base.index(after: underscore)...]),
-                                           sql: try readTextFile(directory + "/" + file)))
+            scripts.append(
+                MigrationScript(
+                    version: version, name: String(base[base.index(after: underscore)...]),
+                    sql: try readTextFile(directory + "/" + file)))
         }
         let versions = scripts.map(\.version)
         if Set(versions).count != versions.count { throw MigrationError.duplicateVersion }
@@ -38,7 +40,8 @@ public struct Migrator: Sendable {
     public func migrate(_ db: Connection) throws -> [String] {
         try db.execute("SELECT pg_advisory_lock(\(Migrator.lockKey))")
         defer { _ = try? db.execute("SELECT pg_advisory_unlock(\(Migrator.lockKey))") }
-        try db.execute("""
+        try db.execute(
+            """
             CREATE TABLE IF NOT EXISTS schema_migrations (
               version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())
             """)
@@ -47,7 +50,8 @@ public struct Migrator: Sendable {
         for script in scripts where !done.contains(script.version) {
             try db.transaction {
                 try db.executeScript(script)
-                try db.execute("INSERT INTO schema_migrations (version, name) VALUES (\(script.version), \(script.name))")
+                try db.execute(
+                    "INSERT INTO schema_migrations (version, name) VALUES (\(script.version), \(script.name))")
             }
             applied.append("\(script.version)_\(script.name)")
         }

@@ -69,7 +69,10 @@ public struct Bytes: SQLValue {
     public var sqlText: String {
         let hex = Array("0123456789abcdef".utf8)
         var out: [UInt8] = Array("\\x".utf8)
-        for b in bytes { out.append(hex[Int(b >> 4)]); out.append(hex[Int(b & 15)]) }
+        for b in bytes {
+            out.append(hex[Int(b >> 4)])
+            out.append(hex[Int(b & 15)])
+        }
         return String(decoding: out, as: UTF8.self)
     }
 }

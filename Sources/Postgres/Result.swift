@@ -16,8 +16,9 @@ final class ResultHandle {
             let sqlState = field(PR_PG_DIAG_SQLSTATE) ?? ""
             let message = field(PR_PG_DIAG_MESSAGE_PRIMARY) ?? connection.lastErrorMessage()
             let constraint = field(PR_PG_DIAG_CONSTRAINT_NAME)
-            throw DatabaseError.from(sqlState: sqlState, message: message, constraint: constraint,
-                                     connectionBroken: !connection.isHealthy)
+            throw DatabaseError.from(
+                sqlState: sqlState, message: message, constraint: constraint,
+                connectionBroken: !connection.isHealthy)
         }
     }
 
@@ -28,9 +29,12 @@ final class ResultHandle {
         let names = (0..<columnCount).map { String(cString: PQfname(raw, Int32($0))) }
         let columns = Columns(names: names)
         return (0..<Int(PQntuples(raw))).map { r in
-            Row(columns: columns, values: (0..<columnCount).map { c in
-                PQgetisnull(raw, Int32(r), Int32(c)) == 1 ? nil : String(cString: PQgetvalue(raw, Int32(r), Int32(c)))
-            })
+            Row(
+                columns: columns,
+                values: (0..<columnCount).map { c in
+                    PQgetisnull(raw, Int32(r), Int32(c)) == 1
+                        ? nil : String(cString: PQgetvalue(raw, Int32(r), Int32(c)))
+                })
         }
     }
 

@@ -17,8 +17,10 @@ public final class MetricsListener: Sendable {
         case badAddress(String), notLoopback(String), cannotListen(String, Int32)
         public var description: String {
             switch self {
-            case let .badAddress(a): "--metrics-listen \(a): give HOST:PORT with a numeric address (127.0.0.1:9464, [::1]:9464) or a port"
-            case let .notLoopback(a): "--metrics-listen \(a) is not a loopback address; add --metrics-allow-remote to expose metrics beyond this machine"
+            case let .badAddress(a):
+                "--metrics-listen \(a): give HOST:PORT with a numeric address (127.0.0.1:9464, [::1]:9464) or a port"
+            case let .notLoopback(a):
+                "--metrics-listen \(a) is not a loopback address; add --metrics-allow-remote to expose metrics beyond this machine"
             case let .cannotListen(a, e): "--metrics-listen \(a): \(String(cString: strerror(e)))"
             }
         }
@@ -38,7 +40,9 @@ public final class MetricsListener: Sendable {
         hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV | AI_PASSIVE
         hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
         var found: UnsafeMutablePointer<addrinfo>?
-        guard getaddrinfo(host, String(portNumber), &hints, &found) == 0, let info = found else { throw .badAddress(address) }
+        guard getaddrinfo(host, String(portNumber), &hints, &found) == 0, let info = found else {
+            throw .badAddress(address)
+        }
         defer { freeaddrinfo(found) }
         guard allowRemote || Self.isLoopback(info.pointee.ai_addr) else { throw .notLoopback(address) }
 
@@ -55,7 +59,9 @@ public final class MetricsListener: Sendable {
         var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
         port = withUnsafeMutablePointer(to: &bound) { p in
             _ = p.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(socketFD, $0, &length) }
-            return p.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { Int(UInt16(bigEndian: $0.pointee.sin_port)) }
+            return p.withMemoryRebound(to: sockaddr_in.self, capacity: 1) {
+                Int(UInt16(bigEndian: $0.pointee.sin_port))
+            }
         }
         fd = socketFD
 
@@ -84,7 +90,8 @@ public final class MetricsListener: Sendable {
                 if errno != EINTR { usleep(50_000) }  // e.g. out of descriptors: try again shortly
                 continue
             }
-            _ = fcntl(client, F_SETFD, FD_CLOEXEC)  // not inherited by ffprobe and other children (accept4 is not in Glibc's module)
+            // not inherited by ffprobe and other children (accept4 is not in Glibc's module)
+            _ = fcntl(client, F_SETFD, FD_CLOEXEC)
             answer(client, body)
             close(client)
         }
@@ -106,13 +113,17 @@ public final class MetricsListener: Sendable {
         }
         let method = String(decoding: parts[0], as: UTF8.self)
         let target = String(decoding: parts[1], as: UTF8.self)
-        let path = target.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? target
+        let path =
+            target.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init)
+            ?? target
         guard path == "/metrics" else {
             send(client, status: "404 Not Found", body: Array("Not found: metrics are at /metrics\n".utf8))
             return
         }
         guard method == "GET" || method == "HEAD" else {
-            send(client, status: "405 Method Not Allowed", extra: "Allow: GET, HEAD\r\n", body: Array("Method not allowed\n".utf8))
+            send(
+                client, status: "405 Method Not Allowed", extra: "Allow: GET, HEAD\r\n",
+                body: Array("Method not allowed\n".utf8))
             return
         }
         send(client, status: "200 OK", contentType: Self.contentType, body: body(), headOnly: method == "HEAD")
@@ -142,9 +153,13 @@ public final class MetricsListener: Sendable {
         return nil
     }
 
-    private func send(_ client: Int32, status: String, contentType: String = "text/plain; charset=utf-8", extra: String = "",
-                      body: [UInt8], headOnly: Bool = false) {
-        var out = Array("HTTP/1.1 \(status)\r\nContent-Type: \(contentType)\r\nContent-Length: \(body.count)\r\n\(extra)Connection: close\r\n\r\n".utf8)
+    private func send(
+        _ client: Int32, status: String, contentType: String = "text/plain; charset=utf-8", extra: String = "",
+        body: [UInt8], headOnly: Bool = false
+    ) {
+        var out = Array(
+            "HTTP/1.1 \(status)\r\nContent-Type: \(contentType)\r\nContent-Length: \(body.count)\r\n\(extra)Connection: close\r\n\r\n"
+                .utf8)
         if !headOnly { out += body }
         var sent = 0
         while sent < out.count {
@@ -173,7 +188,9 @@ public final class MetricsListener: Sendable {
         guard let address else { return false }
         switch Int32(address.pointee.sa_family) {
         case AF_INET:
-            let ip = address.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { UInt32(bigEndian: $0.pointee.sin_addr.s_addr) }
+            let ip = address.withMemoryRebound(to: sockaddr_in.self, capacity: 1) {
+                UInt32(bigEndian: $0.pointee.sin_addr.s_addr)
+            }
             return ip >> 24 == 127
         case AF_INET6:
             let bytes = address.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { p in

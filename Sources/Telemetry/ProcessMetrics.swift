@@ -47,25 +47,36 @@ public final class ProcessMetrics: Sendable {
     /// A request's counter; the App keeps these per thread, so the hot path does no shared lookup (the
     /// counter itself is atomic).
     package func requestCounter(route: String, status: Int) -> CoreMetrics.Counter {
-        CoreMetrics.Counter(label: Self.requests, dimensions: [("process", process), ("route", route), ("status", String(status))], factory: factory)
+        CoreMetrics.Counter(
+            label: Self.requests, dimensions: [("process", process), ("route", route), ("status", String(status))],
+            factory: factory)
     }
 
     package func requestTimer(route: String) -> Metrics.Timer {
-        Metrics.Timer(label: Self.requestDuration, dimensions: [("process", process), ("route", route)], factory: factory)
+        Metrics.Timer(
+            label: Self.requestDuration, dimensions: [("process", process), ("route", route)], factory: factory)
     }
 
     /// One provider call: `outcome` is `ok` or a `VideoAPIError.Kind` raw value.
     package func providerCall(_ endpoint: ProviderEndpoint, outcome: String, nanoseconds: Int64) {
-        CoreMetrics.Counter(label: Self.providerCalls, dimensions: [("process", process), ("endpoint", endpoint.rawValue), ("outcome", outcome)],
-                factory: factory).increment()
-        Metrics.Timer(label: Self.providerDuration, dimensions: [("process", process), ("endpoint", endpoint.rawValue)], factory: factory)
-            .recordNanoseconds(nanoseconds)
+        CoreMetrics.Counter(
+            label: Self.providerCalls,
+            dimensions: [("process", process), ("endpoint", endpoint.rawValue), ("outcome", outcome)],
+            factory: factory
+        ).increment()
+        Metrics.Timer(
+            label: Self.providerDuration, dimensions: [("process", process), ("endpoint", endpoint.rawValue)],
+            factory: factory
+        )
+        .recordNanoseconds(nanoseconds)
     }
 
     /// Bytes written to the media directory: `kind` is a media asset (video, thumbnail, spritesheet) or `reference`.
     public func mediaStored(bytes: Int, kind: String) {
         guard bytes > 0 else { return }
-        CoreMetrics.Counter(label: Self.mediaBytes, dimensions: [("process", process), ("kind", kind)], factory: factory).increment(by: bytes)
+        CoreMetrics.Counter(
+            label: Self.mediaBytes, dimensions: [("process", process), ("kind", kind)], factory: factory
+        ).increment(by: bytes)
     }
 
     /// The Prometheus text exposition of everything recorded so far.
@@ -98,7 +109,8 @@ package struct HelpfulMetricsFactory: MetricsFactory {
     package static let help: [String: String] = [
         ProcessMetrics.requests: "Requests answered by this process, by route (the route's name) and HTTP status.",
         ProcessMetrics.requestDuration: "Time to answer a request in this process, by route.",
-        ProcessMetrics.providerCalls: "Calls to the video and chat providers, by endpoint and outcome (ok or the error class).",
+        ProcessMetrics.providerCalls:
+            "Calls to the video and chat providers, by endpoint and outcome (ok or the error class).",
         ProcessMetrics.providerDuration: "Latency of provider calls, by endpoint (a download includes its transfer).",
         ProcessMetrics.mediaBytes: "Bytes of media written to the media directory, by kind.",
     ]
@@ -107,8 +119,10 @@ package struct HelpfulMetricsFactory: MetricsFactory {
         MetricNameDescriptor(metricName: name, unitName: "", helpText: help[name] ?? "")
     }
 
-    package static let requestBuckets: [Duration] = [0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5]
-        .map { Duration.nanoseconds(Int64($0 * 1e9)) }
+    package static let requestBuckets: [Duration] = [
+        0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5,
+    ]
+    .map { Duration.nanoseconds(Int64($0 * 1e9)) }
     package static let providerBuckets: [Duration] = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120]
         .map { Duration.nanoseconds(Int64($0 * 1e9)) }
 
@@ -116,7 +130,9 @@ package struct HelpfulMetricsFactory: MetricsFactory {
         registry.makeCounter(descriptor: Self.descriptor(label), labels: dimensions)
     }
 
-    package func makeFloatingPointCounter(label: String, dimensions: [(String, String)]) -> any FloatingPointCounterHandler {
+    package func makeFloatingPointCounter(label: String, dimensions: [(String, String)])
+        -> any FloatingPointCounterHandler
+    {
         registry.makeCounter(descriptor: Self.descriptor(label), labels: dimensions)
     }
 
@@ -135,7 +151,9 @@ package struct HelpfulMetricsFactory: MetricsFactory {
 
     package func destroyCounter(_ handler: any CounterHandler) { fallback.destroyCounter(handler) }
     package func destroyMeter(_ handler: any MeterHandler) { fallback.destroyMeter(handler) }
-    package func destroyFloatingPointCounter(_ handler: any FloatingPointCounterHandler) { fallback.destroyFloatingPointCounter(handler) }
+    package func destroyFloatingPointCounter(_ handler: any FloatingPointCounterHandler) {
+        fallback.destroyFloatingPointCounter(handler)
+    }
     package func destroyRecorder(_ handler: any RecorderHandler) { fallback.destroyRecorder(handler) }
     package func destroyTimer(_ handler: any TimerHandler) { fallback.destroyTimer(handler) }
 }

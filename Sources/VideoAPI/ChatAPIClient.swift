@@ -56,8 +56,11 @@ public struct ChatCompletion: Sendable {
     public var droppedParameters: [String]
     public var requestID: String?
 
-    public init(id: String? = nil, model: String? = nil, content: String, finishReason: String? = nil, promptTokens: Int = 0,
-                completionTokens: Int = 0, usageReported: Bool = true, droppedParameters: [String] = [], requestID: String? = nil) {
+    public init(
+        id: String? = nil, model: String? = nil, content: String, finishReason: String? = nil, promptTokens: Int = 0,
+        completionTokens: Int = 0, usageReported: Bool = true, droppedParameters: [String] = [],
+        requestID: String? = nil
+    ) {
         self.id = id
         self.model = model
         self.content = content
@@ -119,20 +122,27 @@ public final class ChatAPIClient: ChatProvider {
         return ChatCall(result, unanswered: failures.filter(\.possiblyBilled))
     }
 
-    private func complete(_ request: ChatRequest, failures: inout [VideoAPIError]) throws(VideoAPIError) -> ChatCompletion {
+    private func complete(_ request: ChatRequest, failures: inout [VideoAPIError]) throws(VideoAPIError)
+        -> ChatCompletion
+    {
         if let t = request.temperature, !t.isFinite {
             // Would not even be JSON: refuse before sending.
-            throw VideoAPIError(.invalidRequest, detail: "temperature must be a finite number", param: "temperature",
-                                nothingWasSent: true).of(.chat)
+            throw VideoAPIError(
+                .invalidRequest, detail: "temperature must be a finite number", param: "temperature",
+                nothingWasSent: true
+            ).of(.chat)
         }
         var dropped: [String] = []
         while true {
-            let body = HTTPClientRequest.Body.bytes(Array(ChatAPIClient.body(request, omitting: dropped).serialized.utf8),
-                                                    contentType: "application/json")
+            let body = HTTPClientRequest.Body.bytes(
+                Array(ChatAPIClient.body(request, omitting: dropped).serialized.utf8),
+                contentType: "application/json")
             do throws(VideoAPIError) {
-                let (response, bytes) = try transport.send("POST", "/chat/completions", body: body, rule: .chat, failures: &failures)
+                let (response, bytes) = try transport.send(
+                    "POST", "/chat/completions", body: body, rule: .chat, failures: &failures)
                 do throws(VideoAPIError) {
-                    var completion = try decode(bytes, status: response.status, requestID: response.headers["x-request-id"])
+                    var completion = try decode(
+                        bytes, status: response.status, requestID: response.headers["x-request-id"])
                     completion.droppedParameters = dropped
                     return completion
                 } catch {
@@ -141,8 +151,9 @@ public final class ChatAPIClient: ChatProvider {
                 }
             } catch {
                 guard error.kind == .invalidRequest, error.status == 400, let param = error.param,
-                      ChatAPIClient.droppable.contains(param), !dropped.contains(param),
-                      param == "temperature" ? request.temperature != nil : request.maxCompletionTokens != nil else { throw error }
+                    ChatAPIClient.droppable.contains(param), !dropped.contains(param),
+                    param == "temperature" ? request.temperature != nil : request.maxCompletionTokens != nil
+                else { throw error }
                 dropped.append(param)
             }
         }
@@ -152,9 +163,15 @@ public final class ChatAPIClient: ChatProvider {
     static func body(_ request: ChatRequest, omitting dropped: [String] = []) -> JSON {
         var fields: [(String, JSON)] = [
             ("model", .string(request.model)),
-            ("messages", .array(request.messages.map { .object([("role", .string($0.role)), ("content", .string($0.content))]) })),
+            (
+                "messages",
+                .array(
+                    request.messages.map { .object([("role", .string($0.role)), ("content", .string($0.content))]) })
+            ),
         ]
-        if let t = request.temperature, !dropped.contains("temperature") { fields.append(("temperature", .number(String(t)))) }
+        if let t = request.temperature, !dropped.contains("temperature") {
+            fields.append(("temperature", .number(String(t))))
+        }
         if let n = request.maxCompletionTokens, !dropped.contains("max_completion_tokens") {
             fields.append(("max_completion_tokens", .int(n)))
         }
@@ -166,11 +183,15 @@ public final class ChatAPIClient: ChatProvider {
         func malformed(_ detail: String) -> VideoAPIError {
             VideoAPIError(.malformedResponse, status: status, detail: detail, requestID: requestID).of(.chat)
         }
-        guard let json = try? JSONParser.parse(bytes).root, case .object = json else { throw malformed("the body is not a JSON object") }
+        guard let json = try? JSONParser.parse(bytes).root, case .object = json else {
+            throw malformed("the body is not a JSON object")
+        }
         guard case let .array(choices)? = json["choices"], let choice = choices.first, case .object = choice else {
             throw malformed("the answer has no choices")
         }
-        guard let message = choice["message"], case .object = message else { throw malformed("the first choice has no message") }
+        guard let message = choice["message"], case .object = message else {
+            throw malformed("the first choice has no message")
+        }
         let finishReason = choice["finish_reason"]?.stringValue
         let content: String
         switch message["content"] {
@@ -180,8 +201,10 @@ public final class ChatAPIClient: ChatProvider {
                 throw VideoAPIError(.refused, status: status, detail: refusal, requestID: requestID).of(.chat)
             }
             if finishReason == "content_filter" {
-                throw VideoAPIError(.refused, status: status, detail: "the provider's content filter withheld the answer",
-                                    requestID: requestID).of(.chat)
+                throw VideoAPIError(
+                    .refused, status: status, detail: "the provider's content filter withheld the answer",
+                    requestID: requestID
+                ).of(.chat)
             }
             throw malformed("the message has no content")
         default: throw malformed("the message content is not a string")
@@ -190,17 +213,21 @@ public final class ChatAPIClient: ChatProvider {
         switch json["usage"] {
         case .null?, nil: break
         case let usage? where usage.isObject:
-            guard let p = ChatAPIClient.tokenCount(usage["prompt_tokens"]), let c = ChatAPIClient.tokenCount(usage["completion_tokens"]) else {
+            guard let p = ChatAPIClient.tokenCount(usage["prompt_tokens"]),
+                let c = ChatAPIClient.tokenCount(usage["completion_tokens"])
+            else {
                 throw malformed("the usage counts are not token counts")
             }
             // Only both counts make a price: `{}` or `{"total_tokens": 812}` is unknown, never $0.
-            reported = ChatAPIClient.isCount(usage["prompt_tokens"]) && ChatAPIClient.isCount(usage["completion_tokens"])
+            reported =
+                ChatAPIClient.isCount(usage["prompt_tokens"]) && ChatAPIClient.isCount(usage["completion_tokens"])
             (prompt, completion) = reported ? (p, c) : (0, 0)
         default: throw malformed("usage is not an object")
         }
-        return ChatCompletion(id: json["id"]?.stringValue, model: json["model"]?.stringValue, content: content,
-                              finishReason: finishReason, promptTokens: prompt, completionTokens: completion,
-                              usageReported: reported, requestID: requestID)
+        return ChatCompletion(
+            id: json["id"]?.stringValue, model: json["model"]?.stringValue, content: content,
+            finishReason: finishReason, promptTokens: prompt, completionTokens: completion,
+            usageReported: reported, requestID: requestID)
     }
 
     static func isCount(_ value: JSON?) -> Bool {
@@ -213,7 +240,8 @@ public final class ChatAPIClient: ChatProvider {
         switch value {
         case nil, .null?: return 0
         case let .number(text)?:
-            guard let n = Double(text), n.isFinite, n >= 0, n <= Double(ChatCompletion.maxTokenCount), n == n.rounded() else { return nil }
+            guard let n = Double(text), n.isFinite, n >= 0, n <= Double(ChatCompletion.maxTokenCount), n == n.rounded()
+            else { return nil }
             return Int(n)
         default: return nil
         }

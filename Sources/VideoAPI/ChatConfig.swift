@@ -19,8 +19,10 @@ public struct ChatConfig: Sendable {
 
     public static let defaultModel = "gpt-4.1-mini"
 
-    public init(baseURL: String, apiKey: String, organization: String? = nil, project: String? = nil,
-                model: String = ChatConfig.defaultModel) {
+    public init(
+        baseURL: String, apiKey: String, organization: String? = nil, project: String? = nil,
+        model: String = ChatConfig.defaultModel
+    ) {
         var base = baseURL
         while base.hasSuffix("/") { base.removeLast() }
         self.baseURL = base
@@ -37,9 +39,10 @@ public struct ChatConfig: Sendable {
     public static func fromEnvironment(_ env: [String: String]) -> ChatConfig? {
         func value(_ name: String) -> String? { env[name].flatMap { $0.isEmpty ? nil : $0 } }
         guard let key = value("PROMPTREEL_CHAT_API_KEY") ?? value("OPENAI_API_KEY") else { return nil }
-        var config = ChatConfig(baseURL: value("PROMPTREEL_CHAT_BASE_URL") ?? value("OPENAI_BASE_URL") ?? ProviderConfig.defaultBaseURL,
-                                apiKey: key, organization: value("OPENAI_ORG_ID"), project: value("OPENAI_PROJECT_ID"),
-                                model: value("PROMPTREEL_CHAT_MODEL") ?? defaultModel)
+        var config = ChatConfig(
+            baseURL: value("PROMPTREEL_CHAT_BASE_URL") ?? value("OPENAI_BASE_URL") ?? ProviderConfig.defaultBaseURL,
+            apiKey: key, organization: value("OPENAI_ORG_ID"), project: value("OPENAI_PROJECT_ID"),
+            model: value("PROMPTREEL_CHAT_MODEL") ?? defaultModel)
         if let ms = value("PROMPTREEL_CHAT_TIMEOUT_MS").flatMap({ Int($0) }), ms > 0 { config.timeoutMs = ms }
         return config
     }

@@ -29,7 +29,10 @@ final class FileSink: ResponseSink {
     deinit { if let file { fclose(file) } }
 
     func write(_ bytes: UnsafeRawBufferPointer) -> Bool {
-        guard count + bytes.count <= limit else { overLimit = true; return false }
+        guard count + bytes.count <= limit else {
+            overLimit = true
+            return false
+        }
         guard let file, let base = bytes.baseAddress else { return bytes.isEmpty }
         if errorBody.count < 4096 { errorBody.append(contentsOf: bytes.prefix(4096 - errorBody.count)) }
         guard fwrite(base, 1, bytes.count, file) == bytes.count else { return false }
@@ -41,7 +44,10 @@ final class FileSink: ResponseSink {
     func close() throws {
         guard let f = file else { return }
         file = nil
-        guard fflush(f) == 0, fsync(fileno(f)) == 0 else { fclose(f); throw OpenError(errno: errno) }
+        guard fflush(f) == 0, fsync(fileno(f)) == 0 else {
+            fclose(f)
+            throw OpenError(errno: errno)
+        }
         fclose(f)
     }
 

@@ -20,11 +20,14 @@ public enum MediaCheck {
         if let announced = download.announcedLength, announced != download.bytes {
             return .notReady("truncated: \(download.bytes) of \(announced) bytes")
         }
-        let matches: Bool = switch variant {
-        case .video: head.count >= 8 && Array(head[4..<8]) == Array("ftyp".utf8)
-        case .thumbnail: head.count >= 12 && Array(head[0..<4]) == Array("RIFF".utf8) && Array(head[8..<12]) == Array("WEBP".utf8)
-        case .spritesheet: head.count >= 3 && head[0] == 0xFF && head[1] == 0xD8 && head[2] == 0xFF
-        }
+        let matches: Bool =
+            switch variant {
+            case .video: head.count >= 8 && Array(head[4..<8]) == Array("ftyp".utf8)
+            case .thumbnail:
+                head.count >= 12 && Array(head[0..<4]) == Array("RIFF".utf8)
+                    && Array(head[8..<12]) == Array("WEBP".utf8)
+            case .spritesheet: head.count >= 3 && head[0] == 0xFF && head[1] == 0xD8 && head[2] == 0xFF
+            }
         if matches { return .valid }
         if let failure = definiteFailure(head) { return failure }
         return .notReady(describe(head))

@@ -32,8 +32,9 @@ public struct ProviderConfig: Sendable {
     /// `OPENAI_BASE_URL`, `OPENAI_API_KEY`, `OPENAI_ORG_ID`, `OPENAI_PROJECT_ID`; nil without a key.
     public static func fromEnvironment(_ env: [String: String]) -> ProviderConfig? {
         guard let key = env["OPENAI_API_KEY"], !key.isEmpty else { return nil }
-        var config = ProviderConfig(baseURL: env["OPENAI_BASE_URL"].flatMap { $0.isEmpty ? nil : $0 } ?? defaultBaseURL, apiKey: key,
-                                    organization: env["OPENAI_ORG_ID"], project: env["OPENAI_PROJECT_ID"])
+        var config = ProviderConfig(
+            baseURL: env["OPENAI_BASE_URL"].flatMap { $0.isEmpty ? nil : $0 } ?? defaultBaseURL, apiKey: key,
+            organization: env["OPENAI_ORG_ID"], project: env["OPENAI_PROJECT_ID"])
         if let ms = env["PROMPTREEL_PROVIDER_TIMEOUT_MS"].flatMap({ Int($0) }), ms > 0 { config.timeoutMs = ms }
         return config
     }

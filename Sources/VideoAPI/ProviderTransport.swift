@@ -56,24 +56,30 @@ final class ProviderTransport {
 
     /// One call with the retry rule applied; returns a 2xx response and its body.
     /// `maxRetries` overrides the settings' (nil: theirs).
-    func send(_ method: String, _ path: String, body: HTTPClientRequest.Body = .none, headers: [(String, String)] = [],
-              rule: RetryRule = .read, maxRetries: Int? = nil) throws(VideoAPIError) -> (HTTPClientResponse, [UInt8]) {
+    func send(
+        _ method: String, _ path: String, body: HTTPClientRequest.Body = .none, headers: [(String, String)] = [],
+        rule: RetryRule = .read, maxRetries: Int? = nil
+    ) throws(VideoAPIError) -> (HTTPClientResponse, [UInt8]) {
         var failures: [VideoAPIError] = []
-        return try send(method, path, body: body, headers: headers, rule: rule, maxRetries: maxRetries, failures: &failures)
+        return try send(
+            method, path, body: body, headers: headers, rule: rule, maxRetries: maxRetries, failures: &failures)
     }
 
     /// The same, appending every failed attempt to `failures` (the last one too, when the call fails):
     /// for a paid call each may have been billed, and only the caller can record it.
-    func send(_ method: String, _ path: String, body: HTTPClientRequest.Body = .none, headers: [(String, String)] = [],
-              rule: RetryRule = .read, maxRetries: Int? = nil,
-              failures: inout [VideoAPIError]) throws(VideoAPIError) -> (HTTPClientResponse, [UInt8]) {
+    func send(
+        _ method: String, _ path: String, body: HTTPClientRequest.Body = .none, headers: [(String, String)] = [],
+        rule: RetryRule = .read, maxRetries: Int? = nil,
+        failures: inout [VideoAPIError]
+    ) throws(VideoAPIError) -> (HTTPClientResponse, [UInt8]) {
         let retries = maxRetries ?? settings.maxRetries
         var attempt = 0
         while true {
             let sink = MemorySink(limit: 8 << 20)
             do throws(VideoAPIError) {
-                let response = try exchange(method, path, body: body, headers: headers, sink: sink, timeoutMs: settings.timeoutMs,
-                                            connection: rule.connection)
+                let response = try exchange(
+                    method, path, body: body, headers: headers, sink: sink, timeoutMs: settings.timeoutMs,
+                    connection: rule.connection)
                 guard (200..<300).contains(response.status) else { throw classify(response, body: sink.bytes) }
                 return (response, sink.bytes)
             } catch {
@@ -86,26 +92,31 @@ final class ProviderTransport {
     }
 
     /// One attempt, streaming the body into `sink`; transport failures become typed errors.
-    func exchange(_ method: String, _ path: String, body: HTTPClientRequest.Body, headers extra: [(String, String)] = [],
-                  sink: any ResponseSink, timeoutMs: Int, connection: ConnectionUse = .reused) throws(VideoAPIError) -> HTTPClientResponse {
+    func exchange(
+        _ method: String, _ path: String, body: HTTPClientRequest.Body, headers extra: [(String, String)] = [],
+        sink: any ResponseSink, timeoutMs: Int, connection: ConnectionUse = .reused
+    ) throws(VideoAPIError) -> HTTPClientResponse {
         var headers = [("Authorization", "Bearer \(settings.apiKey)"), ("Accept", "application/json")] + extra
         if let org = settings.organization { headers.append(("OpenAI-Organization", org)) }
         if let project = settings.project { headers.append(("OpenAI-Project", project)) }
-        let request = HTTPClientRequest(method: method, url: settings.baseURL + path, headers: headers, body: body,
-                                        connectTimeoutMs: settings.connectTimeoutMs, timeoutMs: timeoutMs, connection: connection)
+        let request = HTTPClientRequest(
+            method: method, url: settings.baseURL + path, headers: headers, body: body,
+            connectTimeoutMs: settings.connectTimeoutMs, timeoutMs: timeoutMs, connection: connection)
         do {
             return try curl.perform(request, into: sink)
         } catch {
             if error.isTimeout { throw VideoAPIError(.timeout, detail: error.message).of(service) }
             if error.isWriteAborted { throw VideoAPIError(.tooLarge, detail: error.message).of(service) }
-            throw VideoAPIError(.connectionFailed, detail: error.message, nothingWasSent: error.nothingWasSent).of(service)
+            throw VideoAPIError(.connectionFailed, detail: error.message, nothingWasSent: error.nothingWasSent).of(
+                service)
         }
     }
 
     func shouldRetry(_ error: VideoAPIError, rule: RetryRule) -> Bool {
         switch rule {
         case .create:
-            return error.nothingWasSent || (error.kind == .rateLimited) || (error.kind == .upstream && error.status == 503)
+            return error.nothingWasSent || (error.kind == .rateLimited)
+                || (error.kind == .upstream && error.status == 503)
         case .chat where error.isQuotaExhausted:
             return false
         case .read, .chat:
@@ -131,16 +142,19 @@ final class ProviderTransport {
         let message = error?["message"]?.stringValue ?? "HTTP \(response.status)"
         let param = error?["param"]?.stringValue
         let code = error?["code"]?.stringValue
-        let kind: VideoAPIError.Kind = switch response.status {
-        case 401: .badKey
-        case 403: .notAllowed
-        case 404: .notFound
-        case 429: .rateLimited
-        case 400, 408, 409, 413, 415, 422: .invalidRequest
-        default: .upstream
-        }
-        return VideoAPIError(kind, status: response.status, detail: message, param: param, code: code,
-                             requestID: requestID, retryAfter: ProviderTransport.retryAfter(response.headers)).of(service)
+        let kind: VideoAPIError.Kind =
+            switch response.status {
+            case 401: .badKey
+            case 403: .notAllowed
+            case 404: .notFound
+            case 429: .rateLimited
+            case 400, 408, 409, 413, 415, 422: .invalidRequest
+            default: .upstream
+            }
+        return VideoAPIError(
+            kind, status: response.status, detail: message, param: param, code: code,
+            requestID: requestID, retryAfter: ProviderTransport.retryAfter(response.headers)
+        ).of(service)
     }
 
     /// `retry-after-ms`, else `Retry-After` in seconds (an HTTP date is treated as "a while": 60 s).
@@ -155,14 +169,16 @@ final class ProviderTransport {
 
 extension ProviderTransport.Settings {
     init(_ c: ProviderConfig) {
-        self.init(baseURL: c.baseURL, apiKey: c.apiKey, organization: c.organization, project: c.project,
-                  connectTimeoutMs: c.connectTimeoutMs, timeoutMs: c.timeoutMs, maxRetries: c.maxRetries,
-                  maxBackoffSeconds: c.maxBackoffSeconds, maxRetryAfterSeconds: c.maxRetryAfterSeconds)
+        self.init(
+            baseURL: c.baseURL, apiKey: c.apiKey, organization: c.organization, project: c.project,
+            connectTimeoutMs: c.connectTimeoutMs, timeoutMs: c.timeoutMs, maxRetries: c.maxRetries,
+            maxBackoffSeconds: c.maxBackoffSeconds, maxRetryAfterSeconds: c.maxRetryAfterSeconds)
     }
 
     init(_ c: ChatConfig) {
-        self.init(baseURL: c.baseURL, apiKey: c.apiKey, organization: c.organization, project: c.project,
-                  connectTimeoutMs: c.connectTimeoutMs, timeoutMs: c.timeoutMs, maxRetries: c.maxRetries,
-                  maxBackoffSeconds: c.maxBackoffSeconds, maxRetryAfterSeconds: c.maxRetryAfterSeconds)
+        self.init(
+            baseURL: c.baseURL, apiKey: c.apiKey, organization: c.organization, project: c.project,
+            connectTimeoutMs: c.connectTimeoutMs, timeoutMs: c.timeoutMs, maxRetries: c.maxRetries,
+            maxBackoffSeconds: c.maxBackoffSeconds, maxRetryAfterSeconds: c.maxRetryAfterSeconds)
     }
 }

@@ -25,7 +25,8 @@ public enum VideoStatus: Sendable, Equatable {
             self = .inProgress
         case "completed", "succeeded", "success", "complete", "done", "finished":
             self = .completed
-        case "failed", "failure", "error", "errored", "cancelled", "canceled", "expired", "rejected", "timed_out", "timeout":
+        case "failed", "failure", "error", "errored", "cancelled", "canceled", "expired", "rejected", "timed_out",
+            "timeout":
             self = .failed
         default:
             self = .unknown(raw)

@@ -6,8 +6,8 @@
 // connection failures. Create and remix start paid jobs, so they retry only when nothing can have been
 // created: the connection was refused before sending, or the provider answered 429 or 503.
 
-import HTTPClient
 import Glibc
+import HTTPClient
 import Web
 
 public struct APIResult<Value: Sendable>: Sendable {
@@ -26,8 +26,10 @@ public struct CreateVideo: Sendable {
     public var idempotencyKey: String?
     /// The first frame (image-to-video), already at exactly `size`: sent as the `input_reference` file.
     public var inputReference: ReferenceUpload?
-    public init(prompt: String, model: String, seconds: String, size: String, idempotencyKey: String? = nil,
-                inputReference: ReferenceUpload? = nil) {
+    public init(
+        prompt: String, model: String, seconds: String, size: String, idempotencyKey: String? = nil,
+        inputReference: ReferenceUpload? = nil
+    ) {
         self.prompt = prompt
         self.model = model
         self.seconds = seconds
@@ -84,12 +86,21 @@ public final class VideoAPIClient: VideoProvider {
     /// POST /videos as multipart/form-data, as OpenAI's SDKs send it.
     /// `maxRetries` overrides the config (nil: the config's); `create(_:)` is one attempt, for the engine.
     public func create(_ params: CreateVideo, maxRetries: Int?) throws(VideoAPIError) -> APIResult<ProviderVideo> {
-        let fields = [("prompt", params.prompt), ("model", params.model), ("seconds", params.seconds), ("size", params.size)]
-        let body: HTTPClientRequest.Body = params.inputReference.map {
-            .multipartWithFiles(fields, files: [MimeFile(name: "input_reference", filename: $0.filename, contentType: $0.contentType, data: $0.data)])
-        } ?? .multipart(fields)
+        let fields = [
+            ("prompt", params.prompt), ("model", params.model), ("seconds", params.seconds), ("size", params.size),
+        ]
+        let body: HTTPClientRequest.Body =
+            params.inputReference.map {
+                .multipartWithFiles(
+                    fields,
+                    files: [
+                        MimeFile(
+                            name: "input_reference", filename: $0.filename, contentType: $0.contentType, data: $0.data)
+                    ])
+            } ?? .multipart(fields)
         let headers = params.idempotencyKey.map { [("Idempotency-Key", $0)] } ?? []
-        return try video(transport.send("POST", "/videos", body: body, headers: headers, rule: .create, maxRetries: maxRetries))
+        return try video(
+            transport.send("POST", "/videos", body: body, headers: headers, rule: .create, maxRetries: maxRetries))
     }
 
     public func retrieve(_ id: String) throws(VideoAPIError) -> APIResult<ProviderVideo> {
@@ -97,11 +108,16 @@ public final class VideoAPIClient: VideoProvider {
     }
 
     /// POST /videos/{id}/remix: a paid job, so it retries like a create. `remix(_:prompt:)` is one attempt, for the engine.
-    public func remix(_ id: String, prompt: String, idempotencyKey: String? = nil, maxRetries: Int?) throws(VideoAPIError) -> APIResult<ProviderVideo> {
-        let body = HTTPClientRequest.Body.bytes(Array(JSON.object([("prompt", .string(prompt))]).serialized.utf8), contentType: "application/json")
+    public func remix(_ id: String, prompt: String, idempotencyKey: String? = nil, maxRetries: Int?)
+        throws(VideoAPIError) -> APIResult<ProviderVideo>
+    {
+        let body = HTTPClientRequest.Body.bytes(
+            Array(JSON.object([("prompt", .string(prompt))]).serialized.utf8), contentType: "application/json")
         let headers = idempotencyKey.map { [("Idempotency-Key", $0)] } ?? []
-        return try video(transport.send("POST", "/videos/" + URLEncoding.encode(id) + "/remix", body: body, headers: headers,
-                                        rule: .create, maxRetries: maxRetries))
+        return try video(
+            transport.send(
+                "POST", "/videos/" + URLEncoding.encode(id) + "/remix", body: body, headers: headers,
+                rule: .create, maxRetries: maxRetries))
     }
 
     public func delete(_ id: String) throws(VideoAPIError) -> APIResult<Bool> {
@@ -110,12 +126,15 @@ public final class VideoAPIClient: VideoProvider {
     }
 
     /// GET /videos; `after` pages on from the last id of the previous page.
-    public func list(limit: Int = 20, after: String? = nil, order: String = "desc") throws(VideoAPIError) -> APIResult<VideoList> {
+    public func list(limit: Int = 20, after: String? = nil, order: String = "desc") throws(VideoAPIError) -> APIResult<
+        VideoList
+    > {
         var path = "/videos?limit=\(limit)&order=\(URLEncoding.encode(order))"
         if let after { path += "&after=" + URLEncoding.encode(after) }
         let (result, json) = try jsonCall("GET", path)
         guard case let .array(items)? = json["data"] else {
-            throw VideoAPIError(.malformedResponse, status: 200, detail: "the list has no data array", requestID: result.requestID)
+            throw VideoAPIError(
+                .malformedResponse, status: 200, detail: "the list has no data array", requestID: result.requestID)
         }
         var videos: [ProviderVideo] = []
         for item in items {
@@ -123,14 +142,18 @@ public final class VideoAPIClient: VideoProvider {
                 throw VideoAPIError(.malformedResponse, status: 200, detail: error.detail, requestID: result.requestID)
             }
         }
-        return APIResult(value: VideoList(data: videos, lastID: json["last_id"]?.stringValue ?? videos.last?.id,
-                                          hasMore: json["has_more"]?.boolValue ?? false),
-                         requestID: result.requestID, pollAfterMs: nil)
+        return APIResult(
+            value: VideoList(
+                data: videos, lastID: json["last_id"]?.stringValue ?? videos.last?.id,
+                hasMore: json["has_more"]?.boolValue ?? false),
+            requestID: result.requestID, pollAfterMs: nil)
     }
 
     /// Streams one asset to `path` (written as `path.part`, renamed when complete), refusing more than
     /// `maxBytes`, and returns its size and SHA-256.
-    public func download(_ id: String, variant: ContentVariant, to path: String, maxBytes: Int) throws(VideoAPIError) -> APIResult<Download> {
+    public func download(_ id: String, variant: ContentVariant, to path: String, maxBytes: Int) throws(VideoAPIError)
+        -> APIResult<Download>
+    {
         let target = "/videos/" + URLEncoding.encode(id) + "/content?variant=" + variant.rawValue
         var attempt = 0
         while true {
@@ -139,8 +162,11 @@ public final class VideoAPIClient: VideoProvider {
                 throw VideoAPIError(.upstream, detail: "cannot write \(path).part: \(error)", nothingWasSent: true)
             }
             do throws(VideoAPIError) {
-                let response = try transport.exchange("GET", target, body: .none, sink: sink, timeoutMs: config.downloadTimeoutMs)
-                do { try sink.close() } catch { throw VideoAPIError(.upstream, detail: "cannot finish writing \(path): \(error)") }
+                let response = try transport.exchange(
+                    "GET", target, body: .none, sink: sink, timeoutMs: config.downloadTimeoutMs)
+                do { try sink.close() } catch {
+                    throw VideoAPIError(.upstream, detail: "cannot finish writing \(path): \(error)")
+                }
                 guard (200..<300).contains(response.status) else {
                     unlink(path + ".part")
                     throw transport.classify(response, body: sink.errorBody)
@@ -149,13 +175,18 @@ public final class VideoAPIClient: VideoProvider {
                     throw VideoAPIError(.upstream, detail: "cannot move the download into place at \(path)")
                 }
                 let length = response.headers["content-length"].flatMap { Int($0) }
-                return APIResult(value: Download(bytes: sink.count, sha256: sink.digestHex(), contentType: response.headers["content-type"],
-                                                 announcedLength: length, head: sink.errorBody),
-                                 requestID: response.headers["x-request-id"], pollAfterMs: nil)
+                return APIResult(
+                    value: Download(
+                        bytes: sink.count, sha256: sink.digestHex(), contentType: response.headers["content-type"],
+                        announcedLength: length, head: sink.errorBody),
+                    requestID: response.headers["x-request-id"], pollAfterMs: nil)
             } catch {
                 unlink(path + ".part")
                 var failure = error
-                if sink.overLimit { failure = VideoAPIError(.tooLarge, detail: "the \(variant.rawValue) is larger than \(maxBytes) bytes") }
+                if sink.overLimit {
+                    failure = VideoAPIError(
+                        .tooLarge, detail: "the \(variant.rawValue) is larger than \(maxBytes) bytes")
+                }
                 guard transport.shouldRetry(failure, rule: .read), attempt < config.maxRetries else { throw failure }
                 transport.wait(transport.delay(failure, attempt: attempt))
                 attempt += 1
@@ -170,12 +201,14 @@ public final class VideoAPIClient: VideoProvider {
         let requestID = response.headers["x-request-id"]
         do {
             let video = try ProviderVideo(json: try JSONParser.parse(body).root)
-            return APIResult(value: video, requestID: requestID,
-                             pollAfterMs: response.headers["openai-poll-after-ms"].flatMap { Int($0) })
+            return APIResult(
+                value: video, requestID: requestID,
+                pollAfterMs: response.headers["openai-poll-after-ms"].flatMap { Int($0) })
         } catch let error as DecodeError {
             throw VideoAPIError(.malformedResponse, status: response.status, detail: error.detail, requestID: requestID)
         } catch {
-            throw VideoAPIError(.malformedResponse, status: response.status, detail: "the body is not JSON", requestID: requestID)
+            throw VideoAPIError(
+                .malformedResponse, status: response.status, detail: "the body is not JSON", requestID: requestID)
         }
     }
 
@@ -183,7 +216,9 @@ public final class VideoAPIClient: VideoProvider {
         let (response, body) = try transport.send(method, path)
         let requestID = response.headers["x-request-id"]
         guard let json = try? JSONParser.parse(body).root, case .object = json else {
-            throw VideoAPIError(.malformedResponse, status: response.status, detail: "the body is not a JSON object", requestID: requestID)
+            throw VideoAPIError(
+                .malformedResponse, status: response.status, detail: "the body is not a JSON object",
+                requestID: requestID)
         }
         return (APIResult(value: true, requestID: requestID, pollAfterMs: nil), json)
     }

@@ -4,17 +4,17 @@
 
 public struct VideoAPIError: Error, Sendable, CustomStringConvertible {
     public enum Kind: String, Sendable {
-        case badKey = "bad_key"                      // 401
-        case notAllowed = "not_allowed"              // 403
-        case notFound = "not_found"                  // 404
-        case invalidRequest = "invalid_request"      // 400, 409, 422
-        case rateLimited = "rate_limited"            // 429
-        case upstream = "upstream_error"             // 5xx and other unexpected statuses
+        case badKey = "bad_key"  // 401
+        case notAllowed = "not_allowed"  // 403
+        case notFound = "not_found"  // 404
+        case invalidRequest = "invalid_request"  // 400, 409, 422
+        case rateLimited = "rate_limited"  // 429
+        case upstream = "upstream_error"  // 5xx and other unexpected statuses
         case timeout = "timeout"
         case connectionFailed = "connection_failed"
         case malformedResponse = "malformed_response"
-        case tooLarge = "too_large"                  // a download over its cap
-        case refused = "refused"                     // a chat model declined to answer (message.refusal)
+        case tooLarge = "too_large"  // a download over its cap
+        case refused = "refused"  // a chat model declined to answer (message.refusal)
     }
 
     /// Which API failed: only the public message depends on it.
@@ -36,8 +36,10 @@ public struct VideoAPIError: Error, Sendable, CustomStringConvertible {
     /// Which API failed; set by the client that made the error.
     public var service = Service.video
 
-    public init(_ kind: Kind, status: Int? = nil, detail: String, param: String? = nil, code: String? = nil,
-                requestID: String? = nil, retryAfter: Double? = nil, nothingWasSent: Bool = false) {
+    public init(
+        _ kind: Kind, status: Int? = nil, detail: String, param: String? = nil, code: String? = nil,
+        requestID: String? = nil, retryAfter: Double? = nil, nothingWasSent: Bool = false
+    ) {
         self.kind = kind
         self.status = status
         self.detail = detail
@@ -99,10 +101,12 @@ public struct VideoAPIError: Error, Sendable, CustomStringConvertible {
     public var publicMessage: String {
         let provider = service == .chat ? "chat provider" : "video provider"
         return switch (kind, service) {
-        case (.badKey, .video): "The video provider rejected PromptReel's API key. Ask the operator to check OPENAI_API_KEY."
+        case (.badKey, .video):
+            "The video provider rejected PromptReel's API key. Ask the operator to check OPENAI_API_KEY."
         case (.badKey, .chat):
             "The chat provider rejected PromptReel's API key. Ask the operator to check PROMPTREEL_CHAT_API_KEY (or OPENAI_API_KEY)."
-        case (.notAllowed, .video): "The video provider does not allow this account to generate videos (for Sora, the organization must be verified)."
+        case (.notAllowed, .video):
+            "The video provider does not allow this account to generate videos (for Sora, the organization must be verified)."
         case (.notAllowed, .chat): "The chat provider does not allow this account to use this model."
         case (.notFound, .video): "The video provider does not know this video any more."
         case (.notFound, .chat): "The chat provider does not know this model."

@@ -10,7 +10,8 @@ public protocol VideoProvider {
     /// Starts a paid job from a finished one; same rule as `create`. `idempotencyKey` as on a create.
     func remix(_ id: String, prompt: String, idempotencyKey: String?) throws(VideoAPIError) -> APIResult<ProviderVideo>
     /// Streams one asset to `path`, refusing more than `maxBytes`.
-    func download(_ id: String, variant: ContentVariant, to path: String, maxBytes: Int) throws(VideoAPIError) -> APIResult<Download>
+    func download(_ id: String, variant: ContentVariant, to path: String, maxBytes: Int) throws(VideoAPIError)
+        -> APIResult<Download>
 }
 
 extension VideoAPIClient {
@@ -21,7 +22,9 @@ extension VideoAPIClient {
     }
 
     /// Like `create(_:)`: one attempt; the engine decides what happens next.
-    public func remix(_ id: String, prompt: String, idempotencyKey: String?) throws(VideoAPIError) -> APIResult<ProviderVideo> {
+    public func remix(_ id: String, prompt: String, idempotencyKey: String?) throws(VideoAPIError) -> APIResult<
+        ProviderVideo
+    > {
         try remix(id, prompt: prompt, idempotencyKey: idempotencyKey, maxRetries: 0)
     }
 

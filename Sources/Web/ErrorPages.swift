@@ -5,12 +5,20 @@ public enum ErrorPages {
         request.path == "/api" || request.path.hasPrefix("/api/")
     }
 
-    public static func response(for error: HTTPError, request: Request, page: ((HTTPError) -> HTML)? = nil) -> Response {
+    public static func response(for error: HTTPError, request: Request, page: ((HTTPError) -> HTML)? = nil) -> Response
+    {
         var response: Response
         if isAPI(request) {
-            response = .json(.object([("error", .object([
-                ("code", .string(error.code)), ("message", .string(error.publicMessage)),
-            ] + error.fields.map { ($0.0, JSON.string($0.1)) }))]), status: error.status)
+            response = .json(
+                .object([
+                    (
+                        "error",
+                        .object(
+                            [
+                                ("code", .string(error.code)), ("message", .string(error.publicMessage)),
+                            ] + error.fields.map { ($0.0, JSON.string($0.1)) })
+                    )
+                ]), status: error.status)
         } else {
             response = .html(page?(error) ?? plainPage(error), status: error.status)
         }

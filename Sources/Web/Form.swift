@@ -56,7 +56,8 @@ public enum FormDecoder {
             if b == UInt8(ascii: "+") {
                 out.append(UInt8(ascii: " "))
             } else if b == UInt8(ascii: "%"), i + 2 < raw.endIndex,
-                      let hi = hexValue(raw[i + 1]), let lo = hexValue(raw[i + 2]) {
+                let hi = hexValue(raw[i + 1]), let lo = hexValue(raw[i + 2])
+            {
                 out.append(hi << 4 | lo)
                 i += 2
             } else {
@@ -84,8 +85,8 @@ public enum URLEncoding {
         for b in s.utf8 {
             switch b {
             case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),
-                 UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "."),
-                 UInt8(ascii: "_"), UInt8(ascii: "~"):
+                UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "."),
+                UInt8(ascii: "_"), UInt8(ascii: "~"):
                 out.unicodeScalars.append(Unicode.Scalar(b))
             default:
                 let hex = Array("0123456789ABCDEF".utf8)

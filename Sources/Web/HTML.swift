@@ -45,5 +45,7 @@ public struct HTML: Sendable, ExpressibleByStringInterpolation {
 extension Array where Element == HTML {
     public func joined() -> HTML { HTML(unsafeRaw: map(\.rendered).joined()) }
     /// The separator is text, escaped like any interpolation.
-    public func joined(separator: String) -> HTML { HTML(unsafeRaw: map(\.rendered).joined(separator: HTML.escape(separator))) }
+    public func joined(separator: String) -> HTML {
+        HTML(unsafeRaw: map(\.rendered).joined(separator: HTML.escape(separator)))
+    }
 }

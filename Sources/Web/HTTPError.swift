@@ -12,8 +12,10 @@ public struct HTTPError: Error, Sendable {
     /// Extra string fields of the JSON error object (`remaining` of a budget refusal).
     public var fields: [(String, String)] = []
 
-    public init(_ status: Int, _ code: String, _ publicMessage: String, logDetail: String? = nil,
-                headers: [(String, String)] = []) {
+    public init(
+        _ status: Int, _ code: String, _ publicMessage: String, logDetail: String? = nil,
+        headers: [(String, String)] = []
+    ) {
         self.status = status
         self.code = code
         self.publicMessage = publicMessage
@@ -27,7 +29,8 @@ public struct HTTPError: Error, Sendable {
         HTTPError(422, "validation_failed", "\(field): \(message)")
     }
     public static let unauthorized = HTTPError(401, "unauthorized", "Sign in, or send a valid API token.")
-    public static let csrf = HTTPError(403, "csrf_failed", "The form expired or was not sent from this site. Reload the page and try again.")
+    public static let csrf = HTTPError(
+        403, "csrf_failed", "The form expired or was not sent from this site. Reload the page and try again.")
     public static let methodNotAllowed = HTTPError(405, "method_not_allowed", "That method is not allowed here.")
     public static let tooLarge = HTTPError(413, "body_too_large", "The request body is too large.")
 }

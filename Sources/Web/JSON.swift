@@ -133,9 +133,15 @@ public struct JSONParser {
         case UInt8(ascii: "{"): return try object()
         case UInt8(ascii: "["): return try array()
         case UInt8(ascii: "\""): return .string(try string())
-        case UInt8(ascii: "t"): try literal("true"); return .bool(true)
-        case UInt8(ascii: "f"): try literal("false"); return .bool(false)
-        case UInt8(ascii: "n"): try literal("null"); return .null
+        case UInt8(ascii: "t"):
+            try literal("true")
+            return .bool(true)
+        case UInt8(ascii: "f"):
+            try literal("false")
+            return .bool(false)
+        case UInt8(ascii: "n"):
+            try literal("null")
+            return .null
         default: return try number()
         }
     }
@@ -153,7 +159,10 @@ public struct JSONParser {
         i += 1
         var pairs: [(String, JSON)] = []
         skipSpace()
-        if i < bytes.count, bytes[i] == UInt8(ascii: "}") { i += 1; return .object(pairs) }
+        if i < bytes.count, bytes[i] == UInt8(ascii: "}") {
+            i += 1
+            return .object(pairs)
+        }
         while true {
             skipSpace()
             guard i < bytes.count, bytes[i] == UInt8(ascii: "\"") else { throw .syntax(offset: i) }
@@ -166,8 +175,14 @@ public struct JSONParser {
             pairs.append((key, try value()))
             skipSpace()
             guard i < bytes.count else { throw .syntax(offset: i) }
-            if bytes[i] == UInt8(ascii: ",") { i += 1; continue }
-            if bytes[i] == UInt8(ascii: "}") { i += 1; break }
+            if bytes[i] == UInt8(ascii: ",") {
+                i += 1
+                continue
+            }
+            if bytes[i] == UInt8(ascii: "}") {
+                i += 1
+                break
+            }
             throw .syntax(offset: i)
         }
         if depth == 1 { currentTopKey = nil }
@@ -181,14 +196,23 @@ public struct JSONParser {
         i += 1
         var items: [JSON] = []
         skipSpace()
-        if i < bytes.count, bytes[i] == UInt8(ascii: "]") { i += 1; return .array(items) }
+        if i < bytes.count, bytes[i] == UInt8(ascii: "]") {
+            i += 1
+            return .array(items)
+        }
         while true {
             skipSpace()
             items.append(try value())
             skipSpace()
             guard i < bytes.count else { throw .syntax(offset: i) }
-            if bytes[i] == UInt8(ascii: ",") { i += 1; continue }
-            if bytes[i] == UInt8(ascii: "]") { i += 1; break }
+            if bytes[i] == UInt8(ascii: ",") {
+                i += 1
+                continue
+            }
+            if bytes[i] == UInt8(ascii: "]") {
+                i += 1
+                break
+            }
             throw .syntax(offset: i)
         }
         return .array(items)
@@ -225,9 +249,16 @@ public struct JSONParser {
         while true {
             guard i < bytes.count else { throw .syntax(offset: i) }
             let b = bytes[i]
-            if b == UInt8(ascii: "\"") { i += 1; break }
+            if b == UInt8(ascii: "\"") {
+                i += 1
+                break
+            }
             if b < 0x20 { throw .syntax(offset: i) }
-            if b != UInt8(ascii: "\\") { out.append(b); i += 1; continue }
+            if b != UInt8(ascii: "\\") {
+                out.append(b)
+                i += 1
+                continue
+            }
             i += 1
             guard i < bytes.count else { throw .syntax(offset: i) }
             let e = bytes[i]
@@ -249,10 +280,17 @@ public struct JSONParser {
                         let low = try hex4()
                         if (0xDC00...0xDFFF).contains(low) {
                             code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00)
-                        } else { valid = false; code = 0xFFFD }
-                    } else { valid = false; code = 0xFFFD }
+                        } else {
+                            valid = false
+                            code = 0xFFFD
+                        }
+                    } else {
+                        valid = false
+                        code = 0xFFFD
+                    }
                 } else if (0xDC00...0xDFFF).contains(code) {
-                    valid = false; code = 0xFFFD
+                    valid = false
+                    code = 0xFFFD
                 }
                 out.append(contentsOf: Array(String(Character(Unicode.Scalar(code) ?? "\u{FFFD}")).utf8))
             default: throw .syntax(offset: i - 1)

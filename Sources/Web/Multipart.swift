@@ -28,11 +28,16 @@ public enum Multipart {
         guard let kind = pieces.first, kind.trimmingWhitespace.lowercased() == "multipart/form-data" else { return nil }
         for piece in pieces.dropFirst() {
             let pair = piece.trimmingWhitespace
-            guard let eq = pair.firstIndex(of: "="), pair[..<eq].trimmingWhitespace.lowercased() == "boundary" else { continue }
+            guard let eq = pair.firstIndex(of: "="), pair[..<eq].trimmingWhitespace.lowercased() == "boundary" else {
+                continue
+            }
             var value = pair[pair.index(after: eq)...].trimmingWhitespace
-            if value.count >= 2, value.hasPrefix("\""), value.hasSuffix("\"") { value = String(value.dropFirst().dropLast()) }
+            if value.count >= 2, value.hasPrefix("\""), value.hasSuffix("\"") {
+                value = String(value.dropFirst().dropLast())
+            }
             let allowed = value.utf8.allSatisfy { b in
-                (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A) || Array("'()+_,-./:=? ".utf8).contains(b)
+                (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A)
+                    || Array("'()+_,-./:=? ".utf8).contains(b)
             }
             guard (1...70).contains(value.utf8.count), allowed, value.utf8.last != 0x20 else { return nil }
             return value
@@ -51,10 +56,13 @@ public enum Multipart {
         while true {
             // After a delimiter: "--" closes the body; otherwise CRLF and a part follow.
             if body[cursor...].starts(with: dash) { return parts }
-            guard body[cursor...].starts(with: crlf) else { throw .malformed("a boundary is not followed by a line break") }
+            guard body[cursor...].starts(with: crlf) else {
+                throw .malformed("a boundary is not followed by a line break")
+            }
             cursor += 2
             guard parts.count < maxParts else { throw .tooManyParts }
-            guard let headerEnd = find(Array("\r\n\r\n".utf8), in: body, from: cursor, limit: cursor + maxHeaderBytes) else {
+            guard let headerEnd = find(Array("\r\n\r\n".utf8), in: body, from: cursor, limit: cursor + maxHeaderBytes)
+            else {
                 throw .malformed("a part's headers do not end (or are too long)")
             }
             guard let next = find(innerDelimiter, in: body, from: headerEnd + 4, limit: body.count) else {
@@ -66,7 +74,9 @@ public enum Multipart {
     }
 
     static func part(headers raw: [UInt8], data: [UInt8]) throws(MultipartError) -> MultipartPart {
-        guard let text = String(validating: raw, as: UTF8.self) else { throw .malformed("a part's headers are not UTF-8") }
+        guard let text = String(validating: raw, as: UTF8.self) else {
+            throw .malformed("a part's headers are not UTF-8")
+        }
         var name: String?, filename: String?, contentType: String?
         var sawDisposition = false
         for line in text.split(separator: "\r\n", omittingEmptySubsequences: false) {
@@ -94,14 +104,19 @@ public enum Multipart {
     static func dispositionParameters(_ value: String) throws(MultipartError) -> [String: String] {
         var result: [String: String] = [:]
         var rest = Substring(value)
-        guard let semicolon = rest.firstIndex(of: ";") ?? (rest.trimmingWhitespace.lowercased() == "form-data" ? rest.endIndex : nil),
-              rest[..<semicolon].trimmingWhitespace.lowercased() == "form-data" else {
+        guard
+            let semicolon = rest.firstIndex(of: ";")
+                ?? (rest.trimmingWhitespace.lowercased() == "form-data" ? rest.endIndex : nil),
+            rest[..<semicolon].trimmingWhitespace.lowercased() == "form-data"
+        else {
             throw .malformed("a part is not form-data")
         }
         rest = rest[semicolon...]
         while let start = rest.firstIndex(of: ";") {
             rest = rest[rest.index(after: start)...].drop { $0 == " " || $0 == "\t" }
-            guard let eq = rest.firstIndex(of: "=") else { throw .malformed("a Content-Disposition parameter has no value") }
+            guard let eq = rest.firstIndex(of: "=") else {
+                throw .malformed("a Content-Disposition parameter has no value")
+            }
             let key = rest[..<eq].trimmingWhitespace.lowercased()
             rest = rest[rest.index(after: eq)...]
             var parsed = ""
@@ -109,7 +124,9 @@ public enum Multipart {
                 // A quoted string: browsers escape `"` as %22 and never use backslashes, so the value
                 // runs to the next quote.
                 rest = rest.dropFirst()
-                guard let close = rest.firstIndex(of: "\"") else { throw .malformed("an unterminated quoted parameter") }
+                guard let close = rest.firstIndex(of: "\"") else {
+                    throw .malformed("an unterminated quoted parameter")
+                }
                 parsed = String(rest[..<close])
                 rest = rest[rest.index(after: close)...]
             } else {
@@ -120,7 +137,9 @@ public enum Multipart {
             guard result[key] == nil else { throw .malformed("a Content-Disposition parameter is repeated") }
             result[key] = parsed
             rest = rest.drop { $0 == " " || $0 == "\t" }
-            guard rest.isEmpty || rest.first == ";" else { throw .malformed("junk after a Content-Disposition parameter") }
+            guard rest.isEmpty || rest.first == ";" else {
+                throw .malformed("junk after a Content-Disposition parameter")
+            }
         }
         return result
     }

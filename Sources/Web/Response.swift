@@ -20,7 +20,8 @@ public struct Response: Sendable {
     public mutating func addHeader(_ name: String, _ value: String) { headers.append((name, value)) }
 
     public static func html(_ page: HTML, status: Int = 200) -> Response {
-        Response(status: status, headers: [("Content-Type", "text/html; charset=utf-8")], body: Array(page.rendered.utf8))
+        Response(
+            status: status, headers: [("Content-Type", "text/html; charset=utf-8")], body: Array(page.rendered.utf8))
     }
 
     public static func json(_ value: JSON, status: Int = 200) -> Response {
@@ -83,7 +84,9 @@ public enum Cookies {
             guard let eq = pair.firstIndex(of: "=") else { continue }
             let name = pair[..<eq].trimmingWhitespace
             var value = pair[pair.index(after: eq)...].trimmingWhitespace
-            if value.count >= 2, value.hasPrefix("\""), value.hasSuffix("\"") { value = String(value.dropFirst().dropLast()) }
+            if value.count >= 2, value.hasPrefix("\""), value.hasSuffix("\"") {
+                value = String(value.dropFirst().dropLast())
+            }
             if !name.isEmpty, result[name] == nil { result[name] = value }
         }
         return result

@@ -33,14 +33,20 @@ extension Simulator {
         let role = Simulator.roundtableRole(call.messages)
         // Slow answers sleep in the handler, outside the actor: other requests go on meanwhile.
         // Any user's brief reaches here: a NaN or infinite delay would trap in Task.sleep.
-        let delay = directive(text, "chat-seconds").flatMap(Double.init).flatMap { $0.isFinite ? min(max($0, 0), 600) : nil }
+        let delay = directive(text, "chat-seconds").flatMap(Double.init).flatMap {
+            $0.isFinite ? min(max($0, 0), 600) : nil
+        }
         func named(_ directiveName: String) -> Bool {
             guard let role else { return false }
-            return Simulator.directives(text, directiveName).contains { $0.caseInsensitiveCompare(role) == .orderedSame }
+            return Simulator.directives(text, directiveName).contains {
+                $0.caseInsensitiveCompare(role) == .orderedSame
+            }
         }
         var reply: SimReply
         if named("chat-fail") {
-            reply = error(500, "The server had an error while processing your request. Sorry about that!", type: "server_error", code: nil)
+            reply = error(
+                500, "The server had an error while processing your request. Sorry about that!", type: "server_error",
+                code: nil)
         } else if named("chat-refuse") {
             reply = completion(call, content: nil, refusal: Simulator.refusal)
         } else {
@@ -58,15 +64,25 @@ extension Simulator {
             content = String(String.UnicodeScalarView(text.unicodeScalars.prefix(limit * 4)))
             finish = "length"
         }
-        let promptTokens = Simulator.tokens(call.messages.reduce(0) { $0 + $1.content.unicodeScalars.count }) + 3 * call.messages.count
+        let promptTokens =
+            Simulator.tokens(call.messages.reduce(0) { $0 + $1.content.unicodeScalars.count }) + 3 * call.messages.count
         let completionTokens = Simulator.tokens((content ?? refusal ?? "").unicodeScalars.count)
-        let message: [String: Any] = ["role": "assistant", "content": content ?? NSNull(), "refusal": refusal ?? NSNull()]
-        return json(200, [
-            "id": "chatcmpl-" + (0..<12).map { _ in String(format: "%02x", UInt8.random(in: 0...255)) }.joined(),
-            "object": "chat.completion", "created": Int(Date().timeIntervalSince1970), "model": call.model,
-            "choices": [["index": 0, "message": message, "finish_reason": finish, "logprobs": NSNull()] as [String: Any]],
-            "usage": ["prompt_tokens": promptTokens, "completion_tokens": completionTokens, "total_tokens": promptTokens + completionTokens],
-        ])
+        let message: [String: Any] = [
+            "role": "assistant", "content": content ?? NSNull(), "refusal": refusal ?? NSNull(),
+        ]
+        return json(
+            200,
+            [
+                "id": "chatcmpl-" + (0..<12).map { _ in String(format: "%02x", UInt8.random(in: 0...255)) }.joined(),
+                "object": "chat.completion", "created": Int(Date().timeIntervalSince1970), "model": call.model,
+                "choices": [
+                    ["index": 0, "message": message, "finish_reason": finish, "logprobs": NSNull()] as [String: Any]
+                ],
+                "usage": [
+                    "prompt_tokens": promptTokens, "completion_tokens": completionTokens,
+                    "total_tokens": promptTokens + completionTokens,
+                ],
+            ])
     }
 
     static func tokens(_ characters: Int) -> Int { (characters + 3) / 4 }
@@ -78,74 +94,103 @@ extension Simulator {
             .rejected(error(400, message, param: param, code: code))
         }
         guard let object = try? JSONSerialization.jsonObject(with: body), let fields = object as? [String: Any] else {
-            return reject("We could not parse the JSON body of your request. The OpenAI API expects a JSON payload.", nil, nil)
+            return reject(
+                "We could not parse the JSON body of your request. The OpenAI API expects a JSON payload.", nil, nil)
         }
         guard let rawModel = Simulator.present(fields["model"]) else {
             return reject("Missing required parameter: 'model'.", "model", "missing_required_parameter")
         }
         guard let model = rawModel as? String else {
-            return reject("Invalid type for 'model': expected a string, but got \(Simulator.typeName(rawModel)) instead.", "model", "invalid_type")
+            return reject(
+                "Invalid type for 'model': expected a string, but got \(Simulator.typeName(rawModel)) instead.",
+                "model", "invalid_type")
         }
         guard !model.isEmpty else {
-            return reject("Invalid 'model': empty string. Expected a string with minimum length 1, but got an empty string instead.", "model", "empty_string")
+            return reject(
+                "Invalid 'model': empty string. Expected a string with minimum length 1, but got an empty string instead.",
+                "model", "empty_string")
         }
         guard let rawMessages = Simulator.present(fields["messages"]) else {
             return reject("Missing required parameter: 'messages'.", "messages", "missing_required_parameter")
         }
         guard let list = rawMessages as? [Any] else {
-            return reject("Invalid type for 'messages': expected an array of objects, but got \(Simulator.typeName(rawMessages)) instead.", "messages", "invalid_type")
+            return reject(
+                "Invalid type for 'messages': expected an array of objects, but got \(Simulator.typeName(rawMessages)) instead.",
+                "messages", "invalid_type")
         }
         guard !list.isEmpty else {
-            return reject("Invalid 'messages': empty array. Expected an array with minimum length 1, but got an empty array instead.", "messages", "empty_array")
+            return reject(
+                "Invalid 'messages': empty array. Expected an array with minimum length 1, but got an empty array instead.",
+                "messages", "empty_array")
         }
         var messages: [(role: String, content: String)] = []
         for (i, item) in list.enumerated() {
             let at = "messages[\(i)]"
             guard let message = item as? [String: Any] else {
-                return reject("Invalid type for '\(at)': expected an object, but got \(Simulator.typeName(item)) instead.", at, "invalid_type")
+                return reject(
+                    "Invalid type for '\(at)': expected an object, but got \(Simulator.typeName(item)) instead.", at,
+                    "invalid_type")
             }
             guard let rawRole = Simulator.present(message["role"]) else {
                 return reject("Missing required parameter: '\(at).role'.", "\(at).role", "missing_required_parameter")
             }
             guard let role = rawRole as? String, Simulator.chatRoles.contains(role) else {
-                return reject("Invalid value: '\(rawRole)'. Supported values are: 'system', 'developer', 'user', and 'assistant'.", "\(at).role", "invalid_value")
+                return reject(
+                    "Invalid value: '\(rawRole)'. Supported values are: 'system', 'developer', 'user', and 'assistant'.",
+                    "\(at).role", "invalid_value")
             }
             guard let rawContent = Simulator.present(message["content"]) else {
-                return reject("Missing required parameter: '\(at).content'.", "\(at).content", "missing_required_parameter")
+                return reject(
+                    "Missing required parameter: '\(at).content'.", "\(at).content", "missing_required_parameter")
             }
             guard let content = rawContent as? String else {
-                return reject("Invalid type for '\(at).content': expected a string, but got \(Simulator.typeName(rawContent)) instead.", "\(at).content", "invalid_type")
+                return reject(
+                    "Invalid type for '\(at).content': expected a string, but got \(Simulator.typeName(rawContent)) instead.",
+                    "\(at).content", "invalid_type")
             }
             messages.append((role, content))
         }
         var temperature: Double?
         if let raw = Simulator.present(fields["temperature"]) {
             guard let number = Simulator.number(raw) else {
-                return reject("Invalid type for 'temperature': expected a decimal, but got \(Simulator.typeName(raw)) instead.", "temperature", "invalid_type")
+                return reject(
+                    "Invalid type for 'temperature': expected a decimal, but got \(Simulator.typeName(raw)) instead.",
+                    "temperature", "invalid_type")
             }
             guard number >= 0 else {
-                return reject("Invalid 'temperature': decimal below minimum value. Expected a value >= 0, but got \(raw) instead.", "temperature", "decimal_below_min_value")
+                return reject(
+                    "Invalid 'temperature': decimal below minimum value. Expected a value >= 0, but got \(raw) instead.",
+                    "temperature", "decimal_below_min_value")
             }
             guard number <= 2 else {
-                return reject("Invalid 'temperature': decimal above maximum value. Expected a value <= 2, but got \(raw) instead.", "temperature", "decimal_above_max_value")
+                return reject(
+                    "Invalid 'temperature': decimal above maximum value. Expected a value <= 2, but got \(raw) instead.",
+                    "temperature", "decimal_above_max_value")
             }
             // Reasoning models accept only their default, as OpenAI's do.
             guard number == 1 || !["o1", "o3", "o4", "gpt-5"].contains(where: { model.hasPrefix($0) }) else {
-                return reject("Unsupported value: 'temperature' does not support \(raw) with this model. Only the default (1) value is supported.", "temperature", "unsupported_value")
+                return reject(
+                    "Unsupported value: 'temperature' does not support \(raw) with this model. Only the default (1) value is supported.",
+                    "temperature", "unsupported_value")
             }
             temperature = number
         }
         var maxTokens: Int?
         if let raw = Simulator.present(fields["max_completion_tokens"]) {
             guard let number = Simulator.number(raw), number == number.rounded() else {
-                return reject("Invalid type for 'max_completion_tokens': expected an integer, but got \(Simulator.typeName(raw)) instead.", "max_completion_tokens", "invalid_type")
+                return reject(
+                    "Invalid type for 'max_completion_tokens': expected an integer, but got \(Simulator.typeName(raw)) instead.",
+                    "max_completion_tokens", "invalid_type")
             }
             guard number >= 1 else {
-                return reject("Invalid 'max_completion_tokens': integer below minimum value. Expected a value >= 1, but got \(Int(number)) instead.", "max_completion_tokens", "integer_below_min_value")
+                return reject(
+                    "Invalid 'max_completion_tokens': integer below minimum value. Expected a value >= 1, but got \(Int(number)) instead.",
+                    "max_completion_tokens", "integer_below_min_value")
             }
             maxTokens = Int(min(number, 1e9))  // more than any answer; keeps limit × 4 far from overflowing
         }
-        return .call(ChatCall(model: model, messages: messages, temperature: temperature, maxCompletionTokens: maxTokens))
+        return .call(
+            ChatCall(model: model, messages: messages, temperature: temperature, maxCompletionTokens: maxTokens))
     }
 
     /// A JSON value that is there: null counts as absent, as OpenAI treats it.
@@ -180,7 +225,8 @@ extension Simulator {
     static func roundtableRole(_ messages: [(role: String, content: String)]) -> String? {
         for message in messages where message.role == "system" || message.role == "developer" {
             guard let start = message.content.range(of: "You are the "),
-                  let end = message.content[start.upperBound...].range(of: " of a video production roundtable") else { continue }
+                let end = message.content[start.upperBound...].range(of: " of a video production roundtable")
+            else { continue }
             let role = message.content[start.upperBound..<end.lowerBound].trimmingCharacters(in: .whitespaces)
             if !role.isEmpty && !role.contains("\n") { return role }
         }
@@ -231,9 +277,11 @@ extension Simulator {
 
     static let focus = [
         "director": "the story should rest on one clear subject and the single shot that matters",
-        "cinematographer": "a slow push-in on a 35mm lens, soft side light and a restrained palette will carry the mood",
+        "cinematographer":
+            "a slow push-in on a 35mm lens, soft side light and a restrained palette will carry the mood",
         "editor": "one continuous take fits the duration best, with the action resolved before the last second",
-        "feasibility": "avoid on-screen text, close-ups of hands and fast cuts, which video models render poorly; nothing here raises a policy concern",
+        "feasibility":
+            "avoid on-screen text, close-ups of hands and fast cuts, which video models render poorly; nothing here raises a policy concern",
     ]
 
     static let closings = [
@@ -258,22 +306,30 @@ extension Simulator {
             var prompt = "A cinematic shot of \(subject.isEmpty ? "the scene" : subject)"
             if let feedback { prompt += ", " + feedback }
             if !prompt.hasSuffix(".") { prompt += "." }
-            prompt += " Steady camera with a slow push-in, soft natural light, a restrained palette, one continuous take."
+            prompt +=
+                " Steady camera with a slow push-in, soft natural light, a restrained palette, one continuous take."
             // Video directives in the brief travel on, so a simulated run can steer the video it leads to.
             let carried = brief.matches(#"\[sim:(?!chat-)[^\]]*\]"#)
             if !carried.isEmpty { prompt += " " + carried.joined(separator: " ") }
-            var rationale = "The prompt keeps the brief's subject and mood and follows the roundtable's notes on camera, pacing and feasibility."
-            if revising { rationale += " It is revising the previous proposal\(feedback == nil ? "" : " with the feedback")." }
+            var rationale =
+                "The prompt keeps the brief's subject and mood and follows the roundtable's notes on camera, pacing and feasibility."
+            if revising {
+                rationale += " It is revising the previous proposal\(feedback == nil ? "" : " with the feedback")."
+            }
             return "PROMPT:\n\(prompt)\nRATIONALE:\n\(rationale)"
         }
-        let focus = Simulator.focus[role.lowercased()] ?? "the \(role.lowercased()) would keep the idea simple and concrete"
+        let focus =
+            Simulator.focus[role.lowercased()] ?? "the \(role.lowercased()) would keep the idea simple and concrete"
         // Round 2 shows the others' notes as "<Role> notes: …" lines.
-        let closing = users.contains { !$0.matches(#"(?m)^\s*\S+ notes:"#).isEmpty }
+        let closing =
+            users.contains { !$0.matches(#"(?m)^\s*\S+ notes:"#).isEmpty }
             ? "Having read the others' notes, I agree we should keep it to one clear idea."
             : closings[Int(stableHash(role + "\n" + brief) % UInt64(closings.count))]
         let echo = words(brief, 6)
         var sentences = [(echo.isEmpty ? "For this brief" : "For \"\(echo)\"") + ", \(focus).", closing]
-        if let feedback { sentences.append("Following the feedback \"\(words(feedback, 8))\", I would adjust accordingly.") }
+        if let feedback {
+            sentences.append("Following the feedback \"\(words(feedback, 8))\", I would adjust accordingly.")
+        }
         if revising { sentences.append("This means revising the previous proposal rather than starting over.") }
         return "\(role) notes: " + sentences.joined(separator: " ")
     }
@@ -283,6 +339,8 @@ extension String {
     /// Every match of a regular expression, in order.
     fileprivate func matches(_ pattern: String) -> [String] {
         guard let regex = try? NSRegularExpression(pattern: pattern) else { return [] }
-        return regex.matches(in: self, range: NSRange(startIndex..., in: self)).compactMap { Range($0.range, in: self).map { String(self[$0]) } }
+        return regex.matches(in: self, range: NSRange(startIndex..., in: self)).compactMap {
+            Range($0.range, in: self).map { String(self[$0]) }
+        }
     }
 }

@@ -14,7 +14,9 @@ struct ImageHeader: Equatable {
         func be32(_ i: Int) -> Int { be16(i) << 16 | be16(i + 2) }
         func le16(_ i: Int) -> Int { Int(b[i]) | Int(b[i + 1]) << 8 }
         func le24(_ i: Int) -> Int { le16(i) | Int(b[i + 2]) << 16 }
-        if b.count >= 24, b.starts(with: [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]), Array(b[12..<16]) == Array("IHDR".utf8) {
+        if b.count >= 24, b.starts(with: [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]),
+            Array(b[12..<16]) == Array("IHDR".utf8)
+        {
             self.init(format: "png", width: be32(16), height: be32(20))
         } else if b.count >= 4, b[0] == 0xFF, b[1] == 0xD8 {
             // Walk the markers to the first start-of-frame.
@@ -22,8 +24,14 @@ struct ImageHeader: Equatable {
             while i + 9 < b.count {
                 guard b[i] == 0xFF else { return nil }
                 let marker = b[i + 1]
-                if marker == 0xFF { i += 1; continue }
-                if marker == 0x01 || (0xD0...0xD7).contains(marker) { i += 2; continue }
+                if marker == 0xFF {
+                    i += 1
+                    continue
+                }
+                if marker == 0x01 || (0xD0...0xD7).contains(marker) {
+                    i += 2
+                    continue
+                }
                 let length = be16(i + 2)
                 guard length >= 2 else { return nil }
                 if (0xC0...0xCF).contains(marker) && ![0xC4, 0xC8, 0xCC].contains(marker) {

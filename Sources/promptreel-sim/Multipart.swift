@@ -32,13 +32,15 @@ enum Multipart {
             guard body[cursor...].starts(with: Data("\r\n".utf8)) else { return nil }
             cursor += 2
             guard let headerEnd = body.range(of: Data("\r\n\r\n".utf8), in: cursor..<body.endIndex),
-                  let next = body.range(of: Data("\r\n".utf8) + delimiter, in: headerEnd.upperBound..<body.endIndex) else { return nil }
+                let next = body.range(of: Data("\r\n".utf8) + delimiter, in: headerEnd.upperBound..<body.endIndex)
+            else { return nil }
             let headers = String(decoding: body[cursor..<headerEnd.lowerBound], as: UTF8.self)
             let value = body[headerEnd.upperBound..<next.lowerBound]
             if let name = fieldName(headers) {
                 if let filename = parameter("filename", in: headers) {
                     let files = (fields[name] as? [SimFile]) ?? []
-                    fields[name] = files + [SimFile(filename: filename, contentType: partContentType(headers), data: Data(value))]
+                    fields[name] =
+                        files + [SimFile(filename: filename, contentType: partContentType(headers), data: Data(value))]
                 } else {
                     guard let text = String(data: value, encoding: .utf8) else { return nil }
                     fields[name] = text
@@ -52,7 +54,11 @@ enum Multipart {
 
     /// `name="…"` / `filename="…"` from the Content-Disposition line (`name=` is not matched inside `filename=`).
     static func parameter(_ key: String, in headers: String) -> String? {
-        guard let line = headers.components(separatedBy: "\r\n").first(where: { $0.lowercased().hasPrefix("content-disposition:") }) else { return nil }
+        guard
+            let line = headers.components(separatedBy: "\r\n").first(where: {
+                $0.lowercased().hasPrefix("content-disposition:")
+            })
+        else { return nil }
         for piece in line.split(separator: ";").dropFirst() {
             let pair = piece.trimmingCharacters(in: .whitespaces)
             guard pair.lowercased().hasPrefix(key + "=") else { continue }

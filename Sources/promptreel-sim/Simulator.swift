@@ -55,7 +55,8 @@ struct Fixtures: Sendable {
             }
             return try Data(contentsOf: url)
         }
-        return try Fixtures(video: read("video", "mp4"), thumbnail: read("thumbnail", "webp"), spritesheet: read("spritesheet", "jpg"))
+        return try Fixtures(
+            video: read("video", "mp4"), thumbnail: read("thumbnail", "webp"), spritesheet: read("spritesheet", "jpg"))
     }
 }
 
@@ -73,7 +74,9 @@ actor Simulator {
         "sora-2": ["720x1280", "1280x720"],
         "sora-2-pro": ["720x1280", "1280x720", "1024x1792", "1792x1024", "1080x1920", "1920x1080"],
     ]
-    static let aliases = ["sora-2-2025-10-06": "sora-2", "sora-2-2025-12-08": "sora-2", "sora-2-pro-2025-10-06": "sora-2-pro"]
+    static let aliases = [
+        "sora-2-2025-10-06": "sora-2", "sora-2-2025-12-08": "sora-2", "sora-2-pro-2025-10-06": "sora-2-pro",
+    ]
     static let seconds = ["4", "8", "12", "16", "20"]
 
     enum Outcome: Sendable { case complete, fail(String), stall }
@@ -131,7 +134,9 @@ actor Simulator {
             endpoint = "chat"
         } else {
             guard parts.count >= 2, parts[0] == "v1", parts[1] == "videos" else {
-                return error(404, "Invalid URL (\(request.method) \(request.path))", type: "invalid_request_error", code: "unknown_url")
+                return error(
+                    404, "Invalid URL (\(request.method) \(request.path))", type: "invalid_request_error",
+                    code: "unknown_url")
             }
             switch (request.method, parts.count, parts.count > 3 ? parts[3] : "") {
             case ("POST", 2, _): endpoint = "create"
@@ -141,7 +146,9 @@ actor Simulator {
             case ("GET", 4, "content"): endpoint = "content"
             case ("POST", 4, "remix"): endpoint = "remix"
             default:
-                return error(404, "Invalid URL (\(request.method) \(request.path))", type: "invalid_request_error", code: "unknown_url")
+                return error(
+                    404, "Invalid URL (\(request.method) \(request.path))", type: "invalid_request_error",
+                    code: "unknown_url")
             }
         }
         stats[endpoint, default: 0] += 1
@@ -157,23 +164,29 @@ actor Simulator {
 
     func serve(_ endpoint: String, _ request: SimRequest, id: String) -> SimReply {
         guard authorized(request.authorization) else {
-            return error(401, "Incorrect API key provided. You can find your API key at https://platform.openai.com/account/api-keys.",
-                         type: "invalid_request_error", code: "invalid_api_key")
+            return error(
+                401,
+                "Incorrect API key provided. You can find your API key at https://platform.openai.com/account/api-keys.",
+                type: "invalid_request_error", code: "invalid_api_key")
         }
         switch endpoint {
         case "chat": return chat(request)
         case "create": return create(request)
         case "list": return list(request.query)
-        case "retrieve": return withJob(id) { job in
-            var reply = json(200, videoObject(job))
-            // Gateways do not pass OpenAI's polling hint on.
-            if job.dialect == .openai { reply.headers.append(("openai-poll-after-ms", String(settings.pollAfterMs))) }
-            return reply
-        }
-        case "delete": return withJob(id) { job in
-            jobs[job.id] = nil
-            return json(200, ["id": job.id, "object": "video.deleted", "deleted": true])
-        }
+        case "retrieve":
+            return withJob(id) { job in
+                var reply = json(200, videoObject(job))
+                // Gateways do not pass OpenAI's polling hint on.
+                if job.dialect == .openai {
+                    reply.headers.append(("openai-poll-after-ms", String(settings.pollAfterMs)))
+                }
+                return reply
+            }
+        case "delete":
+            return withJob(id) { job in
+                jobs[job.id] = nil
+                return json(200, ["id": job.id, "object": "video.deleted", "deleted": true])
+            }
         case "content": return withJob(id) { job in content(job, variant: request.query["variant"]) }
         default: return withJob(id) { job in remix(job, request) }
         }
@@ -188,7 +201,8 @@ actor Simulator {
 
     func withJob(_ id: String, _ body: (Job) -> SimReply) -> SimReply {
         guard let job = jobs[id] else {
-            return error(404, "Video with id '\(id)' not found.", type: "invalid_request_error", param: "video_id", code: nil)
+            return error(
+                404, "Video with id '\(id)' not found.", type: "invalid_request_error", param: "video_id", code: nil)
         }
         return body(job)
     }
@@ -202,31 +216,47 @@ actor Simulator {
         case let .failure(reply): return reply
         }
         guard let prompt = fields["prompt"] as? String, !prompt.isEmpty else {
-            return error(400, "Missing required parameter: 'prompt'.", param: "prompt", code: "missing_required_parameter")
+            return error(
+                400, "Missing required parameter: 'prompt'.", param: "prompt", code: "missing_required_parameter")
         }
         guard prompt.count <= 32000 else {
-            return error(400, "Invalid 'prompt': string too long. Expected a string with maximum length 32000.", param: "prompt", code: "string_above_max_length")
+            return error(
+                400, "Invalid 'prompt': string too long. Expected a string with maximum length 32000.", param: "prompt",
+                code: "string_above_max_length")
         }
         let model = (fields["model"] as? String) ?? "sora-2"
-        guard let family = Simulator.sizes[model] != nil ? model : Simulator.aliases[model], let sizes = Simulator.sizes[family] else {
-            return error(400, "Invalid value: '\(model)'. Supported values are: 'sora-2' and 'sora-2-pro'.", param: "model", code: "invalid_value")
+        guard let family = Simulator.sizes[model] != nil ? model : Simulator.aliases[model],
+            let sizes = Simulator.sizes[family]
+        else {
+            return error(
+                400, "Invalid value: '\(model)'. Supported values are: 'sora-2' and 'sora-2-pro'.", param: "model",
+                code: "invalid_value")
         }
         if let raw = fields["seconds"], !(raw is String) {
-            return error(400, "Invalid type for 'seconds': expected one of '4', '8', or '12', but got \(raw is NSNumber ? "an integer" : "another type") instead.",
-                         param: "seconds", code: "invalid_type")
+            return error(
+                400,
+                "Invalid type for 'seconds': expected one of '4', '8', or '12', but got \(raw is NSNumber ? "an integer" : "another type") instead.",
+                param: "seconds", code: "invalid_type")
         }
         let seconds = (fields["seconds"] as? String) ?? "4"
         guard Simulator.seconds.contains(seconds) else {
-            return error(400, "Invalid value: '\(seconds)'. Supported values are: \(Simulator.seconds.map { "'\($0)'" }.joined(separator: ", ")).", param: "seconds", code: "invalid_value")
+            return error(
+                400,
+                "Invalid value: '\(seconds)'. Supported values are: \(Simulator.seconds.map { "'\($0)'" }.joined(separator: ", ")).",
+                param: "seconds", code: "invalid_value")
         }
         let size = (fields["size"] as? String) ?? "720x1280"
         guard sizes.contains(size) else {
-            return error(400, "Invalid value: '\(size)'. Model \(model) supports sizes: \(sizes.map { "'\($0)'" }.joined(separator: ", ")).", param: "size", code: "invalid_value")
+            return error(
+                400,
+                "Invalid value: '\(size)'. Model \(model) supports sizes: \(sizes.map { "'\($0)'" }.joined(separator: ", ")).",
+                param: "size", code: "invalid_value")
         }
         // Runway only turns an image into a video: LiteLLM passes a create without one on, and Runway refuses it.
         if dialect(of: prompt) == .litellmRunway && fields["input_reference"] == nil {
-            return gatewayError("litellm.BadRequestError: RunwaymlException - promptImage: Required. Runway generates video from an image only: an input image (input_reference) is required.",
-                                param: "input_reference")
+            return gatewayError(
+                "litellm.BadRequestError: RunwaymlException - promptImage: Required. Runway generates video from an image only: an input image (input_reference) is required.",
+                param: "input_reference")
         }
         if let refused = checkReference(fields["input_reference"], size: size) { return refused }
         let job = newJob(model: model, prompt: prompt, size: size, seconds: seconds, remixedFrom: nil)
@@ -239,21 +269,31 @@ actor Simulator {
         guard let value else { return nil }
         if value is [String: Any] { return nil }
         guard let files = value as? [SimFile] else {
-            return error(400, "Invalid 'input_reference': expected an image file upload.", param: "input_reference", code: "invalid_type")
+            return error(
+                400, "Invalid 'input_reference': expected an image file upload.", param: "input_reference",
+                code: "invalid_type")
         }
         guard files.count == 1, let file = files.first else {
-            return error(400, "Invalid 'input_reference': send exactly one image, not \(files.count).", param: "input_reference", code: "invalid_value")
+            return error(
+                400, "Invalid 'input_reference': send exactly one image, not \(files.count).", param: "input_reference",
+                code: "invalid_value")
         }
         guard let header = ImageHeader(file.data) else {
-            return error(400, "Invalid 'input_reference': the file is not a supported image (JPEG, PNG or WebP).", param: "input_reference", code: "invalid_image_format")
+            return error(
+                400, "Invalid 'input_reference': the file is not a supported image (JPEG, PNG or WebP).",
+                param: "input_reference", code: "invalid_image_format")
         }
         guard "\(header.width)x\(header.height)" == size else {
-            return error(400, "Inpaint image must match the requested width and height (got \(header.width)x\(header.height), expected \(size)).",
-                         param: "input_reference", code: "invalid_value")
+            return error(
+                400,
+                "Inpaint image must match the requested width and height (got \(header.width)x\(header.height), expected \(size)).",
+                param: "input_reference", code: "invalid_value")
         }
         referencesReceived += 1
-        lastReference = ["files": files.count, "width": header.width, "height": header.height, "format": header.format,
-                         "content_type": file.contentType ?? NSNull(), "filename": file.filename, "bytes": file.data.count]
+        lastReference = [
+            "files": files.count, "width": header.width, "height": header.height, "format": header.format,
+            "content_type": file.contentType ?? NSNull(), "filename": file.filename, "bytes": file.data.count,
+        ]
         return nil
     }
 
@@ -262,15 +302,20 @@ actor Simulator {
     /// OpenAI and Azure: a job in another provider's dialect is refused before anything is made.
     func remix(_ source: Job, _ request: SimRequest) -> SimReply {
         if let provider = source.dialect.gatewayProvider {
-            return gatewayError("litellm.BadRequestError: Video remix is not supported for provider '\(provider)'. Remix is only available for OpenAI and Azure.")
+            return gatewayError(
+                "litellm.BadRequestError: Video remix is not supported for provider '\(provider)'. Remix is only available for OpenAI and Azure."
+            )
         }
         let sourceState = state(source)
         guard sourceState.status == "completed" else {
-            return error(400, "Video '\(source.id)' is not completed, so it cannot be remixed.", param: "video_id", code: nil)
+            return error(
+                400, "Video '\(source.id)' is not completed, so it cannot be remixed.", param: "video_id", code: nil)
         }
-        if let completedAt = sourceState.completedAt, Date().timeIntervalSince1970 >= completedAt + source.expiresAfter {
-            return error(400, "Video '\(source.id)' has expired (its content is no longer available), so it cannot be remixed.",
-                         param: "video_id", code: "video_expired")
+        if let completedAt = sourceState.completedAt, Date().timeIntervalSince1970 >= completedAt + source.expiresAfter
+        {
+            return error(
+                400, "Video '\(source.id)' has expired (its content is no longer available), so it cannot be remixed.",
+                param: "video_id", code: "video_expired")
         }
         let fields: [String: Any]
         switch parseBody(request) {
@@ -278,19 +323,25 @@ actor Simulator {
         case let .failure(reply): return reply
         }
         guard let prompt = fields["prompt"] as? String, !prompt.isEmpty else {
-            return error(400, "Missing required parameter: 'prompt'.", param: "prompt", code: "missing_required_parameter")
+            return error(
+                400, "Missing required parameter: 'prompt'.", param: "prompt", code: "missing_required_parameter")
         }
         guard prompt.count <= 32000 else {
-            return error(400, "Invalid 'prompt': string too long. Expected a string with maximum length 32000.", param: "prompt", code: "string_above_max_length")
+            return error(
+                400, "Invalid 'prompt': string too long. Expected a string with maximum length 32000.", param: "prompt",
+                code: "string_above_max_length")
         }
-        let job = newJob(model: source.model, prompt: prompt, size: source.size, seconds: source.seconds, remixedFrom: source.id)
+        let job = newJob(
+            model: source.model, prompt: prompt, size: source.size, seconds: source.seconds, remixedFrom: source.id)
         return json(200, videoObject(job, creating: true))
     }
 
     func list(_ query: [String: String]) -> SimReply {
         if settings.dialect != .openai {
             // LiteLLM cannot route a list without a model or provider.
-            return gatewayError("litellm.BadRequestError: LLM Provider NOT provided. A model or custom_llm_provider is required to list videos.")
+            return gatewayError(
+                "litellm.BadRequestError: LLM Provider NOT provided. A model or custom_llm_provider is required to list videos."
+            )
         }
         let limit = query["limit"].flatMap { Int($0) } ?? 20
         guard (0...100).contains(limit) else {
@@ -298,7 +349,9 @@ actor Simulator {
         }
         let order = query["order"] ?? "desc"
         guard order == "asc" || order == "desc" else {
-            return error(400, "Invalid value: '\(order)'. Supported values are: 'asc' and 'desc'.", param: "order", code: "invalid_value")
+            return error(
+                400, "Invalid value: '\(order)'. Supported values are: 'asc' and 'desc'.", param: "order",
+                code: "invalid_value")
         }
         var all = jobs.values.sorted { $0.sequence < $1.sequence }
         if order == "desc" { all.reverse() }
@@ -309,10 +362,13 @@ actor Simulator {
             all = Array(all[(index + 1)...])
         }
         let page = Array(all.prefix(limit))
-        return json(200, [
-            "object": "list", "data": page.map { videoObject($0) },
-            "first_id": page.first?.id ?? NSNull(), "last_id": page.last?.id ?? NSNull(), "has_more": all.count > page.count,
-        ])
+        return json(
+            200,
+            [
+                "object": "list", "data": page.map { videoObject($0) },
+                "first_id": page.first?.id ?? NSNull(), "last_id": page.last?.id ?? NSNull(),
+                "has_more": all.count > page.count,
+            ])
     }
 
     func content(_ job: Job, variant: String?) -> SimReply {
@@ -325,11 +381,15 @@ actor Simulator {
         case "thumbnail": asset = gateway ? (fixtures.video, "video/mp4") : (fixtures.thumbnail, "image/webp")
         case "spritesheet": asset = gateway ? (fixtures.video, "video/mp4") : (fixtures.spritesheet, "image/jpeg")
         default:
-            return error(400, "Invalid value: '\(variant)'. Supported values are: 'video', 'thumbnail', and 'spritesheet'.", param: "variant", code: "invalid_value")
+            return error(
+                400, "Invalid value: '\(variant)'. Supported values are: 'video', 'thumbnail', and 'spritesheet'.",
+                param: "variant", code: "invalid_value")
         }
         let status = job.dialect.status(state(job).status)
         guard status == "completed" else {
-            return error(400, "Video is not ready yet. Its status is '\(status)'; download content once it is 'completed'.", param: nil, code: nil)
+            return error(
+                400, "Video is not ready yet. Its status is '\(status)'; download content once it is 'completed'.",
+                param: nil, code: nil)
         }
         // LiteLLM bugs seen in the field: an error envelope sent as a 200 "video/mp4".
         if variant == "video" && job.contentFailed {
@@ -339,7 +399,9 @@ actor Simulator {
             jobs[job.id]?.notReadyLeft -= 1
             return errorAsVideo("Video is not ready yet (status: processing).", code: nil)
         }
-        return SimReply(status: 200, phrase: "OK", headers: [("Content-Type", asset.1), ("x-request-id", requestID())], body: asset.0)
+        return SimReply(
+            status: 200, phrase: "OK", headers: [("Content-Type", asset.1), ("x-request-id", requestID())],
+            body: asset.0)
     }
 
     // MARK: Jobs
@@ -355,12 +417,13 @@ actor Simulator {
         let dialect = dialect(of: prompt)
         // LiteLLM encodes provider and model into every id it hands out.
         let long = settings.gatewayIDs || prompt.contains("[sim:long-id]") || dialect != .openai
-        let job = Job(id: newID(long: long), model: model, prompt: prompt, size: size, seconds: seconds,
-                      createdAt: Date().timeIntervalSince1970, remixedFrom: remixedFrom, duration: duration,
-                      outcome: outcome, sequence: sequence, dialect: dialect,
-                      expiresAfter: directive(prompt, "expires").flatMap(Double.init) ?? 3600,
-                      contentFailed: prompt.contains("[sim:content-failed]"),
-                      notReadyLeft: directive(prompt, "content-not-ready").flatMap(Int.init) ?? 0)
+        let job = Job(
+            id: newID(long: long), model: model, prompt: prompt, size: size, seconds: seconds,
+            createdAt: Date().timeIntervalSince1970, remixedFrom: remixedFrom, duration: duration,
+            outcome: outcome, sequence: sequence, dialect: dialect,
+            expiresAfter: directive(prompt, "expires").flatMap(Double.init) ?? 3600,
+            contentFailed: prompt.contains("[sim:content-failed]"),
+            notReadyLeft: directive(prompt, "content-not-ready").flatMap(Int.init) ?? 0)
         jobs[job.id] = job
         return job
     }
@@ -377,7 +440,12 @@ actor Simulator {
         return String(prompt[start.upperBound..<end])
     }
 
-    struct JobState { var status: String; var progress: Int; var completedAt: Double?; var error: [String: String]? }
+    struct JobState {
+        var status: String
+        var progress: Int
+        var completedAt: Double?
+        var error: [String: String]?
+    }
 
     /// Where a job is now: queued for the first tenth, then progressing; failures happen halfway.
     func state(_ job: Job) -> JobState {
@@ -388,10 +456,13 @@ actor Simulator {
         case .stall:
             return JobState(status: "in_progress", progress: min(42, Int(fraction * 100)))
         case let .fail(code) where fraction >= 0.5:
-            return JobState(status: "failed", progress: 50, completedAt: job.createdAt + job.duration * 0.5,
-                            error: ["code": code, "message": Simulator.failureMessage(code)])
+            return JobState(
+                status: "failed", progress: 50, completedAt: job.createdAt + job.duration * 0.5,
+                error: ["code": code, "message": Simulator.failureMessage(code)])
         default:
-            if fraction >= 1 { return JobState(status: "completed", progress: 100, completedAt: job.createdAt + job.duration) }
+            if fraction >= 1 {
+                return JobState(status: "completed", progress: 100, completedAt: job.createdAt + job.duration)
+            }
             return JobState(status: "in_progress", progress: max(1, min(99, Int(fraction * 100))))
         }
     }
@@ -409,7 +480,8 @@ actor Simulator {
     func videoObject(_ job: Job, creating: Bool = false) -> [String: Any] {
         let s = state(job)
         var object: [String: Any] = [
-            "id": job.id, "object": "video", "model": job.model, "status": job.dialect.status(s.status), "progress": s.progress,
+            "id": job.id, "object": "video", "model": job.model, "status": job.dialect.status(s.status),
+            "progress": s.progress,
             "created_at": Int(job.createdAt), "completed_at": s.completedAt.map { Int($0) } ?? NSNull(),
             "expires_at": s.status == "completed" ? Int((s.completedAt ?? 0) + job.expiresAfter) as Any : NSNull(),
             "prompt": job.prompt, "size": job.size, "seconds": job.seconds,
@@ -432,13 +504,16 @@ actor Simulator {
         if long {
             // Gateways encode provider and job into long base64url ids with padding.
             let bytes = (0..<200).map { _ in UInt8.random(in: 0...255) }
-            let b64 = Data(bytes).base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+            let b64 = Data(bytes).base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(
+                of: "/", with: "_")
             return "video_" + b64 + "-_=="
         }
         return "video_" + (0..<16).map { _ in String(format: "%02x", UInt8.random(in: 0...255)) }.joined()
     }
 
-    func requestID() -> String { "req_" + (0..<16).map { _ in String(format: "%02x", UInt8.random(in: 0...255)) }.joined() }
+    func requestID() -> String {
+        "req_" + (0..<16).map { _ in String(format: "%02x", UInt8.random(in: 0...255)) }.joined()
+    }
 
     // MARK: Bodies
 
@@ -453,28 +528,46 @@ actor Simulator {
             return .success(object)
         }
         if type.hasPrefix("multipart/form-data") {
-            guard let boundary = Multipart.boundary(request.contentType), let fields = Multipart.parse(request.body, boundary: boundary) else {
+            guard let boundary = Multipart.boundary(request.contentType),
+                let fields = Multipart.parse(request.body, boundary: boundary)
+            else {
                 return .failure(error(400, "Could not parse multipart form data.", code: nil))
             }
             return .success(fields)
         }
-        return .failure(error(400, "Unsupported content type: '\(request.contentType)'. Use multipart/form-data or application/json.", code: nil))
+        return .failure(
+            error(
+                400, "Unsupported content type: '\(request.contentType)'. Use multipart/form-data or application/json.",
+                code: nil))
     }
 
     // MARK: Replies
 
-    func json(_ status: Int, _ object: [String: Any], phrase: String = "OK", contentType: String = "application/json") -> SimReply {
+    func json(_ status: Int, _ object: [String: Any], phrase: String = "OK", contentType: String = "application/json")
+        -> SimReply
+    {
         let body = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data()
-        return SimReply(status: status, phrase: phrase, headers: [("Content-Type", contentType), ("x-request-id", requestID())], body: body)
+        return SimReply(
+            status: status, phrase: phrase, headers: [("Content-Type", contentType), ("x-request-id", requestID())],
+            body: body)
     }
 
-    func envelope(_ message: String, type: String = "invalid_request_error", param: String? = nil, code: String?) -> [String: Any] {
-        ["error": ["message": message, "type": type, "param": param ?? NSNull(), "code": code ?? NSNull()] as [String: Any]]
+    func envelope(_ message: String, type: String = "invalid_request_error", param: String? = nil, code: String?)
+        -> [String: Any]
+    {
+        [
+            "error": ["message": message, "type": type, "param": param ?? NSNull(), "code": code ?? NSNull()]
+                as [String: Any]
+        ]
     }
 
-    func error(_ status: Int, _ message: String, type: String = "invalid_request_error", param: String? = nil, code: String?) -> SimReply {
-        let phrases = [400: "Bad Request", 401: "Unauthorized", 404: "Not Found", 429: "Too Many Requests",
-                       500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable", 504: "Gateway Timeout"]
+    func error(
+        _ status: Int, _ message: String, type: String = "invalid_request_error", param: String? = nil, code: String?
+    ) -> SimReply {
+        let phrases = [
+            400: "Bad Request", 401: "Unauthorized", 404: "Not Found", 429: "Too Many Requests",
+            500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable", 504: "Gateway Timeout",
+        ]
         return json(status, envelope(message, type: type, param: param, code: code), phrase: phrases[status] ?? "Error")
     }
 
@@ -510,23 +603,41 @@ actor Simulator {
         case "late", "drop": return nil
         case "400": return error(400, "The request could not be processed.", code: nil)
         case "429":
-            var reply = error(429, "Rate limit reached for requests. Please try again in \(fault.retryAfter)s.", type: "requests", code: "rate_limit_exceeded")
-            reply.headers += [("Retry-After", String(fault.retryAfter)), ("retry-after-ms", String(fault.retryAfter * 1000))]
+            var reply = error(
+                429, "Rate limit reached for requests. Please try again in \(fault.retryAfter)s.", type: "requests",
+                code: "rate_limit_exceeded")
+            reply.headers += [
+                ("Retry-After", String(fault.retryAfter)), ("retry-after-ms", String(fault.retryAfter * 1000)),
+            ]
             return reply
         case "quota":
             // No wait cures an empty account, so OpenAI sends no Retry-After.
-            return error(429, "You exceeded your current quota, please check your plan and billing details.", type: "insufficient_quota", code: "insufficient_quota")
-        case "500": return error(500, "The server had an error while processing your request. Sorry about that!", type: "server_error", code: nil)
-        case "502": return error(502, "Bad gateway: the upstream \(upstream) sent an invalid response.", type: "server_error", code: nil)
-        case "503": return error(503, "The engine is currently overloaded, please try again later.", type: "server_error", code: nil)
+            return error(
+                429, "You exceeded your current quota, please check your plan and billing details.",
+                type: "insufficient_quota", code: "insufficient_quota")
+        case "500":
+            return error(
+                500, "The server had an error while processing your request. Sorry about that!", type: "server_error",
+                code: nil)
+        case "502":
+            return error(
+                502, "Bad gateway: the upstream \(upstream) sent an invalid response.", type: "server_error", code: nil)
+        case "503":
+            return error(
+                503, "The engine is currently overloaded, please try again later.", type: "server_error", code: nil)
         case "504": return error(504, "Gateway timeout.", type: "server_error", code: nil)
         case "hang":
             var reply = error(504, "Gateway timeout.", type: "server_error", code: nil)
             reply.delaySeconds = fault.hangSeconds
             return reply
         default:  // malformed
-            return SimReply(status: 200, phrase: "OK", headers: [("Content-Type", "application/json"), ("x-request-id", requestID())],
-                            body: Data((endpoint == "chat" ? #"{"id": "chatcmpl-trunc", "object": "chat.compl"# : #"{"id": "video_trunc", "object": "vid"#).utf8))
+            return SimReply(
+                status: 200, phrase: "OK",
+                headers: [("Content-Type", "application/json"), ("x-request-id", requestID())],
+                body: Data(
+                    (endpoint == "chat"
+                        ? #"{"id": "chatcmpl-trunc", "object": "chat.compl"# : #"{"id": "video_trunc", "object": "vid"#)
+                        .utf8))
         }
     }
 
@@ -537,21 +648,32 @@ actor Simulator {
         case ("GET", "stats"):
             // Calls per endpoint (chat completions included), and "jobs": how many jobs were made (late and
             // dropped creates included).
-            return json(200, Dictionary(uniqueKeysWithValues: (Simulator.endpoints + ["jobs"]).map { ($0, stats[$0] ?? 0) }))
+            return json(
+                200, Dictionary(uniqueKeysWithValues: (Simulator.endpoints + ["jobs"]).map { ($0, stats[$0] ?? 0) }))
         case ("GET", "last-reference"):
             // How many creates carried an image, and the last one's facts (null before the first).
             return json(200, ["received": referencesReceived, "last": lastReference ?? NSNull()])
         case ("POST", "reset"):
-            jobs = [:]; faults = [:]; stats = [:]; referencesReceived = 0; lastReference = nil
+            jobs = [:]
+            faults = [:]
+            stats = [:]
+            referencesReceived = 0
+            lastReference = nil
             return json(200, ["reset": true])
         case ("POST", "faults"):
             guard let object = try? JSONSerialization.jsonObject(with: request.body) as? [String: Any],
-                  let endpoint = object["endpoint"] as? String, Simulator.endpoints.contains(endpoint),
-                  let kind = object["kind"] as? String, Simulator.faultKinds.contains(kind) else {
-                return error(400, "Send {\"endpoint\": one of \(Simulator.endpoints), \"kind\": \(Simulator.faultKinds.joined(separator: "|")), \"count\": N, \"retry_after\": seconds, \"hang_seconds\": seconds}.", code: nil)
+                let endpoint = object["endpoint"] as? String, Simulator.endpoints.contains(endpoint),
+                let kind = object["kind"] as? String, Simulator.faultKinds.contains(kind)
+            else {
+                return error(
+                    400,
+                    "Send {\"endpoint\": one of \(Simulator.endpoints), \"kind\": \(Simulator.faultKinds.joined(separator: "|")), \"count\": N, \"retry_after\": seconds, \"hang_seconds\": seconds}.",
+                    code: nil)
             }
-            let fault = Fault(kind: kind, remaining: max(1, object["count"] as? Int ?? 1),
-                              retryAfter: max(0, object["retry_after"] as? Int ?? 1), hangSeconds: object["hang_seconds"] as? Double ?? 30)
+            let fault = Fault(
+                kind: kind, remaining: max(1, object["count"] as? Int ?? 1),
+                retryAfter: max(0, object["retry_after"] as? Int ?? 1),
+                hangSeconds: object["hang_seconds"] as? Double ?? 30)
             faults[endpoint, default: []].append(fault)
             return json(200, ["endpoint": endpoint, "kind": kind, "count": fault.remaining])
         default:

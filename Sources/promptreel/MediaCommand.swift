@@ -2,23 +2,27 @@
 // posters`: makes the previews that completed generations lack (see LocalPreviews).
 
 import ArgumentParser
-import Foundation
 import Core
 import Engine
+import Foundation
 
 struct MediaCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "media", abstract: "Maintain the media store.", subcommands: [Sweep.self, Posters.self])
+    static let configuration = CommandConfiguration(
+        commandName: "media", abstract: "Maintain the media store.", subcommands: [Sweep.self, Posters.self])
 
     struct Sweep: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Remove media of deleted videos and of generations that no longer exist, and stray files of finished ones (safe to run at any time, and again).")
+            abstract:
+                "Remove media of deleted videos and of generations that no longer exist, and stray files of finished ones (safe to run at any time, and again)."
+        )
         @OptionGroup var database: DatabaseOptions
         @Option(help: "The media directory (default: $PROMPTREEL_MEDIA_DIR, else .local/media).") var mediaDir: String?
 
         func run() throws {
             let directory = mediaDir ?? database.config.engine.mediaDirectory
             var isDirectory: ObjCBool = false
-            guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
+            guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue
+            else {
                 throw ValidationError("no media directory at \(directory)")
             }
             let removed = try MediaSweep.run(db: database.connect(), mediaDirectory: directory)
@@ -29,14 +33,18 @@ struct MediaCommand: ParsableCommand {
 
     struct Posters: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Make the missing poster and spritesheet of completed generations from their videos with ffmpeg (safe to run again).")
+            abstract:
+                "Make the missing poster and spritesheet of completed generations from their videos with ffmpeg (safe to run again)."
+        )
         @OptionGroup var database: DatabaseOptions
 
         func run() throws {
             let config = database.config.engine
             let lines = try MissingPreviews.run(db: database.connect(), config: config)
             for line in lines { print(line) }
-            print("media posters in \(config.mediaDirectory): \(lines.count) generation\(lines.count == 1 ? "" : "s") given previews")
+            print(
+                "media posters in \(config.mediaDirectory): \(lines.count) generation\(lines.count == 1 ? "" : "s") given previews"
+            )
         }
     }
 }

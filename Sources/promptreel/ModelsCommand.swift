@@ -31,9 +31,14 @@ struct ModelsCommand: ParsableCommand {
         @Option(help: "An allowed duration in seconds (repeat).") var duration: [Int] = []
         @Option(help: "RESOLUTION=USD_PER_SECOND, e.g. 720p=0.10 (repeat).") var price: [String] = []
         @Option(help: "ASPECT=RESOLUTION=WIDTHxHEIGHT, e.g. 16:9=720p=1280x720 (repeat).") var size: [String] = []
-        @Flag(inversion: .prefixedNo, help: "Whether it takes a reference image (image-to-video).") var acceptsImage = true
-        @Flag(inversion: .prefixedNo, help: "Whether it makes videos only from a reference image (e.g. Runway gen4_turbo).") var requiresImage = false
-        @Flag(inversion: .prefixedNo, help: "Whether the provider can remix this model's videos.") var supportsRemix = true
+        @Flag(inversion: .prefixedNo, help: "Whether it takes a reference image (image-to-video).") var acceptsImage =
+            true
+        @Flag(
+            inversion: .prefixedNo,
+            help: "Whether it makes videos only from a reference image (e.g. Runway gen4_turbo).") var requiresImage =
+            false
+        @Flag(inversion: .prefixedNo, help: "Whether the provider can remix this model's videos.") var supportsRemix =
+            true
 
         func run() throws {
             let prices = try price.map { p -> (String, String) in
@@ -46,9 +51,12 @@ struct ModelsCommand: ParsableCommand {
                 guard parts.count == 3 else { throw ValidationError("--size takes ASPECT=RESOLUTION=WxH, got \(s)") }
                 return (parts[0], parts[1], parts[2])
             }
-            guard acceptsImage || !requiresImage else { throw ValidationError("--requires-image needs --accepts-image") }
-            var model = CatalogAdmin.NewModel(name: name, displayName: displayName, position: position, durations: duration,
-                                              prices: prices, sizes: sizes)
+            guard acceptsImage || !requiresImage else {
+                throw ValidationError("--requires-image needs --accepts-image")
+            }
+            var model = CatalogAdmin.NewModel(
+                name: name, displayName: displayName, position: position, durations: duration,
+                prices: prices, sizes: sizes)
             model.acceptsImage = acceptsImage
             model.requiresImage = requiresImage
             model.supportsRemix = supportsRemix
@@ -60,15 +68,21 @@ struct ModelsCommand: ParsableCommand {
     struct Set: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Change what a model can do: take or require a reference image, be remixed.",
-            discussion: "Example: promptreel models set --name runwayml/gen4_turbo --requires-image --no-supports-remix")
+            discussion: "Example: promptreel models set --name runwayml/gen4_turbo --requires-image --no-supports-remix"
+        )
         @OptionGroup var database: DatabaseOptions
         @Option(help: "The model name.") var name: String
         @Flag(inversion: .prefixedNo, help: "Whether it takes a reference image.") var acceptsImage: Bool?
-        @Flag(inversion: .prefixedNo, help: "Whether it makes videos only from a reference image (implies --accepts-image).") var requiresImage: Bool?
-        @Flag(inversion: .prefixedNo, help: "Whether the provider can remix this model's videos.") var supportsRemix: Bool?
+        @Flag(
+            inversion: .prefixedNo,
+            help: "Whether it makes videos only from a reference image (implies --accepts-image).") var requiresImage:
+            Bool?
+        @Flag(inversion: .prefixedNo, help: "Whether the provider can remix this model's videos.") var supportsRemix:
+            Bool?
         func run() throws {
             guard acceptsImage != nil || requiresImage != nil || supportsRemix != nil else {
-                throw ValidationError("nothing to set: give --[no-]accepts-image, --[no-]requires-image or --[no-]supports-remix")
+                throw ValidationError(
+                    "nothing to set: give --[no-]accepts-image, --[no-]requires-image or --[no-]supports-remix")
             }
             guard !(acceptsImage == false && requiresImage == true) else {
                 throw ValidationError("--requires-image and --no-accepts-image contradict each other")
@@ -79,7 +93,9 @@ struct ModelsCommand: ParsableCommand {
                 let accepts = requiresImage == true ? true : acceptsImage
                 let requires = acceptsImage == false ? false : requiresImage
                 try CatalogAdmin.setImageFlags(model: name, acceptsImage: accepts, requiresImage: requires, db: db)
-                print("\(name): image \(requires == true ? "required" : accepts == false ? "not accepted" : "settings changed")")
+                print(
+                    "\(name): image \(requires == true ? "required" : accepts == false ? "not accepted" : "settings changed")"
+                )
             }
             if let supportsRemix {
                 try CatalogAdmin.setSupportsRemix(model: name, supportsRemix, db: db)
@@ -95,7 +111,8 @@ struct ModelsCommand: ParsableCommand {
         @Option(help: "The resolution, e.g. 720p.") var resolution: String
         @Option(help: "USD per second of video, e.g. 0.12.") var usdPerSecond: String
         func run() throws {
-            try CatalogAdmin.price(model: name, resolution: resolution, usdPerSecond: usdPerSecond, db: database.connect())
+            try CatalogAdmin.price(
+                model: name, resolution: resolution, usdPerSecond: usdPerSecond, db: database.connect())
             print("\(name) \(resolution): $\(usdPerSecond)/s")
         }
     }
@@ -104,13 +121,19 @@ struct ModelsCommand: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Stop offering a model (history keeps it).")
         @OptionGroup var database: DatabaseOptions
         @Option(help: "The model name.") var name: String
-        func run() throws { try CatalogAdmin.setEnabled(model: name, false, db: database.connect()); print("disabled \(name)") }
+        func run() throws {
+            try CatalogAdmin.setEnabled(model: name, false, db: database.connect())
+            print("disabled \(name)")
+        }
     }
 
     struct Enable: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Offer a disabled model again.")
         @OptionGroup var database: DatabaseOptions
         @Option(help: "The model name.") var name: String
-        func run() throws { try CatalogAdmin.setEnabled(model: name, true, db: database.connect()); print("enabled \(name)") }
+        func run() throws {
+            try CatalogAdmin.setEnabled(model: name, true, db: database.connect())
+            print("enabled \(name)")
+        }
     }
 }

@@ -16,9 +16,11 @@ struct PromptReelCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "promptreel",
         abstract: "PromptReel: turn saved video prompts into videos.",
-        subcommands: [Serve.self, WorkerCommand.self, Migrate.self, UserCommand.self, TokenCommand.self, ModelsCommand.self,
-                      GenerationsCommand.self, RoundtableCommand.self, SoraCommand.self, MediaCommand.self, BudgetCommand.self,
-                      UsageCommand.self, SearchLanguageCommand.self])
+        subcommands: [
+            Serve.self, WorkerCommand.self, Migrate.self, UserCommand.self, TokenCommand.self, ModelsCommand.self,
+            GenerationsCommand.self, RoundtableCommand.self, SoraCommand.self, MediaCommand.self, BudgetCommand.self,
+            UsageCommand.self, SearchLanguageCommand.self,
+        ])
 }
 
 struct DatabaseOptions: ParsableArguments {
@@ -40,10 +42,14 @@ struct DatabaseOptions: ParsableArguments {
 
 /// Where this process's own metrics are served, and the `process` label they and its log lines carry.
 struct MetricsOptions: ParsableArguments {
-    @Option(help: "Serve this process's metrics at http://HOST:PORT/metrics (a port alone means 127.0.0.1:PORT). Off unless given.")
+    @Option(
+        help:
+            "Serve this process's metrics at http://HOST:PORT/metrics (a port alone means 127.0.0.1:PORT). Off unless given."
+    )
     var metricsListen: String?
     @Flag(help: "Allow --metrics-listen on an address other than loopback.") var metricsAllowRemote = false
-    @Option(help: "The process label of its metrics and log lines (default: the command, serve or worker).") var metricsName: String?
+    @Option(help: "The process label of its metrics and log lines (default: the command, serve or worker).")
+    var metricsName: String?
 
     /// Starts logging and metrics under the process's name; the listener, if asked for, is bound at once.
     func start(_ command: String) throws -> MetricsListener? {
@@ -52,7 +58,9 @@ struct MetricsOptions: ParsableArguments {
         let metrics = ProcessMetrics.start(process: process)
         guard let metricsListen else { return nil }
         do {
-            let listener = try MetricsListener(address: metricsListen, allowRemote: metricsAllowRemote) { metrics.exposition() }
+            let listener = try MetricsListener(address: metricsListen, allowRemote: metricsAllowRemote) {
+                metrics.exposition()
+            }
             Log.info("metrics at http://\(metricsListen)/metrics", ["port": "\(listener.port)"])
             return listener
         } catch {
@@ -68,30 +76,40 @@ struct Serve: ParsableCommand {
     @Option(help: "Unix socket path to listen on.") var socket: String?
     @Option(help: "HOST:PORT to listen on instead of a socket.") var listen: String?
     @Option(help: "Worker threads (default: 2 x cores).") var threads: Int?
-    @Option(help: "Largest accepted request body in bytes (image uploads take up to 20 MiB).") var maxBodyBytes: Int = 1 << 20
+    @Option(help: "Largest accepted request body in bytes (image uploads take up to 20 MiB).") var maxBodyBytes: Int =
+        1 << 20
     @Flag(help: "Do not run the background generation worker in this process.") var noWorker = false
     @Option(help: "Background worker threads.") var workerThreads = 2
     @Option(help: "Roundtable threads (separate from the video workers).") var roundtableThreads = 2
     @OptionGroup var metricsOptions: MetricsOptions
 
     func run() throws {
-        guard (socket == nil) != (listen == nil) else { throw ValidationError("Give exactly one of --socket or --listen.") }
+        guard (socket == nil) != (listen == nil) else {
+            throw ValidationError("Give exactly one of --socket or --listen.")
+        }
         blockStopSignals()  // before any thread starts, so only sigwait ever sees SIGTERM
         let metricsListener = try metricsOptions.start("serve")
         Crypto.initialize()
         let config = database.config
         let address: FastCGIServer.Address = socket.map { .socket(path: $0) } ?? .tcp(listen ?? "")
-        let server = FastCGIServer(address: address, threads: threads ?? 2 * ProcessInfo.processInfo.activeProcessorCount,
-                                   maxBodyBytes: { [maxBodyBytes] in Route.maxBodyBytes(method: $0, path: $1, standard: maxBodyBytes) })
-        let workers = noWorker ? nil : WorkerThreads(config: config, providers: database.providers, count: workerThreads,
-                                                     roundtables: roundtableThreads)
+        let server = FastCGIServer(
+            address: address, threads: threads ?? 2 * ProcessInfo.processInfo.activeProcessorCount,
+            maxBodyBytes: { [maxBodyBytes] in Route.maxBodyBytes(method: $0, path: $1, standard: maxBodyBytes) })
+        let workers =
+            noWorker
+            ? nil
+            : WorkerThreads(
+                config: config, providers: database.providers, count: workerThreads,
+                roundtables: roundtableThreads)
         // One cache for every request thread, kept true by a listener of its own (PROMPTREEL_CACHE=off:
         // none, to measure what it buys).
         let cache: AnswerCache? = ProcessInfo.processInfo.environment["PROMPTREEL_CACHE"] == "off" ? nil : AnswerCache()
         let listener = cache.map { cache in
             BackgroundThread("cache-listener") { CacheListener.run(cache, databaseURL: config.databaseURL, until: $0) }
         }
-        Log.info("serving on \(socket ?? listen ?? "") with \(server.threads) threads\(noWorker ? "" : " and \(workerThreads) worker threads")")
+        Log.info(
+            "serving on \(socket ?? listen ?? "") with \(server.threads) threads\(noWorker ? "" : " and \(workerThreads) worker threads")"
+        )
         try server.run { App(config: config, cache: cache) }
         listener?.stopAndWait()
         workers?.stopAndWait()
@@ -112,7 +130,8 @@ struct WorkerCommand: ParsableCommand {
         blockStopSignals()
         let metricsListener = try metricsOptions.start("worker")
         Crypto.initialize()
-        let workers = WorkerThreads(config: database.config, providers: database.providers, count: threads, roundtables: roundtableThreads)
+        let workers = WorkerThreads(
+            config: database.config, providers: database.providers, count: threads, roundtables: roundtableThreads)
         Log.info("worker running with \(threads) threads")
         waitForStopSignal()
         workers.stopAndWait()
@@ -127,13 +146,24 @@ final class WorkerThreads: Sendable {
     let threads: [BackgroundThread]
 
     init(config: AppConfig, providers: ProviderSettings, count: Int, roundtables: Int) {
-        threads = (0..<max(1, count)).map { index in
-            BackgroundThread("worker-\(index)") { Worker(config: config, providers: providers, kind: .videos, name: "worker-\(index)").run(until: $0) }
-        } + (0..<max(0, roundtables)).map { index in
-            BackgroundThread("roundtable-\(index)") { Worker(config: config, providers: providers, kind: .roundtables, name: "roundtable-\(index)").run(until: $0) }
-        } + (0..<config.webhooks.threads).map { index in
-            BackgroundThread("webhooks-\(index)") { Worker(config: config, providers: providers, kind: .webhooks, name: "webhooks-\(index)").run(until: $0) }
-        }
+        threads =
+            (0..<max(1, count)).map { index in
+                BackgroundThread("worker-\(index)") {
+                    Worker(config: config, providers: providers, kind: .videos, name: "worker-\(index)").run(until: $0)
+                }
+            }
+            + (0..<max(0, roundtables)).map { index in
+                BackgroundThread("roundtable-\(index)") {
+                    Worker(config: config, providers: providers, kind: .roundtables, name: "roundtable-\(index)").run(
+                        until: $0)
+                }
+            }
+            + (0..<config.webhooks.threads).map { index in
+                BackgroundThread("webhooks-\(index)") {
+                    Worker(config: config, providers: providers, kind: .webhooks, name: "webhooks-\(index)").run(
+                        until: $0)
+                }
+            }
     }
 
     func stopAndWait() {
@@ -196,25 +226,29 @@ struct Migrate: ParsableCommand {
 }
 
 struct UserCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "user", abstract: "Manage users.",
-                                                    subcommands: [Create.self, SetRole.self, Disable.self, Enable.self])
+    static let configuration = CommandConfiguration(
+        commandName: "user", abstract: "Manage users.",
+        subcommands: [Create.self, SetRole.self, Disable.self, Enable.self])
 
     struct Create: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Create a user; the password is read from $PROMPTREEL_PASSWORD or stdin.")
+        static let configuration = CommandConfiguration(
+            abstract: "Create a user; the password is read from $PROMPTREEL_PASSWORD or stdin.")
         @OptionGroup var database: DatabaseOptions
         @Option(help: "Email address.") var email: String
         @Flag(help: "Make the user an admin (the first user of an instance is one anyway).") var admin = false
 
         func run() throws {
             Crypto.initialize()
-            let password = ProcessInfo.processInfo.environment["PROMPTREEL_PASSWORD"] ?? readLine(strippingNewline: true) ?? ""
+            let password =
+                ProcessInfo.processInfo.environment["PROMPTREEL_PASSWORD"] ?? readLine(strippingNewline: true) ?? ""
             let user = try Accounts.createUser(database.connect(), email: email, password: password, admin: admin)
             print("created user \(user.id) <\(user.email)> (\(user.role.rawValue))")
         }
     }
 
     struct SetRole: ParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "set-role", abstract: "Make a user an admin or a member.")
+        static let configuration = CommandConfiguration(
+            commandName: "set-role", abstract: "Make a user an admin or a member.")
         @OptionGroup var database: DatabaseOptions
         @Option(help: "The user's email.") var email: String
         @Option(help: "admin or member.") var role: String
@@ -227,7 +261,8 @@ struct UserCommand: ParsableCommand {
     }
 
     struct Disable: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Disable a user: their sessions end and their API tokens stop working.")
+        static let configuration = CommandConfiguration(
+            abstract: "Disable a user: their sessions end and their API tokens stop working.")
         @OptionGroup var database: DatabaseOptions
         @Option(help: "The user's email.") var email: String
 
@@ -250,7 +285,8 @@ struct UserCommand: ParsableCommand {
 }
 
 struct TokenCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "token", abstract: "Manage API tokens.", subcommands: [Create.self])
+    static let configuration = CommandConfiguration(
+        commandName: "token", abstract: "Manage API tokens.", subcommands: [Create.self])
 
     struct Create: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create an API token for a user and print it.")

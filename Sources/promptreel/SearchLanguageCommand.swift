@@ -6,7 +6,9 @@ import Core
 struct SearchLanguageCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "search-language",
-        abstract: "Show the text-search language of video search, or set it (a PostgreSQL configuration: english, german, simple, …) and rebuild the index.")
+        abstract:
+            "Show the text-search language of video search, or set it (a PostgreSQL configuration: english, german, simple, …) and rebuild the index."
+    )
     @OptionGroup var database: DatabaseOptions
     @Argument(help: "The language to switch to (omit to show the current one).") var language: String?
 

@@ -24,20 +24,28 @@ struct SoraCommand: ParsableCommand {
             }
             let api = try VideoAPIClient(config: config)
             print("provider: \(config.baseURL)")
-            let created = try api.create(CreateVideo(prompt: prompt, model: model, seconds: seconds, size: size), maxRetries: nil)
+            let created = try api.create(
+                CreateVideo(prompt: prompt, model: model, seconds: seconds, size: size), maxRetries: nil)
             print("created \(created.value.id) [\(created.requestID ?? "-")]: \(created.value.rawStatus)")
             var video = created.value
             var last = ""
             let deadline = Date().addingTimeInterval(timeout)
             while !video.status.isInFlight == false {
-                guard Date() < deadline else { throw ValidationError("gave up after \(Int(timeout)) s; the job is \(video.id)") }
+                guard Date() < deadline else {
+                    throw ValidationError("gave up after \(Int(timeout)) s; the job is \(video.id)")
+                }
                 let polled = try api.retrieve(video.id)
                 video = polled.value
                 let line = "\(video.rawStatus) \(video.progress ?? 0)%"
-                if line != last { print(line); last = line }
+                if line != last {
+                    print(line)
+                    last = line
+                }
                 if !video.status.isInFlight == false { VideoAPIClient.sleep(Double(polled.pollAfterMs ?? 2000) / 1000) }
             }
-            guard video.status == .completed else { throw ValidationError("failed: \(video.failureMessage ?? "unknown")") }
+            guard video.status == .completed else {
+                throw ValidationError("failed: \(video.failureMessage ?? "unknown")")
+            }
             try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
             for (variant, ext) in [(ContentVariant.video, "mp4"), (.thumbnail, "webp"), (.spritesheet, "jpg")] {
                 let path = "\(out)/\(video.id.prefix(60))-\(variant.rawValue).\(ext)"

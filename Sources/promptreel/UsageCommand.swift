@@ -6,7 +6,8 @@ import Core
 
 struct UsageCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "usage", abstract: "Usage over a range of UTC days (default this month) as CSV: one user's (--email) or every user's.")
+        commandName: "usage",
+        abstract: "Usage over a range of UTC days (default this month) as CSV: one user's (--email) or every user's.")
     @OptionGroup var database: DatabaseOptions
     @Option(help: "Only this user's work (default: every user's).") var email: String?
     @Option(help: "First day, YYYY-MM-DD (UTC).") var from: String?
@@ -15,7 +16,9 @@ struct UsageCommand: ParsableCommand {
 
     func run() throws {
         do {
-            for line in try UsageAdmin.run(email: email, from: from, to: to, explain: explain, db: database.connect()) { print(line) }
+            for line in try UsageAdmin.run(email: email, from: from, to: to, explain: explain, db: database.connect()) {
+                print(line)
+            }
         } catch let failure as UsageAdmin.Failure {
             throw ValidationError(failure.description)
         }

@@ -1,6 +1,7 @@
 // The CGI params nginx sends, turned into what a Request carries.
 
 import Testing
+
 @testable import FastCGIServer
 
 @Suite struct CGIParamsReading {

@@ -63,7 +63,9 @@ import Testing
         for _ in 0..<50 {
             #expect(throws: ImageError.self) { try Images.validate(Array(jpeg.prefix(jpeg.count / 2))) }
             #expect(throws: ImageError.self) { try Images.validate(Array(webp.prefix(webp.count / 2))) }
-            #expect(throws: ImageError.self) { try Images.fit(Array(jpeg.prefix(jpeg.count / 2)), width: 1280, height: 720, mode: .letterbox) }
+            #expect(throws: ImageError.self) {
+                try Images.fit(Array(jpeg.prefix(jpeg.count / 2)), width: 1280, height: 720, mode: .letterbox)
+            }
             #expect(throws: ImageError.self) { try Images.probe(Array(jpeg.prefix(20))) }
             #expect(throws: ImageError.self) { try Images.fit(jpeg, width: 0, height: 720, mode: .crop) }
             _ = try Images.fit(jpeg, width: 320, height: 180, mode: .crop)

@@ -25,7 +25,9 @@ import Testing
     }
 
     func names(on connection: Connection? = nil) throws -> [String] {
-        try (connection ?? db).execute("SELECT name FROM nested_transaction_test ORDER BY name").map { $0.string("name") }
+        try (connection ?? db).execute("SELECT name FROM nested_transaction_test ORDER BY name").map {
+            $0.string("name")
+        }
     }
 
     @Test func anInnerFailureUndoesOnlyItsOwnWork() throws {

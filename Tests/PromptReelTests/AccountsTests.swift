@@ -3,12 +3,13 @@
 
 import Foundation
 import Postgres
+import Testing
+import Web
+
 @testable import Core
 @testable import Engine
 @testable import Telemetry
 @testable import WebApp
-import Testing
-import Web
 
 @Suite struct AccountHardening {
     @Test func weakPasswordsAreRefused() {
@@ -24,9 +25,11 @@ import Web
     }
 
     @Test func malformedAddressesAreRefused() {
-        for bad in ["x@.", "x@y", "@example.test", "a@b@example.test", "a@example..test", "a@.example.test",
-                    "a\n@example.test", "a@example.test\nBcc: x@y.z", "a b@example.test", "a@example.test\u{7}",
-                    String(repeating: "a", count: 250) + "@e.st"] {
+        for bad in [
+            "x@.", "x@y", "@example.test", "a@b@example.test", "a@example..test", "a@.example.test",
+            "a\n@example.test", "a@example.test\nBcc: x@y.z", "a b@example.test", "a@example.test\u{7}",
+            String(repeating: "a", count: 250) + "@e.st",
+        ] {
             let client = Client()
             client.get("/signup")
             let response = client.post("/signup", [("email", bad), ("password", "correct horse battery")])
@@ -41,7 +44,8 @@ import Web
             let client = Client(config: config)
             client.address = address
             client.get("/signup")
-            let response = client.post("/signup", [("email", TestDatabase.uniqueEmail("throttle")), ("password", "correct horse battery")])
+            let response = client.post(
+                "/signup", [("email", TestDatabase.uniqueEmail("throttle")), ("password", "correct horse battery")])
             #expect(response.status == expected)
             if expected == 429 {
                 #expect(response.header("retry-after").flatMap(Int.init).map { (3500...3600).contains($0) } == true)
@@ -64,7 +68,9 @@ import Web
         let email = Client().signUp()
         let client = Client(config: AppConfig(databaseURL: TestDatabase.url, loginFailuresPerAccount: 2))
         client.get("/login")
-        for _ in 0..<2 { #expect(client.post("/login", [("email", email), ("password", "wrong password")]).status == 401) }
+        for _ in 0..<2 {
+            #expect(client.post("/login", [("email", email), ("password", "wrong password")]).status == 401)
+        }
         let first = client.post("/login", [("email", email), ("password", "wrong password")])
         #expect(first.status == 429)
         #expect(first.header("retry-after").flatMap(Int.init).map { (25...30).contains($0) } == true)
@@ -85,7 +91,8 @@ import Web
         _ = try Migrator(directory: Migrations.directory).migrate(db)
         let first = try Accounts.createUser(db, email: "first@example.test", password: "correct horse battery")
         let second = try Accounts.createUser(db, email: "second@example.test", password: "correct horse battery")
-        let third = try Accounts.createUser(db, email: "third@example.test", password: "correct horse battery", admin: true)
+        let third = try Accounts.createUser(
+            db, email: "third@example.test", password: "correct horse battery", admin: true)
         #expect([first.role, second.role, third.role] == [.admin, .member, .admin])
         try Accounts.setRole(db, email: "SECOND@example.test", role: .admin)
         #expect(try Store(db: db).users().map(\.user.role) == [.admin, .admin, .admin])
@@ -94,9 +101,16 @@ import Web
         // Demoting and disabling go on while another enabled admin remains; the last one is kept.
         try Accounts.setRole(db, email: "second@example.test", role: .member)
         try Accounts.setDisabled(db, email: "third@example.test", disabled: true)
-        #expect(throws: Accounts.Failure.lastAdmin) { try Accounts.setRole(db, email: "first@example.test", role: .member) }
-        #expect(throws: Accounts.Failure.lastAdmin) { try Accounts.setDisabled(db, email: "first@example.test", disabled: true) }
-        #expect(try Store(db: db).users().map { "\($0.user.role.rawValue)\($0.disabled ? "-off" : "")" } == ["admin", "member", "admin-off"])
+        #expect(throws: Accounts.Failure.lastAdmin) {
+            try Accounts.setRole(db, email: "first@example.test", role: .member)
+        }
+        #expect(throws: Accounts.Failure.lastAdmin) {
+            try Accounts.setDisabled(db, email: "first@example.test", disabled: true)
+        }
+        #expect(
+            try Store(db: db).users().map { "\($0.user.role.rawValue)\($0.disabled ? "-off" : "")" } == [
+                "admin", "member", "admin-off",
+            ])
         try Accounts.setDisabled(db, email: "third@example.test", disabled: false)
         try Accounts.setRole(db, email: "first@example.test", role: .member)  // third is an enabled admin again
     }

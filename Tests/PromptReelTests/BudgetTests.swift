@@ -1,11 +1,12 @@
 // Budgets' pure rules: what fits, what is left (never negative, never overstated), the tighter of two
 // limits, the operator's amounts, and a roundtable's worst-case reservation.
 
+import Testing
+
 @testable import Core
 @testable import Engine
 @testable import Telemetry
 @testable import WebApp
-import Testing
 
 @Suite struct BudgetRules {
     private func usd(_ text: String) -> USD { USD(parsing: text)! }
@@ -30,7 +31,9 @@ import Testing
         #expect(Budgets.tighter(nil, nil) == nil)
     }
 
-    @Test(arguments: [("12.4", "12.40"), ("0", "0.00"), ("0.019999", "0.01"), ("0.05", "0.05"), ("1234.567", "1234.56")])
+    @Test(arguments: [
+        ("12.4", "12.40"), ("0", "0.00"), ("0.019999", "0.01"), ("0.05", "0.05"), ("1234.567", "1234.56"),
+    ])
     func remainingTextIsFlooredToCents(amount: String, text: String) {
         #expect(USD(parsing: amount)!.flooredCentsText == text)
     }

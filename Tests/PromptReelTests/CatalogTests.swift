@@ -3,12 +3,13 @@
 
 import Foundation
 import Postgres
+import Testing
+import Web
+
 @testable import Core
 @testable import Engine
 @testable import Telemetry
 @testable import WebApp
-import Testing
-import Web
 
 @Suite struct CatalogPricing {
     let db: Connection
@@ -21,13 +22,17 @@ import Web
         for model in catalog.models {
             for size in model.sizes {
                 for duration in model.durations {
-                    let settings = try catalog.resolve(RequestedSettings(model: model.name, duration: duration,
-                                                                         aspectRatio: size.aspectRatio, resolution: size.resolution), db: db)
+                    let settings = try catalog.resolve(
+                        RequestedSettings(
+                            model: model.name, duration: duration,
+                            aspectRatio: size.aspectRatio, resolution: size.resolution), db: db)
                     // Independent: Decimal arithmetic on the stored price, rounded to cents.
                     var product = (Decimal(string: size.usdPerSecond) ?? 0) * Decimal(duration)
                     var rounded = Decimal()
                     NSDecimalRound(&rounded, &product, 2, .plain)
-                    #expect(Decimal(string: settings.estimatedCost.jsonText) == rounded, "\(model.name) \(size.size) \(duration)s")
+                    #expect(
+                        Decimal(string: settings.estimatedCost.jsonText) == rounded,
+                        "\(model.name) \(size.size) \(duration)s")
                     #expect(settings.size == size.size)
                     #expect(settings.apiSeconds == String(duration))
                     checked += 1
@@ -40,7 +45,8 @@ import Web
     @Test func publishedPrices() throws {
         let catalog = try Catalog.load(db)
         func cost(_ m: String, _ d: Int, _ r: String, _ a: String = "16:9") throws -> String {
-            try catalog.resolve(RequestedSettings(model: m, duration: d, aspectRatio: a, resolution: r), db: db).estimatedCost.jsonText
+            try catalog.resolve(RequestedSettings(model: m, duration: d, aspectRatio: a, resolution: r), db: db)
+                .estimatedCost.jsonText
         }
         #expect(try cost("sora-2", 4, "720p") == "0.40")
         #expect(try cost("sora-2", 12, "720p", "9:16") == "1.20")
@@ -51,7 +57,9 @@ import Web
 
     @Test func defaultsComeFromTheCatalog() throws {
         let settings = try Catalog.load(db).resolve(RequestedSettings(), db: db)
-        #expect(settings.model == "sora-2" && settings.duration == 4 && settings.aspectRatio == "16:9" && settings.resolution == "720p")
+        #expect(
+            settings.model == "sora-2" && settings.duration == 4 && settings.aspectRatio == "16:9"
+                && settings.resolution == "720p")
         #expect(settings.size == "1280x720" && settings.estimatedCost.jsonText == "0.40")
     }
 
@@ -75,14 +83,18 @@ import Web
     @Test func sqlFunctionRefusesWhatIsNotOffered() throws {
         #expect(try db.execute("SELECT calculate_sora_generation_cost(4, '1080p', 'sora-2') AS c")[0]["c"] == nil)
         #expect(try db.execute("SELECT calculate_sora_generation_cost(5, '720p', 'sora-2') AS c")[0]["c"] == nil)
-        #expect(try db.execute("SELECT calculate_sora_generation_cost(8, '720p', 'sora-2')::text AS c")[0]["c"] == "0.80")
+        #expect(
+            try db.execute("SELECT calculate_sora_generation_cost(8, '720p', 'sora-2')::text AS c")[0]["c"] == "0.80")
     }
 
     @Test func settingsFromJSONAndForms() throws {
-        let json = try JSONParser.parse(#"{"model":"sora-2-pro","duration":"8","aspect_ratio":"9:16","resolution":"1080p"}"#)
+        let json = try JSONParser.parse(
+            #"{"model":"sora-2-pro","duration":"8","aspect_ratio":"9:16","resolution":"1080p"}"#)
         let r = try Catalog.requested(fromJSON: json)
         #expect(r.model == "sora-2-pro" && r.duration == 8 && r.aspectRatio == "9:16" && r.resolution == "1080p")
-        #expect(throws: InvalidInput.self) { try Catalog.requested(fromJSON: JSONParser.parse(#"{"duration":"eight"}"#)) }
+        #expect(throws: InvalidInput.self) {
+            try Catalog.requested(fromJSON: JSONParser.parse(#"{"duration":"eight"}"#))
+        }
         #expect(throws: InvalidInput.self) { try Catalog.requested(fromJSON: JSONParser.parse(#"{"model":4}"#)) }
         #expect(try Catalog.requested(fromFields: ["model": "", "duration": "12"]).duration == 12)
     }
@@ -92,21 +104,28 @@ import Web
     @Test func addPriceDisableEnable() throws {
         let db = try Connection(url: TestDatabase.url)
         let name = "test/veo-\(UUID().uuidString.prefix(8).lowercased())"
-        try CatalogAdmin.add(.init(name: name, displayName: "Veo test", position: 900, durations: [4, 6],
-                                   prices: [("720p", "0.375")], sizes: [("16:9", "720p", "1280x720"), ("1:1", "720p", "960x960")]), db: db)
+        try CatalogAdmin.add(
+            .init(
+                name: name, displayName: "Veo test", position: 900, durations: [4, 6],
+                prices: [("720p", "0.375")], sizes: [("16:9", "720p", "1280x720"), ("1:1", "720p", "960x960")]), db: db)
         defer { _ = try? db.execute("DELETE FROM video_models WHERE name = \(name)") }
-        var settings = try Catalog.load(db).resolve(RequestedSettings(model: name, duration: 6, aspectRatio: "1:1"), db: db)
+        var settings = try Catalog.load(db).resolve(
+            RequestedSettings(model: name, duration: 6, aspectRatio: "1:1"), db: db)
         #expect(settings.size == "960x960" && settings.estimatedCost.jsonText == "2.25")
         try CatalogAdmin.price(model: name, resolution: "720p", usdPerSecond: "0.5", db: db)
         settings = try Catalog.load(db).resolve(RequestedSettings(model: name, duration: 6, aspectRatio: "1:1"), db: db)
         #expect(settings.estimatedCost.jsonText == "3.00")
         #expect(throws: CatalogAdmin.Failure.self) {
-            try CatalogAdmin.add(.init(name: name, displayName: "again", position: 1, durations: [4], prices: [("720p", "1")],
-                                       sizes: [("16:9", "720p", "1280x720")]), db: db)
+            try CatalogAdmin.add(
+                .init(
+                    name: name, displayName: "again", position: 1, durations: [4], prices: [("720p", "1")],
+                    sizes: [("16:9", "720p", "1280x720")]), db: db)
         }
         try CatalogAdmin.setEnabled(model: name, false, db: db)
         #expect(try Catalog.load(db).model(named: name) == nil)
         #expect(try CatalogAdmin.listing(db: db).contains { $0.hasPrefix(name) && $0.contains("disabled") })
-        #expect(throws: CatalogAdmin.Failure.self) { try CatalogAdmin.price(model: "nope", resolution: "720p", usdPerSecond: "1", db: db) }
+        #expect(throws: CatalogAdmin.Failure.self) {
+            try CatalogAdmin.price(model: "nope", resolution: "720p", usdPerSecond: "1", db: db)
+        }
     }
 }

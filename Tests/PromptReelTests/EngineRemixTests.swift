@@ -4,18 +4,20 @@
 
 import Foundation
 import Postgres
+import Testing
+
 @testable import Core
 @testable import Engine
 @testable import Telemetry
-@testable import WebApp
-import Testing
 @testable import VideoAPI
+@testable import WebApp
 
 extension EngineTests {
     /// A completed generation whose provider copy expires in `expiresIn` seconds (negative: already expired).
     func completedSource(expiresIn: Int = 3600) throws -> Generation {
         let g = try fixture.waiting()
-        try db.execute("""
+        try db.execute(
+            """
             UPDATE generations SET status = 'completed', phase = 'done', progress = 100, provider_job_id = \(EngineFixture.jobID()),
                    submitted_at = now(), completed_at = now(), actual_cost = estimated_cost, video_path = \("\(g.id)/video.mp4"),
                    provider_expires_at = now() + make_interval(secs => \(expiresIn)), expires_at = now() + make_interval(secs => \(expiresIn))
@@ -25,7 +27,9 @@ extension EngineTests {
     }
 
     func remixOf(_ source: Generation, prompt: String = "The same lighthouse, at night") throws -> Generation {
-        let id = try #require(try store.insertRemix(source: source, userID: fixture.userID, prompt: prompt, cost: source.estimatedCost)).id
+        let id = try #require(
+            try store.insertRemix(source: source, userID: fixture.userID, prompt: prompt, cost: source.estimatedCost)
+        ).id
         return try row(id)
     }
 
@@ -34,13 +38,17 @@ extension EngineTests {
         let source = try completedSource()
         let remix = try remixOf(source)
         #expect(remix.remixedFromGenerationID == source.id && remix.remixSourceJobID == source.providerJobID)
-        #expect(remix.videoID == source.videoID && remix.model == source.model && remix.size == source.size && remix.seconds == source.seconds)
+        #expect(
+            remix.videoID == source.videoID && remix.model == source.model && remix.size == source.size
+                && remix.seconds == source.seconds)
         #expect(remix.batchID != nil && remix.batchID != source.batchID)
         let job = EngineFixture.jobID()
         provider.remixes.append(ok(try providerVideo(job, "queued")))
         #expect(try engine.submitOne())
         try #require(provider.remixed.count == 1)
-        #expect(provider.remixed[0].id == source.providerJobID && provider.remixed[0].prompt == "The same lighthouse, at night")
+        #expect(
+            provider.remixed[0].id == source.providerJobID
+                && provider.remixed[0].prompt == "The same lighthouse, at night")
         #expect(provider.remixKeys == [remix.requestKey])  // a gateway that honours keys drops a duplicate
         #expect(provider.created.isEmpty)
         let after = try row(remix.id)
@@ -51,8 +59,11 @@ extension EngineTests {
     @Test func remixOfAnExpiredOriginalFailsNotBilled() throws {
         let source = try completedSource()
         let remix = try remixOf(source)
-        provider.remixes.append(.failure(VideoAPIError(.invalidRequest, status: 400, detail: "Video has expired", param: "video_id",
-                                                       code: "video_expired")))
+        provider.remixes.append(
+            .failure(
+                VideoAPIError(
+                    .invalidRequest, status: 400, detail: "Video has expired", param: "video_id",
+                    code: "video_expired")))
         #expect(try engine.submitOne())
         let failed = try row(remix.id)
         #expect(failed.status == .failed && failed.phase == .done)
@@ -65,7 +76,8 @@ extension EngineTests {
     @Test func otherRemixRefusalsKeepTheProvidersCode() throws {
         let source = try completedSource()
         let remix = try remixOf(source)
-        provider.remixes.append(.failure(VideoAPIError(.invalidRequest, status: 400, detail: "bad prompt", code: "moderation_blocked")))
+        provider.remixes.append(
+            .failure(VideoAPIError(.invalidRequest, status: 400, detail: "bad prompt", code: "moderation_blocked")))
         #expect(try engine.submitOne())
         let failed = try row(remix.id)
         #expect(failed.status == .failed && failed.errorCode == "moderation_blocked" && !failed.possiblyBilled)
@@ -84,10 +96,13 @@ extension EngineTests {
         #expect(provider.remixed.count == 1)
 
         let now = Int(Date().timeIntervalSince1970)
-        var other = try listed(EngineFixture.jobID(), prompt: remix.prompt, model: remix.model, size: remix.size, seconds: remix.seconds, createdAt: now)
+        var other = try listed(
+            EngineFixture.jobID(), prompt: remix.prompt, model: remix.model, size: remix.size, seconds: remix.seconds,
+            createdAt: now)
         other.remixedFromVideoID = "video_someone_else"
-        var ours = try listed(EngineFixture.jobID(), prompt: remix.prompt, model: remix.model, size: remix.size, seconds: remix.seconds,
-                              createdAt: now, status: "in_progress")
+        var ours = try listed(
+            EngineFixture.jobID(), prompt: remix.prompt, model: remix.model, size: remix.size, seconds: remix.seconds,
+            createdAt: now, status: "in_progress")
         ours.remixedFromVideoID = source.providerJobID
         provider.lists.append(ok(VideoList(data: [other, ours], lastID: ours.id, hasMore: false)))
         #expect(try engine.reconcileOne())
@@ -130,24 +145,37 @@ extension EngineTests {
     /// A click of three takes is one active batch of three waiting generations; the video takes no other
     /// click until the last take finishes, whichever order they finish in.
     @Test func takesShareOneActiveBatch() throws {
-        let video = try db.execute("INSERT INTO videos (project_id, title, final_prompt) VALUES (\(fixture.projectID), 'Takes', 'Three takes') RETURNING id")[0].int("id")
-        let ids = try #require(try store.insertBatch(videoID: video, userID: fixture.userID, settings: fixture.settings, prompt: "Three takes", takes: 3)).map(\.id)
+        let video = try db.execute(
+            "INSERT INTO videos (project_id, title, final_prompt) VALUES (\(fixture.projectID), 'Takes', 'Three takes') RETURNING id"
+        )[0].int("id")
+        let ids = try #require(
+            try store.insertBatch(
+                videoID: video, userID: fixture.userID, settings: fixture.settings, prompt: "Three takes", takes: 3)
+        ).map(\.id)
         #expect(ids.count == 3)
         let takes = try ids.map(row)
         let batch = takes[0].batchID
-        #expect(takes.allSatisfy { $0.batchID == batch && $0.phase == .waiting && $0.estimatedCost == fixture.settings.estimatedCost })
-        let total = try db.execute("SELECT total_cost::text AS t, takes FROM generation_batches WHERE id = \(try #require(batch))")[0]
+        #expect(
+            takes.allSatisfy {
+                $0.batchID == batch && $0.phase == .waiting && $0.estimatedCost == fixture.settings.estimatedCost
+            })
+        let total = try db.execute(
+            "SELECT total_cost::text AS t, takes FROM generation_batches WHERE id = \(try #require(batch))")[0]
         #expect(USD(parsing: total.string("t")) == fixture.settings.estimatedCost.times(3) && total.int("takes") == 3)
         #expect(try batchActive(batch))
         #expect(throws: DatabaseError.self) {
-            _ = try store.insertBatch(videoID: video, userID: fixture.userID, settings: fixture.settings, prompt: "Three takes", takes: 1)
+            _ = try store.insertBatch(
+                videoID: video, userID: fixture.userID, settings: fixture.settings, prompt: "Three takes", takes: 1)
         }
         #expect(try store.cancelWaiting(ids[1], userID: fixture.userID) == video)
         #expect(try store.fail(ids[2], code: "moderation_blocked", message: "no"))
         #expect(try batchActive(batch))  // one take still queued
         #expect(try store.cancelWaiting(ids[0], userID: fixture.userID) == video)
         #expect(try !batchActive(batch))
-        let next = try #require(try store.insertBatch(videoID: video, userID: fixture.userID, settings: fixture.settings, prompt: "Three takes", takes: 2)).map(\.id)
+        let next = try #require(
+            try store.insertBatch(
+                videoID: video, userID: fixture.userID, settings: fixture.settings, prompt: "Three takes", takes: 2)
+        ).map(\.id)
         let latest = try #require(try store.latestTakes(videoID: video, userID: fixture.userID))
         #expect(latest.map(\.id) == next)
         #expect(try store.latestTakes(videoID: video, userID: fixture.userID + 1_000_000) == nil)

@@ -5,13 +5,14 @@
 import Foundation
 import Images
 import Postgres
+import Testing
+import Web
+
 @testable import Core
 @testable import Engine
 @testable import Telemetry
-@testable import WebApp
-import Testing
 @testable import VideoAPI
-import Web
+@testable import WebApp
 
 // Serialized: the engine's claims take ANY due generation and its breaker is one shared row, so two
 // engine tests at once would steal each other's rows.
@@ -25,20 +26,23 @@ import Web
 
     init() throws {
         // This suite ends every unfinished generation: only ever on the test cluster's database.
-        try #require(TestDatabase.url.contains("promptreel_test"), "EngineTests run only against scripts/test's database")
+        try #require(
+            TestDatabase.url.contains("promptreel_test"), "EngineTests run only against scripts/test's database")
         db = try Connection(url: TestDatabase.url)
         // Isolation. The claims filter only on phase and next_attempt_at, the submit claim counts every
         // in-flight row against maxInFlight, and failTimedOut sweeps every submitted row. No other unit
         // suite creates generations, but the test cluster outlives a run (end-to-end tests and earlier
         // runs of this suite leave unfinished rows), so each test first ends every unfinished generation
         // and closes the breaker. Only this serialized suite touches these rows.
-        try db.execute("""
+        try db.execute(
+            """
             UPDATE generations SET status = 'failed', phase = 'done', error_code = 'engine_test_reset', completed_at = now()
             WHERE phase IN ('waiting', 'submitting', 'submitted', 'downloading')
             """)
         try db.execute("UPDATE provider_health SET consecutive_failures = 0, pause_seconds = 0, paused_until = NULL")
         fixture = try EngineFixture(db: db)
-        media = FileManager.default.temporaryDirectory.appendingPathComponent("promptreel-engine-\(UUID().uuidString)").path
+        media =
+            FileManager.default.temporaryDirectory.appendingPathComponent("promptreel-engine-\(UUID().uuidString)").path
         var config = EngineConfig(mediaDirectory: media)
         config.pollMinSeconds = 0.01
         config.pollMaxSeconds = 0.05
@@ -46,10 +50,12 @@ import Web
         config.timeoutSeconds = 600
         config.downloadDeadlineSeconds = 600
         // The probe answers only for the stored video file, so a recorded duration proves it was given that file.
-        engine = GenerationEngine(db: db, provider: provider, config: config, probe: { path in
-            path.hasSuffix("/video.mp4") && FileManager.default.fileExists(atPath: path)
-                ? VideoProbe(seconds: "3.96", width: 1280, height: 720) : nil
-        })
+        engine = GenerationEngine(
+            db: db, provider: provider, config: config,
+            probe: { path in
+                path.hasSuffix("/video.mp4") && FileManager.default.fileExists(atPath: path)
+                    ? VideoProbe(seconds: "3.96", width: 1280, height: 720) : nil
+            })
     }
 
     deinit { try? FileManager.default.removeItem(atPath: media) }
@@ -64,11 +70,15 @@ import Web
     }
 
     func secondsUntilDue(_ id: Int64) throws -> Double {
-        try Double(db.execute("SELECT extract(epoch FROM next_attempt_at - now())::float8 AS s FROM generations WHERE id = \(id)")[0].string("s")) ?? .nan
+        try Double(
+            db.execute(
+                "SELECT extract(epoch FROM next_attempt_at - now())::float8 AS s FROM generations WHERE id = \(id)")[0]
+                .string("s")) ?? .nan
     }
 
     func health() throws -> (failures: Int64, pauseSeconds: Int64, pausedFor: Double?, pausedUntil: String?) {
-        let r = try db.execute("""
+        let r = try db.execute(
+            """
             SELECT consecutive_failures, pause_seconds, extract(epoch FROM paused_until - now())::float8 AS left, paused_until::text AS until
             FROM provider_health
             """)[0]
@@ -95,7 +105,8 @@ import Web
 
     /// Gives a waiting generation a reference image whose fitted frame is at `fitted` (the file may not exist).
     func attachReference(_ g: Generation, fitted: String) throws {
-        try db.execute("""
+        try db.execute(
+            """
             UPDATE generations SET reference_path = 'references/1/original.jpg', reference_content_type = 'image/jpeg',
                    reference_width = 640, reference_height = 480, reference_sha256 = 'abc', reference_fit = 'crop',
                    reference_fitted_path = \(fitted)
@@ -145,7 +156,9 @@ import Web
         try #require(provider.created.count == 1)
         let sent = provider.created[0]
         #expect(sent.idempotencyKey == g.requestKey)
-        #expect(sent.prompt == g.prompt && sent.model == g.model && sent.size == g.size && sent.seconds == String(g.seconds))
+        #expect(
+            sent.prompt == g.prompt && sent.model == g.model && sent.size == g.size && sent.seconds == String(g.seconds)
+        )
         #expect(try !engine.submitOne())  // nothing else is waiting
         #expect(provider.created.count == 1)
     }
@@ -203,7 +216,9 @@ import Web
         #expect(try !engine.submitOne())
         #expect(provider.created.isEmpty)
         #expect(try row(g.id).phase == .waiting)
-        try db.execute("UPDATE generations SET status = 'completed', phase = 'done', completed_at = now() WHERE id = \(busy[0].id)")
+        try db.execute(
+            "UPDATE generations SET status = 'completed', phase = 'done', completed_at = now() WHERE id = \(busy[0].id)"
+        )
         provider.creates.append(ok(try providerVideo(EngineFixture.jobID(), "queued")))
         #expect(try engine.submitOne())
         #expect(try row(g.id).phase == .submitted)
@@ -213,8 +228,12 @@ import Web
     /// a refusal that no waiting cures, so the generation should fail (not billed) with that code.
     @Test func quotaExhaustedCreateFailsInsteadOfWaitingForever() throws {
         let g = try fixture.waiting()
-        provider.creates.append(.failure(VideoAPIError(.rateLimited, status: 429,
-            detail: "You exceeded your current quota, please check your plan and billing details.", code: "insufficient_quota")))
+        provider.creates.append(
+            .failure(
+                VideoAPIError(
+                    .rateLimited, status: 429,
+                    detail: "You exceeded your current quota, please check your plan and billing details.",
+                    code: "insufficient_quota")))
         #expect(try engine.submitOne())
         let after = try row(g.id)
         #expect(!after.possiblyBilled)
@@ -253,7 +272,11 @@ import Web
     }
 
     static let refusals: [(VideoAPIError, String)] = [
-        (VideoAPIError(.invalidRequest, status: 400, detail: "prompt is too long", param: "prompt", code: "invalid_value"), "invalid_value"),
+        (
+            VideoAPIError(
+                .invalidRequest, status: 400, detail: "prompt is too long", param: "prompt", code: "invalid_value"),
+            "invalid_value"
+        ),
         (VideoAPIError(.badKey, status: 401, detail: "Incorrect API key provided"), "bad_key"),
     ]
 
@@ -286,11 +309,18 @@ import Web
         let now = Int(Date().timeIntervalSince1970)
         let job = EngineFixture.jobID()
         let other = EngineFixture.jobID()
-        provider.lists.append(ok(VideoList(data: [
-            try listed(other, prompt: g.prompt + " (another job)", model: g.model, size: g.size, seconds: g.seconds, createdAt: now),
-            // Providers may answer with a dated snapshot of the model asked for.
-            try listed(job, prompt: g.prompt, model: g.model + "-2025-10-06", size: g.size, seconds: g.seconds, createdAt: now, status: "in_progress"),
-        ], lastID: job, hasMore: false)))
+        provider.lists.append(
+            ok(
+                VideoList(
+                    data: [
+                        try listed(
+                            other, prompt: g.prompt + " (another job)", model: g.model, size: g.size,
+                            seconds: g.seconds, createdAt: now),
+                        // Providers may answer with a dated snapshot of the model asked for.
+                        try listed(
+                            job, prompt: g.prompt, model: g.model + "-2025-10-06", size: g.size, seconds: g.seconds,
+                            createdAt: now, status: "in_progress"),
+                    ], lastID: job, hasMore: false)))
         try makeDue(g.id)
         #expect(try engine.reconcileOne())
         let after = try row(g.id)
@@ -309,7 +339,8 @@ import Web
         let g = try fixture.waiting()
         provider.creates.append(.failure(VideoAPIError(.upstream, status: 502, detail: "bad gateway")))
         try engine.submitOne()
-        provider.lists.append(.failure(VideoAPIError(.invalidRequest, status: 400, detail: "listing videos is not supported")))
+        provider.lists.append(
+            .failure(VideoAPIError(.invalidRequest, status: 400, detail: "listing videos is not supported")))
         try makeDue(g.id)
         #expect(try engine.reconcileOne())
         let after = try row(g.id)
@@ -342,14 +373,36 @@ import Web
         try engine.submitOne()
         let now = Int(Date().timeIntervalSince1970)
         let job = EngineFixture.jobID()
-        let data: [ProviderVideo] = switch shown {
-        case .nothing: []
-        case .otherPrompt: [try listed(job, prompt: "something else", model: g.model, size: g.size, seconds: g.seconds, createdAt: now)]
-        case .otherSize: [try listed(job, prompt: g.prompt, model: g.model, size: "720x1280", seconds: g.seconds, createdAt: now)]
-        case .otherSeconds: [try listed(job, prompt: g.prompt, model: g.model, size: g.size, seconds: g.seconds + 4, createdAt: now)]
-        case .olderThanTheIntent: [try listed(job, prompt: g.prompt, model: g.model, size: g.size, seconds: g.seconds, createdAt: now - 3600)]
-        case .otherModelSharingThePrefix: [try listed(job, prompt: g.prompt, model: g.model + "-pro", size: g.size, seconds: g.seconds, createdAt: now)]
-        }
+        let data: [ProviderVideo] =
+            switch shown {
+            case .nothing: []
+            case .otherPrompt:
+                [
+                    try listed(
+                        job, prompt: "something else", model: g.model, size: g.size, seconds: g.seconds, createdAt: now)
+                ]
+            case .otherSize:
+                [
+                    try listed(
+                        job, prompt: g.prompt, model: g.model, size: "720x1280", seconds: g.seconds, createdAt: now)
+                ]
+            case .otherSeconds:
+                [
+                    try listed(
+                        job, prompt: g.prompt, model: g.model, size: g.size, seconds: g.seconds + 4, createdAt: now)
+                ]
+            case .olderThanTheIntent:
+                [
+                    try listed(
+                        job, prompt: g.prompt, model: g.model, size: g.size, seconds: g.seconds, createdAt: now - 3600)
+                ]
+            case .otherModelSharingThePrefix:
+                [
+                    try listed(
+                        job, prompt: g.prompt, model: g.model + "-pro", size: g.size, seconds: g.seconds, createdAt: now
+                    )
+                ]
+            }
         provider.lists.append(ok(VideoList(data: data, lastID: data.last?.id, hasMore: false)))
         try makeDue(g.id)
         #expect(try engine.reconcileOne())
@@ -368,7 +421,8 @@ import Web
         let g = try fixture.waiting()
         provider.creates.append(.failure(VideoAPIError(.timeout, detail: "operation timed out")))
         try engine.submitOne()
-        provider.lists.append(.failure(VideoAPIError(.rateLimited, status: 429, detail: "Rate limit reached", retryAfter: 5)))
+        provider.lists.append(
+            .failure(VideoAPIError(.rateLimited, status: 429, detail: "Rate limit reached", retryAfter: 5)))
         try makeDue(g.id)
         #expect(try engine.reconcileOne())
         let after = try row(g.id)
@@ -383,18 +437,23 @@ import Web
         let g = try fixture.waiting()
         provider.creates.append(.failure(VideoAPIError(.timeout, detail: "operation timed out")))
         try engine.submitOne()
-        let twinVideo = try db.execute("""
+        let twinVideo = try db.execute(
+            """
             INSERT INTO videos (project_id, title, final_prompt) VALUES (\(fixture.projectID), 'Twin', \(g.prompt)) RETURNING id
             """)[0].int("id")
-        let twin = try #require(try store.insert(videoID: twinVideo, userID: fixture.userID, settings: fixture.settings, prompt: g.prompt))
-        try db.execute("UPDATE generations SET phase = 'submitting', submit_started_at = now(), next_attempt_at = now() + interval '1 hour' WHERE id = \(twin)")
+        let twin = try #require(
+            try store.insert(videoID: twinVideo, userID: fixture.userID, settings: fixture.settings, prompt: g.prompt))
+        try db.execute(
+            "UPDATE generations SET phase = 'submitting', submit_started_at = now(), next_attempt_at = now() + interval '1 hour' WHERE id = \(twin)"
+        )
         for attempt in 1...3 {
             try makeDue(g.id)
             #expect(try engine.reconcileOne())
             #expect(try row(g.id).phase == (attempt < 3 ? .submitting : .unconfirmed), "attempt \(attempt)")
         }
         #expect(provider.listCalls == 0)  // never looked: any match would be ambiguous
-        try db.execute("UPDATE generations SET status = 'failed', phase = 'done', completed_at = now() WHERE id = \(twin)")
+        try db.execute(
+            "UPDATE generations SET status = 'failed', phase = 'done', completed_at = now() WHERE id = \(twin)")
     }
 
     /// A job already attached to another generation is never adopted a second time.
@@ -402,13 +461,19 @@ import Web
         let g = try fixture.waiting()
         let taken = EngineFixture.jobID()
         let elsewhere = try fixture.generation(in: .submitted, jobID: taken)
-        try db.execute("UPDATE generations SET status = 'completed', phase = 'done', completed_at = now() WHERE id = \(elsewhere.id)")
+        try db.execute(
+            "UPDATE generations SET status = 'completed', phase = 'done', completed_at = now() WHERE id = \(elsewhere.id)"
+        )
         provider.creates.append(.failure(VideoAPIError(.timeout, detail: "operation timed out")))
         try engine.submitOne()
         let now = Int(Date().timeIntervalSince1970)
-        provider.lists.append(ok(VideoList(data: [
-            try listed(taken, prompt: g.prompt, model: g.model, size: g.size, seconds: g.seconds, createdAt: now),
-        ], lastID: nil, hasMore: false)))
+        provider.lists.append(
+            ok(
+                VideoList(
+                    data: [
+                        try listed(
+                            taken, prompt: g.prompt, model: g.model, size: g.size, seconds: g.seconds, createdAt: now)
+                    ], lastID: nil, hasMore: false)))
         try makeDue(g.id)
         try engine.reconcileOne()
         #expect(try row(g.id).phase == .unconfirmed)
@@ -461,7 +526,8 @@ import Web
         #expect(throws: GenerationStore.AdoptError.notUnconfirmed(.waiting)) {
             try self.store.adopt(waiting.id, providerJobID: EngineFixture.jobID())
         }
-        try db.execute("UPDATE generations SET status = 'failed', phase = 'done', completed_at = now() WHERE id = \(waiting.id)")
+        try db.execute(
+            "UPDATE generations SET status = 'failed', phase = 'done', completed_at = now() WHERE id = \(waiting.id)")
 
         let unconfirmed = try unconfirmedGeneration()
         let attached = try #require(submitted.providerJobID)
@@ -522,7 +588,10 @@ import Web
         let job = EngineFixture.jobID()
         let g = try fixture.generation(in: .submitted, jobID: job)
         let expires = Int(Date().timeIntervalSince1970) + 3600
-        provider.retrieves.append(ok(try providerVideo(job, "completed", #","progress":100,"seconds":"4","size":"1280x720","expires_at":\#(expires)"#)))
+        provider.retrieves.append(
+            ok(
+                try providerVideo(
+                    job, "completed", #","progress":100,"seconds":"4","size":"1280x720","expires_at":\#(expires)"#)))
         #expect(try engine.pollOne())
         let after = try row(g.id)
         #expect(after.phase == .downloading)
@@ -532,7 +601,8 @@ import Web
         #expect(after.resultSeconds == "4")
         #expect(after.resultSize == "1280x720")
         #expect(!after.assetsExpired)
-        let expiresAt = try db.execute("SELECT extract(epoch FROM expires_at)::bigint AS e FROM generations WHERE id = \(g.id)")[0].int("e")
+        let expiresAt = try db.execute(
+            "SELECT extract(epoch FROM expires_at)::bigint AS e FROM generations WHERE id = \(g.id)")[0].int("e")
         #expect(expiresAt == Int64(expires))
         #expect(try secondsUntilDue(g.id) <= 0)  // the download may start at once
     }
@@ -554,7 +624,8 @@ import Web
     @Test func providerFailureFailsNotBilled() throws {
         let job = EngineFixture.jobID()
         let g = try fixture.generation(in: .submitted, jobID: job)
-        provider.retrieves.append(ok(try providerVideo(job, "failed", #","error":{"code":"moderation_blocked","message":"blocked"}"#)))
+        provider.retrieves.append(
+            ok(try providerVideo(job, "failed", #","error":{"code":"moderation_blocked","message":"blocked"}"#)))
         #expect(try engine.pollOne())
         let after = try row(g.id)
         #expect(after.phase == .done)
@@ -626,14 +697,19 @@ import Web
         #expect(after.possiblyBilled)
         #expect(after.actualCost == after.estimatedCost)
         #expect(!exists(path(g.id, .video)))
-        #expect(provider.downloaded == [.video, .thumbnail, .spritesheet, .video, .video])  // stored previews are not fetched again
+        // stored previews are not fetched again
+        #expect(provider.downloaded == [.video, .thumbnail, .spritesheet, .video, .video])
     }
 
     /// A body naming a definite failure (content_filter) fails the generation at once, not billed.
     @Test func definiteFailureBodyFailsAtOnceNotBilled() throws {
         let g = try fixture.generation(in: .downloading, jobID: EngineFixture.jobID())
-        provider.downloads[.video] = [.success(.init(Array(#"{"error":{"code":"content_filter","message":"The video was filtered."}}"#.utf8),
-                                                     contentType: "video/mp4"))]
+        provider.downloads[.video] = [
+            .success(
+                .init(
+                    Array(#"{"error":{"code":"content_filter","message":"The video was filtered."}}"#.utf8),
+                    contentType: "video/mp4"))
+        ]
         #expect(try engine.downloadOne())
         let after = try row(g.id)
         #expect(after.phase == .done)
@@ -693,7 +769,10 @@ import Web
         let jpeg = try MediaFiles.read("\(g.id)/spritesheet.jpg", in: media, maxBytes: 1 << 24)
         #expect(try Images.validate(jpeg) == ImageInfo(format: .jpeg, width: 640, height: 180))
         // No staging file left behind.
-        #expect(try FileManager.default.contentsOfDirectory(atPath: "\(media)/\(g.id)").sorted() == ["spritesheet.jpg", "thumbnail.webp", "video.mp4"])
+        #expect(
+            try FileManager.default.contentsOfDirectory(atPath: "\(media)/\(g.id)").sorted() == [
+                "spritesheet.jpg", "thumbnail.webp", "video.mp4",
+            ])
         #expect(after.json["thumbnailSource"]?.stringValue == "local")
     }
 
@@ -822,7 +901,8 @@ import Web
         let g = try fixture.waiting()
         let job = EngineFixture.jobID()
         provider.creates.append(ok(try providerVideo(job, "queued")))
-        provider.retrieves.append(ok(try providerVideo(job, "completed", #","progress":100,"seconds":"4","size":"1280x720""#)))
+        provider.retrieves.append(
+            ok(try providerVideo(job, "completed", #","progress":100,"seconds":"4","size":"1280x720""#)))
         provider.downloads[.video] = [.success(.init(EngineFixture.mp4, contentType: "video/mp4"))]
         provider.downloads[.thumbnail] = [.success(.init(EngineFixture.webp, contentType: "image/webp"))]
         provider.downloads[.spritesheet] = [.success(.init(EngineFixture.jpeg, contentType: "image/jpeg"))]
@@ -853,8 +933,11 @@ struct EngineFixture {
 
     init(db: Connection) throws {
         self.db = db
-        userID = try db.execute("INSERT INTO users (email, password_hash) VALUES (\(TestDatabase.uniqueEmail("engine")), 'not a hash') RETURNING id")[0].int("id")
-        projectID = try db.execute("INSERT INTO projects (user_id, name) VALUES (\(userID), 'Engine tests') RETURNING id")[0].int("id")
+        userID = try db.execute(
+            "INSERT INTO users (email, password_hash) VALUES (\(TestDatabase.uniqueEmail("engine")), 'not a hash') RETURNING id"
+        )[0].int("id")
+        projectID = try db.execute(
+            "INSERT INTO projects (user_id, name) VALUES (\(userID), 'Engine tests') RETURNING id")[0].int("id")
         settings = try Catalog.load(db).resolve(RequestedSettings(), db: db)  // sora-2, 4 s, 1280x720, $0.40
     }
 
@@ -863,10 +946,14 @@ struct EngineFixture {
     /// A freshly clicked generation (phase waiting), on a new video unless `videoID` is given.
     func waiting(videoID: Int64? = nil) throws -> Generation {
         let prompt = "A lighthouse at dusk, engine test \(UUID().uuidString)"
-        let video = try videoID ?? db.execute("""
-            INSERT INTO videos (project_id, title, final_prompt) VALUES (\(projectID), 'Engine test', \(prompt)) RETURNING id
-            """)[0].int("id")
-        let id = try #require(try GenerationStore(db: db).insert(videoID: video, userID: userID, settings: settings, prompt: prompt))
+        let video =
+            try videoID
+            ?? db.execute(
+                """
+                INSERT INTO videos (project_id, title, final_prompt) VALUES (\(projectID), 'Engine test', \(prompt)) RETURNING id
+                """)[0].int("id")
+        let id = try #require(
+            try GenerationStore(db: db).insert(videoID: video, userID: userID, settings: settings, prompt: prompt))
         return try #require(try GenerationStore(db: db).byID(id))
     }
 
@@ -876,13 +963,15 @@ struct EngineFixture {
         let g = try waiting()
         switch phase {
         case .submitted:
-            try db.execute("""
+            try db.execute(
+                """
                 UPDATE generations SET phase = 'submitted', provider_job_id = \(jobID), submit_attempts = 1,
                        submit_started_at = now(), submitted_at = now(), next_attempt_at = now() - interval '1 second'
                 WHERE id = \(g.id)
                 """)
         case .downloading:
-            try db.execute("""
+            try db.execute(
+                """
                 UPDATE generations SET phase = 'downloading', status = 'in_progress', progress = 100, provider_job_id = \(jobID),
                        submit_attempts = 1, submit_started_at = now(), submitted_at = now(), started_at = now(),
                        expires_at = now() + interval '10 minutes', next_attempt_at = now() - interval '1 second'
@@ -895,11 +984,15 @@ struct EngineFixture {
     }
 
     /// An MP4 starts with an `ftyp` box: its type at offset 4.
-    static let mp4: [UInt8] = [0, 0, 0, 0x18] + Array("ftypmp42".utf8) + [0, 0, 0, 0] + Array("mp42isom".utf8) + [UInt8](repeating: 7, count: 64)
-    static let webp: [UInt8] = Array("RIFF".utf8) + [0x24, 0, 0, 0] + Array("WEBPVP8 ".utf8) + [UInt8](repeating: 1, count: 32)
+    static let mp4: [UInt8] =
+        [0, 0, 0, 0x18] + Array("ftypmp42".utf8) + [0, 0, 0, 0] + Array("mp42isom".utf8)
+        + [UInt8](repeating: 7, count: 64)
+    static let webp: [UInt8] =
+        Array("RIFF".utf8) + [0x24, 0, 0, 0] + Array("WEBPVP8 ".utf8) + [UInt8](repeating: 1, count: 32)
     static let jpeg: [UInt8] = [0xFF, 0xD8, 0xFF, 0xE0] + [UInt8](repeating: 2, count: 32)
     /// What gateways send, labelled video/mp4, while the video is not ready.
-    static let notReadyJSON: [UInt8] = Array(#"{"error":{"message":"Video is not ready yet, try again later","type":"invalid_request_error"}}"#.utf8)
+    static let notReadyJSON: [UInt8] = Array(
+        #"{"error":{"message":"Video is not ready yet, try again later","type":"invalid_request_error"}}"#.utf8)
 }
 
 func providerVideo(_ id: String, _ status: String, _ more: String = "") throws -> ProviderVideo {
@@ -907,16 +1000,21 @@ func providerVideo(_ id: String, _ status: String, _ more: String = "") throws -
 }
 
 /// A Video object as the provider's list shows it.
-func listed(_ id: String, prompt: String, model: String, size: String, seconds: Int, createdAt: Int,
-            status: String = "queued") throws -> ProviderVideo {
+func listed(
+    _ id: String, prompt: String, model: String, size: String, seconds: Int, createdAt: Int,
+    status: String = "queued"
+) throws -> ProviderVideo {
     let json = JSON.object([
         ("id", .string(id)), ("object", .string("video")), ("status", .string(status)), ("model", .string(model)),
-        ("prompt", .string(prompt)), ("size", .string(size)), ("seconds", .string(String(seconds))), ("created_at", .int(createdAt)),
+        ("prompt", .string(prompt)), ("size", .string(size)), ("seconds", .string(String(seconds))),
+        ("created_at", .int(createdAt)),
     ])
     return try ProviderVideo(json: json)
 }
 
-func ok<T: Sendable>(_ value: T, requestID: String? = nil, pollAfterMs: Int? = nil) -> Result<APIResult<T>, VideoAPIError> {
+func ok<T: Sendable>(_ value: T, requestID: String? = nil, pollAfterMs: Int? = nil) -> Result<
+    APIResult<T>, VideoAPIError
+> {
     .success(APIResult(value: value, requestID: requestID, pollAfterMs: pollAfterMs))
 }
 
@@ -975,14 +1073,17 @@ final class ScriptedProvider: VideoProvider {
     private(set) var remixed: [(id: String, prompt: String)] = []
     private(set) var remixKeys: [String?] = []
 
-    func remix(_ id: String, prompt: String, idempotencyKey: String?) throws(VideoAPIError) -> APIResult<ProviderVideo> {
+    func remix(_ id: String, prompt: String, idempotencyKey: String?) throws(VideoAPIError) -> APIResult<ProviderVideo>
+    {
         remixed.append((id, prompt))
         remixKeys.append(idempotencyKey)
         return try next(&remixes, "remix")
     }
 
     /// Writes the scripted body to `path`, as the real client leaves a finished download there.
-    func download(_ id: String, variant: ContentVariant, to path: String, maxBytes: Int) throws(VideoAPIError) -> APIResult<Download> {
+    func download(_ id: String, variant: ContentVariant, to path: String, maxBytes: Int) throws(VideoAPIError)
+        -> APIResult<Download>
+    {
         downloaded.append(variant)
         var queue = downloads[variant] ?? []
         guard !queue.isEmpty else {
@@ -995,9 +1096,11 @@ final class ScriptedProvider: VideoProvider {
         guard FileManager.default.createFile(atPath: path, contents: Data(body.bytes)) else {
             throw VideoAPIError(.upstream, detail: "cannot write \(path)")
         }
-        return APIResult(value: Download(bytes: body.bytes.count, sha256: ScriptedProvider.sha256, contentType: body.contentType,
-                                         announcedLength: body.announced, head: Array(body.bytes.prefix(4096))),
-                         requestID: nil, pollAfterMs: nil)
+        return APIResult(
+            value: Download(
+                bytes: body.bytes.count, sha256: ScriptedProvider.sha256, contentType: body.contentType,
+                announcedLength: body.announced, head: Array(body.bytes.prefix(4096))),
+            requestID: nil, pollAfterMs: nil)
     }
 
     private func next<T>(_ queue: inout [Answer<T>], _ call: String) throws(VideoAPIError) -> APIResult<T> {

@@ -1,13 +1,14 @@
 // The application's handlers against a real PostgreSQL, without a socket: auth, CSRF, ownership,
 // validation and error mapping.
 
+import Postgres
+import Testing
+import Web
+
 @testable import Core
 @testable import Engine
 @testable import Telemetry
 @testable import WebApp
-import Postgres
-import Testing
-import Web
 
 @Suite struct Handlers {
     @Test func unknownPathIs404AndWrongMethodIs405() {
@@ -37,8 +38,9 @@ import Web
         #expect(created.status == 303)
         let projectID = try #require(client.idFromLocation(created))
         #expect(client.get("/dashboard/projects/\(projectID)").bodyText.contains("Launch"))
-        let saved = client.post("/dashboard/projects/\(projectID)/videos",
-                                [("title", "Opening shot"), ("brief", "b"), ("final_prompt", "A drone shot over a city at dawn")])
+        let saved = client.post(
+            "/dashboard/projects/\(projectID)/videos",
+            [("title", "Opening shot"), ("brief", "b"), ("final_prompt", "A drone shot over a city at dawn")])
         #expect(saved.status == 303)
         let videoID = try #require(client.idFromLocation(saved))
         let page = client.get("/dashboard/videos/\(videoID)")
@@ -61,7 +63,8 @@ import Web
         let alice = Client()
         alice.signUp()
         let projectID = try #require(alice.idFromLocation(alice.post("/dashboard/projects", [("name", "Alice's")])))
-        let videoID = try #require(alice.idFromLocation(alice.post("/dashboard/projects/\(projectID)/videos", [("title", "Secret")])))
+        let videoID = try #require(
+            alice.idFromLocation(alice.post("/dashboard/projects/\(projectID)/videos", [("title", "Secret")])))
         let bob = Client()
         bob.signUp()
         let missing = bob.get("/dashboard/videos/999999999")
@@ -80,11 +83,13 @@ import Web
         let empty = client.post("/dashboard/projects/\(projectID)/videos", [("title", "   ")])
         #expect(empty.status == 422)
         #expect(empty.bodyText.contains("title: must not be empty"))
-        let long = client.post("/dashboard/projects/\(projectID)/videos", [("title", String(repeating: "x", count: 201))])
+        let long = client.post(
+            "/dashboard/projects/\(projectID)/videos", [("title", String(repeating: "x", count: 201))])
         #expect(long.status == 422)
         #expect(long.bodyText.contains("title: must be at most 200 characters"))
-        let prompt = client.post("/dashboard/projects/\(projectID)/videos",
-                                 [("title", "ok"), ("final_prompt", String(repeating: "é", count: 32001))])
+        let prompt = client.post(
+            "/dashboard/projects/\(projectID)/videos",
+            [("title", "ok"), ("final_prompt", String(repeating: "é", count: 32001))])
         #expect(prompt.bodyText.contains("final_prompt: must be at most 32000 characters"))
         // The form keeps what was typed, escaped.
         let kept = client.post("/dashboard/projects/\(projectID)/videos", [("title", ""), ("brief", "<b>keep</b>")])
@@ -95,7 +100,9 @@ import Web
         let email = Client().signUp()
         let client = Client(config: AppConfig(databaseURL: TestDatabase.url, loginFailuresPerAccount: 3))
         client.get("/login")
-        for _ in 0..<3 { #expect(client.post("/login", [("email", email), ("password", "wrong password")]).status == 401) }
+        for _ in 0..<3 {
+            #expect(client.post("/login", [("email", email), ("password", "wrong password")]).status == 401)
+        }
         // From this address even the right password waits now, told for how long...
         let throttled = client.post("/login", [("email", email), ("password", "correct horse battery")])
         #expect(throttled.status == 429)
@@ -110,7 +117,8 @@ import Web
         let email = Client().signUp()
         let client = Client()
         client.get("/login?next=/account")
-        let ok = client.post("/login?next=/account", [("email", email.uppercased()), ("password", "correct horse battery")])
+        let ok = client.post(
+            "/login?next=/account", [("email", email.uppercased()), ("password", "correct horse battery")])
         #expect(ok.status == 303)
         #expect(ok.header("location") == "/account")
         #expect(client.get("/account").status == 200)
@@ -132,7 +140,10 @@ import Web
         client.get("/account")
         let page = client.post("/account/tokens", [("name", "ci")])
         #expect(page.status == 201)
-        let token = try #require(page.bodyText.range(of: #"pr_[A-Za-z0-9_-]{43}"#, options: .regularExpression).map { String(page.bodyText[$0]) })
+        let token = try #require(
+            page.bodyText.range(of: #"pr_[A-Za-z0-9_-]{43}"#, options: .regularExpression).map {
+                String(page.bodyText[$0])
+            })
         #expect(!client.get("/account").bodyText.contains(token))  // shown once
         let api = Client()
         let auth = ["authorization": "Bearer \(token)"]
@@ -164,19 +175,26 @@ import Web
         let token = try Accounts.createToken(db, email: email, name: "test")
         let client = Client()
         func call(_ method: String, _ path: String, _ body: [UInt8], type: String = "application/json") -> Response {
-            client.send(Request(method: method, path: path, headers: ["authorization": "Bearer \(token)", "content-type": type], body: body))
+            client.send(
+                Request(
+                    method: method, path: path, headers: ["authorization": "Bearer \(token)", "content-type": type],
+                    body: body))
         }
         let created = call("POST", "/api/projects", Array(#"{"name":"Via API"}"#.utf8))
         #expect(created.status == 201)
         let projectID = try #require(JSONParser.parse(created.bodyText)["id"]?.intValue)
         #expect(call("POST", "/api/projects", Array("{".utf8)).status == 400)
         #expect(call("POST", "/api/projects", Array("[]".utf8)).status == 400)
-        #expect(call("POST", "/api/projects", Array("name=x".utf8), type: "application/x-www-form-urlencoded").status == 415)
+        #expect(
+            call("POST", "/api/projects", Array("name=x".utf8), type: "application/x-www-form-urlencoded").status == 415
+        )
         #expect(call("POST", "/api/projects", Array(#"{"name":5}"#.utf8)).bodyText.contains("name: must be a string"))
-        let bad = call("POST", "/api/projects/\(projectID)/videos", Array(#"{"title":""#.utf8) + [0xC3, 0x28] + Array(#""}"#.utf8))
+        let bad = call(
+            "POST", "/api/projects/\(projectID)/videos", Array(#"{"title":""#.utf8) + [0xC3, 0x28] + Array(#""}"#.utf8))
         #expect(bad.status == 422)
         #expect(bad.bodyText.contains("title: must be valid UTF-8"))
-        let video = call("POST", "/api/projects/\(projectID)/videos", Array(#"{"title":"T","final_prompt":"P \u00e9"}"#.utf8))
+        let video = call(
+            "POST", "/api/projects/\(projectID)/videos", Array(#"{"title":"T","final_prompt":"P \u00e9"}"#.utf8))
         #expect(video.status == 201)
         let videoID = try #require(JSONParser.parse(video.bodyText)["id"]?.intValue)
         let read = call("GET", "/api/videos/\(videoID)", [])
@@ -191,7 +209,8 @@ enum AccountPagesProbe {
         let email = client.signUp()
         let other = Client()
         other.get("/login")
-        let response = other.post("/login?next=\(URLEncoding.encode(next))", [("email", email), ("password", "correct horse battery")])
+        let response = other.post(
+            "/login?next=\(URLEncoding.encode(next))", [("email", email), ("password", "correct horse battery")])
         return response.header("location") ?? ""
     }
 }

@@ -4,34 +4,42 @@
 
 import Foundation
 import Postgres
+import Testing
+import Web
+
 @testable import Core
 @testable import Engine
 @testable import Telemetry
 @testable import WebApp
-import Testing
-import Web
 
 @Suite struct EditRules {
-    @Test(arguments: [(Int64(0), "0 bytes"), (1, "1 byte"), (999, "999 bytes"), (1000, "1.0 KB"), (145_990, "146 KB"),
-                      (4_249_999, "4.2 MB"), (4_250_000, "4.3 MB"), (41_000_000, "41 MB"), (9_960_000, "10 MB"),
-                      (2_500_000_000, "2.5 GB")])
+    @Test(arguments: [
+        (Int64(0), "0 bytes"), (1, "1 byte"), (999, "999 bytes"), (1000, "1.0 KB"), (145_990, "146 KB"),
+        (4_249_999, "4.2 MB"), (4_250_000, "4.3 MB"), (41_000_000, "41 MB"), (9_960_000, "10 MB"),
+        (2_500_000_000, "2.5 GB"),
+    ])
     func sizes(_ bytes: Int64, _ shown: String) {
         #expect(Formatting.bytes(bytes) == shown)
     }
 
     @Test func confirmationSentenceAndBlockers() {
-        var s = DeletionSummary(videos: 2, generations: 3, mediaBytes: 41_000_000, activeGenerations: 0,
-                                unconfirmedGenerations: 0, activeRoundtables: 0)
+        var s = DeletionSummary(
+            videos: 2, generations: 3, mediaBytes: 41_000_000, activeGenerations: 0,
+            unconfirmedGenerations: 0, activeRoundtables: 0)
         #expect(s.sentence(withVideos: false) == "3 generations, 41 MB of media")
         #expect(s.sentence(withVideos: true) == "2 videos, 3 generations, 41 MB of media")
         #expect(s.blocker == nil)
-        s = DeletionSummary(videos: 1, generations: 1, mediaBytes: 0, activeGenerations: 0, unconfirmedGenerations: 1, activeRoundtables: 1)
+        s = DeletionSummary(
+            videos: 1, generations: 1, mediaBytes: 0, activeGenerations: 0, unconfirmedGenerations: 1,
+            activeRoundtables: 1)
         #expect(s.sentence(withVideos: true) == "1 video, 1 generation, no media files")
         #expect(s.blocker == .generationUnconfirmed)
         s.activeGenerations = 1
         #expect(s.blocker == .generationActive)
         #expect(s.blocker?.httpError.status == 409)
-        s = DeletionSummary(videos: 1, generations: 0, mediaBytes: 0, activeGenerations: 0, unconfirmedGenerations: 0, activeRoundtables: 1)
+        s = DeletionSummary(
+            videos: 1, generations: 0, mediaBytes: 0, activeGenerations: 0, unconfirmedGenerations: 0,
+            activeRoundtables: 1)
         #expect(s.blocker == .roundtableActive)
     }
 
@@ -55,10 +63,14 @@ import Web
 
     @Test func patchBodiesNameWhatIsWrong() throws {
         let allowed = ["title", "brief"]
-        for (body, field) in [("", "body"), ("  \n", "body"), ("{}", "body"), (#"{"titel": "x"}"#, "titel"),
-                              (#"{"title": "x", "id": 1}"#, "id")] {
+        for (body, field) in [
+            ("", "body"), ("  \n", "body"), ("{}", "body"), (#"{"titel": "x"}"#, "titel"),
+            (#"{"title": "x", "id": 1}"#, "id"),
+        ] {
             #expect(throws: (any Error).self) { try Field.patch(patchBody(body), allowed: allowed) }
-            do { _ = try Field.patch(patchBody(body), allowed: allowed) } catch { #expect(fieldOf(error) == field, "\(body)") }
+            do { _ = try Field.patch(patchBody(body), allowed: allowed) } catch {
+                #expect(fieldOf(error) == field, "\(body)")
+            }
         }
         let doc = try Field.patch(patchBody(#"{"title": " New ", "brief": null}"#), allowed: allowed)
         #expect(try Field.patchText(doc, "title", max: 200, required: true) == "New")
@@ -68,7 +80,9 @@ import Web
         #expect(throws: InvalidInput.self) { try Field.patchText(empty, "title", max: 200, required: true) }
     }
 
-    @Test(arguments: [Route.editVideo(4), .deleteVideo(4), .copyVideo(4), .editProject(5), .deleteProject(5), .apiVideoCopy(6)])
+    @Test(arguments: [
+        Route.editVideo(4), .deleteVideo(4), .copyVideo(4), .editProject(5), .deleteProject(5), .apiVideoCopy(6),
+    ])
     func routesRoundTrip(_ route: Route) {
         #expect(Route(path: route.path) == route)
     }
@@ -88,22 +102,31 @@ import Web
 
     init() throws {
         db = try Connection(url: TestDatabase.url)
-        userID = try db.execute("INSERT INTO users (email, password_hash) VALUES (\(TestDatabase.uniqueEmail("delete")), 'not a hash') RETURNING id")[0].int("id")
-        projectID = try db.execute("INSERT INTO projects (user_id, name) VALUES (\(userID), 'Deleting') RETURNING id")[0].int("id")
-        media = FileManager.default.temporaryDirectory.appendingPathComponent("promptreel-delete-\(UUID().uuidString)").path
+        userID = try db.execute(
+            "INSERT INTO users (email, password_hash) VALUES (\(TestDatabase.uniqueEmail("delete")), 'not a hash') RETURNING id"
+        )[0].int("id")
+        projectID = try db.execute("INSERT INTO projects (user_id, name) VALUES (\(userID), 'Deleting') RETURNING id")[
+            0
+        ].int("id")
+        media =
+            FileManager.default.temporaryDirectory.appendingPathComponent("promptreel-delete-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: media, withIntermediateDirectories: true)
     }
 
     deinit { try? FileManager.default.removeItem(atPath: media) }
 
     func video(_ title: String = "Doomed") throws -> Int64 {
-        try #require(try Store(db: db).createVideo(projectID: projectID, userID: userID, title: title, brief: "", finalPrompt: "A lake")).id
+        try #require(
+            try Store(db: db).createVideo(
+                projectID: projectID, userID: userID, title: title, brief: "", finalPrompt: "A lake")
+        ).id
     }
 
     /// A finished generation (never claimed by a worker) with its three files on disk.
     func finished(videoID: Int64, phase: GenerationPhase = .done) throws -> Int64 {
         let status: GenerationStatus = phase == .done ? .completed : .failed
-        let id = try db.execute("""
+        let id = try db.execute(
+            """
             INSERT INTO generations (video_id, user_id, settings, prompt, model, seconds, size, resolution, estimated_cost, actual_cost,
                                      status, phase, possibly_billed, completed_at, video_bytes, thumbnail_bytes, spritesheet_bytes)
             VALUES (\(videoID), \(userID), '{}', 'A lake', 'sora-2', 4, '1280x720', '720p', 0.40, 0.40, \(status), \(phase),
@@ -112,9 +135,11 @@ import Web
             """)[0].int("id")
         try FileManager.default.createDirectory(atPath: "\(media)/\(id)", withIntermediateDirectories: true)
         for (asset, bytes) in [(MediaAsset.video, 5), (.thumbnail, 3), (.spritesheet, 2)] {
-            _ = FileManager.default.createFile(atPath: "\(media)/\(id)/\(asset.fileName)", contents: Data(repeating: 1, count: bytes))
+            _ = FileManager.default.createFile(
+                atPath: "\(media)/\(id)/\(asset.fileName)", contents: Data(repeating: 1, count: bytes))
         }
-        try db.execute("""
+        try db.execute(
+            """
             UPDATE generations SET video_path = \("\(id)/video.mp4"), thumbnail_path = \("\(id)/thumbnail.webp"),
                    spritesheet_path = \("\(id)/spritesheet.jpg") WHERE id = \(id)
             """)
@@ -130,16 +155,21 @@ import Web
 
         let deleted = try library.deleteVideo(id: doomed, user: user)
         #expect(deleted.name == "Doomed" && deleted.projectID == projectID && deleted.summary == summary)
-        #expect(!FileManager.default.fileExists(atPath: "\(media)/\(g1)") && !FileManager.default.fileExists(atPath: "\(media)/\(g2)"))
+        #expect(
+            !FileManager.default.fileExists(atPath: "\(media)/\(g1)")
+                && !FileManager.default.fileExists(atPath: "\(media)/\(g2)"))
         #expect(FileManager.default.fileExists(atPath: "\(media)/\(other)/video.mp4"))
-        let rows = try db.execute("""
+        let rows = try db.execute(
+            """
             SELECT count(*) AS n, bool_and(video_id IS NULL AND video_title = 'Doomed' AND video_path IS NULL AND thumbnail_path IS NULL
                                            AND spritesheet_path IS NULL AND actual_cost = 0.40) AS kept
             FROM generations WHERE id IN (\(g1), \(g2))
             """)[0]
         #expect(rows.int("n") == 2 && rows.bool("kept"))
         let record = try #require(try GenerationStore(db: db).generation(id: g1, userID: userID))
-        #expect(record.videoID == nil && record.deletedVideoTitle == "Doomed" && record.videoURL == nil && record.cost == USD(parsing: "0.40"))
+        #expect(
+            record.videoID == nil && record.deletedVideoTitle == "Doomed" && record.videoURL == nil
+                && record.cost == USD(parsing: "0.40"))
         #expect(try Store(db: db).video(id: doomed, userID: userID) == nil)
         #expect(throws: Library.Refusal.noSuchVideo) { try library.deleteVideo(id: doomed, user: user) }
     }
@@ -153,22 +183,28 @@ import Web
         let stranger = User(id: userID + 1_000_000, email: "")
         #expect(throws: Library.Refusal.noSuchVideo) { try library.deleteVideo(id: id, user: stranger) }
         #expect(throws: Library.Refusal.noSuchProject) { try library.deleteProject(id: projectID, user: stranger) }
-        #expect(throws: Library.Refusal.noSuchVideo) { try library.updateVideo(id: id, user: stranger, changes: .init(title: "Mine")) }
+        #expect(throws: Library.Refusal.noSuchVideo) {
+            try library.updateVideo(id: id, user: stranger, changes: .init(title: "Mine"))
+        }
     }
 
     @Test func theSweepRemovesWhatNoLiveRowPointsAt() throws {
         let live = try finished(videoID: try video("Live"))
         let doomedVideo = try video()
         let doomed = try finished(videoID: doomedVideo)
-        try db.execute("DELETE FROM videos WHERE id = \(doomedVideo)")  // as if the process died before removing the files
+        // as if the process died before removing the files
+        try db.execute("DELETE FROM videos WHERE id = \(doomedVideo)")
         let fm = FileManager.default
         try fm.createDirectory(atPath: "\(media)/999999999999", withIntermediateDirectories: true)
         _ = fm.createFile(atPath: "\(media)/\(live)/video.mp4.download", contents: Data([1, 2]))
         try fm.createDirectory(atPath: "\(media)/lost+found", withIntermediateDirectories: true)
 
         let removed = try MediaSweep.run(db: db, mediaDirectory: media).map(\.path).sorted()
-        #expect(removed == ["\(media)/\(doomed)", "\(media)/\(live)/video.mp4.download", "\(media)/999999999999"].sorted())
-        #expect(fm.fileExists(atPath: "\(media)/\(live)/video.mp4") && fm.fileExists(atPath: "\(media)/\(live)/spritesheet.jpg"))
+        #expect(
+            removed == ["\(media)/\(doomed)", "\(media)/\(live)/video.mp4.download", "\(media)/999999999999"].sorted())
+        #expect(
+            fm.fileExists(atPath: "\(media)/\(live)/video.mp4")
+                && fm.fileExists(atPath: "\(media)/\(live)/spritesheet.jpg"))
         #expect(fm.fileExists(atPath: "\(media)/lost+found"))
         #expect(try MediaSweep.run(db: db, mediaDirectory: media).isEmpty)
     }
@@ -176,13 +212,17 @@ import Web
     @Test func editingKeepsPromptVersionsAndLeavesGenerationsAlone() throws {
         let id = try video()
         let g = try finished(videoID: id)
-        let edited = try library.updateVideo(id: id, user: user, changes: .init(title: "Renamed", finalPrompt: "A stormy lake"))
+        let edited = try library.updateVideo(
+            id: id, user: user, changes: .init(title: "Renamed", finalPrompt: "A stormy lake"))
         #expect(edited.title == "Renamed" && edited.finalPrompt == "A stormy lake" && edited.brief == "")
-        _ = try library.updateVideo(id: id, user: user, changes: .init(finalPrompt: "A stormy lake", preset: .some(nil)))
+        _ = try library.updateVideo(
+            id: id, user: user, changes: .init(finalPrompt: "A stormy lake", preset: .some(nil)))
         let versions = try Store(db: db).promptVersions(videoID: id, userID: userID).map(\.source)
         #expect(versions == [.edited, .written])
         #expect(try GenerationStore(db: db).byID(g)?.prompt == "A lake")
         let copy = try library.copyVideo(id: id, user: user)
-        #expect(copy.title == "Renamed (copy)" && copy.finalPrompt == "A stormy lake" && copy.projectID == projectID && copy.id != id)
+        #expect(
+            copy.title == "Renamed (copy)" && copy.finalPrompt == "A stormy lake" && copy.projectID == projectID
+                && copy.id != id)
     }
 }

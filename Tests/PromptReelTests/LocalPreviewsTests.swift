@@ -4,15 +4,18 @@
 
 import Foundation
 import Images
+import Testing
+
 @testable import Core
 @testable import Engine
 @testable import Telemetry
 @testable import WebApp
-import Testing
 
 @Suite struct SubprocessTests {
     @Test func passesArgumentsVerbatimAndReportsTheExitStatus() {
-        #expect(Subprocess.run("/bin/echo", ["a b", "$HOME;", "`x`"], timeoutSeconds: 5) == .exited(status: 0, output: "a b $HOME; `x`"))
+        #expect(
+            Subprocess.run("/bin/echo", ["a b", "$HOME;", "`x`"], timeoutSeconds: 5)
+                == .exited(status: 0, output: "a b $HOME; `x`"))
         #expect(Subprocess.run("/bin/false", [], timeoutSeconds: 5) == .exited(status: 1, output: ""))
     }
 
@@ -30,7 +33,8 @@ import Testing
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("subprocess-\(UUID().uuidString)").path
         defer { unlink(path) }
         try Data(repeating: UInt8(ascii: "x"), count: 3 << 20).write(to: URL(fileURLWithPath: path))
-        guard case let .exited(status, output) = Subprocess.run("/bin/cat", [path], timeoutSeconds: 10, maxOutput: 100) else {
+        guard case let .exited(status, output) = Subprocess.run("/bin/cat", [path], timeoutSeconds: 10, maxOutput: 100)
+        else {
             Issue.record("cat did not finish")
             return
         }
@@ -72,46 +76,60 @@ import Testing
     func bytes(_ name: String) throws -> [UInt8] { try MediaFiles.read(name, in: directory, maxBytes: 1 << 24) }
 
     @Test func argumentsSeekAThirdInAndSpaceEightFrames() {
-        let poster = LocalPreviews.arguments(.thumbnail, video: "/m/1/video.mp4", output: "/m/1/t", seconds: 6, maxBytes: 1000)
-        #expect(poster.starts(with: ["-nostdin", "-hide_banner", "-loglevel", "error", "-y", "-filter_threads", "1", "-ss", "2.000",
-                                     "-protocol_whitelist", "file", "-f", "mov", "-threads", "1", "-i", "file:/m/1/video.mp4"]))
+        let poster = LocalPreviews.arguments(
+            .thumbnail, video: "/m/1/video.mp4", output: "/m/1/t", seconds: 6, maxBytes: 1000)
+        #expect(
+            poster.starts(with: [
+                "-nostdin", "-hide_banner", "-loglevel", "error", "-y", "-filter_threads", "1", "-ss", "2.000",
+                "-protocol_whitelist", "file", "-f", "mov", "-threads", "1", "-i", "file:/m/1/video.mp4",
+            ]))
         #expect(poster.contains("libwebp") && poster.last == "file:/m/1/t" && poster.contains("1000"))
-        let sheet = LocalPreviews.arguments(.spritesheet, video: "/m/1/video.mp4", output: "/m/1/s", seconds: 4, maxBytes: 1000)
+        let sheet = LocalPreviews.arguments(
+            .spritesheet, video: "/m/1/video.mp4", output: "/m/1/s", seconds: 4, maxBytes: 1000)
         #expect(sheet.contains("fps=2.000000,scale=trunc(iw/4)*2:trunc(ih/4)*2,tile=4x2") && sheet.contains("mjpeg"))
         // Unknown duration: the first frame, 2 frames a second; a nonsense one counts as unknown.
-        #expect(!LocalPreviews.arguments(.thumbnail, video: "v", output: "o", seconds: nil, maxBytes: 1).contains("-ss"))
-        #expect(LocalPreviews.arguments(.spritesheet, video: "v", output: "o", seconds: .nan, maxBytes: 1).contains("fps=2,scale=trunc(iw/4)*2:trunc(ih/4)*2,tile=4x2"))
+        #expect(
+            !LocalPreviews.arguments(.thumbnail, video: "v", output: "o", seconds: nil, maxBytes: 1).contains("-ss"))
+        #expect(
+            LocalPreviews.arguments(.spritesheet, video: "v", output: "o", seconds: .nan, maxBytes: 1).contains(
+                "fps=2,scale=trunc(iw/4)*2:trunc(ih/4)*2,tile=4x2"))
     }
 
     /// From the simulator's MP4 (320x180, 4 s): a WebP at the video's size and a JPEG the size of the
     /// simulator's own spritesheet, both fully decodable.
     @Test func makesAWebPPosterAndAJPEGSpritesheetTheProviderSize() throws {
         let previews = LocalPreviews()
-        let poster = try previews.make(.thumbnail, in: directory, video: "video.mp4", output: "thumbnail.webp", seconds: 4, frame: (320, 180))
+        let poster = try previews.make(
+            .thumbnail, in: directory, video: "video.mp4", output: "thumbnail.webp", seconds: 4, frame: (320, 180))
         let webp = try bytes("thumbnail.webp")
         #expect(Array(webp[0..<4]) == Array("RIFF".utf8) && Array(webp[8..<12]) == Array("WEBP".utf8))
         #expect(try Images.validate(webp) == ImageInfo(format: .webp, width: 320, height: 180))
         #expect(poster.bytes == webp.count && poster.sha256 == LocalPreviews.hex(Crypto.sha256(webp)))
 
-        _ = try previews.make(.spritesheet, in: directory, video: "video.mp4", output: "spritesheet.jpg", seconds: 4, frame: (320, 180))
+        _ = try previews.make(
+            .spritesheet, in: directory, video: "video.mp4", output: "spritesheet.jpg", seconds: 4, frame: (320, 180))
         let jpeg = try bytes("spritesheet.jpg")
         #expect(jpeg.starts(with: [0xFF, 0xD8, 0xFF]))
-        let providers = try Images.probe([UInt8](Data(contentsOf: URL(fileURLWithPath: Self.fixtures + "/spritesheet.jpg"))))
+        let providers = try Images.probe(
+            [UInt8](Data(contentsOf: URL(fileURLWithPath: Self.fixtures + "/spritesheet.jpg"))))
         #expect(try Images.validate(jpeg) == providers)
     }
 
     @Test func missingFfmpegOrABrokenVideoLeavesNothing() throws {
         let missing = LocalPreviews(ffmpeg: "/nonexistent/ffmpeg")
         #expect(throws: LocalPreviews.Failure.self) {
-            try missing.make(.thumbnail, in: directory, video: "video.mp4", output: "thumbnail.webp", seconds: 4, frame: nil)
+            try missing.make(
+                .thumbnail, in: directory, video: "video.mp4", output: "thumbnail.webp", seconds: 4, frame: nil)
         }
         try MediaFiles.write(Array("not a video at all".utf8), to: "broken.mp4", in: directory)
         #expect(throws: LocalPreviews.Failure.self) {
-            try LocalPreviews().make(.spritesheet, in: directory, video: "broken.mp4", output: "spritesheet.jpg", seconds: 4, frame: nil)
+            try LocalPreviews().make(
+                .spritesheet, in: directory, video: "broken.mp4", output: "spritesheet.jpg", seconds: 4, frame: nil)
         }
         // Past the end ffmpeg exits 0 with an empty WebP: refused by its bytes.
         #expect(throws: LocalPreviews.Failure.self) {
-            try LocalPreviews().make(.thumbnail, in: directory, video: "video.mp4", output: "thumbnail.webp", seconds: 300, frame: nil)
+            try LocalPreviews().make(
+                .thumbnail, in: directory, video: "video.mp4", output: "thumbnail.webp", seconds: 300, frame: nil)
         }
         #expect(!FileManager.default.fileExists(atPath: directory + "/thumbnail.webp"))
         #expect(!FileManager.default.fileExists(atPath: directory + "/spritesheet.jpg"))
@@ -119,7 +137,8 @@ import Testing
 
     @Test func aWrongSizeIsRefused() {
         #expect(throws: LocalPreviews.Failure.self) {
-            try LocalPreviews().make(.thumbnail, in: directory, video: "video.mp4", output: "thumbnail.webp", seconds: 4, frame: (1280, 720))
+            try LocalPreviews().make(
+                .thumbnail, in: directory, video: "video.mp4", output: "thumbnail.webp", seconds: 4, frame: (1280, 720))
         }
         #expect(!FileManager.default.fileExists(atPath: directory + "/thumbnail.webp"))
     }

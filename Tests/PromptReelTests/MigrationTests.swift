@@ -32,7 +32,8 @@ import Testing
         let first = try migrator.migrate(db)
         #expect(first.count == migrator.scripts.count)
         #expect(try migrator.migrate(db).isEmpty)
-        #expect(try db.execute("SELECT count(*) AS n FROM schema_migrations")[0].int("n") == Int64(migrator.scripts.count))
+        #expect(
+            try db.execute("SELECT count(*) AS n FROM schema_migrations")[0].int("n") == Int64(migrator.scripts.count))
         #expect(try db.execute("SELECT to_regclass('videos') IS NOT NULL AS ok")[0].bool("ok"))
     }
 
@@ -68,8 +69,16 @@ import Testing
 final class Results: @unchecked Sendable {
     private let lock = NSLock()
     private var stored: [Int] = []
-    func add(_ v: Int) { lock.lock(); stored.append(v); lock.unlock() }
-    var values: [Int] { lock.lock(); defer { lock.unlock() }; return stored }
+    func add(_ v: Int) {
+        lock.lock()
+        stored.append(v)
+        lock.unlock()
+    }
+    var values: [Int] {
+        lock.lock()
+        defer { lock.unlock() }
+        return stored
+    }
 }
 
 @Suite struct DatabaseErrors {
@@ -99,7 +108,10 @@ final class Results: @unchecked Sendable {
         try db.execute("CREATE TEMP TABLE r (k int)")
         struct Boom: Error {}
         #expect(throws: Boom.self) {
-            try db.transaction { try db.execute("INSERT INTO r VALUES (1)"); throw Boom() }
+            try db.transaction {
+                try db.execute("INSERT INTO r VALUES (1)")
+                throw Boom()
+            }
         }
         #expect(try db.execute("SELECT count(*) AS n FROM r")[0].int("n") == 0)
     }

@@ -5,14 +5,15 @@
 
 import Foundation
 import Postgres
+import Synchronization
+import Testing
+import Web
+
 @testable import Core
 @testable import Engine
 @testable import Telemetry
-@testable import WebApp
-import Synchronization
-import Testing
 @testable import VideoAPI
-import Web
+@testable import WebApp
 
 /// Answers by role (read from the system message), records every call, and counts how many calls were
 /// in flight at once. Shared by the per-call providers the engine makes on its threads.
@@ -44,13 +45,15 @@ final class ScriptedChat: Sendable {
     func call(_ request: ChatRequest) -> ChatCall {
         let role = Self.role(request)
         let lost = state.withLock { s in s.lostAttempts.removeValue(forKey: role) ?? 0 }
-        let timeouts = Array(repeating: VideoAPIError(.timeout, detail: "scripted timeout for \(role)").of(.chat), count: lost)
+        let timeouts = Array(
+            repeating: VideoAPIError(.timeout, detail: "scripted timeout for \(role)").of(.chat), count: lost)
         return ChatCall(Result { () throws(VideoAPIError) in try answer(request) }, unanswered: timeouts)
     }
 
     static func role(_ request: ChatRequest) -> String {
         let system = request.messages.first?.content ?? ""
-        return system.components(separatedBy: "You are the ").dropFirst().first?.components(separatedBy: " of").first ?? "?"
+        return system.components(separatedBy: "You are the ").dropFirst().first?.components(separatedBy: " of").first
+            ?? "?"
     }
 
     func answer(_ request: ChatRequest) throws(VideoAPIError) -> ChatCompletion {
@@ -66,9 +69,15 @@ final class ScriptedChat: Sendable {
         if delay > 0 { Thread.sleep(forTimeInterval: delay) }
         state.withLock { $0.active -= 1 }
         if failing { throw VideoAPIError(.upstream, status: 500, detail: "scripted failure for \(role)") }
-        if empty { return ChatCompletion(content: "", finishReason: "length", promptTokens: 1000, completionTokens: 1200) }
-        let content = role == "Moderator" ? "PROMPT:\nA lantern-lit night market, steam rising.\nRATIONALE:\nThe table agreed on warmth." : "\(role) notes."
-        return ChatCompletion(content: content, finishReason: "stop", promptTokens: 1000, completionTokens: 250, usageReported: !noUsage)
+        if empty {
+            return ChatCompletion(content: "", finishReason: "length", promptTokens: 1000, completionTokens: 1200)
+        }
+        let content =
+            role == "Moderator"
+            ? "PROMPT:\nA lantern-lit night market, steam rising.\nRATIONALE:\nThe table agreed on warmth."
+            : "\(role) notes."
+        return ChatCompletion(
+            content: content, finishReason: "stop", promptTokens: 1000, completionTokens: 250, usageReported: !noUsage)
     }
 }
 
@@ -85,23 +94,31 @@ struct ScriptedChatProvider: ChatProvider {
 
     init() throws {
         // Like EngineTests: only against scripts/test's database, and no other roundtable may be due.
-        try #require(TestDatabase.url.contains("promptreel_test"), "RoundtableEngineTests run only against scripts/test's database")
+        try #require(
+            TestDatabase.url.contains("promptreel_test"),
+            "RoundtableEngineTests run only against scripts/test's database")
         db = try Connection(url: TestDatabase.url)
-        try db.execute("UPDATE roundtables SET status = 'failed', error_message = 'test reset', completed_at = now() WHERE status IN ('queued', 'running')")
+        try db.execute(
+            "UPDATE roundtables SET status = 'failed', error_message = 'test reset', completed_at = now() WHERE status IN ('queued', 'running')"
+        )
         fixture = try EngineFixture(db: db)
     }
 
     func engine(_ script: ScriptedChat) -> RoundtableEngine {
-        RoundtableEngine(db: db) { () throws(VideoAPIError) -> any ChatProvider in ScriptedChatProvider(script: script) }
+        RoundtableEngine(db: db) { () throws(VideoAPIError) -> any ChatProvider in ScriptedChatProvider(script: script)
+        }
     }
 
     func newRoundtable(chatModel: String = "gpt-4.1-mini") throws -> Int64 {
-        let video = try db.execute("""
+        let video = try db.execute(
+            """
             INSERT INTO videos (project_id, title, brief) VALUES (\(fixture.projectID), 'Roundtable test', 'A night market teaser.') RETURNING id
             """)[0].int("id")
-        return try store.insert(.init(videoID: video, userID: fixture.userID, brief: "A night market teaser.", currentPrompt: "",
-                                      settings: fixture.settings.userJSON.serialized, preset: nil, roles: try store.roles(),
-                                      feedback: nil, previous: nil, chatModel: chatModel))
+        return try store.insert(
+            .init(
+                videoID: video, userID: fixture.userID, brief: "A night market teaser.", currentPrompt: "",
+                settings: fixture.settings.userJSON.serialized, preset: nil, roles: try store.roles(),
+                feedback: nil, previous: nil, chatModel: chatModel))
     }
 
     @Test func fourPlusFourPlusOneInOrderPricedToTheMicroDollar() throws {
@@ -113,7 +130,10 @@ struct ScriptedChatProvider: ChatProvider {
         #expect(table.proposal == "A lantern-lit night market, steam rising.")
         #expect(table.rationale == "The table agreed on warmth.")
         let messages = try store.messages(roundtableID: id)
-        #expect(messages.map { "\($0.round):\($0.role)" } == Self.roles.map { "1:\($0)" } + Self.roles.map { "2:\($0)" } + ["3:Moderator"])
+        #expect(
+            messages.map { "\($0.round):\($0.role)" } == Self.roles.map { "1:\($0)" } + Self.roles.map { "2:\($0)" } + [
+                "3:Moderator"
+            ])
         // 1000 × $0.40 + 250 × $1.60 per million = $0.0008 each.
         #expect(messages.allSatisfy { $0.cost == USD(parsing: "0.000800") })
         #expect(table.cost == USD(parsing: "0.0072") && !table.costUnknown)
@@ -130,7 +150,8 @@ struct ScriptedChatProvider: ChatProvider {
         #expect(try engine(script).runOne())
         let table = try #require(try store.byID(id))
         #expect(table.status == .completed && table.unansweredCalls == 1)
-        let lost = try db.execute("""
+        let lost = try db.execute(
+            """
             SELECT round, role, error_kind, prompt_tokens, completion_tokens, cost::text AS cost
             FROM roundtable_unanswered_calls WHERE roundtable_id = \(id)
             """)
@@ -140,13 +161,17 @@ struct ScriptedChatProvider: ChatProvider {
         let row = try #require(lost.first)
         #expect(row.int("round") == 1 && row.string("role") == "Director" && row.string("error_kind") == "timeout")
         #expect(row.int("prompt_tokens") == Int64(request.worstCasePromptTokens) && row.int("completion_tokens") == 600)
-        let worst = try #require(USD(parsing: try db.execute("""
-            SELECT chat_call_cost(\(request.worstCasePromptTokens), 600, 'gpt-4.1-mini')::text AS c
-            """)[0].string("c")))
+        let worst = try #require(
+            USD(
+                parsing: try db.execute(
+                    """
+                    SELECT chat_call_cost(\(request.worstCasePromptTokens), 600, 'gpt-4.1-mini')::text AS c
+                    """)[0].string("c")))
         #expect(USD(parsing: row.string("cost")) == worst && worst > .zero)
         #expect(table.possiblyBilled == worst)
         #expect(table.cost == USD(micros: 7_200).adding(worst))  // nine answers at $0.0008 and the lost attempt
-        let spend = try db.execute("""
+        let spend = try db.execute(
+            """
             SELECT spend::text AS spend, possibly_billed::text AS possibly FROM spend_items WHERE kind = 'roundtable' AND id = \(id)
             """)[0]
         #expect(USD(parsing: spend.string("spend")) == table.cost && USD(parsing: spend.string("possibly")) == worst)
@@ -167,7 +192,8 @@ struct ScriptedChatProvider: ChatProvider {
         var table = try #require(try store.byID(id))
         #expect(table.status == .failed)
         #expect(table.errorMessage?.contains("Editor") == true)
-        #expect(try store.messages(roundtableID: id).map(\.role).sorted() == ["Cinematographer", "Director", "Feasibility"])
+        #expect(
+            try store.messages(roundtableID: id).map(\.role).sorted() == ["Cinematographer", "Director", "Feasibility"])
         script.recover()
         #expect(try store.retry(id: id, userID: fixture.userID))
         let before = script.calls.count
@@ -199,7 +225,9 @@ struct ScriptedChatProvider: ChatProvider {
     @Test func partialUsageIsUnknown() throws {
         let client = try ChatAPIClient(config: ChatConfig(baseURL: "http://127.0.0.1:9/v1", apiKey: "k"))
         func decode(_ usage: String) throws -> ChatCompletion {
-            try client.decode(Array(#"{"choices":[{"message":{"content":"hi"},"finish_reason":"stop"}]\#(usage)}"#.utf8), status: 200, requestID: nil)
+            try client.decode(
+                Array(#"{"choices":[{"message":{"content":"hi"},"finish_reason":"stop"}]\#(usage)}"#.utf8), status: 200,
+                requestID: nil)
         }
         #expect(try decode(#","usage":{"prompt_tokens":10,"completion_tokens":2}"#).usageReported)
         #expect(try !decode(#","usage":{}"#).usageReported)
@@ -224,7 +252,8 @@ struct ScriptedChatProvider: ChatProvider {
         var config = AppConfig(databaseURL: TestDatabase.url)
         config.chatModel = ChatConfig.defaultModel
         let service = Roundtables(db: db, config: config)
-        #expect(throws: Roundtables.Refusal.self) { try service.accept(id: id, user: user, editedPrompt: nil) }  // not completed yet
+        // not completed yet
+        #expect(throws: Roundtables.Refusal.self) { try service.accept(id: id, user: user, editedPrompt: nil) }
         #expect(try engine(ScriptedChat()).runOne())
         let (_, video) = try service.accept(id: id, user: user, editedPrompt: nil)
         #expect(video.finalPrompt == "A lantern-lit night market, steam rising.")
@@ -239,7 +268,8 @@ struct ScriptedChatProvider: ChatProvider {
 
 @Suite struct RoundtableText {
     @Test func moderatorFormat() {
-        let parsed = RoundtablePrompts.parseModerator("PROMPT:\n  A heron at dusk.  \nRATIONALE:\nCalm.", cutShort: false)
+        let parsed = RoundtablePrompts.parseModerator(
+            "PROMPT:\n  A heron at dusk.  \nRATIONALE:\nCalm.", cutShort: false)
         #expect(parsed.proposal == "A heron at dusk." && parsed.rationale == "Calm.")
         let loose = RoundtablePrompts.parseModerator("Just a prompt without the form.", cutShort: true)
         #expect(loose.proposal == "Just a prompt without the form.")
@@ -250,8 +280,12 @@ struct ScriptedChatProvider: ChatProvider {
         let old = "a slow pan over the harbour at dawn"
         let new = "a slow dolly over the misty harbour at dawn"
         let pieces = WordDiff.diff(old, new)
-        let before = pieces.compactMap { if case let .same(w) = $0 { w } else if case let .removed(w) = $0 { w } else { nil } }
-        let after = pieces.compactMap { if case let .same(w) = $0 { w } else if case let .added(w) = $0 { w } else { nil } }
+        let before = pieces.compactMap {
+            if case let .same(w) = $0 { w } else if case let .removed(w) = $0 { w } else { nil }
+        }
+        let after = pieces.compactMap {
+            if case let .same(w) = $0 { w } else if case let .added(w) = $0 { w } else { nil }
+        }
         #expect(before.joined(separator: " ") == old && after.joined(separator: " ") == new)
         #expect(pieces.filter { if case .same = $0 { true } else { false } }.count == 7)
         #expect(WordDiff.html("<b>", "<i>").rendered == "<del>&lt;b&gt;</del> <ins>&lt;i&gt;</ins> ")

@@ -1,14 +1,15 @@
 // Test helpers: the real database from DATABASE_URL (scripts/test starts one) and a cookie-keeping
 // client that drives the App's handlers directly, with no socket in between.
 
-@testable import Core
-@testable import Engine
-@testable import Telemetry
-@testable import WebApp
 import Foundation
 import Postgres
 import Testing
 import Web
+
+@testable import Core
+@testable import Engine
+@testable import Telemetry
+@testable import WebApp
 
 enum TestDatabase {
     /// scripts/test always sets it; running `swift test` alone without it fails loudly, never skips.
@@ -52,8 +53,10 @@ final class Client {
     func post(_ path: String, _ fields: [(String, String)], csrf: String? = nil) -> Response {
         let all = [("_csrf", csrf ?? lastCSRF)] + fields
         let body = all.map { URLEncoding.encode($0.0) + "=" + URLEncoding.encode($0.1) }.joined(separator: "&")
-        return send(Request(method: "POST", target: path, headers: ["content-type": "application/x-www-form-urlencoded"],
-                            body: Array(body.utf8)))
+        return send(
+            Request(
+                method: "POST", target: path, headers: ["content-type": "application/x-www-form-urlencoded"],
+                body: Array(body.utf8)))
     }
 
     func send(_ request: Request) -> Response {

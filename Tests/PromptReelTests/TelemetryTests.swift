@@ -3,6 +3,7 @@
 import Foundation
 import Glibc
 import Testing
+
 @testable import Core
 @testable import Engine
 @testable import Telemetry
@@ -19,7 +20,9 @@ import Testing
     @Test func noValueCanStartALineOrCloseItsQuotes() {
         let forged = "ok\nts=2026-01-01T00:00:00.000Z level=error msg=\"forged\"\r\u{2028}\u{0}\\"
         let quoted = LineLogHandler.quoted(forged)
-        #expect(!quoted.contains("\n") && !quoted.contains("\r") && !quoted.contains("\u{2028}") && !quoted.contains("\u{0}"))
+        #expect(
+            !quoted.contains("\n") && !quoted.contains("\r") && !quoted.contains("\u{2028}")
+                && !quoted.contains("\u{0}"))
         #expect(quoted == #""ok\nts=2026-01-01T00:00:00.000Z level=error msg=\"forged\"\r\u2028\u0000\\""#)
         #expect(LineLogHandler.key("user id\n=x") == "user_id__x")
     }
@@ -42,11 +45,18 @@ import Testing
         let text = String(decoding: metrics.exposition(), as: UTF8.self)
         #expect(text.contains("# HELP promptreel_http_requests_total Requests answered"))
         #expect(text.contains("# TYPE promptreel_http_requests_total counter"))
-        #expect(text.contains(#"promptreel_http_requests_total{process="test\"proc",route="apiStatus",status="200"} 2"#))
+        #expect(
+            text.contains(#"promptreel_http_requests_total{process="test\"proc",route="apiStatus",status="200"} 2"#))
         #expect(text.contains("# TYPE promptreel_http_request_duration_seconds histogram"))
-        #expect(text.contains(#"promptreel_http_request_duration_seconds_bucket{process="test\"proc",route="apiStatus",le="0.0025"} 1"#))
-        #expect(text.contains(#"promptreel_provider_calls_total{process="test\"proc",endpoint="create",outcome="ok"} 1"#))
-        #expect(text.contains(#"promptreel_provider_calls_total{process="test\"proc",endpoint="retrieve",outcome="rate_limited"} 1"#))
+        #expect(
+            text.contains(
+                #"promptreel_http_request_duration_seconds_bucket{process="test\"proc",route="apiStatus",le="0.0025"} 1"#
+            ))
+        #expect(
+            text.contains(#"promptreel_provider_calls_total{process="test\"proc",endpoint="create",outcome="ok"} 1"#))
+        #expect(
+            text.contains(
+                #"promptreel_provider_calls_total{process="test\"proc",endpoint="retrieve",outcome="rate_limited"} 1"#))
         #expect(text.contains(#"promptreel_media_stored_bytes_total{process="test\"proc",kind="video"} 1234"#))
     }
 
@@ -67,7 +77,9 @@ import Testing
         address.sin_port = UInt16(port).bigEndian
         address.sin_addr.s_addr = UInt32(0x7F00_0001).bigEndian
         let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
         }
         guard connected == 0 else { return "" }
         var bytes = Array(request.utf8)
@@ -86,12 +98,16 @@ import Testing
         let listener = try MetricsListener(address: "127.0.0.1:0", allowRemote: false) { Array("m_total 1\n".utf8) }
         defer { listener.stopAndWait() }
         let ok = exchange(port: listener.port, "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
-        #expect(ok.hasPrefix("HTTP/1.1 200 OK\r\n") && ok.contains("text/plain; version=0.0.4") && ok.hasSuffix("\r\n\r\nm_total 1\n"))
+        #expect(
+            ok.hasPrefix("HTTP/1.1 200 OK\r\n") && ok.contains("text/plain; version=0.0.4")
+                && ok.hasSuffix("\r\n\r\nm_total 1\n"))
         #expect(exchange(port: listener.port, "GET /other HTTP/1.1\r\n\r\n").hasPrefix("HTTP/1.1 404 "))
         #expect(exchange(port: listener.port, "POST /metrics HTTP/1.1\r\n\r\n").hasPrefix("HTTP/1.1 405 "))
         #expect(exchange(port: listener.port, "garbage\r\n\r\n").hasPrefix("HTTP/1.1 400 "))
         // A head that never ends is cut off at 8 KiB, not read forever.
-        #expect(exchange(port: listener.port, "GET /metrics HTTP/1.1\r\nX: " + String(repeating: "a", count: 9000)).hasPrefix("HTTP/1.1 400 "))
+        #expect(
+            exchange(port: listener.port, "GET /metrics HTTP/1.1\r\nX: " + String(repeating: "a", count: 9000))
+                .hasPrefix("HTTP/1.1 400 "))
     }
 
     /// A client sending its head a byte at a time is cut off at the head's deadline, not served (or
@@ -106,7 +122,9 @@ import Testing
         address.sin_port = UInt16(listener.port).bigEndian
         address.sin_addr.s_addr = UInt32(0x7F00_0001).bigEndian
         let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
         }
         try #require(connected == 0)
         // Trickle "GET /metrics HTTP/1.1\r\nX: aaaa…" a byte every 200 ms for up to 8 s (40 bytes), never
@@ -119,7 +137,10 @@ import Testing
                 cutOff = true
                 break
             }
-            if send(fd, &byte, 1, Int32(MSG_NOSIGNAL)) != 1 { cutOff = true; break }
+            if send(fd, &byte, 1, Int32(MSG_NOSIGNAL)) != 1 {
+                cutOff = true
+                break
+            }
             byte = UInt8(ascii: "a")
         }
         #expect(cutOff)
@@ -128,9 +149,15 @@ import Testing
     }
 
     @Test func refusesAddressesBeyondLoopbackUnlessAllowed() {
-        #expect(throws: MetricsListener.Failure.self) { try MetricsListener(address: "0.0.0.0:0", allowRemote: false) { [] } }
-        #expect(throws: MetricsListener.Failure.self) { try MetricsListener(address: "localhost:0", allowRemote: false) { [] } }
-        #expect(throws: MetricsListener.Failure.self) { try MetricsListener(address: "127.0.0.1:x", allowRemote: false) { [] } }
+        #expect(throws: MetricsListener.Failure.self) {
+            try MetricsListener(address: "0.0.0.0:0", allowRemote: false) { [] }
+        }
+        #expect(throws: MetricsListener.Failure.self) {
+            try MetricsListener(address: "localhost:0", allowRemote: false) { [] }
+        }
+        #expect(throws: MetricsListener.Failure.self) {
+            try MetricsListener(address: "127.0.0.1:x", allowRemote: false) { [] }
+        }
         #expect(MetricsListener.split("[::1]:9464") == ("::1", "9464"))
         #expect(MetricsListener.split("9464") == ("127.0.0.1", "9464"))
         if let v6 = try? MetricsListener(address: "[::1]:0", allowRemote: false, body: { [] }) { v6.stopAndWait() }

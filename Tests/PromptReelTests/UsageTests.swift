@@ -1,24 +1,30 @@
 // Usage's pure parts: UTC days and ranges (parsing, calendar, defaults, limits), the scope and grouping
 // a member may ask for, CSV cells (quoting, formula injection), the chart's axis, and tenths.
 
+import Testing
+import Web
+
 @testable import Core
 @testable import Engine
 @testable import Telemetry
 @testable import WebApp
-import Testing
-import Web
 
 @Suite struct UsageDays {
-    @Test(arguments: [("1970-01-01", 0), ("2024-02-29", 19_782), ("2000-03-01", 11_017), ("1969-12-31", -1), ("9999-12-31", 2_932_896)])
+    @Test(arguments: [
+        ("1970-01-01", 0), ("2024-02-29", 19_782), ("2000-03-01", 11_017), ("1969-12-31", -1),
+        ("9999-12-31", 2_932_896),
+    ])
     func daysCountFromTheEpoch(text: String, number: Int) {
         let day = UsageDay(parsing: text)
         #expect(day?.number == number)
         #expect(day?.text == text)  // and print back
     }
 
-    @Test(arguments: ["2024-02-30", "2023-02-29", "1900-02-29", "2024-13-01", "2024-00-10", "2024-01-00", "2024-1-01", "2024-01-1",
-                      "24-01-01", "2024/01/01", " 2024-01-01", "2024-01-01 ", "2024-01-01T00:00", "", "0000-01-01", "２０２４-01-01",
-                      "+024-01-01", "2024-0a-01"])
+    @Test(arguments: [
+        "2024-02-30", "2023-02-29", "1900-02-29", "2024-13-01", "2024-00-10", "2024-01-00", "2024-1-01", "2024-01-1",
+        "24-01-01", "2024/01/01", " 2024-01-01", "2024-01-01 ", "2024-01-01T00:00", "", "0000-01-01", "２０２４-01-01",
+        "+024-01-01", "2024-0a-01",
+    ])
     func onlyRealDatesWrittenYYYYMMDDParse(_ text: String) {
         #expect(UsageDay(parsing: text) == nil)
     }
@@ -57,12 +63,17 @@ import Web
     }
 
     @Test func refusalsAre422NamingTheField() {
-        for (from, to, field) in [("2024-02-30", nil, "from"), (nil, "soon", "to"), ("2024-03-01", "2024-02-29", "to"), ("2020-01-01", "2026-01-01", "to")] {
+        for (from, to, field) in [
+            ("2024-02-30", nil, "from"), (nil, "soon", "to"), ("2024-03-01", "2024-02-29", "to"),
+            ("2020-01-01", "2026-01-01", "to"),
+        ] {
             do {
                 _ = try parse(from, to)
                 Issue.record("accepted \(String(describing: from))..\(String(describing: to))")
             } catch {
-                #expect(error.field == field && error.code == "validation_failed" && error.description.hasPrefix(field + ":"))
+                #expect(
+                    error.field == field && error.code == "validation_failed"
+                        && error.description.hasPrefix(field + ":"))
             }
         }
     }
@@ -76,10 +87,22 @@ import Web
         #expect(try UsageScope.parse(nil, for: member) == .user(7))
         #expect(try UsageScope.parse("all", for: admin) == .everyone)
         #expect(try UsageGrouping.parse("user", for: admin) == .user)
-        do { _ = try UsageScope.parse("all", for: member); Issue.record("a member got every user's work") } catch { #expect(error is NotFound) }
-        do { _ = try UsageGrouping.parse("user", for: member); Issue.record("a member grouped by user") } catch { #expect(error is NotFound) }
-        do { _ = try UsageGrouping.parse("week", for: admin); Issue.record("unknown grouping") } catch { #expect(error is InvalidInput) }
-        do { _ = try UsageScope.parse("ALL", for: admin); Issue.record("unknown scope") } catch { #expect(error is InvalidInput) }
+        do {
+            _ = try UsageScope.parse("all", for: member)
+            Issue.record("a member got every user's work")
+        } catch { #expect(error is NotFound) }
+        do {
+            _ = try UsageGrouping.parse("user", for: member)
+            Issue.record("a member grouped by user")
+        } catch { #expect(error is NotFound) }
+        do {
+            _ = try UsageGrouping.parse("week", for: admin)
+            Issue.record("unknown grouping")
+        } catch { #expect(error is InvalidInput) }
+        do {
+            _ = try UsageScope.parse("ALL", for: admin)
+            Issue.record("unknown scope")
+        } catch { #expect(error is InvalidInput) }
     }
 
     @Test func successRateCountsFinishedWorkOnly() {
@@ -89,23 +112,30 @@ import Web
 }
 
 @Suite struct UsageCSVCells {
-    @Test(arguments: [("sora-2", "sora-2"), ("=1+2", "'=1+2"), ("+1", "'+1"), ("-1", "'-1"), ("@SUM(A1)", "'@SUM(A1)"),
-                      ("\tx", "'\tx"), ("a,b", "\"a,b\""), ("say \"hi\"", "\"say \"\"hi\"\"\""), ("two\nlines", "\"two\nlines\""),
-                      ("=HYPERLINK(\"x\")", "\"'=HYPERLINK(\"\"x\"\")\""), ("", ""), ("a=b", "a=b")])
+    @Test(arguments: [
+        ("sora-2", "sora-2"), ("=1+2", "'=1+2"), ("+1", "'+1"), ("-1", "'-1"), ("@SUM(A1)", "'@SUM(A1)"),
+        ("\tx", "'\tx"), ("a,b", "\"a,b\""), ("say \"hi\"", "\"say \"\"hi\"\"\""), ("two\nlines", "\"two\nlines\""),
+        ("=HYPERLINK(\"x\")", "\"'=HYPERLINK(\"\"x\"\")\""), ("", ""), ("a=b", "a=b"),
+    ])
     func cellsAreQuotedAndFormulasDefused(text: String, cell: String) {
         #expect(UsageCSV.field(text) == cell)
     }
 
     @Test func aRowHasTenColumnsAndMoneyIsExact() {
-        let figures = UsageFigures(count: 3, completed: 2, failed: 1, spend: USD(parsing: "1.234567")!, possiblyBilled: USD(parsing: "0.4")!,
-                                   p50Seconds: 61.25, p95Seconds: nil)
-        #expect(UsageCSV.row("model", key: "sora-2", label: "sora-2", figures) == "model,sora-2,sora-2,3,2,1,1.234567,0.40,61.3,")
+        let figures = UsageFigures(
+            count: 3, completed: 2, failed: 1, spend: USD(parsing: "1.234567")!, possiblyBilled: USD(parsing: "0.4")!,
+            p50Seconds: 61.25, p95Seconds: nil)
+        #expect(
+            UsageCSV.row("model", key: "sora-2", label: "sora-2", figures)
+                == "model,sora-2,sora-2,3,2,1,1.234567,0.40,61.3,")
     }
 }
 
 @Suite struct UsageChartAxis {
-    @Test(arguments: [("0", "0.01"), ("0.004", "0.01"), ("0.01", "0.01"), ("0.011", "0.02"), ("0.03", "0.05"), ("0.8", "1"),
-                      ("1.50", "2"), ("3.2", "5"), ("5", "5"), ("5.01", "10"), ("123", "200"), ("999999", "1000000")])
+    @Test(arguments: [
+        ("0", "0.01"), ("0.004", "0.01"), ("0.01", "0.01"), ("0.011", "0.02"), ("0.03", "0.05"), ("0.8", "1"),
+        ("1.50", "2"), ("3.2", "5"), ("5", "5"), ("5.01", "10"), ("123", "200"), ("999999", "1000000"),
+    ])
     func theAxisTopIsOneTwoOrFiveTimesAPowerOfTen(max: String, top: String) {
         #expect(UsageChart.axisTop(USD(parsing: max)!) == USD(parsing: top)!)
     }
@@ -114,7 +144,9 @@ import Web
         #expect(UsageChart.axisTop(USD(micros: .max)) == USD(micros: .max))
     }
 
-    @Test(arguments: [(0.0, "0.0"), (0.04, "0.0"), (0.05, "0.1"), (12.345, "12.3"), (59.96, "60.0"), (-3, "0.0"), (Double.nan, "0.0")])
+    @Test(arguments: [
+        (0.0, "0.0"), (0.04, "0.0"), (0.05, "0.1"), (12.345, "12.3"), (59.96, "60.0"), (-3, "0.0"), (Double.nan, "0.0"),
+    ])
     func tenths(value: Double, text: String) {
         #expect(Usage.tenths(value) == text)
     }

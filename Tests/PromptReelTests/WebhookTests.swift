@@ -4,38 +4,44 @@
 
 import Foundation
 import Postgres
+import Testing
+import Web
+
 @testable import Core
 @testable import Engine
 @testable import Telemetry
 @testable import WebApp
-import Testing
-import Web
 
 @Suite struct WebhookAddressRule {
     @Test(arguments: [
         ("127.0.0.1", "loopback"), ("127.255.0.9", "loopback"), ("::1", "loopback"),
         ("10.0.0.1", "private"), ("172.16.0.1", "private"), ("172.31.255.255", "private"), ("192.168.1.10", "private"),
         ("fc00::1", "private"), ("fd12:3456::1", "private"), ("fec0::1", "private"),
-        ("169.254.169.254", "link-local"), ("169.254.0.1", "link-local"), ("fe80::1", "link-local"), ("febf::1", "link-local"),
+        ("169.254.169.254", "link-local"), ("169.254.0.1", "link-local"), ("fe80::1", "link-local"),
+        ("febf::1", "link-local"),
         ("100.64.0.1", "shared (CGNAT)"), ("100.127.255.254", "shared (CGNAT)"),
         ("0.0.0.0", "unspecified"), ("0.1.2.3", "unspecified"), ("::", "unspecified"),
         ("224.0.0.1", "multicast"), ("239.255.255.250", "multicast"), ("ff02::1", "multicast"),
-        ("255.255.255.255", "reserved"), ("240.0.0.1", "reserved"), ("198.18.0.1", "reserved"), ("192.0.0.8", "reserved"),
+        ("255.255.255.255", "reserved"), ("240.0.0.1", "reserved"), ("198.18.0.1", "reserved"),
+        ("192.0.0.8", "reserved"),
         // IPv6 forms that carry an IPv4 address are judged by that address.
         ("::ffff:127.0.0.1", "loopback"), ("::ffff:169.254.169.254", "link-local"), ("::ffff:10.1.2.3", "private"),
         ("::ffff:7f00:1", "loopback"), ("::127.0.0.1", "loopback"), ("64:ff9b::a9fe:a9fe", "link-local"),
         ("2002:7f00:1::", "loopback"), ("2002:c0a8:0101::1", "private"),
         // Local-use NAT64 (RFC 8215), in its /96 form and in its /48 form (127.0.0.1 around the u octet).
-        ("64:ff9b:1::7f00:1", "loopback"), ("64:ff9b:1::a9fe:a9fe", "link-local"), ("64:ff9b:1:7f00:0:100::", "loopback"),
+        ("64:ff9b:1::7f00:1", "loopback"), ("64:ff9b:1::a9fe:a9fe", "link-local"),
+        ("64:ff9b:1:7f00:0:100::", "loopback"),
     ])
     func refused(_ text: String, _ why: String) throws {
         let address = try #require(IPAddress(parsing: text))
         #expect(address.refusal?.rawValue == why, "\(text)")
     }
 
-    @Test(arguments: ["8.8.8.8", "1.1.1.1", "93.184.216.34", "172.15.255.255", "172.32.0.1", "100.63.255.255", "100.128.0.1",
-                      "169.253.1.1", "192.167.1.1", "11.0.0.1", "2606:4700:4700::1111", "2001:4860:4860::8888",
-                      "::ffff:8.8.8.8", "64:ff9b::808:808", "2002:808:808::1", "64:ff9b:1::808:808"])
+    @Test(arguments: [
+        "8.8.8.8", "1.1.1.1", "93.184.216.34", "172.15.255.255", "172.32.0.1", "100.63.255.255", "100.128.0.1",
+        "169.253.1.1", "192.167.1.1", "11.0.0.1", "2606:4700:4700::1111", "2001:4860:4860::8888",
+        "::ffff:8.8.8.8", "64:ff9b::808:808", "2002:808:808::1", "64:ff9b:1::808:808",
+    ])
     func allowed(_ text: String) throws {
         let address = try #require(IPAddress(parsing: text))
         #expect(address.refusal == nil, "\(text)")
@@ -44,32 +50,44 @@ import Web
     @Test func resolutionRefusesPrivateNamesUnlessAllowed() throws {
         let local = try WebhookURL(parsing: "http://localhost:8080/hook")
         #expect(local.isObviouslyPrivate)
-        #expect(throws: WebhookResolution.Failure.self) { try WebhookResolution.addresses(for: local, allowPrivate: false) }
+        #expect(throws: WebhookResolution.Failure.self) {
+            try WebhookResolution.addresses(for: local, allowPrivate: false)
+        }
         do {
             _ = try WebhookResolution.addresses(for: local, allowPrivate: false)
         } catch {
-            guard case let .refused(address, why) = error else { Issue.record("expected a refusal, got \(error)"); return }
+            guard case let .refused(address, why) = error else {
+                Issue.record("expected a refusal, got \(error)")
+                return
+            }
             #expect(why == .loopback && address.refusal == .loopback)
         }
         let metadata = try WebhookURL(parsing: "http://169.254.169.254/latest/meta-data/")
         #expect(throws: WebhookResolution.Failure.refused(IPAddress(v4: 169, 254, 169, 254), .linkLocal)) {
             try WebhookResolution.addresses(for: metadata, allowPrivate: false)
         }
-        #expect(try WebhookResolution.addresses(for: metadata, allowPrivate: true) == [IPAddress(v4: 169, 254, 169, 254)])
-        #expect(try WebhookResolution.addresses(for: WebhookURL(parsing: "http://[::1]:9/"), allowPrivate: true).map(\.description) == ["::1"])
+        #expect(
+            try WebhookResolution.addresses(for: metadata, allowPrivate: true) == [IPAddress(v4: 169, 254, 169, 254)])
+        #expect(
+            try WebhookResolution.addresses(for: WebhookURL(parsing: "http://[::1]:9/"), allowPrivate: true).map(
+                \.description) == ["::1"])
         #expect(try WebhookResolution.addresses(for: local, allowPrivate: true).contains(IPAddress(v4: 127, 0, 0, 1)))
     }
 }
 
 @Suite struct WebhookRoutes {
-    @Test(arguments: [Route.webhooks, .webhook(3), .deleteWebhook(3), .redeliverWebhook(delivery: 9), .apiWebhooks, .apiWebhook(3),
-                      .apiWebhookDeliveries(3), .apiRedeliverWebhook(delivery: 9)])
+    @Test(arguments: [
+        Route.webhooks, .webhook(3), .deleteWebhook(3), .redeliverWebhook(delivery: 9), .apiWebhooks, .apiWebhook(3),
+        .apiWebhookDeliveries(3), .apiRedeliverWebhook(delivery: 9),
+    ])
     func pathsRoundTrip(_ route: Route) {
         #expect(Route(path: route.path) == route)
     }
 
-    @Test(arguments: ["/account/webhooks/x", "/account/webhooks/0", "/account/webhooks/1/deliveries", "/api/webhooks/1/redeliver",
-                      "/api/webhook-deliveries/1", "/account/webhook-deliveries/1"])
+    @Test(arguments: [
+        "/account/webhooks/x", "/account/webhooks/0", "/account/webhooks/1/deliveries", "/api/webhooks/1/redeliver",
+        "/api/webhook-deliveries/1", "/account/webhook-deliveries/1",
+    ])
     func unknownPathsAreNotRoutes(_ path: String) {
         #expect(Route(path: path) == nil)
     }
@@ -78,27 +96,34 @@ import Web
 @Suite struct WebhookURLRules {
     @Test func acceptedAndNormalized() throws {
         let url = try WebhookURL(parsing: "HTTPS://Hooks.Example.com/in?x=1")
-        #expect(url.scheme == .https && url.host == "hooks.example.com" && url.port == 443 && url.pathAndQuery == "/in?x=1")
+        #expect(
+            url.scheme == .https && url.host == "hooks.example.com" && url.port == 443 && url.pathAndQuery == "/in?x=1")
         #expect(url.normalized == "https://hooks.example.com/in?x=1")
         #expect(try WebhookURL(parsing: "http://example.com").normalized == "http://example.com/")
         #expect(try WebhookURL(parsing: "http://example.com:8080?a=b").normalized == "http://example.com:8080/?a=b")
         let v6 = try WebhookURL(parsing: "https://[2606:4700:4700::1111]:8443/x")
-        #expect(v6.host == "2606:4700:4700::1111" && v6.port == 8443 && v6.normalized == "https://[2606:4700:4700::1111]:8443/x")
+        #expect(
+            v6.host == "2606:4700:4700::1111" && v6.port == 8443
+                && v6.normalized == "https://[2606:4700:4700::1111]:8443/x")
         #expect(try WebhookURL(parsing: "http://10.0.0.1/").isObviouslyPrivate)
         #expect(try !WebhookURL(parsing: "https://example.com/").isObviouslyPrivate)
     }
 
     @Test(arguments: [
-        ("ftp://example.com/", WebhookURL.Invalid.scheme), ("example.com/hook", .scheme), ("file:///etc/passwd", .scheme),
+        ("ftp://example.com/", WebhookURL.Invalid.scheme), ("example.com/hook", .scheme),
+        ("file:///etc/passwd", .scheme),
         ("gopher://example.com", .scheme),
         ("https://user:pass@example.com/", .credentials), ("https://user@example.com/", .credentials),
         ("https://example.com@evil.test/", .credentials),
-        ("https:///path", .host), ("https://exa_mple.com/", .host), ("https://-bad.com/", .host), ("https://a..b/", .host),
+        ("https:///path", .host), ("https://exa_mple.com/", .host), ("https://-bad.com/", .host),
+        ("https://a..b/", .host),
         ("https://[::1/", .host), ("https://[fe80::1%25eth0]/", .host), ("https://1.2.3/", .host),
         ("http://2130706433/", .host), ("http://0x7f000001/", .host), ("http://0x7f.1/", .host),
         ("https://example.com:0/", .port), ("https://example.com:70000/", .port), ("https://example.com:/", .port),
-        ("https://example.com:8a/", .port), ("https://example.com:+80/", .port), ("https://[2606:4700::1]:+443/", .port),
-        ("https://exa mple.com/", .characters), ("https://example.com/\\evil", .characters), ("https://exämple.com/", .characters),
+        ("https://example.com:8a/", .port), ("https://example.com:+80/", .port),
+        ("https://[2606:4700::1]:+443/", .port),
+        ("https://exa mple.com/", .characters), ("https://example.com/\\evil", .characters),
+        ("https://exämple.com/", .characters),
         ("https://example.com/\t", .characters), ("https://example.com/#frag", .fragment),
         ("https://example.com/" + String(repeating: "a", count: 2000), .tooLong),
         // 2000 characters, but normalizing adds the "/" before the query: 2001 would not fit the column.
@@ -115,11 +140,15 @@ import Web
     // Vectors from standardwebhooks' Webhook(secret).sign(msg_id, timestamp, body) (PyPI standardwebhooks 1.0).
     @Test func matchesTheReferenceLibrary() {
         let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
-        #expect(WebhookSignature.sign(secret: secret, id: "msg_p5jXN8AQM9LWM0D4loKWxJek", timestamp: 1_614_265_330,
-                                      body: Array(#"{"test": 2432232314}"#.utf8)) == "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=")
+        #expect(
+            WebhookSignature.sign(
+                secret: secret, id: "msg_p5jXN8AQM9LWM0D4loKWxJek", timestamp: 1_614_265_330,
+                body: Array(#"{"test": 2432232314}"#.utf8)) == "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=")
         let body = #"{"type":"generation.completed","timestamp":"2026-11-26T20:00:00Z","data":{"id":42}}"#
-        #expect(WebhookSignature.sign(secret: secret, id: "msg_p5jXN8AQM9LWM0D4loKWxJek", timestamp: 1_614_265_330,
-                                      body: Array(body.utf8)) == "v1,ls08btdcluxHb/RWKd0cZxjy/WSio2Cz3QcfkE//t+Y=")
+        #expect(
+            WebhookSignature.sign(
+                secret: secret, id: "msg_p5jXN8AQM9LWM0D4loKWxJek", timestamp: 1_614_265_330,
+                body: Array(body.utf8)) == "v1,ls08btdcluxHb/RWKd0cZxjy/WSio2Cz3QcfkE//t+Y=")
         #expect(WebhookSignature.sign(secret: "not-a-secret", id: "msg_x", timestamp: 1, body: []) == nil)
     }
 
@@ -136,14 +165,18 @@ import Web
     @Test func hmacMatchesRFC4231() {
         // RFC 4231 test case 2.
         let mac = Crypto.hmacSHA256(key: Array("Jefe".utf8), message: Array("what do ya want for nothing?".utf8))
-        #expect(mac.map { String(format: "%02x", $0) }.joined() == "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843")
+        #expect(
+            mac.map { String(format: "%02x", $0) }.joined()
+                == "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843")
     }
 }
 
 @Suite struct WebhookRetrySchedule {
     @Test func backsOffThenGivesUpAfterTheWindow() {
         let config = WebhookConfig()
-        let delays = (1...9).map { WebhookRetry.delay(afterAttempt: Int64($0), secondsSinceWindowStart: 0, config: config) }
+        let delays = (1...9).map {
+            WebhookRetry.delay(afterAttempt: Int64($0), secondsSinceWindowStart: 0, config: config)
+        }
         #expect(delays == [5, 30, 120, 600, 1800, 3600, 7200, 14400, 28800])
         #expect(WebhookRetry.delay(afterAttempt: 20, secondsSinceWindowStart: 0, config: config) == 28800)
         #expect(WebhookRetry.delay(afterAttempt: 9, secondsSinceWindowStart: 86_400 - 28_800, config: config) == 28800)
@@ -157,7 +190,9 @@ import Web
         #expect(config.totalTimeoutMs == 10_000 && config.threads == 4)
         #expect(WebhookConfig.fromEnvironment(["PROMPTREEL_WEBHOOK_THREADS": "8"]).threads == 8)
         #expect(WebhookConfig.fromEnvironment(["PROMPTREEL_WEBHOOK_THREADS": "32"]).threads == 32)
-        for bad in ["0", "33", "-1", "x", ""] { #expect(WebhookConfig.fromEnvironment(["PROMPTREEL_WEBHOOK_THREADS": bad]).threads == 4) }
+        for bad in ["0", "33", "-1", "x", ""] {
+            #expect(WebhookConfig.fromEnvironment(["PROMPTREEL_WEBHOOK_THREADS": bad]).threads == 4)
+        }
     }
 }
 
@@ -168,30 +203,44 @@ import Web
     let videoID: Int64
 
     init() throws {
-        try #require(TestDatabase.url.contains("promptreel_test"), "WebhookDeliveryTests run only against scripts/test's database")
+        try #require(
+            TestDatabase.url.contains("promptreel_test"),
+            "WebhookDeliveryTests run only against scripts/test's database")
         Crypto.initialize()
         db = try Connection(url: TestDatabase.url)
-        try db.execute("UPDATE webhook_deliveries SET status = 'failed', last_error = 'ended by the unit tests' WHERE status = 'pending'")
-        userID = try db.execute("INSERT INTO users (email, password_hash) VALUES (\(TestDatabase.uniqueEmail("hooks")), 'not a hash') RETURNING id")[0].int("id")
-        let project = try db.execute("INSERT INTO projects (user_id, name) VALUES (\(userID), 'Hooks') RETURNING id")[0].int("id")
-        videoID = try db.execute("INSERT INTO videos (project_id, title, final_prompt) VALUES (\(project), 'Hook test', 'A kite') RETURNING id")[0].int("id")
+        try db.execute(
+            "UPDATE webhook_deliveries SET status = 'failed', last_error = 'ended by the unit tests' WHERE status = 'pending'"
+        )
+        userID = try db.execute(
+            "INSERT INTO users (email, password_hash) VALUES (\(TestDatabase.uniqueEmail("hooks")), 'not a hash') RETURNING id"
+        )[0].int("id")
+        let project = try db.execute("INSERT INTO projects (user_id, name) VALUES (\(userID), 'Hooks') RETURNING id")[0]
+            .int("id")
+        videoID = try db.execute(
+            "INSERT INTO videos (project_id, title, final_prompt) VALUES (\(project), 'Hook test', 'A kite') RETURNING id"
+        )[0].int("id")
     }
 
     var user: User { User(id: userID, email: "hooks@example.test") }
 
     func endpoint(_ url: String, events: [WebhookEvent] = WebhookEvent.allCases) throws -> Int64 {
-        try #require(try WebhookStore(db: db).create(userID: userID, url: url, events: events, secret: WebhookSignature.newSecret(), limit: 10)).id
+        try #require(
+            try WebhookStore(db: db).create(
+                userID: userID, url: url, events: events, secret: WebhookSignature.newSecret(), limit: 10)
+        ).id
     }
 
     /// A generation that ends at once (never left waiting, where a parallel engine test could claim it).
     @discardableResult
     func finishedGeneration(_ status: GenerationStatus) throws -> Int64 {
         try db.transaction {
-            let id = try db.execute("""
+            let id = try db.execute(
+                """
                 INSERT INTO generations (video_id, user_id, settings, prompt, model, seconds, size, resolution, estimated_cost)
                 VALUES (\(videoID), \(userID), '{}', 'A kite', 'sora-2', 4, '1280x720', '720p', 0.40) RETURNING id
                 """)[0].int("id")
-            try db.execute("""
+            try db.execute(
+                """
                 UPDATE generations SET status = \(status), phase = 'done', completed_at = now(),
                        actual_cost = CASE WHEN \(status == .completed) THEN estimated_cost ELSE 0 END,
                        error_code = CASE WHEN \(status == .failed) THEN 'moderation_blocked' END,
@@ -214,7 +263,10 @@ import Web
         let toBoth = try deliveries(both)
         #expect(toBoth.map(\.event) == [.generationCompleted, .generationFailed])
         #expect(try deliveries(completedOnly).map(\.generationID) == [completed])
-        let row = try #require(try db.execute("SELECT payload FROM webhook_deliveries WHERE endpoint_id = \(both) AND generation_id = \(failed)").first)
+        let row = try #require(
+            try db.execute(
+                "SELECT payload FROM webhook_deliveries WHERE endpoint_id = \(both) AND generation_id = \(failed)"
+            ).first)
         let payload = try JSONParser.parse(row.string("payload"))
         #expect(payload["type"]?.stringValue == "generation.failed")
         #expect(payload["data"]?["id"] == .int(failed))
@@ -257,7 +309,9 @@ import Web
         let delivery = try #require(try deliveries(id).first)
         #expect(delivery.status == .pending && delivery.attempts == 1)
         #expect(delivery.attemptLog.map(\.outcome) == [.unreachable])
-        let wait = try db.execute("SELECT extract(epoch FROM next_attempt_at - now())::float8 AS s FROM webhook_deliveries WHERE id = \(delivery.id)")[0]
+        let wait = try db.execute(
+            "SELECT extract(epoch FROM next_attempt_at - now())::float8 AS s FROM webhook_deliveries WHERE id = \(delivery.id)"
+        )[0]
         #expect((Double(wait.string("s")) ?? 0) > 3)  // 5 s after the first attempt
         // "Send again" makes it due at once, same webhook-id.
         let again = try Webhooks(db: db, config: config).redeliver(id: delivery.id, user: user)
@@ -268,7 +322,8 @@ import Web
     @Test func aNamedReceiverIsReachedThroughThePinnedAddress() throws {
         // The simulator (started by scripts/test) stands in for a receiver: it answers the POST with an
         // error status, which proves the name was resolved, pinned and connected to.
-        let sim = try #require(ProcessInfo.processInfo.environment["PROMPTREEL_SIM_URL"], "run the tests with scripts/test")
+        let sim = try #require(
+            ProcessInfo.processInfo.environment["PROMPTREEL_SIM_URL"], "run the tests with scripts/test")
         let id = try endpoint(sim.replacingOccurrences(of: "127.0.0.1", with: "localhost") + "/no-such-hook")
         try finishedGeneration(.completed)
         var config = WebhookConfig()
@@ -283,13 +338,19 @@ import Web
 
     @Test func creationRefusesPrivateLiteralsUnlessAllowed() throws {
         let strict = Webhooks(db: db, config: WebhookConfig())
-        for url in ["http://127.0.0.1:8080/", "http://169.254.169.254/", "http://[::1]/", "http://localhost/", "http://10.1.2.3/"] {
-            #expect(throws: Webhooks.Refusal.self) { try strict.create(user: user, url: url, events: WebhookEvent.allCases) }
+        for url in [
+            "http://127.0.0.1:8080/", "http://169.254.169.254/", "http://[::1]/", "http://localhost/",
+            "http://10.1.2.3/",
+        ] {
+            #expect(throws: Webhooks.Refusal.self) {
+                try strict.create(user: user, url: url, events: WebhookEvent.allCases)
+            }
             #expect(Webhooks.Refusal.privateAddress.httpError.status == 422)
         }
         var config = WebhookConfig()
         config.allowPrivate = true
-        let (created, secret) = try Webhooks(db: db, config: config).create(user: user, url: " http://127.0.0.1:8080/in ", events: [.generationFailed])
+        let (created, secret) = try Webhooks(db: db, config: config).create(
+            user: user, url: " http://127.0.0.1:8080/in ", events: [.generationFailed])
         #expect(created.url == "http://127.0.0.1:8080/in" && created.events == [.generationFailed])
         #expect(WebhookSignature.key(secret)?.count == 32)
         #expect(throws: Webhooks.Refusal.self) { try Webhooks.events(["generation.started"]) }
@@ -304,12 +365,16 @@ import Web
     }
 
     func secondsUntilDue(_ deliveryID: Int64) throws -> Double {
-        let row = try db.execute("SELECT extract(epoch FROM next_attempt_at - now())::float8 AS s FROM webhook_deliveries WHERE id = \(deliveryID)")[0]
+        let row = try db.execute(
+            "SELECT extract(epoch FROM next_attempt_at - now())::float8 AS s FROM webhook_deliveries WHERE id = \(deliveryID)"
+        )[0]
         return Double(row.string("s")) ?? 0
     }
 
     func endAllPending() throws {
-        try db.execute("UPDATE webhook_deliveries SET status = 'failed', leased_until = NULL WHERE status = 'pending' AND user_id = \(userID)")
+        try db.execute(
+            "UPDATE webhook_deliveries SET status = 'failed', leased_until = NULL WHERE status = 'pending' AND user_id = \(userID)"
+        )
     }
 
     @Test func aDeadReceiverHoldsBackItsOtherDeliveries() throws {
@@ -332,7 +397,9 @@ import Web
         #expect(try worker.runOnce())
         let delivery = try #require(try deliveries(id).first)
         // A long round that ended in failure: nine attempts, the next would have waited 8 h.
-        try db.execute("UPDATE webhook_deliveries SET attempts = 9, round_attempts = 9, status = 'failed' WHERE id = \(delivery.id)")
+        try db.execute(
+            "UPDATE webhook_deliveries SET attempts = 9, round_attempts = 9, status = 'failed' WHERE id = \(delivery.id)"
+        )
         _ = try Webhooks(db: db, config: allowing).redeliver(id: delivery.id, user: user)
         #expect(try worker.runOnce())
         let again = try #require(try deliveries(id).first)
@@ -357,8 +424,9 @@ import Web
         try db.execute("UPDATE webhook_deliveries SET leased_until = now() - interval '1 second' WHERE id = \(due.id)")
         let requeued = try hooks.redeliver(id: due.id, user: user)
         #expect(requeued.status == .pending)
-        let held = try store.record(due, outcome: .delivered, statusCode: 200, error: nil, durationMs: 5, next: .delivered,
-                                    retryAfter: 0, holdEndpoint: false)
+        let held = try store.record(
+            due, outcome: .delivered, statusCode: 200, error: nil, durationMs: 5, next: .delivered,
+            retryAfter: 0, holdEndpoint: false)
         #expect(!held)
         let after = try #require(try deliveries(id).first)
         #expect(after.status == .pending && after.deliveredAt == nil && after.attemptLog.map(\.outcome) == [.delivered])
@@ -374,14 +442,16 @@ import Web
         let (recent, old) = (both[0].id, both[1].id)
         try db.execute("UPDATE webhook_deliveries SET status = 'delivered' WHERE id IN (\(recent), \(old))")
         try db.execute("UPDATE webhook_deliveries SET created_at = now() - interval '31 days' WHERE id = \(old)")
-        try db.execute("INSERT INTO webhook_attempts (delivery_id, outcome, status_code) VALUES (\(old), 'delivered', 200)")
+        try db.execute(
+            "INSERT INTO webhook_attempts (delivery_id, outcome, status_code) VALUES (\(old), 'delivered', 200)")
         let worker = WebhookDeliverer(db: db, config: WebhookConfig())
         // At most once an hour per process.
         let far = 1 << 40
         #expect(try worker.pruneIfDue(nowSeconds: far))
         #expect(try !worker.pruneIfDue(nowSeconds: far + 60))
         #expect(try deliveries(id).map(\.id) == [recent])
-        #expect(try db.execute("SELECT count(*) AS n FROM webhook_attempts WHERE delivery_id = \(old)")[0].int("n") == 0)
+        #expect(
+            try db.execute("SELECT count(*) AS n FROM webhook_attempts WHERE delivery_id = \(old)")[0].int("n") == 0)
         try db.execute("UPDATE webhook_deliveries SET created_at = now() - interval '31 days' WHERE id = \(recent)")
         #expect(try worker.pruneIfDue(nowSeconds: far + 3600))
         #expect(try deliveries(id).isEmpty)
@@ -403,7 +473,8 @@ import Web
             do {
                 let other = try Connection(url: TestDatabase.url)
                 // failed -> completed (an adopted generation completing) fires the trigger.
-                try other.execute("UPDATE generations /* webhook-fk-race */ SET status = 'completed' WHERE id = \(generation)")
+                try other.execute(
+                    "UPDATE generations /* webhook-fk-race */ SET status = 'completed' WHERE id = \(generation)")
                 outcome.set("ok")
             } catch {
                 outcome.set("\(error)")
@@ -413,19 +484,25 @@ import Web
         // Wait until the update is blocked behind the delete's row lock, then commit the delete.
         var waited = false
         for _ in 0..<200 where !waited {
-            waited = try db.execute("""
-                SELECT count(*) AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%webhook-fk-race%'
-                  AND query NOT LIKE '%pg_stat_activity%'
-                """)[0].int("n") > 0
+            waited =
+                try db.execute(
+                    """
+                    SELECT count(*) AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%webhook-fk-race%'
+                      AND query NOT LIKE '%pg_stat_activity%'
+                    """)[0].int("n") > 0
             if !waited { Thread.sleep(forTimeInterval: 0.05) }
         }
         #expect(waited, "the generation update never waited on the endpoint's lock")
         try deleter.execute("COMMIT")
         done.wait()
         #expect(outcome.value == "ok")
-        #expect(try db.execute("SELECT status FROM generations WHERE id = \(generation)")[0].string("status") == "completed")
+        #expect(
+            try db.execute("SELECT status FROM generations WHERE id = \(generation)")[0].string("status") == "completed"
+        )
         #expect(try deliveries(kept).map(\.event) == [.generationCompleted, .generationFailed])
-        #expect(try db.execute("SELECT count(*) AS n FROM webhook_deliveries WHERE endpoint_id = \(doomed)")[0].int("n") == 0)
+        #expect(
+            try db.execute("SELECT count(*) AS n FROM webhook_deliveries WHERE endpoint_id = \(doomed)")[0].int("n")
+                == 0)
         try endAllPending()
     }
 }
@@ -433,6 +510,14 @@ import Web
 final class Outcome: @unchecked Sendable {
     private let lock = NSLock()
     private var stored = ""
-    func set(_ v: String) { lock.lock(); stored = v; lock.unlock() }
-    var value: String { lock.lock(); defer { lock.unlock() }; return stored }
+    func set(_ v: String) {
+        lock.lock()
+        stored = v
+        lock.unlock()
+    }
+    var value: String {
+        lock.lock()
+        defer { lock.unlock() }
+        return stored
+    }
 }

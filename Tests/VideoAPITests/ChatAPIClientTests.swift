@@ -15,17 +15,23 @@ extension Sim {
     }
 }
 
-func chatClient(_ config: ChatConfig = Sim.chatConfig(), waits: Waits = Waits()) throws(VideoAPIError) -> ChatAPIClient {
+func chatClient(_ config: ChatConfig = Sim.chatConfig(), waits: Waits = Waits()) throws(VideoAPIError) -> ChatAPIClient
+{
     try ChatAPIClient(config: config, wait: { waits.wait($0) })
 }
 
 /// A roundtable call as the app makes it: the role in the system message, the brief in the user's.
-func roundtable(_ role: String, brief: String, _ more: String = "", model: String = ChatConfig.defaultModel,
-                temperature: Double? = nil, maxTokens: Int? = nil) -> ChatRequest {
-    ChatRequest(model: model, messages: [
-        ChatMessage(role: "system", content: "You are the \(role) of a video production roundtable. Write short notes."),
-        ChatMessage(role: "user", content: "Brief: \(brief)\(more.isEmpty ? "" : "\n" + more)"),
-    ], temperature: temperature, maxCompletionTokens: maxTokens)
+func roundtable(
+    _ role: String, brief: String, _ more: String = "", model: String = ChatConfig.defaultModel,
+    temperature: Double? = nil, maxTokens: Int? = nil
+) -> ChatRequest {
+    ChatRequest(
+        model: model,
+        messages: [
+            ChatMessage(
+                role: "system", content: "You are the \(role) of a video production roundtable. Write short notes."),
+            ChatMessage(role: "user", content: "Brief: \(brief)\(more.isEmpty ? "" : "\n" + more)"),
+        ], temperature: temperature, maxCompletionTokens: maxTokens)
 }
 
 extension ChatAPIClient {
@@ -59,10 +65,15 @@ extension VideoAPIAgainstSimulator {
             let api = try chatClient()
             let editor = roundtable("Editor", brief: "A lighthouse keeper climbs the stairs at night.")
             #expect(try api.answer(editor).content == api.answer(editor).content)
-            #expect(try api.answer(roundtable("Cinematographer", brief: "A lighthouse keeper climbs the stairs at night.")).content
+            #expect(
+                try api.answer(roundtable("Cinematographer", brief: "A lighthouse keeper climbs the stairs at night."))
+                    .content
                     != api.answer(editor).content)
-            let moderator = try api.answer(roundtable("Moderator", brief: "A lighthouse keeper climbs the stairs at night.",
-                                                        "Previous proposal: an older prompt\nFeedback: moodier, no people")).content
+            let moderator = try api.answer(
+                roundtable(
+                    "Moderator", brief: "A lighthouse keeper climbs the stairs at night.",
+                    "Previous proposal: an older prompt\nFeedback: moodier, no people")
+            ).content
             let lines = moderator.components(separatedBy: "\n")
             #expect(lines.count == 4 && lines[0] == "PROMPT:" && lines[2] == "RATIONALE:", "\(moderator)")
             #expect(lines[1].contains("lighthouse keeper climbs") && lines[1].contains("moodier, no people"))
@@ -70,7 +81,8 @@ extension VideoAPIAgainstSimulator {
         }
 
         @Test func lengthCutsTheAnswer() throws {
-            let answer = try chatClient().answer(roundtable("Feasibility", brief: "Hands typing a long letter.", maxTokens: 5))
+            let answer = try chatClient().answer(
+                roundtable("Feasibility", brief: "Hands typing a long letter.", maxTokens: 5))
             #expect(answer.finishReason == "length")
             #expect(answer.content.count == 20 && answer.completionTokens == 5)
         }
@@ -104,17 +116,23 @@ extension VideoAPIAgainstSimulator {
             }
             #expect(try Sim.stats()["chat"] == before + 3)  // the first try and two retries
             // The directive fails every call of its role, so the client gives up the same way.
-            #expect { try api.answer(roundtable("Editor", brief: "cut [sim:chat-fail=Editor]")) }
-                throws: { ($0 as? VideoAPIError)?.status == 500 }
-            #expect(try api.answer(roundtable("Director", brief: "cut [sim:chat-fail=Editor]")).content.hasPrefix("Director notes:"))
+            #expect { try api.answer(roundtable("Editor", brief: "cut [sim:chat-fail=Editor]")) } throws: {
+                ($0 as? VideoAPIError)?.status == 500
+            }
+            #expect(
+                try api.answer(roundtable("Director", brief: "cut [sim:chat-fail=Editor]")).content.hasPrefix(
+                    "Director notes:"))
         }
 
         @Test func hangIsATypedTimeoutAndRetried() throws {
             let once = try chatClient(Sim.chatConfig(timeoutMs: 1000, retries: 0))
             try Sim.fault("chat", "hang", hangSeconds: 3)
-            #expect { try once.answer(roundtable("Director", brief: "hang")) } throws: { ($0 as? VideoAPIError)?.kind == .timeout }
-            #expect { try once.answer(roundtable("Director", brief: "slow [sim:chat-seconds=3]")) }
-                throws: { ($0 as? VideoAPIError)?.kind == .timeout }
+            #expect { try once.answer(roundtable("Director", brief: "hang")) } throws: {
+                ($0 as? VideoAPIError)?.kind == .timeout
+            }
+            #expect { try once.answer(roundtable("Director", brief: "slow [sim:chat-seconds=3]")) } throws: {
+                ($0 as? VideoAPIError)?.kind == .timeout
+            }
             let waits = Waits()
             let retrying = try chatClient(Sim.chatConfig(timeoutMs: 1000), waits: waits)
             try Sim.fault("chat", "hang", hangSeconds: 3)
@@ -178,8 +196,9 @@ extension VideoAPIAgainstSimulator {
         @Test func malformedBodyIsTyped() throws {
             let api = try chatClient(Sim.chatConfig(retries: 0))
             try Sim.fault("chat", "malformed")
-            #expect { try api.answer(roundtable("Director", brief: "malformed")) }
-                throws: { ($0 as? VideoAPIError)?.kind == .malformedResponse }
+            #expect { try api.answer(roundtable("Director", brief: "malformed")) } throws: {
+                ($0 as? VideoAPIError)?.kind == .malformedResponse
+            }
         }
 
         @Test func refusalIsTyped() throws {
@@ -191,17 +210,21 @@ extension VideoAPIAgainstSimulator {
                 #expect(error.kind == .refused && error.detail == "I can't help with that.")
                 #expect(error.publicMessage == "The model declined to answer this request.")
             }
-            #expect(try api.answer(roundtable("Editor", brief: "x [sim:chat-refuse=Feasibility]")).content.hasPrefix("Editor notes:"))
+            #expect(
+                try api.answer(roundtable("Editor", brief: "x [sim:chat-refuse=Feasibility]")).content.hasPrefix(
+                    "Editor notes:"))
         }
 
         @Test func errorClasses() throws {
             let waits = Waits()
             do {
-                _ = try chatClient(Sim.chatConfig(key: "wrong-key"), waits: waits).answer(roundtable("Director", brief: "key"))
+                _ = try chatClient(Sim.chatConfig(key: "wrong-key"), waits: waits).answer(
+                    roundtable("Director", brief: "key"))
                 Issue.record("expected a bad key")
             } catch {
                 #expect(error.kind == .badKey && error.status == 401 && error.code == "invalid_api_key")
-                #expect(error.publicMessage.contains("PROMPTREEL_CHAT_API_KEY") && !error.publicMessage.contains("video"))
+                #expect(
+                    error.publicMessage.contains("PROMPTREEL_CHAT_API_KEY") && !error.publicMessage.contains("video"))
             }
             do {
                 _ = try chatClient(waits: waits).answer(ChatRequest(model: "gpt-4.1-mini", messages: []))
@@ -214,7 +237,8 @@ extension VideoAPIAgainstSimulator {
 
         @Test func aParameterTheModelRefusesIsDropped() throws {
             // Reasoning models take only their default temperature: the roundtable goes on without it.
-            let answer = try chatClient().answer(roundtable("Director", brief: "reasoning", model: "o4-mini", temperature: 0.7))
+            let answer = try chatClient().answer(
+                roundtable("Director", brief: "reasoning", model: "o4-mini", temperature: 0.7))
             #expect(answer.droppedParameters == ["temperature"] && answer.content.hasPrefix("Director notes:"))
         }
 
@@ -222,8 +246,9 @@ extension VideoAPIAgainstSimulator {
             let waits = Waits()
             var config = ChatConfig(baseURL: "http://127.0.0.1:9/v1", apiKey: "k")
             config.maxRetries = 1
-            #expect { try chatClient(config, waits: waits).answer(roundtable("Director", brief: "x")) }
-                throws: { ($0 as? VideoAPIError)?.kind == .connectionFailed }
+            #expect { try chatClient(config, waits: waits).answer(roundtable("Director", brief: "x")) } throws: {
+                ($0 as? VideoAPIError)?.kind == .connectionFailed
+            }
             #expect(waits.values.count == 1)
         }
     }
@@ -233,8 +258,11 @@ extension VideoAPIAgainstSimulator {
     @Test func fallsBackToTheVideoAPIsBaseAndKey() throws {
         #expect(ChatConfig.fromEnvironment([:]) == nil)
         #expect(ChatConfig.fromEnvironment(["OPENAI_BASE_URL": "http://gw/v1", "PROMPTREEL_CHAT_MODEL": "m"]) == nil)
-        let config = try #require(ChatConfig.fromEnvironment(["OPENAI_BASE_URL": "http://gw/v1/", "OPENAI_API_KEY": "sk-video",
-                                                              "OPENAI_ORG_ID": "org-1", "OPENAI_PROJECT_ID": "proj-1"]))
+        let config = try #require(
+            ChatConfig.fromEnvironment([
+                "OPENAI_BASE_URL": "http://gw/v1/", "OPENAI_API_KEY": "sk-video",
+                "OPENAI_ORG_ID": "org-1", "OPENAI_PROJECT_ID": "proj-1",
+            ]))
         #expect(config.baseURL == "http://gw/v1" && config.apiKey == "sk-video" && config.model == "gpt-4.1-mini")
         #expect(config.organization == "org-1" && config.project == "proj-1")
         #expect(config.timeoutMs == 60_000 && config.connectTimeoutMs == 5_000 && config.maxRetries == 2)
@@ -244,16 +272,25 @@ extension VideoAPIAgainstSimulator {
     }
 
     @Test func chatVariablesOverride() throws {
-        let env = ["OPENAI_BASE_URL": "http://gw/v1", "OPENAI_API_KEY": "sk-video",
-                   "PROMPTREEL_CHAT_BASE_URL": "http://chat/v1//", "PROMPTREEL_CHAT_API_KEY": "sk-chat",
-                   "PROMPTREEL_CHAT_MODEL": "claude-sonnet", "PROMPTREEL_CHAT_TIMEOUT_MS": "90000"]
+        let env = [
+            "OPENAI_BASE_URL": "http://gw/v1", "OPENAI_API_KEY": "sk-video",
+            "PROMPTREEL_CHAT_BASE_URL": "http://chat/v1//", "PROMPTREEL_CHAT_API_KEY": "sk-chat",
+            "PROMPTREEL_CHAT_MODEL": "claude-sonnet", "PROMPTREEL_CHAT_TIMEOUT_MS": "90000",
+        ]
         let config = try #require(ChatConfig.fromEnvironment(env))
-        #expect(config.baseURL == "http://chat/v1" && config.apiKey == "sk-chat" && config.model == "claude-sonnet" && config.timeoutMs == 90_000)
+        #expect(
+            config.baseURL == "http://chat/v1" && config.apiKey == "sk-chat" && config.model == "claude-sonnet"
+                && config.timeoutMs == 90_000)
         // A chat key alone is enough; empty and nonsense values count as unset.
-        let alone = try #require(ChatConfig.fromEnvironment(["PROMPTREEL_CHAT_API_KEY": "sk-chat", "PROMPTREEL_CHAT_BASE_URL": "",
-                                                             "PROMPTREEL_CHAT_MODEL": "", "PROMPTREEL_CHAT_TIMEOUT_MS": "-5"]))
-        #expect(alone.baseURL == "https://api.openai.com/v1" && alone.model == "gpt-4.1-mini" && alone.timeoutMs == 60_000)
-        let fallback = try #require(ChatConfig.fromEnvironment(["PROMPTREEL_CHAT_API_KEY": "", "OPENAI_API_KEY": "sk-video"]))
+        let alone = try #require(
+            ChatConfig.fromEnvironment([
+                "PROMPTREEL_CHAT_API_KEY": "sk-chat", "PROMPTREEL_CHAT_BASE_URL": "",
+                "PROMPTREEL_CHAT_MODEL": "", "PROMPTREEL_CHAT_TIMEOUT_MS": "-5",
+            ]))
+        #expect(
+            alone.baseURL == "https://api.openai.com/v1" && alone.model == "gpt-4.1-mini" && alone.timeoutMs == 60_000)
+        let fallback = try #require(
+            ChatConfig.fromEnvironment(["PROMPTREEL_CHAT_API_KEY": "", "OPENAI_API_KEY": "sk-video"]))
         #expect(fallback.apiKey == "sk-video")
     }
 }
@@ -266,14 +303,19 @@ extension VideoAPIAgainstSimulator {
     }
 
     @Test func chatFailuresNameTheChatProviderAndVideoWordingStays() {
-        for kind in [VideoAPIError.Kind.badKey, .notAllowed, .notFound, .invalidRequest, .rateLimited, .upstream, .timeout,
-                     .connectionFailed, .malformedResponse, .tooLarge, .refused] {
+        for kind in [
+            VideoAPIError.Kind.badKey, .notAllowed, .notFound, .invalidRequest, .rateLimited, .upstream, .timeout,
+            .connectionFailed, .malformedResponse, .tooLarge, .refused,
+        ] {
             let message = chat(kind).publicMessage
             #expect(!message.contains("video"), "\(kind): \(message)")
         }
-        #expect(VideoAPIError(.notFound, detail: "d").publicMessage == "The video provider does not know this video any more.")
+        #expect(
+            VideoAPIError(.notFound, detail: "d").publicMessage
+                == "The video provider does not know this video any more.")
         #expect(VideoAPIError(.timeout, detail: "d").publicMessage == "The video provider did not answer in time.")
-        #expect(chat(.rateLimited, retryAfter: 2).publicMessage
+        #expect(
+            chat(.rateLimited, retryAfter: 2).publicMessage
                 == "The chat provider is rate limiting us. Try again in 2 seconds.")
         #expect(VideoAPIError(.refused, detail: "no").createOutcome == .refused)
     }

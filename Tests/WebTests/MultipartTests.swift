@@ -9,7 +9,9 @@ import Web
     static func body(_ text: String) -> [UInt8] { Array(text.replacingCRLF.utf8) }
 
     @Test func readsFieldsAndFiles() throws {
-        var bytes = Self.body("--XyZ\nContent-Disposition: form-data; name=\"_csrf\"\n\ntoken\n--XyZ\nContent-Disposition: form-data; name=\"image\"; filename=\"a b.png\"\nContent-Type: image/png\n\n")
+        var bytes = Self.body(
+            "--XyZ\nContent-Disposition: form-data; name=\"_csrf\"\n\ntoken\n--XyZ\nContent-Disposition: form-data; name=\"image\"; filename=\"a b.png\"\nContent-Type: image/png\n\n"
+        )
         bytes += [0x89, 0x50, 0x0D, 0x0A, 0x2D, 0x2D, 0x00]  // binary with CRLF and dashes inside
         bytes += Self.body("\n--XyZ--\n")
         let parts = try Multipart.parse(bytes, contentType: Self.type)
@@ -21,11 +23,15 @@ import Web
 
     @Test func boundaryFromContentType() {
         #expect(Multipart.boundary(contentType: "multipart/form-data; boundary=\"a b\"") == "a b")
-        #expect(Multipart.boundary(contentType: "Multipart/Form-Data;boundary=----WebKitFormBoundaryX1") == "----WebKitFormBoundaryX1")
+        #expect(
+            Multipart.boundary(contentType: "Multipart/Form-Data;boundary=----WebKitFormBoundaryX1")
+                == "----WebKitFormBoundaryX1")
         #expect(Multipart.boundary(contentType: "multipart/form-data") == nil)
         #expect(Multipart.boundary(contentType: "multipart/mixed; boundary=x") == nil)
         #expect(Multipart.boundary(contentType: "multipart/form-data; boundary=") == nil)
-        #expect(Multipart.boundary(contentType: "multipart/form-data; boundary=" + String(repeating: "a", count: 71)) == nil)
+        #expect(
+            Multipart.boundary(contentType: "multipart/form-data; boundary=" + String(repeating: "a", count: 71)) == nil
+        )
         #expect(Multipart.boundary(contentType: "multipart/form-data; boundary=a\u{7}b") == nil)
     }
 
@@ -58,7 +64,9 @@ import Web
     }
 
     @Test func hugeHeadersAreRefused() {
-        let text = "--XyZ\nContent-Disposition: form-data; name=\"a\"\nX-Pad: " + String(repeating: "p", count: 9000) + "\n\nx\n--XyZ--\n"
+        let text =
+            "--XyZ\nContent-Disposition: form-data; name=\"a\"\nX-Pad: " + String(repeating: "p", count: 9000)
+            + "\n\nx\n--XyZ--\n"
         #expect(throws: MultipartError.self) { try Multipart.parse(Self.body(text), contentType: Self.type) }
     }
 }

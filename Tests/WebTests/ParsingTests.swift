@@ -22,7 +22,9 @@ import Web
 
     @Test func invalidUTF8NamesTheField() {
         #expect(throws: FormError.invalidUTF8(field: "title")) { try FormDecoder.strict(Array("title=%FF%FE".utf8)) }
-        #expect(throws: FormError.invalidUTF8(field: "title")) { try FormDecoder.strict([0x74, 0x69, 0x74, 0x6C, 0x65, 0x3D, 0xC3]) }
+        #expect(throws: FormError.invalidUTF8(field: "title")) {
+            try FormDecoder.strict([0x74, 0x69, 0x74, 0x6C, 0x65, 0x3D, 0xC3])
+        }
     }
 
     @Test func queryIsLenient() {
@@ -63,7 +65,10 @@ import Web
         #expect(try JSONParser.parse(value.serialized) == value)
     }
 
-    @Test(arguments: ["", "{", "[1,]", "{\"a\"}", "{\"a\":1,}", "01", "1.", "\"\u{01}\"", "tru", "{} x", "\"\\x\"", "[1 2]", "-", "1e"])
+    @Test(arguments: [
+        "", "{", "[1,]", "{\"a\"}", "{\"a\":1,}", "01", "1.", "\"\u{01}\"", "tru", "{} x", "\"\\x\"", "[1 2]", "-",
+        "1e",
+    ])
     func rejectsMalformed(_ text: String) {
         #expect(throws: JSONError.self) { try JSONParser.parse(Array(text.utf8)) }
     }
@@ -93,7 +98,9 @@ import Web
     @Test func requestRequiresJSONContentType() {
         let r = Request(method: "POST", path: "/api/x", headers: ["content-type": "text/plain"], body: Array("{}".utf8))
         #expect(throws: JSONError.wrongContentType) { try r.json() }
-        let ok = Request(method: "POST", path: "/api/x", headers: ["content-type": "application/json; charset=utf-8"], body: Array("{}".utf8))
+        let ok = Request(
+            method: "POST", path: "/api/x", headers: ["content-type": "application/json; charset=utf-8"],
+            body: Array("{}".utf8))
         #expect(throws: Never.self) { try ok.json() }
     }
 }
@@ -102,7 +109,10 @@ import Web
     @Test func textIsEscapedForContentAndAttributes() {
         let hostile = #"<script>alert(1)</script>"'&"#
         let html: HTML = "<p title=\"\(hostile)\">\(hostile)</p>"
-        #expect(html.rendered == "<p title=\"&lt;script&gt;alert(1)&lt;/script&gt;&quot;&#39;&amp;\">&lt;script&gt;alert(1)&lt;/script&gt;&quot;&#39;&amp;</p>")
+        #expect(
+            html.rendered
+                == "<p title=\"&lt;script&gt;alert(1)&lt;/script&gt;&quot;&#39;&amp;\">&lt;script&gt;alert(1)&lt;/script&gt;&quot;&#39;&amp;</p>"
+        )
     }
 
     @Test func htmlValuesPassThrough() {

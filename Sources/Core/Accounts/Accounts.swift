@@ -25,7 +25,9 @@ public enum Accounts {
     }
 
     /// `admin: true` makes an admin; otherwise the first account of the instance is one and later ones are members.
-    public static func createUser(_ db: Connection, email: String, password: String, admin: Bool = false) throws -> Created {
+    public static func createUser(_ db: Connection, email: String, password: String, admin: Bool = false) throws
+        -> Created
+    {
         do {
             let email = try Field.email(email)
             let password = try Field.newPassword(password)

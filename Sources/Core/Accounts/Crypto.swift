@@ -27,18 +27,25 @@ public enum Crypto {
         return out
     }
 
-    public static func base64url(_ bytes: [UInt8]) -> String { encode(bytes, Int32(sodium_base64_VARIANT_URLSAFE_NO_PADDING)) }
+    public static func base64url(_ bytes: [UInt8]) -> String {
+        encode(bytes, Int32(sodium_base64_VARIANT_URLSAFE_NO_PADDING))
+    }
 
     /// Standard base64 with padding (RFC 4648 §4), as Standard Webhooks uses for secrets and signatures.
     public static func base64(_ bytes: [UInt8]) -> String { encode(bytes, Int32(sodium_base64_VARIANT_ORIGINAL)) }
 
     /// Decodes standard base64 (padding optional); nil when it is not base64.
     public static func base64Decode(_ text: String) -> [UInt8]? {
-        decode(text, Int32(text.utf8.count % 4 == 0 ? sodium_base64_VARIANT_ORIGINAL : sodium_base64_VARIANT_ORIGINAL_NO_PADDING))
+        decode(
+            text,
+            Int32(text.utf8.count % 4 == 0 ? sodium_base64_VARIANT_ORIGINAL : sodium_base64_VARIANT_ORIGINAL_NO_PADDING)
+        )
     }
 
     /// Base64url without padding (as `base64url` writes); nil for anything else.
-    public static func base64urlDecode(_ text: String) -> [UInt8]? { decode(text, Int32(sodium_base64_VARIANT_URLSAFE_NO_PADDING)) }
+    public static func base64urlDecode(_ text: String) -> [UInt8]? {
+        decode(text, Int32(sodium_base64_VARIANT_URLSAFE_NO_PADDING))
+    }
 
     private static func encode(_ bytes: [UInt8], _ variant: Int32) -> String {
         var out = [CChar](repeating: 0, count: sodium_base64_encoded_len(bytes.count, variant))
@@ -87,8 +94,9 @@ public enum Crypto {
     public static func hashPassword(_ password: String) -> String? {
         var out = [CChar](repeating: 0, count: Int(crypto_pwhash_STRBYTES))
         let input = Array(password.utf8CString.dropLast())
-        let rc = crypto_pwhash_str(&out, input, UInt64(input.count),
-                                   UInt64(crypto_pwhash_OPSLIMIT_INTERACTIVE), Int(crypto_pwhash_MEMLIMIT_INTERACTIVE))
+        let rc = crypto_pwhash_str(
+            &out, input, UInt64(input.count),
+            UInt64(crypto_pwhash_OPSLIMIT_INTERACTIVE), Int(crypto_pwhash_MEMLIMIT_INTERACTIVE))
         guard rc == 0 else { return nil }
         return String(decoding: out.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
@@ -125,7 +133,9 @@ public enum PasswordStrength {
         guard let dict = GetDefaultCracklibDict().map({ String(cString: $0) }), access(dict + ".pwd", R_OK) == 0 else {
             return .uncheckable
         }
-        let reason: String? = lock.withLock { _ in FascistCheckUser(password, dict, "promptreel", "").map { String(cString: $0) } }
+        let reason: String? = lock.withLock { _ in
+            FascistCheckUser(password, dict, "promptreel", "").map { String(cString: $0) }
+        }
         return reason.map { .weak("is too weak: \($0)") } ?? .strong
     }
 }

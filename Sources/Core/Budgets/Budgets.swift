@@ -15,7 +15,8 @@ package struct BudgetExceeded: Error, Sendable, Equatable {
     package var message: String {
         switch scope {
         case .user: "This would pass your monthly budget: \(remaining.flooredToCents.display) is left this month (UTC)."
-        case .instance: "This would pass this server's monthly spending cap: \(remaining.flooredToCents.display) is left this month (UTC)."
+        case .instance:
+            "This would pass this server's monthly spending cap: \(remaining.flooredToCents.display) is left this month (UTC)."
         }
     }
 }
@@ -65,15 +66,20 @@ package struct Budgets {
     /// (a new statement, a new snapshot) counts this one.
     package func reserve(userID: Int64, amount: USD) throws {
         try db.execute("INSERT INTO user_budgets (user_id) VALUES (\(userID)) ON CONFLICT (user_id) DO NOTHING")
-        let userLimit = try db.execute("SELECT monthly_limit::text AS l FROM user_budgets WHERE user_id = \(userID) FOR UPDATE")
-            .first?["l"].flatMap { USD(parsing: $0) }
+        let userLimit = try db.execute(
+            "SELECT monthly_limit::text AS l FROM user_budgets WHERE user_id = \(userID) FOR UPDATE"
+        )
+        .first?["l"].flatMap { USD(parsing: $0) }
         let instanceLimit = try db.execute("SELECT monthly_limit::text AS l FROM instance_budget FOR UPDATE")
             .first?["l"].flatMap { USD(parsing: $0) }
         if let userLimit {
             let spent = try spend(userID: userID)
             if !Self.fits(amount, limit: userLimit, spent: spent) {
-                throw BudgetExceeded(scope: .user, remaining: Self.tighter(Self.remaining(limit: userLimit, spent: spent),
-                                                                           try instanceLimit.map { Self.remaining(limit: $0, spent: try spend(userID: nil)) }) ?? .zero)
+                throw BudgetExceeded(
+                    scope: .user,
+                    remaining: Self.tighter(
+                        Self.remaining(limit: userLimit, spent: spent),
+                        try instanceLimit.map { Self.remaining(limit: $0, spent: try spend(userID: nil)) }) ?? .zero)
             }
         }
         if let instanceLimit {
@@ -90,29 +96,35 @@ package struct Budgets {
     /// parameters: planned with them, a month's rows are estimated from the index (a bound read by a
     /// subquery is a guess), so the planner picks the right scan for a quiet month and a busy one alike.
     package static func currentMonth(_ db: Connection) throws -> (start: String, end: String) {
-        let row = try db.execute("SELECT month_start::text AS month_start, month_end::text AS month_end FROM budget_month(now())")[0]
+        let row = try db.execute(
+            "SELECT month_start::text AS month_start, month_end::text AS month_end FROM budget_month(now())")[0]
         return (row.string("month_start"), row.string("month_end"))
     }
 
     /// This UTC month's spend: one user's, or the whole instance's (`userID` nil).
     package func spend(userID: Int64?) throws -> USD {
-        let row = try db.execute("""
+        let row = try db.execute(
+            """
             SELECT budget_spend(\(userID), m.month_start, m.month_end)::text AS spent FROM budget_month(now()) m
             """)[0]
         // A sum PromptReel cannot read must refuse clicks, never count as nothing spent.
         guard let spent = USD(parsing: row.string("spent")) else {
-            throw DatabaseError.other(sqlState: "22003", message: "this month's spend is out of range: \(row.string("spent"))")
+            throw DatabaseError.other(
+                sqlState: "22003", message: "this month's spend is out of range: \(row.string("spent"))")
         }
         return spent
     }
 
     package func user(_ userID: Int64) throws -> BudgetStanding {
-        let limit = try db.execute("SELECT monthly_limit::text AS l FROM user_budgets WHERE user_id = \(userID)").first?["l"].flatMap { USD(parsing: $0) }
+        let limit = try db.execute("SELECT monthly_limit::text AS l FROM user_budgets WHERE user_id = \(userID)")
+            .first?["l"].flatMap { USD(parsing: $0) }
         return BudgetStanding(limit: limit, spent: try spend(userID: userID))
     }
 
     package func instance() throws -> BudgetStanding {
-        let limit = try db.execute("SELECT monthly_limit::text AS l FROM instance_budget").first?["l"].flatMap { USD(parsing: $0) }
+        let limit = try db.execute("SELECT monthly_limit::text AS l FROM instance_budget").first?["l"].flatMap {
+            USD(parsing: $0)
+        }
         return BudgetStanding(limit: limit, spent: try spend(userID: nil))
     }
 
@@ -127,27 +139,32 @@ package struct Budgets {
         guard let left = try remaining(userID: userID) else {
             return "<p>Spent this month (UTC): <strong>\(spent.display)</strong>. No monthly budget applies.</p>"
         }
-        return "<p>Spent this month (UTC): <strong>\(spent.display)</strong>. Budget left: <strong>\(left.display)</strong>.</p>"
+        return
+            "<p>Spent this month (UTC): <strong>\(spent.display)</strong>. Budget left: <strong>\(left.display)</strong>.</p>"
     }
 
     // MARK: Setting (the operator's command line)
 
     /// Nil limit = no budget. False when there is no such user.
     package func setUser(email: String, limit: USD?) throws -> Bool {
-        try !db.execute("""
+        try !db.execute(
+            """
             INSERT INTO user_budgets (user_id, monthly_limit) SELECT id, \(limit)::numeric FROM users WHERE lower(email) = lower(\(email))
             ON CONFLICT (user_id) DO UPDATE SET monthly_limit = EXCLUDED.monthly_limit, updated_at = now()
             RETURNING user_id
-            """).isEmpty
+            """
+        ).isEmpty
     }
 
     /// By user id (the admin page); false when there is no such user.
     package func setUser(id: Int64, limit: USD?) throws -> Bool {
-        try !db.execute("""
+        try !db.execute(
+            """
             INSERT INTO user_budgets (user_id, monthly_limit) SELECT id, \(limit)::numeric FROM users WHERE id = \(id)
             ON CONFLICT (user_id) DO UPDATE SET monthly_limit = EXCLUDED.monthly_limit, updated_at = now()
             RETURNING user_id
-            """).isEmpty
+            """
+        ).isEmpty
     }
 
     package func setInstance(limit: USD?) throws {
@@ -156,12 +173,18 @@ package struct Budgets {
 
     /// Every user with a budget, and their spend this month.
     package func users() throws -> [(email: String, standing: BudgetStanding)] {
-        try db.execute("""
+        try db.execute(
+            """
             SELECT u.email, b.monthly_limit::text AS l, budget_spend(u.id, m.month_start, m.month_end)::text AS spent
             FROM user_budgets b JOIN users u ON u.id = b.user_id CROSS JOIN budget_month(now()) m
             WHERE b.monthly_limit IS NOT NULL ORDER BY u.email
-            """).map { r in
-            (r.string("email"), BudgetStanding(limit: r["l"].flatMap { USD(parsing: $0) }, spent: USD(parsing: r.string("spent")) ?? .zero))
+            """
+        ).map { r in
+            (
+                r.string("email"),
+                BudgetStanding(
+                    limit: r["l"].flatMap { USD(parsing: $0) }, spent: USD(parsing: r.string("spent")) ?? .zero)
+            )
         }
     }
 }

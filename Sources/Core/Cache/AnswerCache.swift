@@ -107,7 +107,9 @@ public final class AnswerCache: Sendable {
 
     package func status(videoID: Int64, userID: Int64, now: Double) -> Status? {
         state.withLock { s in
-            guard AnswerCache.live(s), let entry = s.statuses[videoID], entry.userID == userID, (entry.expiresAt ?? .infinity) > now else { return nil }
+            guard AnswerCache.live(s), let entry = s.statuses[videoID], entry.userID == userID,
+                (entry.expiresAt ?? .infinity) > now
+            else { return nil }
             return entry
         }
     }
@@ -115,7 +117,8 @@ public final class AnswerCache: Sendable {
     package func generation(id: Int64, userID: Int64, now: Double) -> GenerationEntry? {
         state.withLock { s in
             guard AnswerCache.live(s), let entry = s.generations[id], entry.generation.userID == userID,
-                  (entry.expiresAt ?? .infinity) > now else { return nil }
+                (entry.expiresAt ?? .infinity) > now
+            else { return nil }
             return entry
         }
     }
@@ -216,9 +219,13 @@ public enum CacheListener {
         while !stop.isStopped {
             do {
                 // Bounded waits: a host that vanished without a word must not keep the cache on.
-                let db = try Connection(url: databaseURL, options: [("connect_timeout", "3"), ("tcp_user_timeout", "2000"),
-                                                                    ("keepalives_idle", "2"), ("keepalives_interval", "1"),
-                                                                    ("keepalives_count", "2")])
+                let db = try Connection(
+                    url: databaseURL,
+                    options: [
+                        ("connect_timeout", "3"), ("tcp_user_timeout", "2000"),
+                        ("keepalives_idle", "2"), ("keepalives_interval", "1"),
+                        ("keepalives_count", "2"),
+                    ])
                 try db.execute("LISTEN promptreel_cache")
                 cache.setEnabled(true)
                 while !stop.isStopped {

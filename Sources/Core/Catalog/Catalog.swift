@@ -25,9 +25,13 @@ package struct CatalogModel: Sendable {
 
     package var aspectRatios: [String] { unique(sizes.map(\.aspectRatio)) }
     package func resolutions(aspectRatio: String) -> [String] {
-        unique(sizes.filter { $0.aspectRatio == aspectRatio }.map(\.resolution)).sorted { Catalog.height($0) < Catalog.height($1) }
+        unique(sizes.filter { $0.aspectRatio == aspectRatio }.map(\.resolution)).sorted {
+            Catalog.height($0) < Catalog.height($1)
+        }
     }
-    package var resolutions: [String] { unique(sizes.map(\.resolution)).sorted { Catalog.height($0) < Catalog.height($1) } }
+    package var resolutions: [String] {
+        unique(sizes.map(\.resolution)).sorted { Catalog.height($0) < Catalog.height($1) }
+    }
 
     private func unique(_ values: [String]) -> [String] {
         var seen = Set<String>()
@@ -44,7 +48,10 @@ package struct RequestedSettings: Sendable {
     /// How many generations one click starts (1–4); nil: one.
     package var takes: Int?
 
-    package init(model: String? = nil, duration: Int? = nil, aspectRatio: String? = nil, resolution: String? = nil, takes: Int? = nil) {
+    package init(
+        model: String? = nil, duration: Int? = nil, aspectRatio: String? = nil, resolution: String? = nil,
+        takes: Int? = nil
+    ) {
         self.model = model
         self.duration = duration
         self.aspectRatio = aspectRatio
@@ -66,8 +73,10 @@ package struct ResolvedSettings: Sendable {
     package let estimatedCost: USD
 
     package var userJSON: JSON {
-        .object([("model", .string(model)), ("duration", .int(duration)), ("aspect_ratio", .string(aspectRatio)),
-                 ("resolution", .string(resolution))])
+        .object([
+            ("model", .string(model)), ("duration", .int(duration)), ("aspect_ratio", .string(aspectRatio)),
+            ("resolution", .string(resolution)),
+        ])
     }
 }
 
@@ -86,25 +95,31 @@ package struct Catalog: Sendable {
 
     /// Enabled models in list order.
     package static func load(_ db: Connection) throws -> Catalog {
-        let models = try db.execute("SELECT name, display_name, accepts_image, requires_image, supports_remix FROM video_models WHERE enabled ORDER BY position, name")
+        let models = try db.execute(
+            "SELECT name, display_name, accepts_image, requires_image, supports_remix FROM video_models WHERE enabled ORDER BY position, name"
+        )
         let durations = try db.execute("SELECT model, seconds FROM video_model_durations ORDER BY seconds")
-        let sizes = try db.execute("""
+        let sizes = try db.execute(
+            """
             SELECT s.model, s.aspect_ratio, s.resolution, s.size, r.usd_per_second::text AS price
             FROM video_model_sizes s JOIN video_model_resolutions r USING (model, resolution)
             ORDER BY s.model, split_part(s.aspect_ratio, ':', 1)::numeric / split_part(s.aspect_ratio, ':', 2)::numeric DESC,
                      rtrim(s.resolution, 'p')::integer
             """)
-        return Catalog(models: models.map { row in
-            let name = row.string("name")
-            return CatalogModel(
-                name: name, displayName: row.string("display_name"),
-                durations: durations.filter { $0.string("model") == name }.map { Int($0.int("seconds")) },
-                sizes: sizes.filter { $0.string("model") == name }.map {
-                    CatalogSize(aspectRatio: $0.string("aspect_ratio"), resolution: $0.string("resolution"),
-                                size: $0.string("size"), usdPerSecond: $0.string("price"))
-                },
-                acceptsImage: row.bool("accepts_image"), requiresImage: row.bool("requires_image"), supportsRemix: row.bool("supports_remix"))
-        })
+        return Catalog(
+            models: models.map { row in
+                let name = row.string("name")
+                return CatalogModel(
+                    name: name, displayName: row.string("display_name"),
+                    durations: durations.filter { $0.string("model") == name }.map { Int($0.int("seconds")) },
+                    sizes: sizes.filter { $0.string("model") == name }.map {
+                        CatalogSize(
+                            aspectRatio: $0.string("aspect_ratio"), resolution: $0.string("resolution"),
+                            size: $0.string("size"), usdPerSecond: $0.string("price"))
+                    },
+                    acceptsImage: row.bool("accepts_image"), requiresImage: row.bool("requires_image"),
+                    supportsRemix: row.bool("supports_remix"))
+            })
     }
 
     package func model(named name: String) -> CatalogModel? { models.first { $0.name == name } }
@@ -112,23 +127,29 @@ package struct Catalog: Sendable {
     /// Checks settings against the catalog, fills defaults, and prices them with the SQL function.
     package func resolve(_ requested: RequestedSettings, db: Connection) throws -> ResolvedSettings {
         guard let first = models.first else {
-            throw SettingsError(field: .model, message: "No video models are configured. Ask the operator to add one.", unavailable: true)
+            throw SettingsError(
+                field: .model, message: "No video models are configured. Ask the operator to add one.",
+                unavailable: true)
         }
         let model: CatalogModel
         if let name = requested.model {
             guard let found = self.model(named: name) else {
-                throw SettingsError(field: .model, message: "must be one of \(models.map(\.name).joined(separator: ", "))")
+                throw SettingsError(
+                    field: .model, message: "must be one of \(models.map(\.name).joined(separator: ", "))")
             }
             model = found
         } else {
             model = first
         }
         guard let shortest = model.durations.first else {
-            throw SettingsError(field: .duration, message: "\(model.name) has no durations configured.", unavailable: true)
+            throw SettingsError(
+                field: .duration, message: "\(model.name) has no durations configured.", unavailable: true)
         }
         let duration = requested.duration ?? shortest
         guard model.durations.contains(duration) else {
-            throw SettingsError(field: .duration, message: "\(model.name) offers \(Catalog.list(model.durations.map(String.init))) seconds")
+            throw SettingsError(
+                field: .duration,
+                message: "\(model.name) offers \(Catalog.list(model.durations.map(String.init))) seconds")
         }
         let aspectRatios = model.aspectRatios
         let aspectRatio = requested.aspectRatio ?? (aspectRatios.contains("16:9") ? "16:9" : aspectRatios.first ?? "")
@@ -137,19 +158,27 @@ package struct Catalog: Sendable {
         }
         let resolutions = model.resolutions(aspectRatio: aspectRatio)
         let resolution = requested.resolution ?? resolutions.first ?? ""
-        guard let size = model.sizes.first(where: { $0.aspectRatio == aspectRatio && $0.resolution == resolution }) else {
-            throw SettingsError(field: .resolution, message: "\(model.name) offers \(Catalog.list(resolutions)) at \(aspectRatio)")
+        guard let size = model.sizes.first(where: { $0.aspectRatio == aspectRatio && $0.resolution == resolution })
+        else {
+            throw SettingsError(
+                field: .resolution, message: "\(model.name) offers \(Catalog.list(resolutions)) at \(aspectRatio)")
         }
         let cost = try Catalog.cost(duration: duration, resolution: resolution, model: model.name, db: db)
-        return ResolvedSettings(model: model.name, duration: duration, aspectRatio: aspectRatio, resolution: resolution,
-                                size: size.size, estimatedCost: cost)
+        return ResolvedSettings(
+            model: model.name, duration: duration, aspectRatio: aspectRatio, resolution: resolution,
+            size: size.size, estimatedCost: cost)
     }
 
     /// The SQL function is the only price calculation; Swift never multiplies money.
     package static func cost(duration: Int, resolution: String, model: String, db: Connection) throws -> USD {
-        guard let text = try db.execute("SELECT calculate_sora_generation_cost(\(duration), \(resolution), \(model))::text AS cost")
-            .first?["cost"], let cost = USD(parsing: text) else {
-            throw SettingsError(field: .settings, message: "\(model) has no price for \(duration) seconds at \(resolution)")
+        guard
+            let text = try db.execute(
+                "SELECT calculate_sora_generation_cost(\(duration), \(resolution), \(model))::text AS cost"
+            )
+            .first?["cost"], let cost = USD(parsing: text)
+        else {
+            throw SettingsError(
+                field: .settings, message: "\(model) has no price for \(duration) seconds at \(resolution)")
         }
         return cost
     }
@@ -192,8 +221,9 @@ package struct Catalog: Sendable {
             }
             takes = try checkedTakes(takes, field: "settings.takes")
         }
-        return RequestedSettings(model: try text("model"), duration: duration, aspectRatio: try text("aspect_ratio"),
-                                 resolution: try text("resolution"), takes: takes)
+        return RequestedSettings(
+            model: try text("model"), duration: duration, aspectRatio: try text("aspect_ratio"),
+            resolution: try text("resolution"), takes: takes)
     }
 
     package static let maxTakes = 4
@@ -216,8 +246,10 @@ package struct Catalog: Sendable {
         }
         var takes: Int?
         if let t = value("takes") { takes = try checkedTakes(Int(t), field: "takes") }
-        return RequestedSettings(model: value("model"), duration: duration, aspectRatio: value("aspect_ratio"), resolution: value("resolution"),
-                                 takes: takes)
+        return RequestedSettings(
+            model: value("model"), duration: duration, aspectRatio: value("aspect_ratio"),
+            resolution: value("resolution"),
+            takes: takes)
     }
 
 }

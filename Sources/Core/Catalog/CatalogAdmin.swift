@@ -18,8 +18,10 @@ public enum CatalogAdmin {
         /// The provider can remix this model's videos.
         public var supportsRemix = true
 
-        public init(name: String, displayName: String, position: Int, durations: [Int], prices: [(String, String)],
-                    sizes: [(String, String, String)]) {
+        public init(
+            name: String, displayName: String, position: Int, durations: [Int], prices: [(String, String)],
+            sizes: [(String, String, String)]
+        ) {
             self.name = name
             self.displayName = displayName
             self.position = position
@@ -34,34 +36,45 @@ public enum CatalogAdmin {
     }
 
     public static func add(_ model: NewModel, db: Connection) throws {
-        guard !model.durations.isEmpty, !model.sizes.isEmpty else { throw Failure(description: "give at least one --duration and one --size") }
+        guard !model.durations.isEmpty, !model.sizes.isEmpty else {
+            throw Failure(description: "give at least one --duration and one --size")
+        }
         for (_, resolution, _) in model.sizes where !model.prices.contains(where: { $0.0 == resolution }) {
             throw Failure(description: "no --price for resolution \(resolution)")
         }
         do {
             try db.transaction {
-                try db.execute("""
+                try db.execute(
+                    """
                     INSERT INTO video_models (name, display_name, position, accepts_image, requires_image, supports_remix)
                     VALUES (\(model.name), \(model.displayName), \(model.position), \(model.acceptsImage), \(model.requiresImage), \(model.supportsRemix))
                     """)
                 for seconds in model.durations {
-                    try db.execute("INSERT INTO video_model_durations (model, seconds) VALUES (\(model.name), \(seconds))")
+                    try db.execute(
+                        "INSERT INTO video_model_durations (model, seconds) VALUES (\(model.name), \(seconds))")
                 }
                 for (resolution, price) in model.prices {
-                    try db.execute("INSERT INTO video_model_resolutions (model, resolution, usd_per_second) VALUES (\(model.name), \(resolution), \(price)::numeric)")
+                    try db.execute(
+                        "INSERT INTO video_model_resolutions (model, resolution, usd_per_second) VALUES (\(model.name), \(resolution), \(price)::numeric)"
+                    )
                 }
                 for (aspect, resolution, size) in model.sizes {
-                    try db.execute("INSERT INTO video_model_sizes (model, aspect_ratio, resolution, size) VALUES (\(model.name), \(aspect), \(resolution), \(size))")
+                    try db.execute(
+                        "INSERT INTO video_model_sizes (model, aspect_ratio, resolution, size) VALUES (\(model.name), \(aspect), \(resolution), \(size))"
+                    )
                 }
             }
         } catch let error as DatabaseError {
-            throw Failure(description: error.isUniqueViolation ? "model \(model.name) already exists (or a size is listed twice)" : "refused: \(error)")
+            throw Failure(
+                description: error.isUniqueViolation
+                    ? "model \(model.name) already exists (or a size is listed twice)" : "refused: \(error)")
         }
     }
 
     /// Sets (or adds) the price of one resolution of a model.
     public static func price(model: String, resolution: String, usdPerSecond: String, db: Connection) throws {
-        let rows = try db.execute("""
+        let rows = try db.execute(
+            """
             INSERT INTO video_model_resolutions (model, resolution, usd_per_second)
             SELECT name, \(resolution), \(usdPerSecond)::numeric FROM video_models WHERE name = \(model)
             ON CONFLICT (model, resolution) DO UPDATE SET usd_per_second = excluded.usd_per_second
@@ -74,11 +87,15 @@ public enum CatalogAdmin {
     /// requires an image must accept one (the database checks it too).
     public static func setImageFlags(model: String, acceptsImage: Bool?, requiresImage: Bool?, db: Connection) throws {
         do {
-            guard try !db.execute("""
-                UPDATE video_models SET accepts_image = coalesce(\(acceptsImage)::boolean, accepts_image),
-                                        requires_image = coalesce(\(requiresImage)::boolean, requires_image)
-                WHERE name = \(model) RETURNING name
-                """).isEmpty else { throw Failure(description: "no model named \(model)") }
+            guard
+                try !db.execute(
+                    """
+                    UPDATE video_models SET accepts_image = coalesce(\(acceptsImage)::boolean, accepts_image),
+                                            requires_image = coalesce(\(requiresImage)::boolean, requires_image)
+                    WHERE name = \(model) RETURNING name
+                    """
+                ).isEmpty
+            else { throw Failure(description: "no model named \(model)") }
         } catch let DatabaseError.invalidData(sqlState, message) where sqlState == "23514" {
             throw Failure(description: "refused: a model that requires an image must accept one (\(message))")
         }
@@ -86,13 +103,18 @@ public enum CatalogAdmin {
 
     /// Whether the provider can remix this model's videos (pages and the API offer Remix only then).
     public static func setSupportsRemix(model: String, _ supports: Bool, db: Connection) throws {
-        guard try !db.execute("UPDATE video_models SET supports_remix = \(supports) WHERE name = \(model) RETURNING name").isEmpty else {
+        guard
+            try !db.execute("UPDATE video_models SET supports_remix = \(supports) WHERE name = \(model) RETURNING name")
+                .isEmpty
+        else {
             throw Failure(description: "no model named \(model)")
         }
     }
 
     public static func setEnabled(model: String, _ enabled: Bool, db: Connection) throws {
-        guard try !db.execute("UPDATE video_models SET enabled = \(enabled) WHERE name = \(model) RETURNING name").isEmpty else {
+        guard
+            try !db.execute("UPDATE video_models SET enabled = \(enabled) WHERE name = \(model) RETURNING name").isEmpty
+        else {
             throw Failure(description: "no model named \(model)")
         }
     }
@@ -100,7 +122,8 @@ public enum CatalogAdmin {
     /// One line per size: model, display name, enabled, durations, aspect ratio, resolution, size, price,
     /// what it does with a reference image (image=accepted|required|no), and whether it can be remixed (remix=yes|no).
     public static func listing(db: Connection) throws -> [String] {
-        try db.execute("""
+        try db.execute(
+            """
             SELECT m.name, m.display_name, m.enabled, m.accepts_image, m.requires_image, m.supports_remix,
                    (SELECT string_agg(seconds::text, ',' ORDER BY seconds) FROM video_model_durations d WHERE d.model = m.name) AS durations,
                    s.aspect_ratio, s.resolution, s.size, r.usd_per_second::text AS price
@@ -109,7 +132,8 @@ public enum CatalogAdmin {
             LEFT JOIN video_model_resolutions r ON r.model = s.model AND r.resolution = s.resolution
             ORDER BY m.position, m.name, split_part(s.aspect_ratio, ':', 1)::numeric / split_part(s.aspect_ratio, ':', 2)::numeric DESC,
                      rtrim(s.resolution, 'p')::integer
-            """).map {
+            """
+        ).map {
             "\($0.string("name"))\t\($0.string("display_name"))\t\($0.bool("enabled") ? "enabled" : "disabled")\t"
                 + "seconds=\($0.string("durations"))\t\($0.string("aspect_ratio"))\t\($0.string("resolution"))\t"
                 + "\($0.string("size"))\t$\($0.string("price"))/s\t"

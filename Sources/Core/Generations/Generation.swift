@@ -88,37 +88,68 @@ package struct Generation: Sendable {
         """
 
     package init(_ r: Row) {
-        id = r.int("id"); videoID = r.optionalInt("video_id"); userID = r.int("user_id")
+        id = r.int("id")
+        videoID = r.optionalInt("video_id")
+        userID = r.int("user_id")
         deletedVideoTitle = r["deleted_video_title"]
-        settings = r.string("settings"); prompt = r.string("prompt"); model = r.string("model")
-        seconds = Int(r.int("seconds")); size = r.string("size"); resolution = r.string("resolution")
+        settings = r.string("settings")
+        prompt = r.string("prompt")
+        model = r.string("model")
+        seconds = Int(r.int("seconds"))
+        size = r.string("size")
+        resolution = r.string("resolution")
         // The CHECK constraints allow nothing else; an unexpected value reads as failed, never a crash.
         status = GenerationStatus(rawValue: r.string("status")) ?? .failed
         phase = GenerationPhase(rawValue: r.string("phase")) ?? .done
-        progress = Int(r.int("progress")); progressKnown = r.bool("progress_known"); providerStatus = r["provider_status"]
-        possiblyBilled = r.bool("possibly_billed"); requestKey = r.string("request_key")
-        deliveredSeconds = r["delivered_seconds"]; deliveredWidth = r.optionalInt("delivered_width"); deliveredHeight = r.optionalInt("delivered_height")
-        providerJobID = r["provider_job_id"]; providerRequestID = r["provider_request_id"]
-        estimatedCost = USD(parsing: r.string("estimated_cost")) ?? .zero; actualCost = r["actual_cost"].flatMap { USD(parsing: $0) }
-        errorCode = r["error_code"]; errorMessage = r["error_message"]
-        submitAttempts = Int(r.int("submit_attempts")); polls = Int(r.int("polls")); downloadAttempts = Int(r.int("download_attempts"))
-        createdAt = r.string("created_at"); submitStartedAt = r["submit_started_at"]; submittedAt = r["submitted_at"]
-        startedAt = r["started_at"]; completedAt = r["completed_at"]; lastCheckedAt = r["last_checked_at"]; expiresAt = r["expires_at"]
-        resultSeconds = r["result_seconds"]; resultSize = r["result_size"]
-        videoPath = r["video_path"]; videoBytes = r.optionalInt("video_bytes"); videoSHA256 = r["video_sha256"]
-        thumbnailPath = r["thumbnail_path"]; thumbnailBytes = r.optionalInt("thumbnail_bytes")
-        spritesheetPath = r["spritesheet_path"]; spritesheetBytes = r.optionalInt("spritesheet_bytes")
-        thumbnailSkipped = r.bool("thumbnail_skipped"); spritesheetSkipped = r.bool("spritesheet_skipped")
+        progress = Int(r.int("progress"))
+        progressKnown = r.bool("progress_known")
+        providerStatus = r["provider_status"]
+        possiblyBilled = r.bool("possibly_billed")
+        requestKey = r.string("request_key")
+        deliveredSeconds = r["delivered_seconds"]
+        deliveredWidth = r.optionalInt("delivered_width")
+        deliveredHeight = r.optionalInt("delivered_height")
+        providerJobID = r["provider_job_id"]
+        providerRequestID = r["provider_request_id"]
+        estimatedCost = USD(parsing: r.string("estimated_cost")) ?? .zero
+        actualCost = r["actual_cost"].flatMap { USD(parsing: $0) }
+        errorCode = r["error_code"]
+        errorMessage = r["error_message"]
+        submitAttempts = Int(r.int("submit_attempts"))
+        polls = Int(r.int("polls"))
+        downloadAttempts = Int(r.int("download_attempts"))
+        createdAt = r.string("created_at")
+        submitStartedAt = r["submit_started_at"]
+        submittedAt = r["submitted_at"]
+        startedAt = r["started_at"]
+        completedAt = r["completed_at"]
+        lastCheckedAt = r["last_checked_at"]
+        expiresAt = r["expires_at"]
+        resultSeconds = r["result_seconds"]
+        resultSize = r["result_size"]
+        videoPath = r["video_path"]
+        videoBytes = r.optionalInt("video_bytes")
+        videoSHA256 = r["video_sha256"]
+        thumbnailPath = r["thumbnail_path"]
+        thumbnailBytes = r.optionalInt("thumbnail_bytes")
+        spritesheetPath = r["spritesheet_path"]
+        spritesheetBytes = r.optionalInt("spritesheet_bytes")
+        thumbnailSkipped = r.bool("thumbnail_skipped")
+        spritesheetSkipped = r.bool("spritesheet_skipped")
         // Only with a file: deleting the video clears the paths (Migrations/0008), not the sources.
         thumbnailSource = thumbnailPath == nil ? nil : r["thumbnail_source"].flatMap(PreviewSource.init(rawValue:))
-        spritesheetSource = spritesheetPath == nil ? nil : r["spritesheet_source"].flatMap(PreviewSource.init(rawValue:))
+        spritesheetSource =
+            spritesheetPath == nil ? nil : r["spritesheet_source"].flatMap(PreviewSource.init(rawValue:))
         elapsedSeconds = r.int("elapsed_seconds")
         assetsExpired = r.bool("assets_expired")
         batchID = r.optionalInt("batch_id")
-        remixedFromGenerationID = r.optionalInt("remixed_from_generation_id"); remixSourceJobID = r["remix_source_job_id"]
-        providerExpiresAt = r["provider_expires_at"]; providerCopyExpired = r.bool("provider_copy_expired")
+        remixedFromGenerationID = r.optionalInt("remixed_from_generation_id")
+        remixSourceJobID = r["remix_source_job_id"]
+        providerExpiresAt = r["provider_expires_at"]
+        providerCopyExpired = r.bool("provider_copy_expired")
         if let path = r["reference_path"], let fitted = r["reference_fitted_path"],
-           let format = r["reference_content_type"].flatMap(ImageFormat.init(contentType:)) {
+            let format = r["reference_content_type"].flatMap(ImageFormat.init(contentType:))
+        {
             reference = GenerationReference(
                 originalPath: path, format: format, width: Int(r.optionalInt("reference_width") ?? 0),
                 height: Int(r.optionalInt("reference_height") ?? 0), sha256: r["reference_sha256"] ?? "",
@@ -159,7 +190,8 @@ package struct Generation: Sendable {
     package var deliveryDifference: String? {
         var notes: [String] = []
         if let delivered = deliveredSeconds, let value = Double(delivered), value + 0.5 < Double(seconds) {
-            notes.append("delivered \(delivered.hasSuffix("0") ? String(delivered.dropLast()) : delivered) s of \(seconds) s")
+            notes.append(
+                "delivered \(delivered.hasSuffix("0") ? String(delivered.dropLast()) : delivered) s of \(seconds) s")
         }
         if let w = deliveredWidth, let h = deliveredHeight, "\(w)x\(h)" != size {
             notes.append("delivered \(w)x\(h), asked \(size)")
@@ -200,8 +232,13 @@ package enum ReferenceFile: Equatable, Sendable {
     }
 
     package init?(fileName: String) {
-        if fileName == ReferenceFile.fitted.fileName { self = .fitted; return }
-        guard let format = ImageFormat.allCases.first(where: { ReferenceFile.original($0).fileName == fileName }) else { return nil }
+        if fileName == ReferenceFile.fitted.fileName {
+            self = .fitted
+            return
+        }
+        guard let format = ImageFormat.allCases.first(where: { ReferenceFile.original($0).fileName == fileName }) else {
+            return nil
+        }
         self = .original(format)
     }
 }

@@ -20,20 +20,25 @@ package struct GenerationStore {
     // MARK: Reading
 
     package func generation(id: Int64, userID: Int64) throws -> Generation? {
-        try db.execute("SELECT \(fragment: Generation.columns) FROM generations g WHERE g.id = \(id) AND g.user_id = \(userID)").first.map(Generation.init)
+        try db.execute(
+            "SELECT \(fragment: Generation.columns) FROM generations g WHERE g.id = \(id) AND g.user_id = \(userID)"
+        ).first.map(Generation.init)
     }
 
     package func latest(videoID: Int64, userID: Int64) throws -> Generation? {
-        try db.execute("""
+        try db.execute(
+            """
             SELECT \(fragment: Generation.columns) FROM generations g
             WHERE g.video_id = \(videoID) AND g.user_id = \(userID) ORDER BY g.id DESC LIMIT 1
-            """).first.map(Generation.init)
+            """
+        ).first.map(Generation.init)
     }
 
     /// The takes of the video's latest click (the batch of its latest generation), oldest first: nil when
     /// the video is not the user's, empty before its first generation. The latest take is the last.
     package func latestTakes(videoID: Int64, userID: Int64) throws -> [Generation]? {
-        let rows = try db.execute("""
+        let rows = try db.execute(
+            """
             SELECT v.id AS owned_video, \(fragment: Generation.columns)
             FROM videos v JOIN projects p ON p.id = v.project_id
             LEFT JOIN LATERAL (SELECT id, batch_id FROM generations WHERE video_id = v.id ORDER BY id DESC LIMIT 1) last ON true
@@ -48,7 +53,8 @@ package struct GenerationStore {
 
     /// Whether the video has a queued or in-progress generation (whatever page of its history is shown).
     package func hasActive(videoID: Int64, userID: Int64) throws -> Bool {
-        try db.execute("""
+        try db.execute(
+            """
             SELECT EXISTS (SELECT 1 FROM generations WHERE video_id = \(videoID) AND user_id = \(userID)
                            AND status IN ('queued', 'in_progress')) AS active
             """)[0].bool("active")
@@ -56,20 +62,26 @@ package struct GenerationStore {
 
     /// Whether the provider's copy of a generation has expired, by the database's clock (false when it sent no expiry).
     package func providerCopyExpired(_ id: Int64) throws -> Bool {
-        try db.execute("SELECT coalesce(provider_expires_at <= now(), false) AS expired FROM generations WHERE id = \(id)").first?.bool("expired") ?? false
+        try db.execute(
+            "SELECT coalesce(provider_expires_at <= now(), false) AS expired FROM generations WHERE id = \(id)"
+        ).first?.bool("expired") ?? false
     }
 
     /// One page of a video's generations, newest first.
     package func history(videoID: Int64, userID: Int64, page: PageRequest) throws -> Page<Generation> {
         let keyset = page.keyset("g.id")
-        return Page(rows: try db.execute("""
-            SELECT \(fragment: Generation.columns) FROM generations g
-            WHERE g.video_id = \(videoID) AND g.user_id = \(userID) AND \(fragment: keyset.condition) ORDER BY \(fragment: keyset.order)
-            """).map(Generation.init), request: page)
+        return Page(
+            rows: try db.execute(
+                """
+                SELECT \(fragment: Generation.columns) FROM generations g
+                WHERE g.video_id = \(videoID) AND g.user_id = \(userID) AND \(fragment: keyset.condition) ORDER BY \(fragment: keyset.order)
+                """
+            ).map(Generation.init), request: page)
     }
 
     package func byID(_ id: Int64) throws -> Generation? {
-        try db.execute("SELECT \(fragment: Generation.columns) FROM generations g WHERE g.id = \(id)").first.map(Generation.init)
+        try db.execute("SELECT \(fragment: Generation.columns) FROM generations g WHERE g.id = \(id)").first.map(
+            Generation.init)
     }
 
     /// This UTC month's video spend as the budgets count it (`spend_items`, Migrations/0019 — 0014: by the month
@@ -77,7 +89,8 @@ package struct GenerationStore {
     /// the reserved and the possibly billed parts apart.
     package func monthSpend(userID: Int64) throws -> (total: USD, reserved: USD, possiblyBilled: USD) {
         let month = try Budgets.currentMonth(db)
-        let row = try db.execute("""
+        let row = try db.execute(
+            """
             SELECT coalesce(sum(i.spend), 0)::text AS spend,
                    coalesce(sum(i.spend) FILTER (WHERE i.status IN (\(GenerationStatus.queued), \(GenerationStatus.inProgress))), 0)::text AS reserved,
                    coalesce(sum(i.possibly_billed), 0)::text AS possibly_billed
@@ -85,18 +98,22 @@ package struct GenerationStore {
             WHERE i.kind = 'generation' AND i.user_id = \(userID)
               AND i.created_at >= \(month.start)::timestamptz AND i.created_at < \(month.end)::timestamptz
             """)[0]
-        return (USD(parsing: row.string("spend")) ?? .zero, USD(parsing: row.string("reserved")) ?? .zero,
-                USD(parsing: row.string("possibly_billed")) ?? .zero)
+        return (
+            USD(parsing: row.string("spend")) ?? .zero, USD(parsing: row.string("reserved")) ?? .zero,
+            USD(parsing: row.string("possibly_billed")) ?? .zero
+        )
     }
 
     /// The median time from submit to finish of this model's last 200 completed generations.
     package func durationEstimate(model: String) throws -> DurationEstimate {
-        let row = try db.execute("""
+        let row = try db.execute(
+            """
             SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY seconds)::bigint AS median, count(*) AS samples
             FROM (SELECT extract(epoch FROM completed_at - coalesce(submitted_at, created_at)) AS seconds FROM generations
                   WHERE model = \(model) AND status = \(GenerationStatus.completed) ORDER BY id DESC LIMIT 200) recent
             """)[0]
-        return DurationEstimate(model: model, medianSeconds: row.optionalInt("median"), samples: Int(row.int("samples")))
+        return DurationEstimate(
+            model: model, medianSeconds: row.optionalInt("median"), samples: Int(row.int("samples")))
     }
 
     // MARK: Creating
@@ -105,8 +122,12 @@ package struct GenerationStore {
     package static let workChannel = "promptreel_work"
 
     /// Records one waiting generation (a click of one take); see `insertBatch`.
-    package func insert(videoID: Int64, userID: Int64, settings: ResolvedSettings, prompt: String, reference: GenerationReference? = nil) throws -> Int64? {
-        try insertBatch(videoID: videoID, userID: userID, settings: settings, prompt: prompt, takes: 1, reference: reference)?.last?.id
+    package func insert(
+        videoID: Int64, userID: Int64, settings: ResolvedSettings, prompt: String, reference: GenerationReference? = nil
+    ) throws -> Int64? {
+        try insertBatch(
+            videoID: videoID, userID: userID, settings: settings, prompt: prompt, takes: 1, reference: reference)?.last?
+            .id
     }
 
     /// Records a click: its batch and `takes` waiting generations, each at `settings.estimatedCost` (the
@@ -117,26 +138,40 @@ package struct GenerationStore {
     /// violation the caller turns into 409). Every take starts from the same fitted `reference` frame, if
     /// any. Nil when the video is not the user's; else the takes, oldest first, as recorded (read before the
     /// commit wakes a worker, so the click's answer is the click's state).
-    package func insertBatch(videoID: Int64, userID: Int64, settings: ResolvedSettings, prompt: String, takes: Int,
-                     reference: GenerationReference? = nil) throws -> [Generation]? {
+    package func insertBatch(
+        videoID: Int64, userID: Int64, settings: ResolvedSettings, prompt: String, takes: Int,
+        reference: GenerationReference? = nil
+    ) throws -> [Generation]? {
         let settingsJSON = JSON.object([
             ("model", .string(settings.model)), ("duration", .int(settings.duration)),
             ("aspect_ratio", .string(settings.aspectRatio)), ("resolution", .string(settings.resolution)),
             ("takes", .int(takes)),
-            ("api", .object([("model", .string(settings.model)), ("seconds", .string(settings.apiSeconds)), ("size", .string(settings.size))])),
+            (
+                "api",
+                .object([
+                    ("model", .string(settings.model)), ("seconds", .string(settings.apiSeconds)),
+                    ("size", .string(settings.size)),
+                ])
+            ),
         ]).serialized
         return try db.transaction {
             // The click reserves its total under the budgets first (budget rows are always locked before the
             // video's rows, as in a roundtable's insert), or records nothing.
-            try Budgets(db: db).reserve(userID: userID, amount: settings.estimatedCost.times(takes) ?? USD(micros: .max))
-            guard let batch = try db.execute("""
-                INSERT INTO generation_batches (video_id, user_id, takes, total_cost)
-                SELECT v.id, \(userID), \(takes), \(settings.estimatedCost)::numeric * \(takes)
-                FROM videos v JOIN projects p ON p.id = v.project_id
-                WHERE v.id = \(videoID) AND p.user_id = \(userID)
-                RETURNING id
-                """).first?.int("id") else { return nil }
-            let ids = try db.execute("""
+            try Budgets(db: db).reserve(
+                userID: userID, amount: settings.estimatedCost.times(takes) ?? USD(micros: .max))
+            guard
+                let batch = try db.execute(
+                    """
+                    INSERT INTO generation_batches (video_id, user_id, takes, total_cost)
+                    SELECT v.id, \(userID), \(takes), \(settings.estimatedCost)::numeric * \(takes)
+                    FROM videos v JOIN projects p ON p.id = v.project_id
+                    WHERE v.id = \(videoID) AND p.user_id = \(userID)
+                    RETURNING id
+                    """
+                ).first?.int("id")
+            else { return nil }
+            let ids = try db.execute(
+                """
                 INSERT INTO generations (video_id, user_id, batch_id, settings, prompt, model, seconds, size, resolution, estimated_cost,
                                          reference_path, reference_content_type, reference_width, reference_height, reference_sha256,
                                          reference_fit, reference_fitted_path)
@@ -146,7 +181,8 @@ package struct GenerationStore {
                        \(reference?.sha256), \(reference?.fit.rawValue), \(reference?.fittedPath)
                 FROM generate_series(1, \(takes))
                 RETURNING id
-                """).map { $0.int("id") }.sorted()
+                """
+            ).map { $0.int("id") }.sorted()
             try wakeWorkers()
             return try ids.compactMap { try byID($0) }
         }
@@ -160,20 +196,26 @@ package struct GenerationStore {
         guard let sourceJob = source.providerJobID else { return nil }
         return try db.transaction {
             try Budgets(db: db).reserve(userID: userID, amount: cost)
-            guard let batch = try db.execute("""
-                INSERT INTO generation_batches (video_id, user_id, takes, total_cost)
-                SELECT v.id, \(userID), 1, \(cost)::numeric
-                FROM videos v JOIN projects p ON p.id = v.project_id
-                WHERE v.id = \(source.videoID) AND p.user_id = \(userID)
-                RETURNING id
-                """).first?.int("id") else { return nil }
-            let id = try db.execute("""
+            guard
+                let batch = try db.execute(
+                    """
+                    INSERT INTO generation_batches (video_id, user_id, takes, total_cost)
+                    SELECT v.id, \(userID), 1, \(cost)::numeric
+                    FROM videos v JOIN projects p ON p.id = v.project_id
+                    WHERE v.id = \(source.videoID) AND p.user_id = \(userID)
+                    RETURNING id
+                    """
+                ).first?.int("id")
+            else { return nil }
+            let id = try db.execute(
+                """
                 INSERT INTO generations (video_id, user_id, batch_id, settings, prompt, model, seconds, size, resolution, estimated_cost,
                                          remixed_from_generation_id, remix_source_job_id)
                 SELECT video_id, \(userID), \(batch), settings - 'takes', \(prompt), model, seconds, size, resolution, \(cost)::numeric, id, \(sourceJob)
                 FROM generations WHERE id = \(source.id) AND user_id = \(userID)
                 RETURNING id
-                """).first?.int("id")
+                """
+            ).first?.int("id")
             guard let id else { return nil }
             try wakeWorkers()
             return try byID(id)
@@ -222,7 +264,8 @@ package struct GenerationStore {
                 // Counting and claiming under one lock keeps the in-flight limit across all processes;
                 // nothing new is sent while the provider breaker pauses creates.
                 try db.execute("SELECT pg_advisory_xact_lock(\(GenerationStore.submitLockKey))")
-                let state = try db.execute("""
+                let state = try db.execute(
+                    """
                     SELECT (SELECT count(*) FROM generations WHERE phase IN (\(GenerationPhase.submitting), \(GenerationPhase.submitted))) AS n,
                            coalesce((SELECT paused_until > now() FROM provider_health), false) AS paused
                     """)[0]
@@ -230,25 +273,36 @@ package struct GenerationStore {
             }
             let filter: Query = id.map { "AND id = \($0)" } ?? "AND true"
             let order: Query = if case .submit = claim { "created_at, id" } else { "next_attempt_at, id" }
-            let candidates = try db.execute("""
+            let candidates = try db.execute(
+                """
                 SELECT id FROM generations WHERE phase = \(claim.phase) AND next_attempt_at <= now() \(fragment: filter)
                 ORDER BY \(fragment: order) LIMIT 32 FOR UPDATE SKIP LOCKED
-                """).map { $0.int("id") }
+                """
+            ).map { $0.int("id") }
             for candidate in candidates {
-                guard try db.execute("SELECT pg_try_advisory_lock(\(GenerationStore.lockKey(candidate))) AS ok")[0].bool("ok") else { continue }
+                guard
+                    try db.execute("SELECT pg_try_advisory_lock(\(GenerationStore.lockKey(candidate))) AS ok")[0].bool(
+                        "ok")
+                else { continue }
                 do {
-                    let set: Query = switch claim {
-                    case let .submit(_, after):
-                        "phase = \(GenerationPhase.submitting), submit_started_at = now(), submit_attempts = submit_attempts + 1, next_attempt_at = now() + make_interval(secs => \(after))"
-                    case let .orphan(after): "next_attempt_at = now() + make_interval(secs => \(after)), polls = polls + 1"
-                    case let .poll(after): "next_attempt_at = now() + make_interval(secs => \(after)), last_checked_at = now(), polls = polls + 1"
-                    case let .download(after): "next_attempt_at = now() + make_interval(secs => \(after)), download_attempts = download_attempts + 1"
-                    }
-                    if let claimed = try db.execute("""
+                    let set: Query =
+                        switch claim {
+                        case let .submit(_, after):
+                            "phase = \(GenerationPhase.submitting), submit_started_at = now(), submit_attempts = submit_attempts + 1, next_attempt_at = now() + make_interval(secs => \(after))"
+                        case let .orphan(after):
+                            "next_attempt_at = now() + make_interval(secs => \(after)), polls = polls + 1"
+                        case let .poll(after):
+                            "next_attempt_at = now() + make_interval(secs => \(after)), last_checked_at = now(), polls = polls + 1"
+                        case let .download(after):
+                            "next_attempt_at = now() + make_interval(secs => \(after)), download_attempts = download_attempts + 1"
+                        }
+                    if let claimed = try db.execute(
+                        """
                         UPDATE generations g SET \(fragment: set)
                         WHERE g.id = \(candidate) AND g.phase = \(claim.phase) AND g.next_attempt_at <= now()
                         RETURNING \(fragment: Generation.columns)
-                        """).first.map(Generation.init) {
+                        """
+                    ).first.map(Generation.init) {
                         return claimed
                     }
                 } catch {
@@ -262,19 +316,24 @@ package struct GenerationStore {
     }
 
     /// The provider accepted the job (or it was found in the list): record its id, then its first state.
-    package func recordSubmitted(_ id: Int64, providerJobID: String, requestID: String?, nextPollSeconds: Double) throws -> Bool {
-        try !db.execute("""
+    package func recordSubmitted(_ id: Int64, providerJobID: String, requestID: String?, nextPollSeconds: Double) throws
+        -> Bool
+    {
+        try !db.execute(
+            """
             UPDATE generations SET phase = \(GenerationPhase.submitted), provider_job_id = \(providerJobID), provider_request_id = \(requestID),
                    submitted_at = now(), last_checked_at = now(), error_code = NULL, error_message = NULL,
                    next_attempt_at = now() + make_interval(secs => \(nextPollSeconds))
             WHERE id = \(id) AND phase = \(GenerationPhase.submitting)
             RETURNING id
-            """).isEmpty
+            """
+        ).isEmpty
     }
 
     /// Back to the local queue: nothing was created (a 429, a 503, a refused connection).
     package func retrySubmitLater(_ id: Int64, afterSeconds: Double, note: String) throws {
-        try db.execute("""
+        try db.execute(
+            """
             UPDATE generations SET phase = \(GenerationPhase.waiting), next_attempt_at = now() + make_interval(secs => \(afterSeconds)),
                    error_message = \(note)
             WHERE id = \(id) AND phase = \(GenerationPhase.submitting)
@@ -283,7 +342,8 @@ package struct GenerationStore {
 
     /// Leaves the intent in place for the reconciler to settle (the create's outcome is unknown).
     package func reconcileLater(_ id: Int64, afterSeconds: Double) throws {
-        try db.execute("""
+        try db.execute(
+            """
             UPDATE generations SET next_attempt_at = now() + make_interval(secs => \(afterSeconds))
             WHERE id = \(id) AND phase = \(GenerationPhase.submitting)
             """)
@@ -292,7 +352,8 @@ package struct GenerationStore {
     /// A create was sent but nobody can say whether the job exists: failed, possibly billed at the
     /// estimate, and never resent.
     package func markUnconfirmed(_ id: Int64, message: String) throws {
-        try db.execute("""
+        try db.execute(
+            """
             UPDATE generations SET phase = \(GenerationPhase.unconfirmed), status = \(GenerationStatus.failed),
                    error_code = \(GenerationErrorCode.unconfirmed), error_message = \(message),
                    possibly_billed = true, actual_cost = estimated_cost, completed_at = now()
@@ -318,7 +379,8 @@ package struct GenerationStore {
                 }
                 let phase = GenerationPhase(rawValue: row.string("phase")) ?? .done
                 guard phase == .unconfirmed else { throw AdoptError.notUnconfirmed(phase) }
-                try db.execute("""
+                try db.execute(
+                    """
                     UPDATE generations SET phase = \(GenerationPhase.submitted), status = \(GenerationStatus.queued),
                            provider_job_id = \(providerJobID), possibly_billed = false, actual_cost = NULL, completed_at = NULL,
                            error_code = NULL, error_message = NULL, submitted_at = now(), next_attempt_at = now()
@@ -329,7 +391,8 @@ package struct GenerationStore {
         } catch let error as AdoptError {
             throw error
         } catch let DatabaseError.uniqueViolation(constraint, _) {
-            throw constraint == "generation_batches_one_active_per_video" ? .videoHasActiveGeneration : .jobAlreadyAttached
+            throw constraint == "generation_batches_one_active_per_video"
+                ? .videoHasActiveGeneration : .jobAlreadyAttached
         } catch {
             throw .database(String(describing: error))
         }
@@ -338,10 +401,12 @@ package struct GenerationStore {
     /// Another generation with the same prompt and settings whose create is in flight: a job in the
     /// provider's list could be its, so it must not be adopted by this one.
     package func twinSubmitting(_ g: Generation) throws -> Bool {
-        try !db.execute("""
+        try !db.execute(
+            """
             SELECT 1 FROM generations WHERE id <> \(g.id) AND phase = \(GenerationPhase.submitting) AND prompt = \(g.prompt)
                AND model = \(g.model) AND size = \(g.size) AND seconds = \(g.seconds) LIMIT 1
-            """).isEmpty
+            """
+        ).isEmpty
     }
 
     package func isAdopted(providerJobID: String) throws -> Bool {
@@ -350,27 +415,32 @@ package struct GenerationStore {
 
     /// Seconds since the intent was written, measured by the database's clock.
     package func submitStartedEpoch(_ id: Int64) throws -> Double? {
-        try db.execute("SELECT extract(epoch FROM submit_started_at)::float8 AS t FROM generations WHERE id = \(id)").first?["t"].flatMap(Double.init)
+        try db.execute("SELECT extract(epoch FROM submit_started_at)::float8 AS t FROM generations WHERE id = \(id)")
+            .first?["t"].flatMap(Double.init)
     }
 
     /// Cancels a generation that was never sent (nothing to bill). False when it is no longer waiting.
     /// The cancelled generation's video, or nil when nothing was cancelled.
     package func cancelWaiting(_ id: Int64, userID: Int64) throws -> Int64? {
-        try db.execute("""
+        try db.execute(
+            """
             UPDATE generations SET \(fragment: Self.cancelled)
             WHERE id = \(id) AND user_id = \(userID) AND phase = \(GenerationPhase.waiting)
             RETURNING video_id
-            """).first?.optionalInt("video_id")
+            """
+        ).first?.optionalInt("video_id")
     }
 
     /// A disabled user's clicks that were never sent end as cancelled (nothing charged, the reservation
     /// released); work already at the provider finishes, since it may be billed either way.
     @discardableResult
     package func cancelAllWaiting(userID: Int64) throws -> Int {
-        try db.execute("""
+        try db.execute(
+            """
             UPDATE generations SET \(fragment: Self.cancelled)
             WHERE user_id = \(userID) AND phase = \(GenerationPhase.waiting) RETURNING id
-            """).count
+            """
+        ).count
     }
 
     private static let cancelled: Query = """
@@ -381,8 +451,11 @@ package struct GenerationStore {
     // MARK: Polling
 
     /// Applies an in-flight state from the provider. `progress` nil: the provider sends none.
-    package func recordProgress(_ id: Int64, status: GenerationStatus, providerStatus: String?, progress: Int?, nextPollSeconds: Double) throws {
-        try db.execute("""
+    package func recordProgress(
+        _ id: Int64, status: GenerationStatus, providerStatus: String?, progress: Int?, nextPollSeconds: Double
+    ) throws {
+        try db.execute(
+            """
             UPDATE generations SET status = \(status), progress = greatest(progress, \(max(0, min(99, progress ?? 0)))),
                    progress_known = progress_known OR \(progress != nil), provider_status = coalesce(\(providerStatus), provider_status),
                    started_at = CASE WHEN \(status == .inProgress) THEN coalesce(started_at, now()) ELSE started_at END,
@@ -393,7 +466,8 @@ package struct GenerationStore {
 
     /// Only moves the next poll (a failed poll, an unknown state).
     package func pollLater(_ id: Int64, afterSeconds: Double) throws {
-        try db.execute("""
+        try db.execute(
+            """
             UPDATE generations SET next_attempt_at = now() + make_interval(secs => \(afterSeconds))
             WHERE id = \(id) AND phase = \(GenerationPhase.submitted)
             """)
@@ -408,7 +482,8 @@ package struct GenerationStore {
         // For remixes: what the provider said, even if already past (then it cannot remix); a value
         // beyond a year is milliseconds or nonsense, and not kept.
         let providerExpiresAt = video.expiresAt.flatMap { $0 > 0 && $0 < now + 366 * 86_400 ? Int64($0) : nil }
-        try db.execute("""
+        try db.execute(
+            """
             UPDATE generations SET phase = \(GenerationPhase.downloading), status = \(GenerationStatus.inProgress), progress = 100,
                    provider_status = \(video.rawStatus), started_at = coalesce(started_at, now()),
                    result_seconds = \(video.seconds), result_size = \(video.size),
@@ -438,40 +513,50 @@ package struct GenerationStore {
     /// timeout, a video we could not get): it then counts at its estimate, never $0.
     @discardableResult
     package func fail(_ id: Int64, code: String, message: String, possiblyBilled: Bool = false) throws -> Bool {
-        try !db.execute("""
+        try !db.execute(
+            """
             UPDATE generations SET status = \(GenerationStatus.failed), phase = \(GenerationPhase.done), error_code = \(code),
                    error_message = \(message), possibly_billed = \(possiblyBilled),
                    actual_cost = CASE WHEN \(possiblyBilled) THEN estimated_cost ELSE 0 END, completed_at = now()
             WHERE id = \(id) AND phase NOT IN (\(GenerationPhase.done), \(GenerationPhase.unconfirmed))
             RETURNING id
-            """).isEmpty
+            """
+        ).isEmpty
     }
 
     /// Submitted longer than the timeout: failed and possibly billed (the provider may still finish it).
     package func failTimedOut(afterSeconds: Int, message: String) throws -> [Int64] {
-        try db.execute("""
+        try db.execute(
+            """
             UPDATE generations SET status = \(GenerationStatus.failed), phase = \(GenerationPhase.done),
                    error_code = \(GenerationErrorCode.timeout), error_message = \(message),
                    possibly_billed = true, actual_cost = estimated_cost, completed_at = now()
             WHERE phase = \(GenerationPhase.submitted) AND submitted_at < now() - make_interval(secs => \(afterSeconds))
             RETURNING id
-            """).map { $0.int("id") }
+            """
+        ).map { $0.int("id") }
     }
 
     // MARK: Downloading
 
     /// A stored file; `source` says whether a preview came from the provider or was made locally.
-    package func recordAsset(_ id: Int64, _ asset: MediaAsset, path: String, bytes: Int, sha256: String, source: PreviewSource = .provider) throws {
+    package func recordAsset(
+        _ id: Int64, _ asset: MediaAsset, path: String, bytes: Int, sha256: String, source: PreviewSource = .provider
+    ) throws {
         switch asset {
         case .video:
-            try db.execute("UPDATE generations SET video_path = \(path), video_bytes = \(bytes), video_sha256 = \(sha256) WHERE id = \(id) AND phase = \(GenerationPhase.downloading)")
+            try db.execute(
+                "UPDATE generations SET video_path = \(path), video_bytes = \(bytes), video_sha256 = \(sha256) WHERE id = \(id) AND phase = \(GenerationPhase.downloading)"
+            )
         case .thumbnail:
-            try db.execute("""
+            try db.execute(
+                """
                 UPDATE generations SET thumbnail_path = \(path), thumbnail_bytes = \(bytes), thumbnail_sha256 = \(sha256), thumbnail_source = \(source.rawValue)
                 WHERE id = \(id) AND phase = \(GenerationPhase.downloading)
                 """)
         case .spritesheet:
-            try db.execute("""
+            try db.execute(
+                """
                 UPDATE generations SET spritesheet_path = \(path), spritesheet_bytes = \(bytes), spritesheet_sha256 = \(sha256), spritesheet_source = \(source.rawValue)
                 WHERE id = \(id) AND phase = \(GenerationPhase.downloading)
                 """)
@@ -480,29 +565,37 @@ package struct GenerationStore {
 
     /// Completed generations whose video is stored but whose poster or spritesheet is not.
     package func completedWithoutPreviews() throws -> [Generation] {
-        try db.execute("""
+        try db.execute(
+            """
             SELECT \(fragment: Generation.columns) FROM generations g
             WHERE g.status = \(GenerationStatus.completed) AND g.phase = \(GenerationPhase.done) AND g.video_path IS NOT NULL
               AND (g.thumbnail_path IS NULL OR g.spritesheet_path IS NULL)
             ORDER BY g.id
-            """).map(Generation.init)
+            """
+        ).map(Generation.init)
     }
 
     /// A preview made locally after completion; false when the row no longer wants it (its video was
     /// deleted meanwhile, or another run stored one first).
-    package func recordLocalPreview(_ id: Int64, _ asset: MediaAsset, path: String, bytes: Int, sha256: String) throws -> Bool {
+    package func recordLocalPreview(_ id: Int64, _ asset: MediaAsset, path: String, bytes: Int, sha256: String) throws
+        -> Bool
+    {
         let local = PreviewSource.local.rawValue
         switch asset {
         case .thumbnail:
-            return try !db.execute("""
+            return try !db.execute(
+                """
                 UPDATE generations SET thumbnail_path = \(path), thumbnail_bytes = \(bytes), thumbnail_sha256 = \(sha256), thumbnail_source = \(local)
                 WHERE id = \(id) AND phase = \(GenerationPhase.done) AND video_path IS NOT NULL AND thumbnail_path IS NULL RETURNING id
-                """).isEmpty
+                """
+            ).isEmpty
         case .spritesheet:
-            return try !db.execute("""
+            return try !db.execute(
+                """
                 UPDATE generations SET spritesheet_path = \(path), spritesheet_bytes = \(bytes), spritesheet_sha256 = \(sha256), spritesheet_source = \(local)
                 WHERE id = \(id) AND phase = \(GenerationPhase.done) AND video_path IS NOT NULL AND spritesheet_path IS NULL RETURNING id
-                """).isEmpty
+                """
+            ).isEmpty
         case .video:
             return false
         }
@@ -517,12 +610,15 @@ package struct GenerationStore {
     }
 
     package func retryDownloadLater(_ id: Int64, afterSeconds: Double) throws {
-        try db.execute("UPDATE generations SET next_attempt_at = now() + make_interval(secs => \(afterSeconds)) WHERE id = \(id) AND phase = \(GenerationPhase.downloading)")
+        try db.execute(
+            "UPDATE generations SET next_attempt_at = now() + make_interval(secs => \(afterSeconds)) WHERE id = \(id) AND phase = \(GenerationPhase.downloading)"
+        )
     }
 
     /// What ffprobe found in the stored video.
     package func recordDelivered(_ id: Int64, seconds: String?, width: Int?, height: Int?) throws {
-        try db.execute("""
+        try db.execute(
+            """
             UPDATE generations SET delivered_seconds = \(seconds)::numeric, delivered_width = \(width), delivered_height = \(height)
             WHERE id = \(id)
             """)
@@ -531,11 +627,13 @@ package struct GenerationStore {
     /// Completed at the price the user confirmed: a shorter or smaller delivery is recorded and shown,
     /// never charged more than confirmed.
     package func complete(_ id: Int64) throws -> Bool {
-        try !db.execute("""
+        try !db.execute(
+            """
             UPDATE generations SET status = \(GenerationStatus.completed), phase = \(GenerationPhase.done), progress = 100,
                    completed_at = now(), actual_cost = estimated_cost
             WHERE id = \(id) AND phase = \(GenerationPhase.downloading) AND video_path IS NOT NULL
             RETURNING id
-            """).isEmpty
+            """
+        ).isEmpty
     }
 }

@@ -50,7 +50,9 @@ package struct Generations {
     /// (`expectedCost`, when given, must be today's total) and wakes the workers; the database allows one
     /// active click per video, so clicking again starts nothing. A video's reference image is fitted to the
     /// generation's size here (`fit`), and every take records both files.
-    package func start(user: User, video: Video, requested: RequestedSettings, expectedCost: USD?, fit: FitMode = .crop) throws -> Started {
+    package func start(user: User, video: Video, requested: RequestedSettings, expectedCost: USD?, fit: FitMode = .crop)
+        throws -> Started
+    {
         guard !video.finalPrompt.isEmpty else { throw Refusal.noPrompt }
         guard config.videoProviderConfigured else { throw Refusal.providerNotConfigured }
         let settings: ResolvedSettings
@@ -60,15 +62,19 @@ package struct Generations {
         }
         let takes = requested.takes ?? 1
         guard let total = settings.estimatedCost.times(takes) else {
-            throw Refusal.invalidSettings(SettingsError(field: .settings, message: "the total for these takes is too large"))
+            throw Refusal.invalidSettings(
+                SettingsError(field: .settings, message: "the total for these takes is too large"))
         }
         if let expectedCost, expectedCost != total {
             throw Refusal.priceChanged(now: total, expected: expectedCost)
         }
-        let reference = try referenceFrame(video: video, user: user, model: catalog.model(named: settings.model), size: settings.size, fit: fit)
+        let reference = try referenceFrame(
+            video: video, user: user, model: catalog.model(named: settings.model), size: settings.size, fit: fit)
         do {
-            guard let recorded = try store.insertBatch(videoID: video.id, userID: user.id, settings: settings, prompt: video.finalPrompt,
-                                                       takes: takes, reference: reference)
+            guard
+                let recorded = try store.insertBatch(
+                    videoID: video.id, userID: user.id, settings: settings, prompt: video.finalPrompt,
+                    takes: takes, reference: reference)
             else { throw Refusal.noSuchVideo }
             cache?.invalidate("video:\(video.id)")
             return Started(takes: recorded, total: total)
@@ -101,9 +107,12 @@ package struct Generations {
         package var message: String {
             switch self {
             case .notCompleted: "Only a completed generation can be remixed."
-            case let .modelNotOffered(model): "\(model) is no longer offered here, so its videos cannot be remixed. Generate again with another model."
-            case let .modelCannotRemix(model): "\(model) does not support remix (the provider cannot remix its videos). Generate again instead."
-            case let .expired(at): "The provider kept this video only until \(at); it can no longer remix it. Generate again instead."
+            case let .modelNotOffered(model):
+                "\(model) is no longer offered here, so its videos cannot be remixed. Generate again with another model."
+            case let .modelCannotRemix(model):
+                "\(model) does not support remix (the provider cannot remix its videos). Generate again instead."
+            case let .expired(at):
+                "The provider kept this video only until \(at); it can no longer remix it. Generate again instead."
             }
         }
     }
@@ -116,11 +125,13 @@ package struct Generations {
         guard model.supportsRemix else { return .failure(.modelCannotRemix(source.model)) }
         // Asked of the database's clock now: a page may show a generation read (and cached) before it expired.
         if let expiresAt = source.providerExpiresAt,
-           try db.execute("SELECT \(expiresAt)::timestamptz <= now() AS expired").first?.bool("expired") == true {
+            try db.execute("SELECT \(expiresAt)::timestamptz <= now() AS expired").first?.bool("expired") == true
+        {
             return .failure(.expired(at: expiresAt.prefix(10) + " " + expiresAt.dropFirst(11).prefix(5) + " UTC"))
         }
         do {
-            return .success(try Catalog.cost(duration: source.seconds, resolution: source.resolution, model: source.model, db: db))
+            return .success(
+                try Catalog.cost(duration: source.seconds, resolution: source.resolution, model: source.model, db: db))
         } catch is SettingsError {
             return .failure(.modelNotOffered(source.model))
         }
@@ -129,7 +140,9 @@ package struct Generations {
     /// Records a remix of the user's completed generation `sourceID` with a new prompt, priced and confirmed
     /// like any click (`expectedCost`, when given, must be the price); a worker sends it as the provider's remix.
     package func remix(user: User, sourceID: Int64, prompt: String, expectedCost: USD?) throws -> Generation {
-        guard let source = try store.generation(id: sourceID, userID: user.id) else { throw NotFound("No such generation.") }
+        guard let source = try store.generation(id: sourceID, userID: user.id) else {
+            throw NotFound("No such generation.")
+        }
         guard config.videoProviderConfigured else { throw Refusal.providerNotConfigured }
         let cost: USD
         switch try remixOffer(source, catalog: Catalog.load(db)) {
@@ -138,7 +151,8 @@ package struct Generations {
         }
         if let expectedCost, expectedCost != cost { throw Refusal.priceChanged(now: cost, expected: expectedCost) }
         do {
-            guard let generation = try store.insertRemix(source: source, userID: user.id, prompt: prompt, cost: cost) else {
+            guard let generation = try store.insertRemix(source: source, userID: user.id, prompt: prompt, cost: cost)
+            else {
                 throw NotFound("No such generation.")
             }
             cache?.invalidate("video:\(generation.videoID ?? 0)")
@@ -153,7 +167,9 @@ package struct Generations {
     }
 
     /// The model's image rules applied to the video's reference image, and the fitted frame when it has one.
-    package func referenceFrame(video: Video, user: User, model: CatalogModel?, size: String, fit: FitMode) throws -> GenerationReference? {
+    package func referenceFrame(video: Video, user: User, model: CatalogModel?, size: String, fit: FitMode) throws
+        -> GenerationReference?
+    {
         let images = ReferenceImages(db: db, mediaDirectory: config.engine.mediaDirectory)
         let image = try images.current(videoID: video.id, userID: user.id)
         if let model, image != nil, !model.acceptsImage { throw Refusal.referenceImageNotSupported(model: model.name) }
@@ -164,7 +180,9 @@ package struct Generations {
     /// The takes of the video's latest click (the latest take last) with, for a take whose provider sends
     /// no progress, the model's usual duration. Nil when the video is not the user's; empty before its
     /// first generation.
-    package func latestTakes(videoID: Int64, userID: Int64) throws -> (takes: [Generation], estimate: DurationEstimate?)? {
+    package func latestTakes(videoID: Int64, userID: Int64) throws -> (
+        takes: [Generation], estimate: DurationEstimate?
+    )? {
         guard let takes = try store.latestTakes(videoID: videoID, userID: userID) else { return nil }
         guard let latest = takes.last else { return ([], nil) }
         return (takes, try estimate(for: latest))

@@ -20,12 +20,14 @@ package struct ProviderHealth {
 
     /// True while new creates are paused (pages show a banner; /healthz says "degraded").
     package func isDegraded() throws -> Bool {
-        try db.execute("SELECT coalesce((SELECT paused_until > now() FROM provider_health), false) AS paused")[0].bool("paused")
+        try db.execute("SELECT coalesce((SELECT paused_until > now() FROM provider_health), false) AS paused")[0].bool(
+            "paused")
     }
 
     /// A call answered: close the breaker (a no-op write when it is already closed).
     package func recordSuccess() throws {
-        try db.execute("""
+        try db.execute(
+            """
             UPDATE provider_health SET consecutive_failures = 0, pause_seconds = 0, paused_until = NULL, updated_at = now()
             WHERE consecutive_failures > 0 OR paused_until IS NOT NULL
             """)
@@ -38,14 +40,18 @@ package struct ProviderHealth {
     package func recordFailure(_ what: String, config: BreakerConfig) throws -> Int? {
         // One statement on the row's own columns: concurrent failures serialize on the row lock and
         // each sees the previous one's result. now() is fixed per statement, so "opened" is exact.
-        let opens: Query = "consecutive_failures + 1 >= \(config.failureThreshold) AND coalesce(paused_until <= now(), true)"
-        let nextPause: Query = "least(\(config.maxPauseSeconds), CASE WHEN pause_seconds = 0 THEN \(config.firstPauseSeconds) ELSE pause_seconds * 2 END)"
-        let row = try db.execute("""
+        let opens: Query =
+            "consecutive_failures + 1 >= \(config.failureThreshold) AND coalesce(paused_until <= now(), true)"
+        let nextPause: Query =
+            "least(\(config.maxPauseSeconds), CASE WHEN pause_seconds = 0 THEN \(config.firstPauseSeconds) ELSE pause_seconds * 2 END)"
+        let row = try db.execute(
+            """
             UPDATE provider_health SET consecutive_failures = consecutive_failures + 1, last_failure = \(what), updated_at = now(),
                    pause_seconds = CASE WHEN \(fragment: opens) THEN \(fragment: nextPause) ELSE pause_seconds END,
                    paused_until = CASE WHEN \(fragment: opens) THEN now() + make_interval(secs => \(fragment: nextPause)) ELSE paused_until END
             RETURNING pause_seconds, coalesce(paused_until = now() + make_interval(secs => pause_seconds), false) AS opens
-            """).first
+            """
+        ).first
         guard let row, row.bool("opens") else { return nil }
         return Int(row.int("pause_seconds"))
     }

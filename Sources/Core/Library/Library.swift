@@ -63,13 +63,17 @@ package struct Library {
     // MARK: Editing
 
     package func updateVideo(id: Int64, user: User, changes: VideoChanges) throws -> Video {
-        guard let video = try store.updateVideo(id: id, userID: user.id, changes: changes) else { throw Refusal.noSuchVideo }
+        guard let video = try store.updateVideo(id: id, userID: user.id, changes: changes) else {
+            throw Refusal.noSuchVideo
+        }
         cache?.invalidate("video:\(id)")
         return video
     }
 
     package func updateProject(id: Int64, user: User, changes: ProjectChanges) throws -> Project {
-        guard let project = try store.updateProject(id: id, userID: user.id, changes: changes) else { throw Refusal.noSuchProject }
+        guard let project = try store.updateProject(id: id, userID: user.id, changes: changes) else {
+            throw Refusal.noSuchProject
+        }
         if changes.name != nil { cache?.invalidate("all") }  // cached videos carry their project's name
         return project
     }
@@ -78,8 +82,10 @@ package struct Library {
     /// in the same project; no generations.
     package func copyVideo(id: Int64, user: User) throws -> Video {
         guard let original = try store.video(id: id, userID: user.id),
-              let copy = try store.createVideo(projectID: original.projectID, userID: user.id, title: Library.copyTitle(original.title),
-                                               brief: original.brief, finalPrompt: original.finalPrompt, preset: original.preset) else {
+            let copy = try store.createVideo(
+                projectID: original.projectID, userID: user.id, title: Library.copyTitle(original.title),
+                brief: original.brief, finalPrompt: original.finalPrompt, preset: original.preset)
+        else {
             throw Refusal.noSuchVideo
         }
         // The copy starts from the same picture: iterating on a prompt keeps the frame it starts from.

@@ -40,12 +40,17 @@ extension Store {
     /// an `edited` prompt version. Nil when the video is not the user's.
     package func updateVideo(id: Int64, userID: Int64, changes: Library.VideoChanges) throws -> Video? {
         try db.transaction {
-            guard let current = try db.execute("""
-                SELECT v.final_prompt FROM videos v JOIN projects p ON p.id = v.project_id
-                WHERE v.id = \(id) AND p.user_id = \(userID) FOR UPDATE OF v
-                """).first else { return nil }
+            guard
+                let current = try db.execute(
+                    """
+                    SELECT v.final_prompt FROM videos v JOIN projects p ON p.id = v.project_id
+                    WHERE v.id = \(id) AND p.user_id = \(userID) FOR UPDATE OF v
+                    """
+                ).first
+            else { return nil }
             let presetGiven = changes.preset != nil
-            try db.execute("""
+            try db.execute(
+                """
                 UPDATE videos SET title = coalesce(\(changes.title)::text, title), brief = coalesce(\(changes.brief)::text, brief),
                        preset = CASE WHEN \(presetGiven)::boolean THEN \(changes.preset ?? nil)::text ELSE preset END, updated_at = now()
                 WHERE id = \(id)
@@ -59,11 +64,15 @@ extension Store {
 
     /// Nil when the project is not the user's.
     package func updateProject(id: Int64, userID: Int64, changes: Library.ProjectChanges) throws -> Project? {
-        guard try !db.execute("""
-            UPDATE projects SET name = coalesce(\(changes.name)::text, name), description = coalesce(\(changes.description)::text, description),
-                   updated_at = now()
-            WHERE id = \(id) AND user_id = \(userID) RETURNING id
-            """).isEmpty else { return nil }
+        guard
+            try !db.execute(
+                """
+                UPDATE projects SET name = coalesce(\(changes.name)::text, name), description = coalesce(\(changes.description)::text, description),
+                       updated_at = now()
+                WHERE id = \(id) AND user_id = \(userID) RETURNING id
+                """
+            ).isEmpty
+        else { return nil }
         return try project(id: id, userID: userID)
     }
 
@@ -83,7 +92,8 @@ extension Store {
 
     /// Counts over the videos matching `filter` (a condition on `videos v`).
     private func summary(of filter: Query) throws -> DeletionSummary {
-        let row = try db.execute("""
+        let row = try db.execute(
+            """
             WITH doomed AS (SELECT v.id FROM videos v WHERE \(fragment: filter))
             SELECT (SELECT count(*) FROM doomed) AS videos, count(g.id) AS generations,
                    coalesce(sum(CASE WHEN g.video_path IS NOT NULL THEN coalesce(g.video_bytes, 0) ELSE 0 END
@@ -97,9 +107,10 @@ extension Store {
                       AND r.status IN (\(RoundtableStatus.queued), \(RoundtableStatus.running))) AS roundtables
             FROM generations g WHERE g.video_id IN (SELECT id FROM doomed)
             """)[0]
-        return DeletionSummary(videos: row.int("videos"), generations: row.int("generations"), mediaBytes: row.int("media_bytes"),
-                               activeGenerations: row.int("active"), unconfirmedGenerations: row.int("unconfirmed"),
-                               activeRoundtables: row.int("roundtables"))
+        return DeletionSummary(
+            videos: row.int("videos"), generations: row.int("generations"), mediaBytes: row.int("media_bytes"),
+            activeGenerations: row.int("active"), unconfirmedGenerations: row.int("unconfirmed"),
+            activeRoundtables: row.int("roundtables"))
     }
 
     package enum Deletion {
@@ -107,7 +118,8 @@ extension Store {
         case refused(Library.Refusal)
         /// Committed: `name` is the video's title (or the project's name); `generationIDs` and `videoIDs`
         /// name the media directories (generations' and reference images') no row points at any more.
-        case deleted(name: String, projectID: Int64, summary: DeletionSummary, generationIDs: [Int64], videoIDs: [Int64])
+        case deleted(
+            name: String, projectID: Int64, summary: DeletionSummary, generationIDs: [Int64], videoIDs: [Int64])
     }
 
     /// Deletes the video and its prompt versions; its generations and roundtables stay (see 0008).
@@ -115,28 +127,39 @@ extension Store {
         try db.transaction {
             // Project row first, as deleting a project does (and as the video count's trigger will): two
             // deletes at once then wait for each other instead of deadlocking.
-            try db.execute("""
+            try db.execute(
+                """
                 SELECT p.id FROM projects p JOIN videos v ON v.project_id = p.id
                 WHERE v.id = \(id) AND p.user_id = \(userID) FOR NO KEY UPDATE OF p
                 """)
-            guard let row = try db.execute("""
-                SELECT v.title, v.project_id FROM videos v JOIN projects p ON p.id = v.project_id
-                WHERE v.id = \(id) AND p.user_id = \(userID) FOR UPDATE OF v
-                """).first else { return .notFound }
-            return try delete(filter: "v.id = \(id)", name: row.string("title"), projectID: row.int("project_id"),
-                              statement: "DELETE FROM videos WHERE id = \(id)")
+            guard
+                let row = try db.execute(
+                    """
+                    SELECT v.title, v.project_id FROM videos v JOIN projects p ON p.id = v.project_id
+                    WHERE v.id = \(id) AND p.user_id = \(userID) FOR UPDATE OF v
+                    """
+                ).first
+            else { return .notFound }
+            return try delete(
+                filter: "v.id = \(id)", name: row.string("title"), projectID: row.int("project_id"),
+                statement: "DELETE FROM videos WHERE id = \(id)")
         }
     }
 
     /// Deletes the project and all its videos (each as `deleteVideo` would).
     package func deleteProject(id: Int64, userID: Int64) throws -> Deletion {
         try db.transaction {
-            guard let row = try db.execute("SELECT name FROM projects WHERE id = \(id) AND user_id = \(userID) FOR UPDATE").first else {
+            guard
+                let row = try db.execute(
+                    "SELECT name FROM projects WHERE id = \(id) AND user_id = \(userID) FOR UPDATE"
+                ).first
+            else {
                 return .notFound
             }
             try db.execute("SELECT id FROM videos WHERE project_id = \(id) ORDER BY id FOR UPDATE")
-            return try delete(filter: "v.project_id = \(id)", name: row.string("name"), projectID: id,
-                              statement: "DELETE FROM projects WHERE id = \(id)")
+            return try delete(
+                filter: "v.project_id = \(id)", name: row.string("name"), projectID: id,
+                statement: "DELETE FROM projects WHERE id = \(id)")
         }
     }
 
@@ -145,15 +168,20 @@ extension Store {
     private func delete(filter: Query, name: String, projectID: Int64, statement: Query) throws -> Deletion {
         // A roundtable's retry changes its row without touching the video: lock those rows too, so a retry
         // either lands before the check below (and is seen) or after the delete (and finds no video).
-        try db.execute("""
+        try db.execute(
+            """
             SELECT r.id FROM roundtables r WHERE r.video_id IN (SELECT v.id FROM videos v WHERE \(fragment: filter)) ORDER BY r.id FOR UPDATE
             """)
         let summary = try summary(of: filter)
         if let blocker = summary.blocker { return .refused(blocker) }
-        let ids = try db.execute("""
+        let ids = try db.execute(
+            """
             SELECT g.id FROM generations g WHERE g.video_id IN (SELECT v.id FROM videos v WHERE \(fragment: filter)) ORDER BY g.id
-            """).map { $0.int("id") }
-        let videoIDs = try db.execute("SELECT v.id FROM videos v WHERE \(fragment: filter) ORDER BY v.id").map { $0.int("id") }
+            """
+        ).map { $0.int("id") }
+        let videoIDs = try db.execute("SELECT v.id FROM videos v WHERE \(fragment: filter) ORDER BY v.id").map {
+            $0.int("id")
+        }
         try db.execute(statement)
         return .deleted(name: name, projectID: projectID, summary: summary, generationIDs: ids, videoIDs: videoIDs)
     }

@@ -36,22 +36,30 @@ package struct Cursor: Sendable, Equatable {
     }
 
     /// Nil unless `text` is an intact cursor of exactly this list, order, scope and user.
-    package static func decode(_ text: String, list: PagedList, order: String = "", scope: Int64, userID: Int64) -> Cursor? {
-        guard text.utf8.count <= maxEncoded, text.utf8.allSatisfy({ $0.isBase64URL }), let bytes = Crypto.base64urlDecode(text),
-              bytes.count > digestBytes else { return nil }
+    package static func decode(_ text: String, list: PagedList, order: String = "", scope: Int64, userID: Int64)
+        -> Cursor?
+    {
+        guard text.utf8.count <= maxEncoded, text.utf8.allSatisfy({ $0.isBase64URL }),
+            let bytes = Crypto.base64urlDecode(text),
+            bytes.count > digestBytes
+        else { return nil }
         let payload = Array(bytes.dropLast(digestBytes))
         guard Array(Crypto.sha256(payload).prefix(digestBytes)) == Array(bytes.suffix(digestBytes)) else { return nil }
         // The key comes last and may itself hold "|".
-        let parts = String(decoding: payload, as: UTF8.self).split(separator: "|", maxSplits: 6, omittingEmptySubsequences: false)
-        guard parts.count == 7, parts[0] == Substring(version), parts[1] == Substring(list.rawValue), parts[2] == Substring(order),
-              Int64(parts[3]) == scope, Int64(parts[4]) == userID, let id = Int64(parts[5]), id > 0 else { return nil }
+        let parts = String(decoding: payload, as: UTF8.self).split(
+            separator: "|", maxSplits: 6, omittingEmptySubsequences: false)
+        guard parts.count == 7, parts[0] == Substring(version), parts[1] == Substring(list.rawValue),
+            parts[2] == Substring(order),
+            Int64(parts[3]) == scope, Int64(parts[4]) == userID, let id = Int64(parts[5]), id > 0
+        else { return nil }
         return Cursor(list: list, scope: scope, userID: userID, id: id, order: order, key: String(parts[6]))
     }
 }
 
 private extension UInt8 {
     var isBase64URL: Bool {
-        (0x41...0x5A).contains(self) || (0x61...0x7A).contains(self) || (0x30...0x39).contains(self) || self == 0x2D || self == 0x5F
+        (0x41...0x5A).contains(self) || (0x61...0x7A).contains(self) || (0x30...0x39).contains(self) || self == 0x2D
+            || self == 0x5F
     }
 }
 
@@ -75,7 +83,9 @@ package struct PageRequest: Sendable, Equatable {
 
     /// From `?limit=`, `?after=`, `?before=`; 422 `invalid_limit` / `invalid_cursor` on anything else.
     /// `order` names a list order other than newest first: a cursor must have been made in the same one.
-    package static func parse(_ query: [String: String], list: PagedList, order: String = "", scope: Int64, userID: Int64) throws -> PageRequest {
+    package static func parse(
+        _ query: [String: String], list: PagedList, order: String = "", scope: Int64, userID: Int64
+    ) throws -> PageRequest {
         var request = PageRequest()
         if let raw = query["limit"] {
             guard raw.count <= 4, let limit = Int(raw), (1...maxLimit).contains(limit) else {
@@ -84,10 +94,14 @@ package struct PageRequest: Sendable, Equatable {
             request.limit = limit
         }
         let after = query["after"], before = query["before"]
-        if after != nil && before != nil { throw InvalidInput(field: nil, "give either after or before, not both", code: "invalid_cursor") }
+        if after != nil && before != nil {
+            throw InvalidInput(field: nil, "give either after or before, not both", code: "invalid_cursor")
+        }
         if let text = after ?? before {
             guard let cursor = Cursor.decode(text, list: list, order: order, scope: scope, userID: userID) else {
-                throw InvalidInput(field: after != nil ? "after" : "before", "not a position in this list and order", code: "invalid_cursor")
+                throw InvalidInput(
+                    field: after != nil ? "after" : "before", "not a position in this list and order",
+                    code: "invalid_cursor")
             }
             request.position = after != nil ? .after(cursor.id) : .before(cursor.id)
             request.key = cursor.key
@@ -109,9 +123,18 @@ package struct Page<Item: Sendable>: Sendable {
         let extra = rows.count > request.limit
         let kept = Array(rows.prefix(request.limit))
         switch request.position {
-        case .first: items = kept; hasOlder = extra; hasNewer = false
-        case .after: items = kept; hasOlder = extra; hasNewer = true
-        case .before: items = kept.reversed(); hasOlder = true; hasNewer = extra
+        case .first:
+            items = kept
+            hasOlder = extra
+            hasNewer = false
+        case .after:
+            items = kept
+            hasOlder = extra
+            hasNewer = true
+        case .before:
+            items = kept.reversed()
+            hasOlder = true
+            hasNewer = extra
         }
     }
 
@@ -142,8 +165,10 @@ extension Page {
 
     /// The same for any order; `query` (already form-encoded, e.g. "q=cat&sort=title") is kept in both links,
     /// `labels` name the directions ("Newer"/"Older" by default; "Previous"/"Next" suit other orders).
-    package func links(path: String, query: String = "", labels: (back: String, forward: String) = ("Newer", "Older"),
-               _ cursor: (Item) -> Cursor) -> HTML {
+    package func links(
+        path: String, query: String = "", labels: (back: String, forward: String) = ("Newer", "Older"),
+        _ cursor: (Item) -> Cursor
+    ) -> HTML {
         let prefix = query.isEmpty ? "" : query + "&"
         let newer = previous(cursor).map { cursor -> HTML in
             "<a rel=\"prev\" href=\"\(path)?\(prefix)before=\(cursor.encoded)\">← \(labels.back)</a>"
@@ -152,14 +177,19 @@ extension Page {
             "<a rel=\"next\" href=\"\(path)?\(prefix)after=\(cursor.encoded)\">\(labels.forward) →</a>"
         }
         let links = [newer, older].compactMap { $0 }
-        return links.isEmpty ? .empty : "<nav class=\"pager\" aria-label=\"Pages\">\(links.joined(separator: " "))</nav>"
+        return links.isEmpty
+            ? .empty : "<nav class=\"pager\" aria-label=\"Pages\">\(links.joined(separator: " "))</nav>"
     }
 }
 
 extension PageRequest {
     /// A page's position from its URL (`?after=` / `?before=`); the pages always show `defaultLimit` rows.
-    package static func forPage(_ query: [String: String], list: PagedList, order: String = "", scope: Int64, userID: Int64) throws -> PageRequest {
-        try parse(query.filter { $0.key == "after" || $0.key == "before" }, list: list, order: order, scope: scope, userID: userID)
+    package static func forPage(
+        _ query: [String: String], list: PagedList, order: String = "", scope: Int64, userID: Int64
+    ) throws -> PageRequest {
+        try parse(
+            query.filter { $0.key == "after" || $0.key == "before" }, list: list, order: order, scope: scope,
+            userID: userID)
     }
 
     /// The keyset condition and order for a list keyed by `column` (an id column, newest first).

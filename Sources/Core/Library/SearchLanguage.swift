@@ -7,7 +7,9 @@ public enum SearchLanguage {
     public struct Unknown: Error, CustomStringConvertible {
         public let name: String
         public let known: [String]
-        public var description: String { "no text-search configuration \"\(name)\"; PostgreSQL has: \(known.joined(separator: ", "))" }
+        public var description: String {
+            "no text-search configuration \"\(name)\"; PostgreSQL has: \(known.joined(separator: ", "))"
+        }
     }
 
     public static func current(_ db: Connection) throws -> String {
@@ -17,7 +19,9 @@ public enum SearchLanguage {
     /// Switches to `name` (one of PostgreSQL's text-search configurations) and rebuilds every video's
     /// search document in the same transaction; returns how many videos were rebuilt.
     public static func set(_ name: String, _ db: Connection) throws -> Int64 {
-        let known = try db.execute("SELECT cfgname::text AS name FROM pg_ts_config ORDER BY cfgname").map { $0.string("name") }
+        let known = try db.execute("SELECT cfgname::text AS name FROM pg_ts_config ORDER BY cfgname").map {
+            $0.string("name")
+        }
         guard known.contains(name) else { throw Unknown(name: name, known: known) }
         return try db.transaction {
             try db.execute("SELECT set_search_language(\(name)::regconfig)")

@@ -59,7 +59,8 @@ package struct LatestGeneration: Sendable {
 
     package init?(_ row: Row) {
         guard let id = row.optionalInt("last_generation_id"), id > 0,
-              let status = row["last_generation_status"].flatMap(GenerationStatus.init(rawValue:)) else { return nil }
+            let status = row["last_generation_status"].flatMap(GenerationStatus.init(rawValue:))
+        else { return nil }
         self.id = id
         self.status = status
         model = row.string("last_generation_model")
@@ -88,16 +89,21 @@ package struct Store {
     /// makes "first" hold when two sign-ups race on an empty instance.
     /// With `signupAddress`, the sign-up is counted for that address in the same transaction, under a
     /// per-address lock taken first, and refused (`SignupThrottled`) past `signupLimit` in the last hour.
-    package func createUser(email: String, passwordHash: String, role: Role? = nil, signupAddress: String? = nil, signupLimit: Int = 0) throws -> User {
+    package func createUser(
+        email: String, passwordHash: String, role: Role? = nil, signupAddress: String? = nil, signupLimit: Int = 0
+    ) throws -> User {
         try db.transaction {
             if let signupAddress {
                 try db.execute("SELECT pg_advisory_xact_lock(12003, hashtext(\(signupAddress)))")
                 let recent = try recentSignups(address: signupAddress)
-                if recent.count >= Int64(signupLimit) { throw SignupThrottled(secondsUntilFree: recent.secondsUntilFree) }
+                if recent.count >= Int64(signupLimit) {
+                    throw SignupThrottled(secondsUntilFree: recent.secondsUntilFree)
+                }
                 try recordSignup(address: signupAddress)
             }
             try db.execute("SELECT pg_advisory_xact_lock(12001)")
-            let row = try db.execute("""
+            let row = try db.execute(
+                """
                 INSERT INTO users (email, password_hash, role)
                 SELECT \(email), \(passwordHash),
                        COALESCE(\(role?.rawValue), CASE WHEN EXISTS (SELECT 1 FROM users) THEN 'member' ELSE 'admin' END)
@@ -113,13 +119,16 @@ package struct Store {
 
     /// The user, their password hash, and whether an admin disabled them.
     package func userWithPassword(email: String) throws -> (User, String, disabled: Bool)? {
-        try db.execute("""
+        try db.execute(
+            """
             SELECT id, email, role, password_hash, disabled_at IS NOT NULL AS disabled FROM users WHERE lower(email) = lower(\(email))
-            """).first.map { (Store.user($0), $0.string("password_hash"), $0.bool("disabled")) }
+            """
+        ).first.map { (Store.user($0), $0.string("password_hash"), $0.bool("disabled")) }
     }
 
     package func createSession(tokenHash: [UInt8], userID: Int64, seconds: Int) throws {
-        try db.execute("""
+        try db.execute(
+            """
             INSERT INTO sessions (token_hash, user_id, expires_at)
             VALUES (\(Bytes(tokenHash)), \(userID), now() + make_interval(secs => \(seconds)))
             """)
@@ -132,15 +141,17 @@ package struct Store {
     /// The session's user and how many seconds it has left (by the database's clock), if it is live
     /// and its user is not disabled.
     package func session(hash: [UInt8]) throws -> (user: User, secondsLeft: Double)? {
-        try db.execute("""
+        try db.execute(
+            """
             SELECT u.id, u.email, u.role, u.refresh_pages, extract(epoch FROM s.expires_at - now())::float8 AS left
             FROM sessions s JOIN users u ON u.id = s.user_id
             WHERE s.token_hash = \(Bytes(hash)) AND s.expires_at > now() AND u.disabled_at IS NULL
-            """).first.map { row in
-                var user = Store.user(row)
-                user.refreshPages = row.bool("refresh_pages")
-                return (user, Double(row.string("left")) ?? 0)
-            }
+            """
+        ).first.map { row in
+            var user = Store.user(row)
+            user.refreshPages = row.bool("refresh_pages")
+            return (user, Double(row.string("left")) ?? 0)
+        }
     }
 
     /// The account preference "Refresh pages automatically". An UPDATE on users: the 0007 trigger drops
@@ -162,15 +173,18 @@ package struct Store {
     }
 
     package func users() throws -> [UserRow] {
-        try db.execute("""
+        try db.execute(
+            """
             SELECT id, email, role, disabled_at IS NOT NULL AS disabled, iso(created_at) AS created_at FROM users ORDER BY id
-            """).map { UserRow(user: Store.user($0), disabled: $0.bool("disabled"), createdAt: $0.string("created_at")) }
+            """
+        ).map { UserRow(user: Store.user($0), disabled: $0.bool("disabled"), createdAt: $0.string("created_at")) }
     }
 
     /// Changes a user's role; nil when there is no such user. The users trigger drops cached sessions and tokens.
     package func setRole(userID: Int64, _ role: Role) throws -> User? {
         try keepingAnAdmin {
-            try db.execute("UPDATE users SET role = \(role.rawValue) WHERE id = \(userID) RETURNING id, email, role").first.map(Store.user)
+            try db.execute("UPDATE users SET role = \(role.rawValue) WHERE id = \(userID) RETURNING id, email, role")
+                .first.map(Store.user)
         }
     }
 
@@ -179,9 +193,11 @@ package struct Store {
     /// there is no such user.
     package func setDisabled(userID: Int64, _ disabled: Bool) throws -> Bool {
         try keepingAnAdmin {
-            let found = try !db.execute("""
+            let found = try !db.execute(
+                """
                 UPDATE users SET disabled_at = CASE WHEN \(disabled) THEN COALESCE(disabled_at, now()) END WHERE id = \(userID) RETURNING id
-                """).isEmpty
+                """
+            ).isEmpty
             if found, disabled {
                 try db.execute("DELETE FROM sessions WHERE user_id = \(userID)")
                 try GenerationStore(db: db).cancelAllWaiting(userID: userID)
@@ -197,7 +213,10 @@ package struct Store {
         try db.transaction {
             try db.execute("SELECT pg_advisory_xact_lock(12004)")
             let result = try change()
-            guard try db.execute("SELECT count(*) AS n FROM users WHERE role = 'admin' AND disabled_at IS NULL")[0].int("n") > 0 else {
+            guard
+                try db.execute("SELECT count(*) AS n FROM users WHERE role = 'admin' AND disabled_at IS NULL")[0].int(
+                    "n") > 0
+            else {
                 throw Accounts.Failure.lastAdmin
             }
             return result
@@ -220,21 +239,25 @@ package struct Store {
     }
 
     package func recentLoginFailures(email: String, address: String, minutes: Int) throws -> LoginFailures {
-        let row = try db.execute("""
+        let row = try db.execute(
+            """
             WITH pair AS (SELECT count(*) AS n, extract(epoch FROM now() - max(at))::float8 AS since FROM login_failures
                           WHERE lower(email) = lower(\(email)) AND address = \(address) AND at > now() - make_interval(mins => \(minutes))),
                  addr AS (SELECT count(*) AS n, extract(epoch FROM now() - max(at))::float8 AS since FROM login_failures
                           WHERE address = \(address) AND at > now() - make_interval(mins => \(minutes)))
             SELECT pair.n AS pair, pair.since AS pair_since, addr.n AS address, addr.since AS address_since FROM pair, addr
             """)[0]
-        return LoginFailures(pair: row.int("pair"), pairSecondsSinceLast: row["pair_since"].flatMap(Double.init) ?? 0,
-                             address: row.int("address"), addressSecondsSinceLast: row["address_since"].flatMap(Double.init) ?? 0)
+        return LoginFailures(
+            pair: row.int("pair"), pairSecondsSinceLast: row["pair_since"].flatMap(Double.init) ?? 0,
+            address: row.int("address"), addressSecondsSinceLast: row["address_since"].flatMap(Double.init) ?? 0)
     }
 
     /// Counts this attempt before its password is checked, so parallel guesses cannot all slip under the
     /// limit: under a per-address lock, `wait` decides from the failures so far; when it allows the try, a
     /// failure row is recorded at once (a right password then clears it). Returns the wait (0: go on).
-    package func admitLoginAttempt(email: String, address: String, minutes: Int, wait: (LoginFailures) -> Int) throws -> Int {
+    package func admitLoginAttempt(email: String, address: String, minutes: Int, wait: (LoginFailures) -> Int) throws
+        -> Int
+    {
         try db.transaction {
             try db.execute("SELECT pg_advisory_xact_lock(12002, hashtext(\(address)))")
             let seconds = wait(try recentLoginFailures(email: email, address: address, minutes: minutes))
@@ -257,7 +280,8 @@ package struct Store {
 
     /// Sign-ups from this address in the last hour, and seconds until the oldest of them leaves the hour.
     package func recentSignups(address: String) throws -> (count: Int64, secondsUntilFree: Double) {
-        let row = try db.execute("""
+        let row = try db.execute(
+            """
             SELECT count(*) AS n, COALESCE(extract(epoch FROM min(at) + interval '1 hour' - now())::float8, 0) AS free
             FROM signups WHERE address = \(address) AND at > now() - interval '1 hour'
             """)[0]
@@ -272,28 +296,42 @@ package struct Store {
     // MARK: API tokens
 
     package func createAPIToken(userID: Int64, name: String, tokenHash: [UInt8]) throws {
-        try db.execute("INSERT INTO api_tokens (user_id, name, token_hash) VALUES (\(userID), \(name), \(Bytes(tokenHash)))")
+        try db.execute(
+            "INSERT INTO api_tokens (user_id, name, token_hash) VALUES (\(userID), \(name), \(Bytes(tokenHash)))")
     }
 
     package func userForAPIToken(_ token: String) throws -> User? {
         let hash = Bytes(Crypto.sha256(token))
-        guard let row = try db.execute("""
-            SELECT u.id, u.email, u.role, t.id AS token_id,
-                   (t.last_used_at IS NULL OR t.last_used_at < now() - interval '1 minute') AS stale
-            FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = \(hash) AND u.disabled_at IS NULL
-            """).first else { return nil }
+        guard
+            let row = try db.execute(
+                """
+                SELECT u.id, u.email, u.role, t.id AS token_id,
+                       (t.last_used_at IS NULL OR t.last_used_at < now() - interval '1 minute') AS stale
+                FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = \(hash) AND u.disabled_at IS NULL
+                """
+            ).first
+        else { return nil }
         // Record use at most once a minute: a write (and a commit) on every API call would serialize them.
-        if row.bool("stale") { try db.execute("UPDATE api_tokens SET last_used_at = now() WHERE id = \(row.int("token_id"))") }
+        if row.bool("stale") {
+            try db.execute("UPDATE api_tokens SET last_used_at = now() WHERE id = \(row.int("token_id"))")
+        }
         return Store.user(row)
     }
 
     /// One page of the user's tokens, newest first.
     package func apiTokens(userID: Int64, page: PageRequest) throws -> Page<APIToken> {
         let keyset = page.keyset("id")
-        return Page(rows: try db.execute("""
-            SELECT id, name, iso(created_at) AS created_at, iso(last_used_at) AS last_used_at
-            FROM api_tokens WHERE user_id = \(userID) AND \(fragment: keyset.condition) ORDER BY \(fragment: keyset.order)
-            """).map { APIToken(id: $0.int("id"), name: $0.string("name"), createdAt: $0.string("created_at"), lastUsedAt: $0["last_used_at"]) },
+        return Page(
+            rows: try db.execute(
+                """
+                SELECT id, name, iso(created_at) AS created_at, iso(last_used_at) AS last_used_at
+                FROM api_tokens WHERE user_id = \(userID) AND \(fragment: keyset.condition) ORDER BY \(fragment: keyset.order)
+                """
+            ).map {
+                APIToken(
+                    id: $0.int("id"), name: $0.string("name"), createdAt: $0.string("created_at"),
+                    lastUsedAt: $0["last_used_at"])
+            },
             request: page)
     }
 
@@ -309,24 +347,32 @@ package struct Store {
         """
 
     package func createProject(userID: Int64, name: String, description: String) throws -> Project {
-        let id = try db.execute("""
+        let id = try db.execute(
+            """
             INSERT INTO projects (user_id, name, description) VALUES (\(userID), \(name), \(description)) RETURNING id
             """)[0].int("id")
-        guard let project = try project(id: id, userID: userID) else { throw DatabaseError.other(sqlState: "", message: "inserted project vanished") }
+        guard let project = try project(id: id, userID: userID) else {
+            throw DatabaseError.other(sqlState: "", message: "inserted project vanished")
+        }
         return project
     }
 
     /// One page of the user's projects, newest first.
     package func projects(userID: Int64, page: PageRequest) throws -> Page<Project> {
         let keyset = page.keyset("p.id")
-        return Page(rows: try db.execute("""
-            SELECT \(fragment: Store.projectColumns) FROM projects p
-            WHERE p.user_id = \(userID) AND \(fragment: keyset.condition) ORDER BY \(fragment: keyset.order)
-            """).map(Project.init), request: page)
+        return Page(
+            rows: try db.execute(
+                """
+                SELECT \(fragment: Store.projectColumns) FROM projects p
+                WHERE p.user_id = \(userID) AND \(fragment: keyset.condition) ORDER BY \(fragment: keyset.order)
+                """
+            ).map(Project.init), request: page)
     }
 
     package func project(id: Int64, userID: Int64) throws -> Project? {
-        try db.execute("SELECT \(fragment: Store.projectColumns) FROM projects p WHERE p.id = \(id) AND p.user_id = \(userID)").first.map(Project.init)
+        try db.execute(
+            "SELECT \(fragment: Store.projectColumns) FROM projects p WHERE p.id = \(id) AND p.user_id = \(userID)"
+        ).first.map(Project.init)
     }
 
     // MARK: Videos
@@ -341,16 +387,25 @@ package struct Store {
         """
 
     /// `preset` must name a preset (the caller checks; the foreign key refuses anything else).
-    package func createVideo(projectID: Int64, userID: Int64, title: String, brief: String, finalPrompt: String, preset: String? = nil) throws -> Video? {
+    package func createVideo(
+        projectID: Int64, userID: Int64, title: String, brief: String, finalPrompt: String, preset: String? = nil
+    ) throws -> Video? {
         try db.transaction {
             // The INSERT … SELECT only inserts when the project belongs to the user.
-            guard let id = try db.execute("""
-                INSERT INTO videos (project_id, title, brief, final_prompt, preset)
-                SELECT p.id, \(title), \(brief), \(finalPrompt), \(preset) FROM projects p WHERE p.id = \(projectID) AND p.user_id = \(userID)
-                RETURNING id
-                """).first?.int("id") else { return nil }
+            guard
+                let id = try db.execute(
+                    """
+                    INSERT INTO videos (project_id, title, brief, final_prompt, preset)
+                    SELECT p.id, \(title), \(brief), \(finalPrompt), \(preset) FROM projects p WHERE p.id = \(projectID) AND p.user_id = \(userID)
+                    RETURNING id
+                    """
+                ).first?.int("id")
+            else { return nil }
             try db.execute("UPDATE projects SET updated_at = now() WHERE id = \(projectID)")
-            if !finalPrompt.isEmpty { try addPromptVersion(videoID: id, userID: userID, prompt: finalPrompt, source: .written, roundtableID: nil) }
+            if !finalPrompt.isEmpty {
+                try addPromptVersion(
+                    videoID: id, userID: userID, prompt: finalPrompt, source: .written, roundtableID: nil)
+            }
             return try video(id: id, userID: userID)
         }
     }
@@ -370,8 +425,11 @@ package struct Store {
         package let createdAt: String
     }
 
-    package func addPromptVersion(videoID: Int64, userID: Int64, prompt: String, source: PromptSource, roundtableID: Int64?) throws {
-        try db.execute("""
+    package func addPromptVersion(
+        videoID: Int64, userID: Int64, prompt: String, source: PromptSource, roundtableID: Int64?
+    ) throws {
+        try db.execute(
+            """
             INSERT INTO video_prompt_versions (video_id, user_id, prompt, source, roundtable_id)
             VALUES (\(videoID), \(userID), \(prompt), \(source), \(roundtableID))
             """)
@@ -379,41 +437,63 @@ package struct Store {
 
     /// Newest first.
     package func promptVersions(videoID: Int64, userID: Int64) throws -> [PromptVersion] {
-        try db.execute("""
+        try db.execute(
+            """
             SELECT id, prompt, source, roundtable_id, iso(created_at) AS created_at FROM video_prompt_versions
             WHERE video_id = \(videoID) AND user_id = \(userID) ORDER BY id DESC LIMIT 50
-            """).map { PromptVersion(id: $0.int("id"), prompt: $0.string("prompt"), source: PromptSource(rawValue: $0.string("source")) ?? .written,
-                                     roundtableID: $0.optionalInt("roundtable_id"), createdAt: $0.string("created_at")) }
+            """
+        ).map {
+            PromptVersion(
+                id: $0.int("id"), prompt: $0.string("prompt"),
+                source: PromptSource(rawValue: $0.string("source")) ?? .written,
+                roundtableID: $0.optionalInt("roundtable_id"), createdAt: $0.string("created_at"))
+        }
     }
 
     /// Sets a video's final prompt and keeps the version; call it inside the caller's transaction.
     /// False when the video is not the user's.
-    package func setFinalPrompt(videoID: Int64, userID: Int64, prompt: String, source: PromptSource, roundtableID: Int64?) throws -> Bool {
-        guard try !db.execute("""
-            UPDATE videos v SET final_prompt = \(prompt), updated_at = now() FROM projects p
-            WHERE v.id = \(videoID) AND p.id = v.project_id AND p.user_id = \(userID)
-            RETURNING v.id
-            """).isEmpty else { return false }
-        try addPromptVersion(videoID: videoID, userID: userID, prompt: prompt, source: source, roundtableID: roundtableID)
+    package func setFinalPrompt(
+        videoID: Int64, userID: Int64, prompt: String, source: PromptSource, roundtableID: Int64?
+    ) throws -> Bool {
+        guard
+            try !db.execute(
+                """
+                UPDATE videos v SET final_prompt = \(prompt), updated_at = now() FROM projects p
+                WHERE v.id = \(videoID) AND p.id = v.project_id AND p.user_id = \(userID)
+                RETURNING v.id
+                """
+            ).isEmpty
+        else { return false }
+        try addPromptVersion(
+            videoID: videoID, userID: userID, prompt: prompt, source: source, roundtableID: roundtableID)
         return true
     }
 
     package func video(id: Int64, userID: Int64) throws -> Video? {
-        try db.execute("""
+        try db.execute(
+            """
             SELECT \(fragment: Store.videoColumns) FROM videos v WHERE v.id = \(id) AND v.user_id = \(userID)
-            """).first.map(Video.init)
+            """
+        ).first.map(Video.init)
     }
 
     /// The original design's eight `sora_*` fields for a video (its latest generation), from the view.
     package func soraFields(videoID: Int64) throws -> [(String, String?)] {
-        guard let row = try db.execute("""
-            SELECT sora_job_id, sora_generation_status, sora_video_url, sora_generation_settings::text AS sora_generation_settings,
-                   sora_generation_cost::text AS sora_generation_cost, sora_error_message,
-                   iso(sora_started_at) AS sora_started_at, iso(sora_completed_at) AS sora_completed_at
-            FROM video_sora_fields WHERE video_id = \(videoID)
-            """).first else { return [] }
-        return ["sora_job_id", "sora_generation_status", "sora_video_url", "sora_generation_settings", "sora_generation_cost",
-                "sora_error_message", "sora_started_at", "sora_completed_at"].map { ($0, row[$0]) }
+        guard
+            let row = try db.execute(
+                """
+                SELECT sora_job_id, sora_generation_status, sora_video_url, sora_generation_settings::text AS sora_generation_settings,
+                       sora_generation_cost::text AS sora_generation_cost, sora_error_message,
+                       iso(sora_started_at) AS sora_started_at, iso(sora_completed_at) AS sora_completed_at
+                FROM video_sora_fields WHERE video_id = \(videoID)
+                """
+            ).first
+        else { return [] }
+        return [
+            "sora_job_id", "sora_generation_status", "sora_video_url", "sora_generation_settings",
+            "sora_generation_cost",
+            "sora_error_message", "sora_started_at", "sora_completed_at",
+        ].map { ($0, row[$0]) }
     }
 }
 

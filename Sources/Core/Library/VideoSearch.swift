@@ -65,15 +65,19 @@ package struct VideoQuery: Sendable, Equatable {
             }
             return value
         }
-        func choice<Choice: RawRepresentable & CaseIterable>(_ name: String) throws(InvalidInput) -> Choice? where Choice.RawValue == String {
+        func choice<Choice: RawRepresentable & CaseIterable>(_ name: String) throws(InvalidInput) -> Choice?
+        where Choice.RawValue == String {
             guard let value = given(name) else { return nil }
             guard let choice = Choice(rawValue: value) else {
-                throw InvalidInput(field: name, "one of \(Choice.allCases.map(\.rawValue).joined(separator: ", "))", code: "invalid_filter")
+                throw InvalidInput(
+                    field: name, "one of \(Choice.allCases.map(\.rawValue).joined(separator: ", "))",
+                    code: "invalid_filter")
             }
             return choice
         }
-        return VideoQuery(words: try text("q", max: maxWords), status: try choice("status"), model: try text("model", max: maxModel),
-                          sort: try choice("sort") ?? .created)
+        return VideoQuery(
+            words: try text("q", max: maxWords), status: try choice("status"), model: try text("model", max: maxModel),
+            sort: try choice("sort") ?? .created)
     }
 
     /// The filter as a URL query ("q=cat&sort=title"), to keep it in paging links. The sort is always there:
@@ -92,9 +96,13 @@ package struct VideoQuery: Sendable, Equatable {
 
     /// The page request for this list: a cursor must come from the same list and order, and its key must
     /// be one this order makes.
-    package func pageRequest(_ query: [String: String], scope: Int64, userID: Int64, forPage: Bool) throws -> PageRequest {
-        let request = forPage ? try PageRequest.forPage(query, list: .videos, order: sort.rawValue, scope: scope, userID: userID)
-                              : try PageRequest.parse(query, list: .videos, order: sort.rawValue, scope: scope, userID: userID)
+    package func pageRequest(_ query: [String: String], scope: Int64, userID: Int64, forPage: Bool) throws
+        -> PageRequest
+    {
+        let request =
+            forPage
+            ? try PageRequest.forPage(query, list: .videos, order: sort.rawValue, scope: scope, userID: userID)
+            : try PageRequest.parse(query, list: .videos, order: sort.rawValue, scope: scope, userID: userID)
         guard request.position == .first || sort.acceptsKey(request.key) else {
             throw InvalidInput(field: nil, "not a position in this list and order", code: "invalid_cursor")
         }
@@ -126,7 +134,9 @@ extension VideoQuery.Sort {
         case .created: key.isEmpty
         // Microseconds since 1970 stay far below 10^16 for the next two centuries (and a bigger key would
         // overflow the timestamp arithmetic); generation ids are positive.
-        case .edited: key.utf8.count <= 20 && Int64(key).map { (-9_999_999_999_999_999...9_999_999_999_999_999).contains($0) } == true
+        case .edited:
+            key.utf8.count <= 20
+                && Int64(key).map { (-9_999_999_999_999_999...9_999_999_999_999_999).contains($0) } == true
         case .generated: key.utf8.count <= 20 && Int64(key).map { $0 >= 0 } == true
         case .title: key.unicodeScalars.count <= 400
         }
@@ -141,28 +151,44 @@ extension VideoQuery.Sort {
         switch self {
         case .created: return page.keyset("v.id")
         case .edited:
-            column = "v.updated_at"; key = "timestamptz 'epoch' + \(Int64(page.key) ?? 0)::bigint * interval '1 microsecond'"; ascending = false
-        case .generated: column = "v.last_generation_id"; key = "\(Int64(page.key) ?? 0)::bigint"; ascending = false
-        case .title: column = "lower(v.title)"; key = "\(page.key)::text"; ascending = true
+            column = "v.updated_at"
+            key = "timestamptz 'epoch' + \(Int64(page.key) ?? 0)::bigint * interval '1 microsecond'"
+            ascending = false
+        case .generated:
+            column = "v.last_generation_id"
+            key = "\(Int64(page.key) ?? 0)::bigint"
+            ascending = false
+        case .title:
+            column = "lower(v.title)"
+            key = "\(page.key)::text"
+            ascending = true
         }
         let forward: Query = ascending ? ">" : "<", backward: Query = ascending ? "<" : ">"
         let forwardOrder: Query = ascending ? "ASC" : "DESC", backwardOrder: Query = ascending ? "DESC" : "ASC"
         switch page.position {
         case .first:
-            return ("TRUE", "\(fragment: column) \(fragment: forwardOrder), v.id \(fragment: forwardOrder) LIMIT \(limit)")
+            return (
+                "TRUE", "\(fragment: column) \(fragment: forwardOrder), v.id \(fragment: forwardOrder) LIMIT \(limit)"
+            )
         case let .after(id):
-            return ("(\(fragment: column), v.id) \(fragment: forward) (\(fragment: key), \(id))",
-                    "\(fragment: column) \(fragment: forwardOrder), v.id \(fragment: forwardOrder) LIMIT \(limit)")
+            return (
+                "(\(fragment: column), v.id) \(fragment: forward) (\(fragment: key), \(id))",
+                "\(fragment: column) \(fragment: forwardOrder), v.id \(fragment: forwardOrder) LIMIT \(limit)"
+            )
         case let .before(id):
-            return ("(\(fragment: column), v.id) \(fragment: backward) (\(fragment: key), \(id))",
-                    "\(fragment: column) \(fragment: backwardOrder), v.id \(fragment: backwardOrder) LIMIT \(limit)")
+            return (
+                "(\(fragment: column), v.id) \(fragment: backward) (\(fragment: key), \(id))",
+                "\(fragment: column) \(fragment: backwardOrder), v.id \(fragment: backwardOrder) LIMIT \(limit)"
+            )
         }
     }
 }
 
 extension Store {
     /// One page of the user's videos, in one project (`projectID`) or across all their projects.
-    package func videos(userID: Int64, projectID: Int64?, query: VideoQuery, page: PageRequest) throws -> Page<ListedVideo> {
+    package func videos(userID: Int64, projectID: Int64?, query: VideoQuery, page: PageRequest) throws -> Page<
+        ListedVideo
+    > {
         // `v.user_id` is the owner, kept from the project by the database (Migrations/0019); one condition
         // on it lets the planner start from the video indexes instead of walking the user's projects.
         var conditions: [Query] = ["v.user_id = \(userID)"]
@@ -170,7 +196,9 @@ extension Store {
         switch query.status {
         case nil: break
         case .never?: conditions.append("v.last_generation_status IS NULL")
-        case .active?: conditions.append("v.last_generation_status IN (\(GenerationStatus.queued), \(GenerationStatus.inProgress))")
+        case .active?:
+            conditions.append(
+                "v.last_generation_status IN (\(GenerationStatus.queued), \(GenerationStatus.inProgress))")
         case .completed?: conditions.append("v.last_generation_status = \(GenerationStatus.completed)")
         case .failed?: conditions.append("v.last_generation_status = \(GenerationStatus.failed)")
         }
@@ -198,17 +226,22 @@ extension Store {
         let keyset = query.sort.keyset(page)
         conditions.append(keyset.condition)
         let list = PagedList.videos, order = query.sort.rawValue, scope = projectID ?? 0
-        let rows = try db.execute("""
+        let rows = try db.execute(
+            """
             SELECT \(fragment: Store.videoColumns), \(fragment: query.sort.keyColumn) AS sort_key, \(fragment: marked)
             FROM videos v
             WHERE \(fragment: Query.joined(conditions, separator: " AND "))
             ORDER BY \(fragment: keyset.order)
             """)
-        return Page(rows: rows.map { row in
-            ListedVideo(video: Video(row), cursor: Cursor(list: list, scope: scope, userID: userID, id: row.int("id"), order: order,
-                                                          key: row.string("sort_key")),
-                        markedTitle: row["marked_title"], markedExcerpt: row["marked_excerpt"])
-        }, request: page)
+        return Page(
+            rows: rows.map { row in
+                ListedVideo(
+                    video: Video(row),
+                    cursor: Cursor(
+                        list: list, scope: scope, userID: userID, id: row.int("id"), order: order,
+                        key: row.string("sort_key")),
+                    markedTitle: row["marked_title"], markedExcerpt: row["marked_excerpt"])
+            }, request: page)
     }
 
     /// Every model a generation may have used (disabled ones too), for the model filter.
@@ -241,8 +274,12 @@ package enum Highlight {
         }
         for scalar in marked.unicodeScalars {
             switch scalar {
-            case start: flush(); inMark = true
-            case stop: flush(); inMark = false
+            case start:
+                flush()
+                inMark = true
+            case stop:
+                flush()
+                inMark = false
             default: run.unicodeScalars.append(scalar)
             }
         }
@@ -256,7 +293,9 @@ package enum Highlight {
         while let amp = rest.firstIndex(of: "&") {
             out += rest[..<amp]
             rest = rest[amp...]
-            if let (entity, character) = [("&amp;", "&"), ("&lt;", "<"), ("&gt;", ">")].first(where: { rest.hasPrefix($0.0) }) {
+            if let (entity, character) = [("&amp;", "&"), ("&lt;", "<"), ("&gt;", ">")].first(where: {
+                rest.hasPrefix($0.0)
+            }) {
                 out += character
                 rest = rest.dropFirst(entity.count)
             } else {

@@ -33,7 +33,9 @@ package enum MediaFiles {
         let manager = FileManager.default
         guard let attributes = try? manager.attributesOfItem(atPath: path) else { return 0 }
         if attributes[.type] as? FileAttributeType == .typeDirectory {
-            return ((try? manager.contentsOfDirectory(atPath: path)) ?? []).reduce(0) { $0 + bytes(at: path + "/" + $1) }
+            return ((try? manager.contentsOfDirectory(atPath: path)) ?? []).reduce(0) {
+                $0 + bytes(at: path + "/" + $1)
+            }
         }
         return attributes[.type] as? FileAttributeType == .typeRegular ? (attributes[.size] as? Int64 ?? 0) : 0
     }
@@ -118,30 +120,44 @@ public enum MediaSweep {
         for name in names {
             var isDirectory: ObjCBool = false
             guard let id = Int64(name), id > 0, String(id) == name,
-                  manager.fileExists(atPath: mediaDirectory + "/" + name, isDirectory: &isDirectory), isDirectory.boolValue else { continue }
+                manager.fileExists(atPath: mediaDirectory + "/" + name, isDirectory: &isDirectory),
+                isDirectory.boolValue
+            else { continue }
             directories[id] = mediaDirectory + "/" + name
         }
         var removed = try sweepReferences(db: db, mediaDirectory: mediaDirectory)
         guard !directories.isEmpty else { return removed }
         let list = "{" + directories.keys.sorted().map(String.init).joined(separator: ",") + "}"
         var rows: [Int64: Row] = [:]
-        for row in try db.execute("""
+        for row in try db.execute(
+            """
             SELECT id, video_id IS NOT NULL AS live, phase = \(GenerationPhase.done) AS finished,
                    video_path, thumbnail_path, spritesheet_path
             FROM generations WHERE id = ANY(\(list)::bigint[])
-            """) {
+            """)
+        {
             rows[row.int("id")] = row
         }
         func remove(_ path: String, _ reason: String) {
             if let removal = Self.remove(path, reason) { removed.append(removal) }
         }
         for (id, path) in directories.sorted(by: { $0.key < $1.key }) {
-            guard let row = rows[id] else { remove(path, "no generation \(id)"); continue }
-            guard row.bool("live") else { remove(path, "the video of generation \(id) was deleted"); continue }
+            guard let row = rows[id] else {
+                remove(path, "no generation \(id)")
+                continue
+            }
+            guard row.bool("live") else {
+                remove(path, "the video of generation \(id) was deleted")
+                continue
+            }
             guard row.bool("finished") else { continue }  // in flight: its worker owns the directory
             let kept = Set(["video_path", "thumbnail_path", "spritesheet_path"].compactMap { row[$0] })
-            if kept.isEmpty { remove(path, "generation \(id) has no media"); continue }
-            for file in ((try? manager.contentsOfDirectory(atPath: path)) ?? []).sorted() where !kept.contains("\(id)/\(file)") {
+            if kept.isEmpty {
+                remove(path, "generation \(id) has no media")
+                continue
+            }
+            for file in ((try? manager.contentsOfDirectory(atPath: path)) ?? []).sorted()
+            where !kept.contains("\(id)/\(file)") {
                 remove(path + "/" + file, "generation \(id) does not use it")
             }
         }
@@ -162,7 +178,8 @@ public enum MediaSweep {
     /// Reference images: a deleted video's folder goes; in a live video's folder, a file that neither
     /// the video nor any generation points at goes once it is an hour old (younger ones may belong to an
     /// upload or a click whose row is not committed yet).
-    package static func sweepReferences(db: Connection, mediaDirectory: String, now: Date = Date()) throws -> [Removal] {
+    package static func sweepReferences(db: Connection, mediaDirectory: String, now: Date = Date()) throws -> [Removal]
+    {
         let manager = FileManager.default
         let root = mediaDirectory + "/" + MediaFiles.referencesFolder
         guard let names = try? manager.contentsOfDirectory(atPath: root) else { return [] }
@@ -174,11 +191,14 @@ public enum MediaSweep {
                 if let removal = remove(folder, "the video \(videoID) was deleted") { removed.append(removal) }
                 continue
             }
-            let kept = Set(try db.execute("""
-                SELECT path FROM video_reference_images WHERE video_id = \(videoID)
-                UNION SELECT reference_path FROM generations WHERE video_id = \(videoID) AND reference_path IS NOT NULL
-                UNION SELECT reference_fitted_path FROM generations WHERE video_id = \(videoID) AND reference_fitted_path IS NOT NULL
-                """).map { $0.string("path") })
+            let kept = Set(
+                try db.execute(
+                    """
+                    SELECT path FROM video_reference_images WHERE video_id = \(videoID)
+                    UNION SELECT reference_path FROM generations WHERE video_id = \(videoID) AND reference_path IS NOT NULL
+                    UNION SELECT reference_fitted_path FROM generations WHERE video_id = \(videoID) AND reference_fitted_path IS NOT NULL
+                    """
+                ).map { $0.string("path") })
             for file in ((try? manager.contentsOfDirectory(atPath: folder)) ?? []).sorted()
             where !kept.contains("\(MediaFiles.referencesFolder)/\(name)/\(file)") {
                 let path = folder + "/" + file

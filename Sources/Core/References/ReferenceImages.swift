@@ -6,8 +6,8 @@
 import Glibc
 package import Images
 package import Postgres
-import Web
 import Telemetry
+import Web
 
 package struct ReferenceImage: Sendable {
     package let videoID: Int64
@@ -21,10 +21,14 @@ package struct ReferenceImage: Sendable {
     package let createdAt: String
 
     package init(_ r: Row) {
-        videoID = r.int("video_id"); path = r.string("path")
+        videoID = r.int("video_id")
+        path = r.string("path")
         format = ImageFormat(contentType: r.string("content_type")) ?? .png
-        width = Int(r.int("width")); height = Int(r.int("height")); bytes = r.int("bytes")
-        sha256 = r.string("sha256"); createdAt = r.string("created_at")
+        width = Int(r.int("width"))
+        height = Int(r.int("height"))
+        bytes = r.int("bytes")
+        sha256 = r.string("sha256")
+        createdAt = r.string("created_at")
     }
 }
 
@@ -61,11 +65,13 @@ package struct ReferenceImages {
 
     /// The video's current reference image, if the video is the user's and has one.
     package func current(videoID: Int64, userID: Int64) throws -> ReferenceImage? {
-        try db.execute("""
+        try db.execute(
+            """
             SELECT r.video_id, r.path, r.content_type, r.width, r.height, r.bytes, r.sha256, iso(r.created_at) AS created_at
             FROM video_reference_images r JOIN videos v ON v.id = r.video_id JOIN projects p ON p.id = v.project_id
             WHERE r.video_id = \(videoID) AND p.user_id = \(userID)
-            """).first.map(ReferenceImage.init)
+            """
+        ).first.map(ReferenceImage.init)
     }
 
     /// Checks the bytes, stores them, and makes them the video's reference image (replacing any other).
@@ -76,18 +82,24 @@ package struct ReferenceImages {
         guard try Store(db: db).video(id: videoID, userID: userID) != nil else { throw Refusal.noSuchVideo }
         let info: ImageInfo
         do { info = try Images.validate(bytes) } catch { throw Refusal.image(error) }
-        let sha = Crypto.sha256(bytes).map { String($0, radix: 16).count == 1 ? "0" + String($0, radix: 16) : String($0, radix: 16) }.joined()
+        let sha = Crypto.sha256(bytes).map {
+            String($0, radix: 16).count == 1 ? "0" + String($0, radix: 16) : String($0, radix: 16)
+        }.joined()
         let path = "references/\(videoID)/\(sha).\(info.format.fileExtension)"
         try MediaFiles.write(bytes, to: path, in: mediaDirectory)
         ProcessMetrics.shared.mediaStored(bytes: bytes.count, kind: "reference")
-        guard let row = try db.execute("""
-            INSERT INTO video_reference_images (video_id, path, content_type, width, height, bytes, sha256)
-            SELECT v.id, \(path), \(info.format.contentType), \(info.width), \(info.height), \(Int64(bytes.count)), \(sha)
-            FROM videos v JOIN projects p ON p.id = v.project_id WHERE v.id = \(videoID) AND p.user_id = \(userID)
-            ON CONFLICT (video_id) DO UPDATE SET path = excluded.path, content_type = excluded.content_type, width = excluded.width,
-              height = excluded.height, bytes = excluded.bytes, sha256 = excluded.sha256, created_at = now()
-            RETURNING video_id, path, content_type, width, height, bytes, sha256, iso(created_at) AS created_at
-            """).first else { throw Refusal.noSuchVideo }
+        guard
+            let row = try db.execute(
+                """
+                INSERT INTO video_reference_images (video_id, path, content_type, width, height, bytes, sha256)
+                SELECT v.id, \(path), \(info.format.contentType), \(info.width), \(info.height), \(Int64(bytes.count)), \(sha)
+                FROM videos v JOIN projects p ON p.id = v.project_id WHERE v.id = \(videoID) AND p.user_id = \(userID)
+                ON CONFLICT (video_id) DO UPDATE SET path = excluded.path, content_type = excluded.content_type, width = excluded.width,
+                  height = excluded.height, bytes = excluded.bytes, sha256 = excluded.sha256, created_at = now()
+                RETURNING video_id, path, content_type, width, height, bytes, sha256, iso(created_at) AS created_at
+                """
+            ).first
+        else { throw Refusal.noSuchVideo }
         // The previous file stays: a click may be recording it right now. `media sweep` removes it once
         // nothing uses it and it is an hour old (a click touches the files it records).
         return ReferenceImage(row)
@@ -96,11 +108,13 @@ package struct ReferenceImages {
     /// Removes the video's reference image; false when it had none (or is not the user's).
     package func remove(videoID: Int64, userID: Int64) throws -> Bool {
         // The file stays for `media sweep` (see `upload`).
-        return try !db.execute("""
+        return try !db.execute(
+            """
             DELETE FROM video_reference_images r USING videos v, projects p
             WHERE r.video_id = \(videoID) AND v.id = r.video_id AND p.id = v.project_id AND p.user_id = \(userID)
             RETURNING r.path
-            """).isEmpty
+            """
+        ).isEmpty
     }
 
     /// The frame for a generation: the original fitted to `size` ("WxH"), stored next to it
@@ -109,7 +123,9 @@ package struct ReferenceImages {
     /// a 4xx at the click instead of a failed generation later.
     package func fitted(_ image: ReferenceImage, size: String, mode: FitMode) throws -> GenerationReference {
         let dims = size.split(separator: "x").compactMap { Int($0) }
-        guard dims.count == 2 else { throw InvalidInput(field: nil, "The model's size \(size) is not WIDTHxHEIGHT.", code: "invalid_size") }
+        guard dims.count == 2 else {
+            throw InvalidInput(field: nil, "The model's size \(size) is not WIDTHxHEIGHT.", code: "invalid_size")
+        }
         let fittedPath = "references/\(image.videoID)/\(image.sha256)-\(dims[0])x\(dims[1])-\(mode.rawValue).png"
         // Touched when reused: `media sweep` spares files younger than an hour, so neither goes between
         // here and the commit of the row that names them.
@@ -117,12 +133,15 @@ package struct ReferenceImages {
         if !MediaFiles.touch(fittedPath, in: mediaDirectory) {
             let original = try MediaFiles.read(image.path, in: mediaDirectory, maxBytes: Self.maxImageBytes)
             let png: [UInt8]
-            do { png = try Images.fit(original, width: dims[0], height: dims[1], mode: mode) } catch { throw Refusal.image(error) }
+            do { png = try Images.fit(original, width: dims[0], height: dims[1], mode: mode) } catch {
+                throw Refusal.image(error)
+            }
             try MediaFiles.write(png, to: fittedPath, in: mediaDirectory)
             ProcessMetrics.shared.mediaStored(bytes: png.count, kind: "reference")
         }
-        return GenerationReference(originalPath: image.path, format: image.format, width: image.width, height: image.height,
-                                   sha256: image.sha256, fit: mode, fittedPath: fittedPath)
+        return GenerationReference(
+            originalPath: image.path, format: image.format, width: image.width, height: image.height,
+            sha256: image.sha256, fit: mode, fittedPath: fittedPath)
     }
 
     /// A small JPEG of the fitted frame for the settings page.
@@ -130,12 +149,16 @@ package struct ReferenceImages {
         let dims = size.split(separator: "x").compactMap { Int($0) }
         guard dims.count == 2 else { throw InvalidInput(field: "size", "must be WIDTHxHEIGHT") }
         let path = "references/\(image.videoID)/\(image.sha256)-\(dims[0])x\(dims[1])-\(mode.rawValue)-preview.jpg"
-        if MediaFiles.touch(path, in: mediaDirectory), let kept = try? MediaFiles.read(path, in: mediaDirectory, maxBytes: Self.maxImageBytes) {
+        if MediaFiles.touch(path, in: mediaDirectory),
+            let kept = try? MediaFiles.read(path, in: mediaDirectory, maxBytes: Self.maxImageBytes)
+        {
             return kept
         }
         let original = try MediaFiles.read(image.path, in: mediaDirectory, maxBytes: Self.maxImageBytes)
         let jpeg: [UInt8]
-        do { jpeg = try Images.preview(original, width: dims[0], height: dims[1], mode: mode) } catch { throw Refusal.image(error) }
+        do { jpeg = try Images.preview(original, width: dims[0], height: dims[1], mode: mode) } catch {
+            throw Refusal.image(error)
+        }
         try MediaFiles.write(jpeg, to: path, in: mediaDirectory)
         ProcessMetrics.shared.mediaStored(bytes: jpeg.count, kind: "reference")
         return jpeg

@@ -54,9 +54,15 @@ package struct RoundtableMessage: Sendable {
         """
 
     package init(_ r: Row) {
-        round = Int(r.int("round")); position = Int(r.int("position")); role = r.string("role"); content = r.string("content")
-        finishReason = r["finish_reason"]; promptTokens = r.optionalInt("prompt_tokens"); completionTokens = r.optionalInt("completion_tokens")
-        cost = r["cost"].flatMap { USD(parsing: $0) }; createdAt = r.string("created_at")
+        round = Int(r.int("round"))
+        position = Int(r.int("position"))
+        role = r.string("role")
+        content = r.string("content")
+        finishReason = r["finish_reason"]
+        promptTokens = r.optionalInt("prompt_tokens")
+        completionTokens = r.optionalInt("completion_tokens")
+        cost = r["cost"].flatMap { USD(parsing: $0) }
+        createdAt = r.string("created_at")
     }
 
 }
@@ -108,29 +114,47 @@ package struct Roundtable: Sendable {
         """
 
     package init(_ r: Row) {
-        id = r.int("id"); videoID = r.int("video_id"); userID = r.int("user_id")
+        id = r.int("id")
+        videoID = r.int("video_id")
+        userID = r.int("user_id")
         status = RoundtableStatus(rawValue: r.string("status")) ?? .failed
-        brief = r.string("brief"); currentPrompt = r.string("current_prompt"); settings = r.string("settings")
-        preset = r["preset"]; presetInstructions = r["preset_instructions"]
+        brief = r.string("brief")
+        currentPrompt = r.string("current_prompt")
+        settings = r.string("settings")
+        preset = r["preset"]
+        presetInstructions = r["preset_instructions"]
         roles = Roundtable.decodeRoles(r.string("roles"))
-        feedback = r["feedback"]; previousRoundtableID = r.optionalInt("previous_roundtable_id"); previousProposal = r["previous_proposal"]
-        chatModel = r.string("chat_model"); proposal = r["proposal"]; rationale = r["rationale"]; errorMessage = r["error_message"]
-        attempts = Int(r.int("attempts")); createdAt = r.string("created_at"); completedAt = r["completed_at"]; acceptedAt = r["accepted_at"]
+        feedback = r["feedback"]
+        previousRoundtableID = r.optionalInt("previous_roundtable_id")
+        previousProposal = r["previous_proposal"]
+        chatModel = r.string("chat_model")
+        proposal = r["proposal"]
+        rationale = r["rationale"]
+        errorMessage = r["error_message"]
+        attempts = Int(r.int("attempts"))
+        createdAt = r.string("created_at")
+        completedAt = r["completed_at"]
+        acceptedAt = r["accepted_at"]
         elapsedSeconds = r.int("elapsed_seconds")
-        cost = USD(parsing: r.string("cost")) ?? .zero; costUnknown = r.bool("cost_unknown")
-        possiblyBilled = USD(parsing: r.string("possibly_billed")) ?? .zero; unansweredCalls = r.int("unanswered_calls")
+        cost = USD(parsing: r.string("cost")) ?? .zero
+        costUnknown = r.bool("cost_unknown")
+        possiblyBilled = USD(parsing: r.string("possibly_billed")) ?? .zero
+        unansweredCalls = r.int("unanswered_calls")
     }
 
     package static func decodeRoles(_ text: String) -> [RoundtableRole] {
         guard case let .array(items)? = try? JSONParser.parse(text) else { return [] }
         return items.compactMap { item in
-            guard let name = item["name"]?.stringValue, let instructions = item["instructions"]?.stringValue else { return nil }
+            guard let name = item["name"]?.stringValue, let instructions = item["instructions"]?.stringValue else {
+                return nil
+            }
             return RoundtableRole(name: name, instructions: instructions)
         }
     }
 
     package static func encodeRoles(_ roles: [RoundtableRole]) -> String {
-        JSON.array(roles.map { .object([("name", .string($0.name)), ("instructions", .string($0.instructions))]) }).serialized
+        JSON.array(roles.map { .object([("name", .string($0.name)), ("instructions", .string($0.instructions))]) })
+            .serialized
     }
 
     /// The settings the roles write for, e.g. "sora-2 · 8 s · 16:9 · 720p".
@@ -139,13 +163,18 @@ package struct Roundtable: Sendable {
         let duration = s?["duration"].flatMap { value -> String? in
             if case let .number(n) = value { return n } else { return value.stringValue }
         }
-        return [s?["model"]?.stringValue, duration.map { "\($0) s" }, s?["aspect_ratio"]?.stringValue, s?["resolution"]?.stringValue]
-            .compactMap { $0 }.joined(separator: " · ")
+        return [
+            s?["model"]?.stringValue, duration.map { "\($0) s" }, s?["aspect_ratio"]?.stringValue,
+            s?["resolution"]?.stringValue,
+        ]
+        .compactMap { $0 }.joined(separator: " · ")
     }
 
     package var costText: String {
         cost.display + (costUnknown ? " (some calls reported no usage: unknown)" : "")
-            + (unansweredCalls == 0 ? "" : ", of which \(possiblyBilled.display) possibly billed for \(unansweredCalls) \(unansweredCalls == 1 ? "call" : "calls") that got no answer (counted at their worst case)")
+            + (unansweredCalls == 0
+                ? ""
+                : ", of which \(possiblyBilled.display) possibly billed for \(unansweredCalls) \(unansweredCalls == 1 ? "call" : "calls") that got no answer (counted at their worst case)")
     }
 
 }

@@ -25,7 +25,9 @@ package struct RoundtableStore {
 
     package func presets() throws -> [RoundtablePreset] {
         try db.execute("SELECT name, display_name, instructions FROM roundtable_presets ORDER BY position, name").map {
-            RoundtablePreset(name: $0.string("name"), displayName: $0.string("display_name"), instructions: $0.string("instructions"))
+            RoundtablePreset(
+                name: $0.string("name"), displayName: $0.string("display_name"), instructions: $0.string("instructions")
+            )
         }
     }
 
@@ -37,28 +39,35 @@ package struct RoundtableStore {
 
     /// A roundtable of a deleted video stays for its costs, but is no longer the user's to see or retry.
     package func roundtable(id: Int64, userID: Int64) throws -> Roundtable? {
-        try db.execute("SELECT \(fragment: Roundtable.columns) FROM roundtables r WHERE r.id = \(id) AND r.user_id = \(userID) AND r.video_id IS NOT NULL")
-            .first.map(Roundtable.init)
+        try db.execute(
+            "SELECT \(fragment: Roundtable.columns) FROM roundtables r WHERE r.id = \(id) AND r.user_id = \(userID) AND r.video_id IS NOT NULL"
+        )
+        .first.map(Roundtable.init)
     }
 
     package func byID(_ id: Int64) throws -> Roundtable? {
-        try db.execute("SELECT \(fragment: Roundtable.columns) FROM roundtables r WHERE r.id = \(id)").first.map(Roundtable.init)
+        try db.execute("SELECT \(fragment: Roundtable.columns) FROM roundtables r WHERE r.id = \(id)").first.map(
+            Roundtable.init)
     }
 
     /// Newest first.
     package func list(videoID: Int64, userID: Int64, limit: Int = 50) throws -> [Roundtable] {
-        try db.execute("""
+        try db.execute(
+            """
             SELECT \(fragment: Roundtable.columns) FROM roundtables r
             WHERE r.video_id = \(videoID) AND r.user_id = \(userID) ORDER BY r.id DESC LIMIT \(limit)
-            """).map(Roundtable.init)
+            """
+        ).map(Roundtable.init)
     }
 
     /// In order: round, then the role's place at the table.
     package func messages(roundtableID: Int64) throws -> [RoundtableMessage] {
-        try db.execute("""
+        try db.execute(
+            """
             SELECT \(fragment: RoundtableMessage.columns) FROM roundtable_messages
             WHERE roundtable_id = \(roundtableID) ORDER BY round, position
-            """).map(RoundtableMessage.init)
+            """
+        ).map(RoundtableMessage.init)
     }
 
     /// This UTC month's chat spend as the budgets count it (`spend_items`, Migrations/0019 — 0014: roundtables by
@@ -66,7 +75,8 @@ package struct RoundtableStore {
     /// of those calls had no usage (their cost is unknown: said so, never counted as $0).
     package func monthSpend(userID: Int64) throws -> (known: USD, unknownCalls: Int64) {
         let month = try Budgets.currentMonth(db)
-        let row = try db.execute("""
+        let row = try db.execute(
+            """
             SELECT coalesce(sum(i.spend), 0)::text AS spend,
                    (SELECT count(*) FROM roundtable_calls x JOIN roundtables r ON r.id = x.roundtable_id
                     WHERE r.user_id = \(userID) AND x.cost IS NULL
@@ -80,10 +90,12 @@ package struct RoundtableStore {
 
     /// The video's latest completed roundtable (what feedback without a named run is about).
     package func latestCompleted(videoID: Int64, userID: Int64) throws -> Roundtable? {
-        try db.execute("""
+        try db.execute(
+            """
             SELECT \(fragment: Roundtable.columns) FROM roundtables r
             WHERE r.video_id = \(videoID) AND r.user_id = \(userID) AND r.status = \(RoundtableStatus.completed) ORDER BY r.id DESC LIMIT 1
-            """).first.map(Roundtable.init)
+            """
+        ).first.map(Roundtable.init)
     }
 
     // MARK: Starting
@@ -104,16 +116,25 @@ package struct RoundtableStore {
     /// Records a queued roundtable, reserves its worst case under the budgets (`BudgetExceeded` when it
     /// does not fit) and wakes the roundtable workers, in one transaction.
     package func insert(_ new: NewRoundtable) throws -> Int64 {
-        let contextBytes = [new.brief, new.currentPrompt, new.feedback ?? "", new.previous?.proposal ?? "", new.preset?.instructions ?? ""]
-            .reduce(0) { $0 + $1.utf8.count } + new.roles.reduce(0) { $0 + $1.instructions.utf8.count + $1.name.utf8.count }
+        let contextBytes =
+            [
+                new.brief, new.currentPrompt, new.feedback ?? "", new.previous?.proposal ?? "",
+                new.preset?.instructions ?? "",
+            ]
+            .reduce(0) { $0 + $1.utf8.count }
+            + new.roles.reduce(0) { $0 + $1.instructions.utf8.count + $1.name.utf8.count }
         let tokens = RoundtableReserve.worstCaseTokens(roles: new.roles.count, contextBytes: contextBytes)
         return try db.transaction {
             // Never a $0 reservation for a price the catalog lost meanwhile: that would let it past any budget.
-            guard let priced = try db.execute("""
-                SELECT chat_call_cost(\(tokens.input), \(tokens.output), \(new.chatModel))::text AS cost
-                """)[0]["cost"], let reserve = USD(parsing: priced) else { throw Roundtables.Refusal.noChatPrice(new.chatModel) }
+            guard
+                let priced = try db.execute(
+                    """
+                    SELECT chat_call_cost(\(tokens.input), \(tokens.output), \(new.chatModel))::text AS cost
+                    """)[0]["cost"], let reserve = USD(parsing: priced)
+            else { throw Roundtables.Refusal.noChatPrice(new.chatModel) }
             try Budgets(db: db).reserve(userID: new.userID, amount: reserve)
-            let id = try db.execute("""
+            let id = try db.execute(
+                """
                 INSERT INTO roundtables (video_id, user_id, brief, current_prompt, settings, preset, preset_instructions, roles,
                                          feedback, previous_roundtable_id, previous_proposal, chat_model, reserved_cost)
                 VALUES (\(new.videoID), \(new.userID), \(new.brief), \(new.currentPrompt), \(new.settings)::jsonb, \(new.preset?.name),
@@ -130,16 +151,20 @@ package struct RoundtableStore {
     /// reservation is taken again, so what it has not spent yet must fit the budgets (`BudgetExceeded`).
     package func retry(id: Int64, userID: Int64) throws -> Bool {
         try db.transaction {
-            let open = try db.execute("""
+            let open = try db.execute(
+                """
                 SELECT greatest(r.reserved_cost - coalesce((SELECT sum(cost) FROM roundtable_calls WHERE roundtable_id = r.id), 0), 0)::text AS open
                 FROM roundtables r WHERE r.id = \(id) AND r.user_id = \(userID) AND r.status = \(RoundtableStatus.failed)
-                """).first.flatMap { USD(parsing: $0.string("open")) }
+                """
+            ).first.flatMap { USD(parsing: $0.string("open")) }
             if let open { try Budgets(db: db).reserve(userID: userID, amount: open) }
-            let retried = try !db.execute("""
+            let retried = try !db.execute(
+                """
                 UPDATE roundtables SET status = \(RoundtableStatus.queued), error_message = NULL, next_attempt_at = now(), completed_at = NULL
                 WHERE id = \(id) AND user_id = \(userID) AND status = \(RoundtableStatus.failed) AND video_id IS NOT NULL
                 RETURNING id
-                """).isEmpty
+                """
+            ).isEmpty
             if retried { try db.execute("SELECT pg_notify(\(RoundtableStore.workChannel), '')") }
             return retried
         }
@@ -157,14 +182,20 @@ package struct RoundtableStore {
     /// running and pushes its lease forward. The caller must `unlock` it when done.
     package func claim(leaseSeconds: Double) throws -> Roundtable? {
         try db.transaction {
-            let candidates = try db.execute("""
+            let candidates = try db.execute(
+                """
                 SELECT id FROM roundtables WHERE status IN (\(RoundtableStatus.queued), \(RoundtableStatus.running)) AND next_attempt_at <= now()
                 ORDER BY next_attempt_at, id LIMIT 16 FOR UPDATE SKIP LOCKED
-                """).map { $0.int("id") }
+                """
+            ).map { $0.int("id") }
             for candidate in candidates {
-                guard try db.execute("SELECT pg_try_advisory_lock(\(RoundtableStore.lockKey(candidate))) AS ok")[0].bool("ok") else { continue }
+                guard
+                    try db.execute("SELECT pg_try_advisory_lock(\(RoundtableStore.lockKey(candidate))) AS ok")[0].bool(
+                        "ok")
+                else { continue }
                 do {
-                    try db.execute("""
+                    try db.execute(
+                        """
                         UPDATE roundtables SET status = \(RoundtableStatus.running), attempts = attempts + 1,
                                started_at = coalesce(started_at, now()), next_attempt_at = now() + make_interval(secs => \(leaseSeconds))
                         WHERE id = \(candidate)
@@ -182,13 +213,17 @@ package struct RoundtableStore {
 
     /// Keeps the lease while a long round runs.
     package func extendLease(_ id: Int64, seconds: Double) throws {
-        try db.execute("UPDATE roundtables SET next_attempt_at = now() + make_interval(secs => \(seconds)) WHERE id = \(id)")
+        try db.execute(
+            "UPDATE roundtables SET next_attempt_at = now() + make_interval(secs => \(seconds)) WHERE id = \(id)")
     }
 
     /// Stores one message with its cost from the catalog (nil tokens: the provider sent no usage).
-    package func addMessage(_ roundtableID: Int64, round: Int, position: Int, role: String, content: String, finishReason: String?,
-                    promptTokens: Int?, completionTokens: Int?, chatModel: String, startedAt: Double) throws {
-        try db.execute("""
+    package func addMessage(
+        _ roundtableID: Int64, round: Int, position: Int, role: String, content: String, finishReason: String?,
+        promptTokens: Int?, completionTokens: Int?, chatModel: String, startedAt: Double
+    ) throws {
+        try db.execute(
+            """
             INSERT INTO roundtable_messages (roundtable_id, round, position, role, content, finish_reason, prompt_tokens,
                                              completion_tokens, cost, started_at)
             VALUES (\(roundtableID), \(round), \(position), \(role), \(content), \(finishReason), \(promptTokens), \(completionTokens),
@@ -200,11 +235,14 @@ package struct RoundtableStore {
     /// Records a call that reached the provider and brought back no answer (it may have been billed), at
     /// its worst case: every prompt token the messages can be and every completion token it allowed.
     /// `errorKind` and `status` say how it failed (a timeout, a dropped connection, a 5xx).
-    package func addUnansweredCall(_ roundtableID: Int64, round: Int, role: String, errorKind: String, status: Int?,
-                                   promptTokens: Int, completionTokens: Int, chatModel: String, startedAt: Double) throws {
+    package func addUnansweredCall(
+        _ roundtableID: Int64, round: Int, role: String, errorKind: String, status: Int?,
+        promptTokens: Int, completionTokens: Int, chatModel: String, startedAt: Double
+    ) throws {
         let promptTokens = min(max(promptTokens, 0), Int(Int32.max))
         let completionTokens = min(max(completionTokens, 0), Int(Int32.max))
-        try db.execute("""
+        try db.execute(
+            """
             INSERT INTO roundtable_unanswered_calls (roundtable_id, round, role, error_kind, http_status, prompt_tokens,
                                                      completion_tokens, cost, started_at)
             VALUES (\(roundtableID), \(round), \(role), \(errorKind), \(status), \(promptTokens), \(completionTokens),
@@ -214,14 +252,16 @@ package struct RoundtableStore {
 
     /// Renames a stored answer (kept, with its cost) so the role can be asked again.
     package func setAside(_ id: Int64, round: Int, role: String, as newName: String) throws {
-        try db.execute("""
+        try db.execute(
+            """
             UPDATE roundtable_messages SET role = \(newName), position = position + 100
             WHERE roundtable_id = \(id) AND round = \(round) AND role = \(role)
             """)
     }
 
     package func complete(_ id: Int64, proposal: String, rationale: String) throws {
-        try db.execute("""
+        try db.execute(
+            """
             UPDATE roundtables SET status = \(RoundtableStatus.completed), proposal = \(proposal), rationale = \(rationale),
                    error_message = NULL, completed_at = now()
             WHERE id = \(id) AND status = \(RoundtableStatus.running)
@@ -229,7 +269,8 @@ package struct RoundtableStore {
     }
 
     package func fail(_ id: Int64, message: String) throws {
-        try db.execute("""
+        try db.execute(
+            """
             UPDATE roundtables SET status = \(RoundtableStatus.failed), error_message = \(message), completed_at = now()
             WHERE id = \(id) AND status = \(RoundtableStatus.running)
             """)
@@ -243,14 +284,18 @@ package struct RoundtableStore {
     // MARK: Roles (the `promptreel roundtable roles` commands)
 
     package func addRole(_ role: RoundtableRole, position: Int) throws {
-        try db.execute("INSERT INTO roundtable_roles (name, position, instructions) VALUES (\(role.name), \(position), \(role.instructions))")
+        try db.execute(
+            "INSERT INTO roundtable_roles (name, position, instructions) VALUES (\(role.name), \(position), \(role.instructions))"
+        )
     }
 
     package func setRole(name: String, instructions: String?, position: Int?) throws -> Bool {
-        try !db.execute("""
+        try !db.execute(
+            """
             UPDATE roundtable_roles SET instructions = coalesce(\(instructions), instructions), position = coalesce(\(position), position)
             WHERE name = \(name) RETURNING name
-            """).isEmpty
+            """
+        ).isEmpty
     }
 
     package func removeRole(name: String) throws -> Bool {
@@ -258,7 +303,8 @@ package struct RoundtableStore {
     }
 
     package func setChatPrice(model: String, input: USD, output: USD) throws {
-        try db.execute("""
+        try db.execute(
+            """
             INSERT INTO chat_models (name, usd_per_million_input, usd_per_million_output) VALUES (\(model), \(input)::numeric, \(output)::numeric)
             ON CONFLICT (name) DO UPDATE SET usd_per_million_input = excluded.usd_per_million_input,
                                              usd_per_million_output = excluded.usd_per_million_output
@@ -266,7 +312,9 @@ package struct RoundtableStore {
     }
 
     package func chatPrices() throws -> [(model: String, input: String, output: String)] {
-        try db.execute("SELECT name, usd_per_million_input::text AS i, usd_per_million_output::text AS o FROM chat_models ORDER BY name")
-            .map { ($0.string("name"), $0.string("i"), $0.string("o")) }
+        try db.execute(
+            "SELECT name, usd_per_million_input::text AS i, usd_per_million_output::text AS o FROM chat_models ORDER BY name"
+        )
+        .map { ($0.string("name"), $0.string("i"), $0.string("o")) }
     }
 }

@@ -42,8 +42,10 @@ package struct Roundtables {
     /// Records a queued roundtable for the video (a snapshot of its brief, prompt, settings, preset and
     /// roles) and wakes the roundtable workers. `preset`: nil uses the video's own, "" means none.
     /// `previous`: the run whose proposal the feedback is about (feedback alone: the latest completed).
-    package func start(user: User, video: Video, preset presetName: String?, feedback: String?, requested: RequestedSettings,
-               previous previousID: Int64?) throws -> Roundtable {
+    package func start(
+        user: User, video: Video, preset presetName: String?, feedback: String?, requested: RequestedSettings,
+        previous previousID: Int64?
+    ) throws -> Roundtable {
         guard !video.brief.trimmingSpaces.isEmpty else { throw Refusal.noBrief }
         guard let chatModel = config.chatModel else { throw Refusal.chatNotConfigured }
         guard try store.hasPrice(chatModel: chatModel) else { throw Refusal.noChatPrice(chatModel) }
@@ -52,7 +54,9 @@ package struct Roundtables {
         let presets = try store.presets()
         var preset: RoundtablePreset?
         if let presetName = presetName ?? video.preset, !presetName.isEmpty {
-            guard let found = presets.first(where: { $0.name == presetName }) else { throw Refusal.unknownPreset(presetName) }
+            guard let found = presets.first(where: { $0.name == presetName }) else {
+                throw Refusal.unknownPreset(presetName)
+            }
             preset = found
         }
         let roles = try store.roles()
@@ -72,9 +76,11 @@ package struct Roundtables {
         }
         let id: Int64
         do {
-            id = try store.insert(.init(videoID: video.id, userID: user.id, brief: video.brief, currentPrompt: video.finalPrompt,
-                                        settings: settings.userJSON.serialized, preset: preset, roles: roles,
-                                        feedback: feedback?.isEmpty == false ? feedback : nil, previous: previous, chatModel: chatModel))
+            id = try store.insert(
+                .init(
+                    videoID: video.id, userID: user.id, brief: video.brief, currentPrompt: video.finalPrompt,
+                    settings: settings.userJSON.serialized, preset: preset, roles: roles,
+                    feedback: feedback?.isEmpty == false ? feedback : nil, previous: previous, chatModel: chatModel))
         } catch let error as BudgetExceeded { throw Refusal.budgetExceeded(error) }
         guard let table = try store.byID(id) else { throw Refusal.noSuchRoundtable }
         return table
@@ -88,23 +94,29 @@ package struct Roundtables {
         let edited = editedPrompt.map { $0.replacing("\r\n", with: "\n").trimmingSpaces }
         let prompt = edited ?? proposal
         guard !prompt.isEmpty else { throw Refusal.invalidPrompt("must not be empty") }
-        guard prompt.count <= Roundtable.promptLimit else { throw Refusal.invalidPrompt("must be at most 32000 characters") }
+        guard prompt.count <= Roundtable.promptLimit else {
+            throw Refusal.invalidPrompt("must be at most 32000 characters")
+        }
         let changed = try db.transaction {
-            let set = try Store(db: db).setFinalPrompt(videoID: table.videoID, userID: user.id, prompt: prompt,
-                                                       source: edited == nil || edited == proposal ? .roundtable : .edited,
-                                                       roundtableID: table.id)
+            let set = try Store(db: db).setFinalPrompt(
+                videoID: table.videoID, userID: user.id, prompt: prompt,
+                source: edited == nil || edited == proposal ? .roundtable : .edited,
+                roundtableID: table.id)
             if set { try store.markAccepted(table.id) }
             return set
         }
         guard changed, let video = try Store(db: db).video(id: table.videoID, userID: user.id),
-              let accepted = try store.byID(table.id) else { throw Refusal.noSuchVideo }
+            let accepted = try store.byID(table.id)
+        else { throw Refusal.noSuchVideo }
         return (accepted, video)
     }
 
     package func retry(id: Int64, user: User) throws -> Roundtable {
         guard try store.roundtable(id: id, userID: user.id) != nil else { throw Refusal.noSuchRoundtable }
         let retried: Bool
-        do { retried = try store.retry(id: id, userID: user.id) } catch let error as BudgetExceeded { throw Refusal.budgetExceeded(error) }
+        do { retried = try store.retry(id: id, userID: user.id) } catch let error as BudgetExceeded {
+            throw Refusal.budgetExceeded(error)
+        }
         guard retried, let table = try store.byID(id) else { throw Refusal.notFailed }
         return table
     }

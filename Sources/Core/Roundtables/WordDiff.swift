@@ -20,7 +20,9 @@ package enum WordDiff {
         var lengths = [Int32](repeating: 0, count: (a.count + 1) * width)
         for i in stride(from: a.count - 1, through: 0, by: -1) {
             for j in stride(from: b.count - 1, through: 0, by: -1) {
-                lengths[i * width + j] = a[i] == b[j] ? lengths[(i + 1) * width + j + 1] + 1
+                lengths[i * width + j] =
+                    a[i] == b[j]
+                    ? lengths[(i + 1) * width + j + 1] + 1
                     : max(lengths[(i + 1) * width + j], lengths[i * width + j + 1])
             }
         }
@@ -28,11 +30,15 @@ package enum WordDiff {
         var i = 0, j = 0
         while i < a.count || j < b.count {
             if i < a.count, j < b.count, a[i] == b[j] {
-                pieces.append(.same(a[i])); i += 1; j += 1
+                pieces.append(.same(a[i]))
+                i += 1
+                j += 1
             } else if i < a.count, j == b.count || lengths[(i + 1) * width + j] >= lengths[i * width + j + 1] {
-                pieces.append(.removed(a[i])); i += 1  // on a tie the old word goes first, as diffs read
+                pieces.append(.removed(a[i]))
+                i += 1  // on a tie the old word goes first, as diffs read
             } else {
-                pieces.append(.added(b[j])); j += 1
+                pieces.append(.added(b[j]))
+                j += 1
             }
         }
         return pieces

@@ -22,9 +22,11 @@ public struct AppConfig: Sendable {
     public var engine = EngineConfig(mediaDirectory: ".local/media")
     public var webhooks = WebhookConfig()
 
-    public init(databaseURL: String, signupEnabled: Bool = true, sessionSeconds: Int = 30 * 24 * 3600,
-                loginFailuresPerAccount: Int = 5, loginFailuresPerAddress: Int = 50, loginWindowMinutes: Int = 15,
-                signupsPerAddressPerHour: Int = 5) {
+    public init(
+        databaseURL: String, signupEnabled: Bool = true, sessionSeconds: Int = 30 * 24 * 3600,
+        loginFailuresPerAccount: Int = 5, loginFailuresPerAddress: Int = 50, loginWindowMinutes: Int = 15,
+        signupsPerAddressPerHour: Int = 5
+    ) {
         self.databaseURL = databaseURL
         self.signupEnabled = signupEnabled
         self.sessionSeconds = sessionSeconds
@@ -37,10 +39,18 @@ public struct AppConfig: Sendable {
     /// Reads `DATABASE_URL`, `PROMPTREEL_SIGNUP` (on/off) and the log-in throttle settings.
     public static func fromEnvironment(_ env: [String: String]) -> AppConfig {
         var config = AppConfig(databaseURL: env["DATABASE_URL"] ?? "postgresql:///promptreel")
-        if let s = env["PROMPTREEL_SIGNUP"]?.lowercased() { config.signupEnabled = !["off", "0", "false", "no"].contains(s) }
-        if let n = env["PROMPTREEL_LOGIN_FAILURES_PER_ACCOUNT"].flatMap({ Int($0) }), n > 0 { config.loginFailuresPerAccount = n }
-        if let n = env["PROMPTREEL_LOGIN_FAILURES_PER_ADDRESS"].flatMap({ Int($0) }), n > 0 { config.loginFailuresPerAddress = n }
-        if let n = env["PROMPTREEL_SIGNUPS_PER_ADDRESS_PER_HOUR"].flatMap({ Int($0) }), n > 0 { config.signupsPerAddressPerHour = n }
+        if let s = env["PROMPTREEL_SIGNUP"]?.lowercased() {
+            config.signupEnabled = !["off", "0", "false", "no"].contains(s)
+        }
+        if let n = env["PROMPTREEL_LOGIN_FAILURES_PER_ACCOUNT"].flatMap({ Int($0) }), n > 0 {
+            config.loginFailuresPerAccount = n
+        }
+        if let n = env["PROMPTREEL_LOGIN_FAILURES_PER_ADDRESS"].flatMap({ Int($0) }), n > 0 {
+            config.loginFailuresPerAddress = n
+        }
+        if let n = env["PROMPTREEL_SIGNUPS_PER_ADDRESS_PER_HOUR"].flatMap({ Int($0) }), n > 0 {
+            config.signupsPerAddressPerHour = n
+        }
         config.providerIsSimulator = env["PROMPTREEL_PROVIDER"] == "simulator"
         config.engine = EngineConfig.fromEnvironment(env, defaultMedia: ".local/media")
         config.webhooks = WebhookConfig.fromEnvironment(env)
@@ -74,16 +84,21 @@ public struct EngineConfig: Sendable {
     public init(mediaDirectory: String) { self.mediaDirectory = mediaDirectory }
 
     public static func fromEnvironment(_ env: [String: String], defaultMedia: String) -> EngineConfig {
-        var c = EngineConfig(mediaDirectory: env["PROMPTREEL_MEDIA_DIR"].flatMap { $0.isEmpty ? nil : $0 } ?? defaultMedia)
+        var c = EngineConfig(
+            mediaDirectory: env["PROMPTREEL_MEDIA_DIR"].flatMap { $0.isEmpty ? nil : $0 } ?? defaultMedia)
         func int(_ key: String) -> Int? { env[key].flatMap { Int($0) }.flatMap { $0 > 0 ? $0 : nil } }
-        func seconds(_ key: String) -> Double? { env[key].flatMap { Double($0) }.flatMap { $0.isFinite && $0 >= 0 && $0 <= 86_400 ? $0 : nil } }
+        func seconds(_ key: String) -> Double? {
+            env[key].flatMap { Double($0) }.flatMap { $0.isFinite && $0 >= 0 && $0 <= 86_400 ? $0 : nil }
+        }
         if let n = int("PROMPTREEL_MAX_IN_FLIGHT") { c.maxInFlight = n }
         if let n = int("PROMPTREEL_GENERATION_TIMEOUT_SECONDS") { c.timeoutSeconds = n }
         if let n = seconds("PROMPTREEL_RECONCILE_DELAY_SECONDS") { c.reconcileDelaySeconds = n }
         if let n = seconds("PROMPTREEL_POLL_MIN_SECONDS"), n > 0 { c.pollMinSeconds = n }
         if let n = int("PROMPTREEL_DOWNLOAD_DEADLINE_SECONDS") { c.downloadDeadlineSeconds = min(n, 86_400) }
         if let n = int("PROMPTREEL_BREAKER_FAILURES") { c.breaker.failureThreshold = min(n, 1000) }
-        if let n = int("PROMPTREEL_BREAKER_PAUSE_SECONDS") { c.breaker.firstPauseSeconds = min(n, c.breaker.maxPauseSeconds) }
+        if let n = int("PROMPTREEL_BREAKER_PAUSE_SECONDS") {
+            c.breaker.firstPauseSeconds = min(n, c.breaker.maxPauseSeconds)
+        }
         if let path = env["PROMPTREEL_FFMPEG"], !path.isEmpty { c.ffmpegPath = path }
         c.failpoint = env["PROMPTREEL_FAILPOINT"]
         return c

@@ -9,7 +9,8 @@ package enum Formatting {
     /// "41 MB", "4.2 MB", "980 KB", "12 bytes" (decimal units, as disks are sold).
     package static func bytes(_ count: Int64) -> String {
         if count < 1000 { return count == 1 ? "1 byte" : "\(count) bytes" }
-        for (unit, name) in [(Int64(1_000_000_000), "GB"), (1_000_000, "MB"), (1000, "KB")] where count >= unit || name == "KB" {
+        for (unit, name) in [(Int64(1_000_000_000), "GB"), (1_000_000, "MB"), (1000, "KB")]
+        where count >= unit || name == "KB" {
             let tenths = (count * 10 + unit / 2) / unit
             return tenths < 100 ? "\(tenths / 10).\(tenths % 10) \(name)" : "\((count + unit / 2) / unit) \(name)"
         }

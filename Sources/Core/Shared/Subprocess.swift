@@ -16,7 +16,9 @@ package enum Subprocess {
         case cannotStart(Int32)
     }
 
-    package static func run(_ executable: String, _ arguments: [String], timeoutSeconds: Double, maxOutput: Int = 4096) -> Outcome {
+    package static func run(_ executable: String, _ arguments: [String], timeoutSeconds: Double, maxOutput: Int = 4096)
+        -> Outcome
+    {
         var pipeEnds: [Int32] = [-1, -1]
         guard Self.closeOnExecPipe(&pipeEnds) == 0 else { return .cannotStart(errno) }
         let (readEnd, writeEnd) = (pipeEnds[0], pipeEnds[1])
@@ -91,10 +93,12 @@ package enum Subprocess {
 
     /// glibc's posix_spawn_file_actions_addclosefrom_np (2.34+), which Swift's Glibc module does not
     /// import (a GNU extension); without it only close-on-exec descriptors are kept from the child.
-    private static let closeFrom: (@convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>?, Int32) -> Int32)? = {
-        guard let symbol = dlsym(nil, "posix_spawn_file_actions_addclosefrom_np") else { return nil }
-        return unsafeBitCast(symbol, to: (@convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>?, Int32) -> Int32).self)
-    }()
+    private static let closeFrom:
+        (@convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>?, Int32) -> Int32)? = {
+            guard let symbol = dlsym(nil, "posix_spawn_file_actions_addclosefrom_np") else { return nil }
+            return unsafeBitCast(
+                symbol, to: (@convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>?, Int32) -> Int32).self)
+        }()
 
     /// pipe2(O_CLOEXEC), also a GNU extension: atomic, so a process another thread starts meanwhile
     /// cannot inherit the write end (and hold the pipe open until it exits).

@@ -85,7 +85,7 @@ package struct USD: Sendable, Hashable, Comparable, CustomStringConvertible {
     /// from zero would overflow, it rounds toward zero instead so the result is always whole cents.
     package var roundedToCents: USD {
         let remainder = micros % Self.microsPerCent  // same sign as micros
-        let towardZero = micros - remainder            // cannot overflow: moves toward zero
+        let towardZero = micros - remainder  // cannot overflow: moves toward zero
         guard remainder.magnitude >= 5_000 else { return USD(micros: towardZero) }
         let step = micros < 0 ? -Self.microsPerCent : Self.microsPerCent
         let (away, overflow) = towardZero.addingReportingOverflow(step)

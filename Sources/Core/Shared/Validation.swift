@@ -19,9 +19,12 @@ package enum Field {
         let email = try text(value, name: "email", max: 254, required: true)
         let parts = email.split(separator: "@", omittingEmptySubsequences: false)
         let labels = parts.count == 2 ? parts[1].split(separator: ".", omittingEmptySubsequences: false) : []
-        let clean = email.unicodeScalars.allSatisfy { !$0.properties.isWhitespace && !($0.properties.generalCategory == .control) }
+        let clean = email.unicodeScalars.allSatisfy {
+            !$0.properties.isWhitespace && !($0.properties.generalCategory == .control)
+        }
         guard clean, parts.count == 2, !parts[0].isEmpty, parts[0].count <= 64, labels.count >= 2,
-              labels.allSatisfy({ !$0.isEmpty && $0.count <= 63 && !$0.hasPrefix("-") && !$0.hasSuffix("-") }) else {
+            labels.allSatisfy({ !$0.isEmpty && $0.count <= 63 && !$0.hasPrefix("-") && !$0.hasSuffix("-") })
+        else {
             throw InvalidInput(field: "email", "must be an email address")
         }
         return email
@@ -35,9 +38,10 @@ package enum Field {
         case .strong: return password
         case let .weak(why): throw InvalidInput(field: "password", why)
         case .uncheckable:
-            throw Unavailable(code: "password_check_unavailable",
-                              "Passwords cannot be checked right now: the server's password dictionary is missing.",
-                              logDetail: "cracklib dictionary missing: install cracklib-runtime")
+            throw Unavailable(
+                code: "password_check_unavailable",
+                "Passwords cannot be checked right now: the server's password dictionary is missing.",
+                logDetail: "cracklib dictionary missing: install cracklib-runtime")
         }
     }
 }

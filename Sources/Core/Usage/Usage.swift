@@ -13,7 +13,9 @@ package struct UsageDay: Sendable, Hashable, Comparable, CustomStringConvertible
     package init(number: Int) { self.number = number }
 
     package init?(year: Int, month: Int, day: Int) {
-        guard (1...9999).contains(year), (1...12).contains(month), day >= 1, day <= Self.daysIn(year: year, month: month) else { return nil }
+        guard (1...9999).contains(year), (1...12).contains(month), day >= 1,
+            day <= Self.daysIn(year: year, month: month)
+        else { return nil }
         // Days from the civil date (H. Hinnant's algorithm, proleptic Gregorian).
         let y = month <= 2 ? year - 1 : year
         let era = (y >= 0 ? y : y - 399) / 400
@@ -53,7 +55,9 @@ package struct UsageDay: Sendable, Hashable, Comparable, CustomStringConvertible
 
     package var text: String {
         let (y, m, d) = civil
-        func pad(_ v: Int, _ width: Int) -> String { String(repeating: "0", count: max(0, width - String(v).count)) + String(v) }
+        func pad(_ v: Int, _ width: Int) -> String {
+            String(repeating: "0", count: max(0, width - String(v).count)) + String(v)
+        }
         return "\(pad(y, 4))-\(pad(m, 2))-\(pad(d, 2))"
     }
 
@@ -93,7 +97,9 @@ package struct UsageRange: Sendable, Equatable {
     package var dayCount: Int { to.number - from.number + 1 }
     package var days: [UsageDay] { (from.number...to.number).map(UsageDay.init(number:)) }
 
-    package static func month(of day: UsageDay) -> UsageRange { UsageRange(from: day.firstOfMonth, to: day.lastOfMonth) }
+    package static func month(of day: UsageDay) -> UsageRange {
+        UsageRange(from: day.firstOfMonth, to: day.lastOfMonth)
+    }
 
     /// `from` and `to` as sent (empty counts as missing). Both missing: `today`'s month; one missing: the
     /// month of the other (its first or last day). 422 naming the field for a malformed date, an end
@@ -101,7 +107,9 @@ package struct UsageRange: Sendable, Equatable {
     package static func parse(from: String?, to: String?, today: UsageDay) throws(InvalidInput) -> UsageRange {
         func day(_ text: String?, _ field: String) throws(InvalidInput) -> UsageDay? {
             guard let text, !text.isEmpty else { return nil }
-            guard let day = UsageDay(parsing: text) else { throw InvalidInput(field: field, "must be a date written YYYY-MM-DD (UTC), such as 2026-11-01") }
+            guard let day = UsageDay(parsing: text) else {
+                throw InvalidInput(field: field, "must be a date written YYYY-MM-DD (UTC), such as 2026-11-01")
+            }
             return day
         }
         let start = try day(from, "from"), end = try day(to, "to")
@@ -229,7 +237,9 @@ package struct Usage {
     /// Today in UTC by the database's clock (the one that stamps clicks and budget months).
     package func today() throws -> UsageDay {
         let text = try db.execute("SELECT to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS d")[0].string("d")
-        guard let day = UsageDay(parsing: text) else { throw DatabaseError.other(sqlState: "22008", message: "unreadable date \(text)") }
+        guard let day = UsageDay(parsing: text) else {
+            throw DatabaseError.other(sqlState: "22008", message: "unreadable date \(text)")
+        }
         return day
     }
 
@@ -248,30 +258,41 @@ package struct Usage {
 // MARK: CSV
 
 package enum UsageCSV {
-    package static let header = ["grouping", "key", "label", "count", "completed", "failed", "spend", "possibly_billed", "p50_seconds", "p95_seconds"]
+    package static let header = [
+        "grouping", "key", "label", "count", "completed", "failed", "spend", "possibly_billed", "p50_seconds",
+        "p95_seconds",
+    ]
 
     /// One row per group, the total first; CRLF line ends (RFC 4180).
     package static func document(_ report: UsageReport, groupings: [UsageGrouping]) -> String {
         var lines = [header.map { field($0) }.joined(separator: ",")]
         lines.append(row("total", key: "", label: "", report.total))
         for grouping in groupings {
-            for group in report.groups(grouping) { lines.append(row(grouping.rawValue, key: group.key, label: group.label, group.figures)) }
+            for group in report.groups(grouping) {
+                lines.append(row(grouping.rawValue, key: group.key, label: group.label, group.figures))
+            }
         }
         return lines.joined(separator: "\r\n") + "\r\n"
     }
 
     package static func row(_ grouping: String, key: String, label: String, _ f: UsageFigures) -> String {
-        ([grouping, key, label].map { field($0) } + [String(f.count), String(f.completed), String(f.failed), f.spend.jsonText,
-                                                     f.possiblyBilled.jsonText, seconds(f.p50Seconds), seconds(f.p95Seconds)])
-            .joined(separator: ",")
+        ([grouping, key, label].map { field($0) } + [
+            String(f.count), String(f.completed), String(f.failed), f.spend.jsonText,
+            f.possiblyBilled.jsonText, seconds(f.p50Seconds), seconds(f.p95Seconds),
+        ])
+        .joined(separator: ",")
     }
 
     /// A text cell. One that a spreadsheet would read as a formula (starting with =, +, -, @, a tab or
     /// a carriage return) gets a leading apostrophe; then quoted when it holds a comma, quote or line end.
     package static func field(_ text: String) -> String {
         var value = text
-        if let first = value.unicodeScalars.first, ["=", "+", "-", "@", "\t", "\r"].contains(first) { value = "'" + value }
-        guard value.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" || $0 == "\r\n" }) else { return value }
+        if let first = value.unicodeScalars.first, ["=", "+", "-", "@", "\t", "\r"].contains(first) {
+            value = "'" + value
+        }
+        guard value.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" || $0 == "\r\n" }) else {
+            return value
+        }
         var quoted = "\""
         for c in value { quoted += c == "\"" ? "\"\"" : String(c) }
         return quoted + "\""

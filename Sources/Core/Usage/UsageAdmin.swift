@@ -9,7 +9,8 @@ public enum UsageAdmin {
     }
 
     /// `email` nil: every user. Dates as on the page (YYYY-MM-DD, UTC; default this month).
-    public static func run(email: String?, from: String?, to: String?, explain: Bool, db: Connection) throws -> [String] {
+    public static func run(email: String?, from: String?, to: String?, explain: Bool, db: Connection) throws -> [String]
+    {
         let usage = Usage(db: db)
         let today = try usage.today()
         let range: UsageRange
@@ -18,13 +19,15 @@ public enum UsageAdmin {
         }
         var scope = UsageScope.everyone
         if let email {
-            guard let id = try db.execute("SELECT id FROM users WHERE lower(email) = lower(\(email))").first?.int("id") else {
+            guard let id = try db.execute("SELECT id FROM users WHERE lower(email) = lower(\(email))").first?.int("id")
+            else {
                 throw Failure(description: "no user with the email \(email)")
             }
             scope = .user(id)
         }
         if explain { return try UsageStore(db: db).explain(range: range, scope: scope) }
         let report = try usage.report(range: range, scope: scope)
-        return UsageCSV.document(report, groupings: [.day, .model, .project, .user, .failure]).split(separator: "\r\n").map(String.init)
+        return UsageCSV.document(report, groupings: [.day, .model, .project, .user, .failure]).split(separator: "\r\n")
+            .map(String.init)
     }
 }

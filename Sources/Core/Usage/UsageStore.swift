@@ -8,10 +8,11 @@ package struct UsageStore {
 
     /// The one statement behind every report (also what `promptreel usage --explain` explains).
     package static func query(range: UsageRange, scope: UsageScope) -> Query {
-        let owner: Query = switch scope {
-        case let .user(id): "AND u.user_id = \(id)"
-        case .everyone: ""
-        }
+        let owner: Query =
+            switch scope {
+            case let .user(id): "AND u.user_id = \(id)"
+            case .everyone: ""
+            }
         return """
             SELECT CASE WHEN GROUPING(i.day) = 0 THEN 'day' WHEN GROUPING(i.model) = 0 THEN 'model'
                         WHEN GROUPING(i.project_id) = 0 THEN 'project' WHEN GROUPING(i.user_id) = 0 THEN 'user'
@@ -37,7 +38,9 @@ package struct UsageStore {
     }
 
     package func explain(range: UsageRange, scope: UsageScope) throws -> [String] {
-        try db.execute("EXPLAIN (ANALYZE, BUFFERS) \(fragment: Self.query(range: range, scope: scope))").map { $0.string("QUERY PLAN") }
+        try db.execute("EXPLAIN (ANALYZE, BUFFERS) \(fragment: Self.query(range: range, scope: scope))").map {
+            $0.string("QUERY PLAN")
+        }
     }
 
     package func report(range: UsageRange, scope: UsageScope) throws -> UsageReport {
@@ -48,13 +51,19 @@ package struct UsageStore {
             let figures = try Self.figures(row)
             let group: (UsageGrouping, String, String)?
             switch row.string("grouping") {
-            case "total": total = figures; group = nil
+            case "total":
+                total = figures
+                group = nil
             case "day": group = (.day, row.string("day"), row.string("day"))
             case "model": group = (.model, row.string("model"), row.string("model"))
             case "project":
-                group = row["project_id"].map { (.project, $0, row.string("project_name")) } ?? (.project, "deleted", "Deleted videos")
+                group =
+                    row["project_id"].map { (.project, $0, row.string("project_name")) } ?? (
+                        .project, "deleted", "Deleted videos"
+                    )
             case "user": group = (.user, row.string("user_id"), row.string("email"))
-            default: group = row["failure_code"].map { (.failure, $0, $0) }  // the NULL group is the work that did not fail
+            // the NULL group is the work that did not fail
+            default: group = row["failure_code"].map { (.failure, $0, $0) }
             }
             if let (grouping, key, label) = group {
                 groups[grouping, default: []].append(UsageGroup(key: key, label: label, figures: figures))
@@ -65,10 +74,16 @@ package struct UsageStore {
 
     package static func figures(_ row: Row) throws -> UsageFigures {
         // A sum PromptReel cannot read is an error, never shown as nothing spent.
-        guard let spend = USD(parsing: row.string("spend")), let possiblyBilled = USD(parsing: row.string("possibly_billed")) else {
-            throw DatabaseError.other(sqlState: "22003", message: "usage sums out of range: \(row.string("spend")), \(row.string("possibly_billed"))")
+        guard let spend = USD(parsing: row.string("spend")),
+            let possiblyBilled = USD(parsing: row.string("possibly_billed"))
+        else {
+            throw DatabaseError.other(
+                sqlState: "22003",
+                message: "usage sums out of range: \(row.string("spend")), \(row.string("possibly_billed"))")
         }
-        return UsageFigures(count: row.int("count"), completed: row.int("completed"), failed: row.int("failed"), spend: spend,
-                            possiblyBilled: possiblyBilled, unknownCostCalls: row.int("unknown_cost_calls"), p50Seconds: row["p50"].flatMap(Double.init), p95Seconds: row["p95"].flatMap(Double.init))
+        return UsageFigures(
+            count: row.int("count"), completed: row.int("completed"), failed: row.int("failed"), spend: spend,
+            possiblyBilled: possiblyBilled, unknownCostCalls: row.int("unknown_cost_calls"),
+            p50Seconds: row["p50"].flatMap(Double.init), p95Seconds: row["p95"].flatMap(Double.init))
     }
 }

@@ -38,11 +38,19 @@ package struct WebhookURL: Equatable, Sendable {
 
     package init(parsing raw: String) throws(Invalid) {
         guard raw.utf8.count <= WebhookURL.maxLength else { throw .tooLong }
-        guard raw.unicodeScalars.allSatisfy({ $0.value > 0x20 && $0.value < 0x7F && $0 != "\\" }) else { throw .characters }
+        guard raw.unicodeScalars.allSatisfy({ $0.value > 0x20 && $0.value < 0x7F && $0 != "\\" }) else {
+            throw .characters
+        }
         guard !raw.contains("#") else { throw .fragment }
         let lower = raw.lowercased()
         let scheme: Scheme
-        if lower.hasPrefix("https://") { scheme = .https } else if lower.hasPrefix("http://") { scheme = .http } else { throw .scheme }
+        if lower.hasPrefix("https://") {
+            scheme = .https
+        } else if lower.hasPrefix("http://") {
+            scheme = .http
+        } else {
+            throw .scheme
+        }
         let rest = raw.dropFirst(scheme.rawValue.count + 3)
         let authorityEnd = rest.firstIndex { $0 == "/" || $0 == "?" } ?? rest.endIndex
         let authority = rest[..<authorityEnd]
@@ -65,19 +73,25 @@ package struct WebhookURL: Equatable, Sendable {
             hostText = parts[0]
             portText = parts.count == 2 ? parts[1] : nil
             let labels = hostText.split(separator: ".", omittingEmptySubsequences: false)
-            let nameLike = hostText.utf8.count <= 253 && labels.allSatisfy { label in
-                !label.isEmpty && label.count <= 63 && !label.hasPrefix("-") && !label.hasSuffix("-")
-                    && label.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-") }
-            }
+            let nameLike =
+                hostText.utf8.count <= 253
+                && labels.allSatisfy { label in
+                    !label.isEmpty && label.count <= 63 && !label.hasPrefix("-") && !label.hasSuffix("-")
+                        && label.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-") }
+                }
             // inet_aton reads "0x7f.1" or "2130706433" as addresses: never a name here.
             var numeric = in_addr()
-            guard nameLike, inet_aton(String(hostText), &numeric) == 0 || hostText.allSatisfy({ $0.isNumber || $0 == "." }) else { throw .host }
+            guard nameLike,
+                inet_aton(String(hostText), &numeric) == 0 || hostText.allSatisfy({ $0.isNumber || $0 == "." })
+            else { throw .host }
         }
         var port = scheme == .https ? 443 : 80
         if let portText {
             // Digits only: Int() would also take "+80".
-            guard !portText.isEmpty, portText.count <= 5, portText.allSatisfy({ $0.isASCII && $0.isNumber }), let p = Int(portText),
-                  (1...65535).contains(p) else {
+            guard !portText.isEmpty, portText.count <= 5, portText.allSatisfy({ $0.isASCII && $0.isNumber }),
+                let p = Int(portText),
+                (1...65535).contains(p)
+            else {
                 throw .port
             }
             port = p
@@ -172,7 +186,8 @@ package struct IPAddress: Equatable, Sendable, CustomStringConvertible {
         if b.allSatisfy({ $0 == 0 }) { return .unspecified }  // ::
         if b[0..<15].allSatisfy({ $0 == 0 }) && b[15] == 1 { return .loopback }  // ::1
         if zeros10 && b[10] == 0xFF && b[11] == 0xFF { return embedded.refusal }  // ::ffff:a.b.c.d, IPv4-mapped
-        if zeros10 && b[10] == 0 && b[11] == 0 { return embedded.refusal ?? .reserved }  // ::a.b.c.d, deprecated IPv4-compatible
+        // ::a.b.c.d, deprecated IPv4-compatible
+        if zeros10 && b[10] == 0 && b[11] == 0 { return embedded.refusal ?? .reserved }
         if b[0] == 0x00 && b[1] == 0x64 && b[2] == 0xFF && b[3] == 0x9B && b[4..<12].allSatisfy({ $0 == 0 }) {
             return embedded.refusal  // 64:ff9b::/96, NAT64 of an IPv4 address
         }

@@ -3,8 +3,8 @@
 // sent by workers (`WebhookDeliverer`); a request thread only records and reads.
 
 package import Postgres
-import Web
 import Telemetry
+import Web
 
 package enum WebhookEvent: String, CaseIterable, Sendable, SQLValue {
     case generationCompleted = "generation.completed"
@@ -36,7 +36,9 @@ package enum WebhookSignature {
 
     /// The key bytes of a `whsec_…` secret (nil when it is not one).
     package static func key(_ secret: String) -> [UInt8]? {
-        guard secret.hasPrefix(secretPrefix), let key = Crypto.base64Decode(String(secret.dropFirst(secretPrefix.count))), !key.isEmpty else {
+        guard secret.hasPrefix(secretPrefix),
+            let key = Crypto.base64Decode(String(secret.dropFirst(secretPrefix.count))), !key.isEmpty
+        else {
             return nil
         }
         return key
@@ -57,9 +59,13 @@ package struct WebhookEndpoint: Sendable {
     package let pending: Int64, delivered: Int64, failed: Int64
 
     package init(_ r: Row) {
-        id = r.int("id"); url = r.string("url"); createdAt = r.string("created_at")
+        id = r.int("id")
+        url = r.string("url")
+        createdAt = r.string("created_at")
         events = r.string("events").split(separator: ",").compactMap { WebhookEvent(rawValue: String($0)) }
-        pending = r.int("pending"); delivered = r.int("delivered"); failed = r.int("failed")
+        pending = r.int("pending")
+        delivered = r.int("delivered")
+        failed = r.int("failed")
     }
 
 }
@@ -96,13 +102,19 @@ package struct WebhookDelivery: Sendable {
         """
 
     package init(_ r: Row) {
-        id = r.int("id"); endpointID = r.int("endpoint_id"); messageID = r.string("message_id")
+        id = r.int("id")
+        endpointID = r.int("endpoint_id")
+        messageID = r.string("message_id")
         event = WebhookEvent(rawValue: r.string("event_type")) ?? .generationFailed
         generationID = r.optionalInt("generation_id")
         status = WebhookDeliveryStatus(rawValue: r.string("status")) ?? .failed
-        attempts = r.int("attempts"); nextAttemptAt = r["next_attempt_at"]; lastAttemptAt = r["last_attempt_at"]
-        lastStatusCode = r.optionalInt("last_status_code"); lastError = r["last_error"]
-        deliveredAt = r["delivered_at"]; createdAt = r.string("created_at")
+        attempts = r.int("attempts")
+        nextAttemptAt = r["next_attempt_at"]
+        lastAttemptAt = r["last_attempt_at"]
+        lastStatusCode = r.optionalInt("last_status_code")
+        lastError = r["last_error"]
+        deliveredAt = r["delivered_at"]
+        createdAt = r.string("created_at")
     }
 
 }
@@ -129,8 +141,11 @@ public struct WebhookConfig: Sendable {
 
     public static func fromEnvironment(_ env: [String: String]) -> WebhookConfig {
         var c = WebhookConfig()
-        c.allowPrivate = ["1", "true", "yes", "on"].contains(env["PROMPTREEL_WEBHOOKS_ALLOW_PRIVATE"]?.lowercased() ?? "")
-        func seconds(_ key: String) -> Double? { env[key].flatMap { Double($0) }.flatMap { $0.isFinite && $0 > 0 && $0 <= 7 * 86_400 ? $0 : nil } }
+        c.allowPrivate = ["1", "true", "yes", "on"].contains(
+            env["PROMPTREEL_WEBHOOKS_ALLOW_PRIVATE"]?.lowercased() ?? "")
+        func seconds(_ key: String) -> Double? {
+            env[key].flatMap { Double($0) }.flatMap { $0.isFinite && $0 > 0 && $0 <= 7 * 86_400 ? $0 : nil }
+        }
         if let s = seconds("PROMPTREEL_WEBHOOK_RETRY_BASE_SECONDS") { c.retryBaseSeconds = s }
         if let s = seconds("PROMPTREEL_WEBHOOK_RETRY_WINDOW_SECONDS") { c.retryWindowSeconds = s }
         if let n = env["PROMPTREEL_WEBHOOK_THREADS"].flatMap({ Int($0) }), (1...32).contains(n) { c.threads = n }
@@ -173,14 +188,18 @@ package struct Webhooks {
 
     /// Checks the URL (an obviously private address is refused here already; the authoritative check is
     /// at each delivery, after DNS) and records the endpoint. Returns it with its secret, shown this once.
-    package func create(user: User, url raw: String, events: [WebhookEvent]) throws -> (WebhookEndpoint, secret: String) {
+    package func create(user: User, url raw: String, events: [WebhookEvent]) throws -> (WebhookEndpoint, secret: String)
+    {
         let url: WebhookURL
         do { url = try WebhookURL(parsing: raw.trimmingWhitespace) } catch { throw Refusal.invalidURL(error) }
         if !config.allowPrivate, url.isObviouslyPrivate { throw Refusal.privateAddress }
         guard !events.isEmpty else { throw Refusal.noEvents }
         let secret = WebhookSignature.newSecret()
-        guard let endpoint = try store.create(userID: user.id, url: url.normalized, events: events, secret: secret,
-                                              limit: config.maxEndpointsPerUser) else {
+        guard
+            let endpoint = try store.create(
+                userID: user.id, url: url.normalized, events: events, secret: secret,
+                limit: config.maxEndpointsPerUser)
+        else {
             throw Refusal.tooMany(config.maxEndpointsPerUser)
         }
         return (endpoint, secret)
@@ -196,7 +215,9 @@ package struct Webhooks {
     }
 
     /// The endpoint and its latest deliveries (404 when it is not the user's).
-    package func deliveryLog(endpointID: Int64, user: User, limit: Int = 50) throws -> (WebhookEndpoint, [WebhookDelivery]) {
+    package func deliveryLog(endpointID: Int64, user: User, limit: Int = 50) throws -> (
+        WebhookEndpoint, [WebhookDelivery]
+    ) {
         let endpoint = try endpoint(id: endpointID, user: user)
         return (endpoint, try store.deliveries(endpointID: endpointID, userID: user.id, limit: limit))
     }
@@ -232,13 +253,17 @@ package struct WebhookStore {
         """
 
     /// Nil when the user already has `limit` endpoints (counted under a per-user lock).
-    package func create(userID: Int64, url: String, events: [WebhookEvent], secret: String, limit: Int) throws -> WebhookEndpoint? {
+    package func create(userID: Int64, url: String, events: [WebhookEvent], secret: String, limit: Int) throws
+        -> WebhookEndpoint?
+    {
         try db.transaction {
             try db.execute("SELECT pg_advisory_xact_lock(\(0x5057 << 48 | userID))")
-            let count = try db.execute("SELECT count(*) AS n FROM webhook_endpoints WHERE user_id = \(userID)")[0].int("n")
+            let count = try db.execute("SELECT count(*) AS n FROM webhook_endpoints WHERE user_id = \(userID)")[0].int(
+                "n")
             guard count < Int64(limit) else { return nil }
             let names = events.map(\.rawValue).joined(separator: ",")
-            let id = try db.execute("""
+            let id = try db.execute(
+                """
                 INSERT INTO webhook_endpoints (user_id, url, events, secret)
                 VALUES (\(userID), \(url), string_to_array(\(names), ','), \(secret)) RETURNING id
                 """)[0].int("id")
@@ -263,20 +288,24 @@ package struct WebhookStore {
 
     /// Newest first, each with its attempts (oldest first).
     package func deliveries(endpointID: Int64, userID: Int64, limit: Int) throws -> [WebhookDelivery] {
-        var deliveries = try db.execute("""
+        var deliveries = try db.execute(
+            """
             SELECT \(fragment: WebhookDelivery.columns) FROM webhook_deliveries d
             WHERE d.endpoint_id = \(endpointID) AND d.user_id = \(userID) ORDER BY d.id DESC LIMIT \(limit)
-            """).map(WebhookDelivery.init)
+            """
+        ).map(WebhookDelivery.init)
         guard !deliveries.isEmpty else { return [] }
         let ids = deliveries.map { String($0.id) }.joined(separator: ",")
-        let attempts = try db.execute("""
+        let attempts = try db.execute(
+            """
             SELECT delivery_id, iso(attempted_at) AS at, outcome, status_code, error, duration_ms FROM webhook_attempts
             WHERE delivery_id = ANY (string_to_array(\(ids), ',')::bigint[]) ORDER BY id
             """)
         for index in deliveries.indices {
             deliveries[index].attemptLog = attempts.filter { $0.int("delivery_id") == deliveries[index].id }.map { r in
-                WebhookAttempt(at: r.string("at"), outcome: WebhookAttemptOutcome(rawValue: r.string("outcome")) ?? .unreachable,
-                               statusCode: r.optionalInt("status_code"), error: r["error"], durationMs: r.int("duration_ms"))
+                WebhookAttempt(
+                    at: r.string("at"), outcome: WebhookAttemptOutcome(rawValue: r.string("outcome")) ?? .unreachable,
+                    statusCode: r.optionalInt("status_code"), error: r["error"], durationMs: r.int("duration_ms"))
             }
         }
         return deliveries
@@ -294,13 +323,16 @@ package struct WebhookStore {
     /// twice, and that attempt's outcome would then overwrite the new round.
     package func requeue(id: Int64, userID: Int64) throws -> Requeue {
         try db.transaction {
-            let row = try db.execute("""
+            let row = try db.execute(
+                """
                 SELECT endpoint_id, leased_until > now() AS leased FROM webhook_deliveries
                 WHERE id = \(id) AND user_id = \(userID) FOR UPDATE
-                """).first
+                """
+            ).first
             guard let row else { return .notFound }
             if row.bool("leased") { return .inProgress(endpointID: row.int("endpoint_id")) }
-            let updated = try db.execute("""
+            let updated = try db.execute(
+                """
                 UPDATE webhook_deliveries d SET status = \(WebhookDeliveryStatus.pending), next_attempt_at = now(), window_started_at = NULL,
                        round_attempts = 0, leased_until = NULL
                 WHERE d.id = \(id) AND d.user_id = \(userID)
@@ -333,7 +365,8 @@ package struct WebhookStore {
     /// on, so a worker that dies mid-request leaves it to another after the lease (at least once).
     package func claim(leaseSeconds: Double) throws -> Due? {
         try db.transaction {
-            try db.execute("""
+            try db.execute(
+                """
                 UPDATE webhook_deliveries d SET attempts = d.attempts + 1, round_attempts = d.round_attempts + 1, last_attempt_at = now(),
                        window_started_at = coalesce(d.window_started_at, now()),
                        next_attempt_at = now() + make_interval(secs => \(leaseSeconds)),
@@ -344,9 +377,13 @@ package struct WebhookStore {
                   AND e.id = d.endpoint_id
                 RETURNING d.id, d.endpoint_id, d.message_id, d.payload, e.url, e.secret, d.attempts, d.round_attempts,
                           extract(epoch FROM now() - d.window_started_at)::float8 AS since
-                """).first.map { r in
-                Due(id: r.int("id"), endpointID: r.int("endpoint_id"), messageID: r.string("message_id"), payload: r.string("payload"),
-                    url: r.string("url"), secret: r.string("secret"), attempt: r.int("attempts"), roundAttempt: r.int("round_attempts"),
+                """
+            ).first.map { r in
+                Due(
+                    id: r.int("id"), endpointID: r.int("endpoint_id"), messageID: r.string("message_id"),
+                    payload: r.string("payload"),
+                    url: r.string("url"), secret: r.string("secret"), attempt: r.int("attempts"),
+                    roundAttempt: r.int("round_attempts"),
                     secondsSinceWindowStart: r["since"].flatMap(Double.init) ?? 0)
             }
         }
@@ -357,23 +394,29 @@ package struct WebhookStore {
     /// (`holdEndpoint`) the endpoint's other pending deliveries wait as long too: a dead receiver then costs
     /// one timeout per backoff step, not one per delivery. False when the attempt no longer held it.
     @discardableResult
-    package func record(_ due: Due, outcome: WebhookAttemptOutcome, statusCode: Int?, error: String?, durationMs: Int,
-                next: WebhookDeliveryStatus, retryAfter: Double, holdEndpoint: Bool) throws -> Bool {
+    package func record(
+        _ due: Due, outcome: WebhookAttemptOutcome, statusCode: Int?, error: String?, durationMs: Int,
+        next: WebhookDeliveryStatus, retryAfter: Double, holdEndpoint: Bool
+    ) throws -> Bool {
         try db.transaction {
             // The attempt happened either way: it is logged.
-            try db.execute("""
+            try db.execute(
+                """
                 INSERT INTO webhook_attempts (delivery_id, outcome, status_code, error, duration_ms)
                 SELECT id, \(outcome), \(statusCode), \(error), \(durationMs) FROM webhook_deliveries WHERE id = \(due.id)
                 """)
-            let held = try !db.execute("""
+            let held = try !db.execute(
+                """
                 UPDATE webhook_deliveries SET status = \(next), last_status_code = \(statusCode), last_error = \(error),
                        delivered_at = CASE WHEN \(next == .delivered) THEN now() ELSE delivered_at END,
                        next_attempt_at = now() + make_interval(secs => \(retryAfter)), leased_until = NULL
                 WHERE id = \(due.id) AND attempts = \(due.attempt) AND leased_until IS NOT NULL
                 RETURNING id
-                """).isEmpty
+                """
+            ).isEmpty
             if held && holdEndpoint && next == .pending {
-                try db.execute("""
+                try db.execute(
+                    """
                     UPDATE webhook_deliveries SET next_attempt_at = greatest(next_attempt_at, now() + make_interval(secs => \(retryAfter)))
                     WHERE endpoint_id = \(due.endpointID) AND status = \(WebhookDeliveryStatus.pending) AND id <> \(due.id)
                     """)
@@ -386,10 +429,12 @@ package struct WebhookStore {
     /// `olderThanSeconds` ago; returns how many.
     @discardableResult
     package func prune(olderThanSeconds: Double) throws -> Int {
-        Int(try db.execute("""
-            WITH gone AS (DELETE FROM webhook_deliveries WHERE status <> \(WebhookDeliveryStatus.pending)
-                            AND created_at < now() - make_interval(secs => \(olderThanSeconds)) RETURNING 1)
-            SELECT count(*) AS n FROM gone
-            """)[0].int("n"))
+        Int(
+            try db.execute(
+                """
+                WITH gone AS (DELETE FROM webhook_deliveries WHERE status <> \(WebhookDeliveryStatus.pending)
+                                AND created_at < now() - make_interval(secs => \(olderThanSeconds)) RETURNING 1)
+                SELECT count(*) AS n FROM gone
+                """)[0].int("n"))
     }
 }

@@ -13,7 +13,10 @@ enum AccountPages {
 
     static func signupForm(_ c: inout Context) throws -> Response {
         if c.user != nil { return .redirect(to: Route.dashboard.path) }
-        guard c.config.signupEnabled else { throw HTTPError(403, "signup_disabled", "Sign-up is turned off on this server. Ask its operator for an account.") }
+        guard c.config.signupEnabled else {
+            throw HTTPError(
+                403, "signup_disabled", "Sign-up is turned off on this server. Ask its operator for an account.")
+        }
         return page(&c, login: false, email: "", error: nil, status: 200)
     }
 
@@ -26,14 +29,18 @@ enum AccountPages {
         let password = form["password"] ?? ""
         let address = c.request.remoteAddress
         let (perAccount, perAddress) = (c.config.loginFailuresPerAccount, c.config.loginFailuresPerAddress)
-        let wait = try c.store.admitLoginAttempt(email: email, address: address, minutes: c.config.loginWindowMinutes) { f in
-            max(retryAfter(failures: f.pair, limit: perAccount, since: f.pairSecondsSinceLast),
+        let wait = try c.store.admitLoginAttempt(email: email, address: address, minutes: c.config.loginWindowMinutes) {
+            f in
+            max(
+                retryAfter(failures: f.pair, limit: perAccount, since: f.pairSecondsSinceLast),
                 retryAfter(failures: f.address, limit: perAddress, since: f.addressSecondsSinceLast))
         }
         if wait > 0 {
             Log.info("login throttled for address \(address)", ["request_id": "\(c.request.requestID)"])
-            var response = page(&c, login: true, email: email,
-                                error: "Too many failed attempts. Wait \(Formatting.duration(seconds: Int64(wait))) and try again.", status: 429)
+            var response = page(
+                &c, login: true, email: email,
+                error: "Too many failed attempts. Wait \(Formatting.duration(seconds: Int64(wait))) and try again.",
+                status: 429)
             response.addHeader("Retry-After", String(wait))
             return response
         }
@@ -47,7 +54,8 @@ enum AccountPages {
         try c.store.clearLoginFailures(email: email, address: address)
         // Only someone who knows the password learns that the account is disabled.
         if disabled {
-            return page(&c, login: true, email: email, error: "This account is disabled. Ask an administrator.", status: 403)
+            return page(
+                &c, login: true, email: email, error: "This account is disabled. Ask an administrator.", status: 403)
         }
         try c.signIn(user)
         return .redirect(to: safeNext(c.request.query["next"]))
@@ -63,7 +71,10 @@ enum AccountPages {
     }
 
     static func signup(_ c: inout Context) throws -> Response {
-        guard c.config.signupEnabled else { throw HTTPError(403, "signup_disabled", "Sign-up is turned off on this server. Ask its operator for an account.") }
+        guard c.config.signupEnabled else {
+            throw HTTPError(
+                403, "signup_disabled", "Sign-up is turned off on this server. Ask its operator for an account.")
+        }
         let form = try c.form()
         let rawEmail = form["email"] ?? ""
         let address = c.request.remoteAddress
@@ -71,24 +82,35 @@ enum AccountPages {
             // A quick look first, so a throttled address does not cost a password hash; the locked count in
             // createUser is what holds under parallel sign-ups.
             let recent = try c.store.recentSignups(address: address)
-            if recent.count >= Int64(c.config.signupsPerAddressPerHour) { throw SignupThrottled(secondsUntilFree: recent.secondsUntilFree) }
+            if recent.count >= Int64(c.config.signupsPerAddressPerHour) {
+                throw SignupThrottled(secondsUntilFree: recent.secondsUntilFree)
+            }
             let email = try Field.email(rawEmail)
             let password = try Field.newPassword(form["password"])
-            guard let hash = Crypto.hashPassword(password) else { throw HTTPError(500, "internal_error", "Could not secure the password.") }
+            guard let hash = Crypto.hashPassword(password) else {
+                throw HTTPError(500, "internal_error", "Could not secure the password.")
+            }
             // Counted and checked in the transaction that creates the account: parallel sign-ups cannot pass the limit.
-            let user = try c.store.createUser(email: email, passwordHash: hash, signupAddress: address, signupLimit: c.config.signupsPerAddressPerHour)
+            let user = try c.store.createUser(
+                email: email, passwordHash: hash, signupAddress: address, signupLimit: c.config.signupsPerAddressPerHour
+            )
             try c.signIn(user)
             c.setFlash("Welcome to PromptReel. Create your first project below.")
             return .redirect(to: Route.dashboard.path)
         } catch let error as InvalidInput {
             return page(&c, login: false, email: rawEmail, error: error.description, status: 422)
         } catch let error as DatabaseError where error.isUniqueViolation {
-            return page(&c, login: false, email: rawEmail, error: "An account with that email already exists. Log in instead.", status: 409)
+            return page(
+                &c, login: false, email: rawEmail, error: "An account with that email already exists. Log in instead.",
+                status: 409)
         } catch let throttled as SignupThrottled {
             let wait = max(1, Int(throttled.secondsUntilFree.rounded(.up)))
             Log.info("sign-up throttled for address \(address)", ["request_id": "\(c.request.requestID)"])
-            var response = page(&c, login: false, email: rawEmail,
-                                error: "Too many accounts were created from your address. Try again in \(Formatting.duration(seconds: Int64(wait))).", status: 429)
+            var response = page(
+                &c, login: false, email: rawEmail,
+                error:
+                    "Too many accounts were created from your address. Try again in \(Formatting.duration(seconds: Int64(wait))).",
+                status: 429)
             response.addHeader("Retry-After", String(wait))
             return response
         }
@@ -125,13 +147,19 @@ enum AccountPages {
         switch try c.form()["refresh_pages"] {
         case "on"?: on = true
         case "off"?: on = false
-        default: return try accountPage(&c, user: user, newToken: nil, error: "Choose whether pages refresh automatically: on or off.", status: 422)
+        default:
+            return try accountPage(
+                &c, user: user, newToken: nil, error: "Choose whether pages refresh automatically: on or off.",
+                status: 422)
         }
         guard try c.store.setRefreshPages(userID: user.id, on) else { throw HTTPError.notFound("No such user.") }
         // The users trigger tells every process; this one drops its cached sessions at once, so the next page
         // (the redirect below) already follows the new choice.
         c.cache?.invalidate("auth")
-        c.setFlash(on ? "Pages that follow a running job refresh themselves again." : "Pages no longer refresh themselves: use Check again on them.")
+        c.setFlash(
+            on
+                ? "Pages that follow a running job refresh themselves again."
+                : "Pages no longer refresh themselves: use Check again on them.")
         return .redirect(to: Route.account.path)
     }
 
@@ -144,7 +172,8 @@ enum AccountPages {
 
     /// Only local paths, so `next` cannot send a user to another site.
     static func safeNext(_ next: String?) -> String {
-        guard let next, next.hasPrefix("/"), !next.hasPrefix("//"), !next.contains("\\"), Route(path: next) != nil else {
+        guard let next, next.hasPrefix("/"), !next.hasPrefix("//"), !next.contains("\\"), Route(path: next) != nil
+        else {
             return Route.dashboard.path
         }
         return next
@@ -152,9 +181,14 @@ enum AccountPages {
 
     static func page(_ c: inout Context, login: Bool, email: String, error: String?, status: Int) -> Response {
         let title = login ? "Log in" : "Sign up"
-        let action = login ? Route.login.path + (c.request.query["next"].map { "?next=" + URLEncoding.encode(safeNext($0)) } ?? "") : Route.signup.path
-        let other: HTML = login
-            ? (c.config.signupEnabled ? "<p>New here? <a href=\"\(Route.signup.path)\">Create an account</a>.</p>" : .empty)
+        let action =
+            login
+            ? Route.login.path + (c.request.query["next"].map { "?next=" + URLEncoding.encode(safeNext($0)) } ?? "")
+            : Route.signup.path
+        let other: HTML =
+            login
+            ? (c.config.signupEnabled
+                ? "<p>New here? <a href=\"\(Route.signup.path)\">Create an account</a>.</p>" : .empty)
             : "<p>Have an account? <a href=\"\(Route.login.path)\">Log in</a>.</p>"
         let body: HTML = """
             <section class="narrow"><h1>\(title)</h1>\(Views.errorBox(error))
@@ -167,22 +201,29 @@ enum AccountPages {
         return .html(Views.layout(title, c, body: body), status: status)
     }
 
-    static func accountPage(_ c: inout Context, user: User, newToken: String?, error: String?, status: Int) throws -> Response {
-        let page = try c.store.apiTokens(userID: user.id, page: PageRequest.forPage(c.request.query, list: .tokens, scope: 0, userID: user.id))
+    static func accountPage(_ c: inout Context, user: User, newToken: String?, error: String?, status: Int) throws
+        -> Response
+    {
+        let page = try c.store.apiTokens(
+            userID: user.id, page: PageRequest.forPage(c.request.query, list: .tokens, scope: 0, userID: user.id))
         let tokens = page.items
-        let shown: HTML = newToken.map {
-            """
-            <div class="notice" role="status"><p>Your new API token. Copy it now: it will not be shown again.</p>
-            <p><code class="token">\($0)</code></p></div>
-            """
-        } ?? .empty
+        let shown: HTML =
+            newToken.map {
+                """
+                <div class="notice" role="status"><p>Your new API token. Copy it now: it will not be shown again.</p>
+                <p><code class="token">\($0)</code></p></div>
+                """
+            } ?? .empty
         let rows: [HTML] = tokens.map { t in
             """
             <tr><td>\(t.name)</td><td>\(Views.when(t.createdAt))</td><td>\(t.lastUsedAt.map(Views.when) ?? "never")</td>
             <td><form method="post" action="\(Route.deleteToken(t.id).path)">\(Views.csrfField(c))<button type="submit" class="danger">Revoke</button></form></td></tr>
             """
         }
-        let table: HTML = tokens.isEmpty ? "<p class=\"muted\">No tokens yet.</p>" : """
+        let table: HTML =
+            tokens.isEmpty
+            ? "<p class=\"muted\">No tokens yet.</p>"
+            : """
             <table><thead><tr><th scope="col">Name</th><th scope="col">Created</th><th scope="col">Last used</th><th scope="col"><span class="visually-hidden">Actions</span></th></tr></thead>
             <tbody>\(rows)</tbody></table>
             """ + page.links(path: Route.account.path, \.id, list: .tokens, scope: 0, userID: user.id)
@@ -205,7 +246,8 @@ enum AccountPages {
     static func preferencesForm(_ c: Context, user: User) -> HTML {
         func choice(_ value: String, _ label: String, checked: Bool) -> HTML {
             let mark: HTML = checked ? " checked" : .empty
-            return "<label class=\"choice\"><input type=\"radio\" name=\"refresh_pages\" value=\"\(value)\"\(mark)> \(label)</label>"
+            return
+                "<label class=\"choice\"><input type=\"radio\" name=\"refresh_pages\" value=\"\(value)\"\(mark)> \(label)</label>"
         }
         return """
             <h2 id="preferences">Preferences</h2>

@@ -25,7 +25,8 @@ enum AdminPages {
             switch action {
             case "disable", "enable":
                 try Accounts.setDisabled(c.db, userID: id, disabled: action == "disable", cache: c.cache)
-                c.setFlash(action == "disable" ? "User disabled: their sessions and tokens no longer work." : "User enabled.")
+                c.setFlash(
+                    action == "disable" ? "User disabled: their sessions and tokens no longer work." : "User enabled.")
             case "role":
                 guard let role = form["role"].flatMap(Role.init(rawValue:)) else {
                     throw HTTPError.validation(field: "role", "must be member or admin")
@@ -38,7 +39,9 @@ enum AdminPages {
         } catch Accounts.Failure.noSuchUser {
             throw HTTPError.notFound("No such user.")
         } catch Accounts.Failure.lastAdmin {
-            return try usersPage(&c, admin: admin, error: "That would leave no enabled admin: make another account admin first.", status: 409)
+            return try usersPage(
+                &c, admin: admin, error: "That would leave no enabled admin: make another account admin first.",
+                status: 409)
         } catch let error as InvalidInput {
             return try usersPage(&c, admin: admin, error: error.description, status: 422)
         }
@@ -50,7 +53,10 @@ enum AdminPages {
             let u = row.user
             let other: Role = u.isAdmin ? .member : .admin
             let toggle = row.disabled ? "enable" : "disable"
-            let actions: HTML = u.id == admin.id ? "<span class=\"muted\">you</span>" : """
+            let actions: HTML =
+                u.id == admin.id
+                ? "<span class=\"muted\">you</span>"
+                : """
                 <form method="post" action="\(Route.adminUser(u.id).path)" class="inline">\(Views.csrfField(c))\
                 <input type="hidden" name="action" value="role"><input type="hidden" name="role" value="\(other.rawValue)">\
                 <button type="submit">Make \(other.rawValue)</button></form>
@@ -88,11 +94,16 @@ enum AdminPages {
         let text = (form["monthly"] ?? "").trimmingWhitespace
         let limit: USD?
         do { limit = try BudgetAdmin.limit(text.isEmpty ? "none" : text) } catch {
-            return try budgetsPage(c, error: "monthly: an amount in dollars with at most 2 decimals (e.g. 50 or 12.40), or empty for none.", status: 422)
+            return try budgetsPage(
+                c,
+                error: "monthly: an amount in dollars with at most 2 decimals (e.g. 50 or 12.40), or empty for none.",
+                status: 422)
         }
         let budgets = Budgets(db: c.db)
         if let userText = form["user_id"], !userText.isEmpty {
-            guard let id = Int64(userText), try budgets.setUser(id: id, limit: limit) else { throw HTTPError.notFound("No such user.") }
+            guard let id = Int64(userText), try budgets.setUser(id: id, limit: limit) else {
+                throw HTTPError.notFound("No such user.")
+            }
         } else {
             try budgets.setInstance(limit: limit)
         }

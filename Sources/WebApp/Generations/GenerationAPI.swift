@@ -11,15 +11,19 @@ enum GenerationAPI {
     /// POST /api/videos/{id}/generate-sora {"settings": {..., "takes"?: 1–4}, "expectedCost"?: total}
     static func generate(_ c: inout Context, videoID: Int64) throws -> Response {
         let user = try c.requireUser()
-        guard let video = try c.store.video(id: videoID, userID: user.id) else { throw HTTPError.notFound("No such video.") }
-        let body = c.request.body.allSatisfy({ $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 })
+        guard let video = try c.store.video(id: videoID, userID: user.id) else {
+            throw HTTPError.notFound("No such video.")
+        }
+        let body =
+            c.request.body.allSatisfy({ $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 })
             ? JSON.object([]) : try Field.jsonObject(c.request.json()).root
         let requested = try Catalog.requested(fromJSON: body["settings"])
         let expected = try expectedCost(body["expectedCost"])
         let fit = try imageFit(body["imageFit"])
         let started: Generations.Started
         do {
-            started = try c.generations.start(user: user, video: video, requested: requested, expectedCost: expected, fit: fit)
+            started = try c.generations.start(
+                user: user, video: video, requested: requested, expectedCost: expected, fit: fit)
         } catch let refusal as Generations.Refusal {
             throw refusal.httpError
         }
@@ -28,13 +32,17 @@ enum GenerationAPI {
     }
 
     /// The answer to a click (generate or remix): the latest take's ids, every take's, and the total price.
-    static func startedAnswer(_ c: Context, latest: Generation, ids: [Int64], total: USD, extra: [(String, JSON)] = []) -> Response {
-        .json(.object([
-            ("success", .bool(true)), ("jobId", .string(latest.jobID)), ("generationId", .int(latest.id)),
-            ("generationIds", .array(ids.map { JSON.int($0) })),
-            ("status", .string(GenerationStatus.queued.rawValue)), ("estimatedCost", .number(total.jsonText)),
-            ("message", .string(startedMessage(c))),
-        ] + extra))
+    static func startedAnswer(_ c: Context, latest: Generation, ids: [Int64], total: USD, extra: [(String, JSON)] = [])
+        -> Response
+    {
+        .json(
+            .object(
+                [
+                    ("success", .bool(true)), ("jobId", .string(latest.jobID)), ("generationId", .int(latest.id)),
+                    ("generationIds", .array(ids.map { JSON.int($0) })),
+                    ("status", .string(GenerationStatus.queued.rawValue)), ("estimatedCost", .number(total.jsonText)),
+                    ("message", .string(startedMessage(c))),
+                ] + extra))
     }
 
     /// POST /api/generations/{id}/remix {"prompt", "expectedCost"?}: a new generation of the same video,
@@ -51,8 +59,9 @@ enum GenerationAPI {
         } catch let refusal as Generations.Refusal {
             throw refusal.httpError
         }
-        return startedAnswer(c, latest: generation, ids: [generation.id], total: generation.estimatedCost,
-                             extra: [("remixedFromGenerationId", .int(id))])
+        return startedAnswer(
+            c, latest: generation, ids: [generation.id], total: generation.estimatedCost,
+            extra: [("remixedFromGenerationId", .int(id))])
     }
 
     /// What a click is told: it is recorded; when it leaves depends on the provider's health.
@@ -75,7 +84,9 @@ enum GenerationAPI {
         guard let (takes, estimate) = try c.generations.latestTakes(videoID: videoID, userID: user.id) else {
             throw HTTPError.notFound("No such video.")
         }
-        guard let generation = takes.last else { throw HTTPError(404, "no_generation", "This video has not been generated yet.") }
+        guard let generation = takes.last else {
+            throw HTTPError(404, "no_generation", "This video has not been generated yet.")
+        }
         // The seed's shape for the latest take, plus every take of the latest click.
         var answer = generation.statusJSON(estimate: estimate)
         if case let .object(pairs) = answer { answer = .object(pairs + [("takes", .array(takes.map(\.takeJSON)))]) }
@@ -83,16 +94,20 @@ enum GenerationAPI {
         let etag = "\"" + Crypto.base64url(Crypto.sha256(body)).prefix(22) + "\""
         // A finished answer changes only through a NOTIFY'd event (a new generation, an adoption); an
         // in-flight one also by its progress, so it is reused for a second at most.
-        c.cache?.store(status: .init(userID: user.id, body: body, etag: etag,
-                                     expiresAt: takes.contains(where: \.isActive) ? now + AnswerCache.inFlightSeconds : nil),
-                       videoID: videoID, readAt: epoch)
+        c.cache?.store(
+            status: .init(
+                userID: user.id, body: body, etag: etag,
+                expiresAt: takes.contains(where: \.isActive) ? now + AnswerCache.inFlightSeconds : nil),
+            videoID: videoID, readAt: epoch)
         return statusResponse(body, etag: etag, request: c.request)
     }
 
     static func statusResponse(_ body: [UInt8], etag: String, request: Request) -> Response {
         // Clients may keep it but must ask again each time (cheap with If-None-Match).
         let headers = [("Content-Type", "application/json"), ("ETag", etag), ("Cache-Control", "private, no-cache")]
-        if request.header("if-none-match")?.split(separator: ",").contains(where: { String($0).trimmingSpaces == etag || String($0).trimmingSpaces == "*" }) == true {
+        if request.header("if-none-match")?.split(separator: ",").contains(where: {
+            String($0).trimmingSpaces == etag || String($0).trimmingSpaces == "*"
+        }) == true {
             return Response(status: 304, headers: headers)
         }
         return Response(status: 200, headers: headers, body: body)
@@ -104,22 +119,30 @@ enum GenerationAPI {
         guard try c.store.video(id: videoID, userID: user.id) != nil else { throw HTTPError.notFound("No such video.") }
         let request = try PageRequest.parse(c.request.query, list: .generations, scope: videoID, userID: user.id)
         let page = try c.generations.store.history(videoID: videoID, userID: user.id, page: request)
-        return .json(page.json(key: "generations", next: page.next(\.id, list: .generations, scope: videoID, userID: user.id), \.json))
+        return .json(
+            page.json(
+                key: "generations", next: page.next(\.id, list: .generations, scope: videoID, userID: user.id), \.json))
     }
 
     /// GET /api/generations/{id}
     static func one(_ c: inout Context, id: Int64) throws -> Response {
         let user = try c.requireUser()
-        guard let generation = try c.generations.store.generation(id: id, userID: user.id) else { throw HTTPError.notFound("No such generation.") }
+        guard let generation = try c.generations.store.generation(id: id, userID: user.id) else {
+            throw HTTPError.notFound("No such generation.")
+        }
         return .json(generation.json)
     }
 
     /// POST /api/generations/{id}/cancel — only before it was sent (409 afterwards: the provider has it).
     static func cancel(_ c: inout Context, id: Int64) throws -> Response {
         let user = try c.requireUser()
-        guard try c.generations.store.generation(id: id, userID: user.id) != nil else { throw HTTPError.notFound("No such generation.") }
+        guard try c.generations.store.generation(id: id, userID: user.id) != nil else {
+            throw HTTPError.notFound("No such generation.")
+        }
         guard try c.generations.cancel(id: id, userID: user.id), let cancelled = try c.generations.store.byID(id) else {
-            throw HTTPError(409, "already_sent", "This generation is no longer waiting: the video provider has it (or it has finished).")
+            throw HTTPError(
+                409, "already_sent",
+                "This generation is no longer waiting: the video provider has it (or it has finished).")
         }
         return .json(cancelled.json)
     }
@@ -129,7 +152,9 @@ enum GenerationAPI {
         switch value {
         case nil, .null?: return .crop
         case let .string(s)?:
-            guard let mode = FitMode(rawValue: s) else { throw .validation(field: "imageFit", "must be crop or letterbox") }
+            guard let mode = FitMode(rawValue: s) else {
+                throw .validation(field: "imageFit", "must be crop or letterbox")
+            }
             return mode
         default: throw .validation(field: "imageFit", "must be crop or letterbox")
         }

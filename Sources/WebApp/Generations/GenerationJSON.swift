@@ -5,18 +5,26 @@ import Core
 import Web
 
 extension Generation {
-    var referenceURL: String? { reference.map { Route.media(generation: id, file: ReferenceFile.original($0.format).fileName).path } }
+    var referenceURL: String? {
+        reference.map { Route.media(generation: id, file: ReferenceFile.original($0.format).fileName).path }
+    }
 
-    var referenceFittedURL: String? { reference.map { _ in Route.media(generation: id, file: ReferenceFile.fitted.fileName).path } }
+    var referenceFittedURL: String? {
+        reference.map { _ in Route.media(generation: id, file: ReferenceFile.fitted.fileName).path }
+    }
 
     var referenceJSON: JSON {
         guard let reference, let original = referenceURL, let fitted = referenceFittedURL else { return .null }
-        return .object([("url", .string(original)), ("fittedUrl", .string(fitted)), ("fit", .string(reference.fit.rawValue)),
-                        ("contentType", .string(reference.format.contentType)), ("width", .int(reference.width)),
-                        ("height", .int(reference.height)), ("fittedSize", .string(size)), ("sha256", .string(reference.sha256))])
+        return .object([
+            ("url", .string(original)), ("fittedUrl", .string(fitted)), ("fit", .string(reference.fit.rawValue)),
+            ("contentType", .string(reference.format.contentType)), ("width", .int(reference.width)),
+            ("height", .int(reference.height)), ("fittedSize", .string(size)), ("sha256", .string(reference.sha256)),
+        ])
     }
 
-    static func mediaURL(_ id: Int64, _ asset: MediaAsset) -> String { Route.media(generation: id, file: asset.fileName).path }
+    static func mediaURL(_ id: Int64, _ asset: MediaAsset) -> String {
+        Route.media(generation: id, file: asset.fileName).path
+    }
 
     var videoURL: String? { status == .completed && videoPath != nil ? Generation.mediaURL(id, .video) : nil }
 
@@ -26,21 +34,30 @@ extension Generation {
 
     var json: JSON {
         var pairs: [(String, JSON)] = [
-            ("id", .int(id)), ("videoId", videoID.map { JSON.int($0) } ?? .null), ("jobId", .string(jobID)), ("status", .string(status.rawValue)),
+            ("id", .int(id)), ("videoId", videoID.map { JSON.int($0) } ?? .null), ("jobId", .string(jobID)),
+            ("status", .string(status.rawValue)),
             ("phase", .string(phase.rawValue)), ("progress", .int(progress)), ("progressKnown", .bool(progressKnown)),
             ("message", .string(statusMessage)), ("settings", (try? JSONParser.parse(settings)) ?? .null),
             ("model", .string(model)), ("seconds", .string(String(seconds))), ("size", .string(size)),
             ("estimatedCost", .number(estimatedCost.jsonText)), ("cost", .number(cost.jsonText)),
-            ("actualCost", actualCost.map { JSON.number($0.jsonText) } ?? .null), ("possiblyBilled", .bool(possiblyBilled)),
+            ("actualCost", actualCost.map { JSON.number($0.jsonText) } ?? .null),
+            ("possiblyBilled", .bool(possiblyBilled)),
             ("error", .optional(errorMessage)), ("errorCode", .optional(errorCode)),
             ("providerJobId", .optional(providerJobID)), ("providerRequestId", .optional(providerRequestID)),
             ("providerStatus", .optional(providerStatus)),
-            ("createdAt", .string(createdAt)), ("submittedAt", .optional(submittedAt)), ("startedAt", .optional(startedAt)),
-            ("completedAt", .optional(completedAt)), ("lastCheckedAt", .optional(lastCheckedAt)), ("elapsedSeconds", .int(elapsedSeconds)),
-            ("videoUrl", .optional(videoURL)), ("thumbnailUrl", .optional(thumbnailURL)), ("spritesheetUrl", .optional(spritesheetURL)),
-            ("thumbnailSource", .optional(thumbnailSource?.rawValue)), ("spritesheetSource", .optional(spritesheetSource?.rawValue)),
+            ("createdAt", .string(createdAt)), ("submittedAt", .optional(submittedAt)),
+            ("startedAt", .optional(startedAt)),
+            ("completedAt", .optional(completedAt)), ("lastCheckedAt", .optional(lastCheckedAt)),
+            ("elapsedSeconds", .int(elapsedSeconds)),
+            ("videoUrl", .optional(videoURL)), ("thumbnailUrl", .optional(thumbnailURL)),
+            ("spritesheetUrl", .optional(spritesheetURL)),
+            ("thumbnailSource", .optional(thumbnailSource?.rawValue)),
+            ("spritesheetSource", .optional(spritesheetSource?.rawValue)),
             ("deliveredSeconds", deliveredSeconds.map { JSON.number($0) } ?? .null),
-            ("deliveredSize", deliveredWidth.flatMap { w in deliveredHeight.map { JSON.string("\(w)x\($0)") } } ?? .null),
+            (
+                "deliveredSize",
+                deliveredWidth.flatMap { w in deliveredHeight.map { JSON.string("\(w)x\($0)") } } ?? .null
+            ),
             ("deliveryNote", .optional(deliveryDifference)), ("referenceImage", referenceJSON),
             ("batchId", batchID.map { JSON.int($0) } ?? .null),
             ("remixedFromGenerationId", remixedFromGenerationID.map { JSON.int($0) } ?? .null),
@@ -58,42 +75,57 @@ extension Generation {
     func statusJSON(estimate: DurationEstimate?) -> JSON {
         switch status {
         case .completed:
-            .object([("status", .string(status.rawValue)), ("videoUrl", .optional(videoURL)), ("cost", .number(cost.jsonText)),
-                     ("completedAt", .optional(completedAt)), ("thumbnailUrl", .optional(thumbnailURL)), ("generationId", .int(id)),
-                     ("deliveryNote", .optional(deliveryDifference))])
+            .object([
+                ("status", .string(status.rawValue)), ("videoUrl", .optional(videoURL)),
+                ("cost", .number(cost.jsonText)),
+                ("completedAt", .optional(completedAt)), ("thumbnailUrl", .optional(thumbnailURL)),
+                ("generationId", .int(id)),
+                ("deliveryNote", .optional(deliveryDifference)),
+            ])
         case .failed:
-            .object([("status", .string(status.rawValue)), ("error", .string(errorMessage ?? "The generation failed.")),
-                     ("errorCode", .optional(errorCode)), ("completedAt", .optional(completedAt)), ("cost", .number(cost.jsonText)),
-                     ("possiblyBilled", .bool(possiblyBilled)), ("generationId", .int(id))])
+            .object([
+                ("status", .string(status.rawValue)), ("error", .string(errorMessage ?? "The generation failed.")),
+                ("errorCode", .optional(errorCode)), ("completedAt", .optional(completedAt)),
+                ("cost", .number(cost.jsonText)),
+                ("possiblyBilled", .bool(possiblyBilled)), ("generationId", .int(id)),
+            ])
         case .queued, .inProgress:
-            .object([("status", .string(status.rawValue)), ("message", .string(progressMessage(estimate))), ("progress", .int(progress)),
-                     ("progressKnown", .bool(progressKnown)), ("elapsedSeconds", .int(elapsedSeconds)),
-                     ("estimatedSeconds", estimate?.medianSeconds.map { JSON.int($0) } ?? .null),
-                     ("estimatedCost", .number(estimatedCost.jsonText)), ("generationId", .int(id)), ("jobId", .string(jobID))])
+            .object([
+                ("status", .string(status.rawValue)), ("message", .string(progressMessage(estimate))),
+                ("progress", .int(progress)),
+                ("progressKnown", .bool(progressKnown)), ("elapsedSeconds", .int(elapsedSeconds)),
+                ("estimatedSeconds", estimate?.medianSeconds.map { JSON.int($0) } ?? .null),
+                ("estimatedCost", .number(estimatedCost.jsonText)), ("generationId", .int(id)),
+                ("jobId", .string(jobID)),
+            ])
         }
     }
 
     /// One take in `sora-status`'s `takes`.
     var takeJSON: JSON {
-        .object([("generationId", .int(id)), ("jobId", .string(jobID)), ("status", .string(status.rawValue)),
-                 ("progress", .int(progress)), ("progressKnown", .bool(progressKnown)),
-                 ("videoUrl", .optional(videoURL)), ("thumbnailUrl", .optional(thumbnailURL)),
-                 ("cost", .number(cost.jsonText)), ("possiblyBilled", .bool(possiblyBilled)),
-                 ("error", status == .failed ? .string(errorMessage ?? "The generation failed.") : .null),
-                 ("errorCode", .optional(errorCode)),
-                 ("remixedFromGenerationId", remixedFromGenerationID.map { JSON.int($0) } ?? .null)])
+        .object([
+            ("generationId", .int(id)), ("jobId", .string(jobID)), ("status", .string(status.rawValue)),
+            ("progress", .int(progress)), ("progressKnown", .bool(progressKnown)),
+            ("videoUrl", .optional(videoURL)), ("thumbnailUrl", .optional(thumbnailURL)),
+            ("cost", .number(cost.jsonText)), ("possiblyBilled", .bool(possiblyBilled)),
+            ("error", status == .failed ? .string(errorMessage ?? "The generation failed.") : .null),
+            ("errorCode", .optional(errorCode)),
+            ("remixedFromGenerationId", remixedFromGenerationID.map { JSON.int($0) } ?? .null),
+        ])
     }
 
     /// The status message, plus elapsed time and the usual duration when the provider sends no progress.
     func progressMessage(_ estimate: DurationEstimate?) -> String {
         guard isActive, !progressKnown, phase == .submitted || phase == .downloading else { return statusMessage }
-        return statusMessage + " Running for " + Formatting.duration(seconds: elapsedSeconds) + "; " + (estimate?.sentence ?? DurationEstimate.noHistory)
+        return statusMessage + " Running for " + Formatting.duration(seconds: elapsedSeconds) + "; "
+            + (estimate?.sentence ?? DurationEstimate.noHistory)
     }
 }
 
 extension DurationEstimate {
     var sentence: String {
         guard let medianSeconds, samples > 0 else { return DurationEstimate.noHistory }
-        return "\(model) usually takes about \(Formatting.duration(seconds: medianSeconds)) (median of \(samples) finished)."
+        return
+            "\(model) usually takes about \(Formatting.duration(seconds: medianSeconds)) (median of \(samples) finished)."
     }
 }

@@ -13,7 +13,9 @@ enum GenerationPages {
     /// GET /dashboard/videos/{id}/generate?model=&duration=&aspect_ratio=&resolution=
     static func settings(_ c: inout Context, videoID: Int64) throws -> Response {
         let user = try c.requireUser()
-        guard let video = try c.store.video(id: videoID, userID: user.id) else { throw HTTPError.notFound("No such video.") }
+        guard let video = try c.store.video(id: videoID, userID: user.id) else {
+            throw HTTPError.notFound("No such video.")
+        }
         let requested = (try? Catalog.requested(fromFields: c.request.query)) ?? RequestedSettings()
         let fit = (try? ReferencePages.fitMode(c.request.query["image_fit"])) ?? .crop
         return try settingsPage(c, video: video, requested: requested, status: 200, error: nil, fit: fit)
@@ -22,22 +24,30 @@ enum GenerationPages {
     /// POST /dashboard/videos/{id}/generate: starts the generation at the price the user confirmed.
     static func confirm(_ c: inout Context, videoID: Int64) throws -> Response {
         let user = try c.requireUser()
-        guard let video = try c.store.video(id: videoID, userID: user.id) else { throw HTTPError.notFound("No such video.") }
+        guard let video = try c.store.video(id: videoID, userID: user.id) else {
+            throw HTTPError.notFound("No such video.")
+        }
         let form = try c.form()
         let requested = try Catalog.requested(fromFields: form.fields)
         let fit = try ReferencePages.fitMode(form["image_fit"])
         var expected: USD?
         if let text = form["expected_cost"], !text.isEmpty {
             guard let amount = USD(parsing: text) else {
-                return try settingsPage(c, video: video, requested: requested, status: 422,
-                                        error: "The confirmed price was not a plain amount in dollars. Review the settings and confirm again.", fit: fit)
+                return try settingsPage(
+                    c, video: video, requested: requested, status: 422,
+                    error:
+                        "The confirmed price was not a plain amount in dollars. Review the settings and confirm again.",
+                    fit: fit)
             }
             expected = amount
         }
         do {
-            let started = try c.generations.start(user: user, video: video, requested: requested, expectedCost: expected, fit: fit)
+            let started = try c.generations.start(
+                user: user, video: video, requested: requested, expectedCost: expected, fit: fit)
             c.setFlash(GenerationAPI.startedMessage(c))
-            guard let latest = started.latest, started.takes.count == 1 else { return .redirect(to: Route.videoTakes(video: videoID).path) }
+            guard let latest = started.latest, started.takes.count == 1 else {
+                return .redirect(to: Route.videoTakes(video: videoID).path)
+            }
             return .redirect(to: Route.generation(latest.id).path)
         } catch let refusal as Generations.Refusal {
             if case .alreadyActive = refusal {
@@ -46,23 +56,29 @@ enum GenerationPages {
                 return .redirect(to: Route.latestGeneration(video: videoID).path)
             }
             let error = refusal.httpError
-            return try settingsPage(c, video: video, requested: requested, status: error.status, error: error.publicMessage, fit: fit)
+            return try settingsPage(
+                c, video: video, requested: requested, status: error.status, error: error.publicMessage, fit: fit)
         }
     }
 
     /// POST /dashboard/generations/{id}/cancel: only while it has not been sent.
     static func cancel(_ c: inout Context, id: Int64) throws -> Response {
         let user = try c.requireUser()
-        guard try c.generations.store.generation(id: id, userID: user.id) != nil else { throw HTTPError.notFound("No such generation.") }
-        c.setFlash(try c.generations.cancel(id: id, userID: user.id)
-                   ? "Cancelled. Nothing was sent to the video provider and nothing was charged."
-                   : "Too late to cancel: the video provider already has this generation.")
+        guard try c.generations.store.generation(id: id, userID: user.id) != nil else {
+            throw HTTPError.notFound("No such generation.")
+        }
+        c.setFlash(
+            try c.generations.cancel(id: id, userID: user.id)
+                ? "Cancelled. Nothing was sent to the video provider and nothing was charged."
+                : "Too late to cancel: the video provider already has this generation.")
         return .redirect(to: Route.generation(id).path)
     }
 
     /// Resolves what the user chose; a choice the newly picked model cannot do falls back to its
     /// default with a note, so switching models never dead-ends the form.
-    static func resolveForPage(_ catalog: Catalog, _ requested: RequestedSettings, db: Connection) throws -> (ResolvedSettings?, [String], String?) {
+    static func resolveForPage(_ catalog: Catalog, _ requested: RequestedSettings, db: Connection) throws -> (
+        ResolvedSettings?, [String], String?
+    ) {
         var current = requested
         var notes: [String] = []
         for _ in 0..<4 {
@@ -76,63 +92,80 @@ enum GenerationPages {
                 case .model where current.model != nil: current.model = nil
                 default: return (nil, notes, error.httpError.publicMessage)
                 }
-                notes.append("\(error.field.rawValue): not available here; \(error.message). PromptReel picked the default instead.")
+                notes.append(
+                    "\(error.field.rawValue): not available here; \(error.message). PromptReel picked the default instead."
+                )
             }
         }
         return (nil, notes, "These settings are not available.")
     }
 
-    static func settingsPage(_ c: Context, video: Video, requested: RequestedSettings, status: Int, error: String?,
-                             fit: FitMode = .crop) throws -> Response {
+    static func settingsPage(
+        _ c: Context, video: Video, requested: RequestedSettings, status: Int, error: String?,
+        fit: FitMode = .crop
+    ) throws -> Response {
         let catalog = try Catalog.load(c.db)
         let header: HTML = """
             <p class="crumbs"><a href="\(Route.dashboard.path)">Dashboard</a> › <a href="\(Route.project(video.projectID).path)">\(video.projectName)</a> › <a href="\(Route.video(video.id).path)">\(video.title)</a> ›</p>
             <h1>Generate “\(video.title)”</h1>
             """
         guard !video.finalPrompt.isEmpty else {
-            return .html(Views.layout("Generate", c, body: header + """
-                <p class="error" role="alert">This video has no final prompt yet, so there is nothing to send to Sora.</p>
-                <p><a href="\(Route.video(video.id).path)">Back to the video</a></p>
-                """), status: 422)
+            return .html(
+                Views.layout(
+                    "Generate", c,
+                    body: header + """
+                        <p class="error" role="alert">This video has no final prompt yet, so there is nothing to send to Sora.</p>
+                        <p><a href="\(Route.video(video.id).path)">Back to the video</a></p>
+                        """), status: 422)
         }
         let (resolved, notes, problem) = try resolveForPage(catalog, requested, db: c.db)
         let chosenModel = catalog.model(named: resolved?.model ?? requested.model ?? "") ?? catalog.models.first
         let takes = requested.takes ?? 1
         let image = try ReferencePages.images(c).current(videoID: video.id, userID: c.user?.id ?? 0)
         let reference = referenceSection(video: video, image: image, model: chosenModel, resolved: resolved, fit: fit)
-        let form = settingsForm(video: video, catalog: catalog, model: chosenModel, resolved: resolved, takes: takes,
-                                extra: image != nil && chosenModel?.acceptsImage != false ? fitSelect(fit) : .empty)
+        let form = settingsForm(
+            video: video, catalog: catalog, model: chosenModel, resolved: resolved, takes: takes,
+            extra: image != nil && chosenModel?.acceptsImage != false ? fitSelect(fit) : .empty)
         let notesHTML: [HTML] = notes.map { "<p class=\"notice\" role=\"status\">\($0)</p>" }
         var estimate: HTML = Views.errorBox(error ?? problem ?? reference.blocker)
-        if let resolved, let model = chosenModel, reference.blocker == nil, let total = resolved.estimatedCost.times(takes) {
-            let price = model.sizes.first { $0.aspectRatio == resolved.aspectRatio && $0.resolution == resolved.resolution }?.usdPerSecond ?? "0"
-            let perTake: HTML = takes == 1 ? .empty : "<br>\(takes) takes × \(resolved.estimatedCost.display) = <strong>\(total.display)</strong>"
+        if let resolved, let model = chosenModel, reference.blocker == nil,
+            let total = resolved.estimatedCost.times(takes)
+        {
+            let price =
+                model.sizes.first { $0.aspectRatio == resolved.aspectRatio && $0.resolution == resolved.resolution }?
+                .usdPerSecond ?? "0"
+            let perTake: HTML =
+                takes == 1
+                ? .empty : "<br>\(takes) takes × \(resolved.estimatedCost.display) = <strong>\(total.display)</strong>"
             let button = takes == 1 ? "Generate video (\(total.display))" : "Generate \(takes) takes (\(total.display))"
             let remaining = try Budgets(db: c.db).remaining(userID: c.user?.id ?? 0)
             let overBudget = remaining.map { total > $0 } ?? false
-            let budget: HTML = remaining.map { left in
-                overBudget
-                    ? "<p class=\"error\" id=\"budget-note\" role=\"note\">Budget left this month (UTC): <strong>\(left.flooredToCents.display)</strong>. This costs \(total.display), so it cannot start: pick cheaper settings or fewer takes, or ask the operator to raise the budget.</p>"
-                    : "<p class=\"muted\" id=\"budget-note\">Budget left this month (UTC): <strong>\(left.flooredToCents.display)</strong>.</p>"
-            } ?? .empty
+            let budget: HTML =
+                remaining.map { left in
+                    overBudget
+                        ? "<p class=\"error\" id=\"budget-note\" role=\"note\">Budget left this month (UTC): <strong>\(left.flooredToCents.display)</strong>. This costs \(total.display), so it cannot start: pick cheaper settings or fewer takes, or ask the operator to raise the budget.</p>"
+                        : "<p class=\"muted\" id=\"budget-note\">Budget left this month (UTC): <strong>\(left.flooredToCents.display)</strong>.</p>"
+                } ?? .empty
             let disabled: HTML = overBudget ? " disabled aria-describedby=\"budget-note\"" : .empty
-            estimate = estimate + """
-                <p class="estimate">\(resolved.duration) s × \(Views.perSecond(price)) = <strong>\(resolved.estimatedCost.display)</strong>\(perTake)
-                <span class="muted">(\(model.displayName), \(resolved.aspectRatio), \(resolved.resolution), \(resolved.size))</span></p>
-                <form method="post" action="\(Route.generateVideo(video: video.id).path)">\(Views.csrfField(c))
-                <input type="hidden" name="model" value="\(resolved.model)">
-                <input type="hidden" name="duration" value="\(resolved.duration)">
-                <input type="hidden" name="aspect_ratio" value="\(resolved.aspectRatio)">
-                <input type="hidden" name="resolution" value="\(resolved.resolution)">
-                <input type="hidden" name="takes" value="\(takes)">
-                <input type="hidden" name="expected_cost" value="\(total.jsonText)">
-                <input type="hidden" name="image_fit" value="\(fit.rawValue)">
-                <button type="submit" class="primary"\(disabled)>\(button)</button>
-                </form>\(budget)
-                <p class="muted">This is the exact amount recorded for this generation. If the provider refuses or fails it, it costs nothing; if the provider cannot confirm what happened, it counts as possibly billed.</p>
-                """
+            estimate =
+                estimate + """
+                    <p class="estimate">\(resolved.duration) s × \(Views.perSecond(price)) = <strong>\(resolved.estimatedCost.display)</strong>\(perTake)
+                    <span class="muted">(\(model.displayName), \(resolved.aspectRatio), \(resolved.resolution), \(resolved.size))</span></p>
+                    <form method="post" action="\(Route.generateVideo(video: video.id).path)">\(Views.csrfField(c))
+                    <input type="hidden" name="model" value="\(resolved.model)">
+                    <input type="hidden" name="duration" value="\(resolved.duration)">
+                    <input type="hidden" name="aspect_ratio" value="\(resolved.aspectRatio)">
+                    <input type="hidden" name="resolution" value="\(resolved.resolution)">
+                    <input type="hidden" name="takes" value="\(takes)">
+                    <input type="hidden" name="expected_cost" value="\(total.jsonText)">
+                    <input type="hidden" name="image_fit" value="\(fit.rawValue)">
+                    <button type="submit" class="primary"\(disabled)>\(button)</button>
+                    </form>\(budget)
+                    <p class="muted">This is the exact amount recorded for this generation. If the provider refuses or fails it, it costs nothing; if the provider cannot confirm what happened, it counts as possibly billed.</p>
+                    """
         }
-        let prompt: HTML = "<details><summary>The prompt Sora will get</summary><pre class=\"prompt\">\(video.finalPrompt)</pre></details>"
+        let prompt: HTML =
+            "<details><summary>The prompt Sora will get</summary><pre class=\"prompt\">\(video.finalPrompt)</pre></details>"
         let body: HTML = """
             \(header)\(prompt)\(notesHTML)
             <div class="columns">
@@ -145,8 +178,10 @@ enum GenerationPages {
 
     /// The settings form: everything the catalog has, with what the chosen model cannot do disabled
     /// and the reason said. "Review" resubmits it (GET) to recompute the estimate.
-    static func settingsForm(video: Video, catalog: Catalog, model: CatalogModel?, resolved: ResolvedSettings?, takes: Int,
-                             extra: HTML = .empty) -> HTML {
+    static func settingsForm(
+        video: Video, catalog: Catalog, model: CatalogModel?, resolved: ResolvedSettings?, takes: Int,
+        extra: HTML = .empty
+    ) -> HTML {
         let takeOptions: [HTML] = (1...Catalog.maxTakes).map { n in
             "<option value=\"\(n)\"\(n == takes ? " selected" : "")>\(n == 1 ? "1 take" : "\(n) takes")</option>"
         }
@@ -154,7 +189,8 @@ enum GenerationPages {
             let cheapest = m.sizes.map(\.usdPerSecond).min { (Double($0) ?? 0) < (Double($1) ?? 0) } ?? "0"
             let selected: HTML = m.name == model?.name ? " selected" : .empty
             let image = m.requiresImage ? " (image to video only)" : m.acceptsImage ? "" : " (no reference image)"
-            return "<option value=\"\(m.name)\"\(selected)>\(m.displayName) — from \(Views.perSecond(cheapest))\(image)</option>"
+            return
+                "<option value=\"\(m.name)\"\(selected)>\(m.displayName) — from \(Views.perSecond(cheapest))\(image)</option>"
         }
         let durations = Set(catalog.models.flatMap(\.durations)).sorted()
         let durationOptions: [HTML] = durations.map { d in
@@ -174,12 +210,16 @@ enum GenerationPages {
             return "<option value=\"\(a)\"\(selected)\(disabled)>\(name)\(why)</option>"
         }
         let aspect = resolved?.aspectRatio ?? "16:9"
-        let resolutions = unique(catalog.models.flatMap(\.resolutions)).sorted { Catalog.height($0) < Catalog.height($1) }
+        let resolutions = unique(catalog.models.flatMap(\.resolutions)).sorted {
+            Catalog.height($0) < Catalog.height($1)
+        }
         let resolutionOptions: [HTML] = resolutions.map { r in
             let size = model?.sizes.first { $0.aspectRatio == aspect && $0.resolution == r }
             let selected: HTML = r == resolved?.resolution ? " selected" : .empty
             let disabled: HTML = size == nil ? " disabled" : .empty
-            let label: String = size.map { "\(r) — \(Views.perSecond($0.usdPerSecond))" } ?? "\(r) — not offered by \(model?.displayName ?? "this model") at \(aspect)"
+            let label: String =
+                size.map { "\(r) — \(Views.perSecond($0.usdPerSecond))" }
+                ?? "\(r) — not offered by \(model?.displayName ?? "this model") at \(aspect)"
             return "<option value=\"\(r)\"\(selected)\(disabled)>\(label)</option>"
         }
         return """
@@ -205,7 +245,9 @@ enum GenerationPages {
     // MARK: Reference image
 
     static func fitSelect(_ fit: FitMode) -> HTML {
-        let options: [HTML] = [(FitMode.crop, "Crop to fill the frame"), (FitMode.letterbox, "Letterbox (black bars, nothing cut)")].map { mode, label in
+        let options: [HTML] = [
+            (FitMode.crop, "Crop to fill the frame"), (FitMode.letterbox, "Letterbox (black bars, nothing cut)"),
+        ].map { mode, label in
             "<option value=\"\(mode.rawValue)\"\(mode == fit ? " selected" : "")>\(label)</option>"
         }
         return """
@@ -216,23 +258,37 @@ enum GenerationPages {
 
     /// The reference image as this model and size will use it (a preview of the fitted frame), or why
     /// the model cannot generate this video as it is (`blocker`, shown instead of the Generate button).
-    static func referenceSection(video: Video, image: ReferenceImage?, model: CatalogModel?, resolved: ResolvedSettings?,
-                                 fit: FitMode) -> (html: HTML, blocker: String?) {
+    static func referenceSection(
+        video: Video, image: ReferenceImage?, model: CatalogModel?, resolved: ResolvedSettings?,
+        fit: FitMode
+    ) -> (html: HTML, blocker: String?) {
         let upload: HTML = "<a href=\"\(Route.video(video.id).path)#reference-image\">on the video page</a>"
         guard let model else { return (.empty, nil) }
         guard let image else {
             if model.requiresImage {
-                let refusal = Generations.Refusal.referenceImageRequired(model: model.displayName).httpError.publicMessage
-                return ("<h3>Reference image</h3><p class=\"notice\">\(model.displayName) needs a reference image: upload one \(upload).</p>", refusal)
+                let refusal = Generations.Refusal.referenceImageRequired(model: model.displayName).httpError
+                    .publicMessage
+                return (
+                    "<h3>Reference image</h3><p class=\"notice\">\(model.displayName) needs a reference image: upload one \(upload).</p>",
+                    refusal
+                )
             }
-            return ("<h3>Reference image</h3><p class=\"muted\">None: this video starts from the prompt alone. Add an image \(upload) to start from a picture.</p>", nil)
+            return (
+                "<h3>Reference image</h3><p class=\"muted\">None: this video starts from the prompt alone. Add an image \(upload) to start from a picture.</p>",
+                nil
+            )
         }
         guard model.acceptsImage else {
-            let refusal = Generations.Refusal.referenceImageNotSupported(model: model.displayName).httpError.publicMessage
-            return ("<h3>Reference image</h3><p class=\"notice\">\(model.displayName) makes videos from text only; remove the image \(upload) or pick another model.</p>", refusal)
+            let refusal = Generations.Refusal.referenceImageNotSupported(model: model.displayName).httpError
+                .publicMessage
+            return (
+                "<h3>Reference image</h3><p class=\"notice\">\(model.displayName) makes videos from text only; remove the image \(upload) or pick another model.</p>",
+                refusal
+            )
         }
         guard let resolved else { return (.empty, nil) }
-        let preview = Route.videoReferencePreview(video: video.id).path
+        let preview =
+            Route.videoReferencePreview(video: video.id).path
             + "?size=\(URLEncoding.encode(resolved.size))&fit=\(fit.rawValue)&v=\(String(image.sha256.prefix(12)))"
         let html: HTML = """
             <h3>Reference image</h3>
@@ -272,7 +328,9 @@ enum GenerationPages {
     static func latest(_ c: inout Context, videoID: Int64) throws -> Response {
         let user = try c.requireUser()
         guard try c.store.video(id: videoID, userID: user.id) != nil else { throw HTTPError.notFound("No such video.") }
-        guard let takes = try c.generations.store.latestTakes(videoID: videoID, userID: user.id), let latest = takes.last else {
+        guard let takes = try c.generations.store.latestTakes(videoID: videoID, userID: user.id),
+            let latest = takes.last
+        else {
             throw HTTPError(404, "no_generation", "This video has not been generated yet.")
         }
         // Several takes are watched side by side.
@@ -283,7 +341,9 @@ enum GenerationPages {
     /// or the account says not to).
     static func show(_ c: inout Context, id: Int64) throws -> Response {
         let user = try c.requireUser()
-        guard let (g, video) = try c.generationWithVideo(id: id, userID: user.id) else { throw HTTPError.notFound("No such generation.") }
+        guard let (g, video) = try c.generationWithVideo(id: id, userID: user.id) else {
+            throw HTTPError.notFound("No such generation.")
+        }
         let refresh = AutoRefresh(c, page: .generation(g.id), every: 5, while: g.isActive)
         let header: HTML = """
             <p class="crumbs"><a href="\(Route.dashboard.path)">Dashboard</a> › <a href="\(Route.project(video.projectID).path)">\(video.projectName)</a> › <a href="\(Route.video(video.id).path)">\(video.title)</a> ›</p>
@@ -293,9 +353,10 @@ enum GenerationPages {
         switch g.status {
         case .completed:
             let poster: HTML = g.thumbnailURL.map { " poster=\"\($0)\"" } ?? .empty
-            let delivery: HTML = g.deliveryDifference.map {
-                "<p class=\"notice\" role=\"note\">The provider \($0). You were charged the confirmed price, never more.</p>"
-            } ?? .empty
+            let delivery: HTML =
+                g.deliveryDifference.map {
+                    "<p class=\"notice\" role=\"note\">The provider \($0). You were charged the confirmed price, never more.</p>"
+                } ?? .empty
             body = """
                 \(header)
                 <video controls preload="metadata" src="\(g.videoURL ?? "")"\(poster)>Your browser cannot play this video; use Download.</video>
@@ -306,17 +367,19 @@ enum GenerationPages {
                 \(details(g))
                 """
         case .failed:
-            let headline = switch GenerationErrorCode(rawValue: g.errorCode ?? "") {
-            case .timeout?: "This generation timed out."
-            case .unconfirmed?: "PromptReel could not confirm this generation."
-            case .cancelled?: "This generation was cancelled."
-            default: "This generation failed."
-            }
-            let billed: HTML = g.possiblyBilled
+            let headline =
+                switch GenerationErrorCode(rawValue: g.errorCode ?? "") {
+                case .timeout?: "This generation timed out."
+                case .unconfirmed?: "PromptReel could not confirm this generation."
+                case .cancelled?: "This generation was cancelled."
+                default: "This generation failed."
+                }
+            let billed: HTML =
+                g.possiblyBilled
                 ? """
-                    <p><strong>Possibly billed: \(g.cost.display).</strong> The provider may have made and charged this video, so it \
-                    counts in your spend. Check your provider's dashboard before retrying: the first job may still be running.</p>
-                    """
+                <p><strong>Possibly billed: \(g.cost.display).</strong> The provider may have made and charged this video, so it \
+                counts in your spend. Check your provider's dashboard before retrying: the first job may still be running.</p>
+                """
                 : .empty
             body = """
                 \(header)
@@ -329,23 +392,25 @@ enum GenerationPages {
             let estimate = try c.generations.estimate(for: g)
             // Without figures from a provider that is working on it, elapsed time and the usual duration.
             // The status region holds the text that changes between two looks at the page.
-            let progress: HTML = g.progressKnown || g.phase == .waiting || g.phase == .submitting
+            let progress: HTML =
+                g.progressKnown || g.phase == .waiting || g.phase == .submitting
                 ? """
-                    <div role="status"><p class="lead">\(g.statusMessage)</p>
-                    <p>\(g.progress)% · running for \(Formatting.duration(seconds: g.elapsedSeconds))</p></div>
-                    <label for="progress">Progress</label>
-                    <progress id="progress" max="100" value="\(g.progress)">\(g.progress)%</progress>
-                    """
+                <div role="status"><p class="lead">\(g.statusMessage)</p>
+                <p>\(g.progress)% · running for \(Formatting.duration(seconds: g.elapsedSeconds))</p></div>
+                <label for="progress">Progress</label>
+                <progress id="progress" max="100" value="\(g.progress)">\(g.progress)%</progress>
+                """
                 : """
-                    <div role="status"><p class="lead">\(g.statusMessage)</p>
-                    <p>Running for \(Formatting.duration(seconds: g.elapsedSeconds)). The provider does not report progress; \
-                    \(estimate?.sentence ?? DurationEstimate.noHistory)</p></div>
-                    """
-            let cancel: HTML = g.phase == .waiting
+                <div role="status"><p class="lead">\(g.statusMessage)</p>
+                <p>Running for \(Formatting.duration(seconds: g.elapsedSeconds)). The provider does not report progress; \
+                \(estimate?.sentence ?? DurationEstimate.noHistory)</p></div>
+                """
+            let cancel: HTML =
+                g.phase == .waiting
                 ? """
-                    <form method="post" action="\(Route.cancelGeneration(g.id).path)">\(Views.csrfField(c))
-                    <button type="submit" class="secondary">Cancel (not sent yet)</button></form>
-                    """
+                <form method="post" action="\(Route.cancelGeneration(g.id).path)">\(Views.csrfField(c))
+                <button type="submit" class="secondary">Cancel (not sent yet)</button></form>
+                """
                 : .empty
             body = """
                 \(header)
@@ -373,17 +438,20 @@ enum GenerationPages {
     /// GET /dashboard/videos/{id}/takes: the latest click's takes side by side; refreshes while any runs.
     static func takes(_ c: inout Context, videoID: Int64) throws -> Response {
         let user = try c.requireUser()
-        guard let video = try c.store.video(id: videoID, userID: user.id) else { throw HTTPError.notFound("No such video.") }
+        guard let video = try c.store.video(id: videoID, userID: user.id) else {
+            throw HTTPError.notFound("No such video.")
+        }
         let takes = try c.generations.store.latestTakes(videoID: videoID, userID: user.id) ?? []
         let running = takes.filter(\.isActive).count
         let refresh = AutoRefresh(c, page: .videoTakes(video: videoID), every: 5, while: running > 0)
         // While any runs, the status region says how many are done; each take's card says where it is.
-        let status: HTML = refresh.map {
-            """
-            <p role="status" class="lead">\(takes.count - running) of \(takes.count) takes finished, \(running) running.</p>
-            <p>You can leave this page — generation continues.</p>\(Views.refreshControl($0))
-            """
-        } ?? .empty
+        let status: HTML =
+            refresh.map {
+                """
+                <p role="status" class="lead">\(takes.count - running) of \(takes.count) takes finished, \(running) running.</p>
+                <p>You can leave this page — generation continues.</p>\(Views.refreshControl($0))
+                """
+            } ?? .empty
         let body: HTML = """
             <p class="crumbs"><a href="\(Route.dashboard.path)">Dashboard</a> › <a href="\(Route.project(video.projectID).path)">\(video.projectName)</a> › <a href="\(Route.video(video.id).path)">\(video.title)</a> ›</p>
             <h1>Takes of “\(video.title)”</h1>
@@ -435,20 +503,26 @@ enum GenerationPages {
     /// price for its model, size and seconds; or why it cannot be remixed, and "Generate again".
     static func remixForm(_ c: inout Context, id: Int64) throws -> Response {
         let user = try c.requireUser()
-        guard let (g, video) = try c.generationWithVideo(id: id, userID: user.id) else { throw HTTPError.notFound("No such generation.") }
+        guard let (g, video) = try c.generationWithVideo(id: id, userID: user.id) else {
+            throw HTTPError.notFound("No such generation.")
+        }
         return try remixPage(c, g, video, prompt: g.prompt, status: 200, error: nil)
     }
 
     /// POST /dashboard/generations/{id}/remix: starts the remix at the confirmed price.
     static func remix(_ c: inout Context, id: Int64) throws -> Response {
         let user = try c.requireUser()
-        guard let (g, video) = try c.generationWithVideo(id: id, userID: user.id) else { throw HTTPError.notFound("No such generation.") }
+        guard let (g, video) = try c.generationWithVideo(id: id, userID: user.id) else {
+            throw HTTPError.notFound("No such generation.")
+        }
         let form = try c.form()
         let text = form["prompt"] ?? ""
         var expected: USD?
         if let cost = form["expected_cost"], !cost.isEmpty {
             guard let amount = USD(parsing: cost) else {
-                return try remixPage(c, g, video, prompt: text, status: 422, error: "The confirmed price was not a plain amount in dollars.")
+                return try remixPage(
+                    c, g, video, prompt: text, status: 422,
+                    error: "The confirmed price was not a plain amount in dollars.")
             }
             expected = amount
         }
@@ -469,7 +543,9 @@ enum GenerationPages {
         }
     }
 
-    static func remixPage(_ c: Context, _ g: Generation, _ video: Video, prompt: String, status: Int, error: String?) throws -> Response {
+    static func remixPage(_ c: Context, _ g: Generation, _ video: Video, prompt: String, status: Int, error: String?)
+        throws -> Response
+    {
         let header: HTML = """
             <p class="crumbs"><a href="\(Route.dashboard.path)">Dashboard</a> › <a href="\(Route.project(video.projectID).path)">\(video.projectName)</a> › <a href="\(Route.video(video.id).path)">\(video.title)</a> › <a href="\(Route.generation(g.id).path)">generation \(g.id)</a> ›</p>
             <h1>Remix “\(video.title)”</h1>
@@ -482,7 +558,10 @@ enum GenerationPages {
                 <p><a class="button primary" href="\(retryPath(video.id, g))">Generate again</a></p>
                 """
         case let .success(price):
-            let poster: HTML = g.thumbnailURL.map { "<img class=\"remix-source\" src=\"\($0)\" alt=\"The video being remixed\" width=\"192\" height=\"108\">" } ?? .empty
+            let poster: HTML =
+                g.thumbnailURL.map {
+                    "<img class=\"remix-source\" src=\"\($0)\" alt=\"The video being remixed\" width=\"192\" height=\"108\">"
+                } ?? .empty
             content = """
                 \(Views.errorBox(error))\(poster)
                 <p>The provider changes its finished video following your new prompt: same model and settings (\(settingsSummary(g))).</p>
@@ -501,15 +580,17 @@ enum GenerationPages {
 
     static func details(_ g: Generation) -> HTML {
         let s = settingsSummary(g)
-        let costLabel = switch g.status {
-        case .completed: "Cost"
-        case .failed: g.possiblyBilled ? "Possibly billed" : "Cost"
-        case .queued, .inProgress: "Estimated cost"
-        }
-        let delivered: HTML = g.deliveredSeconds.map { seconds in
-            let size: String = g.deliveredWidth.flatMap { w in g.deliveredHeight.map { " · \(w)x\($0)" } } ?? ""
-            return "<dt>Delivered</dt><dd>\(seconds) s\(size)</dd>"
-        } ?? .empty
+        let costLabel =
+            switch g.status {
+            case .completed: "Cost"
+            case .failed: g.possiblyBilled ? "Possibly billed" : "Cost"
+            case .queued, .inProgress: "Estimated cost"
+            }
+        let delivered: HTML =
+            g.deliveredSeconds.map { seconds in
+                let size: String = g.deliveredWidth.flatMap { w in g.deliveredHeight.map { " · \(w)x\($0)" } } ?? ""
+                return "<dt>Delivered</dt><dd>\(seconds) s\(size)</dd>"
+            } ?? .empty
         return """
             <h2>Details</h2>
             <dl class="facts">
@@ -530,12 +611,14 @@ enum GenerationPages {
     /// The poster and spritesheet, and where each came from: the provider's, or made locally from the
     /// video (ffmpeg) because the provider sent none usable.
     static func previewFacts(_ g: Generation) -> HTML {
-        let items: [HTML] = [("poster", g.thumbnailURL, g.thumbnailSource), ("spritesheet", g.spritesheetURL, g.spritesheetSource)]
-            .compactMap { name, url, source in
-                guard let url else { return nil }
-                let origin = source == .local ? "made locally from the video (the provider sent none)" : "from the provider"
-                return "<a href=\"\(url)\">\(name)</a> \(origin)"
-            }
+        let items: [HTML] = [
+            ("poster", g.thumbnailURL, g.thumbnailSource), ("spritesheet", g.spritesheetURL, g.spritesheetSource),
+        ]
+        .compactMap { name, url, source in
+            guard let url else { return nil }
+            let origin = source == .local ? "made locally from the video (the provider sent none)" : "from the provider"
+            return "<a href=\"\(url)\">\(name)</a> \(origin)"
+        }
         return items.isEmpty ? .empty : "<dt>Previews</dt><dd>\(items.joined(separator: " · "))</dd>"
     }
 
@@ -546,7 +629,9 @@ enum GenerationPages {
 
     /// The frame the generation started from: the fitted image and a link to the original.
     static func referenceFacts(_ g: Generation) -> HTML {
-        guard let reference = g.reference, let original = g.referenceURL, let fitted = g.referenceFittedURL else { return .empty }
+        guard let reference = g.reference, let original = g.referenceURL, let fitted = g.referenceFittedURL else {
+            return .empty
+        }
         return """
             <dt>Started from</dt><dd><img class="reference-frame" src="\(fitted)" alt="The first frame this generation started from" width="160"><br>
             <a href="\(fitted)">fitted frame</a> (\(g.size), \(reference.fit.rawValue)) · <a href="\(original)">original image</a> (\(reference.width)×\(reference.height))</dd>
@@ -563,8 +648,11 @@ enum GenerationPages {
     /// The settings page prefilled with this generation's choices.
     static func retryPath(_ videoID: Int64, _ g: Generation) -> String {
         let settings = try? JSONParser.parse(g.settings)
-        let pairs = [("model", g.model), ("duration", String(g.seconds)),
-                     ("aspect_ratio", settings?["aspect_ratio"]?.stringValue ?? ""), ("resolution", g.resolution)]
-        return Route.generateVideo(video: videoID).path + "?" + pairs.map { "\($0.0)=\(URLEncoding.encode($0.1))" }.joined(separator: "&")
+        let pairs = [
+            ("model", g.model), ("duration", String(g.seconds)),
+            ("aspect_ratio", settings?["aspect_ratio"]?.stringValue ?? ""), ("resolution", g.resolution),
+        ]
+        return Route.generateVideo(video: videoID).path + "?"
+            + pairs.map { "\($0.0)=\(URLEncoding.encode($0.1))" }.joined(separator: "&")
     }
 }

@@ -20,17 +20,21 @@ enum ProjectPages {
             c.setFlash("Project created.")
             return .redirect(to: Route.project(project.id).path)
         } catch let error as InvalidInput {
-            return try dashboardPage(c, user: user, name: form["name"] ?? "", description: form["description"] ?? "",
-                                     error: error.description, status: 422)
+            return try dashboardPage(
+                c, user: user, name: form["name"] ?? "", description: form["description"] ?? "",
+                error: error.description, status: 422)
         }
     }
 
     static func show(_ c: inout Context, id: Int64) throws -> Response {
         let user = try c.requireUser()
-        guard let project = try c.store.project(id: id, userID: user.id) else { throw HTTPError.notFound("No such project.") }
+        guard let project = try c.store.project(id: id, userID: user.id) else {
+            throw HTTPError.notFound("No such project.")
+        }
         let query = try VideoQuery.parse(c.request.query)
-        let page = try c.store.videos(userID: user.id, projectID: id, query: query,
-                                      page: query.pageRequest(c.request.query, scope: id, userID: user.id, forPage: true))
+        let page = try c.store.videos(
+            userID: user.id, projectID: id, query: query,
+            page: query.pageRequest(c.request.query, scope: id, userID: user.id, forPage: true))
         let description: HTML = project.description.isEmpty ? .empty : "<p>\(project.description)</p>"
         let body: HTML = """
             <p class="crumbs"><a href="\(Route.dashboard.path)">Dashboard</a> ›</p>
@@ -51,12 +55,15 @@ enum ProjectPages {
         func option(_ value: String, _ text: String, selected: Bool) -> HTML {
             "<option value=\"\(value)\"\(selected ? " selected" : HTML.empty)>\(text)</option>"
         }
-        let statuses: [HTML] = [option("", "Any", selected: query.status == nil)]
+        let statuses: [HTML] =
+            [option("", "Any", selected: query.status == nil)]
             + VideoQuery.LatestStatus.allCases.map { option($0.rawValue, $0.label, selected: query.status == $0) }
         var models: [HTML] = [option("", "Any", selected: query.model == nil)]
         let known = try c.store.modelNames()
         models += known.map { option($0.name, $0.displayName, selected: query.model == $0.name) }
-        if let model = query.model, !known.contains(where: { $0.name == model }) { models.append(option(model, model, selected: true)) }
+        if let model = query.model, !known.contains(where: { $0.name == model }) {
+            models.append(option(model, model, selected: true))
+        }
         let sorts: [HTML] = VideoQuery.Sort.allCases.map { option($0.rawValue, $0.label, selected: query.sort == $0) }
         let clear: HTML = used ? " <a href=\"\(path)\">Clear</a>" : .empty
         return """
@@ -80,22 +87,33 @@ enum ProjectPages {
         let labels = query.sort == .created ? ("Newer", "Older") : ("Previous", "Next")
         let pager = page.links(path: path, query: query.urlQuery, labels: labels, \.cursor)
         guard !page.items.isEmpty else {
-            let why: HTML = !query.isFiltered ? (showProject ? "You have no videos yet." : "No videos yet.")
-                : query.words != nil ? "No videos match. Very common words (like “the”) are not searched; try others."
-                : "No videos match these filters."
+            let why: HTML =
+                !query.isFiltered
+                ? (showProject ? "You have no videos yet." : "No videos yet.")
+                : query.words != nil
+                    ? "No videos match. Very common words (like “the”) are not searched; try others."
+                    : "No videos match these filters."
             return "<p class=\"muted\">\(why)</p>" + pager
         }
         let items: [HTML] = page.items.map { item in
             let v = item.video
             let title = item.markedTitle.map(Highlight.html) ?? "\(v.title)"
-            let prompt: HTML = item.markedExcerpt.map { "\(Highlight.html($0))" }
-                ?? (v.finalPrompt.isEmpty ? "<span class=\"muted\">No final prompt yet</span>" : "\(excerpt(v.finalPrompt))")
-            let thumb: HTML = v.latest.map { $0.hasThumbnail } == true
+            let prompt: HTML =
+                item.markedExcerpt.map { "\(Highlight.html($0))" }
+                ?? (v.finalPrompt.isEmpty
+                    ? "<span class=\"muted\">No final prompt yet</span>" : "\(excerpt(v.finalPrompt))")
+            let thumb: HTML =
+                v.latest.map { $0.hasThumbnail } == true
                 ? "<img src=\"\(Generation.mediaURL(v.latest?.id ?? 0, .thumbnail))\" alt=\"\" width=\"96\" height=\"54\">"
                 : "<span class=\"thumb-empty\" aria-hidden=\"true\"></span>"
-            let status: HTML = v.latest.map { Views.statusBadge($0.status) } ?? "<span class=\"status\">Not generated</span>"
-            let project: HTML = showProject ? " <span class=\"muted\">in <a href=\"\(Route.project(v.projectID).path)\">\(v.projectName)</a></span>" : .empty
-            return "<li class=\"video-card\">\(thumb)<div><a href=\"\(Route.video(v.id).path)\">\(title)</a> \(status)\(project)<br><small>\(prompt)</small></div></li>"
+            let status: HTML =
+                v.latest.map { Views.statusBadge($0.status) } ?? "<span class=\"status\">Not generated</span>"
+            let project: HTML =
+                showProject
+                ? " <span class=\"muted\">in <a href=\"\(Route.project(v.projectID).path)\">\(v.projectName)</a></span>"
+                : .empty
+            return
+                "<li class=\"video-card\">\(thumb)<div><a href=\"\(Route.video(v.id).path)\">\(title)</a> \(status)\(project)<br><small>\(prompt)</small></div></li>"
         }
         return "<ul class=\"cards\">\(items)</ul>" + pager
     }
@@ -105,29 +123,38 @@ enum ProjectPages {
     /// GET /dashboard/projects/{id}/edit: rename, describe.
     static func editForm(_ c: inout Context, id: Int64) throws -> Response {
         let user = try c.requireUser()
-        guard let project = try c.store.project(id: id, userID: user.id) else { throw HTTPError.notFound("No such project.") }
-        return editPage(c, project: project, name: project.name, description: project.description, error: nil, status: 200)
+        guard let project = try c.store.project(id: id, userID: user.id) else {
+            throw HTTPError.notFound("No such project.")
+        }
+        return editPage(
+            c, project: project, name: project.name, description: project.description, error: nil, status: 200)
     }
 
     /// POST /dashboard/projects/{id}/edit
     static func update(_ c: inout Context, id: Int64) throws -> Response {
         let user = try c.requireUser()
-        guard let project = try c.store.project(id: id, userID: user.id) else { throw HTTPError.notFound("No such project.") }
+        guard let project = try c.store.project(id: id, userID: user.id) else {
+            throw HTTPError.notFound("No such project.")
+        }
         let form = try c.form()
         do {
             let changes = Library.ProjectChanges(
                 name: try Field.text(form["name"], name: "name", max: 200, required: true),
-                description: try Field.text((form["description"] ?? "").unifiedNewlines, name: "description", max: 10000, required: false))
+                description: try Field.text(
+                    (form["description"] ?? "").unifiedNewlines, name: "description", max: 10000, required: false))
             _ = try c.library.updateProject(id: id, user: user, changes: changes)
             c.setFlash("Saved.")
             return .redirect(to: Route.project(id).path)
         } catch let error as InvalidInput {
-            return editPage(c, project: project, name: form["name"] ?? "", description: form["description"] ?? "",
-                            error: error.description, status: 422)
+            return editPage(
+                c, project: project, name: form["name"] ?? "", description: form["description"] ?? "",
+                error: error.description, status: 422)
         }
     }
 
-    static func editPage(_ c: Context, project: Project, name: String, description: String, error: String?, status: Int) -> Response {
+    static func editPage(_ c: Context, project: Project, name: String, description: String, error: String?, status: Int)
+        -> Response
+    {
         let body: HTML = """
             <p class="crumbs"><a href="\(Route.dashboard.path)">Dashboard</a> › <a href="\(Route.project(project.id).path)">\(project.name)</a> ›</p>
             <h1>Edit project</h1>\(Views.errorBox(error))
@@ -143,7 +170,8 @@ enum ProjectPages {
     static func confirmDelete(_ c: inout Context, id: Int64) throws -> Response {
         let user = try c.requireUser()
         guard let project = try c.store.project(id: id, userID: user.id),
-              let summary = try c.store.deletionSummary(projectID: id, userID: user.id) else { throw HTTPError.notFound("No such project.") }
+            let summary = try c.store.deletionSummary(projectID: id, userID: user.id)
+        else { throw HTTPError.notFound("No such project.") }
         return deletePage(c, project: project, summary: summary, refusal: summary.blocker, status: 200)
     }
 
@@ -152,21 +180,28 @@ enum ProjectPages {
         let user = try c.requireUser()
         do {
             let deleted = try c.library.deleteProject(id: id, user: user)
-            c.setFlash("Deleted “\(deleted.name)”: \(deleted.summary.sentence(withVideos: true)). What it cost stays in your spend.")
+            c.setFlash(
+                "Deleted “\(deleted.name)”: \(deleted.summary.sentence(withVideos: true)). What it cost stays in your spend."
+            )
             return .redirect(to: Route.dashboard.path)
         } catch let refusal as Library.Refusal where refusal != .noSuchProject {
             guard let project = try c.store.project(id: id, userID: user.id),
-                  let summary = try c.store.deletionSummary(projectID: id, userID: user.id) else { throw HTTPError.notFound("No such project.") }
+                let summary = try c.store.deletionSummary(projectID: id, userID: user.id)
+            else { throw HTTPError.notFound("No such project.") }
             return deletePage(c, project: project, summary: summary, refusal: refusal, status: refusal.httpError.status)
         }
     }
 
-    static func deletePage(_ c: Context, project: Project, summary: DeletionSummary, refusal: Library.Refusal?, status: Int) -> Response {
+    static func deletePage(
+        _ c: Context, project: Project, summary: DeletionSummary, refusal: Library.Refusal?, status: Int
+    ) -> Response {
         Views.deletionPage(
             c, thing: "project", name: project.name,
-            crumbs: "<a href=\"\(Route.dashboard.path)\">Dashboard</a> › <a href=\"\(Route.project(project.id).path)\">\(project.name)</a> ›",
+            crumbs:
+                "<a href=\"\(Route.dashboard.path)\">Dashboard</a> › <a href=\"\(Route.project(project.id).path)\">\(project.name)</a> ›",
             goes: "the project, its videos with their prompts, and the media files of their generations",
-            summary: summary.sentence(withVideos: true), action: Route.deleteProject(project.id).path, back: Route.project(project.id).path,
+            summary: summary.sentence(withVideos: true), action: Route.deleteProject(project.id).path,
+            back: Route.project(project.id).path,
             refusal: refusal?.httpError.publicMessage, status: status)
     }
 
@@ -174,17 +209,26 @@ enum ProjectPages {
         text.count <= length ? text : String(text.prefix(length)) + "…"
     }
 
-    static func dashboardPage(_ c: Context, user: User, name: String, description: String, error: String?, status: Int) throws -> Response {
+    static func dashboardPage(_ c: Context, user: User, name: String, description: String, error: String?, status: Int)
+        throws -> Response
+    {
         let list = try dashboardList(c, user: user)
         let spend = try c.generations.store.monthSpend(userID: user.id)
         let chatSpend = try c.roundtables.store.monthSpend(userID: user.id)
         let chat = chatSpend.known
-        let unknown: HTML = chatSpend.unknownCalls > 0
-            ? " <span class=\"muted\">(plus \(chatSpend.unknownCalls) chat call\(chatSpend.unknownCalls == 1 ? "" : "s") whose provider reported no usage: cost unknown)</span>" : .empty
+        let unknown: HTML =
+            chatSpend.unknownCalls > 0
+            ? " <span class=\"muted\">(plus \(chatSpend.unknownCalls) chat call\(chatSpend.unknownCalls == 1 ? "" : "s") whose provider reported no usage: cost unknown)</span>"
+            : .empty
         var parts: [HTML] = []
         if spend.reserved > .zero { parts.append("\(spend.reserved.display) reserved by generations still running") }
-        if spend.possiblyBilled > .zero { parts.append("\(spend.possiblyBilled.display) possibly billed: generations whose outcome the provider did not confirm") }
-        let detail: HTML = parts.isEmpty ? .empty : " <span class=\"muted\">(of which \(parts.joined(separator: "; ")))</span>"
+        if spend.possiblyBilled > .zero {
+            parts.append(
+                "\(spend.possiblyBilled.display) possibly billed: generations whose outcome the provider did not confirm"
+            )
+        }
+        let detail: HTML =
+            parts.isEmpty ? .empty : " <span class=\"muted\">(of which \(parts.joined(separator: "; ")))</span>"
         let body: HTML = """
             <h1>Your projects</h1>
             <p class="spend">Spent this month: <strong>\((spend.total.adding(chat) ?? spend.total).display)</strong> — videos \(spend.total.display)\(detail), roundtables \(chat.display)\(unknown) <span class="muted">(by the UTC month of each click, as budgets count)</span></p>
@@ -204,16 +248,20 @@ enum ProjectPages {
     static func dashboardList(_ c: Context, user: User) throws -> HTML {
         let query = try VideoQuery.parse(c.request.query)
         if searchUsed(c) {
-            let page = try c.store.videos(userID: user.id, projectID: nil, query: query,
-                                          page: query.pageRequest(c.request.query, scope: 0, userID: user.id, forPage: true))
-            return "<h2>Videos found</h2>" + videoList(page, query: query, path: Route.dashboard.path, showProject: true)
+            let page = try c.store.videos(
+                userID: user.id, projectID: nil, query: query,
+                page: query.pageRequest(c.request.query, scope: 0, userID: user.id, forPage: true))
+            return "<h2>Videos found</h2>"
+                + videoList(page, query: query, path: Route.dashboard.path, showProject: true)
         }
-        let page = try c.store.projects(userID: user.id, page: PageRequest.forPage(c.request.query, list: .projects, scope: 0, userID: user.id))
+        let page = try c.store.projects(
+            userID: user.id, page: PageRequest.forPage(c.request.query, list: .projects, scope: 0, userID: user.id))
         let items: [HTML] = page.items.map { p in
             "<li><a href=\"\(Route.project(p.id).path)\">\(p.name)</a> <span class=\"muted\">\(p.videoCount) video\(p.videoCount == 1 ? "" : "s")</span></li>"
         }
         let pager = page.links(path: Route.dashboard.path, \.id, list: .projects, scope: 0, userID: user.id)
-        return page.items.isEmpty && pager.rendered.isEmpty ? "<p class=\"muted\">No projects yet. Create one to start saving video prompts.</p>"
+        return page.items.isEmpty && pager.rendered.isEmpty
+            ? "<p class=\"muted\">No projects yet. Create one to start saving video prompts.</p>"
             : "<ul class=\"cards\">\(items)</ul>" + pager
     }
 }

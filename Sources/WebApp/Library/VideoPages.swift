@@ -21,20 +21,29 @@ enum VideoPages {
 
     static func newForm(_ c: inout Context, project: Int64) throws -> Response {
         let user = try c.requireUser()
-        guard let p = try c.store.project(id: project, userID: user.id) else { throw HTTPError.notFound("No such project.") }
+        guard let p = try c.store.project(id: project, userID: user.id) else {
+            throw HTTPError.notFound("No such project.")
+        }
         return try form(c, project: p, draft: Draft(), error: nil, status: 200)
     }
 
     static func create(_ c: inout Context, project: Int64) throws -> Response {
         let user = try c.requireUser()
-        guard let p = try c.store.project(id: project, userID: user.id) else { throw HTTPError.notFound("No such project.") }
+        guard let p = try c.store.project(id: project, userID: user.id) else {
+            throw HTTPError.notFound("No such project.")
+        }
         let f = try c.form()
-        let draft = Draft(title: f["title"] ?? "", brief: f["brief"] ?? "", finalPrompt: f["final_prompt"] ?? "", preset: f["preset"] ?? "")
+        let draft = Draft(
+            title: f["title"] ?? "", brief: f["brief"] ?? "", finalPrompt: f["final_prompt"] ?? "",
+            preset: f["preset"] ?? "")
         do {
             let fields = try validated(title: draft.title, brief: draft.brief, finalPrompt: draft.finalPrompt)
             let preset = try checkedPreset(draft.preset, db: c.db)
-            guard let video = try c.store.createVideo(projectID: project, userID: user.id, title: fields.title,
-                                                      brief: fields.brief, finalPrompt: fields.finalPrompt, preset: preset) else {
+            guard
+                let video = try c.store.createVideo(
+                    projectID: project, userID: user.id, title: fields.title,
+                    brief: fields.brief, finalPrompt: fields.finalPrompt, preset: preset)
+            else {
                 throw HTTPError.notFound("No such project.")
             }
             c.setFlash("Video saved.")
@@ -45,40 +54,51 @@ enum VideoPages {
     }
 
     static func validated(title: String?, brief: String?, finalPrompt: String?) throws(InvalidInput) -> Draft {
-        Draft(title: try Field.text(title, name: "title", max: 200, required: true),
-              brief: try Field.text(brief, name: "brief", max: 10000, required: false),
-              finalPrompt: try Field.text(finalPrompt, name: "final_prompt", max: 32000, required: false))
+        Draft(
+            title: try Field.text(title, name: "title", max: 200, required: true),
+            brief: try Field.text(brief, name: "brief", max: 10000, required: false),
+            finalPrompt: try Field.text(finalPrompt, name: "final_prompt", max: 32000, required: false))
     }
 
     /// `imageError`: a refused reference-image upload, shown in its section with the refusal's status.
     static func show(_ c: inout Context, id: Int64, imageError: HTTPError? = nil) throws -> Response {
         let user = try c.requireUser()
         guard let video = try c.store.video(id: id, userID: user.id) else { throw HTTPError.notFound("No such video.") }
-        let page = try c.generations.store.history(videoID: id, userID: user.id,
-                                                   page: PageRequest.forPage(c.request.query, list: .generations, scope: id, userID: user.id))
+        let page = try c.generations.store.history(
+            videoID: id, userID: user.id,
+            page: PageRequest.forPage(c.request.query, list: .generations, scope: id, userID: user.id))
         let history = page.items
         let latestTakes = try c.generations.store.latestTakes(videoID: id, userID: user.id) ?? []
         let brief: HTML = video.brief.isEmpty ? .empty : "<h2>Brief</h2><p class=\"prewrap\">\(video.brief)</p>"
-        let prompt: HTML = video.finalPrompt.isEmpty
+        let prompt: HTML =
+            video.finalPrompt.isEmpty
             ? "<p class=\"muted\">No final prompt yet.</p>"
             : "<pre class=\"prompt\">\(video.finalPrompt)</pre>"
         let action: HTML
         if video.finalPrompt.isEmpty {
-            action = "<p class=\"notice\" role=\"note\">To generate this video, it needs a final prompt: the exact text sent to Sora. Draft one with the roundtable below.</p>"
+            action =
+                "<p class=\"notice\" role=\"note\">To generate this video, it needs a final prompt: the exact text sent to Sora. Draft one with the roundtable below.</p>"
         } else if try c.generations.store.hasActive(videoID: video.id, userID: user.id) {
-            action = "<p><a class=\"button\" href=\"\(Route.latestGeneration(video: video.id).path)\">Watch the generation in progress</a></p>"
+            action =
+                "<p><a class=\"button\" href=\"\(Route.latestGeneration(video: video.id).path)\">Watch the generation in progress</a></p>"
         } else {
             let label = latestTakes.isEmpty ? "Generate with Sora" : "Generate again"
-            action = "<p><a class=\"button primary\" href=\"\(Route.generateVideo(video: video.id).path)\">\(label)</a></p>"
+            action =
+                "<p><a class=\"button primary\" href=\"\(Route.generateVideo(video: video.id).path)\">\(label)</a></p>"
         }
         let rows: [HTML] = history.map { g in
-            let thumb: HTML = g.thumbnailURL.map { "<img src=\"\($0)\" alt=\"\" width=\"96\" height=\"54\">" } ?? "<span class=\"thumb-empty\" aria-hidden=\"true\"></span>"
+            let thumb: HTML =
+                g.thumbnailURL.map { "<img src=\"\($0)\" alt=\"\" width=\"96\" height=\"54\">" }
+                ?? "<span class=\"thumb-empty\" aria-hidden=\"true\"></span>"
             return """
                 <tr><td>\(thumb)</td><td><a href="\(Route.generation(g.id).path)">\(GenerationPages.settingsSummary(g))</a>\(earlierPrompt(g, current: video.finalPrompt))\(GenerationPages.referenceNote(g))</td>
                 <td>\(Views.statusBadge(g.status))</td><td>\(g.cost.display)\(g.possiblyBilled ? " (possibly billed)" : "")</td><td>\(Views.when(g.createdAt))</td></tr>
                 """
         }
-        let historyHTML: HTML = history.isEmpty ? "<p class=\"muted\">Not generated yet.</p>" : """
+        let historyHTML: HTML =
+            history.isEmpty
+            ? "<p class=\"muted\">Not generated yet.</p>"
+            : """
             <table class="history"><thead><tr><th scope="col"><span class="visually-hidden">Thumbnail</span></th><th scope="col">Settings</th>
             <th scope="col">Status</th><th scope="col">Cost</th><th scope="col">When</th></tr></thead><tbody>\(rows)</tbody></table>
             """ + page.links(path: Route.video(id).path, \.id, list: .generations, scope: id, userID: user.id)
@@ -113,7 +133,8 @@ enum VideoPages {
     static func editForm(_ c: inout Context, id: Int64) throws -> Response {
         let user = try c.requireUser()
         guard let video = try c.store.video(id: id, userID: user.id) else { throw HTTPError.notFound("No such video.") }
-        let draft = Draft(title: video.title, brief: video.brief, finalPrompt: video.finalPrompt, preset: video.preset ?? "")
+        let draft = Draft(
+            title: video.title, brief: video.brief, finalPrompt: video.finalPrompt, preset: video.preset ?? "")
         return try editPage(c, video: video, draft: draft, error: nil, status: 200)
     }
 
@@ -123,7 +144,9 @@ enum VideoPages {
         let user = try c.requireUser()
         guard let video = try c.store.video(id: id, userID: user.id) else { throw HTTPError.notFound("No such video.") }
         let f = try c.form()
-        let draft = Draft(title: f["title"] ?? "", brief: f["brief"] ?? "", finalPrompt: f["final_prompt"] ?? "", preset: f["preset"] ?? "")
+        let draft = Draft(
+            title: f["title"] ?? "", brief: f["brief"] ?? "", finalPrompt: f["final_prompt"] ?? "",
+            preset: f["preset"] ?? "")
         do {
             let fields = try validated(title: draft.title, brief: draft.brief, finalPrompt: draft.finalPrompt)
             let preset = try checkedPreset(draft.preset, db: c.db)
@@ -131,7 +154,8 @@ enum VideoPages {
             let changes = Library.VideoChanges(
                 title: fields.title,
                 brief: fields.brief.unifiedNewlines == video.brief.unifiedNewlines ? nil : fields.brief.unifiedNewlines,
-                finalPrompt: fields.finalPrompt.unifiedNewlines == video.finalPrompt.unifiedNewlines ? nil : fields.finalPrompt.unifiedNewlines,
+                finalPrompt: fields.finalPrompt.unifiedNewlines == video.finalPrompt.unifiedNewlines
+                    ? nil : fields.finalPrompt.unifiedNewlines,
                 preset: .some(preset))
             _ = try c.library.updateVideo(id: id, user: user, changes: changes)
             c.setFlash("Saved.")
@@ -171,7 +195,8 @@ enum VideoPages {
     static func confirmDelete(_ c: inout Context, id: Int64) throws -> Response {
         let user = try c.requireUser()
         guard let video = try c.store.video(id: id, userID: user.id),
-              let summary = try c.store.deletionSummary(videoID: id, userID: user.id) else { throw HTTPError.notFound("No such video.") }
+            let summary = try c.store.deletionSummary(videoID: id, userID: user.id)
+        else { throw HTTPError.notFound("No such video.") }
         return deletePage(c, video: video, summary: summary, refusal: summary.blocker, status: 200)
     }
 
@@ -180,24 +205,31 @@ enum VideoPages {
         let user = try c.requireUser()
         do {
             let deleted = try c.library.deleteVideo(id: id, user: user)
-            c.setFlash("Deleted “\(deleted.name)”: \(deleted.summary.sentence(withVideos: false)). What it cost stays in your spend.")
+            c.setFlash(
+                "Deleted “\(deleted.name)”: \(deleted.summary.sentence(withVideos: false)). What it cost stays in your spend."
+            )
             return .redirect(to: Route.project(deleted.projectID).path)
         } catch let refusal as Library.Refusal where refusal != .noSuchVideo {
             guard let video = try c.store.video(id: id, userID: user.id),
-                  let summary = try c.store.deletionSummary(videoID: id, userID: user.id) else { throw HTTPError.notFound("No such video.") }
+                let summary = try c.store.deletionSummary(videoID: id, userID: user.id)
+            else { throw HTTPError.notFound("No such video.") }
             return deletePage(c, video: video, summary: summary, refusal: refusal, status: refusal.httpError.status)
         }
     }
 
-    static func deletePage(_ c: Context, video: Video, summary: DeletionSummary, refusal: Library.Refusal?, status: Int) -> Response {
+    static func deletePage(_ c: Context, video: Video, summary: DeletionSummary, refusal: Library.Refusal?, status: Int)
+        -> Response
+    {
         Views.deletionPage(
             c, thing: "video", name: video.title,
             crumbs: """
                 <a href="\(Route.dashboard.path)">Dashboard</a> › <a href="\(Route.project(video.projectID).path)">\(video.projectName)</a> › \
                 <a href="\(Route.video(video.id).path)">\(video.title)</a> ›
                 """,
-            goes: "the video, its final prompt and prompt versions, its reference image, and the media files of its generations",
-            summary: summary.sentence(withVideos: false), action: Route.deleteVideo(video.id).path, back: Route.video(video.id).path,
+            goes:
+                "the video, its final prompt and prompt versions, its reference image, and the media files of its generations",
+            summary: summary.sentence(withVideos: false), action: Route.deleteVideo(video.id).path,
+            back: Route.video(video.id).path,
             refusal: refusal?.httpError.publicMessage, status: status)
     }
 

@@ -14,14 +14,15 @@ enum ReferencePages {
     /// The video page's section: the current image with its facts, the upload form and Remove.
     static func videoSection(_ c: Context, video: Video, user: User, error: String?) throws -> HTML {
         let current = try images(c).current(videoID: video.id, userID: user.id)
-        let shown: HTML = current.map { image in
-            """
-            <figure class="reference"><img src="\(Route.videoReferenceImage(video: video.id).path)?v=\(String(image.sha256.prefix(12)))" alt="The reference image" width="240">
-            <figcaption>\(image.format.rawValue.uppercased()), \(image.width)×\(image.height), \(Formatting.bytes(image.bytes)). Each generation fits it to its exact size (crop or letterbox, chosen when you generate).</figcaption></figure>
-            <form method="post" action="\(Route.videoReferenceImageDelete(video: video.id).path)" class="inline">\(Views.csrfField(c))
-            <button type="submit" class="secondary">Remove the image</button></form>
-            """
-        } ?? "<p class=\"muted\">No reference image: generations start from the prompt alone.</p>"
+        let shown: HTML =
+            current.map { image in
+                """
+                <figure class="reference"><img src="\(Route.videoReferenceImage(video: video.id).path)?v=\(String(image.sha256.prefix(12)))" alt="The reference image" width="240">
+                <figcaption>\(image.format.rawValue.uppercased()), \(image.width)×\(image.height), \(Formatting.bytes(image.bytes)). Each generation fits it to its exact size (crop or letterbox, chosen when you generate).</figcaption></figure>
+                <form method="post" action="\(Route.videoReferenceImageDelete(video: video.id).path)" class="inline">\(Views.csrfField(c))
+                <button type="submit" class="secondary">Remove the image</button></form>
+                """
+            } ?? "<p class=\"muted\">No reference image: generations start from the prompt alone.</p>"
         return """
             <h2 id="reference-image">Reference image</h2>\(Views.errorBox(error))
             \(shown)
@@ -56,14 +57,18 @@ enum ReferencePages {
     static func remove(_ c: inout Context, videoID: Int64) throws -> Response {
         let user = try c.requireUser()
         guard try c.store.video(id: videoID, userID: user.id) != nil else { throw HTTPError.notFound("No such video.") }
-        c.setFlash(try images(c).remove(videoID: videoID, userID: user.id) ? "Reference image removed." : "This video had no reference image.")
+        c.setFlash(
+            try images(c).remove(videoID: videoID, userID: user.id)
+                ? "Reference image removed." : "This video had no reference image.")
         return .redirect(to: Route.video(videoID).path)
     }
 
     /// GET /dashboard/videos/{id}/reference-image: the original, sent by nginx once ownership is checked.
     static func original(_ c: inout Context, videoID: Int64) throws -> Response {
         let user = try c.requireUser()
-        guard let image = try images(c).current(videoID: videoID, userID: user.id) else { throw HTTPError.notFound("No reference image.") }
+        guard let image = try images(c).current(videoID: videoID, userID: user.id) else {
+            throw HTTPError.notFound("No reference image.")
+        }
         return Media.accelRedirect(image.path, contentType: image.format.contentType)
     }
 
@@ -71,7 +76,9 @@ enum ReferencePages {
     /// fitted frame, made on request (shrunk from the original; cached by the browser per image).
     static func preview(_ c: inout Context, videoID: Int64) throws -> Response {
         let user = try c.requireUser()
-        guard let image = try images(c).current(videoID: videoID, userID: user.id) else { throw HTTPError.notFound("No reference image.") }
+        guard let image = try images(c).current(videoID: videoID, userID: user.id) else {
+            throw HTTPError.notFound("No reference image.")
+        }
         // Only the catalog's sizes: the preview is made once per image, size and fit, then kept.
         let size = c.request.query["size"] ?? ""
         guard try Catalog.load(c.db).models.contains(where: { $0.sizes.contains { $0.size == size } }) else {
@@ -79,13 +86,17 @@ enum ReferencePages {
         }
         let fit = try fitMode(c.request.query["fit"])
         let jpeg = try images(c).preview(image, size: size, mode: fit)
-        return Response(status: 200, headers: [("Content-Type", "image/jpeg"), ("Cache-Control", "private, max-age=3600")], body: jpeg)
+        return Response(
+            status: 200, headers: [("Content-Type", "image/jpeg"), ("Cache-Control", "private, max-age=3600")],
+            body: jpeg)
     }
 
     /// crop (the default) or letterbox; anything else is a 422 naming the field.
     static func fitMode(_ value: String?) throws(HTTPError) -> FitMode {
         guard let value, !value.isEmpty else { return .crop }
-        guard let mode = FitMode(rawValue: value) else { throw .validation(field: "image_fit", "must be crop or letterbox") }
+        guard let mode = FitMode(rawValue: value) else {
+            throw .validation(field: "image_fit", "must be crop or letterbox")
+        }
         return mode
     }
 }
@@ -106,7 +117,9 @@ enum ReferenceAPI {
         let user = try c.requireUser()
         guard try c.store.video(id: videoID, userID: user.id) != nil else { throw HTTPError.notFound("No such video.") }
         guard ImageFormat(contentType: c.request.contentType) != nil else {
-            throw HTTPError(415, "unsupported_media_type", "Send the image as the body with Content-Type image/jpeg, image/png or image/webp.")
+            throw HTTPError(
+                415, "unsupported_media_type",
+                "Send the image as the body with Content-Type image/jpeg, image/png or image/webp.")
         }
         let image = try ReferencePages.images(c).upload(videoID: videoID, userID: user.id, bytes: c.request.body)
         return .json(image.json(videoID: videoID))
@@ -125,8 +138,10 @@ enum ReferenceAPI {
 
 extension ReferenceImage {
     func json(videoID: Int64) -> JSON {
-        .object([("contentType", .string(format.contentType)), ("width", .int(width)), ("height", .int(height)),
-                 ("bytes", .int(bytes)), ("sha256", .string(sha256)), ("uploadedAt", .string(createdAt)),
-                 ("url", .string(Route.videoReferenceImage(video: videoID).path))])
+        .object([
+            ("contentType", .string(format.contentType)), ("width", .int(width)), ("height", .int(height)),
+            ("bytes", .int(bytes)), ("sha256", .string(sha256)), ("uploadedAt", .string(createdAt)),
+            ("url", .string(Route.videoReferenceImage(video: videoID).path)),
+        ])
     }
 }

@@ -9,23 +9,30 @@ enum RoundtableAPI {
     /// POST /api/videos/{id}/roundtable {"preset"?, "feedback"?, "previousRoundtableId"?, "settings"?}
     static func start(_ c: inout Context, videoID: Int64) throws -> Response {
         let user = try c.requireUser()
-        guard let video = try c.store.video(id: videoID, userID: user.id) else { throw HTTPError.notFound("No such video.") }
-        let doc = c.request.body.allSatisfy({ $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 })
+        guard let video = try c.store.video(id: videoID, userID: user.id) else {
+            throw HTTPError.notFound("No such video.")
+        }
+        let doc =
+            c.request.body.allSatisfy({ $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 })
             ? nil : try Field.jsonObject(c.request.json())
         let previous: Int64?
         switch doc?.root["previousRoundtableId"] {
         case nil, .null?: previous = nil
         case let .number(n)?:
-            guard let id = Int64(n), id > 0 else { throw HTTPError.validation(field: "previousRoundtableId", "must be a roundtable id") }
+            guard let id = Int64(n), id > 0 else {
+                throw HTTPError.validation(field: "previousRoundtableId", "must be a roundtable id")
+            }
             previous = id
         default: throw HTTPError.validation(field: "previousRoundtableId", "must be a roundtable id")
         }
         let table = try refusals {
-            try c.roundtables.start(user: user, video: video, preset: presetChoice(doc),
-                                    feedback: doc.map { try Field.json($0, "feedback") } ?? nil,
-                                    requested: Catalog.requested(fromJSON: doc?.root["settings"]), previous: previous)
+            try c.roundtables.start(
+                user: user, video: video, preset: presetChoice(doc),
+                feedback: doc.map { try Field.json($0, "feedback") } ?? nil,
+                requested: Catalog.requested(fromJSON: doc?.root["settings"]), previous: previous)
         }
-        var response = Response.json(.object([("roundtableId", .int(table.id)), ("status", .string(table.status.rawValue))]), status: 202)
+        var response = Response.json(
+            .object([("roundtableId", .int(table.id)), ("status", .string(table.status.rawValue))]), status: 202)
         response.addHeader("Location", Route.apiRoundtable(table.id).path)
         return response
     }
@@ -33,7 +40,9 @@ enum RoundtableAPI {
     /// GET /api/roundtables/{id}
     static func one(_ c: inout Context, id: Int64) throws -> Response {
         let user = try c.requireUser()
-        guard let table = try c.roundtables.store.roundtable(id: id, userID: user.id) else { throw HTTPError.notFound("No such roundtable.") }
+        guard let table = try c.roundtables.store.roundtable(id: id, userID: user.id) else {
+            throw HTTPError.notFound("No such roundtable.")
+        }
         return .json(table.json(messages: try c.roundtables.store.messages(roundtableID: id)))
     }
 
@@ -42,7 +51,13 @@ enum RoundtableAPI {
         let user = try c.requireUser()
         guard try c.store.video(id: videoID, userID: user.id) != nil else { throw HTTPError.notFound("No such video.") }
         let tables = try c.roundtables.store.list(videoID: videoID, userID: user.id)
-        return .json(.object([("roundtables", .array(try tables.map { $0.json(messages: try c.roundtables.store.messages(roundtableID: $0.id)) }))]))
+        return .json(
+            .object([
+                (
+                    "roundtables",
+                    .array(try tables.map { $0.json(messages: try c.roundtables.store.messages(roundtableID: $0.id)) })
+                )
+            ]))
     }
 
     /// POST /api/roundtables/{id}/accept {"prompt"?} → the video with its new final prompt.
@@ -58,7 +73,8 @@ enum RoundtableAPI {
     static func retry(_ c: inout Context, id: Int64) throws -> Response {
         let user = try c.requireUser()
         let table = try refusals { try c.roundtables.retry(id: id, user: user) }
-        return .json(.object([("roundtableId", .int(table.id)), ("status", .string(table.status.rawValue))]), status: 202)
+        return .json(
+            .object([("roundtableId", .int(table.id)), ("status", .string(table.status.rawValue))]), status: 202)
     }
 
     /// Absent: the video's own preset; null or "": none; a name: that preset.

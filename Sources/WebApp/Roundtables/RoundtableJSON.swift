@@ -5,10 +5,13 @@ import Web
 
 extension RoundtableMessage {
     var json: JSON {
-        .object([("role", .string(role)), ("round", .int(Int64(round))), ("content", .string(content)),
-                 ("promptTokens", promptTokens.map(JSON.int) ?? .null), ("completionTokens", completionTokens.map(JSON.int) ?? .null),
-                 ("cost", cost.map { JSON.number($0.jsonText) } ?? .null), ("finishReason", .optional(finishReason)),
-                 ("createdAt", .string(createdAt))])
+        .object([
+            ("role", .string(role)), ("round", .int(Int64(round))), ("content", .string(content)),
+            ("promptTokens", promptTokens.map(JSON.int) ?? .null),
+            ("completionTokens", completionTokens.map(JSON.int) ?? .null),
+            ("cost", cost.map { JSON.number($0.jsonText) } ?? .null), ("finishReason", .optional(finishReason)),
+            ("createdAt", .string(createdAt)),
+        ])
     }
 }
 
@@ -16,15 +19,18 @@ extension Roundtable {
     func json(messages: [RoundtableMessage]) -> JSON {
         .object([
             ("id", .int(id)), ("videoId", .int(videoID)), ("status", .string(status.rawValue)),
-            ("settings", (try? JSONParser.parse(settings)) ?? .null), ("preset", .optional(preset)), ("feedback", .optional(feedback)),
+            ("settings", (try? JSONParser.parse(settings)) ?? .null), ("preset", .optional(preset)),
+            ("feedback", .optional(feedback)),
             ("previousRoundtableId", previousRoundtableID.map(JSON.int) ?? .null), ("chatModel", .string(chatModel)),
-            ("messages", .array(messages.map(\.json))), ("proposal", .optional(proposal)), ("rationale", .optional(rationale)),
+            ("messages", .array(messages.map(\.json))), ("proposal", .optional(proposal)),
+            ("rationale", .optional(rationale)),
             // Some call had no usage: the total is not known, so no number is given (never a partial as if whole).
             ("cost", costUnknown ? .null : .number(cost.jsonText)), ("costUnknown", .bool(costUnknown)),
             ("knownCost", .number(cost.jsonText)),
             ("possiblyBilled", .number(possiblyBilled.jsonText)), ("unansweredCalls", .int(unansweredCalls)),
             ("error", .optional(errorMessage)),
-            ("createdAt", .string(createdAt)), ("completedAt", .optional(completedAt)), ("acceptedAt", .optional(acceptedAt)),
+            ("createdAt", .string(createdAt)), ("completedAt", .optional(completedAt)),
+            ("acceptedAt", .optional(acceptedAt)),
         ])
     }
 }

@@ -10,12 +10,15 @@ enum RoundtablePages {
     /// POST /dashboard/videos/{id}/roundtables (preset, settings, feedback, previous)
     static func start(_ c: inout Context, videoID: Int64) throws -> Response {
         let user = try c.requireUser()
-        guard let video = try c.store.video(id: videoID, userID: user.id) else { throw HTTPError.notFound("No such video.") }
+        guard let video = try c.store.video(id: videoID, userID: user.id) else {
+            throw HTTPError.notFound("No such video.")
+        }
         let form = try c.form()
         let previous = form["previous"].flatMap { Int64($0) }
         do {
-            let table = try c.roundtables.start(user: user, video: video, preset: form["preset"], feedback: form["feedback"],
-                                                requested: Catalog.requested(fromFields: form.fields), previous: previous)
+            let table = try c.roundtables.start(
+                user: user, video: video, preset: form["preset"], feedback: form["feedback"],
+                requested: Catalog.requested(fromFields: form.fields), previous: previous)
             c.setFlash("The roundtable is meeting. This page fills in as each role answers.")
             return .redirect(to: Route.roundtable(table.id).path)
         } catch let refusal as Roundtables.Refusal where !refusal.isNotFound {
@@ -27,7 +30,8 @@ enum RoundtablePages {
     /// The start form on the video page.
     static func startForm(_ c: Context, video: Video, presets: [RoundtablePreset], catalog: Catalog) -> HTML {
         guard !video.brief.isEmpty else {
-            return "<p class=\"notice\" role=\"note\">The roundtable drafts the final prompt from the brief: this video has no brief yet.</p>"
+            return
+                "<p class=\"notice\" role=\"note\">The roundtable drafts the final prompt from the brief: this video has no brief yet.</p>"
         }
         let presetOptions: [HTML] = presets.map { p in
             let selected: HTML = p.name == video.preset ? " selected" : .empty
@@ -59,7 +63,8 @@ enum RoundtablePages {
     static func show(_ c: inout Context, id: Int64) throws -> Response {
         let user = try c.requireUser()
         guard let table = try c.roundtables.store.roundtable(id: id, userID: user.id),
-              let video = try c.store.video(id: table.videoID, userID: user.id) else { throw HTTPError.notFound("No such roundtable.") }
+            let video = try c.store.video(id: table.videoID, userID: user.id)
+        else { throw HTTPError.notFound("No such roundtable.") }
         let messages = try c.roundtables.store.messages(roundtableID: id)
         let refresh = AutoRefresh(c, page: .roundtable(table.id), every: 3, while: table.status.isActive)
         let header: HTML = """
@@ -95,7 +100,10 @@ enum RoundtablePages {
 
     static func proposalSection(_ c: Context, table: Roundtable, video: Video) -> HTML {
         let proposal = table.proposal ?? ""
-        let accepted: HTML = table.acceptedAt.map { "<p class=\"notice\" role=\"status\">Used as the final prompt \(Views.when($0)).</p>" } ?? .empty
+        let accepted: HTML =
+            table.acceptedAt.map {
+                "<p class=\"notice\" role=\"status\">Used as the final prompt \(Views.when($0)).</p>"
+            } ?? .empty
         return """
             \(accepted)
             <div class="columns">
@@ -123,8 +131,10 @@ enum RoundtablePages {
     /// The run's settings as hidden fields, so "run again" writes for the same video settings.
     static func settingsFields(_ table: Roundtable) -> HTML {
         let s = try? JSONParser.parse(table.settings)
-        let pairs: [(String, String?)] = [("model", s?["model"]?.stringValue), ("duration", s?["duration"]?.intValue.map(String.init)),
-                                          ("aspect_ratio", s?["aspect_ratio"]?.stringValue), ("resolution", s?["resolution"]?.stringValue)]
+        let pairs: [(String, String?)] = [
+            ("model", s?["model"]?.stringValue), ("duration", s?["duration"]?.intValue.map(String.init)),
+            ("aspect_ratio", s?["aspect_ratio"]?.stringValue), ("resolution", s?["resolution"]?.stringValue),
+        ]
         let fields: [HTML] = pairs.map { "<input type=\"hidden\" name=\"\($0.0)\" value=\"\($0.1 ?? "")\">" }
         return "\(fields)"
     }
@@ -134,14 +144,16 @@ enum RoundtablePages {
         let items: [HTML] = messages.map { m in
             let round = m.round == 3 ? "Moderator" : "Round \(m.round)"
             let cost: String = m.cost.map(\.display) ?? "cost unknown"
-            let tokens: String = m.promptTokens.map { "\($0) + \(m.completionTokens ?? 0) tokens" } ?? "no usage reported"
+            let tokens: String =
+                m.promptTokens.map { "\($0) + \(m.completionTokens ?? 0) tokens" } ?? "no usage reported"
             return """
                 <li><p><strong>\(m.role)</strong> <span class="muted">\(round) · \(tokens) · \(cost)</span></p>
                 <p class="prewrap">\(m.content)</p></li>
                 """
         }
         let openAttribute: HTML = open ? " open" : .empty
-        return "<details class=\"transcript\"\(openAttribute)><summary>Transcript (\(messages.count) messages)</summary><ol>\(items)</ol></details>"
+        return
+            "<details class=\"transcript\"\(openAttribute)><summary>Transcript (\(messages.count) messages)</summary><ol>\(items)</ol></details>"
     }
 
     /// POST /dashboard/roundtables/{id}/accept (prompt?: an edited one)
@@ -162,14 +174,19 @@ enum RoundtablePages {
     /// GET /dashboard/roundtables/{id}/edit: the proposal in a text box, then "Use this prompt".
     static func edit(_ c: inout Context, id: Int64) throws -> Response {
         let user = try c.requireUser()
-        guard let table = try c.roundtables.store.roundtable(id: id, userID: user.id) else { throw HTTPError.notFound("No such roundtable.") }
+        guard let table = try c.roundtables.store.roundtable(id: id, userID: user.id) else {
+            throw HTTPError.notFound("No such roundtable.")
+        }
         guard let proposal = table.proposal else { throw Roundtables.Refusal.notCompleted.httpError }
         return try editPage(c, id: id, user: user, prompt: proposal, error: nil, status: 200)
     }
 
-    static func editPage(_ c: Context, id: Int64, user: User, prompt: String, error: String?, status: Int) throws -> Response {
+    static func editPage(_ c: Context, id: Int64, user: User, prompt: String, error: String?, status: Int) throws
+        -> Response
+    {
         guard let table = try c.roundtables.store.roundtable(id: id, userID: user.id),
-              let video = try c.store.video(id: table.videoID, userID: user.id) else { throw HTTPError.notFound("No such roundtable.") }
+            let video = try c.store.video(id: table.videoID, userID: user.id)
+        else { throw HTTPError.notFound("No such roundtable.") }
         let body: HTML = """
             <p class="crumbs"><a href="\(Route.video(video.id).path)">\(video.title)</a> › <a href="\(Route.roundtable(id).path)">Roundtable</a> ›</p>
             <h1>Edit the proposal, then use it</h1>\(Views.errorBox(error))
@@ -200,12 +217,14 @@ enum RoundtablePages {
         }
         let versions = try c.store.promptVersions(videoID: video.id, userID: user.id)
         let versionItems: [HTML] = versions.map { v in
-            let source = switch v.source {
-            case .written: "written"
-            case .roundtable: "from a roundtable"
-            case .edited: "edited from a roundtable"
-            }
-            return "<li><details><summary>\(Views.when(v.createdAt)) · \(source)</summary><pre class=\"prompt\">\(v.prompt)</pre></details></li>"
+            let source =
+                switch v.source {
+                case .written: "written"
+                case .roundtable: "from a roundtable"
+                case .edited: "edited from a roundtable"
+                }
+            return
+                "<li><details><summary>\(Views.when(v.createdAt)) · \(source)</summary><pre class=\"prompt\">\(v.prompt)</pre></details></li>"
         }
         return """
             <h2>Roundtable</h2>

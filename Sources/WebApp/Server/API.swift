@@ -10,14 +10,16 @@ enum API {
         let user = try c.requireUser()
         let request = try PageRequest.parse(c.request.query, list: .projects, scope: 0, userID: user.id)
         let page = try c.store.projects(userID: user.id, page: request)
-        return .json(page.json(key: "projects", next: page.next(\.id, list: .projects, scope: 0, userID: user.id), json))
+        return .json(
+            page.json(key: "projects", next: page.next(\.id, list: .projects, scope: 0, userID: user.id), json))
     }
 
     static func createProject(_ c: inout Context) throws -> Response {
         let user = try c.requireUser()
         let doc = try Field.jsonObject(c.request.json())
         let name = try Field.text(Field.json(doc, "name"), name: "name", max: 200, required: true)
-        let description = try Field.text(Field.json(doc, "description"), name: "description", max: 10000, required: false)
+        let description = try Field.text(
+            Field.json(doc, "description"), name: "description", max: 10000, required: false)
         let project = try c.store.createProject(userID: user.id, name: name, description: description)
         var response = Response.json(json(project), status: 201)
         response.addHeader("Location", Route.apiProject(project.id).path)
@@ -26,14 +28,18 @@ enum API {
 
     static func project(_ c: inout Context, id: Int64) throws -> Response {
         let user = try c.requireUser()
-        guard let project = try c.store.project(id: id, userID: user.id) else { throw HTTPError.notFound("No such project.") }
+        guard let project = try c.store.project(id: id, userID: user.id) else {
+            throw HTTPError.notFound("No such project.")
+        }
         return .json(json(project))
     }
 
     /// GET /api/projects/{id}/videos — paged; `?q=`, `?status=`, `?model=`, `?sort=` as `VideoQuery` reads them.
     static func listVideos(_ c: inout Context, project: Int64) throws -> Response {
         let user = try c.requireUser()
-        guard try c.store.project(id: project, userID: user.id) != nil else { throw HTTPError.notFound("No such project.") }
+        guard try c.store.project(id: project, userID: user.id) != nil else {
+            throw HTTPError.notFound("No such project.")
+        }
         return try videoList(c, user: user, projectID: project)
     }
 
@@ -52,11 +58,15 @@ enum API {
     static func createVideo(_ c: inout Context, project: Int64) throws -> Response {
         let user = try c.requireUser()
         let doc = try Field.jsonObject(c.request.json())
-        let draft = try VideoPages.validated(title: Field.json(doc, "title"), brief: Field.json(doc, "brief"),
-                                             finalPrompt: Field.json(doc, "final_prompt"))
+        let draft = try VideoPages.validated(
+            title: Field.json(doc, "title"), brief: Field.json(doc, "brief"),
+            finalPrompt: Field.json(doc, "final_prompt"))
         let preset = try VideoPages.checkedPreset(Field.json(doc, "preset"), db: c.db)
-        guard let video = try c.store.createVideo(projectID: project, userID: user.id, title: draft.title,
-                                                  brief: draft.brief, finalPrompt: draft.finalPrompt, preset: preset) else {
+        guard
+            let video = try c.store.createVideo(
+                projectID: project, userID: user.id, title: draft.title,
+                brief: draft.brief, finalPrompt: draft.finalPrompt, preset: preset)
+        else {
             throw HTTPError.notFound("No such project.")
         }
         var response = Response.json(json(video), status: 201)
@@ -85,8 +95,9 @@ enum API {
     static func updateProject(_ c: inout Context, id: Int64) throws -> Response {
         let user = try c.requireUser()
         let doc = try Field.patch(c.request, allowed: ["name", "description"])
-        let changes = Library.ProjectChanges(name: try Field.patchText(doc, "name", max: 200, required: true),
-                                             description: try Field.patchText(doc, "description", max: 10000, required: false))
+        let changes = Library.ProjectChanges(
+            name: try Field.patchText(doc, "name", max: 200, required: true),
+            description: try Field.patchText(doc, "description", max: 10000, required: false))
         return .json(json(try c.library.updateProject(id: id, user: user, changes: changes)))
     }
 
@@ -101,11 +112,13 @@ enum API {
     static func updateVideo(_ c: inout Context, id: Int64) throws -> Response {
         let user = try c.requireUser()
         let doc = try Field.patch(c.request, allowed: ["title", "brief", "final_prompt", "preset"])
-        var changes = Library.VideoChanges(title: try Field.patchText(doc, "title", max: 200, required: true),
-                                           brief: try Field.patchText(doc, "brief", max: 10000, required: false),
-                                           finalPrompt: try Field.patchText(doc, "final_prompt", max: 32000, required: false))
+        var changes = Library.VideoChanges(
+            title: try Field.patchText(doc, "title", max: 200, required: true),
+            brief: try Field.patchText(doc, "brief", max: 10000, required: false),
+            finalPrompt: try Field.patchText(doc, "final_prompt", max: 32000, required: false))
         if let preset = doc.root["preset"] {
-            changes.preset = .some(try VideoPages.checkedPreset(preset.isNull ? nil : Field.json(doc, "preset"), db: c.db))
+            changes.preset = .some(
+                try VideoPages.checkedPreset(preset.isNull ? nil : Field.json(doc, "preset"), db: c.db))
         }
         _ = try c.library.updateVideo(id: id, user: user, changes: changes)
         return try video(&c, id: id)
@@ -140,24 +153,40 @@ enum API {
         let settings = try Catalog.load(c.db).resolve(requested, db: c.db)
         // A total, like generate-sora's `estimatedCost` and `expectedCost`: what a click of `takes` costs.
         let takes = requested.takes ?? 1
-        guard let total = settings.estimatedCost.times(takes) else { throw HTTPError.validation(field: "takes", "is too many for this price") }
-        return .json(.object([("settings", settings.userJSON), ("size", .string(settings.size)),
-                              ("seconds", .string(settings.apiSeconds)), ("takes", .int(takes)),
-                              ("costPerTake", .number(settings.estimatedCost.jsonText)), ("estimatedCost", .number(total.jsonText))]))
+        guard let total = settings.estimatedCost.times(takes) else {
+            throw HTTPError.validation(field: "takes", "is too many for this price")
+        }
+        return .json(
+            .object([
+                ("settings", settings.userJSON), ("size", .string(settings.size)),
+                ("seconds", .string(settings.apiSeconds)), ("takes", .int(takes)),
+                ("costPerTake", .number(settings.estimatedCost.jsonText)), ("estimatedCost", .number(total.jsonText)),
+            ]))
     }
 
     static func json(_ p: Project) -> JSON {
-        .object([("id", .int(p.id)), ("name", .string(p.name)), ("description", .string(p.description)),
-                 ("video_count", .int(p.videoCount)), ("created_at", .string(p.createdAt)), ("updated_at", .string(p.updatedAt))])
+        .object([
+            ("id", .int(p.id)), ("name", .string(p.name)), ("description", .string(p.description)),
+            ("video_count", .int(p.videoCount)), ("created_at", .string(p.createdAt)),
+            ("updated_at", .string(p.updatedAt)),
+        ])
     }
 
     static func json(_ v: Video) -> JSON {
-        .object([("id", .int(v.id)), ("project_id", .int(v.projectID)), ("title", .string(v.title)),
-                 ("brief", .string(v.brief)), ("final_prompt", .string(v.finalPrompt)), ("preset", .optional(v.preset)),
-                 ("created_at", .string(v.createdAt)), ("updated_at", .string(v.updatedAt)),
-                 ("latest_generation", v.latest.map { latest in
-                     .object([("id", .int(latest.id)), ("status", .string(latest.status.rawValue)), ("model", .string(latest.model)),
-                              ("created_at", .string(latest.createdAt))])
-                 } ?? .null)])
+        .object([
+            ("id", .int(v.id)), ("project_id", .int(v.projectID)), ("title", .string(v.title)),
+            ("brief", .string(v.brief)), ("final_prompt", .string(v.finalPrompt)), ("preset", .optional(v.preset)),
+            ("created_at", .string(v.createdAt)), ("updated_at", .string(v.updatedAt)),
+            (
+                "latest_generation",
+                v.latest.map { latest in
+                    .object([
+                        ("id", .int(latest.id)), ("status", .string(latest.status.rawValue)),
+                        ("model", .string(latest.model)),
+                        ("created_at", .string(latest.createdAt)),
+                    ])
+                } ?? .null
+            ),
+        ])
     }
 }

@@ -32,8 +32,9 @@ public final class App {
             connection = fresh
             return fresh
         } catch {
-            throw HTTPError(503, "database_unavailable", "The database is unavailable. Try again shortly.",
-                            logDetail: error.description)
+            throw HTTPError(
+                503, "database_unavailable", "The database is unavailable. Try again shortly.",
+                logDetail: error.description)
         }
     }
 
@@ -41,7 +42,9 @@ public final class App {
         let started = monotonicNanoseconds()
         let route = Route(path: request.path)
         let response = answer(request, route: route)
-        record(route: route?.metricName ?? "unmatched", status: response.status, nanoseconds: monotonicNanoseconds() - started)
+        record(
+            route: route?.metricName ?? "unmatched", status: response.status,
+            nanoseconds: monotonicNanoseconds() - started)
         return response
     }
 
@@ -103,10 +106,14 @@ public final class App {
     /// Every error answer is logged with the request id (5xx as errors with the detail, the rest as info).
     func errorResponse(_ error: any Error, for request: Request, userID: Int64? = nil) -> Response {
         let http = Self.httpError(error)
-        var metadata: Logger.Metadata = ["request_id": "\(request.requestID)", "status": "\(http.status)", "code": "\(http.code)"]
+        var metadata: Logger.Metadata = [
+            "request_id": "\(request.requestID)", "status": "\(http.status)", "code": "\(http.code)",
+        ]
         if let userID { metadata["user_id"] = "\(userID)" }
         if http.status >= 500 {
-            Log.error("\(request.method) \(request.path) -> \(http.status): \(http.logDetail ?? http.publicMessage)", metadata)
+            Log.error(
+                "\(request.method) \(request.path) -> \(http.status): \(http.logDetail ?? http.publicMessage)", metadata
+            )
         } else {
             Log.info("\(request.method) \(request.path) -> \(http.status)", metadata)
         }
@@ -131,23 +138,33 @@ public final class App {
         case let e as MultipartError:
             switch e {
             case .noBoundary: return HTTPError(400, "malformed_multipart", "The form upload has no multipart boundary.")
-            case let .malformed(why): return HTTPError(400, "malformed_multipart", "The form upload is malformed: \(why).")
+            case let .malformed(why):
+                return HTTPError(400, "malformed_multipart", "The form upload is malformed: \(why).")
             case .tooManyParts: return HTTPError(400, "malformed_multipart", "The form upload has too many parts.")
             }
         case let e as DatabaseError:
             switch e {
-            case .unavailable: return HTTPError(503, "database_unavailable", "The database is unavailable. Try again shortly.", logDetail: e.description)
+            case .unavailable:
+                return HTTPError(
+                    503, "database_unavailable", "The database is unavailable. Try again shortly.",
+                    logDetail: e.description)
             case .uniqueViolation: return HTTPError(409, "conflict", "That already exists.", logDetail: e.description)
-            case .foreignKeyViolation: return HTTPError(409, "conflict", "That refers to something that no longer exists.", logDetail: e.description)
-            case .invalidData: return HTTPError(422, "validation_failed", "The data is not valid.", logDetail: e.description)
+            case .foreignKeyViolation:
+                return HTTPError(
+                    409, "conflict", "That refers to something that no longer exists.", logDetail: e.description)
+            case .invalidData:
+                return HTTPError(422, "validation_failed", "The data is not valid.", logDetail: e.description)
             case .retryable: return HTTPError(503, "busy", "The server is busy. Try again.", logDetail: e.description)
-            case .other: return HTTPError(500, "internal_error", "Something went wrong on our side.", logDetail: e.description)
+            case .other:
+                return HTTPError(500, "internal_error", "Something went wrong on our side.", logDetail: e.description)
             }
         case let FormError.invalidUTF8(field): return .validation(field: field, "must be valid UTF-8 text")
         case let e as JSONError:
             switch e {
-            case .wrongContentType: return HTTPError(415, "unsupported_media_type", "Send a JSON body with Content-Type: application/json.")
-            case let .syntax(offset): return HTTPError(400, "invalid_json", "The body is not valid JSON (error at byte \(offset)).")
+            case .wrongContentType:
+                return HTTPError(415, "unsupported_media_type", "Send a JSON body with Content-Type: application/json.")
+            case let .syntax(offset):
+                return HTTPError(400, "invalid_json", "The body is not valid JSON (error at byte \(offset)).")
             case .tooDeep: return HTTPError(400, "invalid_json", "The JSON is nested too deeply.")
             }
         default:
@@ -194,7 +211,8 @@ public final class App {
         case let .deleteWebhook(id): [.post: { try WebhookPages.delete(&$0, id: id) }]
         case let .redeliverWebhook(delivery): [.post: { try WebhookPages.redeliver(&$0, deliveryID: delivery) }]
         case .apiWebhooks: [.get: WebhookAPI.list, .post: WebhookAPI.create]
-        case let .apiWebhook(id): [.get: { try WebhookAPI.one(&$0, id: id) }, .delete: { try WebhookAPI.delete(&$0, id: id) }]
+        case let .apiWebhook(id):
+            [.get: { try WebhookAPI.one(&$0, id: id) }, .delete: { try WebhookAPI.delete(&$0, id: id) }]
         case let .apiWebhookDeliveries(id): [.get: { try WebhookAPI.deliveries(&$0, id: id) }]
         case let .apiRedeliverWebhook(delivery): [.post: { try WebhookAPI.redeliver(&$0, deliveryID: delivery) }]
         case .adminUsers: [.get: AdminPages.users]
@@ -206,33 +224,55 @@ public final class App {
         case .dashboard: [.get: ProjectPages.dashboard]
         case .projects: [.post: ProjectPages.create]
         case let .project(id): [.get: { try ProjectPages.show(&$0, id: id) }]
-        case let .editProject(id): [.get: { try ProjectPages.editForm(&$0, id: id) }, .post: { try ProjectPages.update(&$0, id: id) }]
-        case let .deleteProject(id): [.get: { try ProjectPages.confirmDelete(&$0, id: id) }, .post: { try ProjectPages.delete(&$0, id: id) }]
+        case let .editProject(id):
+            [.get: { try ProjectPages.editForm(&$0, id: id) }, .post: { try ProjectPages.update(&$0, id: id) }]
+        case let .deleteProject(id):
+            [.get: { try ProjectPages.confirmDelete(&$0, id: id) }, .post: { try ProjectPages.delete(&$0, id: id) }]
         case let .newVideo(project): [.get: { try VideoPages.newForm(&$0, project: project) }]
         case let .projectVideos(project): [.post: { try VideoPages.create(&$0, project: project) }]
         case let .video(id): [.get: { try VideoPages.show(&$0, id: id) }]
-        case let .editVideo(id): [.get: { try VideoPages.editForm(&$0, id: id) }, .post: { try VideoPages.update(&$0, id: id) }]
-        case let .deleteVideo(id): [.get: { try VideoPages.confirmDelete(&$0, id: id) }, .post: { try VideoPages.delete(&$0, id: id) }]
+        case let .editVideo(id):
+            [.get: { try VideoPages.editForm(&$0, id: id) }, .post: { try VideoPages.update(&$0, id: id) }]
+        case let .deleteVideo(id):
+            [.get: { try VideoPages.confirmDelete(&$0, id: id) }, .post: { try VideoPages.delete(&$0, id: id) }]
         case let .copyVideo(id): [.post: { try VideoPages.copy(&$0, id: id) }]
-        case let .generateVideo(video): [.get: { try GenerationPages.settings(&$0, videoID: video) },
-                                         .post: { try GenerationPages.confirm(&$0, videoID: video) }]
+        case let .generateVideo(video):
+            [
+                .get: { try GenerationPages.settings(&$0, videoID: video) },
+                .post: { try GenerationPages.confirm(&$0, videoID: video) },
+            ]
         case let .latestGeneration(video): [.get: { try GenerationPages.latest(&$0, videoID: video) }]
         case let .generation(id): [.get: { try GenerationPages.show(&$0, id: id) }]
-        case let .videoReferenceImage(video): [.get: { try ReferencePages.original(&$0, videoID: video) },
-                                               .post: { try ReferencePages.upload(&$0, videoID: video) }]
+        case let .videoReferenceImage(video):
+            [
+                .get: { try ReferencePages.original(&$0, videoID: video) },
+                .post: { try ReferencePages.upload(&$0, videoID: video) },
+            ]
         case let .videoReferenceImageDelete(video): [.post: { try ReferencePages.remove(&$0, videoID: video) }]
         case let .videoReferencePreview(video): [.get: { try ReferencePages.preview(&$0, videoID: video) }]
-        case let .apiReferenceImage(video): [.get: { try ReferenceAPI.show(&$0, videoID: video) },
-                                             .put: { try ReferenceAPI.put(&$0, videoID: video) },
-                                             .delete: { try ReferenceAPI.delete(&$0, videoID: video) }]
+        case let .apiReferenceImage(video):
+            [
+                .get: { try ReferenceAPI.show(&$0, videoID: video) },
+                .put: { try ReferenceAPI.put(&$0, videoID: video) },
+                .delete: { try ReferenceAPI.delete(&$0, videoID: video) },
+            ]
         case .apiProjects: [.get: API.listProjects, .post: API.createProject]
-        case let .apiProject(id): [.get: { try API.project(&$0, id: id) }, .patch: { try API.updateProject(&$0, id: id) },
-                                   .delete: { try API.deleteProject(&$0, id: id) }]
+        case let .apiProject(id):
+            [
+                .get: { try API.project(&$0, id: id) }, .patch: { try API.updateProject(&$0, id: id) },
+                .delete: { try API.deleteProject(&$0, id: id) },
+            ]
         case .apiVideos: [.get: { try API.listAllVideos(&$0) }]
-        case let .apiProjectVideos(project): [.get: { try API.listVideos(&$0, project: project) },
-                                              .post: { try API.createVideo(&$0, project: project) }]
-        case let .apiVideo(id): [.get: { try API.video(&$0, id: id) }, .patch: { try API.updateVideo(&$0, id: id) },
-                                 .delete: { try API.deleteVideo(&$0, id: id) }]
+        case let .apiProjectVideos(project):
+            [
+                .get: { try API.listVideos(&$0, project: project) },
+                .post: { try API.createVideo(&$0, project: project) },
+            ]
+        case let .apiVideo(id):
+            [
+                .get: { try API.video(&$0, id: id) }, .patch: { try API.updateVideo(&$0, id: id) },
+                .delete: { try API.deleteVideo(&$0, id: id) },
+            ]
         case let .apiVideoCopy(id): [.post: { try API.copyVideo(&$0, id: id) }]
         case .apiModels: [.get: API.models]
         case .apiEstimate: [.get: API.estimate]
@@ -242,7 +282,8 @@ public final class App {
         case let .apiGeneration(id): [.get: { try GenerationAPI.one(&$0, id: id) }]
         case let .apiCancelGeneration(id): [.post: { try GenerationAPI.cancel(&$0, id: id) }]
         case let .cancelGeneration(id): [.post: { try GenerationPages.cancel(&$0, id: id) }]
-        case let .remixGeneration(id): [.get: { try GenerationPages.remixForm(&$0, id: id) }, .post: { try GenerationPages.remix(&$0, id: id) }]
+        case let .remixGeneration(id):
+            [.get: { try GenerationPages.remixForm(&$0, id: id) }, .post: { try GenerationPages.remix(&$0, id: id) }]
         case let .videoTakes(video): [.get: { try GenerationPages.takes(&$0, videoID: video) }]
         case let .apiRemixGeneration(id): [.post: { try GenerationAPI.remix(&$0, id: id) }]
         case let .videoRoundtables(video): [.post: { try RoundtablePages.start(&$0, videoID: video) }]

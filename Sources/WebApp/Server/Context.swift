@@ -7,7 +7,6 @@ import Postgres
 import Telemetry
 import Web
 
-
 struct Context {
     static let sessionCookie = "pr_session"
     static let csrfCookie = "pr_csrf"
@@ -65,14 +64,20 @@ struct Context {
     mutating func authenticate(api: Bool, allowBearer: Bool) throws {
         if api || allowBearer, let token = request.bearerToken {
             let hash = Crypto.sha256(token)
-            if let cached = cache?.user(forToken: hash) { user = cached; return }
+            if let cached = cache?.user(forToken: hash) {
+                user = cached
+                return
+            }
             let epoch = cache?.epoch ?? 0
             user = try store.userForAPIToken(token)
             if let user { cache?.store(token: hash, user: user, readAt: epoch) }
         } else if !api, let token = request.cookies[Context.sessionCookie] {
             let hash = Crypto.sha256(token)
             let now = AnswerCache.now()
-            if let cached = cache?.user(forSession: hash, now: now) { user = cached; return }
+            if let cached = cache?.user(forSession: hash, now: now) {
+                user = cached
+                return
+            }
             let epoch = cache?.epoch ?? 0
             guard let session = try store.session(hash: hash) else { return }
             user = session.user
@@ -83,12 +88,18 @@ struct Context {
     /// The user's generation and its video, from the cache when it has them (for pages and media).
     func generationWithVideo(id: Int64, userID: Int64) throws -> (Generation, Video)? {
         let now = AnswerCache.now()
-        if let entry = cache?.generation(id: id, userID: userID, now: now), let video = entry.video { return (entry.generation, video) }
+        if let entry = cache?.generation(id: id, userID: userID, now: now), let video = entry.video {
+            return (entry.generation, video)
+        }
         let epoch = cache?.epoch ?? 0
-        guard let generation = try generations.store.generation(id: id, userID: userID), let videoID = generation.videoID,
-              let video = try store.video(id: videoID, userID: userID) else { return nil }
-        cache?.store(generation: .init(generation: generation, video: video,
-                                       expiresAt: generation.isActive ? now + AnswerCache.inFlightSeconds : nil), readAt: epoch)
+        guard let generation = try generations.store.generation(id: id, userID: userID),
+            let videoID = generation.videoID,
+            let video = try store.video(id: videoID, userID: userID)
+        else { return nil }
+        cache?.store(
+            generation: .init(
+                generation: generation, video: video,
+                expiresAt: generation.isActive ? now + AnswerCache.inFlightSeconds : nil), readAt: epoch)
         return (generation, video)
     }
 
@@ -96,7 +107,8 @@ struct Context {
     func providerDegraded() -> Bool {
         let now = AnswerCache.now()
         if let cached = cache?.health(now: now) { return cached }
-        guard let degraded = try? ProviderHealth(db: db).isDegraded() else { return false }  // only a real answer is kept
+        // only a real answer is kept
+        guard let degraded = try? ProviderHealth(db: db).isDegraded() else { return false }
         cache?.store(health: degraded, checkedAt: now)
         return degraded
     }
@@ -126,7 +138,9 @@ struct Context {
             let parts = try Multipart.parse(request.body, contentType: request.header("content-type") ?? "")
             var fields: [String: String] = [:]
             for part in parts where part.filename == nil {
-                guard let text = String(validating: part.data, as: UTF8.self) else { throw FormError.invalidUTF8(field: part.name) }
+                guard let text = String(validating: part.data, as: UTF8.self) else {
+                    throw FormError.invalidUTF8(field: part.name)
+                }
                 if fields[part.name] == nil { fields[part.name] = text }
             }
             parsedFiles = parts.filter { $0.filename != nil }
@@ -158,20 +172,24 @@ struct Context {
     mutating func signIn(_ user: User) throws {
         let token = Crypto.randomToken()
         try store.createSession(tokenHash: Crypto.sha256(token), userID: user.id, seconds: config.sessionSeconds)
-        outgoingCookies.append(Cookie(name: Context.sessionCookie, value: token, maxAge: config.sessionSeconds, secure: request.isHTTPS))
+        outgoingCookies.append(
+            Cookie(name: Context.sessionCookie, value: token, maxAge: config.sessionSeconds, secure: request.isHTTPS))
         self.user = user
         csrfToken = Context.csrfToken(seed: csrfSeed, session: token)
     }
 
     mutating func signOut() throws {
-        if let token = request.cookies[Context.sessionCookie] { try store.deleteSession(tokenHash: Crypto.sha256(token)) }
+        if let token = request.cookies[Context.sessionCookie] {
+            try store.deleteSession(tokenHash: Crypto.sha256(token))
+        }
         outgoingCookies.append(Cookie(name: Context.sessionCookie, value: "", maxAge: 0, secure: request.isHTTPS))
         user = nil
     }
 
     mutating func setFlash(_ message: String) {
         flashReplaced = true
-        outgoingCookies.append(Cookie(name: Context.flashCookie, value: URLEncoding.encode(message), maxAge: 60, secure: request.isHTTPS))
+        outgoingCookies.append(
+            Cookie(name: Context.flashCookie, value: URLEncoding.encode(message), maxAge: 60, secure: request.isHTTPS))
     }
 
     /// Adds the cookies and the no-store header for signed-in pages.

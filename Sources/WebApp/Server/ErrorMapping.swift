@@ -10,18 +10,29 @@ extension Generations.Refusal {
     var httpError: HTTPError {
         switch self {
         case .noSuchVideo: .notFound("No such video.")
-        case .noPrompt: .validation(field: "final_prompt", "this video has no final prompt yet; write one before generating")
+        case .noPrompt:
+            .validation(field: "final_prompt", "this video has no final prompt yet; write one before generating")
         case .providerNotConfigured:
-            HTTPError(503, "provider_not_configured", "Video generation is not configured on this server (no OPENAI_API_KEY).")
+            HTTPError(
+                503, "provider_not_configured", "Video generation is not configured on this server (no OPENAI_API_KEY)."
+            )
         case let .invalidSettings(error): error.httpError
         case let .priceChanged(now, expected):
-            HTTPError(409, "price_changed", "The price for these settings is now \(now.display), not \(expected.display). Review it and confirm again.")
-        case .alreadyActive: HTTPError(409, "generation_in_progress", "A generation of this video is already queued or in progress.")
+            HTTPError(
+                409, "price_changed",
+                "The price for these settings is now \(now.display), not \(expected.display). Review it and confirm again."
+            )
+        case .alreadyActive:
+            HTTPError(409, "generation_in_progress", "A generation of this video is already queued or in progress.")
         case let .referenceImageNotSupported(model):
-            HTTPError(422, "reference_image_not_supported",
-                      "\(model) does not take a reference image, and this video has one. Remove the image or pick a model that takes one.")
+            HTTPError(
+                422, "reference_image_not_supported",
+                "\(model) does not take a reference image, and this video has one. Remove the image or pick a model that takes one."
+            )
         case let .referenceImageRequired(model):
-            HTTPError(422, "reference_image_required", "\(model) makes videos only from an image: upload a reference image to this video first.")
+            HTTPError(
+                422, "reference_image_required",
+                "\(model) makes videos only from an image: upload a reference image to this video first.")
         case let .remixUnavailable(why): why.httpError
         case let .budgetExceeded(why): why.httpError
         }
@@ -37,9 +48,15 @@ extension Roundtables.Refusal {
         case .chatNotConfigured:
             HTTPError(503, "chat_not_configured", "The roundtable is not configured on this server (no chat API key).")
         case let .noChatPrice(model):
-            HTTPError(503, "chat_model_unpriced", "The chat model \(model) has no price in the catalog, so PromptReel cannot record what it costs. Ask the operator to add it (promptreel roundtable prices set).")
+            HTTPError(
+                503, "chat_model_unpriced",
+                "The chat model \(model) has no price in the catalog, so PromptReel cannot record what it costs. Ask the operator to add it (promptreel roundtable prices set)."
+            )
         case let .unknownPreset(name): .validation(field: "preset", "no preset named \(name)")
-        case .noRoles: HTTPError(503, "no_roles", "The roundtable has no roles. Ask the operator to add some (promptreel roundtable roles add).")
+        case .noRoles:
+            HTTPError(
+                503, "no_roles",
+                "The roundtable has no roles. Ask the operator to add some (promptreel roundtable roles add).")
         case let .invalidSettings(error): error.httpError
         case .feedbackTooLong: .validation(field: "feedback", "must be at most 2000 characters")
         case .notCompleted: HTTPError(409, "roundtable_not_completed", "This roundtable has no proposal yet.")
@@ -71,13 +88,21 @@ extension Webhooks.Refusal {
         case .noSuchEndpoint: .notFound("No such webhook endpoint.")
         case .noSuchDelivery: .notFound("No such webhook delivery.")
         case .attemptInProgress:
-            HTTPError(409, "delivery_in_progress", "This delivery is being attempted right now. Send it again once the attempt has ended.")
+            HTTPError(
+                409, "delivery_in_progress",
+                "This delivery is being attempted right now. Send it again once the attempt has ended.")
         case let .invalidURL(why): .validation(field: "url", why.message)
         case .privateAddress:
-            .validation(field: "url", "points at a loopback, private or link-local address, which webhooks may not reach")
-        case let .unknownEvent(name): .validation(field: "events", "unknown event \(name) (known: \(WebhookEvent.allCases.map(\.rawValue).joined(separator: ", ")))")
+            .validation(
+                field: "url", "points at a loopback, private or link-local address, which webhooks may not reach")
+        case let .unknownEvent(name):
+            .validation(
+                field: "events",
+                "unknown event \(name) (known: \(WebhookEvent.allCases.map(\.rawValue).joined(separator: ", ")))")
         case .noEvents: .validation(field: "events", "choose at least one event")
-        case let .tooMany(limit): HTTPError(409, "too_many_endpoints", "You have \(limit) webhook endpoints, the most allowed. Delete one first.")
+        case let .tooMany(limit):
+            HTTPError(
+                409, "too_many_endpoints", "You have \(limit) webhook endpoints, the most allowed. Delete one first.")
         }
     }
 }
@@ -88,11 +113,15 @@ extension Library.Refusal {
         case .noSuchVideo: .notFound("No such video.")
         case .noSuchProject: .notFound("No such project.")
         case .generationActive:
-            HTTPError(409, "generation_in_progress",
-                      "A generation is queued or in progress. Wait for it to finish (or cancel it while it waits), then delete.")
+            HTTPError(
+                409, "generation_in_progress",
+                "A generation is queued or in progress. Wait for it to finish (or cancel it while it waits), then delete."
+            )
         case .generationUnconfirmed:
-            HTTPError(409, "generation_unconfirmed",
-                      "A generation could not be confirmed with the video provider and may have been billed. It must be settled first (an operator adopts it with `promptreel generations adopt`).")
+            HTTPError(
+                409, "generation_unconfirmed",
+                "A generation could not be confirmed with the video provider and may have been billed. It must be settled first (an operator adopts it with `promptreel generations adopt`)."
+            )
         case .roundtableActive:
             HTTPError(409, "roundtable_in_progress", "A roundtable is running. Wait for it to finish, then delete.")
         }
@@ -108,14 +137,22 @@ extension ReferenceImages.Refusal {
         case let .image(error):
             switch error {
             case .notAnImage:
-                return HTTPError(415, "unsupported_image", "That file is not a JPEG, PNG or WebP image (checked by its content, not its name).")
+                return HTTPError(
+                    415, "unsupported_image",
+                    "That file is not a JPEG, PNG or WebP image (checked by its content, not its name).")
             case let .tooSmall(w, h):
-                return HTTPError(422, "image_too_small", "The image is \(w)×\(h) pixels; it must be at least \(Images.minSide)×\(Images.minSide).")
+                return HTTPError(
+                    422, "image_too_small",
+                    "The image is \(w)×\(h) pixels; it must be at least \(Images.minSide)×\(Images.minSide).")
             case let .tooLarge(w, h):
-                return HTTPError(422, "image_dimensions_too_large",
-                                 "The image is \(w)×\(h) pixels; the limit is \(Images.maxSide) pixels a side and \(Images.maxPixels / 1_000_000) megapixels.")
+                return HTTPError(
+                    422, "image_dimensions_too_large",
+                    "The image is \(w)×\(h) pixels; the limit is \(Images.maxSide) pixels a side and \(Images.maxPixels / 1_000_000) megapixels."
+                )
             case let .unreadable(detail):
-                return HTTPError(422, "image_unreadable", "The image could not be read: it is truncated or corrupt.", logDetail: detail)
+                return HTTPError(
+                    422, "image_unreadable", "The image could not be read: it is truncated or corrupt.",
+                    logDetail: detail)
             }
         }
     }

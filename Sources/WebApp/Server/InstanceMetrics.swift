@@ -23,8 +23,9 @@ enum InstanceMetrics {
             error.headers = [("Allow", "GET")]
             throw error
         }
-        return Response(status: 200, headers: [("Content-Type", MetricsListener.contentType), ("Cache-Control", "no-store")],
-                        body: try exposition(db()))
+        return Response(
+            status: 200, headers: [("Content-Type", MetricsListener.contentType), ("Cache-Control", "no-store")],
+            body: try exposition(db()))
     }
 
     /// A scrape runs on a FastCGI thread: bounded, so a slow count over a big table cannot hold it long.
@@ -38,30 +39,45 @@ enum InstanceMetrics {
     static func readings(_ db: Connection) throws -> [UInt8] {
         let registry = PrometheusCollectorRegistry()
         let byStatus = gauge("promptreel_generations", "Generations recorded, by status and model.")
-        for row in try db.execute("SELECT status, model, count(*) AS n FROM generations GROUP BY status, model ORDER BY status, model") {
-            registry.makeGauge(descriptor: byStatus, labels: [("status", row.string("status")), ("model", row.string("model"))])
-                .set(to: Double(row.int("n")))
+        for row in try db.execute(
+            "SELECT status, model, count(*) AS n FROM generations GROUP BY status, model ORDER BY status, model")
+        {
+            registry.makeGauge(
+                descriptor: byStatus, labels: [("status", row.string("status")), ("model", row.string("model"))]
+            )
+            .set(to: Double(row.int("n")))
         }
-        let totals = try db.execute("""
+        let totals = try db.execute(
+            """
             SELECT (SELECT count(*) FROM generations WHERE phase IN ('submitting', 'submitted', 'downloading')) AS in_flight,
                    (SELECT count(*) FROM generations WHERE phase = 'waiting') AS waiting,
                    (SELECT count(*) FROM roundtables WHERE status IN ('queued', 'running')) AS roundtables,
                    (SELECT budget_spend(NULL, m.month_start, m.month_end) FROM budget_month(now()) m)::text AS spend,
                    (SELECT monthly_limit FROM instance_budget)::text AS cap
             """)[0]
-        registry.makeGauge(descriptor: gauge("promptreel_generations_in_flight", "Generations at the provider: being sent, polled or downloaded."))
-            .set(to: Double(totals.int("in_flight")))
-        registry.makeGauge(descriptor: gauge("promptreel_generation_queue_depth", "Generations waiting to be sent to the provider."))
-            .set(to: Double(totals.int("waiting")))
+        registry.makeGauge(
+            descriptor: gauge(
+                "promptreel_generations_in_flight", "Generations at the provider: being sent, polled or downloaded.")
+        )
+        .set(to: Double(totals.int("in_flight")))
+        registry.makeGauge(
+            descriptor: gauge("promptreel_generation_queue_depth", "Generations waiting to be sent to the provider.")
+        )
+        .set(to: Double(totals.int("waiting")))
         registry.makeGauge(descriptor: gauge("promptreel_roundtables_active", "Roundtables queued or running."))
             .set(to: Double(totals.int("roundtables")))
         // A reading for dashboards only: money itself stays in exact USD everywhere else.
-        registry.makeGauge(descriptor: gauge("promptreel_spend_this_month_usd",
-                                             "Spend counted against the budgets this UTC month (reserved, settled and possibly billed)."))
-            .set(to: USD(parsing: totals.string("spend")).map { Double($0.micros) / 1_000_000 } ?? .nan)
+        registry.makeGauge(
+            descriptor: gauge(
+                "promptreel_spend_this_month_usd",
+                "Spend counted against the budgets this UTC month (reserved, settled and possibly billed).")
+        )
+        .set(to: USD(parsing: totals.string("spend")).map { Double($0.micros) / 1_000_000 } ?? .nan)
         if let cap = totals["cap"].flatMap({ USD(parsing: $0) }) {
-            registry.makeGauge(descriptor: gauge("promptreel_spend_monthly_cap_usd", "The instance-wide monthly spending cap."))
-                .set(to: Double(cap.micros) / 1_000_000)
+            registry.makeGauge(
+                descriptor: gauge("promptreel_spend_monthly_cap_usd", "The instance-wide monthly spending cap.")
+            )
+            .set(to: Double(cap.micros) / 1_000_000)
         }
         return registry.emitToBuffer()
     }

@@ -8,25 +8,36 @@ import Web
 enum Media {
     static func serve(_ c: inout Context, generationID: Int64, file: String) throws -> Response {
         let user = try c.requireUser()
-        if let reference = ReferenceFile(fileName: file) { return try serveReference(&c, generationID: generationID, file: reference, user: user) }
+        if let reference = ReferenceFile(fileName: file) {
+            return try serveReference(&c, generationID: generationID, file: reference, user: user)
+        }
         guard let asset = MediaAsset(fileName: file),
-              let (generation, video) = try c.generationWithVideo(id: generationID, userID: user.id),
-              let path = generation.path(of: asset) else {
+            let (generation, video) = try c.generationWithVideo(id: generationID, userID: user.id),
+            let path = generation.path(of: asset)
+        else {
             throw HTTPError.notFound("No such file.")
         }
-        var response = Response(status: 200, headers: [
-            ("X-Accel-Redirect", "/_media/" + path), ("Content-Type", asset.contentType),
-            ("Cache-Control", "private, max-age=3600"),
-        ])
+        var response = Response(
+            status: 200,
+            headers: [
+                ("X-Accel-Redirect", "/_media/" + path), ("Content-Type", asset.contentType),
+                ("Cache-Control", "private, max-age=3600"),
+            ])
         if c.request.query["download"] == "1" {
-            response.addHeader("Content-Disposition", contentDisposition(title: video.title, generationID: generation.id, asset: asset))
+            response.addHeader(
+                "Content-Disposition", contentDisposition(title: video.title, generationID: generation.id, asset: asset)
+            )
         }
         return response
     }
 
     /// The reference image a generation started from, or its fitted frame (ownership checked).
-    static func serveReference(_ c: inout Context, generationID: Int64, file: ReferenceFile, user: User) throws -> Response {
-        guard let (generation, _) = try c.generationWithVideo(id: generationID, userID: user.id), let reference = generation.reference else {
+    static func serveReference(_ c: inout Context, generationID: Int64, file: ReferenceFile, user: User) throws
+        -> Response
+    {
+        guard let (generation, _) = try c.generationWithVideo(id: generationID, userID: user.id),
+            let reference = generation.reference
+        else {
             throw HTTPError.notFound("No such file.")
         }
         let path: String
@@ -42,16 +53,22 @@ enum Media {
 
     /// nginx sends the file (internal /_media/ location) once the app has checked who asks.
     static func accelRedirect(_ path: String, contentType: String) -> Response {
-        Response(status: 200, headers: [("X-Accel-Redirect", "/_media/" + path), ("Content-Type", contentType),
-                                        ("Cache-Control", "private, max-age=3600")])
+        Response(
+            status: 200,
+            headers: [
+                ("X-Accel-Redirect", "/_media/" + path), ("Content-Type", contentType),
+                ("Cache-Control", "private, max-age=3600"),
+            ])
     }
 
     /// An ASCII filename for every browser plus the exact title in RFC 5987 form.
     static func contentDisposition(title: String, generationID: Int64, asset: MediaAsset) -> String {
         let ext = asset.fileName.split(separator: ".").last.map(String.init) ?? "bin"
-        var ascii = String(title.unicodeScalars.map { s -> Character in
-            s.isASCII && (s.properties.isAlphabetic || ("0"..."9").contains(s) || s == "-" || s == "_") ? Character(s) : "_"
-        })
+        var ascii = String(
+            title.unicodeScalars.map { s -> Character in
+                s.isASCII && (s.properties.isAlphabetic || ("0"..."9").contains(s) || s == "-" || s == "_")
+                    ? Character(s) : "_"
+            })
         while ascii.contains("__") { ascii = ascii.replacingOccurrences("__", "_") }
         ascii = String(ascii.trimmingUnderscores().prefix(80))
         if ascii.isEmpty { ascii = "video" }

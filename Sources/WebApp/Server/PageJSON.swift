@@ -7,7 +7,9 @@ extension Page {
     /// The API's shape: the page under `key` (the list's old key) and `data`, `has_more` and `next`.
     func json(key: String, next cursor: Cursor?, _ item: (Item) -> JSON) -> JSON {
         let array = JSON.array(items.map(item))
-        return .object([(key, array), ("data", array), ("has_more", .bool(hasOlder)),
-                        ("next", cursor.map { .string($0.encoded) } ?? .null)])
+        return .object([
+            (key, array), ("data", array), ("has_more", .bool(hasOlder)),
+            ("next", cursor.map { .string($0.encoded) } ?? .null),
+        ])
     }
 }

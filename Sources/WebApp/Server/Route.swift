@@ -109,7 +109,8 @@ public enum Route: Equatable, Sendable {
         /// Ids as the route prints them, only: no sign, no leading zero, ASCII digits (`02`, `+2`, `2.0` are not routes).
         func id(_ text: String) -> Int64? {
             guard let first = text.utf8.first, first != UInt8(ascii: "0"), text.utf8.count <= 18,
-                  text.utf8.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }) else { return nil }
+                text.utf8.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") })
+            else { return nil }
             return Int64(text)
         }
         switch s {
@@ -185,7 +186,8 @@ public enum Route: Equatable, Sendable {
             case ("api", "roundtables", []): self = .apiRoundtable(value)
             case ("api", "roundtables", ["accept"]): self = .apiRoundtableAccept(value)
             case ("api", "roundtables", ["retry"]): self = .apiRoundtableRetry(value)
-            case let ("media", "generations", rest) where rest.count == 1
+            case let ("media", "generations", rest)
+            where rest.count == 1
                 && (MediaAsset(fileName: rest[0]) != nil || ReferenceFile(fileName: rest[0]) != nil):
                 self = .media(generation: value, file: rest[0])
             default: return nil

@@ -27,10 +27,12 @@ enum Views {
         let flash: HTML = context.flash.map { "<p class=\"flash\"\(flashRole)>\($0)</p>" } ?? .empty
         // Signed-in pages say when the provider breaker holds new generations back.
         let degraded = context.user != nil && context.providerDegraded()
-        let banner: HTML = degraded
+        let banner: HTML =
+            degraded
             ? "<p class=\"banner-provider\" role=\"alert\">The video provider is not answering; your generation is queued and will start when it is back.</p>"
             : .empty
-        let badge: HTML = context.config.providerIsSimulator
+        let badge: HTML =
+            context.config.providerIsSimulator
             ? "<p class=\"badge-sim\" role=\"note\"><strong>Simulator</strong>: videos come from PromptReel's built-in simulator, not a real video model, and nothing is billed.</p>"
             : .empty
         return document(title, header: nav, main: badge + banner + flash + body, refreshSeconds: refresh?.metaSeconds)
@@ -39,23 +41,23 @@ enum Views {
     static func document(_ title: String, header: HTML, main: HTML, refreshSeconds: Int? = nil) -> HTML {
         let refresh: HTML = refreshSeconds.map { "\n<meta http-equiv=\"refresh\" content=\"\($0)\">" } ?? .empty
         return """
-        <!DOCTYPE html>
-        <html lang="en">
-        <head>
-        <meta charset="utf-8">
-        <meta name="viewport" content="width=device-width, initial-scale=1">\(refresh)
-        <title>\(title) · PromptReel</title>
-        <link rel="stylesheet" href="/static/style.css">
-        </head>
-        <body>
-        <header class="top"><a class="brand" href="/">PromptReel</a>\(header)</header>
-        <main>
-        \(main)
-        </main>
-        </body>
-        </html>
+            <!DOCTYPE html>
+            <html lang="en">
+            <head>
+            <meta charset="utf-8">
+            <meta name="viewport" content="width=device-width, initial-scale=1">\(refresh)
+            <title>\(title) · PromptReel</title>
+            <link rel="stylesheet" href="/static/style.css">
+            </head>
+            <body>
+            <header class="top"><a class="brand" href="/">PromptReel</a>\(header)</header>
+            <main>
+            \(main)
+            </main>
+            </body>
+            </html>
 
-        """
+            """
     }
 
     /// The refresh notice of a page that follows something running: "Stop updating" while it refreshes
@@ -102,10 +104,13 @@ enum Views {
     static func when(_ iso: String) -> HTML {
         let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
         let c = Array(iso)
-        guard c.count >= 16, let month = Int(String(c[5...6])), (1...12).contains(month), let day = Int(String(c[8...9])) else {
+        guard c.count >= 16, let month = Int(String(c[5...6])), (1...12).contains(month),
+            let day = Int(String(c[8...9]))
+        else {
             return "\(iso)"
         }
-        return "<time datetime=\"\(iso)\">\(day) \(months[month - 1]) \(String(c[0...3])), \(String(c[11...15])) UTC</time>"
+        return
+            "<time datetime=\"\(iso)\">\(day) \(months[month - 1]) \(String(c[0...3])), \(String(c[11...15])) UTC</time>"
     }
 
     static func statusBadge(_ status: GenerationStatus) -> HTML {
@@ -114,9 +119,11 @@ enum Views {
 
     static func errorPage(_ error: HTTPError) -> HTML {
         let title = Response(status: error.status).reasonPhrase
-        return document(title, header: .empty, main: """
-            <h1>\(title)</h1><p>\(error.publicMessage)</p><p><a href="\(Route.dashboard.path)">Back to your dashboard</a></p>
-            """)
+        return document(
+            title, header: .empty,
+            main: """
+                <h1>\(title)</h1><p>\(error.publicMessage)</p><p><a href="\(Route.dashboard.path)">Back to your dashboard</a></p>
+                """)
     }
 
     static func csrfField(_ context: Context) -> HTML {
@@ -128,8 +135,10 @@ enum Views {
         return "<p class=\"error\" role=\"alert\">\(message)</p>"
     }
 
-    static func textField(_ label: String, name: String, value: String = "", type: String = "text",
-                          required: Bool = false, maxLength: Int? = nil, autocomplete: String? = nil) -> HTML {
+    static func textField(
+        _ label: String, name: String, value: String = "", type: String = "text",
+        required: Bool = false, maxLength: Int? = nil, autocomplete: String? = nil
+    ) -> HTML {
         let req: HTML = required ? " required" : .empty
         let max: HTML = maxLength.map { " maxlength=\"\($0)\"" } ?? .empty
         let auto: HTML = autocomplete.map { " autocomplete=\"\($0)\"" } ?? .empty
@@ -139,7 +148,9 @@ enum Views {
             """
     }
 
-    static func textArea(_ label: String, name: String, value: String = "", rows: Int = 4, maxLength: Int, hint: String? = nil) -> HTML {
+    static func textArea(
+        _ label: String, name: String, value: String = "", rows: Int = 4, maxLength: Int, hint: String? = nil
+    ) -> HTML {
         let hintHTML: HTML = hint.map { "<small id=\"\(name)-hint\">\($0)</small>" } ?? .empty
         return """
             <label for="\(name)">\(label)</label>\(hintHTML)
@@ -149,19 +160,22 @@ enum Views {
 
     /// The confirmation step of a delete: what goes, and the button — or, while something is in flight,
     /// why it cannot go now (`refusal`) and no button.
-    static func deletionPage(_ c: Context, thing: String, name: String, crumbs: HTML, goes: String, summary: String,
-                             action: String, back: String, refusal: String?, status: Int) -> Response {
-        let form: HTML = if let refusal {
-            """
-            <p class="error" role="alert">This \(thing) cannot be deleted now. \(refusal)</p>
-            <p><a href="\(back)">Back to the \(thing)</a></p>
-            """
-        } else {
-            """
-            <form method="post" action="\(action)">\(csrfField(c))
-            <button type="submit" class="danger">Delete this \(thing)</button> <a href="\(back)">Cancel</a></form>
-            """
-        }
+    static func deletionPage(
+        _ c: Context, thing: String, name: String, crumbs: HTML, goes: String, summary: String,
+        action: String, back: String, refusal: String?, status: Int
+    ) -> Response {
+        let form: HTML =
+            if let refusal {
+                """
+                <p class="error" role="alert">This \(thing) cannot be deleted now. \(refusal)</p>
+                <p><a href="\(back)">Back to the \(thing)</a></p>
+                """
+            } else {
+                """
+                <form method="post" action="\(action)">\(csrfField(c))
+                <button type="submit" class="danger">Delete this \(thing)</button> <a href="\(back)">Cancel</a></form>
+                """
+            }
         let body: HTML = """
             <p class="crumbs">\(crumbs)</p>
             <h1>Delete “\(name)”?</h1>

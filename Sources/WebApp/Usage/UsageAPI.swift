@@ -16,17 +16,20 @@ enum UsageAPI {
         let groups: [JSON] = report.groups(grouping).map { group in
             .object([("key", .string(group.key)), ("label", .string(group.label))] + fields(group.figures))
         }
-        return .json(.object([
-            ("from", .string(report.range.from.text)), ("to", .string(report.range.to.text)),
-            ("groupBy", .string(grouping.rawValue)), ("scope", .string(report.scope.parameter)),
-            ("groups", .array(groups)), ("total", .object(fields(report.total))),
-        ]))
+        return .json(
+            .object([
+                ("from", .string(report.range.from.text)), ("to", .string(report.range.to.text)),
+                ("groupBy", .string(grouping.rawValue)), ("scope", .string(report.scope.parameter)),
+                ("groups", .array(groups)), ("total", .object(fields(report.total))),
+            ]))
     }
 
     static func fields(_ f: UsageFigures) -> [(String, JSON)] {
         func seconds(_ value: Double?) -> JSON { value.map { .number(Usage.tenths($0)) } ?? .null }
-        return [("count", .int(f.count)), ("completed", .int(f.completed)), ("failed", .int(f.failed)),
-                ("spend", .number(f.spend.jsonText)), ("possiblyBilled", .number(f.possiblyBilled.jsonText)),
-                ("p50Seconds", seconds(f.p50Seconds)), ("p95Seconds", seconds(f.p95Seconds))]
+        return [
+            ("count", .int(f.count)), ("completed", .int(f.completed)), ("failed", .int(f.failed)),
+            ("spend", .number(f.spend.jsonText)), ("possiblyBilled", .number(f.possiblyBilled.jsonText)),
+            ("p50Seconds", seconds(f.p50Seconds)), ("p95Seconds", seconds(f.p95Seconds)),
+        ]
     }
 }

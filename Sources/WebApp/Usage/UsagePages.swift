@@ -15,12 +15,15 @@ enum UsagePages {
         do {
             request = try usage.request(query, user: user)
         } catch let error as InvalidInput {
-            let body: HTML = "<h1>Usage</h1>" + form(user, from: query["from"] ?? "", to: query["to"] ?? "", scope: query["scope"] ?? "mine")
+            let body: HTML =
+                "<h1>Usage</h1>"
+                + form(user, from: query["from"] ?? "", to: query["to"] ?? "", scope: query["scope"] ?? "mine")
                 + Views.errorBox(error.description)
             return .html(Views.layout("Usage", c, body: body), status: 422)
         }
         let report = try usage.report(range: request.range, scope: request.scope)
-        let body: HTML = "<h1>Usage</h1>"
+        let body: HTML =
+            "<h1>Usage</h1>"
             + form(user, from: request.range.from.text, to: request.range.to.text, scope: request.scope.parameter)
             + summary(report) + UsageChart.svg(report) + dayTable(report) + breakdowns(report)
             + "<p><a href=\"\(Route.usageCSV.path + queryString(report))\" download>Download these figures as CSV</a></p>"
@@ -32,10 +35,17 @@ enum UsagePages {
         let usage = Usage(db: c.db)
         let request = try usage.request(c.request.query, user: user)
         let report = try usage.report(range: request.range, scope: request.scope)
-        let groupings: [UsageGrouping] = request.scope == .everyone ? [.day, .model, .project, .user, .failure] : [.day, .model, .project, .failure]
+        let groupings: [UsageGrouping] =
+            request.scope == .everyone
+            ? [.day, .model, .project, .user, .failure] : [.day, .model, .project, .failure]
         let name = "promptreel-usage-\(request.range.from.text)-\(request.range.to.text).csv"
-        return Response(status: 200, headers: [("Content-Type", "text/csv; charset=utf-8"), ("Content-Disposition", "attachment; filename=\"\(name)\"")],
-                        body: Array(UsageCSV.document(report, groupings: groupings).utf8))
+        return Response(
+            status: 200,
+            headers: [
+                ("Content-Type", "text/csv; charset=utf-8"),
+                ("Content-Disposition", "attachment; filename=\"\(name)\""),
+            ],
+            body: Array(UsageCSV.document(report, groupings: groupings).utf8))
     }
 
     static func queryString(_ report: UsageReport) -> String {
@@ -44,7 +54,9 @@ enum UsagePages {
 
     /// A GET form: the range, and for admins whose work it covers.
     static func form(_ user: User, from: String, to: String, scope: String) -> HTML {
-        let scopeField: HTML = user.isAdmin ? """
+        let scopeField: HTML =
+            user.isAdmin
+            ? """
             <div><label for="scope">Whose work</label><select id="scope" name="scope">\
             <option value="mine"\(scope == "all" ? HTML.empty : " selected")>Mine</option>\
             <option value="all"\(scope == "all" ? " selected" : HTML.empty)>All users</option></select></div>
@@ -84,7 +96,9 @@ enum UsagePages {
     }
 
     static func breakdowns(_ report: UsageReport) -> HTML {
-        func empty(_ columns: Int) -> HTML { "<tr><td colspan=\"\(columns)\" class=\"muted\">Nothing in this range.</td></tr>" }
+        func empty(_ columns: Int) -> HTML {
+            "<tr><td colspan=\"\(columns)\" class=\"muted\">Nothing in this range.</td></tr>"
+        }
         let models: [HTML] = report.groups(.model).map { g in
             let f = g.figures
             return """
@@ -116,15 +130,17 @@ enum UsagePages {
         if report.scope == .everyone {
             let users: [HTML] = report.groups(.user).map { g in
                 let f = g.figures
-                return "<tr><td>\(g.label)</td><td>\(f.count)</td><td>\(f.completed)</td><td>\(f.failed)</td><td>\(f.spend.display)</td><td>\(f.possiblyBilled.display)</td></tr>"
+                return
+                    "<tr><td>\(g.label)</td><td>\(f.count)</td><td>\(f.completed)</td><td>\(f.failed)</td><td>\(f.spend.display)</td><td>\(f.possiblyBilled.display)</td></tr>"
             }
-            html = html + """
-                <h2>By user</h2>
-                <table class="usage-users"><caption class="visually-hidden">Spend by user</caption>
-                <thead><tr><th scope="col">User</th><th scope="col">Items</th><th scope="col">Completed</th><th scope="col">Failed</th>\
-                <th scope="col">Spend</th><th scope="col">Possibly billed</th></tr></thead>
-                <tbody>\(users.isEmpty ? [empty(6)] : users)</tbody></table>
-                """
+            html =
+                html + """
+                    <h2>By user</h2>
+                    <table class="usage-users"><caption class="visually-hidden">Spend by user</caption>
+                    <thead><tr><th scope="col">User</th><th scope="col">Items</th><th scope="col">Completed</th><th scope="col">Failed</th>\
+                    <th scope="col">Spend</th><th scope="col">Possibly billed</th></tr></thead>
+                    <tbody>\(users.isEmpty ? [empty(6)] : users)</tbody></table>
+                    """
         }
         return html + """
             <h2>Failures by code</h2>
@@ -136,7 +152,9 @@ enum UsagePages {
 
     /// Said, never passed off as $0: chat calls whose provider reported no usage.
     static func unknownCalls(_ n: Int64) -> HTML {
-        n == 0 ? .empty : """
+        n == 0
+            ? .empty
+            : """
             \n<p id="unknown-cost">Cost unknown: <strong>\(n) chat call\(n == 1 ? "" : "s")</strong> \
             <span class="muted">— the provider reported no usage for them, so they are not in the spend above.</span></p>
             """
@@ -187,10 +205,13 @@ enum UsageChart {
             let f = entry.figures
             let x = left + Double(i) * slot + (slot - barWidth) / 2
             let settled = f.spend.subtracting(f.possiblyBilled) ?? f.spend
-            let possibly: HTML = f.possiblyBilled > .zero
-                ? "<rect class=\"bar-possibly\" x=\"\(n(x))\" y=\"\(n(y(f.spend)))\" width=\"\(n(barWidth))\" height=\"\(n(y(settled) - y(f.spend)))\"/>" : .empty
+            let possibly: HTML =
+                f.possiblyBilled > .zero
+                ? "<rect class=\"bar-possibly\" x=\"\(n(x))\" y=\"\(n(y(f.spend)))\" width=\"\(n(barWidth))\" height=\"\(n(y(settled) - y(f.spend)))\"/>"
+                : .empty
             let note: HTML = f.possiblyBilled > .zero ? ", \(f.possiblyBilled.display) possibly billed" : .empty
-            parts.append("""
+            parts.append(
+                """
                 <g class="day"><title>\(entry.day.text): \(f.spend.display)\(note), \(f.count) items</title>\
                 <rect class="hit" x="\(n(left + Double(i) * slot))" y="\(n(marginTop))" width="\(n(slot))" height="\(n(plotHeight))"/>\
                 <rect class="bar" x="\(n(x))" y="\(n(y(settled)))" width="\(n(barWidth))" height="\(n(baseline - y(settled)))"/>\(possibly)</g>
@@ -200,7 +221,9 @@ enum UsageChart {
         let every = max(1, (days.count + 5) / 6)
         var labels: [HTML] = []
         for (i, entry) in days.enumerated() where i % every == 0 {
-            labels.append("<text class=\"tick\" x=\"\(n(left + (Double(i) + 0.5) * slot))\" y=\"\(n(baseline + 18))\" text-anchor=\"middle\">\(entry.day.text)</text>")
+            labels.append(
+                "<text class=\"tick\" x=\"\(n(left + (Double(i) + 0.5) * slot))\" y=\"\(n(baseline + 18))\" text-anchor=\"middle\">\(entry.day.text)</text>"
+            )
         }
         let half = USD(micros: axis.micros / 2)
         return """

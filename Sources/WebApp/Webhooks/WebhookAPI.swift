@@ -22,7 +22,9 @@ enum WebhookAPI {
         case nil, .null?: names = nil
         case let .array(items)?:
             names = try items.map { item throws(HTTPError) -> String in
-                guard let name = item.stringValue else { throw .validation(field: "events", "must be a list of event names") }
+                guard let name = item.stringValue else {
+                    throw .validation(field: "events", "must be a list of event names")
+                }
                 return name
             }
         default: throw HTTPError.validation(field: "events", "must be a list of event names")
@@ -51,7 +53,8 @@ enum WebhookAPI {
     /// GET /api/webhooks/{id}/deliveries — the latest 50, newest first, each with its attempts.
     static func deliveries(_ c: inout Context, id: Int64) throws -> Response {
         let user = try c.requireUser()
-        return .json(.object([("deliveries", .array(try c.webhooks.deliveryLog(endpointID: id, user: user).1.map(\.json)))]))
+        return .json(
+            .object([("deliveries", .array(try c.webhooks.deliveryLog(endpointID: id, user: user).1.map(\.json)))]))
     }
 
     /// POST /api/webhook-deliveries/{id}/redeliver — due again at once (same webhook-id and body).

@@ -5,26 +5,38 @@ import Web
 
 extension WebhookEndpoint {
     var json: JSON {
-        .object([("id", .int(id)), ("url", .string(url)), ("events", .array(events.map { .string($0.rawValue) })),
-                 ("createdAt", .string(createdAt)),
-                 ("deliveries", .object([("pending", .int(pending)), ("delivered", .int(delivered)), ("failed", .int(failed))]))])
+        .object([
+            ("id", .int(id)), ("url", .string(url)), ("events", .array(events.map { .string($0.rawValue) })),
+            ("createdAt", .string(createdAt)),
+            (
+                "deliveries",
+                .object([("pending", .int(pending)), ("delivered", .int(delivered)), ("failed", .int(failed))])
+            ),
+        ])
     }
 }
 
 extension WebhookAttempt {
     var json: JSON {
-        .object([("at", .string(at)), ("outcome", .string(outcome.rawValue)), ("statusCode", statusCode.map { JSON.int($0) } ?? .null),
-                 ("error", .optional(error)), ("durationMs", .int(durationMs))])
+        .object([
+            ("at", .string(at)), ("outcome", .string(outcome.rawValue)),
+            ("statusCode", statusCode.map { JSON.int($0) } ?? .null),
+            ("error", .optional(error)), ("durationMs", .int(durationMs)),
+        ])
     }
 }
 
 extension WebhookDelivery {
     var json: JSON {
-        .object([("id", .int(id)), ("endpointId", .int(endpointID)), ("type", .string(event.rawValue)), ("webhookId", .string(messageID)),
-                 ("generationId", generationID.map { JSON.int($0) } ?? .null), ("status", .string(status.rawValue)),
-                 ("attempts", .int(attempts)), ("nextAttemptAt", .optional(nextAttemptAt)), ("lastAttemptAt", .optional(lastAttemptAt)),
-                 ("lastStatusCode", lastStatusCode.map { JSON.int($0) } ?? .null), ("lastError", .optional(lastError)),
-                 ("deliveredAt", .optional(deliveredAt)), ("createdAt", .string(createdAt)),
-                 ("attemptLog", .array(attemptLog.map(\.json)))])
+        .object([
+            ("id", .int(id)), ("endpointId", .int(endpointID)), ("type", .string(event.rawValue)),
+            ("webhookId", .string(messageID)),
+            ("generationId", generationID.map { JSON.int($0) } ?? .null), ("status", .string(status.rawValue)),
+            ("attempts", .int(attempts)), ("nextAttemptAt", .optional(nextAttemptAt)),
+            ("lastAttemptAt", .optional(lastAttemptAt)),
+            ("lastStatusCode", lastStatusCode.map { JSON.int($0) } ?? .null), ("lastError", .optional(lastError)),
+            ("deliveredAt", .optional(deliveredAt)), ("createdAt", .string(createdAt)),
+            ("attemptLog", .array(attemptLog.map(\.json))),
+        ])
     }
 }

@@ -23,7 +23,9 @@ enum WebhookPages {
             let created = try c.webhooks.create(user: user, url: text, events: events)
             return try listPage(&c, user: user, created: created, url: "", error: nil, status: 201)
         } catch let refusal as Webhooks.Refusal {  // every refusal of a create is about what was typed
-            return try listPage(&c, user: user, created: nil, url: url, error: refusal.httpError.publicMessage, status: refusal.httpError.status)
+            return try listPage(
+                &c, user: user, created: nil, url: url, error: refusal.httpError.publicMessage,
+                status: refusal.httpError.status)
         } catch let error as InvalidInput {
             return try listPage(&c, user: user, created: nil, url: url, error: error.description, status: 422)
         }
@@ -50,15 +52,18 @@ enum WebhookPages {
         }
     }
 
-    static func listPage(_ c: inout Context, user: User, created: (WebhookEndpoint, secret: String)?, url: String,
-                         error: String?, status: Int) throws -> Response {
+    static func listPage(
+        _ c: inout Context, user: User, created: (WebhookEndpoint, secret: String)?, url: String,
+        error: String?, status: Int
+    ) throws -> Response {
         let endpoints = try c.webhooks.store.endpoints(userID: user.id)
-        let shown: HTML = created.map { endpoint, secret in
-            """
-            <div class="notice" role="status"><p>Endpoint added for <code>\(endpoint.url)</code>. Its signing secret — copy it now: it will not be shown again.</p>
-            <p><code class="token">\(secret)</code></p></div>
-            """
-        } ?? .empty
+        let shown: HTML =
+            created.map { endpoint, secret in
+                """
+                <div class="notice" role="status"><p>Endpoint added for <code>\(endpoint.url)</code>. Its signing secret — copy it now: it will not be shown again.</p>
+                <p><code class="token">\(secret)</code></p></div>
+                """
+            } ?? .empty
         let rows: [HTML] = endpoints.map { e in
             """
             <tr><td><a href="\(Route.webhook(e.id).path)"><code>\(e.url)</code></a></td><td>\(e.events.map(\.rawValue).joined(separator: ", "))</td>
@@ -66,7 +71,10 @@ enum WebhookPages {
             <td><form method="post" action="\(Route.deleteWebhook(e.id).path)">\(Views.csrfField(c))<button type="submit" class="danger">Delete</button></form></td></tr>
             """
         }
-        let table: HTML = endpoints.isEmpty ? "<p class=\"muted\">No webhook endpoints yet.</p>" : """
+        let table: HTML =
+            endpoints.isEmpty
+            ? "<p class=\"muted\">No webhook endpoints yet.</p>"
+            : """
             <table><thead><tr><th scope="col">URL</th><th scope="col">Events</th><th scope="col">Added</th><th scope="col">Deliveries</th>\
             <th scope="col"><span class="visually-hidden">Actions</span></th></tr></thead>
             <tbody>\(rows)</tbody></table>
@@ -97,7 +105,8 @@ enum WebhookPages {
                 "<li>\(Views.when(a.at)): \(a.outcome.rawValue)\(a.statusCode.map { " (\($0))" } ?? "")\(a.error.map { " — \($0)" } ?? "")</li>"
             }
             let generation: HTML = d.generationID.map { "<a href=\"\(Route.generation($0).path)\">#\($0)</a>" } ?? "—"
-            let next: HTML = d.nextAttemptAt.map { " <span class=\"muted\">next try \(Views.when($0))</span>" } ?? .empty
+            let next: HTML =
+                d.nextAttemptAt.map { " <span class=\"muted\">next try \(Views.when($0))</span>" } ?? .empty
             return """
                 <tr><td>\(Views.when(d.createdAt))</td><td>\(d.event.rawValue)<br><code>\(d.messageID)</code></td><td>\(generation)</td>
                 <td>\(d.status.rawValue)\(next)</td><td>\(d.attempts)</td><td>\(d.lastStatusCode.map { String($0) } ?? "—")</td>
@@ -105,7 +114,10 @@ enum WebhookPages {
                 <td><form method="post" action="\(Route.redeliverWebhook(delivery: d.id).path)">\(Views.csrfField(c))<button type="submit">Send again</button></form></td></tr>
                 """
         }
-        let table: HTML = deliveries.isEmpty ? "<p class=\"muted\">No deliveries yet: one is sent when a generation completes or fails.</p>" : """
+        let table: HTML =
+            deliveries.isEmpty
+            ? "<p class=\"muted\">No deliveries yet: one is sent when a generation completes or fails.</p>"
+            : """
             <table><thead><tr><th scope="col">Event time</th><th scope="col">Event</th><th scope="col">Generation</th><th scope="col">Status</th>\
             <th scope="col">Attempts</th><th scope="col">Last code</th><th scope="col">Last error and attempts</th>\
             <th scope="col"><span class="visually-hidden">Actions</span></th></tr></thead>
@@ -114,9 +126,10 @@ enum WebhookPages {
         // While something is pending the log refreshes itself; the status region says how much is pending.
         let pending = deliveries.filter { $0.status == .pending }.count
         let refresh = AutoRefresh(c, page: .webhook(endpoint.id), every: 5, while: pending > 0)
-        let status: HTML = refresh.map {
-            "<p role=\"status\">\(pending == 1 ? "1 delivery is" : "\(pending) deliveries are") pending.</p>\(Views.refreshControl($0))"
-        } ?? .empty
+        let status: HTML =
+            refresh.map {
+                "<p role=\"status\">\(pending == 1 ? "1 delivery is" : "\(pending) deliveries are") pending.</p>\(Views.refreshControl($0))"
+            } ?? .empty
         let body: HTML = """
             <p class="crumbs"><a href="\(Route.account.path)">Account</a> / <a href="\(Route.webhooks.path)">Webhooks</a></p>
             <h1>Deliveries to <code>\(endpoint.url)</code></h1>

@@ -34,7 +34,7 @@ public final class ProcessMetrics: Sendable {
         return metrics
     }
 
-    // MARK: Names (the README lists them)
+    // MARK: Names (docs/operations.md lists them)
 
     package static let requests = "promptreel_http_requests_total"
     package static let requestDuration = "promptreel_http_request_duration_seconds"

@@ -1,5 +1,4 @@
-// The engine's remix and takes transitions (same serialized suite as EngineTests: the claims take any
-// due generation). A remix is sent as the provider's remix of the original's job instead of a create,
+// The engine's remix and takes transitions, on a schema of their own (EngineSupport). A remix is sent as the provider's remix of the original's job instead of a create,
 // under the same honest-outcome rules; takes are N generations of one click, active together.
 
 import Foundation
@@ -12,7 +11,23 @@ import Testing
 @testable import VideoAPI
 @testable import WebApp
 
-extension EngineTests {
+@Suite(.serialized) final class EngineRemixTests: EngineSuite {
+    let db: Connection
+    let provider = ScriptedProvider()
+    let fixture: EngineFixture
+    let media: String
+    let engine: GenerationEngine
+
+    init() throws {
+        let harness = try EngineHarness(schema: "engine_remix", offset: 6, provider: provider)
+        db = harness.db
+        fixture = harness.fixture
+        media = harness.media
+        engine = harness.engine
+    }
+
+    deinit { try? FileManager.default.removeItem(atPath: media) }
+
     /// A completed generation whose provider copy expires in `expiresIn` seconds (negative: already expired).
     func completedSource(expiresIn: Int = 3600) throws -> Generation {
         let g = try fixture.waiting()

@@ -135,7 +135,7 @@ let everyRoute: [Route] = [
         }
     }
 
-    /// The `route` label of the request metrics: the README documents these names.
+    /// The `route` label of the request metrics: docs/operations.md documents these names.
     @Test func metricNamesArePinned() {
         #expect(
             everyRoute.map(\.metricName) == [

@@ -3,6 +3,7 @@
 
 import Foundation
 import Postgres
+import Synchronization
 import Testing
 import Web
 
@@ -22,6 +23,48 @@ enum TestDatabase {
 
     static func uniqueEmail(_ tag: String = "user") -> String {
         "\(tag)-\(UUID().uuidString.lowercased())@example.test"
+    }
+}
+
+/// A schema of one suite's own in the test database, made afresh once per run with every migration. Suites
+/// whose code takes any due row (the engines' claims) see only their own rows there, so they run beside each
+/// other. Its ids start at `offset` × 10¹² so the per-row advisory locks, which are database-wide and keyed by
+/// id, never meet another suite's rows.
+enum TestSchema {
+    private static let made = Mutex<Set<String>>([])
+
+    static func connection(_ name: String, offset: Int64) throws -> Connection {
+        precondition(name.allSatisfy { $0 == "_" || ("a"..."z").contains($0) }, "a schema name of lowercase letters")
+        let url = TestDatabase.url
+        let connect = { try Connection(url: url, options: [("options", "-c search_path=\(name)")]) }
+        try made.withLock { made in
+            guard !made.contains(name) else { return }
+            let admin = try Connection(url: url)
+            try admin.execute(
+                """
+                CREATE FUNCTION pg_temp.fresh_schema(name text) RETURNS void LANGUAGE plpgsql AS $$
+                BEGIN
+                  EXECUTE format('DROP SCHEMA IF EXISTS %I CASCADE', name);
+                  EXECUTE format('CREATE SCHEMA %I', name);
+                END $$
+                """)
+            try admin.execute("SELECT pg_temp.fresh_schema(\(name))")
+            let db = try connect()
+            try Migrator(directory: Migrations.directory).migrate(db)
+            try db.execute(
+                """
+                CREATE FUNCTION pg_temp.restart_sequences(name text, first bigint) RETURNS void LANGUAGE plpgsql AS $$
+                DECLARE s text;
+                BEGIN
+                  FOR s IN SELECT sequencename FROM pg_sequences WHERE schemaname = name LOOP
+                    EXECUTE format('ALTER SEQUENCE %I.%I RESTART WITH %s', name, s, first);
+                  END LOOP;
+                END $$
+                """)
+            try db.execute("SELECT pg_temp.restart_sequences(\(name), \(offset * 1_000_000_000_000))")
+            made.insert(name)
+        }
+        return try connect()
     }
 }
 

@@ -94,7 +94,7 @@ final class GenerationEngine {
             } catch {
                 Log.error("reference image unreadable: \(error)", g.logMetadata)
                 try store.fail(
-                    g.id, code: GenerationErrorCode.referenceImageMissing.rawValue,
+                    g.id, code: .referenceImageMissing,
                     message: "The reference image for this generation could not be read; nothing was sent.")
                 return true
             }
@@ -119,13 +119,15 @@ final class GenerationEngine {
             case .refused:
                 if let source = g.remixedFromGenerationID, try remixSourceGone(error, source: source) {
                     try store.fail(
-                        g.id, code: GenerationErrorCode.sourceExpired.rawValue,
+                        g.id, code: .sourceExpired,
                         message: """
                             The video provider no longer has the original video (its copy expired), so it cannot remix it. \
                             Nothing was charged. Generate again instead.
                             """)
                 } else {
-                    try store.fail(g.id, code: error.code ?? error.kind.rawValue, message: error.publicMessage)
+                    try store.fail(
+                        g.id, code: GenerationErrorCode(rawValue: error.code ?? error.kind.rawValue),
+                        message: error.publicMessage)
                 }
             case .lostAnswer:
                 try store.reconcileLater(g.id, afterSeconds: config.reconcileDelaySeconds)
@@ -270,7 +272,8 @@ final class GenerationEngine {
             if error.kind == .notFound && g.polls >= 3 || error.kind == .badKey && g.polls > 10 {
                 // The provider took the job; whatever happened since, it may have billed it.
                 try store.fail(
-                    g.id, code: error.kind == .notFound ? GenerationErrorCode.vanished.rawValue : error.kind.rawValue,
+                    g.id,
+                    code: error.kind == .notFound ? .vanished : GenerationErrorCode(rawValue: error.kind.rawValue),
                     message: error.publicMessage, possiblyBilled: true)
             } else {
                 try store.pollLater(g.id, afterSeconds: max(error.retryAfter ?? 0, pollInterval(nil, polls: g.polls)))
@@ -307,7 +310,8 @@ final class GenerationEngine {
         case .failed:
             let code = video.errorCode ?? video.rawStatus
             try store.fail(
-                g.id, code: code, message: FailureMessages.plain(code: code, providerMessage: video.failureMessage))
+                g.id, code: GenerationErrorCode(rawValue: code),
+                message: FailureMessages.plain(code: code, providerMessage: video.failureMessage))
         }
     }
 
@@ -375,7 +379,8 @@ final class GenerationEngine {
                     }
                     Log.error("the provider says the video failed: \(code)", g.logMetadata)
                     try store.fail(
-                        g.id, code: code, message: FailureMessages.plain(code: code, providerMessage: message))
+                        g.id, code: GenerationErrorCode(rawValue: code),
+                        message: FailureMessages.plain(code: code, providerMessage: message))
                     return true
                 }
             } catch let error as VideoAPIError {
@@ -396,7 +401,7 @@ final class GenerationEngine {
         // Retry (never the paid generation) until the provider's copy expires.
         if let videoProblem, g.assetsExpired {
             try store.fail(
-                g.id, code: GenerationErrorCode.downloadFailed.rawValue,
+                g.id, code: .downloadFailed,
                 message: """
                     The video was generated but PromptReel could not download it before the provider's copy expired: \
                     \(videoProblem). Its price counts as possibly billed.

@@ -96,7 +96,7 @@ public struct Worker: Sendable {
             // Half a second when idle: polls and retries fall due without a NOTIFY.
             workLoop(name, until: stop, idleSeconds: 0.5) {
                 let db = try Connection(url: config.databaseURL)
-                try db.execute("LISTEN promptreel_work")  // the channel GenerationStore.wakeWorkers notifies
+                try db.execute(NotifyChannel.generations.listen)
                 return GenerationEngine(
                     db: db, provider: MeasuredVideoProvider(try VideoAPIClient(config: providerConfig)),
                     config: config.engine)
@@ -111,7 +111,7 @@ public struct Worker: Sendable {
             // Once a second when idle: abandoned roundtables come back when their lease runs out.
             workLoop(name, until: stop, idleSeconds: 1) {
                 let db = try Connection(url: config.databaseURL)
-                try db.execute("LISTEN promptreel_roundtables")  // RoundtableStore.workChannel
+                try db.execute(NotifyChannel.roundtables.listen)
                 return RoundtableEngine(db: db) { () throws(VideoAPIError) -> any ChatProvider in
                     MeasuredChatProvider(try ChatAPIClient(config: chatConfig))
                 }
@@ -120,7 +120,7 @@ public struct Worker: Sendable {
             // Once a second when idle: retries fall due without a NOTIFY.
             workLoop(name, until: stop, idleSeconds: 1) {
                 let db = try Connection(url: config.databaseURL)
-                try db.execute("LISTEN promptreel_webhooks")  // WebhookStore.channel: the 0015 trigger and "send again"
+                try db.execute(NotifyChannel.webhooks.listen)
                 return WebhookDeliverer(db: db, config: config.webhooks)
             }
         }

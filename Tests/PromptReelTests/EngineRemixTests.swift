@@ -82,7 +82,7 @@ import Testing
         #expect(try engine.submitOne())
         let failed = try row(remix.id)
         #expect(failed.status == .failed && failed.phase == .done)
-        #expect(failed.errorCode == GenerationErrorCode.sourceExpired.rawValue)
+        #expect(failed.errorCode == .sourceExpired)
         #expect(!failed.possiblyBilled && failed.cost == .zero)
         #expect(failed.errorMessage?.contains("Generate again") == true)
     }

@@ -215,7 +215,7 @@ import Web
         let after = try row(g.id)
         #expect(after.phase == .done)
         #expect(after.status == .failed)
-        #expect(after.errorCode == code)
+        #expect(after.errorCode?.rawValue == code)
         #expect(after.errorMessage == failure.publicMessage)
         #expect(!after.possiblyBilled)
         #expect(after.actualCost == .zero)

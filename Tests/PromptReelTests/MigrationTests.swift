@@ -4,6 +4,8 @@ import Foundation
 import Postgres
 import Testing
 
+@testable import Core
+
 @Suite(.serialized) struct Migrations {
     static let directory: String = {
         // Tests run from the package root in scripts/test; #filePath keeps it right from anywhere.
@@ -114,5 +116,17 @@ final class Results: @unchecked Sendable {
             }
         }
         #expect(try db.execute("SELECT count(*) AS n FROM r")[0].int("n") == 0)
+    }
+}
+
+/// Each channel's LISTEN statement names the channel its NOTIFYs use, and a NOTIFY on it wakes a listener.
+@Suite struct Channels {
+    @Test(arguments: NotifyChannel.all.map(\.name)) func listenAndNotifyAgree(_ name: String) throws {
+        let channel = try #require(NotifyChannel.all.first { $0.name == name })
+        #expect(channel.listen.sql == "LISTEN \(channel.name)")
+        let listener = try Connection(url: TestDatabase.url)
+        try listener.execute(channel.listen)
+        try channel.notify(try Connection(url: TestDatabase.url), payload: "ping")
+        #expect(try listener.waitForNotifications(timeoutSeconds: 5).contains("ping"))
     }
 }

@@ -226,7 +226,7 @@ public enum CacheListener {
                         ("keepalives_idle", "2"), ("keepalives_interval", "1"),
                         ("keepalives_count", "2"),
                     ])
-                try db.execute("LISTEN promptreel_cache")
+                try db.execute(NotifyChannel.cache.listen)
                 cache.setEnabled(true)
                 while !stop.isStopped {
                     for payload in try db.waitForNotifications(timeoutSeconds: 0.4) { cache.invalidate(payload) }

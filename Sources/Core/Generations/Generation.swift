@@ -10,7 +10,7 @@ package struct Generation: Sendable {
     package let videoID: Int64?
     package let deletedVideoTitle: String?
     package let userID: Int64
-    package let settings: String  // jsonb text
+    package let settings: StoredSettings
     package let prompt: String
     package let model: String
     package let seconds: Int
@@ -28,7 +28,7 @@ package struct Generation: Sendable {
     package let actualCost: USD?
     /// The provider may have billed this failure; `cost` is then the estimate.
     package let possiblyBilled: Bool
-    package let errorCode: String?
+    package let errorCode: GenerationErrorCode?
     package let errorMessage: String?
     package let submitAttempts: Int
     package let polls: Int
@@ -92,7 +92,7 @@ package struct Generation: Sendable {
         videoID = r.optionalInt("video_id")
         userID = r.int("user_id")
         deletedVideoTitle = r["deleted_video_title"]
-        settings = r.string("settings")
+        settings = StoredSettings(jsonText: r.string("settings"))
         prompt = r.string("prompt")
         model = r.string("model")
         seconds = Int(r.int("seconds"))
@@ -113,7 +113,7 @@ package struct Generation: Sendable {
         providerRequestID = r["provider_request_id"]
         estimatedCost = USD(parsing: r.string("estimated_cost")) ?? .zero
         actualCost = r["actual_cost"].flatMap { USD(parsing: $0) }
-        errorCode = r["error_code"]
+        errorCode = r["error_code"].map(GenerationErrorCode.init(rawValue:))
         errorMessage = r["error_message"]
         submitAttempts = Int(r.int("submit_attempts"))
         polls = Int(r.int("polls"))

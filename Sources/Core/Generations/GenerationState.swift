@@ -42,17 +42,41 @@ package enum GenerationPhase: String, Sendable, SQLValue {
 }
 
 /// Error codes PromptReel itself gives a generation (providers' own codes are kept as they come).
-package enum GenerationErrorCode: String, Sendable, SQLValue {
+/// Why a generation failed: PromptReel's own reasons, or the provider's code as it sent it.
+package enum GenerationErrorCode: Sendable, Hashable, SQLValue, ExpressibleByStringLiteral, CustomStringConvertible {
     case timeout
     case unconfirmed
-    case downloadFailed = "download_failed"
+    case downloadFailed
     case cancelled
-    case vanished = "not_found"
+    /// The provider no longer knows the job.
+    case vanished
     /// A remix the provider refused because its copy of the original had expired (nothing billed).
-    case sourceExpired = "source_expired"
+    case sourceExpired
     /// The fitted reference frame recorded at the click could not be read: nothing was sent.
-    case referenceImageMissing = "reference_image_missing"
+    case referenceImageMissing
+    /// A code the provider sent (`moderation_blocked`, `content_filter`, `insufficient_quota`…), or the class
+    /// of a refusal without one (`bad_key`): kept as it came.
+    case provider(String)
 
+    private static let own: [(GenerationErrorCode, String)] = [
+        (.timeout, "timeout"), (.unconfirmed, "unconfirmed"), (.downloadFailed, "download_failed"),
+        (.cancelled, "cancelled"), (.vanished, "not_found"), (.sourceExpired, "source_expired"),
+        (.referenceImageMissing, "reference_image_missing"),
+    ]
+
+    /// The stored word (`error_code`): one of PromptReel's own, or else the provider's.
+    package init(rawValue: String) {
+        self = Self.own.first { $0.1 == rawValue }?.0 ?? .provider(rawValue)
+    }
+
+    package init(stringLiteral value: String) { self.init(rawValue: value) }
+
+    package var rawValue: String {
+        if case let .provider(code) = self { return code }
+        return Self.own.first { $0.0 == self }?.1 ?? ""
+    }
+
+    package var description: String { rawValue }
     package var sqlText: String { rawValue }
 }
 

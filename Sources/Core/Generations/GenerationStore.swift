@@ -118,9 +118,6 @@ package struct GenerationStore {
 
     // MARK: Creating
 
-    /// Workers LISTEN on this channel; a NOTIFY in the inserting transaction wakes them at once.
-    package static let workChannel = "promptreel_work"
-
     /// Records one waiting generation (a click of one take); see `insertBatch`.
     package func insert(
         videoID: Int64, userID: Int64, settings: ResolvedSettings, prompt: String, reference: GenerationReference? = nil
@@ -224,7 +221,7 @@ package struct GenerationStore {
 
     /// Delivered to listening workers when the surrounding transaction commits.
     package func wakeWorkers() throws {
-        try db.execute("SELECT pg_notify(\(GenerationStore.workChannel), '')")
+        try NotifyChannel.generations.notify(db)
     }
 
     // MARK: Claiming
@@ -512,7 +509,9 @@ package struct GenerationStore {
     /// Ends a generation as failed. `possiblyBilled`: the provider may have made and billed it (a
     /// timeout, a video we could not get): it then counts at its estimate, never $0.
     @discardableResult
-    package func fail(_ id: Int64, code: String, message: String, possiblyBilled: Bool = false) throws -> Bool {
+    package func fail(_ id: Int64, code: GenerationErrorCode, message: String, possiblyBilled: Bool = false) throws
+        -> Bool
+    {
         try !db.execute(
             """
             UPDATE generations SET status = \(GenerationStatus.failed), phase = \(GenerationPhase.done), error_code = \(code),

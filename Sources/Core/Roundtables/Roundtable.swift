@@ -77,7 +77,7 @@ package struct Roundtable: Sendable {
     package let status: RoundtableStatus
     package let brief: String
     package let currentPrompt: String
-    package let settings: String  // jsonb text
+    package let settings: StoredSettings
     package let preset: String?
     package let presetInstructions: String?
     package let roles: [RoundtableRole]
@@ -120,7 +120,7 @@ package struct Roundtable: Sendable {
         status = RoundtableStatus(rawValue: r.string("status")) ?? .failed
         brief = r.string("brief")
         currentPrompt = r.string("current_prompt")
-        settings = r.string("settings")
+        settings = StoredSettings(jsonText: r.string("settings"))
         preset = r["preset"]
         presetInstructions = r["preset_instructions"]
         roles = Roundtable.decodeRoles(r.string("roles"))
@@ -158,17 +158,7 @@ package struct Roundtable: Sendable {
     }
 
     /// The settings the roles write for, e.g. "sora-2 · 8 s · 16:9 · 720p".
-    package var settingsSummary: String {
-        let s = try? JSONParser.parse(settings)
-        let duration = s?["duration"].flatMap { value -> String? in
-            if case let .number(n) = value { return n } else { return value.stringValue }
-        }
-        return [
-            s?["model"]?.stringValue, duration.map { "\($0) s" }, s?["aspect_ratio"]?.stringValue,
-            s?["resolution"]?.stringValue,
-        ]
-        .compactMap { $0 }.joined(separator: " · ")
-    }
+    package var settingsSummary: String { settings.summary }
 
     package var costText: String {
         cost.display + (costUnknown ? " (some calls reported no usage: unknown)" : "")

@@ -12,9 +12,6 @@ package struct RoundtableStore {
         self.db = db
     }
 
-    /// Roundtable workers LISTEN here; separate from the video channel so neither waits on the other.
-    package static let workChannel = "promptreel_roundtables"
-
     // MARK: Catalog data
 
     package func roles() throws -> [RoundtableRole] {
@@ -142,7 +139,7 @@ package struct RoundtableStore {
                         \(new.previous?.proposal), \(new.chatModel), \(reserve)::numeric)
                 RETURNING id
                 """)[0].int("id")
-            try db.execute("SELECT pg_notify(\(RoundtableStore.workChannel), '')")
+            try NotifyChannel.roundtables.notify(db)
             return id
         }
     }
@@ -165,7 +162,7 @@ package struct RoundtableStore {
                 RETURNING id
                 """
             ).isEmpty
-            if retried { try db.execute("SELECT pg_notify(\(RoundtableStore.workChannel), '')") }
+            if retried { try NotifyChannel.roundtables.notify(db) }
             return retried
         }
     }

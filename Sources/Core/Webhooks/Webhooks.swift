@@ -239,7 +239,6 @@ package struct WebhookStore {
     package init(db: Connection) {
         self.db = db
     }
-    package static let channel = "promptreel_webhooks"
 
     /// Endpoints `e` with their delivery counts (one pass over each endpoint's deliveries); add a WHERE.
     package static let selectEndpoints: Query = """
@@ -338,7 +337,7 @@ package struct WebhookStore {
                 WHERE d.id = \(id) AND d.user_id = \(userID)
                 RETURNING \(fragment: WebhookDelivery.columns)
                 """)[0]
-            try db.execute("SELECT pg_notify(\(WebhookStore.channel), '')")
+            try NotifyChannel.webhooks.notify(db)
             return .requeued(WebhookDelivery(updated))
         }
     }

@@ -37,12 +37,12 @@ extension Generation {
             ("id", .int(id)), ("videoId", videoID.map { JSON.int($0) } ?? .null), ("jobId", .string(jobID)),
             ("status", .string(status.rawValue)),
             ("phase", .string(phase.rawValue)), ("progress", .int(progress)), ("progressKnown", .bool(progressKnown)),
-            ("message", .string(statusMessage)), ("settings", (try? JSONParser.parse(settings)) ?? .null),
+            ("message", .string(statusMessage)), ("settings", settings.document),
             ("model", .string(model)), ("seconds", .string(String(seconds))), ("size", .string(size)),
             ("estimatedCost", .number(estimatedCost.jsonText)), ("cost", .number(cost.jsonText)),
             ("actualCost", actualCost.map { JSON.number($0.jsonText) } ?? .null),
             ("possiblyBilled", .bool(possiblyBilled)),
-            ("error", .optional(errorMessage)), ("errorCode", .optional(errorCode)),
+            ("error", .optional(errorMessage)), ("errorCode", .optional(errorCode?.rawValue)),
             ("providerJobId", .optional(providerJobID)), ("providerRequestId", .optional(providerRequestID)),
             ("providerStatus", .optional(providerStatus)),
             ("createdAt", .string(createdAt)), ("submittedAt", .optional(submittedAt)),
@@ -85,7 +85,7 @@ extension Generation {
         case .failed:
             .object([
                 ("status", .string(status.rawValue)), ("error", .string(errorMessage ?? "The generation failed.")),
-                ("errorCode", .optional(errorCode)), ("completedAt", .optional(completedAt)),
+                ("errorCode", .optional(errorCode?.rawValue)), ("completedAt", .optional(completedAt)),
                 ("cost", .number(cost.jsonText)),
                 ("possiblyBilled", .bool(possiblyBilled)), ("generationId", .int(id)),
             ])
@@ -109,7 +109,7 @@ extension Generation {
             ("videoUrl", .optional(videoURL)), ("thumbnailUrl", .optional(thumbnailURL)),
             ("cost", .number(cost.jsonText)), ("possiblyBilled", .bool(possiblyBilled)),
             ("error", status == .failed ? .string(errorMessage ?? "The generation failed.") : .null),
-            ("errorCode", .optional(errorCode)),
+            ("errorCode", .optional(errorCode?.rawValue)),
             ("remixedFromGenerationId", remixedFromGenerationID.map { JSON.int($0) } ?? .null),
         ])
     }

@@ -368,7 +368,7 @@ enum GenerationPages {
                 """
         case .failed:
             let headline =
-                switch GenerationErrorCode(rawValue: g.errorCode ?? "") {
+                switch g.errorCode {
                 case .timeout?: "This generation timed out."
                 case .unconfirmed?: "PromptReel could not confirm this generation."
                 case .cancelled?: "This generation was cancelled."
@@ -640,17 +640,15 @@ enum GenerationPages {
 
     /// "Sora 2 · 4 s · 16:9 · 720p" from the stored settings.
     static func settingsSummary(_ g: Generation) -> String {
-        let settings = try? JSONParser.parse(g.settings)
-        let aspect = settings?["aspect_ratio"]?.stringValue ?? ""
+        let aspect = g.settings.aspectRatio ?? ""
         return [g.model, "\(g.seconds) s", aspect, g.resolution].filter { !$0.isEmpty }.joined(separator: " · ")
     }
 
     /// The settings page prefilled with this generation's choices.
     static func retryPath(_ videoID: Int64, _ g: Generation) -> String {
-        let settings = try? JSONParser.parse(g.settings)
         let pairs = [
             ("model", g.model), ("duration", String(g.seconds)),
-            ("aspect_ratio", settings?["aspect_ratio"]?.stringValue ?? ""), ("resolution", g.resolution),
+            ("aspect_ratio", g.settings.aspectRatio ?? ""), ("resolution", g.resolution),
         ]
         return Route.generateVideo(video: videoID).path + "?"
             + pairs.map { "\($0.0)=\(URLEncoding.encode($0.1))" }.joined(separator: "&")

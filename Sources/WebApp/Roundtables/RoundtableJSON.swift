@@ -19,7 +19,7 @@ extension Roundtable {
     func json(messages: [RoundtableMessage]) -> JSON {
         .object([
             ("id", .int(id)), ("videoId", .int(videoID)), ("status", .string(status.rawValue)),
-            ("settings", (try? JSONParser.parse(settings)) ?? .null), ("preset", .optional(preset)),
+            ("settings", settings.document), ("preset", .optional(preset)),
             ("feedback", .optional(feedback)),
             ("previousRoundtableId", previousRoundtableID.map(JSON.int) ?? .null), ("chatModel", .string(chatModel)),
             ("messages", .array(messages.map(\.json))), ("proposal", .optional(proposal)),

@@ -130,10 +130,10 @@ enum RoundtablePages {
 
     /// The run's settings as hidden fields, so "run again" writes for the same video settings.
     static func settingsFields(_ table: Roundtable) -> HTML {
-        let s = try? JSONParser.parse(table.settings)
+        let s = table.settings
         let pairs: [(String, String?)] = [
-            ("model", s?["model"]?.stringValue), ("duration", s?["duration"]?.intValue.map(String.init)),
-            ("aspect_ratio", s?["aspect_ratio"]?.stringValue), ("resolution", s?["resolution"]?.stringValue),
+            ("model", s.model), ("duration", s.duration.map(String.init)), ("aspect_ratio", s.aspectRatio),
+            ("resolution", s.resolution),
         ]
         let fields: [HTML] = pairs.map { "<input type=\"hidden\" name=\"\($0.0)\" value=\"\($0.1 ?? "")\">" }
         return "\(fields)"

@@ -1,0 +1,32 @@
+// Typed domain values read from rows: a generation's error code and the stored settings.
+
+import Testing
+
+@testable import Core
+
+@Suite struct DomainTypes {
+    /// PromptReel's own codes read back as their cases; anything else is the provider's, kept as it came.
+    @Test func errorCodesRoundTripThroughTheirStoredWord() {
+        let own: [GenerationErrorCode] = [
+            .timeout, .unconfirmed, .downloadFailed, .cancelled, .vanished, .sourceExpired, .referenceImageMissing,
+        ]
+        for code in own {
+            #expect(GenerationErrorCode(rawValue: code.rawValue) == code)
+        }
+        #expect(GenerationErrorCode.vanished.rawValue == "not_found")
+        #expect(GenerationErrorCode(rawValue: "moderation_blocked") == .provider("moderation_blocked"))
+        #expect(GenerationErrorCode(rawValue: "download_failed") == .downloadFailed)
+        #expect(Set(own.map(\.rawValue)).count == own.count)
+    }
+
+    @Test func storedSettingsAreReadOnceAndSummarised() {
+        let s = StoredSettings(
+            jsonText: #"{"model":"sora-2","duration":8,"aspect_ratio":"16:9","resolution":"720p","takes":2}"#)
+        #expect(s.model == "sora-2" && s.duration == 8 && s.aspectRatio == "16:9" && s.resolution == "720p")
+        #expect(s.takes == 2 && s.summary == "sora-2 · 8 s · 16:9 · 720p")
+        // An older row with the duration as text, and a broken one: read as far as they go, never a crash.
+        #expect(StoredSettings(jsonText: #"{"duration":"4"}"#).duration == 4)
+        let broken = StoredSettings(jsonText: "{not json")
+        #expect(broken.model == nil && broken.summary.isEmpty && broken.document.isNull)
+    }
+}

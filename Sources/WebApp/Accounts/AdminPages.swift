@@ -131,7 +131,7 @@ enum AdminPages {
             rows.append(row(user.user.email, userID: user.user.id, try budgets.user(user.user.id)))
         }
         let body: HTML = """
-            <p class="crumbs"><a href="\(Route.adminUsers.path)">Users</a> ›</p>
+            \(Breadcrumbs([("Users", .adminUsers)]).html)
             <h1>Budgets</h1>\(Views.errorBox(error))
             <p>Monthly limits in USD for this UTC calendar month, by the time of each click (generations and
             roundtables; in-flight work counts at its estimate). Empty means no limit. A click that does not fit

@@ -106,7 +106,7 @@ enum GenerationPages {
     ) throws -> Response {
         let catalog = try Catalog.load(c.db)
         let header: HTML = """
-            <p class="crumbs"><a href="\(Route.dashboard.path)">Dashboard</a> › <a href="\(Route.project(video.projectID).path)">\(video.projectName)</a> › <a href="\(Route.video(video.id).path)">\(video.title)</a> ›</p>
+            \(Breadcrumbs.video(video).html)
             <h1>Generate “\(video.title)”</h1>
             """
         guard !video.finalPrompt.isEmpty else {
@@ -346,7 +346,7 @@ enum GenerationPages {
         }
         let refresh = AutoRefresh(c, page: .generation(g.id), every: 5, while: g.isActive)
         let header: HTML = """
-            <p class="crumbs"><a href="\(Route.dashboard.path)">Dashboard</a> › <a href="\(Route.project(video.projectID).path)">\(video.projectName)</a> › <a href="\(Route.video(video.id).path)">\(video.title)</a> ›</p>
+            \(Breadcrumbs.video(video).html)
             <h1>\(video.title) \(Views.statusBadge(g.status))</h1>\(VideoPages.earlierPrompt(g, current: video.finalPrompt))
             """
         let body: HTML
@@ -453,7 +453,7 @@ enum GenerationPages {
                 """
             } ?? .empty
         let body: HTML = """
-            <p class="crumbs"><a href="\(Route.dashboard.path)">Dashboard</a> › <a href="\(Route.project(video.projectID).path)">\(video.projectName)</a> › <a href="\(Route.video(video.id).path)">\(video.title)</a> ›</p>
+            \(Breadcrumbs.video(video).html)
             <h1>Takes of “\(video.title)”</h1>
             \(status)
             \(try takesSection(c, takes: takes))
@@ -547,7 +547,7 @@ enum GenerationPages {
         throws -> Response
     {
         let header: HTML = """
-            <p class="crumbs"><a href="\(Route.dashboard.path)">Dashboard</a> › <a href="\(Route.project(video.projectID).path)">\(video.projectName)</a> › <a href="\(Route.video(video.id).path)">\(video.title)</a> › <a href="\(Route.generation(g.id).path)">generation \(g.id)</a> ›</p>
+            \(Breadcrumbs.video(video).then("generation \(g.id)", .generation(g.id)).html)
             <h1>Remix “\(video.title)”</h1>
             """
         let content: HTML

@@ -37,7 +37,7 @@ enum ProjectPages {
             page: query.pageRequest(c.request.query, scope: id, userID: user.id, forPage: true))
         let description: HTML = project.description.isEmpty ? .empty : "<p>\(project.description)</p>"
         let body: HTML = """
-            <p class="crumbs"><a href="\(Route.dashboard.path)">Dashboard</a> ›</p>
+            \(Breadcrumbs.dashboard.html)
             <h1>\(project.name)</h1>\(description)
             <div class="actions"><a class="button" href="\(Route.newVideo(project: id).path)">New video</a>
             <a href="\(Route.editProject(id).path)">Edit project</a> <a href="\(Route.deleteProject(id).path)">Delete project…</a></div>
@@ -156,7 +156,7 @@ enum ProjectPages {
         -> Response
     {
         let body: HTML = """
-            <p class="crumbs"><a href="\(Route.dashboard.path)">Dashboard</a> › <a href="\(Route.project(project.id).path)">\(project.name)</a> ›</p>
+            \(Breadcrumbs.project(id: project.id, name: project.name).html)
             <h1>Edit project</h1>\(Views.errorBox(error))
             <form method="post" action="\(Route.editProject(project.id).path)">\(Views.csrfField(c))
             \(Views.textField("Name", name: "name", value: name, required: true, maxLength: 200))
@@ -197,8 +197,7 @@ enum ProjectPages {
     ) -> Response {
         Views.deletionPage(
             c, thing: "project", name: project.name,
-            crumbs:
-                "<a href=\"\(Route.dashboard.path)\">Dashboard</a> › <a href=\"\(Route.project(project.id).path)\">\(project.name)</a> ›",
+            crumbs: Breadcrumbs.project(id: project.id, name: project.name),
             goes: "the project, its videos with their prompts, and the media files of their generations",
             summary: summary.sentence(withVideos: true), action: Route.deleteProject(project.id).path,
             back: Route.project(project.id).path,

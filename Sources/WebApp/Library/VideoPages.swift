@@ -103,7 +103,7 @@ enum VideoPages {
             <th scope="col">Status</th><th scope="col">Cost</th><th scope="col">When</th></tr></thead><tbody>\(rows)</tbody></table>
             """ + page.links(path: Route.video(id).path, \.id, list: .generations, scope: id, userID: user.id)
         let body: HTML = """
-            <p class="crumbs"><a href="\(Route.dashboard.path)">Dashboard</a> › <a href="\(Route.project(video.projectID).path)">\(video.projectName)</a> ›</p>
+            \(Breadcrumbs.project(id: video.projectID, name: video.projectName).html)
             <h1>\(video.title)</h1>
             <div class="actions"><a href="\(Route.editVideo(video.id).path)">Edit</a>
             <form method="post" action="\(Route.copyVideo(video.id).path)" class="inline">\(Views.csrfField(c))<button type="submit" class="link">Save as new video</button></form>
@@ -170,7 +170,7 @@ enum VideoPages {
             "<option value=\"\(p.name)\"\(p.name == draft.preset ? " selected" : "")>\(p.displayName)</option>"
         }
         let body: HTML = """
-            <p class="crumbs"><a href="\(Route.dashboard.path)">Dashboard</a> › <a href="\(Route.project(video.projectID).path)">\(video.projectName)</a> › <a href="\(Route.video(video.id).path)">\(video.title)</a> ›</p>
+            \(Breadcrumbs.video(video).html)
             <h1>Edit “\(video.title)”</h1>\(Views.errorBox(error))
             <form method="post" action="\(Route.editVideo(video.id).path)">\(Views.csrfField(c))
             \(Views.textField("Title", name: "title", value: draft.title, required: true, maxLength: 200))
@@ -222,10 +222,7 @@ enum VideoPages {
     {
         Views.deletionPage(
             c, thing: "video", name: video.title,
-            crumbs: """
-                <a href="\(Route.dashboard.path)">Dashboard</a> › <a href="\(Route.project(video.projectID).path)">\(video.projectName)</a> › \
-                <a href="\(Route.video(video.id).path)">\(video.title)</a> ›
-                """,
+            crumbs: Breadcrumbs.video(video),
             goes:
                 "the video, its final prompt and prompt versions, its reference image, and the media files of its generations",
             summary: summary.sentence(withVideos: false), action: Route.deleteVideo(video.id).path,
@@ -238,7 +235,7 @@ enum VideoPages {
             "<option value=\"\(p.name)\"\(p.name == draft.preset ? " selected" : "")>\(p.displayName)</option>"
         }
         let body: HTML = """
-            <p class="crumbs"><a href="\(Route.dashboard.path)">Dashboard</a> › <a href="\(Route.project(project.id).path)">\(project.name)</a> ›</p>
+            \(Breadcrumbs.project(id: project.id, name: project.name).html)
             <h1>New video</h1>\(Views.errorBox(error))
             <form method="post" action="\(Route.projectVideos(project: project.id).path)">\(Views.csrfField(c))
             \(Views.textField("Title", name: "title", value: draft.title, required: true, maxLength: 200))

@@ -68,7 +68,7 @@ enum RoundtablePages {
         let messages = try c.roundtables.store.messages(roundtableID: id)
         let refresh = AutoRefresh(c, page: .roundtable(table.id), every: 3, while: table.status.isActive)
         let header: HTML = """
-            <p class="crumbs"><a href="\(Route.dashboard.path)">Dashboard</a> › <a href="\(Route.project(video.projectID).path)">\(video.projectName)</a> › <a href="\(Route.video(video.id).path)">\(video.title)</a> ›</p>
+            \(Breadcrumbs.video(video).html)
             <h1>Roundtable for “\(video.title)” <span class="status status-rt-\(table.status.rawValue)">\(table.status.label)</span></h1>
             <p class="muted">\(table.settingsSummary)\(table.preset.map { " · preset \($0)" } ?? "") · \(table.chatModel) · cost so far \(table.costText)</p>
             \(table.feedback.map { "<p><strong>Feedback:</strong> \($0)</p>" as HTML } ?? .empty)
@@ -188,7 +188,7 @@ enum RoundtablePages {
             let video = try c.store.video(id: table.videoID, userID: user.id)
         else { throw HTTPError.notFound("No such roundtable.") }
         let body: HTML = """
-            <p class="crumbs"><a href="\(Route.video(video.id).path)">\(video.title)</a> › <a href="\(Route.roundtable(id).path)">Roundtable</a> ›</p>
+            \(Breadcrumbs.video(video).then("Roundtable", .roundtable(id)).html)
             <h1>Edit the proposal, then use it</h1>\(Views.errorBox(error))
             <form method="post" action="\(Route.roundtableAccept(id).path)">\(Views.csrfField(c))
             \(Views.textArea("Final prompt", name: "prompt", value: prompt, rows: 10, maxLength: Roundtable.promptLimit))

@@ -161,7 +161,7 @@ enum Views {
     /// The confirmation step of a delete: what goes, and the button — or, while something is in flight,
     /// why it cannot go now (`refusal`) and no button.
     static func deletionPage(
-        _ c: Context, thing: String, name: String, crumbs: HTML, goes: String, summary: String,
+        _ c: Context, thing: String, name: String, crumbs: Breadcrumbs, goes: String, summary: String,
         action: String, back: String, refusal: String?, status: Int
     ) -> Response {
         let form: HTML =
@@ -177,7 +177,7 @@ enum Views {
                 """
             }
         let body: HTML = """
-            <p class="crumbs">\(crumbs)</p>
+            \(crumbs.html)
             <h1>Delete “\(name)”?</h1>
             <p>This deletes \(goes): <strong>\(summary)</strong>. It cannot be undone.</p>
             <p class="muted">What its generations and roundtables cost stays in your spend: that record is never deleted.</p>

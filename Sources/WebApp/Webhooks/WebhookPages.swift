@@ -80,7 +80,7 @@ enum WebhookPages {
             <tbody>\(rows)</tbody></table>
             """
         let body: HTML = """
-            <p class="crumbs"><a href="\(Route.account.path)">Account</a></p>
+            \(Breadcrumbs.account.html)
             <h1>Webhooks</h1>
             <p>PromptReel POSTs a signed JSON event (<a href="https://www.standardwebhooks.com/">Standard Webhooks</a>) to each endpoint
             when one of your generations completes or fails, and retries for 24 hours until it answers 2xx.</p>\(shown)\(Views.errorBox(error))
@@ -131,7 +131,7 @@ enum WebhookPages {
                 "<p role=\"status\">\(pending == 1 ? "1 delivery is" : "\(pending) deliveries are") pending.</p>\(Views.refreshControl($0))"
             } ?? .empty
         let body: HTML = """
-            <p class="crumbs"><a href="\(Route.account.path)">Account</a> / <a href="\(Route.webhooks.path)">Webhooks</a></p>
+            \(Breadcrumbs.account.then("Webhooks", .webhooks).html)
             <h1>Deliveries to <code>\(endpoint.url)</code></h1>
             <p>Events: \(endpoint.events.map(\.rawValue).joined(separator: ", ")). The latest 50 deliveries, newest first.</p>
             \(status)

@@ -30,3 +30,14 @@ import Testing
         #expect(broken.model == nil && broken.summary.isEmpty && broken.document.isNull)
     }
 }
+
+@Suite struct CacheInvalidations {
+    /// The words Migrations/0007's triggers send, read as what they make stale; an unknown word drops all.
+    @Test func payloadsAreReadByMeaning() {
+        #expect(CacheInvalidation("video:42") == .video(42))
+        #expect(CacheInvalidation("auth") == .auth)
+        #expect(CacheInvalidation("all") == .everything)
+        #expect(CacheInvalidation("video:x") == .everything)
+        #expect(CacheInvalidation("something new") == .everything)
+    }
+}

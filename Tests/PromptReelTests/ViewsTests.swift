@@ -19,10 +19,18 @@ import Web
     }
 
     @Test func times() {
+        let t = Timestamp(iso: "2026-11-26T05:57:12Z")
         #expect(
-            Views.when("2026-11-26T05:57:12Z").rendered
-                == #"<time datetime="2026-11-26T05:57:12Z">26 Nov 2026, 05:57 UTC</time>"#)
-        #expect(Views.when("garbage<").rendered == "garbage&lt;")
+            t.map { Views.when($0).rendered } == #"<time datetime="2026-11-26T05:57:12Z">26 Nov 2026, 05:57 UTC</time>"#
+        )
+        #expect(t?.iso == "2026-11-26T05:57:12Z" && t?.minuteText == "2026-11-26 05:57 UTC")
+        // Only what the database's iso() writes is a timestamp: anything else is refused, never cut up.
+        for bad in [
+            "garbage<", "2026-13-01T00:00:00Z", "2026-11-26 05:57:12Z", "2026-11-26T05:57:12", "2026-11-26T25:00:00Z",
+        ] {
+            #expect(Timestamp(iso: bad) == nil, "\(bad)")
+        }
+        #expect(Timestamp(iso: "2026-11-26T05:57:12Z")! < Timestamp(iso: "2026-11-26T05:57:13Z")!)
         #expect(Formatting.duration(seconds: 65) == "1 min 05 s")
     }
 

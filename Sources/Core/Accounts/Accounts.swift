@@ -59,7 +59,7 @@ public enum Accounts {
     /// own at once, so the change holds on its very next request.
     package static func setRole(_ db: Connection, userID: Int64, role: Role, cache: AnswerCache?) throws {
         guard try Store(db: db).setRole(userID: userID, role) != nil else { throw Failure.noSuchUser }
-        cache?.invalidate("auth")
+        cache?.invalidate(.auth)
     }
 
     /// A disabled user's sessions end and their tokens answer 401 at once, on every process.
@@ -70,6 +70,6 @@ public enum Accounts {
 
     package static func setDisabled(_ db: Connection, userID: Int64, disabled: Bool, cache: AnswerCache?) throws {
         guard try Store(db: db).setDisabled(userID: userID, disabled) else { throw Failure.noSuchUser }
-        cache?.invalidate("auth")
+        cache?.invalidate(.auth)
     }
 }

@@ -95,10 +95,10 @@ package struct Budgets {
     /// This UTC month's bounds (`budget_month`, Migrations/0013) as values a later statement takes as
     /// parameters: planned with them, a month's rows are estimated from the index (a bound read by a
     /// subquery is a guess), so the planner picks the right scan for a quiet month and a busy one alike.
-    package static func currentMonth(_ db: Connection) throws -> (start: String, end: String) {
+    package static func currentMonth(_ db: Connection) throws -> (start: Timestamp, end: Timestamp) {
         let row = try db.execute(
-            "SELECT month_start::text AS month_start, month_end::text AS month_end FROM budget_month(now())")[0]
-        return (row.string("month_start"), row.string("month_end"))
+            "SELECT iso(month_start) AS month_start, iso(month_end) AS month_end FROM budget_month(now())")[0]
+        return (row.timestamp("month_start"), row.timestamp("month_end"))
     }
 
     /// This UTC month's spend: one user's, or the whole instance's (`userID` nil).

@@ -174,21 +174,23 @@ public final class AnswerCache: Sendable {
 
     // MARK: Invalidation (CacheListener)
 
-    /// Applies one NOTIFY payload: `video:<id>` drops that video's status; anything else (`auth`, or a
-    /// word this version does not know) drops every session and token.
-    package func invalidate(_ payload: String) {
+    /// Applies one invalidation: a video's drops that video's status and generations; `auth` every session
+    /// and token; anything else (a word this version does not know included) everything.
+    package func invalidate(_ what: CacheInvalidation) {
         state.withLock { s in
             s.epoch &+= 1
-            if payload.hasPrefix("video:"), let id = Int64(payload.dropFirst(6)) {
+            switch what {
+            case let .video(id):
                 s.statuses[id] = nil
                 s.generations = s.generations.filter { $0.value.generation.videoID != id }
-            } else {
+            case .auth:
                 s.tokens = [:]
                 s.sessions = [:]
-                if payload != "auth" {
-                    s.statuses = [:]
-                    s.generations = [:]
-                }
+            case .everything:
+                s.tokens = [:]
+                s.sessions = [:]
+                s.statuses = [:]
+                s.generations = [:]
             }
         }
     }
@@ -229,11 +231,15 @@ public enum CacheListener {
                 try db.execute(NotifyChannel.cache.listen)
                 cache.setEnabled(true)
                 while !stop.isStopped {
-                    for payload in try db.waitForNotifications(timeoutSeconds: 0.4) { cache.invalidate(payload) }
+                    for payload in try db.waitForNotifications(timeoutSeconds: 0.4) {
+                        cache.invalidate(CacheInvalidation(payload))
+                    }
                     // Heartbeat: an answer proves the connection lives, and NOTIFYs that came before it are
                     // delivered with it; apply them, then mark the cache as heard from.
                     try db.execute("SELECT 1")
-                    for payload in try db.waitForNotifications(timeoutSeconds: 0) { cache.invalidate(payload) }
+                    for payload in try db.waitForNotifications(timeoutSeconds: 0) {
+                        cache.invalidate(CacheInvalidation(payload))
+                    }
                     cache.heard()
                 }
             } catch {
@@ -247,5 +253,21 @@ public enum CacheListener {
             }
         }
         cache.setEnabled(false)
+    }
+}
+
+/// What a change makes stale, as the `promptreel_cache` NOTIFYs of Migrations/0007's triggers name it:
+/// `video:ID` (one video's answers), `auth` (sign-in: tokens and sessions) or anything else (everything).
+package enum CacheInvalidation: Equatable, Sendable {
+    case video(Int64)
+    case auth
+    case everything
+
+    package init(_ payload: String) {
+        if payload.hasPrefix("video:"), let id = Int64(payload.dropFirst(6)) {
+            self = .video(id)
+        } else {
+            self = payload == "auth" ? .auth : .everything
+        }
     }
 }

@@ -33,13 +33,13 @@ package struct Generation: Sendable {
     package let submitAttempts: Int
     package let polls: Int
     package let downloadAttempts: Int
-    package let createdAt: String
-    package let submitStartedAt: String?
-    package let submittedAt: String?
-    package let startedAt: String?
-    package let completedAt: String?
-    package let lastCheckedAt: String?
-    package let expiresAt: String?
+    package let createdAt: Timestamp
+    package let submitStartedAt: Timestamp?
+    package let submittedAt: Timestamp?
+    package let startedAt: Timestamp?
+    package let completedAt: Timestamp?
+    package let lastCheckedAt: Timestamp?
+    package let expiresAt: Timestamp?
     package let resultSeconds: String?
     package let resultSize: String?
     /// What ffprobe found in the stored video.
@@ -64,7 +64,7 @@ package struct Generation: Sendable {
     package let remixedFromGenerationID: Int64?
     package let remixSourceJobID: String?
     /// The provider's own `expires_at` (nil when it sent none), and whether it has passed by the database's clock.
-    package let providerExpiresAt: String?
+    package let providerExpiresAt: Timestamp?
     package let providerCopyExpired: Bool
 
     /// The columns every generation query selects, timestamps as ISO-8601 text.
@@ -118,13 +118,13 @@ package struct Generation: Sendable {
         submitAttempts = Int(r.int("submit_attempts"))
         polls = Int(r.int("polls"))
         downloadAttempts = Int(r.int("download_attempts"))
-        createdAt = r.string("created_at")
-        submitStartedAt = r["submit_started_at"]
-        submittedAt = r["submitted_at"]
-        startedAt = r["started_at"]
-        completedAt = r["completed_at"]
-        lastCheckedAt = r["last_checked_at"]
-        expiresAt = r["expires_at"]
+        createdAt = r.timestamp("created_at")
+        submitStartedAt = r.optionalTimestamp("submit_started_at")
+        submittedAt = r.optionalTimestamp("submitted_at")
+        startedAt = r.optionalTimestamp("started_at")
+        completedAt = r.optionalTimestamp("completed_at")
+        lastCheckedAt = r.optionalTimestamp("last_checked_at")
+        expiresAt = r.optionalTimestamp("expires_at")
         resultSeconds = r["result_seconds"]
         resultSize = r["result_size"]
         videoPath = r["video_path"]
@@ -145,7 +145,7 @@ package struct Generation: Sendable {
         batchID = r.optionalInt("batch_id")
         remixedFromGenerationID = r.optionalInt("remixed_from_generation_id")
         remixSourceJobID = r["remix_source_job_id"]
-        providerExpiresAt = r["provider_expires_at"]
+        providerExpiresAt = r.optionalTimestamp("provider_expires_at")
         providerCopyExpired = r.bool("provider_copy_expired")
         if let path = r["reference_path"], let fitted = r["reference_fitted_path"],
             let format = r["reference_content_type"].flatMap(ImageFormat.init(contentType:))

@@ -76,7 +76,7 @@ package struct Generations {
                     videoID: video.id, userID: user.id, settings: settings, prompt: video.finalPrompt,
                     takes: takes, reference: reference)
             else { throw Refusal.noSuchVideo }
-            cache?.invalidate("video:\(video.id)")
+            cache?.invalidate(.video(video.id))
             return Started(takes: recorded, total: total)
         } catch let error as DatabaseError where error.isUniqueViolation {
             throw Refusal.alreadyActive
@@ -125,9 +125,9 @@ package struct Generations {
         guard model.supportsRemix else { return .failure(.modelCannotRemix(source.model)) }
         // Asked of the database's clock now: a page may show a generation read (and cached) before it expired.
         if let expiresAt = source.providerExpiresAt,
-            try db.execute("SELECT \(expiresAt)::timestamptz <= now() AS expired").first?.bool("expired") == true
+            expiresAt <= (try db.execute("SELECT iso(now()) AS now")[0].timestamp("now"))
         {
-            return .failure(.expired(at: expiresAt.prefix(10) + " " + expiresAt.dropFirst(11).prefix(5) + " UTC"))
+            return .failure(.expired(at: expiresAt.minuteText))
         }
         do {
             return .success(
@@ -155,7 +155,7 @@ package struct Generations {
             else {
                 throw NotFound("No such generation.")
             }
-            cache?.invalidate("video:\(generation.videoID ?? 0)")
+            cache?.invalidate(.video(generation.videoID ?? 0))
             return generation
         } catch let error as DatabaseError where error.isUniqueViolation {
             throw Refusal.alreadyActive
@@ -196,7 +196,7 @@ package struct Generations {
     /// Cancels a generation that has not been sent yet; false once it has (the provider has it).
     package func cancel(id: Int64, userID: Int64) throws -> Bool {
         guard let videoID = try store.cancelWaiting(id, userID: userID) else { return false }
-        cache?.invalidate("video:\(videoID)")
+        cache?.invalidate(.video(videoID))
         return true
     }
 }

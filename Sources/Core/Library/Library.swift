@@ -66,7 +66,7 @@ package struct Library {
         guard let video = try store.updateVideo(id: id, userID: user.id, changes: changes) else {
             throw Refusal.noSuchVideo
         }
-        cache?.invalidate("video:\(id)")
+        cache?.invalidate(.video(id))
         return video
     }
 
@@ -74,7 +74,7 @@ package struct Library {
         guard let project = try store.updateProject(id: id, userID: user.id, changes: changes) else {
             throw Refusal.noSuchProject
         }
-        if changes.name != nil { cache?.invalidate("all") }  // cached videos carry their project's name
+        if changes.name != nil { cache?.invalidate(.everything) }  // cached videos carry their project's name
         return project
     }
 
@@ -111,13 +111,13 @@ package struct Library {
 
     package func deleteVideo(id: Int64, user: User) throws -> Deleted {
         let deleted = try finish(store.deleteVideo(id: id, userID: user.id), notFound: .noSuchVideo)
-        cache?.invalidate("video:\(id)")
+        cache?.invalidate(.video(id))
         return deleted
     }
 
     package func deleteProject(id: Int64, user: User) throws -> Deleted {
         let deleted = try finish(store.deleteProject(id: id, userID: user.id), notFound: .noSuchProject)
-        cache?.invalidate("all")
+        cache?.invalidate(.everything)
         return deleted
     }
 

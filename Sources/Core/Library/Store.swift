@@ -8,16 +8,16 @@ package struct Project: Sendable {
     package let name: String
     package let description: String
     package let videoCount: Int64
-    package let createdAt: String
-    package let updatedAt: String
+    package let createdAt: Timestamp
+    package let updatedAt: Timestamp
 
     package init(_ row: Row) {
         id = row.int("id")
         name = row.string("name")
         description = row.string("description")
         videoCount = row.int("video_count")
-        createdAt = row.string("created_at")
-        updatedAt = row.string("updated_at")
+        createdAt = row.timestamp("created_at")
+        updatedAt = row.timestamp("updated_at")
     }
 }
 
@@ -30,8 +30,8 @@ package struct Video: Sendable {
     package let finalPrompt: String
     /// The style preset chosen with the brief (roundtable_presets.name), if any.
     package let preset: String?
-    package let createdAt: String
-    package let updatedAt: String
+    package let createdAt: Timestamp
+    package let updatedAt: Timestamp
     /// Nil until the first generation.
     package let latest: LatestGeneration?
 
@@ -43,8 +43,8 @@ package struct Video: Sendable {
         brief = row.string("brief")
         finalPrompt = row.string("final_prompt")
         preset = row["preset"]
-        createdAt = row.string("created_at")
-        updatedAt = row.string("updated_at")
+        createdAt = row.timestamp("created_at")
+        updatedAt = row.timestamp("updated_at")
         latest = LatestGeneration(row)
     }
 }
@@ -54,7 +54,7 @@ package struct LatestGeneration: Sendable {
     package let id: Int64
     package let status: GenerationStatus
     package let model: String
-    package let createdAt: String
+    package let createdAt: Timestamp
     package let hasThumbnail: Bool
 
     package init?(_ row: Row) {
@@ -64,7 +64,7 @@ package struct LatestGeneration: Sendable {
         self.id = id
         self.status = status
         model = row.string("last_generation_model")
-        createdAt = row.string("last_generated_at")
+        createdAt = row.timestamp("last_generated_at")
         hasThumbnail = row.bool("latest_thumbnail")
     }
 }
@@ -72,8 +72,8 @@ package struct LatestGeneration: Sendable {
 package struct APIToken: Sendable {
     package let id: Int64
     package let name: String
-    package let createdAt: String
-    package let lastUsedAt: String?
+    package let createdAt: Timestamp
+    package let lastUsedAt: Timestamp?
 }
 
 package struct Store {
@@ -169,7 +169,7 @@ package struct Store {
     package struct UserRow {
         package let user: User
         package let disabled: Bool
-        package let createdAt: String
+        package let createdAt: Timestamp
     }
 
     package func users() throws -> [UserRow] {
@@ -177,7 +177,7 @@ package struct Store {
             """
             SELECT id, email, role, disabled_at IS NOT NULL AS disabled, iso(created_at) AS created_at FROM users ORDER BY id
             """
-        ).map { UserRow(user: Store.user($0), disabled: $0.bool("disabled"), createdAt: $0.string("created_at")) }
+        ).map { UserRow(user: Store.user($0), disabled: $0.bool("disabled"), createdAt: $0.timestamp("created_at")) }
     }
 
     /// Changes a user's role; nil when there is no such user. The users trigger drops cached sessions and tokens.
@@ -329,8 +329,8 @@ package struct Store {
                 """
             ).map {
                 APIToken(
-                    id: $0.int("id"), name: $0.string("name"), createdAt: $0.string("created_at"),
-                    lastUsedAt: $0["last_used_at"])
+                    id: $0.int("id"), name: $0.string("name"), createdAt: $0.timestamp("created_at"),
+                    lastUsedAt: $0.optionalTimestamp("last_used_at"))
             },
             request: page)
     }
@@ -422,7 +422,7 @@ package struct Store {
         package let prompt: String
         package let source: PromptSource
         package let roundtableID: Int64?
-        package let createdAt: String
+        package let createdAt: Timestamp
     }
 
     package func addPromptVersion(
@@ -446,7 +446,7 @@ package struct Store {
             PromptVersion(
                 id: $0.int("id"), prompt: $0.string("prompt"),
                 source: PromptSource(rawValue: $0.string("source")) ?? .written,
-                roundtableID: $0.optionalInt("roundtable_id"), createdAt: $0.string("created_at"))
+                roundtableID: $0.optionalInt("roundtable_id"), createdAt: $0.timestamp("created_at"))
         }
     }
 

@@ -18,7 +18,7 @@ package struct ReferenceImage: Sendable {
     package let height: Int
     package let bytes: Int64
     package let sha256: String
-    package let createdAt: String
+    package let createdAt: Timestamp
 
     package init(_ r: Row) {
         videoID = r.int("video_id")
@@ -28,7 +28,7 @@ package struct ReferenceImage: Sendable {
         height = Int(r.int("height"))
         bytes = r.int("bytes")
         sha256 = r.string("sha256")
-        createdAt = r.string("created_at")
+        createdAt = r.timestamp("created_at")
     }
 }
 

@@ -47,7 +47,7 @@ package struct RoundtableMessage: Sendable {
     package let promptTokens: Int64?
     package let completionTokens: Int64?
     package let cost: USD?
-    package let createdAt: String
+    package let createdAt: Timestamp
 
     package static let columns: Query = """
         round, position, role, content, finish_reason, prompt_tokens, completion_tokens, cost::text AS cost, iso(created_at) AS created_at
@@ -62,7 +62,7 @@ package struct RoundtableMessage: Sendable {
         promptTokens = r.optionalInt("prompt_tokens")
         completionTokens = r.optionalInt("completion_tokens")
         cost = r["cost"].flatMap { USD(parsing: $0) }
-        createdAt = r.string("created_at")
+        createdAt = r.timestamp("created_at")
     }
 
 }
@@ -89,9 +89,9 @@ package struct Roundtable: Sendable {
     package let rationale: String?
     package let errorMessage: String?
     package let attempts: Int
-    package let createdAt: String
-    package let completedAt: String?
-    package let acceptedAt: String?
+    package let createdAt: Timestamp
+    package let completedAt: Timestamp?
+    package let acceptedAt: Timestamp?
     package let elapsedSeconds: Int64
     /// Sum of the calls' known costs (answered, and unanswered at their worst case); `costUnknown` when
     /// some call's cost is not known (no usage, or no price).
@@ -132,9 +132,9 @@ package struct Roundtable: Sendable {
         rationale = r["rationale"]
         errorMessage = r["error_message"]
         attempts = Int(r.int("attempts"))
-        createdAt = r.string("created_at")
-        completedAt = r["completed_at"]
-        acceptedAt = r["accepted_at"]
+        createdAt = r.timestamp("created_at")
+        completedAt = r.optionalTimestamp("completed_at")
+        acceptedAt = r.optionalTimestamp("accepted_at")
         elapsedSeconds = r.int("elapsed_seconds")
         cost = USD(parsing: r.string("cost")) ?? .zero
         costUnknown = r.bool("cost_unknown")

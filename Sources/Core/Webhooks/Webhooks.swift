@@ -54,14 +54,14 @@ package struct WebhookEndpoint: Sendable {
     package let id: Int64
     package let url: String
     package let events: [WebhookEvent]
-    package let createdAt: String
+    package let createdAt: Timestamp
     /// Deliveries waiting, delivered and given up.
     package let pending: Int64, delivered: Int64, failed: Int64
 
     package init(_ r: Row) {
         id = r.int("id")
         url = r.string("url")
-        createdAt = r.string("created_at")
+        createdAt = r.timestamp("created_at")
         events = r.string("events").split(separator: ",").compactMap { WebhookEvent(rawValue: String($0)) }
         pending = r.int("pending")
         delivered = r.int("delivered")
@@ -71,7 +71,7 @@ package struct WebhookEndpoint: Sendable {
 }
 
 package struct WebhookAttempt: Sendable {
-    package let at: String
+    package let at: Timestamp
     package let outcome: WebhookAttemptOutcome
     package let statusCode: Int64?
     package let error: String?
@@ -87,12 +87,12 @@ package struct WebhookDelivery: Sendable {
     package let generationID: Int64?
     package let status: WebhookDeliveryStatus
     package let attempts: Int64
-    package let nextAttemptAt: String?
-    package let lastAttemptAt: String?
+    package let nextAttemptAt: Timestamp?
+    package let lastAttemptAt: Timestamp?
     package let lastStatusCode: Int64?
     package let lastError: String?
-    package let deliveredAt: String?
-    package let createdAt: String
+    package let deliveredAt: Timestamp?
+    package let createdAt: Timestamp
     package var attemptLog: [WebhookAttempt] = []
 
     package static let columns: Query = """
@@ -109,12 +109,12 @@ package struct WebhookDelivery: Sendable {
         generationID = r.optionalInt("generation_id")
         status = WebhookDeliveryStatus(rawValue: r.string("status")) ?? .failed
         attempts = r.int("attempts")
-        nextAttemptAt = r["next_attempt_at"]
-        lastAttemptAt = r["last_attempt_at"]
+        nextAttemptAt = r.optionalTimestamp("next_attempt_at")
+        lastAttemptAt = r.optionalTimestamp("last_attempt_at")
         lastStatusCode = r.optionalInt("last_status_code")
         lastError = r["last_error"]
-        deliveredAt = r["delivered_at"]
-        createdAt = r.string("created_at")
+        deliveredAt = r.optionalTimestamp("delivered_at")
+        createdAt = r.timestamp("created_at")
     }
 
 }
@@ -303,7 +303,8 @@ package struct WebhookStore {
         for index in deliveries.indices {
             deliveries[index].attemptLog = attempts.filter { $0.int("delivery_id") == deliveries[index].id }.map { r in
                 WebhookAttempt(
-                    at: r.string("at"), outcome: WebhookAttemptOutcome(rawValue: r.string("outcome")) ?? .unreachable,
+                    at: r.timestamp("at"),
+                    outcome: WebhookAttemptOutcome(rawValue: r.string("outcome")) ?? .unreachable,
                     statusCode: r.optionalInt("status_code"), error: r["error"], durationMs: r.int("duration_ms"))
             }
         }

@@ -155,7 +155,7 @@ enum AccountPages {
         guard try c.store.setRefreshPages(userID: user.id, on) else { throw HTTPError.notFound("No such user.") }
         // The users trigger tells every process; this one drops its cached sessions at once, so the next page
         // (the redirect below) already follows the new choice.
-        c.cache?.invalidate("auth")
+        c.cache?.invalidate(.auth)
         c.setFlash(
             on
                 ? "Pages that follow a running job refresh themselves again."

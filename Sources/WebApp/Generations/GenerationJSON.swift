@@ -45,9 +45,9 @@ extension Generation {
             ("error", .optional(errorMessage)), ("errorCode", .optional(errorCode?.rawValue)),
             ("providerJobId", .optional(providerJobID)), ("providerRequestId", .optional(providerRequestID)),
             ("providerStatus", .optional(providerStatus)),
-            ("createdAt", .string(createdAt)), ("submittedAt", .optional(submittedAt)),
-            ("startedAt", .optional(startedAt)),
-            ("completedAt", .optional(completedAt)), ("lastCheckedAt", .optional(lastCheckedAt)),
+            ("createdAt", .string(createdAt.iso)), ("submittedAt", .optional(submittedAt?.iso)),
+            ("startedAt", .optional(startedAt?.iso)),
+            ("completedAt", .optional(completedAt?.iso)), ("lastCheckedAt", .optional(lastCheckedAt?.iso)),
             ("elapsedSeconds", .int(elapsedSeconds)),
             ("videoUrl", .optional(videoURL)), ("thumbnailUrl", .optional(thumbnailURL)),
             ("spritesheetUrl", .optional(spritesheetURL)),
@@ -61,7 +61,7 @@ extension Generation {
             ("deliveryNote", .optional(deliveryDifference)), ("referenceImage", referenceJSON),
             ("batchId", batchID.map { JSON.int($0) } ?? .null),
             ("remixedFromGenerationId", remixedFromGenerationID.map { JSON.int($0) } ?? .null),
-            ("providerExpiresAt", .optional(providerExpiresAt)),
+            ("providerExpiresAt", .optional(providerExpiresAt?.iso)),
         ]
         pairs.append(("prompt", .string(prompt)))  // what it was made with, whatever the video's prompt is now
         if videoID == nil { pairs += [("videoDeleted", .bool(true)), ("videoTitle", .optional(deletedVideoTitle))] }
@@ -78,14 +78,14 @@ extension Generation {
             .object([
                 ("status", .string(status.rawValue)), ("videoUrl", .optional(videoURL)),
                 ("cost", .number(cost.jsonText)),
-                ("completedAt", .optional(completedAt)), ("thumbnailUrl", .optional(thumbnailURL)),
+                ("completedAt", .optional(completedAt?.iso)), ("thumbnailUrl", .optional(thumbnailURL)),
                 ("generationId", .int(id)),
                 ("deliveryNote", .optional(deliveryDifference)),
             ])
         case .failed:
             .object([
                 ("status", .string(status.rawValue)), ("error", .string(errorMessage ?? "The generation failed.")),
-                ("errorCode", .optional(errorCode?.rawValue)), ("completedAt", .optional(completedAt)),
+                ("errorCode", .optional(errorCode?.rawValue)), ("completedAt", .optional(completedAt?.iso)),
                 ("cost", .number(cost.jsonText)),
                 ("possiblyBilled", .bool(possiblyBilled)), ("generationId", .int(id)),
             ])

@@ -140,7 +140,7 @@ extension ReferenceImage {
     func json(videoID: Int64) -> JSON {
         .object([
             ("contentType", .string(format.contentType)), ("width", .int(width)), ("height", .int(height)),
-            ("bytes", .int(bytes)), ("sha256", .string(sha256)), ("uploadedAt", .string(createdAt)),
+            ("bytes", .int(bytes)), ("sha256", .string(sha256)), ("uploadedAt", .string(createdAt.iso)),
             ("url", .string(Route.videoReferenceImage(video: videoID).path)),
         ])
     }

@@ -10,7 +10,7 @@ extension RoundtableMessage {
             ("promptTokens", promptTokens.map(JSON.int) ?? .null),
             ("completionTokens", completionTokens.map(JSON.int) ?? .null),
             ("cost", cost.map { JSON.number($0.jsonText) } ?? .null), ("finishReason", .optional(finishReason)),
-            ("createdAt", .string(createdAt)),
+            ("createdAt", .string(createdAt.iso)),
         ])
     }
 }
@@ -29,8 +29,8 @@ extension Roundtable {
             ("knownCost", .number(cost.jsonText)),
             ("possiblyBilled", .number(possiblyBilled.jsonText)), ("unansweredCalls", .int(unansweredCalls)),
             ("error", .optional(errorMessage)),
-            ("createdAt", .string(createdAt)), ("completedAt", .optional(completedAt)),
-            ("acceptedAt", .optional(acceptedAt)),
+            ("createdAt", .string(createdAt.iso)), ("completedAt", .optional(completedAt?.iso)),
+            ("acceptedAt", .optional(acceptedAt?.iso)),
         ])
     }
 }

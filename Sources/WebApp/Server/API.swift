@@ -167,8 +167,8 @@ enum API {
     static func json(_ p: Project) -> JSON {
         .object([
             ("id", .int(p.id)), ("name", .string(p.name)), ("description", .string(p.description)),
-            ("video_count", .int(p.videoCount)), ("created_at", .string(p.createdAt)),
-            ("updated_at", .string(p.updatedAt)),
+            ("video_count", .int(p.videoCount)), ("created_at", .string(p.createdAt.iso)),
+            ("updated_at", .string(p.updatedAt.iso)),
         ])
     }
 
@@ -176,14 +176,14 @@ enum API {
         .object([
             ("id", .int(v.id)), ("project_id", .int(v.projectID)), ("title", .string(v.title)),
             ("brief", .string(v.brief)), ("final_prompt", .string(v.finalPrompt)), ("preset", .optional(v.preset)),
-            ("created_at", .string(v.createdAt)), ("updated_at", .string(v.updatedAt)),
+            ("created_at", .string(v.createdAt.iso)), ("updated_at", .string(v.updatedAt.iso)),
             (
                 "latest_generation",
                 v.latest.map { latest in
                     .object([
                         ("id", .int(latest.id)), ("status", .string(latest.status.rawValue)),
                         ("model", .string(latest.model)),
-                        ("created_at", .string(latest.createdAt)),
+                        ("created_at", .string(latest.createdAt.iso)),
                     ])
                 } ?? .null
             ),

@@ -100,17 +100,11 @@ enum Views {
     /// "$0.10/s" from a per-second price such as "0.1000" (more decimals only when they matter).
     static func perSecond(_ price: String) -> String { dollars(price) + "/s" }
 
-    /// `<time>` with a readable UTC date for an ISO-8601 timestamp from the database.
-    static func when(_ iso: String) -> HTML {
+    /// `<time>` with a readable UTC date: "6 Dec 2026, 23:38 UTC".
+    static func when(_ t: Timestamp) -> HTML {
         let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
-        let c = Array(iso)
-        guard c.count >= 16, let month = Int(String(c[5...6])), (1...12).contains(month),
-            let day = Int(String(c[8...9]))
-        else {
-            return "\(iso)"
-        }
         return
-            "<time datetime=\"\(iso)\">\(day) \(months[month - 1]) \(String(c[0...3])), \(String(c[11...15])) UTC</time>"
+            "<time datetime=\"\(t.iso)\">\(t.day) \(months[t.month - 1]) \(String(t.year)), \(t.clockText) UTC</time>"
     }
 
     static func statusBadge(_ status: GenerationStatus) -> HTML {

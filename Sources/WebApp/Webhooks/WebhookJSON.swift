@@ -7,7 +7,7 @@ extension WebhookEndpoint {
     var json: JSON {
         .object([
             ("id", .int(id)), ("url", .string(url)), ("events", .array(events.map { .string($0.rawValue) })),
-            ("createdAt", .string(createdAt)),
+            ("createdAt", .string(createdAt.iso)),
             (
                 "deliveries",
                 .object([("pending", .int(pending)), ("delivered", .int(delivered)), ("failed", .int(failed))])
@@ -19,7 +19,7 @@ extension WebhookEndpoint {
 extension WebhookAttempt {
     var json: JSON {
         .object([
-            ("at", .string(at)), ("outcome", .string(outcome.rawValue)),
+            ("at", .string(at.iso)), ("outcome", .string(outcome.rawValue)),
             ("statusCode", statusCode.map { JSON.int($0) } ?? .null),
             ("error", .optional(error)), ("durationMs", .int(durationMs)),
         ])
@@ -32,10 +32,10 @@ extension WebhookDelivery {
             ("id", .int(id)), ("endpointId", .int(endpointID)), ("type", .string(event.rawValue)),
             ("webhookId", .string(messageID)),
             ("generationId", generationID.map { JSON.int($0) } ?? .null), ("status", .string(status.rawValue)),
-            ("attempts", .int(attempts)), ("nextAttemptAt", .optional(nextAttemptAt)),
-            ("lastAttemptAt", .optional(lastAttemptAt)),
+            ("attempts", .int(attempts)), ("nextAttemptAt", .optional(nextAttemptAt?.iso)),
+            ("lastAttemptAt", .optional(lastAttemptAt?.iso)),
             ("lastStatusCode", lastStatusCode.map { JSON.int($0) } ?? .null), ("lastError", .optional(lastError)),
-            ("deliveredAt", .optional(deliveredAt)), ("createdAt", .string(createdAt)),
+            ("deliveredAt", .optional(deliveredAt?.iso)), ("createdAt", .string(createdAt.iso)),
             ("attemptLog", .array(attemptLog.map(\.json))),
         ])
     }

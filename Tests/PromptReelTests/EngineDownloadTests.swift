@@ -13,21 +13,9 @@ import Web
 @testable import WebApp
 
 @Suite(.serialized) final class EngineDownloadTests: EngineSuite {
-    let db: Connection
-    let provider = ScriptedProvider()
-    let fixture: EngineFixture
-    let media: String
-    let engine: GenerationEngine
+    let harness: EngineHarness
 
-    init() throws {
-        let harness = try EngineHarness(schema: "engine_download", offset: 4, provider: provider)
-        db = harness.db
-        fixture = harness.fixture
-        media = harness.media
-        engine = harness.engine
-    }
-
-    deinit { try? FileManager.default.removeItem(atPath: media) }
+    init() throws { harness = try EngineHarness(schema: "engine_download", offset: 4) }
 
     /// A "video" that is JSON labelled video/mp4, or an MP4 shorter than announced, is not stored and
     /// leaves no file; the row keeps downloading until the provider's copy expires, then fails as

@@ -13,21 +13,9 @@ import Web
 @testable import WebApp
 
 @Suite(.serialized) final class EnginePollTests: EngineSuite {
-    let db: Connection
-    let provider = ScriptedProvider()
-    let fixture: EngineFixture
-    let media: String
-    let engine: GenerationEngine
+    let harness: EngineHarness
 
-    init() throws {
-        let harness = try EngineHarness(schema: "engine_poll", offset: 3, provider: provider)
-        db = harness.db
-        fixture = harness.fixture
-        media = harness.media
-        engine = harness.engine
-    }
-
-    deinit { try? FileManager.default.removeItem(atPath: media) }
+    init() throws { harness = try EngineHarness(schema: "engine_poll", offset: 3) }
 
     /// in_progress with a progress figure → in_progress, progress recorded and known; the provider's
     /// poll-after is honoured.

@@ -13,21 +13,9 @@ import Web
 @testable import WebApp
 
 @Suite(.serialized) final class EngineReconcileTests: EngineSuite {
-    let db: Connection
-    let provider = ScriptedProvider()
-    let fixture: EngineFixture
-    let media: String
-    let engine: GenerationEngine
+    let harness: EngineHarness
 
-    init() throws {
-        let harness = try EngineHarness(schema: "engine_reconcile", offset: 2, provider: provider)
-        db = harness.db
-        fixture = harness.fixture
-        media = harness.media
-        engine = harness.engine
-    }
-
-    deinit { try? FileManager.default.removeItem(atPath: media) }
+    init() throws { harness = try EngineHarness(schema: "engine_reconcile", offset: 2) }
 
     /// submitting (lost answer) → submitted: the provider's list shows the job (same prompt, model,
     /// size, seconds, created after the intent) and it is adopted; the create is sent exactly once.

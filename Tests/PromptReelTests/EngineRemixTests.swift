@@ -12,21 +12,9 @@ import Testing
 @testable import WebApp
 
 @Suite(.serialized) final class EngineRemixTests: EngineSuite {
-    let db: Connection
-    let provider = ScriptedProvider()
-    let fixture: EngineFixture
-    let media: String
-    let engine: GenerationEngine
+    let harness: EngineHarness
 
-    init() throws {
-        let harness = try EngineHarness(schema: "engine_remix", offset: 6, provider: provider)
-        db = harness.db
-        fixture = harness.fixture
-        media = harness.media
-        engine = harness.engine
-    }
-
-    deinit { try? FileManager.default.removeItem(atPath: media) }
+    init() throws { harness = try EngineHarness(schema: "engine_remix", offset: 6) }
 
     /// A completed generation whose provider copy expires in `expiresIn` seconds (negative: already expired).
     func completedSource(expiresIn: Int = 3600) throws -> Generation {

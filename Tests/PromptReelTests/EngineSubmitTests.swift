@@ -13,21 +13,9 @@ import Web
 @testable import WebApp
 
 @Suite(.serialized) final class EngineSubmitTests: EngineSuite {
-    let db: Connection
-    let provider = ScriptedProvider()
-    let fixture: EngineFixture
-    let media: String
-    let engine: GenerationEngine
+    let harness: EngineHarness
 
-    init() throws {
-        let harness = try EngineHarness(schema: "engine_submit", offset: 1, provider: provider)
-        db = harness.db
-        fixture = harness.fixture
-        media = harness.media
-        engine = harness.engine
-    }
-
-    deinit { try? FileManager.default.removeItem(atPath: media) }
+    init() throws { harness = try EngineHarness(schema: "engine_submit", offset: 1) }
 
     /// Gives a waiting generation a reference image whose fitted frame is at `fitted` (the file may not exist).
     func attachReference(_ g: Generation, fitted: String) throws {

@@ -15,24 +15,21 @@ import Web
 @testable import VideoAPI
 @testable import WebApp
 
-/// A suite of engine tests: its own schema, connection, provider and engine.
+/// A suite of engine tests: its own schema, connection, provider and engine, all in its harness.
 protocol EngineSuite: AnyObject {
-    var db: Connection { get }
-    var provider: ScriptedProvider { get }
-    var fixture: EngineFixture { get }
-    var media: String { get }
-    var engine: GenerationEngine { get }
+    var harness: EngineHarness { get }
 }
 
 /// Builds a suite's pieces on its schema (made once per run) and gives each test a clean start: no
 /// unfinished generation left by an earlier test of the suite, and a closed breaker.
-struct EngineHarness {
+final class EngineHarness {
     let db: Connection
+    let provider = ScriptedProvider()
     let fixture: EngineFixture
     let media: String
     let engine: GenerationEngine
 
-    init(schema: String, offset: Int64, provider: ScriptedProvider) throws {
+    init(schema: String, offset: Int64) throws {
         db = try TestSchema.connection(schema, offset: offset)
         try db.execute(
             """
@@ -57,9 +54,16 @@ struct EngineHarness {
                     ? VideoProbe(seconds: "3.96", width: 1280, height: 720) : nil
             })
     }
+
+    deinit { try? FileManager.default.removeItem(atPath: media) }
 }
 
 extension EngineSuite {
+    var db: Connection { harness.db }
+    var provider: ScriptedProvider { harness.provider }
+    var fixture: EngineFixture { harness.fixture }
+    var media: String { harness.media }
+    var engine: GenerationEngine { harness.engine }
     var store: GenerationStore { GenerationStore(db: db) }
 
     func row(_ id: Int64) throws -> Generation { try #require(try store.byID(id)) }

@@ -13,21 +13,9 @@ import Web
 @testable import WebApp
 
 @Suite(.serialized) final class EngineTimeoutAndBreakerTests: EngineSuite {
-    let db: Connection
-    let provider = ScriptedProvider()
-    let fixture: EngineFixture
-    let media: String
-    let engine: GenerationEngine
+    let harness: EngineHarness
 
-    init() throws {
-        let harness = try EngineHarness(schema: "engine_timeout_breaker", offset: 5, provider: provider)
-        db = harness.db
-        fixture = harness.fixture
-        media = harness.media
-        engine = harness.engine
-    }
-
-    deinit { try? FileManager.default.removeItem(atPath: media) }
+    init() throws { harness = try EngineHarness(schema: "engine_timeout_breaker", offset: 5) }
     // MARK: Timeouts
 
     /// Submitted longer than the timeout → failed, possibly billed at the estimate; younger jobs stay.

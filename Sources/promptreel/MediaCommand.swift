@@ -5,6 +5,7 @@ import ArgumentParser
 import Core
 import Engine
 import Foundation
+import WebApp
 
 struct MediaCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -26,7 +27,7 @@ struct MediaCommand: ParsableCommand {
                 throw ValidationError("no media directory at \(directory)")
             }
             let removed = try MediaSweep.run(db: database.connect(), mediaDirectory: directory)
-            for removal in removed { print(removal) }
+            for r in removed { print("removed \(r.path) (\(Formatting.bytes(r.bytes))): \(r.reason)") }
             print("media sweep of \(directory): removed \(removed.count) item\(removed.count == 1 ? "" : "s")")
         }
     }

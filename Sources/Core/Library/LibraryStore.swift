@@ -23,14 +23,6 @@ package struct DeletionSummary: Sendable, Equatable {
         return nil
     }
 
-    /// "3 generations, 41 MB of media" (with "2 videos, " first when `withVideos`).
-    package func sentence(withVideos: Bool) -> String {
-        func count(_ n: Int64, _ noun: String) -> String { "\(n) \(noun)\(n == 1 ? "" : "s")" }
-        var parts = withVideos ? [count(videos, "video")] : []
-        parts.append(count(generations, "generation"))
-        parts.append(mediaBytes > 0 ? "\(Formatting.bytes(mediaBytes)) of media" : "no media files")
-        return parts.joined(separator: ", ")
-    }
 }
 
 extension Store {

@@ -102,11 +102,10 @@ extension MediaFiles {
 }
 
 public enum MediaSweep {
-    public struct Removal: Sendable, CustomStringConvertible {
+    public struct Removal: Sendable {
         public let path: String
         public let bytes: Int64
         public let reason: String
-        public var description: String { "removed \(path) (\(Formatting.bytes(bytes))): \(reason)" }
     }
 
     /// One pass over the media directory. A generation's directory goes when its row is gone or its video

@@ -1,4 +1,4 @@
-// Plain-text formatting shared by pages, the CLI and domain sentences.
+// Plain-text formatting for the views (pages) and the command line: sizes and durations in words.
 
 package enum Formatting {
     /// "45 s", "3 min 05 s".

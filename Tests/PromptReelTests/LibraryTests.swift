@@ -81,7 +81,9 @@ import Web
     }
 
     @Test(arguments: [
-        Route.editVideo(4), .deleteVideo(4), .copyVideo(4), .editProject(5), .deleteProject(5), .apiVideoCopy(6),
+        Route.library(.editVideo(4)), .library(.deleteVideo(4)), .library(.copyVideo(4)), .library(.editProject(5)),
+        .library(.deleteProject(5)),
+        .library(.apiVideoCopy(6)),
     ])
     func routesRoundTrip(_ route: Route) {
         #expect(Route(path: route.path) == route)

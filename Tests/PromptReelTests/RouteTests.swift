@@ -11,15 +11,21 @@ import Web
 
 @Suite struct Routing {
     @Test(arguments: [
-        Route.home, .healthz, .login, .signup, .logout, .dashboard, .projects, .project(7), .newVideo(project: 7),
-        .projectVideos(project: 7), .video(42), .account, .tokens, .accountPreferences, .deleteToken(3), .apiProjects,
-        .apiProject(9),
-        .apiProjectVideos(project: 9), .apiVideo(9), .apiModels, .apiEstimate,
-        .generateVideo(video: 3), .latestGeneration(video: 3), .generation(5), .apiGenerate(video: 2),
-        .apiStatus(video: 2),
-        .apiVideoGenerations(video: 2), .apiGeneration(8), .media(generation: 8, file: "video.mp4"),
-        .videoReferenceImage(video: 4), .videoReferenceImageDelete(video: 4), .videoReferencePreview(video: 4),
-        .apiReferenceImage(video: 4), .media(generation: 8, file: "reference.webp"),
+        Route.home, .healthz, .accounts(.login), .accounts(.signup), .accounts(.logout), .library(.dashboard),
+        .library(.projects), .library(.project(7)), .library(.newVideo(project: 7)),
+        .library(.projectVideos(project: 7)), .library(.video(42)), .accounts(.account), .accounts(.tokens),
+        .accounts(.accountPreferences), .accounts(.deleteToken(3)), .library(.apiProjects),
+        .library(.apiProject(9)),
+        .library(.apiProjectVideos(project: 9)), .library(.apiVideo(9)), .generations(.apiModels),
+        .generations(.apiEstimate),
+        .generations(.generateVideo(video: 3)), .generations(.latestGeneration(video: 3)), .generations(.generation(5)),
+        .generations(.apiGenerate(video: 2)),
+        .generations(.apiStatus(video: 2)),
+        .generations(.apiVideoGenerations(video: 2)), .generations(.apiGeneration(8)),
+        .media(generation: 8, file: "video.mp4"),
+        .references(.videoReferenceImage(video: 4)), .references(.videoReferenceImageDelete(video: 4)),
+        .references(.videoReferencePreview(video: 4)),
+        .references(.apiReferenceImage(video: 4)), .media(generation: 8, file: "reference.webp"),
         .media(generation: 8, file: "reference-fitted.png"),
     ])
     func pathsRoundTrip(_ route: Route) {
@@ -60,37 +66,55 @@ import Web
 /// Every route, once: the list the exhaustive tests walk. `everyCaseIsListed` checks it against the cases
 /// declared in Route.swift, so a new route cannot ship without its parse, print, handler and metric name.
 let everyRoute: [Route] = [
-    .home, .healthz, .metrics, .login, .signup, .logout, .dashboard, .projects, .project(7), .editProject(7),
-    .deleteProject(7),
-    .newVideo(project: 7), .projectVideos(project: 7), .video(42), .editVideo(42), .deleteVideo(42), .copyVideo(42),
-    .generateVideo(video: 3), .latestGeneration(video: 3), .generation(5), .cancelGeneration(5), .remixGeneration(5),
-    .videoTakes(video: 3), .videoRoundtables(video: 3), .roundtable(6), .roundtableAccept(6), .roundtableEdit(6),
-    .roundtableRetry(6), .videoReferenceImage(video: 4), .videoReferenceImageDelete(video: 4),
-    .videoReferencePreview(video: 4),
-    .account, .tokens, .accountPreferences, .deleteToken(3), .webhooks, .webhook(2), .deleteWebhook(2),
-    .redeliverWebhook(delivery: 12), .adminUsers, .adminUser(5), .adminBudgets, .usage, .usageCSV,
-    .apiProjects, .apiProject(9), .apiProjectVideos(project: 9), .apiVideos, .apiVideo(9), .apiVideoCopy(9), .apiModels,
-    .apiEstimate, .apiGenerate(video: 2), .apiStatus(video: 2), .apiVideoGenerations(video: 2), .apiGeneration(8),
-    .apiCancelGeneration(8), .apiReferenceImage(video: 4), .apiRemixGeneration(8), .apiVideoRoundtable(video: 2),
-    .apiVideoRoundtables(video: 2), .apiRoundtable(6), .apiRoundtableAccept(6), .apiRoundtableRetry(6), .apiWebhooks,
-    .apiWebhook(2), .apiWebhookDeliveries(2), .apiRedeliverWebhook(delivery: 12), .apiUsage,
+    .home, .healthz, .metrics, .accounts(.login), .accounts(.signup), .accounts(.logout), .library(.dashboard),
+    .library(.projects), .library(.project(7)), .library(.editProject(7)),
+    .library(.deleteProject(7)),
+    .library(.newVideo(project: 7)), .library(.projectVideos(project: 7)), .library(.video(42)),
+    .library(.editVideo(42)), .library(.deleteVideo(42)), .library(.copyVideo(42)),
+    .generations(.generateVideo(video: 3)), .generations(.latestGeneration(video: 3)), .generations(.generation(5)),
+    .generations(.cancelGeneration(5)), .generations(.remixGeneration(5)),
+    .generations(.videoTakes(video: 3)), .roundtables(.videoRoundtables(video: 3)), .roundtables(.roundtable(6)),
+    .roundtables(.roundtableAccept(6)), .roundtables(.roundtableEdit(6)),
+    .roundtables(.roundtableRetry(6)), .references(.videoReferenceImage(video: 4)),
+    .references(.videoReferenceImageDelete(video: 4)),
+    .references(.videoReferencePreview(video: 4)),
+    .accounts(.account), .accounts(.tokens), .accounts(.accountPreferences), .accounts(.deleteToken(3)),
+    .webhooks(.webhooks), .webhooks(.webhook(2)), .webhooks(.deleteWebhook(2)),
+    .webhooks(.redeliverWebhook(delivery: 12)), .admin(.adminUsers), .admin(.adminUser(5)), .admin(.adminBudgets),
+    .usage(.usage), .usage(.usageCSV),
+    .library(.apiProjects), .library(.apiProject(9)), .library(.apiProjectVideos(project: 9)), .library(.apiVideos),
+    .library(.apiVideo(9)), .library(.apiVideoCopy(9)), .generations(.apiModels),
+    .generations(.apiEstimate), .generations(.apiGenerate(video: 2)), .generations(.apiStatus(video: 2)),
+    .generations(.apiVideoGenerations(video: 2)), .generations(.apiGeneration(8)),
+    .generations(.apiCancelGeneration(8)), .references(.apiReferenceImage(video: 4)),
+    .generations(.apiRemixGeneration(8)), .roundtables(.apiVideoRoundtable(video: 2)),
+    .roundtables(.apiVideoRoundtables(video: 2)), .roundtables(.apiRoundtable(6)),
+    .roundtables(.apiRoundtableAccept(6)), .roundtables(.apiRoundtableRetry(6)), .webhooks(.apiWebhooks),
+    .webhooks(.apiWebhook(2)), .webhooks(.apiWebhookDeliveries(2)), .webhooks(.apiRedeliverWebhook(delivery: 12)),
+    .usage(.apiUsage),
     .media(generation: 8, file: "video.mp4"),
 ]
 
 @Suite struct EveryRoute {
-    /// The case names declared in Route.swift (the enum's `case` lines), read from the source.
+    /// The route cases declared in the sources: Route's own (not its areas) and every area enum's.
     static func declaredCases() throws -> Set<String> {
-        let source = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().appendingPathComponent("Sources/WebApp/Server/Route.swift")
-        let text = try String(contentsOf: source, encoding: .utf8)
-        let start = try #require(text.range(of: "public enum Route"))
-        let end = try #require(text.range(of: "public static let openAPIDocumentPath"))
-        return Set(
-            text[start.upperBound..<end.lowerBound].split(separator: "\n").compactMap { line -> String? in
-                let t = line.trimmingCharacters(in: .whitespaces)
-                guard t.hasPrefix("case ") else { return nil }
-                return String(t.dropFirst(5).prefix { $0.isLetter || $0.isNumber })
-            })
+        let webApp = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("Sources/WebApp")
+        let areas: Set<String> = [
+            "accounts", "admin", "library", "generations", "roundtables", "references", "webhooks", "usage",
+        ]
+        var names: Set<String> = []
+        let files = try FileManager.default.subpathsOfDirectory(atPath: webApp.path)
+            .filter { $0.hasSuffix("Routes.swift") || $0 == "Server/Route.swift" }
+        #expect(files.count == 9)
+        for file in files {
+            let text = try String(contentsOf: webApp.appendingPathComponent(file), encoding: .utf8)
+            for line in text.split(separator: "\n") where line.hasPrefix("    case ") {
+                let name = String(line.dropFirst(9).prefix { $0.isLetter || $0.isNumber })
+                if !(file == "Server/Route.swift" && areas.contains(name)) { names.insert(name) }
+            }
+        }
+        return names
     }
 
     @Test func everyCaseIsListed() throws {

@@ -36,7 +36,7 @@ import Testing
 @Suite struct ProcessMetricsExposition {
     @Test func requestsProviderCallsAndBytesAreLabelledWithTheProcess() {
         let metrics = ProcessMetrics(process: "test\"proc")
-        metrics.requestCounter(route: Route.apiStatus(video: 7).metricName, status: 200).increment()
+        metrics.requestCounter(route: Route.generations(.apiStatus(video: 7)).metricName, status: 200).increment()
         metrics.requestCounter(route: "apiStatus", status: 200).increment()
         metrics.requestTimer(route: "apiStatus").recordNanoseconds(1_500_000)
         metrics.providerCall(.create, outcome: "ok", nanoseconds: 20_000_000)

@@ -77,8 +77,10 @@ import Web
 
 @Suite struct WebhookRoutes {
     @Test(arguments: [
-        Route.webhooks, .webhook(3), .deleteWebhook(3), .redeliverWebhook(delivery: 9), .apiWebhooks, .apiWebhook(3),
-        .apiWebhookDeliveries(3), .apiRedeliverWebhook(delivery: 9),
+        Route.webhooks(.webhooks), .webhooks(.webhook(3)), .webhooks(.deleteWebhook(3)),
+        .webhooks(.redeliverWebhook(delivery: 9)), .webhooks(.apiWebhooks),
+        .webhooks(.apiWebhook(3)),
+        .webhooks(.apiWebhookDeliveries(3)), .webhooks(.apiRedeliverWebhook(delivery: 9)),
     ])
     func pathsRoundTrip(_ route: Route) {
         #expect(Route(path: route.path) == route)

@@ -7,12 +7,12 @@ import Web
 
 enum AccountPages {
     static func loginForm(_ c: inout Context) throws -> Response {
-        if c.user != nil { return .redirect(to: Route.dashboard.path) }
+        if c.user != nil { return .redirect(to: Route.library(.dashboard).path) }
         return page(&c, login: true, email: "", error: nil, status: 200)
     }
 
     static func signupForm(_ c: inout Context) throws -> Response {
-        if c.user != nil { return .redirect(to: Route.dashboard.path) }
+        if c.user != nil { return .redirect(to: Route.library(.dashboard).path) }
         guard c.config.signupEnabled else {
             throw HTTPError(
                 403, "signup_disabled", "Sign-up is turned off on this server. Ask its operator for an account.")
@@ -96,7 +96,7 @@ enum AccountPages {
             )
             try c.signIn(user)
             c.setFlash("Welcome to PromptReel. Create your first project below.")
-            return .redirect(to: Route.dashboard.path)
+            return .redirect(to: Route.library(.dashboard).path)
         } catch let error as InvalidInput {
             return page(&c, login: false, email: rawEmail, error: error.description, status: 422)
         } catch let error as DatabaseError where error.isUniqueViolation {
@@ -119,7 +119,7 @@ enum AccountPages {
     static func logout(_ c: inout Context) throws -> Response {
         try c.signOut()
         c.setFlash("You are logged out.")
-        return .redirect(to: Route.login.path)
+        return .redirect(to: Route.accounts(.login).path)
     }
 
     static func account(_ c: inout Context) throws -> Response {
@@ -160,21 +160,21 @@ enum AccountPages {
             on
                 ? "Pages that follow a running job refresh themselves again."
                 : "Pages no longer refresh themselves: use Check again on them.")
-        return .redirect(to: Route.account.path)
+        return .redirect(to: Route.accounts(.account).path)
     }
 
     static func deleteToken(_ c: inout Context, id: Int64) throws -> Response {
         let user = try c.requireUser()
         guard try c.store.deleteAPIToken(id: id, userID: user.id) else { throw HTTPError.notFound("No such token.") }
         c.setFlash("Token revoked.")
-        return .redirect(to: Route.account.path)
+        return .redirect(to: Route.accounts(.account).path)
     }
 
     /// Only local paths, so `next` cannot send a user to another site.
     static func safeNext(_ next: String?) -> String {
         guard let next, next.hasPrefix("/"), !next.hasPrefix("//"), !next.contains("\\"), Route(path: next) != nil
         else {
-            return Route.dashboard.path
+            return Route.library(.dashboard).path
         }
         return next
     }
@@ -183,13 +183,14 @@ enum AccountPages {
         let title = login ? "Log in" : "Sign up"
         let action =
             login
-            ? Route.login.path + (c.request.query["next"].map { "?next=" + URLEncoding.encode(safeNext($0)) } ?? "")
-            : Route.signup.path
+            ? Route.accounts(.login).path
+                + (c.request.query["next"].map { "?next=" + URLEncoding.encode(safeNext($0)) } ?? "")
+            : Route.accounts(.signup).path
         let other: HTML =
             login
             ? (c.config.signupEnabled
-                ? "<p>New here? <a href=\"\(Route.signup.path)\">Create an account</a>.</p>" : .empty)
-            : "<p>Have an account? <a href=\"\(Route.login.path)\">Log in</a>.</p>"
+                ? "<p>New here? <a href=\"\(Route.accounts(.signup).path)\">Create an account</a>.</p>" : .empty)
+            : "<p>Have an account? <a href=\"\(Route.accounts(.login).path)\">Log in</a>.</p>"
         let body: HTML = """
             <section class="narrow"><h1>\(title)</h1>\(Views.errorBox(error))
             <form method="post" action="\(action)">\(Views.csrfField(c))
@@ -217,7 +218,7 @@ enum AccountPages {
         let rows: [HTML] = tokens.map { t in
             """
             <tr><td>\(t.name)</td><td>\(Views.when(t.createdAt))</td><td>\(t.lastUsedAt.map(Views.when) ?? "never")</td>
-            <td><form method="post" action="\(Route.deleteToken(t.id).path)">\(Views.csrfField(c))<button type="submit" class="danger">Revoke</button></form></td></tr>
+            <td><form method="post" action="\(Route.accounts(.deleteToken(t.id)).path)">\(Views.csrfField(c))<button type="submit" class="danger">Revoke</button></form></td></tr>
             """
         }
         let table: HTML =
@@ -226,16 +227,16 @@ enum AccountPages {
             : """
             <table><thead><tr><th scope="col">Name</th><th scope="col">Created</th><th scope="col">Last used</th><th scope="col"><span class="visually-hidden">Actions</span></th></tr></thead>
             <tbody>\(rows)</tbody></table>
-            """ + page.links(path: Route.account.path, \.id, list: .tokens, scope: 0, userID: user.id)
+            """ + page.links(path: Route.accounts(.account).path, \.id, list: .tokens, scope: 0, userID: user.id)
         let body: HTML = """
-            <h1>Account</h1><p>Signed in as <strong>\(user.email)</strong>.</p>\(user.isAdmin ? "<p>You are an admin: <a href=\"\(Route.adminUsers.path)\">manage users</a>.</p>" : HTML.empty)\(try Budgets(db: c.db).accountLine(userID: user.id))
-            <p><a href="\(Route.webhooks.path)">Webhooks</a>: get a signed request when a generation completes or fails.</p>
+            <h1>Account</h1><p>Signed in as <strong>\(user.email)</strong>.</p>\(user.isAdmin ? "<p>You are an admin: <a href=\"\(Route.admin(.adminUsers).path)\">manage users</a>.</p>" : HTML.empty)\(try Budgets(db: c.db).accountLine(userID: user.id))
+            <p><a href="\(Route.webhooks(.webhooks).path)">Webhooks</a>: get a signed request when a generation completes or fails.</p>
             \(preferencesForm(c, user: user))
             <h2>API tokens</h2>
             <p>Send a token as <code>Authorization: Bearer …</code> to use the JSON API \
             (<a href="\(Route.openAPIDocumentPath)">its OpenAPI document</a>).</p>\(shown)\(Views.errorBox(error))
             \(table)
-            <form method="post" action="\(Route.tokens.path)" class="row">\(Views.csrfField(c))
+            <form method="post" action="\(Route.accounts(.tokens).path)" class="row">\(Views.csrfField(c))
             \(Views.textField("Token name", name: "name", required: true, maxLength: 100))
             <button type="submit">Create token</button></form>
             """
@@ -251,7 +252,7 @@ enum AccountPages {
         }
         return """
             <h2 id="preferences">Preferences</h2>
-            <form method="post" action="\(Route.accountPreferences.path)">\(Views.csrfField(c))
+            <form method="post" action="\(Route.accounts(.accountPreferences).path)">\(Views.csrfField(c))
             <fieldset aria-describedby="refresh-hint"><legend>Refresh pages automatically</legend>
             <small id="refresh-hint">Pages that follow a running generation, roundtable or webhook delivery reload themselves every few seconds. \
             When off, they show a Check again button instead.</small>

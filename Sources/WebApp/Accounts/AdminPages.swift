@@ -45,7 +45,7 @@ enum AdminPages {
         } catch let error as InvalidInput {
             return try usersPage(&c, admin: admin, error: error.description, status: 422)
         }
-        return .redirect(to: Route.adminUsers.path)
+        return .redirect(to: Route.admin(.adminUsers).path)
     }
 
     static func usersPage(_ c: inout Context, admin: User, error: String?, status: Int) throws -> Response {
@@ -57,10 +57,10 @@ enum AdminPages {
                 u.id == admin.id
                 ? "<span class=\"muted\">you</span>"
                 : """
-                <form method="post" action="\(Route.adminUser(u.id).path)" class="inline">\(Views.csrfField(c))\
+                <form method="post" action="\(Route.admin(.adminUser(u.id)).path)" class="inline">\(Views.csrfField(c))\
                 <input type="hidden" name="action" value="role"><input type="hidden" name="role" value="\(other.rawValue)">\
                 <button type="submit">Make \(other.rawValue)</button></form>
-                <form method="post" action="\(Route.adminUser(u.id).path)" class="inline">\(Views.csrfField(c))\
+                <form method="post" action="\(Route.admin(.adminUser(u.id)).path)" class="inline">\(Views.csrfField(c))\
                 <input type="hidden" name="action" value="\(toggle)">\
                 <button type="submit"\(row.disabled ? HTML.empty : " class=\"danger\"")>\(row.disabled ? "Enable" : "Disable")</button></form>
                 """
@@ -71,7 +71,7 @@ enum AdminPages {
         }
         let body: HTML = """
             <h1>Users</h1>\(Views.errorBox(error))
-            <p>Disabling a user ends their sessions and stops their API tokens at once. <a href="\(Route.adminBudgets.path)">Budgets</a></p>
+            <p>Disabling a user ends their sessions and stops their API tokens at once. <a href="\(Route.admin(.adminBudgets).path)">Budgets</a></p>
             <table><thead><tr><th scope="col">Email</th><th scope="col">Role</th><th scope="col">Status</th>\
             <th scope="col">Created</th><th scope="col"><span class="visually-hidden">Actions</span></th></tr></thead>
             <tbody>\(rows)</tbody></table>
@@ -108,7 +108,7 @@ enum AdminPages {
             try budgets.setInstance(limit: limit)
         }
         c.setFlash("Budget saved: \(limit?.display ?? "no limit").")
-        return .redirect(to: Route.adminBudgets.path)
+        return .redirect(to: Route.admin(.adminBudgets).path)
     }
 
     static func budgetsPage(_ c: Context, error: String?, status: Int) throws -> Response {
@@ -117,7 +117,7 @@ enum AdminPages {
             let idField: HTML = userID.map { "<input type=\"hidden\" name=\"user_id\" value=\"\($0)\">" } ?? .empty
             let field = "monthly-\(userID.map(String.init) ?? "instance")"
             return """
-                <form method="post" action="\(Route.adminBudgets.path)" class="inline">\(Views.csrfField(c))\(idField)\
+                <form method="post" action="\(Route.admin(.adminBudgets).path)" class="inline">\(Views.csrfField(c))\(idField)\
                 <label for="\(field)" class="visually-hidden">Monthly budget for \(label) (USD)</label>\
                 <input id="\(field)" name="monthly" inputmode="decimal" size="8" value="\(standing.limit?.decimalText ?? "")" placeholder="none">\
                 <button type="submit">Save</button></form>
@@ -131,7 +131,7 @@ enum AdminPages {
             rows.append(row(user.user.email, userID: user.user.id, try budgets.user(user.user.id)))
         }
         let body: HTML = """
-            \(Breadcrumbs([("Users", .adminUsers)]).html)
+            \(Breadcrumbs([("Users", .admin(.adminUsers))]).html)
             <h1>Budgets</h1>\(Views.errorBox(error))
             <p>Monthly limits in USD for this UTC calendar month, by the time of each click (generations and
             roundtables; in-flight work counts at its estimate). Empty means no limit. A click that does not fit

@@ -46,14 +46,14 @@ enum GenerationPages {
                 user: user, video: video, requested: requested, expectedCost: expected, fit: fit)
             c.setFlash(GenerationAPI.startedMessage(c))
             guard let latest = started.latest, started.takes.count == 1 else {
-                return .redirect(to: Route.videoTakes(video: videoID).path)
+                return .redirect(to: Route.generations(.videoTakes(video: videoID)).path)
             }
-            return .redirect(to: Route.generation(latest.id).path)
+            return .redirect(to: Route.generations(.generation(latest.id)).path)
         } catch let refusal as Generations.Refusal {
             if case .alreadyActive = refusal {
                 // A second press, or another tab: show the job that is running.
                 c.setFlash("This video is already being generated; here is its progress.")
-                return .redirect(to: Route.latestGeneration(video: videoID).path)
+                return .redirect(to: Route.generations(.latestGeneration(video: videoID)).path)
             }
             let error = refusal.httpError
             return try settingsPage(
@@ -71,7 +71,7 @@ enum GenerationPages {
             try c.generations.cancel(id: id, userID: user.id)
                 ? "Cancelled. Nothing was sent to the video provider and nothing was charged."
                 : "Too late to cancel: the video provider already has this generation.")
-        return .redirect(to: Route.generation(id).path)
+        return .redirect(to: Route.generations(.generation(id)).path)
     }
 
     /// Resolves what the user chose; a choice the newly picked model cannot do falls back to its
@@ -115,7 +115,7 @@ enum GenerationPages {
                     "Generate", c,
                     body: header + """
                         <p class="error" role="alert">This video has no final prompt yet, so there is nothing to send to Sora.</p>
-                        <p><a href="\(Route.video(video.id).path)">Back to the video</a></p>
+                        <p><a href="\(Route.library(.video(video.id)).path)">Back to the video</a></p>
                         """), status: 422)
         }
         let (resolved, notes, problem) = try resolveForPage(catalog, requested, db: c.db)
@@ -151,7 +151,7 @@ enum GenerationPages {
                 estimate + """
                     <p class="estimate">\(resolved.duration) s × \(Views.perSecond(price)) = <strong>\(resolved.estimatedCost.display)</strong>\(perTake)
                     <span class="muted">(\(model.displayName), \(resolved.aspectRatio), \(resolved.resolution), \(resolved.size))</span></p>
-                    <form method="post" action="\(Route.generateVideo(video: video.id).path)">\(Views.csrfField(c))
+                    <form method="post" action="\(Route.generations(.generateVideo(video: video.id)).path)">\(Views.csrfField(c))
                     <input type="hidden" name="model" value="\(resolved.model)">
                     <input type="hidden" name="duration" value="\(resolved.duration)">
                     <input type="hidden" name="aspect_ratio" value="\(resolved.aspectRatio)">
@@ -223,7 +223,7 @@ enum GenerationPages {
             return "<option value=\"\(r)\"\(selected)\(disabled)>\(label)</option>"
         }
         return """
-            <form method="get" action="\(Route.generateVideo(video: video.id).path)" class="settings">
+            <form method="get" action="\(Route.generations(.generateVideo(video: video.id)).path)" class="settings">
             <label for="model">Model</label>
             <select id="model" name="model">\(modelOptions)</select>
             <label for="duration">Duration</label>
@@ -262,7 +262,7 @@ enum GenerationPages {
         video: Video, image: ReferenceImage?, model: CatalogModel?, resolved: ResolvedSettings?,
         fit: FitMode
     ) -> (html: HTML, blocker: String?) {
-        let upload: HTML = "<a href=\"\(Route.video(video.id).path)#reference-image\">on the video page</a>"
+        let upload: HTML = "<a href=\"\(Route.library(.video(video.id)).path)#reference-image\">on the video page</a>"
         guard let model else { return (.empty, nil) }
         guard let image else {
             if model.requiresImage {
@@ -288,7 +288,7 @@ enum GenerationPages {
         }
         guard let resolved else { return (.empty, nil) }
         let preview =
-            Route.videoReferencePreview(video: video.id).path
+            Route.references(.videoReferencePreview(video: video.id)).path
             + "?size=\(URLEncoding.encode(resolved.size))&fit=\(fit.rawValue)&v=\(String(image.sha256.prefix(12)))"
         let html: HTML = """
             <h3>Reference image</h3>
@@ -334,7 +334,9 @@ enum GenerationPages {
             throw HTTPError(404, "no_generation", "This video has not been generated yet.")
         }
         // Several takes are watched side by side.
-        return .redirect(to: takes.count > 1 ? Route.videoTakes(video: videoID).path : Route.generation(latest.id).path)
+        return .redirect(
+            to: takes.count > 1
+                ? Route.generations(.videoTakes(video: videoID)).path : Route.generations(.generation(latest.id)).path)
     }
 
     /// GET /dashboard/generations/{id}: refreshes itself every 5 s while the job runs (unless `?refresh=off`
@@ -344,7 +346,7 @@ enum GenerationPages {
         guard let (g, video) = try c.generationWithVideo(id: id, userID: user.id) else {
             throw HTTPError.notFound("No such generation.")
         }
-        let refresh = AutoRefresh(c, page: .generation(g.id), every: 5, while: g.isActive)
+        let refresh = AutoRefresh(c, page: .generations(.generation(g.id)), every: 5, while: g.isActive)
         let header: HTML = """
             \(Breadcrumbs.video(video).html)
             <h1>\(video.title) \(Views.statusBadge(g.status))</h1>\(VideoPages.earlierPrompt(g, current: video.finalPrompt))
@@ -408,7 +410,7 @@ enum GenerationPages {
             let cancel: HTML =
                 g.phase == .waiting
                 ? """
-                <form method="post" action="\(Route.cancelGeneration(g.id).path)">\(Views.csrfField(c))
+                <form method="post" action="\(Route.generations(.cancelGeneration(g.id)).path)">\(Views.csrfField(c))
                 <button type="submit" class="secondary">Cancel (not sent yet)</button></form>
                 """
                 : .empty
@@ -430,7 +432,7 @@ enum GenerationPages {
     static func remixAction(_ c: Context, _ g: Generation, catalog: Catalog) throws -> HTML {
         guard g.status == .completed else { return .empty }
         switch try c.generations.remixOffer(g, catalog: catalog) {
-        case .success: return "<a class=\"button\" href=\"\(Route.remixGeneration(g.id).path)\">Remix</a>"
+        case .success: return "<a class=\"button\" href=\"\(Route.generations(.remixGeneration(g.id)).path)\">Remix</a>"
         case let .failure(why): return "<span class=\"remix-unavailable\">Remix unavailable: \(why.message)</span>"
         }
     }
@@ -443,7 +445,7 @@ enum GenerationPages {
         }
         let takes = try c.generations.store.latestTakes(videoID: videoID, userID: user.id) ?? []
         let running = takes.filter(\.isActive).count
-        let refresh = AutoRefresh(c, page: .videoTakes(video: videoID), every: 5, while: running > 0)
+        let refresh = AutoRefresh(c, page: .generations(.videoTakes(video: videoID)), every: 5, while: running > 0)
         // While any runs, the status region says how many are done; each take's card says where it is.
         let status: HTML =
             refresh.map {
@@ -457,7 +459,7 @@ enum GenerationPages {
             <h1>Takes of “\(video.title)”</h1>
             \(status)
             \(try takesSection(c, takes: takes))
-            <p><a href="\(Route.video(video.id).path)">Back to the video</a></p>
+            <p><a href="\(Route.library(.video(video.id)).path)">Back to the video</a></p>
             """
         return .html(Views.layout("Takes of \(video.title)", c, body: body, refresh: refresh))
     }
@@ -487,7 +489,7 @@ enum GenerationPages {
                     """
             }
             return """
-                <li class="take"><h3><a href="\(Route.generation(g.id).path)">Take \(index + 1)</a> \(Views.statusBadge(g.status))</h3>
+                <li class="take"><h3><a href="\(Route.generations(.generation(g.id)).path)">Take \(index + 1)</a> \(Views.statusBadge(g.status))</h3>
                 \(media)
                 <p class="muted">\(g.cost.display)\(g.possiblyBilled ? " (possibly billed)" : "")\(g.remixedFromGenerationID.map { " · remix of generation \($0)" } ?? "")\(localPosterNote(g))</p></li>
                 """
@@ -530,11 +532,11 @@ enum GenerationPages {
             let prompt = try Field.text(text, name: "prompt", max: 32000, required: true)
             let remix = try c.generations.remix(user: user, sourceID: id, prompt: prompt, expectedCost: expected)
             c.setFlash(GenerationAPI.startedMessage(c))
-            return .redirect(to: Route.generation(remix.id).path)
+            return .redirect(to: Route.generations(.generation(remix.id)).path)
         } catch let refusal as Generations.Refusal {
             if case .alreadyActive = refusal {
                 c.setFlash("This video is already being generated; here is its progress.")
-                return .redirect(to: Route.latestGeneration(video: video.id).path)
+                return .redirect(to: Route.generations(.latestGeneration(video: video.id)).path)
             }
             let error = refusal.httpError
             return try remixPage(c, g, video, prompt: text, status: error.status, error: error.publicMessage)
@@ -547,7 +549,7 @@ enum GenerationPages {
         throws -> Response
     {
         let header: HTML = """
-            \(Breadcrumbs.video(video).then("generation \(g.id)", .generation(g.id)).html)
+            \(Breadcrumbs.video(video).then("generation \(g.id)", .generations(.generation(g.id))).html)
             <h1>Remix “\(video.title)”</h1>
             """
         let content: HTML
@@ -565,7 +567,7 @@ enum GenerationPages {
             content = """
                 \(Views.errorBox(error))\(poster)
                 <p>The provider changes its finished video following your new prompt: same model and settings (\(settingsSummary(g))).</p>
-                <form method="post" action="\(Route.remixGeneration(g.id).path)">\(Views.csrfField(c))
+                <form method="post" action="\(Route.generations(.remixGeneration(g.id)).path)">\(Views.csrfField(c))
                 \(Views.textArea("New prompt", name: "prompt", value: prompt, rows: 6, maxLength: 32000, hint: "Describe the change, e.g. the same scene at night."))
                 <input type="hidden" name="expected_cost" value="\(price.jsonText)">
                 <p class="estimate">\(g.seconds) s at \(g.resolution) = <strong>\(price.display)</strong></p>
@@ -601,7 +603,7 @@ enum GenerationPages {
             \(delivered)
             \(previewFacts(g))
             \(referenceFacts(g))
-            \(g.remixedFromGenerationID.map { "<dt>Remix of</dt><dd><a href=\"\(Route.generation($0).path)\">generation \($0)</a></dd>" as HTML } ?? .empty)
+            \(g.remixedFromGenerationID.map { "<dt>Remix of</dt><dd><a href=\"\(Route.generations(.generation($0)).path)\">generation \($0)</a></dd>" as HTML } ?? .empty)
             \(g.providerJobID.map { "<dt>Provider job</dt><dd><code>\($0)</code></dd>" as HTML } ?? .empty)
             \(g.providerStatus.map { "<dt>Provider status</dt><dd>\($0)</dd>" as HTML } ?? .empty)
             </dl>
@@ -650,7 +652,7 @@ enum GenerationPages {
             ("model", g.model), ("duration", String(g.seconds)),
             ("aspect_ratio", g.settings.aspectRatio ?? ""), ("resolution", g.resolution),
         ]
-        return Route.generateVideo(video: videoID).path + "?"
+        return Route.generations(.generateVideo(video: videoID)).path + "?"
             + pairs.map { "\($0.0)=\(URLEncoding.encode($0.1))" }.joined(separator: "&")
     }
 }

@@ -18,7 +18,7 @@ enum ProjectPages {
             let description = try Field.text(form["description"], name: "description", max: 10000, required: false)
             let project = try c.store.createProject(userID: user.id, name: name, description: description)
             c.setFlash("Project created.")
-            return .redirect(to: Route.project(project.id).path)
+            return .redirect(to: Route.library(.project(project.id)).path)
         } catch let error as InvalidInput {
             return try dashboardPage(
                 c, user: user, name: form["name"] ?? "", description: form["description"] ?? "",
@@ -39,11 +39,11 @@ enum ProjectPages {
         let body: HTML = """
             \(Breadcrumbs.dashboard.html)
             <h1>\(project.name)</h1>\(description)
-            <div class="actions"><a class="button" href="\(Route.newVideo(project: id).path)">New video</a>
-            <a href="\(Route.editProject(id).path)">Edit project</a> <a href="\(Route.deleteProject(id).path)">Delete project…</a></div>
-            <h2>Videos</h2>\(try searchForm(c, path: Route.project(id).path, query: query, label: "Search this project",
+            <div class="actions"><a class="button" href="\(Route.library(.newVideo(project: id)).path)">New video</a>
+            <a href="\(Route.library(.editProject(id)).path)">Edit project</a> <a href="\(Route.library(.deleteProject(id)).path)">Delete project…</a></div>
+            <h2>Videos</h2>\(try searchForm(c, path: Route.library(.project(id)).path, query: query, label: "Search this project",
                                              used: searchUsed(c)))
-            \(videoList(page, query: query, path: Route.project(id).path, showProject: false))
+            \(videoList(page, query: query, path: Route.library(.project(id)).path, showProject: false))
             """
         return .html(Views.layout(project.name, c, body: body))
     }
@@ -110,10 +110,10 @@ enum ProjectPages {
                 v.latest.map { Views.statusBadge($0.status) } ?? "<span class=\"status\">Not generated</span>"
             let project: HTML =
                 showProject
-                ? " <span class=\"muted\">in <a href=\"\(Route.project(v.projectID).path)\">\(v.projectName)</a></span>"
+                ? " <span class=\"muted\">in <a href=\"\(Route.library(.project(v.projectID)).path)\">\(v.projectName)</a></span>"
                 : .empty
             return
-                "<li class=\"video-card\">\(thumb)<div><a href=\"\(Route.video(v.id).path)\">\(title)</a> \(status)\(project)<br><small>\(prompt)</small></div></li>"
+                "<li class=\"video-card\">\(thumb)<div><a href=\"\(Route.library(.video(v.id)).path)\">\(title)</a> \(status)\(project)<br><small>\(prompt)</small></div></li>"
         }
         return "<ul class=\"cards\">\(items)</ul>" + pager
     }
@@ -144,7 +144,7 @@ enum ProjectPages {
                     (form["description"] ?? "").unifiedNewlines, name: "description", max: 10000, required: false))
             _ = try c.library.updateProject(id: id, user: user, changes: changes)
             c.setFlash("Saved.")
-            return .redirect(to: Route.project(id).path)
+            return .redirect(to: Route.library(.project(id)).path)
         } catch let error as InvalidInput {
             return editPage(
                 c, project: project, name: form["name"] ?? "", description: form["description"] ?? "",
@@ -158,10 +158,10 @@ enum ProjectPages {
         let body: HTML = """
             \(Breadcrumbs.project(id: project.id, name: project.name).html)
             <h1>Edit project</h1>\(Views.errorBox(error))
-            <form method="post" action="\(Route.editProject(project.id).path)">\(Views.csrfField(c))
+            <form method="post" action="\(Route.library(.editProject(project.id)).path)">\(Views.csrfField(c))
             \(Views.textField("Name", name: "name", value: name, required: true, maxLength: 200))
             \(Views.textArea("Description (optional)", name: "description", value: description, rows: 3, maxLength: 10000))
-            <button type="submit">Save</button> <a href="\(Route.project(project.id).path)">Cancel</a></form>
+            <button type="submit">Save</button> <a href="\(Route.library(.project(project.id)).path)">Cancel</a></form>
             """
         return .html(Views.layout("Edit project", c, body: body), status: status)
     }
@@ -183,7 +183,7 @@ enum ProjectPages {
             c.setFlash(
                 "Deleted “\(deleted.name)”: \(deleted.summary.sentence(withVideos: true)). What it cost stays in your spend."
             )
-            return .redirect(to: Route.dashboard.path)
+            return .redirect(to: Route.library(.dashboard).path)
         } catch let refusal as Library.Refusal where refusal != .noSuchProject {
             guard let project = try c.store.project(id: id, userID: user.id),
                 let summary = try c.store.deletionSummary(projectID: id, userID: user.id)
@@ -199,8 +199,8 @@ enum ProjectPages {
             c, thing: "project", name: project.name,
             crumbs: Breadcrumbs.project(id: project.id, name: project.name),
             goes: "the project, its videos with their prompts, and the media files of their generations",
-            summary: summary.sentence(withVideos: true), action: Route.deleteProject(project.id).path,
-            back: Route.project(project.id).path,
+            summary: summary.sentence(withVideos: true), action: Route.library(.deleteProject(project.id)).path,
+            back: Route.library(.project(project.id)).path,
             refusal: refusal?.httpError.publicMessage, status: status)
     }
 
@@ -231,10 +231,10 @@ enum ProjectPages {
         let body: HTML = """
             <h1>Your projects</h1>
             <p class="spend">Spent this month: <strong>\((spend.total.adding(chat) ?? spend.total).display)</strong> — videos \(spend.total.display)\(detail), roundtables \(chat.display)\(unknown) <span class="muted">(by the UTC month of each click, as budgets count)</span></p>
-            \(try searchForm(c, path: Route.dashboard.path, query: VideoQuery.parse(c.request.query), label: "Search all your videos",
+            \(try searchForm(c, path: Route.library(.dashboard).path, query: VideoQuery.parse(c.request.query), label: "Search all your videos",
                               used: searchUsed(c)))\(list)
             <h2>New project</h2>\(Views.errorBox(error))
-            <form method="post" action="\(Route.projects.path)">\(Views.csrfField(c))
+            <form method="post" action="\(Route.library(.projects).path)">\(Views.csrfField(c))
             \(Views.textField("Name", name: "name", value: name, required: true, maxLength: 200))
             \(Views.textArea("Description (optional)", name: "description", value: description, rows: 3, maxLength: 10000))
             <button type="submit">Create project</button></form>
@@ -251,14 +251,14 @@ enum ProjectPages {
                 userID: user.id, projectID: nil, query: query,
                 page: query.pageRequest(c.request.query, scope: 0, userID: user.id, forPage: true))
             return "<h2>Videos found</h2>"
-                + videoList(page, query: query, path: Route.dashboard.path, showProject: true)
+                + videoList(page, query: query, path: Route.library(.dashboard).path, showProject: true)
         }
         let page = try c.store.projects(
             userID: user.id, page: PageRequest.forPage(c.request.query, list: .projects, scope: 0, userID: user.id))
         let items: [HTML] = page.items.map { p in
-            "<li><a href=\"\(Route.project(p.id).path)\">\(p.name)</a> <span class=\"muted\">\(p.videoCount) video\(p.videoCount == 1 ? "" : "s")</span></li>"
+            "<li><a href=\"\(Route.library(.project(p.id)).path)\">\(p.name)</a> <span class=\"muted\">\(p.videoCount) video\(p.videoCount == 1 ? "" : "s")</span></li>"
         }
-        let pager = page.links(path: Route.dashboard.path, \.id, list: .projects, scope: 0, userID: user.id)
+        let pager = page.links(path: Route.library(.dashboard).path, \.id, list: .projects, scope: 0, userID: user.id)
         return page.items.isEmpty && pager.rendered.isEmpty
             ? "<p class=\"muted\">No projects yet. Create one to start saving video prompts.</p>"
             : "<ul class=\"cards\">\(items)</ul>" + pager

@@ -47,7 +47,7 @@ enum VideoPages {
                 throw HTTPError.notFound("No such project.")
             }
             c.setFlash("Video saved.")
-            return .redirect(to: Route.video(video.id).path)
+            return .redirect(to: Route.library(.video(video.id)).path)
         } catch let error as InvalidInput {
             return try form(c, project: p, draft: draft, error: error.description, status: 422)
         }
@@ -80,18 +80,18 @@ enum VideoPages {
                 "<p class=\"notice\" role=\"note\">To generate this video, it needs a final prompt: the exact text sent to Sora. Draft one with the roundtable below.</p>"
         } else if try c.generations.store.hasActive(videoID: video.id, userID: user.id) {
             action =
-                "<p><a class=\"button\" href=\"\(Route.latestGeneration(video: video.id).path)\">Watch the generation in progress</a></p>"
+                "<p><a class=\"button\" href=\"\(Route.generations(.latestGeneration(video: video.id)).path)\">Watch the generation in progress</a></p>"
         } else {
             let label = latestTakes.isEmpty ? "Generate with Sora" : "Generate again"
             action =
-                "<p><a class=\"button primary\" href=\"\(Route.generateVideo(video: video.id).path)\">\(label)</a></p>"
+                "<p><a class=\"button primary\" href=\"\(Route.generations(.generateVideo(video: video.id)).path)\">\(label)</a></p>"
         }
         let rows: [HTML] = history.map { g in
             let thumb: HTML =
                 g.thumbnailURL.map { "<img src=\"\($0)\" alt=\"\" width=\"96\" height=\"54\">" }
                 ?? "<span class=\"thumb-empty\" aria-hidden=\"true\"></span>"
             return """
-                <tr><td>\(thumb)</td><td><a href="\(Route.generation(g.id).path)">\(GenerationPages.settingsSummary(g))</a>\(earlierPrompt(g, current: video.finalPrompt))\(GenerationPages.referenceNote(g))</td>
+                <tr><td>\(thumb)</td><td><a href="\(Route.generations(.generation(g.id)).path)">\(GenerationPages.settingsSummary(g))</a>\(earlierPrompt(g, current: video.finalPrompt))\(GenerationPages.referenceNote(g))</td>
                 <td>\(Views.statusBadge(g.status))</td><td>\(g.cost.display)\(g.possiblyBilled ? " (possibly billed)" : "")</td><td>\(Views.when(g.createdAt))</td></tr>
                 """
         }
@@ -101,13 +101,13 @@ enum VideoPages {
             : """
             <table class="history"><thead><tr><th scope="col"><span class="visually-hidden">Thumbnail</span></th><th scope="col">Settings</th>
             <th scope="col">Status</th><th scope="col">Cost</th><th scope="col">When</th></tr></thead><tbody>\(rows)</tbody></table>
-            """ + page.links(path: Route.video(id).path, \.id, list: .generations, scope: id, userID: user.id)
+            """ + page.links(path: Route.library(.video(id)).path, \.id, list: .generations, scope: id, userID: user.id)
         let body: HTML = """
             \(Breadcrumbs.project(id: video.projectID, name: video.projectName).html)
             <h1>\(video.title)</h1>
-            <div class="actions"><a href="\(Route.editVideo(video.id).path)">Edit</a>
-            <form method="post" action="\(Route.copyVideo(video.id).path)" class="inline">\(Views.csrfField(c))<button type="submit" class="link">Save as new video</button></form>
-            <a href="\(Route.deleteVideo(video.id).path)">Delete…</a></div>\(brief)
+            <div class="actions"><a href="\(Route.library(.editVideo(video.id)).path)">Edit</a>
+            <form method="post" action="\(Route.library(.copyVideo(video.id)).path)" class="inline">\(Views.csrfField(c))<button type="submit" class="link">Save as new video</button></form>
+            <a href="\(Route.library(.deleteVideo(video.id)).path)">Delete…</a></div>\(brief)
             <h2>Final prompt</h2>\(prompt)
             \(action)
             \(try ReferencePages.videoSection(c, video: video, user: user, error: imageError?.publicMessage))
@@ -159,7 +159,7 @@ enum VideoPages {
                 preset: .some(preset))
             _ = try c.library.updateVideo(id: id, user: user, changes: changes)
             c.setFlash("Saved.")
-            return .redirect(to: Route.video(id).path)
+            return .redirect(to: Route.library(.video(id)).path)
         } catch let error as InvalidInput {
             return try editPage(c, video: video, draft: draft, error: error.description, status: 422)
         }
@@ -172,13 +172,13 @@ enum VideoPages {
         let body: HTML = """
             \(Breadcrumbs.video(video).html)
             <h1>Edit “\(video.title)”</h1>\(Views.errorBox(error))
-            <form method="post" action="\(Route.editVideo(video.id).path)">\(Views.csrfField(c))
+            <form method="post" action="\(Route.library(.editVideo(video.id)).path)">\(Views.csrfField(c))
             \(Views.textField("Title", name: "title", value: draft.title, required: true, maxLength: 200))
             \(Views.textArea("Brief", name: "brief", value: draft.brief, rows: 3, maxLength: 10000))
             <label for="preset">Style preset</label>
             <select id="preset" name="preset"><option value="">None</option>\(presets)</select>
             \(Views.textArea("Final prompt", name: "final_prompt", value: draft.finalPrompt, rows: 8, maxLength: 32000, hint: "The exact text sent to Sora. Past generations keep the prompt they were made with."))
-            <button type="submit">Save</button> <a href="\(Route.video(video.id).path)">Cancel</a></form>
+            <button type="submit">Save</button> <a href="\(Route.library(.video(video.id)).path)">Cancel</a></form>
             """
         return .html(Views.layout("Edit video", c, body: body), status: status)
     }
@@ -188,7 +188,7 @@ enum VideoPages {
         let user = try c.requireUser()
         let copy = try c.library.copyVideo(id: id, user: user)
         c.setFlash("Saved as a new video; the original is unchanged.")
-        return .redirect(to: Route.video(copy.id).path)
+        return .redirect(to: Route.library(.video(copy.id)).path)
     }
 
     /// GET /dashboard/videos/{id}/delete: what goes, and the button (or why it cannot go now).
@@ -208,7 +208,7 @@ enum VideoPages {
             c.setFlash(
                 "Deleted “\(deleted.name)”: \(deleted.summary.sentence(withVideos: false)). What it cost stays in your spend."
             )
-            return .redirect(to: Route.project(deleted.projectID).path)
+            return .redirect(to: Route.library(.project(deleted.projectID)).path)
         } catch let refusal as Library.Refusal where refusal != .noSuchVideo {
             guard let video = try c.store.video(id: id, userID: user.id),
                 let summary = try c.store.deletionSummary(videoID: id, userID: user.id)
@@ -225,8 +225,8 @@ enum VideoPages {
             crumbs: Breadcrumbs.video(video),
             goes:
                 "the video, its final prompt and prompt versions, its reference image, and the media files of its generations",
-            summary: summary.sentence(withVideos: false), action: Route.deleteVideo(video.id).path,
-            back: Route.video(video.id).path,
+            summary: summary.sentence(withVideos: false), action: Route.library(.deleteVideo(video.id)).path,
+            back: Route.library(.video(video.id)).path,
             refusal: refusal?.httpError.publicMessage, status: status)
     }
 
@@ -237,7 +237,7 @@ enum VideoPages {
         let body: HTML = """
             \(Breadcrumbs.project(id: project.id, name: project.name).html)
             <h1>New video</h1>\(Views.errorBox(error))
-            <form method="post" action="\(Route.projectVideos(project: project.id).path)">\(Views.csrfField(c))
+            <form method="post" action="\(Route.library(.projectVideos(project: project.id)).path)">\(Views.csrfField(c))
             \(Views.textField("Title", name: "title", value: draft.title, required: true, maxLength: 200))
             \(Views.textArea("Brief", name: "brief", value: draft.brief, rows: 3, maxLength: 10000, hint: "What the video is for, audience, mood, must-haves; the roundtable drafts the prompt from it."))
             <label for="preset">Style preset</label>

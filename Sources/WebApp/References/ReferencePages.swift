@@ -17,16 +17,16 @@ enum ReferencePages {
         let shown: HTML =
             current.map { image in
                 """
-                <figure class="reference"><img src="\(Route.videoReferenceImage(video: video.id).path)?v=\(String(image.sha256.prefix(12)))" alt="The reference image" width="240">
+                <figure class="reference"><img src="\(Route.references(.videoReferenceImage(video: video.id)).path)?v=\(String(image.sha256.prefix(12)))" alt="The reference image" width="240">
                 <figcaption>\(image.format.rawValue.uppercased()), \(image.width)×\(image.height), \(Formatting.bytes(image.bytes)). Each generation fits it to its exact size (crop or letterbox, chosen when you generate).</figcaption></figure>
-                <form method="post" action="\(Route.videoReferenceImageDelete(video: video.id).path)" class="inline">\(Views.csrfField(c))
+                <form method="post" action="\(Route.references(.videoReferenceImageDelete(video: video.id)).path)" class="inline">\(Views.csrfField(c))
                 <button type="submit" class="secondary">Remove the image</button></form>
                 """
             } ?? "<p class=\"muted\">No reference image: generations start from the prompt alone.</p>"
         return """
             <h2 id="reference-image">Reference image</h2>\(Views.errorBox(error))
             \(shown)
-            <form method="post" action="\(Route.videoReferenceImage(video: video.id).path)" enctype="multipart/form-data" class="settings">\(Views.csrfField(c))
+            <form method="post" action="\(Route.references(.videoReferenceImage(video: video.id)).path)" enctype="multipart/form-data" class="settings">\(Views.csrfField(c))
             <label for="image">\(current == nil ? "Start the video from an image" : "Replace the image")</label>
             <input type="file" id="image" name="image" accept="image/jpeg,image/png,image/webp" required>
             <small>JPEG, PNG or WebP, up to 20 MB, at least \(Images.minSide)×\(Images.minSide) and at most \(Images.maxSide) pixels a side.</small>
@@ -50,7 +50,7 @@ enum ReferencePages {
             return try VideoPages.show(&c, id: videoID, imageError: refusal.httpError)
         }
         c.setFlash("Reference image saved.")
-        return .redirect(to: Route.video(videoID).path + "#reference-image")
+        return .redirect(to: Route.library(.video(videoID)).path + "#reference-image")
     }
 
     /// POST /dashboard/videos/{id}/reference-image/delete
@@ -60,7 +60,7 @@ enum ReferencePages {
         c.setFlash(
             try images(c).remove(videoID: videoID, userID: user.id)
                 ? "Reference image removed." : "This video had no reference image.")
-        return .redirect(to: Route.video(videoID).path)
+        return .redirect(to: Route.library(.video(videoID)).path)
     }
 
     /// GET /dashboard/videos/{id}/reference-image: the original, sent by nginx once ownership is checked.
@@ -141,7 +141,7 @@ extension ReferenceImage {
         .object([
             ("contentType", .string(format.contentType)), ("width", .int(width)), ("height", .int(height)),
             ("bytes", .int(bytes)), ("sha256", .string(sha256)), ("uploadedAt", .string(createdAt.iso)),
-            ("url", .string(Route.videoReferenceImage(video: videoID).path)),
+            ("url", .string(Route.references(.videoReferenceImage(video: videoID)).path)),
         ])
     }
 }

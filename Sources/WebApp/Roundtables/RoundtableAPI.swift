@@ -33,7 +33,7 @@ enum RoundtableAPI {
         }
         var response = Response.json(
             .object([("roundtableId", .int(table.id)), ("status", .string(table.status.rawValue))]), status: 202)
-        response.addHeader("Location", Route.apiRoundtable(table.id).path)
+        response.addHeader("Location", Route.roundtables(.apiRoundtable(table.id)).path)
         return response
     }
 

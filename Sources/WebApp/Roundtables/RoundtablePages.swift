@@ -20,10 +20,10 @@ enum RoundtablePages {
                 user: user, video: video, preset: form["preset"], feedback: form["feedback"],
                 requested: Catalog.requested(fromFields: form.fields), previous: previous)
             c.setFlash("The roundtable is meeting. This page fills in as each role answers.")
-            return .redirect(to: Route.roundtable(table.id).path)
+            return .redirect(to: Route.roundtables(.roundtable(table.id)).path)
         } catch let refusal as Roundtables.Refusal where !refusal.isNotFound {
             c.setFlash(refusal.httpError.publicMessage)
-            return .redirect(to: Route.video(videoID).path)
+            return .redirect(to: Route.library(.video(videoID)).path)
         }
     }
 
@@ -46,7 +46,7 @@ enum RoundtablePages {
         let aspects = GenerationPages.unique(catalog.models.flatMap(\.aspectRatios))
         let resolutions = GenerationPages.unique(catalog.models.flatMap(\.resolutions))
         return """
-            <form method="post" action="\(Route.videoRoundtables(video: video.id).path)" class="settings">\(Views.csrfField(c))
+            <form method="post" action="\(Route.roundtables(.videoRoundtables(video: video.id)).path)" class="settings">\(Views.csrfField(c))
             <label for="rt-preset">Style preset</label>
             <select id="rt-preset" name="preset"><option value="">None</option>\(presetOptions)</select>
             <label for="rt-model">Model</label><select id="rt-model" name="model">\(options(models) { $0 })</select>
@@ -66,7 +66,7 @@ enum RoundtablePages {
             let video = try c.store.video(id: table.videoID, userID: user.id)
         else { throw HTTPError.notFound("No such roundtable.") }
         let messages = try c.roundtables.store.messages(roundtableID: id)
-        let refresh = AutoRefresh(c, page: .roundtable(table.id), every: 3, while: table.status.isActive)
+        let refresh = AutoRefresh(c, page: .roundtables(.roundtable(table.id)), every: 3, while: table.status.isActive)
         let header: HTML = """
             \(Breadcrumbs.video(video).html)
             <h1>Roundtable for “\(video.title)” <span class="status status-rt-\(table.status.rawValue)">\(table.status.label)</span></h1>
@@ -88,7 +88,7 @@ enum RoundtablePages {
             body = """
                 \(header)
                 <div class="error" role="alert"><p><strong>The roundtable failed.</strong></p><p>\(table.errorMessage ?? "")</p></div>
-                <form method="post" action="\(Route.roundtableRetry(table.id).path)">\(Views.csrfField(c))
+                <form method="post" action="\(Route.roundtables(.roundtableRetry(table.id)).path)">\(Views.csrfField(c))
                 <button type="submit">Retry</button> <span class="muted">asks only the roles whose answers are missing.</span></form>
                 \(transcript(messages, open: true))
                 """
@@ -115,11 +115,11 @@ enum RoundtablePages {
             <p class="diff">\(WordDiff.html(video.finalPrompt, proposal))</p>
             <h2>Rationale</h2><p>\(table.rationale ?? "")</p>
             <div class="actions">
-            <form method="post" action="\(Route.roundtableAccept(table.id).path)" class="inline">\(Views.csrfField(c))
+            <form method="post" action="\(Route.roundtables(.roundtableAccept(table.id)).path)" class="inline">\(Views.csrfField(c))
             <button type="submit" class="primary">Use this prompt</button></form>
-            <a class="button secondary" href="\(Route.roundtableEdit(table.id).path)">Edit, then use</a>
+            <a class="button secondary" href="\(Route.roundtables(.roundtableEdit(table.id)).path)">Edit, then use</a>
             </div>
-            <form method="post" action="\(Route.videoRoundtables(video: video.id).path)">\(Views.csrfField(c))
+            <form method="post" action="\(Route.roundtables(.videoRoundtables(video: video.id)).path)">\(Views.csrfField(c))
             <input type="hidden" name="previous" value="\(table.id)">
             <input type="hidden" name="preset" value="\(table.preset ?? "")">
             \(settingsFields(table))
@@ -163,7 +163,7 @@ enum RoundtablePages {
         do {
             let (_, video) = try c.roundtables.accept(id: id, user: user, editedPrompt: edited)
             c.setFlash("The final prompt is updated. The previous one is kept under Prompt versions.")
-            return .redirect(to: Route.video(video.id).path)
+            return .redirect(to: Route.library(.video(video.id)).path)
         } catch let refusal as Roundtables.Refusal {
             let error = refusal.httpError
             guard case .invalidPrompt = refusal else { throw error }
@@ -188,9 +188,9 @@ enum RoundtablePages {
             let video = try c.store.video(id: table.videoID, userID: user.id)
         else { throw HTTPError.notFound("No such roundtable.") }
         let body: HTML = """
-            \(Breadcrumbs.video(video).then("Roundtable", .roundtable(id)).html)
+            \(Breadcrumbs.video(video).then("Roundtable", .roundtables(.roundtable(id))).html)
             <h1>Edit the proposal, then use it</h1>\(Views.errorBox(error))
-            <form method="post" action="\(Route.roundtableAccept(id).path)">\(Views.csrfField(c))
+            <form method="post" action="\(Route.roundtables(.roundtableAccept(id)).path)">\(Views.csrfField(c))
             \(Views.textArea("Final prompt", name: "prompt", value: prompt, rows: 10, maxLength: Roundtable.promptLimit))
             <button type="submit" class="primary">Use this prompt</button></form>
             """
@@ -206,14 +206,14 @@ enum RoundtablePages {
         } catch let refusal as Roundtables.Refusal where !refusal.isNotFound {
             c.setFlash(refusal.httpError.publicMessage)
         }
-        return .redirect(to: Route.roundtable(id).path)
+        return .redirect(to: Route.roundtables(.roundtable(id)).path)
     }
 
     /// The video page's roundtable section: start form, past runs, prompt versions.
     static func videoSection(_ c: Context, video: Video, user: User) throws -> HTML {
         let tables = try c.roundtables.store.list(videoID: video.id, userID: user.id, limit: 20)
         let runs: [HTML] = tables.map { t in
-            "<li><a href=\"\(Route.roundtable(t.id).path)\">\(Views.when(t.createdAt))</a> <span class=\"status status-rt-\(t.status.rawValue)\">\(t.status.label)</span> <span class=\"muted\">\(t.costText)\(t.acceptedAt == nil ? "" : " · used")</span></li>"
+            "<li><a href=\"\(Route.roundtables(.roundtable(t.id)).path)\">\(Views.when(t.createdAt))</a> <span class=\"status status-rt-\(t.status.rawValue)\">\(t.status.label)</span> <span class=\"muted\">\(t.costText)\(t.acceptedAt == nil ? "" : " · used")</span></li>"
         }
         let versions = try c.store.promptVersions(videoID: video.id, userID: user.id)
         let versionItems: [HTML] = versions.map { v in

@@ -22,7 +22,7 @@ enum API {
             Field.json(doc, "description"), name: "description", max: 10000, required: false)
         let project = try c.store.createProject(userID: user.id, name: name, description: description)
         var response = Response.json(json(project), status: 201)
-        response.addHeader("Location", Route.apiProject(project.id).path)
+        response.addHeader("Location", Route.library(.apiProject(project.id)).path)
         return response
     }
 
@@ -70,7 +70,7 @@ enum API {
             throw HTTPError.notFound("No such project.")
         }
         var response = Response.json(json(video), status: 201)
-        response.addHeader("Location", Route.apiVideo(video.id).path)
+        response.addHeader("Location", Route.library(.apiVideo(video.id)).path)
         return response
     }
 
@@ -136,7 +136,7 @@ enum API {
         let user = try c.requireUser()
         let copy = try c.library.copyVideo(id: id, user: user)
         var response = Response.json(json(copy), status: 201)
-        response.addHeader("Location", Route.apiVideo(copy.id).path)
+        response.addHeader("Location", Route.library(.apiVideo(copy.id)).path)
         return response
     }
 

@@ -194,108 +194,25 @@ public final class App {
 
     typealias Handler = (inout Context) throws -> Response
 
-    /// The route table: which methods each route answers, and with what.
+    /// The route table: which methods each route answers, and with what (each area's beside its pages).
     func handlers(for route: Route) -> [HTTPMethod: Handler] {
         switch route {
-        case .home: [.get: { $0.user == nil ? .redirect(to: Route.login.path) : .redirect(to: Route.dashboard.path) }]
+        case .home:
+            [
+                .get: {
+                    $0.user == nil
+                        ? .redirect(to: Route.accounts(.login).path) : .redirect(to: Route.library(.dashboard).path)
+                }
+            ]
         case .healthz, .metrics: [:]  // answered before authentication, in `answer`
-        case .login: [.get: AccountPages.loginForm, .post: AccountPages.login]
-        case .signup: [.get: AccountPages.signupForm, .post: AccountPages.signup]
-        case .logout: [.post: AccountPages.logout]
-        case .account: [.get: AccountPages.account]
-        case .tokens: [.post: AccountPages.createToken]
-        case .accountPreferences: [.post: AccountPages.savePreferences]
-        case let .deleteToken(id): [.post: { try AccountPages.deleteToken(&$0, id: id) }]
-        case .webhooks: [.get: WebhookPages.list, .post: WebhookPages.create]
-        case let .webhook(id): [.get: { try WebhookPages.show(&$0, id: id) }]
-        case let .deleteWebhook(id): [.post: { try WebhookPages.delete(&$0, id: id) }]
-        case let .redeliverWebhook(delivery): [.post: { try WebhookPages.redeliver(&$0, deliveryID: delivery) }]
-        case .apiWebhooks: [.get: WebhookAPI.list, .post: WebhookAPI.create]
-        case let .apiWebhook(id):
-            [.get: { try WebhookAPI.one(&$0, id: id) }, .delete: { try WebhookAPI.delete(&$0, id: id) }]
-        case let .apiWebhookDeliveries(id): [.get: { try WebhookAPI.deliveries(&$0, id: id) }]
-        case let .apiRedeliverWebhook(delivery): [.post: { try WebhookAPI.redeliver(&$0, deliveryID: delivery) }]
-        case .adminUsers: [.get: AdminPages.users]
-        case let .adminUser(id): [.post: { try AdminPages.change(&$0, id: id) }]
-        case .adminBudgets: [.get: AdminPages.budgets, .post: AdminPages.setBudget]
-        case .usage: [.get: UsagePages.page]
-        case .usageCSV: [.get: UsagePages.csv]
-        case .apiUsage: [.get: UsageAPI.show]
-        case .dashboard: [.get: ProjectPages.dashboard]
-        case .projects: [.post: ProjectPages.create]
-        case let .project(id): [.get: { try ProjectPages.show(&$0, id: id) }]
-        case let .editProject(id):
-            [.get: { try ProjectPages.editForm(&$0, id: id) }, .post: { try ProjectPages.update(&$0, id: id) }]
-        case let .deleteProject(id):
-            [.get: { try ProjectPages.confirmDelete(&$0, id: id) }, .post: { try ProjectPages.delete(&$0, id: id) }]
-        case let .newVideo(project): [.get: { try VideoPages.newForm(&$0, project: project) }]
-        case let .projectVideos(project): [.post: { try VideoPages.create(&$0, project: project) }]
-        case let .video(id): [.get: { try VideoPages.show(&$0, id: id) }]
-        case let .editVideo(id):
-            [.get: { try VideoPages.editForm(&$0, id: id) }, .post: { try VideoPages.update(&$0, id: id) }]
-        case let .deleteVideo(id):
-            [.get: { try VideoPages.confirmDelete(&$0, id: id) }, .post: { try VideoPages.delete(&$0, id: id) }]
-        case let .copyVideo(id): [.post: { try VideoPages.copy(&$0, id: id) }]
-        case let .generateVideo(video):
-            [
-                .get: { try GenerationPages.settings(&$0, videoID: video) },
-                .post: { try GenerationPages.confirm(&$0, videoID: video) },
-            ]
-        case let .latestGeneration(video): [.get: { try GenerationPages.latest(&$0, videoID: video) }]
-        case let .generation(id): [.get: { try GenerationPages.show(&$0, id: id) }]
-        case let .videoReferenceImage(video):
-            [
-                .get: { try ReferencePages.original(&$0, videoID: video) },
-                .post: { try ReferencePages.upload(&$0, videoID: video) },
-            ]
-        case let .videoReferenceImageDelete(video): [.post: { try ReferencePages.remove(&$0, videoID: video) }]
-        case let .videoReferencePreview(video): [.get: { try ReferencePages.preview(&$0, videoID: video) }]
-        case let .apiReferenceImage(video):
-            [
-                .get: { try ReferenceAPI.show(&$0, videoID: video) },
-                .put: { try ReferenceAPI.put(&$0, videoID: video) },
-                .delete: { try ReferenceAPI.delete(&$0, videoID: video) },
-            ]
-        case .apiProjects: [.get: API.listProjects, .post: API.createProject]
-        case let .apiProject(id):
-            [
-                .get: { try API.project(&$0, id: id) }, .patch: { try API.updateProject(&$0, id: id) },
-                .delete: { try API.deleteProject(&$0, id: id) },
-            ]
-        case .apiVideos: [.get: { try API.listAllVideos(&$0) }]
-        case let .apiProjectVideos(project):
-            [
-                .get: { try API.listVideos(&$0, project: project) },
-                .post: { try API.createVideo(&$0, project: project) },
-            ]
-        case let .apiVideo(id):
-            [
-                .get: { try API.video(&$0, id: id) }, .patch: { try API.updateVideo(&$0, id: id) },
-                .delete: { try API.deleteVideo(&$0, id: id) },
-            ]
-        case let .apiVideoCopy(id): [.post: { try API.copyVideo(&$0, id: id) }]
-        case .apiModels: [.get: API.models]
-        case .apiEstimate: [.get: API.estimate]
-        case let .apiGenerate(video): [.post: { try GenerationAPI.generate(&$0, videoID: video) }]
-        case let .apiStatus(video): [.get: { try GenerationAPI.status(&$0, videoID: video) }]
-        case let .apiVideoGenerations(video): [.get: { try GenerationAPI.history(&$0, videoID: video) }]
-        case let .apiGeneration(id): [.get: { try GenerationAPI.one(&$0, id: id) }]
-        case let .apiCancelGeneration(id): [.post: { try GenerationAPI.cancel(&$0, id: id) }]
-        case let .cancelGeneration(id): [.post: { try GenerationPages.cancel(&$0, id: id) }]
-        case let .remixGeneration(id):
-            [.get: { try GenerationPages.remixForm(&$0, id: id) }, .post: { try GenerationPages.remix(&$0, id: id) }]
-        case let .videoTakes(video): [.get: { try GenerationPages.takes(&$0, videoID: video) }]
-        case let .apiRemixGeneration(id): [.post: { try GenerationAPI.remix(&$0, id: id) }]
-        case let .videoRoundtables(video): [.post: { try RoundtablePages.start(&$0, videoID: video) }]
-        case let .roundtable(id): [.get: { try RoundtablePages.show(&$0, id: id) }]
-        case let .roundtableAccept(id): [.post: { try RoundtablePages.accept(&$0, id: id) }]
-        case let .roundtableEdit(id): [.get: { try RoundtablePages.edit(&$0, id: id) }]
-        case let .roundtableRetry(id): [.post: { try RoundtablePages.retry(&$0, id: id) }]
-        case let .apiVideoRoundtable(video): [.post: { try RoundtableAPI.start(&$0, videoID: video) }]
-        case let .apiVideoRoundtables(video): [.get: { try RoundtableAPI.list(&$0, videoID: video) }]
-        case let .apiRoundtable(id): [.get: { try RoundtableAPI.one(&$0, id: id) }]
-        case let .apiRoundtableAccept(id): [.post: { try RoundtableAPI.accept(&$0, id: id) }]
-        case let .apiRoundtableRetry(id): [.post: { try RoundtableAPI.retry(&$0, id: id) }]
+        case let .accounts(r): r.handlers
+        case let .admin(r): r.handlers
+        case let .library(r): r.handlers
+        case let .generations(r): r.handlers
+        case let .roundtables(r): r.handlers
+        case let .references(r): r.handlers
+        case let .webhooks(r): r.handlers
+        case let .usage(r): r.handlers
         case let .media(generation, file): [.get: { try Media.serve(&$0, generationID: generation, file: file) }]
         }
     }

@@ -9,17 +9,17 @@ struct Breadcrumbs {
 
     init(_ steps: [(name: String, route: Route)]) { self.steps = steps }
 
-    static let dashboard = Breadcrumbs([("Dashboard", .dashboard)])
-    static let account = Breadcrumbs([("Account", .account)])
+    static let dashboard = Breadcrumbs([("Dashboard", .library(.dashboard))])
+    static let account = Breadcrumbs([("Account", .accounts(.account))])
 
     /// Dashboard › the project.
     static func project(id: Int64, name: String) -> Breadcrumbs {
-        dashboard.then(name, .project(id))
+        dashboard.then(name, .library(.project(id)))
     }
 
     /// Dashboard › the video's project › the video.
     static func video(_ video: Video) -> Breadcrumbs {
-        project(id: video.projectID, name: video.projectName).then(video.title, .video(video.id))
+        project(id: video.projectID, name: video.projectName).then(video.title, .library(.video(video.id)))
     }
 
     func then(_ name: String, _ route: Route) -> Breadcrumbs { Breadcrumbs(steps + [(name, route)]) }

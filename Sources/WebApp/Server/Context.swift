@@ -117,7 +117,7 @@ struct Context {
         guard let user else {
             if ErrorPages.isAPI(request) { throw HTTPError.unauthorized }
             var redirect = HTTPError(303, "login_required", "Sign in to continue.")
-            redirect.headers = [("Location", Route.login.path + "?next=" + URLEncoding.encode(request.path))]
+            redirect.headers = [("Location", Route.accounts(.login).path + "?next=" + URLEncoding.encode(request.path))]
             throw redirect
         }
         return user

@@ -12,15 +12,15 @@ enum Views {
         let nav: HTML
         if let user = context.user {
             nav = """
-                <nav aria-label="Main"><a href="\(Route.dashboard.path)">Dashboard</a>\
-                <a href="\(Route.usage.path)">Usage</a>\
-                <a href="\(Route.account.path)">Account</a>\
-                <form method="post" action="\(Route.logout.path)" class="inline">\(csrfField(context))\
+                <nav aria-label="Main"><a href="\(Route.library(.dashboard).path)">Dashboard</a>\
+                <a href="\(Route.usage(.usage).path)">Usage</a>\
+                <a href="\(Route.accounts(.account).path)">Account</a>\
+                <form method="post" action="\(Route.accounts(.logout).path)" class="inline">\(csrfField(context))\
                 <button type="submit" class="link">Log out <span class="muted">(\(user.email))</span></button></form></nav>
                 """
         } else {
             nav = """
-                <nav aria-label="Main"><a href="\(Route.login.path)">Log in</a><a href="\(Route.signup.path)">Sign up</a></nav>
+                <nav aria-label="Main"><a href="\(Route.accounts(.login).path)">Log in</a><a href="\(Route.accounts(.signup).path)">Sign up</a></nav>
                 """
         }
         let flashRole: HTML = refresh == nil ? " role=\"status\"" : .empty
@@ -82,7 +82,7 @@ enum Views {
         case .byPreference?:
             """
             <div class="notice refresh-control"><p>This page does not update itself: automatic updates are off in your \
-            <a href="\(Route.account.path)#preferences">account</a>.</p>\(checkAgain)</div>
+            <a href="\(Route.accounts(.account).path)#preferences">account</a>.</p>\(checkAgain)</div>
             """
         }
     }
@@ -116,7 +116,7 @@ enum Views {
         return document(
             title, header: .empty,
             main: """
-                <h1>\(title)</h1><p>\(error.publicMessage)</p><p><a href="\(Route.dashboard.path)">Back to your dashboard</a></p>
+                <h1>\(title)</h1><p>\(error.publicMessage)</p><p><a href="\(Route.library(.dashboard).path)">Back to your dashboard</a></p>
                 """)
     }
 

@@ -26,7 +26,7 @@ enum UsagePages {
             "<h1>Usage</h1>"
             + form(user, from: request.range.from.text, to: request.range.to.text, scope: request.scope.parameter)
             + summary(report) + UsageChart.svg(report) + dayTable(report) + breakdowns(report)
-            + "<p><a href=\"\(Route.usageCSV.path + queryString(report))\" download>Download these figures as CSV</a></p>"
+            + "<p><a href=\"\(Route.usage(.usageCSV).path + queryString(report))\" download>Download these figures as CSV</a></p>"
         return .html(Views.layout("Usage", c, body: body))
     }
 
@@ -62,7 +62,7 @@ enum UsagePages {
             <option value="all"\(scope == "all" ? " selected" : HTML.empty)>All users</option></select></div>
             """ : .empty
         return """
-            <form method="get" action="\(Route.usage.path)" class="usage-range">
+            <form method="get" action="\(Route.usage(.usage).path)" class="usage-range">
             <div><label for="from">From (UTC)</label><input id="from" name="from" type="date" value="\(from)" required></div>
             <div><label for="to">To (UTC, included)</label><input id="to" name="to" type="date" value="\(to)" required></div>
             \(scopeField)<div><button type="submit">Show</button></div>

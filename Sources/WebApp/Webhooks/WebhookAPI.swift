@@ -33,7 +33,7 @@ enum WebhookAPI {
         guard case let .object(pairs) = endpoint.json else { return .json(endpoint.json, status: 201) }
         // The secret is shown this once; later answers never carry it.
         var response = Response.json(.object(pairs + [("secret", .string(secret))]), status: 201)
-        response.addHeader("Location", Route.apiWebhook(endpoint.id).path)
+        response.addHeader("Location", Route.webhooks(.apiWebhook(endpoint.id)).path)
         return response
     }
 

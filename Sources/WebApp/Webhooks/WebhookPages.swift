@@ -35,7 +35,7 @@ enum WebhookPages {
         let user = try c.requireUser()
         try c.webhooks.delete(id: id, user: user)
         c.setFlash("Webhook endpoint deleted.")
-        return .redirect(to: Route.webhooks.path)
+        return .redirect(to: Route.webhooks(.webhooks).path)
     }
 
     static func redeliver(_ c: inout Context, deliveryID: Int64) throws -> Response {
@@ -43,12 +43,12 @@ enum WebhookPages {
         do {
             let delivery = try c.webhooks.redeliver(id: deliveryID, user: user)
             c.setFlash("Delivery \(delivery.messageID) will be sent again in a moment.")
-            return .redirect(to: Route.webhook(delivery.endpointID).path)
+            return .redirect(to: Route.webhooks(.webhook(delivery.endpointID)).path)
         } catch let refusal as Webhooks.Refusal {
             // An attempt in progress: back to the log, which says so.
             guard case let .attemptInProgress(endpointID) = refusal else { throw refusal }
             c.setFlash(refusal.httpError.publicMessage)
-            return .redirect(to: Route.webhook(endpointID).path)
+            return .redirect(to: Route.webhooks(.webhook(endpointID)).path)
         }
     }
 
@@ -66,9 +66,9 @@ enum WebhookPages {
             } ?? .empty
         let rows: [HTML] = endpoints.map { e in
             """
-            <tr><td><a href="\(Route.webhook(e.id).path)"><code>\(e.url)</code></a></td><td>\(e.events.map(\.rawValue).joined(separator: ", "))</td>
+            <tr><td><a href="\(Route.webhooks(.webhook(e.id)).path)"><code>\(e.url)</code></a></td><td>\(e.events.map(\.rawValue).joined(separator: ", "))</td>
             <td>\(Views.when(e.createdAt))</td><td>\(e.delivered) delivered, \(e.pending) pending, \(e.failed) failed</td>
-            <td><form method="post" action="\(Route.deleteWebhook(e.id).path)">\(Views.csrfField(c))<button type="submit" class="danger">Delete</button></form></td></tr>
+            <td><form method="post" action="\(Route.webhooks(.deleteWebhook(e.id)).path)">\(Views.csrfField(c))<button type="submit" class="danger">Delete</button></form></td></tr>
             """
         }
         let table: HTML =
@@ -86,7 +86,7 @@ enum WebhookPages {
             when one of your generations completes or fails, and retries for 24 hours until it answers 2xx.</p>\(shown)\(Views.errorBox(error))
             \(table)
             <h2>Add an endpoint</h2>
-            <form method="post" action="\(Route.webhooks.path)">\(Views.csrfField(c))
+            <form method="post" action="\(Route.webhooks(.webhooks).path)">\(Views.csrfField(c))
             \(Views.textField("URL (https recommended)", name: "url", value: url, type: "url", required: true, maxLength: WebhookURL.maxLength))
             <fieldset><legend>Events</legend>
             <label><input type="checkbox" name="event_completed" checked> generation.completed</label>
@@ -104,14 +104,15 @@ enum WebhookPages {
             let attempts: [HTML] = d.attemptLog.map { a in
                 "<li>\(Views.when(a.at)): \(a.outcome.rawValue)\(a.statusCode.map { " (\($0))" } ?? "")\(a.error.map { " — \($0)" } ?? "")</li>"
             }
-            let generation: HTML = d.generationID.map { "<a href=\"\(Route.generation($0).path)\">#\($0)</a>" } ?? "—"
+            let generation: HTML =
+                d.generationID.map { "<a href=\"\(Route.generations(.generation($0)).path)\">#\($0)</a>" } ?? "—"
             let next: HTML =
                 d.nextAttemptAt.map { " <span class=\"muted\">next try \(Views.when($0))</span>" } ?? .empty
             return """
                 <tr><td>\(Views.when(d.createdAt))</td><td>\(d.event.rawValue)<br><code>\(d.messageID)</code></td><td>\(generation)</td>
                 <td>\(d.status.rawValue)\(next)</td><td>\(d.attempts)</td><td>\(d.lastStatusCode.map { String($0) } ?? "—")</td>
                 <td>\(d.lastError ?? "—")\(attempts.isEmpty ? HTML.empty : "<ol class=\"attempts\">\(attempts)</ol>")</td>
-                <td><form method="post" action="\(Route.redeliverWebhook(delivery: d.id).path)">\(Views.csrfField(c))<button type="submit">Send again</button></form></td></tr>
+                <td><form method="post" action="\(Route.webhooks(.redeliverWebhook(delivery: d.id)).path)">\(Views.csrfField(c))<button type="submit">Send again</button></form></td></tr>
                 """
         }
         let table: HTML =
@@ -125,13 +126,13 @@ enum WebhookPages {
             """
         // While something is pending the log refreshes itself; the status region says how much is pending.
         let pending = deliveries.filter { $0.status == .pending }.count
-        let refresh = AutoRefresh(c, page: .webhook(endpoint.id), every: 5, while: pending > 0)
+        let refresh = AutoRefresh(c, page: .webhooks(.webhook(endpoint.id)), every: 5, while: pending > 0)
         let status: HTML =
             refresh.map {
                 "<p role=\"status\">\(pending == 1 ? "1 delivery is" : "\(pending) deliveries are") pending.</p>\(Views.refreshControl($0))"
             } ?? .empty
         let body: HTML = """
-            \(Breadcrumbs.account.then("Webhooks", .webhooks).html)
+            \(Breadcrumbs.account.then("Webhooks", .webhooks(.webhooks)).html)
             <h1>Deliveries to <code>\(endpoint.url)</code></h1>
             <p>Events: \(endpoint.events.map(\.rawValue).joined(separator: ", ")). The latest 50 deliveries, newest first.</p>
             \(status)

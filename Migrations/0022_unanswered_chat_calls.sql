@@ -26,6 +26,8 @@ UNION ALL
 SELECT roundtable_id, cost, true FROM roundtable_unanswered_calls;
 
 -- spend_items (Migrations/0019) with the unanswered calls: in the spend, and their worst case as possibly billed.
+-- A queued or running roundtable counts its reservation (or what its answers cost, if more) plus its unanswered
+-- calls: those were not part of the run's worst case, and the roles they were for still have to be asked.
 CREATE OR REPLACE VIEW spend_items AS
 SELECT 'generation'::text AS kind, g.id, g.user_id, g.created_at, g.model, g.video_id, g.status,
        coalesce(g.actual_cost, g.estimated_cost)::numeric AS spend,
@@ -36,12 +38,14 @@ SELECT 'generation'::text AS kind, g.id, g.user_id, g.created_at, g.model, g.vid
 FROM generations g
 UNION ALL
 SELECT 'roundtable', r.id, r.user_id, r.created_at, 'roundtable:' || r.chat_model, r.video_id, r.status,
-       CASE WHEN r.status IN ('queued', 'running') THEN greatest(r.reserved_cost, m.spent) ELSE m.spent END,
+       CASE WHEN r.status IN ('queued', 'running') THEN greatest(r.reserved_cost, m.answered) + m.possibly_billed
+            ELSE m.spent END,
        m.possibly_billed,
        CASE WHEN r.status = 'completed' THEN extract(epoch FROM r.completed_at - r.created_at) END,
        CASE WHEN r.status = 'failed' THEN 'roundtable_failed' END,
        m.unknown
 FROM roundtables r
 CROSS JOIN LATERAL (SELECT coalesce(sum(cost), 0) AS spent, count(*) FILTER (WHERE cost IS NULL) AS unknown,
+                           coalesce(sum(cost) FILTER (WHERE NOT possibly_billed), 0) AS answered,
                            coalesce(sum(cost) FILTER (WHERE possibly_billed), 0) AS possibly_billed
                     FROM roundtable_calls WHERE roundtable_id = r.id) m;

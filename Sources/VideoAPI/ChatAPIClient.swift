@@ -81,7 +81,7 @@ public struct ChatCompletion: Sendable {
 public struct ChatCall: Sendable {
     public var result: Result<ChatCompletion, VideoAPIError>
     /// Attempts that reached the provider and brought back no usable answer (timed out, dropped, 500,
-    /// 502, 504, unreadable): each may be billed, so each is recorded at its worst case. When the call
+    /// 502, 504, unreadable, refused by the model): each may be billed, so each is recorded at its worst case. When the call
     /// failed that way in the end, its last failure is the last of these.
     public var unanswered: [VideoAPIError]
 
@@ -119,7 +119,8 @@ public final class ChatAPIClient: ChatProvider {
     public func complete(_ request: ChatRequest) -> ChatCall {
         var failures: [VideoAPIError] = []
         let result = Result { () throws(VideoAPIError) in try complete(request, failures: &failures) }
-        return ChatCall(result, unanswered: failures.filter(\.possiblyBilled))
+        // A refusal is an answer the provider billed, but PromptReel reads no usage from it: counted at its worst case too.
+        return ChatCall(result, unanswered: failures.filter { $0.possiblyBilled || $0.kind == .refused })
     }
 
     private func complete(_ request: ChatRequest, failures: inout [VideoAPIError]) throws(VideoAPIError)

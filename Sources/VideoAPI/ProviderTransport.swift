@@ -105,11 +105,18 @@ final class ProviderTransport {
         do {
             return try curl.perform(request, into: sink)
         } catch {
-            if error.isTimeout { throw VideoAPIError(.timeout, detail: error.message).of(service) }
-            if error.isWriteAborted { throw VideoAPIError(.tooLarge, detail: error.message).of(service) }
-            throw VideoAPIError(.connectionFailed, detail: error.message, nothingWasSent: error.nothingWasSent).of(
-                service)
+            throw ProviderTransport.failure(error, service: service)
         }
+    }
+
+    /// A transport failure as a typed error. A time-out before any byte was written (while connecting) sent
+    /// nothing: it is neither a lost answer nor a possibly billed call.
+    static func failure(_ error: CurlError, service: VideoAPIError.Service) -> VideoAPIError {
+        if error.isTimeout {
+            return VideoAPIError(.timeout, detail: error.message, nothingWasSent: error.nothingWasSent).of(service)
+        }
+        if error.isWriteAborted { return VideoAPIError(.tooLarge, detail: error.message).of(service) }
+        return VideoAPIError(.connectionFailed, detail: error.message, nothingWasSent: error.nothingWasSent).of(service)
     }
 
     func shouldRetry(_ error: VideoAPIError, rule: RetryRule) -> Bool {

@@ -152,6 +152,10 @@ import Web
         let login = member.post("/login", [("email", memberEmail), ("password", "correct horse battery")])
         #expect(login.status == 403 && login.bodyText.contains("disabled"))
         #expect(admin.post("/admin/users/\(memberID)", [("action", "enable")]).status == 303)
+        // A bad action or role is shown on the users page, beside the list.
+        let bad = admin.post("/admin/users/\(memberID)", [("action", "role"), ("role", "owner")])
+        #expect(bad.status == 422 && bad.bodyText.contains("role: must be member or admin"))
+        #expect(bad.bodyText.contains(memberEmail))
         #expect(member.get("/api/projects", headers: auth).status == 200)
         // Roles: promoted, the member sees the page; an admin cannot demote themselves.
         #expect(admin.post("/admin/users/\(memberID)", [("action", "role"), ("role", "admin")]).status == 303)

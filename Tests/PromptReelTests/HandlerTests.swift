@@ -94,6 +94,11 @@ import Web
         // The form keeps what was typed, escaped.
         let kept = client.post("/dashboard/projects/\(projectID)/videos", [("title", ""), ("brief", "<b>keep</b>")])
         #expect(kept.bodyText.contains("&lt;b&gt;keep&lt;/b&gt;"))
+        // A preset that does not exist is input too: the form comes back with what was typed, not an error page.
+        let preset = client.post(
+            "/dashboard/projects/\(projectID)/videos", [("title", "Kept title"), ("preset", "no-such-preset")])
+        #expect(preset.status == 422 && preset.bodyText.contains("preset: no preset named no-such-preset"))
+        #expect(preset.bodyText.contains("value=\"Kept title\""))
     }
 
     @Test func loginThrottlesPerAccountAndAddressNotPerAccount() {

@@ -177,6 +177,23 @@ struct ScriptedChatProvider: ChatProvider {
         #expect(USD(parsing: spend.string("spend")) == table.cost && USD(parsing: spend.string("possibly")) == worst)
     }
 
+    /// Unanswered calls are spend on top of the run's reservation (they were not part of its worst case, and
+    /// their roles are asked again): a failed run retried counts its reservation plus those calls.
+    @Test func unansweredCallsCountOnTopOfTheReservation() throws {
+        let id = try newRoundtable()
+        let script = ScriptedChat()
+        script.loseAttempts("Director", times: 1)
+        script.fail("Editor")
+        #expect(try engine(script).runOne())
+        let table = try #require(try store.byID(id))
+        #expect(table.status == .failed && table.unansweredCalls == 1 && table.possiblyBilled > .zero)
+        #expect(try store.retry(id: id, userID: fixture.userID))
+        func figure(_ sql: Query) throws -> USD? { USD(parsing: try db.execute(sql)[0].string("v")) }
+        let reserved = try #require(try figure("SELECT reserved_cost::text AS v FROM roundtables WHERE id = \(id)"))
+        let spend = try figure("SELECT spend::text AS v FROM spend_items WHERE kind = 'roundtable' AND id = \(id)")
+        #expect(spend == reserved.adding(table.possiblyBilled))
+    }
+
     @Test func theRolesOfARoundAreAskedAtOnce() throws {
         _ = try newRoundtable()
         let script = ScriptedChat(delay: 0.2)

@@ -41,9 +41,9 @@ import Web
         for bad in [
             "99999999999999999", "9999999999999999999", "123456789012345678901234567890", "-0.4", "4e-1", "1E3", "abc",
         ] {
-            #expect(throws: HTTPError.self) { try GenerationAPI.expectedCost(.number(bad)) }
+            #expect(throws: InvalidInput.self) { try GenerationAPI.expectedCost(.number(bad)) }
         }
-        #expect(throws: HTTPError.self) { try GenerationAPI.expectedCost(.bool(true)) }
+        #expect(throws: InvalidInput.self) { try GenerationAPI.expectedCost(.bool(true)) }
     }
 
     @Test func safeDownloadNames() {

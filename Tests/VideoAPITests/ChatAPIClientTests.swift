@@ -177,6 +177,9 @@ extension VideoAPIAgainstSimulator {
             let lost = api.complete(roundtable("Director", brief: "lost"))
             #expect(lost.unanswered.map(\.kind) == [.upstream, .malformedResponse])
             #expect { try lost.get() } throws: { ($0 as? VideoAPIError)?.kind == .malformedResponse }
+            // A refusal is a billed answer PromptReel reads no usage from: counted too.
+            let refused = api.complete(roundtable("Feasibility", brief: "x [sim:chat-refuse=Feasibility]"))
+            #expect(refused.unanswered.map(\.kind) == [.refused])
         }
 
         @Test func quotaIsNotRetried() throws {

@@ -5,8 +5,9 @@
 import Foundation
 import HTTPClient
 import Testing
-import VideoAPI
 import Web
+
+@testable import VideoAPI
 
 /// The simulator scripts/test starts (with `--api-key sim-test-key --job-seconds 2`).
 enum Sim {
@@ -344,6 +345,18 @@ func waitUntilDone(_ api: VideoAPIClient, _ id: String, timeout: Double = 20) th
         }
         let after = try Sim.stats()
         #expect(after["remix"] == before["remix"].map { $0 + 1 } && after["jobs"] == before["jobs"].map { $0 + 1 })
+    }
+
+    /// A time-out while connecting wrote nothing: not a lost answer, not possibly billed (so a create may go
+    /// again and a chat attempt costs nothing); a time-out after sending is both.
+    @Test func aConnectTimeoutSentNothing() {
+        let connecting = ProviderTransport.failure(
+            CurlError(code: 28, message: "Connection timed out after 5000 ms", requestUnsent: true), service: .chat)
+        #expect(connecting.kind == .timeout && connecting.nothingWasSent && !connecting.possiblyBilled)
+        #expect(connecting.createOutcome == .notTaken)
+        let waiting = ProviderTransport.failure(
+            CurlError(code: 28, message: "Operation timed out after 60000 ms", requestUnsent: false), service: .video)
+        #expect(waiting.kind == .timeout && !waiting.nothingWasSent && waiting.possiblyBilled)
     }
 
     @Test func hungReadTimesOutAndRetries() throws {

@@ -69,12 +69,13 @@ package struct RoundtableStore {
 
     /// This UTC month's chat spend as the budgets count it (`spend_items`, Migrations/0019 — 0014: roundtables by
     /// the month of the click, a running one at its reservation until its calls cost more), and how many
-    /// of those calls had no usage (their cost is unknown: said so, never counted as $0).
-    package func monthSpend(userID: Int64) throws -> (known: USD, unknownCalls: Int64) {
+    /// of those calls had no usage (their cost is unknown: said so, never counted as $0); `possiblyBilled`: the
+    /// worst case of the calls that got no answer (Migrations/0022), part of `known`.
+    package func monthSpend(userID: Int64) throws -> (known: USD, unknownCalls: Int64, possiblyBilled: USD) {
         let month = try Budgets.currentMonth(db)
         let row = try db.execute(
             """
-            SELECT coalesce(sum(i.spend), 0)::text AS spend,
+            SELECT coalesce(sum(i.spend), 0)::text AS spend, coalesce(sum(i.possibly_billed), 0)::text AS possibly_billed,
                    (SELECT count(*) FROM roundtable_calls x JOIN roundtables r ON r.id = x.roundtable_id
                     WHERE r.user_id = \(userID) AND x.cost IS NULL
                       AND r.created_at >= \(month.start)::timestamptz AND r.created_at < \(month.end)::timestamptz) AS unknown
@@ -82,7 +83,10 @@ package struct RoundtableStore {
             WHERE i.kind = 'roundtable' AND i.user_id = \(userID)
               AND i.created_at >= \(month.start)::timestamptz AND i.created_at < \(month.end)::timestamptz
             """)[0]
-        return (USD(parsing: row.string("spend")) ?? .zero, row.int("unknown"))
+        return (
+            USD(parsing: row.string("spend")) ?? .zero, row.int("unknown"),
+            USD(parsing: row.string("possibly_billed")) ?? .zero
+        )
     }
 
     /// The video's latest completed roundtable (what feedback without a named run is about).
@@ -150,7 +154,7 @@ package struct RoundtableStore {
         try db.transaction {
             let open = try db.execute(
                 """
-                SELECT greatest(r.reserved_cost - coalesce((SELECT sum(cost) FROM roundtable_calls WHERE roundtable_id = r.id), 0), 0)::text AS open
+                SELECT greatest(r.reserved_cost - coalesce((SELECT sum(cost) FROM roundtable_messages WHERE roundtable_id = r.id), 0), 0)::text AS open
                 FROM roundtables r WHERE r.id = \(id) AND r.user_id = \(userID) AND r.status = \(RoundtableStatus.failed)
                 """
             ).first.flatMap { USD(parsing: $0.string("open")) }

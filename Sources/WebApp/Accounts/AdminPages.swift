@@ -29,12 +29,12 @@ enum AdminPages {
                     action == "disable" ? "User disabled: their sessions and tokens no longer work." : "User enabled.")
             case "role":
                 guard let role = form["role"].flatMap(Role.init(rawValue:)) else {
-                    throw HTTPError.validation(field: "role", "must be member or admin")
+                    throw InvalidInput(field: "role", "must be member or admin")
                 }
                 try Accounts.setRole(c.db, userID: id, role: role, cache: c.cache)
                 c.setFlash("Role changed to \(role.rawValue).")
             default:
-                throw HTTPError.validation(field: "action", "must be disable, enable or role")
+                throw InvalidInput(field: "action", "must be disable, enable or role")
             }
         } catch Accounts.Failure.noSuchUser {
             throw HTTPError.notFound("No such user.")

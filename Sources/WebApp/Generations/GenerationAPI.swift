@@ -148,29 +148,29 @@ enum GenerationAPI {
     }
 
     /// How the video's reference image is fitted to the size: "crop" (the default) or "letterbox".
-    static func imageFit(_ value: JSON?) throws(HTTPError) -> FitMode {
+    static func imageFit(_ value: JSON?) throws(InvalidInput) -> FitMode {
         switch value {
         case nil, .null?: return .crop
         case let .string(s)?:
             guard let mode = FitMode(rawValue: s) else {
-                throw .validation(field: "imageFit", "must be crop or letterbox")
+                throw InvalidInput(field: "imageFit", "must be crop or letterbox")
             }
             return mode
-        default: throw .validation(field: "imageFit", "must be crop or letterbox")
+        default: throw InvalidInput(field: "imageFit", "must be crop or letterbox")
         }
     }
 
     /// A plain, non-negative decimal amount (number or string); anything else is a 422, never a crash.
-    static func expectedCost(_ value: JSON?) throws(HTTPError) -> USD? {
+    static func expectedCost(_ value: JSON?) throws(InvalidInput) -> USD? {
         let text: String
         switch value {
         case nil, .null?: return nil
         case let .number(n)?: text = n
         case let .string(s)?: text = s
-        default: throw .validation(field: "expectedCost", "must be a number")
+        default: throw InvalidInput(field: "expectedCost", "must be a number")
         }
         guard let amount = USD(parsing: text) else {
-            throw .validation(field: "expectedCost", "must be a plain decimal amount in dollars, such as 0.40")
+            throw InvalidInput(field: "expectedCost", "must be a plain decimal amount in dollars, such as 0.40")
         }
         return amount
     }

@@ -215,6 +215,10 @@ enum ProjectPages {
         let spend = try c.generations.store.monthSpend(userID: user.id)
         let chatSpend = try c.roundtables.store.monthSpend(userID: user.id)
         let chat = chatSpend.known
+        let chatBilled: HTML =
+            chatSpend.possiblyBilled > .zero
+            ? " <span class=\"muted\">(of which \(chatSpend.possiblyBilled.display) possibly billed: chat calls that got no answer, at their worst case)</span>"
+            : .empty
         let unknown: HTML =
             chatSpend.unknownCalls > 0
             ? " <span class=\"muted\">(plus \(chatSpend.unknownCalls) chat call\(chatSpend.unknownCalls == 1 ? "" : "s") whose provider reported no usage: cost unknown)</span>"
@@ -230,7 +234,7 @@ enum ProjectPages {
             parts.isEmpty ? .empty : " <span class=\"muted\">(of which \(parts.joined(separator: "; ")))</span>"
         let body: HTML = """
             <h1>Your projects</h1>
-            <p class="spend">Spent this month: <strong>\((spend.total.adding(chat) ?? spend.total).display)</strong> — videos \(spend.total.display)\(detail), roundtables \(chat.display)\(unknown) <span class="muted">(by the UTC month of each click, as budgets count)</span></p>
+            <p class="spend">Spent this month: <strong>\((spend.total.adding(chat) ?? spend.total).display)</strong> — videos \(spend.total.display)\(detail), roundtables \(chat.display)\(chatBilled)\(unknown) <span class="muted">(by the UTC month of each click, as budgets count)</span></p>
             \(try searchForm(c, path: Route.library(.dashboard).path, query: VideoQuery.parse(c.request.query), label: "Search all your videos",
                               used: searchUsed(c)))\(list)
             <h2>New project</h2>\(Views.errorBox(error))

@@ -14,7 +14,7 @@ enum VideoPages {
     static func checkedPreset(_ name: String?, db: Connection) throws -> String? {
         guard let name, !name.isEmpty else { return nil }
         guard try RoundtableStore(db: db).presets().contains(where: { $0.name == name }) else {
-            throw HTTPError.validation(field: "preset", "no preset named \(name)")
+            throw InvalidInput(field: "preset", "no preset named \(name)")
         }
         return name
     }

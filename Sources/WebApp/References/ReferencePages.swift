@@ -82,7 +82,7 @@ enum ReferencePages {
         // Only the catalog's sizes: the preview is made once per image, size and fit, then kept.
         let size = c.request.query["size"] ?? ""
         guard try Catalog.load(c.db).models.contains(where: { $0.sizes.contains { $0.size == size } }) else {
-            throw HTTPError.validation(field: "size", "must be one of the catalog's sizes, e.g. 1280x720")
+            throw InvalidInput(field: "size", "must be one of the catalog's sizes, e.g. 1280x720")
         }
         let fit = try fitMode(c.request.query["fit"])
         let jpeg = try images(c).preview(image, size: size, mode: fit)
@@ -92,10 +92,10 @@ enum ReferencePages {
     }
 
     /// crop (the default) or letterbox; anything else is a 422 naming the field.
-    static func fitMode(_ value: String?) throws(HTTPError) -> FitMode {
+    static func fitMode(_ value: String?) throws(InvalidInput) -> FitMode {
         guard let value, !value.isEmpty else { return .crop }
         guard let mode = FitMode(rawValue: value) else {
-            throw .validation(field: "image_fit", "must be crop or letterbox")
+            throw InvalidInput(field: "image_fit", "must be crop or letterbox")
         }
         return mode
     }

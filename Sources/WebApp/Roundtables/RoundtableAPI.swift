@@ -20,10 +20,10 @@ enum RoundtableAPI {
         case nil, .null?: previous = nil
         case let .number(n)?:
             guard let id = Int64(n), id > 0 else {
-                throw HTTPError.validation(field: "previousRoundtableId", "must be a roundtable id")
+                throw InvalidInput(field: "previousRoundtableId", "must be a roundtable id")
             }
             previous = id
-        default: throw HTTPError.validation(field: "previousRoundtableId", "must be a roundtable id")
+        default: throw InvalidInput(field: "previousRoundtableId", "must be a roundtable id")
         }
         let table = try refusals {
             try c.roundtables.start(

@@ -154,7 +154,7 @@ enum API {
         // A total, like generate-sora's `estimatedCost` and `expectedCost`: what a click of `takes` costs.
         let takes = requested.takes ?? 1
         guard let total = settings.estimatedCost.times(takes) else {
-            throw HTTPError.validation(field: "takes", "is too many for this price")
+            throw InvalidInput(field: "takes", "is too many for this price")
         }
         return .json(
             .object([

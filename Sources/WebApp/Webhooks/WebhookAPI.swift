@@ -21,13 +21,13 @@ enum WebhookAPI {
         switch doc.root["events"] {
         case nil, .null?: names = nil
         case let .array(items)?:
-            names = try items.map { item throws(HTTPError) -> String in
+            names = try items.map { item throws(InvalidInput) -> String in
                 guard let name = item.stringValue else {
-                    throw .validation(field: "events", "must be a list of event names")
+                    throw InvalidInput(field: "events", "must be a list of event names")
                 }
                 return name
             }
-        default: throw HTTPError.validation(field: "events", "must be a list of event names")
+        default: throw InvalidInput(field: "events", "must be a list of event names")
         }
         let (endpoint, secret) = try c.webhooks.create(user: user, url: url, events: try Webhooks.events(names))
         guard case let .object(pairs) = endpoint.json else { return .json(endpoint.json, status: 201) }

@@ -1,7 +1,6 @@
 // Account operations shared by the command line and the pages.
 
 public import Postgres
-import Web
 
 public enum Accounts {
     public struct Created: Sendable {

@@ -4,7 +4,6 @@
 // Months are UTC calendar months, by the time of the click.
 
 package import Postgres
-package import Web
 
 /// A click would pass a budget; nothing was recorded. `remaining` is what is left this month (≥ 0).
 package struct BudgetExceeded: Error, Sendable, Equatable {
@@ -131,16 +130,6 @@ package struct Budgets {
     /// What this user can still spend this month, the tighter of their budget and the instance cap (nil: no limit).
     package func remaining(userID: Int64) throws -> USD? {
         Self.tighter(try user(userID).remaining, try instance().remaining)
-    }
-
-    /// For the account page: this month's spend, and what is left when a limit applies.
-    package func accountLine(userID: Int64) throws -> HTML {
-        let spent = try spend(userID: userID)
-        guard let left = try remaining(userID: userID) else {
-            return "<p>Spent this month (UTC): <strong>\(spent.display)</strong>. No monthly budget applies.</p>"
-        }
-        return
-            "<p>Spent this month (UTC): <strong>\(spent.display)</strong>. Budget left: <strong>\(left.display)</strong>.</p>"
     }
 
     // MARK: Setting (the operator's command line)

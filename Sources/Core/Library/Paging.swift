@@ -3,7 +3,7 @@
 // ties; a position is an opaque cursor naming the list, its order and the sort key of the row it is at.
 
 package import Postgres
-package import Web
+import Web
 
 /// Which list a cursor belongs to; a cursor of one list (or one user, or one project) is refused by another.
 package enum PagedList: String, Sendable {
@@ -24,6 +24,15 @@ package struct Cursor: Sendable, Equatable {
     /// The list's order ("" for newest first by id) and the row's sort key in it (text; "" for id order).
     package var order = ""
     package var key = ""
+
+    package init(list: PagedList, scope: Int64, userID: Int64, id: Int64, order: String = "", key: String = "") {
+        self.list = list
+        self.scope = scope
+        self.userID = userID
+        self.id = id
+        self.order = order
+        self.key = key
+    }
 
     private static let version = "v2"
     private static let digestBytes = 12
@@ -158,28 +167,7 @@ package struct Page<Item: Sendable>: Sendable {
 }
 
 extension Page {
-    /// The pages' "Newer" / "Older" links to `path`, the position in `?before=` / `?after=`; empty for a single page.
-    package func links(path: String, _ id: (Item) -> Int64, list: PagedList, scope: Int64, userID: Int64) -> HTML {
-        links(path: path) { Cursor(list: list, scope: scope, userID: userID, id: id($0)) }
-    }
 
-    /// The same for any order; `query` (already form-encoded, e.g. "q=cat&sort=title") is kept in both links,
-    /// `labels` name the directions ("Newer"/"Older" by default; "Previous"/"Next" suit other orders).
-    package func links(
-        path: String, query: String = "", labels: (back: String, forward: String) = ("Newer", "Older"),
-        _ cursor: (Item) -> Cursor
-    ) -> HTML {
-        let prefix = query.isEmpty ? "" : query + "&"
-        let newer = previous(cursor).map { cursor -> HTML in
-            "<a rel=\"prev\" href=\"\(path)?\(prefix)before=\(cursor.encoded)\">← \(labels.back)</a>"
-        }
-        let older = next(cursor).map { cursor -> HTML in
-            "<a rel=\"next\" href=\"\(path)?\(prefix)after=\(cursor.encoded)\">\(labels.forward) →</a>"
-        }
-        let links = [newer, older].compactMap { $0 }
-        return links.isEmpty
-            ? .empty : "<nav class=\"pager\" aria-label=\"Pages\">\(links.joined(separator: " "))</nav>"
-    }
 }
 
 extension PageRequest {

@@ -4,7 +4,7 @@
 // every list is one index walk however many videos and generations there are.
 
 import Postgres
-package import Web
+import Web
 
 /// What a video list asks for besides its page: `?q=`, `?status=`, `?model=`, `?sort=`.
 package struct VideoQuery: Sendable, Equatable {
@@ -260,31 +260,6 @@ package enum Highlight {
 
     package static func options(_ rest: String) -> String {
         "StartSel=\(start), StopSel=\(stop), \(rest)"
-    }
-
-    /// `marked` (with `&`, `<`, `>` as entities, as the query hands text to ts_headline) as escaped HTML,
-    /// each marked run in `<mark>`; stray marks are dropped.
-    package static func html(_ marked: String) -> HTML {
-        var out = HTML.empty, run = "", inMark = false
-        func flush() {
-            guard !run.isEmpty else { return }
-            let text = plain(run)
-            out = out + (inMark ? "<mark>\(text)</mark>" : "\(text)")
-            run = ""
-        }
-        for scalar in marked.unicodeScalars {
-            switch scalar {
-            case start:
-                flush()
-                inMark = true
-            case stop:
-                flush()
-                inMark = false
-            default: run.unicodeScalars.append(scalar)
-            }
-        }
-        flush()
-        return out
     }
 
     /// Undoes exactly the three entities the query made (any other `&` stays as written).

@@ -7,7 +7,6 @@ import Glibc
 package import Images
 package import Postgres
 import Telemetry
-import Web
 
 package struct ReferenceImage: Sendable {
     package let videoID: Int64

@@ -3,7 +3,6 @@
 // process, so a killed worker's roundtable is resumed (messages already stored are not asked again).
 
 package import Postgres
-import Web
 
 package struct RoundtableStore {
     package let db: Connection

@@ -1,8 +1,6 @@
 // A word diff of two prompts (longest common subsequence over words), for the roundtable's proposal
 // beside the current final prompt. Bounded: past a few million cells it shows a plain replace.
 
-package import Web
-
 package enum WordDiff {
     package enum Piece: Equatable, Sendable {
         case same(String), removed(String), added(String)
@@ -44,15 +42,4 @@ package enum WordDiff {
         return pieces
     }
 
-    /// Words as HTML: removed in `<del>`, added in `<ins>` (text escaped like all interpolation).
-    package static func html(_ old: String, _ new: String) -> HTML {
-        let parts: [HTML] = diff(old, new).map { piece in
-            switch piece {
-            case let .same(w): "\(w) "
-            case let .removed(w): "<del>\(w)</del> "
-            case let .added(w): "<ins>\(w)</ins> "
-            }
-        }
-        return "\(parts)"
-    }
 }

@@ -3,7 +3,6 @@
 // (Migrations/0014): the same rows and sums as the budgets, by the UTC day of the click.
 
 package import Postgres
-import Web
 
 /// A calendar day in UTC, as `YYYY-MM-DD`.
 package struct UsageDay: Sendable, Hashable, Comparable, CustomStringConvertible {

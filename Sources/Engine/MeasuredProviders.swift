@@ -56,29 +56,29 @@ struct MeasuredChatProvider: ChatProvider {
     }
 
     func complete(_ request: ChatRequest) -> ChatCall {
-        let started = monotonicNanoseconds()
-        let call = inner.complete(request)
-        let outcome =
-            switch call.result {
-            case .success: "ok"
-            case let .failure(error): error.kind.rawValue
-            }
-        metrics.providerCall(.chat, outcome: outcome, nanoseconds: monotonicNanoseconds() - started)
-        return call
+        metrics.measure(.chat, outcome: { ProcessMetrics.outcome($0.result) }) { inner.complete(request) }
     }
 }
 
 extension ProcessMetrics {
     /// Times one provider call and counts it by its outcome.
     func measure<T>(_ endpoint: ProviderEndpoint, _ call: () throws(VideoAPIError) -> T) throws(VideoAPIError) -> T {
+        try measure(endpoint, outcome: Self.outcome) { Result { () throws(VideoAPIError) in try call() } }.get()
+    }
+
+    /// The same for a call that reports its outcome in its value (a chat call and its unanswered attempts).
+    func measure<T>(_ endpoint: ProviderEndpoint, outcome: (T) -> String, _ call: () -> T) -> T {
         let started = monotonicNanoseconds()
-        do {
-            let value = try call()
-            providerCall(endpoint, outcome: "ok", nanoseconds: monotonicNanoseconds() - started)
-            return value
-        } catch {
-            providerCall(endpoint, outcome: error.kind.rawValue, nanoseconds: monotonicNanoseconds() - started)
-            throw error
+        let value = call()
+        providerCall(endpoint, outcome: outcome(value), nanoseconds: monotonicNanoseconds() - started)
+        return value
+    }
+
+    /// `ok`, or the error's class (`VideoAPIError.Kind`): a closed set of label values.
+    static func outcome<T>(_ result: Result<T, VideoAPIError>) -> String {
+        switch result {
+        case .success: "ok"
+        case let .failure(error): error.kind.rawValue
         }
     }
 }

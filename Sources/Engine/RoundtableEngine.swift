@@ -19,9 +19,6 @@ final class RoundtableEngine {
     let leaseSeconds: Double
     var store: RoundtableStore { RoundtableStore(db: db) }
 
-    /// The longest prompt the Videos API takes (the same limit as the final prompt field).
-    static let promptLimit = Roundtable.promptLimit
-
     init(
         db: Connection, leaseSeconds: Double = 300,
         makeProvider: @escaping @Sendable () throws(VideoAPIError) -> any ChatProvider
@@ -99,7 +96,7 @@ final class RoundtableEngine {
             )
         }
         try store.complete(
-            table.id, proposal: String(proposal.prefix(RoundtableEngine.promptLimit)), rationale: rationale)
+            table.id, proposal: String(proposal.prefix(Roundtable.promptLimit)), rationale: rationale)
         Log.info("completed", ["roundtable_id": "\(table.id)"])
     }
 
@@ -212,7 +209,7 @@ enum RoundtablePrompts {
     {
         var system = "You are the \(role.name) of a video production roundtable. \(role.instructions)"
         if let preset = table.presetInstructions { system += "\n\(preset)" }
-        var user = "Brief:\n\(table.brief)\n\nThe video: \(table.settingsSummary)."
+        var user = "Brief:\n\(table.brief)\n\nThe video: \(table.settings.summary)."
         if !table.currentPrompt.isEmpty { user += "\n\nCurrent final prompt:\n\(table.currentPrompt)" }
         if let previous = table.previousProposal { user += "\n\nPrevious proposal:\n\(previous)" }
         if let feedback = table.feedback, !feedback.isEmpty { user += "\n\nFeedback: \(feedback)" }
@@ -230,7 +227,7 @@ enum RoundtablePrompts {
 
                 Answer exactly in this form, with nothing before or after:
                 PROMPT:
-                <the final prompt, at most \(RoundtableEngine.promptLimit / 20) words>
+                <the final prompt, at most \(Roundtable.promptLimit / 20) words>
                 RATIONALE:
                 <one or two sentences on the choices>
                 """

@@ -157,9 +157,6 @@ package struct Roundtable: Sendable {
             .serialized
     }
 
-    /// The settings the roles write for, e.g. "sora-2 · 8 s · 16:9 · 720p".
-    package var settingsSummary: String { settings.summary }
-
     package var costText: String {
         cost.display + (costUnknown ? " (some calls reported no usage: unknown)" : "")
             + (unansweredCalls == 0

@@ -70,7 +70,7 @@ enum RoundtablePages {
         let header: HTML = """
             \(Breadcrumbs.video(video).html)
             <h1>Roundtable for “\(video.title)” <span class="status status-rt-\(table.status.rawValue)">\(table.status.label)</span></h1>
-            <p class="muted">\(table.settingsSummary)\(table.preset.map { " · preset \($0)" } ?? "") · \(table.chatModel) · cost so far \(table.costText)</p>
+            <p class="muted">\(table.settings.summary)\(table.preset.map { " · preset \($0)" } ?? "") · \(table.chatModel) · cost so far \(table.costText)</p>
             \(table.feedback.map { "<p><strong>Feedback:</strong> \($0)</p>" as HTML } ?? .empty)
             """
         let body: HTML

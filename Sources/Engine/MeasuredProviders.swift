@@ -56,14 +56,14 @@ struct MeasuredChatProvider: ChatProvider {
     }
 
     func complete(_ request: ChatRequest) -> ChatCall {
-        metrics.measure(.chat, outcome: { ProcessMetrics.outcome($0.result) }) { inner.complete(request) }
+        metrics.measure(.chat, outcome: { ProcessMetrics.outcome($0.result) }, { inner.complete(request) })
     }
 }
 
 extension ProcessMetrics {
     /// Times one provider call and counts it by its outcome.
     func measure<T>(_ endpoint: ProviderEndpoint, _ call: () throws(VideoAPIError) -> T) throws(VideoAPIError) -> T {
-        try measure(endpoint, outcome: Self.outcome) { Result { () throws(VideoAPIError) in try call() } }.get()
+        try measure(endpoint, outcome: Self.outcome, { Result { () throws(VideoAPIError) in try call() } }).get()
     }
 
     /// The same for a call that reports its outcome in its value (a chat call and its unanswered attempts).

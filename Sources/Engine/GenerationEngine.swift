@@ -138,7 +138,7 @@ final class GenerationEngine {
 
     /// A refused remix whose original the provider no longer has: it says so (404, or the code
     /// `video_expired`), or the original's `expires_at` has passed by the database's clock.
-    private func remixSourceGone(_ error: VideoAPIError, source: Int64) throws -> Bool {
+    private func remixSourceGone(_ error: VideoAPIError, source: ID<Generation>) throws -> Bool {
         if error.kind == .notFound || error.code == "video_expired" { return true }
         return try store.providerCopyExpired(source)
     }
@@ -335,7 +335,7 @@ final class GenerationEngine {
         defer { store.unlock(g.id) }
         guard let jobID = g.providerJobID else { return false }
         mkdir(config.mediaDirectory, 0o755)
-        mkdir(config.mediaDirectory + "/" + String(g.id), 0o755)
+        mkdir(config.mediaDirectory + "/" + g.id.description, 0o755)
         var videoProblem: String?
         for asset in MediaAsset.allCases where !g.has(asset) {
             let relative = "\(g.id)/\(asset.fileName)"

@@ -1,5 +1,6 @@
-// Typed domain values read from rows: a generation's error code and the stored settings.
+// Typed domain values read from rows: a generation's error code, the stored settings, typed ids.
 
+import Postgres
 import Testing
 
 @testable import Core
@@ -28,6 +29,18 @@ import Testing
         #expect(StoredSettings(jsonText: #"{"duration":"4"}"#).duration == 4)
         let broken = StoredSettings(jsonText: "{not json")
         #expect(broken.model == nil && broken.summary.isEmpty && broken.document.isNull)
+    }
+
+    /// An id travels to SQL and into paths as its number only, and is read back typed by where it is stored.
+    @Test func idsTravelAsTheirNumber() throws {
+        let video = ID<Video>(9_007_199_254_740_993)  // past a double's exact range: kept exactly
+        #expect(video.description == "9007199254740993" && video.sqlText == "9007199254740993")
+        #expect(ID<Video>(2) < ID<Video>(10) && Set([ID<Video>(3), ID<Video>(3)]).count == 1)
+        let db = try Connection(url: TestDatabase.url)
+        let row = try db.execute("SELECT \(video)::bigint AS id, NULL::bigint AS none")[0]
+        let read: ID<Video> = row.id("id")
+        let none: ID<Video>? = row.optionalID("none")
+        #expect(read == video && none == nil)
     }
 }
 

@@ -156,10 +156,10 @@ import Web
         let g = try fixture.waiting()
         provider.creates.append(.failure(VideoAPIError(.timeout, detail: "operation timed out")))
         try engine.submitOne()
-        let twinVideo = try db.execute(
+        let twinVideo: ID<Video> = try db.execute(
             """
             INSERT INTO videos (project_id, title, final_prompt) VALUES (\(fixture.projectID), 'Twin', \(g.prompt)) RETURNING id
-            """)[0].int("id")
+            """)[0].id("id")
         let twin = try #require(
             try store.insert(videoID: twinVideo, userID: fixture.userID, settings: fixture.settings, prompt: g.prompt))
         try db.execute(

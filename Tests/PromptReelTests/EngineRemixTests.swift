@@ -148,9 +148,9 @@ import Testing
     /// A click of three takes is one active batch of three waiting generations; the video takes no other
     /// click until the last take finishes, whichever order they finish in.
     @Test func takesShareOneActiveBatch() throws {
-        let video = try db.execute(
+        let video: ID<Video> = try db.execute(
             "INSERT INTO videos (project_id, title, final_prompt) VALUES (\(fixture.projectID), 'Takes', 'Three takes') RETURNING id"
-        )[0].int("id")
+        )[0].id("id")
         let ids = try #require(
             try store.insertBatch(
                 videoID: video, userID: fixture.userID, settings: fixture.settings, prompt: "Three takes", takes: 3)
@@ -181,6 +181,6 @@ import Testing
         ).map(\.id)
         let latest = try #require(try store.latestTakes(videoID: video, userID: fixture.userID))
         #expect(latest.map(\.id) == next)
-        #expect(try store.latestTakes(videoID: video, userID: fixture.userID + 1_000_000) == nil)
+        #expect(try store.latestTakes(videoID: video, userID: ID(fixture.userID.rawValue + 1_000_000)) == nil)
     }
 }

@@ -66,14 +66,14 @@ extension EngineSuite {
     var engine: GenerationEngine { harness.engine }
     var store: GenerationStore { GenerationStore(db: db) }
 
-    func row(_ id: Int64) throws -> Generation { try #require(try store.byID(id)) }
+    func row(_ id: ID<Generation>) throws -> Generation { try #require(try store.byID(id)) }
 
     /// Makes a row due at once (claims and retries push next_attempt_at into the future).
-    func makeDue(_ id: Int64) throws {
+    func makeDue(_ id: ID<Generation>) throws {
         try db.execute("UPDATE generations SET next_attempt_at = now() - interval '1 second' WHERE id = \(id)")
     }
 
-    func secondsUntilDue(_ id: Int64) throws -> Double {
+    func secondsUntilDue(_ id: ID<Generation>) throws -> Double {
         try Double(
             db.execute(
                 "SELECT extract(epoch FROM next_attempt_at - now())::float8 AS s FROM generations WHERE id = \(id)")[0]
@@ -89,7 +89,7 @@ extension EngineSuite {
         return (r.int("consecutive_failures"), r.int("pause_seconds"), r["left"].flatMap(Double.init), r["until"])
     }
 
-    func path(_ id: Int64, _ asset: MediaAsset) -> String { "\(media)/\(id)/\(asset.fileName)" }
+    func path(_ id: ID<Generation>, _ asset: MediaAsset) -> String { "\(media)/\(id)/\(asset.fileName)" }
     func exists(_ path: String) -> Bool { FileManager.default.fileExists(atPath: path) }
 
     /// A create whose answer was lost, followed by a reconcile that cannot find the job.
@@ -112,31 +112,31 @@ extension EngineSuite {
 /// active generation per video). Prompts are unique, so the provider's list matches only this test's rows.
 struct EngineFixture {
     let db: Connection
-    let userID: Int64
-    let projectID: Int64
+    let userID: ID<User>
+    let projectID: ID<Project>
     let settings: ResolvedSettings
 
     init(db: Connection) throws {
         self.db = db
         userID = try db.execute(
             "INSERT INTO users (email, password_hash) VALUES (\(TestDatabase.uniqueEmail("engine")), 'not a hash') RETURNING id"
-        )[0].int("id")
+        )[0].id("id")
         projectID = try db.execute(
-            "INSERT INTO projects (user_id, name) VALUES (\(userID), 'Engine tests') RETURNING id")[0].int("id")
+            "INSERT INTO projects (user_id, name) VALUES (\(userID), 'Engine tests') RETURNING id")[0].id("id")
         settings = try Catalog.load(db).resolve(RequestedSettings(), db: db)  // sora-2, 4 s, 1280x720, $0.40
     }
 
     static func jobID() -> String { "video_" + UUID().uuidString.lowercased() }
 
     /// A freshly clicked generation (phase waiting), on a new video unless `videoID` is given.
-    func waiting(videoID: Int64? = nil) throws -> Generation {
+    func waiting(videoID: ID<Video>? = nil) throws -> Generation {
         let prompt = "A lighthouse at dusk, engine test \(UUID().uuidString)"
         let video =
             try videoID
             ?? db.execute(
                 """
                 INSERT INTO videos (project_id, title, final_prompt) VALUES (\(projectID), 'Engine test', \(prompt)) RETURNING id
-                """)[0].int("id")
+                """)[0].id("id")
         let id = try #require(
             try GenerationStore(db: db).insert(videoID: video, userID: userID, settings: settings, prompt: prompt))
         return try #require(try GenerationStore(db: db).byID(id))

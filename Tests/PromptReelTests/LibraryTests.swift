@@ -96,8 +96,8 @@ import Web
 
 @Suite final class Deleting {
     let db: Connection
-    let userID: Int64
-    let projectID: Int64
+    let userID: ID<User>
+    let projectID: ID<Project>
     let media: String
     var library: Library { Library(db: db, mediaDirectory: media, cache: nil) }
     var user: User { User(id: userID, email: "") }
@@ -106,10 +106,10 @@ import Web
         db = try Connection(url: TestDatabase.url)
         userID = try db.execute(
             "INSERT INTO users (email, password_hash) VALUES (\(TestDatabase.uniqueEmail("delete")), 'not a hash') RETURNING id"
-        )[0].int("id")
+        )[0].id("id")
         projectID = try db.execute("INSERT INTO projects (user_id, name) VALUES (\(userID), 'Deleting') RETURNING id")[
             0
-        ].int("id")
+        ].id("id")
         media =
             FileManager.default.temporaryDirectory.appendingPathComponent("promptreel-delete-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: media, withIntermediateDirectories: true)
@@ -117,7 +117,7 @@ import Web
 
     deinit { try? FileManager.default.removeItem(atPath: media) }
 
-    func video(_ title: String = "Doomed") throws -> Int64 {
+    func video(_ title: String = "Doomed") throws -> ID<Video> {
         try #require(
             try Store(db: db).createVideo(
                 projectID: projectID, userID: userID, title: title, brief: "", finalPrompt: "A lake")
@@ -125,16 +125,16 @@ import Web
     }
 
     /// A finished generation (never claimed by a worker) with its three files on disk.
-    func finished(videoID: Int64, phase: GenerationPhase = .done) throws -> Int64 {
+    func finished(videoID: ID<Video>, phase: GenerationPhase = .done) throws -> ID<Generation> {
         let status: GenerationStatus = phase == .done ? .completed : .failed
-        let id = try db.execute(
+        let id: ID<Generation> = try db.execute(
             """
             INSERT INTO generations (video_id, user_id, settings, prompt, model, seconds, size, resolution, estimated_cost, actual_cost,
                                      status, phase, possibly_billed, completed_at, video_bytes, thumbnail_bytes, spritesheet_bytes)
             VALUES (\(videoID), \(userID), '{}', 'A lake', 'sora-2', 4, '1280x720', '720p', 0.40, 0.40, \(status), \(phase),
                     \(phase == .unconfirmed), now(), 5, 3, 2)
             RETURNING id
-            """)[0].int("id")
+            """)[0].id("id")
         try FileManager.default.createDirectory(atPath: "\(media)/\(id)", withIntermediateDirectories: true)
         for (asset, bytes) in [(MediaAsset.video, 5), (.thumbnail, 3), (.spritesheet, 2)] {
             _ = FileManager.default.createFile(
@@ -182,7 +182,7 @@ import Web
         #expect(throws: Library.Refusal.generationUnconfirmed) { try library.deleteVideo(id: id, user: user) }
         #expect(throws: Library.Refusal.generationUnconfirmed) { try library.deleteProject(id: projectID, user: user) }
         #expect(try Store(db: db).video(id: id, userID: userID) != nil)
-        let stranger = User(id: userID + 1_000_000, email: "")
+        let stranger = User(id: ID(userID.rawValue + 1_000_000), email: "")
         #expect(throws: Library.Refusal.noSuchVideo) { try library.deleteVideo(id: id, user: stranger) }
         #expect(throws: Library.Refusal.noSuchProject) { try library.deleteProject(id: projectID, user: stranger) }
         #expect(throws: Library.Refusal.noSuchVideo) {

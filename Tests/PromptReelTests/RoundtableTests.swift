@@ -109,11 +109,11 @@ struct ScriptedChatProvider: ChatProvider {
         }
     }
 
-    func newRoundtable(chatModel: String = "gpt-4.1-mini") throws -> Int64 {
-        let video = try db.execute(
+    func newRoundtable(chatModel: String = "gpt-4.1-mini") throws -> ID<Roundtable> {
+        let video: ID<Video> = try db.execute(
             """
             INSERT INTO videos (project_id, title, brief) VALUES (\(fixture.projectID), 'Roundtable test', 'A night market teaser.') RETURNING id
-            """)[0].int("id")
+            """)[0].id("id")
         return try store.insert(
             .init(
                 videoID: video, userID: fixture.userID, brief: "A night market teaser.", currentPrompt: "",

@@ -134,3 +134,8 @@ final class Client {
         response.header("location")?.split(separator: "/").last.flatMap { Int64($0) }
     }
 }
+
+/// Tests write ids as literals (`.video(7)`); the application never makes one from a literal.
+extension ID: ExpressibleByIntegerLiteral {
+    public init(integerLiteral value: Int64) { self.init(value) }
+}

@@ -201,8 +201,8 @@ import Web
 // Serialized, and it ends every pending delivery first: the worker claims any due delivery.
 @Suite(.serialized) final class WebhookDeliveryTests {
     let db: Connection
-    let userID: Int64
-    let videoID: Int64
+    let userID: ID<User>
+    let videoID: ID<Video>
 
     init() throws {
         try #require(
@@ -215,17 +215,17 @@ import Web
         )
         userID = try db.execute(
             "INSERT INTO users (email, password_hash) VALUES (\(TestDatabase.uniqueEmail("hooks")), 'not a hash') RETURNING id"
-        )[0].int("id")
+        )[0].id("id")
         let project = try db.execute("INSERT INTO projects (user_id, name) VALUES (\(userID), 'Hooks') RETURNING id")[0]
             .int("id")
         videoID = try db.execute(
             "INSERT INTO videos (project_id, title, final_prompt) VALUES (\(project), 'Hook test', 'A kite') RETURNING id"
-        )[0].int("id")
+        )[0].id("id")
     }
 
     var user: User { User(id: userID, email: "hooks@example.test") }
 
-    func endpoint(_ url: String, events: [WebhookEvent] = WebhookEvent.allCases) throws -> Int64 {
+    func endpoint(_ url: String, events: [WebhookEvent] = WebhookEvent.allCases) throws -> ID<WebhookEndpoint> {
         try #require(
             try WebhookStore(db: db).create(
                 userID: userID, url: url, events: events, secret: WebhookSignature.newSecret(), limit: 10)
@@ -234,13 +234,13 @@ import Web
 
     /// A generation that ends at once (never left waiting, where a parallel engine test could claim it).
     @discardableResult
-    func finishedGeneration(_ status: GenerationStatus) throws -> Int64 {
+    func finishedGeneration(_ status: GenerationStatus) throws -> ID<Generation> {
         try db.transaction {
-            let id = try db.execute(
+            let id: ID<Generation> = try db.execute(
                 """
                 INSERT INTO generations (video_id, user_id, settings, prompt, model, seconds, size, resolution, estimated_cost)
                 VALUES (\(videoID), \(userID), '{}', 'A kite', 'sora-2', 4, '1280x720', '720p', 0.40) RETURNING id
-                """)[0].int("id")
+                """)[0].id("id")
             try db.execute(
                 """
                 UPDATE generations SET status = \(status), phase = 'done', completed_at = now(),
@@ -253,7 +253,7 @@ import Web
         }
     }
 
-    func deliveries(_ endpointID: Int64) throws -> [WebhookDelivery] {
+    func deliveries(_ endpointID: ID<WebhookEndpoint>) throws -> [WebhookDelivery] {
         try WebhookStore(db: db).deliveries(endpointID: endpointID, userID: userID, limit: 50)
     }
 
@@ -271,13 +271,13 @@ import Web
             ).first)
         let payload = try JSONParser.parse(row.string("payload"))
         #expect(payload["type"]?.stringValue == "generation.failed")
-        #expect(payload["data"]?["id"] == .int(failed))
+        #expect(payload["data"]?["id"] == .int(failed.rawValue))
         #expect(payload["data"]?["errorCode"]?.stringValue == "moderation_blocked")
         #expect(payload["data"]?["cost"] == .number("0.00"))
         #expect(payload["timestamp"]?.stringValue?.hasSuffix("Z") == true)
         #expect(Set(toBoth.map(\.messageID)).count == 2 && toBoth.allSatisfy { $0.messageID.hasPrefix("msg_") })
         // Another user's endpoint hears nothing, and cannot be read through this user.
-        #expect(try WebhookStore(db: db).endpoint(id: both, userID: userID + 1_000_000) == nil)
+        #expect(try WebhookStore(db: db).endpoint(id: both, userID: ID(userID.rawValue + 1_000_000)) == nil)
     }
 
     @Test func aDeliveryToLoopbackIsRefusedAndRecorded() throws {
@@ -366,7 +366,7 @@ import Web
         return config
     }
 
-    func secondsUntilDue(_ deliveryID: Int64) throws -> Double {
+    func secondsUntilDue(_ deliveryID: ID<WebhookDelivery>) throws -> Double {
         let row = try db.execute(
             "SELECT extract(epoch FROM next_attempt_at - now())::float8 AS s FROM webhook_deliveries WHERE id = \(deliveryID)"
         )[0]

@@ -32,7 +32,7 @@ public enum Accounts {
             let password = try Field.newPassword(password)
             guard let hash = Crypto.hashPassword(password) else { throw Failure.invalid("could not hash the password") }
             let user = try Store(db: db).createUser(email: email, passwordHash: hash, role: admin ? .admin : nil)
-            return Created(id: user.id, email: user.email, role: user.role)
+            return Created(id: user.id.rawValue, email: user.email, role: user.role)
         } catch let error as InvalidInput {
             throw Failure.invalid(error.description)
         } catch let error as Unavailable {
@@ -56,7 +56,7 @@ public enum Accounts {
 
     /// The users trigger tells every process to drop cached sessions and tokens; this process drops its
     /// own at once, so the change holds on its very next request.
-    package static func setRole(_ db: Connection, userID: Int64, role: Role, cache: AnswerCache?) throws {
+    package static func setRole(_ db: Connection, userID: ID<User>, role: Role, cache: AnswerCache?) throws {
         guard try Store(db: db).setRole(userID: userID, role) != nil else { throw Failure.noSuchUser }
         cache?.invalidate(.auth)
     }
@@ -67,7 +67,7 @@ public enum Accounts {
         try setDisabled(db, userID: id, disabled: disabled, cache: cache)
     }
 
-    package static func setDisabled(_ db: Connection, userID: Int64, disabled: Bool, cache: AnswerCache?) throws {
+    package static func setDisabled(_ db: Connection, userID: ID<User>, disabled: Bool, cache: AnswerCache?) throws {
         guard try Store(db: db).setDisabled(userID: userID, disabled) else { throw Failure.noSuchUser }
         cache?.invalidate(.auth)
     }

@@ -6,14 +6,14 @@ public enum Role: String, Sendable, CaseIterable {
 
 /// A signed-in account, as a request and a service see it.
 package struct User: Sendable {
-    package let id: Int64
+    package let id: ID<User>
     package let email: String
     package var role: Role = .member
     /// The account preference "Refresh pages automatically" (read with the session; pages only).
     package var refreshPages = true
     package var isAdmin: Bool { role == .admin }
 
-    package init(id: Int64, email: String, role: Role = .member, refreshPages: Bool = true) {
+    package init(id: ID<User>, email: String, role: Role = .member, refreshPages: Bool = true) {
         self.id = id
         self.email = email
         self.role = role

@@ -63,7 +63,7 @@ package struct Budgets {
     /// instance row (always in that order, so two clicks never deadlock), and refuses when `amount`
     /// does not fit this month. The locks are held until the caller commits its rows, so the next click
     /// (a new statement, a new snapshot) counts this one.
-    package func reserve(userID: Int64, amount: USD) throws {
+    package func reserve(userID: ID<User>, amount: USD) throws {
         try db.execute("INSERT INTO user_budgets (user_id) VALUES (\(userID)) ON CONFLICT (user_id) DO NOTHING")
         let userLimit = try db.execute(
             "SELECT monthly_limit::text AS l FROM user_budgets WHERE user_id = \(userID) FOR UPDATE"
@@ -101,7 +101,7 @@ package struct Budgets {
     }
 
     /// This UTC month's spend: one user's, or the whole instance's (`userID` nil).
-    package func spend(userID: Int64?) throws -> USD {
+    package func spend(userID: ID<User>?) throws -> USD {
         let row = try db.execute(
             """
             SELECT budget_spend(\(userID), m.month_start, m.month_end)::text AS spent FROM budget_month(now()) m
@@ -114,7 +114,7 @@ package struct Budgets {
         return spent
     }
 
-    package func user(_ userID: Int64) throws -> BudgetStanding {
+    package func user(_ userID: ID<User>) throws -> BudgetStanding {
         let limit = try db.execute("SELECT monthly_limit::text AS l FROM user_budgets WHERE user_id = \(userID)")
             .first?["l"].flatMap { USD(parsing: $0) }
         return BudgetStanding(limit: limit, spent: try spend(userID: userID))
@@ -128,7 +128,7 @@ package struct Budgets {
     }
 
     /// What this user can still spend this month, the tighter of their budget and the instance cap (nil: no limit).
-    package func remaining(userID: Int64) throws -> USD? {
+    package func remaining(userID: ID<User>) throws -> USD? {
         Self.tighter(try user(userID).remaining, try instance().remaining)
     }
 
@@ -146,7 +146,7 @@ package struct Budgets {
     }
 
     /// By user id (the admin page); false when there is no such user.
-    package func setUser(id: Int64, limit: USD?) throws -> Bool {
+    package func setUser(id: ID<User>, limit: USD?) throws -> Bool {
         try !db.execute(
             """
             INSERT INTO user_budgets (user_id, monthly_limit) SELECT id, \(limit)::numeric FROM users WHERE id = \(id)

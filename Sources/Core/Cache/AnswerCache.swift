@@ -14,13 +14,13 @@ import Telemetry
 public final class AnswerCache: Sendable {
     /// A status answer ready to send: its bytes, their ETag, and whose it is (checked on every hit).
     package struct Status: Sendable {
-        package let userID: Int64
+        package let userID: ID<User>
         package let body: [UInt8]
         package let etag: String
         /// Monotonic seconds after which it is not used; nil: until invalidated.
         package var expiresAt: Double?
 
-        package init(userID: Int64, body: [UInt8], etag: String, expiresAt: Double? = nil) {
+        package init(userID: ID<User>, body: [UInt8], etag: String, expiresAt: Double? = nil) {
             self.userID = userID
             self.body = body
             self.etag = etag
@@ -65,8 +65,8 @@ public final class AnswerCache: Sendable {
         package var epoch: UInt64 = 0
         package var tokens: [[UInt8]: User] = [:]
         package var sessions: [[UInt8]: Session] = [:]
-        package var statuses: [Int64: Status] = [:]
-        package var generations: [Int64: GenerationEntry] = [:]
+        package var statuses: [ID<Video>: Status] = [:]
+        package var generations: [ID<Generation>: GenerationEntry] = [:]
         package var health: (checkedAt: Double, degraded: Bool)?
     }
 
@@ -105,7 +105,7 @@ public final class AnswerCache: Sendable {
         }
     }
 
-    package func status(videoID: Int64, userID: Int64, now: Double) -> Status? {
+    package func status(videoID: ID<Video>, userID: ID<User>, now: Double) -> Status? {
         state.withLock { s in
             guard AnswerCache.live(s), let entry = s.statuses[videoID], entry.userID == userID,
                 (entry.expiresAt ?? .infinity) > now
@@ -114,7 +114,7 @@ public final class AnswerCache: Sendable {
         }
     }
 
-    package func generation(id: Int64, userID: Int64, now: Double) -> GenerationEntry? {
+    package func generation(id: ID<Generation>, userID: ID<User>, now: Double) -> GenerationEntry? {
         state.withLock { s in
             guard AnswerCache.live(s), let entry = s.generations[id], entry.generation.userID == userID,
                 (entry.expiresAt ?? .infinity) > now
@@ -149,7 +149,7 @@ public final class AnswerCache: Sendable {
         }
     }
 
-    package func store(status: Status, videoID: Int64, readAt epoch: UInt64) {
+    package func store(status: Status, videoID: ID<Video>, readAt epoch: UInt64) {
         state.withLock { s in
             guard s.enabled, s.epoch == epoch else { return }
             if s.statuses.count >= capacity { s.statuses = [:] }
@@ -259,12 +259,12 @@ public enum CacheListener {
 /// What a change makes stale, as the `promptreel_cache` NOTIFYs of Migrations/0007's triggers name it:
 /// `video:ID` (one video's answers), `auth` (sign-in: tokens and sessions) or anything else (everything).
 package enum CacheInvalidation: Equatable, Sendable {
-    case video(Int64)
+    case video(ID<Video>)
     case auth
     case everything
 
     package init(_ payload: String) {
-        if payload.hasPrefix("video:"), let id = Int64(payload.dropFirst(6)) {
+        if payload.hasPrefix("video:"), let id = Int64(payload.dropFirst(6)).map(ID<Video>.init) {
             self = .video(id)
         } else {
             self = payload == "auth" ? .auth : .everything

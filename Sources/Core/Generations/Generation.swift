@@ -5,11 +5,11 @@ package import Postgres
 import Web
 
 package struct Generation: Sendable {
-    package let id: Int64
+    package let id: ID<Generation>
     /// Nil once the video was deleted: the row stays (it is the money record), with the title it had.
-    package let videoID: Int64?
+    package let videoID: ID<Video>?
     package let deletedVideoTitle: String?
-    package let userID: Int64
+    package let userID: ID<User>
     package let settings: StoredSettings
     package let prompt: String
     package let model: String
@@ -61,7 +61,7 @@ package struct Generation: Sendable {
     /// The click that started it (several takes share one).
     package let batchID: Int64?
     /// A remix: our generation it remixed, and that one's provider job.
-    package let remixedFromGenerationID: Int64?
+    package let remixedFromGenerationID: ID<Generation>?
     package let remixSourceJobID: String?
     /// The provider's own `expires_at` (nil when it sent none), and whether it has passed by the database's clock.
     package let providerExpiresAt: Timestamp?
@@ -88,9 +88,9 @@ package struct Generation: Sendable {
         """
 
     package init(_ r: Row) {
-        id = r.int("id")
-        videoID = r.optionalInt("video_id")
-        userID = r.int("user_id")
+        id = r.id("id")
+        videoID = r.optionalID("video_id")
+        userID = r.id("user_id")
         deletedVideoTitle = r["deleted_video_title"]
         settings = StoredSettings(jsonText: r.string("settings"))
         prompt = r.string("prompt")
@@ -143,7 +143,7 @@ package struct Generation: Sendable {
         elapsedSeconds = r.int("elapsed_seconds")
         assetsExpired = r.bool("assets_expired")
         batchID = r.optionalInt("batch_id")
-        remixedFromGenerationID = r.optionalInt("remixed_from_generation_id")
+        remixedFromGenerationID = r.optionalID("remixed_from_generation_id")
         remixSourceJobID = r["remix_source_job_id"]
         providerExpiresAt = r.optionalTimestamp("provider_expires_at")
         providerCopyExpired = r.bool("provider_copy_expired")
@@ -172,7 +172,7 @@ package struct Generation: Sendable {
     }
 
     /// The id clients know the job by: the provider's, or ours while it waits locally.
-    package var jobID: String { providerJobID ?? String(id) }
+    package var jobID: String { providerJobID ?? id.description }
 
     package var statusMessage: String {
         switch (status, phase) {

@@ -16,7 +16,7 @@ public enum GenerationAdmin {
             throw Failure(description: "give the provider's job id (at most 2048 bytes)")
         }
         do {
-            try GenerationStore(db: db).adopt(generationID, providerJobID: job)
+            try GenerationStore(db: db).adopt(ID(generationID), providerJobID: job)
         } catch {
             let reason =
                 switch error {

@@ -19,13 +19,13 @@ package struct GenerationStore {
 
     // MARK: Reading
 
-    package func generation(id: Int64, userID: Int64) throws -> Generation? {
+    package func generation(id: ID<Generation>, userID: ID<User>) throws -> Generation? {
         try db.execute(
             "SELECT \(fragment: Generation.columns) FROM generations g WHERE g.id = \(id) AND g.user_id = \(userID)"
         ).first.map(Generation.init)
     }
 
-    package func latest(videoID: Int64, userID: Int64) throws -> Generation? {
+    package func latest(videoID: ID<Video>, userID: ID<User>) throws -> Generation? {
         try db.execute(
             """
             SELECT \(fragment: Generation.columns) FROM generations g
@@ -36,7 +36,7 @@ package struct GenerationStore {
 
     /// The takes of the video's latest click (the batch of its latest generation), oldest first: nil when
     /// the video is not the user's, empty before its first generation. The latest take is the last.
-    package func latestTakes(videoID: Int64, userID: Int64) throws -> [Generation]? {
+    package func latestTakes(videoID: ID<Video>, userID: ID<User>) throws -> [Generation]? {
         let rows = try db.execute(
             """
             SELECT v.id AS owned_video, \(fragment: Generation.columns)
@@ -52,7 +52,7 @@ package struct GenerationStore {
     }
 
     /// Whether the video has a queued or in-progress generation (whatever page of its history is shown).
-    package func hasActive(videoID: Int64, userID: Int64) throws -> Bool {
+    package func hasActive(videoID: ID<Video>, userID: ID<User>) throws -> Bool {
         try db.execute(
             """
             SELECT EXISTS (SELECT 1 FROM generations WHERE video_id = \(videoID) AND user_id = \(userID)
@@ -61,14 +61,14 @@ package struct GenerationStore {
     }
 
     /// Whether the provider's copy of a generation has expired, by the database's clock (false when it sent no expiry).
-    package func providerCopyExpired(_ id: Int64) throws -> Bool {
+    package func providerCopyExpired(_ id: ID<Generation>) throws -> Bool {
         try db.execute(
             "SELECT coalesce(provider_expires_at <= now(), false) AS expired FROM generations WHERE id = \(id)"
         ).first?.bool("expired") ?? false
     }
 
     /// One page of a video's generations, newest first.
-    package func history(videoID: Int64, userID: Int64, page: PageRequest) throws -> Page<Generation> {
+    package func history(videoID: ID<Video>, userID: ID<User>, page: PageRequest) throws -> Page<Generation> {
         let keyset = page.keyset("g.id")
         return Page(
             rows: try db.execute(
@@ -79,7 +79,7 @@ package struct GenerationStore {
             ).map(Generation.init), request: page)
     }
 
-    package func byID(_ id: Int64) throws -> Generation? {
+    package func byID(_ id: ID<Generation>) throws -> Generation? {
         try db.execute("SELECT \(fragment: Generation.columns) FROM generations g WHERE g.id = \(id)").first.map(
             Generation.init)
     }
@@ -87,7 +87,7 @@ package struct GenerationStore {
     /// This UTC month's video spend as the budgets count it (`spend_items`, Migrations/0019 — 0014: by the month
     /// of the click, settled rows at their actual cost, rows in flight at their reserved estimate), with
     /// the reserved and the possibly billed parts apart.
-    package func monthSpend(userID: Int64) throws -> (total: USD, reserved: USD, possiblyBilled: USD) {
+    package func monthSpend(userID: ID<User>) throws -> (total: USD, reserved: USD, possiblyBilled: USD) {
         let month = try Budgets.currentMonth(db)
         let row = try db.execute(
             """
@@ -120,8 +120,9 @@ package struct GenerationStore {
 
     /// Records one waiting generation (a click of one take); see `insertBatch`.
     package func insert(
-        videoID: Int64, userID: Int64, settings: ResolvedSettings, prompt: String, reference: GenerationReference? = nil
-    ) throws -> Int64? {
+        videoID: ID<Video>, userID: ID<User>, settings: ResolvedSettings, prompt: String,
+        reference: GenerationReference? = nil
+    ) throws -> ID<Generation>? {
         try insertBatch(
             videoID: videoID, userID: userID, settings: settings, prompt: prompt, takes: 1, reference: reference)?.last?
             .id
@@ -136,7 +137,7 @@ package struct GenerationStore {
     /// any. Nil when the video is not the user's; else the takes, oldest first, as recorded (read before the
     /// commit wakes a worker, so the click's answer is the click's state).
     package func insertBatch(
-        videoID: Int64, userID: Int64, settings: ResolvedSettings, prompt: String, takes: Int,
+        videoID: ID<Video>, userID: ID<User>, settings: ResolvedSettings, prompt: String, takes: Int,
         reference: GenerationReference? = nil
     ) throws -> [Generation]? {
         let settingsJSON = JSON.object([
@@ -179,7 +180,7 @@ package struct GenerationStore {
                 FROM generate_series(1, \(takes))
                 RETURNING id
                 """
-            ).map { $0.int("id") }.sorted()
+            ).map { $0.id("id") as ID<Generation> }.sorted()
             try wakeWorkers()
             return try ids.compactMap { try byID($0) }
         }
@@ -189,7 +190,7 @@ package struct GenerationStore {
     /// the original's settings, the new prompt, at `cost` (the catalog's price for the original's model,
     /// size and seconds, as confirmed). Nil when the source is not the user's; else the remix as recorded
     /// (read before the commit wakes a worker).
-    package func insertRemix(source: Generation, userID: Int64, prompt: String, cost: USD) throws -> Generation? {
+    package func insertRemix(source: Generation, userID: ID<User>, prompt: String, cost: USD) throws -> Generation? {
         guard let sourceJob = source.providerJobID else { return nil }
         return try db.transaction {
             try Budgets(db: db).reserve(userID: userID, amount: cost)
@@ -204,15 +205,16 @@ package struct GenerationStore {
                     """
                 ).first?.int("id")
             else { return nil }
-            let id = try db.execute(
-                """
-                INSERT INTO generations (video_id, user_id, batch_id, settings, prompt, model, seconds, size, resolution, estimated_cost,
-                                         remixed_from_generation_id, remix_source_job_id)
-                SELECT video_id, \(userID), \(batch), settings - 'takes', \(prompt), model, seconds, size, resolution, \(cost)::numeric, id, \(sourceJob)
-                FROM generations WHERE id = \(source.id) AND user_id = \(userID)
-                RETURNING id
-                """
-            ).first?.int("id")
+            let id =
+                try db.execute(
+                    """
+                    INSERT INTO generations (video_id, user_id, batch_id, settings, prompt, model, seconds, size, resolution, estimated_cost,
+                                             remixed_from_generation_id, remix_source_job_id)
+                    SELECT video_id, \(userID), \(batch), settings - 'takes', \(prompt), model, seconds, size, resolution, \(cost)::numeric, id, \(sourceJob)
+                    FROM generations WHERE id = \(source.id) AND user_id = \(userID)
+                    RETURNING id
+                    """
+                ).first?.id("id") as ID<Generation>?
             guard let id else { return nil }
             try wakeWorkers()
             return try byID(id)
@@ -229,9 +231,9 @@ package struct GenerationStore {
     /// Session advisory locks, one per generation: held while a process works on it upstream and
     /// released at once when that process dies (its connection closes), so another worker can resume
     /// without waiting out a lease.
-    package static func lockKey(_ id: Int64) -> Int64 { 0x5052 << 48 | id }
+    package static func lockKey(_ id: ID<Generation>) -> Int64 { 0x5052 << 48 | id.rawValue }
 
-    package func unlock(_ id: Int64) {
+    package func unlock(_ id: ID<Generation>) {
         _ = try? db.execute("SELECT pg_advisory_unlock(\(GenerationStore.lockKey(id)))")
     }
 
@@ -255,7 +257,7 @@ package struct GenerationStore {
     /// FOR UPDATE SKIP LOCKED, taken only if no live process holds their advisory lock, and updated
     /// so `next_attempt_at` moves on (at most one upstream call per generation per interval).
     /// The caller must `unlock` the returned generation's id when done.
-    package func claim(_ claim: Claim, id: Int64? = nil) throws -> Generation? {
+    package func claim(_ claim: Claim, id: ID<Generation>? = nil) throws -> Generation? {
         try db.transaction {
             if case let .submit(maxInFlight, _) = claim {
                 // Counting and claiming under one lock keeps the in-flight limit across all processes;
@@ -275,7 +277,7 @@ package struct GenerationStore {
                 SELECT id FROM generations WHERE phase = \(claim.phase) AND next_attempt_at <= now() \(fragment: filter)
                 ORDER BY \(fragment: order) LIMIT 32 FOR UPDATE SKIP LOCKED
                 """
-            ).map { $0.int("id") }
+            ).map { $0.id("id") as ID<Generation> }
             for candidate in candidates {
                 guard
                     try db.execute("SELECT pg_try_advisory_lock(\(GenerationStore.lockKey(candidate))) AS ok")[0].bool(
@@ -313,7 +315,9 @@ package struct GenerationStore {
     }
 
     /// The provider accepted the job (or it was found in the list): record its id, then its first state.
-    package func recordSubmitted(_ id: Int64, providerJobID: String, requestID: String?, nextPollSeconds: Double) throws
+    package func recordSubmitted(
+        _ id: ID<Generation>, providerJobID: String, requestID: String?, nextPollSeconds: Double
+    ) throws
         -> Bool
     {
         try !db.execute(
@@ -328,7 +332,7 @@ package struct GenerationStore {
     }
 
     /// Back to the local queue: nothing was created (a 429, a 503, a refused connection).
-    package func retrySubmitLater(_ id: Int64, afterSeconds: Double, note: String) throws {
+    package func retrySubmitLater(_ id: ID<Generation>, afterSeconds: Double, note: String) throws {
         try db.execute(
             """
             UPDATE generations SET phase = \(GenerationPhase.waiting), next_attempt_at = now() + make_interval(secs => \(afterSeconds)),
@@ -338,7 +342,7 @@ package struct GenerationStore {
     }
 
     /// Leaves the intent in place for the reconciler to settle (the create's outcome is unknown).
-    package func reconcileLater(_ id: Int64, afterSeconds: Double) throws {
+    package func reconcileLater(_ id: ID<Generation>, afterSeconds: Double) throws {
         try db.execute(
             """
             UPDATE generations SET next_attempt_at = now() + make_interval(secs => \(afterSeconds))
@@ -348,7 +352,7 @@ package struct GenerationStore {
 
     /// A create was sent but nobody can say whether the job exists: failed, possibly billed at the
     /// estimate, and never resent.
-    package func markUnconfirmed(_ id: Int64, message: String) throws {
+    package func markUnconfirmed(_ id: ID<Generation>, message: String) throws {
         try db.execute(
             """
             UPDATE generations SET phase = \(GenerationPhase.unconfirmed), status = \(GenerationStatus.failed),
@@ -368,7 +372,7 @@ package struct GenerationStore {
 
     /// Attaches the job an operator found at the provider to an unconfirmed generation, which is then
     /// polled and downloaded normally (and the workers woken).
-    package func adopt(_ id: Int64, providerJobID: String) throws(AdoptError) {
+    package func adopt(_ id: ID<Generation>, providerJobID: String) throws(AdoptError) {
         do {
             try db.transaction {
                 guard let row = try db.execute("SELECT phase FROM generations WHERE id = \(id) FOR UPDATE").first else {
@@ -411,27 +415,27 @@ package struct GenerationStore {
     }
 
     /// Seconds since the intent was written, measured by the database's clock.
-    package func submitStartedEpoch(_ id: Int64) throws -> Double? {
+    package func submitStartedEpoch(_ id: ID<Generation>) throws -> Double? {
         try db.execute("SELECT extract(epoch FROM submit_started_at)::float8 AS t FROM generations WHERE id = \(id)")
             .first?["t"].flatMap(Double.init)
     }
 
     /// Cancels a generation that was never sent (nothing to bill). False when it is no longer waiting.
     /// The cancelled generation's video, or nil when nothing was cancelled.
-    package func cancelWaiting(_ id: Int64, userID: Int64) throws -> Int64? {
+    package func cancelWaiting(_ id: ID<Generation>, userID: ID<User>) throws -> ID<Video>? {
         try db.execute(
             """
             UPDATE generations SET \(fragment: Self.cancelled)
             WHERE id = \(id) AND user_id = \(userID) AND phase = \(GenerationPhase.waiting)
             RETURNING video_id
             """
-        ).first?.optionalInt("video_id")
+        ).first?.optionalID("video_id")
     }
 
     /// A disabled user's clicks that were never sent end as cancelled (nothing charged, the reservation
     /// released); work already at the provider finishes, since it may be billed either way.
     @discardableResult
-    package func cancelAllWaiting(userID: Int64) throws -> Int {
+    package func cancelAllWaiting(userID: ID<User>) throws -> Int {
         try db.execute(
             """
             UPDATE generations SET \(fragment: Self.cancelled)
@@ -449,7 +453,7 @@ package struct GenerationStore {
 
     /// Applies an in-flight state from the provider. `progress` nil: the provider sends none.
     package func recordProgress(
-        _ id: Int64, status: GenerationStatus, providerStatus: String?, progress: Int?, nextPollSeconds: Double
+        _ id: ID<Generation>, status: GenerationStatus, providerStatus: String?, progress: Int?, nextPollSeconds: Double
     ) throws {
         try db.execute(
             """
@@ -462,7 +466,7 @@ package struct GenerationStore {
     }
 
     /// Only moves the next poll (a failed poll, an unknown state).
-    package func pollLater(_ id: Int64, afterSeconds: Double) throws {
+    package func pollLater(_ id: ID<Generation>, afterSeconds: Double) throws {
         try db.execute(
             """
             UPDATE generations SET next_attempt_at = now() + make_interval(secs => \(afterSeconds))
@@ -472,7 +476,7 @@ package struct GenerationStore {
 
     /// The provider finished: keep its real seconds and size, and hand over to the downloads, which
     /// may keep trying until the provider's copy expires (or `deadlineSeconds` when it gives no expiry).
-    package func recordProviderCompleted(_ id: Int64, video: CompletedJob, deadlineSeconds: Int) throws {
+    package func recordProviderCompleted(_ id: ID<Generation>, video: CompletedJob, deadlineSeconds: Int) throws {
         // An expiry in the past, or more than a day ahead (milliseconds sent as seconds), is not believed.
         let now = Int(time(nil))
         let expiresAt = video.expiresAt.flatMap { $0 > now && $0 < now + 86_400 ? Int64($0) : nil }
@@ -509,7 +513,8 @@ package struct GenerationStore {
     /// Ends a generation as failed. `possiblyBilled`: the provider may have made and billed it (a
     /// timeout, a video we could not get): it then counts at its estimate, never $0.
     @discardableResult
-    package func fail(_ id: Int64, code: GenerationErrorCode, message: String, possiblyBilled: Bool = false) throws
+    package func fail(_ id: ID<Generation>, code: GenerationErrorCode, message: String, possiblyBilled: Bool = false)
+        throws
         -> Bool
     {
         try !db.execute(
@@ -524,7 +529,7 @@ package struct GenerationStore {
     }
 
     /// Submitted longer than the timeout: failed and possibly billed (the provider may still finish it).
-    package func failTimedOut(afterSeconds: Int, message: String) throws -> [Int64] {
+    package func failTimedOut(afterSeconds: Int, message: String) throws -> [ID<Generation>] {
         try db.execute(
             """
             UPDATE generations SET status = \(GenerationStatus.failed), phase = \(GenerationPhase.done),
@@ -533,14 +538,15 @@ package struct GenerationStore {
             WHERE phase = \(GenerationPhase.submitted) AND submitted_at < now() - make_interval(secs => \(afterSeconds))
             RETURNING id
             """
-        ).map { $0.int("id") }
+        ).map { $0.id("id") }
     }
 
     // MARK: Downloading
 
     /// A stored file; `source` says whether a preview came from the provider or was made locally.
     package func recordAsset(
-        _ id: Int64, _ asset: MediaAsset, path: String, bytes: Int, sha256: String, source: PreviewSource = .provider
+        _ id: ID<Generation>, _ asset: MediaAsset, path: String, bytes: Int, sha256: String,
+        source: PreviewSource = .provider
     ) throws {
         switch asset {
         case .video:
@@ -576,7 +582,8 @@ package struct GenerationStore {
 
     /// A preview made locally after completion; false when the row no longer wants it (its video was
     /// deleted meanwhile, or another run stored one first).
-    package func recordLocalPreview(_ id: Int64, _ asset: MediaAsset, path: String, bytes: Int, sha256: String) throws
+    package func recordLocalPreview(_ id: ID<Generation>, _ asset: MediaAsset, path: String, bytes: Int, sha256: String)
+        throws
         -> Bool
     {
         let local = PreviewSource.local.rawValue
@@ -600,7 +607,7 @@ package struct GenerationStore {
         }
     }
 
-    package func skipAsset(_ id: Int64, _ asset: MediaAsset) throws {
+    package func skipAsset(_ id: ID<Generation>, _ asset: MediaAsset) throws {
         switch asset {
         case .thumbnail: try db.execute("UPDATE generations SET thumbnail_skipped = true WHERE id = \(id)")
         case .spritesheet: try db.execute("UPDATE generations SET spritesheet_skipped = true WHERE id = \(id)")
@@ -608,14 +615,14 @@ package struct GenerationStore {
         }
     }
 
-    package func retryDownloadLater(_ id: Int64, afterSeconds: Double) throws {
+    package func retryDownloadLater(_ id: ID<Generation>, afterSeconds: Double) throws {
         try db.execute(
             "UPDATE generations SET next_attempt_at = now() + make_interval(secs => \(afterSeconds)) WHERE id = \(id) AND phase = \(GenerationPhase.downloading)"
         )
     }
 
     /// What ffprobe found in the stored video.
-    package func recordDelivered(_ id: Int64, seconds: String?, width: Int?, height: Int?) throws {
+    package func recordDelivered(_ id: ID<Generation>, seconds: String?, width: Int?, height: Int?) throws {
         try db.execute(
             """
             UPDATE generations SET delivered_seconds = \(seconds)::numeric, delivered_width = \(width), delivered_height = \(height)
@@ -625,7 +632,7 @@ package struct GenerationStore {
 
     /// Completed at the price the user confirmed: a shorter or smaller delivery is recorded and shown,
     /// never charged more than confirmed.
-    package func complete(_ id: Int64) throws -> Bool {
+    package func complete(_ id: ID<Generation>) throws -> Bool {
         try !db.execute(
             """
             UPDATE generations SET status = \(GenerationStatus.completed), phase = \(GenerationPhase.done), progress = 100,

@@ -139,7 +139,7 @@ package struct Generations {
 
     /// Records a remix of the user's completed generation `sourceID` with a new prompt, priced and confirmed
     /// like any click (`expectedCost`, when given, must be the price); a worker sends it as the provider's remix.
-    package func remix(user: User, sourceID: Int64, prompt: String, expectedCost: USD?) throws -> Generation {
+    package func remix(user: User, sourceID: ID<Generation>, prompt: String, expectedCost: USD?) throws -> Generation {
         guard let source = try store.generation(id: sourceID, userID: user.id) else {
             throw NotFound("No such generation.")
         }
@@ -155,7 +155,7 @@ package struct Generations {
             else {
                 throw NotFound("No such generation.")
             }
-            cache?.invalidate(.video(generation.videoID ?? 0))
+            if let videoID = generation.videoID { cache?.invalidate(.video(videoID)) }
             return generation
         } catch let error as DatabaseError where error.isUniqueViolation {
             throw Refusal.alreadyActive
@@ -180,7 +180,7 @@ package struct Generations {
     /// The takes of the video's latest click (the latest take last) with, for a take whose provider sends
     /// no progress, the model's usual duration. Nil when the video is not the user's; empty before its
     /// first generation.
-    package func latestTakes(videoID: Int64, userID: Int64) throws -> (
+    package func latestTakes(videoID: ID<Video>, userID: ID<User>) throws -> (
         takes: [Generation], estimate: DurationEstimate?
     )? {
         guard let takes = try store.latestTakes(videoID: videoID, userID: userID) else { return nil }
@@ -194,7 +194,7 @@ package struct Generations {
     }
 
     /// Cancels a generation that has not been sent yet; false once it has (the provider has it).
-    package func cancel(id: Int64, userID: Int64) throws -> Bool {
+    package func cancel(id: ID<Generation>, userID: ID<User>) throws -> Bool {
         guard let videoID = try store.cancelWaiting(id, userID: userID) else { return false }
         cache?.invalidate(.video(videoID))
         return true

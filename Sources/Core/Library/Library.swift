@@ -56,13 +56,13 @@ package struct Library {
     package struct Deleted: Sendable {
         /// The video's title or the project's name.
         package let name: String
-        package let projectID: Int64
+        package let projectID: ID<Project>
         package let summary: DeletionSummary
     }
 
     // MARK: Editing
 
-    package func updateVideo(id: Int64, user: User, changes: VideoChanges) throws -> Video {
+    package func updateVideo(id: ID<Video>, user: User, changes: VideoChanges) throws -> Video {
         guard let video = try store.updateVideo(id: id, userID: user.id, changes: changes) else {
             throw Refusal.noSuchVideo
         }
@@ -70,7 +70,7 @@ package struct Library {
         return video
     }
 
-    package func updateProject(id: Int64, user: User, changes: ProjectChanges) throws -> Project {
+    package func updateProject(id: ID<Project>, user: User, changes: ProjectChanges) throws -> Project {
         guard let project = try store.updateProject(id: id, userID: user.id, changes: changes) else {
             throw Refusal.noSuchProject
         }
@@ -80,7 +80,7 @@ package struct Library {
 
     /// "Save as new video": the title (marked as a copy), brief, final prompt, preset and reference image,
     /// in the same project; no generations.
-    package func copyVideo(id: Int64, user: User) throws -> Video {
+    package func copyVideo(id: ID<Video>, user: User) throws -> Video {
         guard let original = try store.video(id: id, userID: user.id),
             let copy = try store.createVideo(
                 projectID: original.projectID, userID: user.id, title: Library.copyTitle(original.title),
@@ -109,13 +109,13 @@ package struct Library {
 
     // MARK: Deleting
 
-    package func deleteVideo(id: Int64, user: User) throws -> Deleted {
+    package func deleteVideo(id: ID<Video>, user: User) throws -> Deleted {
         let deleted = try finish(store.deleteVideo(id: id, userID: user.id), notFound: .noSuchVideo)
         cache?.invalidate(.video(id))
         return deleted
     }
 
-    package func deleteProject(id: Int64, user: User) throws -> Deleted {
+    package func deleteProject(id: ID<Project>, user: User) throws -> Deleted {
         let deleted = try finish(store.deleteProject(id: id, userID: user.id), notFound: .noSuchProject)
         cache?.invalidate(.everything)
         return deleted

@@ -30,7 +30,7 @@ extension Store {
 
     /// Applies the given changes (nil: unchanged) in one transaction; a changed final prompt is kept as
     /// an `edited` prompt version. Nil when the video is not the user's.
-    package func updateVideo(id: Int64, userID: Int64, changes: Library.VideoChanges) throws -> Video? {
+    package func updateVideo(id: ID<Video>, userID: ID<User>, changes: Library.VideoChanges) throws -> Video? {
         try db.transaction {
             guard
                 let current = try db.execute(
@@ -55,7 +55,7 @@ extension Store {
     }
 
     /// Nil when the project is not the user's.
-    package func updateProject(id: Int64, userID: Int64, changes: Library.ProjectChanges) throws -> Project? {
+    package func updateProject(id: ID<Project>, userID: ID<User>, changes: Library.ProjectChanges) throws -> Project? {
         guard
             try !db.execute(
                 """
@@ -71,13 +71,13 @@ extension Store {
     // MARK: Deleting
 
     /// What deleting would take; nil when the video is not the user's.
-    package func deletionSummary(videoID: Int64, userID: Int64) throws -> DeletionSummary? {
+    package func deletionSummary(videoID: ID<Video>, userID: ID<User>) throws -> DeletionSummary? {
         guard try video(id: videoID, userID: userID) != nil else { return nil }
         return try summary(of: "v.id = \(videoID)")
     }
 
     /// What deleting would take; nil when the project is not the user's.
-    package func deletionSummary(projectID: Int64, userID: Int64) throws -> DeletionSummary? {
+    package func deletionSummary(projectID: ID<Project>, userID: ID<User>) throws -> DeletionSummary? {
         guard try project(id: projectID, userID: userID) != nil else { return nil }
         return try summary(of: "v.project_id = \(projectID)")
     }
@@ -111,11 +111,12 @@ extension Store {
         /// Committed: `name` is the video's title (or the project's name); `generationIDs` and `videoIDs`
         /// name the media directories (generations' and reference images') no row points at any more.
         case deleted(
-            name: String, projectID: Int64, summary: DeletionSummary, generationIDs: [Int64], videoIDs: [Int64])
+            name: String, projectID: ID<Project>, summary: DeletionSummary, generationIDs: [ID<Generation>],
+            videoIDs: [ID<Video>])
     }
 
     /// Deletes the video and its prompt versions; its generations and roundtables stay (see 0008).
-    package func deleteVideo(id: Int64, userID: Int64) throws -> Deletion {
+    package func deleteVideo(id: ID<Video>, userID: ID<User>) throws -> Deletion {
         try db.transaction {
             // Project row first, as deleting a project does (and as the video count's trigger will): two
             // deletes at once then wait for each other instead of deadlocking.
@@ -133,13 +134,13 @@ extension Store {
                 ).first
             else { return .notFound }
             return try delete(
-                filter: "v.id = \(id)", name: row.string("title"), projectID: row.int("project_id"),
+                filter: "v.id = \(id)", name: row.string("title"), projectID: row.id("project_id"),
                 statement: "DELETE FROM videos WHERE id = \(id)")
         }
     }
 
     /// Deletes the project and all its videos (each as `deleteVideo` would).
-    package func deleteProject(id: Int64, userID: Int64) throws -> Deletion {
+    package func deleteProject(id: ID<Project>, userID: ID<User>) throws -> Deletion {
         try db.transaction {
             guard
                 let row = try db.execute(
@@ -157,7 +158,7 @@ extension Store {
 
     /// Inside the caller's transaction, with the video rows locked: refuses while anything is in flight,
     /// else runs `statement`.
-    private func delete(filter: Query, name: String, projectID: Int64, statement: Query) throws -> Deletion {
+    private func delete(filter: Query, name: String, projectID: ID<Project>, statement: Query) throws -> Deletion {
         // A roundtable's retry changes its row without touching the video: lock those rows too, so a retry
         // either lands before the check below (and is seen) or after the delete (and finds no video).
         try db.execute(
@@ -166,14 +167,15 @@ extension Store {
             """)
         let summary = try summary(of: filter)
         if let blocker = summary.blocker { return .refused(blocker) }
-        let ids = try db.execute(
+        let ids: [ID<Generation>] = try db.execute(
             """
             SELECT g.id FROM generations g WHERE g.video_id IN (SELECT v.id FROM videos v WHERE \(fragment: filter)) ORDER BY g.id
             """
-        ).map { $0.int("id") }
-        let videoIDs = try db.execute("SELECT v.id FROM videos v WHERE \(fragment: filter) ORDER BY v.id").map {
-            $0.int("id")
-        }
+        ).map { $0.id("id") }
+        let videoIDs: [ID<Video>] = try db.execute("SELECT v.id FROM videos v WHERE \(fragment: filter) ORDER BY v.id")
+            .map {
+                $0.id("id")
+            }
         try db.execute(statement)
         return .deleted(name: name, projectID: projectID, summary: summary, generationIDs: ids, videoIDs: videoIDs)
     }

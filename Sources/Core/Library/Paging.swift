@@ -18,14 +18,14 @@ package struct Cursor: Sendable, Equatable {
     package let list: PagedList
     /// The parent the list is of (the project of a video list, the video of a generation list; 0 for projects).
     package let scope: Int64
-    package let userID: Int64
+    package let userID: ID<User>
     /// The id of the row the position is at (the page continues strictly beyond it).
     package let id: Int64
     /// The list's order ("" for newest first by id) and the row's sort key in it (text; "" for id order).
     package var order = ""
     package var key = ""
 
-    package init(list: PagedList, scope: Int64, userID: Int64, id: Int64, order: String = "", key: String = "") {
+    package init(list: PagedList, scope: Int64, userID: ID<User>, id: Int64, order: String = "", key: String = "") {
         self.list = list
         self.scope = scope
         self.userID = userID
@@ -45,7 +45,7 @@ package struct Cursor: Sendable, Equatable {
     }
 
     /// Nil unless `text` is an intact cursor of exactly this list, order, scope and user.
-    package static func decode(_ text: String, list: PagedList, order: String = "", scope: Int64, userID: Int64)
+    package static func decode(_ text: String, list: PagedList, order: String = "", scope: Int64, userID: ID<User>)
         -> Cursor?
     {
         guard text.utf8.count <= maxEncoded, text.utf8.allSatisfy({ $0.isBase64URL }),
@@ -59,7 +59,7 @@ package struct Cursor: Sendable, Equatable {
             separator: "|", maxSplits: 6, omittingEmptySubsequences: false)
         guard parts.count == 7, parts[0] == Substring(version), parts[1] == Substring(list.rawValue),
             parts[2] == Substring(order),
-            Int64(parts[3]) == scope, Int64(parts[4]) == userID, let id = Int64(parts[5]), id > 0
+            Int64(parts[3]) == scope, Int64(parts[4]) == userID.rawValue, let id = Int64(parts[5]), id > 0
         else { return nil }
         return Cursor(list: list, scope: scope, userID: userID, id: id, order: order, key: String(parts[6]))
     }
@@ -93,7 +93,7 @@ package struct PageRequest: Sendable, Equatable {
     /// From `?limit=`, `?after=`, `?before=`; 422 `invalid_limit` / `invalid_cursor` on anything else.
     /// `order` names a list order other than newest first: a cursor must have been made in the same one.
     package static func parse(
-        _ query: [String: String], list: PagedList, order: String = "", scope: Int64, userID: Int64
+        _ query: [String: String], list: PagedList, order: String = "", scope: Int64, userID: ID<User>
     ) throws -> PageRequest {
         var request = PageRequest()
         if let raw = query["limit"] {
@@ -160,8 +160,8 @@ package struct Page<Item: Sendable>: Sendable {
     }
 
     /// `next` for a list newest first by id.
-    package func next(_ id: (Item) -> Int64, list: PagedList, scope: Int64, userID: Int64) -> Cursor? {
-        next { Cursor(list: list, scope: scope, userID: userID, id: id($0)) }
+    package func next<Entity>(_ id: (Item) -> ID<Entity>, list: PagedList, scope: Int64, userID: ID<User>) -> Cursor? {
+        next { Cursor(list: list, scope: scope, userID: userID, id: id($0).rawValue) }
     }
 
 }
@@ -173,7 +173,7 @@ extension Page {
 extension PageRequest {
     /// A page's position from its URL (`?after=` / `?before=`); the pages always show `defaultLimit` rows.
     package static func forPage(
-        _ query: [String: String], list: PagedList, order: String = "", scope: Int64, userID: Int64
+        _ query: [String: String], list: PagedList, order: String = "", scope: Int64, userID: ID<User>
     ) throws -> PageRequest {
         try parse(
             query.filter { $0.key == "after" || $0.key == "before" }, list: list, order: order, scope: scope,

@@ -4,7 +4,7 @@
 package import Postgres
 
 package struct Project: Sendable {
-    package let id: Int64
+    package let id: ID<Project>
     package let name: String
     package let description: String
     package let videoCount: Int64
@@ -12,7 +12,7 @@ package struct Project: Sendable {
     package let updatedAt: Timestamp
 
     package init(_ row: Row) {
-        id = row.int("id")
+        id = row.id("id")
         name = row.string("name")
         description = row.string("description")
         videoCount = row.int("video_count")
@@ -22,8 +22,8 @@ package struct Project: Sendable {
 }
 
 package struct Video: Sendable {
-    package let id: Int64
-    package let projectID: Int64
+    package let id: ID<Video>
+    package let projectID: ID<Project>
     package let projectName: String
     package let title: String
     package let brief: String
@@ -36,8 +36,8 @@ package struct Video: Sendable {
     package let latest: LatestGeneration?
 
     package init(_ row: Row) {
-        id = row.int("id")
-        projectID = row.int("project_id")
+        id = row.id("id")
+        projectID = row.id("project_id")
         projectName = row.string("project_name")
         title = row.string("title")
         brief = row.string("brief")
@@ -51,14 +51,14 @@ package struct Video: Sendable {
 
 /// A video's latest generation as the database keeps it on the video row (Migrations/0019).
 package struct LatestGeneration: Sendable {
-    package let id: Int64
+    package let id: ID<Generation>
     package let status: GenerationStatus
     package let model: String
     package let createdAt: Timestamp
     package let hasThumbnail: Bool
 
     package init?(_ row: Row) {
-        guard let id = row.optionalInt("last_generation_id"), id > 0,
+        guard let id: ID<Generation> = row.optionalID("last_generation_id"), id.rawValue > 0,
             let status = row["last_generation_status"].flatMap(GenerationStatus.init(rawValue:))
         else { return nil }
         self.id = id
@@ -70,7 +70,7 @@ package struct LatestGeneration: Sendable {
 }
 
 package struct APIToken: Sendable {
-    package let id: Int64
+    package let id: ID<APIToken>
     package let name: String
     package let createdAt: Timestamp
     package let lastUsedAt: Timestamp?
@@ -114,7 +114,7 @@ package struct Store {
     }
 
     package static func user(_ row: Row) -> User {
-        User(id: row.int("id"), email: row.string("email"), role: Role(rawValue: row.string("role")) ?? .member)
+        User(id: row.id("id"), email: row.string("email"), role: Role(rawValue: row.string("role")) ?? .member)
     }
 
     /// The user, their password hash, and whether an admin disabled them.
@@ -126,7 +126,7 @@ package struct Store {
         ).first.map { (Store.user($0), $0.string("password_hash"), $0.bool("disabled")) }
     }
 
-    package func createSession(tokenHash: [UInt8], userID: Int64, seconds: Int) throws {
+    package func createSession(tokenHash: [UInt8], userID: ID<User>, seconds: Int) throws {
         try db.execute(
             """
             INSERT INTO sessions (token_hash, user_id, expires_at)
@@ -156,7 +156,7 @@ package struct Store {
 
     /// The account preference "Refresh pages automatically". An UPDATE on users: the 0007 trigger drops
     /// every process's cached sessions, which carry it. False when there is no such user.
-    package func setRefreshPages(userID: Int64, _ on: Bool) throws -> Bool {
+    package func setRefreshPages(userID: ID<User>, _ on: Bool) throws -> Bool {
         try !db.execute("UPDATE users SET refresh_pages = \(on) WHERE id = \(userID) RETURNING id").isEmpty
     }
 
@@ -181,7 +181,7 @@ package struct Store {
     }
 
     /// Changes a user's role; nil when there is no such user. The users trigger drops cached sessions and tokens.
-    package func setRole(userID: Int64, _ role: Role) throws -> User? {
+    package func setRole(userID: ID<User>, _ role: Role) throws -> User? {
         try keepingAnAdmin {
             try db.execute("UPDATE users SET role = \(role.rawValue) WHERE id = \(userID) RETURNING id, email, role")
                 .first.map(Store.user)
@@ -191,7 +191,7 @@ package struct Store {
     /// Disabling also ends the user's sessions (enabling does not bring them back) and cancels their clicks
     /// not yet sent to the provider; tokens stay but answer nothing while the user is disabled. False when
     /// there is no such user.
-    package func setDisabled(userID: Int64, _ disabled: Bool) throws -> Bool {
+    package func setDisabled(userID: ID<User>, _ disabled: Bool) throws -> Bool {
         try keepingAnAdmin {
             let found = try !db.execute(
                 """
@@ -223,8 +223,8 @@ package struct Store {
         }
     }
 
-    package func userID(email: String) throws -> Int64? {
-        try db.execute("SELECT id FROM users WHERE lower(email) = lower(\(email))").first?.int("id")
+    package func userID(email: String) throws -> ID<User>? {
+        try db.execute("SELECT id FROM users WHERE lower(email) = lower(\(email))").first?.id("id")
     }
 
     // MARK: Log-in throttling
@@ -295,7 +295,7 @@ package struct Store {
 
     // MARK: API tokens
 
-    package func createAPIToken(userID: Int64, name: String, tokenHash: [UInt8]) throws {
+    package func createAPIToken(userID: ID<User>, name: String, tokenHash: [UInt8]) throws {
         try db.execute(
             "INSERT INTO api_tokens (user_id, name, token_hash) VALUES (\(userID), \(name), \(Bytes(tokenHash)))")
     }
@@ -319,7 +319,7 @@ package struct Store {
     }
 
     /// One page of the user's tokens, newest first.
-    package func apiTokens(userID: Int64, page: PageRequest) throws -> Page<APIToken> {
+    package func apiTokens(userID: ID<User>, page: PageRequest) throws -> Page<APIToken> {
         let keyset = page.keyset("id")
         return Page(
             rows: try db.execute(
@@ -329,14 +329,14 @@ package struct Store {
                 """
             ).map {
                 APIToken(
-                    id: $0.int("id"), name: $0.string("name"), createdAt: $0.timestamp("created_at"),
+                    id: $0.id("id"), name: $0.string("name"), createdAt: $0.timestamp("created_at"),
                     lastUsedAt: $0.optionalTimestamp("last_used_at"))
             },
             request: page)
     }
 
     /// True when a token of this user's was deleted.
-    package func deleteAPIToken(id: Int64, userID: Int64) throws -> Bool {
+    package func deleteAPIToken(id: ID<APIToken>, userID: ID<User>) throws -> Bool {
         try !db.execute("DELETE FROM api_tokens WHERE id = \(id) AND user_id = \(userID) RETURNING id").isEmpty
     }
 
@@ -346,11 +346,11 @@ package struct Store {
         p.id, p.name, p.description, iso(p.created_at) AS created_at, iso(p.updated_at) AS updated_at, p.video_count
         """
 
-    package func createProject(userID: Int64, name: String, description: String) throws -> Project {
-        let id = try db.execute(
+    package func createProject(userID: ID<User>, name: String, description: String) throws -> Project {
+        let id: ID<Project> = try db.execute(
             """
             INSERT INTO projects (user_id, name, description) VALUES (\(userID), \(name), \(description)) RETURNING id
-            """)[0].int("id")
+            """)[0].id("id")
         guard let project = try project(id: id, userID: userID) else {
             throw DatabaseError.other(sqlState: "", message: "inserted project vanished")
         }
@@ -358,7 +358,7 @@ package struct Store {
     }
 
     /// One page of the user's projects, newest first.
-    package func projects(userID: Int64, page: PageRequest) throws -> Page<Project> {
+    package func projects(userID: ID<User>, page: PageRequest) throws -> Page<Project> {
         let keyset = page.keyset("p.id")
         return Page(
             rows: try db.execute(
@@ -369,7 +369,7 @@ package struct Store {
             ).map(Project.init), request: page)
     }
 
-    package func project(id: Int64, userID: Int64) throws -> Project? {
+    package func project(id: ID<Project>, userID: ID<User>) throws -> Project? {
         try db.execute(
             "SELECT \(fragment: Store.projectColumns) FROM projects p WHERE p.id = \(id) AND p.user_id = \(userID)"
         ).first.map(Project.init)
@@ -388,18 +388,19 @@ package struct Store {
 
     /// `preset` must name a preset (the caller checks; the foreign key refuses anything else).
     package func createVideo(
-        projectID: Int64, userID: Int64, title: String, brief: String, finalPrompt: String, preset: String? = nil
+        projectID: ID<Project>, userID: ID<User>, title: String, brief: String, finalPrompt: String,
+        preset: String? = nil
     ) throws -> Video? {
         try db.transaction {
             // The INSERT … SELECT only inserts when the project belongs to the user.
             guard
-                let id = try db.execute(
+                let id: ID<Video> = try db.execute(
                     """
                     INSERT INTO videos (project_id, title, brief, final_prompt, preset)
                     SELECT p.id, \(title), \(brief), \(finalPrompt), \(preset) FROM projects p WHERE p.id = \(projectID) AND p.user_id = \(userID)
                     RETURNING id
                     """
-                ).first?.int("id")
+                ).first?.id("id")
             else { return nil }
             try db.execute("UPDATE projects SET updated_at = now() WHERE id = \(projectID)")
             if !finalPrompt.isEmpty {
@@ -421,12 +422,12 @@ package struct Store {
         package let id: Int64
         package let prompt: String
         package let source: PromptSource
-        package let roundtableID: Int64?
+        package let roundtableID: ID<Roundtable>?
         package let createdAt: Timestamp
     }
 
     package func addPromptVersion(
-        videoID: Int64, userID: Int64, prompt: String, source: PromptSource, roundtableID: Int64?
+        videoID: ID<Video>, userID: ID<User>, prompt: String, source: PromptSource, roundtableID: ID<Roundtable>?
     ) throws {
         try db.execute(
             """
@@ -436,7 +437,7 @@ package struct Store {
     }
 
     /// Newest first.
-    package func promptVersions(videoID: Int64, userID: Int64) throws -> [PromptVersion] {
+    package func promptVersions(videoID: ID<Video>, userID: ID<User>) throws -> [PromptVersion] {
         try db.execute(
             """
             SELECT id, prompt, source, roundtable_id, iso(created_at) AS created_at FROM video_prompt_versions
@@ -446,14 +447,14 @@ package struct Store {
             PromptVersion(
                 id: $0.int("id"), prompt: $0.string("prompt"),
                 source: PromptSource(rawValue: $0.string("source")) ?? .written,
-                roundtableID: $0.optionalInt("roundtable_id"), createdAt: $0.timestamp("created_at"))
+                roundtableID: $0.optionalID("roundtable_id"), createdAt: $0.timestamp("created_at"))
         }
     }
 
     /// Sets a video's final prompt and keeps the version; call it inside the caller's transaction.
     /// False when the video is not the user's.
     package func setFinalPrompt(
-        videoID: Int64, userID: Int64, prompt: String, source: PromptSource, roundtableID: Int64?
+        videoID: ID<Video>, userID: ID<User>, prompt: String, source: PromptSource, roundtableID: ID<Roundtable>?
     ) throws -> Bool {
         guard
             try !db.execute(
@@ -469,7 +470,7 @@ package struct Store {
         return true
     }
 
-    package func video(id: Int64, userID: Int64) throws -> Video? {
+    package func video(id: ID<Video>, userID: ID<User>) throws -> Video? {
         try db.execute(
             """
             SELECT \(fragment: Store.videoColumns) FROM videos v WHERE v.id = \(id) AND v.user_id = \(userID)
@@ -478,7 +479,7 @@ package struct Store {
     }
 
     /// The original design's eight `sora_*` fields for a video (its latest generation), from the view.
-    package func soraFields(videoID: Int64) throws -> [(String, String?)] {
+    package func soraFields(videoID: ID<Video>) throws -> [(String, String?)] {
         guard
             let row = try db.execute(
                 """

@@ -96,7 +96,7 @@ package struct VideoQuery: Sendable, Equatable {
 
     /// The page request for this list: a cursor must come from the same list and order, and its key must
     /// be one this order makes.
-    package func pageRequest(_ query: [String: String], scope: Int64, userID: Int64, forPage: Bool) throws
+    package func pageRequest(_ query: [String: String], scope: Int64, userID: ID<User>, forPage: Bool) throws
         -> PageRequest
     {
         let request =
@@ -186,7 +186,7 @@ extension VideoQuery.Sort {
 
 extension Store {
     /// One page of the user's videos, in one project (`projectID`) or across all their projects.
-    package func videos(userID: Int64, projectID: Int64?, query: VideoQuery, page: PageRequest) throws -> Page<
+    package func videos(userID: ID<User>, projectID: ID<Project>?, query: VideoQuery, page: PageRequest) throws -> Page<
         ListedVideo
     > {
         // `v.user_id` is the owner, kept from the project by the database (Migrations/0019); one condition
@@ -225,7 +225,7 @@ extension Store {
         }
         let keyset = query.sort.keyset(page)
         conditions.append(keyset.condition)
-        let list = PagedList.videos, order = query.sort.rawValue, scope = projectID ?? 0
+        let list = PagedList.videos, order = query.sort.rawValue, scope = projectID?.rawValue ?? 0
         let rows = try db.execute(
             """
             SELECT \(fragment: Store.videoColumns), \(fragment: query.sort.keyColumn) AS sort_key, \(fragment: marked)

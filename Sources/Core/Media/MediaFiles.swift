@@ -9,13 +9,13 @@ import Telemetry
 package enum MediaFiles {
     /// Removes `<directory>/<id>/` and everything in it. A failure is logged, never thrown: the rows no
     /// longer point at the files, and the sweep removes them later.
-    package static func removeGenerationDirectory(_ id: Int64, in directory: String) {
-        removeDirectory(directory + "/" + String(id))
+    package static func removeGenerationDirectory(_ id: ID<Generation>, in directory: String) {
+        removeDirectory(directory + "/" + id.description)
     }
 
     /// A deleted video's reference images: `<directory>/references/<video id>/`.
-    package static func removeReferenceDirectory(videoID: Int64, in directory: String) {
-        removeDirectory(directory + "/" + referencesFolder + "/" + String(videoID))
+    package static func removeReferenceDirectory(videoID: ID<Video>, in directory: String) {
+        removeDirectory(directory + "/" + referencesFolder + "/" + videoID.description)
     }
 
     /// Reference images live under `<media>/references/<video id>/` (see ReferenceImages).

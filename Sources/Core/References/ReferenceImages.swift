@@ -9,7 +9,7 @@ package import Postgres
 import Telemetry
 
 package struct ReferenceImage: Sendable {
-    package let videoID: Int64
+    package let videoID: ID<Video>
     /// Relative to the media directory.
     package let path: String
     package let format: ImageFormat
@@ -20,7 +20,7 @@ package struct ReferenceImage: Sendable {
     package let createdAt: Timestamp
 
     package init(_ r: Row) {
-        videoID = r.int("video_id")
+        videoID = r.id("video_id")
         path = r.string("path")
         format = ImageFormat(contentType: r.string("content_type")) ?? .png
         width = Int(r.int("width"))
@@ -63,7 +63,7 @@ package struct ReferenceImages {
     }
 
     /// The video's current reference image, if the video is the user's and has one.
-    package func current(videoID: Int64, userID: Int64) throws -> ReferenceImage? {
+    package func current(videoID: ID<Video>, userID: ID<User>) throws -> ReferenceImage? {
         try db.execute(
             """
             SELECT r.video_id, r.path, r.content_type, r.width, r.height, r.bytes, r.sha256, iso(r.created_at) AS created_at
@@ -74,7 +74,7 @@ package struct ReferenceImages {
     }
 
     /// Checks the bytes, stores them, and makes them the video's reference image (replacing any other).
-    package func upload(videoID: Int64, userID: Int64, bytes: [UInt8]) throws -> ReferenceImage {
+    package func upload(videoID: ID<Video>, userID: ID<User>, bytes: [UInt8]) throws -> ReferenceImage {
         guard !bytes.isEmpty else { throw Refusal.empty }
         guard bytes.count <= Self.maxImageBytes else { throw Refusal.tooManyBytes }
         // Ownership first: nothing is decoded or written for someone else's video.
@@ -105,7 +105,7 @@ package struct ReferenceImages {
     }
 
     /// Removes the video's reference image; false when it had none (or is not the user's).
-    package func remove(videoID: Int64, userID: Int64) throws -> Bool {
+    package func remove(videoID: ID<Video>, userID: ID<User>) throws -> Bool {
         // The file stays for `media sweep` (see `upload`).
         return try !db.execute(
             """

@@ -71,9 +71,9 @@ package struct Roundtable: Sendable {
     /// The longest prompt the Videos API takes (the same limit as the final prompt field).
     package static let promptLimit = 32_000
 
-    package let id: Int64
-    package let videoID: Int64
-    package let userID: Int64
+    package let id: ID<Roundtable>
+    package let videoID: ID<Video>
+    package let userID: ID<User>
     package let status: RoundtableStatus
     package let brief: String
     package let currentPrompt: String
@@ -82,7 +82,7 @@ package struct Roundtable: Sendable {
     package let presetInstructions: String?
     package let roles: [RoundtableRole]
     package let feedback: String?
-    package let previousRoundtableID: Int64?
+    package let previousRoundtableID: ID<Roundtable>?
     package let previousProposal: String?
     package let chatModel: String
     package let proposal: String?
@@ -114,9 +114,9 @@ package struct Roundtable: Sendable {
         """
 
     package init(_ r: Row) {
-        id = r.int("id")
-        videoID = r.int("video_id")
-        userID = r.int("user_id")
+        id = r.id("id")
+        videoID = r.id("video_id")
+        userID = r.id("user_id")
         status = RoundtableStatus(rawValue: r.string("status")) ?? .failed
         brief = r.string("brief")
         currentPrompt = r.string("current_prompt")
@@ -125,7 +125,7 @@ package struct Roundtable: Sendable {
         presetInstructions = r["preset_instructions"]
         roles = Roundtable.decodeRoles(r.string("roles"))
         feedback = r["feedback"]
-        previousRoundtableID = r.optionalInt("previous_roundtable_id")
+        previousRoundtableID = r.optionalID("previous_roundtable_id")
         previousProposal = r["previous_proposal"]
         chatModel = r.string("chat_model")
         proposal = r["proposal"]

@@ -34,20 +34,20 @@ package struct RoundtableStore {
     // MARK: Reading
 
     /// A roundtable of a deleted video stays for its costs, but is no longer the user's to see or retry.
-    package func roundtable(id: Int64, userID: Int64) throws -> Roundtable? {
+    package func roundtable(id: ID<Roundtable>, userID: ID<User>) throws -> Roundtable? {
         try db.execute(
             "SELECT \(fragment: Roundtable.columns) FROM roundtables r WHERE r.id = \(id) AND r.user_id = \(userID) AND r.video_id IS NOT NULL"
         )
         .first.map(Roundtable.init)
     }
 
-    package func byID(_ id: Int64) throws -> Roundtable? {
+    package func byID(_ id: ID<Roundtable>) throws -> Roundtable? {
         try db.execute("SELECT \(fragment: Roundtable.columns) FROM roundtables r WHERE r.id = \(id)").first.map(
             Roundtable.init)
     }
 
     /// Newest first.
-    package func list(videoID: Int64, userID: Int64, limit: Int = 50) throws -> [Roundtable] {
+    package func list(videoID: ID<Video>, userID: ID<User>, limit: Int = 50) throws -> [Roundtable] {
         try db.execute(
             """
             SELECT \(fragment: Roundtable.columns) FROM roundtables r
@@ -57,7 +57,7 @@ package struct RoundtableStore {
     }
 
     /// In order: round, then the role's place at the table.
-    package func messages(roundtableID: Int64) throws -> [RoundtableMessage] {
+    package func messages(roundtableID: ID<Roundtable>) throws -> [RoundtableMessage] {
         try db.execute(
             """
             SELECT \(fragment: RoundtableMessage.columns) FROM roundtable_messages
@@ -70,7 +70,7 @@ package struct RoundtableStore {
     /// the month of the click, a running one at its reservation until its calls cost more), and how many
     /// of those calls had no usage (their cost is unknown: said so, never counted as $0); `possiblyBilled`: the
     /// worst case of the calls that got no answer (Migrations/0022), part of `known`.
-    package func monthSpend(userID: Int64) throws -> (known: USD, unknownCalls: Int64, possiblyBilled: USD) {
+    package func monthSpend(userID: ID<User>) throws -> (known: USD, unknownCalls: Int64, possiblyBilled: USD) {
         let month = try Budgets.currentMonth(db)
         let row = try db.execute(
             """
@@ -89,7 +89,7 @@ package struct RoundtableStore {
     }
 
     /// The video's latest completed roundtable (what feedback without a named run is about).
-    package func latestCompleted(videoID: Int64, userID: Int64) throws -> Roundtable? {
+    package func latestCompleted(videoID: ID<Video>, userID: ID<User>) throws -> Roundtable? {
         try db.execute(
             """
             SELECT \(fragment: Roundtable.columns) FROM roundtables r
@@ -101,8 +101,8 @@ package struct RoundtableStore {
     // MARK: Starting
 
     package struct NewRoundtable {
-        package let videoID: Int64
-        package let userID: Int64
+        package let videoID: ID<Video>
+        package let userID: ID<User>
         package let brief: String
         package let currentPrompt: String
         package let settings: String
@@ -115,7 +115,7 @@ package struct RoundtableStore {
 
     /// Records a queued roundtable, reserves its worst case under the budgets (`BudgetExceeded` when it
     /// does not fit) and wakes the roundtable workers, in one transaction.
-    package func insert(_ new: NewRoundtable) throws -> Int64 {
+    package func insert(_ new: NewRoundtable) throws -> ID<Roundtable> {
         let contextBytes =
             [
                 new.brief, new.currentPrompt, new.feedback ?? "", new.previous?.proposal ?? "",
@@ -133,7 +133,7 @@ package struct RoundtableStore {
                     """)[0]["cost"], let reserve = USD(parsing: priced)
             else { throw Roundtables.Refusal.noChatPrice(new.chatModel) }
             try Budgets(db: db).reserve(userID: new.userID, amount: reserve)
-            let id = try db.execute(
+            let id: ID<Roundtable> = try db.execute(
                 """
                 INSERT INTO roundtables (video_id, user_id, brief, current_prompt, settings, preset, preset_instructions, roles,
                                          feedback, previous_roundtable_id, previous_proposal, chat_model, reserved_cost)
@@ -141,7 +141,7 @@ package struct RoundtableStore {
                         \(new.preset?.instructions), \(Roundtable.encodeRoles(new.roles))::jsonb, \(new.feedback), \(new.previous?.id),
                         \(new.previous?.proposal), \(new.chatModel), \(reserve)::numeric)
                 RETURNING id
-                """)[0].int("id")
+                """)[0].id("id")
             try NotifyChannel.roundtables.notify(db)
             return id
         }
@@ -149,7 +149,7 @@ package struct RoundtableStore {
 
     /// A failed roundtable goes back to the queue; the messages it has are kept and not asked again. Its
     /// reservation is taken again, so what it has not spent yet must fit the budgets (`BudgetExceeded`).
-    package func retry(id: Int64, userID: Int64) throws -> Bool {
+    package func retry(id: ID<Roundtable>, userID: ID<User>) throws -> Bool {
         try db.transaction {
             let open = try db.execute(
                 """
@@ -172,9 +172,9 @@ package struct RoundtableStore {
 
     // MARK: Claiming and running
 
-    package static func lockKey(_ id: Int64) -> Int64 { 0x5254 << 48 | id }  // "RT"
+    package static func lockKey(_ id: ID<Roundtable>) -> Int64 { 0x5254 << 48 | id.rawValue }  // "RT"
 
-    package func unlock(_ id: Int64) {
+    package func unlock(_ id: ID<Roundtable>) {
         _ = try? db.execute("SELECT pg_advisory_unlock(\(RoundtableStore.lockKey(id)))")
     }
 
@@ -182,12 +182,12 @@ package struct RoundtableStore {
     /// running and pushes its lease forward. The caller must `unlock` it when done.
     package func claim(leaseSeconds: Double) throws -> Roundtable? {
         try db.transaction {
-            let candidates = try db.execute(
+            let candidates: [ID<Roundtable>] = try db.execute(
                 """
                 SELECT id FROM roundtables WHERE status IN (\(RoundtableStatus.queued), \(RoundtableStatus.running)) AND next_attempt_at <= now()
                 ORDER BY next_attempt_at, id LIMIT 16 FOR UPDATE SKIP LOCKED
                 """
-            ).map { $0.int("id") }
+            ).map { $0.id("id") }
             for candidate in candidates {
                 guard
                     try db.execute("SELECT pg_try_advisory_lock(\(RoundtableStore.lockKey(candidate))) AS ok")[0].bool(
@@ -212,14 +212,14 @@ package struct RoundtableStore {
     }
 
     /// Keeps the lease while a long round runs.
-    package func extendLease(_ id: Int64, seconds: Double) throws {
+    package func extendLease(_ id: ID<Roundtable>, seconds: Double) throws {
         try db.execute(
             "UPDATE roundtables SET next_attempt_at = now() + make_interval(secs => \(seconds)) WHERE id = \(id)")
     }
 
     /// Stores one message with its cost from the catalog (nil tokens: the provider sent no usage).
     package func addMessage(
-        _ roundtableID: Int64, round: Int, position: Int, role: String, content: String, finishReason: String?,
+        _ roundtableID: ID<Roundtable>, round: Int, position: Int, role: String, content: String, finishReason: String?,
         promptTokens: Int?, completionTokens: Int?, chatModel: String, startedAt: Double
     ) throws {
         try db.execute(
@@ -236,7 +236,7 @@ package struct RoundtableStore {
     /// its worst case: every prompt token the messages can be and every completion token it allowed.
     /// `errorKind` and `status` say how it failed (a timeout, a dropped connection, a 5xx).
     package func addUnansweredCall(
-        _ roundtableID: Int64, round: Int, role: String, errorKind: String, status: Int?,
+        _ roundtableID: ID<Roundtable>, round: Int, role: String, errorKind: String, status: Int?,
         promptTokens: Int, completionTokens: Int, chatModel: String, startedAt: Double
     ) throws {
         let promptTokens = min(max(promptTokens, 0), Int(Int32.max))
@@ -251,7 +251,7 @@ package struct RoundtableStore {
     }
 
     /// Renames a stored answer (kept, with its cost) so the role can be asked again.
-    package func setAside(_ id: Int64, round: Int, role: String, as newName: String) throws {
+    package func setAside(_ id: ID<Roundtable>, round: Int, role: String, as newName: String) throws {
         try db.execute(
             """
             UPDATE roundtable_messages SET role = \(newName), position = position + 100
@@ -259,7 +259,7 @@ package struct RoundtableStore {
             """)
     }
 
-    package func complete(_ id: Int64, proposal: String, rationale: String) throws {
+    package func complete(_ id: ID<Roundtable>, proposal: String, rationale: String) throws {
         try db.execute(
             """
             UPDATE roundtables SET status = \(RoundtableStatus.completed), proposal = \(proposal), rationale = \(rationale),
@@ -268,7 +268,7 @@ package struct RoundtableStore {
             """)
     }
 
-    package func fail(_ id: Int64, message: String) throws {
+    package func fail(_ id: ID<Roundtable>, message: String) throws {
         try db.execute(
             """
             UPDATE roundtables SET status = \(RoundtableStatus.failed), error_message = \(message), completed_at = now()
@@ -277,7 +277,7 @@ package struct RoundtableStore {
     }
 
     /// Marks the proposal accepted (the video's prompt is set by the caller in the same transaction).
-    package func markAccepted(_ id: Int64) throws {
+    package func markAccepted(_ id: ID<Roundtable>) throws {
         try db.execute("UPDATE roundtables SET accepted_at = now() WHERE id = \(id)")
     }
 

@@ -44,7 +44,7 @@ package struct Roundtables {
     /// `previous`: the run whose proposal the feedback is about (feedback alone: the latest completed).
     package func start(
         user: User, video: Video, preset presetName: String?, feedback: String?, requested: RequestedSettings,
-        previous previousID: Int64?
+        previous previousID: ID<Roundtable>?
     ) throws -> Roundtable {
         guard !video.brief.trimmingSpaces.isEmpty else { throw Refusal.noBrief }
         guard let chatModel = config.chatModel else { throw Refusal.chatNotConfigured }
@@ -74,7 +74,7 @@ package struct Roundtables {
         } else if feedback?.isEmpty == false {
             previous = try store.latestCompleted(videoID: video.id, userID: user.id)
         }
-        let id: Int64
+        let id: ID<Roundtable>
         do {
             id = try store.insert(
                 .init(
@@ -87,7 +87,7 @@ package struct Roundtables {
     }
 
     /// Sets the video's final prompt to the proposal (or the user's edit of it), keeping the version.
-    package func accept(id: Int64, user: User, editedPrompt: String?) throws -> (Roundtable, Video) {
+    package func accept(id: ID<Roundtable>, user: User, editedPrompt: String?) throws -> (Roundtable, Video) {
         guard let table = try store.roundtable(id: id, userID: user.id) else { throw Refusal.noSuchRoundtable }
         guard table.status == .completed, let proposal = table.proposal else { throw Refusal.notCompleted }
         // Browsers send a textarea's line breaks as CRLF: an unchanged proposal must read as unchanged.
@@ -111,7 +111,7 @@ package struct Roundtables {
         return (accepted, video)
     }
 
-    package func retry(id: Int64, user: User) throws -> Roundtable {
+    package func retry(id: ID<Roundtable>, user: User) throws -> Roundtable {
         guard try store.roundtable(id: id, userID: user.id) != nil else { throw Refusal.noSuchRoundtable }
         let retried: Bool
         do { retried = try store.retry(id: id, userID: user.id) } catch let error as BudgetExceeded {

@@ -121,7 +121,7 @@ package struct UsageRange: Sendable, Equatable {
 
 /// Whose work a report covers.
 package enum UsageScope: Sendable, Equatable {
-    case user(Int64)
+    case user(ID<User>)
     /// Every user of the instance: admins only.
     case everyone
 

@@ -19,7 +19,9 @@ public enum UsageAdmin {
         }
         var scope = UsageScope.everyone
         if let email {
-            guard let id = try db.execute("SELECT id FROM users WHERE lower(email) = lower(\(email))").first?.int("id")
+            guard
+                let id: ID<User> = try db.execute("SELECT id FROM users WHERE lower(email) = lower(\(email))").first?
+                    .id("id")
             else {
                 throw Failure(description: "no user with the email \(email)")
             }

@@ -51,7 +51,7 @@ package enum WebhookSignature {
 }
 
 package struct WebhookEndpoint: Sendable {
-    package let id: Int64
+    package let id: ID<WebhookEndpoint>
     package let url: String
     package let events: [WebhookEvent]
     package let createdAt: Timestamp
@@ -59,7 +59,7 @@ package struct WebhookEndpoint: Sendable {
     package let pending: Int64, delivered: Int64, failed: Int64
 
     package init(_ r: Row) {
-        id = r.int("id")
+        id = r.id("id")
         url = r.string("url")
         createdAt = r.timestamp("created_at")
         events = r.string("events").split(separator: ",").compactMap { WebhookEvent(rawValue: String($0)) }
@@ -80,11 +80,11 @@ package struct WebhookAttempt: Sendable {
 }
 
 package struct WebhookDelivery: Sendable {
-    package let id: Int64
-    package let endpointID: Int64
+    package let id: ID<WebhookDelivery>
+    package let endpointID: ID<WebhookEndpoint>
     package let event: WebhookEvent
     package let messageID: String
-    package let generationID: Int64?
+    package let generationID: ID<Generation>?
     package let status: WebhookDeliveryStatus
     package let attempts: Int64
     package let nextAttemptAt: Timestamp?
@@ -102,11 +102,11 @@ package struct WebhookDelivery: Sendable {
         """
 
     package init(_ r: Row) {
-        id = r.int("id")
-        endpointID = r.int("endpoint_id")
+        id = r.id("id")
+        endpointID = r.id("endpoint_id")
         messageID = r.string("message_id")
         event = WebhookEvent(rawValue: r.string("event_type")) ?? .generationFailed
-        generationID = r.optionalInt("generation_id")
+        generationID = r.optionalID("generation_id")
         status = WebhookDeliveryStatus(rawValue: r.string("status")) ?? .failed
         attempts = r.int("attempts")
         nextAttemptAt = r.optionalTimestamp("next_attempt_at")
@@ -166,7 +166,7 @@ package struct Webhooks {
     package enum Refusal: Error, Sendable {
         case noSuchEndpoint, noSuchDelivery
         /// "Send again" while an attempt is in progress: it would be sent twice.
-        case attemptInProgress(endpointID: Int64)
+        case attemptInProgress(endpointID: ID<WebhookEndpoint>)
         case invalidURL(WebhookURL.Invalid)
         case privateAddress
         case unknownEvent(String)
@@ -205,17 +205,17 @@ package struct Webhooks {
         return (endpoint, secret)
     }
 
-    package func endpoint(id: Int64, user: User) throws -> WebhookEndpoint {
+    package func endpoint(id: ID<WebhookEndpoint>, user: User) throws -> WebhookEndpoint {
         guard let endpoint = try store.endpoint(id: id, userID: user.id) else { throw Refusal.noSuchEndpoint }
         return endpoint
     }
 
-    package func delete(id: Int64, user: User) throws {
+    package func delete(id: ID<WebhookEndpoint>, user: User) throws {
         guard try store.delete(id: id, userID: user.id) else { throw Refusal.noSuchEndpoint }
     }
 
     /// The endpoint and its latest deliveries (404 when it is not the user's).
-    package func deliveryLog(endpointID: Int64, user: User, limit: Int = 50) throws -> (
+    package func deliveryLog(endpointID: ID<WebhookEndpoint>, user: User, limit: Int = 50) throws -> (
         WebhookEndpoint, [WebhookDelivery]
     ) {
         let endpoint = try endpoint(id: endpointID, user: user)
@@ -224,7 +224,7 @@ package struct Webhooks {
 
     /// "Send again": the same delivery (same `webhook-id` and body, as Standard Webhooks asks for one
     /// event) is due at once, with a new 24 h round of retries. Refused while an attempt is in progress.
-    package func redeliver(id: Int64, user: User) throws -> WebhookDelivery {
+    package func redeliver(id: ID<WebhookDelivery>, user: User) throws -> WebhookDelivery {
         switch try store.requeue(id: id, userID: user.id) {
         case let .requeued(delivery): return delivery
         case .notFound: throw Refusal.noSuchDelivery
@@ -252,41 +252,41 @@ package struct WebhookStore {
         """
 
     /// Nil when the user already has `limit` endpoints (counted under a per-user lock).
-    package func create(userID: Int64, url: String, events: [WebhookEvent], secret: String, limit: Int) throws
+    package func create(userID: ID<User>, url: String, events: [WebhookEvent], secret: String, limit: Int) throws
         -> WebhookEndpoint?
     {
         try db.transaction {
-            try db.execute("SELECT pg_advisory_xact_lock(\(0x5057 << 48 | userID))")
+            try db.execute("SELECT pg_advisory_xact_lock(\(0x5057 << 48 | userID.rawValue))")
             let count = try db.execute("SELECT count(*) AS n FROM webhook_endpoints WHERE user_id = \(userID)")[0].int(
                 "n")
             guard count < Int64(limit) else { return nil }
             let names = events.map(\.rawValue).joined(separator: ",")
-            let id = try db.execute(
+            let id: ID<WebhookEndpoint> = try db.execute(
                 """
                 INSERT INTO webhook_endpoints (user_id, url, events, secret)
                 VALUES (\(userID), \(url), string_to_array(\(names), ','), \(secret)) RETURNING id
-                """)[0].int("id")
+                """)[0].id("id")
             return try endpoint(id: id, userID: userID)
         }
     }
 
-    package func endpoints(userID: Int64) throws -> [WebhookEndpoint] {
+    package func endpoints(userID: ID<User>) throws -> [WebhookEndpoint] {
         try db.execute("\(fragment: WebhookStore.selectEndpoints) WHERE e.user_id = \(userID) ORDER BY e.id")
             .map(WebhookEndpoint.init)
     }
 
-    package func endpoint(id: Int64, userID: Int64) throws -> WebhookEndpoint? {
+    package func endpoint(id: ID<WebhookEndpoint>, userID: ID<User>) throws -> WebhookEndpoint? {
         try db.execute("\(fragment: WebhookStore.selectEndpoints) WHERE e.id = \(id) AND e.user_id = \(userID)")
             .first.map(WebhookEndpoint.init)
     }
 
     /// Its deliveries and their attempts go with it.
-    package func delete(id: Int64, userID: Int64) throws -> Bool {
+    package func delete(id: ID<WebhookEndpoint>, userID: ID<User>) throws -> Bool {
         try !db.execute("DELETE FROM webhook_endpoints WHERE id = \(id) AND user_id = \(userID) RETURNING id").isEmpty
     }
 
     /// Newest first, each with its attempts (oldest first).
-    package func deliveries(endpointID: Int64, userID: Int64, limit: Int) throws -> [WebhookDelivery] {
+    package func deliveries(endpointID: ID<WebhookEndpoint>, userID: ID<User>, limit: Int) throws -> [WebhookDelivery] {
         var deliveries = try db.execute(
             """
             SELECT \(fragment: WebhookDelivery.columns) FROM webhook_deliveries d
@@ -294,14 +294,14 @@ package struct WebhookStore {
             """
         ).map(WebhookDelivery.init)
         guard !deliveries.isEmpty else { return [] }
-        let ids = deliveries.map { String($0.id) }.joined(separator: ",")
+        let ids = deliveries.map { $0.id.description }.joined(separator: ",")
         let attempts = try db.execute(
             """
             SELECT delivery_id, iso(attempted_at) AS at, outcome, status_code, error, duration_ms FROM webhook_attempts
             WHERE delivery_id = ANY (string_to_array(\(ids), ',')::bigint[]) ORDER BY id
             """)
         for index in deliveries.indices {
-            deliveries[index].attemptLog = attempts.filter { $0.int("delivery_id") == deliveries[index].id }.map { r in
+            deliveries[index].attemptLog = attempts.filter { $0.id("delivery_id") == deliveries[index].id }.map { r in
                 WebhookAttempt(
                     at: r.timestamp("at"),
                     outcome: WebhookAttemptOutcome(rawValue: r.string("outcome")) ?? .unreachable,
@@ -315,13 +315,13 @@ package struct WebhookStore {
         case requeued(WebhookDelivery)
         case notFound
         /// A worker holds its lease: an attempt is in progress.
-        case inProgress(endpointID: Int64)
+        case inProgress(endpointID: ID<WebhookEndpoint>)
     }
 
     /// Due now, in a new round of retries (its attempts counted from 0 again, its 24 h from the next
     /// attempt); the workers are woken when this commits. Not while a worker holds it: it would be sent
     /// twice, and that attempt's outcome would then overwrite the new round.
-    package func requeue(id: Int64, userID: Int64) throws -> Requeue {
+    package func requeue(id: ID<WebhookDelivery>, userID: ID<User>) throws -> Requeue {
         try db.transaction {
             let row = try db.execute(
                 """
@@ -330,7 +330,7 @@ package struct WebhookStore {
                 """
             ).first
             guard let row else { return .notFound }
-            if row.bool("leased") { return .inProgress(endpointID: row.int("endpoint_id")) }
+            if row.bool("leased") { return .inProgress(endpointID: row.id("endpoint_id")) }
             let updated = try db.execute(
                 """
                 UPDATE webhook_deliveries d SET status = \(WebhookDeliveryStatus.pending), next_attempt_at = now(), window_started_at = NULL,
@@ -347,8 +347,8 @@ package struct WebhookStore {
 
     /// One due delivery with what sending it needs.
     package struct Due: Sendable {
-        package let id: Int64
-        package let endpointID: Int64
+        package let id: ID<WebhookDelivery>
+        package let endpointID: ID<WebhookEndpoint>
         package let messageID: String
         package let payload: String
         package let url: String
@@ -380,7 +380,7 @@ package struct WebhookStore {
                 """
             ).first.map { r in
                 Due(
-                    id: r.int("id"), endpointID: r.int("endpoint_id"), messageID: r.string("message_id"),
+                    id: r.id("id"), endpointID: r.id("endpoint_id"), messageID: r.string("message_id"),
                     payload: r.string("payload"),
                     url: r.string("url"), secret: r.string("secret"), attempt: r.int("attempts"),
                     roundAttempt: r.int("round_attempts"),

@@ -163,7 +163,7 @@ enum AccountPages {
         return .redirect(to: Route.accounts(.account).path)
     }
 
-    static func deleteToken(_ c: inout Context, id: Int64) throws -> Response {
+    static func deleteToken(_ c: inout Context, id: ID<APIToken>) throws -> Response {
         let user = try c.requireUser()
         guard try c.store.deleteAPIToken(id: id, userID: user.id) else { throw HTTPError.notFound("No such token.") }
         c.setFlash("Token revoked.")

@@ -1,6 +1,6 @@
 // The accounts area's routes: each path parsed and printed in one place, and the handlers that answer it.
 
-import Core
+package import Core
 import Web
 
 package enum AccountRoute: Equatable, Sendable {
@@ -11,7 +11,7 @@ package enum AccountRoute: Equatable, Sendable {
     case tokens  // POST: create
     /// POST: the account's preferences (refresh pages automatically).
     case accountPreferences
-    case deleteToken(Int64)
+    case deleteToken(ID<APIToken>)
 
     init?(_ p: PathParts) {
         switch p.segments {
@@ -24,7 +24,7 @@ package enum AccountRoute: Equatable, Sendable {
         default:
             guard let (a, b, value, rest) = p.withID else { return nil }
             switch (a, b, rest) {
-            case ("account", "tokens", ["delete"]): self = .deleteToken(value)
+            case ("account", "tokens", ["delete"]): self = .deleteToken(ID(value))
             default: return nil
             }
         }

@@ -14,7 +14,7 @@ enum AdminPages {
 
     /// POST `action=disable|enable`, or `action=role` with `role=member|admin`. An admin cannot
     /// disable or demote themselves, so an instance always keeps the admin who is using it.
-    static func change(_ c: inout Context, id: Int64) throws -> Response {
+    static func change(_ c: inout Context, id: ID<User>) throws -> Response {
         let admin = try c.requireAdmin()
         let form = try c.form()
         let action = form["action"] ?? ""
@@ -101,7 +101,7 @@ enum AdminPages {
         }
         let budgets = Budgets(db: c.db)
         if let userText = form["user_id"], !userText.isEmpty {
-            guard let id = Int64(userText), try budgets.setUser(id: id, limit: limit) else {
+            guard let id = Int64(userText), try budgets.setUser(id: ID(id), limit: limit) else {
                 throw HTTPError.notFound("No such user.")
             }
         } else {
@@ -113,7 +113,7 @@ enum AdminPages {
 
     static func budgetsPage(_ c: Context, error: String?, status: Int) throws -> Response {
         let budgets = Budgets(db: c.db)
-        func form(userID: Int64?, label: String, standing: BudgetStanding) -> HTML {
+        func form(userID: ID<User>?, label: String, standing: BudgetStanding) -> HTML {
             let idField: HTML = userID.map { "<input type=\"hidden\" name=\"user_id\" value=\"\($0)\">" } ?? .empty
             let field = "monthly-\(userID.map(String.init) ?? "instance")"
             return """
@@ -123,7 +123,7 @@ enum AdminPages {
                 <button type="submit">Save</button></form>
                 """
         }
-        func row(_ label: String, userID: Int64?, _ s: BudgetStanding) -> HTML {
+        func row(_ label: String, userID: ID<User>?, _ s: BudgetStanding) -> HTML {
             "<tr><td>\(label)</td><td>\(s.spent.display)</td><td>\(s.remaining?.display ?? "no limit")</td><td>\(form(userID: userID, label: label, standing: s))</td></tr>"
         }
         var rows: [HTML] = [row("The instance (all users)", userID: nil, try budgets.instance())]

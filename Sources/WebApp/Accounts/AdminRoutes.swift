@@ -1,12 +1,12 @@
 // The admin area's routes: each path parsed and printed in one place, and the handlers that answer it.
 
-import Core
+package import Core
 import Web
 
 package enum AdminRoute: Equatable, Sendable {
     /// Admins only (404 to members): GET the user list; POST a user's disable, enable or role change.
     case adminUsers
-    case adminUser(Int64)
+    case adminUser(ID<User>)
     /// GET: the instance cap and every user's monthly budget; POST: set one.
     case adminBudgets
 
@@ -17,7 +17,7 @@ package enum AdminRoute: Equatable, Sendable {
         default:
             guard let (a, b, value, rest) = p.withID else { return nil }
             switch (a, b, rest) {
-            case ("admin", "users", []): self = .adminUser(value)
+            case ("admin", "users", []): self = .adminUser(ID(value))
             default: return nil
             }
         }

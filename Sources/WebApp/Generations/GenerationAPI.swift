@@ -9,7 +9,7 @@ import Web
 
 enum GenerationAPI {
     /// POST /api/videos/{id}/generate-sora {"settings": {..., "takes"?: 1–4}, "expectedCost"?: total}
-    static func generate(_ c: inout Context, videoID: Int64) throws -> Response {
+    static func generate(_ c: inout Context, videoID: ID<Video>) throws -> Response {
         let user = try c.requireUser()
         guard let video = try c.store.video(id: videoID, userID: user.id) else {
             throw HTTPError.notFound("No such video.")
@@ -32,14 +32,16 @@ enum GenerationAPI {
     }
 
     /// The answer to a click (generate or remix): the latest take's ids, every take's, and the total price.
-    static func startedAnswer(_ c: Context, latest: Generation, ids: [Int64], total: USD, extra: [(String, JSON)] = [])
+    static func startedAnswer(
+        _ c: Context, latest: Generation, ids: [ID<Generation>], total: USD, extra: [(String, JSON)] = []
+    )
         -> Response
     {
         .json(
             .object(
                 [
-                    ("success", .bool(true)), ("jobId", .string(latest.jobID)), ("generationId", .int(latest.id)),
-                    ("generationIds", .array(ids.map { JSON.int($0) })),
+                    ("success", .bool(true)), ("jobId", .string(latest.jobID)), ("generationId", .id(latest.id)),
+                    ("generationIds", .array(ids.map(JSON.id))),
                     ("status", .string(GenerationStatus.queued.rawValue)), ("estimatedCost", .number(total.jsonText)),
                     ("message", .string(startedMessage(c))),
                 ] + extra))
@@ -47,7 +49,7 @@ enum GenerationAPI {
 
     /// POST /api/generations/{id}/remix {"prompt", "expectedCost"?}: a new generation of the same video,
     /// sent as the provider's remix of this one.
-    static func remix(_ c: inout Context, id: Int64) throws -> Response {
+    static func remix(_ c: inout Context, id: ID<Generation>) throws -> Response {
         let user = try c.requireUser()
         let doc = try Field.jsonObject(c.request.json())
         let body = doc.root
@@ -61,7 +63,7 @@ enum GenerationAPI {
         }
         return startedAnswer(
             c, latest: generation, ids: [generation.id], total: generation.estimatedCost,
-            extra: [("remixedFromGenerationId", .int(id))])
+            extra: [("remixedFromGenerationId", .id(id))])
     }
 
     /// What a click is told: it is recorded; when it leaves depends on the provider's health.
@@ -74,7 +76,7 @@ enum GenerationAPI {
     /// GET /api/videos/{id}/sora-status — reads the database only (workers keep it current), and not even
     /// that when the latest generation is finished and this process has its answer cached. Carries an
     /// ETag; `If-None-Match` with it answers 304 with no body.
-    static func status(_ c: inout Context, videoID: Int64) throws -> Response {
+    static func status(_ c: inout Context, videoID: ID<Video>) throws -> Response {
         let user = try c.requireUser()
         let now = AnswerCache.now()
         if let cached = c.cache?.status(videoID: videoID, userID: user.id, now: now) {
@@ -114,18 +116,20 @@ enum GenerationAPI {
     }
 
     /// GET /api/videos/{id}/generations — newest first, paged (`?limit=`, `?after=`).
-    static func history(_ c: inout Context, videoID: Int64) throws -> Response {
+    static func history(_ c: inout Context, videoID: ID<Video>) throws -> Response {
         let user = try c.requireUser()
         guard try c.store.video(id: videoID, userID: user.id) != nil else { throw HTTPError.notFound("No such video.") }
-        let request = try PageRequest.parse(c.request.query, list: .generations, scope: videoID, userID: user.id)
+        let request = try PageRequest.parse(
+            c.request.query, list: .generations, scope: videoID.rawValue, userID: user.id)
         let page = try c.generations.store.history(videoID: videoID, userID: user.id, page: request)
         return .json(
             page.json(
-                key: "generations", next: page.next(\.id, list: .generations, scope: videoID, userID: user.id), \.json))
+                key: "generations", next: page.next(\.id, list: .generations, scope: videoID.rawValue, userID: user.id),
+                \.json))
     }
 
     /// GET /api/generations/{id}
-    static func one(_ c: inout Context, id: Int64) throws -> Response {
+    static func one(_ c: inout Context, id: ID<Generation>) throws -> Response {
         let user = try c.requireUser()
         guard let generation = try c.generations.store.generation(id: id, userID: user.id) else {
             throw HTTPError.notFound("No such generation.")
@@ -134,7 +138,7 @@ enum GenerationAPI {
     }
 
     /// POST /api/generations/{id}/cancel — only before it was sent (409 afterwards: the provider has it).
-    static func cancel(_ c: inout Context, id: Int64) throws -> Response {
+    static func cancel(_ c: inout Context, id: ID<Generation>) throws -> Response {
         let user = try c.requireUser()
         guard try c.generations.store.generation(id: id, userID: user.id) != nil else {
             throw HTTPError.notFound("No such generation.")

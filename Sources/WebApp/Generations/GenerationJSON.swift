@@ -22,7 +22,7 @@ extension Generation {
         ])
     }
 
-    static func mediaURL(_ id: Int64, _ asset: MediaAsset) -> String {
+    static func mediaURL(_ id: ID<Generation>, _ asset: MediaAsset) -> String {
         Route.media(generation: id, file: asset.fileName).path
     }
 
@@ -34,7 +34,7 @@ extension Generation {
 
     var json: JSON {
         var pairs: [(String, JSON)] = [
-            ("id", .int(id)), ("videoId", videoID.map { JSON.int($0) } ?? .null), ("jobId", .string(jobID)),
+            ("id", .id(id)), ("videoId", videoID.map(JSON.id) ?? .null), ("jobId", .string(jobID)),
             ("status", .string(status.rawValue)),
             ("phase", .string(phase.rawValue)), ("progress", .int(progress)), ("progressKnown", .bool(progressKnown)),
             ("message", .string(statusMessage)), ("settings", settings.document),
@@ -60,7 +60,7 @@ extension Generation {
             ),
             ("deliveryNote", .optional(deliveryDifference)), ("referenceImage", referenceJSON),
             ("batchId", batchID.map { JSON.int($0) } ?? .null),
-            ("remixedFromGenerationId", remixedFromGenerationID.map { JSON.int($0) } ?? .null),
+            ("remixedFromGenerationId", remixedFromGenerationID.map(JSON.id) ?? .null),
             ("providerExpiresAt", .optional(providerExpiresAt?.iso)),
         ]
         pairs.append(("prompt", .string(prompt)))  // what it was made with, whatever the video's prompt is now
@@ -79,7 +79,7 @@ extension Generation {
                 ("status", .string(status.rawValue)), ("videoUrl", .optional(videoURL)),
                 ("cost", .number(cost.jsonText)),
                 ("completedAt", .optional(completedAt?.iso)), ("thumbnailUrl", .optional(thumbnailURL)),
-                ("generationId", .int(id)),
+                ("generationId", .id(id)),
                 ("deliveryNote", .optional(deliveryDifference)),
             ])
         case .failed:
@@ -87,7 +87,7 @@ extension Generation {
                 ("status", .string(status.rawValue)), ("error", .string(errorMessage ?? "The generation failed.")),
                 ("errorCode", .optional(errorCode?.rawValue)), ("completedAt", .optional(completedAt?.iso)),
                 ("cost", .number(cost.jsonText)),
-                ("possiblyBilled", .bool(possiblyBilled)), ("generationId", .int(id)),
+                ("possiblyBilled", .bool(possiblyBilled)), ("generationId", .id(id)),
             ])
         case .queued, .inProgress:
             .object([
@@ -95,7 +95,7 @@ extension Generation {
                 ("progress", .int(progress)),
                 ("progressKnown", .bool(progressKnown)), ("elapsedSeconds", .int(elapsedSeconds)),
                 ("estimatedSeconds", estimate?.medianSeconds.map { JSON.int($0) } ?? .null),
-                ("estimatedCost", .number(estimatedCost.jsonText)), ("generationId", .int(id)),
+                ("estimatedCost", .number(estimatedCost.jsonText)), ("generationId", .id(id)),
                 ("jobId", .string(jobID)),
             ])
         }
@@ -104,13 +104,13 @@ extension Generation {
     /// One take in `sora-status`'s `takes`.
     var takeJSON: JSON {
         .object([
-            ("generationId", .int(id)), ("jobId", .string(jobID)), ("status", .string(status.rawValue)),
+            ("generationId", .id(id)), ("jobId", .string(jobID)), ("status", .string(status.rawValue)),
             ("progress", .int(progress)), ("progressKnown", .bool(progressKnown)),
             ("videoUrl", .optional(videoURL)), ("thumbnailUrl", .optional(thumbnailURL)),
             ("cost", .number(cost.jsonText)), ("possiblyBilled", .bool(possiblyBilled)),
             ("error", status == .failed ? .string(errorMessage ?? "The generation failed.") : .null),
             ("errorCode", .optional(errorCode?.rawValue)),
-            ("remixedFromGenerationId", remixedFromGenerationID.map { JSON.int($0) } ?? .null),
+            ("remixedFromGenerationId", remixedFromGenerationID.map(JSON.id) ?? .null),
         ])
     }
 

@@ -11,7 +11,7 @@ enum GenerationPages {
     // MARK: Settings and review
 
     /// GET /dashboard/videos/{id}/generate?model=&duration=&aspect_ratio=&resolution=
-    static func settings(_ c: inout Context, videoID: Int64) throws -> Response {
+    static func settings(_ c: inout Context, videoID: ID<Video>) throws -> Response {
         let user = try c.requireUser()
         guard let video = try c.store.video(id: videoID, userID: user.id) else {
             throw HTTPError.notFound("No such video.")
@@ -22,7 +22,7 @@ enum GenerationPages {
     }
 
     /// POST /dashboard/videos/{id}/generate: starts the generation at the price the user confirmed.
-    static func confirm(_ c: inout Context, videoID: Int64) throws -> Response {
+    static func confirm(_ c: inout Context, videoID: ID<Video>) throws -> Response {
         let user = try c.requireUser()
         guard let video = try c.store.video(id: videoID, userID: user.id) else {
             throw HTTPError.notFound("No such video.")
@@ -62,7 +62,7 @@ enum GenerationPages {
     }
 
     /// POST /dashboard/generations/{id}/cancel: only while it has not been sent.
-    static func cancel(_ c: inout Context, id: Int64) throws -> Response {
+    static func cancel(_ c: inout Context, id: ID<Generation>) throws -> Response {
         let user = try c.requireUser()
         guard try c.generations.store.generation(id: id, userID: user.id) != nil else {
             throw HTTPError.notFound("No such generation.")
@@ -121,7 +121,7 @@ enum GenerationPages {
         let (resolved, notes, problem) = try resolveForPage(catalog, requested, db: c.db)
         let chosenModel = catalog.model(named: resolved?.model ?? requested.model ?? "") ?? catalog.models.first
         let takes = requested.takes ?? 1
-        let image = try ReferencePages.images(c).current(videoID: video.id, userID: c.user?.id ?? 0)
+        let image = try ReferencePages.images(c).current(videoID: video.id, userID: c.requireUser().id)
         let reference = referenceSection(video: video, image: image, model: chosenModel, resolved: resolved, fit: fit)
         let form = settingsForm(
             video: video, catalog: catalog, model: chosenModel, resolved: resolved, takes: takes,
@@ -138,7 +138,7 @@ enum GenerationPages {
                 takes == 1
                 ? .empty : "<br>\(takes) takes × \(resolved.estimatedCost.display) = <strong>\(total.display)</strong>"
             let button = takes == 1 ? "Generate video (\(total.display))" : "Generate \(takes) takes (\(total.display))"
-            let remaining = try Budgets(db: c.db).remaining(userID: c.user?.id ?? 0)
+            let remaining = try Budgets(db: c.db).remaining(userID: c.requireUser().id)
             let overBudget = remaining.map { total > $0 } ?? false
             let budget: HTML =
                 remaining.map { left in
@@ -325,7 +325,7 @@ enum GenerationPages {
     // MARK: Progress and result
 
     /// GET /dashboard/videos/{id}/generation: the latest generation's page.
-    static func latest(_ c: inout Context, videoID: Int64) throws -> Response {
+    static func latest(_ c: inout Context, videoID: ID<Video>) throws -> Response {
         let user = try c.requireUser()
         guard try c.store.video(id: videoID, userID: user.id) != nil else { throw HTTPError.notFound("No such video.") }
         guard let takes = try c.generations.store.latestTakes(videoID: videoID, userID: user.id),
@@ -341,7 +341,7 @@ enum GenerationPages {
 
     /// GET /dashboard/generations/{id}: refreshes itself every 5 s while the job runs (unless `?refresh=off`
     /// or the account says not to).
-    static func show(_ c: inout Context, id: Int64) throws -> Response {
+    static func show(_ c: inout Context, id: ID<Generation>) throws -> Response {
         let user = try c.requireUser()
         guard let (g, video) = try c.generationWithVideo(id: id, userID: user.id) else {
             throw HTTPError.notFound("No such generation.")
@@ -438,7 +438,7 @@ enum GenerationPages {
     }
 
     /// GET /dashboard/videos/{id}/takes: the latest click's takes side by side; refreshes while any runs.
-    static func takes(_ c: inout Context, videoID: Int64) throws -> Response {
+    static func takes(_ c: inout Context, videoID: ID<Video>) throws -> Response {
         let user = try c.requireUser()
         guard let video = try c.store.video(id: videoID, userID: user.id) else {
             throw HTTPError.notFound("No such video.")
@@ -503,7 +503,7 @@ enum GenerationPages {
 
     /// GET /dashboard/generations/{id}/remix: a new prompt for a completed generation, at the catalog's
     /// price for its model, size and seconds; or why it cannot be remixed, and "Generate again".
-    static func remixForm(_ c: inout Context, id: Int64) throws -> Response {
+    static func remixForm(_ c: inout Context, id: ID<Generation>) throws -> Response {
         let user = try c.requireUser()
         guard let (g, video) = try c.generationWithVideo(id: id, userID: user.id) else {
             throw HTTPError.notFound("No such generation.")
@@ -512,7 +512,7 @@ enum GenerationPages {
     }
 
     /// POST /dashboard/generations/{id}/remix: starts the remix at the confirmed price.
-    static func remix(_ c: inout Context, id: Int64) throws -> Response {
+    static func remix(_ c: inout Context, id: ID<Generation>) throws -> Response {
         let user = try c.requireUser()
         guard let (g, video) = try c.generationWithVideo(id: id, userID: user.id) else {
             throw HTTPError.notFound("No such generation.")
@@ -647,7 +647,7 @@ enum GenerationPages {
     }
 
     /// The settings page prefilled with this generation's choices.
-    static func retryPath(_ videoID: Int64, _ g: Generation) -> String {
+    static func retryPath(_ videoID: ID<Video>, _ g: Generation) -> String {
         let pairs = [
             ("model", g.model), ("duration", String(g.seconds)),
             ("aspect_ratio", g.settings.aspectRatio ?? ""), ("resolution", g.resolution),

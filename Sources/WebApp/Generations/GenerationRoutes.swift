@@ -1,28 +1,28 @@
 // The generations area's routes: each path parsed and printed in one place, and the handlers that answer it.
 
-import Core
+package import Core
 import Web
 
 package enum GenerationRoute: Equatable, Sendable {
     /// The generate settings page (GET, with the chosen settings as query) and its confirm (POST).
-    case generateVideo(video: Int64)
+    case generateVideo(video: ID<Video>)
     /// The latest generation of a video (redirects to it).
-    case latestGeneration(video: Int64)
-    case generation(Int64)
+    case latestGeneration(video: ID<Video>)
+    case generation(ID<Generation>)
     /// POST: cancel a generation not yet sent.
-    case cancelGeneration(Int64)
+    case cancelGeneration(ID<Generation>)
     /// The remix form of a completed generation (GET) and its confirm (POST).
-    case remixGeneration(Int64)
+    case remixGeneration(ID<Generation>)
     /// The takes of a video's latest click, side by side (refreshes while they run).
-    case videoTakes(video: Int64)
+    case videoTakes(video: ID<Video>)
     case apiModels
     case apiEstimate
-    case apiGenerate(video: Int64)
-    case apiStatus(video: Int64)
-    case apiVideoGenerations(video: Int64)
-    case apiGeneration(Int64)
-    case apiCancelGeneration(Int64)
-    case apiRemixGeneration(Int64)
+    case apiGenerate(video: ID<Video>)
+    case apiStatus(video: ID<Video>)
+    case apiVideoGenerations(video: ID<Video>)
+    case apiGeneration(ID<Generation>)
+    case apiCancelGeneration(ID<Generation>)
+    case apiRemixGeneration(ID<Generation>)
 
     init?(_ p: PathParts) {
         switch p.segments {
@@ -31,18 +31,18 @@ package enum GenerationRoute: Equatable, Sendable {
         default:
             guard let (a, b, value, rest) = p.withID else { return nil }
             switch (a, b, rest) {
-            case ("dashboard", "videos", ["generate"]): self = .generateVideo(video: value)
-            case ("dashboard", "videos", ["generation"]): self = .latestGeneration(video: value)
-            case ("dashboard", "generations", []): self = .generation(value)
-            case ("dashboard", "generations", ["cancel"]): self = .cancelGeneration(value)
-            case ("dashboard", "generations", ["remix"]): self = .remixGeneration(value)
-            case ("dashboard", "videos", ["takes"]): self = .videoTakes(video: value)
-            case ("api", "videos", ["generate-sora"]): self = .apiGenerate(video: value)
-            case ("api", "videos", ["sora-status"]): self = .apiStatus(video: value)
-            case ("api", "videos", ["generations"]): self = .apiVideoGenerations(video: value)
-            case ("api", "generations", []): self = .apiGeneration(value)
-            case ("api", "generations", ["cancel"]): self = .apiCancelGeneration(value)
-            case ("api", "generations", ["remix"]): self = .apiRemixGeneration(value)
+            case ("dashboard", "videos", ["generate"]): self = .generateVideo(video: ID(value))
+            case ("dashboard", "videos", ["generation"]): self = .latestGeneration(video: ID(value))
+            case ("dashboard", "generations", []): self = .generation(ID(value))
+            case ("dashboard", "generations", ["cancel"]): self = .cancelGeneration(ID(value))
+            case ("dashboard", "generations", ["remix"]): self = .remixGeneration(ID(value))
+            case ("dashboard", "videos", ["takes"]): self = .videoTakes(video: ID(value))
+            case ("api", "videos", ["generate-sora"]): self = .apiGenerate(video: ID(value))
+            case ("api", "videos", ["sora-status"]): self = .apiStatus(video: ID(value))
+            case ("api", "videos", ["generations"]): self = .apiVideoGenerations(video: ID(value))
+            case ("api", "generations", []): self = .apiGeneration(ID(value))
+            case ("api", "generations", ["cancel"]): self = .apiCancelGeneration(ID(value))
+            case ("api", "generations", ["remix"]): self = .apiRemixGeneration(ID(value))
             default: return nil
             }
         }

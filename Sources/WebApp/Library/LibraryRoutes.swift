@@ -1,29 +1,29 @@
 // The library area's routes: each path parsed and printed in one place, and the handlers that answer it.
 
-import Core
+package import Core
 import Web
 
 package enum LibraryRoute: Equatable, Sendable {
     case dashboard
     case projects  // POST: create from the dashboard form
-    case project(Int64)
+    case project(ID<Project>)
     /// GET: the rename/describe form; POST: save it.
-    case editProject(Int64)
+    case editProject(ID<Project>)
     /// GET: what deleting takes, with the confirm button; POST: delete.
-    case deleteProject(Int64)
-    case newVideo(project: Int64)
-    case projectVideos(project: Int64)  // POST: create from the new-video form
-    case video(Int64)
-    case editVideo(Int64)
-    case deleteVideo(Int64)
+    case deleteProject(ID<Project>)
+    case newVideo(project: ID<Project>)
+    case projectVideos(project: ID<Project>)  // POST: create from the new-video form
+    case video(ID<Video>)
+    case editVideo(ID<Video>)
+    case deleteVideo(ID<Video>)
     /// POST: "Save as new video".
-    case copyVideo(Int64)
+    case copyVideo(ID<Video>)
     case apiProjects
-    case apiProject(Int64)
-    case apiProjectVideos(project: Int64)
+    case apiProject(ID<Project>)
+    case apiProjectVideos(project: ID<Project>)
     case apiVideos  // GET: the user's videos across projects (search, filters, sorts)
-    case apiVideo(Int64)
-    case apiVideoCopy(Int64)
+    case apiVideo(ID<Video>)
+    case apiVideoCopy(ID<Video>)
 
     init?(_ p: PathParts) {
         switch p.segments {
@@ -34,19 +34,19 @@ package enum LibraryRoute: Equatable, Sendable {
         default:
             guard let (a, b, value, rest) = p.withID else { return nil }
             switch (a, b, rest) {
-            case ("dashboard", "projects", []): self = .project(value)
-            case ("dashboard", "projects", ["edit"]): self = .editProject(value)
-            case ("dashboard", "projects", ["delete"]): self = .deleteProject(value)
-            case ("dashboard", "projects", ["videos", "new"]): self = .newVideo(project: value)
-            case ("dashboard", "projects", ["videos"]): self = .projectVideos(project: value)
-            case ("dashboard", "videos", []): self = .video(value)
-            case ("dashboard", "videos", ["edit"]): self = .editVideo(value)
-            case ("dashboard", "videos", ["delete"]): self = .deleteVideo(value)
-            case ("dashboard", "videos", ["copy"]): self = .copyVideo(value)
-            case ("api", "projects", []): self = .apiProject(value)
-            case ("api", "projects", ["videos"]): self = .apiProjectVideos(project: value)
-            case ("api", "videos", []): self = .apiVideo(value)
-            case ("api", "videos", ["copy"]): self = .apiVideoCopy(value)
+            case ("dashboard", "projects", []): self = .project(ID(value))
+            case ("dashboard", "projects", ["edit"]): self = .editProject(ID(value))
+            case ("dashboard", "projects", ["delete"]): self = .deleteProject(ID(value))
+            case ("dashboard", "projects", ["videos", "new"]): self = .newVideo(project: ID(value))
+            case ("dashboard", "projects", ["videos"]): self = .projectVideos(project: ID(value))
+            case ("dashboard", "videos", []): self = .video(ID(value))
+            case ("dashboard", "videos", ["edit"]): self = .editVideo(ID(value))
+            case ("dashboard", "videos", ["delete"]): self = .deleteVideo(ID(value))
+            case ("dashboard", "videos", ["copy"]): self = .copyVideo(ID(value))
+            case ("api", "projects", []): self = .apiProject(ID(value))
+            case ("api", "projects", ["videos"]): self = .apiProjectVideos(project: ID(value))
+            case ("api", "videos", []): self = .apiVideo(ID(value))
+            case ("api", "videos", ["copy"]): self = .apiVideoCopy(ID(value))
             default: return nil
             }
         }

@@ -26,7 +26,7 @@ enum ProjectPages {
         }
     }
 
-    static func show(_ c: inout Context, id: Int64) throws -> Response {
+    static func show(_ c: inout Context, id: ID<Project>) throws -> Response {
         let user = try c.requireUser()
         guard let project = try c.store.project(id: id, userID: user.id) else {
             throw HTTPError.notFound("No such project.")
@@ -34,7 +34,7 @@ enum ProjectPages {
         let query = try VideoQuery.parse(c.request.query)
         let page = try c.store.videos(
             userID: user.id, projectID: id, query: query,
-            page: query.pageRequest(c.request.query, scope: id, userID: user.id, forPage: true))
+            page: query.pageRequest(c.request.query, scope: id.rawValue, userID: user.id, forPage: true))
         let description: HTML = project.description.isEmpty ? .empty : "<p>\(project.description)</p>"
         let body: HTML = """
             \(Breadcrumbs.dashboard.html)
@@ -103,9 +103,11 @@ enum ProjectPages {
                 ?? (v.finalPrompt.isEmpty
                     ? "<span class=\"muted\">No final prompt yet</span>" : "\(excerpt(v.finalPrompt))")
             let thumb: HTML =
-                v.latest.map { $0.hasThumbnail } == true
-                ? "<img src=\"\(Generation.mediaURL(v.latest?.id ?? 0, .thumbnail))\" alt=\"\" width=\"96\" height=\"54\">"
-                : "<span class=\"thumb-empty\" aria-hidden=\"true\"></span>"
+                if let latest = v.latest, latest.hasThumbnail {
+                    "<img src=\"\(Generation.mediaURL(latest.id, .thumbnail))\" alt=\"\" width=\"96\" height=\"54\">"
+                } else {
+                    "<span class=\"thumb-empty\" aria-hidden=\"true\"></span>"
+                }
             let status: HTML =
                 v.latest.map { Views.statusBadge($0.status) } ?? "<span class=\"status\">Not generated</span>"
             let project: HTML =
@@ -121,7 +123,7 @@ enum ProjectPages {
     // MARK: Editing and deleting
 
     /// GET /dashboard/projects/{id}/edit: rename, describe.
-    static func editForm(_ c: inout Context, id: Int64) throws -> Response {
+    static func editForm(_ c: inout Context, id: ID<Project>) throws -> Response {
         let user = try c.requireUser()
         guard let project = try c.store.project(id: id, userID: user.id) else {
             throw HTTPError.notFound("No such project.")
@@ -131,7 +133,7 @@ enum ProjectPages {
     }
 
     /// POST /dashboard/projects/{id}/edit
-    static func update(_ c: inout Context, id: Int64) throws -> Response {
+    static func update(_ c: inout Context, id: ID<Project>) throws -> Response {
         let user = try c.requireUser()
         guard let project = try c.store.project(id: id, userID: user.id) else {
             throw HTTPError.notFound("No such project.")
@@ -167,7 +169,7 @@ enum ProjectPages {
     }
 
     /// GET /dashboard/projects/{id}/delete: what goes, and the button (or why it cannot go now).
-    static func confirmDelete(_ c: inout Context, id: Int64) throws -> Response {
+    static func confirmDelete(_ c: inout Context, id: ID<Project>) throws -> Response {
         let user = try c.requireUser()
         guard let project = try c.store.project(id: id, userID: user.id),
             let summary = try c.store.deletionSummary(projectID: id, userID: user.id)
@@ -176,7 +178,7 @@ enum ProjectPages {
     }
 
     /// POST /dashboard/projects/{id}/delete: then back to the dashboard, saying what went.
-    static func delete(_ c: inout Context, id: Int64) throws -> Response {
+    static func delete(_ c: inout Context, id: ID<Project>) throws -> Response {
         let user = try c.requireUser()
         do {
             let deleted = try c.library.deleteProject(id: id, user: user)

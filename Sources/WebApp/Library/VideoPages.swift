@@ -19,7 +19,7 @@ enum VideoPages {
         return name
     }
 
-    static func newForm(_ c: inout Context, project: Int64) throws -> Response {
+    static func newForm(_ c: inout Context, project: ID<Project>) throws -> Response {
         let user = try c.requireUser()
         guard let p = try c.store.project(id: project, userID: user.id) else {
             throw HTTPError.notFound("No such project.")
@@ -27,7 +27,7 @@ enum VideoPages {
         return try form(c, project: p, draft: Draft(), error: nil, status: 200)
     }
 
-    static func create(_ c: inout Context, project: Int64) throws -> Response {
+    static func create(_ c: inout Context, project: ID<Project>) throws -> Response {
         let user = try c.requireUser()
         guard let p = try c.store.project(id: project, userID: user.id) else {
             throw HTTPError.notFound("No such project.")
@@ -61,12 +61,12 @@ enum VideoPages {
     }
 
     /// `imageError`: a refused reference-image upload, shown in its section with the refusal's status.
-    static func show(_ c: inout Context, id: Int64, imageError: HTTPError? = nil) throws -> Response {
+    static func show(_ c: inout Context, id: ID<Video>, imageError: HTTPError? = nil) throws -> Response {
         let user = try c.requireUser()
         guard let video = try c.store.video(id: id, userID: user.id) else { throw HTTPError.notFound("No such video.") }
         let page = try c.generations.store.history(
             videoID: id, userID: user.id,
-            page: PageRequest.forPage(c.request.query, list: .generations, scope: id, userID: user.id))
+            page: PageRequest.forPage(c.request.query, list: .generations, scope: id.rawValue, userID: user.id))
         let history = page.items
         let latestTakes = try c.generations.store.latestTakes(videoID: id, userID: user.id) ?? []
         let brief: HTML = video.brief.isEmpty ? .empty : "<h2>Brief</h2><p class=\"prewrap\">\(video.brief)</p>"
@@ -101,7 +101,9 @@ enum VideoPages {
             : """
             <table class="history"><thead><tr><th scope="col"><span class="visually-hidden">Thumbnail</span></th><th scope="col">Settings</th>
             <th scope="col">Status</th><th scope="col">Cost</th><th scope="col">When</th></tr></thead><tbody>\(rows)</tbody></table>
-            """ + page.links(path: Route.library(.video(id)).path, \.id, list: .generations, scope: id, userID: user.id)
+            """
+                + page.links(
+                    path: Route.library(.video(id)).path, \.id, list: .generations, scope: id.rawValue, userID: user.id)
         let body: HTML = """
             \(Breadcrumbs.project(id: video.projectID, name: video.projectName).html)
             <h1>\(video.title)</h1>
@@ -130,7 +132,7 @@ enum VideoPages {
     // MARK: Editing, copying, deleting
 
     /// GET /dashboard/videos/{id}/edit
-    static func editForm(_ c: inout Context, id: Int64) throws -> Response {
+    static func editForm(_ c: inout Context, id: ID<Video>) throws -> Response {
         let user = try c.requireUser()
         guard let video = try c.store.video(id: id, userID: user.id) else { throw HTTPError.notFound("No such video.") }
         let draft = Draft(
@@ -140,7 +142,7 @@ enum VideoPages {
 
     /// POST /dashboard/videos/{id}/edit: title, brief, preset and final prompt (a changed prompt is kept as
     /// a version; past generations keep the prompt they were made with).
-    static func update(_ c: inout Context, id: Int64) throws -> Response {
+    static func update(_ c: inout Context, id: ID<Video>) throws -> Response {
         let user = try c.requireUser()
         guard let video = try c.store.video(id: id, userID: user.id) else { throw HTTPError.notFound("No such video.") }
         let f = try c.form()
@@ -184,7 +186,7 @@ enum VideoPages {
     }
 
     /// POST /dashboard/videos/{id}/copy: "Save as new video", then open the copy.
-    static func copy(_ c: inout Context, id: Int64) throws -> Response {
+    static func copy(_ c: inout Context, id: ID<Video>) throws -> Response {
         let user = try c.requireUser()
         let copy = try c.library.copyVideo(id: id, user: user)
         c.setFlash("Saved as a new video; the original is unchanged.")
@@ -192,7 +194,7 @@ enum VideoPages {
     }
 
     /// GET /dashboard/videos/{id}/delete: what goes, and the button (or why it cannot go now).
-    static func confirmDelete(_ c: inout Context, id: Int64) throws -> Response {
+    static func confirmDelete(_ c: inout Context, id: ID<Video>) throws -> Response {
         let user = try c.requireUser()
         guard let video = try c.store.video(id: id, userID: user.id),
             let summary = try c.store.deletionSummary(videoID: id, userID: user.id)
@@ -201,7 +203,7 @@ enum VideoPages {
     }
 
     /// POST /dashboard/videos/{id}/delete: then back to the project, saying what went.
-    static func delete(_ c: inout Context, id: Int64) throws -> Response {
+    static func delete(_ c: inout Context, id: ID<Video>) throws -> Response {
         let user = try c.requireUser()
         do {
             let deleted = try c.library.deleteVideo(id: id, user: user)

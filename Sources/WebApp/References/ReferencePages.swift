@@ -35,7 +35,7 @@ enum ReferencePages {
     }
 
     /// POST /dashboard/videos/{id}/reference-image (multipart: `image`, `_csrf`).
-    static func upload(_ c: inout Context, videoID: Int64) throws -> Response {
+    static func upload(_ c: inout Context, videoID: ID<Video>) throws -> Response {
         let user = try c.requireUser()
         guard try c.store.video(id: videoID, userID: user.id) != nil else { throw HTTPError.notFound("No such video.") }
         guard c.request.contentType == "multipart/form-data" else {
@@ -54,7 +54,7 @@ enum ReferencePages {
     }
 
     /// POST /dashboard/videos/{id}/reference-image/delete
-    static func remove(_ c: inout Context, videoID: Int64) throws -> Response {
+    static func remove(_ c: inout Context, videoID: ID<Video>) throws -> Response {
         let user = try c.requireUser()
         guard try c.store.video(id: videoID, userID: user.id) != nil else { throw HTTPError.notFound("No such video.") }
         c.setFlash(
@@ -64,7 +64,7 @@ enum ReferencePages {
     }
 
     /// GET /dashboard/videos/{id}/reference-image: the original, sent by nginx once ownership is checked.
-    static func original(_ c: inout Context, videoID: Int64) throws -> Response {
+    static func original(_ c: inout Context, videoID: ID<Video>) throws -> Response {
         let user = try c.requireUser()
         guard let image = try images(c).current(videoID: videoID, userID: user.id) else {
             throw HTTPError.notFound("No reference image.")
@@ -74,7 +74,7 @@ enum ReferencePages {
 
     /// GET /dashboard/videos/{id}/reference-image/preview?size=1280x720&fit=crop — a small JPEG of the
     /// fitted frame, made on request (shrunk from the original; cached by the browser per image).
-    static func preview(_ c: inout Context, videoID: Int64) throws -> Response {
+    static func preview(_ c: inout Context, videoID: ID<Video>) throws -> Response {
         let user = try c.requireUser()
         guard let image = try images(c).current(videoID: videoID, userID: user.id) else {
             throw HTTPError.notFound("No reference image.")
@@ -103,7 +103,7 @@ enum ReferencePages {
 
 enum ReferenceAPI {
     /// GET /api/videos/{id}/reference-image
-    static func show(_ c: inout Context, videoID: Int64) throws -> Response {
+    static func show(_ c: inout Context, videoID: ID<Video>) throws -> Response {
         let user = try c.requireUser()
         guard try c.store.video(id: videoID, userID: user.id) != nil else { throw HTTPError.notFound("No such video.") }
         guard let image = try ReferencePages.images(c).current(videoID: videoID, userID: user.id) else {
@@ -113,7 +113,7 @@ enum ReferenceAPI {
     }
 
     /// PUT /api/videos/{id}/reference-image with the image as the body and its Content-Type.
-    static func put(_ c: inout Context, videoID: Int64) throws -> Response {
+    static func put(_ c: inout Context, videoID: ID<Video>) throws -> Response {
         let user = try c.requireUser()
         guard try c.store.video(id: videoID, userID: user.id) != nil else { throw HTTPError.notFound("No such video.") }
         guard ImageFormat(contentType: c.request.contentType) != nil else {
@@ -126,7 +126,7 @@ enum ReferenceAPI {
     }
 
     /// DELETE /api/videos/{id}/reference-image
-    static func delete(_ c: inout Context, videoID: Int64) throws -> Response {
+    static func delete(_ c: inout Context, videoID: ID<Video>) throws -> Response {
         let user = try c.requireUser()
         guard try c.store.video(id: videoID, userID: user.id) != nil else { throw HTTPError.notFound("No such video.") }
         guard try ReferencePages.images(c).remove(videoID: videoID, userID: user.id) else {
@@ -137,7 +137,7 @@ enum ReferenceAPI {
 }
 
 extension ReferenceImage {
-    func json(videoID: Int64) -> JSON {
+    func json(videoID: ID<Video>) -> JSON {
         .object([
             ("contentType", .string(format.contentType)), ("width", .int(width)), ("height", .int(height)),
             ("bytes", .int(bytes)), ("sha256", .string(sha256)), ("uploadedAt", .string(createdAt.iso)),

@@ -1,27 +1,29 @@
 // The references area's routes: each path parsed and printed in one place, and the handlers that answer it.
 
-import Core
+package import Core
 import Web
 
 package enum ReferenceRoute: Equatable, Sendable {
     /// GET: the video's reference image; POST: upload one (multipart form).
-    case videoReferenceImage(video: Int64)
+    case videoReferenceImage(video: ID<Video>)
     /// POST: remove the video's reference image.
-    case videoReferenceImageDelete(video: Int64)
+    case videoReferenceImageDelete(video: ID<Video>)
     /// GET ?size=WxH&fit=crop|letterbox: a small preview of the frame fitted to that size.
-    case videoReferencePreview(video: Int64)
+    case videoReferencePreview(video: ID<Video>)
     /// GET: the reference image's facts; PUT: upload (raw image body); DELETE: remove.
-    case apiReferenceImage(video: Int64)
+    case apiReferenceImage(video: ID<Video>)
 
     init?(_ p: PathParts) {
         switch p.segments {
         default:
             guard let (a, b, value, rest) = p.withID else { return nil }
             switch (a, b, rest) {
-            case ("dashboard", "videos", ["reference-image"]): self = .videoReferenceImage(video: value)
-            case ("dashboard", "videos", ["reference-image", "delete"]): self = .videoReferenceImageDelete(video: value)
-            case ("dashboard", "videos", ["reference-image", "preview"]): self = .videoReferencePreview(video: value)
-            case ("api", "videos", ["reference-image"]): self = .apiReferenceImage(video: value)
+            case ("dashboard", "videos", ["reference-image"]): self = .videoReferenceImage(video: ID(value))
+            case ("dashboard", "videos", ["reference-image", "delete"]):
+                self = .videoReferenceImageDelete(video: ID(value))
+            case ("dashboard", "videos", ["reference-image", "preview"]):
+                self = .videoReferencePreview(video: ID(value))
+            case ("api", "videos", ["reference-image"]): self = .apiReferenceImage(video: ID(value))
             default: return nil
             }
         }

@@ -7,7 +7,7 @@ import Web
 
 enum RoundtableAPI {
     /// POST /api/videos/{id}/roundtable {"preset"?, "feedback"?, "previousRoundtableId"?, "settings"?}
-    static func start(_ c: inout Context, videoID: Int64) throws -> Response {
+    static func start(_ c: inout Context, videoID: ID<Video>) throws -> Response {
         let user = try c.requireUser()
         guard let video = try c.store.video(id: videoID, userID: user.id) else {
             throw HTTPError.notFound("No such video.")
@@ -15,14 +15,14 @@ enum RoundtableAPI {
         let doc =
             c.request.body.allSatisfy({ $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 })
             ? nil : try Field.jsonObject(c.request.json())
-        let previous: Int64?
+        let previous: ID<Roundtable>?
         switch doc?.root["previousRoundtableId"] {
         case nil, .null?: previous = nil
         case let .number(n)?:
             guard let id = Int64(n), id > 0 else {
                 throw InvalidInput(field: "previousRoundtableId", "must be a roundtable id")
             }
-            previous = id
+            previous = ID(id)
         default: throw InvalidInput(field: "previousRoundtableId", "must be a roundtable id")
         }
         let table = try refusals {
@@ -32,13 +32,13 @@ enum RoundtableAPI {
                 requested: Catalog.requested(fromJSON: doc?.root["settings"]), previous: previous)
         }
         var response = Response.json(
-            .object([("roundtableId", .int(table.id)), ("status", .string(table.status.rawValue))]), status: 202)
+            .object([("roundtableId", .id(table.id)), ("status", .string(table.status.rawValue))]), status: 202)
         response.addHeader("Location", Route.roundtables(.apiRoundtable(table.id)).path)
         return response
     }
 
     /// GET /api/roundtables/{id}
-    static func one(_ c: inout Context, id: Int64) throws -> Response {
+    static func one(_ c: inout Context, id: ID<Roundtable>) throws -> Response {
         let user = try c.requireUser()
         guard let table = try c.roundtables.store.roundtable(id: id, userID: user.id) else {
             throw HTTPError.notFound("No such roundtable.")
@@ -47,7 +47,7 @@ enum RoundtableAPI {
     }
 
     /// GET /api/videos/{id}/roundtables — newest first.
-    static func list(_ c: inout Context, videoID: Int64) throws -> Response {
+    static func list(_ c: inout Context, videoID: ID<Video>) throws -> Response {
         let user = try c.requireUser()
         guard try c.store.video(id: videoID, userID: user.id) != nil else { throw HTTPError.notFound("No such video.") }
         let tables = try c.roundtables.store.list(videoID: videoID, userID: user.id)
@@ -61,7 +61,7 @@ enum RoundtableAPI {
     }
 
     /// POST /api/roundtables/{id}/accept {"prompt"?} → the video with its new final prompt.
-    static func accept(_ c: inout Context, id: Int64) throws -> Response {
+    static func accept(_ c: inout Context, id: ID<Roundtable>) throws -> Response {
         let user = try c.requireUser()
         let doc = c.request.body.isEmpty ? nil : try Field.jsonObject(c.request.json())
         let edited = try doc.map { try Field.json($0, "prompt") } ?? nil
@@ -70,11 +70,11 @@ enum RoundtableAPI {
     }
 
     /// POST /api/roundtables/{id}/retry — a failed one resumes, asking only what is missing.
-    static func retry(_ c: inout Context, id: Int64) throws -> Response {
+    static func retry(_ c: inout Context, id: ID<Roundtable>) throws -> Response {
         let user = try c.requireUser()
         let table = try refusals { try c.roundtables.retry(id: id, user: user) }
         return .json(
-            .object([("roundtableId", .int(table.id)), ("status", .string(table.status.rawValue))]), status: 202)
+            .object([("roundtableId", .id(table.id)), ("status", .string(table.status.rawValue))]), status: 202)
     }
 
     /// Absent: the video's own preset; null or "": none; a name: that preset.

@@ -18,10 +18,10 @@ extension RoundtableMessage {
 extension Roundtable {
     func json(messages: [RoundtableMessage]) -> JSON {
         .object([
-            ("id", .int(id)), ("videoId", .int(videoID)), ("status", .string(status.rawValue)),
+            ("id", .id(id)), ("videoId", .id(videoID)), ("status", .string(status.rawValue)),
             ("settings", settings.document), ("preset", .optional(preset)),
             ("feedback", .optional(feedback)),
-            ("previousRoundtableId", previousRoundtableID.map(JSON.int) ?? .null), ("chatModel", .string(chatModel)),
+            ("previousRoundtableId", previousRoundtableID.map(JSON.id) ?? .null), ("chatModel", .string(chatModel)),
             ("messages", .array(messages.map(\.json))), ("proposal", .optional(proposal)),
             ("rationale", .optional(rationale)),
             // Some call had no usage: the total is not known, so no number is given (never a partial as if whole).

@@ -8,13 +8,13 @@ import Web
 
 enum RoundtablePages {
     /// POST /dashboard/videos/{id}/roundtables (preset, settings, feedback, previous)
-    static func start(_ c: inout Context, videoID: Int64) throws -> Response {
+    static func start(_ c: inout Context, videoID: ID<Video>) throws -> Response {
         let user = try c.requireUser()
         guard let video = try c.store.video(id: videoID, userID: user.id) else {
             throw HTTPError.notFound("No such video.")
         }
         let form = try c.form()
-        let previous = form["previous"].flatMap { Int64($0) }
+        let previous = form["previous"].flatMap { Int64($0) }.map(ID<Roundtable>.init)
         do {
             let table = try c.roundtables.start(
                 user: user, video: video, preset: form["preset"], feedback: form["feedback"],
@@ -60,7 +60,7 @@ enum RoundtablePages {
     }
 
     /// GET /dashboard/roundtables/{id}
-    static func show(_ c: inout Context, id: Int64) throws -> Response {
+    static func show(_ c: inout Context, id: ID<Roundtable>) throws -> Response {
         let user = try c.requireUser()
         guard let table = try c.roundtables.store.roundtable(id: id, userID: user.id),
             let video = try c.store.video(id: table.videoID, userID: user.id)
@@ -157,7 +157,7 @@ enum RoundtablePages {
     }
 
     /// POST /dashboard/roundtables/{id}/accept (prompt?: an edited one)
-    static func accept(_ c: inout Context, id: Int64) throws -> Response {
+    static func accept(_ c: inout Context, id: ID<Roundtable>) throws -> Response {
         let user = try c.requireUser()
         let edited = try c.form()["prompt"]
         do {
@@ -172,7 +172,7 @@ enum RoundtablePages {
     }
 
     /// GET /dashboard/roundtables/{id}/edit: the proposal in a text box, then "Use this prompt".
-    static func edit(_ c: inout Context, id: Int64) throws -> Response {
+    static func edit(_ c: inout Context, id: ID<Roundtable>) throws -> Response {
         let user = try c.requireUser()
         guard let table = try c.roundtables.store.roundtable(id: id, userID: user.id) else {
             throw HTTPError.notFound("No such roundtable.")
@@ -181,7 +181,8 @@ enum RoundtablePages {
         return try editPage(c, id: id, user: user, prompt: proposal, error: nil, status: 200)
     }
 
-    static func editPage(_ c: Context, id: Int64, user: User, prompt: String, error: String?, status: Int) throws
+    static func editPage(_ c: Context, id: ID<Roundtable>, user: User, prompt: String, error: String?, status: Int)
+        throws
         -> Response
     {
         guard let table = try c.roundtables.store.roundtable(id: id, userID: user.id),
@@ -198,7 +199,7 @@ enum RoundtablePages {
     }
 
     /// POST /dashboard/roundtables/{id}/retry
-    static func retry(_ c: inout Context, id: Int64) throws -> Response {
+    static func retry(_ c: inout Context, id: ID<Roundtable>) throws -> Response {
         let user = try c.requireUser()
         do {
             _ = try c.roundtables.retry(id: id, user: user)

@@ -1,36 +1,36 @@
 // The roundtables area's routes: each path parsed and printed in one place, and the handlers that answer it.
 
-import Core
+package import Core
 import Web
 
 package enum RoundtableRoute: Equatable, Sendable {
     /// POST: start a roundtable from the video page (or run one again with feedback).
-    case videoRoundtables(video: Int64)
-    case roundtable(Int64)
-    case roundtableAccept(Int64)
-    case roundtableEdit(Int64)
-    case roundtableRetry(Int64)
-    case apiVideoRoundtable(video: Int64)  // POST: start
-    case apiVideoRoundtables(video: Int64)  // GET: list
-    case apiRoundtable(Int64)
-    case apiRoundtableAccept(Int64)
-    case apiRoundtableRetry(Int64)
+    case videoRoundtables(video: ID<Video>)
+    case roundtable(ID<Roundtable>)
+    case roundtableAccept(ID<Roundtable>)
+    case roundtableEdit(ID<Roundtable>)
+    case roundtableRetry(ID<Roundtable>)
+    case apiVideoRoundtable(video: ID<Video>)  // POST: start
+    case apiVideoRoundtables(video: ID<Video>)  // GET: list
+    case apiRoundtable(ID<Roundtable>)
+    case apiRoundtableAccept(ID<Roundtable>)
+    case apiRoundtableRetry(ID<Roundtable>)
 
     init?(_ p: PathParts) {
         switch p.segments {
         default:
             guard let (a, b, value, rest) = p.withID else { return nil }
             switch (a, b, rest) {
-            case ("dashboard", "videos", ["roundtables"]): self = .videoRoundtables(video: value)
-            case ("dashboard", "roundtables", []): self = .roundtable(value)
-            case ("dashboard", "roundtables", ["accept"]): self = .roundtableAccept(value)
-            case ("dashboard", "roundtables", ["edit"]): self = .roundtableEdit(value)
-            case ("dashboard", "roundtables", ["retry"]): self = .roundtableRetry(value)
-            case ("api", "videos", ["roundtable"]): self = .apiVideoRoundtable(video: value)
-            case ("api", "videos", ["roundtables"]): self = .apiVideoRoundtables(video: value)
-            case ("api", "roundtables", []): self = .apiRoundtable(value)
-            case ("api", "roundtables", ["accept"]): self = .apiRoundtableAccept(value)
-            case ("api", "roundtables", ["retry"]): self = .apiRoundtableRetry(value)
+            case ("dashboard", "videos", ["roundtables"]): self = .videoRoundtables(video: ID(value))
+            case ("dashboard", "roundtables", []): self = .roundtable(ID(value))
+            case ("dashboard", "roundtables", ["accept"]): self = .roundtableAccept(ID(value))
+            case ("dashboard", "roundtables", ["edit"]): self = .roundtableEdit(ID(value))
+            case ("dashboard", "roundtables", ["retry"]): self = .roundtableRetry(ID(value))
+            case ("api", "videos", ["roundtable"]): self = .apiVideoRoundtable(video: ID(value))
+            case ("api", "videos", ["roundtables"]): self = .apiVideoRoundtables(video: ID(value))
+            case ("api", "roundtables", []): self = .apiRoundtable(ID(value))
+            case ("api", "roundtables", ["accept"]): self = .apiRoundtableAccept(ID(value))
+            case ("api", "roundtables", ["retry"]): self = .apiRoundtableRetry(ID(value))
             default: return nil
             }
         }

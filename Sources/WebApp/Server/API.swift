@@ -26,7 +26,7 @@ enum API {
         return response
     }
 
-    static func project(_ c: inout Context, id: Int64) throws -> Response {
+    static func project(_ c: inout Context, id: ID<Project>) throws -> Response {
         let user = try c.requireUser()
         guard let project = try c.store.project(id: id, userID: user.id) else {
             throw HTTPError.notFound("No such project.")
@@ -35,7 +35,7 @@ enum API {
     }
 
     /// GET /api/projects/{id}/videos — paged; `?q=`, `?status=`, `?model=`, `?sort=` as `VideoQuery` reads them.
-    static func listVideos(_ c: inout Context, project: Int64) throws -> Response {
+    static func listVideos(_ c: inout Context, project: ID<Project>) throws -> Response {
         let user = try c.requireUser()
         guard try c.store.project(id: project, userID: user.id) != nil else {
             throw HTTPError.notFound("No such project.")
@@ -48,14 +48,15 @@ enum API {
         try videoList(c, user: c.requireUser(), projectID: nil)
     }
 
-    private static func videoList(_ c: Context, user: User, projectID: Int64?) throws -> Response {
+    private static func videoList(_ c: Context, user: User, projectID: ID<Project>?) throws -> Response {
         let query = try VideoQuery.parse(c.request.query)
-        let request = try query.pageRequest(c.request.query, scope: projectID ?? 0, userID: user.id, forPage: false)
+        let request = try query.pageRequest(
+            c.request.query, scope: projectID?.rawValue ?? 0, userID: user.id, forPage: false)
         let page = try c.store.videos(userID: user.id, projectID: projectID, query: query, page: request)
         return .json(page.json(key: "videos", next: page.next(\.cursor)) { json($0.video) })
     }
 
-    static func createVideo(_ c: inout Context, project: Int64) throws -> Response {
+    static func createVideo(_ c: inout Context, project: ID<Project>) throws -> Response {
         let user = try c.requireUser()
         let doc = try Field.jsonObject(c.request.json())
         let draft = try VideoPages.validated(
@@ -74,7 +75,7 @@ enum API {
         return response
     }
 
-    static func video(_ c: inout Context, id: Int64) throws -> Response {
+    static func video(_ c: inout Context, id: ID<Video>) throws -> Response {
         let user = try c.requireUser()
         guard let video = try c.store.video(id: id, userID: user.id) else { throw HTTPError.notFound("No such video.") }
         guard case var .object(pairs) = json(video) else { return .json(json(video)) }
@@ -92,7 +93,7 @@ enum API {
     // MARK: Editing and deleting
 
     /// PATCH /api/projects/{id}: any of `name`, `description`.
-    static func updateProject(_ c: inout Context, id: Int64) throws -> Response {
+    static func updateProject(_ c: inout Context, id: ID<Project>) throws -> Response {
         let user = try c.requireUser()
         let doc = try Field.patch(c.request, allowed: ["name", "description"])
         let changes = Library.ProjectChanges(
@@ -102,14 +103,14 @@ enum API {
     }
 
     /// DELETE /api/projects/{id}: the project, its videos and their media; generation rows stay (spend).
-    static func deleteProject(_ c: inout Context, id: Int64) throws -> Response {
+    static func deleteProject(_ c: inout Context, id: ID<Project>) throws -> Response {
         let user = try c.requireUser()
         _ = try c.library.deleteProject(id: id, user: user)
         return Response(status: 204)
     }
 
     /// PATCH /api/videos/{id}: any of `title`, `brief`, `final_prompt`, `preset` (null clears the preset).
-    static func updateVideo(_ c: inout Context, id: Int64) throws -> Response {
+    static func updateVideo(_ c: inout Context, id: ID<Video>) throws -> Response {
         let user = try c.requireUser()
         let doc = try Field.patch(c.request, allowed: ["title", "brief", "final_prompt", "preset"])
         var changes = Library.VideoChanges(
@@ -125,14 +126,14 @@ enum API {
     }
 
     /// DELETE /api/videos/{id}: the video, its prompt versions and its media; generation rows stay (spend).
-    static func deleteVideo(_ c: inout Context, id: Int64) throws -> Response {
+    static func deleteVideo(_ c: inout Context, id: ID<Video>) throws -> Response {
         let user = try c.requireUser()
         _ = try c.library.deleteVideo(id: id, user: user)
         return Response(status: 204)
     }
 
     /// POST /api/videos/{id}/copy: a new video with the same brief, prompt and preset, in the same project.
-    static func copyVideo(_ c: inout Context, id: Int64) throws -> Response {
+    static func copyVideo(_ c: inout Context, id: ID<Video>) throws -> Response {
         let user = try c.requireUser()
         let copy = try c.library.copyVideo(id: id, user: user)
         var response = Response.json(json(copy), status: 201)
@@ -166,7 +167,7 @@ enum API {
 
     static func json(_ p: Project) -> JSON {
         .object([
-            ("id", .int(p.id)), ("name", .string(p.name)), ("description", .string(p.description)),
+            ("id", .id(p.id)), ("name", .string(p.name)), ("description", .string(p.description)),
             ("video_count", .int(p.videoCount)), ("created_at", .string(p.createdAt.iso)),
             ("updated_at", .string(p.updatedAt.iso)),
         ])
@@ -174,14 +175,14 @@ enum API {
 
     static func json(_ v: Video) -> JSON {
         .object([
-            ("id", .int(v.id)), ("project_id", .int(v.projectID)), ("title", .string(v.title)),
+            ("id", .id(v.id)), ("project_id", .id(v.projectID)), ("title", .string(v.title)),
             ("brief", .string(v.brief)), ("final_prompt", .string(v.finalPrompt)), ("preset", .optional(v.preset)),
             ("created_at", .string(v.createdAt.iso)), ("updated_at", .string(v.updatedAt.iso)),
             (
                 "latest_generation",
                 v.latest.map { latest in
                     .object([
-                        ("id", .int(latest.id)), ("status", .string(latest.status.rawValue)),
+                        ("id", .id(latest.id)), ("status", .string(latest.status.rawValue)),
                         ("model", .string(latest.model)),
                         ("created_at", .string(latest.createdAt.iso)),
                     ])

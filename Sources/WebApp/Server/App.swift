@@ -51,7 +51,7 @@ public final class App {
     private func answer(_ request: Request, route: Route?) -> Response {
         var request = request
         if request.method == "HEAD" { request.method = "GET" }
-        var userID: Int64?
+        var userID: ID<User>?
         do {
             guard let route else { throw HTTPError.notFound() }
             if route == .healthz { return health() }
@@ -104,7 +104,7 @@ public final class App {
     }
 
     /// Every error answer is logged with the request id (5xx as errors with the detail, the rest as info).
-    func errorResponse(_ error: any Error, for request: Request, userID: Int64? = nil) -> Response {
+    func errorResponse(_ error: any Error, for request: Request, userID: ID<User>? = nil) -> Response {
         let http = Self.httpError(error)
         var metadata: Logger.Metadata = [
             "request_id": "\(request.requestID)", "status": "\(http.status)", "code": "\(http.code)",

@@ -13,7 +13,7 @@ struct Breadcrumbs {
     static let account = Breadcrumbs([("Account", .accounts(.account))])
 
     /// Dashboard › the project.
-    static func project(id: Int64, name: String) -> Breadcrumbs {
+    static func project(id: ID<Project>, name: String) -> Breadcrumbs {
         dashboard.then(name, .library(.project(id)))
     }
 

@@ -86,7 +86,7 @@ struct Context {
     }
 
     /// The user's generation and its video, from the cache when it has them (for pages and media).
-    func generationWithVideo(id: Int64, userID: Int64) throws -> (Generation, Video)? {
+    func generationWithVideo(id: ID<Generation>, userID: ID<User>) throws -> (Generation, Video)? {
         let now = AnswerCache.now()
         if let entry = cache?.generation(id: id, userID: userID, now: now), let video = entry.video {
             return (entry.generation, video)

@@ -6,7 +6,7 @@ import Telemetry
 import Web
 
 enum Media {
-    static func serve(_ c: inout Context, generationID: Int64, file: String) throws -> Response {
+    static func serve(_ c: inout Context, generationID: ID<Generation>, file: String) throws -> Response {
         let user = try c.requireUser()
         if let reference = ReferenceFile(fileName: file) {
             return try serveReference(&c, generationID: generationID, file: reference, user: user)
@@ -32,7 +32,7 @@ enum Media {
     }
 
     /// The reference image a generation started from, or its fitted frame (ownership checked).
-    static func serveReference(_ c: inout Context, generationID: Int64, file: ReferenceFile, user: User) throws
+    static func serveReference(_ c: inout Context, generationID: ID<Generation>, file: ReferenceFile, user: User) throws
         -> Response
     {
         guard let (generation, _) = try c.generationWithVideo(id: generationID, userID: user.id),
@@ -62,7 +62,7 @@ enum Media {
     }
 
     /// An ASCII filename for every browser plus the exact title in RFC 5987 form.
-    static func contentDisposition(title: String, generationID: Int64, asset: MediaAsset) -> String {
+    static func contentDisposition(title: String, generationID: ID<Generation>, asset: MediaAsset) -> String {
         let ext = asset.fileName.split(separator: ".").last.map(String.init) ?? "bin"
         var ascii = String(
             title.unicodeScalars.map { s -> Character in

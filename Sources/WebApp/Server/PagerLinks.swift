@@ -5,8 +5,10 @@ import Web
 
 extension Page {
     /// The pages' "Newer" / "Older" links to `path`, the position in `?before=` / `?after=`; empty for a single page.
-    func links(path: String, _ id: (Item) -> Int64, list: PagedList, scope: Int64, userID: Int64) -> HTML {
-        links(path: path) { Cursor(list: list, scope: scope, userID: userID, id: id($0)) }
+    func links<Entity>(
+        path: String, _ id: (Item) -> ID<Entity>, list: PagedList, scope: Int64, userID: ID<User>
+    ) -> HTML {
+        links(path: path) { Cursor(list: list, scope: scope, userID: userID, id: id($0).rawValue) }
     }
 
     /// The same for any order; `query` (already form-encoded, e.g. "q=cat&sort=title") is kept in both links,

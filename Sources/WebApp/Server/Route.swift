@@ -3,7 +3,7 @@
 // Roundtables/RoundtableRoutes.swift) parses, prints and answers its own paths. Ids are typed and only in the
 // form they are printed in: a path whose id is not a canonical number is simply not a route (404).
 
-import Core
+package import Core
 import Telemetry
 
 package enum Route: Equatable, Sendable {
@@ -25,7 +25,7 @@ package enum Route: Equatable, Sendable {
     case webhooks(WebhookRoute)
     case usage(UsageRoute)
     /// A stored media file of a generation; only PromptReel's own file names are routes.
-    case media(generation: Int64, file: String)
+    case media(generation: ID<Generation>, file: String)
 
     /// The JSON API's OpenAPI document: served by nginx from Public/openapi.json (made from docs/openapi.yaml),
     /// so it is not a case the app answers.
@@ -57,7 +57,7 @@ package enum Route: Equatable, Sendable {
             } else if let (a, b, value, rest) = p.withID, a == "media", b == "generations", rest.count == 1,
                 MediaAsset(fileName: rest[0]) != nil || ReferenceFile(fileName: rest[0]) != nil
             {
-                self = .media(generation: value, file: rest[0])
+                self = .media(generation: ID(value), file: rest[0])
             } else {
                 return nil
             }

@@ -38,27 +38,27 @@ enum WebhookAPI {
     }
 
     /// GET /api/webhooks/{id}
-    static func one(_ c: inout Context, id: Int64) throws -> Response {
+    static func one(_ c: inout Context, id: ID<WebhookEndpoint>) throws -> Response {
         let user = try c.requireUser()
         return .json(try c.webhooks.endpoint(id: id, user: user).json)
     }
 
     /// DELETE /api/webhooks/{id}: the endpoint and its delivery log.
-    static func delete(_ c: inout Context, id: Int64) throws -> Response {
+    static func delete(_ c: inout Context, id: ID<WebhookEndpoint>) throws -> Response {
         let user = try c.requireUser()
         try c.webhooks.delete(id: id, user: user)
         return Response(status: 204)
     }
 
     /// GET /api/webhooks/{id}/deliveries — the latest 50, newest first, each with its attempts.
-    static func deliveries(_ c: inout Context, id: Int64) throws -> Response {
+    static func deliveries(_ c: inout Context, id: ID<WebhookEndpoint>) throws -> Response {
         let user = try c.requireUser()
         return .json(
             .object([("deliveries", .array(try c.webhooks.deliveryLog(endpointID: id, user: user).1.map(\.json)))]))
     }
 
     /// POST /api/webhook-deliveries/{id}/redeliver — due again at once (same webhook-id and body).
-    static func redeliver(_ c: inout Context, deliveryID: Int64) throws -> Response {
+    static func redeliver(_ c: inout Context, deliveryID: ID<WebhookDelivery>) throws -> Response {
         let user = try c.requireUser()
         return .json(try c.webhooks.redeliver(id: deliveryID, user: user).json, status: 202)
     }

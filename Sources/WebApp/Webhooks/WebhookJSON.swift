@@ -6,7 +6,7 @@ import Web
 extension WebhookEndpoint {
     var json: JSON {
         .object([
-            ("id", .int(id)), ("url", .string(url)), ("events", .array(events.map { .string($0.rawValue) })),
+            ("id", .id(id)), ("url", .string(url)), ("events", .array(events.map { .string($0.rawValue) })),
             ("createdAt", .string(createdAt.iso)),
             (
                 "deliveries",
@@ -29,9 +29,9 @@ extension WebhookAttempt {
 extension WebhookDelivery {
     var json: JSON {
         .object([
-            ("id", .int(id)), ("endpointId", .int(endpointID)), ("type", .string(event.rawValue)),
+            ("id", .id(id)), ("endpointId", .id(endpointID)), ("type", .string(event.rawValue)),
             ("webhookId", .string(messageID)),
-            ("generationId", generationID.map { JSON.int($0) } ?? .null), ("status", .string(status.rawValue)),
+            ("generationId", generationID.map(JSON.id) ?? .null), ("status", .string(status.rawValue)),
             ("attempts", .int(attempts)), ("nextAttemptAt", .optional(nextAttemptAt?.iso)),
             ("lastAttemptAt", .optional(lastAttemptAt?.iso)),
             ("lastStatusCode", lastStatusCode.map { JSON.int($0) } ?? .null), ("lastError", .optional(lastError)),

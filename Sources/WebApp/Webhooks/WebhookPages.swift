@@ -31,14 +31,14 @@ enum WebhookPages {
         }
     }
 
-    static func delete(_ c: inout Context, id: Int64) throws -> Response {
+    static func delete(_ c: inout Context, id: ID<WebhookEndpoint>) throws -> Response {
         let user = try c.requireUser()
         try c.webhooks.delete(id: id, user: user)
         c.setFlash("Webhook endpoint deleted.")
         return .redirect(to: Route.webhooks(.webhooks).path)
     }
 
-    static func redeliver(_ c: inout Context, deliveryID: Int64) throws -> Response {
+    static func redeliver(_ c: inout Context, deliveryID: ID<WebhookDelivery>) throws -> Response {
         let user = try c.requireUser()
         do {
             let delivery = try c.webhooks.redeliver(id: deliveryID, user: user)
@@ -97,7 +97,7 @@ enum WebhookPages {
         return .html(Views.layout("Webhooks", c, body: body), status: status)
     }
 
-    static func show(_ c: inout Context, id: Int64) throws -> Response {
+    static func show(_ c: inout Context, id: ID<WebhookEndpoint>) throws -> Response {
         let user = try c.requireUser()
         let (endpoint, deliveries) = try c.webhooks.deliveryLog(endpointID: id, user: user)
         let rows: [HTML] = deliveries.map { d in

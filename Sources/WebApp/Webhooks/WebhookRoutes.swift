@@ -1,20 +1,20 @@
 // The webhooks area's routes: each path parsed and printed in one place, and the handlers that answer it.
 
-import Core
+package import Core
 import Web
 
 package enum WebhookRoute: Equatable, Sendable {
     /// GET: the user's webhook endpoints and the add form; POST: add one (its secret shown once).
     case webhooks
     /// GET: an endpoint's delivery log.
-    case webhook(Int64)
-    case deleteWebhook(Int64)
+    case webhook(ID<WebhookEndpoint>)
+    case deleteWebhook(ID<WebhookEndpoint>)
     /// POST: "send again".
-    case redeliverWebhook(delivery: Int64)
+    case redeliverWebhook(delivery: ID<WebhookDelivery>)
     case apiWebhooks  // GET: list; POST: create
-    case apiWebhook(Int64)  // GET, DELETE
-    case apiWebhookDeliveries(Int64)
-    case apiRedeliverWebhook(delivery: Int64)
+    case apiWebhook(ID<WebhookEndpoint>)  // GET, DELETE
+    case apiWebhookDeliveries(ID<WebhookEndpoint>)
+    case apiRedeliverWebhook(delivery: ID<WebhookDelivery>)
 
     init?(_ p: PathParts) {
         switch p.segments {
@@ -23,12 +23,12 @@ package enum WebhookRoute: Equatable, Sendable {
         default:
             guard let (a, b, value, rest) = p.withID else { return nil }
             switch (a, b, rest) {
-            case ("account", "webhooks", []): self = .webhook(value)
-            case ("account", "webhooks", ["delete"]): self = .deleteWebhook(value)
-            case ("account", "webhook-deliveries", ["redeliver"]): self = .redeliverWebhook(delivery: value)
-            case ("api", "webhooks", []): self = .apiWebhook(value)
-            case ("api", "webhooks", ["deliveries"]): self = .apiWebhookDeliveries(value)
-            case ("api", "webhook-deliveries", ["redeliver"]): self = .apiRedeliverWebhook(delivery: value)
+            case ("account", "webhooks", []): self = .webhook(ID(value))
+            case ("account", "webhooks", ["delete"]): self = .deleteWebhook(ID(value))
+            case ("account", "webhook-deliveries", ["redeliver"]): self = .redeliverWebhook(delivery: ID(value))
+            case ("api", "webhooks", []): self = .apiWebhook(ID(value))
+            case ("api", "webhooks", ["deliveries"]): self = .apiWebhookDeliveries(ID(value))
+            case ("api", "webhook-deliveries", ["redeliver"]): self = .apiRedeliverWebhook(delivery: ID(value))
             default: return nil
             }
         }

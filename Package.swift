@@ -43,8 +43,11 @@ let package = Package(
             linkerSettings: [.linkedLibrary("dl")]  // libvips itself is opened with dlopen (see CVips.c)
         ),
 
-        // Transport-free HTTP vocabulary: Request, Response, parsing, JSON, HTML escaping.
-        .target(name: "Web", swiftSettings: strict),
+        // Data formats with no HTTP in them: the JSON value and parser, percent-encoding, text helpers. The domain
+        // and the provider clients read and write JSON through this, so neither needs the HTTP vocabulary.
+        .target(name: "Formats", swiftSettings: strict),
+        // Transport-free HTTP vocabulary: Request, Response, forms, multipart, HTML escaping, error pages.
+        .target(name: "Web", dependencies: ["Formats"], swiftSettings: strict),
         // libpq wrapper: connections, parameterized queries, typed errors, migrations.
         .target(name: "Postgres", dependencies: ["CLibPQ"], swiftSettings: strict),
         // Reference images through libvips: probe by magic bytes and header, bomb limits, fit to a size.
@@ -52,7 +55,7 @@ let package = Package(
         // libcurl wrapper used by the video provider client.
         .target(name: "HTTPClient", dependencies: ["CCurl"], swiftSettings: strict),
         // The Videos API ("Sora API") client: calls, decoding, typed errors, retries.
-        .target(name: "VideoAPI", dependencies: ["HTTPClient", "Web", "CSodium"], swiftSettings: strict),
+        .target(name: "VideoAPI", dependencies: ["HTTPClient", "Formats", "CSodium"], swiftSettings: strict),
         // The FastCGI edge: turns FCGX requests into Web.Request values and back.
         .target(name: "FastCGIServer", dependencies: ["CFastCGI", "Web"], swiftSettings: strict),
         // The layering, kept by the compiler (docs/ARCHITECTURE.md): Telemetry ← Core ← Engine, Core ← WebApp;
@@ -70,17 +73,18 @@ let package = Package(
         // The domain: one folder per capability (types, services, stores), money, configuration. No HTTP
         // server, no provider client.
         .target(
-            name: "Core", dependencies: ["Telemetry", "Web", "Postgres", "Images", "CSodium", "CCrack"],
+            name: "Core", dependencies: ["Telemetry", "Formats", "Postgres", "Images", "CSodium", "CCrack"],
             swiftSettings: strict),
         // Workers and everything that talks to providers or runs programs for them.
         .target(
-            name: "Engine", dependencies: ["Core", "Telemetry", "Web", "Postgres", "Images", "VideoAPI", "HTTPClient"],
+            name: "Engine",
+            dependencies: ["Core", "Telemetry", "Formats", "Postgres", "Images", "VideoAPI", "HTTPClient"],
             swiftSettings: strict),
         // Pages and the JSON API: the route table, context, views, one folder per capability.
         .target(
             name: "WebApp",
             dependencies: [
-                "Core", "Telemetry", "Web", "Postgres", "Images",
+                "Core", "Telemetry", "Web", "Formats", "Postgres", "Images",
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -106,15 +110,17 @@ let package = Package(
             swiftSettings: strict
         ),
 
-        .testTarget(name: "WebTests", dependencies: ["Web"], swiftSettings: strict),
+        .testTarget(name: "WebTests", dependencies: ["Web", "Formats"], swiftSettings: strict),
         .testTarget(name: "ImagesTests", dependencies: ["Images"], swiftSettings: strict),
         .testTarget(name: "FastCGIServerTests", dependencies: ["FastCGIServer"], swiftSettings: strict),
         .testTarget(name: "HTTPClientTests", dependencies: ["HTTPClient"], swiftSettings: strict),
         .testTarget(name: "PostgresTests", dependencies: ["Postgres"], swiftSettings: strict),
-        .testTarget(name: "VideoAPITests", dependencies: ["VideoAPI", "Web"], swiftSettings: strict),
+        .testTarget(name: "VideoAPITests", dependencies: ["VideoAPI", "Formats"], swiftSettings: strict),
         .testTarget(
             name: "PromptReelTests",
-            dependencies: ["Core", "Engine", "WebApp", "Telemetry", "Postgres", "Web", "VideoAPI", "Images"],
+            dependencies: [
+                "Core", "Engine", "WebApp", "Telemetry", "Postgres", "Web", "Formats", "VideoAPI", "Images",
+            ],
             swiftSettings: strict),
     ],
     swiftLanguageModes: [.v6]

@@ -3,8 +3,8 @@
 // call makes nothing that lasts) on a fresh connection per attempt, and every attempt that may have been
 // billed without an answer reported to the caller. Not Sendable: each thread makes its own.
 
+import Formats
 import HTTPClient
-import Web
 
 public struct ChatMessage: Sendable, Equatable {
     /// `system` (or `developer`), `user` or `assistant`.

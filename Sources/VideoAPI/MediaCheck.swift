@@ -1,7 +1,7 @@
 // What a downloaded body really is, judged by its bytes, never by its label: gateways send JSON errors
 // labelled video/mp4, and the MP4 itself for a thumbnail or spritesheet.
 
-import Web
+import Formats
 
 public enum MediaCheck {
     public enum Verdict: Sendable, Equatable {

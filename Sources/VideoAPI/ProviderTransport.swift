@@ -6,8 +6,8 @@
 // completions travel on a fresh connection each (`ConnectionUse.fresh`), because libcurl silently sends
 // a request again when a reused connection dies before answering. Reads keep the connection cache.
 
+import Formats
 import HTTPClient
-import Web
 
 /// Which calls may be sent again after a failure.
 enum RetryRule {

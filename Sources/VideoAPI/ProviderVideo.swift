@@ -1,7 +1,7 @@
 // The Video object, decoded tolerantly: only `id` and `status` are indispensable. Gateways leave keys
 // out, add their own, send `seconds` as a number or null, and invent states.
 
-public import Web
+public import Formats
 
 public enum VideoStatus: Sendable, Equatable {
     /// Accepted, not started: queued, pending, starting, throttled, …

@@ -6,9 +6,9 @@
 // connection failures. Create and remix start paid jobs, so they retry only when nothing can have been
 // created: the connection was refused before sending, or the provider answered 429 or 503.
 
+import Formats
 import Glibc
 import HTTPClient
-import Web
 
 public struct APIResult<Value: Sendable>: Sendable {
     public var value: Value

@@ -1,5 +1,7 @@
 // The one place an HTTPError becomes a response: JSON under /api, a readable page elsewhere.
 
+import Formats
+
 public enum ErrorPages {
     public static func isAPI(_ request: Request) -> Bool {
         request.path == "/api" || request.path.hasPrefix("/api/")

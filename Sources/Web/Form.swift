@@ -1,5 +1,7 @@
 // application/x-www-form-urlencoded and query-string decoding.
 
+import Formats
+
 public struct Form: Sendable {
     public var fields: [String: String]
     public init(_ fields: [String: String] = [:]) { self.fields = fields }
@@ -56,7 +58,7 @@ public enum FormDecoder {
             if b == UInt8(ascii: "+") {
                 out.append(UInt8(ascii: " "))
             } else if b == UInt8(ascii: "%"), i + 2 < raw.endIndex,
-                let hi = hexValue(raw[i + 1]), let lo = hexValue(raw[i + 2])
+                let hi = URLEncoding.hexValue(raw[i + 1]), let lo = URLEncoding.hexValue(raw[i + 2])
             {
                 out.append(hi << 4 | lo)
                 i += 2
@@ -66,40 +68,5 @@ public enum FormDecoder {
             i += 1
         }
         return out
-    }
-
-    static func hexValue(_ b: UInt8) -> UInt8? {
-        switch b {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): b - UInt8(ascii: "0")
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): b - UInt8(ascii: "a") + 10
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): b - UInt8(ascii: "A") + 10
-        default: nil
-        }
-    }
-}
-
-public enum URLEncoding {
-    /// Percent-encodes everything but unreserved characters (RFC 3986), for query values and path segments.
-    public static func encode(_ s: String) -> String {
-        var out = ""
-        for b in s.utf8 {
-            switch b {
-            case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),
-                UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "."),
-                UInt8(ascii: "_"), UInt8(ascii: "~"):
-                out.unicodeScalars.append(Unicode.Scalar(b))
-            default:
-                let hex = Array("0123456789ABCDEF".utf8)
-                out += "%" + String(decoding: [hex[Int(b >> 4)], hex[Int(b & 15)]], as: UTF8.self)
-            }
-        }
-        return out
-    }
-}
-
-extension URLEncoding {
-    /// `name=value&…` for a URL's query.
-    public static func query(_ pairs: [(String, String)]) -> String {
-        pairs.map { "\(encode($0.0))=\(encode($0.1))" }.joined(separator: "&")
     }
 }

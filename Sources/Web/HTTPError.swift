@@ -1,5 +1,7 @@
 // The one error vocabulary handlers throw; the app maps it to a status, a public message and a log line.
 
+import Formats
+
 public struct HTTPError: Error, Sendable {
     public var status: Int
     /// Machine-readable code for JSON clients (`not_found`, `validation_failed`, …).

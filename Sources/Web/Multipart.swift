@@ -3,6 +3,8 @@
 // `Content-Disposition: form-data; name="…"`, the body must end with the closing delimiter, and the
 // number of parts and the size of each part's headers are bounded.
 
+import Formats
+
 public struct MultipartPart: Sendable {
     public let name: String
     /// Present for file inputs (may be empty when no file was chosen).

@@ -1,5 +1,7 @@
 // A transport-free HTTP request: what any handler sees, whatever carried it (FastCGI, a test).
 
+public import Formats
+
 public struct Request: Sendable {
     public var method: String
     /// The path without the query string, percent-decoded segments are left to the router.

@@ -1,5 +1,7 @@
 // A transport-free HTTP response, written back by whichever adapter carried the request.
 
+public import Formats
+
 public struct Response: Sendable {
     public var status: Int
     public var headers: [(String, String)]

@@ -1,6 +1,7 @@
 // The model catalog against the real database: every offered combination is priced by the SQL
 // function exactly as an independent calculation says; impossible combinations name what is offered.
 
+import Formats
 import Foundation
 import Postgres
 import Testing

@@ -1,5 +1,6 @@
 // Downloads checked by their bytes: not ready, definite failures, real media, and posters made locally.
 
+import Formats
 import Foundation
 import Images
 import Postgres

@@ -1,5 +1,6 @@
 // The engine's submit step: what a create carries, and which failures send it again, hold it back or fail it.
 
+import Formats
 import Foundation
 import Images
 import Postgres

@@ -3,6 +3,7 @@
 // and a scripted provider in place of a socket. Each suite puts a generation in a known phase, runs one
 // engine step and reads the row, the provider's calls and the media directory back.
 
+import Formats
 import Foundation
 import Images
 import Postgres

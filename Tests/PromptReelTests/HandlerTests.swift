@@ -1,6 +1,7 @@
 // The application's handlers against a real PostgreSQL, without a socket: auth, CSRF, ownership,
 // validation and error mapping.
 
+import Formats
 import Postgres
 import Testing
 import Web

@@ -1,6 +1,7 @@
 // Test helpers: the real database from DATABASE_URL (scripts/test starts one) and a cookie-keeping
 // client that drives the App's handlers directly, with no socket in between.
 
+import Formats
 import Foundation
 import Postgres
 import Synchronization

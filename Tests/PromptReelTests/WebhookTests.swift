@@ -2,6 +2,7 @@
 // against vectors computed with the reference library (PyPI standardwebhooks), the retry schedule, and,
 // against the real PostgreSQL, the enqueue trigger and the delivery worker's refusals.
 
+import Formats
 import Foundation
 import Postgres
 import Testing

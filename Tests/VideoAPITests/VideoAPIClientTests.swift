@@ -2,10 +2,10 @@
 // class, retries and their waits, timeouts, malformed bodies, and creates that must not be resent.
 // Serialized: the simulator's injected faults are shared state.
 
+import Formats
 import Foundation
 import HTTPClient
 import Testing
-import Web
 
 @testable import VideoAPI
 

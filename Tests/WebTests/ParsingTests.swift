@@ -1,5 +1,6 @@
 // Form, query, cookie and JSON parsing, including malformed input.
 
+import Formats
 import Testing
 import Web
 

@@ -1,8 +1,8 @@
 // The model catalog as the application sees it, and the mapping from the settings users know
 // (model, duration, aspect_ratio, resolution) to the API's (model, seconds as a string, size).
 
+package import Formats
 package import Postgres
-package import Web
 
 package struct CatalogSize: Sendable {
     package let aspectRatio: String

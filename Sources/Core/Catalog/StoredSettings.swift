@@ -1,7 +1,7 @@
 // The settings a generation or a roundtable was made with, as its row keeps them (jsonb), decoded once when
 // the row is read: pages and answers use the fields, never the text.
 
-package import Web
+package import Formats
 
 package struct StoredSettings: Sendable {
     package var model: String?

@@ -1,8 +1,8 @@
 // A generation row as the application reads it, and its JSON forms.
 
+import Formats
 package import Images
 package import Postgres
-import Web
 
 package struct Generation: Sendable {
     package let id: ID<Generation>

@@ -2,10 +2,10 @@
 // SKIP LOCKED) statements that also push `next_attempt_at` forward (a lease): whoever wins the row may
 // call the provider for it; everyone else skips it until the lease or the poll interval has passed.
 
+import Formats
 import Glibc
 import Images
 package import Postgres
-import Web
 
 package struct GenerationStore {
     package let db: Connection

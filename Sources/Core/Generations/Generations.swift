@@ -1,9 +1,9 @@
 // Starting, reading and cancelling generations: the one service behind both the JSON API and the
 // pages. It only records and reads; workers talk to the provider (a click never waits on it).
 
+import Formats
 package import Images
 package import Postgres
-import Web
 
 package struct Generations {
     package let db: Connection

@@ -2,8 +2,8 @@
 // pages. Deleting keeps every generation and roundtable row (the money record) and removes the media
 // files only after the commit; a crash in between leaves orphan files for `promptreel media sweep`.
 
+import Formats
 package import Postgres
-import Web
 
 package struct Library {
     package let db: Connection

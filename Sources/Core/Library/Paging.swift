@@ -2,8 +2,8 @@
 // page boundary never moves when rows are inserted) or, for videos, in another order with the id breaking
 // ties; a position is an opaque cursor naming the list, its order and the sort key of the row it is at.
 
+import Formats
 package import Postgres
-import Web
 
 /// Which list a cursor belongs to; a cursor of one list (or one user, or one project) is refused by another.
 package enum PagedList: String, Sendable {

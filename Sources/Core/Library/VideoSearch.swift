@@ -3,8 +3,8 @@
 // for the API and the pages. The database keeps what this reads on each video row (Migrations/0019), so
 // every list is one index walk however many videos and generations there are.
 
+import Formats
 import Postgres
-import Web
 
 /// What a video list asks for besides its page: `?q=`, `?status=`, `?model=`, `?sort=`.
 package struct VideoQuery: Sendable, Equatable {

@@ -1,8 +1,8 @@
 // A roundtable as the application reads it: its status, the snapshot it was given, its transcript and
 // its proposal, and their JSON forms.
 
+import Formats
 package import Postgres
-import Web
 
 package enum RoundtableStatus: String, Sendable, SQLValue {
     case queued, running, completed, failed

@@ -1,8 +1,8 @@
 // Starting, reading, accepting and retrying roundtables: the one service behind the JSON API and the
 // pages. It records and reads; roundtable workers make the chat calls.
 
+import Formats
 package import Postgres
-import Web
 
 package struct Roundtables {
     package let db: Connection

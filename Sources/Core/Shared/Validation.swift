@@ -1,7 +1,7 @@
 // Field rules shared by pages, the JSON API and the CLI, so all refuse the same input with the same words
 // (`InvalidInput`, mapped to HTTP in WebApp's ErrorMapping).
 
-import Web
+import Formats
 
 package enum Field {
     /// Trims surrounding whitespace; refuses empty (when required), over-long and NUL-containing text.

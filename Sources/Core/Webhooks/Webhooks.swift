@@ -2,9 +2,9 @@
 // service behind the pages and the JSON API. Deliveries are enqueued by a trigger (Migrations/0015) and
 // sent by workers (`WebhookDeliverer`); a request thread only records and reads.
 
+import Formats
 package import Postgres
 import Telemetry
-import Web
 
 package enum WebhookEvent: String, CaseIterable, Sendable, SQLValue {
     case generationCompleted = "generation.completed"

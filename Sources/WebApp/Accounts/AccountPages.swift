@@ -1,6 +1,7 @@
 // Sign up, log in, log out, and the account page with personal API tokens.
 
 import Core
+import Formats
 import Postgres
 import Telemetry
 import Web

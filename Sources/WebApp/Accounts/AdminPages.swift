@@ -2,6 +2,7 @@
 // change them. Every admin page is a 404 to members, as if it did not exist.
 
 import Core
+import Formats
 import Postgres
 import Telemetry
 import Web

@@ -2,6 +2,7 @@
 // (from the database only), its history, one generation, and cancel one not yet sent.
 
 import Core
+import Formats
 import Images
 import Postgres
 import Telemetry

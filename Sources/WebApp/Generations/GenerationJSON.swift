@@ -2,6 +2,7 @@
 // beside its handlers, never on the domain type.
 
 import Core
+import Formats
 import Web
 
 extension Generation {

@@ -2,6 +2,7 @@
 // with the exact price, a progress page that refreshes itself, and the finished or failed result.
 
 import Core
+import Formats
 import Images
 import Postgres
 import Telemetry

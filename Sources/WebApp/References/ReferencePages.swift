@@ -2,6 +2,7 @@
 // fitted preview for the settings page; the JSON API's PUT/GET/DELETE. Both go through ReferenceImages.
 
 import Core
+import Formats
 import Images
 import Telemetry
 import Web

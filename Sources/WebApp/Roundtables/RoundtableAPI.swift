@@ -2,6 +2,7 @@
 // proposal into the video's final prompt, retry a failed one.
 
 import Core
+import Formats
 import Telemetry
 import Web
 

@@ -1,6 +1,7 @@
 // The JSON wire format of roundtables: the API's, beside its handlers.
 
 import Core
+import Formats
 import Web
 
 extension RoundtableMessage {

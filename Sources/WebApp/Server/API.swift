@@ -1,6 +1,7 @@
 // The JSON API for automation: same rules as the pages, bearer-token authentication.
 
 import Core
+import Formats
 import Telemetry
 import Web
 

@@ -4,6 +4,7 @@
 
 public import Core
 import CoreMetrics
+import Formats
 import Logging
 import Metrics
 import Postgres

@@ -2,6 +2,7 @@
 // the rules every surface shares.
 
 import Core
+import Formats
 import Web
 
 extension Field {

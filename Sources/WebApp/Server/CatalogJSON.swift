@@ -1,6 +1,7 @@
 // The JSON wire format of the catalog (GET /api/models): the API's, beside its handlers.
 
 import Core
+import Formats
 import Web
 
 extension Catalog {

@@ -2,6 +2,7 @@
 // for forms, and cookies to set on the way out.
 
 import Core
+import Formats
 import Glibc
 import Postgres
 import Telemetry

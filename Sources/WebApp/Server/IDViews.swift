@@ -1,6 +1,7 @@
 // How a typed id reaches a page and the JSON API: as its number, and nothing else.
 
 import Core
+import Formats
 import Web
 
 extension JSON {

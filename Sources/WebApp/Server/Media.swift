@@ -2,6 +2,7 @@
 // /_media/ location), so playback gets Range requests and sendfile. Files are named by PromptReel.
 
 import Core
+import Formats
 import Telemetry
 import Web
 

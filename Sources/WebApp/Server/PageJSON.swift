@@ -1,6 +1,7 @@
 // A page of a list as the API answers it: items and the cursor of the next page.
 
 import Core
+import Formats
 import Web
 
 extension Page {

@@ -4,6 +4,7 @@
 // form they are printed in: a path whose id is not a canonical number is simply not a route (404).
 
 package import Core
+import Formats
 import Telemetry
 
 package enum Route: Equatable, Sendable {

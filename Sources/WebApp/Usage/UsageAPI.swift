@@ -2,6 +2,7 @@
 // Money is exact decimal text in JSON numbers (USD.jsonText), like every cost in the API.
 
 import Core
+import Formats
 import Telemetry
 import Web
 

@@ -2,6 +2,7 @@
 // delete), an endpoint's deliveries with their attempts, and "send again".
 
 import Core
+import Formats
 import Telemetry
 import Web
 

@@ -1,6 +1,7 @@
 // The JSON wire format of webhook endpoints, deliveries and attempts: the API's, beside its handlers.
 
 import Core
+import Formats
 import Web
 
 extension WebhookEndpoint {

@@ -2,6 +2,7 @@
 // that answer only), an endpoint's delivery log with "Send again", and delete.
 
 import Core
+import Formats
 import Telemetry
 import Web
 

@@ -305,7 +305,7 @@ public struct JSONParser {
         guard i + 4 <= bytes.count else { throw .syntax(offset: i) }
         var v: UInt32 = 0
         for _ in 0..<4 {
-            guard let h = FormDecoder.hexValue(bytes[i]) else { throw .syntax(offset: i) }
+            guard let h = URLEncoding.hexValue(bytes[i]) else { throw .syntax(offset: i) }
             v = v << 4 | UInt32(h)
             i += 1
         }

@@ -1,4 +1,4 @@
-// Small text helpers shared by the web layer and the application.
+// Small text helpers shared by the web layer, the provider clients and the domain.
 
 extension StringProtocol {
     /// Without leading and trailing whitespace (spaces, tabs, newlines). Index-based: it runs on every

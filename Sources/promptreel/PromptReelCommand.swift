@@ -19,7 +19,7 @@ struct PromptReelCommand: ParsableCommand {
         subcommands: [
             Serve.self, WorkerCommand.self, Migrate.self, UserCommand.self, TokenCommand.self, ModelsCommand.self,
             GenerationsCommand.self, RoundtableCommand.self, SoraCommand.self, MediaCommand.self, BudgetCommand.self,
-            UsageCommand.self, SearchLanguageCommand.self,
+            UsageCommand.self, SearchLanguageCommand.self, SecretsCommand.self,
         ])
 }
 
@@ -91,6 +91,11 @@ struct Serve: ParsableCommand {
         let metricsListener = try metricsOptions.start("serve")
         Crypto.initialize()
         let config = database.config
+        do {  // the forms' CSRF key is made at the first start (FormKeys.load makes it when there is none)
+            _ = try FormKeys.load(database.connect())
+        } catch {
+            Log.error("could not read the form secrets yet (the first form request will): \(error)")
+        }
         let address: FastCGIServer.Address = socket.map { .socket(path: $0) } ?? .tcp(listen ?? "")
         let server = FastCGIServer(
             address: address, threads: threads ?? 2 * ProcessInfo.processInfo.activeProcessorCount,

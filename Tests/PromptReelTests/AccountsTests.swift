@@ -24,6 +24,26 @@ import Web
         #expect(PasswordStrength.check("123456789") == .weak("must be at least 10 characters"))
     }
 
+    /// Issue 22: what cracklib let through — common passwords with case, substitutions, years and symbols.
+    @Test(arguments: [
+        "Password2024!", "P@ssw0rd123", "Summer2024!!", "!!Dragon1987", "Qwerty123456", "L3tm3in2023#", "M0nkey!!2020",
+        "1qaz2wsx3edc", "Trustno1!!!", "Sunshine2025", "$uperman1999", "iloveyou2024", "Football#123",
+    ])
+    func commonPasswordsAndTheirVariantsAreRefused(password: String) {
+        guard case let .weak(why) = PasswordStrength.check(password) else {
+            Issue.record("accepted \(password)")
+            return
+        }
+        #expect(why.hasPrefix("is too common") || why.hasPrefix("is too weak"), "\(password): \(why)")
+    }
+
+    @Test(arguments: [
+        "correct horse battery", "Xq7#p9Lm2$vR", "tangerine-kettle-orbit", "Lighthouse at dusk 42", "mq8Zr!t3VwP0",
+    ])
+    func uncommonPasswordsPass(password: String) {
+        #expect(PasswordStrength.check(password) == .strong, "\(password)")
+    }
+
     @Test func malformedAddressesAreRefused() {
         for bad in [
             "x@.", "x@y", "@example.test", "a@b@example.test", "a@example..test", "a@.example.test",

@@ -116,6 +116,10 @@ import Web
         ("sora-2", "sora-2"), ("=1+2", "'=1+2"), ("+1", "'+1"), ("-1", "'-1"), ("@SUM(A1)", "'@SUM(A1)"),
         ("\tx", "'\tx"), ("a,b", "\"a,b\""), ("say \"hi\"", "\"say \"\"hi\"\"\""), ("two\nlines", "\"two\nlines\""),
         ("=HYPERLINK(\"x\")", "\"'=HYPERLINK(\"\"x\"\")\""), ("", ""), ("a=b", "a=b"),
+        // Spreadsheets skip leading whitespace before a formula: spaces, NBSP, an ideographic space (issue 22).
+        (" =1+2", "' =1+2"), ("\u{A0}=cmd|' /C calc'!A0", "'\u{A0}=cmd|' /C calc'!A0"),
+        ("\u{3000}@SUM(A1)", "'\u{3000}@SUM(A1)"),
+        ("  -2", "'  -2"), ("  plain", "  plain"),
     ])
     func cellsAreQuotedAndFormulasDefused(text: String, cell: String) {
         #expect(UsageCSV.field(text) == cell)

@@ -32,6 +32,12 @@ import Web
         // Local-use NAT64 (RFC 8215), in its /96 form and in its /48 form (127.0.0.1 around the u octet).
         ("64:ff9b:1::7f00:1", "loopback"), ("64:ff9b:1::a9fe:a9fe", "link-local"),
         ("64:ff9b:1:7f00:0:100::", "loopback"),
+        // Issue 22: SIIT's translated form, Teredo and the rest of 2001::/23, SRv6, and the documentation ranges.
+        ("::ffff:0:127.0.0.1", "reserved"), ("::ffff:0:808:808", "reserved"), ("2001::1", "reserved"),
+        ("2001:0:4136:e378:8000:63bf:3fff:fdd2", "reserved"), ("2001:1ff::1", "reserved"), ("5f00::1", "reserved"),
+        ("192.0.2.1", "documentation"), ("198.51.100.7", "documentation"), ("203.0.113.255", "documentation"),
+        ("2001:db8::1", "documentation"), ("3fff::1", "documentation"), ("3fff:fff::1", "documentation"),
+        ("192.88.99.1", "reserved"),
     ])
     func refused(_ text: String, _ why: String) throws {
         let address = try #require(IPAddress(parsing: text))
@@ -42,6 +48,7 @@ import Web
         "8.8.8.8", "1.1.1.1", "93.184.216.34", "172.15.255.255", "172.32.0.1", "100.63.255.255", "100.128.0.1",
         "169.253.1.1", "192.167.1.1", "11.0.0.1", "2606:4700:4700::1111", "2001:4860:4860::8888",
         "::ffff:8.8.8.8", "64:ff9b::808:808", "2002:808:808::1", "64:ff9b:1::808:808",
+        "192.0.3.1", "198.51.101.1", "203.0.114.1", "2001:200::1", "2001:db9::1", "3fff:1000::1", "5f01::1",
     ])
     func allowed(_ text: String) throws {
         let address = try #require(IPAddress(parsing: text))
@@ -50,7 +57,7 @@ import Web
 
     @Test func resolutionRefusesPrivateNamesUnlessAllowed() throws {
         let local = try WebhookURL(parsing: "http://localhost:8080/hook")
-        #expect(local.isObviouslyPrivate)
+        #expect(local.obviousRefusal == .loopback)
         #expect(throws: WebhookResolution.Failure.self) {
             try WebhookResolution.addresses(for: local, allowPrivate: false)
         }
@@ -69,6 +76,13 @@ import Web
         }
         #expect(
             try WebhookResolution.addresses(for: metadata, allowPrivate: true) == [IPAddress(v4: 169, 254, 169, 254)])
+        // Allowing private networks never allows what is no receiver at all (issue 22): SIIT, Teredo, TEST-NET.
+        for text in ["http://[::ffff:0:127.0.0.1]/", "http://[2001::1]/", "https://192.0.2.1/"] {
+            let url = try WebhookURL(parsing: text)
+            #expect(throws: WebhookResolution.Failure.self, "\(text)") {
+                try WebhookResolution.addresses(for: url, allowPrivate: true)
+            }
+        }
         #expect(
             try WebhookResolution.addresses(for: WebhookURL(parsing: "http://[::1]:9/"), allowPrivate: true).map(
                 \.description) == ["::1"])
@@ -108,8 +122,8 @@ import Web
         #expect(
             v6.host == "2606:4700:4700::1111" && v6.port == 8443
                 && v6.normalized == "https://[2606:4700:4700::1111]:8443/x")
-        #expect(try WebhookURL(parsing: "http://10.0.0.1/").isObviouslyPrivate)
-        #expect(try !WebhookURL(parsing: "https://example.com/").isObviouslyPrivate)
+        #expect(try WebhookURL(parsing: "http://10.0.0.1/").obviousRefusal == .privateNetwork)
+        #expect(try WebhookURL(parsing: "https://example.com/").obviousRefusal == nil)
     }
 
     @Test(arguments: [
@@ -348,7 +362,7 @@ import Web
             #expect(throws: Webhooks.Refusal.self) {
                 try strict.create(user: user, url: url, events: WebhookEvent.allCases)
             }
-            #expect(Webhooks.Refusal.privateAddress.httpError.status == 422)
+            #expect(Webhooks.Refusal.privateAddress(.loopback).httpError.status == 422)
         }
         var config = WebhookConfig()
         config.allowPrivate = true

@@ -130,6 +130,10 @@ public enum PasswordStrength {
     public static func check(_ password: String) -> Verdict {
         guard password.count >= minimumLength else { return .weak("must be at least \(minimumLength) characters") }
         guard !password.utf8.contains(0) else { return .weak("must not contain a NUL character") }
+        if isCommon(password) {
+            return .weak(
+                "is too common: a well-known password, or one with letters swapped or digits, years or symbols added")
+        }
         guard let dict = GetDefaultCracklibDict().map({ String(cString: $0) }), access(dict + ".pwd", R_OK) == 0 else {
             return .uncheckable
         }
@@ -137,5 +141,37 @@ public enum PasswordStrength {
             FascistCheckUser(password, dict, "promptreel", "").map { String(cString: $0) }
         }
         return reason.map { .weak("is too weak: \($0)") } ?? .strong
+    }
+
+    private static let common = Set(commonPasswordList.split(separator: "\n").map(String.init))
+
+    /// Whether the password is one of the common passwords (`commonPasswordList`) or such a password dressed
+    /// up: letters in any case, digits and symbols for letters (`P@ssw0rd`, `$uperman`), up to 4 digits or
+    /// symbols before and 8 after (`Summer2024!!`, `!Password2024`). Cracklib misses those.
+    static func isCommon(_ password: String) -> Bool {
+        let lower = Array(password.lowercased())
+        guard let first = lower.firstIndex(where: \.isLetter), let last = lower.lastIndex(where: \.isLetter) else {
+            return common.contains(String(lower))
+        }
+        // Every cut that removes only a short run of non-letters before the first letter or after the last
+        // (a substituted letter such as "$" or "1" may sit in either run: each reading is tried).
+        for start in max(0, first - 4)...first {
+            for end in (last + 1)...min(lower.count, last + 9) {
+                let candidate = String(lower[start..<end])
+                if common.contains(candidate) || unleet(candidate).contains(where: common.contains) { return true }
+            }
+        }
+        return false
+    }
+
+    /// The text read with the usual substitutions undone; "1" and "!" read both as "i" and as "l".
+    private static func unleet(_ text: String) -> [String] {
+        let shared: [Character: Character] = [
+            "@": "a", "4": "a", "8": "b", "(": "c", "3": "e", "6": "g", "9": "g", "#": "h", "0": "o", "$": "s",
+            "5": "s", "7": "t", "+": "t", "2": "z",
+        ]
+        return ["i", "l"].map { one in
+            String(text.map { c in c == "1" || c == "!" || c == "|" ? one : shared[c] ?? c })
+        }
     }
 }

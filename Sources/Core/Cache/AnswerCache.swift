@@ -68,6 +68,9 @@ public final class AnswerCache: Sendable {
         package var statuses: [ID<Video>: Status] = [:]
         package var generations: [ID<Generation>: GenerationEntry] = [:]
         package var health: (checkedAt: Double, degraded: Bool)?
+        /// The CSRF keys, read at most `formKeysSeconds` ago (kept by age alone: a rotation keeps the retired
+        /// key accepted for an hour, so a copy a few seconds old signs and checks correctly).
+        package var formKeys: (readAt: Double, keys: FormKeys)?
     }
 
     package let state = Mutex(State())
@@ -163,6 +166,19 @@ public final class AnswerCache: Sendable {
             if s.generations.count >= generationCapacity { s.generations = [:] }
             s.generations[entry.generation.id] = entry
         }
+    }
+
+    package static let formKeysSeconds = 30.0
+
+    package func formKeys(now: Double) -> FormKeys? {
+        state.withLock { s in
+            guard let entry = s.formKeys, now - entry.readAt < AnswerCache.formKeysSeconds else { return nil }
+            return entry.keys
+        }
+    }
+
+    package func store(formKeys keys: FormKeys, readAt: Double) {
+        state.withLock { $0.formKeys = (readAt, keys) }
     }
 
     package func store(health degraded: Bool, checkedAt: Double) {

@@ -4,13 +4,24 @@
 import Formats
 
 package enum Field {
-    /// Trims surrounding whitespace; refuses empty (when required), over-long and NUL-containing text.
+    /// Trims surrounding whitespace; refuses empty (when required), over-long and control-character text.
     package static func text(_ value: String?, name: String, max: Int, required: Bool) throws(InvalidInput) -> String {
         let trimmed = (value ?? "").trimmingWhitespace
         if required && trimmed.isEmpty { throw InvalidInput(field: name, "must not be empty") }
         if trimmed.unicodeScalars.count > max { throw InvalidInput(field: name, "must be at most \(max) characters") }
-        if trimmed.unicodeScalars.contains("\0") { throw InvalidInput(field: name, "must not contain NUL characters") }
+        try plainText(trimmed, name: name)
         return trimmed
+    }
+
+    /// The one text rule, kept at every door (form fields, JSON strings and keys, query values) and by `text`:
+    /// no control characters but tab and newline. NUL included: libpq would cut the value there silently.
+    package static func plainText(_ value: some StringProtocol, name: String) throws(InvalidInput) {
+        if let scalar = value.forbiddenControlCharacter {
+            let hex = String(scalar.value, radix: 16, uppercase: true)
+            let code = "U+" + String(repeating: "0", count: max(0, 4 - hex.count)) + hex
+            throw InvalidInput(
+                field: name, "must not contain control characters (found \(code); tab and newline are fine)")
+        }
     }
 
     /// A structural check: one `@`, a non-empty local part, a domain of two or more non-empty labels,

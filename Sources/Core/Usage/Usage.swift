@@ -282,11 +282,13 @@ package enum UsageCSV {
         .joined(separator: ",")
     }
 
-    /// A text cell. One that a spreadsheet would read as a formula (starting with =, +, -, @, a tab or
-    /// a carriage return) gets a leading apostrophe; then quoted when it holds a comma, quote or line end.
+    /// A text cell. One that a spreadsheet would read as a formula (=, +, -, @, a tab or a carriage return
+    /// first, after any whitespace — spreadsheets skip leading spaces and NBSPs too) gets a leading apostrophe;
+    /// then quoted when it holds a comma, quote or line end.
     package static func field(_ text: String) -> String {
         var value = text
-        if let first = value.unicodeScalars.first, ["=", "+", "-", "@", "\t", "\r"].contains(first) {
+        let first = value.unicodeScalars.first { !$0.properties.isWhitespace || $0 == "\t" || $0 == "\r" }
+        if let first, ["=", "+", "-", "@", "\t", "\r"].contains(first) {
             value = "'" + value
         }
         guard value.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" || $0 == "\r\n" }) else {

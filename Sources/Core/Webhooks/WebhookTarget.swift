@@ -120,10 +120,10 @@ package struct WebhookURL: Equatable, Sendable {
         return "\(scheme.rawValue)://\(urlHost)\(port == defaultPort ? "" : ":\(port)")\(pathAndQuery)"
     }
 
-    /// A name that is private by definition (resolution would only confirm it).
-    package var isObviouslyPrivate: Bool {
-        if let literalAddress { return literalAddress.refusal != nil }
-        return host == "localhost" || host.hasSuffix(".localhost")
+    /// Why a host is refused before any lookup: an address literal's refusal, or `localhost` (nil: ask DNS).
+    package var obviousRefusal: AddressRefusal? {
+        if let literalAddress { return literalAddress.refusal }
+        return host == "localhost" || host.hasSuffix(".localhost") ? .loopback : nil
     }
 }
 
@@ -174,6 +174,9 @@ package struct IPAddress: Equatable, Sendable, CustomStringConvertible {
         case (100, 64...127): return .sharedAddressSpace  // CGNAT, RFC 6598
         case (192, 0) where b[2] == 0: return .reserved  // IETF protocol assignments (RFC 6890)
         case (198, 18...19): return .reserved  // benchmarking
+        case (192, 0) where b[2] == 2, (198, 51) where b[2] == 100, (203, 0) where b[2] == 113:
+            return .documentation  // TEST-NET-1, -2, -3 (RFC 5737)
+        case (192, 88) where b[2] == 99: return .reserved  // the retired 6to4 relay anycast (RFC 7526)
         case (224...239, _): return .multicast
         case (240...255, _): return .reserved  // incl. broadcast 255.255.255.255
         default: return nil
@@ -186,6 +189,10 @@ package struct IPAddress: Equatable, Sendable, CustomStringConvertible {
         if b.allSatisfy({ $0 == 0 }) { return .unspecified }  // ::
         if b[0..<15].allSatisfy({ $0 == 0 }) && b[15] == 1 { return .loopback }  // ::1
         if zeros10 && b[10] == 0xFF && b[11] == 0xFF { return embedded.refusal }  // ::ffff:a.b.c.d, IPv4-mapped
+        // ::ffff:0:a.b.c.d, SIIT's IPv4-translated form (RFC 2765): a host behind a translator, never a public one
+        if b[0..<8].allSatisfy({ $0 == 0 }) && b[8] == 0xFF && b[9] == 0xFF && b[10] == 0 && b[11] == 0 {
+            return .reserved
+        }
         // ::a.b.c.d, deprecated IPv4-compatible
         if zeros10 && b[10] == 0 && b[11] == 0 { return embedded.refusal ?? .reserved }
         if b[0] == 0x00 && b[1] == 0x64 && b[2] == 0xFF && b[3] == 0x9B && b[4..<12].allSatisfy({ $0 == 0 }) {
@@ -205,15 +212,32 @@ package struct IPAddress: Equatable, Sendable, CustomStringConvertible {
         if b[0] == 0xFE && b[1] & 0xC0 == 0xC0 { return .privateNetwork }  // fec0::/10, old site-local
         if b[0] == 0xFF { return .multicast }
         if b[0] == 0x01 && b[1..<8].allSatisfy({ $0 == 0 }) { return .reserved }  // 100::/64, discard-only
+        // The IANA IPv6 special-purpose registry: 2001::/23 (IETF protocol assignments, Teredo's 2001::/32 with
+        // its obscured IPv4 address among them), 5f00::/16 (SRv6 SIDs) are not public hosts; 2001:db8::/32 and
+        // 3fff::/20 are for documentation.
+        if b[0] == 0x20 && b[1] == 0x01 && b[2] & 0xFE == 0 { return .reserved }
+        if b[0] == 0x5F && b[1] == 0x00 { return .reserved }
+        if b[0] == 0x20 && b[1] == 0x01 && b[2] == 0x0D && b[3] == 0xB8 { return .documentation }
+        if b[0] == 0x3F && b[1] == 0xFF && b[2] & 0xF0 == 0 { return .documentation }
         return nil
     }
 }
 
 package enum AddressRefusal: String, Equatable, Sendable {
     case loopback, privateNetwork = "private", linkLocal = "link-local", sharedAddressSpace = "shared (CGNAT)"
-    case unspecified, multicast, reserved
+    case unspecified, multicast, reserved, documentation
 
     package var sentence: String { "a \(rawValue) address" }
+
+    /// The networks a receiver can really run on (this host, a LAN, a carrier's): what
+    /// PROMPTREEL_WEBHOOKS_ALLOW_PRIVATE allows. Unspecified, multicast, reserved and documentation addresses
+    /// (SIIT, Teredo, TEST-NETs…) are never a receiver and stay refused.
+    package var isLocalNetwork: Bool {
+        switch self {
+        case .loopback, .privateNetwork, .linkLocal, .sharedAddressSpace: true
+        case .unspecified, .multicast, .reserved, .documentation: false
+        }
+    }
 }
 
 /// Resolution for a delivery: the addresses getaddrinfo gives for the host, each checked; the connection is
@@ -245,8 +269,8 @@ package enum WebhookResolution {
         let addresses: [IPAddress]
         if let literal = url.literalAddress { addresses = [literal] } else { addresses = try lookUp(url.host) }
         guard !addresses.isEmpty else { throw .unresolvable("no addresses") }
-        if !allowPrivate {
-            for address in addresses { if let why = address.refusal { throw .refused(address, why) } }
+        for address in addresses {
+            if let why = address.refusal, !(allowPrivate && why.isLocalNetwork) { throw .refused(address, why) }
         }
         return addresses
     }

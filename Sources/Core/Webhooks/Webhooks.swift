@@ -168,7 +168,7 @@ package struct Webhooks {
         /// "Send again" while an attempt is in progress: it would be sent twice.
         case attemptInProgress(endpointID: ID<WebhookEndpoint>)
         case invalidURL(WebhookURL.Invalid)
-        case privateAddress
+        case privateAddress(AddressRefusal)
         case unknownEvent(String)
         case noEvents
         case tooMany(Int)
@@ -192,7 +192,9 @@ package struct Webhooks {
     {
         let url: WebhookURL
         do { url = try WebhookURL(parsing: raw.trimmingWhitespace) } catch { throw Refusal.invalidURL(error) }
-        if !config.allowPrivate, url.isObviouslyPrivate { throw Refusal.privateAddress }
+        if let why = url.obviousRefusal, !(config.allowPrivate && why.isLocalNetwork) {
+            throw Refusal.privateAddress(why)
+        }
         guard !events.isEmpty else { throw Refusal.noEvents }
         let secret = WebhookSignature.newSecret()
         guard

@@ -17,7 +17,7 @@ enum GenerationAPI {
         }
         let body =
             c.request.body.allSatisfy({ $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 })
-            ? JSON.object([]) : try Field.jsonObject(c.request.json()).root
+            ? JSON.object([]) : try Field.jsonObject(Field.jsonBody(c.request)).root
         let requested = try Catalog.requested(fromJSON: body["settings"])
         let expected = try expectedCost(body["expectedCost"])
         let fit = try imageFit(body["imageFit"])
@@ -52,7 +52,7 @@ enum GenerationAPI {
     /// sent as the provider's remix of this one.
     static func remix(_ c: inout Context, id: ID<Generation>) throws -> Response {
         let user = try c.requireUser()
-        let doc = try Field.jsonObject(c.request.json())
+        let doc = try Field.jsonObject(Field.jsonBody(c.request))
         let body = doc.root
         let prompt = try Field.text(Field.json(doc, "prompt"), name: "prompt", max: 32000, required: true)
         let expected = try expectedCost(body["expectedCost"])

@@ -15,7 +15,7 @@ enum RoundtableAPI {
         }
         let doc =
             c.request.body.allSatisfy({ $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 })
-            ? nil : try Field.jsonObject(c.request.json())
+            ? nil : try Field.jsonObject(Field.jsonBody(c.request))
         let previous: ID<Roundtable>?
         switch doc?.root["previousRoundtableId"] {
         case nil, .null?: previous = nil
@@ -64,7 +64,7 @@ enum RoundtableAPI {
     /// POST /api/roundtables/{id}/accept {"prompt"?} → the video with its new final prompt.
     static func accept(_ c: inout Context, id: ID<Roundtable>) throws -> Response {
         let user = try c.requireUser()
-        let doc = c.request.body.isEmpty ? nil : try Field.jsonObject(c.request.json())
+        let doc = c.request.body.isEmpty ? nil : try Field.jsonObject(Field.jsonBody(c.request))
         let edited = try doc.map { try Field.json($0, "prompt") } ?? nil
         let (_, video) = try refusals { try c.roundtables.accept(id: id, user: user, editedPrompt: edited) }
         return .json(API.json(video))

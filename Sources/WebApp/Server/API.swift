@@ -17,7 +17,7 @@ enum API {
 
     static func createProject(_ c: inout Context) throws -> Response {
         let user = try c.requireUser()
-        let doc = try Field.jsonObject(c.request.json())
+        let doc = try Field.jsonObject(Field.jsonBody(c.request))
         let name = try Field.text(Field.json(doc, "name"), name: "name", max: 200, required: true)
         let description = try Field.text(
             Field.json(doc, "description"), name: "description", max: 10000, required: false)
@@ -59,7 +59,7 @@ enum API {
 
     static func createVideo(_ c: inout Context, project: ID<Project>) throws -> Response {
         let user = try c.requireUser()
-        let doc = try Field.jsonObject(c.request.json())
+        let doc = try Field.jsonObject(Field.jsonBody(c.request))
         let draft = try VideoPages.validated(
             title: Field.json(doc, "title"), brief: Field.json(doc, "brief"),
             finalPrompt: Field.json(doc, "final_prompt"))

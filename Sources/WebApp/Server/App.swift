@@ -63,7 +63,9 @@ public final class App {
                 error.headers = [("Allow", table.keys.sorted().map(\.rawValue).joined(separator: ", "))]
                 throw error
             }
-            var context = try Context(request: request, db: database(), config: config, cache: cache)
+            try Field.checkText(request.query)
+            let keys = ErrorPages.isAPI(request) ? nil : try formKeys()
+            var context = try Context(request: request, db: database(), config: config, cache: cache, formKeys: keys)
             try context.authenticate(api: ErrorPages.isAPI(request), allowBearer: route.acceptsBearer)
             userID = context.user?.id
             if method == .post, !ErrorPages.isAPI(request) { try context.checkCSRF() }
@@ -171,6 +173,15 @@ public final class App {
         default:
             return HTTPError(500, "internal_error", "Something went wrong on our side.", logDetail: "\(error)")
         }
+    }
+
+    /// The CSRF keys, from a copy at most `AnswerCache.formKeysSeconds` old when the cache has one.
+    func formKeys() throws -> FormKeys {
+        let now = AnswerCache.now()
+        if let keys = cache?.formKeys(now: now) { return keys }
+        let keys = try FormKeys.load(database())
+        cache?.store(formKeys: keys, readAt: now)
+        return keys
     }
 
     /// 200 when the database answers (503 when it does not), with the provider breaker's view; from a

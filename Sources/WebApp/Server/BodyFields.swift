@@ -20,7 +20,7 @@ extension Field {
         let list = allowed.joined(separator: ", ")
         let blank = request.body.allSatisfy { $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }
         guard !blank else { throw InvalidInput(field: "body", "send a JSON object with at least one of: \(list)") }
-        let doc = try jsonObject(request.json())
+        let doc = try jsonObject(jsonBody(request))
         guard case let .object(pairs) = doc.root, !pairs.isEmpty else {
             throw InvalidInput(field: "body", "send at least one of: \(list)")
         }
@@ -35,6 +35,37 @@ extension Field {
         guard doc.root[key] != nil || doc.invalidUTF8Keys.contains(key) else { return nil }
         if doc.root[key]?.isNull == true { throw InvalidInput(field: key, "must be a string") }
         return try text(json(doc, key), name: key, max: max, required: required)
+    }
+
+    /// A request's JSON body, parsed and held to the text rule (`plainText`) in every string and key, with
+    /// every object's keys distinct (a second `"prompt"` would otherwise silently win or lose).
+    static func jsonBody(_ request: Request) throws -> JSONDocument {
+        let doc = try request.json()
+        try checkText(doc.root, name: "body")
+        return doc
+    }
+
+    private static func checkText(_ value: JSON, name: String) throws(InvalidInput) {
+        switch value {
+        case let .string(text): try plainText(text, name: name)
+        case let .array(items): for item in items { try checkText(item, name: name) }
+        case let .object(pairs):
+            var seen = Set<String>()
+            for (key, member) in pairs {
+                try plainText(key, name: name)
+                guard seen.insert(key).inserted else { throw InvalidInput(field: key, "must appear only once") }
+                try checkText(member, name: key)
+            }
+        case .null, .bool, .number: break
+        }
+    }
+
+    /// Form fields and query values held to the same rule, each by its name.
+    static func checkText(_ fields: [String: String]) throws(InvalidInput) {
+        for (name, value) in fields {
+            try plainText(name, name: "field name")
+            try plainText(value, name: name)
+        }
     }
 
     static func jsonObject(_ doc: JSONDocument) throws -> JSONDocument {

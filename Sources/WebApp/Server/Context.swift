@@ -27,6 +27,8 @@ struct Context {
     /// The token every form must echo back in `_csrf`.
     private(set) var csrfToken: String
     private var csrfSeed: String
+    /// The server's CSRF keys (nil on API calls, which have no forms).
+    private let formKeys: FormKeys?
     private var outgoingCookies: [Cookie] = []
     /// The url-encoded (or multipart) body, parsed once for the CSRF check and the handler.
     private var parsedForm: Form?
@@ -36,28 +38,26 @@ struct Context {
     let flash: String?
     private var flashReplaced = false
 
-    init(request: Request, db: Connection, config: AppConfig, cache: AnswerCache? = nil) {
+    init(request: Request, db: Connection, config: AppConfig, cache: AnswerCache? = nil, formKeys: FormKeys?) {
         self.request = request
+        self.formKeys = formKeys
         self.db = db
         self.config = config
         self.cache = cache
         let cookies = request.cookies
         flash = cookies[Context.flashCookie].flatMap { FormDecoder.lenient("m=" + $0)["m"] }
-        if let seed = cookies[Context.csrfCookie], seed.count == 43 {
-            csrfSeed = seed
-        } else if ErrorPages.isAPI(request) {
+        if formKeys == nil {
             csrfSeed = ""  // the API has no forms: no cookie to set
+        } else if let seed = cookies[Context.csrfCookie], seed.count == 43 {
+            csrfSeed = seed
         } else {
             csrfSeed = Crypto.randomToken()
             outgoingCookies.append(Cookie(name: Context.csrfCookie, value: csrfSeed, secure: request.isHTTPS))
         }
-        // API calls have no forms: no token to hash on the hottest path.
-        csrfToken = csrfSeed.isEmpty ? "" : Context.csrfToken(seed: csrfSeed, session: cookies[Context.sessionCookie])
-    }
-
-    /// The form token is bound to the CSRF cookie and the session, so a planted cookie alone is useless.
-    static func csrfToken(seed: String, session: String?) -> String {
-        Crypto.base64url(Crypto.sha256("csrf:\(seed):\(session ?? "")"))
+        // API calls have no forms: no token to compute on the hottest path. The token is bound to the CSRF
+        // cookie and the session and keyed with the server's secret, so a planted cookie alone is useless.
+        csrfToken =
+            csrfSeed.isEmpty ? "" : formKeys?.token(seed: csrfSeed, session: cookies[Context.sessionCookie]) ?? ""
     }
 
     /// API calls authenticate with a bearer token; pages with the session cookie; media with either.
@@ -116,7 +116,8 @@ struct Context {
 
     func requireUser() throws(HTTPError) -> User {
         guard let user else {
-            if ErrorPages.isAPI(request) { throw HTTPError.unauthorized }
+            // A bearer token that failed is a program's request: 401, not a log-in page (media take both).
+            if ErrorPages.isAPI(request) || request.header("authorization") != nil { throw HTTPError.unauthorized }
             var redirect = HTTPError(303, "login_required", "Sign in to continue.")
             redirect.headers = [("Location", Route.accounts(.login).path + "?next=" + URLEncoding.encode(request.path))]
             throw redirect
@@ -149,6 +150,7 @@ struct Context {
         } else {
             form = try request.form()
         }
+        try Field.checkText(form.fields)
         parsedForm = form
         return form
     }
@@ -161,12 +163,12 @@ struct Context {
 
     mutating func checkCSRF() throws(HTTPError) {
         let sent: String
-        do { sent = try form()["_csrf"] ?? "" } catch let error as MultipartError {
-            throw App.httpError(error)
-        } catch {
-            sent = ""
-        }
-        guard Crypto.constantTimeEqual(sent, csrfToken) else { throw HTTPError.csrf }
+        // A form that cannot be read is refused as what it is (400 malformed, 422 naming the field), before
+        // and instead of the handler: the token inside it could not be trusted either.
+        do { sent = try form()["_csrf"] ?? "" } catch { throw App.httpError(error) }
+        guard let formKeys, !csrfSeed.isEmpty,
+            formKeys.accepts(sent, seed: csrfSeed, session: request.cookies[Context.sessionCookie])
+        else { throw HTTPError.csrf }
     }
 
     /// Starts a session: a fresh token, stored hashed, and a CSRF token bound to it.
@@ -176,7 +178,7 @@ struct Context {
         outgoingCookies.append(
             Cookie(name: Context.sessionCookie, value: token, maxAge: config.sessionSeconds, secure: request.isHTTPS))
         self.user = user
-        csrfToken = Context.csrfToken(seed: csrfSeed, session: token)
+        csrfToken = formKeys?.token(seed: csrfSeed, session: token) ?? ""
     }
 
     mutating func signOut() throws {

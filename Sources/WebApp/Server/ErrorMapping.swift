@@ -92,9 +92,8 @@ extension Webhooks.Refusal {
                 409, "delivery_in_progress",
                 "This delivery is being attempted right now. Send it again once the attempt has ended.")
         case let .invalidURL(why): .validation(field: "url", why.message)
-        case .privateAddress:
-            .validation(
-                field: "url", "points at a loopback, private or link-local address, which webhooks may not reach")
+        case let .privateAddress(why):
+            .validation(field: "url", "points at \(why.sentence), which webhooks may not reach")
         case let .unknownEvent(name):
             .validation(
                 field: "events",

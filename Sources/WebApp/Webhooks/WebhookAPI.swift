@@ -16,7 +16,7 @@ enum WebhookAPI {
     /// POST /api/webhooks {"url", "events"?: ["generation.completed", "generation.failed"] (default: both)}
     static func create(_ c: inout Context) throws -> Response {
         let user = try c.requireUser()
-        let doc = try Field.jsonObject(c.request.json())
+        let doc = try Field.jsonObject(Field.jsonBody(c.request))
         let url = try Field.text(Field.json(doc, "url"), name: "url", max: WebhookURL.maxLength, required: true)
         let names: [String]?
         switch doc.root["events"] {

@@ -1,0 +1,57 @@
+// The keys of the CSRF tokens forms carry: HMAC-SHA256 under a server secret kept in the database
+// (Migrations/0023), so someone who can plant a cookie (a sibling subdomain, plain http) still cannot
+// compute the token that goes with it. Every host reads the same secrets; rotation keeps the retired one
+// accepted for an hour.
+
+package import Postgres
+
+package struct FormKeys: Sendable {
+    /// Signs new tokens.
+    package let current: String
+    /// Verify tokens: the current secret first, then those retired less than `graceSeconds` ago.
+    package let accepted: [String]
+    package static let graceSeconds = 3600
+
+    /// The token for a browser's CSRF cookie (`seed`) and its session, under `key`.
+    package static func token(key: String, seed: String, session: String?) -> String {
+        Crypto.base64url(Crypto.hmacSHA256(key: Array(key.utf8), message: Array("csrf:\(seed):\(session ?? "")".utf8)))
+    }
+
+    package func token(seed: String, session: String?) -> String {
+        Self.token(key: current, seed: seed, session: session)
+    }
+
+    /// Whether `sent` is the token of this seed and session under any accepted key (constant time per key).
+    package func accepts(_ sent: String, seed: String, session: String?) -> Bool {
+        accepted.contains { Crypto.constantTimeEqual(sent, Self.token(key: $0, seed: seed, session: session)) }
+    }
+
+    /// The secrets in force, making the first one when there is none yet (the first start, on any host).
+    package static func load(_ db: Connection) throws -> FormKeys {
+        try db.execute(
+            """
+            INSERT INTO form_secrets (secret) VALUES (\(Crypto.randomToken()))
+            ON CONFLICT ((retired_at IS NULL)) WHERE retired_at IS NULL DO NOTHING
+            """)
+        let rows = try db.execute(
+            """
+            SELECT secret FROM form_secrets
+            WHERE retired_at IS NULL OR retired_at > now() - make_interval(secs => \(graceSeconds))
+            ORDER BY retired_at DESC NULLS FIRST, id DESC
+            """)
+        let secrets = rows.map { $0.string("secret") }
+        guard let current = secrets.first else { throw DatabaseError.other(sqlState: "", message: "no form secret") }
+        return FormKeys(current: current, accepted: secrets)
+    }
+
+    /// Retires the current secret (accepted for `graceSeconds` more) and makes a new one; secrets retired
+    /// more than a day ago are deleted.
+    package static func rotate(_ db: Connection) throws {
+        try db.transaction {
+            try db.execute("LOCK TABLE form_secrets IN SHARE ROW EXCLUSIVE MODE")
+            try db.execute("UPDATE form_secrets SET retired_at = now() WHERE retired_at IS NULL")
+            try db.execute("INSERT INTO form_secrets (secret) VALUES (\(Crypto.randomToken()))")
+            try db.execute("DELETE FROM form_secrets WHERE retired_at < now() - interval '1 day'")
+        }
+    }
+}

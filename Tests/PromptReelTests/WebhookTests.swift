@@ -474,6 +474,73 @@ import Web
         #expect(try deliveries(id).isEmpty)
     }
 
+    /// Issue 22: two attempts of one endpoint recorded at once, each holding its own delivery and then holding
+    /// back the endpoint's others, used to deadlock (40P01: one attempt lost from the log and sent again). The
+    /// test forces that interleaving: a third connection locks a delivery both hold-backs reach first, so the
+    /// first recorder waits holding its delivery while the second takes its own; then the lock is released.
+    @Test func attemptsOfOneEndpointRecordedAtOnceNeverDeadlock() throws {
+        let id = try endpoint("https://hooks.example.com/slow")
+        func delivery() throws -> ID<WebhookDelivery> {
+            try db.execute(
+                """
+                INSERT INTO webhook_deliveries (endpoint_id, user_id, event_type, message_id, payload, status, attempts,
+                                                round_attempts, leased_until, next_attempt_at, window_started_at)
+                VALUES (\(id), \(userID), 'generation.completed', \("msg_dl_" + UUID().uuidString), '{}', 'pending', 1, 1,
+                        now() + interval '1 minute', now() + interval '1 minute', now())
+                RETURNING id
+                """)[0].id("id")
+        }
+        let blocker = try delivery(), first = try delivery(), second = try delivery()
+        let holder = try Connection(url: TestDatabase.url)
+        try holder.execute("BEGIN")
+        try holder.execute("SELECT 1 FROM webhook_deliveries WHERE id = \(blocker) FOR UPDATE")
+        let done = DispatchGroup()
+        let outcomes = [Outcome(), Outcome()]
+        let pids = [Outcome(), Outcome()]
+        func record(_ delivery: ID<WebhookDelivery>, _ index: Int) {
+            let due = WebhookStore.Due(
+                id: delivery, endpointID: id, messageID: "m", payload: "{}", url: "", secret: "", attempt: 1,
+                roundAttempt: 1, secondsSinceWindowStart: 0)
+            done.enter()
+            Thread {
+                do {
+                    let connection = try Connection(url: TestDatabase.url)
+                    pids[index].set(try connection.execute("SELECT pg_backend_pid() AS p")[0].string("p"))
+                    let held = try WebhookStore(db: connection).record(
+                        due, outcome: .unreachable, statusCode: nil, error: "timed out", durationMs: 5000,
+                        next: .pending, retryAfter: 30, holdEndpoint: true)
+                    outcomes[index].set(held ? "held" : "not held")
+                } catch {
+                    outcomes[index].set("\(error)")
+                }
+                done.leave()
+            }.start()
+        }
+        func waitsOnALock(_ index: Int) throws -> Bool {
+            for _ in 0..<200 {
+                if let pid = Int(pids[index].value),
+                    try db.execute("SELECT cardinality(pg_blocking_pids(\(pid))) AS n")[0].int("n") > 0
+                {
+                    return true
+                }
+                Thread.sleep(forTimeInterval: 0.05)
+            }
+            return false
+        }
+        record(first, 0)
+        #expect(try waitsOnALock(0), "the first recorder never waited")
+        record(second, 1)
+        #expect(try waitsOnALock(1), "the second recorder never waited")
+        try holder.execute("COMMIT")
+        done.wait()
+        #expect(outcomes.map(\.value) == ["held", "held"])
+        let logged = try db.execute(
+            "SELECT delivery_id, count(*) AS n FROM webhook_attempts WHERE delivery_id IN (\(first), \(second)) GROUP BY 1"
+        )
+        #expect(logged.count == 2 && logged.allSatisfy { $0.int("n") == 1 })
+        try endAllPending()
+    }
+
     /// An endpoint deleted in a transaction that commits while the generation's final update waits on it:
     /// the generation's update must still succeed (the trigger skips the deleted endpoint).
     @Test func anEndpointDeletedConcurrentlyNeverAbortsTheGenerationUpdate() throws {

@@ -391,6 +391,9 @@ package struct WebhookStore {
         }
     }
 
+    /// The advisory lock one endpoint's recorders take in turn ("WE").
+    package static func recordLockKey(_ endpoint: ID<WebhookEndpoint>) -> Int64 { 0x5745 << 48 | endpoint.rawValue }
+
     /// Records one attempt and, if this attempt still holds the delivery (no "send again" or newer claim
     /// since), its new state: delivered, failed, or pending again after `retryAfter`. After a failed attempt
     /// (`holdEndpoint`) the endpoint's other pending deliveries wait as long too: a dead receiver then costs
@@ -401,6 +404,10 @@ package struct WebhookStore {
         next: WebhookDeliveryStatus, retryAfter: Double, holdEndpoint: Bool
     ) throws -> Bool {
         try db.transaction {
+            // One recorder per endpoint at a time: each locks its own delivery and then holds back the
+            // endpoint's others, so two at once would each hold a row the other waits for (40P01, an attempt
+            // lost from the log and sent again). Taken first, before any row lock.
+            try db.execute("SELECT pg_advisory_xact_lock(\(WebhookStore.recordLockKey(due.endpointID)))")
             // The attempt happened either way: it is logged.
             try db.execute(
                 """

@@ -76,6 +76,39 @@ import Web
         other.signUp()
     }
 
+    /// Issue 22: sign-up tells nothing. An existing email gets exactly the answer a new one gets (303 to the
+    /// log-in page with one notice, no session), its password is hashed all the same, and every attempt — a
+    /// repeat, a weak password — counts toward the address's limit.
+    @Test func signUpAnswersTheSameForNewAndExistingAccountsAndCountsEveryAttempt() throws {
+        let config = AppConfig(databaseURL: TestDatabase.url, signupsPerAddressPerHour: 4)
+        let address = "10.251.\(Int.random(in: 0...255)).\(Int.random(in: 1...254))"
+        let email = TestDatabase.uniqueEmail("twice")
+        func attempt(_ email: String, _ password: String = "correct horse battery") -> Response {
+            let client = Client(config: config)
+            client.address = address
+            client.get("/signup")
+            let response = client.post("/signup", [("email", email), ("password", password)])
+            #expect(client.cookies[Context.sessionCookie] == nil)  // never signed in
+            return response
+        }
+        let new = attempt(email)
+        let again = attempt(email.uppercased())
+        for response in [new, again] {
+            #expect(response.status == 303 && response.header("location") == "/login")
+            #expect(response.headers.contains { $0.0 == "Set-Cookie" && $0.1.contains("pr_flash=If%20this%20address") })
+        }
+        #expect(new.bodyText == again.bodyText)
+        let db = try Connection(url: TestDatabase.url)
+        #expect(try db.execute("SELECT count(*) AS n FROM users WHERE lower(email) = lower(\(email))")[0].int("n") == 1)
+        #expect(attempt(TestDatabase.uniqueEmail("weak"), "password").status == 422)
+        #expect(attempt(TestDatabase.uniqueEmail("fourth")).status == 303)
+        #expect(attempt(TestDatabase.uniqueEmail("fifth")).status == 429)  // the repeat and the weak one counted
+        // The account that was made logs in with its password; the repeat did not change it.
+        let owner = Client(config: config)
+        owner.get("/login")
+        #expect(owner.post("/login", [("email", email), ("password", "correct horse battery")]).status == 303)
+    }
+
     @Test func retryAfterDoublesPastTheLimitUpToFifteenMinutes() throws {
         #expect(AccountPages.retryAfter(failures: 4, limit: 5, since: 0) == 0)
         #expect(AccountPages.retryAfter(failures: 5, limit: 5, since: 0) == 30)

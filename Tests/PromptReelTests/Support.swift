@@ -121,12 +121,15 @@ final class Client {
         return response
     }
 
-    /// Signs up a fresh user and returns their email.
+    /// Signs up a fresh user, logs in (sign-up never does) and returns their email.
     @discardableResult
     func signUp(_ email: String = TestDatabase.uniqueEmail()) -> String {
         get("/signup")
         let response = post("/signup", [("email", email), ("password", "correct horse battery")])
-        #expect(response.status == 303, "sign-up failed: \(response.bodyText)")
+        #expect(response.status == 303 && response.header("location") == "/login", "sign-up: \(response.bodyText)")
+        get("/login")
+        let login = post("/login", [("email", email), ("password", "correct horse battery")])
+        #expect(login.status == 303, "log-in failed: \(login.bodyText)")
         get("/dashboard")  // as a browser would; the form token is bound to the new session
         return email
     }

@@ -44,6 +44,9 @@ class Browser:
         email = email or unique_email()
         self.get("/signup")
         r = self.post("/signup", {"email": email, "password": PASSWORD})
+        # Sign-up never signs in (the answer is the same for an address that already has an account): log in.
+        assert r.status_code == 200 and r.url.endswith("/login") and "If this address was new" in r.text, r.text
+        r = self.post("/login", {"email": email, "password": PASSWORD})
         assert r.status_code == 200 and r.url.endswith("/dashboard"), r.text
         return email
 

@@ -76,7 +76,20 @@ def test_weak_passwords_are_refused(browser):
         r = browser.post("/signup", {"email": unique_email(), "password": weak})
         assert r.status_code == 422 and "password: " in r.text, weak
     r = browser.post("/signup", {"email": unique_email(), "password": "violet tractor umbrella 7"})
-    assert r.status_code == 200 and r.url.endswith("/dashboard")
+    assert r.status_code == 200 and r.url.endswith("/login")
+
+
+def test_sign_up_tells_nothing_about_existing_accounts():
+    """Issue 22: an existing address gets the same answer as a new one, and never a session."""
+    email = Browser().signup()
+    answers = []
+    for address in (email, unique_email()):
+        b = Browser()
+        b.get("/signup")
+        r = b.post("/signup", {"email": address, "password": PASSWORD}, allow_redirects=False)
+        assert "pr_session" not in b.s.cookies
+        answers.append((r.status_code, r.headers["Location"], r.text))
+    assert answers[0] == answers[1] and answers[0][:2] == (303, "/login")
 
 
 def test_malformed_addresses_are_refused(browser):

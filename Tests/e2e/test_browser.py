@@ -195,9 +195,13 @@ def run_flow(javascript, tmp_path):
         # Sign up, create a project, save a video.
         s.go("/signup")
         s.shot("signup")
-        s.fill("email", unique_email("browser"))
+        email = unique_email("browser")
+        s.fill("email", email)
         s.fill("password", PASSWORD)
         s.click("Sign up")
+        s.fill("email", email)  # sign-up never signs in: log in
+        s.fill("password", PASSWORD)
+        s.click("Log in")
         assert "/dashboard" in driver.current_url, s.text()
         assert "Simulator: videos come from PromptReel's built-in simulator" in s.text()
         s.fill("name", "Launch campaign")

@@ -16,9 +16,13 @@ def test_edit_copy_and_delete_in_chromium(worker, tmp_path, javascript):
     s = Steps(driver, "edit-js" if javascript else "edit-nojs")
     try:
         s.go("/signup")
-        s.fill("email", unique_email("browser-edit"))
+        email = unique_email("browser-edit")
+        s.fill("email", email)
         s.fill("password", PASSWORD)
         s.click("Sign up")
+        s.fill("email", email)  # sign-up never signs in: log in
+        s.fill("password", PASSWORD)
+        s.click("Log in")
         s.fill("name", "Harbour films")
         s.click("Create project")
         s.click("New video")

@@ -29,9 +29,13 @@ def run_image_flow(javascript, tmp_path):
     not_a_picture.write_bytes(b"just some text, named like a picture")
     try:
         s.go("/signup")
-        s.fill("email", unique_email("browser-image"))
+        email = unique_email("browser-image")
+        s.fill("email", email)
         s.fill("password", PASSWORD)
         s.click("Sign up")
+        s.fill("email", email)  # sign-up never signs in: log in
+        s.fill("password", PASSWORD)
+        s.click("Log in")
         s.fill("name", "Stills")
         s.click("Create project")
         s.click("New video")

@@ -29,9 +29,13 @@ def status_regions(driver):
 def start_generation(s, tag):
     """Signs up and clicks Generate on a new video; with no worker running, the generation stays queued."""
     s.go("/signup")
-    s.fill("email", unique_email(tag))
+    email = unique_email(tag)
+    s.fill("email", email)
     s.fill("password", PASSWORD)
     s.click("Sign up")
+    s.fill("email", email)  # sign-up never signs in: log in
+    s.fill("password", PASSWORD)
+    s.click("Log in")
     s.fill("name", "Refresh")
     s.click("Create project")
     s.click("New video")

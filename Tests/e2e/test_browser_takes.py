@@ -21,9 +21,13 @@ def run_takes_flow(javascript, tmp_path):
     s = Steps(driver, tag)
     try:
         s.go("/signup")
-        s.fill("email", unique_email("takes"))
+        email = unique_email("takes")
+        s.fill("email", email)
         s.fill("password", PASSWORD)
         s.click("Sign up")
+        s.fill("email", email)  # sign-up never signs in: log in
+        s.fill("password", PASSWORD)
+        s.click("Log in")
         s.fill("name", "Takes")
         s.click("Create project")
         s.click("New video")

@@ -20,6 +20,9 @@ def test_usage_chart_renders_under_the_csp(tmp_path):
         s.fill("email", email)
         s.fill("password", PASSWORD)
         s.click("Sign up")
+        s.fill("email", email)  # sign-up never signs in: log in
+        s.fill("password", PASSWORD)
+        s.click("Log in")
         uid = int(sql(f"SELECT id FROM users WHERE email = '{email}'"))
         # Rows straight into the database (the web cannot make past clicks); a token only to create the video.
         s.go("/account")

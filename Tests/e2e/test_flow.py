@@ -94,8 +94,12 @@ def test_security_headers_on_pages_static_and_errors():
 
 
 def test_session_cookie_flags(browser):
+    email = unique_email()
     browser.get("/signup")
-    r = browser.post("/signup", {"email": unique_email(), "password": PASSWORD}, allow_redirects=False)
+    r = browser.post("/signup", {"email": email, "password": PASSWORD}, allow_redirects=False)
+    assert not [c for c in r.raw.headers.getlist("Set-Cookie") if c.startswith("pr_session=")]  # sign-up: no session
+    browser.get("/login")
+    r = browser.post("/login", {"email": email, "password": PASSWORD}, allow_redirects=False)
     session = [c for c in r.raw.headers.getlist("Set-Cookie") if c.startswith("pr_session=")]
     assert session and "HttpOnly" in session[0] and "SameSite=Lax" in session[0] and "Secure" not in session[0]
 

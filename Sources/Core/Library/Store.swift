@@ -87,20 +87,8 @@ package struct Store {
 
     /// The first account of an instance is an admin (unless `role` says otherwise); the advisory lock
     /// makes "first" hold when two sign-ups race on an empty instance.
-    /// With `signupAddress`, the sign-up is counted for that address in the same transaction, under a
-    /// per-address lock taken first, and refused (`SignupThrottled`) past `signupLimit` in the last hour.
-    package func createUser(
-        email: String, passwordHash: String, role: Role? = nil, signupAddress: String? = nil, signupLimit: Int = 0
-    ) throws -> User {
+    package func createUser(email: String, passwordHash: String, role: Role? = nil) throws -> User {
         try db.transaction {
-            if let signupAddress {
-                try db.execute("SELECT pg_advisory_xact_lock(12003, hashtext(\(signupAddress)))")
-                let recent = try recentSignups(address: signupAddress)
-                if recent.count >= Int64(signupLimit) {
-                    throw SignupThrottled(secondsUntilFree: recent.secondsUntilFree)
-                }
-                try recordSignup(address: signupAddress)
-            }
             try db.execute("SELECT pg_advisory_xact_lock(12001)")
             let row = try db.execute(
                 """
@@ -110,6 +98,17 @@ package struct Store {
                 RETURNING id, email, role
                 """)[0]
             return Store.user(row)
+        }
+    }
+
+    /// A sign-up's account: nil when the email already has one (nothing is changed, and the caller answers
+    /// as if it had been made). `createUser`'s transaction is a savepoint inside a caller's, so the refused
+    /// insert undoes only itself.
+    package func createUserIfNew(email: String, passwordHash: String) throws -> User? {
+        do {
+            return try createUser(email: email, passwordHash: passwordHash)
+        } catch let error as DatabaseError where error.isUniqueViolation {
+            return nil
         }
     }
 
@@ -288,9 +287,16 @@ package struct Store {
         return (row.int("n"), Double(row.string("free")) ?? 0)
     }
 
-    package func recordSignup(address: String) throws {
-        try db.execute("INSERT INTO signups (address) VALUES (\(address))")
-        try db.execute("DELETE FROM signups WHERE at < now() - interval '1 day'")
+    /// Counts one sign-up attempt from `address` (whatever its outcome), under a per-address lock so that
+    /// parallel attempts cannot pass the limit; refused (`SignupThrottled`) past `limit` in the last hour.
+    package func countSignupAttempt(address: String, limit: Int) throws {
+        try db.transaction {
+            try db.execute("SELECT pg_advisory_xact_lock(12003, hashtext(\(address)))")
+            let recent = try recentSignups(address: address)
+            if recent.count >= Int64(limit) { throw SignupThrottled(secondsUntilFree: recent.secondsUntilFree) }
+            try db.execute("INSERT INTO signups (address) VALUES (\(address))")
+            try db.execute("DELETE FROM signups WHERE at < now() - interval '1 day'")
+        }
     }
 
     // MARK: API tokens

@@ -71,6 +71,8 @@ enum AccountPages {
         return max(0, Int((Double(delay) - since).rounded(.up)))
     }
 
+    static let signedUpNotice = "If this address was new, your account is ready: log in."
+
     static func signup(_ c: inout Context) throws -> Response {
         guard c.config.signupEnabled else {
             throw HTTPError(
@@ -80,30 +82,23 @@ enum AccountPages {
         let rawEmail = form["email"] ?? ""
         let address = c.request.remoteAddress
         do {
-            // A quick look first, so a throttled address does not cost a password hash; the locked count in
-            // createUser is what holds under parallel sign-ups.
-            let recent = try c.store.recentSignups(address: address)
-            if recent.count >= Int64(c.config.signupsPerAddressPerHour) {
-                throw SignupThrottled(secondsUntilFree: recent.secondsUntilFree)
-            }
+            // Every attempt counts toward the address's limit (counted under a lock, so parallel ones cannot pass
+            // it), before anything costly; then the cheap checks; then the password hash, which runs whether or
+            // not the address has an account, so neither the answer nor its time tells which.
+            try c.store.countSignupAttempt(address: address, limit: c.config.signupsPerAddressPerHour)
             let email = try Field.email(rawEmail)
             let password = try Field.newPassword(form["password"])
             guard let hash = Crypto.hashPassword(password) else {
                 throw HTTPError(500, "internal_error", "Could not secure the password.")
             }
-            // Counted and checked in the transaction that creates the account: parallel sign-ups cannot pass the limit.
-            let user = try c.store.createUser(
-                email: email, passwordHash: hash, signupAddress: address, signupLimit: c.config.signupsPerAddressPerHour
-            )
-            try c.signIn(user)
-            c.setFlash("Welcome to PromptReel. Create your first project below.")
-            return .redirect(to: Route.library(.dashboard).path)
+            if try c.store.createUserIfNew(email: email, passwordHash: hash) == nil {
+                Log.info("sign-up for an existing account", ["request_id": "\(c.request.requestID)"])
+            }
+            // Sign-up never signs in: the same answer for a new account and an existing one.
+            c.setFlash(AccountPages.signedUpNotice)
+            return .redirect(to: Route.accounts(.login).path)
         } catch let error as InvalidInput {
             return page(&c, login: false, email: rawEmail, error: error.description, status: 422)
-        } catch let error as DatabaseError where error.isUniqueViolation {
-            return page(
-                &c, login: false, email: rawEmail, error: "An account with that email already exists. Log in instead.",
-                status: 409)
         } catch let throttled as SignupThrottled {
             let wait = max(1, Int(throttled.secondsUntilFree.rounded(.up)))
             Log.info("sign-up throttled for address \(address)", ["request_id": "\(c.request.requestID)"])

@@ -93,7 +93,7 @@ let package = Package(
         .executableTarget(
             name: "promptreel",
             dependencies: [
-                "WebApp", "Engine", "Core", "Telemetry", "FastCGIServer", "Postgres", "VideoAPI",
+                "WebApp", "Engine", "Core", "Telemetry", "FastCGIServer", "Postgres", "VideoAPI", "Images", "Formats",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict
@@ -121,7 +121,7 @@ let package = Package(
             dependencies: [
                 "Core", "Engine", "WebApp", "Telemetry", "Postgres", "Web", "Formats", "VideoAPI", "Images",
             ],
-            swiftSettings: strict),
+            exclude: ["Fixtures"], swiftSettings: strict),
     ],
     swiftLanguageModes: [.v6]
 )

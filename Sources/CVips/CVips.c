@@ -77,6 +77,17 @@ int pr_vips_load(int format, const void *buf, size_t len, VipsImage **out) {
     }
 }
 
+int pr_vips_load_shrunk(int format, const void *buf, size_t len, int shrink, VipsImage **out) {
+    void *b = (void *) buf;
+    if (shrink <= 1 || format == 2) return pr_vips_load(format, buf, len, out);
+    switch (format) {
+    case 1: return p_vips_jpegload_buffer(b, len, out, "access", VIPS_ACCESS_SEQUENTIAL, "fail_on", VIPS_FAIL_ON_ERROR,
+                                          "shrink", shrink, NULL);
+    case 3: return p_vips_webpload_buffer(b, len, out, "access", VIPS_ACCESS_SEQUENTIAL, "fail_on", VIPS_FAIL_ON_ERROR,
+                                          "scale", 1.0 / shrink, NULL);
+    default: return -1;
+    }
+}
 int pr_vips_width(VipsImage *image) { return p_vips_image_get_width(image); }
 int pr_vips_height(VipsImage *image) { return p_vips_image_get_height(image); }
 int pr_vips_has_alpha(VipsImage *image) { return p_vips_image_hasalpha(image); }

@@ -92,7 +92,11 @@ public enum Images {
     /// refused at upload, not when a generation starts.
     public static func validate(_ bytes: [UInt8]) throws(ImageError) -> ImageInfo {
         guard let format = ImageFormat(magic: bytes) else { throw .notAnImage }
-        return try withLoaded(bytes, format: format) { image, info throws(ImageError) in
+        // Every compressed byte is still decoded (a truncated file fails), at an eighth of the size where the
+        // format allows: a baseline 7000×7000 JPEG then needs an 875×875 image's memory (a progressive one
+        // still buffers all its coefficients: that is what the decoder process's memory cap is for).
+        let eighth: (ImageInfo) -> Int = { _ in 8 }
+        return try withLoaded(bytes, format: format, shrink: eighth) { image, info throws(ImageError) in
             var average = 0.0
             guard pr_vips_avg(image.raw, &average) == 0 else { throw .unreadable(detail: Self.lastError()) }
             return info
@@ -128,7 +132,13 @@ public enum Images {
             throw .tooLarge(width: width, height: height)
         }
         guard let format = ImageFormat(magic: bytes) else { throw .notAnImage }
-        return try withLoaded(bytes, format: format) { loaded, _ throws(ImageError) in
+        // Decoded at the largest shrink that still leaves at least the frame's pixels (shrink-on-load).
+        let shrink = { (info: ImageInfo) -> Int in
+            let across = Double(width) / Double(info.width), down = Double(height) / Double(info.height)
+            let scale = mode == .crop ? max(across, down) : min(across, down)
+            return [8, 4, 2].first { Double($0) * scale <= 1 } ?? 1
+        }
+        return try withLoaded(bytes, format: format, shrink: shrink) { loaded, _ throws(ImageError) in
             var image = try loaded.apply {
                 pr_vips_thumbnail($0, $1, Int32(width), Int32(height), mode == .crop ? 1 : 0)
             }
@@ -145,10 +155,12 @@ public enum Images {
         }
     }
 
-    /// Loads the header with the format's own loader and checks the limits; `body` runs while the
-    /// bytes are pinned (vips reads pixels from them lazily), and every image is released before return.
+    /// Loads the header with the format's own loader and checks the limits; then, when `shrink` asks for it,
+    /// loads again decoding at 1/shrink of the size (JPEG, WebP). `body` gets that image and the full-size
+    /// info, while the bytes are pinned (vips reads pixels from them lazily); every image is released before
+    /// return.
     private static func withLoaded<T>(
-        _ bytes: [UInt8], format: ImageFormat,
+        _ bytes: [UInt8], format: ImageFormat, shrink: (ImageInfo) -> Int = { _ in 1 },
         _ body: (OwnedImage, ImageInfo) throws(ImageError) -> T
     ) throws(ImageError) -> T {
         guard started else { throw .unreadable(detail: "libvips did not start") }
@@ -164,8 +176,15 @@ public enum Images {
             if width > maxSide || height > maxSide || width * height > maxPixels {
                 return .failure(.tooLarge(width: width, height: height))
             }
+            let info = ImageInfo(format: format, width: width, height: height)
+            let factor = shrink(info)
             do throws(ImageError) {
-                return .success(try body(image, ImageInfo(format: format, width: width, height: height)))
+                guard factor > 1 else { return .success(try body(image, info)) }
+                var shrunk: OpaquePointer?
+                guard pr_vips_load_shrunk(format.loaderCode, base, buffer.count, Int32(factor), &shrunk) == 0,
+                    let small = shrunk
+                else { return .failure(.unreadable(detail: lastError())) }
+                return .success(try body(OwnedImage(small), info))
             } catch {
                 return .failure(error)
             }

@@ -19,7 +19,7 @@ struct PromptReelCommand: ParsableCommand {
         subcommands: [
             Serve.self, WorkerCommand.self, Migrate.self, UserCommand.self, TokenCommand.self, ModelsCommand.self,
             GenerationsCommand.self, RoundtableCommand.self, SoraCommand.self, MediaCommand.self, BudgetCommand.self,
-            UsageCommand.self, SearchLanguageCommand.self, SecretsCommand.self,
+            UsageCommand.self, SearchLanguageCommand.self, SecretsCommand.self, ImageToolCommand.self,
         ])
 }
 

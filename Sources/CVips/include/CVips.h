@@ -8,6 +8,9 @@ int pr_vips_init(void);
 
 // 1 JPEG, 2 PNG, 3 WebP: only these loaders are ever used, chosen by PromptReel from magic bytes.
 int pr_vips_load(int format, const void *buf, size_t len, pr_vips_image **out);
+// The same, decoded at 1/shrink of its size where the format can (JPEG: 1, 2, 4 or 8; WebP: any); PNG
+// ignores it. Far less memory and time for a large image that becomes a small frame.
+int pr_vips_load_shrunk(int format, const void *buf, size_t len, int shrink, pr_vips_image **out);
 int pr_vips_width(pr_vips_image *image);
 int pr_vips_height(pr_vips_image *image);
 int pr_vips_has_alpha(pr_vips_image *image);

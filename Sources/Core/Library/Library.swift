@@ -89,11 +89,8 @@ package struct Library {
             throw Refusal.noSuchVideo
         }
         // The copy starts from the same picture: iterating on a prompt keeps the frame it starts from.
-        let images = ReferenceImages(db: db, mediaDirectory: mediaDirectory)
-        if let image = try images.current(videoID: original.id, userID: user.id) {
-            let bytes = try MediaFiles.read(image.path, in: mediaDirectory, maxBytes: ReferenceImages.maxImageBytes)
-            _ = try images.upload(videoID: copy.id, userID: user.id, bytes: bytes)
-        }
+        try ReferenceImages(db: db, mediaDirectory: mediaDirectory, images: ImageToolConfig())
+            .copyCurrent(from: original.id, to: copy.id, userID: user.id)
         return copy
     }
 

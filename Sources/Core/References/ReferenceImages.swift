@@ -1,7 +1,8 @@
 // A video's reference image (image-to-video): the one service behind the API and the pages. An upload
 // is checked by its bytes (JPEG, PNG or WebP; size limits from the header before any decoding; every
 // pixel decoded once so a truncated file is refused) and stored content-addressed under the media
-// directory; a generation later records the original and the frame fitted to its exact size.
+// directory; a generation later records the original and the frame fitted to its exact size. Every decode
+// runs in a child process under memory and CPU caps (`ImageTool`), one per user and a few per instance.
 
 import Glibc
 package import Images
@@ -48,10 +49,12 @@ package struct ReferenceImages {
 
     package let db: Connection
     package let mediaDirectory: String
+    package let tool: ImageTool
 
-    package init(db: Connection, mediaDirectory: String) {
+    package init(db: Connection, mediaDirectory: String, images: ImageToolConfig) {
         self.db = db
         self.mediaDirectory = mediaDirectory
+        tool = ImageTool(config: images, mediaDirectory: mediaDirectory)
     }
 
     /// Why an upload was refused; each is a 4xx naming the reason (the API and the pages say the same).
@@ -60,6 +63,24 @@ package struct ReferenceImages {
         case empty
         case tooManyBytes
         case image(ImageError)
+        /// Decoding it needs more memory or CPU time than the decoder is allowed (`detail`: for the log).
+        case overLimits(detail: String)
+        /// Another decode of this user's is running (`instance`: every decoder of the instance is busy).
+        case busy(instance: Bool)
+    }
+
+    /// Runs a decode in a decoder slot of the user's, mapping the tool's failures to refusals.
+    private func decode<T>(userID: ID<User>, _ body: () throws(ImageTool.Failure) -> T) throws -> T {
+        do {
+            return try tool.withSlot(db: db, userID: userID) { try body() }
+        } catch let failure as ImageTool.Failure {
+            switch failure {
+            case let .image(error): throw Refusal.image(error)
+            case let .overLimits(detail): throw Refusal.overLimits(detail: detail)
+            case .userBusy: throw Refusal.busy(instance: false)
+            case .instanceBusy: throw Refusal.busy(instance: true)
+            }
+        }
     }
 
     /// The video's current reference image, if the video is the user's and has one.
@@ -79,8 +100,7 @@ package struct ReferenceImages {
         guard bytes.count <= Self.maxImageBytes else { throw Refusal.tooManyBytes }
         // Ownership first: nothing is decoded or written for someone else's video.
         guard try Store(db: db).video(id: videoID, userID: userID) != nil else { throw Refusal.noSuchVideo }
-        let info: ImageInfo
-        do { info = try Images.validate(bytes) } catch { throw Refusal.image(error) }
+        let info = try decode(userID: userID) { () throws(ImageTool.Failure) in try tool.validate(bytes) }
         let sha = Crypto.sha256(bytes).map {
             String($0, radix: 16).count == 1 ? "0" + String($0, radix: 16) : String($0, radix: 16)
         }.joined()
@@ -104,6 +124,23 @@ package struct ReferenceImages {
         return ReferenceImage(row)
     }
 
+    /// Gives `copy` the same reference image as `original` (both the user's): the checked file is copied
+    /// as it is, without decoding it again.
+    package func copyCurrent(from original: ID<Video>, to copy: ID<Video>, userID: ID<User>) throws {
+        guard let image = try current(videoID: original, userID: userID) else { return }
+        let bytes = try MediaFiles.read(image.path, in: mediaDirectory, maxBytes: Self.maxImageBytes)
+        let path = "references/\(copy)/\(image.sha256).\(image.format.fileExtension)"
+        try MediaFiles.write(bytes, to: path, in: mediaDirectory)
+        ProcessMetrics.shared.mediaStored(bytes: bytes.count, kind: "reference")
+        try db.execute(
+            """
+            INSERT INTO video_reference_images (video_id, path, content_type, width, height, bytes, sha256)
+            SELECT v.id, \(path), \(image.format.contentType), \(image.width), \(image.height), \(image.bytes), \(image.sha256)
+            FROM videos v JOIN projects p ON p.id = v.project_id WHERE v.id = \(copy) AND p.user_id = \(userID)
+            ON CONFLICT (video_id) DO NOTHING
+            """)
+    }
+
     /// Removes the video's reference image; false when it had none (or is not the user's).
     package func remove(videoID: ID<Video>, userID: ID<User>) throws -> Bool {
         // The file stays for `media sweep` (see `upload`).
@@ -120,7 +157,9 @@ package struct ReferenceImages {
     /// (content-addressed, so the same image, size and mode are fitted once). Runs in the request:
     /// bounded (≤ 50 megapixels in, ≤ one video frame out, a fraction of a second), and a failure is then
     /// a 4xx at the click instead of a failed generation later.
-    package func fitted(_ image: ReferenceImage, size: String, mode: FitMode) throws -> GenerationReference {
+    package func fitted(_ image: ReferenceImage, userID: ID<User>, size: String, mode: FitMode) throws
+        -> GenerationReference
+    {
         let dims = size.split(separator: "x").compactMap { Int($0) }
         guard dims.count == 2 else {
             throw InvalidInput(field: nil, "The model's size \(size) is not WIDTHxHEIGHT.", code: "invalid_size")
@@ -130,10 +169,8 @@ package struct ReferenceImages {
         // here and the commit of the row that names them.
         MediaFiles.touch(image.path, in: mediaDirectory)
         if !MediaFiles.touch(fittedPath, in: mediaDirectory) {
-            let original = try MediaFiles.read(image.path, in: mediaDirectory, maxBytes: Self.maxImageBytes)
-            let png: [UInt8]
-            do { png = try Images.fit(original, width: dims[0], height: dims[1], mode: mode) } catch {
-                throw Refusal.image(error)
+            let png = try decode(userID: userID) { () throws(ImageTool.Failure) in
+                try tool.fit(mediaDirectory + "/" + image.path, width: dims[0], height: dims[1], mode: mode)
             }
             try MediaFiles.write(png, to: fittedPath, in: mediaDirectory)
             ProcessMetrics.shared.mediaStored(bytes: png.count, kind: "reference")
@@ -144,7 +181,7 @@ package struct ReferenceImages {
     }
 
     /// A small JPEG of the fitted frame for the settings page.
-    package func preview(_ image: ReferenceImage, size: String, mode: FitMode) throws -> [UInt8] {
+    package func preview(_ image: ReferenceImage, userID: ID<User>, size: String, mode: FitMode) throws -> [UInt8] {
         let dims = size.split(separator: "x").compactMap { Int($0) }
         guard dims.count == 2 else { throw InvalidInput(field: "size", "must be WIDTHxHEIGHT") }
         let path = "references/\(image.videoID)/\(image.sha256)-\(dims[0])x\(dims[1])-\(mode.rawValue)-preview.jpg"
@@ -153,10 +190,8 @@ package struct ReferenceImages {
         {
             return kept
         }
-        let original = try MediaFiles.read(image.path, in: mediaDirectory, maxBytes: Self.maxImageBytes)
-        let jpeg: [UInt8]
-        do { jpeg = try Images.preview(original, width: dims[0], height: dims[1], mode: mode) } catch {
-            throw Refusal.image(error)
+        let jpeg = try decode(userID: userID) { () throws(ImageTool.Failure) in
+            try tool.fit(mediaDirectory + "/" + image.path, width: dims[0], height: dims[1], mode: mode, preview: true)
         }
         try MediaFiles.write(jpeg, to: path, in: mediaDirectory)
         ProcessMetrics.shared.mediaStored(bytes: jpeg.count, kind: "reference")

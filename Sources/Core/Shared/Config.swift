@@ -21,6 +21,8 @@ public struct AppConfig: Sendable {
     public var providerIsSimulator = false
     public var engine = EngineConfig(mediaDirectory: ".local/media")
     public var webhooks = WebhookConfig()
+    /// The image decoder's program and limits (`ImageTool`).
+    public var images = ImageToolConfig()
 
     public init(
         databaseURL: String, signupEnabled: Bool = true, sessionSeconds: Int = 30 * 24 * 3600,
@@ -54,6 +56,7 @@ public struct AppConfig: Sendable {
         config.providerIsSimulator = env["PROMPTREEL_PROVIDER"] == "simulator"
         config.engine = EngineConfig.fromEnvironment(env, defaultMedia: ".local/media")
         config.webhooks = WebhookConfig.fromEnvironment(env)
+        config.images = ImageToolConfig.fromEnvironment(env)
         return config
     }
 }

@@ -153,6 +153,19 @@ extension ReferenceImages.Refusal {
                     422, "image_unreadable", "The image could not be read: it is truncated or corrupt.",
                     logDetail: detail)
             }
+        case let .overLimits(detail):
+            return HTTPError(
+                422, "image_over_limits",
+                "Decoding this image needs more memory or time than this server allows: send a smaller one, or a baseline (not progressive) JPEG.",
+                logDetail: detail)
+        case let .busy(instance):
+            var error = HTTPError(
+                429, "image_busy",
+                instance
+                    ? "The server is decoding as many images as it can right now. Try again in a moment."
+                    : "Another of your images is being processed. Try again when it is done.")
+            error.headers = [("Retry-After", "2")]
+            return error
         }
     }
 }

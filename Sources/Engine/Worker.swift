@@ -71,7 +71,7 @@ func workLoop(_ name: String, until stop: StopFlag, idleSeconds: Double, connect
 /// talks to the video provider) or roundtables (on threads of their own, so a slow chat model never
 /// delays a video job).
 public struct Worker: Sendable {
-    public enum Kind: Sendable { case videos, roundtables, webhooks }
+    public enum Kind: Sendable { case videos, roundtables, webhooks, maintenance }
 
     let config: AppConfig
     let providers: ProviderSettings
@@ -122,6 +122,13 @@ public struct Worker: Sendable {
                 let db = try Connection(url: config.databaseURL)
                 try db.execute(NotifyChannel.webhooks.listen)
                 return WebhookDeliverer(db: db, config: config.webhooks)
+            }
+        case .maintenance:
+            // The media sweep, checked every 30 s and run when due (one process at a time).
+            workLoop(name, until: stop, idleSeconds: 30) {
+                MediaSweeper(
+                    db: try Connection(url: config.databaseURL), mediaDirectory: config.engine.mediaDirectory,
+                    intervalSeconds: config.engine.mediaSweepSeconds)
             }
         }
     }

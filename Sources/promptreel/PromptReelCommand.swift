@@ -169,6 +169,11 @@ final class WorkerThreads: Sendable {
                         until: $0)
                 }
             }
+            + [
+                BackgroundThread("maintenance") {
+                    Worker(config: config, providers: providers, kind: .maintenance, name: "maintenance").run(until: $0)
+                }
+            ]
     }
 
     func stopAndWait() {
@@ -233,7 +238,7 @@ struct Migrate: ParsableCommand {
 struct UserCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "user", abstract: "Manage users.",
-        subcommands: [Create.self, SetRole.self, Disable.self, Enable.self])
+        subcommands: [Create.self, SetRole.self, Disable.self, Enable.self, Quota.self])
 
     struct Create: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -274,6 +279,22 @@ struct UserCommand: ParsableCommand {
         func run() throws {
             try Accounts.setDisabled(database.connect(), email: email, disabled: true)
             print("disabled \(email)")
+        }
+    }
+
+    struct Quota: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Set a user's storage quota for uploads (default: PROMPTREEL_STORAGE_QUOTA_BYTES, 5 GB).")
+        @OptionGroup var database: DatabaseOptions
+        @Option(help: "The user's email.") var email: String
+        @Option(help: "Bytes (0 refuses every upload).") var bytes: Int64?
+        @Flag(help: "Back to the instance's default.") var reset = false
+
+        func run() throws {
+            guard (bytes != nil) != reset else { throw ValidationError("Give --bytes N (N >= 0) or --reset.") }
+            if let bytes, bytes < 0 { throw ValidationError("--bytes must be 0 or more") }
+            try Accounts.setStorageQuota(database.connect(), email: email, bytes: reset ? nil : bytes)
+            print(reset ? "\(email): the default storage quota" : "\(email): storage quota \(bytes ?? 0) bytes")
         }
     }
 

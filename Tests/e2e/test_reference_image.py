@@ -2,11 +2,14 @@
 checked by their bytes, bad ones get a 4xx and never reach the provider, good ones are fitted to the
 exact size, the simulator receives exactly one image of that size, the model's image rules, and the
 per-route body limits."""
+import hashlib
 import io
 import os
+import random
 import re
 import struct
 import subprocess
+import time
 import uuid
 import zlib
 
@@ -337,35 +340,77 @@ def test_history_keeps_the_frame_each_take_started_from(worker):
     assert api("GET", ref1["fittedUrl"], other.create_token()).status_code == 404
 
 
-def test_deleting_the_video_removes_its_reference_images_and_the_sweep_cleans_after_a_crash(worker):
+def shared_files(sha):
+    """The files kept for these bytes: the original and the frames fitted from it (issue 22: shared by content)."""
+    folder = os.path.join(os.environ["PROMPTREEL_MEDIA_DIR"], "references", "shared", sha[:2])
+    return sorted(os.path.join(folder, f) for f in (os.listdir(folder) if os.path.isdir(folder) else []) if f.startswith(sha))
+
+
+def age(paths, seconds=7200):
+    for path in paths:
+        os.utime(path, (time.time() - seconds, time.time() - seconds))
+
+
+def test_deleting_the_video_leaves_its_files_to_the_sweep_which_also_cleans_after_a_crash(worker):
     media_dir = os.environ["PROMPTREEL_MEDIA_DIR"]
     _, token, video = setup_video()
-    assert put_image(token, video, encoded("PNG", (640, 480)), "image/png").status_code == 200
+    png = encoded("PNG", (640 + random.randint(0, 999), 480), color=(random.randint(0, 255), 40, 40))
+    assert put_image(token, video, png, "image/png").status_code == 200
+    sha = hashlib.sha256(png).hexdigest()
     r = api("POST", f"/api/videos/{video}/generate-sora", token, json={})
     assert r.status_code == 200, r.text
     gid = r.json()["generationId"]
     wait_until(lambda: api("GET", f"/api/generations/{gid}", token).json()["status"] == "completed", what="completion")
-    folder = os.path.join(media_dir, "references", str(video))
-    assert len(os.listdir(folder)) == 2  # the original and the fitted frame
+    files = shared_files(sha)
+    assert len(files) == 2, files  # the original and the fitted frame
     assert api("DELETE", f"/api/videos/{video}", token).status_code == 204
-    assert not os.path.exists(folder)
-    # The money record stays; it no longer points at the removed frames.
+    # The money record stays; it no longer points at the frames.
     assert sql(f"SELECT reference_path IS NULL AND reference_fitted_path IS NULL AND reference_sha256 IS NOT NULL "
                f"AND estimated_cost > 0 FROM generations WHERE id = {gid}") == "t"
+    # Nothing names the bytes any more: the sweep removes them once they are an hour old, not before.
+    sweep = [os.environ["PROMPTREEL_BIN"], "media", "sweep"]
+    assert subprocess.run(sweep, capture_output=True, text=True, timeout=30).returncode == 0
+    assert shared_files(sha) == files
+    age(files)
 
-    # A crash between a delete's commit and the removal leaves a folder no video owns: the sweep takes it,
-    # and leaves a live video's files alone.
+    # A crash between a delete's commit and the removal leaves a folder no video owns (the per-video layout
+    # of older installs): the sweep takes it too, and leaves a live video's files alone however old.
     _, token2, live = setup_video()
-    assert put_image(token2, live, encoded("JPEG", (800, 600)), "image/jpeg").status_code == 200
-    live_folder = os.path.join(media_dir, "references", str(live))
+    live_png = encoded("PNG", (800, 600 + random.randint(0, 999)), color=(40, random.randint(0, 255), 40))
+    assert put_image(token2, live, live_png, "image/png").status_code == 200
+    live_files = shared_files(hashlib.sha256(live_png).hexdigest())
+    age(live_files)
     ghost = os.path.join(media_dir, "references", "987654321")
     os.makedirs(ghost, exist_ok=True)
     open(os.path.join(ghost, "x.png"), "wb").write(b"orphan")
-    out = subprocess.run([os.environ["PROMPTREEL_BIN"], "media", "sweep"], capture_output=True, text=True, timeout=30)
+    out = subprocess.run(sweep, capture_output=True, text=True, timeout=30)
     assert out.returncode == 0, out.stderr
     assert f"removed {ghost} " in out.stdout and "the video 987654321 was deleted" in out.stdout
     assert not os.path.exists(ghost)
-    assert len(os.listdir(live_folder)) == 1
+    assert shared_files(sha) == [] and all(f"removed {f} " in out.stdout for f in files)
+    assert shared_files(hashlib.sha256(live_png).hexdigest()) == live_files
+
+
+def test_copies_share_one_file_and_uploads_count_against_the_quota():
+    b, token, video = setup_video()
+    png = encoded("PNG", (700 + random.randint(0, 999), 400), color=(30, 30, random.randint(0, 255)))
+    assert put_image(token, video, png, "image/png").status_code == 200
+    copies = [api("POST", f"/api/videos/{video}/copy", token).json()["id"] for _ in range(3)]
+    sha = hashlib.sha256(png).hexdigest()
+    assert len(shared_files(sha)) == 1  # four videos, one file
+    paths = sql(f"SELECT count(DISTINCT path) || ' ' || count(*) FROM video_reference_images WHERE video_id IN ({video}, {', '.join(map(str, copies))})")
+    assert paths == "1 4"
+    email = sql(f"SELECT u.email FROM users u JOIN projects p ON p.user_id = u.id JOIN videos v ON v.project_id = p.id WHERE v.id = {video}")
+    quota = [os.environ["PROMPTREEL_BIN"], "user", "quota", "--email", email]
+    subprocess.run(quota + ["--bytes", str(len(png) + 10)], check=True, capture_output=True, timeout=30)
+    other = encoded("PNG", (300, 200 + random.randint(0, 999)), color=(90, 90, random.randint(0, 255)))
+    r = put_image(token, copies[0], other, "image/png")
+    assert r.status_code == 422 and r.json()["error"]["code"] == "storage_quota_exceeded", r.text
+    assert put_image(token, copies[1], png, "image/png").status_code == 200  # the same bytes take no more room
+    account = b.get("/account").text
+    assert "storage quota" in account
+    subprocess.run(quota + ["--reset"], check=True, capture_output=True, timeout=30)
+    assert put_image(token, copies[0], other, "image/png").status_code == 200
 
 
 def test_save_as_new_video_brings_the_reference_image_along():

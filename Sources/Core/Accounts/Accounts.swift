@@ -67,6 +67,15 @@ public enum Accounts {
         try setDisabled(db, userID: id, disabled: disabled, cache: cache)
     }
 
+    /// Sets the user's storage quota for uploads (`nil`: back to the instance's default).
+    public static func setStorageQuota(_ db: Connection, email: String, bytes: Int64?) throws {
+        guard
+            try !db.execute(
+                "UPDATE users SET storage_quota_bytes = \(bytes) WHERE lower(email) = lower(\(email)) RETURNING id"
+            ).isEmpty
+        else { throw Failure.noSuchUser }
+    }
+
     package static func setDisabled(_ db: Connection, userID: ID<User>, disabled: Bool, cache: AnswerCache?) throws {
         guard try Store(db: db).setDisabled(userID: userID, disabled) else { throw Failure.noSuchUser }
         cache?.invalidate(.auth)

@@ -170,7 +170,9 @@ package struct Generations {
     package func referenceFrame(video: Video, user: User, model: CatalogModel?, size: String, fit: FitMode) throws
         -> GenerationReference?
     {
-        let images = ReferenceImages(db: db, mediaDirectory: config.engine.mediaDirectory, images: config.images)
+        let images = ReferenceImages(
+            db: db, mediaDirectory: config.engine.mediaDirectory, images: config.images,
+            defaultQuotaBytes: config.storageQuotaBytes)
         let image = try images.current(videoID: video.id, userID: user.id)
         if let model, image != nil, !model.acceptsImage { throw Refusal.referenceImageNotSupported(model: model.name) }
         if let model, image == nil, model.requiresImage { throw Refusal.referenceImageRequired(model: model.name) }

@@ -89,8 +89,8 @@ package struct Library {
             throw Refusal.noSuchVideo
         }
         // The copy starts from the same picture: iterating on a prompt keeps the frame it starts from.
-        try ReferenceImages(db: db, mediaDirectory: mediaDirectory, images: ImageToolConfig())
-            .copyCurrent(from: original.id, to: copy.id, userID: user.id)
+        try ReferenceImages.copyCurrent(
+            db: db, mediaDirectory: mediaDirectory, from: original.id, to: copy.id, userID: user.id)
         return copy
     }
 

@@ -18,8 +18,10 @@ package enum MediaFiles {
         removeDirectory(directory + "/" + referencesFolder + "/" + videoID.description)
     }
 
-    /// Reference images live under `<media>/references/<video id>/` (see ReferenceImages).
+    /// Reference images live under `<media>/references/shared/<sha prefix>/` (see ReferenceImages); those
+    /// uploaded before files were shared, under `<media>/references/<video id>/`.
     package static let referencesFolder = "references"
+    package static let sharedFolder = "shared"
 
     private static func removeDirectory(_ path: String) {
         guard FileManager.default.fileExists(atPath: path) else { return }
@@ -182,7 +184,7 @@ public enum MediaSweep {
         let manager = FileManager.default
         let root = mediaDirectory + "/" + MediaFiles.referencesFolder
         guard let names = try? manager.contentsOfDirectory(atPath: root) else { return [] }
-        var removed: [Removal] = []
+        var removed = try sweepShared(db: db, folder: root + "/" + MediaFiles.sharedFolder, now: now)
         for name in names.sorted() {
             guard let videoID = Int64(name), videoID > 0, String(videoID) == name else { continue }
             let folder = root + "/" + name
@@ -204,6 +206,34 @@ public enum MediaSweep {
                 let modified = (try? manager.attributesOfItem(atPath: path)[.modificationDate] as? Date) ?? now
                 guard now.timeIntervalSince(modified) > 3600 else { continue }
                 if let removal = remove(path, "no video or generation uses it") { removed.append(removal) }
+            }
+        }
+        return removed
+    }
+
+    /// Shared reference files (`<sha256>.<ext>` and the frames fitted from it, `<sha256>-…`): each is kept while
+    /// any video's reference image or any generation names its bytes, and goes once none does and it is an
+    /// hour old (an upload or a click touches the file before its row commits).
+    private static func sweepShared(db: Connection, folder: String, now: Date) throws -> [Removal] {
+        let manager = FileManager.default
+        guard let prefixes = try? manager.contentsOfDirectory(atPath: folder) else { return [] }
+        let named = Set(
+            try db.execute(
+                """
+                SELECT sha256 FROM video_reference_images
+                UNION SELECT reference_sha256 FROM generations WHERE reference_path IS NOT NULL AND reference_sha256 IS NOT NULL
+                """
+            ).map { $0.string("sha256") })
+        var removed: [Removal] = []
+        for prefix in prefixes.sorted() {
+            let directory = folder + "/" + prefix
+            for file in ((try? manager.contentsOfDirectory(atPath: directory)) ?? []).sorted() {
+                let sha = String(file.prefix { $0 != "-" && $0 != "." })
+                guard !named.contains(sha) else { continue }
+                let path = directory + "/" + file
+                let modified = (try? manager.attributesOfItem(atPath: path)[.modificationDate] as? Date) ?? now
+                guard now.timeIntervalSince(modified) > 3600 else { continue }
+                if let removal = remove(path, "no video or generation uses these bytes") { removed.append(removal) }
             }
         }
         return removed

@@ -3,6 +3,9 @@
 // pixel decoded once so a truncated file is refused) and stored content-addressed under the media
 // directory; a generation later records the original and the frame fitted to its exact size. Every decode
 // runs in a child process under memory and CPU caps (`ImageTool`), one per user and a few per instance.
+// Files are shared: identical bytes are one file (`references/shared/<sha prefix>/<sha256>.<ext>`, with the
+// frames fitted from it beside it), named by as many rows as use it and removed by the sweep once no row
+// does (and it is an hour old). Uploads count against the user's storage quota (distinct files).
 
 import Glibc
 package import Images
@@ -50,11 +53,49 @@ package struct ReferenceImages {
     package let db: Connection
     package let mediaDirectory: String
     package let tool: ImageTool
+    /// A user's quota when their row sets none.
+    package let defaultQuotaBytes: Int64
 
-    package init(db: Connection, mediaDirectory: String, images: ImageToolConfig) {
+    package init(db: Connection, mediaDirectory: String, images: ImageToolConfig, defaultQuotaBytes: Int64) {
         self.db = db
         self.mediaDirectory = mediaDirectory
         tool = ImageTool(config: images, mediaDirectory: mediaDirectory)
+        self.defaultQuotaBytes = defaultQuotaBytes
+    }
+
+    /// Where the file of these bytes lives (and the frames fitted from it, `suffix` naming each).
+    package static func sharedPath(sha256: String, suffix: String) -> String {
+        "\(MediaFiles.referencesFolder)/\(MediaFiles.sharedFolder)/\(sha256.prefix(2))/\(sha256)\(suffix)"
+    }
+
+    /// What the user's uploads take: the distinct files their videos' reference images name, other than
+    /// `excluding`'s (the video whose image an upload replaces), and their quota.
+    package struct StorageUse: Sendable {
+        package let usedBytes: Int64
+        package let quotaBytes: Int64
+        /// The user already keeps a file with these bytes (an upload of it takes no more room).
+        package let hasFile: Bool
+    }
+
+    package func storageUse(userID: ID<User>, excluding: ID<Video>? = nil, sha256: String = "") throws -> StorageUse {
+        let row = try db.execute(
+            """
+            WITH files AS (
+              SELECT DISTINCT ON (r.sha256) r.sha256, r.bytes
+              FROM video_reference_images r JOIN videos v ON v.id = r.video_id JOIN projects p ON p.id = v.project_id
+              WHERE p.user_id = \(userID) AND r.video_id IS DISTINCT FROM \(excluding))
+            SELECT coalesce(sum(bytes), 0)::bigint AS used, coalesce(bool_or(sha256 = \(sha256)), false) AS has,
+                   (SELECT coalesce(storage_quota_bytes, \(defaultQuotaBytes)) FROM users WHERE id = \(userID)) AS quota
+            FROM files
+            """)[0]
+        return StorageUse(usedBytes: row.int("used"), quotaBytes: row.int("quota"), hasFile: row.bool("has"))
+    }
+
+    private func checkQuota(userID: ID<User>, videoID: ID<Video>, sha256: String, bytes: Int) throws {
+        let use = try storageUse(userID: userID, excluding: videoID, sha256: sha256)
+        if !use.hasFile && use.usedBytes + Int64(bytes) > use.quotaBytes {
+            throw Refusal.quotaExceeded(used: use.usedBytes, quota: use.quotaBytes, upload: Int64(bytes))
+        }
     }
 
     /// Why an upload was refused; each is a 4xx naming the reason (the API and the pages say the same).
@@ -67,6 +108,8 @@ package struct ReferenceImages {
         case overLimits(detail: String)
         /// Another decode of this user's is running (`instance`: every decoder of the instance is busy).
         case busy(instance: Bool)
+        /// The upload would take the user's uploads past their storage quota.
+        case quotaExceeded(used: Int64, quota: Int64, upload: Int64)
     }
 
     /// Runs a decode in a decoder slot of the user's, mapping the tool's failures to refusals.
@@ -100,18 +143,36 @@ package struct ReferenceImages {
         guard bytes.count <= Self.maxImageBytes else { throw Refusal.tooManyBytes }
         // Ownership first: nothing is decoded or written for someone else's video.
         guard try Store(db: db).video(id: videoID, userID: userID) != nil else { throw Refusal.noSuchVideo }
-        let info = try decode(userID: userID) { () throws(ImageTool.Failure) in try tool.validate(bytes) }
         let sha = Crypto.sha256(bytes).map {
             String($0, radix: 16).count == 1 ? "0" + String($0, radix: 16) : String($0, radix: 16)
         }.joined()
-        let path = "references/\(videoID)/\(sha).\(info.format.fileExtension)"
-        try MediaFiles.write(bytes, to: path, in: mediaDirectory)
-        ProcessMetrics.shared.mediaStored(bytes: bytes.count, kind: "reference")
+        // Refused before any decode when it cannot fit; checked again under the user's lock below.
+        try checkQuota(userID: userID, videoID: videoID, sha256: sha, bytes: bytes.count)
+        let info = try decode(userID: userID) { () throws(ImageTool.Failure) in try tool.validate(bytes) }
+        let path = Self.sharedPath(sha256: sha, suffix: "." + info.format.fileExtension)
+        // Identical bytes are one file: kept (and touched, so the sweep's hour starts again) when it exists.
+        if !MediaFiles.touch(path, in: mediaDirectory) {
+            try MediaFiles.write(bytes, to: path, in: mediaDirectory)
+            ProcessMetrics.shared.mediaStored(bytes: bytes.count, kind: "reference")
+        }
+        return try db.transaction {
+            try db.execute("SELECT pg_advisory_xact_lock(\(Self.quotaLockKey(userID)))")
+            try checkQuota(userID: userID, videoID: videoID, sha256: sha, bytes: bytes.count)
+            return try record(videoID: videoID, userID: userID, path: path, info: info, bytes: bytes.count, sha: sha)
+        }
+    }
+
+    /// One user's uploads are counted against their quota one at a time ("QU").
+    private static func quotaLockKey(_ userID: ID<User>) -> Int64 { 0x5155 << 48 | userID.rawValue }
+
+    private func record(videoID: ID<Video>, userID: ID<User>, path: String, info: ImageInfo, bytes: Int, sha: String)
+        throws -> ReferenceImage
+    {
         guard
             let row = try db.execute(
                 """
                 INSERT INTO video_reference_images (video_id, path, content_type, width, height, bytes, sha256)
-                SELECT v.id, \(path), \(info.format.contentType), \(info.width), \(info.height), \(Int64(bytes.count)), \(sha)
+                SELECT v.id, \(path), \(info.format.contentType), \(info.width), \(info.height), \(Int64(bytes)), \(sha)
                 FROM videos v JOIN projects p ON p.id = v.project_id WHERE v.id = \(videoID) AND p.user_id = \(userID)
                 ON CONFLICT (video_id) DO UPDATE SET path = excluded.path, content_type = excluded.content_type, width = excluded.width,
                   height = excluded.height, bytes = excluded.bytes, sha256 = excluded.sha256, created_at = now()
@@ -124,21 +185,22 @@ package struct ReferenceImages {
         return ReferenceImage(row)
     }
 
-    /// Gives `copy` the same reference image as `original` (both the user's): the checked file is copied
-    /// as it is, without decoding it again.
-    package func copyCurrent(from original: ID<Video>, to copy: ID<Video>, userID: ID<User>) throws {
-        guard let image = try current(videoID: original, userID: userID) else { return }
-        let bytes = try MediaFiles.read(image.path, in: mediaDirectory, maxBytes: Self.maxImageBytes)
-        let path = "references/\(copy)/\(image.sha256).\(image.format.fileExtension)"
-        try MediaFiles.write(bytes, to: path, in: mediaDirectory)
-        ProcessMetrics.shared.mediaStored(bytes: bytes.count, kind: "reference")
+    /// Gives `copy` the same reference image as `original` (both the user's): one more row naming the same
+    /// file, without copying or decoding it (and without taking more of the quota: the file is the same).
+    package static func copyCurrent(
+        db: Connection, mediaDirectory: String, from original: ID<Video>, to copy: ID<Video>, userID: ID<User>
+    ) throws {
         try db.execute(
             """
             INSERT INTO video_reference_images (video_id, path, content_type, width, height, bytes, sha256)
-            SELECT v.id, \(path), \(image.format.contentType), \(image.width), \(image.height), \(image.bytes), \(image.sha256)
-            FROM videos v JOIN projects p ON p.id = v.project_id WHERE v.id = \(copy) AND p.user_id = \(userID)
+            SELECT c.id, r.path, r.content_type, r.width, r.height, r.bytes, r.sha256
+            FROM video_reference_images r JOIN videos v ON v.id = r.video_id JOIN projects p ON p.id = v.project_id,
+                 videos c JOIN projects cp ON cp.id = c.project_id
+            WHERE r.video_id = \(original) AND p.user_id = \(userID) AND c.id = \(copy) AND cp.user_id = \(userID)
             ON CONFLICT (video_id) DO NOTHING
-            """)
+            RETURNING path
+            """
+        ).first.map { _ = MediaFiles.touch($0.string("path"), in: mediaDirectory) }
     }
 
     /// Removes the video's reference image; false when it had none (or is not the user's).
@@ -164,7 +226,7 @@ package struct ReferenceImages {
         guard dims.count == 2 else {
             throw InvalidInput(field: nil, "The model's size \(size) is not WIDTHxHEIGHT.", code: "invalid_size")
         }
-        let fittedPath = "references/\(image.videoID)/\(image.sha256)-\(dims[0])x\(dims[1])-\(mode.rawValue).png"
+        let fittedPath = Self.sharedPath(sha256: image.sha256, suffix: "-\(dims[0])x\(dims[1])-\(mode.rawValue).png")
         // Touched when reused: `media sweep` spares files younger than an hour, so neither goes between
         // here and the commit of the row that names them.
         MediaFiles.touch(image.path, in: mediaDirectory)
@@ -184,7 +246,7 @@ package struct ReferenceImages {
     package func preview(_ image: ReferenceImage, userID: ID<User>, size: String, mode: FitMode) throws -> [UInt8] {
         let dims = size.split(separator: "x").compactMap { Int($0) }
         guard dims.count == 2 else { throw InvalidInput(field: "size", "must be WIDTHxHEIGHT") }
-        let path = "references/\(image.videoID)/\(image.sha256)-\(dims[0])x\(dims[1])-\(mode.rawValue)-preview.jpg"
+        let path = Self.sharedPath(sha256: image.sha256, suffix: "-\(dims[0])x\(dims[1])-\(mode.rawValue)-preview.jpg")
         if MediaFiles.touch(path, in: mediaDirectory),
             let kept = try? MediaFiles.read(path, in: mediaDirectory, maxBytes: Self.maxImageBytes)
         {

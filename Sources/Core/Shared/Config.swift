@@ -23,6 +23,8 @@ public struct AppConfig: Sendable {
     public var webhooks = WebhookConfig()
     /// The image decoder's program and limits (`ImageTool`).
     public var images = ImageToolConfig()
+    /// Each user's storage quota for uploads unless their row sets one (`PROMPTREEL_STORAGE_QUOTA_BYTES`).
+    public var storageQuotaBytes: Int64 = 5_000_000_000
 
     public init(
         databaseURL: String, signupEnabled: Bool = true, sessionSeconds: Int = 30 * 24 * 3600,
@@ -57,6 +59,7 @@ public struct AppConfig: Sendable {
         config.engine = EngineConfig.fromEnvironment(env, defaultMedia: ".local/media")
         config.webhooks = WebhookConfig.fromEnvironment(env)
         config.images = ImageToolConfig.fromEnvironment(env)
+        if let n = env["PROMPTREEL_STORAGE_QUOTA_BYTES"].flatMap({ Int64($0) }), n >= 0 { config.storageQuotaBytes = n }
         return config
     }
 }
@@ -81,6 +84,8 @@ public struct EngineConfig: Sendable {
     public var maxImageBytes = 32 << 20
     /// Makes a poster and spritesheet from the video when the provider sends none (`PROMPTREEL_FFMPEG`).
     public var ffmpegPath = "/usr/bin/ffmpeg"
+    /// How often a worker process sweeps media no row names (`PROMPTREEL_MEDIA_SWEEP_SECONDS`).
+    public var mediaSweepSeconds = 600
     /// For crash tests only: "after-create" exits the process right after the provider accepts a create.
     public var failpoint: String?
 
@@ -103,6 +108,7 @@ public struct EngineConfig: Sendable {
             c.breaker.firstPauseSeconds = min(n, c.breaker.maxPauseSeconds)
         }
         if let path = env["PROMPTREEL_FFMPEG"], !path.isEmpty { c.ffmpegPath = path }
+        if let n = int("PROMPTREEL_MEDIA_SWEEP_SECONDS") { c.mediaSweepSeconds = min(n, 86_400) }
         c.failpoint = env["PROMPTREEL_FAILPOINT"]
         return c
     }

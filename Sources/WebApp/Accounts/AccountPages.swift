@@ -64,6 +64,13 @@ enum AccountPages {
 
     /// Seconds still to wait: none below the limit, then 30 s after the latest failure, doubling with
     /// each failure past the limit, at most 15 minutes.
+    /// What the user's uploads take of their storage quota (distinct files: a copied video's image is one).
+    static func storageLine(_ c: Context, user: User) throws -> HTML {
+        let use = try ReferencePages.images(c).storageUse(userID: user.id)
+        return
+            "<p>Your uploads take <strong>\(Formatting.bytes(use.usedBytes))</strong> of your \(Formatting.bytes(use.quotaBytes)) storage quota.</p>"
+    }
+
     static func retryAfter(failures: Int64, limit: Int, since: Double) -> Int {
         guard failures >= Int64(limit) else { return 0 }
         let doublings = min(failures - Int64(limit), 5)
@@ -225,7 +232,7 @@ enum AccountPages {
             <tbody>\(rows)</tbody></table>
             """ + page.links(path: Route.accounts(.account).path, \.id, list: .tokens, scope: 0, userID: user.id)
         let body: HTML = """
-            <h1>Account</h1><p>Signed in as <strong>\(user.email)</strong>.</p>\(user.isAdmin ? "<p>You are an admin: <a href=\"\(Route.admin(.adminUsers).path)\">manage users</a>.</p>" : HTML.empty)\(try Budgets(db: c.db).accountLine(userID: user.id))
+            <h1>Account</h1><p>Signed in as <strong>\(user.email)</strong>.</p>\(user.isAdmin ? "<p>You are an admin: <a href=\"\(Route.admin(.adminUsers).path)\">manage users</a>.</p>" : HTML.empty)\(try Budgets(db: c.db).accountLine(userID: user.id))\(try storageLine(c, user: user))
             <p><a href="\(Route.webhooks(.webhooks).path)">Webhooks</a>: get a signed request when a generation completes or fails.</p>
             \(preferencesForm(c, user: user))
             <h2>API tokens</h2>

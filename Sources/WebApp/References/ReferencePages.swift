@@ -9,7 +9,9 @@ import Web
 
 enum ReferencePages {
     static func images(_ c: Context) -> ReferenceImages {
-        ReferenceImages(db: c.db, mediaDirectory: c.config.engine.mediaDirectory, images: c.config.images)
+        ReferenceImages(
+            db: c.db, mediaDirectory: c.config.engine.mediaDirectory, images: c.config.images,
+            defaultQuotaBytes: c.config.storageQuotaBytes)
     }
 
     /// The video page's section: the current image with its facts, the upload form and Remove.

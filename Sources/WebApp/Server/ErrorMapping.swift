@@ -158,6 +158,11 @@ extension ReferenceImages.Refusal {
                 422, "image_over_limits",
                 "Decoding this image needs more memory or time than this server allows: send a smaller one, or a baseline (not progressive) JPEG.",
                 logDetail: detail)
+        case let .quotaExceeded(used, quota, upload):
+            return HTTPError(
+                422, "storage_quota_exceeded",
+                "This upload (\(Formatting.bytes(upload))) would take your uploads past your storage quota: \(Formatting.bytes(used)) of \(Formatting.bytes(quota)) used. Remove images you no longer use, or ask an admin for more."
+            )
         case let .busy(instance):
             var error = HTTPError(
                 429, "image_busy",

@@ -1,0 +1,43 @@
+// The media sweep as a worker task (`promptreel media sweep` runs the same pass by hand): every
+// `EngineConfig.mediaSweepSeconds` one process of the instance removes the files no row names any more —
+// replaced and removed reference images, a deleted video's, what a crash left — so nothing waits for an
+// operator. One at a time across processes: a session advisory lock, tried, never waited for.
+
+import Core
+import Glibc
+import Postgres
+import Synchronization
+import Telemetry
+
+struct MediaSweeper: BackgroundWork {
+    let db: Connection
+    let mediaDirectory: String
+    let intervalSeconds: Int
+    /// When this process last swept (monotonic seconds; 0: not yet).
+    static let lastSwept = Atomic<Int>(0)
+    static let lockKey: Int64 = 0x4D53 << 48  // "MS"
+
+    /// Sweeps when due; never has more work at once (the loop then sleeps until the next check).
+    func runOnce() throws -> Bool {
+        var now = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &now)
+        try sweepIfDue(nowSeconds: now.tv_sec)
+        return false
+    }
+
+    /// The removals, or nil when it was not due here (another process swept, or is sweeping).
+    @discardableResult
+    func sweepIfDue(nowSeconds: Int) throws -> [MediaSweep.Removal]? {
+        let last = Self.lastSwept.load(ordering: .relaxed)
+        guard last == 0 || nowSeconds - last >= intervalSeconds,
+            Self.lastSwept.compareExchange(expected: last, desired: nowSeconds, ordering: .relaxed).exchanged
+        else { return nil }
+        guard try db.execute("SELECT pg_try_advisory_lock(\(Self.lockKey)) AS ok")[0].bool("ok") else { return nil }
+        defer { _ = try? db.execute("SELECT pg_advisory_unlock(\(Self.lockKey))") }
+        let removed = try MediaSweep.run(db: db, mediaDirectory: mediaDirectory)
+        if !removed.isEmpty {
+            Log.info("media sweep: removed \(removed.count) files (\(removed.reduce(0) { $0 + $1.bytes }) bytes)")
+        }
+        return removed
+    }
+}

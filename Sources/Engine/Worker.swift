@@ -124,8 +124,9 @@ public struct Worker: Sendable {
                 return WebhookDeliverer(db: db, config: config.webhooks)
             }
         case .maintenance:
-            // The media sweep, checked every 30 s and run when due (one process at a time).
-            workLoop(name, until: stop, idleSeconds: 30) {
+            // The media sweep, run when due (one process at a time); the check is a clock read, so the loop
+            // wakes every second like the others and a stop is answered at once.
+            workLoop(name, until: stop, idleSeconds: 1) {
                 MediaSweeper(
                     db: try Connection(url: config.databaseURL), mediaDirectory: config.engine.mediaDirectory,
                     intervalSeconds: config.engine.mediaSweepSeconds)

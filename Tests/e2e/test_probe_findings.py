@@ -80,3 +80,12 @@ def test_csrf_tokens_are_keyed_and_survive_a_rotation():
     r = b.s.post(f"{BASE}/login", data={"_csrf": on_screen, "email": unique_email(), "password": "wrong password"},
                  allow_redirects=False, timeout=10)
     assert r.status_code != 403, r.text[:200]  # the form loaded before the rotation still posts
+
+
+def test_ids_have_one_form():
+    _, token = user_with_token()
+    project = api("POST", "/api/projects", token, json={"name": "Ids"}).json()["id"]
+    assert api("GET", f"/api/projects/{project}", token).status_code == 200
+    for other in (f"+{project}", f"0{project}", f"{project}.0", f"%2B{project}"):
+        assert api("GET", f"/api/projects/{other}", token).status_code == 404, other
+

@@ -1,7 +1,7 @@
 // The media sweep as a worker task (`promptreel media sweep` runs the same pass by hand): every
 // `EngineConfig.mediaSweepSeconds` one process of the instance removes the files no row names any more —
 // replaced and removed reference images, a deleted video's, what a crash left — so nothing waits for an
-// operator. One at a time across processes: a session advisory lock, tried, never waited for.
+// operator. One at a time across processes (MediaSweep's advisory lock, tried here, never waited for).
 
 import Core
 import Glibc
@@ -15,7 +15,6 @@ struct MediaSweeper: BackgroundWork {
     let intervalSeconds: Int
     /// When this process last swept (monotonic seconds; 0: not yet).
     static let lastSwept = Atomic<Int>(0)
-    static let lockKey: Int64 = 0x4D53 << 48  // "MS"
 
     /// Sweeps when due; never has more work at once (the loop then sleeps until the next check).
     func runOnce() throws -> Bool {
@@ -32,9 +31,7 @@ struct MediaSweeper: BackgroundWork {
         guard last == 0 || nowSeconds - last >= intervalSeconds,
             Self.lastSwept.compareExchange(expected: last, desired: nowSeconds, ordering: .relaxed).exchanged
         else { return nil }
-        guard try db.execute("SELECT pg_try_advisory_lock(\(Self.lockKey)) AS ok")[0].bool("ok") else { return nil }
-        defer { _ = try? db.execute("SELECT pg_advisory_unlock(\(Self.lockKey))") }
-        let removed = try MediaSweep.run(db: db, mediaDirectory: mediaDirectory)
+        guard let removed = try MediaSweep.run(db: db, mediaDirectory: mediaDirectory, wait: false) else { return nil }
         if !removed.isEmpty {
             Log.info("media sweep: removed \(removed.count) files (\(removed.reduce(0) { $0 + $1.bytes }) bytes)")
         }

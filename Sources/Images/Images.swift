@@ -133,10 +133,15 @@ public enum Images {
         }
         guard let format = ImageFormat(magic: bytes) else { throw .notAnImage }
         // Decoded at the largest shrink that still leaves at least the frame's pixels (shrink-on-load).
+        // The image may be turned upright (EXIF orientation) before it is fitted: the shrink must do for both
+        // readings of its width and height, so it is the smaller of the two.
         let shrink = { (info: ImageInfo) -> Int in
-            let across = Double(width) / Double(info.width), down = Double(height) / Double(info.height)
-            let scale = mode == .crop ? max(across, down) : min(across, down)
-            return [8, 4, 2].first { Double($0) * scale <= 1 } ?? 1
+            func largest(_ w: Int, _ h: Int) -> Int {
+                let across = Double(width) / Double(w), down = Double(height) / Double(h)
+                let scale = mode == .crop ? max(across, down) : min(across, down)
+                return [8, 4, 2].first { Double($0) * scale <= 1 } ?? 1
+            }
+            return min(largest(info.width, info.height), largest(info.height, info.width))
         }
         return try withLoaded(bytes, format: format, shrink: shrink) { loaded, _ throws(ImageError) in
             var image = try loaded.apply {

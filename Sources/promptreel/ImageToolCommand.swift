@@ -18,6 +18,8 @@ struct ImageToolCommand: ParsableCommand {
     @Argument var operation: Operation
     @Option(name: .customLong("in")) var input: String
     @Option(name: .customLong("out")) var output: String?
+    /// Where the one-line JSON answer goes (stdout and stderr are left to the libraries' chatter).
+    @Option var answer: String
     @Option var width = 0
     @Option var height = 0
     @Option var mode = FitMode.crop.rawValue
@@ -34,15 +36,18 @@ struct ImageToolCommand: ParsableCommand {
             throw ValidationError("could not set the limits")
         }
         _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, 10)
+        // A decode ended by its CPU cap (SIGXCPU) or an allocation abort leaves no core file behind.
+        var noCore = rlimit(rlim_cur: 0, rlim_max: 0)
+        _ = setrlimit(__rlimit_resource_t(RLIMIT_CORE.rawValue), &noCore)
         guard let data = FileManager.default.contents(atPath: input), data.count <= 32 << 20 else {
-            return answer([("error", .string("unreadable")), ("detail", .string("no input"))])
+            return reply([("error", .string("unavailable")), ("detail", .string("no input"))])
         }
         let bytes = [UInt8](data)
         do throws(ImageError) {
             switch operation {
             case .validate:
                 let info = try Images.validate(bytes)
-                answer([
+                reply([
                     ("format", .string(info.format.rawValue)), ("width", .int(info.width)),
                     ("height", .int(info.height)),
                 ])
@@ -53,28 +58,28 @@ struct ImageToolCommand: ParsableCommand {
                     ? try Images.fit(bytes, width: width, height: height, mode: fit)
                     : try Images.preview(bytes, width: width, height: height, mode: fit)
                 guard FileManager.default.createFile(atPath: output, contents: Data(image)) else {
-                    return answer([("error", .string("unreadable")), ("detail", .string("cannot write the output"))])
+                    return reply([("error", .string("unavailable")), ("detail", .string("cannot write the output"))])
                 }
-                answer([("bytes", .int(image.count))])
+                reply([("bytes", .int(image.count))])
             }
         } catch {
             switch error {
-            case .notAnImage: answer([("error", .string("not_an_image"))])
+            case .notAnImage: reply([("error", .string("not_an_image"))])
             case let .tooSmall(width, height):
-                answer([("error", .string("too_small")), ("width", .int(width)), ("height", .int(height))])
+                reply([("error", .string("too_small")), ("width", .int(width)), ("height", .int(height))])
             case let .tooLarge(width, height):
-                answer([("error", .string("too_large")), ("width", .int(width)), ("height", .int(height))])
+                reply([("error", .string("too_large")), ("width", .int(width)), ("height", .int(height))])
             case let .unreadable(detail):
                 // libvips and its loaders say so when an allocation failed: this process's cap, not the image.
                 let capped = ["out of memory", "Insufficient memory", "did not start", "Error creating thread"]
                     .contains { detail.contains($0) }
-                answer([("error", .string(capped ? "over_limits" : "unreadable")), ("detail", .string(detail))])
+                reply([("error", .string(capped ? "over_limits" : "unreadable")), ("detail", .string(detail))])
             }
         }
     }
 
-    /// One JSON object on one line.
-    private func answer(_ fields: [(String, JSON)]) {
-        print(JSON.object(fields).serialized)
+    /// The JSON answer, written to `--answer`.
+    private func reply(_ fields: [(String, JSON)]) {
+        _ = FileManager.default.createFile(atPath: answer, contents: Data(JSON.object(fields).serialized.utf8))
     }
 }

@@ -26,7 +26,8 @@ struct MediaCommand: ParsableCommand {
             else {
                 throw ValidationError("no media directory at \(directory)")
             }
-            let removed = try MediaSweep.run(db: database.connect(), mediaDirectory: directory)
+            // Waits for a worker's sweep that is running, then sweeps.
+            let removed = try MediaSweep.run(db: database.connect(), mediaDirectory: directory) ?? []
             for r in removed { print("removed \(r.path) (\(Formatting.bytes(r.bytes))): \(r.reason)") }
             print("media sweep of \(directory): removed \(removed.count) item\(removed.count == 1 ? "" : "s")")
         }

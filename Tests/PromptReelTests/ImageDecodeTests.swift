@@ -80,6 +80,14 @@ import Web
         #expect(client.get("/healthz").status == 200)
     }
 
+    /// A decoder that cannot run is the server's fault: 503, not a verdict on the image.
+    @Test func aDecoderThatCannotRunIs503() {
+        var config = AppConfig(databaseURL: TestDatabase.url)
+        config.images.executable = "/nonexistent/promptreel"
+        let response = upload(Client(config: config))
+        #expect(response.status == 503 && code(response) == "image_decoder_unavailable", "\(response.bodyText)")
+    }
+
     /// A second upload while one of the user's is decoding is refused at once; so is one when every decoder
     /// of the instance is busy. (The decode in progress is stood for by the advisory lock it would hold.)
     @Test func aSecondConcurrentUploadIs429AtOnce() throws {

@@ -4,7 +4,6 @@
 
 import Formats
 import Foundation
-import Images
 import Postgres
 import Testing
 import Web
@@ -51,12 +50,48 @@ import Web
         return try #require(JSONParser.parse(video.bodyText)["id"]?.intValue)
     }
 
-    /// A PNG no other test (or earlier run) uploads: the fixture fitted to a size of its own.
-    let image: [UInt8] = {
-        (try? Images.fit(
-            ImageDecodeLimits.bomb, width: Int.random(in: 200...1800), height: Int.random(in: 200...1800), mode: .crop))
-            ?? []
-    }()
+    /// A PNG no other test (or earlier run) uploads: a random colour at a random size, written here (libvips is
+    /// not used in this process: the Images tests count its live objects).
+    let image = UploadStorage.png(
+        width: Int.random(in: 200...1800), height: 16, rgb: (.random(in: 0...255), .random(in: 0...255), 9))
+
+    static func png(width: Int, height: Int, rgb: (UInt8, UInt8, UInt8)) -> [UInt8] {
+        func be32(_ v: UInt32) -> [UInt8] { [24, 16, 8, 0].map { UInt8(truncatingIfNeeded: v >> $0) } }
+        func crc32(_ bytes: [UInt8]) -> UInt32 {
+            var crc: UInt32 = 0xFFFF_FFFF
+            for byte in bytes {
+                crc ^= UInt32(byte)
+                for _ in 0..<8 { crc = crc & 1 == 1 ? (crc >> 1) ^ 0xEDB8_8320 : crc >> 1 }
+            }
+            return ~crc
+        }
+        func chunk(_ kind: String, _ data: [UInt8]) -> [UInt8] {
+            let body = Array(kind.utf8) + data
+            return be32(UInt32(data.count)) + body + be32(crc32(body))
+        }
+        var raw: [UInt8] = []
+        let row = [UInt8(0)] + Array(repeating: [rgb.0, rgb.1, rgb.2], count: width).flatMap { $0 }
+        for _ in 0..<height { raw += row }
+        // zlib with stored (uncompressed) deflate blocks, and its Adler-32.
+        var zlib: [UInt8] = [0x78, 0x01]
+        var offset = 0
+        repeat {
+            let count = min(65_535, raw.count - offset)
+            let last: UInt8 = offset + count == raw.count ? 1 : 0
+            zlib += [last, UInt8(count & 0xFF), UInt8(count >> 8), UInt8(~count & 0xFF), UInt8((~count >> 8) & 0xFF)]
+            zlib += raw[offset..<offset + count]
+            offset += count
+        } while offset < raw.count
+        var a: UInt32 = 1, b: UInt32 = 0
+        for byte in raw {
+            a = (a + UInt32(byte)) % 65_521
+            b = (b + a) % 65_521
+        }
+        zlib += be32(b << 16 | a)
+        let header = be32(UInt32(width)) + be32(UInt32(height)) + [8, 2, 0, 0, 0]
+        return [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A] + chunk("IHDR", header) + chunk("IDAT", zlib)
+            + chunk("IEND", [])
+    }
 
     func upload(_ video: Int) -> Response {
         call("PUT", "/api/videos/\(video)/reference-image", image, type: "image/png")
@@ -100,6 +135,27 @@ import Web
         let removed = try #require(try sweeper.sweepIfDue(nowSeconds: Int(Date().timeIntervalSince1970) + 1))
         #expect(removed.map(\.path) == [path])
         #expect(files().isEmpty)
+    }
+
+    /// An image of the per-video layout of older installs, copied: the copy names a shared file, so deleting
+    /// the original video (which removes its folder) leaves the copy its image.
+    @Test func aCopyOfAnOlderLayoutImageSurvivesTheOriginalsDeletion() throws {
+        let video = try newVideo()
+        let sha = Crypto.sha256(image).map { String(format: "%02x", $0) }.joined()
+        let legacy = "references/\(video)/\(sha).png"
+        try MediaFiles.write(image, to: legacy, in: media)
+        try db.execute(
+            """
+            INSERT INTO video_reference_images (video_id, path, content_type, width, height, bytes, sha256)
+            VALUES (\(Int64(video)), \(legacy), 'image/png', 200, 16, \(Int64(image.count)), \(sha))
+            """)
+        let copy = try #require(JSONParser.parse(call("POST", "/api/videos/\(video)/copy").bodyText)["id"]?.intValue)
+        let path = try db.execute("SELECT path FROM video_reference_images WHERE video_id = \(Int64(copy))")[0]
+            .string("path")
+        #expect(path.hasPrefix("references/shared/"))
+        #expect(call("DELETE", "/api/videos/\(video)").status == 204)
+        #expect(!FileManager.default.fileExists(atPath: media + "/" + legacy))
+        #expect(FileManager.default.contents(atPath: media + "/" + path).map(Array.init) == image)
     }
 
     @Test func uploadsCountAgainstTheUsersQuota() throws {

@@ -408,6 +408,11 @@ def test_media_sweep_removes_orphans_and_keeps_live_media(worker):
     open(os.path.join(orphan, "video.mp4"), "wb").write(b"orphan")
     stray = os.path.join(MEDIA, str(live["id"]), "video.mp4.download")
     open(stray, "wb").write(b"half")
+    # A stray in a finished generation's folder goes once it is an hour old (a poster being made is renamed
+    # into place before its row commits): this one is old; a fresh one stays.
+    os.utime(stray, (time.time() - 7200, time.time() - 7200))
+    fresh = os.path.join(MEDIA, str(live["id"]), "thumbnail.webp.123-abc.local")
+    open(fresh, "wb").write(b"being made")
     foreign = os.path.join(MEDIA, "not-a-generation")
     os.makedirs(foreign, exist_ok=True)
 
@@ -417,7 +422,8 @@ def test_media_sweep_removes_orphans_and_keeps_live_media(worker):
     assert f"removed {os.path.join(MEDIA, str(doomed['id']))} " in out.stdout and "was deleted" in out.stdout
     assert f"removed {stray} " in out.stdout
     assert not os.path.exists(orphan) and not os.path.exists(os.path.join(MEDIA, str(doomed["id"]))) and not os.path.exists(stray)
-    assert os.path.isdir(foreign)
+    assert os.path.isdir(foreign) and os.path.isfile(fresh)
+    os.remove(fresh)
     for name in ("video.mp4", "thumbnail.webp", "spritesheet.jpg"):
         assert os.path.isfile(os.path.join(MEDIA, str(live["id"]), name)), name
     assert api("GET", live["videoUrl"], token).status_code == 200

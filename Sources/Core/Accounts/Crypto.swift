@@ -153,10 +153,11 @@ public enum PasswordStrength {
         guard let first = lower.firstIndex(where: \.isLetter), let last = lower.lastIndex(where: \.isLetter) else {
             return common.contains(String(lower))
         }
-        // Every cut that removes only a short run of non-letters before the first letter or after the last
-        // (a substituted letter such as "$" or "1" may sit in either run: each reading is tried).
-        for start in max(0, first - 4)...first {
-            for end in (last + 1)...min(lower.count, last + 9) {
+        // Every cut that removes at most 4 characters before and 8 after, all of them non-letters (a
+        // substituted letter such as "$" or "1" may sit in either run: each reading is tried).
+        guard first <= 4, lower.count - (last + 1) <= 8 else { return common.contains(String(lower)) }
+        for start in 0...first {
+            for end in (last + 1)...lower.count {
                 let candidate = String(lower[start..<end])
                 if common.contains(candidate) || unleet(candidate).contains(where: common.contains) { return true }
             }

@@ -5,7 +5,7 @@
 
 package import Postgres
 
-package struct FormKeys: Sendable {
+package struct FormKeys: Sendable, Equatable {
     /// Signs new tokens.
     package let current: String
     /// Verify tokens: the current secret first, then those retired less than `graceSeconds` ago.
@@ -28,28 +28,41 @@ package struct FormKeys: Sendable {
 
     /// The secrets in force, making the first one when there is none yet (the first start, on any host).
     package static func load(_ db: Connection) throws -> FormKeys {
+        if let keys = try read(db) { return keys }
         try db.execute(
             """
             INSERT INTO form_secrets (secret) VALUES (\(Crypto.randomToken()))
             ON CONFLICT ((retired_at IS NULL)) WHERE retired_at IS NULL DO NOTHING
             """)
-        let rows = try db.execute(
+        guard let keys = try read(db) else { throw DatabaseError.other(sqlState: "", message: "no form secret") }
+        return keys
+    }
+
+    private static func read(_ db: Connection) throws -> FormKeys? {
+        let secrets = try db.execute(
             """
-            SELECT secret FROM form_secrets
+            SELECT secret, retired_at IS NULL AS current FROM form_secrets
             WHERE retired_at IS NULL OR retired_at > now() - make_interval(secs => \(graceSeconds))
             ORDER BY retired_at DESC NULLS FIRST, id DESC
             """)
-        let secrets = rows.map { $0.string("secret") }
-        guard let current = secrets.first else { throw DatabaseError.other(sqlState: "", message: "no form secret") }
-        return FormKeys(current: current, accepted: secrets)
+        guard let first = secrets.first, first.bool("current") else { return nil }
+        return FormKeys(current: first.string("secret"), accepted: secrets.map { $0.string("secret") })
     }
 
-    /// Retires the current secret (accepted for `graceSeconds` more) and makes a new one; secrets retired
-    /// more than a day ago are deleted.
-    package static func rotate(_ db: Connection) throws {
+    /// Retires the current secret (accepted for `graceSeconds` more; `revoke`: no longer, for a leaked one,
+    /// together with every other still accepted) and makes a new one; secrets retired more than a day ago are
+    /// deleted.
+    package static func rotate(_ db: Connection, revoke: Bool = false) throws {
         try db.transaction {
             try db.execute("LOCK TABLE form_secrets IN SHARE ROW EXCLUSIVE MODE")
             try db.execute("UPDATE form_secrets SET retired_at = now() WHERE retired_at IS NULL")
+            if revoke {
+                try db.execute(
+                    """
+                    UPDATE form_secrets SET retired_at = now() - make_interval(secs => \(graceSeconds + 1))
+                    WHERE retired_at > now() - make_interval(secs => \(graceSeconds + 1))
+                    """)
+            }
             try db.execute("INSERT INTO form_secrets (secret) VALUES (\(Crypto.randomToken()))")
             try db.execute("DELETE FROM form_secrets WHERE retired_at < now() - interval '1 day'")
         }

@@ -69,7 +69,8 @@ public final class AnswerCache: Sendable {
         package var generations: [ID<Generation>: GenerationEntry] = [:]
         package var health: (checkedAt: Double, degraded: Bool)?
         /// The CSRF keys, read at most `formKeysSeconds` ago (kept by age alone: a rotation keeps the retired
-        /// key accepted for an hour, so a copy a few seconds old signs and checks correctly).
+        /// key accepted for an hour, so an older copy still signs acceptable tokens; a token it cannot check,
+        /// signed elsewhere with a newer key, makes the check read the keys again).
         package var formKeys: (readAt: Double, keys: FormKeys)?
     }
 

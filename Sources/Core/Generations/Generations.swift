@@ -176,7 +176,7 @@ package struct Generations {
         let image = try images.current(videoID: video.id, userID: user.id)
         if let model, image != nil, !model.acceptsImage { throw Refusal.referenceImageNotSupported(model: model.name) }
         if let model, image == nil, model.requiresImage { throw Refusal.referenceImageRequired(model: model.name) }
-        return try image.map { try images.fitted($0, userID: user.id, size: size, mode: fit) }
+        return try image.map { try images.fitted($0, size: size, mode: fit) }
     }
 
     /// The takes of the video's latest click (the latest take last) with, for a take whose provider sends

@@ -2,7 +2,7 @@
 // which removes whatever no live row points at — left by a crash between a delete's commit and its file
 // removal, or by a download that stopped half-way.
 
-package import Foundation
+public import Foundation
 public import Postgres
 import Telemetry
 
@@ -110,11 +110,57 @@ public enum MediaSweep {
         public let reason: String
     }
 
-    /// One pass over the media directory. A generation's directory goes when its row is gone or its video
-    /// was deleted; a finished generation keeps only the files its row points at; a generation still in
-    /// flight (or unconfirmed, which an operator may adopt) is left alone, staging files included. Names
-    /// that are not generation ids are not PromptReel's and are left alone. Running it again removes nothing.
-    public static func run(db: Connection, mediaDirectory: String) throws -> [Removal] {
+    /// One sweep at a time across every process (the workers' and `promptreel media sweep`): "MS".
+    package static let lockKey: Int64 = 0x4D53 << 48
+
+    /// One pass over the media directory, under the sweep's advisory lock (`wait`: until another sweep is
+    /// done; else nil when one is running). A generation's directory goes when its row is gone or its video
+    /// was deleted; a finished generation keeps only the files its row points at (a stray goes once it is an
+    /// hour old: a poster being made is renamed into place before its row commits); a generation still in
+    /// flight (or unconfirmed, which an operator may adopt) is left alone, staging files included. Decoder
+    /// staging files (`tmp/`) go after an hour. Names that are not generation ids are not PromptReel's and
+    /// are left alone. Running it again removes nothing.
+    public static func run(db: Connection, mediaDirectory: String, wait: Bool = true, now: Date = Date()) throws
+        -> [Removal]?
+    {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: mediaDirectory, isDirectory: &isDirectory), isDirectory.boolValue
+        else { return [] }  // nothing stored yet
+        if wait {
+            try db.execute("SELECT pg_advisory_lock(\(lockKey))")
+        } else {
+            guard try db.execute("SELECT pg_try_advisory_lock(\(lockKey)) AS ok")[0].bool("ok") else { return nil }
+        }
+        defer { _ = try? db.execute("SELECT pg_advisory_unlock(\(lockKey))") }
+        var removed = try sweep(db: db, mediaDirectory: mediaDirectory, now: now)
+        removed += sweepOld(in: mediaDirectory + "/tmp", now: now, reason: "a decoder's staging file left behind")
+        // The upload ledger (quotas) forgets a file an hour after its uploader's rows stopped naming it.
+        try db.execute(
+            """
+            DELETE FROM reference_uploads u WHERE uploaded_at < now() - interval '1 hour'
+              AND NOT EXISTS (SELECT 1 FROM video_reference_images r JOIN videos v ON v.id = r.video_id JOIN projects p ON p.id = v.project_id
+                              WHERE r.sha256 = u.sha256 AND p.user_id = u.user_id)
+              AND NOT EXISTS (SELECT 1 FROM generations g WHERE g.reference_sha256 = u.sha256 AND g.reference_path IS NOT NULL
+                                AND g.user_id = u.user_id)
+            """)
+        return removed
+    }
+
+    /// Files in `folder` older than an hour.
+    private static func sweepOld(in folder: String, now: Date, reason: String) -> [Removal] {
+        let manager = FileManager.default
+        return ((try? manager.contentsOfDirectory(atPath: folder)) ?? []).sorted().compactMap { name in
+            let path = folder + "/" + name
+            return isOld(path, now: now) ? remove(path, reason) : nil
+        }
+    }
+
+    private static func isOld(_ path: String, now: Date) -> Bool {
+        let modified = (try? FileManager.default.attributesOfItem(atPath: path)[.modificationDate] as? Date) ?? now
+        return now.timeIntervalSince(modified) > 3600
+    }
+
+    private static func sweep(db: Connection, mediaDirectory: String, now: Date) throws -> [Removal] {
         let manager = FileManager.default
         let names = try manager.contentsOfDirectory(atPath: mediaDirectory).sorted()
         var directories: [Int64: String] = [:]
@@ -126,7 +172,7 @@ public enum MediaSweep {
             else { continue }
             directories[id] = mediaDirectory + "/" + name
         }
-        var removed = try sweepReferences(db: db, mediaDirectory: mediaDirectory)
+        var removed = try sweepReferences(db: db, mediaDirectory: mediaDirectory, now: now)
         guard !directories.isEmpty else { return removed }
         let list = "{" + directories.keys.sorted().map(String.init).joined(separator: ",") + "}"
         var rows: [Int64: Row] = [:]
@@ -158,7 +204,7 @@ public enum MediaSweep {
                 continue
             }
             for file in ((try? manager.contentsOfDirectory(atPath: path)) ?? []).sorted()
-            where !kept.contains("\(id)/\(file)") {
+            where !kept.contains("\(id)/\(file)") && isOld(path + "/" + file, now: now) {
                 remove(path + "/" + file, "generation \(id) does not use it")
             }
         }
@@ -179,8 +225,7 @@ public enum MediaSweep {
     /// Reference images: a deleted video's folder goes; in a live video's folder, a file that neither
     /// the video nor any generation points at goes once it is an hour old (younger ones may belong to an
     /// upload or a click whose row is not committed yet).
-    package static func sweepReferences(db: Connection, mediaDirectory: String, now: Date = Date()) throws -> [Removal]
-    {
+    package static func sweepReferences(db: Connection, mediaDirectory: String, now: Date) throws -> [Removal] {
         let manager = FileManager.default
         let root = mediaDirectory + "/" + MediaFiles.referencesFolder
         guard let names = try? manager.contentsOfDirectory(atPath: root) else { return [] }
@@ -229,11 +274,33 @@ public enum MediaSweep {
             let directory = folder + "/" + prefix
             for file in ((try? manager.contentsOfDirectory(atPath: directory)) ?? []).sorted() {
                 let sha = String(file.prefix { $0 != "-" && $0 != "." })
-                guard !named.contains(sha) else { continue }
                 let path = directory + "/" + file
-                let modified = (try? manager.attributesOfItem(atPath: path)[.modificationDate] as? Date) ?? now
-                guard now.timeIntervalSince(modified) > 3600 else { continue }
-                if let removal = remove(path, "no video or generation uses these bytes") { removed.append(removal) }
+                // A write that stopped half-way (`….part-…`) goes after an hour whatever its bytes.
+                let partial = file.contains(".part-")
+                guard partial || !named.contains(sha), isOld(path, now: now) else { continue }
+                if partial {
+                    if let removal = remove(path, "an unfinished write") { removed.append(removal) }
+                    continue
+                }
+                // Set aside, then asked again: an upload or a click that reuses the bytes right now either
+                // committed its row before the question (the file goes back) or finds no file and writes it anew.
+                let aside = path + ".sweeping"
+                guard rename(path, aside) == 0 else { continue }
+                let stillNamed =
+                    try !db.execute(
+                        """
+                        SELECT 1 FROM video_reference_images WHERE sha256 = \(sha)
+                        UNION ALL SELECT 1 FROM generations WHERE reference_sha256 = \(sha) AND reference_path IS NOT NULL
+                        LIMIT 1
+                        """
+                    ).isEmpty
+                if stillNamed {
+                    _ = rename(aside, path)
+                    continue
+                }
+                if let removal = remove(aside, "no video or generation uses these bytes") {
+                    removed.append(Removal(path: path, bytes: removal.bytes, reason: removal.reason))
+                }
             }
         }
         return removed

@@ -10,6 +10,7 @@ import Foundation
 import Glibc
 package import Images
 package import Postgres
+import Telemetry
 
 public struct ImageToolConfig: Sendable {
     /// The `promptreel` binary that runs `image-tool` (default: the `promptreel` beside the running program).
@@ -51,8 +52,10 @@ package struct ImageTool {
     package enum Failure: Error, Sendable, Equatable {
         /// What libvips said of the image (not an image, too small or large, unreadable).
         case image(ImageError)
-        /// The child went past its memory or CPU cap (or its deadline), or could not start.
+        /// The child went past its memory or CPU cap, or its deadline (it said so, or a signal ended it).
         case overLimits(detail: String)
+        /// The decoder could not be run or answered nothing readable: the server's fault, not the image's.
+        case unavailable(detail: String)
         /// Another decode of this user's is running.
         case userBusy
         /// The instance's decoders are all busy.
@@ -64,21 +67,32 @@ package struct ImageTool {
         stagingDirectory = mediaDirectory + "/tmp"
     }
 
-    /// Holds a decoder slot for `userID` while `body` runs: session advisory locks on `db`, tried, never
-    /// waited for (they end with the connection if the process dies).
-    package func withSlot<T>(db: Connection, userID: ID<User>, _ body: () throws -> T) throws -> T {
-        let userKey = 0x494D << 48 | userID.rawValue  // "IM"
-        guard try db.execute("SELECT pg_try_advisory_lock(\(userKey)) AS ok")[0].bool("ok") else {
-            throw Failure.userBusy
+    /// Holds a decoder slot while `body` runs — with `user`, also that user's one upload slot: session
+    /// advisory locks on `db`, tried, never waited for (they end with the connection if the process dies).
+    /// Not inside a transaction: a session lock would outlive its rollback.
+    package func withSlot<T>(db: Connection, user: ID<User>?, _ body: () throws -> T) throws -> T {
+        if let user {
+            let userKey = 0x494D << 48 | user.rawValue  // "IM"
+            guard try db.execute("SELECT pg_try_advisory_lock(\(userKey)) AS ok")[0].bool("ok") else {
+                throw Failure.userBusy
+            }
+            defer { unlock(db, userKey) }
+            return try withSlot(db: db, user: nil, body)
         }
-        defer { _ = try? db.execute("SELECT pg_advisory_unlock(\(userKey))") }
         for slot in 0..<Int64(config.maxConcurrent) {
             let key = 0x4953 << 48 | slot  // "IS"
             guard try db.execute("SELECT pg_try_advisory_lock(\(key)) AS ok")[0].bool("ok") else { continue }
-            defer { _ = try? db.execute("SELECT pg_advisory_unlock(\(key))") }
+            defer { unlock(db, key) }
             return try body()
         }
         throw Failure.instanceBusy
+    }
+
+    /// An unlock fails only on a broken connection, whose locks the server drops with it.
+    private func unlock(_ db: Connection, _ key: Int64) {
+        do { try db.execute("SELECT pg_advisory_unlock(\(key))") } catch {
+            Log.error("image decoder: could not release slot \(key): \(error)")
+        }
     }
 
     /// Decodes every pixel once (at a shrink where the format allows): the format and full size.
@@ -88,7 +102,7 @@ package struct ImageTool {
         let answer = try run(["validate", "--in", input])
         guard let format = answer["format"]?.stringValue.flatMap(ImageFormat.init(rawValue:)),
             let width = answer["width"]?.intValue, let height = answer["height"]?.intValue
-        else { throw .overLimits(detail: "unexpected answer") }
+        else { throw .unavailable(detail: "unexpected answer \(answer.serialized)") }
         return ImageInfo(format: format, width: Int(width), height: Int(height))
     }
 
@@ -103,36 +117,45 @@ package struct ImageTool {
             String(height), "--mode", mode.rawValue,
         ])
         guard let bytes = FileManager.default.contents(atPath: output) else {
-            throw .overLimits(detail: "no output")
+            throw .unavailable(detail: "no output file")
         }
         return Array(bytes)
     }
 
+    /// Runs one `image-tool` operation; its answer is the JSON it writes to a file of its own (its stdout and
+    /// stderr carry only libraries' chatter, kept for the log).
     private func run(_ arguments: [String]) throws(Failure) -> JSON {
+        let answerPath = stagingPath()
+        defer { unlink(answerPath) }
         let limits = ["--memory-mb", String(config.memoryMB), "--cpu-seconds", String(config.cpuSeconds)]
         let outcome = Subprocess.run(
-            config.executable, ["image-tool"] + arguments + limits,
-            timeoutSeconds: Double(config.cpuSeconds) * 2 + 5, maxOutput: 8192)
+            config.executable, ["image-tool"] + arguments + ["--answer", answerPath] + limits,
+            timeoutSeconds: Double(config.cpuSeconds) * 2 + 5, maxOutput: 4096)
         switch outcome {
         case let .exited(0, output):
-            let line = output.split(separator: "\n").last.map(String.init) ?? ""
-            guard let answer = try? JSONParser.parse(Array(line.utf8)).root else {
-                throw .overLimits(detail: "unreadable answer: \(output.prefix(200))")
-            }
+            guard let text = FileManager.default.contents(atPath: answerPath),
+                let answer = try? JSONParser.parse(Array(text)).root
+            else { throw .unavailable(detail: "no readable answer; output: \(output.prefix(300))") }
             if let error = answer["error"]?.stringValue {
-                let width = Int(answer["width"]?.intValue ?? 0), height = Int(answer["height"]?.intValue ?? 0)
+                let width = answer["width"]?.intValue ?? 0, height = answer["height"]?.intValue ?? 0
+                let detail = answer["detail"]?.stringValue ?? error
                 switch error {
-                case "over_limits": throw .overLimits(detail: answer["detail"]?.stringValue ?? error)
+                case "over_limits": throw .overLimits(detail: detail)
                 case "not_an_image": throw .image(.notAnImage)
                 case "too_small": throw .image(.tooSmall(width: width, height: height))
                 case "too_large": throw .image(.tooLarge(width: width, height: height))
-                default: throw .image(.unreadable(detail: answer["detail"]?.stringValue ?? error))
+                case "unreadable": throw .image(.unreadable(detail: detail))
+                default: throw .unavailable(detail: detail)
                 }
             }
             return answer
-        case let .exited(status, output): throw .overLimits(detail: "exit \(status): \(output.prefix(200))")
-        case .timedOut: throw .overLimits(detail: "timed out")
-        case let .cannotStart(code): throw .overLimits(detail: "cannot start \(config.executable): errno \(code)")
+        // Ended by a signal (128 + n): the CPU cap's SIGXCPU, an allocation abort, a crash inside the decoder.
+        case let .exited(status, output) where status > 128:
+            throw .overLimits(detail: "ended by signal \(status - 128): \(output.prefix(300))")
+        case let .exited(status, output):
+            throw .unavailable(detail: "exit \(status): \(output.prefix(300))")
+        case .timedOut: throw .overLimits(detail: "past its deadline")
+        case let .cannotStart(code): throw .unavailable(detail: "cannot start \(config.executable): errno \(code)")
         }
     }
 
@@ -144,7 +167,7 @@ package struct ImageTool {
     private func stage(_ bytes: [UInt8]) throws(Failure) -> String {
         let path = stagingPath()
         guard FileManager.default.createFile(atPath: path, contents: Data(bytes)) else {
-            throw .overLimits(detail: "cannot stage the upload in \(stagingDirectory)")
+            throw .unavailable(detail: "cannot stage the upload in \(stagingDirectory)")
         }
         return path
     }

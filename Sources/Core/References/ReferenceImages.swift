@@ -68,8 +68,8 @@ package struct ReferenceImages {
         "\(MediaFiles.referencesFolder)/\(MediaFiles.sharedFolder)/\(sha256.prefix(2))/\(sha256)\(suffix)"
     }
 
-    /// What the user's uploads take: the distinct files their videos' reference images name, other than
-    /// `excluding`'s (the video whose image an upload replaces), and their quota.
+    /// What the user's uploads keep on disk (`reference_uploads`: each distinct file they uploaded that their
+    /// videos or generations still name, or named within the hour), and their quota.
     package struct StorageUse: Sendable {
         package let usedBytes: Int64
         package let quotaBytes: Int64
@@ -77,22 +77,18 @@ package struct ReferenceImages {
         package let hasFile: Bool
     }
 
-    package func storageUse(userID: ID<User>, excluding: ID<Video>? = nil, sha256: String = "") throws -> StorageUse {
+    package func storageUse(userID: ID<User>, sha256: String = "") throws -> StorageUse {
         let row = try db.execute(
             """
-            WITH files AS (
-              SELECT DISTINCT ON (r.sha256) r.sha256, r.bytes
-              FROM video_reference_images r JOIN videos v ON v.id = r.video_id JOIN projects p ON p.id = v.project_id
-              WHERE p.user_id = \(userID) AND r.video_id IS DISTINCT FROM \(excluding))
             SELECT coalesce(sum(bytes), 0)::bigint AS used, coalesce(bool_or(sha256 = \(sha256)), false) AS has,
                    (SELECT coalesce(storage_quota_bytes, \(defaultQuotaBytes)) FROM users WHERE id = \(userID)) AS quota
-            FROM files
+            FROM reference_uploads WHERE user_id = \(userID)
             """)[0]
         return StorageUse(usedBytes: row.int("used"), quotaBytes: row.int("quota"), hasFile: row.bool("has"))
     }
 
-    private func checkQuota(userID: ID<User>, videoID: ID<Video>, sha256: String, bytes: Int) throws {
-        let use = try storageUse(userID: userID, excluding: videoID, sha256: sha256)
+    private func checkQuota(userID: ID<User>, sha256: String, bytes: Int) throws {
+        let use = try storageUse(userID: userID, sha256: sha256)
         if !use.hasFile && use.usedBytes + Int64(bytes) > use.quotaBytes {
             throw Refusal.quotaExceeded(used: use.usedBytes, quota: use.quotaBytes, upload: Int64(bytes))
         }
@@ -110,16 +106,20 @@ package struct ReferenceImages {
         case busy(instance: Bool)
         /// The upload would take the user's uploads past their storage quota.
         case quotaExceeded(used: Int64, quota: Int64, upload: Int64)
+        /// The decoder could not run (misconfigured, out of processes or disk): the server's fault.
+        case decoderUnavailable(detail: String)
     }
 
-    /// Runs a decode in a decoder slot of the user's, mapping the tool's failures to refusals.
-    private func decode<T>(userID: ID<User>, _ body: () throws(ImageTool.Failure) -> T) throws -> T {
+    /// Runs a decode in a decoder slot (an upload also in its uploader's one slot: a second upload at once
+    /// is refused; fitting a frame and previews are not, so a preview on screen never blocks Generate).
+    private func decode<T>(uploadBy: ID<User>?, _ body: () throws(ImageTool.Failure) -> T) throws -> T {
         do {
-            return try tool.withSlot(db: db, userID: userID) { try body() }
+            return try tool.withSlot(db: db, user: uploadBy) { try body() }
         } catch let failure as ImageTool.Failure {
             switch failure {
             case let .image(error): throw Refusal.image(error)
             case let .overLimits(detail): throw Refusal.overLimits(detail: detail)
+            case let .unavailable(detail): throw Refusal.decoderUnavailable(detail: detail)
             case .userBusy: throw Refusal.busy(instance: false)
             case .instanceBusy: throw Refusal.busy(instance: true)
             }
@@ -147,8 +147,8 @@ package struct ReferenceImages {
             String($0, radix: 16).count == 1 ? "0" + String($0, radix: 16) : String($0, radix: 16)
         }.joined()
         // Refused before any decode when it cannot fit; checked again under the user's lock below.
-        try checkQuota(userID: userID, videoID: videoID, sha256: sha, bytes: bytes.count)
-        let info = try decode(userID: userID) { () throws(ImageTool.Failure) in try tool.validate(bytes) }
+        try checkQuota(userID: userID, sha256: sha, bytes: bytes.count)
+        let info = try decode(uploadBy: userID) { () throws(ImageTool.Failure) in try tool.validate(bytes) }
         let path = Self.sharedPath(sha256: sha, suffix: "." + info.format.fileExtension)
         // Identical bytes are one file: kept (and touched, so the sweep's hour starts again) when it exists.
         if !MediaFiles.touch(path, in: mediaDirectory) {
@@ -157,7 +157,12 @@ package struct ReferenceImages {
         }
         return try db.transaction {
             try db.execute("SELECT pg_advisory_xact_lock(\(Self.quotaLockKey(userID)))")
-            try checkQuota(userID: userID, videoID: videoID, sha256: sha, bytes: bytes.count)
+            try checkQuota(userID: userID, sha256: sha, bytes: bytes.count)
+            try db.execute(
+                """
+                INSERT INTO reference_uploads (user_id, sha256, bytes) VALUES (\(userID), \(sha), \(Int64(bytes.count)))
+                ON CONFLICT (user_id, sha256) DO UPDATE SET uploaded_at = now()
+                """)
             return try record(videoID: videoID, userID: userID, path: path, info: info, bytes: bytes.count, sha: sha)
         }
     }
@@ -186,21 +191,41 @@ package struct ReferenceImages {
     }
 
     /// Gives `copy` the same reference image as `original` (both the user's): one more row naming the same
-    /// file, without copying or decoding it (and without taking more of the quota: the file is the same).
+    /// file, without decoding it or taking more of the quota. A file of the per-video layout of older installs
+    /// (`references/<video id>/…`, removed with that video) is first put where shared files live.
     package static func copyCurrent(
         db: Connection, mediaDirectory: String, from original: ID<Video>, to copy: ID<Video>, userID: ID<User>
     ) throws {
+        guard
+            let row = try db.execute(
+                """
+                SELECT r.path, r.content_type, r.sha256 FROM video_reference_images r
+                JOIN videos v ON v.id = r.video_id JOIN projects p ON p.id = v.project_id
+                WHERE r.video_id = \(original) AND p.user_id = \(userID)
+                """
+            ).first
+        else { return }
+        var path = row.string("path")
+        let shared = "\(MediaFiles.referencesFolder)/\(MediaFiles.sharedFolder)/"
+        if !path.hasPrefix(shared) {
+            let format = ImageFormat(contentType: row.string("content_type")) ?? .png
+            let target = sharedPath(sha256: row.string("sha256"), suffix: "." + format.fileExtension)
+            if !MediaFiles.touch(target, in: mediaDirectory) {
+                try MediaFiles.write(
+                    try MediaFiles.read(path, in: mediaDirectory, maxBytes: maxImageBytes), to: target,
+                    in: mediaDirectory)
+            }
+            path = target
+        }
+        _ = MediaFiles.touch(path, in: mediaDirectory)
         try db.execute(
             """
             INSERT INTO video_reference_images (video_id, path, content_type, width, height, bytes, sha256)
-            SELECT c.id, r.path, r.content_type, r.width, r.height, r.bytes, r.sha256
-            FROM video_reference_images r JOIN videos v ON v.id = r.video_id JOIN projects p ON p.id = v.project_id,
-                 videos c JOIN projects cp ON cp.id = c.project_id
-            WHERE r.video_id = \(original) AND p.user_id = \(userID) AND c.id = \(copy) AND cp.user_id = \(userID)
+            SELECT c.id, \(path), r.content_type, r.width, r.height, r.bytes, r.sha256
+            FROM video_reference_images r, videos c JOIN projects cp ON cp.id = c.project_id
+            WHERE r.video_id = \(original) AND c.id = \(copy) AND cp.user_id = \(userID)
             ON CONFLICT (video_id) DO NOTHING
-            RETURNING path
-            """
-        ).first.map { _ = MediaFiles.touch($0.string("path"), in: mediaDirectory) }
+            """)
     }
 
     /// Removes the video's reference image; false when it had none (or is not the user's).
@@ -219,7 +244,7 @@ package struct ReferenceImages {
     /// (content-addressed, so the same image, size and mode are fitted once). Runs in the request:
     /// bounded (≤ 50 megapixels in, ≤ one video frame out, a fraction of a second), and a failure is then
     /// a 4xx at the click instead of a failed generation later.
-    package func fitted(_ image: ReferenceImage, userID: ID<User>, size: String, mode: FitMode) throws
+    package func fitted(_ image: ReferenceImage, size: String, mode: FitMode) throws
         -> GenerationReference
     {
         let dims = size.split(separator: "x").compactMap { Int($0) }
@@ -231,7 +256,7 @@ package struct ReferenceImages {
         // here and the commit of the row that names them.
         MediaFiles.touch(image.path, in: mediaDirectory)
         if !MediaFiles.touch(fittedPath, in: mediaDirectory) {
-            let png = try decode(userID: userID) { () throws(ImageTool.Failure) in
+            let png = try decode(uploadBy: nil) { () throws(ImageTool.Failure) in
                 try tool.fit(mediaDirectory + "/" + image.path, width: dims[0], height: dims[1], mode: mode)
             }
             try MediaFiles.write(png, to: fittedPath, in: mediaDirectory)
@@ -243,7 +268,7 @@ package struct ReferenceImages {
     }
 
     /// A small JPEG of the fitted frame for the settings page.
-    package func preview(_ image: ReferenceImage, userID: ID<User>, size: String, mode: FitMode) throws -> [UInt8] {
+    package func preview(_ image: ReferenceImage, size: String, mode: FitMode) throws -> [UInt8] {
         let dims = size.split(separator: "x").compactMap { Int($0) }
         guard dims.count == 2 else { throw InvalidInput(field: "size", "must be WIDTHxHEIGHT") }
         let path = Self.sharedPath(sha256: image.sha256, suffix: "-\(dims[0])x\(dims[1])-\(mode.rawValue)-preview.jpg")
@@ -252,7 +277,7 @@ package struct ReferenceImages {
         {
             return kept
         }
-        let jpeg = try decode(userID: userID) { () throws(ImageTool.Failure) in
+        let jpeg = try decode(uploadBy: nil) { () throws(ImageTool.Failure) in
             try tool.fit(mediaDirectory + "/" + image.path, width: dims[0], height: dims[1], mode: mode, preview: true)
         }
         try MediaFiles.write(jpeg, to: path, in: mediaDirectory)

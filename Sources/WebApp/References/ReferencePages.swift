@@ -88,7 +88,7 @@ enum ReferencePages {
             throw InvalidInput(field: "size", "must be one of the catalog's sizes, e.g. 1280x720")
         }
         let fit = try fitMode(c.request.query["fit"])
-        let jpeg = try images(c).preview(image, userID: user.id, size: size, mode: fit)
+        let jpeg = try images(c).preview(image, size: size, mode: fit)
         return Response(
             status: 200, headers: [("Content-Type", "image/jpeg"), ("Cache-Control", "private, max-age=3600")],
             body: jpeg)

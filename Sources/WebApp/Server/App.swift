@@ -68,7 +68,7 @@ public final class App {
             var context = try Context(request: request, db: database(), config: config, cache: cache, formKeys: keys)
             try context.authenticate(api: ErrorPages.isAPI(request), allowBearer: route.acceptsBearer)
             userID = context.user?.id
-            if method == .post, !ErrorPages.isAPI(request) { try context.checkCSRF() }
+            if method == .post, !ErrorPages.isAPI(request) { try context.checkCSRF(reload: freshFormKeys) }
             var response = try handler(&context)
             context.finish(&response)
             return response
@@ -177,8 +177,13 @@ public final class App {
 
     /// The CSRF keys, from a copy at most `AnswerCache.formKeysSeconds` old when the cache has one.
     func formKeys() throws -> FormKeys {
+        if let keys = cache?.formKeys(now: AnswerCache.now()) { return keys }
+        return try freshFormKeys()
+    }
+
+    /// The CSRF keys read now (and kept for the next requests).
+    func freshFormKeys() throws -> FormKeys {
         let now = AnswerCache.now()
-        if let keys = cache?.formKeys(now: now) { return keys }
         let keys = try FormKeys.load(database())
         cache?.store(formKeys: keys, readAt: now)
         return keys

@@ -28,7 +28,7 @@ struct Context {
     private(set) var csrfToken: String
     private var csrfSeed: String
     /// The server's CSRF keys (nil on API calls, which have no forms).
-    private let formKeys: FormKeys?
+    private var formKeys: FormKeys?
     private var outgoingCookies: [Cookie] = []
     /// The url-encoded (or multipart) body, parsed once for the CSRF check and the handler.
     private var parsedForm: Form?
@@ -117,7 +117,7 @@ struct Context {
     func requireUser() throws(HTTPError) -> User {
         guard let user else {
             // A bearer token that failed is a program's request: 401, not a log-in page (media take both).
-            if ErrorPages.isAPI(request) || request.header("authorization") != nil { throw HTTPError.unauthorized }
+            if ErrorPages.isAPI(request) || request.bearerToken != nil { throw HTTPError.unauthorized }
             var redirect = HTTPError(303, "login_required", "Sign in to continue.")
             redirect.headers = [("Location", Route.accounts(.login).path + "?next=" + URLEncoding.encode(request.path))]
             throw redirect
@@ -161,14 +161,21 @@ struct Context {
         return parsedFiles.first { $0.name == name }
     }
 
-    mutating func checkCSRF() throws(HTTPError) {
+    /// `reload` reads the keys again: a token another process signed with a key newer than this process's
+    /// copy (a rotation seconds ago) is checked once more against the keys as they are now.
+    mutating func checkCSRF(reload: () throws -> FormKeys) throws(HTTPError) {
         let sent: String
         // A form that cannot be read is refused as what it is (400 malformed, 422 naming the field), before
         // and instead of the handler: the token inside it could not be trusted either.
         do { sent = try form()["_csrf"] ?? "" } catch { throw App.httpError(error) }
-        guard let formKeys, !csrfSeed.isEmpty,
-            formKeys.accepts(sent, seed: csrfSeed, session: request.cookies[Context.sessionCookie])
+        let session = request.cookies[Context.sessionCookie]
+        guard let keys = formKeys, !csrfSeed.isEmpty else { throw HTTPError.csrf }
+        if keys.accepts(sent, seed: csrfSeed, session: session) { return }
+        guard let fresh = try? reload(), fresh.accepted != keys.accepted,
+            fresh.accepts(sent, seed: csrfSeed, session: session)
         else { throw HTTPError.csrf }
+        formKeys = fresh
+        csrfToken = fresh.token(seed: csrfSeed, session: session)
     }
 
     /// Starts a session: a fresh token, stored hashed, and a CSRF token bound to it.

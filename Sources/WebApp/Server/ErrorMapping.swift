@@ -163,6 +163,10 @@ extension ReferenceImages.Refusal {
                 422, "storage_quota_exceeded",
                 "This upload (\(Formatting.bytes(upload))) would take your uploads past your storage quota: \(Formatting.bytes(used)) of \(Formatting.bytes(quota)) used. Remove images you no longer use, or ask an admin for more."
             )
+        case let .decoderUnavailable(detail):
+            return HTTPError(
+                503, "image_decoder_unavailable", "Images cannot be processed right now. Try again shortly.",
+                logDetail: detail)
         case let .busy(instance):
             var error = HTTPError(
                 429, "image_busy",

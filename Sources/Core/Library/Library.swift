@@ -70,6 +70,30 @@ package struct Library {
         return video
     }
 
+    /// Moves a shot to `position` (1 to the number of shots in its project).
+    package func moveVideo(id: ID<Video>, user: User, to position: Int) throws -> Video {
+        guard let shots = try store.shotCount(videoID: id, userID: user.id) else { throw Refusal.noSuchVideo }
+        guard (1...max(1, shots)).contains(position) else {
+            throw InvalidInput(field: "position", "must be between 1 and \(shots), the number of shots in the project")
+        }
+        guard try store.moveVideo(id: id, userID: user.id, to: position) != nil,
+            let video = try store.video(id: id, userID: user.id)
+        else { throw Refusal.noSuchVideo }
+        return video
+    }
+
+    /// Makes `generationID` the take the film uses for this shot.
+    package func chooseTake(videoID: ID<Video>, user: User, generationID: ID<Generation>) throws -> Video {
+        guard try store.video(id: videoID, userID: user.id) != nil else { throw Refusal.noSuchVideo }
+        guard try store.chooseTake(videoID: videoID, userID: user.id, generationID: generationID),
+            let video = try store.video(id: videoID, userID: user.id)
+        else {
+            throw InvalidInput(field: "generationId", "must be a completed generation of this video")
+        }
+        cache?.invalidate(.video(videoID))
+        return video
+    }
+
     package func updateProject(id: ID<Project>, user: User, changes: ProjectChanges) throws -> Project {
         guard let project = try store.updateProject(id: id, userID: user.id, changes: changes) else {
             throw Refusal.noSuchProject

@@ -34,6 +34,10 @@ package struct Video: Sendable {
     package let updatedAt: Timestamp
     /// Nil until the first generation.
     package let latest: LatestGeneration?
+    /// The shot's place in its project's storyboard, from 1.
+    package let position: Int
+    /// The take the film uses: the one the user chose, else the latest completed one (nil: none yet).
+    package let chosenGenerationID: ID<Generation>?
 
     package init(_ row: Row) {
         id = row.id("id")
@@ -46,6 +50,8 @@ package struct Video: Sendable {
         createdAt = row.timestamp("created_at")
         updatedAt = row.timestamp("updated_at")
         latest = LatestGeneration(row)
+        position = Int(row.int("position"))
+        chosenGenerationID = row.optionalID("chosen_generation_id")
     }
 }
 
@@ -389,7 +395,9 @@ package struct Store {
         v.id, v.project_id, (SELECT p.name FROM projects p WHERE p.id = v.project_id) AS project_name, v.title, v.brief, v.final_prompt, v.preset,
         iso(v.created_at) AS created_at, iso(v.updated_at) AS updated_at,
         v.last_generation_id, v.last_generation_status, v.last_generation_model, iso(v.last_generated_at) AS last_generated_at,
-        (SELECT g.thumbnail_path IS NOT NULL FROM generations g WHERE g.id = v.last_generation_id) AS latest_thumbnail
+        (SELECT g.thumbnail_path IS NOT NULL FROM generations g WHERE g.id = v.last_generation_id) AS latest_thumbnail,
+        v.position, coalesce(v.chosen_generation_id, (SELECT g.id FROM generations g WHERE g.video_id = v.id AND g.status = 'completed'
+                                                       ORDER BY g.completed_at DESC NULLS LAST, g.id DESC LIMIT 1)) AS chosen_generation_id
         """
 
     /// `preset` must name a preset (the caller checks; the foreign key refuses anything else).
@@ -415,6 +423,77 @@ package struct Store {
             }
             return try video(id: id, userID: userID)
         }
+    }
+
+    // MARK: Storyboard order and chosen takes (Migrations/0026)
+
+    /// A shot of the storyboard as the project page shows it: the video, and its chosen take's length
+    /// (delivered, else asked) and whether it has a poster.
+    package struct Shot: Sendable {
+        package let video: Video
+        package let seconds: Double?
+        package let hasThumbnail: Bool
+    }
+
+    /// The project's first `limit` shots in order (the caller checks the project is the user's).
+    package func storyboard(projectID: ID<Project>, userID: ID<User>, limit: Int) throws -> [Shot] {
+        let videos = try db.execute(
+            """
+            SELECT \(fragment: Store.videoColumns) FROM videos v
+            WHERE v.project_id = \(projectID) AND v.user_id = \(userID) ORDER BY v.position LIMIT \(Int64(limit))
+            """
+        ).map(Video.init)
+        let chosen = videos.compactMap(\.chosenGenerationID)
+        guard !chosen.isEmpty else { return videos.map { Shot(video: $0, seconds: nil, hasThumbnail: false) } }
+        let list = "{" + chosen.map(\.description).joined(separator: ",") + "}"
+        var facts: [ID<Generation>: (Double, Bool)] = [:]
+        for row in try db.execute(
+            """
+            SELECT id, coalesce(delivered_seconds, seconds)::float8 AS s, thumbnail_path IS NOT NULL AS thumb
+            FROM generations WHERE id = ANY(\(list)::bigint[]) AND user_id = \(userID)
+            """)
+        {
+            facts[row.id("id")] = (Double(row.string("s")) ?? 0, row.bool("thumb"))
+        }
+        return videos.map { video in
+            let fact = video.chosenGenerationID.flatMap { facts[$0] }
+            return Shot(video: video, seconds: fact?.0, hasThumbnail: fact?.1 ?? false)
+        }
+    }
+
+    /// The number of shots in the video's project (nil: not the user's video).
+    package func shotCount(videoID: ID<Video>, userID: ID<User>) throws -> Int? {
+        try db.execute(
+            """
+            SELECT (SELECT count(*) FROM videos o WHERE o.project_id = v.project_id) AS n
+            FROM videos v WHERE v.id = \(videoID) AND v.user_id = \(userID)
+            """
+        ).first.map { Int($0.int("n")) }
+    }
+
+    /// Moves the user's video to `position` (clamped to the storyboard) and returns the place it took; nil
+    /// when it is not the user's.
+    package func moveVideo(id: ID<Video>, userID: ID<User>, to position: Int) throws -> Int? {
+        try db.transaction {
+            guard try db.execute("SELECT 1 FROM videos WHERE id = \(id) AND user_id = \(userID)").first != nil else {
+                return nil
+            }
+            return try db.execute("SELECT move_video(\(id), \(Int32(clamping: position))) AS p")[0].optionalInt("p")
+                .map { Int($0) }
+        }
+    }
+
+    /// Makes a completed generation of the user's video its chosen take; false when it is not one.
+    package func chooseTake(videoID: ID<Video>, userID: ID<User>, generationID: ID<Generation>) throws -> Bool {
+        try !db.execute(
+            """
+            UPDATE videos v SET chosen_generation_id = g.id
+            FROM generations g
+            WHERE v.id = \(videoID) AND v.user_id = \(userID) AND g.id = \(generationID) AND g.video_id = v.id
+              AND g.status = \(GenerationStatus.completed)
+            RETURNING v.id
+            """
+        ).isEmpty
     }
 
     // MARK: Prompt versions

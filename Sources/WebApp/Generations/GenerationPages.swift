@@ -459,7 +459,7 @@ enum GenerationPages {
             \(Breadcrumbs.video(video).html)
             <h1>Takes of “\(video.title)”</h1>
             \(status)
-            \(try takesSection(c, takes: takes))
+            \(try takesSection(c, takes: takes, chosen: video.chosenGenerationID))
             <p><a href="\(Route.library(.video(video.id)).path)">Back to the video</a></p>
             """
         return .html(Views.layout("Takes of \(video.title)", c, body: body, refresh: refresh))
@@ -467,7 +467,7 @@ enum GenerationPages {
 
     /// The takes of one click side by side: each plays (or shows its progress or why it failed), downloads,
     /// and offers Remix. Used by the takes page and the video page.
-    static func takesSection(_ c: Context, takes: [Generation]) throws -> HTML {
+    static func takesSection(_ c: Context, takes: [Generation], chosen: ID<Generation>?) throws -> HTML {
         guard !takes.isEmpty else { return "<p class=\"muted\">Not generated yet.</p>" }
         let total = takes.reduce(USD.zero) { $0.adding($1.cost) ?? $0 }
         let catalog = try Catalog.load(c.db)
@@ -479,7 +479,7 @@ enum GenerationPages {
                 media = """
                     <video controls preload="none" src="\(g.videoURL ?? "")"\(poster)>Your browser cannot play this video; use Download.</video>
                     <p class="take-actions"><a class="button" href="\(g.videoURL ?? "")?download=1" download>Download</a>
-                    \(try remixAction(c, g, catalog: catalog))</p>
+                    \(try remixAction(c, g, catalog: catalog)) \(StoryboardPages.chooseAction(c, g, chosen: chosen))</p>
                     """
             case .failed:
                 media = "<p class=\"error\">\(g.errorMessage ?? "The generation failed.")</p>"

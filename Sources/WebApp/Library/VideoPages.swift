@@ -113,7 +113,7 @@ enum VideoPages {
             <h2>Final prompt</h2>\(prompt)
             \(action)
             \(try ReferencePages.videoSection(c, video: video, user: user, error: imageError?.publicMessage))
-            \(latestTakes.isEmpty ? .empty : try GenerationPages.takesSection(c, takes: latestTakes))
+            \(latestTakes.isEmpty ? .empty : try GenerationPages.takesSection(c, takes: latestTakes, chosen: video.chosenGenerationID))
             <h2>Generations</h2>\(historyHTML)
             \(try RoundtablePages.videoSection(c, video: video, user: user))
             <p class="muted">Saved \(Views.when(video.createdAt))</p>

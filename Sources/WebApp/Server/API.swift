@@ -110,10 +110,18 @@ enum API {
         return Response(status: 204)
     }
 
-    /// PATCH /api/videos/{id}: any of `title`, `brief`, `final_prompt`, `preset` (null clears the preset).
+    /// PATCH /api/videos/{id}: any of `title`, `brief`, `final_prompt`, `preset` (null clears the preset),
+    /// `position` (the shot's place in its project's storyboard, 1 to the number of shots).
     static func updateVideo(_ c: inout Context, id: ID<Video>) throws -> Response {
         let user = try c.requireUser()
-        let doc = try Field.patch(c.request, allowed: ["title", "brief", "final_prompt", "preset"])
+        let doc = try Field.patch(c.request, allowed: ["title", "brief", "final_prompt", "preset", "position"])
+        if let position = doc.root["position"] {
+            guard let place = position.intValue else { throw InvalidInput(field: "position", "must be a whole number") }
+            _ = try c.library.moveVideo(id: id, user: user, to: place)
+        }
+        guard case let .object(pairs) = doc.root, pairs.contains(where: { $0.0 != "position" }) else {
+            return try video(&c, id: id)
+        }
         var changes = Library.VideoChanges(
             title: try Field.patchText(doc, "title", max: 200, required: true),
             brief: try Field.patchText(doc, "brief", max: 10000, required: false),
@@ -174,9 +182,20 @@ enum API {
         ])
     }
 
+    /// PUT /api/videos/{id}/chosen-take `{"generationId"}`: the take the film uses for this shot.
+    static func chooseTake(_ c: inout Context, id: ID<Video>) throws -> Response {
+        let user = try c.requireUser()
+        let doc = try Field.jsonObject(Field.jsonBody(c.request))
+        guard let generation = doc.root["generationId"]?.intValue, generation > 0 else {
+            throw InvalidInput(field: "generationId", "must be the id of a completed generation of this video")
+        }
+        return .json(json(try c.library.chooseTake(videoID: id, user: user, generationID: ID(Int64(generation)))))
+    }
+
     static func json(_ v: Video) -> JSON {
         .object([
             ("id", .id(v.id)), ("project_id", .id(v.projectID)), ("title", .string(v.title)),
+            ("position", .int(v.position)), ("chosenGenerationId", v.chosenGenerationID.map(JSON.id) ?? .null),
             ("brief", .string(v.brief)), ("final_prompt", .string(v.finalPrompt)), ("preset", .optional(v.preset)),
             ("created_at", .string(v.createdAt.iso)), ("updated_at", .string(v.updatedAt.iso)),
             (

@@ -63,3 +63,14 @@ CREATE TRIGGER videos_cache AFTER DELETE ON videos
 CREATE TRIGGER videos_cache_update AFTER UPDATE ON videos
   FOR EACH ROW WHEN (OLD.position IS NOT DISTINCT FROM NEW.position)
   EXECUTE FUNCTION promptreel_cache_notify();
+
+-- A video moved to another project (by an operator: the app never does) goes last there and closes its place.
+CREATE FUNCTION videos_change_project() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  PERFORM 1 FROM projects WHERE id IN (OLD.project_id, NEW.project_id) ORDER BY id FOR NO KEY UPDATE;
+  UPDATE videos SET position = position - 1 WHERE project_id = OLD.project_id AND position > OLD.position;
+  NEW.position := (SELECT coalesce(max(position), 0) + 1 FROM videos WHERE project_id = NEW.project_id AND id <> NEW.id);
+  RETURN NEW;
+END $$;
+CREATE TRIGGER videos_position_on_project_change BEFORE UPDATE OF project_id ON videos
+  FOR EACH ROW WHEN (OLD.project_id IS DISTINCT FROM NEW.project_id) EXECUTE FUNCTION videos_change_project();

@@ -20,6 +20,8 @@ package enum LibraryRoute: Equatable, Sendable {
     case copyVideo(ID<Video>)
     /// POST: move the shot to the form's `position` in its project's storyboard.
     case moveVideo(ID<Video>)
+    /// GET: the project's shots in order, moved with plain forms.
+    case storyboard(ID<Project>)
     /// POST: make the form's `generation_id` the shot's chosen take.
     case chooseTake(ID<Video>)
     case apiProjects
@@ -42,6 +44,7 @@ package enum LibraryRoute: Equatable, Sendable {
             switch (a, b, rest) {
             case ("dashboard", "projects", []): self = .project(ID(value))
             case ("dashboard", "projects", ["edit"]): self = .editProject(ID(value))
+            case ("dashboard", "projects", ["storyboard"]): self = .storyboard(ID(value))
             case ("dashboard", "projects", ["delete"]): self = .deleteProject(ID(value))
             case ("dashboard", "projects", ["videos", "new"]): self = .newVideo(project: ID(value))
             case ("dashboard", "projects", ["videos"]): self = .projectVideos(project: ID(value))
@@ -75,6 +78,7 @@ package enum LibraryRoute: Equatable, Sendable {
         case let .deleteVideo(id): "/dashboard/videos/\(id)/delete"
         case let .copyVideo(id): "/dashboard/videos/\(id)/copy"
         case let .moveVideo(id): "/dashboard/videos/\(id)/move"
+        case let .storyboard(id): "/dashboard/projects/\(id)/storyboard"
         case let .chooseTake(id): "/dashboard/videos/\(id)/chosen-take"
         case .apiProjects: "/api/projects"
         case let .apiProject(id): "/api/projects/\(id)"
@@ -105,6 +109,7 @@ package enum LibraryRoute: Equatable, Sendable {
             [.get: { try VideoPages.confirmDelete(&$0, id: id) }, .post: { try VideoPages.delete(&$0, id: id) }]
         case let .copyVideo(id): [.post: { try VideoPages.copy(&$0, id: id) }]
         case let .moveVideo(id): [.post: { try StoryboardPages.move(&$0, id: id) }]
+        case let .storyboard(id): [.get: { try StoryboardPages.show(&$0, project: id) }]
         case let .chooseTake(id): [.post: { try StoryboardPages.chooseTake(&$0, id: id) }]
         case .apiProjects: [.get: API.listProjects, .post: API.createProject]
         case let .apiProject(id):

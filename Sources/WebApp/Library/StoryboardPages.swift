@@ -8,13 +8,28 @@ enum StoryboardPages {
     /// Projects up to this many shots show their storyboard (a larger one is a library, not a sequence).
     static let shownShots = 200
 
-    /// The project page's storyboard: order, the chosen take's poster and length, the latest status, the
-    /// running time, and forms to move each shot.
+    /// GET /dashboard/projects/{id}/storyboard: the project's shots in order (its page keeps the searchable
+    /// list of its videos).
+    static func show(_ c: inout Context, project id: ID<Project>) throws -> Response {
+        let user = try c.requireUser()
+        guard let project = try c.store.project(id: id, userID: user.id) else {
+            throw HTTPError.notFound("No such project.")
+        }
+        let body: HTML = """
+            \(Breadcrumbs.project(id: project.id, name: project.name).html)
+            <h1>Storyboard of “\(project.name)”</h1>
+            \(try section(c, project: project, user: user))
+            """
+        return .html(Views.layout("Storyboard of \(project.name)", c, body: body))
+    }
+
+    /// The storyboard: order, the chosen take's poster and length, the latest status, the running time, and
+    /// forms to move each shot.
     static func section(_ c: Context, project: Project, user: User) throws -> HTML {
-        guard project.videoCount > 0 else { return .empty }
+        guard project.videoCount > 0 else { return "<p class=\"muted\">No shots yet: add videos to the project.</p>" }
         guard project.videoCount <= Int64(shownShots) else {
             return """
-                <h2 id="storyboard">Storyboard</h2><p class="muted">This project has \(project.videoCount) videos; the storyboard shows projects of up to \(shownShots) shots (the API orders any number: <code>PATCH /api/videos/{id}</code> with <code>position</code>).</p>
+                <p class="muted">This project has \(project.videoCount) videos; the storyboard shows projects of up to \(shownShots) shots (the API orders any number: <code>PATCH /api/videos/{id}</code> with <code>position</code>).</p>
                 """
         }
         let shots = try c.store.storyboard(projectID: project.id, userID: user.id, limit: shownShots)
@@ -43,7 +58,7 @@ enum StoryboardPages {
                 <tr><td>\(v.position)</td><td>\(thumb)</td><td><a href="\(Route.library(.video(v.id)).path)">\(v.title)</a></td>
                 <td>\(length)</td><td>\(status)</td>
                 <td>\(button("↑", v.position - 1, "Move up")) \(button("↓", v.position + 1, "Move down"))
-                <form method="post" action="\(move)" class="inline">\(Views.csrfField(c))<label for="position-\(v.id)" class="visually-hidden">Position of “\(v.title)”</label><input id="position-\(v.id)" name="position" type="number" min="1" max="\(shots.count)" value="\(v.position)" class="narrow"> <button type="submit" class="link">Move</button></form></td></tr>
+                <form method="post" action="\(move)" class="inline">\(Views.csrfField(c))<input id="position-\(v.id)" name="position" type="number" min="1" max="\(shots.count)" value="\(v.position)" class="narrow" aria-label="Position of “\(v.title)”"> <button type="submit" class="link">Move</button></form></td></tr>
                 """
         }
         let running: HTML =
@@ -51,7 +66,7 @@ enum StoryboardPages {
             ? "Running time \(Formatting.seconds(total))."
             : "Running time \(Formatting.seconds(total)) so far; \(missing) shot\(missing == 1 ? " has" : "s have") no completed take yet."
         return """
-            <h2 id="storyboard">Storyboard</h2><p>\(running)</p>
+            <p id="storyboard">\(running)</p>
             <table class="history"><thead><tr><th scope="col">Shot</th><th scope="col"><span class="visually-hidden">Poster</span></th><th scope="col">Video</th>
             <th scope="col">Chosen take</th><th scope="col">Latest</th><th scope="col">Order</th></tr></thead><tbody>\(rows)</tbody></table>
             """
@@ -65,7 +80,7 @@ enum StoryboardPages {
         }
         let video = try c.library.moveVideo(id: id, user: user, to: position)
         c.setFlash("“\(video.title)” is now shot \(video.position).")
-        return .redirect(to: Route.library(.project(video.projectID)).path + "#storyboard")
+        return .redirect(to: Route.library(.storyboard(video.projectID)).path)
     }
 
     /// POST /dashboard/videos/{id}/chosen-take (`generation_id`).

@@ -478,8 +478,8 @@ enum GenerationPages {
                 let poster: HTML = g.thumbnailURL.map { " poster=\"\($0)\"" } ?? .empty
                 media = """
                     <video controls preload="none" src="\(g.videoURL ?? "")"\(poster)>Your browser cannot play this video; use Download.</video>
-                    <p class="take-actions"><a class="button" href="\(g.videoURL ?? "")?download=1" download>Download</a>
-                    \(try remixAction(c, g, catalog: catalog)) \(StoryboardPages.chooseAction(c, g, chosen: chosen))</p>
+                    <div class="take-actions"><a class="button" href="\(g.videoURL ?? "")?download=1" download>Download</a>
+                    \(try remixAction(c, g, catalog: catalog)) \(StoryboardPages.chooseAction(c, g, chosen: chosen))</div>
                     """
             case .failed:
                 media = "<p class=\"error\">\(g.errorMessage ?? "The generation failed.")</p>"

@@ -474,13 +474,9 @@ package struct Store {
     /// Moves the user's video to `position` (clamped to the storyboard) and returns the place it took; nil
     /// when it is not the user's.
     package func moveVideo(id: ID<Video>, userID: ID<User>, to position: Int) throws -> Int? {
-        try db.transaction {
-            guard try db.execute("SELECT 1 FROM videos WHERE id = \(id) AND user_id = \(userID)").first != nil else {
-                return nil
-            }
-            return try db.execute("SELECT move_video(\(id), \(Int32(clamping: position))) AS p")[0].optionalInt("p")
-                .map { Int($0) }
-        }
+        try db.execute(
+            "SELECT move_video(v.id, \(Int32(clamping: position))) AS p FROM videos v WHERE v.id = \(id) AND v.user_id = \(userID)"
+        ).first?.optionalInt("p").map { Int($0) }
     }
 
     /// Makes a completed generation of the user's video its chosen take; false when it is not one.

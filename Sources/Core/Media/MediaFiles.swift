@@ -55,14 +55,27 @@ extension MediaFiles {
         utimes(directory + "/" + path, nil) == 0
     }
 
-    /// Written to a temporary name and renamed, so a reader never sees half a file.
-    package static func write(_ bytes: [UInt8], to path: String, in directory: String) throws {
+    /// The folders `path` needs under `directory`, made.
+    private static func makeFolders(for path: String, in directory: String) {
         var folder = directory
         mkdir(folder, 0o755)
         for component in path.split(separator: "/").dropLast() {
             folder += "/" + component
             mkdir(folder, 0o755)
         }
+    }
+
+    /// A complete file (on the same file system) renamed to `path`: one step, so a reader never sees half a file.
+    package static func place(_ file: String, at path: String, in directory: String) throws {
+        makeFolders(for: path, in: directory)
+        guard rename(file, directory + "/" + path) == 0 else {
+            throw Failure(description: "cannot move \(file) to \(path): errno \(errno)")
+        }
+    }
+
+    /// Written to a temporary name and renamed, so a reader never sees half a file.
+    package static func write(_ bytes: [UInt8], to path: String, in directory: String) throws {
+        makeFolders(for: path, in: directory)
         let final = directory + "/" + path
         let staging = final + ".part-" + Crypto.randomToken().prefix(8)
         let fd = open(staging, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
@@ -248,8 +261,7 @@ public enum MediaSweep {
             for file in ((try? manager.contentsOfDirectory(atPath: folder)) ?? []).sorted()
             where !kept.contains("\(MediaFiles.referencesFolder)/\(name)/\(file)") {
                 let path = folder + "/" + file
-                let modified = (try? manager.attributesOfItem(atPath: path)[.modificationDate] as? Date) ?? now
-                guard now.timeIntervalSince(modified) > 3600 else { continue }
+                guard isOld(path, now: now) else { continue }
                 if let removal = remove(path, "no video or generation uses it") { removed.append(removal) }
             }
         }

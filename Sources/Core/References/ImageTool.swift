@@ -95,10 +95,8 @@ package struct ImageTool {
         }
     }
 
-    /// Decodes every pixel once (at a shrink where the format allows): the format and full size.
-    package func validate(_ bytes: [UInt8]) throws(Failure) -> ImageInfo {
-        let input = try stage(bytes)
-        defer { unlink(input) }
+    /// Decodes every pixel of the file once (at a shrink where the format allows): the format and full size.
+    package func validate(file input: String) throws(Failure) -> ImageInfo {
         let answer = try run(["validate", "--in", input])
         guard let format = answer["format"]?.stringValue.flatMap(ImageFormat.init(rawValue:)),
             let width = answer["width"]?.intValue, let height = answer["height"]?.intValue
@@ -164,7 +162,8 @@ package struct ImageTool {
         return stagingDirectory + "/image-" + Crypto.randomToken()
     }
 
-    private func stage(_ bytes: [UInt8]) throws(Failure) -> String {
+    /// The bytes in a staging file of their own (the caller removes it, or moves it into place).
+    package func stage(_ bytes: [UInt8]) throws(Failure) -> String {
         let path = stagingPath()
         guard FileManager.default.createFile(atPath: path, contents: Data(bytes)) else {
             throw .unavailable(detail: "cannot stage the upload in \(stagingDirectory)")

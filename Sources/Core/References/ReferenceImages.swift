@@ -148,11 +148,19 @@ package struct ReferenceImages {
         }.joined()
         // Refused before any decode when it cannot fit; checked again under the user's lock below.
         try checkQuota(userID: userID, sha256: sha, bytes: bytes.count)
-        let info = try decode(uploadBy: userID) { () throws(ImageTool.Failure) in try tool.validate(bytes) }
+        // Staged once, in the decoder slot: the decoder checks the staged file, which then becomes the stored one.
+        let (info, staged) = try decode(uploadBy: userID) { () throws(ImageTool.Failure) in
+            let staged = try tool.stage(bytes)
+            do throws(ImageTool.Failure) { return (try tool.validate(file: staged), staged) } catch {
+                unlink(staged)
+                throw error
+            }
+        }
+        defer { unlink(staged) }  // nothing left when it was moved into place
         let path = Self.sharedPath(sha256: sha, suffix: "." + info.format.fileExtension)
         // Identical bytes are one file: kept (and touched, so the sweep's hour starts again) when it exists.
         if !MediaFiles.touch(path, in: mediaDirectory) {
-            try MediaFiles.write(bytes, to: path, in: mediaDirectory)
+            try MediaFiles.place(staged, at: path, in: mediaDirectory)
             ProcessMetrics.shared.mediaStored(bytes: bytes.count, kind: "reference")
         }
         return try db.transaction {

@@ -103,14 +103,8 @@ enum ProjectPages {
                 item.markedExcerpt.map { "\(Highlight.html($0))" }
                 ?? (v.finalPrompt.isEmpty
                     ? "<span class=\"muted\">No final prompt yet</span>" : "\(excerpt(v.finalPrompt))")
-            let thumb: HTML =
-                if let latest = v.latest, latest.hasThumbnail {
-                    "<img src=\"\(Generation.mediaURL(latest.id, .thumbnail))\" alt=\"\" width=\"96\" height=\"54\">"
-                } else {
-                    "<span class=\"thumb-empty\" aria-hidden=\"true\"></span>"
-                }
-            let status: HTML =
-                v.latest.map { Views.statusBadge($0.status) } ?? "<span class=\"status\">Not generated</span>"
+            let thumb = Views.thumbnail(v.latest.flatMap { $0.hasThumbnail ? $0.id : nil })
+            let status = Views.latestBadge(v)
             let project: HTML =
                 showProject
                 ? " <span class=\"muted\">in <a href=\"\(Route.library(.project(v.projectID)).path)\">\(v.projectName)</a></span>"

@@ -37,16 +37,10 @@ enum StoryboardPages {
         let missing = shots.filter { $0.seconds == nil }.count
         let rows: [HTML] = shots.map { shot in
             let v = shot.video
-            let thumb: HTML =
-                if let chosen = v.chosenGenerationID, shot.hasThumbnail {
-                    "<img src=\"\(Generation.mediaURL(chosen, .thumbnail))\" alt=\"\" width=\"96\" height=\"54\">"
-                } else {
-                    "<span class=\"thumb-empty\" aria-hidden=\"true\"></span>"
-                }
+            let thumb = Views.thumbnail(shot.hasThumbnail ? v.chosenGenerationID : nil)
             let length: HTML =
                 shot.seconds.map { "\(Formatting.seconds($0))" } ?? "<span class=\"muted\">no take yet</span>"
-            let status: HTML =
-                v.latest.map { Views.statusBadge($0.status) } ?? "<span class=\"status\">Not generated</span>"
+            let status = Views.latestBadge(v)
             let move = Route.library(.moveVideo(v.id)).path
             func button(_ label: String, _ to: Int, _ name: String) -> HTML {
                 guard to >= 1, to <= shots.count, to != v.position else { return .empty }

@@ -111,6 +111,17 @@ enum Views {
         "<span class=\"status status-\(status.rawValue)\">\(status.label)</span>"
     }
 
+    /// A video card's badge: its latest generation's status, or "Not generated".
+    static func latestBadge(_ video: Video) -> HTML {
+        video.latest.map { statusBadge($0.status) } ?? "<span class=\"status\">Not generated</span>"
+    }
+
+    /// A card's small poster of `generation` (nil: the empty frame).
+    static func thumbnail(_ generation: ID<Generation>?) -> HTML {
+        guard let generation else { return "<span class=\"thumb-empty\" aria-hidden=\"true\"></span>" }
+        return "<img src=\"\(Generation.mediaURL(generation, .thumbnail))\" alt=\"\" width=\"96\" height=\"54\">"
+    }
+
     static func errorPage(_ error: HTTPError) -> HTML {
         let title = Response(status: error.status).reasonPhrase
         return document(

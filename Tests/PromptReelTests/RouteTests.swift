@@ -83,9 +83,11 @@ let everyRoute: [Route] = [
     .webhooks(.redeliverWebhook(delivery: 12)), .admin(.adminUsers), .admin(.adminUser(5)), .admin(.adminBudgets),
     .usage(.usage), .usage(.usageCSV),
     .library(.apiProjects), .library(.apiProject(9)), .library(.apiProjectVideos(project: 9)), .library(.apiVideos),
-    .library(.apiVideo(9)), .library(.apiVideoCopy(9)), .library(.apiVideoChosenTake(9)), .library(.moveVideo(9)),
-    .library(.storyboard(9)),
-    .library(.chooseTake(9)), .generations(.apiModels),
+    .library(.apiVideo(9)), .library(.apiVideoCopy(9)), .storyboards(.apiVideoChosenTake(9)),
+    .storyboards(.moveVideo(9)),
+    .storyboards(.storyboard(9)),
+    .storyboards(.chooseTake(9)), .storyboards(.generateShots(9)), .storyboards(.batch(11)),
+    .storyboards(.apiGenerateShots(9)), .storyboards(.apiBatch(11)), .generations(.apiModels),
     .generations(.apiEstimate), .generations(.apiGenerate(video: 2)), .generations(.apiStatus(video: 2)),
     .generations(.apiVideoGenerations(video: 2)), .generations(.apiGeneration(8)),
     .generations(.apiCancelGeneration(8)), .references(.apiReferenceImage(video: 4)),
@@ -104,11 +106,12 @@ let everyRoute: [Route] = [
             .deletingLastPathComponent().appendingPathComponent("Sources/WebApp")
         let areas: Set<String> = [
             "accounts", "admin", "library", "generations", "roundtables", "references", "webhooks", "usage",
+            "storyboards",
         ]
         var names: Set<String> = []
         let files = try FileManager.default.subpathsOfDirectory(atPath: webApp.path)
             .filter { $0.hasSuffix("Routes.swift") || $0 == "Server/Route.swift" }
-        #expect(files.count == 9)
+        #expect(files.count == 10)
         for file in files {
             let text = try String(contentsOf: webApp.appendingPathComponent(file), encoding: .utf8)
             for line in text.split(separator: "\n") where line.hasPrefix("    case ") {
@@ -179,7 +182,8 @@ let everyRoute: [Route] = [
                 "apiProject",
                 "apiProjectVideos", "apiVideos", "apiVideo", "apiVideoCopy", "apiVideoChosenTake", "moveVideo",
                 "storyboard",
-                "chooseTake", "apiModels", "apiEstimate", "apiGenerate",
+                "chooseTake", "generateShots", "batch", "apiGenerateShots", "apiBatch", "apiModels", "apiEstimate",
+                "apiGenerate",
                 "apiStatus",
                 "apiVideoGenerations", "apiGeneration", "apiCancelGeneration", "apiReferenceImage",
                 "apiRemixGeneration",

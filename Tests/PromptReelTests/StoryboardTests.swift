@@ -112,3 +112,115 @@ import Testing
         #expect(Set(try order()).count == 8)
     }
 }
+
+/// Issue 23, part 2: "Generate shots" — one click, one transaction, the budget checked for the total.
+@Suite struct StoryboardClick {
+    let db: Connection
+    let user: User
+    let projectID: ID<Project>
+    let clicks: StoryboardClicks
+
+    init() throws {
+        db = try Connection(url: TestDatabase.url)
+        let userID: ID<User> = try db.execute(
+            "INSERT INTO users (email, password_hash) VALUES (\(TestDatabase.uniqueEmail("click")), 'not a hash') RETURNING id"
+        )[0].id("id")
+        user = User(id: userID, email: "")
+        projectID = try db.execute("INSERT INTO projects (user_id, name) VALUES (\(userID), 'Film') RETURNING id")[0]
+            .id("id")
+        var config = AppConfig(databaseURL: TestDatabase.url)
+        config.videoProviderConfigured = true
+        clicks = StoryboardClicks(db: db, config: config)
+    }
+
+    func shot(_ title: String, prompt: String = "A lighthouse at dusk") throws -> ID<Video> {
+        try #require(
+            try Store(db: db).createVideo(
+                projectID: projectID, userID: user.id, title: title, brief: "", finalPrompt: prompt)
+        ).id
+    }
+
+    /// sora-2, 4 s, 720p: $0.40 a generation.
+    let settings = RequestedSettings(model: "sora-2", duration: 4, aspectRatio: "16:9", resolution: "720p", takes: 1)
+
+    func recordedCosts() throws -> [String] {
+        try db.execute(
+            "SELECT estimated_cost::text AS c FROM generations WHERE user_id = \(user.id) ORDER BY id"
+        ).map { $0.string("c") }
+    }
+
+    @Test func oneClickStartsEveryChosenShotAtTheConfirmedTotal() throws {
+        let a = try shot("a"), b = try shot("b"), noPrompt = try shot("c", prompt: "")
+        let plan = try clicks.plan(user: user, projectID: projectID, videoIDs: nil, requested: settings)
+        #expect(plan.shots.map(\.id) == [a, b])
+        #expect(plan.skipped.map(\.video.id) == [noPrompt] && plan.skipped.first?.reason == .noPrompt)
+        #expect(plan.total == USD(parsing: "0.80"))
+        // The wrong total starts nothing.
+        #expect(throws: StoryboardClicks.Refusal.self) {
+            try clicks.start(
+                user: user, projectID: projectID, videoIDs: nil, requested: settings,
+                expectedCost: USD(parsing: "0.40"))
+        }
+        #expect(try recordedCosts().isEmpty)
+        let started = try clicks.start(
+            user: user, projectID: projectID, videoIDs: nil, requested: settings, expectedCost: USD(parsing: "0.80"))
+        #expect(started.generations.map(\.videoID) == [a, b] && started.total == USD(parsing: "0.80"))
+        #expect(try recordedCosts() == ["0.40", "0.40"])
+        let batch = try #require(try Batch.load(id: started.clickID, userID: user.id, db: db))
+        #expect(batch.kind == .storyboard && batch.shots.map(\.videoID) == [a, b] && batch.isActive)
+        #expect(batch.skipped.map(\.videoID) == [noPrompt])
+        // Someone else cannot read it.
+        #expect(try Batch.load(id: started.clickID, userID: ID(user.id.rawValue + 1_000_000), db: db) == nil)
+        // A second click of the same shots starts nothing more: every chosen shot is now active.
+        do {
+            _ = try clicks.start(
+                user: user, projectID: projectID, videoIDs: [a, b], requested: settings, expectedCost: nil)
+            Issue.record("a second click started something")
+        } catch StoryboardClicks.Refusal.allActive(let skipped) {
+            #expect(skipped.map(\.video.id) == [a, b])
+        }
+        #expect(try recordedCosts().count == 2)
+    }
+
+    @Test func aBudgetThatFitsThreeOfFiveShotsStartsNone() throws {
+        for n in 1...5 { _ = try shot("shot \(n)") }
+        _ = try Budgets(db: db).setUser(id: user.id, limit: USD(parsing: "1.20"))
+        do {
+            _ = try clicks.start(
+                user: user, projectID: projectID, videoIDs: nil, requested: settings, expectedCost: nil)
+            Issue.record("a click over budget started")
+        } catch StoryboardClicks.Refusal.budgetExceeded(let why) {
+            #expect(why.remaining == USD(parsing: "1.20"))
+        }
+        #expect(try recordedCosts().isEmpty)
+        #expect(
+            try db.execute("SELECT count(*) AS n FROM storyboard_clicks WHERE user_id = \(user.id)")[0].int("n") == 0)
+    }
+
+    @Test func badChoicesAreRefusedByName() throws {
+        let a = try shot("a")
+        let otherProject: ID<Project> = try db.execute(
+            "INSERT INTO projects (user_id, name) VALUES (\(user.id), 'Other') RETURNING id")[0].id("id")
+        let elsewhere = try #require(
+            try Store(db: db).createVideo(
+                projectID: otherProject, userID: user.id, title: "x", brief: "", finalPrompt: "p")
+        ).id
+        func refusal(_ ids: [ID<Video>]?, project: ID<Project>? = nil) -> StoryboardClicks.Refusal? {
+            do {
+                _ = try clicks.plan(user: user, projectID: project ?? projectID, videoIDs: ids, requested: settings)
+                return nil
+            } catch let r as StoryboardClicks.Refusal { return r } catch { return nil }
+        }
+        if case .noSuchVideo(elsewhere)? = refusal([a, elsewhere]) {} else { Issue.record("another project's video") }
+        if case .duplicateShot(a)? = refusal([a, a]) {} else { Issue.record("a duplicate") }
+        if case .noSuchProject? = refusal(nil, project: ID(projectID.rawValue + 1_000_000)) {
+        } else {
+            Issue.record("someone else's project")
+        }
+        let empty: ID<Project> = try db.execute(
+            "INSERT INTO projects (user_id, name) VALUES (\(user.id), 'Empty') RETURNING id")[0].id("id")
+        if case .emptyStoryboard? = refusal(nil, project: empty) {} else { Issue.record("an empty storyboard") }
+        for n in 1...StoryboardClicks.maxShots { _ = try shot("more \(n)") }
+        if case .tooManyShots(51, 50)? = refusal(nil) {} else { Issue.record("over the limit") }
+    }
+}

@@ -140,6 +140,28 @@ package struct GenerationStore {
         videoID: ID<Video>, userID: ID<User>, settings: ResolvedSettings, prompt: String, takes: Int,
         reference: GenerationReference? = nil
     ) throws -> [Generation]? {
+        try db.transaction {
+            // The click reserves its total under the budgets first (budget rows are always locked before the
+            // video's rows, as in a roundtable's insert), or records nothing.
+            try Budgets(db: db).reserve(
+                userID: userID, amount: settings.estimatedCost.times(takes) ?? USD(micros: .max))
+            guard
+                let ids = try insertTakes(
+                    videoID: videoID, userID: userID, settings: settings, prompt: prompt, takes: takes,
+                    reference: reference)
+            else { return nil }
+            try wakeWorkers()
+            return try ids.compactMap { try byID($0) }
+        }
+    }
+
+    /// A click's batch and its `takes` waiting generations for one video, inside the caller's transaction
+    /// (which reserves the budget and wakes the workers). `storyboardClick` names the storyboard click this
+    /// batch is one shot of. Nil when the video is not the user's; else the takes' ids, oldest first.
+    package func insertTakes(
+        videoID: ID<Video>, userID: ID<User>, settings: ResolvedSettings, prompt: String, takes: Int,
+        reference: GenerationReference?, storyboardClick: Int64? = nil
+    ) throws -> [ID<Generation>]? {
         let settingsJSON = JSON.object([
             ("model", .string(settings.model)), ("duration", .int(settings.duration)),
             ("aspect_ratio", .string(settings.aspectRatio)), ("resolution", .string(settings.resolution)),
@@ -152,38 +174,29 @@ package struct GenerationStore {
                 ])
             ),
         ]).serialized
-        return try db.transaction {
-            // The click reserves its total under the budgets first (budget rows are always locked before the
-            // video's rows, as in a roundtable's insert), or records nothing.
-            try Budgets(db: db).reserve(
-                userID: userID, amount: settings.estimatedCost.times(takes) ?? USD(micros: .max))
-            guard
-                let batch = try db.execute(
-                    """
-                    INSERT INTO generation_batches (video_id, user_id, takes, total_cost)
-                    SELECT v.id, \(userID), \(takes), \(settings.estimatedCost)::numeric * \(takes)
-                    FROM videos v JOIN projects p ON p.id = v.project_id
-                    WHERE v.id = \(videoID) AND p.user_id = \(userID)
-                    RETURNING id
-                    """
-                ).first?.int("id")
-            else { return nil }
-            let ids = try db.execute(
+        guard
+            let batch = try db.execute(
                 """
-                INSERT INTO generations (video_id, user_id, batch_id, settings, prompt, model, seconds, size, resolution, estimated_cost,
-                                         reference_path, reference_content_type, reference_width, reference_height, reference_sha256,
-                                         reference_fit, reference_fitted_path)
-                SELECT \(videoID), \(userID), \(batch), \(settingsJSON)::jsonb, \(prompt), \(settings.model), \(settings.duration),
-                       \(settings.size), \(settings.resolution), \(settings.estimatedCost)::numeric,
-                       \(reference?.originalPath), \(reference?.format.contentType), \(reference?.width), \(reference?.height),
-                       \(reference?.sha256), \(reference?.fit.rawValue), \(reference?.fittedPath)
-                FROM generate_series(1, \(takes))
+                INSERT INTO generation_batches (video_id, user_id, takes, total_cost, storyboard_click_id)
+                SELECT v.id, \(userID), \(takes), \(settings.estimatedCost)::numeric * \(takes), \(storyboardClick)
+                FROM videos v WHERE v.id = \(videoID) AND v.user_id = \(userID)
                 RETURNING id
                 """
-            ).map { $0.id("id") as ID<Generation> }.sorted()
-            try wakeWorkers()
-            return try ids.compactMap { try byID($0) }
-        }
+            ).first?.int("id")
+        else { return nil }
+        return try db.execute(
+            """
+            INSERT INTO generations (video_id, user_id, batch_id, settings, prompt, model, seconds, size, resolution, estimated_cost,
+                                     reference_path, reference_content_type, reference_width, reference_height, reference_sha256,
+                                     reference_fit, reference_fitted_path)
+            SELECT \(videoID), \(userID), \(batch), \(settingsJSON)::jsonb, \(prompt), \(settings.model), \(settings.duration),
+                   \(settings.size), \(settings.resolution), \(settings.estimatedCost)::numeric,
+                   \(reference?.originalPath), \(reference?.format.contentType), \(reference?.width), \(reference?.height),
+                   \(reference?.sha256), \(reference?.fit.rawValue), \(reference?.fittedPath)
+            FROM generate_series(1, \(takes))
+            RETURNING id
+            """
+        ).map { $0.id("id") as ID<Generation> }.sorted()
     }
 
     /// Records a remix of a finished generation as a click of its own (one take) on the same video:

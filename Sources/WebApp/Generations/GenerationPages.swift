@@ -125,7 +125,8 @@ enum GenerationPages {
         let image = try ReferencePages.images(c).current(videoID: video.id, userID: c.requireUser().id)
         let reference = referenceSection(video: video, image: image, model: chosenModel, resolved: resolved, fit: fit)
         let form = settingsForm(
-            video: video, catalog: catalog, model: chosenModel, resolved: resolved, takes: takes,
+            action: Route.generations(.generateVideo(video: video.id)).path, catalog: catalog, model: chosenModel,
+            resolved: resolved, takes: takes,
             extra: image != nil && chosenModel?.acceptsImage != false ? fitSelect(fit) : .empty)
         let notesHTML: [HTML] = notes.map { "<p class=\"notice\" role=\"status\">\($0)</p>" }
         var estimate: HTML = Views.errorBox(error ?? problem ?? reference.blocker)
@@ -139,15 +140,7 @@ enum GenerationPages {
                 takes == 1
                 ? .empty : "<br>\(takes) takes × \(resolved.estimatedCost.display) = <strong>\(total.display)</strong>"
             let button = takes == 1 ? "Generate video (\(total.display))" : "Generate \(takes) takes (\(total.display))"
-            let remaining = try Budgets(db: c.db).remaining(userID: c.requireUser().id)
-            let overBudget = remaining.map { total > $0 } ?? false
-            let budget: HTML =
-                remaining.map { left in
-                    overBudget
-                        ? "<p class=\"error\" id=\"budget-note\" role=\"note\">Budget left this month (UTC): <strong>\(left.flooredToCents.display)</strong>. This costs \(total.display), so it cannot start: pick cheaper settings or fewer takes, or ask the operator to raise the budget.</p>"
-                        : "<p class=\"muted\" id=\"budget-note\">Budget left this month (UTC): <strong>\(left.flooredToCents.display)</strong>.</p>"
-                } ?? .empty
-            let disabled: HTML = overBudget ? " disabled aria-describedby=\"budget-note\"" : .empty
+            let (budget, disabled) = try budgetNote(c, total: total, cheaper: "pick cheaper settings or fewer takes")
             estimate =
                 estimate + """
                     <p class="estimate">\(resolved.duration) s × \(Views.perSecond(price)) = <strong>\(resolved.estimatedCost.display)</strong>\(perTake)
@@ -177,11 +170,28 @@ enum GenerationPages {
         return .html(Views.layout("Generate", c, body: body), status: status)
     }
 
+    /// What is left of the budget beside a confirm button, and the attributes that disable the button when
+    /// `total` does not fit (the click would be refused: all or nothing).
+    static func budgetNote(_ c: Context, total: USD, cheaper: String) throws -> (note: HTML, disabled: HTML) {
+        guard let left = try Budgets(db: c.db).remaining(userID: c.requireUser().id) else { return (.empty, .empty) }
+        guard total > left else {
+            return (
+                "<p class=\"muted\" id=\"budget-note\">Budget left this month (UTC): <strong>\(left.flooredToCents.display)</strong>.</p>",
+                .empty
+            )
+        }
+        return (
+            "<p class=\"error\" id=\"budget-note\" role=\"note\">Budget left this month (UTC): <strong>\(left.flooredToCents.display)</strong>. This costs \(total.display), so it cannot start: \(cheaper), or ask the operator to raise the budget.</p>",
+            " disabled aria-describedby=\"budget-note\""
+        )
+    }
+
     /// The settings form: everything the catalog has, with what the chosen model cannot do disabled
     /// and the reason said. "Review" resubmits it (GET) to recompute the estimate.
     static func settingsForm(
-        video: Video, catalog: Catalog, model: CatalogModel?, resolved: ResolvedSettings?, takes: Int,
-        extra: HTML = .empty
+        action: String, catalog: Catalog, model: CatalogModel?, resolved: ResolvedSettings?, takes: Int,
+        leading: HTML = .empty, extra: HTML = .empty,
+        takesNote: String = "Each take is a separate video from the same prompt and settings, at the same price each."
     ) -> HTML {
         let takeOptions: [HTML] = (1...Catalog.maxTakes).map { n in
             "<option value=\"\(n)\"\(n == takes ? " selected" : "")>\(n == 1 ? "1 take" : "\(n) takes")</option>"
@@ -224,7 +234,7 @@ enum GenerationPages {
             return "<option value=\"\(r)\"\(selected)\(disabled)>\(label)</option>"
         }
         return """
-            <form method="get" action="\(Route.generations(.generateVideo(video: video.id)).path)" class="settings">
+            <form method="get" action="\(action)" class="settings">\(leading)
             <label for="model">Model</label>
             <select id="model" name="model">\(modelOptions)</select>
             <label for="duration">Duration</label>
@@ -236,7 +246,7 @@ enum GenerationPages {
             \(extra)
             <label for="takes">Takes</label>
             <select id="takes" name="takes">\(takeOptions)</select>
-            <small>Each take is a separate video from the same prompt and settings, at the same price each.</small>
+            <small>\(takesNote)</small>
             <button type="submit" class="secondary">Review</button>
             <small>Changed something? Review updates the price before you confirm.</small>
             </form>

@@ -18,20 +18,12 @@ package enum LibraryRoute: Equatable, Sendable {
     case deleteVideo(ID<Video>)
     /// POST: "Save as new video".
     case copyVideo(ID<Video>)
-    /// POST: move the shot to the form's `position` in its project's storyboard.
-    case moveVideo(ID<Video>)
-    /// GET: the project's shots in order, moved with plain forms.
-    case storyboard(ID<Project>)
-    /// POST: make the form's `generation_id` the shot's chosen take.
-    case chooseTake(ID<Video>)
     case apiProjects
     case apiProject(ID<Project>)
     case apiProjectVideos(project: ID<Project>)
     case apiVideos  // GET: the user's videos across projects (search, filters, sorts)
     case apiVideo(ID<Video>)
     case apiVideoCopy(ID<Video>)
-    /// PUT: the take the storyboard's film uses for this shot.
-    case apiVideoChosenTake(ID<Video>)
 
     init?(_ p: PathParts) {
         switch p.segments {
@@ -44,7 +36,6 @@ package enum LibraryRoute: Equatable, Sendable {
             switch (a, b, rest) {
             case ("dashboard", "projects", []): self = .project(ID(value))
             case ("dashboard", "projects", ["edit"]): self = .editProject(ID(value))
-            case ("dashboard", "projects", ["storyboard"]): self = .storyboard(ID(value))
             case ("dashboard", "projects", ["delete"]): self = .deleteProject(ID(value))
             case ("dashboard", "projects", ["videos", "new"]): self = .newVideo(project: ID(value))
             case ("dashboard", "projects", ["videos"]): self = .projectVideos(project: ID(value))
@@ -52,13 +43,10 @@ package enum LibraryRoute: Equatable, Sendable {
             case ("dashboard", "videos", ["edit"]): self = .editVideo(ID(value))
             case ("dashboard", "videos", ["delete"]): self = .deleteVideo(ID(value))
             case ("dashboard", "videos", ["copy"]): self = .copyVideo(ID(value))
-            case ("dashboard", "videos", ["move"]): self = .moveVideo(ID(value))
-            case ("dashboard", "videos", ["chosen-take"]): self = .chooseTake(ID(value))
             case ("api", "projects", []): self = .apiProject(ID(value))
             case ("api", "projects", ["videos"]): self = .apiProjectVideos(project: ID(value))
             case ("api", "videos", []): self = .apiVideo(ID(value))
             case ("api", "videos", ["copy"]): self = .apiVideoCopy(ID(value))
-            case ("api", "videos", ["chosen-take"]): self = .apiVideoChosenTake(ID(value))
             default: return nil
             }
         }
@@ -77,16 +65,12 @@ package enum LibraryRoute: Equatable, Sendable {
         case let .editVideo(id): "/dashboard/videos/\(id)/edit"
         case let .deleteVideo(id): "/dashboard/videos/\(id)/delete"
         case let .copyVideo(id): "/dashboard/videos/\(id)/copy"
-        case let .moveVideo(id): "/dashboard/videos/\(id)/move"
-        case let .storyboard(id): "/dashboard/projects/\(id)/storyboard"
-        case let .chooseTake(id): "/dashboard/videos/\(id)/chosen-take"
         case .apiProjects: "/api/projects"
         case let .apiProject(id): "/api/projects/\(id)"
         case let .apiProjectVideos(project): "/api/projects/\(project)/videos"
         case .apiVideos: "/api/videos"
         case let .apiVideo(id): "/api/videos/\(id)"
         case let .apiVideoCopy(id): "/api/videos/\(id)/copy"
-        case let .apiVideoChosenTake(id): "/api/videos/\(id)/chosen-take"
         }
     }
 
@@ -108,9 +92,6 @@ package enum LibraryRoute: Equatable, Sendable {
         case let .deleteVideo(id):
             [.get: { try VideoPages.confirmDelete(&$0, id: id) }, .post: { try VideoPages.delete(&$0, id: id) }]
         case let .copyVideo(id): [.post: { try VideoPages.copy(&$0, id: id) }]
-        case let .moveVideo(id): [.post: { try StoryboardPages.move(&$0, id: id) }]
-        case let .storyboard(id): [.get: { try StoryboardPages.show(&$0, project: id) }]
-        case let .chooseTake(id): [.post: { try StoryboardPages.chooseTake(&$0, id: id) }]
         case .apiProjects: [.get: API.listProjects, .post: API.createProject]
         case let .apiProject(id):
             [
@@ -129,7 +110,6 @@ package enum LibraryRoute: Equatable, Sendable {
                 .delete: { try API.deleteVideo(&$0, id: id) },
             ]
         case let .apiVideoCopy(id): [.post: { try API.copyVideo(&$0, id: id) }]
-        case let .apiVideoChosenTake(id): [.put: { try API.chooseTake(&$0, id: id) }]
         }
     }
 }

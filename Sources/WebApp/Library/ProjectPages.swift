@@ -41,7 +41,7 @@ enum ProjectPages {
             <h1>\(project.name)</h1>\(description)
             <div class="actions"><a class="button" href="\(Route.library(.newVideo(project: id)).path)">New video</a>
             <a href="\(Route.library(.editProject(id)).path)">Edit project</a> <a href="\(Route.library(.deleteProject(id)).path)">Delete project…</a></div>
-            <p><a href="\(Route.library(.storyboard(id)).path)">Storyboard: the shots in order</a></p>
+            <p><a href="\(Route.storyboards(.storyboard(id)).path)">Storyboard: the shots in order</a> · <a href="\(Route.storyboards(.generateShots(id)).path)">Generate shots</a></p>
             <h2>Videos</h2>\(try searchForm(c, path: Route.library(.project(id)).path, query: query, label: "Search this project",
                                              used: searchUsed(c)))
             \(videoList(page, query: query, path: Route.library(.project(id)).path, showProject: false))

@@ -191,3 +191,36 @@ extension Generations.RemixUnavailable {
         }
     }
 }
+
+extension StoryboardClicks.Refusal {
+    var httpError: HTTPError {
+        switch self {
+        case .noSuchProject: .notFound("No such project.")
+        case .noSuchVideo: .notFound("No such video in this project.")
+        case .emptyStoryboard:
+            HTTPError(422, "empty_storyboard", "This project has no shots yet: add videos to it first.")
+        case .nothingChosen:
+            HTTPError(
+                422, "no_shots_chosen",
+                "Every shot already has a completed take. Choose the shots to generate again (videoIds).")
+        case let .duplicateShot(id): .validation(field: "videoIds", "video \(id) is listed twice")
+        case let .tooManyShots(chosen, limit):
+            HTTPError(
+                422, "too_many_shots",
+                "\(chosen) shots were chosen; one click generates at most \(limit). Choose fewer and generate the rest in another click."
+            )
+        case .providerNotConfigured: Generations.Refusal.providerNotConfigured.httpError
+        case let .invalidSettings(error): error.httpError
+        case let .priceChanged(now, expected): Generations.Refusal.priceChanged(now: now, expected: expected).httpError
+        case .allActive:
+            HTTPError(
+                409, "generation_in_progress", "Every chosen shot is already queued or being generated.")
+        case let .nothingToStart(skipped):
+            HTTPError(
+                422, "no_shot_can_start",
+                "No chosen shot can start: "
+                    + skipped.map { "“\($0.video.title)” (\($0.reason.message))" }.joined(separator: "; ") + ".")
+        case let .budgetExceeded(why): why.httpError
+        }
+    }
+}

@@ -25,6 +25,8 @@ package enum Route: Equatable, Sendable {
     case references(ReferenceRoute)
     case webhooks(WebhookRoute)
     case usage(UsageRoute)
+    /// A project as a storyboard: shot order, chosen takes, generating many shots in one click.
+    case storyboards(StoryboardRoute)
     /// A stored media file of a generation; only PromptReel's own file names are routes.
     case media(generation: ID<Generation>, file: String)
 
@@ -55,6 +57,8 @@ package enum Route: Equatable, Sendable {
                 self = .webhooks(r)
             } else if let r = UsageRoute(p) {
                 self = .usage(r)
+            } else if let r = StoryboardRoute(p) {
+                self = .storyboards(r)
             } else if let (a, b, value, rest) = p.withID, a == "media", b == "generations", rest.count == 1,
                 MediaAsset(fileName: rest[0]) != nil || ReferenceFile(fileName: rest[0]) != nil
             {
@@ -78,6 +82,7 @@ package enum Route: Equatable, Sendable {
         case let .references(r): r.path
         case let .webhooks(r): r.path
         case let .usage(r): r.path
+        case let .storyboards(r): r.path
         case let .media(generation, file): "/media/generations/\(generation)/\(file)"
         }
     }
@@ -115,6 +120,7 @@ package enum Route: Equatable, Sendable {
         case let .references(r): Self.caseName(r)
         case let .webhooks(r): Self.caseName(r)
         case let .usage(r): Self.caseName(r)
+        case let .storyboards(r): Self.caseName(r)
         }
     }
 

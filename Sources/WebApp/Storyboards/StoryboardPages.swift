@@ -15,9 +15,18 @@ enum StoryboardPages {
         guard let project = try c.store.project(id: id, userID: user.id) else {
             throw HTTPError.notFound("No such project.")
         }
+        let latest: HTML =
+            try Batch.latestClick(projectID: id, userID: user.id, db: c.db).map {
+                " · <a href=\"\(Route.storyboards(.batch(ID($0))).path)\">The latest click’s progress</a>"
+            } ?? .empty
+        let actions: HTML =
+            project.videoCount > 0
+            ? "<p><a class=\"button\" href=\"\(Route.storyboards(.generateShots(id)).path)\">Generate shots</a>\(latest)</p>"
+            : .empty
         let body: HTML = """
             \(Breadcrumbs.project(id: project.id, name: project.name).html)
             <h1>Storyboard of “\(project.name)”</h1>
+            \(actions)
             \(try section(c, project: project, user: user))
             """
         return .html(Views.layout("Storyboard of \(project.name)", c, body: body))
@@ -41,7 +50,7 @@ enum StoryboardPages {
             let length: HTML =
                 shot.seconds.map { "\(Formatting.seconds($0))" } ?? "<span class=\"muted\">no take yet</span>"
             let status = Views.latestBadge(v)
-            let move = Route.library(.moveVideo(v.id)).path
+            let move = Route.storyboards(.moveVideo(v.id)).path
             func button(_ label: String, _ to: Int, _ name: String) -> HTML {
                 guard to >= 1, to <= shots.count, to != v.position else { return .empty }
                 return """
@@ -74,7 +83,7 @@ enum StoryboardPages {
         }
         let video = try c.library.moveVideo(id: id, user: user, to: position)
         c.setFlash("“\(video.title)” is now shot \(video.position).")
-        return .redirect(to: Route.library(.storyboard(video.projectID)).path)
+        return .redirect(to: Route.storyboards(.storyboard(video.projectID)).path)
     }
 
     /// POST /dashboard/videos/{id}/chosen-take (`generation_id`).
@@ -93,7 +102,7 @@ enum StoryboardPages {
         guard g.status == .completed, let video = g.videoID else { return .empty }
         if g.id == chosen { return "<strong class=\"chosen\">In the film</strong>" }
         return """
-            <form method="post" action="\(Route.library(.chooseTake(video)).path)" class="inline">\(Views.csrfField(c))<input type="hidden" name="generation_id" value="\(g.id)"><button type="submit" class="secondary">Use in the film</button></form>
+            <form method="post" action="\(Route.storyboards(.chooseTake(video)).path)" class="inline">\(Views.csrfField(c))<input type="hidden" name="generation_id" value="\(g.id)"><button type="submit" class="secondary">Use in the film</button></form>
             """
     }
 }

@@ -71,7 +71,7 @@ func workLoop(_ name: String, until stop: StopFlag, idleSeconds: Double, connect
 /// talks to the video provider) or roundtables (on threads of their own, so a slow chat model never
 /// delays a video job).
 public struct Worker: Sendable {
-    public enum Kind: Sendable { case videos, roundtables, webhooks, maintenance }
+    public enum Kind: Sendable { case videos, roundtables, webhooks, maintenance, films }
 
     let config: AppConfig
     let providers: ProviderSettings
@@ -122,6 +122,13 @@ public struct Worker: Sendable {
                 let db = try Connection(url: config.databaseURL)
                 try db.execute(NotifyChannel.webhooks.listen)
                 return WebhookDeliverer(db: db, config: config.webhooks)
+            }
+        case .films:
+            // Once a second when idle: a film whose maker died is taken up again without a NOTIFY.
+            workLoop(name, until: stop, idleSeconds: 1) {
+                let db = try Connection(url: config.databaseURL)
+                try db.execute(NotifyChannel.films.listen)
+                return FilmMaker(db: db, config: config.engine)
             }
         case .maintenance:
             // The media sweep, run when due (one process at a time); the check is a clock read, so the loop

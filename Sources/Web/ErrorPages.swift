@@ -18,7 +18,7 @@ public enum ErrorPages {
                         .object(
                             [
                                 ("code", .string(error.code)), ("message", .string(error.publicMessage)),
-                            ] + error.fields.map { ($0.0, JSON.string($0.1)) })
+                            ] + error.fields.map { ($0.0, JSON.string($0.1)) } + error.jsonFields)
                     )
                 ]), status: error.status)
         } else {

@@ -1,6 +1,6 @@
 // The one error vocabulary handlers throw; the app maps it to a status, a public message and a log line.
 
-import Formats
+public import Formats
 
 public struct HTTPError: Error, Sendable {
     public var status: Int
@@ -13,6 +13,8 @@ public struct HTTPError: Error, Sendable {
     public var headers: [(String, String)]
     /// Extra string fields of the JSON error object (`remaining` of a budget refusal).
     public var fields: [(String, String)] = []
+    /// Extra fields of other JSON types (`videoIds` of a `shots_missing` refusal).
+    public var jsonFields: [(String, JSON)] = []
 
     public init(
         _ status: Int, _ code: String, _ publicMessage: String, logDetail: String? = nil,

@@ -377,7 +377,15 @@ actor Simulator {
         let gateway = job.dialect != .openai
         let asset: (Data, String)
         switch variant {
-        case "video": asset = (fixtures.video, "video/mp4")
+        case "video":
+            if let spec = directive(job.prompt, "clip") {
+                guard let clip = clip(spec) else {
+                    return error(500, "The simulator could not render the clip '\(spec)'.", param: nil, code: nil)
+                }
+                asset = (clip, "video/mp4")
+            } else {
+                asset = (fixtures.video, "video/mp4")
+            }
         case "thumbnail": asset = gateway ? (fixtures.video, "video/mp4") : (fixtures.thumbnail, "image/webp")
         case "spritesheet": asset = gateway ? (fixtures.video, "video/mp4") : (fixtures.spritesheet, "image/jpeg")
         default:
@@ -402,6 +410,46 @@ actor Simulator {
         return SimReply(
             status: 200, phrase: "OK", headers: [("Content-Type", asset.1), ("x-request-id", requestID())],
             body: asset.0)
+    }
+
+    /// Clips of other shapes for the film tests, rendered once per spec with ffmpeg's test sources:
+    /// `[sim:clip=WxH@FPS,audio|silent,SECONDS]` (H.264 yuv420p; AAC 48 kHz stereo with `audio`).
+    var clips: [String: Data] = [:]
+
+    func clip(_ spec: String) -> Data? {
+        if let cached = clips[spec] { return cached }
+        let parts = spec.split(separator: ",").map(String.init)
+        let shape = parts.first?.split(separator: "@").map(String.init) ?? []
+        let size = shape.first?.split(separator: "x").compactMap { Int($0) } ?? []
+        guard parts.count == 3, shape.count == 2, size.count == 2, size.allSatisfy({ (16...1920).contains($0) }),
+            let fps = Int(shape[1]), (1...60).contains(fps), ["audio", "silent"].contains(parts[1]),
+            let seconds = Double(parts[2]), seconds > 0, seconds <= 20
+        else { return nil }
+        let out = NSTemporaryDirectory() + "sim-clip-\(getpid())-\(clips.count).mp4"
+        var arguments = [
+            "-nostdin", "-loglevel", "error", "-y", "-f", "lavfi", "-i",
+            "testsrc2=size=\(size[0])x\(size[1]):rate=\(fps):duration=\(parts[2])",
+        ]
+        if parts[1] == "audio" {
+            arguments += ["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000:duration=\(parts[2])", "-ac", "2"]
+            arguments += ["-c:a", "aac", "-b:a", "96k"]
+        }
+        arguments += [
+            "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-movflags", "+faststart", "-shortest",
+            out,
+        ]
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/ffmpeg")
+        process.arguments = arguments
+        process.standardInput = FileHandle.nullDevice
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        guard (try? process.run()) != nil else { return nil }
+        process.waitUntilExit()
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        guard process.terminationStatus == 0, let data = FileManager.default.contents(atPath: out) else { return nil }
+        clips[spec] = data
+        return data
     }
 
     // MARK: Jobs

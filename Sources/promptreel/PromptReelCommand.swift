@@ -151,29 +151,17 @@ final class WorkerThreads: Sendable {
     let threads: [BackgroundThread]
 
     init(config: AppConfig, providers: ProviderSettings, count: Int, roundtables: Int) {
-        threads =
-            (0..<max(1, count)).map { index in
-                BackgroundThread("worker-\(index)") {
-                    Worker(config: config, providers: providers, kind: .videos, name: "worker-\(index)").run(until: $0)
-                }
+        func thread(_ kind: Worker.Kind, _ name: String) -> BackgroundThread {
+            BackgroundThread(name) {
+                Worker(config: config, providers: providers, kind: kind, name: name).run(until: $0)
             }
-            + (0..<max(0, roundtables)).map { index in
-                BackgroundThread("roundtable-\(index)") {
-                    Worker(config: config, providers: providers, kind: .roundtables, name: "roundtable-\(index)").run(
-                        until: $0)
-                }
-            }
-            + (0..<config.webhooks.threads).map { index in
-                BackgroundThread("webhooks-\(index)") {
-                    Worker(config: config, providers: providers, kind: .webhooks, name: "webhooks-\(index)").run(
-                        until: $0)
-                }
-            }
-            + [
-                BackgroundThread("maintenance") {
-                    Worker(config: config, providers: providers, kind: .maintenance, name: "maintenance").run(until: $0)
-                }
-            ]
+        }
+        var threads: [BackgroundThread] = (0..<max(1, count)).map { thread(.videos, "worker-\($0)") }
+        threads += (0..<max(0, roundtables)).map { thread(.roundtables, "roundtable-\($0)") }
+        threads += (0..<config.webhooks.threads).map { thread(.webhooks, "webhooks-\($0)") }
+        threads += (0..<config.engine.filmThreads).map { thread(.films, "films-\($0)") }
+        threads.append(thread(.maintenance, "maintenance"))
+        self.threads = threads
     }
 
     func stopAndWait() {

@@ -87,7 +87,12 @@ let everyRoute: [Route] = [
     .storyboards(.moveVideo(9)),
     .storyboards(.storyboard(9)),
     .storyboards(.chooseTake(9)), .storyboards(.generateShots(9)), .storyboards(.batch(11)),
-    .storyboards(.apiGenerateShots(9)), .storyboards(.apiBatch(11)), .generations(.apiModels),
+    .storyboards(.apiGenerateShots(9)), .storyboards(.apiBatch(11)), .films(.makeFilm(project: 9)), .films(.film(4)),
+    .films(.deleteFilm(4)), .films(.filmLinks(4)), .films(.revokeFilmLink(6)), .films(.filmMedia(4, file: "film.mp4")),
+    .films(.sharedFilm(token: String(repeating: "a", count: 43))),
+    .films(.sharedFilmMedia(token: String(repeating: "b", count: 43), file: "poster.webp")),
+    .films(.apiProjectFilms(project: 9)), .films(.apiFilm(4)), .films(.apiFilmLinks(4)), .films(.apiFilmLink(6)),
+    .generations(.apiModels),
     .generations(.apiEstimate), .generations(.apiGenerate(video: 2)), .generations(.apiStatus(video: 2)),
     .generations(.apiVideoGenerations(video: 2)), .generations(.apiGeneration(8)),
     .generations(.apiCancelGeneration(8)), .references(.apiReferenceImage(video: 4)),
@@ -106,12 +111,12 @@ let everyRoute: [Route] = [
             .deletingLastPathComponent().appendingPathComponent("Sources/WebApp")
         let areas: Set<String> = [
             "accounts", "admin", "library", "generations", "roundtables", "references", "webhooks", "usage",
-            "storyboards",
+            "storyboards", "films",
         ]
         var names: Set<String> = []
         let files = try FileManager.default.subpathsOfDirectory(atPath: webApp.path)
             .filter { $0.hasSuffix("Routes.swift") || $0 == "Server/Route.swift" }
-        #expect(files.count == 10)
+        #expect(files.count == 11)
         for file in files {
             let text = try String(contentsOf: webApp.appendingPathComponent(file), encoding: .utf8)
             for line in text.split(separator: "\n") where line.hasPrefix("    case ") {
@@ -182,7 +187,10 @@ let everyRoute: [Route] = [
                 "apiProject",
                 "apiProjectVideos", "apiVideos", "apiVideo", "apiVideoCopy", "apiVideoChosenTake", "moveVideo",
                 "storyboard",
-                "chooseTake", "generateShots", "batch", "apiGenerateShots", "apiBatch", "apiModels", "apiEstimate",
+                "chooseTake", "generateShots", "batch", "apiGenerateShots", "apiBatch", "makeFilm", "film",
+                "deleteFilm", "filmLinks", "revokeFilmLink", "filmMedia",
+                "sharedFilm", "sharedFilmMedia", "apiProjectFilms", "apiFilm", "apiFilmLinks", "apiFilmLink",
+                "apiModels", "apiEstimate",
                 "apiGenerate",
                 "apiStatus",
                 "apiVideoGenerations", "apiGeneration", "apiCancelGeneration", "apiReferenceImage",

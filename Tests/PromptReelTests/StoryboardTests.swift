@@ -6,6 +6,7 @@ import Postgres
 import Testing
 
 @testable import Core
+@testable import Engine
 
 @Suite struct StoryboardOrder {
     let db: Connection
@@ -222,5 +223,96 @@ import Testing
         if case .emptyStoryboard? = refusal(nil, project: empty) {} else { Issue.record("an empty storyboard") }
         for n in 1...StoryboardClicks.maxShots { _ = try shot("more \(n)") }
         if case .tooManyShots(51, 50)? = refusal(nil) {} else { Issue.record("over the limit") }
+    }
+}
+
+/// Issue 23, part 4: films — what can be asked for, one at a time per storyboard, out of date when the
+/// storyboard changes, and the maker's choices (the most common size and frame rate; the filter graph).
+@Suite struct FilmRules {
+    @Test func sizesAreEvenWidthByHeight() throws {
+        let size = try Films.Request.size("1280x720")
+        #expect(size.width == 1280 && size.height == 720)
+        for bad in ["1281x720", "1280", "x720", "1280x720x2", "-16x16", "8x8", "4098x16", "１２80x720", "1e3x16", ""] {
+            #expect(throws: InvalidInput.self, "\(bad)") { try Films.Request.size(bad) }
+        }
+    }
+
+    @Test func theMostCommonValueWinsAndTheEarliestBreaksTies() {
+        #expect(FilmMaker.mostCommon(["a", "b", "b"]) == "b")
+        #expect(FilmMaker.mostCommon(["c", "a", "b"]) == "c")
+        #expect(FilmMaker.mostCommon([String]()) == nil)
+    }
+
+    @Test func crossfadesChainTheirOffsetsAndSilenceFillsMissingAudio() {
+        var a = FilmMaker.Probe(), b = FilmMaker.Probe()
+        a.seconds = 2
+        a.audioCodec = "aac"
+        b.seconds = 1.5
+        let args = FilmMaker.normaliseArguments(
+            inputs: [("/m/a.mp4", a), ("/m/b.mp4", b), ("/m/c.mp4", a)], width: 1280, height: 720, rate: "24/1",
+            crossfade: 0.5)
+        let graph = args[args.firstIndex(of: "-filter_complex")! + 1]
+        #expect(graph.contains("xfade=transition=fade:duration=0.500:offset=1.500000[vx1]"))
+        #expect(graph.contains("xfade=transition=fade:duration=0.500:offset=2.500000[v]"))
+        #expect(graph.contains("anullsrc=r=48000:cl=stereo,atrim=duration=1.500000"))  // b has no audio
+        #expect(graph.contains("force_original_aspect_ratio=decrease,pad=1280:720"))  // padded, never stretched
+        #expect(args.filter { $0 == "-i" }.count == 3 && args.contains("libx264") && args.contains("aac"))
+    }
+
+    @Test func oneFilmAtATimeAndOutOfDateWhenTheStoryboardChanges() throws {
+        let db = try Connection(url: TestDatabase.url)
+        let userID: ID<User> = try db.execute(
+            "INSERT INTO users (email, password_hash) VALUES (\(TestDatabase.uniqueEmail("film")), 'x') RETURNING id"
+        )[0].id("id")
+        let projectID: ID<Project> = try db.execute(
+            "INSERT INTO projects (user_id, name) VALUES (\(userID), 'Film') RETURNING id")[0].id("id")
+        let films = Films(db: db, mediaDirectory: NSTemporaryDirectory())
+        do {
+            _ = try films.make(userID: userID, projectID: projectID, request: .init(transition: .cut))
+            Issue.record("an empty storyboard made a film")
+        } catch Films.Refusal.emptyStoryboard {}
+        var videos: [ID<Video>] = []
+        for title in ["a", "b"] {
+            videos.append(
+                try #require(
+                    try Store(db: db).createVideo(
+                        projectID: projectID, userID: userID, title: title, brief: "", finalPrompt: "p")
+                ).id)
+        }
+        do {
+            _ = try films.make(userID: userID, projectID: projectID, request: .init(transition: .cut))
+            Issue.record("shots without takes made a film")
+        } catch Films.Refusal.shotsMissing(let missing) {
+            #expect(missing == videos)
+        }
+        for video in videos {
+            try db.execute(
+                """
+                INSERT INTO generations (video_id, user_id, settings, prompt, model, seconds, size, resolution, estimated_cost,
+                                         actual_cost, status, phase, completed_at, video_path, delivered_seconds)
+                VALUES (\(video), \(userID), '{}', 'p', 'sora-2', 4, '1280x720', '720p', 0.40, 0.40, 'completed', 'done', now(),
+                        'generations/x/video.mp4', 1.96)
+                """)
+        }
+        do {
+            _ = try films.make(
+                userID: userID, projectID: projectID, request: .init(transition: .crossfade, crossfadeMs: 2000))
+            Issue.record("a crossfade as long as a shot")
+        } catch Films.Refusal.crossfadeTooLong {}
+        let film = try films.make(userID: userID, projectID: projectID, request: .init(transition: .cut))
+        #expect(film.shots.map(\.videoID) == videos && film.shots.map(\.seconds) == [1.96, 1.96])
+        #expect(!film.outOfDate && film.status == .queued && abs(film.expectedSeconds - 3.92) < 0.001)
+        do {
+            _ = try films.make(userID: userID, projectID: projectID, request: .init(transition: .cut))
+            Issue.record("a second film of the storyboard at once")
+        } catch Films.Refusal.inProgress {}
+        // Someone else's: nothing.
+        #expect(try films.film(id: film.id, userID: ID(userID.rawValue + 1_000_000)) == nil)
+        _ = try db.execute("SELECT move_video(\(videos[1]), 1)")
+        #expect(try films.film(id: film.id, userID: userID)?.outOfDate == true)
+        _ = try db.execute("SELECT move_video(\(videos[1]), 2)")
+        #expect(try films.film(id: film.id, userID: userID)?.outOfDate == false)
+        #expect(try films.delete(id: film.id, userID: userID))
+        #expect(try films.film(id: film.id, userID: userID) == nil)
     }
 }

@@ -372,7 +372,9 @@ import Web
         #expect(WebhookSignature.key(secret)?.count == 32)
         #expect(throws: Webhooks.Refusal.self) { try Webhooks.events(["generation.started"]) }
         #expect(throws: Webhooks.Refusal.self) { try Webhooks.events([]) }
-        #expect(try Webhooks.events(nil) == WebhookEvent.allCases)
+        // Film events are asked for by name.
+        #expect(try Webhooks.events(nil) == [.generationCompleted, .generationFailed])
+        #expect(try Webhooks.events(["film.completed", "film.failed"]) == [.filmCompleted, .filmFailed])
     }
 
     var allowing: WebhookConfig {

@@ -23,6 +23,12 @@ def click(token, project, **body):
     return api("POST", f"/api/projects/{project}/generate", token, json={"settings": SETTINGS, **body})
 
 
+def cancel(token, started):
+    """Cancels a click's generations before any worker sends them (tests after this one count creates)."""
+    for g in started["generations"]:
+        assert api("POST", f"/api/generations/{g['generationId']}/cancel", token).status_code == 200
+
+
 def test_one_click_generates_every_shot_at_the_confirmed_total(worker):
     b, _, token, project, ids = storyboard(5)
     # The page: every shot chosen by default, the price per shot and the total on the button.
@@ -61,6 +67,9 @@ def test_one_click_generates_every_shot_at_the_confirmed_total(worker):
     r = click(token, project, videoIds=ids[:2], expectedCost="0.80")
     assert r.status_code == 200 and Decimal(str(r.json()["estimatedCost"])) == Decimal("0.80"), r.text
     assert [g["videoId"] for g in r.json()["generations"]] == ids[:2] and r.json()["skipped"] == []
+    again = r.json()["batchId"]
+    wait_until(lambda: api("GET", f"/api/batches/{again}", token).json()["status"] == "finished", timeout=60,
+               what="the second click")
     # A single video's click is a batch too.
     one = sql(f"SELECT batch_id FROM generations WHERE video_id = {ids[0]} ORDER BY id LIMIT 1")
     assert api("GET", f"/api/batches/{one}", token).json()["kind"] == "video"
@@ -78,6 +87,7 @@ def test_a_budget_that_fits_three_of_five_shots_starts_none(no_worker):
     # Three shots fit.
     r = click(token, project, videoIds=ids[:3], expectedCost=1.2)
     assert r.status_code == 200, r.text
+    cancel(token, r.json())
 
 
 def test_bad_clicks_are_refused_plainly(no_worker):
@@ -107,3 +117,4 @@ def test_bad_clicks_are_refused_plainly(no_worker):
     assert api("GET", f"/api/batches/{r.json()['batchId']}", stranger).status_code == 404
     assert b.get(f"/dashboard/batches/{r.json()['batchId']}").status_code == 200
     assert other.get(f"/dashboard/batches/{r.json()['batchId']}").status_code == 404
+    cancel(token, r.json())

@@ -7,7 +7,7 @@ package import Postgres
 
 /// Which list a cursor belongs to; a cursor of one list (or one user, or one project) is refused by another.
 package enum PagedList: String, Sendable {
-    case projects, videos, generations, tokens
+    case projects, videos, generations, tokens, films
 }
 
 /// An opaque position in one user's list: base64url of `v2|list|order|scope|user|id|key` and a check digest.

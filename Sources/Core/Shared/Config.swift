@@ -86,6 +86,8 @@ public struct EngineConfig: Sendable {
     public var ffmpegPath = "/usr/bin/ffmpeg"
     /// How often a worker process sweeps media no row names (`PROMPTREEL_MEDIA_SWEEP_SECONDS`).
     public var mediaSweepSeconds = 600
+    /// Film makers per worker process (`PROMPTREEL_FILM_THREADS`): one stitch at a time by default.
+    public var filmThreads = 1
     /// For crash tests only: "after-create" exits the process right after the provider accepts a create.
     public var failpoint: String?
 
@@ -109,6 +111,7 @@ public struct EngineConfig: Sendable {
         }
         if let path = env["PROMPTREEL_FFMPEG"], !path.isEmpty { c.ffmpegPath = path }
         if let n = int("PROMPTREEL_MEDIA_SWEEP_SECONDS") { c.mediaSweepSeconds = min(n, 86_400) }
+        if let n = env["PROMPTREEL_FILM_THREADS"].flatMap({ Int($0) }), (0...8).contains(n) { c.filmThreads = n }
         c.failpoint = env["PROMPTREEL_FAILPOINT"]
         return c
     }

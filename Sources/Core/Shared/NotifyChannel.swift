@@ -20,7 +20,10 @@ package struct NotifyChannel: Sendable {
     /// What changed (Migrations/0007 triggers): every process's cache listener drops what it names.
     package static let cache = NotifyChannel(name: "promptreel_cache", listen: "LISTEN promptreel_cache")
 
-    package static let all = [generations, roundtables, webhooks, cache]
+    /// A film asked for: wakes the film makers.
+    package static let films = NotifyChannel(name: "promptreel_films", listen: "LISTEN promptreel_films")
+
+    package static let all = [generations, roundtables, webhooks, cache, films]
 
     /// Wakes whoever listens (inside a transaction: when it commits).
     package func notify(_ db: Connection, payload: String = "") throws {

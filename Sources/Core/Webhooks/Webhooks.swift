@@ -9,6 +9,8 @@ import Telemetry
 package enum WebhookEvent: String, CaseIterable, Sendable, SQLValue {
     case generationCompleted = "generation.completed"
     case generationFailed = "generation.failed"
+    case filmCompleted = "film.completed"
+    case filmFailed = "film.failed"
     package var sqlText: String { rawValue }
 }
 
@@ -174,9 +176,9 @@ package struct Webhooks {
         case tooMany(Int)
     }
 
-    /// Parsed event names; nil or empty text means every event.
+    /// Parsed event names; nil means the generation events (film events are asked for by name).
     package static func events(_ names: [String]?) throws(Refusal) -> [WebhookEvent] {
-        guard let names else { return WebhookEvent.allCases }
+        guard let names else { return [.generationCompleted, .generationFailed] }
         var events: [WebhookEvent] = []
         for name in names {
             guard let event = WebhookEvent(rawValue: name) else { throw .unknownEvent(String(name.prefix(60))) }

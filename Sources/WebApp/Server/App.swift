@@ -231,6 +231,7 @@ public final class App {
         case let .webhooks(r): r.handlers
         case let .usage(r): r.handlers
         case let .storyboards(r): r.handlers
+        case let .films(r): r.handlers
         case let .media(generation, file): [.get: { try Media.serve(&$0, generationID: generation, file: file) }]
         }
     }

@@ -24,6 +24,7 @@ struct Context {
     var webhooks: Webhooks { Webhooks(db: db, config: config.webhooks) }
     var library: Library { Library(db: db, mediaDirectory: config.engine.mediaDirectory, cache: cache) }
     var storyboardClicks: StoryboardClicks { StoryboardClicks(db: db, config: config, cache: cache) }
+    var films: Films { Films(db: db, mediaDirectory: config.engine.mediaDirectory) }
     var user: User?
     /// The token every form must echo back in `_csrf`.
     private(set) var csrfToken: String

@@ -3,6 +3,7 @@
 // Pages map typed outcomes to screens; only this file knows which status each one is.
 
 import Core
+import Formats
 import Images
 import Web
 
@@ -221,6 +222,32 @@ extension StoryboardClicks.Refusal {
                 "No chosen shot can start: "
                     + skipped.map { "“\($0.video.title)” (\($0.reason.message))" }.joined(separator: "; ") + ".")
         case let .budgetExceeded(why): why.httpError
+        }
+    }
+}
+
+extension Films.Refusal {
+    var httpError: HTTPError {
+        switch self {
+        case .noSuchProject: return .notFound("No such project.")
+        case .emptyStoryboard:
+            return HTTPError(422, "empty_storyboard", "This project has no shots yet: add videos to it first.")
+        case let .shotsMissing(videos):
+            var error = HTTPError(
+                409, "shots_missing",
+                "\(videos.count == 1 ? "1 shot has" : "\(videos.count) shots have") no completed take yet: generate \(videos.count == 1 ? "it" : "them") first."
+            )
+            error.jsonFields = [("videoIds", .array(videos.map(JSON.id)))]
+            return error
+        case .inProgress:
+            return HTTPError(409, "film_in_progress", "A film of this storyboard is already being made.")
+        case let .tooManyShots(n):
+            return HTTPError(
+                422, "too_many_shots", "This storyboard has \(n) shots; a film takes at most \(Films.maxShots).")
+        case let .crossfadeTooLong(shortest):
+            return .validation(
+                field: "crossfadeMs",
+                "must be shorter than the shortest shot (\(String(format: "%.2f", shortest)) s)")
         }
     }
 }

@@ -79,6 +79,24 @@ enum InstanceMetrics {
             )
             .set(to: Double(cap.micros) / 1_000_000)
         }
+        let films = gauge("promptreel_films", "Films recorded, by status.")
+        for row in try db.execute("SELECT status, count(*) AS n FROM films GROUP BY status ORDER BY status") {
+            registry.makeGauge(descriptor: films, labels: [("status", row.string("status"))])
+                .set(to: Double(row.int("n")))
+        }
+        let made = try db.execute(
+            """
+            SELECT coalesce(sum(duration_seconds), 0)::float8::text AS seconds,
+                   coalesce(sum(extract(epoch FROM completed_at - started_at)), 0)::float8::text AS making
+            FROM films WHERE status = 'completed'
+            """)[0]
+        registry.makeGauge(descriptor: gauge("promptreel_film_seconds", "Seconds of completed films."))
+            .set(to: Double(made.string("seconds")) ?? 0)
+        registry.makeGauge(
+            descriptor: gauge(
+                "promptreel_film_making_seconds", "Time spent making the completed films (start to finish).")
+        )
+        .set(to: Double(made.string("making")) ?? 0)
         return registry.emitToBuffer()
     }
 

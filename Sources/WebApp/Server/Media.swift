@@ -65,16 +65,21 @@ enum Media {
     /// An ASCII filename for every browser plus the exact title in RFC 5987 form.
     static func contentDisposition(title: String, generationID: ID<Generation>, asset: MediaAsset) -> String {
         let ext = asset.fileName.split(separator: ".").last.map(String.init) ?? "bin"
+        return attachment(name: title, suffix: generationID.description, ext: ext)
+    }
+
+    /// `attachment` named "<name>-<suffix>.<ext>": ASCII for every browser, the exact name in RFC 5987 form.
+    static func attachment(name: String, suffix: String, ext: String) -> String {
         var ascii = String(
-            title.unicodeScalars.map { s -> Character in
+            name.unicodeScalars.map { s -> Character in
                 s.isASCII && (s.properties.isAlphabetic || ("0"..."9").contains(s) || s == "-" || s == "_")
                     ? Character(s) : "_"
             })
         while ascii.contains("__") { ascii = ascii.replacingOccurrences("__", "_") }
         ascii = String(ascii.trimmingUnderscores().prefix(80))
         if ascii.isEmpty { ascii = "video" }
-        let base = "\(ascii)-\(generationID)"
-        let exact = URLEncoding.encode("\(title.prefix(120))-\(generationID).\(ext)")
+        let base = "\(ascii)-\(suffix)"
+        let exact = URLEncoding.encode("\(name.prefix(120))-\(suffix).\(ext)")
         return "attachment; filename=\"\(base).\(ext)\"; filename*=UTF-8''\(exact)"
     }
 }

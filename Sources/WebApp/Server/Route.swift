@@ -27,6 +27,8 @@ package enum Route: Equatable, Sendable {
     case usage(UsageRoute)
     /// A project as a storyboard: shot order, chosen takes, generating many shots in one click.
     case storyboards(StoryboardRoute)
+    /// A project's stitched films, their media and read-only links.
+    case films(FilmRoute)
     /// A stored media file of a generation; only PromptReel's own file names are routes.
     case media(generation: ID<Generation>, file: String)
 
@@ -59,6 +61,8 @@ package enum Route: Equatable, Sendable {
                 self = .usage(r)
             } else if let r = StoryboardRoute(p) {
                 self = .storyboards(r)
+            } else if let r = FilmRoute(p) {
+                self = .films(r)
             } else if let (a, b, value, rest) = p.withID, a == "media", b == "generations", rest.count == 1,
                 MediaAsset(fileName: rest[0]) != nil || ReferenceFile(fileName: rest[0]) != nil
             {
@@ -83,6 +87,7 @@ package enum Route: Equatable, Sendable {
         case let .webhooks(r): r.path
         case let .usage(r): r.path
         case let .storyboards(r): r.path
+        case let .films(r): r.path
         case let .media(generation, file): "/media/generations/\(generation)/\(file)"
         }
     }
@@ -104,7 +109,10 @@ package enum Route: Equatable, Sendable {
 
     /// Media is fetched by browsers (cookie) and by API clients (bearer token).
     var acceptsBearer: Bool {
-        if case .media = self { true } else { false }
+        switch self {
+        case .media, .films(.filmMedia): true
+        default: false
+        }
     }
 
     /// The route's case name within its area: the `route` label of the request metrics (bounded, unlike raw
@@ -121,6 +129,7 @@ package enum Route: Equatable, Sendable {
         case let .webhooks(r): Self.caseName(r)
         case let .usage(r): Self.caseName(r)
         case let .storyboards(r): Self.caseName(r)
+        case let .films(r): Self.caseName(r)
         }
     }
 

@@ -38,6 +38,29 @@ enum Views {
         return document(title, header: nav, main: badge + banner + flash + body, refreshSeconds: refresh?.metaSeconds)
     }
 
+    /// A page for someone outside the app (a film's read-only link): no navigation, not even the brand link.
+    static func sharedDocument(_ title: String, main: HTML) -> HTML {
+        """
+        <!DOCTYPE html>
+        <html lang="en">
+        <head>
+        <meta charset="utf-8">
+        <meta name="viewport" content="width=device-width, initial-scale=1">
+        <meta name="referrer" content="no-referrer">
+        <title>\(title) · PromptReel</title>
+        <link rel="stylesheet" href="/static/style.css">
+        </head>
+        <body>
+        <header class="top"><span class="brand">PromptReel</span></header>
+        <main>
+        \(main)
+        </main>
+        </body>
+        </html>
+
+        """
+    }
+
     static func document(_ title: String, header: HTML, main: HTML, refreshSeconds: Int? = nil) -> HTML {
         let refresh: HTML = refreshSeconds.map { "\n<meta http-equiv=\"refresh\" content=\"\($0)\">" } ?? .empty
         return """

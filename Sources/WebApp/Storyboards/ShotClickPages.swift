@@ -93,12 +93,12 @@ enum ShotClickPages {
                 ? "being generated"
                 : shot.seconds == nil ? "no take yet" : "has a take (\(Formatting.seconds(shot.seconds ?? 0)))"
             return """
-                <li><input type="checkbox" id="shot-\(v.id)" name="shot_\(v.id)"\(checked.contains(v.id) ? " checked" : "")> <label for="shot-\(v.id)">\(v.position). \(v.title) <span class="muted">— \(state)</span></label></li>
+                <label class="choice"><input type="checkbox" name="shot_\(v.id)"\(checked.contains(v.id) ? " checked" : "")> \(v.position). \(v.title) <span class="muted">— \(state)</span></label>
                 """
         }
         let leading: HTML = """
             <fieldset><legend>Shots</legend><input type="hidden" name="chosen" value="1">
-            <ul class="plain">\(boxes)</ul>
+            \(boxes)
             <small>One click generates at most \(StoryboardClicks.maxShots) shots. Shots already being generated are skipped.</small></fieldset>
             """
         let form = GenerationPages.settingsForm(

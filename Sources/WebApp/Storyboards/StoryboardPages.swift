@@ -28,6 +28,7 @@ enum StoryboardPages {
             <h1>Storyboard of “\(project.name)”</h1>
             \(actions)
             \(try section(c, project: project, user: user))
+            \(project.videoCount > 0 ? try FilmPages.section(c, project: project, user: user) : HTML.empty)
             """
         return .html(Views.layout("Storyboard of \(project.name)", c, body: body))
     }
@@ -61,7 +62,7 @@ enum StoryboardPages {
                 <tr><td>\(v.position)</td><td>\(thumb)</td><td><a href="\(Route.library(.video(v.id)).path)">\(v.title)</a></td>
                 <td>\(length)</td><td>\(status)</td>
                 <td>\(button("↑", v.position - 1, "Move up")) \(button("↓", v.position + 1, "Move down"))
-                <form method="post" action="\(move)" class="inline">\(Views.csrfField(c))<input id="position-\(v.id)" name="position" type="number" min="1" max="\(shots.count)" value="\(v.position)" class="narrow" aria-label="Position of “\(v.title)”"> <button type="submit" class="link">Move</button></form></td></tr>
+                <form method="post" action="\(move)" class="inline">\(Views.csrfField(c))<input id="position-\(v.id)" name="position" type="number" min="1" max="\(shots.count)" value="\(v.position)" class="short" aria-label="Position of “\(v.title)”"> <button type="submit" class="link">Move</button></form></td></tr>
                 """
         }
         let running: HTML =

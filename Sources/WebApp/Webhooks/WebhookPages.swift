@@ -21,6 +21,8 @@ enum WebhookPages {
             var events: [WebhookEvent] = []
             if form["event_completed"] != nil { events.append(.generationCompleted) }
             if form["event_failed"] != nil { events.append(.generationFailed) }
+            if form["event_film_completed"] != nil { events.append(.filmCompleted) }
+            if form["event_film_failed"] != nil { events.append(.filmFailed) }
             let created = try c.webhooks.create(user: user, url: text, events: events)
             return try listPage(&c, user: user, created: created, url: "", error: nil, status: 201)
         } catch let refusal as Webhooks.Refusal {  // every refusal of a create is about what was typed
@@ -92,6 +94,8 @@ enum WebhookPages {
             <fieldset><legend>Events</legend>
             <label><input type="checkbox" name="event_completed" checked> generation.completed</label>
             <label><input type="checkbox" name="event_failed" checked> generation.failed</label>
+            <label><input type="checkbox" name="event_film_completed"> film.completed</label>
+            <label><input type="checkbox" name="event_film_failed"> film.failed</label>
             </fieldset>
             <button type="submit">Add endpoint</button></form>
             """

@@ -1,0 +1,298 @@
+// The film maker: a worker task that stitches a film's takes into one MP4 with ffmpeg (never on a request
+// thread). When every shot already matches (size, frame rate, pixel format, H.264, the same audio) and
+// the transition is a cut, the takes are joined without re-encoding; otherwise each is scaled and padded
+// (never stretched) to the film's size, resampled to its frame rate, given a silent track when it has
+// none, and encoded once. What ffmpeg wrote is checked with ffprobe (size, streams, the duration the
+// shots add up to) before it is moved into place, so a film is whole or absent; a maker killed mid-stitch
+// leaves only a staging file (swept later) and the film is taken up again by the next maker.
+
+import Core
+import Formats
+import Foundation
+import Glibc
+import Postgres
+import Telemetry
+
+struct FilmMaker: BackgroundWork {
+    let db: Connection
+    let config: EngineConfig
+
+    var ffprobe: String {
+        (config.ffmpegPath as NSString).deletingLastPathComponent + "/ffprobe"
+    }
+
+    func runOnce() throws -> Bool {
+        let films = Films(db: db, mediaDirectory: config.mediaDirectory)
+        guard let film = try films.claim() else { return false }
+        defer { films.release(film.id) }
+        let started = ContinuousClock.now
+        do {
+            let made = try make(film)
+            if try films.complete(film.id, made) {
+                let elapsed = ContinuousClock.now - started
+                Log.info(
+                    "film \(film.id): \(film.shots.count) shots, \(String(format: "%.2f", made.seconds)) s, \(made.reencoded ? "re-encoded" : "joined without re-encoding") in \(elapsed)"
+                )
+            } else {
+                // Deleted while it was being made.
+                for path in [made.videoPath, made.posterPath, made.spritesheetPath].compactMap({ $0 }) {
+                    unlink(config.mediaDirectory + "/" + path)
+                }
+                rmdir(config.mediaDirectory + "/" + Films.directory(film.id))
+            }
+        } catch let failure as Failure {
+            Log.error("film \(film.id) failed: \(failure.message)")
+            try films.fail(film.id, message: failure.message)
+        }
+        return true
+    }
+
+    struct Failure: Error {
+        let message: String
+    }
+
+    /// What ffprobe says a file holds.
+    struct Probe: Equatable {
+        var width = 0, height = 0
+        var frameRate = ""
+        var pixelFormat = ""
+        var videoCodec = ""
+        var audioCodec: String?
+        var sampleRate: String?
+        var channels: Int?
+        var seconds = 0.0
+
+        var frameRateValue: Double {
+            let parts = frameRate.split(separator: "/").compactMap { Double($0) }
+            guard parts.count == 2, parts[1] > 0 else { return parts.first ?? 0 }
+            return parts[0] / parts[1]
+        }
+    }
+
+    func probe(_ path: String) -> Probe? {
+        let outcome = Subprocess.run(
+            ffprobe,
+            [
+                "-v", "error", "-show_entries",
+                "stream=codec_type,codec_name,width,height,pix_fmt,r_frame_rate,sample_rate,channels,duration:format=duration",
+                "-of", "json", "file:" + path,
+            ], timeoutSeconds: 30, maxOutput: 64 << 10)
+        guard case let .exited(0, output) = outcome, let doc = try? JSONParser.parse(output),
+            case let .array(streams)? = doc["streams"]
+        else { return nil }
+        var p = Probe()
+        var videoSeconds: Double?
+        for s in streams {
+            switch s["codec_type"]?.stringValue {
+            case "video" where p.videoCodec.isEmpty:
+                p.videoCodec = s["codec_name"]?.stringValue ?? ""
+                p.width = s["width"]?.intValue ?? 0
+                p.height = s["height"]?.intValue ?? 0
+                p.pixelFormat = s["pix_fmt"]?.stringValue ?? ""
+                p.frameRate = s["r_frame_rate"]?.stringValue ?? ""
+                videoSeconds = s["duration"]?.stringValue.flatMap(Double.init)
+            case "audio" where p.audioCodec == nil:
+                p.audioCodec = s["codec_name"]?.stringValue ?? ""
+                p.sampleRate = s["sample_rate"]?.stringValue
+                p.channels = s["channels"]?.intValue
+            default: break
+            }
+        }
+        p.seconds = videoSeconds ?? doc["format"]?["duration"]?.stringValue.flatMap(Double.init) ?? 0
+        guard !p.videoCodec.isEmpty, p.width > 0, p.height > 0, p.frameRateValue > 0, p.seconds > 0 else { return nil }
+        return p
+    }
+
+    /// The most common value, the earliest shot's on a tie.
+    static func mostCommon<T: Hashable>(_ values: [T]) -> T? {
+        var counts: [T: Int] = [:]
+        for v in values { counts[v, default: 0] += 1 }
+        return values.max { counts[$0, default: 0] < counts[$1, default: 0] }.flatMap { best in
+            values.first { counts[$0] == counts[best] }
+        }
+    }
+
+    func make(_ film: Film) throws(Failure) -> Films.Made {
+        let media = config.mediaDirectory
+        let films = Films(db: db, mediaDirectory: media)
+        let paths: [ID<Generation>: String]
+        do { paths = try films.takePaths(film) } catch {
+            throw Failure(message: "The shots could not be read: \(error)")
+        }
+        var inputs: [(path: String, probe: Probe)] = []
+        for (index, shot) in film.shots.enumerated() {
+            let name = "Shot \(index + 1) (“\(shot.title)”)"
+            guard let path = paths[shot.generationID], access(media + "/" + path, R_OK) == 0 else {
+                throw Failure(
+                    message:
+                        "\(name): its take’s video file is missing. Generate the shot again or choose another take.")
+            }
+            guard let probe = probe(media + "/" + path) else {
+                throw Failure(message: "\(name): its take’s video file cannot be read as a video.")
+            }
+            inputs.append((media + "/" + path, probe))
+        }
+        guard access(config.ffmpegPath, X_OK) == 0, access(ffprobe, X_OK) == 0 else {
+            throw Failure(message: "ffmpeg is not installed on the worker (\(config.ffmpegPath)); nothing was made.")
+        }
+        let size =
+            film.requestedSize ?? Self.mostCommon(inputs.map { "\($0.probe.width)x\($0.probe.height)" }).flatMap {
+                let d = $0.split(separator: "x").compactMap { Int($0) }
+                return d.count == 2 ? (d[0] - d[0] % 2, d[1] - d[1] % 2) : nil
+            } ?? (1280, 720)
+        let rate = Self.mostCommon(inputs.map(\.probe.frameRate)) ?? "24/1"
+        let first = inputs[0].probe
+        let audioMatches =
+            inputs.allSatisfy { $0.probe.audioCodec == nil }
+            || inputs.allSatisfy {
+                $0.probe.audioCodec == "aac" && $0.probe.sampleRate == first.sampleRate
+                    && $0.probe.channels == first.channels
+            }
+        let copy =
+            film.transition == .cut && audioMatches
+            && inputs.allSatisfy {
+                $0.probe.width == size.0 && $0.probe.height == size.1 && $0.probe.frameRate == rate
+                    && $0.probe.videoCodec == "h264" && $0.probe.pixelFormat == "yuv420p"
+            }
+        let crossfade = film.crossfadeSeconds
+        let expected =
+            inputs.reduce(0) { $0 + $1.probe.seconds } - crossfade * Double(max(0, inputs.count - 1))
+        let stamp = "\(getpid())-\(film.attempts)"
+        let staging = "tmp/film-\(film.id)-\(stamp).mp4"
+        let list = "tmp/film-\(film.id)-\(stamp).txt"
+        mkdir(media + "/tmp", 0o755)
+        defer {
+            unlink(media + "/" + staging)
+            unlink(media + "/" + list)
+        }
+        let arguments: [String]
+        let common = ["-nostdin", "-hide_banner", "-loglevel", "error", "-y", "-protocol_whitelist", "file"]
+        let outputCap = ["-fs", String(min(Int64(config.maxVideoBytes) * Int64(inputs.count), 16 << 30))]
+        let out = ["-movflags", "+faststart", "-f", "mp4", "file:" + media + "/" + staging]
+        if copy {
+            // The concat demuxer joins the streams as they are; a silent AAC track is added when no shot has one.
+            let text = inputs.map { "file 'file:\($0.path.replacingOccurrences(of: "'", with: "'\\''"))'\n" }.joined()
+            guard FileManager.default.createFile(atPath: media + "/" + list, contents: Data(text.utf8)) else {
+                throw Failure(message: "The film's list could not be written in the media directory.")
+            }
+            var args = common + ["-f", "concat", "-safe", "0", "-i", "file:" + media + "/" + list]
+            if first.audioCodec == nil {
+                args += [
+                    "-f", "lavfi", "-i", "anullsrc=r=48000:cl=stereo", "-map", "0:v:0", "-map", "1:a:0", "-shortest",
+                ]
+                args += ["-c:v", "copy", "-c:a", "aac", "-b:a", "128k"]
+            } else {
+                args += ["-map", "0:v:0", "-map", "0:a:0", "-c", "copy"]
+            }
+            arguments = args + outputCap + out
+        } else {
+            arguments =
+                common
+                + Self.normaliseArguments(
+                    inputs: inputs.map { ($0.path, $0.probe) }, width: size.0, height: size.1, rate: rate,
+                    crossfade: crossfade) + outputCap + out
+        }
+        let deadline = copy ? 30 + expected : 60 + expected * 4
+        switch Subprocess.run(config.ffmpegPath, arguments, timeoutSeconds: deadline) {
+        case .cannotStart(let code):
+            throw Failure(message: "ffmpeg could not run (\(String(cString: strerror(code)))); nothing was made.")
+        case .timedOut:
+            throw Failure(message: "ffmpeg took longer than \(Int(deadline)) s; nothing was kept.")
+        case let .exited(status, log) where status != 0:
+            throw Failure(message: "ffmpeg failed (exit \(status)): \(log.prefix(300))")
+        case .exited:
+            break
+        }
+        if let hold = config.failpoint?.split(separator: "=").dropFirst().first.flatMap({ Double($0) }),
+            config.failpoint?.hasPrefix("film-hold=") == true
+        {
+            Log.error("failpoint film-hold: holding the stitched film \(film.id) for \(hold) s before keeping it")
+            usleep(UInt32(min(hold, 600) * 1_000_000))
+        }
+        guard let made = probe(media + "/" + staging) else {
+            throw Failure(message: "ffmpeg wrote something that is not a readable video; nothing was kept.")
+        }
+        guard made.videoCodec == "h264", made.audioCodec == "aac", made.width == size.0, made.height == size.1
+        else {
+            throw Failure(
+                message:
+                    "ffmpeg wrote \(made.videoCodec)/\(made.audioCodec ?? "no audio") at \(made.width)x\(made.height), not H.264/AAC at \(size.0)x\(size.1); nothing was kept."
+            )
+        }
+        guard abs(made.seconds - expected) <= 0.1 * Double(inputs.count) else {
+            throw Failure(
+                message:
+                    "The film is \(String(format: "%.2f", made.seconds)) s long, not the \(String(format: "%.2f", expected)) s its shots add up to; nothing was kept."
+            )
+        }
+        let directory = Films.directory(film.id)
+        mkdir(media + "/films", 0o755)
+        mkdir(media + "/" + directory, 0o755)
+        let videoPath = directory + "/film.mp4"
+        guard rename(media + "/" + staging, media + "/" + videoPath) == 0 else {
+            throw Failure(message: "The film could not be moved into the media directory.")
+        }
+        var attributes = stat()
+        let bytes = stat(media + "/" + videoPath, &attributes) == 0 ? Int64(attributes.st_size) : 0
+        let previews = LocalPreviews(ffmpeg: config.ffmpegPath)
+        var poster: String?
+        var sheet: String?
+        for (asset, name) in [(MediaAsset.thumbnail, "poster.webp"), (.spritesheet, "spritesheet.jpg")] {
+            do {
+                _ = try previews.make(
+                    asset, in: media, video: videoPath, output: directory + "/" + name, seconds: made.seconds,
+                    frame: (made.width, made.height))
+                if asset == .thumbnail { poster = directory + "/" + name } else { sheet = directory + "/" + name }
+            } catch {
+                Log.error("film \(film.id): no \(name): \(error)")
+            }
+        }
+        return Films.Made(
+            width: made.width, height: made.height, frameRate: rate, seconds: made.seconds, bytes: bytes,
+            reencoded: !copy, videoPath: videoPath, posterPath: poster, spritesheetPath: sheet)
+    }
+
+    /// One filter graph: every input scaled into the frame and padded (never stretched), square pixels, the
+    /// film's frame rate and pixel format; its audio resampled (or silence when it has none) and cut to the
+    /// video's length; then joined by cuts (concat) or crossfades (xfade/acrossfade), encoded once.
+    static func normaliseArguments(
+        inputs: [(path: String, probe: Probe)], width: Int, height: Int, rate: String, crossfade: Double
+    ) -> [String] {
+        var args: [String] = []
+        var graph: [String] = []
+        for (i, input) in inputs.enumerated() {
+            args += ["-i", "file:" + input.path]
+            let d = String(format: "%.6f", input.probe.seconds)
+            graph.append(
+                "[\(i):v:0]scale=\(width):\(height):force_original_aspect_ratio=decrease,pad=\(width):\(height):(ow-iw)/2:(oh-ih)/2,setsar=1,fps=\(rate),format=yuv420p,trim=duration=\(d),setpts=PTS-STARTPTS[v\(i)]"
+            )
+            let audio =
+                input.probe.audioCodec != nil
+                ? "[\(i):a:0]aresample=48000,aformat=sample_fmts=fltp:channel_layouts=stereo,apad,atrim=duration=\(d),asetpts=PTS-STARTPTS[a\(i)]"
+                : "anullsrc=r=48000:cl=stereo,atrim=duration=\(d),aformat=sample_fmts=fltp[a\(i)]"
+            graph.append(audio)
+        }
+        if crossfade > 0, inputs.count > 1 {
+            var offset = 0.0
+            var v = "v0", a = "a0"
+            for i in 1..<inputs.count {
+                offset += inputs[i - 1].probe.seconds - crossfade
+                let nv = i == inputs.count - 1 ? "v" : "vx\(i)", na = i == inputs.count - 1 ? "a" : "ax\(i)"
+                graph.append(
+                    "[\(v)][v\(i)]xfade=transition=fade:duration=\(String(format: "%.3f", crossfade)):offset=\(String(format: "%.6f", offset))[\(nv)]"
+                )
+                graph.append("[\(a)][a\(i)]acrossfade=d=\(String(format: "%.3f", crossfade))[\(na)]")
+                v = nv
+                a = na
+            }
+        } else {
+            graph.append(
+                (0..<inputs.count).map { "[v\($0)][a\($0)]" }.joined() + "concat=n=\(inputs.count):v=1:a=1[v][a]")
+        }
+        return args + [
+            "-filter_complex", graph.joined(separator: ";"), "-map", "[v]", "-map", "[a]",
+            "-c:v", "libx264", "-preset", "veryfast", "-crf", "20", "-pix_fmt", "yuv420p",
+            "-c:a", "aac", "-b:a", "128k", "-ar", "48000",
+        ]
+    }
+}

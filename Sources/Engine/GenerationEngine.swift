@@ -34,6 +34,7 @@ final class GenerationEngine {
     func runOnce() throws -> Bool {
         try failTimedOut()
         var worked = try reconcileOne()
+        if try linkChainOne() { worked = true }
         if try submitOne() { worked = true }
         if try pollOne() { worked = true }
         if try downloadOne() { worked = true }

@@ -116,6 +116,8 @@ actor Simulator {
     /// Creates that carried an `input_reference` image, and what the last one was (for /_sim/last-reference).
     var referencesReceived = 0
     var lastReference: [String: Any]?
+    /// The image each job was created from, as received (GET /_sim/references/{job id}).
+    var jobReferences: [String: Data] = [:]
 
     init(settings: Settings, fixtures: Fixtures) {
         self.settings = settings
@@ -260,6 +262,7 @@ actor Simulator {
         }
         if let refused = checkReference(fields["input_reference"], size: size) { return refused }
         let job = newJob(model: model, prompt: prompt, size: size, seconds: seconds, remixedFrom: nil)
+        if let file = (fields["input_reference"] as? [SimFile])?.first { jobReferences[job.id] = file.data }
         return json(200, videoObject(job, creating: true))
     }
 
@@ -698,6 +701,12 @@ actor Simulator {
             // dropped creates included).
             return json(
                 200, Dictionary(uniqueKeysWithValues: (Simulator.endpoints + ["jobs"]).map { ($0, stats[$0] ?? 0) }))
+        case ("GET", "references") where parts.count == 3:
+            guard let data = jobReferences[parts[2]] else {
+                return error(404, "No image for that job.", param: nil, code: nil)
+            }
+            return SimReply(
+                status: 200, phrase: "OK", headers: [("Content-Type", "application/octet-stream")], body: data)
         case ("GET", "last-reference"):
             // How many creates carried an image, and the last one's facts (null before the first).
             return json(200, ["received": referencesReceived, "last": lastReference ?? NSNull()])
@@ -707,6 +716,7 @@ actor Simulator {
             stats = [:]
             referencesReceived = 0
             lastReference = nil
+            jobReferences = [:]
             return json(200, ["reset": true])
         case ("POST", "faults"):
             guard let object = try? JSONSerialization.jsonObject(with: request.body) as? [String: Any],

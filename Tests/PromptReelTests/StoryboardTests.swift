@@ -183,6 +183,42 @@ import Testing
         #expect(try recordedCosts().count == 2)
     }
 
+    @Test func continuityChainsEachShotToTheOneBefore() throws {
+        let a = try shot("a"), b = try shot("b"), c = try shot("c")
+        let plan = try clicks.plan(
+            user: user, projectID: projectID, videoIDs: nil, requested: settings, continuity: true)
+        #expect(plan.links[a] == nil)
+        #expect(plan.links[b]?.link == .shot(a) && plan.links[b]?.fromShot == 1)
+        #expect(plan.links[c]?.link == .shot(b) && plan.links[c]?.fromShot == 2)
+        // Started: the first is due, the others wait (never due) for the frame of the one before.
+        let started = try clicks.start(
+            user: user, projectID: projectID, videoIDs: nil, requested: settings, expectedCost: nil, continuity: true)
+        let rows = try db.execute(
+            """
+            SELECT id, chain_previous_id, chain_ready, next_attempt_at = 'infinity' AS never FROM generations
+            WHERE id = ANY(\("{" + started.generations.map(\.generationID.description).joined(separator: ",") + "}")::bigint[]) ORDER BY id
+            """)
+        #expect(rows.map { $0.optionalInt("chain_previous_id") } == [nil, rows[0].int("id"), rows[1].int("id")])
+        #expect(rows.map { $0.bool("chain_ready") } == [true, false, false])
+        #expect(rows.map { $0.bool("never") } == [false, true, true])
+        // A shot chosen alone follows the completed take of the shot before it.
+        try db.execute(
+            "UPDATE generations SET status = 'completed', phase = 'done', completed_at = now() WHERE video_id = \(a)")
+        try db.execute("UPDATE generations SET status = 'failed', phase = 'done' WHERE video_id IN (\(b), \(c))")
+        let again = try clicks.plan(
+            user: user, projectID: projectID, videoIDs: [b], requested: settings, continuity: true)
+        #expect(again.links[b]?.link == .take(ID(rows[0].int("id"))))
+        // One take per shot.
+        do {
+            _ = try clicks.plan(
+                user: user, projectID: projectID, videoIDs: nil,
+                requested: RequestedSettings(
+                    model: "sora-2", duration: 4, aspectRatio: "16:9", resolution: "720p", takes: 2),
+                continuity: true)
+            Issue.record("continuity with two takes")
+        } catch StoryboardClicks.Refusal.continuityNeedsOneTake {}
+    }
+
     @Test func aBudgetThatFitsThreeOfFiveShotsStartsNone() throws {
         for n in 1...5 { _ = try shot("shot \(n)") }
         _ = try Budgets(db: db).setUser(id: user.id, limit: USD(parsing: "1.20"))

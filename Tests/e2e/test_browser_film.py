@@ -1,6 +1,6 @@
 """The storyboard to a film in Debian's real Chromium, with JavaScript and without (PromptReel's pages use
-none): shots added, generated in one click at the total the button names, the click's page followed to the
-end, the film made with crossfades, played and downloaded. axe-core checks every page (make_driver).
+none): shots added, generated in one click at the total the button names (each from the last frame of the
+shot before), the click's page followed to the end, the film made with crossfades, played and downloaded. axe-core checks every page (make_driver).
 Screenshots go to test-output/browser/ (docs/images/ keeps three of them)."""
 import os
 
@@ -36,8 +36,11 @@ def run_film_flow(javascript, tmp_path):
             s.click("Lighthouse")
         # Generate every shot in one click; the button names the total.
         s.click("Generate shots")
+        # Continuity: each shot starts from the last frame of the shot before.
+        driver.find_element(By.CSS_SELECTOR, 'input[name="continuity"]').click()
         s.click("Review")
         assert "Generate 3 shots ($1.20)" in s.text(), s.text()
+        assert s.text().count("from the last frame of shot") == 2
         s.shot("generate-shots")
         s.click("Generate 3 shots ($1.20)")
         assert "/dashboard/batches/" in driver.current_url

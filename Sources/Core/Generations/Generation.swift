@@ -62,6 +62,11 @@ package struct Generation: Sendable {
     package let batchID: Int64?
     /// A remix: our generation it remixed, and that one's provider job.
     package let remixedFromGenerationID: ID<Generation>?
+    /// Continuity: the generation whose last frame this one starts from, and that shot's place then.
+    package let chainPreviousID: ID<Generation>?
+    package let chainFromShot: Int?
+    /// False while it waits for that frame.
+    package let chainReady: Bool
     package let remixSourceJobID: String?
     /// The provider's own `expires_at` (nil when it sent none), and whether it has passed by the database's clock.
     package let providerExpiresAt: Timestamp?
@@ -83,7 +88,7 @@ package struct Generation: Sendable {
         g.video_title AS deleted_video_title,
         g.reference_path, g.reference_content_type, g.reference_width, g.reference_height, g.reference_sha256,
         g.reference_fit, g.reference_fitted_path,
-        g.batch_id, g.remixed_from_generation_id, g.remix_source_job_id, iso(g.provider_expires_at) AS provider_expires_at,
+        g.batch_id, g.remixed_from_generation_id, g.chain_previous_id, g.chain_from_shot, g.chain_ready, g.remix_source_job_id, iso(g.provider_expires_at) AS provider_expires_at,
         coalesce(g.provider_expires_at <= now(), false) AS provider_copy_expired
         """
 
@@ -144,6 +149,9 @@ package struct Generation: Sendable {
         assetsExpired = r.bool("assets_expired")
         batchID = r.optionalInt("batch_id")
         remixedFromGenerationID = r.optionalID("remixed_from_generation_id")
+        chainPreviousID = r.optionalID("chain_previous_id")
+        chainFromShot = r.optionalInt("chain_from_shot").map { Int($0) }
+        chainReady = r["chain_ready"] != "f"
         remixSourceJobID = r["remix_source_job_id"]
         providerExpiresAt = r.optionalTimestamp("provider_expires_at")
         providerCopyExpired = r.bool("provider_copy_expired")

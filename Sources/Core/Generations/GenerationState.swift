@@ -54,6 +54,8 @@ package enum GenerationErrorCode: Sendable, Hashable, SQLValue, ExpressibleByStr
     case sourceExpired
     /// The fitted reference frame recorded at the click could not be read: nothing was sent.
     case referenceImageMissing
+    /// A continuity shot whose previous shot did not complete: cancelled before it was sent.
+    case chainBroken
     /// A code the provider sent (`moderation_blocked`, `content_filter`, `insufficient_quota`…), or the class
     /// of a refusal without one (`bad_key`): kept as it came.
     case provider(String)
@@ -61,7 +63,7 @@ package enum GenerationErrorCode: Sendable, Hashable, SQLValue, ExpressibleByStr
     private static let own: [(GenerationErrorCode, String)] = [
         (.timeout, "timeout"), (.unconfirmed, "unconfirmed"), (.downloadFailed, "download_failed"),
         (.cancelled, "cancelled"), (.vanished, "not_found"), (.sourceExpired, "source_expired"),
-        (.referenceImageMissing, "reference_image_missing"),
+        (.referenceImageMissing, "reference_image_missing"), (.chainBroken, "chain_broken"),
     ]
 
     /// The stored word (`error_code`): one of PromptReel's own, or else the provider's.

@@ -24,6 +24,8 @@ package struct Batch: Sendable {
     package let projectName: String?
     package let settings: StoredSettings
     package let takes: Int
+    /// Each shot started from the last frame of the shot before.
+    package let continuity: Bool
     package let totalCost: USD
     package let createdAt: Timestamp
     package let shots: [Shot]
@@ -38,7 +40,7 @@ package struct Batch: Sendable {
         if let click = try db.execute(
             """
             SELECT c.id, c.project_id, p.name AS project_name, c.settings::text AS settings, c.takes,
-                   c.total_cost::text AS total_cost, iso(c.created_at) AS created_at, c.skipped::text AS skipped
+                   c.total_cost::text AS total_cost, iso(c.created_at) AS created_at, c.skipped::text AS skipped, c.continuity
             FROM storyboard_clicks c LEFT JOIN projects p ON p.id = c.project_id
             WHERE c.id = \(id) AND c.user_id = \(userID)
             """
@@ -61,7 +63,8 @@ package struct Batch: Sendable {
             return Batch(
                 id: id, kind: .storyboard, projectID: click.optionalID("project_id"),
                 projectName: click["project_name"], settings: StoredSettings(jsonText: click.string("settings")),
-                takes: Int(click.int("takes")), totalCost: USD(parsing: click.string("total_cost")) ?? .zero,
+                takes: Int(click.int("takes")), continuity: click.bool("continuity"),
+                totalCost: USD(parsing: click.string("total_cost")) ?? .zero,
                 createdAt: click.timestamp("created_at"), shots: shots(rows), skipped: skipped)
         }
         guard
@@ -84,7 +87,8 @@ package struct Batch: Sendable {
         return Batch(
             id: id, kind: .video, projectID: batch.optionalID("project_id"), projectName: batch["project_name"],
             settings: list.first?.generations.first?.settings ?? StoredSettings(jsonText: "{}"),
-            takes: Int(batch.int("takes")), totalCost: USD(parsing: batch.string("total_cost")) ?? .zero,
+            takes: Int(batch.int("takes")), continuity: false,
+            totalCost: USD(parsing: batch.string("total_cost")) ?? .zero,
             createdAt: batch.timestamp("created_at"), shots: list, skipped: [])
     }
 

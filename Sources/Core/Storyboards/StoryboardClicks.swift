@@ -52,7 +52,17 @@ package struct StoryboardClicks {
         package let storyboard: [(video: Video, chosen: Bool)]
         package let perShot: USD
         package let total: USD
-        fileprivate let references: [ID<Video>: GenerationReference]
+        /// Each shot starts from the last frame of the shot before (one take per shot).
+        package let continuity: Bool
+        /// With continuity: what each started shot follows, and that shot's place.
+        package let links: [ID<Video>: (link: ChainLink, fromShot: Int)]
+        package let references: [ID<Video>: GenerationReference]
+    }
+
+    /// What a chained shot starts from: a shot started in the same click, or a completed take already there.
+    package enum ChainLink: Sendable, Equatable {
+        case shot(ID<Video>)
+        case take(ID<Generation>)
     }
 
     /// Why a click started nothing.
@@ -73,6 +83,10 @@ package struct StoryboardClicks {
         /// No chosen shot can start (no prompt, or the model's image rules), each said in `skipped`.
         case nothingToStart(skipped: [Skip])
         case budgetExceeded(BudgetExceeded)
+        /// Continuity needs one take per shot.
+        case continuityNeedsOneTake
+        /// Continuity needs a model that takes a reference image.
+        case continuityNotSupported(model: String)
     }
 
     /// What the click recorded.
@@ -86,9 +100,10 @@ package struct StoryboardClicks {
     /// Which shots a click of `videoIDs` (nil: every shot without a completed chosen take) starts with
     /// `requested`, at what price, and which it skips. Reference images are fitted here, before anything
     /// is recorded.
-    package func plan(user: User, projectID: ID<Project>, videoIDs: [ID<Video>]?, requested: RequestedSettings)
-        throws -> Plan
-    {
+    package func plan(
+        user: User, projectID: ID<Project>, videoIDs: [ID<Video>]?, requested: RequestedSettings,
+        continuity: Bool = false
+    ) throws -> Plan {
         guard let project = try Store(db: db).project(id: projectID, userID: user.id) else {
             throw Refusal.noSuchProject
         }
@@ -130,10 +145,15 @@ package struct StoryboardClicks {
         }
         let generations = Generations(db: db, config: config)
         let model = catalog.model(named: settings.model)
+        if continuity {
+            guard takes == 1 else { throw Refusal.continuityNeedsOneTake }
+            guard model?.acceptsImage != false else { throw Refusal.continuityNotSupported(model: settings.model) }
+        }
         var shots: [Video] = []
         var skipped: [Skip] = []
         var references: [ID<Video>: GenerationReference] = [:]
-        for (video, active) in all where chosenIDs.contains(video.id) {
+        var links: [ID<Video>: (link: ChainLink, fromShot: Int)] = [:]
+        for (index, (video, active)) in all.enumerated() where chosenIDs.contains(video.id) {
             if active {
                 skipped.append(Skip(video: video, reason: .generationInProgress))
                 continue
@@ -152,8 +172,24 @@ package struct StoryboardClicks {
                 skipped.append(Skip(video: video, reason: .referenceImageNotSupported))
                 continue
             } catch Generations.Refusal.referenceImageRequired {
-                skipped.append(Skip(video: video, reason: .referenceImageRequired))
-                continue
+                // With continuity the shot before gives it its image, when there is one.
+                if !continuity || index == 0 {
+                    skipped.append(Skip(video: video, reason: .referenceImageRequired))
+                    continue
+                }
+            }
+            // A shot's own image wins over the chain; else it follows the shot before it in the storyboard:
+            // that shot's new generation when this click starts one, else its completed chosen take.
+            if continuity, references[video.id] == nil, index > 0 {
+                let before = all[index - 1].0
+                if shots.last?.id == before.id {
+                    links[video.id] = (.shot(before.id), before.position)
+                } else if let take = before.chosenGenerationID {
+                    links[video.id] = (.take(take), before.position)
+                } else if model?.requiresImage == true {
+                    skipped.append(Skip(video: video, reason: .referenceImageRequired))
+                    continue
+                }
             }
             shots.append(video)
         }
@@ -164,16 +200,17 @@ package struct StoryboardClicks {
         return Plan(
             project: project, settings: settings, takes: takes, shots: shots, skipped: skipped,
             storyboard: all.map { ($0.0, chosenIDs.contains($0.0.id)) }, perShot: perShot, total: total,
-            references: references)
+            continuity: continuity, links: links, references: references)
     }
 
     /// Records the click planned by `plan` at the total the user confirmed (`expectedCost`, when given, must
     /// be today's total for the shots that can start), and wakes the workers once.
     package func start(
         user: User, projectID: ID<Project>, videoIDs: [ID<Video>]?, requested: RequestedSettings,
-        expectedCost: USD?
+        expectedCost: USD?, continuity: Bool = false
     ) throws -> Started {
-        let plan = try plan(user: user, projectID: projectID, videoIDs: videoIDs, requested: requested)
+        let plan = try plan(
+            user: user, projectID: projectID, videoIDs: videoIDs, requested: requested, continuity: continuity)
         guard !plan.shots.isEmpty else {
             if plan.skipped.allSatisfy({ $0.reason == .generationInProgress }) {
                 throw Refusal.allActive(skipped: plan.skipped)
@@ -209,12 +246,13 @@ package struct StoryboardClicks {
                     })
                 let clickID = try db.execute(
                     """
-                    INSERT INTO storyboard_clicks (project_id, user_id, settings, takes, shots, total_cost, skipped)
+                    INSERT INTO storyboard_clicks (project_id, user_id, settings, takes, shots, total_cost, skipped, continuity)
                     VALUES (\(projectID), \(user.id), \(plan.settings.userJSON.serialized)::jsonb, \(plan.takes),
-                            \(shots.count), \(total)::numeric, \(skippedJSON.serialized)::jsonb)
+                            \(shots.count), \(total)::numeric, \(skippedJSON.serialized)::jsonb, \(plan.continuity))
                     RETURNING id
                     """)[0].int("id")
                 var generations: [(ID<Video>, ID<Generation>)] = []
+                var started: [ID<Video>: ID<Generation>] = [:]
                 for shot in shots {
                     guard
                         let ids = try store.insertTakes(
@@ -222,6 +260,22 @@ package struct StoryboardClicks {
                             takes: plan.takes, reference: plan.references[shot.id], storyboardClick: clickID)
                     else { throw Refusal.noSuchVideo(shot.id) }  // deleted since the plan
                     generations += ids.map { (shot.id, $0) }
+                    started[shot.id] = ids.last
+                    // Continuity: it waits (never due) until a worker gives it the last frame it follows.
+                    let follows: ID<Generation>? =
+                        switch plan.links[shot.id]?.link {
+                        case let .shot(video)?: started[video]
+                        case let .take(take)?: take
+                        case nil: nil
+                        }
+                    if let follows, let id = ids.last {
+                        try db.execute(
+                            """
+                            UPDATE generations SET chain_previous_id = \(follows), chain_from_shot = \(plan.links[shot.id]?.fromShot),
+                                   chain_ready = false, next_attempt_at = 'infinity'
+                            WHERE id = \(id)
+                            """)
+                    }
                 }
                 try store.wakeWorkers()
                 return Started(clickID: clickID, total: total, generations: generations, skipped: skipped)

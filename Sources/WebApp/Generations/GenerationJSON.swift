@@ -62,6 +62,7 @@ extension Generation {
             ("deliveryNote", .optional(deliveryDifference)), ("referenceImage", referenceJSON),
             ("batchId", batchID.map { JSON.int($0) } ?? .null),
             ("remixedFromGenerationId", remixedFromGenerationID.map(JSON.id) ?? .null),
+            ("chainedFromGenerationId", chainPreviousID.map(JSON.id) ?? .null),
             ("providerExpiresAt", .optional(providerExpiresAt?.iso)),
         ]
         pairs.append(("prompt", .string(prompt)))  // what it was made with, whatever the video's prompt is now

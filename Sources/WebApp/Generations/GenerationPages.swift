@@ -642,13 +642,26 @@ enum GenerationPages {
 
     /// The frame the generation started from: the fitted image and a link to the original.
     static func referenceFacts(_ g: Generation) -> HTML {
+        let chain: HTML = chainNote(g).map { "<dt>Continuity</dt><dd>\($0)</dd>" } ?? .empty
         guard let reference = g.reference, let original = g.referenceURL, let fitted = g.referenceFittedURL else {
-            return .empty
+            return chain
         }
-        return """
+        return chain + """
             <dt>Started from</dt><dd><img class="reference-frame" src="\(fitted)" alt="The first frame this generation started from" width="160"><br>
             <a href="\(fitted)">fitted frame</a> (\(g.size), \(reference.fit.rawValue)) · <a href="\(original)">original image</a> (\(reference.width)×\(reference.height))</dd>
             """
+    }
+
+    /// A continuity shot: the frame it starts (or will start) from, in words.
+    static func chainNote(_ g: Generation) -> HTML? {
+        guard let previous = g.chainPreviousID else { return nil }
+        let shot = g.chainFromShot.map { "shot \($0)" } ?? "the shot before"
+        let link: HTML = "<a href=\"\(Route.generations(.generation(previous)).path)\">\(shot)</a>"
+        if !g.chainReady && g.status == .queued {
+            return "Waiting for \(link) to finish: it starts from its last frame."
+        }
+        if g.reference != nil { return "Started from the last frame of \(link)." }
+        return "Was to start from the last frame of \(link)."
     }
 
     /// "Sora 2 · 4 s · 16:9 · 720p" from the stored settings.

@@ -222,6 +222,13 @@ extension StoryboardClicks.Refusal {
                 "No chosen shot can start: "
                     + skipped.map { "“\($0.video.title)” (\($0.reason.message))" }.joined(separator: "; ") + ".")
         case let .budgetExceeded(why): why.httpError
+        case .continuityNeedsOneTake:
+            .validation(field: "continuity", "needs one take per shot (each shot starts from one video's last frame)")
+        case let .continuityNotSupported(model):
+            HTTPError(
+                422, "continuity_not_supported",
+                "\(model) does not take a reference image, so a shot cannot start from the last frame of the one before. Pick a model that does."
+            )
         }
     }
 }

@@ -2,6 +2,7 @@
 // confirm once; then the click's own page (a batch), which refreshes itself while anything runs.
 
 import Core
+import Formats
 import Web
 
 enum ShotClickPages {
@@ -32,7 +33,8 @@ enum ShotClickPages {
         }
         do {
             let started = try c.storyboardClicks.start(
-                user: user, projectID: id, videoIDs: shots, requested: requested, expectedCost: expected)
+                user: user, projectID: id, videoIDs: shots, requested: requested, expectedCost: expected,
+                continuity: form["continuity"] == "1")
             c.setFlash(
                 "\(started.generations.count == 1 ? "1 generation" : "\(started.generations.count) generations") queued for \(started.total.display). "
                     + GenerationAPI.startedMessage(c))
@@ -63,6 +65,7 @@ enum ShotClickPages {
         let model = catalog.model(named: resolved?.model ?? requested.model ?? "") ?? catalog.models.first
         let takes = requested.takes ?? 1
         let explicit = fields["chosen"] == "1"
+        let continuity = fields["continuity"] == "1"
         let chosen = fields.keys.compactMap { key -> ID<Video>? in
             guard key.hasPrefix("shot_"), let n = Int64(key.dropFirst(5)), n > 0 else { return nil }
             return ID(n)
@@ -75,7 +78,8 @@ enum ShotClickPages {
                     user: user, projectID: id, videoIDs: explicit ? chosen.sorted() : nil,
                     requested: RequestedSettings(
                         model: resolved.model, duration: resolved.duration, aspectRatio: resolved.aspectRatio,
-                        resolution: resolved.resolution, takes: takes))
+                        resolution: resolved.resolution, takes: takes),
+                    continuity: continuity)
             } catch let refusal as StoryboardClicks.Refusal {
                 if case .noSuchProject = refusal { throw refusal.httpError }
                 message =
@@ -101,9 +105,17 @@ enum ShotClickPages {
             \(boxes)
             <small>One click generates at most \(StoryboardClicks.maxShots) shots. Shots already being generated are skipped.</small></fieldset>
             """
+        let chain: HTML =
+            model?.acceptsImage == false
+            ? "<p class=\"muted\">Continuity (each shot from the last frame of the one before) needs a model that takes a reference image.</p>"
+            : """
+            <label class="choice"><input type="checkbox" name="continuity" value="1"\(continuity ? " checked" : "")> Start each shot from the last frame of the shot before</label>
+            <small>One take per shot. A shot is sent only once the shot before it has completed; if that one fails, the shots after it are not sent (nothing charged). A shot’s own reference image wins over the chain.</small>
+            """
         let form = GenerationPages.settingsForm(
             action: Route.storyboards(.generateShots(id)).path, catalog: catalog, model: model, resolved: resolved,
-            takes: takes, leading: leading, takesNote: "Takes per shot: each is a separate video at the same price.")
+            takes: takes, leading: leading, extra: chain,
+            takesNote: "Takes per shot: each is a separate video at the same price.")
         let notesHTML: [HTML] = notes.map { "<p class=\"notice\" role=\"status\">\($0)</p>" }
         var cost: HTML = Views.errorBox(message)
         if let plan, let resolved {
@@ -127,7 +139,11 @@ enum ShotClickPages {
         throws -> HTML
     {
         let rows: [HTML] = plan.shots.map { v in
-            "<tr><td>\(v.position)</td><td>\(v.title)</td><td>\(plan.perShot.display)</td></tr>"
+            let from: HTML =
+                plan.links[v.id].map { " <span class=\"muted\">— from the last frame of shot \($0.fromShot)</span>" }
+                ?? (plan.continuity && plan.references[v.id] != nil
+                    ? " <span class=\"muted\">— from its own reference image</span>" : .empty)
+            return "<tr><td>\(v.position)</td><td>\(v.title)\(from)</td><td>\(plan.perShot.display)</td></tr>"
         }
         let skipped: [HTML] = plan.skipped.map { s in
             "<li>\(s.video.position). \(s.video.title): \(s.reason.message)</li>"
@@ -156,9 +172,34 @@ enum ShotClickPages {
             <input type="hidden" name="takes" value="\(plan.takes)">
             <input type="hidden" name="shots" value="\(plan.shots.map(\.id.description).joined(separator: ","))">
             <input type="hidden" name="expected_cost" value="\(plan.total.jsonText)">
+            <input type="hidden" name="continuity" value="\(plan.continuity ? "1" : "0")">
             <button type="submit" class="primary"\(disabled)>Generate \(count == 1 ? "1 shot" : "\(count) shots") (\(plan.total.display))</button>
             </form>\(budget)
             <p class="muted">One click: every shot starts, or none does (the budget is checked for the total). This is the exact amount recorded; a shot the provider refuses or fails costs nothing.</p>
+            """
+    }
+
+    /// A continuity click that ended with shots not completed: "Continue the chain" reviews a click of the
+    /// same settings from the first of its shots without a completed take (the shot before it gives its
+    /// frame when it has a completed take).
+    static func continueChain(_ batch: Batch) -> HTML {
+        guard batch.continuity, !batch.isActive, let project = batch.projectID,
+            let first = batch.shots.firstIndex(where: { shot in
+                shot.videoID != nil && !shot.generations.contains { $0.status == .completed }
+            })
+        else { return .empty }
+        let videos = batch.shots[first...].compactMap(\.videoID)
+        var query: [(String, String)] = [
+            ("model", batch.settings.model ?? ""), ("duration", batch.settings.duration.map(String.init) ?? ""),
+            ("aspect_ratio", batch.settings.aspectRatio ?? ""), ("resolution", batch.settings.resolution ?? ""),
+            ("takes", "1"), ("continuity", "1"), ("chosen", "1"),
+        ]
+        query += videos.map { ("shot_\($0)", "on") }
+        let href =
+            Route.storyboards(.generateShots(project)).path + "?"
+            + query.map { "\($0.0)=\(URLEncoding.encode($0.1))" }.joined(separator: "&")
+        return """
+            <p><a class="button" href="\(href)">Continue the chain</a> <span class="muted">from “\(batch.shots[first].title)”: \(videos.count == 1 ? "1 shot" : "\(videos.count) shots"), the same settings; you see the price before anything starts.</span></p>
             """
     }
 
@@ -183,7 +224,11 @@ enum ShotClickPages {
                 shot.videoID.map { "<a href=\"\(Route.library(.video($0)).path)\">\(shot.title)</a>" }
                 ?? "\(shot.title) <span class=\"muted\">(deleted)</span>"
             let takes: [HTML] = shot.generations.map { g in
-                "<a href=\"\(Route.generations(.generation(g.id)).path)\">generation \(g.id)</a> \(Views.statusBadge(g.status))"
+                let note: HTML = GenerationPages.chainNote(g).map { "<br><small>\($0)</small>" } ?? .empty
+                let error: HTML =
+                    g.status == .failed ? "<br><small class=\"error\">\(g.errorMessage ?? "Failed.")</small>" : .empty
+                return
+                    "<a href=\"\(Route.generations(.generation(g.id)).path)\">generation \(g.id)</a> \(Views.statusBadge(g.status))\(note)\(error)"
             }
             let cost = shot.generations.reduce(USD.zero) { $0.adding($1.cost) ?? $0 }
             return """
@@ -209,6 +254,7 @@ enum ShotClickPages {
             <table class="history"><thead><tr><th scope="col">Shot</th><th scope="col">Video</th><th scope="col">Generations</th><th scope="col">Cost</th></tr></thead>
             <tbody>\(rows)</tbody></table>
             \(skipped.isEmpty ? HTML.empty : "<h2>Skipped</h2><ul>\(skipped)</ul>")
+            \(continueChain(batch))
             \(back)
             """
         return .html(Views.layout("Batch \(batch.id)", c, body: body, refresh: refresh))

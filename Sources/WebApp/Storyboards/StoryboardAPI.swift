@@ -28,15 +28,19 @@ enum StoryboardAPI {
             }
         default: throw InvalidInput(field: "videoIds", "must be an array of video ids")
         }
-        if let continuity = body["continuity"], !continuity.isNull, continuity != .bool(false) {
-            throw InvalidInput(field: "continuity", "must be false or left out (not offered yet)")
+        var continuity = false
+        switch body["continuity"] {
+        case nil, .null?: break
+        case let .bool(value)?: continuity = value
+        default: throw InvalidInput(field: "continuity", "must be true or false")
         }
         let requested = try Catalog.requested(fromJSON: body["settings"])
         let expected = try GenerationAPI.expectedCost(body["expectedCost"])
         let started: StoryboardClicks.Started
         do {
             started = try c.storyboardClicks.start(
-                user: user, projectID: project, videoIDs: videoIDs, requested: requested, expectedCost: expected)
+                user: user, projectID: project, videoIDs: videoIDs, requested: requested, expectedCost: expected,
+                continuity: continuity)
         } catch let refusal as StoryboardClicks.Refusal {
             throw refusal.httpError
         }
@@ -70,7 +74,8 @@ enum StoryboardAPI {
         return .object([
             ("id", .int(b.id)), ("kind", .string(b.kind.rawValue)), ("projectId", b.projectID.map(JSON.id) ?? .null),
             ("status", .string(b.isActive ? "running" : "finished")), ("settings", b.settings.document),
-            ("takes", .int(b.takes)), ("estimatedCost", .number(b.totalCost.jsonText)),
+            ("takes", .int(b.takes)), ("continuity", .bool(b.continuity)),
+            ("estimatedCost", .number(b.totalCost.jsonText)),
             ("createdAt", .string(b.createdAt.iso)),
             ("counts", .object(counts.sorted { $0.key < $1.key }.map { ($0.key, .int($0.value)) })),
             (

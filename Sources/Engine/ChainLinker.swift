@@ -1,0 +1,69 @@
+// Continuity between shots, the worker's side: once the generation a chained shot follows has finished,
+// take the exact last frame of its stored video (ffmpeg, decoded from the file, never a request thread),
+// fit it to this generation's size as reference images are fitted, and record it as this generation's
+// reference so the next submit sends it as `input_reference`; or, when the one it follows did not
+// complete, cancel this one before anything is sent.
+
+import Core
+import Foundation
+import Glibc
+import Postgres
+import Telemetry
+
+extension GenerationEngine {
+    /// Links one due chained shot; true when it did something.
+    func linkChainOne() throws -> Bool {
+        let links = ChainLinks(db: db)
+        guard let (g, previous) = try links.claim() else { return false }
+        defer { store.unlock(g.id) }
+        guard previous.status == .completed, let video = previous.videoPath else {
+            try links.breakChain(g.id, message: ChainLinks.brokenMessage(previous: previous, shot: g.chainFromShot))
+            return true
+        }
+        do {
+            let png = try lastFrame(of: video, for: g.id)
+            try links.attach(
+                g.id,
+                reference: try ReferenceImages.frameReference(
+                    png: png, size: g.size, mediaDirectory: config.mediaDirectory))
+            Log.info("generation \(g.id): starts from the last frame of generation \(previous.id)")
+        } catch {
+            Log.error("generation \(g.id): no last frame from generation \(previous.id): \(error)")
+            try links.breakChain(
+                g.id,
+                message:
+                    "Not sent: the last frame of \(g.chainFromShot.map { "shot \($0)" } ?? "the shot before") could not be read from its video. Nothing was charged."
+            )
+        }
+        return true
+    }
+
+    struct FrameFailure: Error, CustomStringConvertible {
+        let description: String
+    }
+
+    /// The last decoded frame of a stored video, as PNG bytes: ffmpeg decodes the final seconds and keeps
+    /// overwriting one image (`-update 1`), so what remains is the last frame the file holds.
+    func lastFrame(of video: String, for id: ID<Generation>) throws -> [UInt8] {
+        let output = "tmp/chain-\(id)-\(getpid()).png"
+        mkdir(config.mediaDirectory + "/tmp", 0o755)
+        defer { unlink(config.mediaDirectory + "/" + output) }
+        let outcome = Subprocess.run(
+            config.ffmpegPath,
+            [
+                "-nostdin", "-hide_banner", "-loglevel", "error", "-y", "-protocol_whitelist", "file", "-sseof", "-3",
+                "-i", "file:" + config.mediaDirectory + "/" + video, "-map", "0:v:0", "-an", "-sn", "-dn", "-update",
+                "1",
+                "-fs", String(64 << 20), "-c:v", "png", "-f", "image2", "file:" + config.mediaDirectory + "/" + output,
+            ], timeoutSeconds: 60)
+        switch outcome {
+        case .cannotStart(let code):
+            throw FrameFailure(description: "cannot run \(config.ffmpegPath): \(String(cString: strerror(code)))")
+        case .timedOut: throw FrameFailure(description: "ffmpeg took longer than 60 s")
+        case let .exited(status, log) where status != 0:
+            throw FrameFailure(description: "ffmpeg exited with \(status): \(log.prefix(200))")
+        case .exited: break
+        }
+        return try MediaFiles.read(output, in: config.mediaDirectory, maxBytes: 64 << 20)
+    }
+}

@@ -65,16 +65,62 @@ ALTER TABLE webhook_deliveries ADD CONSTRAINT webhook_deliveries_event_type_chec
   CHECK (event_type IN ('generation.completed', 'generation.failed', 'film.completed', 'film.failed'));
 ALTER TABLE webhook_deliveries ADD COLUMN film_id bigint REFERENCES films ON DELETE SET NULL;
 
-CREATE FUNCTION enqueue_film_webhooks() RETURNS trigger LANGUAGE plpgsql AS $$
+-- One place queues an event's deliveries, for generations and films alike. FOR KEY SHARE: an endpoint being
+-- deleted by a concurrent transaction is waited for and then skipped (see 0015).
+CREATE FUNCTION queue_webhook_deliveries(owner bigint, event text, body text, generation bigint, film bigint)
+RETURNS void LANGUAGE plpgsql AS $$
+DECLARE queued integer;
+BEGIN
+  INSERT INTO webhook_deliveries (endpoint_id, user_id, generation_id, film_id, event_type, message_id, payload)
+  SELECT e.id, e.user_id, generation, film, event, 'msg_' || replace(gen_random_uuid()::text, '-', ''), body
+  FROM webhook_endpoints e
+  WHERE e.user_id = owner AND event = ANY (e.events)
+  FOR KEY SHARE OF e;
+  GET DIAGNOSTICS queued = ROW_COUNT;
+  IF queued > 0 THEN
+    PERFORM pg_notify('promptreel_webhooks', '');
+  END IF;
+END $$;
+
+CREATE OR REPLACE FUNCTION enqueue_generation_webhooks() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
-  event text := CASE NEW.status WHEN 'completed' THEN 'film.completed' ELSE 'film.failed' END;
-  body text;
-  queued integer;
+  event text := CASE NEW.status WHEN 'completed' THEN 'generation.completed' ELSE 'generation.failed' END;
 BEGIN
   IF NOT EXISTS (SELECT 1 FROM webhook_endpoints WHERE user_id = NEW.user_id AND event = ANY (events)) THEN
     RETURN NULL;
   END IF;
-  body := json_build_object(
+  PERFORM queue_webhook_deliveries(NEW.user_id, event, json_build_object(
+    'type', event,
+    'timestamp', iso(coalesce(NEW.completed_at, now())),
+    'data', json_build_object(
+      'id', NEW.id,
+      'videoId', NEW.video_id,
+      'jobId', coalesce(NEW.provider_job_id, NEW.id::text),
+      'status', NEW.status,
+      'model', NEW.model,
+      'seconds', NEW.seconds::text,
+      'size', NEW.size,
+      'cost', CASE WHEN NEW.status = 'completed' THEN coalesce(NEW.actual_cost, NEW.estimated_cost)
+                   ELSE coalesce(NEW.actual_cost, CASE WHEN NEW.possibly_billed THEN NEW.estimated_cost ELSE 0 END) END,
+      'estimatedCost', NEW.estimated_cost,
+      'possiblyBilled', NEW.possibly_billed,
+      'error', CASE WHEN NEW.status = 'failed' THEN coalesce(NEW.error_message, 'The generation failed.') END,
+      'errorCode', NEW.error_code,
+      'videoUrl', CASE WHEN NEW.status = 'completed' AND NEW.video_path IS NOT NULL
+                       THEN '/media/generations/' || NEW.id || '/video.mp4' END,
+      'createdAt', iso(NEW.created_at),
+      'completedAt', iso(NEW.completed_at)))::text, NEW.id, NULL);
+  RETURN NULL;
+END $$;
+
+CREATE FUNCTION enqueue_film_webhooks() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+  event text := CASE NEW.status WHEN 'completed' THEN 'film.completed' ELSE 'film.failed' END;
+BEGIN
+  IF NOT EXISTS (SELECT 1 FROM webhook_endpoints WHERE user_id = NEW.user_id AND event = ANY (events)) THEN
+    RETURN NULL;
+  END IF;
+  PERFORM queue_webhook_deliveries(NEW.user_id, event, json_build_object(
     'type', event,
     'timestamp', iso(coalesce(NEW.completed_at, now())),
     'data', json_build_object(
@@ -89,16 +135,7 @@ BEGIN
       'error', NEW.error,
       'videoUrl', CASE WHEN NEW.status = 'completed' THEN '/media/films/' || NEW.id || '/film.mp4' END,
       'createdAt', iso(NEW.created_at),
-      'completedAt', iso(NEW.completed_at)))::text;
-  INSERT INTO webhook_deliveries (endpoint_id, user_id, film_id, event_type, message_id, payload)
-  SELECT e.id, e.user_id, NEW.id, event, 'msg_' || replace(gen_random_uuid()::text, '-', ''), body
-  FROM webhook_endpoints e
-  WHERE e.user_id = NEW.user_id AND event = ANY (e.events)
-  FOR KEY SHARE OF e;
-  GET DIAGNOSTICS queued = ROW_COUNT;
-  IF queued > 0 THEN
-    PERFORM pg_notify('promptreel_webhooks', '');
-  END IF;
+      'completedAt', iso(NEW.completed_at)))::text, NULL, NEW.id);
   RETURN NULL;
 END $$;
 CREATE TRIGGER films_webhooks AFTER UPDATE OF status ON films

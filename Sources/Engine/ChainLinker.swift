@@ -56,13 +56,8 @@ extension GenerationEngine {
                 "1",
                 "-fs", String(64 << 20), "-c:v", "png", "-f", "image2", "file:" + config.mediaDirectory + "/" + output,
             ], timeoutSeconds: 60)
-        switch outcome {
-        case .cannotStart(let code):
-            throw FrameFailure(description: "cannot run \(config.ffmpegPath): \(String(cString: strerror(code)))")
-        case .timedOut: throw FrameFailure(description: "ffmpeg took longer than 60 s")
-        case let .exited(status, log) where status != 0:
-            throw FrameFailure(description: "ffmpeg exited with \(status): \(log.prefix(200))")
-        case .exited: break
+        if let failure = outcome.failure(config.ffmpegPath, timeoutSeconds: 60) {
+            throw FrameFailure(description: failure)
         }
         return try MediaFiles.read(output, in: config.mediaDirectory, maxBytes: 64 << 20)
     }

@@ -193,15 +193,10 @@ struct FilmMaker: BackgroundWork {
                     crossfade: crossfade) + outputCap + out
         }
         let deadline = copy ? 30 + expected : 60 + expected * 4
-        switch Subprocess.run(config.ffmpegPath, arguments, timeoutSeconds: deadline) {
-        case .cannotStart(let code):
-            throw Failure(message: "ffmpeg could not run (\(String(cString: strerror(code)))); nothing was made.")
-        case .timedOut:
-            throw Failure(message: "ffmpeg took longer than \(Int(deadline)) s; nothing was kept.")
-        case let .exited(status, log) where status != 0:
-            throw Failure(message: "ffmpeg failed (exit \(status)): \(log.prefix(300))")
-        case .exited:
-            break
+        if let failure = Subprocess.run(config.ffmpegPath, arguments, timeoutSeconds: deadline).failure(
+            config.ffmpegPath, timeoutSeconds: deadline)
+        {
+            throw Failure(message: "Stitching failed (\(failure)); nothing was kept.")
         }
         if let hold = config.failpoint?.split(separator: "=").dropFirst().first.flatMap({ Double($0) }),
             config.failpoint?.hasPrefix("film-hold=") == true

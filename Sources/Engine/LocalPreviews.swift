@@ -77,15 +77,8 @@ struct LocalPreviews: Sendable {
             seconds: seconds, maxBytes: maxBytes)
         let outcome = Subprocess.run(ffmpeg, arguments, timeoutSeconds: timeoutSeconds)
         do throws(Failure) {
-            switch outcome {
-            case .cannotStart(let code):
-                throw Failure(description: "cannot run \(ffmpeg): \(String(cString: strerror(code)))")
-            case .timedOut:
-                throw Failure(description: "ffmpeg took longer than \(Int(timeoutSeconds)) s")
-            case let .exited(status, log) where status != 0:
-                throw Failure(description: "ffmpeg exited with \(status): \(log.prefix(300))")
-            case .exited:
-                break
+            if let failure = outcome.failure(ffmpeg, timeoutSeconds: timeoutSeconds) {
+                throw Failure(description: failure)
             }
             let bytes: [UInt8]
             do { bytes = try MediaFiles.read(output, in: directory, maxBytes: maxBytes) } catch {

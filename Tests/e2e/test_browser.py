@@ -175,6 +175,16 @@ class Steps:
                 return
         raise AssertionError(f"no button or link starting with {text!r} on {self.d.current_url}")
 
+    def sign_up(self, tag):
+        """Signs up a new account and logs in (sign-up never signs in); returns its email."""
+        self.go("/signup")
+        email = unique_email(tag)
+        for step in ("Sign up", "Log in"):
+            self.fill("email", email)
+            self.fill("password", PASSWORD)
+            self.click(step)
+        return email
+
     def text(self):
         """The page's text; retried while a meta refresh is reloading the page."""
         def read():

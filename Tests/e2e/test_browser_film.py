@@ -6,7 +6,7 @@ import os
 
 from selenium.webdriver.common.by import By
 
-from conftest import PASSWORD, unique_email, wait_until
+from conftest import wait_until
 from test_browser import Steps, make_driver
 
 
@@ -17,14 +17,7 @@ def run_film_flow(javascript, tmp_path):
     driver = make_driver(javascript, downloads)
     s = Steps(driver, tag)
     try:
-        s.go("/signup")
-        email = unique_email("film")
-        s.fill("email", email)
-        s.fill("password", PASSWORD)
-        s.click("Sign up")
-        s.fill("email", email)
-        s.fill("password", PASSWORD)
-        s.click("Log in")
+        s.sign_up("film")
         s.fill("name", "Lighthouse")
         s.click("Create project")
         for title, clip in [("Dawn", "640x360@24,audio,1.5"), ("Storm", "640x360@24,audio,1"),

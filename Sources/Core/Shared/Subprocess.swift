@@ -14,6 +14,17 @@ package enum Subprocess {
         case timedOut(output: String)
         /// posix_spawn failed (the errno): missing program, no memory, too many processes.
         case cannotStart(Int32)
+
+        /// Why the run is not a success, in words for a log or an error message (nil: it exited with 0).
+        package func failure(_ program: String, timeoutSeconds: Double) -> String? {
+            switch self {
+            case let .cannotStart(code): "cannot run \(program): \(String(cString: strerror(code)))"
+            case .timedOut: "\((program as NSString).lastPathComponent) took longer than \(Int(timeoutSeconds)) s"
+            case let .exited(status, log) where status != 0:
+                "\((program as NSString).lastPathComponent) exited with \(status): \(log.prefix(300))"
+            case .exited: nil
+            }
+        }
     }
 
     package static func run(_ executable: String, _ arguments: [String], timeoutSeconds: Double, maxOutput: Int = 4096)

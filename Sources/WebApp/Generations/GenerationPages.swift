@@ -146,11 +146,7 @@ enum GenerationPages {
                     <p class="estimate">\(resolved.duration) s × \(Views.perSecond(price)) = <strong>\(resolved.estimatedCost.display)</strong>\(perTake)
                     <span class="muted">(\(model.displayName), \(resolved.aspectRatio), \(resolved.resolution), \(resolved.size))</span></p>
                     <form method="post" action="\(Route.generations(.generateVideo(video: video.id)).path)">\(Views.csrfField(c))
-                    <input type="hidden" name="model" value="\(resolved.model)">
-                    <input type="hidden" name="duration" value="\(resolved.duration)">
-                    <input type="hidden" name="aspect_ratio" value="\(resolved.aspectRatio)">
-                    <input type="hidden" name="resolution" value="\(resolved.resolution)">
-                    <input type="hidden" name="takes" value="\(takes)">
+                    \(settingsFields(resolved, takes: takes))
                     <input type="hidden" name="expected_cost" value="\(total.jsonText)">
                     <input type="hidden" name="image_fit" value="\(fit.rawValue)">
                     <button type="submit" class="primary"\(disabled)>\(button)</button>
@@ -168,6 +164,17 @@ enum GenerationPages {
             </div>
             """
         return .html(Views.layout("Generate", c, body: body), status: status)
+    }
+
+    /// The confirmed settings as the confirm form's hidden fields.
+    static func settingsFields(_ resolved: ResolvedSettings, takes: Int) -> HTML {
+        """
+        <input type="hidden" name="model" value="\(resolved.model)">
+        <input type="hidden" name="duration" value="\(resolved.duration)">
+        <input type="hidden" name="aspect_ratio" value="\(resolved.aspectRatio)">
+        <input type="hidden" name="resolution" value="\(resolved.resolution)">
+        <input type="hidden" name="takes" value="\(takes)">
+        """
     }
 
     /// What is left of the budget beside a confirm button, and the attributes that disable the button when

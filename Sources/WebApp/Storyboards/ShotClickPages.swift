@@ -165,11 +165,7 @@ enum ShotClickPages {
             <tbody>\(rows)</tbody><tfoot><tr><th scope="row" colspan="2">Total</th><td><strong id="total">\(plan.total.display)</strong></td></tr></tfoot></table>
             \(skippedHTML)
             <form method="post" action="\(Route.storyboards(.generateShots(projectID)).path)">\(Views.csrfField(c))
-            <input type="hidden" name="model" value="\(resolved.model)">
-            <input type="hidden" name="duration" value="\(resolved.duration)">
-            <input type="hidden" name="aspect_ratio" value="\(resolved.aspectRatio)">
-            <input type="hidden" name="resolution" value="\(resolved.resolution)">
-            <input type="hidden" name="takes" value="\(plan.takes)">
+            \(GenerationPages.settingsFields(resolved, takes: plan.takes))
             <input type="hidden" name="shots" value="\(plan.shots.map(\.id.description).joined(separator: ","))">
             <input type="hidden" name="expected_cost" value="\(plan.total.jsonText)">
             <input type="hidden" name="continuity" value="\(plan.continuity ? "1" : "0")">

@@ -89,6 +89,10 @@ def test_cuts_join_matching_shots_without_reencoding_and_crossfades_are_made(wor
     assert fade["status"] == "completed" and fade["reencoded"] is True, fade
     streams, duration = probe(download(token, fade["videoUrl"]).content)
     assert abs(duration - 3.5) <= 0.3 and streams["audio"]["codec_name"] == "aac"
+    # Usage counts them (films cost no provider money).
+    usage = api("GET", "/api/usage", token).json()["films"]
+    assert usage["count"] == 2 and abs(usage["seconds"] - 8.0) <= 0.6 and usage["averageMakingSeconds"] is not None
+    assert "Films made: 2" in b.get("/usage").text
     # The film history keeps both; moving a shot marks them out of date.
     films = api("GET", f"/api/projects/{project}/films", token).json()
     assert [f["id"] for f in films["data"]] == [fade["id"], film["id"]] and films["has_more"] is False

@@ -195,17 +195,32 @@ package struct UsageGroup: Sendable, Equatable {
     package let figures: UsageFigures
 }
 
+/// Films finished in a report's range: they cost nothing, but they take a worker's time.
+package struct FilmUsage: Sendable, Equatable {
+    package var count = 0
+    package var seconds = 0.0
+    /// Summed over the films, from each maker's start to the kept film.
+    package var makingSeconds = 0.0
+
+    package var averageMakingSeconds: Double? { count > 0 ? makingSeconds / Double(count) : nil }
+}
+
 package struct UsageReport: Sendable {
     package let range: UsageRange
     package let scope: UsageScope
     package let total: UsageFigures
     private(set) var groups: [UsageGrouping: [UsageGroup]]
+    package let films: FilmUsage
 
-    package init(range: UsageRange, scope: UsageScope, total: UsageFigures, groups: [UsageGrouping: [UsageGroup]]) {
+    package init(
+        range: UsageRange, scope: UsageScope, total: UsageFigures, groups: [UsageGrouping: [UsageGroup]],
+        films: FilmUsage = FilmUsage()
+    ) {
         self.range = range
         self.scope = scope
         self.total = total
         self.groups = groups
+        self.films = films
     }
 
     /// Days in key order; models, projects and users by spend (largest first); failures by count.

@@ -69,7 +69,30 @@ package struct UsageStore {
                 groups[grouping, default: []].append(UsageGroup(key: key, label: label, figures: figures))
             }
         }
-        return UsageReport(range: range, scope: scope, total: total, groups: groups)
+        return UsageReport(
+            range: range, scope: scope, total: total, groups: groups, films: try films(range: range, scope: scope))
+    }
+
+    /// The films finished in the range (by the UTC day they completed): how many, their seconds, and the time
+    /// their makers took (start to kept film).
+    func films(range: UsageRange, scope: UsageScope) throws -> FilmUsage {
+        let owner: Query =
+            switch scope {
+            case let .user(id): "AND f.user_id = \(id)"
+            case .everyone: ""
+            }
+        let row = try db.execute(
+            """
+            SELECT count(*) AS n, coalesce(sum(f.duration_seconds), 0)::float8::text AS seconds,
+                   coalesce(sum(extract(epoch FROM f.completed_at - f.started_at)), 0)::float8::text AS making
+            FROM films f
+            WHERE f.status = 'completed'
+              AND f.completed_at >= (\(range.from.text)::date::timestamp AT TIME ZONE 'UTC')
+              AND f.completed_at < ((\(range.to.text)::date + 1)::timestamp AT TIME ZONE 'UTC') \(fragment: owner)
+            """)[0]
+        return FilmUsage(
+            count: Int(row.int("n")), seconds: Double(row.string("seconds")) ?? 0,
+            makingSeconds: Double(row.string("making")) ?? 0)
     }
 
     package static func figures(_ row: Row) throws -> UsageFigures {

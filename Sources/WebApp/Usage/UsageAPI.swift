@@ -22,6 +22,16 @@ enum UsageAPI {
                 ("from", .string(report.range.from.text)), ("to", .string(report.range.to.text)),
                 ("groupBy", .string(grouping.rawValue)), ("scope", .string(report.scope.parameter)),
                 ("groups", .array(groups)), ("total", .object(fields(report.total))),
+                (
+                    "films",
+                    .object([
+                        ("count", .int(report.films.count)), ("seconds", .number(Usage.tenths(report.films.seconds))),
+                        (
+                            "averageMakingSeconds",
+                            report.films.averageMakingSeconds.map { .number(Usage.tenths($0)) } ?? .null
+                        ),
+                    ])
+                ),
             ]))
     }
 

@@ -79,8 +79,16 @@ enum UsagePages {
             on \(t.count) generations and roundtables; \(t.completed) completed, \(t.failed) failed\(rate).</p>
             <p>Possibly billed: <strong>\(t.possiblyBilled.display)</strong> <span class="muted">— failures whose outcome the provider did not \
             confirm. They are part of the spend above and stay counted against budgets.</span></p>\(unknownCalls(t.unknownCostCalls))
+            \(filmsLine(report.films))
             <p class="muted">Spend is counted as budgets count it: on the UTC day of the click, at the actual cost once finished, at the \
             estimate while queued or in flight, and $0 for failures the provider did not bill.</p>
+            """
+    }
+
+    static func filmsLine(_ f: FilmUsage) -> HTML {
+        guard f.count > 0 else { return .empty }
+        return """
+            <p>Films made: <strong>\(f.count)</strong>, \(Formatting.seconds(f.seconds)) of film\(f.averageMakingSeconds.map { ", \(Formatting.seconds($0)) each to make on average" } ?? "") <span class="muted">(stitching costs no provider money)</span>.</p>
             """
     }
 

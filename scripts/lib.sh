@@ -29,9 +29,14 @@ build_app() {
     local mode=$1
     case $mode in release|debug) ;; *) say "unknown build mode '$mode' (release or debug)"; return 1 ;; esac
     say "building ($mode)…"
-    (cd "$ROOT" && swift build -c "$mode" $IMPORT_CHECK 2>&1 | grep -vE '^(\[|Building|Compiling|Write|Linking|Planning|Fetching|Computing|Creating|Working|Cloning)' >&2) || true
+    # A failed build stops here, even when an older binary is still on disk (it must never run stale code).
+    local status=0 log
+    log=$(mktemp)
+    (cd "$ROOT" && swift build -c "$mode" $IMPORT_CHECK) >"$log" 2>&1 || status=$?
+    grep -vE '^(\[|Building|Compiling|Write|Linking|Planning|Fetching|Computing|Creating|Working|Cloning)' "$log" >&2 || true
+    rm -f "$log"
     BIN="$ROOT/.build/$mode/promptreel"
-    [ -x "$BIN" ] || { say "build failed"; return 1; }
+    [ "$status" -eq 0 ] && [ -x "$BIN" ] || { say "build failed"; return 1; }
 }
 
 build_release() { build_app release; }

@@ -119,6 +119,9 @@ struct FilmMaker: BackgroundWork {
         do { paths = try films.takePaths(film) } catch {
             throw Failure(message: "The shots could not be read: \(error)")
         }
+        guard access(config.ffmpegPath, X_OK) == 0, access(ffprobe, X_OK) == 0 else {
+            throw Failure(message: "ffmpeg is not installed on the worker (\(config.ffmpegPath)); nothing was made.")
+        }
         var inputs: [(path: String, probe: Probe)] = []
         for (index, shot) in film.shots.enumerated() {
             let name = "Shot \(index + 1) (“\(shot.title)”)"
@@ -131,9 +134,6 @@ struct FilmMaker: BackgroundWork {
                 throw Failure(message: "\(name): its take’s video file cannot be read as a video.")
             }
             inputs.append((media + "/" + path, probe))
-        }
-        guard access(config.ffmpegPath, X_OK) == 0, access(ffprobe, X_OK) == 0 else {
-            throw Failure(message: "ffmpeg is not installed on the worker (\(config.ffmpegPath)); nothing was made.")
         }
         let size =
             film.requestedSize ?? Self.mostCommon(inputs.map { "\($0.probe.width)x\($0.probe.height)" }).flatMap {
@@ -232,14 +232,20 @@ struct FilmMaker: BackgroundWork {
         let previews = LocalPreviews(ffmpeg: config.ffmpegPath)
         var poster: String?
         var sheet: String?
-        for (asset, name) in [(MediaAsset.thumbnail, "poster.webp"), (.spritesheet, "spritesheet.jpg")] {
+        // A long film's sheet is made from its key frames (every shot starts with one); if that leaves too few,
+        // from every frame.
+        let attempts: [(MediaAsset, String, Bool)] =
+            [(.thumbnail, "poster.webp", false)]
+            + (made.seconds > 30 ? [(.spritesheet, "spritesheet.jpg", true)] : [])
+            + [(.spritesheet, "spritesheet.jpg", false)]
+        for (asset, name, keyframesOnly) in attempts where asset == .thumbnail ? poster == nil : sheet == nil {
             do {
                 _ = try previews.make(
                     asset, in: media, video: videoPath, output: directory + "/" + name, seconds: made.seconds,
-                    frame: (made.width, made.height))
+                    frame: (made.width, made.height), keyframesOnly: keyframesOnly)
                 if asset == .thumbnail { poster = directory + "/" + name } else { sheet = directory + "/" + name }
             } catch {
-                Log.error("film \(film.id): no \(name): \(error)")
+                Log.error("film \(film.id): no \(name)\(keyframesOnly ? " from key frames" : ""): \(error)")
             }
         }
         return Films.Made(

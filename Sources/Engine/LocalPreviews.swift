@@ -30,7 +30,12 @@ struct LocalPreviews: Sendable {
 
     /// The ffmpeg command line making `asset` from `video` into `output`. `seconds` is the video's
     /// duration (ffprobe's); without it the poster is the first frame and the sheet takes 2 frames a second.
-    static func arguments(_ asset: MediaAsset, video: String, output: String, seconds: Double?, maxBytes: Int)
+    /// `keyframesOnly`: the sheet is made from the key frames alone (a long film: decoding every frame of
+    /// it would take seconds; its shots each start with one).
+    static func arguments(
+        _ asset: MediaAsset, video: String, output: String, seconds: Double?, maxBytes: Int,
+        keyframesOnly: Bool = false
+    )
         -> [String]
     {
         let duration = seconds.flatMap { $0.isFinite && $0 > 0.05 ? $0 : nil }
@@ -49,7 +54,8 @@ struct LocalPreviews: Sendable {
             let frames = columns * rows
             let rate = duration.map { String(format: "%.6f", Double(frames) / $0) } ?? "2"
             let filter = "fps=\(rate),scale=trunc(iw/4)*2:trunc(ih/4)*2,tile=\(columns)x\(rows)"
-            return common + input + ["-map", "0:v:0", "-vf", filter, "-frames:v", "1"] + limits
+            return common + (keyframesOnly ? ["-skip_frame", "nokey"] : []) + input
+                + ["-map", "0:v:0", "-vf", filter, "-frames:v", "1"] + limits
                 + ["-c:v", "mjpeg", "-q:v", "4", "-f", "image2", output]
         case .video:
             return []
@@ -69,12 +75,12 @@ struct LocalPreviews: Sendable {
     /// on failure.
     func make(
         _ asset: MediaAsset, in directory: String, video: String, output: String, seconds: Double?,
-        frame: (width: Int, height: Int)?
+        frame: (width: Int, height: Int)?, keyframesOnly: Bool = false
     ) throws(Failure) -> Made {
         guard asset != .video else { throw Failure(description: "the video is never made locally") }
         let arguments = Self.arguments(
             asset, video: directory + "/" + video, output: directory + "/" + output,
-            seconds: seconds, maxBytes: maxBytes)
+            seconds: seconds, maxBytes: maxBytes, keyframesOnly: keyframesOnly)
         let outcome = Subprocess.run(ffmpeg, arguments, timeoutSeconds: timeoutSeconds)
         do throws(Failure) {
             if let failure = outcome.failure(ffmpeg, timeoutSeconds: timeoutSeconds) {

@@ -104,6 +104,13 @@ let everyRoute: [Route] = [
     .media(generation: 8, file: "video.mp4"),
 ]
 
+@Test func filmLinkTokensAreLeftOutOfLoggedPaths() {
+    let token = String(repeating: "k", count: 43)
+    #expect(Route.loggable("/shared/films/\(token)/film.mp4") == "/shared/films/[token]/film.mp4")
+    #expect(Route.loggable("/shared/films/\(token)") == "/shared/films/[token]")
+    #expect(Route.loggable("/api/films/3") == "/api/films/3")
+}
+
 @Suite struct EveryRoute {
     /// The route cases declared in the sources: Route's own (not its areas) and every area enum's.
     static func declaredCases() throws -> Set<String> {

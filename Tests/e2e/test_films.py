@@ -92,7 +92,7 @@ def test_cuts_join_matching_shots_without_reencoding_and_crossfades_are_made(wor
     # Usage counts them (films cost no provider money).
     usage = api("GET", "/api/usage", token).json()["films"]
     assert usage["count"] == 2 and abs(usage["seconds"] - 8.0) <= 0.6 and usage["averageMakingSeconds"] is not None
-    assert "Films made: 2" in b.get("/usage").text
+    assert "Films made: <strong>2</strong>" in b.get("/usage").text
     # The film history keeps both; moving a shot marks them out of date.
     films = api("GET", f"/api/projects/{project}/films", token).json()
     assert [f["id"] for f in films["data"]] == [fade["id"], film["id"]] and films["has_more"] is False
@@ -204,5 +204,29 @@ def test_read_only_links(worker):
     assert api("DELETE", f"/api/film-links/{link['id']}", token).status_code == 204
     assert requests.get(BASE + link["url"], timeout=10).status_code == 404
     assert requests.get(BASE + link["url"] + "/film.mp4", timeout=10).status_code == 404
+    # The token (a secret) is in no log line, even of the refused requests.
+    token_part = link["url"].rsplit("/", 1)[1]
+    assert token_part not in open(os.path.join(os.environ["PROMPTREEL_LOCAL"], "app.log")).read()
     for bad in [{"expiresInHours": 0}, {"expiresInHours": 2161}, {"expiresInHours": "24"}]:
         assert api("POST", f"/api/films/{film['id']}/links", token, json=bad).status_code == 422
+
+
+def test_a_missing_take_or_a_missing_ffmpeg_fails_the_film_plainly(session_worker):
+    _, token, project, ids = project_of(["320x180@12,silent,1"] * 2, name="Faults")
+    generate_all(token, project)
+    # A worker without ffmpeg: a clear refusal, nothing made.
+    session_worker["worker"].stop()
+    bare = WorkerProcess(PROMPTREEL_FFMPEG="/nonexistent/ffmpeg")
+    try:
+        film = wait_film(token, make_film(token, project), status="failed")
+        assert film["status"] == "failed" and "ffmpeg is not installed" in film["error"], film
+        assert film["videoUrl"] is None and not os.path.exists(os.path.join(MEDIA, f"films/{film['id']}"))
+    finally:
+        bare.stop()
+        session_worker["worker"] = WorkerProcess()
+    # A take whose file is gone: the film fails naming the shot.
+    take = api("GET", f"/api/videos/{ids[1]}", token).json()["chosenGenerationId"]
+    path = sql(f"SELECT video_path FROM generations WHERE id = {take}")
+    os.remove(os.path.join(MEDIA, path))
+    film = wait_film(token, make_film(token, project), status="failed")
+    assert film["status"] == "failed" and film["error"].startswith("Shot 2 (“Shot 2”): its take’s video file is missing"), film

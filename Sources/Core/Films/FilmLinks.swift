@@ -72,14 +72,16 @@ package struct FilmLinks {
         ).first?.id("film_id")
     }
 
-    /// The completed film a live token opens (nil: unknown, expired, revoked, or the film is gone).
+    /// The completed film a live token opens (nil: unknown, expired, revoked, the film is gone, or its
+    /// owner's account is disabled).
     package func film(token: String) throws -> Film? {
         guard token.utf8.count == 43, Crypto.base64urlDecode(token)?.count == 32 else { return nil }
         return try db.execute(
             """
             SELECT \(fragment: Film.columns) FROM film_links l JOIN films f ON f.id = l.film_id JOIN projects p ON p.id = f.project_id
+              JOIN users u ON u.id = f.user_id
             WHERE l.token_hash = \(Bytes(Crypto.sha256(token))) AND l.revoked_at IS NULL AND l.expires_at > now()
-              AND f.status = 'completed'
+              AND f.status = 'completed' AND u.disabled_at IS NULL
             """
         ).first.map(Film.init)
     }

@@ -137,6 +137,22 @@ package struct ReferenceImages {
         ).first.map(ReferenceImage.init)
     }
 
+    /// The reference images of the project's videos (one query for a storyboard click).
+    package func current(projectID: ID<Project>, userID: ID<User>) throws -> [ID<Video>: ReferenceImage] {
+        var images: [ID<Video>: ReferenceImage] = [:]
+        for row in try db.execute(
+            """
+            SELECT r.video_id, r.path, r.content_type, r.width, r.height, r.bytes, r.sha256, iso(r.created_at) AS created_at
+            FROM video_reference_images r JOIN videos v ON v.id = r.video_id
+            WHERE v.project_id = \(projectID) AND v.user_id = \(userID)
+            """)
+        {
+            let image = ReferenceImage(row)
+            images[image.videoID] = image
+        }
+        return images
+    }
+
     /// Checks the bytes, stores them, and makes them the video's reference image (replacing any other).
     package func upload(videoID: ID<Video>, userID: ID<User>, bytes: [UInt8]) throws -> ReferenceImage {
         guard !bytes.isEmpty else { throw Refusal.empty }

@@ -4,7 +4,7 @@
 
 import Formats
 import Foundation
-package import Images
+import Images
 package import Postgres
 
 package struct ChainLinks {

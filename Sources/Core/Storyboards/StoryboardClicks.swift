@@ -143,7 +143,10 @@ package struct StoryboardClicks {
             throw Refusal.invalidSettings(
                 SettingsError(field: .settings, message: "the total for these takes is too large"))
         }
-        let generations = Generations(db: db, config: config)
+        let images = ReferenceImages(
+            db: db, mediaDirectory: config.engine.mediaDirectory, images: config.images,
+            defaultQuotaBytes: config.storageQuotaBytes)
+        let ownImages = try images.current(projectID: projectID, userID: user.id)
         let model = catalog.model(named: settings.model)
         if continuity {
             guard takes == 1 else { throw Refusal.continuityNeedsOneTake }
@@ -162,21 +165,17 @@ package struct StoryboardClicks {
                 skipped.append(Skip(video: video, reason: .noPrompt))
                 continue
             }
-            do {
-                if let frame = try generations.referenceFrame(
-                    video: video, user: user, model: model, size: settings.size, fit: .crop)
-                {
-                    references[video.id] = frame
-                }
-            } catch Generations.Refusal.referenceImageNotSupported {
-                skipped.append(Skip(video: video, reason: .referenceImageNotSupported))
-                continue
-            } catch Generations.Refusal.referenceImageRequired {
-                // With continuity the shot before gives it its image, when there is one.
-                if !continuity || index == 0 {
-                    skipped.append(Skip(video: video, reason: .referenceImageRequired))
+            // The model's image rules, as for one video: its own image is fitted to the size now.
+            if let image = ownImages[video.id] {
+                guard model?.acceptsImage != false else {
+                    skipped.append(Skip(video: video, reason: .referenceImageNotSupported))
                     continue
                 }
+                references[video.id] = try images.fitted(image, size: settings.size, mode: .crop)
+            } else if model?.requiresImage == true, !continuity || index == 0 {
+                // (With continuity the shot before gives it its image, when there is one.)
+                skipped.append(Skip(video: video, reason: .referenceImageRequired))
+                continue
             }
             // A shot's own image wins over the chain; else it follows the shot before it in the storyboard:
             // that shot's new generation when this click starts one, else its completed chosen take.

@@ -188,7 +188,7 @@ enum FilmPages {
         return try serve(c, film: film, file: file)
     }
 
-    static func serve(_ c: Context, film: Film, file: String) throws -> Response {
+    static func serve(_ c: Context, film: Film, file: String, shared: Bool = false) throws -> Response {
         let path: String?
         let type: String
         switch file {
@@ -199,6 +199,11 @@ enum FilmPages {
         }
         guard film.status == .completed, let path else { throw HTTPError.notFound("No such file.") }
         var response = Media.accelRedirect(path, contentType: type)
+        if shared {
+            // A revoked or expired link must stop working at once: no cached copy to replay.
+            response.headers.removeAll { $0.0 == "Cache-Control" }
+            response.addHeader("Cache-Control", "private, no-cache")
+        }
         if c.request.query["download"] == "1", file == "film.mp4" {
             response.addHeader(
                 "Content-Disposition", Media.attachment(name: film.projectName, suffix: "film-\(film.id)", ext: "mp4"))
@@ -227,6 +232,6 @@ enum FilmPages {
 
     static func sharedMedia(_ c: inout Context, token: String, file: String) throws -> Response {
         guard let film = try FilmLinks(db: c.db).film(token: token) else { throw HTTPError.notFound("No such file.") }
-        return try serve(c, film: film, file: file)
+        return try serve(c, film: film, file: file, shared: true)
     }
 }

@@ -115,10 +115,11 @@ public final class App {
         if let userID { metadata["user_id"] = "\(userID)" }
         if http.status >= 500 {
             Log.error(
-                "\(request.method) \(request.path) -> \(http.status): \(http.logDetail ?? http.publicMessage)", metadata
+                "\(request.method) \(Route.loggable(request.path)) -> \(http.status): \(http.logDetail ?? http.publicMessage)",
+                metadata
             )
         } else {
-            Log.info("\(request.method) \(request.path) -> \(http.status)", metadata)
+            Log.info("\(request.method) \(Route.loggable(request.path)) -> \(http.status)", metadata)
         }
         if http.status == 503 { connection = connection?.isHealthy == true ? connection : nil }
         return ErrorPages.response(for: http, request: request) { Views.errorPage($0) }

@@ -107,6 +107,14 @@ package enum Route: Equatable, Sendable {
     /// Room for the multipart framing and the CSRF field around an uploaded file.
     static let formOverheadBytes = 64 << 10
 
+    /// The path as log lines may show it: a film link's token (a secret) is left out.
+    package static func loggable(_ path: String) -> String {
+        guard path.hasPrefix("/shared/films/") else { return path }
+        var segments = path.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
+        if segments.count > 3 { segments[3] = "[token]" }
+        return segments.joined(separator: "/")
+    }
+
     /// Media is fetched by browsers (cookie) and by API clients (bearer token).
     var acceptsBearer: Bool {
         switch self {

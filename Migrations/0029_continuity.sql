@@ -9,5 +9,7 @@ ALTER TABLE generations
   -- The storyboard place of the shot it follows, when the click was made ("the last frame of shot 3").
   ADD COLUMN chain_from_shot integer,
   -- False while it waits for the frame of the one it follows.
-  ADD COLUMN chain_ready boolean NOT NULL DEFAULT true;
+  ADD COLUMN chain_ready boolean NOT NULL DEFAULT true,
+  -- When a worker could not take that frame for a reason of its own (no ffmpeg, a full disk): try again then.
+  ADD COLUMN chain_retry_at timestamptz;
 CREATE INDEX generations_chain_waiting ON generations (chain_previous_id) WHERE NOT chain_ready;

@@ -20,26 +20,41 @@ extension GenerationEngine {
             try links.breakChain(g.id, message: ChainLinks.brokenMessage(previous: previous, shot: g.chainFromShot))
             return true
         }
+        let png: [UInt8]
         do {
-            let png = try lastFrame(of: video, for: g.id)
+            png = try lastFrame(of: video, for: g.id)
+        } catch let failure as FrameFailure where !failure.videoUnreadable {
+            // ffmpeg missing or stuck on this host: nothing is wrong with the shot; another pass tries again.
+            Log.error("generation \(g.id): no last frame yet (\(failure)); trying again in 30 s")
+            try links.retryLater(g.id, seconds: 30)
+            return true
+        } catch {
+            Log.error("generation \(g.id): the video of generation \(previous.id) gives no last frame: \(error)")
+            try links.breakChain(
+                g.id,
+                message:
+                    "Not sent: the last frame of \(g.chainFromShot.map { "shot \($0)" } ?? "the shot before") could not be read from its video. Nothing was charged."
+            )
+            return true
+        }
+        do {
             try links.attach(
                 g.id,
                 reference: try ReferenceImages.frameReference(
                     png: png, size: g.size, mediaDirectory: config.mediaDirectory))
             Log.info("generation \(g.id): starts from the last frame of generation \(previous.id)")
         } catch {
-            Log.error("generation \(g.id): no last frame from generation \(previous.id): \(error)")
-            try links.breakChain(
-                g.id,
-                message:
-                    "Not sent: the last frame of \(g.chainFromShot.map { "shot \($0)" } ?? "the shot before") could not be read from its video. Nothing was charged."
-            )
+            // Keeping or fitting the frame failed here (a full disk, the database): try again later.
+            Log.error("generation \(g.id): the last frame could not be kept (\(error)); trying again in 30 s")
+            try links.retryLater(g.id, seconds: 30)
         }
         return true
     }
 
     struct FrameFailure: Error, CustomStringConvertible {
         let description: String
+        /// ffmpeg ran and could not read the video (as opposed to not running at all, or not in time).
+        var videoUnreadable = false
     }
 
     /// The last decoded frame of a stored video, as PNG bytes: ffmpeg decodes the final seconds and keeps
@@ -57,8 +72,11 @@ extension GenerationEngine {
                 "-fs", String(64 << 20), "-c:v", "png", "-f", "image2", "file:" + config.mediaDirectory + "/" + output,
             ], timeoutSeconds: 60)
         if let failure = outcome.failure(config.ffmpegPath, timeoutSeconds: 60) {
+            if case .exited = outcome { throw FrameFailure(description: failure, videoUnreadable: true) }
             throw FrameFailure(description: failure)
         }
-        return try MediaFiles.read(output, in: config.mediaDirectory, maxBytes: 64 << 20)
+        do { return try MediaFiles.read(output, in: config.mediaDirectory, maxBytes: 64 << 20) } catch {
+            throw FrameFailure(description: "ffmpeg wrote no frame: \(error)", videoUnreadable: true)
+        }
     }
 }

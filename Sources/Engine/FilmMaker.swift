@@ -35,10 +35,7 @@ struct FilmMaker: BackgroundWork {
                 )
             } else {
                 // Deleted while it was being made.
-                for path in [made.videoPath, made.posterPath, made.spritesheetPath].compactMap({ $0 }) {
-                    unlink(config.mediaDirectory + "/" + path)
-                }
-                rmdir(config.mediaDirectory + "/" + Films.directory(film.id))
+                films.removeFiles(film.id)
             }
         } catch let failure as Failure {
             Log.error("film \(film.id) failed: \(failure.message)")
@@ -57,6 +54,9 @@ struct FilmMaker: BackgroundWork {
         var frameRate = ""
         var pixelFormat = ""
         var videoCodec = ""
+        /// H.264 profile, level and the decoder set-up (SPS/PPS): joined without re-encoding only when equal,
+        /// since an MP4 keeps one set-up for the whole track.
+        var videoSetup = ""
         var audioCodec: String?
         var sampleRate: String?
         var channels: Int?
@@ -74,8 +74,8 @@ struct FilmMaker: BackgroundWork {
             ffprobe,
             [
                 "-v", "error", "-show_entries",
-                "stream=codec_type,codec_name,width,height,pix_fmt,r_frame_rate,sample_rate,channels,duration:format=duration",
-                "-of", "json", "file:" + path,
+                "stream=codec_type,codec_name,profile,level,extradata_hash,width,height,pix_fmt,r_frame_rate,sample_rate,channels,duration:format=duration",
+                "-show_data_hash", "sha256", "-of", "json", "file:" + path,
             ], timeoutSeconds: 30, maxOutput: 64 << 10)
         guard case let .exited(0, output) = outcome, let doc = try? JSONParser.parse(output),
             case let .array(streams)? = doc["streams"]
@@ -90,6 +90,10 @@ struct FilmMaker: BackgroundWork {
                 p.height = s["height"]?.intValue ?? 0
                 p.pixelFormat = s["pix_fmt"]?.stringValue ?? ""
                 p.frameRate = s["r_frame_rate"]?.stringValue ?? ""
+                p.videoSetup = [
+                    s["profile"]?.stringValue, s["level"]?.intValue.map(String.init), s["extradata_hash"]?.stringValue,
+                ]
+                .map { $0 ?? "?" }.joined(separator: "/")
                 videoSeconds = s["duration"]?.stringValue.flatMap(Double.init)
             case "audio" where p.audioCodec == nil:
                 p.audioCodec = s["codec_name"]?.stringValue ?? ""
@@ -153,6 +157,7 @@ struct FilmMaker: BackgroundWork {
             && inputs.allSatisfy {
                 $0.probe.width == size.0 && $0.probe.height == size.1 && $0.probe.frameRate == rate
                     && $0.probe.videoCodec == "h264" && $0.probe.pixelFormat == "yuv420p"
+                    && $0.probe.videoSetup == first.videoSetup
             }
         let crossfade = film.crossfadeSeconds
         let expected =
@@ -166,7 +171,8 @@ struct FilmMaker: BackgroundWork {
             unlink(media + "/" + list)
         }
         let arguments: [String]
-        let common = ["-nostdin", "-hide_banner", "-loglevel", "error", "-y", "-protocol_whitelist", "file"]
+        // (`-protocol_whitelist` applies to the next input only: it is given before each.)
+        let common = ["-nostdin", "-hide_banner", "-loglevel", "error", "-y"]
         let outputCap = ["-fs", String(min(Int64(config.maxVideoBytes) * Int64(inputs.count), 16 << 30))]
         let out = ["-movflags", "+faststart", "-f", "mp4", "file:" + media + "/" + staging]
         if copy {
@@ -175,7 +181,10 @@ struct FilmMaker: BackgroundWork {
             guard FileManager.default.createFile(atPath: media + "/" + list, contents: Data(text.utf8)) else {
                 throw Failure(message: "The film's list could not be written in the media directory.")
             }
-            var args = common + ["-f", "concat", "-safe", "0", "-i", "file:" + media + "/" + list]
+            var args =
+                common + [
+                    "-protocol_whitelist", "file", "-f", "concat", "-safe", "0", "-i", "file:" + media + "/" + list,
+                ]
             if first.audioCodec == nil {
                 args += [
                     "-f", "lavfi", "-i", "anullsrc=r=48000:cl=stereo", "-map", "0:v:0", "-map", "1:a:0", "-shortest",
@@ -193,10 +202,16 @@ struct FilmMaker: BackgroundWork {
                     crossfade: crossfade) + outputCap + out
         }
         let deadline = copy ? 30 + expected : 60 + expected * 4
-        if let failure = Subprocess.run(config.ffmpegPath, arguments, timeoutSeconds: deadline).failure(
-            config.ffmpegPath, timeoutSeconds: deadline)
-        {
-            throw Failure(message: "Stitching failed (\(failure)); nothing was kept.")
+        let outcome = Subprocess.run(config.ffmpegPath, arguments, timeoutSeconds: deadline)
+        if let failure = outcome.failure(config.ffmpegPath, timeoutSeconds: deadline) {
+            // What ffmpeg said names files on the server: the log keeps it, the film says what happened.
+            Log.error("film \(film.id): \(failure)")
+            if case .timedOut = outcome {
+                throw Failure(
+                    message: "Stitching took longer than \(Int(deadline)) s and was stopped; nothing was kept.")
+            }
+            throw Failure(
+                message: "ffmpeg could not stitch these shots; nothing was kept. The worker's log has the details.")
         }
         if let hold = config.failpoint?.split(separator: "=").dropFirst().first.flatMap({ Double($0) }),
             config.failpoint?.hasPrefix("film-hold=") == true
@@ -262,7 +277,7 @@ struct FilmMaker: BackgroundWork {
         var args: [String] = []
         var graph: [String] = []
         for (i, input) in inputs.enumerated() {
-            args += ["-i", "file:" + input.path]
+            args += ["-protocol_whitelist", "file", "-i", "file:" + input.path]
             let d = String(format: "%.6f", input.probe.seconds)
             graph.append(
                 "[\(i):v:0]scale=\(width):\(height):force_original_aspect_ratio=decrease,pad=\(width):\(height):(ow-iw)/2:(oh-ih)/2,setsar=1,fps=\(rate),format=yuv420p,trim=duration=\(d),setpts=PTS-STARTPTS[v\(i)]"

@@ -111,6 +111,19 @@ let everyRoute: [Route] = [
     #expect(Route.loggable("/api/films/3") == "/api/films/3")
 }
 
+/// A shared film's files go through nginx's location that logs nothing (its request line holds the secret).
+@Test func sharedFilmMediaGoesThroughTheUnloggedLocation() throws {
+    let shared = Media.accelRedirect("films/3/film.mp4", contentType: "video/mp4", shared: true)
+    #expect(shared.headers.contains { $0 == ("X-Accel-Redirect", "/_shared-media/films/3/film.mp4") })
+    #expect(shared.headers.contains { $0 == ("Cache-Control", "private, no-cache") })
+    let conf = try String(
+        contentsOf: URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("nginx/promptreel.conf"), encoding: .utf8)
+    let location = try #require(conf.range(of: "location /_shared-media/ {"))
+    let block = conf[location.upperBound...].prefix { $0 != "}" }
+    #expect(block.contains("internal;") && block.contains("access_log off;"))
+}
+
 @Suite struct EveryRoute {
     /// The route cases declared in the sources: Route's own (not its areas) and every area enum's.
     static func declaredCases() throws -> Set<String> {

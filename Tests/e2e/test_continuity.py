@@ -8,7 +8,7 @@ import subprocess
 import requests
 from PIL import Image, ImageChops
 
-from conftest import BASE, SIM, Browser, api, sim_stats, wait_until
+from conftest import BASE, SIM, Browser, WorkerProcess, api, sim_stats, sql, wait_until
 from test_budgets import SETTINGS
 
 
@@ -92,3 +92,26 @@ def test_a_failed_shot_cancels_the_rest_of_its_chain(worker):
     review = b.get(link)
     assert review.status_code == 200 and review.text.count(" checked>") >= 4  # three shots and continuity
     assert "from the last frame of shot 1" in review.text and "Generate 3 shots ($1.20)" in review.text
+
+
+def test_a_worker_without_ffmpeg_leaves_the_chain_waiting_instead_of_breaking_it(session_worker):
+    clip = "[sim:seconds=0.5] [sim:clip=1280x720@24,silent,1]"
+    _, token, project, ids = chain_project([f"Shot 1 {clip}", f"Shot 2 {clip}"])
+    session_worker["worker"].stop()
+    bare = WorkerProcess(PROMPTREEL_FFMPEG="/nonexistent/ffmpeg")
+    try:
+        r = api("POST", f"/api/projects/{project}/generate", token, json={"settings": SETTINGS, "continuity": True})
+        assert r.status_code == 200, r.text
+        first, second = (g["generationId"] for g in r.json()["generations"])
+        wait_until(lambda: api("GET", f"/api/generations/{first}", token).json()["status"] == "completed", timeout=60,
+                   what="the first shot")
+        wait_until(lambda: "no last frame yet" in open(bare.log_path).read(), timeout=30, what="the retry")
+        # Not broken: still queued, nothing sent, waiting for a worker that can take the frame.
+        assert api("GET", f"/api/generations/{second}", token).json()["status"] == "queued"
+    finally:
+        bare.stop()
+        session_worker["worker"] = WorkerProcess()
+    sql(f"UPDATE generations SET chain_retry_at = now() WHERE id = {second}")  # (instead of waiting 30 s)
+    done = wait_until(lambda: (g := api("GET", f"/api/generations/{second}", token).json())["status"] == "completed" and g,
+                      timeout=60, what="the second shot")
+    assert done["referenceImage"] is not None and done["chainedFromGenerationId"] == first

@@ -66,9 +66,11 @@ package struct Films {
                 !(try db.execute("SELECT id FROM projects WHERE id = \(projectID) AND user_id = \(userID) FOR UPDATE"))
                     .isEmpty
             else { throw Refusal.noSuchProject }
+            // The shots and the signature in one statement, so one snapshot: "out of date" is exact.
             let rows = try db.execute(
                 """
-                SELECT v.id, v.title, c.id AS generation_id, coalesce(c.delivered_seconds, c.seconds)::float8::text AS seconds
+                SELECT v.id, v.title, c.id AS generation_id, coalesce(c.delivered_seconds, c.seconds)::float8::text AS seconds,
+                       storyboard_signature(\(projectID)) AS signature
                 FROM videos v
                 LEFT JOIN LATERAL (SELECT g.id, g.delivered_seconds, g.seconds FROM generations g
                                    WHERE g.video_id = v.id AND g.status = 'completed' AND g.video_path IS NOT NULL
@@ -100,7 +102,7 @@ package struct Films {
                         """
                         INSERT INTO films (project_id, user_id, transition, crossfade_ms, requested_width, requested_height, shots, signature)
                         VALUES (\(projectID), \(userID), \(request.transition), \(crossfade), \(request.size?.width), \(request.size?.height),
-                                \(Film.json(shots))::jsonb, storyboard_signature(\(projectID)))
+                                \(Film.json(shots))::jsonb, \(rows[0].string("signature")))
                         RETURNING id
                         """)[0].id("id")
                 }
@@ -135,16 +137,19 @@ package struct Films {
     /// Deletes the user's film and its files (a film still being made is dropped by its maker when it
     /// finds the row gone). False when there is none of theirs.
     package func delete(id: ID<Film>, userID: ID<User>) throws -> Bool {
-        guard
-            let row = try db.execute(
-                "DELETE FROM films WHERE id = \(id) AND user_id = \(userID) RETURNING video_path, poster_path, spritesheet_path"
-            ).first
+        guard try !db.execute("DELETE FROM films WHERE id = \(id) AND user_id = \(userID) RETURNING id").isEmpty
         else { return false }
-        for column in ["video_path", "poster_path", "spritesheet_path"] {
-            if let path = row[column] { unlink(mediaDirectory + "/" + path) }
-        }
-        rmdir(mediaDirectory + "/" + Self.directory(id))
+        removeFiles(id)
         return true
+    }
+
+    /// The names a film's files have (`films/<id>/…`).
+    package static let fileNames = ["film.mp4", "poster.webp", "spritesheet.jpg"]
+
+    /// Removes whatever files the film has on disk (also what a maker moved into place before it died).
+    package func removeFiles(_ id: ID<Film>) {
+        for name in Self.fileNames { unlink(mediaDirectory + "/" + Self.directory(id) + "/" + name) }
+        rmdir(mediaDirectory + "/" + Self.directory(id))
     }
 
     /// Where a film's files live, relative to the media directory.
@@ -163,7 +168,11 @@ package struct Films {
     package func claim() throws -> Film? {
         try db.transaction {
             let candidates = try db.execute(
-                "SELECT id FROM films WHERE status IN ('queued', 'running') ORDER BY id LIMIT 16 FOR UPDATE SKIP LOCKED"
+                // Waiting films first: a running one is taken only when its maker died (its lock is free).
+                """
+                SELECT id FROM films WHERE status IN ('queued', 'running')
+                ORDER BY status = 'running', id LIMIT 16 FOR UPDATE SKIP LOCKED
+                """
             ).map { $0.id("id") as ID<Film> }
             for candidate in candidates {
                 guard try db.execute("SELECT pg_try_advisory_lock(\(Self.lockKey(candidate))) AS ok")[0].bool("ok")
@@ -181,6 +190,7 @@ package struct Films {
                         try db.execute(
                             "UPDATE films SET status = 'failed', completed_at = now(), error = \(message) WHERE id = \(candidate)"
                         )
+                        removeFiles(candidate)
                         release(candidate)
                         continue
                     }
@@ -249,9 +259,11 @@ package struct Films {
         ).isEmpty
     }
 
+    /// Records why it failed; anything of it on disk goes.
     package func fail(_ id: ID<Film>, message: String) throws {
         try db.execute(
             "UPDATE films SET status = 'failed', completed_at = now(), error = \(message) WHERE id = \(id) AND status = 'running'"
         )
+        removeFiles(id)
     }
 }

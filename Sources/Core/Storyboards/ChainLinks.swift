@@ -22,6 +22,7 @@ package struct ChainLinks {
                 SELECT g.id FROM generations g JOIN generations p ON p.id = g.chain_previous_id
                 WHERE NOT g.chain_ready AND g.phase = \(GenerationPhase.waiting) AND g.status = \(GenerationStatus.queued)
                   AND p.status IN (\(GenerationStatus.completed), \(GenerationStatus.failed))
+                  AND (g.chain_retry_at IS NULL OR g.chain_retry_at <= now())
                 ORDER BY g.id LIMIT 8 FOR UPDATE OF g SKIP LOCKED
                 """
             ).map { $0.id("id") as ID<Generation> }
@@ -52,6 +53,14 @@ package struct ChainLinks {
                 """)
             try NotifyChannel.generations.notify(db)
         }
+    }
+
+    /// This worker could not take the frame for a reason of its own (the video is fine): try again later
+    /// rather than break the chain.
+    package func retryLater(_ id: ID<Generation>, seconds: Double) throws {
+        try db.execute(
+            "UPDATE generations SET chain_retry_at = now() + make_interval(secs => \(seconds)) WHERE id = \(id) AND NOT chain_ready"
+        )
     }
 
     /// Records the frame it starts from and makes it due for sending.

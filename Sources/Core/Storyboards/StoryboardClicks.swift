@@ -83,6 +83,8 @@ package struct StoryboardClicks {
         /// No chosen shot can start (no prompt, or the model's image rules), each said in `skipped`.
         case nothingToStart(skipped: [Skip])
         case budgetExceeded(BudgetExceeded)
+        /// A continuity click whose shots changed since it was reviewed (one started elsewhere).
+        case storyboardChanged
         /// Continuity needs one take per shot.
         case continuityNeedsOneTake
         /// Continuity needs a model that takes a reference image.
@@ -219,10 +221,8 @@ package struct StoryboardClicks {
         let store = GenerationStore(db: db)
         do {
             let started: Started = try db.transaction {
-                // The budget rows first (as every click locks them), for the planned total: all or nothing.
-                try Budgets(db: db).reserve(userID: user.id, amount: plan.total)
-                // A shot started by another click since the plan is skipped now (the unique index on active
-                // batches stays the last word); the confirmed total must still be the total.
+                // A shot started by another click since the plan is skipped now (a read: the unique index on
+                // active batches stays the last word); the confirmed total must still be the total.
                 let list = "{" + plan.shots.map(\.id.description).joined(separator: ",") + "}"
                 let nowActive = Set(
                     try db.execute(
@@ -235,10 +235,15 @@ package struct StoryboardClicks {
                         Skip(video: $0, reason: .generationInProgress)
                     }
                 guard !shots.isEmpty else { throw Refusal.allActive(skipped: skipped) }
+                // A chain whose link started elsewhere meanwhile would send a shot without its frame.
+                if plan.continuity, shots.count < plan.shots.count { throw Refusal.storyboardChanged }
                 let total = plan.perShot.times(shots.count) ?? plan.total
                 if let expectedCost, expectedCost != total {
                     throw Refusal.priceChanged(now: total, expected: expectedCost)
                 }
+                // Then the budget rows (as every click locks them, before any insert), for the total: all or
+                // nothing.
+                try Budgets(db: db).reserve(userID: user.id, amount: total)
                 let skippedJSON = JSON.array(
                     skipped.map {
                         .object([("videoId", .int($0.video.id.rawValue)), ("reason", .string($0.reason.rawValue))])

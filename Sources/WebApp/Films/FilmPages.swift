@@ -198,12 +198,7 @@ enum FilmPages {
         default: (path, type) = (nil, "")
         }
         guard film.status == .completed, let path else { throw HTTPError.notFound("No such file.") }
-        var response = Media.accelRedirect(path, contentType: type)
-        if shared {
-            // A revoked or expired link must stop working at once: no cached copy to replay.
-            response.headers.removeAll { $0.0 == "Cache-Control" }
-            response.addHeader("Cache-Control", "private, no-cache")
-        }
+        var response = Media.accelRedirect(path, contentType: type, shared: shared)
         if c.request.query["download"] == "1", file == "film.mp4" {
             response.addHeader(
                 "Content-Disposition", Media.attachment(name: film.projectName, suffix: "film-\(film.id)", ext: "mp4"))

@@ -23,7 +23,7 @@ package enum FilmRoute: Equatable, Sendable {
     case apiFilmLinks(ID<Film>)
     case apiFilmLink(ID<FilmLink>)
 
-    static let files = ["film.mp4", "poster.webp", "spritesheet.jpg"]
+    static let files = Films.fileNames
 
     init?(_ p: PathParts) {
         if p.segments.count >= 3, p.segments[0] == "shared", p.segments[1] == "films",

@@ -222,6 +222,11 @@ extension StoryboardClicks.Refusal {
                 "No chosen shot can start: "
                     + skipped.map { "“\($0.video.title)” (\($0.reason.message))" }.joined(separator: "; ") + ".")
         case let .budgetExceeded(why): why.httpError
+        case .storyboardChanged:
+            HTTPError(
+                409, "generation_in_progress",
+                "A chosen shot started generating elsewhere since you reviewed this click, and the shots after it would start from its frame. Review it again."
+            )
         case .continuityNeedsOneTake:
             .validation(field: "continuity", "needs one take per shot (each shot starts from one video's last frame)")
         case let .continuityNotSupported(model):

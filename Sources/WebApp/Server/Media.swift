@@ -52,13 +52,15 @@ enum Media {
         return accelRedirect(path, contentType: file.contentType)
     }
 
-    /// nginx sends the file (internal /_media/ location) once the app has checked who asks.
-    static func accelRedirect(_ path: String, contentType: String) -> Response {
+    /// nginx sends the file (internal /_media/ location) once the app has checked who asks. `shared`: for a
+    /// film's read-only link — nginx's location that logs nothing (the request line holds the link's
+    /// secret), and no cached copy to replay once the link is revoked.
+    static func accelRedirect(_ path: String, contentType: String, shared: Bool = false) -> Response {
         Response(
             status: 200,
             headers: [
-                ("X-Accel-Redirect", "/_media/" + path), ("Content-Type", contentType),
-                ("Cache-Control", "private, max-age=3600"),
+                ("X-Accel-Redirect", (shared ? "/_shared-media/" : "/_media/") + path), ("Content-Type", contentType),
+                ("Cache-Control", shared ? "private, no-cache" : "private, max-age=3600"),
             ])
     }
 

@@ -184,7 +184,9 @@ enum ShotClickPages {
                 shot.videoID != nil && !shot.generations.contains { $0.status == .completed }
             })
         else { return .empty }
-        let videos = batch.shots[first...].compactMap(\.videoID)
+        // The shots from the break on that did not complete (a shot with its own image may have).
+        let videos = batch.shots[first...].filter { shot in !shot.generations.contains { $0.status == .completed } }
+            .compactMap(\.videoID)
         var query: [(String, String)] = [
             ("model", batch.settings.model ?? ""), ("duration", batch.settings.duration.map(String.init) ?? ""),
             ("aspect_ratio", batch.settings.aspectRatio ?? ""), ("resolution", batch.settings.resolution ?? ""),
@@ -224,11 +226,11 @@ enum ShotClickPages {
                 let error: HTML =
                     g.status == .failed ? "<br><small class=\"error\">\(g.errorMessage ?? "Failed.")</small>" : .empty
                 return
-                    "<a href=\"\(Route.generations(.generation(g.id)).path)\">generation \(g.id)</a> \(Views.statusBadge(g.status))\(note)\(error)"
+                    "<div><a href=\"\(Route.generations(.generation(g.id)).path)\">generation \(g.id)</a> \(Views.statusBadge(g.status))\(note)\(error)</div>"
             }
             let cost = shot.generations.reduce(USD.zero) { $0.adding($1.cost) ?? $0 }
             return """
-                <tr><td>\(shot.position.map(String.init) ?? "—")</td><td>\(title)</td><td>\(takes.joined(separator: "<br>"))</td><td>\(cost.display)</td></tr>
+                <tr><td>\(shot.position.map(String.init) ?? "—")</td><td>\(title)</td><td>\(takes)</td><td>\(cost.display)</td></tr>
                 """
         }
         let skipped: [HTML] = batch.skipped.map { s in

@@ -36,7 +36,7 @@ enum ShotClickPages {
                 user: user, projectID: id, videoIDs: shots, requested: requested, expectedCost: expected,
                 continuity: form["continuity"] == "1")
             c.setFlash(
-                "\(started.generations.count == 1 ? "1 generation" : "\(started.generations.count) generations") queued for \(started.total.display). "
+                "\(started.generations.count == 1 ? "1 generation" : "\(started.generations.count) generations") recorded for \(started.total.display). "
                     + GenerationAPI.startedMessage(c))
             return .redirect(to: Route.storyboards(.batch(ID(started.clickID))).path)
         } catch let refusal as StoryboardClicks.Refusal {

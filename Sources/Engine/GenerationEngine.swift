@@ -13,7 +13,8 @@ import VideoAPI
 
 final class GenerationEngine {
     let db: Connection
-    let provider: any VideoProvider
+    /// The providers this worker talks to, by name (each generation goes to its own).
+    let providers: ProviderPool
     let config: EngineConfig
     /// Reads the delivered duration and size of a stored video (ffprobe; tests may pass their own).
     let probe: (String) -> VideoProbe?
@@ -21,11 +22,11 @@ final class GenerationEngine {
     var health: ProviderHealth { ProviderHealth(db: db) }
 
     init(
-        db: Connection, provider: any VideoProvider, config: EngineConfig,
+        db: Connection, providers: ProviderPool, config: EngineConfig,
         probe: @escaping (String) -> VideoProbe? = VideoProbe.run
     ) {
         self.db = db
-        self.provider = provider
+        self.providers = providers
         self.config = config
         self.probe = probe
     }
@@ -49,11 +50,11 @@ final class GenerationEngine {
             // A remix is a create too: it starts a paid job from the provider's copy of the original.
             let created =
                 if let source = g.remixSourceJobID {
-                    try provider.remix(source, prompt: g.prompt, idempotencyKey: g.requestKey)
+                    try provider(for: g).remix(source, prompt: g.prompt, idempotencyKey: g.requestKey)
                 } else {
-                    try provider.create(
+                    try provider(for: g).create(
                         CreateVideo(
-                            prompt: g.prompt, model: g.model, seconds: String(g.seconds), size: g.size,
+                            prompt: g.prompt, model: g.apiModel, seconds: String(g.seconds), size: g.size,
                             idempotencyKey: g.requestKey, inputReference: reference))
                 }
             try? health.recordSuccess()
@@ -79,7 +80,8 @@ final class GenerationEngine {
     func submitOne() throws -> Bool {
         guard
             let g = try store.claim(
-                .submit(maxInFlight: config.maxInFlight, reconcileAfter: config.reconcileDelaySeconds))
+                .submit(maxInFlight: config.maxInFlight, reconcileAfter: config.reconcileDelaySeconds),
+                providers: providers.names)
         else {
             return false
         }
@@ -173,7 +175,7 @@ final class GenerationEngine {
     /// `unconfirmed`, possibly billed, for an operator to check.
     @discardableResult
     func reconcileOne() throws -> Bool {
-        guard let g = try store.claim(.orphan(retryAfter: 15)) else { return false }
+        guard let g = try store.claim(.orphan(retryAfter: 15), providers: providers.names) else { return false }
         defer { store.unlock(g.id) }
         let intent = try store.submitStartedEpoch(g.id) ?? 0
         do {
@@ -226,12 +228,16 @@ final class GenerationEngine {
     func findOrphan(_ g: Generation, intentEpoch: Double) throws(VideoAPIError) -> ProviderVideo? {
         var after: String?
         for _ in 0..<5 {
-            let page = try provider.list(limit: 100, after: after).value
+            let page = try provider(for: g).list(limit: 100, after: after).value
             for v in page.data {
                 // Gateways send null or 0 for created_at: then the age is unknown, not old.
                 let created = v.createdAt.flatMap { $0 > 0 ? Double($0) : nil } ?? .infinity
                 if created + 120 < intentEpoch { return nil }  // older than the intent (allowing clock skew)
-                let sameModel = v.model.map { GenerationEngine.isSameModel($0, g.model) } ?? true
+                let sameModel =
+                    v.model.map {
+                        GenerationEngine.isSameModel($0, g.apiModel) || GenerationEngine.isSameModel($0, g.model)
+                    }
+                    ?? true
                 // A remix must come from the same original (and a plain create from none), when the provider says.
                 let sameSource = (v.remixedFromVideoID ?? g.remixSourceJobID) == g.remixSourceJobID
                 if v.prompt == g.prompt, sameModel, sameSource, v.size == nil || v.size == g.size,
@@ -261,11 +267,13 @@ final class GenerationEngine {
     /// Polls one due generation. Returns false when none was due.
     @discardableResult
     func pollOne() throws -> Bool {
-        guard let g = try store.claim(.poll(retryAfter: config.pollMinSeconds)) else { return false }
+        guard let g = try store.claim(.poll(retryAfter: config.pollMinSeconds), providers: providers.names) else {
+            return false
+        }
         defer { store.unlock(g.id) }
         guard let jobID = g.providerJobID else { return false }
         do {
-            let result = try provider.retrieve(jobID)
+            let result = try provider(for: g).retrieve(jobID)
             try apply(g, result.value, pollAfterMs: result.pollAfterMs)
         } catch let error as VideoAPIError {
             Log.error("poll failed: \(error)", g.logMetadata(error))
@@ -332,7 +340,7 @@ final class GenerationEngine {
     /// it at once, not billed. A wrong thumbnail or spritesheet is skipped, never a reason to fail.
     @discardableResult
     func downloadOne() throws -> Bool {
-        guard let g = try store.claim(.download(retryAfter: 10)) else { return false }
+        guard let g = try store.claim(.download(retryAfter: 10), providers: providers.names) else { return false }
         defer { store.unlock(g.id) }
         guard let jobID = g.providerJobID else { return false }
         mkdir(config.mediaDirectory, 0o755)
@@ -349,7 +357,7 @@ final class GenerationEngine {
                 case .spritesheet: .spritesheet
                 }
             do {
-                let file = try provider.download(
+                let file = try provider(for: g).download(
                     jobID, variant: variant, to: staging,
                     maxBytes: asset == .video ? config.maxVideoBytes : config.maxImageBytes)
                 switch MediaCheck.verdict(variant, file.value) {

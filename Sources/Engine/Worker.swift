@@ -21,8 +21,14 @@ public struct ProviderSettings: Sendable {
         self.chat = chat
     }
 
+    /// The process's environment, for the keys other providers name (`providers.api_key_env`); never logged.
+    public var environment: [String: String] = [:]
+
     public static func fromEnvironment(_ env: [String: String]) -> ProviderSettings {
-        ProviderSettings(video: ProviderConfig.fromEnvironment(env), chat: ChatConfig.fromEnvironment(env))
+        var settings = ProviderSettings(
+            video: ProviderConfig.fromEnvironment(env), chat: ChatConfig.fromEnvironment(env))
+        settings.environment = env
+        return settings
     }
 
     public func announce(to config: inout AppConfig) {
@@ -94,12 +100,18 @@ public struct Worker: Sendable {
                 return
             }
             // Half a second when idle: polls and retries fall due without a NOTIFY.
+            let environment = providers.environment
             workLoop(name, until: stop, idleSeconds: 0.5) {
                 let db = try Connection(url: config.databaseURL)
                 try db.execute(NotifyChannel.generations.listen)
-                return GenerationEngine(
-                    db: db, provider: MeasuredVideoProvider(try VideoAPIClient(config: providerConfig)),
-                    config: config.engine)
+                // The default provider is what this process's OPENAI_* say; the others are catalog rows.
+                try ProviderAdmin.syncDefault(
+                    baseURL: providerConfig.baseURL, organization: providerConfig.organization,
+                    project: providerConfig.project, db: db)
+                let pool = try ProviderPool.load(db: db, defaultConfig: providerConfig, environment: environment) {
+                    MeasuredVideoProvider(try VideoAPIClient(config: $0))
+                }
+                return GenerationEngine(db: db, providers: pool, config: config.engine)
             }
         case .roundtables:
             guard let chatConfig = providers.chat else {

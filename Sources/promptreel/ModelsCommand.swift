@@ -39,6 +39,9 @@ struct ModelsCommand: ParsableCommand {
             false
         @Flag(inversion: .prefixedNo, help: "Whether the provider can remix this model's videos.") var supportsRemix =
             true
+        @Option(help: "The provider that serves it (promptreel providers list; default: default).") var provider:
+            String?
+        @Option(help: "The model name that provider serves, when it differs from --name.") var providerModel: String?
 
         func run() throws {
             let prices = try price.map { p -> (String, String) in
@@ -60,8 +63,15 @@ struct ModelsCommand: ParsableCommand {
             model.acceptsImage = acceptsImage
             model.requiresImage = requiresImage
             model.supportsRemix = supportsRemix
-            try CatalogAdmin.add(model, db: database.connect())
-            print("added \(name)")
+            let db = try database.connect()
+            try db.transaction {
+                try CatalogAdmin.add(model, db: db)
+                if provider != nil || providerModel != nil {
+                    try ProviderAdmin.setModelProvider(
+                        model: name, provider: provider, providerModel: providerModel, db: db)
+                }
+            }
+            print("added \(name)\(provider.map { " (provider \($0))" } ?? "")")
         }
     }
 
@@ -79,10 +89,16 @@ struct ModelsCommand: ParsableCommand {
             Bool?
         @Flag(inversion: .prefixedNo, help: "Whether the provider can remix this model's videos.") var supportsRemix:
             Bool?
+        @Option(help: "Move it to this provider.") var provider: String?
+        @Option(help: "The model name its provider serves (empty: the same as --name).") var providerModel: String?
         func run() throws {
-            guard acceptsImage != nil || requiresImage != nil || supportsRemix != nil else {
+            guard
+                acceptsImage != nil || requiresImage != nil || supportsRemix != nil || provider != nil
+                    || providerModel != nil
+            else {
                 throw ValidationError(
-                    "nothing to set: give --[no-]accepts-image, --[no-]requires-image or --[no-]supports-remix")
+                    "nothing to set: give --[no-]accepts-image, --[no-]requires-image, --[no-]supports-remix, --provider or --provider-model"
+                )
             }
             guard !(acceptsImage == false && requiresImage == true) else {
                 throw ValidationError("--requires-image and --no-accepts-image contradict each other")
@@ -100,6 +116,13 @@ struct ModelsCommand: ParsableCommand {
             if let supportsRemix {
                 try CatalogAdmin.setSupportsRemix(model: name, supportsRemix, db: db)
                 print("\(name): \(supportsRemix ? "supports remix" : "no remix")")
+            }
+            if provider != nil || providerModel != nil {
+                try ProviderAdmin.setModelProvider(
+                    model: name, provider: provider, providerModel: providerModel, db: db)
+                print(
+                    "\(name): provider \(provider ?? "unchanged")\(providerModel.map { ", served as \($0.isEmpty ? name : $0)" } ?? "")"
+                )
             }
         }
     }

@@ -18,6 +18,7 @@ struct PromptReelCommand: ParsableCommand {
         abstract: "PromptReel: turn saved video prompts into videos.",
         subcommands: [
             Serve.self, WorkerCommand.self, Migrate.self, UserCommand.self, TokenCommand.self, ModelsCommand.self,
+            ProvidersCommand.self,
             GenerationsCommand.self, RoundtableCommand.self, SoraCommand.self, MediaCommand.self, BudgetCommand.self,
             UsageCommand.self, SearchLanguageCommand.self, SecretsCommand.self, ImageToolCommand.self,
         ])

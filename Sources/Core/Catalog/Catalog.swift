@@ -22,6 +22,9 @@ package struct CatalogModel: Sendable {
     package var requiresImage = false
     /// The provider can remix this model's finished videos (`POST /videos/{id}/remix`).
     package var supportsRemix = true
+    /// Where its generations go, and the `model` that provider serves (the catalog's name when nil).
+    package var provider = Provider.defaultName
+    package var providerModel: String?
 
     package var aspectRatios: [String] { unique(sizes.map(\.aspectRatio)) }
     package func resolutions(aspectRatio: String) -> [String] {
@@ -71,6 +74,9 @@ package struct ResolvedSettings: Sendable {
     package var apiSeconds: String { String(duration) }
     /// calculate_sora_generation_cost().
     package let estimatedCost: USD
+    /// Where it is sent, and the `model` sent there.
+    package var provider = Provider.defaultName
+    package var providerModel: String
 
     package var userJSON: JSON {
         .object([
@@ -96,7 +102,11 @@ package struct Catalog: Sendable {
     /// Enabled models in list order.
     package static func load(_ db: Connection) throws -> Catalog {
         let models = try db.execute(
-            "SELECT name, display_name, accepts_image, requires_image, supports_remix FROM video_models WHERE enabled ORDER BY position, name"
+            """
+            SELECT m.name, m.display_name, m.accepts_image, m.requires_image, m.supports_remix, m.provider, m.provider_model
+            FROM video_models m JOIN providers p ON p.name = m.provider
+            WHERE m.enabled AND p.enabled ORDER BY m.position, m.name
+            """
         )
         let durations = try db.execute("SELECT model, seconds FROM video_model_durations ORDER BY seconds")
         let sizes = try db.execute(
@@ -118,7 +128,8 @@ package struct Catalog: Sendable {
                             size: $0.string("size"), usdPerSecond: $0.string("price"))
                     },
                     acceptsImage: row.bool("accepts_image"), requiresImage: row.bool("requires_image"),
-                    supportsRemix: row.bool("supports_remix"))
+                    supportsRemix: row.bool("supports_remix"), provider: row.string("provider"),
+                    providerModel: row["provider_model"])
             })
     }
 
@@ -166,7 +177,8 @@ package struct Catalog: Sendable {
         let cost = try Catalog.cost(duration: duration, resolution: resolution, model: model.name, db: db)
         return ResolvedSettings(
             model: model.name, duration: duration, aspectRatio: aspectRatio, resolution: resolution,
-            size: size.size, estimatedCost: cost)
+            size: size.size, estimatedCost: cost, provider: model.provider,
+            providerModel: model.providerModel ?? model.name)
     }
 
     /// The SQL function is the only price calculation; Swift never multiplies money.

@@ -169,7 +169,7 @@ package struct GenerationStore {
             (
                 "api",
                 .object([
-                    ("model", .string(settings.model)), ("seconds", .string(settings.apiSeconds)),
+                    ("model", .string(settings.providerModel)), ("seconds", .string(settings.apiSeconds)),
                     ("size", .string(settings.size)),
                 ])
             ),
@@ -188,11 +188,12 @@ package struct GenerationStore {
             """
             INSERT INTO generations (video_id, user_id, batch_id, settings, prompt, model, seconds, size, resolution, estimated_cost,
                                      reference_path, reference_content_type, reference_width, reference_height, reference_sha256,
-                                     reference_fit, reference_fitted_path)
+                                     reference_fit, reference_fitted_path, provider, provider_model)
             SELECT \(videoID), \(userID), \(batch), \(settingsJSON)::jsonb, \(prompt), \(settings.model), \(settings.duration),
                    \(settings.size), \(settings.resolution), \(settings.estimatedCost)::numeric,
                    \(reference?.originalPath), \(reference?.format.contentType), \(reference?.width), \(reference?.height),
-                   \(reference?.sha256), \(reference?.fit.rawValue), \(reference?.fittedPath)
+                   \(reference?.sha256), \(reference?.fit.rawValue), \(reference?.fittedPath), \(settings.provider),
+                   \(settings.providerModel)
             FROM generate_series(1, \(takes))
             RETURNING id
             """
@@ -222,8 +223,9 @@ package struct GenerationStore {
                 try db.execute(
                     """
                     INSERT INTO generations (video_id, user_id, batch_id, settings, prompt, model, seconds, size, resolution, estimated_cost,
-                                             remixed_from_generation_id, remix_source_job_id)
-                    SELECT video_id, \(userID), \(batch), settings - 'takes', \(prompt), model, seconds, size, resolution, \(cost)::numeric, id, \(sourceJob)
+                                             remixed_from_generation_id, remix_source_job_id, provider, provider_model)
+                    SELECT video_id, \(userID), \(batch), settings - 'takes', \(prompt), model, seconds, size, resolution, \(cost)::numeric, id, \(sourceJob),
+                           provider, provider_model
                     FROM generations WHERE id = \(source.id) AND user_id = \(userID)
                     RETURNING id
                     """
@@ -270,7 +272,9 @@ package struct GenerationStore {
     /// FOR UPDATE SKIP LOCKED, taken only if no live process holds their advisory lock, and updated
     /// so `next_attempt_at` moves on (at most one upstream call per generation per interval).
     /// The caller must `unlock` the returned generation's id when done.
-    package func claim(_ claim: Claim, id: ID<Generation>? = nil) throws -> Generation? {
+    /// `providers`: only generations of these providers (the ones the caller has a client for; nil: any);
+    /// a create is never claimed for a disabled provider.
+    package func claim(_ claim: Claim, id: ID<Generation>? = nil, providers: [String]? = nil) throws -> Generation? {
         try db.transaction {
             if case let .submit(maxInFlight, _) = claim {
                 // Counting and claiming under one lock keeps the in-flight limit across all processes;
@@ -284,10 +288,19 @@ package struct GenerationStore {
                 guard state.int("n") < maxInFlight, !state.bool("paused") else { return nil }
             }
             let filter: Query = id.map { "AND id = \($0)" } ?? "AND true"
+            let mine: Query =
+                providers.map { "AND provider = ANY(\("{" + $0.joined(separator: ",") + "}")::text[])" } ?? "AND true"
+            let open: Query =
+                if case .submit = claim {
+                    "AND provider NOT IN (SELECT name FROM providers WHERE NOT enabled)"
+                } else {
+                    "AND true"
+                }
             let order: Query = if case .submit = claim { "created_at, id" } else { "next_attempt_at, id" }
             let candidates = try db.execute(
                 """
                 SELECT id FROM generations WHERE phase = \(claim.phase) AND next_attempt_at <= now() \(fragment: filter)
+                  \(fragment: mine) \(fragment: open)
                 ORDER BY \(fragment: order) LIMIT 32 FOR UPDATE SKIP LOCKED
                 """
             ).map { $0.id("id") as ID<Generation> }

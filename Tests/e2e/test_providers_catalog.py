@@ -1,0 +1,92 @@
+"""Issue 24, part 1 (providers as data), through nginx: a second provider (a second simulator) added with the
+CLI, a model on it served under another name, its generations sent there and completed, the key named by its
+environment variable and never printed or logged, and a disabled provider's models out of the catalog."""
+import os
+import subprocess
+
+import requests
+
+from conftest import SIM, Browser, SimulatorProcess, WorkerProcess, api
+from test_generations import generate, wait_status
+
+
+def promptreel(*args, **env):
+    return subprocess.run([os.environ["PROMPTREEL_BIN"], *args], capture_output=True, text=True,
+                          env={**os.environ, **env})
+
+
+def held_by(sim, job):
+    """Whether that simulator knows the job."""
+    r = requests.get(f"{sim}/v1/videos/{job}", headers={"Authorization": "Bearer sim-test-key"}, timeout=5)
+    return r.status_code == 200
+
+
+def test_a_model_on_a_second_provider(session_worker):
+    second = SimulatorProcess("--job-seconds", "1")
+    model = f"wan-test-{os.getpid()}"
+    name = f"gpu{os.getpid()}"
+    try:
+        # Refused: a key pasted where its variable's name goes, a bad URL, a bad name, an unknown dialect.
+        for bad, why in [(["--api-key-env", "sk-abc123"], "the NAME of the environment variable"),
+                         (["--api-key-env", "GPU_KEY", "--base-url", "ftp://x"], "--base-url"),
+                         (["--api-key-env", "GPU_KEY", "--dialect", "grpc"], "--dialect")]:
+            args = ["--base-url", second.url + "/v1"] if "--base-url" not in bad else []
+            r = promptreel("providers", "add", "--name", name, *args, *bad)
+            assert r.returncode != 0 and why in r.stderr, (bad, r.stderr)
+        r = promptreel("providers", "add", "--name", "Bad Name", "--base-url", second.url, "--api-key-env", "K")
+        assert r.returncode != 0
+        r = promptreel("providers", "add", "--name", name, "--base-url", second.url + "/v1", "--api-key-env", "GPU_TEST_KEY")
+        assert r.returncode == 0, r.stderr
+        assert promptreel("providers", "add", "--name", name, "--base-url", second.url, "--api-key-env", "X").returncode != 0
+        r = promptreel("models", "add", "--name", model, "--display-name", "Wan (test)", "--duration", "4",
+                       "--price", "720p=0.05", "--size", "16:9=720p=1280x720", "--provider", name,
+                       "--provider-model", "sora-2")
+        assert r.returncode == 0, r.stderr
+        listing = promptreel("providers", "list", GPU_TEST_KEY="sim-test-key").stdout
+        line = next(l for l in listing.splitlines() if l.startswith(name + "\t"))
+        assert "key=$GPU_TEST_KEY (set here)" in line and f"models={model}" in line and "sim-test-key" not in listing
+        # A worker that holds the key sends the model's generations to the second provider.
+        session_worker["worker"].stop()
+        worker = WorkerProcess(GPU_TEST_KEY="sim-test-key")
+        try:
+            b = Browser()
+            b.signup()
+            token = b.create_token()
+            project = api("POST", "/api/projects", token, json={"name": "Two providers"}).json()["id"]
+            video = api("POST", f"/api/projects/{project}/videos", token,
+                        json={"title": "Wan", "final_prompt": "A paper lantern [sim:seconds=0.5]"}).json()["id"]
+            r = generate(token, video, {"model": model, "duration": 4, "aspect_ratio": "16:9", "resolution": "720p"},
+                         expectedCost=0.2)
+            assert r.status_code == 200, r.text
+            done, _ = wait_status(token, video, "completed")
+            generation = api("GET", f"/api/generations/{done['generationId']}", token).json()
+            assert generation["model"] == model and generation["settings"]["api"]["model"] == "sora-2"
+            # The job is the second simulator's, not the first's.
+            assert held_by(second.url, generation["providerJobId"]) and not held_by(SIM, generation["providerJobId"])
+            # The default provider still serves sora-2 on the first simulator.
+            r = generate(token, video, {"model": "sora-2", "duration": 4}, expectedCost=0.4)
+            assert r.status_code == 200, r.text
+            done, _ = wait_status(token, video, "completed")
+            job = api("GET", f"/api/generations/{done['generationId']}", token).json()["providerJobId"]
+            assert held_by(SIM, job) and not held_by(second.url, job)
+            assert "sim-test-key" not in open(worker.log_path).read()
+            # Disabled: its models leave the catalog; a click on one is refused.
+            assert promptreel("providers", "disable", "--name", name).returncode == 0
+            assert model not in {m["name"] for m in api("GET", "/api/models", token).json()["models"]}
+            r = generate(token, video, {"model": model, "duration": 4})
+            assert r.status_code == 422, r.text
+            assert promptreel("providers", "enable", "--name", name).returncode == 0
+            assert model in {m["name"] for m in api("GET", "/api/models", token).json()["models"]}
+            for page in ["/dashboard", f"/dashboard/videos/{video}/generate"]:
+                assert "sim-test-key" not in b.get(page).text and "GPU_TEST_KEY" not in b.get(page).text
+        finally:
+            worker.stop()
+            session_worker["worker"] = WorkerProcess()
+        # The default provider follows OPENAI_BASE_URL (every start of a worker writes it).
+        default = next(l for l in promptreel("providers", "list").stdout.splitlines() if l.startswith("default\t"))
+        assert default.split("\t")[1] == SIM + "/v1"
+        assert promptreel("providers", "set", "--name", "default", "--base-url", "https://x.example").returncode != 0
+    finally:
+        promptreel("models", "disable", "--name", model)
+        promptreel("providers", "disable", "--name", name)
+        second.stop()

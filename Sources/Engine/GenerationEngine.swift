@@ -19,7 +19,8 @@ final class GenerationEngine {
     /// Reads the delivered duration and size of a stored video (ffprobe; tests may pass their own).
     let probe: (String) -> VideoProbe?
     var store: GenerationStore { GenerationStore(db: db) }
-    var health: ProviderHealth { ProviderHealth(db: db) }
+    /// The breaker of the generation's provider.
+    func health(_ g: Generation) -> ProviderHealth { ProviderHealth(db: db, provider: g.provider) }
 
     init(
         db: Connection, providers: ProviderPool, config: EngineConfig,
@@ -57,15 +58,15 @@ final class GenerationEngine {
                             prompt: g.prompt, model: g.apiModel, seconds: String(g.seconds), size: g.size,
                             idempotencyKey: g.requestKey, inputReference: reference))
                 }
-            try? health.recordSuccess()
+            try? health(g).recordSuccess()
             return created
         } catch {
             if error.isProviderFailure {
-                if let pause = try? health.recordFailure(error.description, config: config.breaker) {
-                    Log.error("provider failing (\(error)); no new creates for \(pause) s")
+                if let pause = try? health(g).recordFailure(error.description, config: config.breaker) {
+                    Log.error("provider \(g.provider) failing (\(error)); no new creates there for \(pause) s")
                 }
             } else {
-                try? health.recordSuccess()  // it answered: refusals and rate limits are not outages
+                try? health(g).recordSuccess()  // it answered: refusals and rate limits are not outages
             }
             throw error
         }

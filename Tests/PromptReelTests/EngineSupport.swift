@@ -85,7 +85,7 @@ extension EngineSuite {
         let r = try db.execute(
             """
             SELECT consecutive_failures, pause_seconds, extract(epoch FROM paused_until - now())::float8 AS left, paused_until::text AS until
-            FROM provider_health
+            FROM provider_health WHERE provider = 'default'
             """)[0]
         return (r.int("consecutive_failures"), r.int("pause_seconds"), r["left"].flatMap(Double.init), r["until"])
     }

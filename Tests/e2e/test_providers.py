@@ -319,7 +319,7 @@ def test_breaker_pauses_creates_shows_a_banner_then_recovers(no_worker):
         sql(f"UPDATE generations SET next_attempt_at = now() WHERE video_id = {video}")
         time.sleep(1.5)
         assert sim_stats()["create"] - before == 5
-        assert sql("SELECT paused_until > now() FROM provider_health") == "t"
+        assert sql("SELECT paused_until > now() FROM provider_health WHERE provider = 'default'") == "t"
         assert status(token, video).json()["status"] == "queued"
         wait_status(token, video, "completed", timeout=30)
         assert sim_stats()["create"] - before == 6

@@ -6,7 +6,7 @@ import subprocess
 
 import requests
 
-from conftest import SIM, Browser, SimulatorProcess, WorkerProcess, api
+from conftest import SIM, Browser, SimulatorProcess, WorkerProcess, api, sql, wait_until
 from test_generations import generate, wait_status
 
 
@@ -70,6 +70,22 @@ def test_a_model_on_a_second_provider(session_worker):
             job = api("GET", f"/api/generations/{done['generationId']}", token).json()["providerJobId"]
             assert held_by(SIM, job) and not held_by(second.url, job)
             assert "sim-test-key" not in open(worker.log_path).read()
+            # Its own breaker: the second provider failing pauses only its models.
+            second.fault("create", "503", count=5)
+            r = generate(token, video, {"model": model, "duration": 4}, expectedCost=0.2)
+            assert r.status_code == 200, r.text
+            wait_until(lambda: api("GET", "/healthz").json()["providers"].get(name) == "degraded", timeout=60,
+                       what="the second provider's breaker to open")
+            health = api("GET", "/healthz").json()
+            assert health["provider"] == "degraded" and health["providers"]["default"] == "ok", health
+            assert f"provider {name}" in b.get("/dashboard").text
+            other = api("POST", f"/api/projects/{project}/videos", token,
+                        json={"title": "Sora", "final_prompt": "A kite [sim:seconds=0.5]"}).json()["id"]
+            assert generate(token, other, {"model": "sora-2", "duration": 4}, expectedCost=0.4).status_code == 200
+            wait_status(token, other, "completed")  # the default provider is not paused
+            sql(f"UPDATE provider_health SET consecutive_failures = 0, pause_seconds = 0, paused_until = NULL WHERE provider = '{name}'")
+            wait_status(token, video, "completed")
+            assert api("GET", "/healthz").json()["providers"][name] == "ok"
             # Disabled: its models leave the catalog; a click on one is refused.
             assert promptreel("providers", "disable", "--name", name).returncode == 0
             assert model not in {m["name"] for m in api("GET", "/api/models", token).json()["models"]}

@@ -278,21 +278,23 @@ package struct GenerationStore {
         try db.transaction {
             if case let .submit(maxInFlight, _) = claim {
                 // Counting and claiming under one lock keeps the in-flight limit across all processes;
-                // nothing new is sent while the provider breaker pauses creates.
+                // nothing new is sent to a provider while its breaker pauses creates (the filter below).
                 try db.execute("SELECT pg_advisory_xact_lock(\(GenerationStore.submitLockKey))")
                 let state = try db.execute(
                     """
-                    SELECT (SELECT count(*) FROM generations WHERE phase IN (\(GenerationPhase.submitting), \(GenerationPhase.submitted))) AS n,
-                           coalesce((SELECT paused_until > now() FROM provider_health), false) AS paused
+                    SELECT (SELECT count(*) FROM generations WHERE phase IN (\(GenerationPhase.submitting), \(GenerationPhase.submitted))) AS n
                     """)[0]
-                guard state.int("n") < maxInFlight, !state.bool("paused") else { return nil }
+                guard state.int("n") < maxInFlight else { return nil }
             }
             let filter: Query = id.map { "AND id = \($0)" } ?? "AND true"
             let mine: Query =
                 providers.map { "AND provider = ANY(\("{" + $0.joined(separator: ",") + "}")::text[])" } ?? "AND true"
             let open: Query =
                 if case .submit = claim {
-                    "AND provider NOT IN (SELECT name FROM providers WHERE NOT enabled)"
+                    """
+                    AND provider NOT IN (SELECT name FROM providers WHERE NOT enabled)
+                    AND provider NOT IN (SELECT provider FROM provider_health WHERE paused_until > now())
+                    """
                 } else {
                     "AND true"
                 }

@@ -11,17 +11,36 @@ public struct BreakerConfig: Sendable {
     public init() {}
 }
 
+/// One provider's breaker as pages and /healthz show it.
+package struct ProviderState: Sendable, Equatable {
+    package let provider: String
+    package let degraded: Bool
+}
+
 package struct ProviderHealth {
     package let db: Connection
+    /// The provider whose breaker this is (Migrations/0031: one per provider).
+    package let provider: String
 
-    package init(db: Connection) {
+    package init(db: Connection, provider: String = Provider.defaultName) {
         self.db = db
+        self.provider = provider
     }
 
-    /// True while new creates are paused (pages show a banner; /healthz says "degraded").
+    /// True while any provider's new creates are paused (/healthz's worst state).
     package func isDegraded() throws -> Bool {
-        try db.execute("SELECT coalesce((SELECT paused_until > now() FROM provider_health), false) AS paused")[0].bool(
-            "paused")
+        try Self.states(db).contains(where: \.degraded)
+    }
+
+    /// Every enabled provider's state, the default first: degraded while its breaker pauses new creates.
+    package static func states(_ db: Connection) throws -> [ProviderState] {
+        try db.execute(
+            """
+            SELECT h.provider, coalesce(h.paused_until > now(), false) AS paused FROM provider_health h
+            JOIN providers p ON p.name = h.provider WHERE p.enabled
+            ORDER BY h.provider = 'default' DESC, h.provider
+            """
+        ).map { ProviderState(provider: $0.string("provider"), degraded: $0.bool("paused")) }
     }
 
     /// A call answered: close the breaker (a no-op write when it is already closed).
@@ -29,7 +48,7 @@ package struct ProviderHealth {
         try db.execute(
             """
             UPDATE provider_health SET consecutive_failures = 0, pause_seconds = 0, paused_until = NULL, updated_at = now()
-            WHERE consecutive_failures > 0 OR paused_until IS NOT NULL
+            WHERE provider = \(provider) AND (consecutive_failures > 0 OR paused_until IS NOT NULL)
             """)
     }
 
@@ -49,6 +68,7 @@ package struct ProviderHealth {
             UPDATE provider_health SET consecutive_failures = consecutive_failures + 1, last_failure = \(what), updated_at = now(),
                    pause_seconds = CASE WHEN \(fragment: opens) THEN \(fragment: nextPause) ELSE pause_seconds END,
                    paused_until = CASE WHEN \(fragment: opens) THEN now() + make_interval(secs => \(fragment: nextPause)) ELSE paused_until END
+            WHERE provider = \(provider)
             RETURNING pause_seconds, coalesce(paused_until = now() + make_interval(secs => pause_seconds), false) AS opens
             """
         ).first

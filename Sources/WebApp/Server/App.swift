@@ -194,11 +194,11 @@ public final class App {
     /// check at most a second old when the cache has one.
     func health() -> Response {
         let now = AnswerCache.now()
-        if let degraded = cache?.health(now: now) { return healthy(degraded: degraded) }
+        if let states = cache?.health(now: now) { return healthy(states) }
         do {
-            let degraded = try ProviderHealth(db: database()).isDegraded()
-            cache?.store(health: degraded, checkedAt: now)
-            return healthy(degraded: degraded)
+            let states = try ProviderHealth.states(database())
+            cache?.store(health: states, checkedAt: now)
+            return healthy(states)
         } catch {
             connection = nil
             Log.error("healthz: \(error)")
@@ -206,8 +206,14 @@ public final class App {
         }
     }
 
-    func healthy(degraded: Bool) -> Response {
-        .json(.object([("status", .string("ok")), ("provider", .string(degraded ? "degraded" : "ok"))]))
+    /// `provider`: the worst state; `providers`: each enabled provider's.
+    func healthy(_ states: [ProviderState]) -> Response {
+        func word(_ degraded: Bool) -> JSON { .string(degraded ? "degraded" : "ok") }
+        return .json(
+            .object([
+                ("status", .string("ok")), ("provider", word(states.contains(where: \.degraded))),
+                ("providers", .object(states.map { ($0.provider, word($0.degraded)) })),
+            ]))
     }
 
     typealias Handler = (inout Context) throws -> Response

@@ -106,15 +106,17 @@ struct Context {
         return (generation, video)
     }
 
-    /// Whether the provider breaker holds creates back: from a check at most a second old.
-    func providerDegraded() -> Bool {
+    /// The providers whose breaker holds creates back: from a check at most a second old.
+    func degradedProviders() -> [String] {
         let now = AnswerCache.now()
-        if let cached = cache?.health(now: now) { return cached }
+        if let cached = cache?.health(now: now) { return cached.filter(\.degraded).map(\.provider) }
         // only a real answer is kept
-        guard let degraded = try? ProviderHealth(db: db).isDegraded() else { return false }
-        cache?.store(health: degraded, checkedAt: now)
-        return degraded
+        guard let states = try? ProviderHealth.states(db) else { return [] }
+        cache?.store(health: states, checkedAt: now)
+        return states.filter(\.degraded).map(\.provider)
     }
+
+    func providerDegraded() -> Bool { !degradedProviders().isEmpty }
 
     func requireUser() throws(HTTPError) -> User {
         guard let user else {

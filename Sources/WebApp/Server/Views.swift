@@ -26,11 +26,14 @@ enum Views {
         let flashRole: HTML = refresh == nil ? " role=\"status\"" : .empty
         let flash: HTML = context.flash.map { "<p class=\"flash\"\(flashRole)>\($0)</p>" } ?? .empty
         // Signed-in pages say when the provider breaker holds new generations back.
-        let degraded = context.user != nil && context.providerDegraded()
+        let degraded = context.user != nil ? context.degradedProviders() : []
+        let others = degraded.filter { $0 != Provider.defaultName }
         let banner: HTML =
-            degraded
-            ? "<p class=\"banner-provider\" role=\"alert\">The video provider is not answering; your generation is queued and will start when it is back.</p>"
-            : .empty
+            degraded.isEmpty
+            ? .empty
+            : others.isEmpty
+                ? "<p class=\"banner-provider\" role=\"alert\">The video provider is not answering; your generation is queued and will start when it is back.</p>"
+                : "<p class=\"banner-provider\" role=\"alert\">Not answering: \(degraded.map { $0 == Provider.defaultName ? "the default video provider" : "provider \($0)" }.joined(separator: ", ")). Generations on its models are queued and start when it is back; other models are not affected.</p>"
         let badge: HTML =
             context.config.providerIsSimulator
             ? "<p class=\"badge-sim\" role=\"note\"><strong>Simulator</strong>: videos come from PromptReel's built-in simulator, not a real video model, and nothing is billed.</p>"

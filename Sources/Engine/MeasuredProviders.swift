@@ -7,32 +7,37 @@ import VideoAPI
 
 struct MeasuredVideoProvider: VideoProvider {
     let inner: any VideoProvider
+    /// The catalog's name for it (the metrics' `provider` label).
+    let provider: String
     let metrics: ProcessMetrics
 
-    init(_ inner: any VideoProvider, metrics: ProcessMetrics = .shared) {
+    init(_ inner: any VideoProvider, provider: String, metrics: ProcessMetrics = .shared) {
         self.inner = inner
+        self.provider = provider
         self.metrics = metrics
     }
 
     func create(_ params: CreateVideo) throws(VideoAPIError) -> APIResult<ProviderVideo> {
-        try metrics.measure(.create) { () throws(VideoAPIError) in try inner.create(params) }
+        try metrics.measure(.create, provider: provider) { () throws(VideoAPIError) in try inner.create(params) }
     }
 
     func retrieve(_ id: String) throws(VideoAPIError) -> APIResult<ProviderVideo> {
-        try metrics.measure(.retrieve) { () throws(VideoAPIError) in try inner.retrieve(id) }
+        try metrics.measure(.retrieve, provider: provider) { () throws(VideoAPIError) in try inner.retrieve(id) }
     }
 
     func list(limit: Int, after: String?) throws(VideoAPIError) -> APIResult<VideoList> {
-        try metrics.measure(.list) { () throws(VideoAPIError) in try inner.list(limit: limit, after: after) }
+        try metrics.measure(.list, provider: provider) { () throws(VideoAPIError) in
+            try inner.list(limit: limit, after: after)
+        }
     }
 
     func delete(_ id: String) throws(VideoAPIError) -> APIResult<Bool> {
-        try metrics.measure(.delete) { () throws(VideoAPIError) in try inner.delete(id) }
+        try metrics.measure(.delete, provider: provider) { () throws(VideoAPIError) in try inner.delete(id) }
     }
 
     func remix(_ id: String, prompt: String, idempotencyKey: String?) throws(VideoAPIError) -> APIResult<ProviderVideo>
     {
-        try metrics.measure(.remix) { () throws(VideoAPIError) in
+        try metrics.measure(.remix, provider: provider) { () throws(VideoAPIError) in
             try inner.remix(id, prompt: prompt, idempotencyKey: idempotencyKey)
         }
     }
@@ -40,7 +45,7 @@ struct MeasuredVideoProvider: VideoProvider {
     func download(_ id: String, variant: ContentVariant, to path: String, maxBytes: Int) throws(VideoAPIError)
         -> APIResult<Download>
     {
-        try metrics.measure(.download) { () throws(VideoAPIError) in
+        try metrics.measure(.download, provider: provider) { () throws(VideoAPIError) in
             try inner.download(id, variant: variant, to: path, maxBytes: maxBytes)
         }
     }
@@ -56,21 +61,28 @@ struct MeasuredChatProvider: ChatProvider {
     }
 
     func complete(_ request: ChatRequest) -> ChatCall {
-        metrics.measure(.chat, outcome: { ProcessMetrics.outcome($0.result) }, { inner.complete(request) })
+        metrics.measure(
+            .chat, provider: "chat", outcome: { ProcessMetrics.outcome($0.result) }, { inner.complete(request) })
     }
 }
 
 extension ProcessMetrics {
     /// Times one provider call and counts it by its outcome.
-    func measure<T>(_ endpoint: ProviderEndpoint, _ call: () throws(VideoAPIError) -> T) throws(VideoAPIError) -> T {
-        try measure(endpoint, outcome: Self.outcome, { Result { () throws(VideoAPIError) in try call() } }).get()
+    func measure<T>(_ endpoint: ProviderEndpoint, provider: String, _ call: () throws(VideoAPIError) -> T)
+        throws(VideoAPIError) -> T
+    {
+        try measure(
+            endpoint, provider: provider, outcome: Self.outcome, { Result { () throws(VideoAPIError) in try call() } }
+        )
+        .get()
     }
 
     /// The same for a call that reports its outcome in its value (a chat call and its unanswered attempts).
-    func measure<T>(_ endpoint: ProviderEndpoint, outcome: (T) -> String, _ call: () -> T) -> T {
+    func measure<T>(_ endpoint: ProviderEndpoint, provider: String, outcome: (T) -> String, _ call: () -> T) -> T {
         let started = monotonicNanoseconds()
         let value = call()
-        providerCall(endpoint, outcome: outcome(value), nanoseconds: monotonicNanoseconds() - started)
+        providerCall(
+            endpoint, provider: provider, outcome: outcome(value), nanoseconds: monotonicNanoseconds() - started)
         return value
     }
 

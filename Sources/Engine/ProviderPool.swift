@@ -31,12 +31,12 @@ struct ProviderPool {
     /// provider's. A provider without a key here is left out (said once in the log, without any key).
     static func load(
         db: Connection, defaultConfig: ProviderConfig, environment: [String: String],
-        make: (ProviderConfig) throws -> any VideoProvider
+        make: (_ name: String, ProviderConfig) throws -> any VideoProvider
     ) throws -> ProviderPool {
         var clients: [String: any VideoProvider] = [:]
         for row in try ProviderAdmin.all(db: db) {
             if row.name == Provider.defaultName {
-                clients[row.name] = try make(defaultConfig)
+                clients[row.name] = try make(row.name, defaultConfig)
                 continue
             }
             guard let key = environment[row.apiKeyEnv], !key.isEmpty else {
@@ -48,7 +48,7 @@ struct ProviderPool {
             var config = ProviderConfig(
                 baseURL: row.baseURL, apiKey: key, organization: row.organization, project: row.project)
             config.timeoutMs = row.timeoutMs
-            clients[row.name] = try make(config)
+            clients[row.name] = try make(row.name, config)
         }
         return ProviderPool(clients: clients)
     }

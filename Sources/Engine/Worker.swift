@@ -109,7 +109,7 @@ public struct Worker: Sendable {
                     baseURL: providerConfig.baseURL, organization: providerConfig.organization,
                     project: providerConfig.project, db: db)
                 let pool = try ProviderPool.load(db: db, defaultConfig: providerConfig, environment: environment) {
-                    MeasuredVideoProvider(try VideoAPIClient(config: $0))
+                    name, config in MeasuredVideoProvider(try VideoAPIClient(config: config), provider: name)
                 }
                 return GenerationEngine(db: db, providers: pool, config: config.engine)
             }

@@ -57,15 +57,19 @@ public final class ProcessMetrics: Sendable {
             label: Self.requestDuration, dimensions: [("process", process), ("route", route)], factory: factory)
     }
 
-    /// One provider call: `outcome` is `ok` or a `VideoAPIError.Kind` raw value.
-    package func providerCall(_ endpoint: ProviderEndpoint, outcome: String, nanoseconds: Int64) {
+    /// One provider call: `provider` is the catalog's provider name (`chat` for the roundtable's chat
+    /// endpoint), `outcome` is `ok` or a `VideoAPIError.Kind` raw value.
+    package func providerCall(_ endpoint: ProviderEndpoint, provider: String, outcome: String, nanoseconds: Int64) {
         CoreMetrics.Counter(
             label: Self.providerCalls,
-            dimensions: [("process", process), ("endpoint", endpoint.rawValue), ("outcome", outcome)],
+            dimensions: [
+                ("process", process), ("provider", provider), ("endpoint", endpoint.rawValue), ("outcome", outcome),
+            ],
             factory: factory
         ).increment()
         Metrics.Timer(
-            label: Self.providerDuration, dimensions: [("process", process), ("endpoint", endpoint.rawValue)],
+            label: Self.providerDuration,
+            dimensions: [("process", process), ("provider", provider), ("endpoint", endpoint.rawValue)],
             factory: factory
         )
         .recordNanoseconds(nanoseconds)
@@ -110,7 +114,7 @@ package struct HelpfulMetricsFactory: MetricsFactory {
         ProcessMetrics.requests: "Requests answered by this process, by route (the route's name) and HTTP status.",
         ProcessMetrics.requestDuration: "Time to answer a request in this process, by route.",
         ProcessMetrics.providerCalls:
-            "Calls to the video and chat providers, by endpoint and outcome (ok or the error class).",
+            "Calls to the video and chat providers, by provider, endpoint and outcome (ok or the error class).",
         ProcessMetrics.providerDuration: "Latency of provider calls, by endpoint (a download includes its transfer).",
         ProcessMetrics.mediaBytes: "Bytes of media written to the media directory, by kind.",
     ]

@@ -39,8 +39,8 @@ import Testing
         metrics.requestCounter(route: Route.generations(.apiStatus(video: 7)).metricName, status: 200).increment()
         metrics.requestCounter(route: "apiStatus", status: 200).increment()
         metrics.requestTimer(route: "apiStatus").recordNanoseconds(1_500_000)
-        metrics.providerCall(.create, outcome: "ok", nanoseconds: 20_000_000)
-        metrics.providerCall(.retrieve, outcome: "rate_limited", nanoseconds: 5_000_000)
+        metrics.providerCall(.create, provider: "default", outcome: "ok", nanoseconds: 20_000_000)
+        metrics.providerCall(.retrieve, provider: "gpu-box", outcome: "rate_limited", nanoseconds: 5_000_000)
         metrics.mediaStored(bytes: 1234, kind: "video")
         let text = String(decoding: metrics.exposition(), as: UTF8.self)
         #expect(text.contains("# HELP promptreel_http_requests_total Requests answered"))
@@ -53,10 +53,13 @@ import Testing
                 #"promptreel_http_request_duration_seconds_bucket{process="test\"proc",route="apiStatus",le="0.0025"} 1"#
             ))
         #expect(
-            text.contains(#"promptreel_provider_calls_total{process="test\"proc",endpoint="create",outcome="ok"} 1"#))
+            text.contains(
+                #"promptreel_provider_calls_total{process="test\"proc",provider="default",endpoint="create",outcome="ok"} 1"#
+            ))
         #expect(
             text.contains(
-                #"promptreel_provider_calls_total{process="test\"proc",endpoint="retrieve",outcome="rate_limited"} 1"#))
+                #"promptreel_provider_calls_total{process="test\"proc",provider="gpu-box",endpoint="retrieve",outcome="rate_limited"} 1"#
+            ))
         #expect(text.contains(#"promptreel_media_stored_bytes_total{process="test\"proc",kind="video"} 1234"#))
     }
 

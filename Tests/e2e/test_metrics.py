@@ -81,10 +81,11 @@ def test_process_counters_move_after_a_generation(no_worker):
         # The worker's own listener: a fresh process, so its numbers are exactly this generation's.
         w, wfamilies = scrape(worker_url)
         mine = {"process": "metrics-worker"}
-        assert value(w, "promptreel_provider_calls_total", **mine, endpoint="create", outcome="ok") == 1
-        assert value(w, "promptreel_provider_calls_total", **mine, endpoint="retrieve", outcome="ok") >= 1
-        assert value(w, "promptreel_provider_calls_total", **mine, endpoint="download", outcome="ok") == 3
-        assert value(w, "promptreel_provider_call_duration_seconds_count", **mine, endpoint="create") == 1
+        mine_at = {**mine, "provider": "default"}  # calls are counted per catalog provider
+        assert value(w, "promptreel_provider_calls_total", **mine_at, endpoint="create", outcome="ok") == 1
+        assert value(w, "promptreel_provider_calls_total", **mine_at, endpoint="retrieve", outcome="ok") >= 1
+        assert value(w, "promptreel_provider_calls_total", **mine_at, endpoint="download", outcome="ok") == 3
+        assert value(w, "promptreel_provider_call_duration_seconds_count", **mine_at, endpoint="create") == 1
         assert value(w, "promptreel_media_stored_bytes_total", **mine, kind="video") == len(FIXTURE)
         assert value(w, "promptreel_media_stored_bytes_total", **mine, kind="thumbnail") > 0
         assert wfamilies["promptreel_provider_calls"].type == "counter"

@@ -42,6 +42,7 @@ struct ModelsCommand: ParsableCommand {
         @Option(help: "The provider that serves it (promptreel providers list; default: default).") var provider:
             String?
         @Option(help: "The model name that provider serves, when it differs from --name.") var providerModel: String?
+        @Option(help: "Its jobs in flight at once (default: no limit of its own).") var maxInFlight: Int?
 
         func run() throws {
             let prices = try price.map { p -> (String, String) in
@@ -70,6 +71,7 @@ struct ModelsCommand: ParsableCommand {
                     try ProviderAdmin.setModelProvider(
                         model: name, provider: provider, providerModel: providerModel, db: db)
                 }
+                if let maxInFlight { try ProviderAdmin.setModelMaxInFlight(model: name, maxInFlight, db: db) }
             }
             print("added \(name)\(provider.map { " (provider \($0))" } ?? "")")
         }

@@ -31,6 +31,7 @@ struct ProvidersCommand: ParsableCommand {
         @Option(help: "OpenAI-Organization header.") var organization: String?
         @Option(help: "OpenAI-Project header.") var project: String?
         @Option(help: "Time for one call, in milliseconds (default 30000).") var timeoutMs: Int?
+        @Option(help: "Jobs in flight there at once (0: only the instance's limit).") var maxInFlight: Int?
 
         var changes: ProviderAdmin.Changes {
             var c = ProviderAdmin.Changes()
@@ -40,6 +41,7 @@ struct ProvidersCommand: ParsableCommand {
             c.organization = organization
             c.project = project
             c.timeoutMs = timeoutMs
+            c.maxInFlight = maxInFlight
             return c
         }
     }

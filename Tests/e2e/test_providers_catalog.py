@@ -3,6 +3,7 @@ CLI, a model on it served under another name, its generations sent there and com
 environment variable and never printed or logged, and a disabled provider's models out of the catalog."""
 import os
 import subprocess
+import time
 
 import requests
 
@@ -106,3 +107,38 @@ def test_a_model_on_a_second_provider(session_worker):
         promptreel("models", "disable", "--name", model)
         promptreel("providers", "disable", "--name", name)
         second.stop()
+
+
+def test_a_models_limit_of_one_holds_with_two_workers(session_worker):
+    model = f"one-at-a-time-{os.getpid()}"
+    r = promptreel("models", "add", "--name", model, "--display-name", "One at a time", "--duration", "4",
+                   "--price", "720p=0.10", "--size", "16:9=720p=1280x720", "--provider-model", "sora-2",
+                   "--max-in-flight", "1")
+    assert r.returncode == 0, r.stderr
+    session_worker["worker"].stop()
+    workers = [WorkerProcess(), WorkerProcess()]
+    try:
+        b = Browser()
+        b.signup()
+        token = b.create_token()
+        project = api("POST", "/api/projects", token, json={"name": "Limit"}).json()["id"]
+        ids = [api("POST", f"/api/projects/{project}/videos", token,
+                   json={"title": f"Shot {i}", "final_prompt": f"Shot {i} [sim:seconds=1]"}).json()["id"] for i in range(3)]
+        r = api("POST", f"/api/projects/{project}/generate", token,
+                json={"settings": {"model": model, "duration": 4, "aspect_ratio": "16:9", "resolution": "720p"}})
+        assert r.status_code == 200, r.text
+        batch = r.json()["batchId"]
+        most = 0
+        deadline = time.time() + 90
+        while api("GET", f"/api/batches/{batch}", token).json()["status"] != "finished":
+            assert time.time() < deadline, "the three shots did not finish"
+            most = max(most, int(sql(f"SELECT count(*) FROM generations WHERE model = '{model}' "
+                                     "AND phase IN ('submitting', 'submitted')")))
+            time.sleep(0.05)
+        assert most == 1  # never two at that model, though two workers had free threads
+        assert api("GET", f"/api/batches/{batch}", token).json()["counts"] == {"completed": 3}
+    finally:
+        for w in workers:
+            w.stop()
+        session_worker["worker"] = WorkerProcess()
+        promptreel("models", "disable", "--name", model)

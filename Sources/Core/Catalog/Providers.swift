@@ -15,6 +15,8 @@ public struct Provider: Sendable, Equatable {
     public let project: String?
     public let timeoutMs: Int
     public let enabled: Bool
+    /// Jobs in flight at once at this provider (nil: only the instance's limit).
+    public let maxInFlight: Int?
 
     public static let defaultName = "default"
 
@@ -27,6 +29,7 @@ public struct Provider: Sendable, Equatable {
         project = r["project"]
         timeoutMs = Int(r.int("timeout_ms"))
         enabled = r.bool("enabled")
+        maxInFlight = r.optionalInt("max_in_flight").map { Int($0) }
     }
 }
 
@@ -37,7 +40,8 @@ public enum ProviderAdmin {
 
     public static let dialects = ["openai"]
 
-    static let columns: Query = "name, base_url, dialect, api_key_env, organization, project, timeout_ms, enabled"
+    static let columns: Query =
+        "name, base_url, dialect, api_key_env, organization, project, timeout_ms, enabled, max_in_flight"
 
     public static func all(db: Connection) throws -> [Provider] {
         try db.execute("SELECT \(fragment: columns) FROM providers ORDER BY name = 'default' DESC, name").map(
@@ -67,6 +71,8 @@ public enum ProviderAdmin {
         public var organization: String?
         public var project: String?
         public var timeoutMs: Int?
+        /// Jobs in flight at this provider at once (0: no limit of its own).
+        public var maxInFlight: Int?
 
         public init() {}
     }
@@ -94,6 +100,9 @@ public enum ProviderAdmin {
         if let ms = c.timeoutMs, !(100...600_000).contains(ms) {
             throw Failure(description: "--timeout-ms: 100 to 600000")
         }
+        if let n = c.maxInFlight, !(0...100_000).contains(n) {
+            throw Failure(description: "--max-in-flight: 1 to 100000 (0: no limit of its own)")
+        }
     }
 
     public static func add(name: String, _ c: Changes, db: Connection) throws {
@@ -103,8 +112,9 @@ public enum ProviderAdmin {
         }
         let inserted = try db.execute(
             """
-            INSERT INTO providers (name, base_url, dialect, api_key_env, organization, project, timeout_ms)
-            VALUES (\(name), \(url), \(c.dialect ?? "openai"), \(env), \(c.organization), \(c.project), \(c.timeoutMs ?? 30000))
+            INSERT INTO providers (name, base_url, dialect, api_key_env, organization, project, timeout_ms, max_in_flight)
+            VALUES (\(name), \(url), \(c.dialect ?? "openai"), \(env), \(c.organization), \(c.project), \(c.timeoutMs ?? 30000),
+                    nullif(\(c.maxInFlight ?? 0)::integer, 0))
             ON CONFLICT (name) DO NOTHING RETURNING name
             """)
         guard !inserted.isEmpty else { throw Failure(description: "a provider named \(name) already exists") }
@@ -123,7 +133,9 @@ public enum ProviderAdmin {
                 UPDATE providers SET base_url = coalesce(\(c.baseURL)::text, base_url), dialect = coalesce(\(c.dialect)::text, dialect),
                        api_key_env = coalesce(\(c.apiKeyEnv)::text, api_key_env),
                        organization = coalesce(\(c.organization)::text, organization),
-                       project = coalesce(\(c.project)::text, project), timeout_ms = coalesce(\(c.timeoutMs)::integer, timeout_ms)
+                       project = coalesce(\(c.project)::text, project), timeout_ms = coalesce(\(c.timeoutMs)::integer, timeout_ms),
+                       max_in_flight = CASE WHEN \(c.maxInFlight)::integer IS NULL THEN max_in_flight
+                                            ELSE nullif(\(c.maxInFlight)::integer, 0) END
                 WHERE name = \(name) RETURNING name
                 """
             ).isEmpty
@@ -146,8 +158,21 @@ public enum ProviderAdmin {
             let names = (models[p.name] ?? []).map { $0.string("name") }.joined(separator: ",")
             return
                 "\(p.name)\t\(p.baseURL)\tdialect=\(p.dialect)\tkey=$\(p.apiKeyEnv) (\(keySet ? "set here" : "not set here"))\t"
-                + "\(p.enabled ? "enabled" : "disabled")\ttimeout=\(p.timeoutMs)ms\tmodels=\(names.isEmpty ? "-" : names)"
+                + "\(p.enabled ? "enabled" : "disabled")\ttimeout=\(p.timeoutMs)ms\t"
+                + "in-flight=\(p.maxInFlight.map(String.init) ?? "instance")\tmodels=\(names.isEmpty ? "-" : names)"
         }
+    }
+
+    /// A model's own in-flight limit (0: none of its own).
+    public static func setModelMaxInFlight(model: String, _ limit: Int, db: Connection) throws {
+        guard (0...100_000).contains(limit) else {
+            throw Failure(description: "--max-in-flight: 1 to 100000 (0: no limit of its own)")
+        }
+        guard
+            try !db.execute(
+                "UPDATE video_models SET max_in_flight = nullif(\(limit)::integer, 0) WHERE name = \(model) RETURNING name"
+            ).isEmpty
+        else { throw Failure(description: "no model named \(model)") }
     }
 
     /// Moves a model to a provider and sets the name that provider serves it as (nil leaves it).

@@ -298,14 +298,18 @@ package struct GenerationStore {
                 } else {
                     "AND true"
                 }
-            let order: Query = if case .submit = claim { "created_at, id" } else { "next_attempt_at, id" }
-            let candidates = try db.execute(
-                """
-                SELECT id FROM generations WHERE phase = \(claim.phase) AND next_attempt_at <= now() \(fragment: filter)
-                  \(fragment: mine) \(fragment: open)
-                ORDER BY \(fragment: order) LIMIT 32 FOR UPDATE SKIP LOCKED
-                """
-            ).map { $0.id("id") as ID<Generation> }
+            let candidates: [ID<Generation>]
+            if case .submit = claim {
+                candidates = try submitCandidates(filter: filter, mine: mine, open: open)
+            } else {
+                candidates = try db.execute(
+                    """
+                    SELECT id FROM generations WHERE phase = \(claim.phase) AND next_attempt_at <= now() \(fragment: filter)
+                      \(fragment: mine) \(fragment: open)
+                    ORDER BY next_attempt_at, id LIMIT 32 FOR UPDATE SKIP LOCKED
+                    """
+                ).map { $0.id("id") as ID<Generation> }
+            }
             for candidate in candidates {
                 guard
                     try db.execute("SELECT pg_try_advisory_lock(\(GenerationStore.lockKey(candidate))) AS ok")[0].bool(
@@ -340,6 +344,33 @@ package struct GenerationStore {
             }
             return nil
         }
+    }
+
+    /// The waiting generations a create may be sent for now, in the queue's one order: round-robin across
+    /// users (each user's oldest first, then each one's second…, a user's jobs already in flight counting as
+    /// turns taken), so one user's 40-shot storyboard does not starve another's single click; only where the provider's and the model's in-flight limits leave a
+    /// slot. Called under the submit lock (which serialises every create claim), so no row lock is needed.
+    private func submitCandidates(filter: Query, mine: Query, open: Query) throws -> [ID<Generation>] {
+        try db.execute(
+            """
+            WITH busy AS (
+              SELECT provider, model, user_id, count(*) AS n FROM generations
+              WHERE phase IN (\(GenerationPhase.submitting), \(GenerationPhase.submitted)) GROUP BY provider, model, user_id
+            ), due AS (
+              SELECT id, user_id, created_at, provider, model,
+                     row_number() OVER (PARTITION BY user_id ORDER BY created_at, id)
+                       + coalesce((SELECT sum(n) FROM busy b WHERE b.user_id = generations.user_id), 0) AS turn
+              FROM generations
+              WHERE phase = \(GenerationPhase.waiting) AND next_attempt_at <= now() \(fragment: filter) \(fragment: mine) \(fragment: open)
+            )
+            SELECT d.id FROM due d
+            LEFT JOIN providers p ON p.name = d.provider
+            LEFT JOIN video_models m ON m.name = d.model
+            WHERE (p.max_in_flight IS NULL OR coalesce((SELECT sum(n) FROM busy b WHERE b.provider = d.provider), 0) < p.max_in_flight)
+              AND (m.max_in_flight IS NULL OR coalesce((SELECT sum(n) FROM busy b WHERE b.model = d.model), 0) < m.max_in_flight)
+            ORDER BY d.turn, d.created_at, d.id LIMIT 32
+            """
+        ).map { $0.id("id") as ID<Generation> }
     }
 
     /// The provider accepted the job (or it was found in the list): record its id, then its first state.

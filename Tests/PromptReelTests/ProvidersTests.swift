@@ -31,6 +31,9 @@ import Testing
         var url = ProviderAdmin.Changes()
         url.baseURL = "https://elsewhere.example/v1"
         #expect(throws: ProviderAdmin.Failure.self) { try ProviderAdmin.set(name: "default", url, db: db) }
+        var timeout = ProviderAdmin.Changes()
+        timeout.timeoutMs = 5000
+        #expect(throws: ProviderAdmin.Failure.self) { try ProviderAdmin.set(name: "default", timeout, db: db) }
     }
 
     @Test func theDefaultFollowsTheEnvironmentAndTheListingNamesOnlyTheVariable() throws {

@@ -122,9 +122,14 @@ public enum ProviderAdmin {
 
     public static func set(name: String, _ c: Changes, db: Connection) throws {
         try check(name: nil, c)
-        guard name != Provider.defaultName || (c.baseURL == nil && c.apiKeyEnv == nil) else {
+        guard
+            name != Provider.defaultName
+                || (c.baseURL == nil && c.apiKeyEnv == nil && c.organization == nil && c.project == nil
+                    && c.timeoutMs == nil)
+        else {
             throw Failure(
-                description: "the default provider follows OPENAI_BASE_URL and OPENAI_API_KEY at every start; set those"
+                description:
+                    "the default provider follows OPENAI_BASE_URL, OPENAI_API_KEY, OPENAI_ORG_ID, OPENAI_PROJECT_ID and PROMPTREEL_PROVIDER_TIMEOUT_MS at every start; set those (only --dialect and --max-in-flight are its own)"
             )
         }
         guard

@@ -130,7 +130,7 @@ import Testing
             "UPDATE generations SET phase = 'submitted' WHERE provider = \(provider) AND phase = 'submitting'")
         #expect(try claimUser() == nil)  // still at the provider
         try db.execute(
-            "UPDATE generations SET phase = 'done', status = 'completed' WHERE provider = \(provider) AND phase = 'submitted'"
+            "UPDATE generations SET phase = 'done', status = 'completed', completed_at = now(), actual_cost = 0.40 WHERE provider = \(provider) AND phase = 'submitted'"
         )
         #expect(try claimUser() == u)
     }

@@ -53,10 +53,7 @@ final class GenerationEngine {
                 if let source = g.remixSourceJobID {
                     try provider(for: g).remix(source, prompt: g.prompt, idempotencyKey: g.requestKey)
                 } else {
-                    try provider(for: g).create(
-                        CreateVideo(
-                            prompt: g.prompt, model: g.apiModel, seconds: String(g.seconds), size: g.size,
-                            idempotencyKey: g.requestKey, inputReference: reference))
+                    try provider(for: g).create(g.createRequest(reference: reference))
                 }
             try? health(g).recordSuccess()
             return created
@@ -284,9 +281,26 @@ final class GenerationEngine {
                 try store.fail(
                     g.id,
                     code: error.kind == .notFound ? .vanished : GenerationErrorCode(rawValue: error.kind.rawValue),
-                    message: error.publicMessage, possiblyBilled: true)
+                    message: error.kind == .notFound
+                        ? """
+                        The video provider lost this job: it no longer knows it (a self-hosted server forgets its jobs \
+                        when it restarts). It may have been billed, so its price counts as possibly billed.
+                        """ : error.publicMessage, possiblyBilled: true)
             } else {
-                try store.pollLater(g.id, afterSeconds: max(error.retryAfter ?? 0, pollInterval(nil, polls: g.polls)))
+                let inARow = try store.pollLater(
+                    g.id, afterSeconds: max(error.retryAfter ?? 0, pollInterval(nil, polls: g.polls)),
+                    upstreamError: error.kind == .upstream)
+                if inARow >= config.pollErrorLimit {
+                    // A gateway that turns a failed job into a 500 on every poll, without the job in it: the job
+                    // most likely failed, and it may have been billed.
+                    try store.fail(
+                        g.id, code: .provider("upstream_error"),
+                        message: """
+                            The video provider answered \(inARow) status checks in a row with an error, so PromptReel \
+                            stopped waiting: the job most likely failed there. The provider said: “\(error.detail.prefix(300))” \
+                            Its price counts as possibly billed.
+                            """, possiblyBilled: true)
+                }
             }
         }
         return true
@@ -299,6 +313,9 @@ final class GenerationEngine {
     /// downloads), failed (not billed), or unknown (logged once, polled again until the timeout).
     func apply(_ g: Generation, _ video: ProviderVideo, pollAfterMs: Int?) throws {
         let next = pollInterval(pollAfterMs, polls: g.polls)
+        if let gpuSeconds = video.inferenceSeconds, !video.status.isInFlight {
+            try store.recordGPUSeconds(g.id, gpuSeconds)
+        }
         switch video.status {
         case .queued:
             try store.recordProgress(
@@ -488,6 +505,23 @@ extension Generation {
         var metadata = logMetadata
         if let requestID = error.requestID { metadata["provider_request_id"] = "\(requestID)" }
         return metadata
+    }
+}
+
+extension Generation {
+    /// The create as recorded at the click: the provider's model name, size and seconds, the frame rate and
+    /// count for a model that has one, the parameters (this take's own seed).
+    func createRequest(reference: ReferenceUpload?) -> CreateVideo {
+        var create = CreateVideo(
+            prompt: prompt, model: apiModel, seconds: String(seconds), size: size, idempotencyKey: requestKey,
+            inputReference: reference)
+        create.fps = settings.fps
+        create.numFrames = settings.numFrames
+        create.seed = settings.parameters.seed
+        create.negativePrompt = settings.parameters.negativePrompt
+        create.numInferenceSteps = settings.parameters.steps
+        create.guidanceScale = settings.parameters.guidance
+        return create
     }
 }
 

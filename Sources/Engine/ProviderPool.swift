@@ -36,7 +36,9 @@ struct ProviderPool {
         var clients: [String: any VideoProvider] = [:]
         for row in try ProviderAdmin.all(db: db) {
             if row.name == Provider.defaultName {
-                clients[row.name] = try make(row.name, defaultConfig)
+                var config = defaultConfig
+                config.dialect = VideoDialect(rawValue: row.dialect) ?? .openai
+                clients[row.name] = try make(row.name, config)
                 continue
             }
             guard let key = environment[row.apiKeyEnv], !key.isEmpty else {
@@ -48,6 +50,7 @@ struct ProviderPool {
             var config = ProviderConfig(
                 baseURL: row.baseURL, apiKey: key, organization: row.organization, project: row.project)
             config.timeoutMs = row.timeoutMs
+            config.dialect = VideoDialect(rawValue: row.dialect) ?? .openai
             clients[row.name] = try make(row.name, config)
         }
         return ProviderPool(clients: clients)

@@ -1,7 +1,17 @@
 // Where the Videos API lives and how patiently to talk to it. Read from the environment names
 // OpenAI's own SDKs use, so any OpenAI-compatible gateway is one variable away.
 
+/// How a provider speaks the Videos API.
+public enum VideoDialect: String, Sendable, CaseIterable {
+    /// OpenAI's shapes (also gateways: LiteLLM, Azure): `size` and `seconds`.
+    case openai
+    /// vLLM-Omni: a multipart create with `width`, `height`, `num_frames` and `fps`; no remix; `GET /content`
+    /// has no variants (posters are made locally); errors as `{"detail": …}`.
+    case vllmOmni = "vllm-omni"
+}
+
 public struct ProviderConfig: Sendable {
+    public var dialect = VideoDialect.openai
     public var baseURL: String
     public var apiKey: String
     public var organization: String?

@@ -56,13 +56,16 @@ final class ProviderTransport {
 
     /// One call with the retry rule applied; returns a 2xx response and its body.
     /// `maxRetries` overrides the settings' (nil: theirs).
+    /// `answers`: a non-2xx reply the caller reads as an answer (returned as it is, never retried).
     func send(
         _ method: String, _ path: String, body: HTTPClientRequest.Body = .none, headers: [(String, String)] = [],
-        rule: RetryRule = .read, maxRetries: Int? = nil
+        rule: RetryRule = .read, maxRetries: Int? = nil,
+        answers: ((HTTPClientResponse, [UInt8]) -> Bool)? = nil
     ) throws(VideoAPIError) -> (HTTPClientResponse, [UInt8]) {
         var failures: [VideoAPIError] = []
         return try send(
-            method, path, body: body, headers: headers, rule: rule, maxRetries: maxRetries, failures: &failures)
+            method, path, body: body, headers: headers, rule: rule, maxRetries: maxRetries, failures: &failures,
+            answers: answers)
     }
 
     /// The same, appending every failed attempt to `failures` (the last one too, when the call fails):
@@ -70,7 +73,7 @@ final class ProviderTransport {
     func send(
         _ method: String, _ path: String, body: HTTPClientRequest.Body = .none, headers: [(String, String)] = [],
         rule: RetryRule = .read, maxRetries: Int? = nil,
-        failures: inout [VideoAPIError]
+        failures: inout [VideoAPIError], answers: ((HTTPClientResponse, [UInt8]) -> Bool)? = nil
     ) throws(VideoAPIError) -> (HTTPClientResponse, [UInt8]) {
         let retries = maxRetries ?? settings.maxRetries
         var attempt = 0
@@ -80,7 +83,9 @@ final class ProviderTransport {
                 let response = try exchange(
                     method, path, body: body, headers: headers, sink: sink, timeoutMs: settings.timeoutMs,
                     connection: rule.connection)
-                guard (200..<300).contains(response.status) else { throw classify(response, body: sink.bytes) }
+                guard (200..<300).contains(response.status) || answers?(response, sink.bytes) == true else {
+                    throw classify(response, body: sink.bytes)
+                }
                 return (response, sink.bytes)
             } catch {
                 failures.append(error)
@@ -145,8 +150,17 @@ final class ProviderTransport {
     /// Maps a non-2xx answer to a typed error, keeping the provider's message, param and code.
     func classify(_ response: HTTPClientResponse, body: [UInt8]) -> VideoAPIError {
         let requestID = response.headers["x-request-id"]
-        let error = (try? JSONParser.parse(body).root)?["error"]
-        let message = error?["message"]?.stringValue ?? "HTTP \(response.status)"
+        let root = try? JSONParser.parse(body).root
+        let error = root?["error"]
+        // OpenAI's envelope, or FastAPI's `{"detail": "…"}` / `{"detail": [{"msg": "…"}, …]}` (vLLM-Omni).
+        let detail: String? =
+            switch root?["detail"] {
+            case let .string(text)?: text
+            case let .array(items)?: items.compactMap { $0["msg"]?.stringValue }.joined(separator: "; ")
+            default: nil
+            }
+        let message =
+            error?["message"]?.stringValue ?? detail.flatMap { $0.isEmpty ? nil : $0 } ?? "HTTP \(response.status)"
         let param = error?["param"]?.stringValue
         let code = error?["code"]?.stringValue
         let kind: VideoAPIError.Kind =

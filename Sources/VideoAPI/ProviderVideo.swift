@@ -57,6 +57,8 @@ public struct ProviderVideo: Sendable {
     public var remixedFromVideoID: String?
     public var errorCode: String?
     public var errorMessage: String?
+    /// GPU seconds the job took (vLLM-Omni's `inference_time_s`); nil when absent or out of range.
+    public var inferenceSeconds: Double?
 
     /// A plain message for a failed video.
     public var failureMessage: String? {
@@ -85,10 +87,25 @@ public struct ProviderVideo: Sendable {
         default: seconds = nil
         }
         remixedFromVideoID = json["remixed_from_video_id"]?.stringValue
+        inferenceSeconds = json["inference_time_s"].flatMap(ProviderVideo.seconds)
         if let error = json["error"], case .object = error {
             errorCode = error["code"]?.stringValue
             errorMessage = error["message"]?.stringValue
         }
+    }
+
+    /// A duration in seconds from outside: finite, 0 … one week, else dropped.
+    static func seconds(_ value: JSON) -> Double? {
+        let text: String? =
+            switch value {
+            case let .number(n): n
+            case let .string(s): s
+            default: nil
+            }
+        guard let seconds = text.flatMap(Double.init), seconds.isFinite, (0...604_800).contains(seconds) else {
+            return nil
+        }
+        return seconds
     }
 
     /// Integers, also when written as 12.0 or as a numeric string; absurd magnitudes are dropped, never

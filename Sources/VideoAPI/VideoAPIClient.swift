@@ -26,6 +26,16 @@ public struct CreateVideo: Sendable {
     public var idempotencyKey: String?
     /// The first frame (image-to-video), already at exactly `size`: sent as the `input_reference` file.
     public var inputReference: ReferenceUpload?
+    /// The model's frame rate and the frame count (seconds × fps), for models that have one.
+    public var fps: Int?
+    public var numFrames: Int?
+    /// Generation parameters (vLLM-Omni's names; gateways pass them along), sent only when set.
+    public var seed: Int64?
+    public var negativePrompt: String?
+    public var numInferenceSteps: Int?
+    /// Decimal text, sent as it is.
+    public var guidanceScale: String?
+
     public init(
         prompt: String, model: String, seconds: String, size: String, idempotencyKey: String? = nil,
         inputReference: ReferenceUpload? = nil
@@ -36,6 +46,30 @@ public struct CreateVideo: Sendable {
         self.size = size
         self.idempotencyKey = idempotencyKey
         self.inputReference = inputReference
+    }
+
+    /// The form fields in a dialect: OpenAI's `size`/`seconds`, or vLLM-Omni's `width`/`height`/`num_frames`/`fps`;
+    /// then the parameters that are set.
+    func fields(_ dialect: VideoDialect) -> [(String, String)] {
+        var fields = [("prompt", prompt), ("model", model)]
+        let dimensions = size.split(separator: "x")
+        switch dialect {
+        case .vllmOmni where dimensions.count == 2:
+            fields += [("width", String(dimensions[0])), ("height", String(dimensions[1]))]
+            if let numFrames, let fps {
+                fields += [("num_frames", String(numFrames)), ("fps", String(fps))]
+            } else {
+                fields.append(("seconds", seconds))
+            }
+        case .openai, .vllmOmni:
+            fields += [("seconds", seconds), ("size", size)]
+            if let fps { fields.append(("fps", String(fps))) }
+        }
+        if let seed { fields.append(("seed", String(seed))) }
+        if let negativePrompt { fields.append(("negative_prompt", negativePrompt)) }
+        if let numInferenceSteps { fields.append(("num_inference_steps", String(numInferenceSteps))) }
+        if let guidanceScale { fields.append(("guidance_scale", guidanceScale)) }
+        return fields
     }
 }
 
@@ -83,12 +117,10 @@ public final class VideoAPIClient: VideoProvider {
 
     // MARK: Calls
 
-    /// POST /videos as multipart/form-data, as OpenAI's SDKs send it.
+    /// POST /videos as multipart/form-data, as OpenAI's SDKs send it (vLLM-Omni takes nothing else).
     /// `maxRetries` overrides the config (nil: the config's); `create(_:)` is one attempt, for the engine.
     public func create(_ params: CreateVideo, maxRetries: Int?) throws(VideoAPIError) -> APIResult<ProviderVideo> {
-        let fields = [
-            ("prompt", params.prompt), ("model", params.model), ("seconds", params.seconds), ("size", params.size),
-        ]
+        let fields = params.fields(config.dialect)
         let body: HTTPClientRequest.Body =
             params.inputReference.map {
                 .multipartWithFiles(
@@ -103,14 +135,43 @@ public final class VideoAPIClient: VideoProvider {
             transport.send("POST", "/videos", body: body, headers: headers, rule: .create, maxRetries: maxRetries))
     }
 
+    /// GET /videos/{id}. A non-2xx answer that carries the job itself is a successful read of a failed job:
+    /// vLLM-Omni answers a failed job's retrieve that way, and LiteLLM's `hosted_vllm` path embeds the upstream
+    /// job in a 500's message on every poll. Either ends the job with the provider's error; neither is retried.
     public func retrieve(_ id: String) throws(VideoAPIError) -> APIResult<ProviderVideo> {
-        try video(transport.send("GET", "/videos/" + URLEncoding.encode(id)))
+        let reply = try transport.send("GET", "/videos/" + URLEncoding.encode(id)) { response, body in
+            VideoAPIClient.failedJob(in: body, id: id) != nil
+        }
+        guard !(200..<300).contains(reply.0.status), let failed = VideoAPIClient.failedJob(in: reply.1, id: id) else {
+            return try video(reply)
+        }
+        return APIResult(value: failed, requestID: reply.0.headers["x-request-id"], pollAfterMs: nil)
+    }
+
+    /// The failed job a non-2xx body describes: the body itself (vLLM-Omni), or a job embedded in the error's
+    /// message after the gateway's words (LiteLLM: `… Hosted_vllmException - {"id": …, "status": "failed", …}`).
+    /// Only a job that says it failed counts; the embedded one keeps the id PromptReel knows.
+    static func failedJob(in body: [UInt8], id: String) -> ProviderVideo? {
+        guard let root = try? JSONParser.parse(body).root else { return nil }
+        if let job = try? ProviderVideo(json: root), job.status == .failed, job.id == id { return job }
+        let message = root["error"]?["message"]?.stringValue ?? root["detail"]?.stringValue
+        guard let message, let start = message.firstIndex(of: "{"), let end = message.lastIndex(of: "}"), start < end,
+            let embedded = try? JSONParser.parse(Array(message[start...end].utf8)).root,
+            var job = try? ProviderVideo(json: embedded), job.status == .failed
+        else { return nil }
+        job.id = id
+        return job
     }
 
     /// POST /videos/{id}/remix: a paid job, so it retries like a create. `remix(_:prompt:)` is one attempt, for the engine.
     public func remix(_ id: String, prompt: String, idempotencyKey: String? = nil, maxRetries: Int?)
         throws(VideoAPIError) -> APIResult<ProviderVideo>
     {
+        guard config.dialect != .vllmOmni else {
+            throw VideoAPIError(
+                .invalidRequest, status: 404, detail: "this provider (vLLM-Omni) cannot remix videos",
+                nothingWasSent: true)
+        }
         let body = HTTPClientRequest.Body.bytes(
             Array(JSON.object([("prompt", .string(prompt))]).serialized.utf8), contentType: "application/json")
         let headers = idempotencyKey.map { [("Idempotency-Key", $0)] } ?? []
@@ -154,7 +215,14 @@ public final class VideoAPIClient: VideoProvider {
     public func download(_ id: String, variant: ContentVariant, to path: String, maxBytes: Int) throws(VideoAPIError)
         -> APIResult<Download>
     {
-        let target = "/videos/" + URLEncoding.encode(id) + "/content?variant=" + variant.rawValue
+        // vLLM-Omni has no variants: it answers the MP4 whatever is asked, so posters are made locally.
+        guard config.dialect != .vllmOmni || variant == .video else {
+            throw VideoAPIError(
+                .notFound, status: 404, detail: "this provider makes no \(variant.rawValue)", nothingWasSent: true)
+        }
+        let target =
+            "/videos/" + URLEncoding.encode(id) + "/content"
+            + (config.dialect == .vllmOmni ? "" : "?variant=" + variant.rawValue)
         var attempt = 0
         while true {
             let sink: FileSink

@@ -24,11 +24,14 @@ struct SimReply: Sendable {
     var dropConnection = false
 }
 
-/// How jobs are represented: OpenAI's own shapes, or what LiteLLM's proxy sends for Veo and Runway.
+/// How jobs are represented: OpenAI's own shapes, what LiteLLM's proxy sends for Veo, Runway and a hosted
+/// vLLM server, or vLLM-Omni's own server (VLLMOmni.swift).
 enum Dialect: String, Sendable, CaseIterable {
     case openai
     case litellmVeo = "litellm-veo"
     case litellmRunway = "litellm-runway"
+    case litellmVllm = "litellm-vllm"
+    case vllmOmni = "vllm-omni"
 
     /// LiteLLM's Veo transform knows only `processing` until the operation is done.
     func status(_ status: String) -> String {
@@ -38,9 +41,10 @@ enum Dialect: String, Sendable, CaseIterable {
     /// The provider LiteLLM routes to, as its messages name it (nil: OpenAI itself).
     var gatewayProvider: String? {
         switch self {
-        case .openai: nil
+        case .openai, .vllmOmni: nil
         case .litellmVeo: "gemini"
         case .litellmRunway: "runwayml"
+        case .litellmVllm: "hosted_vllm"
         }
     }
 }
@@ -67,6 +71,10 @@ actor Simulator {
         var apiKey: String?
         var gatewayIDs: Bool
         var dialect: Dialect = .openai
+        /// vLLM-Omni serves one model and refuses any other ("Model mismatch").
+        var servedModel = "Wan-AI/Wan2.2-T2V-A14B-Diffusers"
+        /// Added to every /v1 call's answer (a provider that takes this long per call).
+        var callLatencyMs = 0
     }
 
     /// Sizes per model, as OpenAI's 2026 guide lists them; dated snapshots share their family's sizes.
@@ -118,6 +126,8 @@ actor Simulator {
     var lastReference: [String: Any]?
     /// The image each job was created from, as received (GET /_sim/references/{job id}).
     var jobReferences: [String: Data] = [:]
+    /// Every create's fields as received (GET /_sim/creates).
+    var creates: [[String: Any]] = []
 
     init(settings: Settings, fixtures: Fixtures) {
         self.settings = settings
@@ -157,6 +167,9 @@ actor Simulator {
         let fault = nextFault(endpoint)
         if let fault, let faulted = faultReply(fault, endpoint: endpoint) { return faulted }
         var reply = serve(endpoint, request, id: parts.count > 2 ? parts[2] : "")
+        if settings.callLatencyMs > 0 {
+            reply.delaySeconds = (reply.delaySeconds ?? 0) + Double(settings.callLatencyMs) / 1000
+        }
         // These two faults let the call happen (a create makes its job) and then spoil only the answer.
         // A late fault adds to a delay the call already has (a slow chat answer).
         if let fault, fault.kind == "late" { reply.delaySeconds = (reply.delaySeconds ?? 0) + fault.hangSeconds }
@@ -171,12 +184,14 @@ actor Simulator {
                 "Incorrect API key provided. You can find your API key at https://platform.openai.com/account/api-keys.",
                 type: "invalid_request_error", code: "invalid_api_key")
         }
+        if settings.dialect == .vllmOmni, let reply = vllmOmni(endpoint, request, id: id) { return reply }
         switch endpoint {
         case "chat": return chat(request)
         case "create": return create(request)
         case "list": return list(request.query)
         case "retrieve":
             return withJob(id) { job in
+                if job.dialect == .litellmVllm, state(job).status == "failed" { return hostedVllmFailure(job) }
                 var reply = json(200, videoObject(job))
                 // Gateways do not pass OpenAI's polling hint on.
                 if job.dialect == .openai {
@@ -217,6 +232,7 @@ actor Simulator {
         case let .success(f): fields = f
         case let .failure(reply): return reply
         }
+        record(fields)
         guard let prompt = fields["prompt"] as? String, !prompt.isEmpty else {
             return error(
                 400, "Missing required parameter: 'prompt'.", param: "prompt", code: "missing_required_parameter")
@@ -227,6 +243,7 @@ actor Simulator {
                 code: "string_above_max_length")
         }
         let model = (fields["model"] as? String) ?? "sora-2"
+        if dialect(of: prompt) == .litellmVllm { return createHostedVllm(fields, prompt: prompt, model: model) }
         guard let family = Simulator.sizes[model] != nil ? model : Simulator.aliases[model],
             let sizes = Simulator.sizes[family]
         else {
@@ -340,7 +357,7 @@ actor Simulator {
     }
 
     func list(_ query: [String: String]) -> SimReply {
-        if settings.dialect != .openai {
+        if settings.dialect != .openai && settings.dialect != .vllmOmni {
             // LiteLLM cannot route a list without a model or provider.
             return gatewayError(
                 "litellm.BadRequestError: LLM Provider NOT provided. A model or custom_llm_provider is required to list videos."
@@ -397,6 +414,10 @@ actor Simulator {
                 param: "variant", code: "invalid_value")
         }
         let status = job.dialect.status(state(job).status)
+        if job.dialect == .litellmVllm && status != "completed" {
+            return error(
+                404, "litellm.NotFoundError: Hosted_vllmException - Generation is still in-progress", code: "404")
+        }
         guard status == "completed" else {
             return error(
                 400, "Video is not ready yet. Its status is '\(status)'; download content once it is 'completed'.",
@@ -467,9 +488,11 @@ actor Simulator {
         if prompt.contains("[sim:stall]") { outcome = .stall }
         let dialect = dialect(of: prompt)
         // LiteLLM encodes provider and model into every id it hands out.
-        let long = settings.gatewayIDs || prompt.contains("[sim:long-id]") || dialect != .openai
+        let long =
+            settings.gatewayIDs || prompt.contains("[sim:long-id]") || (dialect != .openai && dialect != .vllmOmni)
         let job = Job(
-            id: newID(long: long), model: model, prompt: prompt, size: size, seconds: seconds,
+            id: dialect == .vllmOmni ? "video_gen_" + newID(long: false).dropFirst(6) : newID(long: long), model: model,
+            prompt: prompt, size: size, seconds: seconds,
             createdAt: Date().timeIntervalSince1970, remixedFrom: remixedFrom, duration: duration,
             outcome: outcome, sequence: sequence, dialect: dialect,
             expiresAfter: directive(prompt, "expires").flatMap(Double.init) ?? 3600,
@@ -547,6 +570,8 @@ actor Simulator {
         case .litellmRunway:
             // Observed: the create answer says 0; later answers carry the real time.
             if creating { object["created_at"] = 0 }
+        case .litellmVllm: break
+        case .vllmOmni: vllmOmniFields(job, s, into: &object)
         }
         return object
     }
@@ -710,7 +735,15 @@ actor Simulator {
         case ("GET", "last-reference"):
             // How many creates carried an image, and the last one's facts (null before the first).
             return json(200, ["received": referencesReceived, "last": lastReference ?? NSNull()])
+        case ("POST", "restart"):
+            // A vLLM-Omni server keeps its jobs in memory: a restart forgets every one of them.
+            jobs = [:]
+            return json(200, ["restarted": true])
+        case ("GET", "creates"):
+            // Every create's form fields as received (files by name and size), oldest first.
+            return json(200, ["creates": creates])
         case ("POST", "reset"):
+            creates = []
             jobs = [:]
             faults = [:]
             stats = [:]

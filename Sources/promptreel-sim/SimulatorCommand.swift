@@ -19,9 +19,14 @@ struct SimulatorCommand: AsyncParsableCommand {
     @Option(help: "Only this key is accepted (default: any non-empty bearer token).") var apiKey: String?
     @Option(help: "Video ids: 'openai' (video_ + hex) or 'gateway' (long base64url ids with - _ =).") var idStyle =
         "openai"
-    @Option(help: "Answer as OpenAI does, or as LiteLLM's proxy does in front of Veo or Runway.") var dialect: Dialect =
-        .openai
+    @Option(
+        help:
+            "Answer as OpenAI does, as LiteLLM's proxy does in front of Veo, Runway or a hosted vLLM (litellm-vllm), or as vLLM-Omni does."
+    ) var dialect: Dialect = .openai
     @Option(help: "Write the listening port to this file once ready.") var portFile: String?
+    @Option(help: "vLLM-Omni's served model: any other `model` is refused (--dialect vllm-omni).") var servedModel =
+        "Wan-AI/Wan2.2-T2V-A14B-Diffusers"
+    @Option(help: "Milliseconds added to every /v1 answer (a provider that is slow per call).") var callLatencyMs = 0
 
     func run() async throws {
         // The simulator keeps nothing worth flushing: stop at once, and say it went fine.
@@ -31,7 +36,8 @@ struct SimulatorCommand: AsyncParsableCommand {
         let simulator = Simulator(
             settings: .init(
                 jobSeconds: jobSeconds, pollAfterMs: pollAfterMs, apiKey: apiKey,
-                gatewayIDs: idStyle == "gateway", dialect: dialect), fixtures: fixtures)
+                gatewayIDs: idStyle == "gateway", dialect: dialect, servedModel: servedModel,
+                callLatencyMs: max(0, callLatencyMs)), fixtures: fixtures)
         let server = HTTPServer(
             address: try .inet(ip4: host, port: port), timeout: 120, logger: .disabled,
             handler: SimulatorHandler(simulator: simulator))

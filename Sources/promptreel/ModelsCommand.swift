@@ -43,6 +43,12 @@ struct ModelsCommand: ParsableCommand {
             String?
         @Option(help: "The model name that provider serves, when it differs from --name.") var providerModel: String?
         @Option(help: "Its jobs in flight at once (default: no limit of its own).") var maxInFlight: Int?
+        @Option(help: "Its frame rate: sent as fps, with num_frames = seconds × fps (e.g. 16 for Wan 2.2).") var fps:
+            Int?
+        @Option(
+            help:
+                "The generation parameters it takes, comma-separated: seed, negative_prompt, num_inference_steps, guidance_scale."
+        ) var parameters: String?
 
         func run() throws {
             let prices = try price.map { p -> (String, String) in
@@ -72,6 +78,9 @@ struct ModelsCommand: ParsableCommand {
                         model: name, provider: provider, providerModel: providerModel, db: db)
                 }
                 if let maxInFlight { try ProviderAdmin.setModelMaxInFlight(model: name, maxInFlight, db: db) }
+                if fps != nil || parameters != nil {
+                    try CatalogAdmin.setFrames(model: name, fps: fps, parameters: parameters.map(list), db: db)
+                }
             }
             print("added \(name)\(provider.map { " (provider \($0))" } ?? "")")
         }
@@ -93,13 +102,15 @@ struct ModelsCommand: ParsableCommand {
             Bool?
         @Option(help: "Move it to this provider.") var provider: String?
         @Option(help: "The model name its provider serves (empty: the same as --name).") var providerModel: String?
+        @Option(help: "Its frame rate (0: none; the provider's own).") var fps: Int?
+        @Option(help: "The generation parameters it takes, comma-separated (empty: none).") var parameters: String?
         func run() throws {
             guard
                 acceptsImage != nil || requiresImage != nil || supportsRemix != nil || provider != nil
-                    || providerModel != nil
+                    || providerModel != nil || fps != nil || parameters != nil
             else {
                 throw ValidationError(
-                    "nothing to set: give --[no-]accepts-image, --[no-]requires-image, --[no-]supports-remix, --provider or --provider-model"
+                    "nothing to set: give --[no-]accepts-image, --[no-]requires-image, --[no-]supports-remix, --provider, --provider-model, --fps or --parameters"
                 )
             }
             guard !(acceptsImage == false && requiresImage == true) else {
@@ -118,6 +129,10 @@ struct ModelsCommand: ParsableCommand {
             if let supportsRemix {
                 try CatalogAdmin.setSupportsRemix(model: name, supportsRemix, db: db)
                 print("\(name): \(supportsRemix ? "supports remix" : "no remix")")
+            }
+            if fps != nil || parameters != nil {
+                try CatalogAdmin.setFrames(model: name, fps: fps, parameters: parameters.map(list), db: db)
+                print("\(name): fps \(fps.map(String.init) ?? "unchanged"), parameters \(parameters ?? "unchanged")")
             }
             if provider != nil || providerModel != nil {
                 try ProviderAdmin.setModelProvider(
@@ -161,4 +176,9 @@ struct ModelsCommand: ParsableCommand {
             print("enabled \(name)")
         }
     }
+}
+
+/// "seed, negative_prompt" → ["seed", "negative_prompt"]; empty → [].
+private func list(_ text: String) -> [String] {
+    text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
 }

@@ -25,6 +25,10 @@ package struct CatalogModel: Sendable {
     /// Where its generations go, and the `model` that provider serves (the catalog's name when nil).
     package var provider = Provider.defaultName
     package var providerModel: String?
+    /// Its frame rate (`fps`, and num_frames = seconds × fps, for providers that take frames); nil: the provider's own.
+    package var fps: Int?
+    /// The generation parameters it takes (the settings page and the API offer only these).
+    package var parameters: [VideoParameter] = []
 
     package var aspectRatios: [String] { unique(sizes.map(\.aspectRatio)) }
     package func resolutions(aspectRatio: String) -> [String] {
@@ -50,16 +54,19 @@ package struct RequestedSettings: Sendable {
     package var resolution: String?
     /// How many generations one click starts (1–4); nil: one.
     package var takes: Int?
+    /// Seed, negative prompt, steps, guidance: only for a model that declares them.
+    package var parameters = VideoParameters()
 
     package init(
         model: String? = nil, duration: Int? = nil, aspectRatio: String? = nil, resolution: String? = nil,
-        takes: Int? = nil
+        takes: Int? = nil, parameters: VideoParameters = VideoParameters()
     ) {
         self.model = model
         self.duration = duration
         self.aspectRatio = aspectRatio
         self.resolution = resolution
         self.takes = takes
+        self.parameters = parameters
     }
 }
 
@@ -77,19 +84,29 @@ package struct ResolvedSettings: Sendable {
     /// Where it is sent, and the `model` sent there.
     package var provider = Provider.defaultName
     package var providerModel: String
+    /// The model's frame rate, when it has one: the create then says `fps` and `num_frames`.
+    package var fps: Int?
+    package var numFrames: Int? { fps.map { $0 * duration } }
+    /// The parameters asked for (each one the model declares), and those it declares.
+    package var parameters = VideoParameters()
+    package var declared: [VideoParameter] = []
 
     package var userJSON: JSON {
-        .object([
-            ("model", .string(model)), ("duration", .int(duration)), ("aspect_ratio", .string(aspectRatio)),
-            ("resolution", .string(resolution)),
-        ])
+        .object(
+            [
+                ("model", .string(model)), ("duration", .int(duration)), ("aspect_ratio", .string(aspectRatio)),
+                ("resolution", .string(resolution)),
+            ] + parameters.members)
     }
 }
 
 /// A setting the catalog cannot satisfy, naming the field (pages fall back to its default; the API
 /// answers 422).
 package struct SettingsError: Error, Sendable {
-    package enum Field: String, Sendable { case model, duration, aspectRatio = "aspect_ratio", resolution, settings }
+    package enum Field: String, Sendable {
+        case model, duration, aspectRatio = "aspect_ratio", resolution, settings
+        case seed, negativePrompt = "negative_prompt", steps = "num_inference_steps", guidance = "guidance_scale"
+    }
     package let field: Field
     package let message: String
     /// No model is configured at all (503, not the user's fault).
@@ -103,7 +120,8 @@ package struct Catalog: Sendable {
     package static func load(_ db: Connection) throws -> Catalog {
         let models = try db.execute(
             """
-            SELECT m.name, m.display_name, m.accepts_image, m.requires_image, m.supports_remix, m.provider, m.provider_model
+            SELECT m.name, m.display_name, m.accepts_image, m.requires_image, m.supports_remix, m.provider, m.provider_model,
+                   m.fps, array_to_string(m.parameters, ',') AS parameters
             FROM video_models m JOIN providers p ON p.name = m.provider
             WHERE m.enabled AND p.enabled ORDER BY m.position, m.name
             """
@@ -129,7 +147,10 @@ package struct Catalog: Sendable {
                     },
                     acceptsImage: row.bool("accepts_image"), requiresImage: row.bool("requires_image"),
                     supportsRemix: row.bool("supports_remix"), provider: row.string("provider"),
-                    providerModel: row["provider_model"])
+                    providerModel: row["provider_model"], fps: row.optionalInt("fps").map { Int($0) },
+                    parameters: row.string("parameters").split(separator: ",").compactMap {
+                        VideoParameter(rawValue: String($0))
+                    })
             })
     }
 
@@ -174,11 +195,19 @@ package struct Catalog: Sendable {
             throw SettingsError(
                 field: .resolution, message: "\(model.name) offers \(Catalog.list(resolutions)) at \(aspectRatio)")
         }
+        for parameter in requested.parameters.given where !model.parameters.contains(parameter) {
+            throw SettingsError(
+                field: SettingsError.Field(rawValue: parameter.rawValue) ?? .settings,
+                message: "\(model.name) does not take \(parameter.rawValue)"
+                    + (model.parameters.isEmpty
+                        ? "" : " (it takes \(Catalog.list(model.parameters.map(\.rawValue))))"))
+        }
         let cost = try Catalog.cost(duration: duration, resolution: resolution, model: model.name, db: db)
         return ResolvedSettings(
             model: model.name, duration: duration, aspectRatio: aspectRatio, resolution: resolution,
             size: size.size, estimatedCost: cost, provider: model.provider,
-            providerModel: model.providerModel ?? model.name)
+            providerModel: model.providerModel ?? model.name, fps: model.fps, parameters: requested.parameters,
+            declared: model.parameters)
     }
 
     /// The SQL function is the only price calculation; Swift never multiplies money.
@@ -235,7 +264,7 @@ package struct Catalog: Sendable {
         }
         return RequestedSettings(
             model: try text("model"), duration: duration, aspectRatio: try text("aspect_ratio"),
-            resolution: try text("resolution"), takes: takes)
+            resolution: try text("resolution"), takes: takes, parameters: try VideoParameters.fromJSON(settings))
     }
 
     package static let maxTakes = 4
@@ -260,8 +289,7 @@ package struct Catalog: Sendable {
         if let t = value("takes") { takes = try checkedTakes(Int(t), field: "takes") }
         return RequestedSettings(
             model: value("model"), duration: duration, aspectRatio: value("aspect_ratio"),
-            resolution: value("resolution"),
-            takes: takes)
+            resolution: value("resolution"), takes: takes, parameters: try VideoParameters.fromFields(fields))
     }
 
 }

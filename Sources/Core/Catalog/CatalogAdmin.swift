@@ -111,6 +111,26 @@ public enum CatalogAdmin {
         }
     }
 
+    /// A model's frame rate (sent as `fps`, with num_frames = seconds × fps; 0 clears it) and the generation
+    /// parameters it takes (nil leaves each as it is).
+    public static func setFrames(model: String, fps: Int?, parameters: [String]?, db: Connection) throws {
+        if let fps, !(0...120).contains(fps) { throw Failure(description: "--fps: 1 to 120 (0: none)") }
+        let known = VideoParameter.allCases.map(\.rawValue)
+        if let unknown = parameters?.first(where: { !known.contains($0) }) {
+            throw Failure(description: "--parameters: \(unknown) is not one of \(known.joined(separator: ", "))")
+        }
+        let list = parameters.map { "{" + $0.joined(separator: ",") + "}" }
+        guard
+            try !db.execute(
+                """
+                UPDATE video_models SET fps = CASE WHEN \(fps)::integer IS NULL THEN fps ELSE nullif(\(fps)::integer, 0) END,
+                       parameters = coalesce(\(list)::text[], parameters)
+                WHERE name = \(model) RETURNING name
+                """
+            ).isEmpty
+        else { throw Failure(description: "no model named \(model)") }
+    }
+
     public static func setEnabled(model: String, _ enabled: Bool, db: Connection) throws {
         guard
             try !db.execute("UPDATE video_models SET enabled = \(enabled) WHERE name = \(model) RETURNING name").isEmpty
@@ -126,7 +146,8 @@ public enum CatalogAdmin {
             """
             SELECT m.name, m.display_name, m.enabled, m.accepts_image, m.requires_image, m.supports_remix,
                    (SELECT string_agg(seconds::text, ',' ORDER BY seconds) FROM video_model_durations d WHERE d.model = m.name) AS durations,
-                   s.aspect_ratio, s.resolution, s.size, r.usd_per_second::text AS price
+                   s.aspect_ratio, s.resolution, s.size, r.usd_per_second::text AS price, m.fps,
+                   array_to_string(m.parameters, ',') AS parameters
             FROM video_models m
             LEFT JOIN video_model_sizes s ON s.model = m.name
             LEFT JOIN video_model_resolutions r ON r.model = s.model AND r.resolution = s.resolution
@@ -139,6 +160,8 @@ public enum CatalogAdmin {
                 + "\($0.string("size"))\t$\($0.string("price"))/s\t"
                 + "image=\($0.bool("requires_image") ? "required" : $0.bool("accepts_image") ? "accepted" : "no")\t"
                 + "remix=\($0.bool("supports_remix") ? "yes" : "no")"
+                + ($0["fps"].map { "\tfps=\($0)" } ?? "")
+                + ($0.string("parameters").isEmpty ? "" : "\tparameters=\($0.string("parameters"))")
         }
     }
 }

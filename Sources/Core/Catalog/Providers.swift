@@ -38,7 +38,7 @@ public enum ProviderAdmin {
         public let description: String
     }
 
-    public static let dialects = ["openai"]
+    public static let dialects = ["openai", "vllm-omni"]
 
     static let columns: Query =
         "name, base_url, dialect, api_key_env, organization, project, timeout_ms, enabled, max_in_flight"

@@ -10,6 +10,11 @@ package struct StoredSettings: Sendable {
     package var resolution: String?
     /// How many generations the click started (generations only).
     package var takes: Int?
+    /// The generation parameters it was sent with (each take's own seed).
+    package var parameters: VideoParameters
+    /// The frame rate and frame count sent, for providers that take frames.
+    package var fps: Int?
+    package var numFrames: Int?
     /// The whole stored document, answered back as it is (`settings` in the API).
     package let document: JSON
 
@@ -24,10 +29,14 @@ package struct StoredSettings: Sendable {
         aspectRatio = json["aspect_ratio"]?.stringValue
         resolution = json["resolution"]?.stringValue
         takes = json["takes"]?.intValue
+        parameters = VideoParameters(stored: json)
+        fps = json["api"]?["fps"]?.intValue
+        numFrames = json["api"]?["num_frames"]?.intValue
     }
 
     /// "sora-2 · 8 s · 16:9 · 720p": what is known of them, in that order.
     package var summary: String {
-        [model, duration.map { "\($0) s" }, aspectRatio, resolution].compactMap { $0 }.joined(separator: " · ")
+        [model, duration.map { "\($0) s" }, aspectRatio, resolution, fps.map { "\($0) fps" }].compactMap { $0 }
+            .joined(separator: " · ")
     }
 }

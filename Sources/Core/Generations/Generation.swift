@@ -71,6 +71,8 @@ package struct Generation: Sendable {
     /// The provider it was sent to (or will be), and the `model` sent there (nil: `model`; older rows).
     package let provider: String
     package let providerModel: String?
+    /// The GPU time the provider reported for the job (`inference_time_s`), as decimal text.
+    package let gpuSeconds: String?
     /// The `model` the provider is asked for.
     package var apiModel: String { providerModel ?? model }
     /// The provider's own `expires_at` (nil when it sent none), and whether it has passed by the database's clock.
@@ -94,6 +96,7 @@ package struct Generation: Sendable {
         g.reference_path, g.reference_content_type, g.reference_width, g.reference_height, g.reference_sha256,
         g.reference_fit, g.reference_fitted_path,
         g.batch_id, g.remixed_from_generation_id, g.chain_previous_id, g.chain_from_shot, g.chain_ready, g.remix_source_job_id, g.provider, g.provider_model, iso(g.provider_expires_at) AS provider_expires_at,
+        g.gpu_seconds::text AS gpu_seconds,
         coalesce(g.provider_expires_at <= now(), false) AS provider_copy_expired
         """
 
@@ -160,6 +163,7 @@ package struct Generation: Sendable {
         remixSourceJobID = r["remix_source_job_id"]
         provider = r["provider"] ?? Provider.defaultName
         providerModel = r["provider_model"]
+        gpuSeconds = r["gpu_seconds"]
         providerExpiresAt = r.optionalTimestamp("provider_expires_at")
         providerCopyExpired = r.bool("provider_copy_expired")
         if let path = r["reference_path"], let fitted = r["reference_fitted_path"],

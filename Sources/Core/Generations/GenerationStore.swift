@@ -67,6 +67,23 @@ package struct GenerationStore {
         ).first?.bool("expired") ?? false
     }
 
+    /// The seeds a video's takes were sent with, newest first (at most 8): each take numbered in the order the
+    /// video's generations were made (take 1 is its first), for "same seed as take N".
+    package func takeSeeds(videoID: ID<Video>, userID: ID<User>) throws -> [(take: Int, seed: Int64)] {
+        try db.execute(
+            """
+            SELECT take, seed FROM (
+              SELECT row_number() OVER (ORDER BY id) AS take, settings->>'seed' AS seed
+              FROM generations WHERE video_id = \(videoID) AND user_id = \(userID)) t
+            WHERE seed IS NOT NULL ORDER BY take DESC LIMIT 8
+            """
+        ).compactMap { row in
+            VideoParameters(stored: .object([("seed", .number(row.string("seed")))])).seed.map {
+                (take: Int(row.int("take")), seed: $0)
+            }
+        }
+    }
+
     /// One page of a video's generations, newest first.
     package func history(videoID: ID<Video>, userID: ID<User>, page: PageRequest) throws -> Page<Generation> {
         let keyset = page.keyset("g.id")
@@ -162,18 +179,26 @@ package struct GenerationStore {
         videoID: ID<Video>, userID: ID<User>, settings: ResolvedSettings, prompt: String, takes: Int,
         reference: GenerationReference?, storyboardClick: Int64? = nil
     ) throws -> [ID<Generation>]? {
-        let settingsJSON = JSON.object([
-            ("model", .string(settings.model)), ("duration", .int(settings.duration)),
-            ("aspect_ratio", .string(settings.aspectRatio)), ("resolution", .string(settings.resolution)),
-            ("takes", .int(takes)),
-            (
-                "api",
-                .object([
-                    ("model", .string(settings.providerModel)), ("seconds", .string(settings.apiSeconds)),
-                    ("size", .string(settings.size)),
-                ])
-            ),
-        ]).serialized
+        var api: [(String, JSON)] = [
+            ("model", .string(settings.providerModel)), ("seconds", .string(settings.apiSeconds)),
+            ("size", .string(settings.size)),
+        ]
+        if let fps = settings.fps, let frames = settings.numFrames {
+            api += [("fps", .int(fps)), ("num_frames", .int(frames))]
+        }
+        var parameters = settings.parameters
+        parameters.seed = nil  // each take's own, below
+        let settingsJSON = JSON.object(
+            [
+                ("model", .string(settings.model)), ("duration", .int(settings.duration)),
+                ("aspect_ratio", .string(settings.aspectRatio)), ("resolution", .string(settings.resolution)),
+                ("takes", .int(takes)), ("api", .object(api)),
+            ] + parameters.members
+        ).serialized
+        // A model that takes a seed gets one per take, recorded, so any take can be made again ("same seed as
+        // take N"): the one asked for, then +1 per take; without one, a random start.
+        let seeded = settings.declared.contains(.seed)
+        let firstSeed = settings.parameters.seed ?? Int64.random(in: 0...VideoParameters.maxSeed)
         guard
             let batch = try db.execute(
                 """
@@ -189,12 +214,14 @@ package struct GenerationStore {
             INSERT INTO generations (video_id, user_id, batch_id, settings, prompt, model, seconds, size, resolution, estimated_cost,
                                      reference_path, reference_content_type, reference_width, reference_height, reference_sha256,
                                      reference_fit, reference_fitted_path, provider, provider_model)
-            SELECT \(videoID), \(userID), \(batch), \(settingsJSON)::jsonb, \(prompt), \(settings.model), \(settings.duration),
+            SELECT \(videoID), \(userID), \(batch),
+                   CASE WHEN \(seeded) THEN \(settingsJSON)::jsonb || jsonb_build_object('seed', (\(firstSeed)::bigint + n - 1) % 4294967296)
+                        ELSE \(settingsJSON)::jsonb END, \(prompt), \(settings.model), \(settings.duration),
                    \(settings.size), \(settings.resolution), \(settings.estimatedCost)::numeric,
                    \(reference?.originalPath), \(reference?.format.contentType), \(reference?.width), \(reference?.height),
                    \(reference?.sha256), \(reference?.fit.rawValue), \(reference?.fittedPath), \(settings.provider),
                    \(settings.providerModel)
-            FROM generate_series(1, \(takes))
+            FROM generate_series(1, \(takes)) AS n
             RETURNING id
             """
         ).map { $0.id("id") as ID<Generation> }.sorted()
@@ -519,18 +546,30 @@ package struct GenerationStore {
             UPDATE generations SET status = \(status), progress = greatest(progress, \(max(0, min(99, progress ?? 0)))),
                    progress_known = progress_known OR \(progress != nil), provider_status = coalesce(\(providerStatus), provider_status),
                    started_at = CASE WHEN \(status == .inProgress) THEN coalesce(started_at, now()) ELSE started_at END,
-                   next_attempt_at = now() + make_interval(secs => \(nextPollSeconds))
+                   next_attempt_at = now() + make_interval(secs => \(nextPollSeconds)), poll_errors = 0
             WHERE id = \(id) AND phase = \(GenerationPhase.submitted)
             """)
     }
 
-    /// Only moves the next poll (a failed poll, an unknown state).
-    package func pollLater(_ id: ID<Generation>, afterSeconds: Double) throws {
+    /// Only moves the next poll (a failed poll). `upstreamError`: the provider answered 5xx, one more in a row
+    /// (anything else starts the count again). Returns how many 5xx answers in a row the job has had.
+    @discardableResult
+    package func pollLater(_ id: ID<Generation>, afterSeconds: Double, upstreamError: Bool = false) throws -> Int {
+        Int(
+            try db.execute(
+                """
+                UPDATE generations SET next_attempt_at = now() + make_interval(secs => \(afterSeconds)),
+                       poll_errors = CASE WHEN \(upstreamError) THEN poll_errors + 1 ELSE 0 END
+                WHERE id = \(id) AND phase = \(GenerationPhase.submitted)
+                RETURNING poll_errors
+                """
+            ).first?.int("poll_errors") ?? 0)
+    }
+
+    /// The GPU time the provider reported for the job (`inference_time_s`, already range-checked).
+    package func recordGPUSeconds(_ id: ID<Generation>, _ seconds: Double) throws {
         try db.execute(
-            """
-            UPDATE generations SET next_attempt_at = now() + make_interval(secs => \(afterSeconds))
-            WHERE id = \(id) AND phase = \(GenerationPhase.submitted)
-            """)
+            "UPDATE generations SET gpu_seconds = round(\(String(seconds))::numeric, 3) WHERE id = \(id)")
     }
 
     /// The provider finished: keep its real seconds and size, and hand over to the downloads, which

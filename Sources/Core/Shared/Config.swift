@@ -77,6 +77,9 @@ public struct EngineConfig: Sendable {
     /// Poll backoff without `openai-poll-after-ms`: from `pollMinSeconds`, ×1.5 per poll, up to `pollMaxSeconds`.
     public var pollMinSeconds = 5.0
     public var pollMaxSeconds = 20.0
+    /// Retrieves in a row answered 5xx after which a job ends as failed and possibly billed: a gateway (LiteLLM's
+    /// `hosted_vllm`) turns a failed upstream job into a 500 on every poll (`PROMPTREEL_POLL_ERROR_LIMIT`).
+    public var pollErrorLimit = 8
     /// How long to keep trying to download a finished video when the provider gives no `expires_at`.
     public var downloadDeadlineSeconds = 600
     public var breaker = BreakerConfig()
@@ -104,6 +107,7 @@ public struct EngineConfig: Sendable {
         if let n = int("PROMPTREEL_GENERATION_TIMEOUT_SECONDS") { c.timeoutSeconds = n }
         if let n = seconds("PROMPTREEL_RECONCILE_DELAY_SECONDS") { c.reconcileDelaySeconds = n }
         if let n = seconds("PROMPTREEL_POLL_MIN_SECONDS"), n > 0 { c.pollMinSeconds = n }
+        if let n = int("PROMPTREEL_POLL_ERROR_LIMIT") { c.pollErrorLimit = min(n, 1000) }
         if let n = int("PROMPTREEL_DOWNLOAD_DEADLINE_SECONDS") { c.downloadDeadlineSeconds = min(n, 86_400) }
         if let n = int("PROMPTREEL_BREAKER_FAILURES") { c.breaker.failureThreshold = min(n, 1000) }
         if let n = int("PROMPTREEL_BREAKER_PAUSE_SECONDS") {

@@ -64,6 +64,7 @@ extension Generation {
             ("remixedFromGenerationId", remixedFromGenerationID.map(JSON.id) ?? .null),
             ("chainedFromGenerationId", chainPreviousID.map(JSON.id) ?? .null),
             ("providerExpiresAt", .optional(providerExpiresAt?.iso)),
+            ("gpuSeconds", gpuSeconds.map { JSON.number($0) } ?? .null),
         ]
         pairs.append(("prompt", .string(prompt)))  // what it was made with, whatever the video's prompt is now
         if videoID == nil { pairs += [("videoDeleted", .bool(true)), ("videoTitle", .optional(deletedVideoTitle))] }

@@ -91,6 +91,10 @@ enum GenerationPages {
                 case .aspectRatio where current.aspectRatio != nil: current.aspectRatio = nil
                 case .resolution where current.resolution != nil: current.resolution = nil
                 case .model where current.model != nil: current.model = nil
+                case .seed: current.parameters.seed = nil
+                case .negativePrompt: current.parameters.negativePrompt = nil
+                case .steps: current.parameters.steps = nil
+                case .guidance: current.parameters.guidance = nil
                 default: return (nil, notes, error.httpError.publicMessage)
                 }
                 notes.append(
@@ -127,7 +131,8 @@ enum GenerationPages {
         let form = settingsForm(
             action: Route.generations(.generateVideo(video: video.id)).path, catalog: catalog, model: chosenModel,
             resolved: resolved, takes: takes,
-            extra: image != nil && chosenModel?.acceptsImage != false ? fitSelect(fit) : .empty)
+            extra: image != nil && chosenModel?.acceptsImage != false ? fitSelect(fit) : .empty,
+            seeds: try c.generations.store.takeSeeds(videoID: video.id, userID: c.requireUser().id))
         let notesHTML: [HTML] = notes.map { "<p class=\"notice\" role=\"status\">\($0)</p>" }
         var estimate: HTML = Views.errorBox(error ?? problem ?? reference.blocker)
         if let resolved, let model = chosenModel, reference.blocker == nil,
@@ -174,7 +179,61 @@ enum GenerationPages {
         <input type="hidden" name="aspect_ratio" value="\(resolved.aspectRatio)">
         <input type="hidden" name="resolution" value="\(resolved.resolution)">
         <input type="hidden" name="takes" value="\(takes)">
+        \(parameterHiddenFields(resolved.parameters))
         """
+    }
+
+    /// The chosen parameters as hidden fields (a seed left empty: a new one per take).
+    static func parameterHiddenFields(_ p: VideoParameters) -> HTML {
+        let fields: [HTML] = p.members.map { name, value in
+            let text = value.stringValue ?? value.serialized
+            return "<input type=\"hidden\" name=\"\(name)\" value=\"\(text)\">"
+        }
+        return fields.joined()
+    }
+
+    /// The parameters the chosen model declares, as inputs; `seeds`: the seeds earlier takes of this video
+    /// used, offered as "same seed as take N".
+    static func parameterInputs(_ model: CatalogModel?, _ p: VideoParameters, seeds: [(take: Int, seed: Int64)]) -> HTML
+    {
+        guard let model, !model.parameters.isEmpty else { return .empty }
+        let inputs: [HTML] = model.parameters.map { parameter in
+            switch parameter {
+            case .seed:
+                let options: [HTML] = seeds.map { take, seed in
+                    "<option value=\"\(seed)\"\(p.seed == seed ? " selected" : "")>same seed as take \(take) (\(seed))</option>"
+                }
+                let choose: HTML =
+                    seeds.isEmpty
+                    ? .empty
+                    : """
+                    <label for="seed_take">Seed from an earlier take</label>
+                    <select id="seed_take" name="seed_take"><option value="">a new seed for each take</option>\(options)</select>
+                    """
+                let typed = seeds.contains { $0.seed == p.seed } ? nil : p.seed
+                return """
+                    \(choose)<label for="seed">Seed</label>
+                    <input id="seed" name="seed" inputmode="numeric" pattern="[0-9]*" value="\(typed.map(String.init) ?? "")" placeholder="random">
+                    <small>0 to \(VideoParameters.maxSeed). Empty: a new random seed; with several takes, each take gets the next seed.</small>
+                    """
+            case .negativePrompt:
+                return """
+                    <label for="negative_prompt">Negative prompt</label>
+                    <textarea id="negative_prompt" name="negative_prompt" rows="2" maxlength="\(VideoParameters.maxNegativePrompt)">\(p.negativePrompt ?? "")</textarea>
+                    """
+            case .steps:
+                return """
+                    <label for="num_inference_steps">Inference steps</label>
+                    <input id="num_inference_steps" name="num_inference_steps" type="number" min="1" max="200" value="\(p.steps.map(String.init) ?? "")" placeholder="the model's default">
+                    """
+            case .guidance:
+                return """
+                    <label for="guidance_scale">Guidance scale</label>
+                    <input id="guidance_scale" name="guidance_scale" type="number" min="0" max="20" step="0.01" value="\(p.guidance ?? "")" placeholder="the model's default">
+                    """
+            }
+        }
+        return inputs.joined()
     }
 
     /// What is left of the budget beside a confirm button, and the attributes that disable the button when
@@ -197,7 +256,7 @@ enum GenerationPages {
     /// and the reason said. "Review" resubmits it (GET) to recompute the estimate.
     static func settingsForm(
         action: String, catalog: Catalog, model: CatalogModel?, resolved: ResolvedSettings?, takes: Int,
-        leading: HTML = .empty, extra: HTML = .empty,
+        leading: HTML = .empty, extra: HTML = .empty, seeds: [(take: Int, seed: Int64)] = [],
         takesNote: String = "Each take is a separate video from the same prompt and settings, at the same price each."
     ) -> HTML {
         let takeOptions: [HTML] = (1...Catalog.maxTakes).map { n in
@@ -250,6 +309,7 @@ enum GenerationPages {
             <select id="aspect_ratio" name="aspect_ratio">\(aspectOptions)</select>
             <label for="resolution">Resolution</label>
             <select id="resolution" name="resolution">\(resolutionOptions)</select>
+            \(parameterInputs(model, resolved?.parameters ?? VideoParameters(), seeds: seeds))
             \(extra)
             <label for="takes">Takes</label>
             <select id="takes" name="takes">\(takeOptions)</select>
@@ -616,6 +676,8 @@ enum GenerationPages {
             <dl class="facts">
             <dt>Settings</dt><dd>\(s)</dd>
             <dt>\(costLabel)</dt><dd>\(g.cost.display)</dd>
+            \(g.gpuSeconds.map { "<dt>GPU time</dt><dd>\($0) s (as the provider reported it)</dd>" as HTML } ?? .empty)
+            \(g.settings.parameters.negativePrompt.map { "<dt>Negative prompt</dt><dd>\($0)</dd>" as HTML } ?? .empty)
             <dt>Started</dt><dd>\(Views.when(g.createdAt))</dd>
             \(g.completedAt.map { "<dt>Finished</dt><dd>\(Views.when($0))</dd>" as HTML } ?? .empty)
             \(delivered)
@@ -674,15 +736,26 @@ enum GenerationPages {
     /// "Sora 2 · 4 s · 16:9 · 720p" from the stored settings.
     static func settingsSummary(_ g: Generation) -> String {
         let aspect = g.settings.aspectRatio ?? ""
-        return [g.model, "\(g.seconds) s", aspect, g.resolution].filter { !$0.isEmpty }.joined(separator: " · ")
+        let fps = g.settings.fps.map { "\($0) fps" } ?? ""
+        return [g.model, "\(g.seconds) s", aspect, g.resolution, fps, g.settings.parameters.summary].filter {
+            !$0.isEmpty
+        }.joined(separator: " · ")
     }
 
     /// The settings page prefilled with this generation's choices.
     static func retryPath(_ videoID: ID<Video>, _ g: Generation) -> String {
-        let pairs = [
-            ("model", g.model), ("duration", String(g.seconds)),
-            ("aspect_ratio", g.settings.aspectRatio ?? ""), ("resolution", g.resolution),
-        ]
+        // The same parameters, but a new seed: "same seed as take N" is offered on the page.
+        let p = g.settings.parameters
+        let pairs =
+            [
+                ("model", g.model), ("duration", String(g.seconds)),
+                ("aspect_ratio", g.settings.aspectRatio ?? ""), ("resolution", g.resolution),
+            ]
+            + [
+                (VideoParameter.negativePrompt.rawValue, p.negativePrompt),
+                (VideoParameter.steps.rawValue, p.steps.map(String.init)),
+                (VideoParameter.guidance.rawValue, p.guidance),
+            ].compactMap { name, value in value.map { (name, $0) } }
         return Route.generations(.generateVideo(video: videoID)).path + "?"
             + pairs.map { "\($0.0)=\(URLEncoding.encode($0.1))" }.joined(separator: "&")
     }

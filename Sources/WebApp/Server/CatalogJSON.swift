@@ -17,6 +17,8 @@ extension Catalog {
                             ("durations", .array(m.durations.map { .int($0) })),
                             ("accepts_image", .bool(m.acceptsImage)), ("requires_image", .bool(m.requiresImage)),
                             ("supports_remix", .bool(m.supportsRemix)),
+                            ("fps", m.fps.map { JSON.int($0) } ?? .null),
+                            ("parameters", .array(m.parameters.map { .string($0.rawValue) })),
                             ("aspect_ratios", .array(m.aspectRatios.map(JSON.string))),
                             ("resolutions", .array(m.resolutions.map(JSON.string))),
                             (

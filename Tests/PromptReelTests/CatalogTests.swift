@@ -130,3 +130,36 @@ import Web
         }
     }
 }
+
+/// The generation parameters a model may declare, read from the API's JSON and from forms by the same rules.
+@Suite struct GenerationParameters {
+    @Test func rangesAndForms() throws {
+        let ok = try VideoParameters.fromJSON(
+            .object([
+                ("seed", .number("4294967295")), ("num_inference_steps", .string("30")),
+                ("guidance_scale", .number("5.5")), ("negative_prompt", .string("  blurry  ")),
+            ]))
+        #expect(ok == VideoParameters(seed: 4_294_967_295, negativePrompt: "blurry", steps: 30, guidance: "5.5"))
+        for (key, value) in [
+            ("seed", JSON.number("-1")), ("seed", .number("4294967296")), ("seed", .number("1e30")),
+            ("seed", .number("2.5")), ("num_inference_steps", .number("0")), ("num_inference_steps", .number("201")),
+            ("guidance_scale", .number("20.01")), ("guidance_scale", .number("5.555")),
+            ("guidance_scale", .string("+5")),
+            ("guidance_scale", .string(".5")), ("guidance_scale", .string("nan")), ("negative_prompt", .number("3")),
+            ("negative_prompt", .string(String(repeating: "x", count: 2001))),
+        ] {
+            #expect(throws: InvalidInput.self, "\(key)=\(value)") {
+                try VideoParameters.fromJSON(.object([(key, value)]))
+            }
+        }
+        #expect(try VideoParameters.fromJSON(.object([("guidance_scale", .number("20.00"))])).guidance == "20.00")
+        // A form: empty is "not given"; "same seed as take N" counts when no seed is typed.
+        #expect(try VideoParameters.fromFields(["seed": "", "seed_take": "77"]).seed == 77)
+        #expect(try VideoParameters.fromFields(["seed": "5", "seed_take": "77"]).seed == 5)
+        #expect(try VideoParameters.fromFields(["seed": "", "guidance_scale": ""]) == VideoParameters())
+        // A stored document that breaks today's rules reads as not given, never a crash.
+        #expect(
+            VideoParameters(stored: .object([("seed", .number("1e400")), ("num_inference_steps", .string("x"))]))
+                == VideoParameters())
+    }
+}

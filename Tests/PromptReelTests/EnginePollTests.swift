@@ -122,4 +122,39 @@ import Web
         #expect(after.possiblyBilled)
         #expect(after.actualCost == after.estimatedCost)
     }
+
+    /// 5xx on every poll (a gateway hiding a failed job) ends the job after `pollErrorLimit` polls in a row, failed
+    /// and possibly billed; a normal answer in between starts the count again.
+    @Test func persistentServerErrorsEndTheJobAfterALimit() throws {
+        let job = EngineFixture.jobID()
+        let g = try fixture.generation(in: .submitted, jobID: job)
+        let limit = engine.config.pollErrorLimit
+        let upstream = VideoAPIError(.upstream, status: 500, detail: "litellm.InternalServerError: boom")
+        for _ in 1..<limit {
+            provider.retrieves.append(.failure(upstream))
+            try makeDue(g.id)
+            #expect(try engine.pollOne())
+        }
+        provider.retrieves.append(ok(try providerVideo(job, "in_progress")))
+        try makeDue(g.id)
+        #expect(try engine.pollOne())
+        for poll in 1...limit {
+            provider.retrieves.append(.failure(upstream))
+            try makeDue(g.id)
+            #expect(try engine.pollOne())
+            #expect(try row(g.id).phase == (poll < limit ? .submitted : .done), "after poll \(poll)")
+        }
+        let after = try row(g.id)
+        #expect(after.status == .failed && after.errorCode == "upstream_error" && after.possiblyBilled)
+        #expect(after.errorMessage?.contains("boom") == true && after.actualCost == after.estimatedCost)
+    }
+
+    /// vLLM-Omni's GPU time is kept with the finished job.
+    @Test func gpuTimeIsRecorded() throws {
+        let job = EngineFixture.jobID()
+        let g = try fixture.generation(in: .submitted, jobID: job)
+        provider.retrieves.append(ok(try providerVideo(job, "completed", #","progress":100,"inference_time_s":41.25"#)))
+        #expect(try engine.pollOne())
+        #expect(try row(g.id).gpuSeconds == "41.250")
+    }
 }

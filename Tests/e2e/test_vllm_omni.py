@@ -124,6 +124,13 @@ def test_a_vllm_omni_model_beside_the_default_provider(session_worker):
             g = api("GET", f"/api/generations/{gone['generationId']}", token).json()
             assert g["errorCode"] == "not_found" and "lost this job" in g["error"] and g["possiblyBilled"], g
             assert "lost this job" in b.get(f"/dashboard/generations/{g['id']}").text
+            # A refusal in FastAPI's words ({"detail": …}) reaches the user: the box serves another model.
+            assert promptreel("models", "set", "--name", model, "--provider-model", "Wan-AI/other").returncode == 0
+            refused = video_with(token, "A mismatch")
+            assert generate(token, refused, {"model": model, "duration": 2}, expectedCost=0.04).status_code == 200
+            failed, _ = wait_status(token, refused, "failed")
+            g = api("GET", f"/api/generations/{failed['generationId']}", token).json()
+            assert "Model mismatch" in g["error"] and not g["possiblyBilled"], g
             # The key: never in a page, an answer or a log line.
             for text in [b.get(f"/dashboard/videos/{video}").text, b.get("/dashboard").text,
                          api("GET", "/api/models", token).text, open(worker.log_path).read(),

@@ -98,7 +98,7 @@ extension Simulator {
         let gpu = raw.map { Double($0) ?? .nan } ?? job.duration
         object["inference_time_s"] = gpu.isFinite ? gpu : raw ?? ""
         object["peak_memory_mb"] = 61_440
-        object["stage_durations"] = ["denoise": gpu * 0.9, "vae_decode": gpu * 0.1]
+        object["stage_durations"] = gpu.isFinite ? ["denoise": gpu * 0.9, "vae_decode": gpu * 0.1] : [:]
         object["expires_at"] = NSNull()
     }
 

@@ -145,15 +145,39 @@ struct ModelsCommand: ParsableCommand {
     }
 
     struct Price: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Set the price of one resolution of a model.")
+        static let configuration = CommandConfiguration(
+            abstract: "Set the price of one resolution of a model: per second of video, or per GPU-second.",
+            discussion: """
+                Per GPU-second (a self-hosted model): users confirm, and budgets reserve, a ceiling — the most GPU-seconds
+                per second of video × seconds × the rate —, and the cost recorded is the GPU time the job reports × the
+                rate, never more than that ceiling. Example:
+                  promptreel models price --name wan-2.2 --resolution 480p --usd-per-gpu-second 0.0011 --max-gpu-seconds-per-second 24
+                """)
         @OptionGroup var database: DatabaseOptions
         @Option(help: "The model name.") var name: String
         @Option(help: "The resolution, e.g. 720p.") var resolution: String
-        @Option(help: "USD per second of video, e.g. 0.12.") var usdPerSecond: String
+        @Option(help: "USD per second of video, e.g. 0.12.") var usdPerSecond: String?
+        @Option(help: "USD per GPU-second, e.g. 0.0011 (with --max-gpu-seconds-per-second).") var usdPerGpuSecond:
+            String?
+        @Option(help: "The most GPU-seconds one second of video may take: the ceiling users confirm.")
+        var maxGpuSecondsPerSecond: String?
         func run() throws {
-            try CatalogAdmin.price(
-                model: name, resolution: resolution, usdPerSecond: usdPerSecond, db: database.connect())
-            print("\(name) \(resolution): $\(usdPerSecond)/s")
+            switch (usdPerSecond, usdPerGpuSecond, maxGpuSecondsPerSecond) {
+            case let (perSecond?, nil, nil):
+                try CatalogAdmin.price(
+                    model: name, resolution: resolution, usdPerSecond: perSecond, db: database.connect())
+                print("\(name) \(resolution): $\(perSecond)/s")
+            case let (nil, rate?, most?):
+                let ceiling = try CatalogAdmin.gpuPrice(
+                    model: name, resolution: resolution, usdPerGPUSecond: rate, maxGPUSecondsPerSecond: most,
+                    db: database.connect())
+                print(
+                    "\(name) \(resolution): $\(rate) per GPU-second, at most \(most) GPU-s per second (up to $\(ceiling)/s)"
+                )
+            default:
+                throw ValidationError(
+                    "give --usd-per-second, or --usd-per-gpu-second with --max-gpu-seconds-per-second")
+            }
         }
     }
 

@@ -129,13 +129,21 @@ def test_a_models_limit_of_one_holds_with_two_workers(session_worker):
         assert r.status_code == 200, r.text
         batch = r.json()["batchId"]
         most = 0
+        notes = set()
         deadline = time.time() + 90
         while api("GET", f"/api/batches/{batch}", token).json()["status"] != "finished":
             assert time.time() < deadline, "the three shots did not finish"
             most = max(most, int(sql(f"SELECT count(*) FROM generations WHERE model = '{model}' "
                                      "AND phase IN ('submitting', 'submitted')")))
+            for video in ids:
+                s = api("GET", f"/api/videos/{video}/sora-status", token).json()
+                if s["status"] == "queued" and s.get("message", "").startswith("Waiting for a free slot"):
+                    notes.add(s["message"])
             time.sleep(0.05)
         assert most == 1  # never two at that model, though two workers had free threads
+        # Waiting shots say what they wait for, in the queue's order.
+        assert f"Waiting for a free slot on {model}: 1 at a time, 1 ahead of you." in notes, notes
+        assert f"Waiting for a free slot on {model}: 1 at a time, next in line." in notes, notes
         assert api("GET", f"/api/batches/{batch}", token).json()["counts"] == {"completed": 3}
     finally:
         for w in workers:

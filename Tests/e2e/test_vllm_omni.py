@@ -195,3 +195,52 @@ def test_the_same_model_through_a_gateway(session_worker):
         worker.stop()
         session_worker["worker"] = WorkerProcess()
         promptreel("models", "disable", "--name", model)
+
+
+def test_gpu_second_pricing_confirms_a_ceiling_and_records_the_measured_time(session_worker):
+    gpu = SimulatorProcess("--dialect", "vllm-omni", "--job-seconds", "0.5", "--served-model", SERVED,
+                           "--api-key", "gpu-secret-key-123")
+    provider, model = f"gpuprice{os.getpid()}", f"wan-gpu-{os.getpid()}"
+    try:
+        assert promptreel("providers", "add", "--name", provider, "--base-url", gpu.url + "/v1", "--dialect",
+                          "vllm-omni", "--api-key-env", "GPU_BOX_KEY").returncode == 0
+        add_wan(model, provider, SERVED)
+        half = promptreel("models", "price", "--name", model, "--resolution", "480p", "--usd-per-gpu-second", "0.01")
+        assert half.returncode != 0 and "--max-gpu-seconds-per-second" in half.stderr
+        r = promptreel("models", "price", "--name", model, "--resolution", "480p", "--usd-per-gpu-second", "0.01",
+                       "--max-gpu-seconds-per-second", "2")
+        assert r.returncode == 0 and "up to $0.0200/s" in r.stdout, r.stdout + r.stderr
+        session_worker["worker"].stop()
+        worker = WorkerProcess(GPU_BOX_KEY="gpu-secret-key-123")
+        try:
+            b = Browser()
+            b.signup()
+            token = b.create_token()
+            estimate = api("GET", f"/api/models/estimate?model={model}&duration=5", token).json()
+            assert estimate["estimatedCost"] == 0.1 and estimate["gpuPricing"] == {
+                "usdPerGpuSecond": 0.01, "maxGpuSecondsPerSecond": 2}, estimate
+            assert api("GET", "/api/models/estimate?model=sora-2", token).json()["gpuPricing"] is None
+            cases = [("[sim:gpu=3.3]", 3.3, 0.03),  # measured: 3.3 GPU-s × $0.01, rounded to cents
+                     ("[sim:gpu=50]", 50, 0.1),  # more than the ceiling: never more than confirmed
+                     ("[sim:gpu=1e400]", None, 0.1)]  # nonsense is not believed: the ceiling
+            videos = []
+            for directive, seconds, cost in cases:
+                video = video_with(token, f"A night market {directive}")
+                videos.append(video)
+                page = b.get(f"/dashboard/videos/{video}/generate?model={model}&duration=5").text
+                assert "Up to <strong>$0.10</strong>" in page and "per GPU-second" in page
+                r = generate(token, video, {"model": model, "duration": 5}, expectedCost=0.1)
+                assert r.status_code == 200, r.text
+                done, _ = wait_status(token, video, "completed")
+                g = api("GET", f"/api/generations/{done['generationId']}", token).json()
+                assert g["estimatedCost"] == 0.1 and g["usdPerGpuSecond"] == 0.01, g
+                assert g["gpuSeconds"] == seconds and g["cost"] == cost and g["actualCost"] == cost, (directive, g)
+            assert "measured: 3.300 GPU-seconds × $0.01" in b.get(f"/dashboard/videos/{videos[0]}").text
+            assert "GPU time reported by self-hosted providers: <strong>53.300 GPU-seconds" in b.get("/usage").text
+        finally:
+            worker.stop()
+            session_worker["worker"] = WorkerProcess()
+    finally:
+        promptreel("models", "disable", "--name", model)
+        promptreel("providers", "disable", "--name", provider)
+        gpu.stop()

@@ -8,8 +8,18 @@ package struct CatalogSize: Sendable {
     package let aspectRatio: String
     package let resolution: String
     package let size: String
-    /// numeric text, e.g. "0.1000"
+    /// numeric text, e.g. "0.1000"; for a size priced per GPU-second, the ceiling per second of video.
     package let usdPerSecond: String
+    /// Priced per GPU-second: the rate and the most GPU-seconds per second of video (nil: per second of video).
+    package var gpuPricing: GPUPricing? = nil
+}
+
+/// A self-hosted model's price per GPU-second, with the operator's ceiling on the GPU time it may take.
+package struct GPUPricing: Sendable, Equatable {
+    /// Numeric text, e.g. "0.001100".
+    package let usdPerGPUSecond: String
+    /// The most GPU-seconds one second of video may take (numeric text): the confirmed ceiling is this × seconds × rate.
+    package let maxGPUSecondsPerSecond: String
 }
 
 package struct CatalogModel: Sendable {
@@ -90,6 +100,8 @@ package struct ResolvedSettings: Sendable {
     /// The parameters asked for (each one the model declares), and those it declares.
     package var parameters = VideoParameters()
     package var declared: [VideoParameter] = []
+    /// Priced per GPU-second: `estimatedCost` is then the ceiling ("up to"), and the cost settles to the measured time.
+    package var gpuPricing: GPUPricing?
 
     package var userJSON: JSON {
         .object(
@@ -129,7 +141,8 @@ package struct Catalog: Sendable {
         let durations = try db.execute("SELECT model, seconds FROM video_model_durations ORDER BY seconds")
         let sizes = try db.execute(
             """
-            SELECT s.model, s.aspect_ratio, s.resolution, s.size, r.usd_per_second::text AS price
+            SELECT s.model, s.aspect_ratio, s.resolution, s.size, r.usd_per_second::text AS price,
+                   r.usd_per_gpu_second::text AS gpu_rate, r.max_gpu_seconds_per_second::text AS gpu_max
             FROM video_model_sizes s JOIN video_model_resolutions r USING (model, resolution)
             ORDER BY s.model, split_part(s.aspect_ratio, ':', 1)::numeric / split_part(s.aspect_ratio, ':', 2)::numeric DESC,
                      rtrim(s.resolution, 'p')::integer
@@ -140,10 +153,13 @@ package struct Catalog: Sendable {
                 return CatalogModel(
                     name: name, displayName: row.string("display_name"),
                     durations: durations.filter { $0.string("model") == name }.map { Int($0.int("seconds")) },
-                    sizes: sizes.filter { $0.string("model") == name }.map {
+                    sizes: sizes.filter { $0.string("model") == name }.map { size in
                         CatalogSize(
-                            aspectRatio: $0.string("aspect_ratio"), resolution: $0.string("resolution"),
-                            size: $0.string("size"), usdPerSecond: $0.string("price"))
+                            aspectRatio: size.string("aspect_ratio"), resolution: size.string("resolution"),
+                            size: size.string("size"), usdPerSecond: size.string("price"),
+                            gpuPricing: size["gpu_rate"].flatMap { rate in
+                                size["gpu_max"].map { GPUPricing(usdPerGPUSecond: rate, maxGPUSecondsPerSecond: $0) }
+                            })
                     },
                     acceptsImage: row.bool("accepts_image"), requiresImage: row.bool("requires_image"),
                     supportsRemix: row.bool("supports_remix"), provider: row.string("provider"),
@@ -207,7 +223,7 @@ package struct Catalog: Sendable {
             model: model.name, duration: duration, aspectRatio: aspectRatio, resolution: resolution,
             size: size.size, estimatedCost: cost, provider: model.provider,
             providerModel: model.providerModel ?? model.name, fps: model.fps, parameters: requested.parameters,
-            declared: model.parameters)
+            declared: model.parameters, gpuPricing: size.gpuPricing)
     }
 
     /// The SQL function is the only price calculation; Swift never multiplies money.

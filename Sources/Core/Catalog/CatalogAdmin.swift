@@ -71,16 +71,42 @@ public enum CatalogAdmin {
         }
     }
 
-    /// Sets (or adds) the price of one resolution of a model.
+    /// Sets (or adds) the price of one resolution of a model, per second of video.
     public static func price(model: String, resolution: String, usdPerSecond: String, db: Connection) throws {
         let rows = try db.execute(
             """
             INSERT INTO video_model_resolutions (model, resolution, usd_per_second)
             SELECT name, \(resolution), \(usdPerSecond)::numeric FROM video_models WHERE name = \(model)
-            ON CONFLICT (model, resolution) DO UPDATE SET usd_per_second = excluded.usd_per_second
+            ON CONFLICT (model, resolution) DO UPDATE SET usd_per_second = excluded.usd_per_second,
+                usd_per_gpu_second = NULL, max_gpu_seconds_per_second = NULL
             RETURNING usd_per_second::text AS price
             """)
         guard !rows.isEmpty else { throw Failure(description: "no model named \(model)") }
+    }
+
+    /// Prices one resolution of a model per GPU-second: `usdPerGPUSecond` × the GPU time the job reports, at most
+    /// `maxGPUSecondsPerSecond` × seconds × the rate — the ceiling users confirm, kept (rounded up to the column's
+    /// four decimals) as its per-second price, so the one price function gives it. Returns that ceiling per second.
+    @discardableResult
+    public static func gpuPrice(
+        model: String, resolution: String, usdPerGPUSecond: String, maxGPUSecondsPerSecond: String, db: Connection
+    ) throws -> String {
+        do {
+            let rows = try db.execute(
+                """
+                INSERT INTO video_model_resolutions (model, resolution, usd_per_second, usd_per_gpu_second, max_gpu_seconds_per_second)
+                SELECT name, \(resolution), ceil(\(usdPerGPUSecond)::numeric * \(maxGPUSecondsPerSecond)::numeric * 10000) / 10000,
+                       \(usdPerGPUSecond)::numeric, \(maxGPUSecondsPerSecond)::numeric
+                FROM video_models WHERE name = \(model)
+                ON CONFLICT (model, resolution) DO UPDATE SET usd_per_second = excluded.usd_per_second,
+                    usd_per_gpu_second = excluded.usd_per_gpu_second, max_gpu_seconds_per_second = excluded.max_gpu_seconds_per_second
+                RETURNING usd_per_second::text AS price
+                """)
+            guard let price = rows.first?.string("price") else { throw Failure(description: "no model named \(model)") }
+            return price
+        } catch let error as DatabaseError {
+            throw Failure(description: "refused: \(error)")
+        }
     }
 
     /// Changes a model's reference-image capabilities; nil leaves a flag as it is. A model that

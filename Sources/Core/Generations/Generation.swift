@@ -73,6 +73,8 @@ package struct Generation: Sendable {
     package let providerModel: String?
     /// The GPU time the provider reported for the job (`inference_time_s`), as decimal text.
     package let gpuSeconds: String?
+    /// Priced per GPU-second: the rate it was confirmed at (`estimatedCost` is then the ceiling).
+    package let usdPerGPUSecond: String?
     /// The `model` the provider is asked for.
     package var apiModel: String { providerModel ?? model }
     /// The provider's own `expires_at` (nil when it sent none), and whether it has passed by the database's clock.
@@ -96,7 +98,7 @@ package struct Generation: Sendable {
         g.reference_path, g.reference_content_type, g.reference_width, g.reference_height, g.reference_sha256,
         g.reference_fit, g.reference_fitted_path,
         g.batch_id, g.remixed_from_generation_id, g.chain_previous_id, g.chain_from_shot, g.chain_ready, g.remix_source_job_id, g.provider, g.provider_model, iso(g.provider_expires_at) AS provider_expires_at,
-        g.gpu_seconds::text AS gpu_seconds,
+        g.gpu_seconds::text AS gpu_seconds, g.usd_per_gpu_second::text AS usd_per_gpu_second,
         coalesce(g.provider_expires_at <= now(), false) AS provider_copy_expired
         """
 
@@ -164,6 +166,7 @@ package struct Generation: Sendable {
         provider = r["provider"] ?? Provider.defaultName
         providerModel = r["provider_model"]
         gpuSeconds = r["gpu_seconds"]
+        usdPerGPUSecond = r["usd_per_gpu_second"]
         providerExpiresAt = r.optionalTimestamp("provider_expires_at")
         providerCopyExpired = r.bool("provider_copy_expired")
         if let path = r["reference_path"], let fitted = r["reference_fitted_path"],
@@ -193,9 +196,13 @@ package struct Generation: Sendable {
     /// The id clients know the job by: the provider's, or ours while it waits locally.
     package var jobID: String { providerJobID ?? id.description }
 
+    /// What a waiting generation waits for ("Waiting for a free slot on wan-2.2: 1 at a time, 3 ahead of you."),
+    /// when a service read it (`Generations.noted`); nil otherwise.
+    package var queueNote: String?
+
     package var statusMessage: String {
         switch (status, phase) {
-        case (.queued, .waiting): "Waiting to be sent to the video provider."
+        case (.queued, .waiting): queueNote ?? "Waiting to be sent to the video provider."
         case (.queued, .submitting): "Being sent to the video provider."
         case (.queued, _): "Queued at the video provider."
         case (.inProgress, .downloading): "Finished; saving the video."

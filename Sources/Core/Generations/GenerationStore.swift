@@ -213,14 +213,14 @@ package struct GenerationStore {
             """
             INSERT INTO generations (video_id, user_id, batch_id, settings, prompt, model, seconds, size, resolution, estimated_cost,
                                      reference_path, reference_content_type, reference_width, reference_height, reference_sha256,
-                                     reference_fit, reference_fitted_path, provider, provider_model)
+                                     reference_fit, reference_fitted_path, provider, provider_model, usd_per_gpu_second)
             SELECT \(videoID), \(userID), \(batch),
                    CASE WHEN \(seeded) THEN \(settingsJSON)::jsonb || jsonb_build_object('seed', (\(firstSeed)::bigint + n - 1) % 4294967296)
                         ELSE \(settingsJSON)::jsonb END, \(prompt), \(settings.model), \(settings.duration),
                    \(settings.size), \(settings.resolution), \(settings.estimatedCost)::numeric,
                    \(reference?.originalPath), \(reference?.format.contentType), \(reference?.width), \(reference?.height),
                    \(reference?.sha256), \(reference?.fit.rawValue), \(reference?.fittedPath), \(settings.provider),
-                   \(settings.providerModel)
+                   \(settings.providerModel), \(settings.gpuPricing?.usdPerGPUSecond)::numeric
             FROM generate_series(1, \(takes)) AS n
             RETURNING id
             """
@@ -398,6 +398,51 @@ package struct GenerationStore {
             ORDER BY d.turn, d.created_at, d.id LIMIT 32
             """
         ).map { $0.id("id") as ID<Generation> }
+    }
+
+    /// What a waiting generation waits for, in the queue's own order (`submitCandidates`): the first full limit
+    /// among its model's, its provider's and the instance's, with how many waiting jobs come before it there.
+    /// Nil when no limit is full (it is about to be sent, or waits for a retry).
+    package func queueNote(_ id: ID<Generation>, instanceLimit: Int) throws -> String? {
+        guard
+            let row = try db.execute(
+                """
+                WITH busy AS (
+                  SELECT provider, model, user_id, count(*) AS n FROM generations
+                  WHERE phase IN (\(GenerationPhase.submitting), \(GenerationPhase.submitted)) GROUP BY provider, model, user_id
+                ), waiting AS (
+                  SELECT id, created_at, provider, model,
+                         row_number() OVER (PARTITION BY user_id ORDER BY created_at, id)
+                           + coalesce((SELECT sum(n) FROM busy b WHERE b.user_id = generations.user_id), 0) AS turn
+                  FROM generations WHERE phase = \(GenerationPhase.waiting) AND chain_ready
+                ), me AS (SELECT * FROM waiting WHERE id = \(id)),
+                ahead AS (SELECT w.* FROM waiting w, me WHERE (w.turn, w.created_at, w.id) < (me.turn, me.created_at, me.id))
+                SELECT me.model, me.provider, m.max_in_flight AS model_limit, p.max_in_flight AS provider_limit,
+                       (SELECT coalesce(sum(n), 0) FROM busy WHERE busy.model = me.model) AS model_busy,
+                       (SELECT coalesce(sum(n), 0) FROM busy WHERE busy.provider = me.provider) AS provider_busy,
+                       (SELECT coalesce(sum(n), 0) FROM busy) AS all_busy,
+                       (SELECT count(*) FROM ahead WHERE ahead.model = me.model) AS model_ahead,
+                       (SELECT count(*) FROM ahead WHERE ahead.provider = me.provider) AS provider_ahead,
+                       (SELECT count(*) FROM ahead) AS all_ahead
+                FROM me LEFT JOIN video_models m ON m.name = me.model LEFT JOIN providers p ON p.name = me.provider
+                """
+            ).first
+        else { return nil }
+        func ahead(_ column: String) -> String {
+            let n = row.int(column)
+            return n == 0 ? "next in line" : "\(n) ahead of you"
+        }
+        if let limit = row.optionalInt("model_limit"), row.int("model_busy") >= limit {
+            return "Waiting for a free slot on \(row.string("model")): \(limit) at a time, \(ahead("model_ahead"))."
+        }
+        if let limit = row.optionalInt("provider_limit"), row.int("provider_busy") >= limit {
+            return
+                "Waiting for a free slot at provider \(row.string("provider")): \(limit) at a time, \(ahead("provider_ahead"))."
+        }
+        if row.int("all_busy") >= instanceLimit {
+            return "Waiting for a free slot: this PromptReel sends \(instanceLimit) at a time, \(ahead("all_ahead"))."
+        }
+        return nil
     }
 
     /// The provider accepted the job (or it was found in the list): record its id, then its first state.
@@ -734,7 +779,7 @@ package struct GenerationStore {
         try !db.execute(
             """
             UPDATE generations SET status = \(GenerationStatus.completed), phase = \(GenerationPhase.done), progress = 100,
-                   completed_at = now(), actual_cost = estimated_cost
+                   completed_at = now(), actual_cost = settled_generation_cost(estimated_cost, gpu_seconds, usd_per_gpu_second)
             WHERE id = \(id) AND phase = \(GenerationPhase.downloading) AND video_path IS NOT NULL
             RETURNING id
             """

@@ -187,7 +187,15 @@ package struct Generations {
     )? {
         guard let takes = try store.latestTakes(videoID: videoID, userID: userID) else { return nil }
         guard let latest = takes.last else { return ([], nil) }
-        return (takes, try estimate(for: latest))
+        return (try takes.map(noted), try estimate(for: latest))
+    }
+
+    /// The generation with what it waits for, when it is waiting (one query then; none otherwise).
+    package func noted(_ g: Generation) throws -> Generation {
+        guard g.phase == .waiting, g.chainReady else { return g }
+        var noted = g
+        noted.queueNote = try store.queueNote(g.id, instanceLimit: config.engine.maxInFlight)
+        return noted
     }
 
     package func estimate(for generation: Generation) throws -> DurationEstimate? {

@@ -178,6 +178,8 @@ package struct UsageFigures: Sendable, Equatable {
     /// Click to finish of the completed ones (nil when none completed).
     package var p50Seconds: Double?
     package var p95Seconds: Double?
+    /// The GPU time self-hosted providers reported (decimal text; nil when none did).
+    package var gpuSeconds: String?
 
     /// Completed among the finished, nil when nothing finished.
     package var successRate: Double? {

@@ -24,6 +24,7 @@ package struct UsageStore {
                    coalesce(sum(i.spend), 0)::text AS spend,
                    coalesce(sum(i.possibly_billed), 0)::text AS possibly_billed,
                    coalesce(sum(i.unknown_cost_calls), 0)::bigint AS unknown_cost_calls,
+                   sum(i.gpu_seconds)::text AS gpu_seconds,
                    percentile_cont(0.5) WITHIN GROUP (ORDER BY i.finish_seconds) AS p50,
                    percentile_cont(0.95) WITHIN GROUP (ORDER BY i.finish_seconds) AS p95
             FROM (SELECT u.*, (u.created_at AT TIME ZONE 'UTC')::date AS day, p.name AS project_name, us.email
@@ -107,6 +108,7 @@ package struct UsageStore {
         return UsageFigures(
             count: row.int("count"), completed: row.int("completed"), failed: row.int("failed"), spend: spend,
             possiblyBilled: possiblyBilled, unknownCostCalls: row.int("unknown_cost_calls"),
-            p50Seconds: row["p50"].flatMap(Double.init), p95Seconds: row["p95"].flatMap(Double.init))
+            p50Seconds: row["p50"].flatMap(Double.init), p95Seconds: row["p95"].flatMap(Double.init),
+            gpuSeconds: row["gpu_seconds"])
     }
 }

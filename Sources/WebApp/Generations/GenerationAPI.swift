@@ -135,7 +135,7 @@ enum GenerationAPI {
         guard let generation = try c.generations.store.generation(id: id, userID: user.id) else {
             throw HTTPError.notFound("No such generation.")
         }
-        return .json(generation.json)
+        return .json(try c.generations.noted(generation).json)
     }
 
     /// POST /api/generations/{id}/cancel — only before it was sent (409 afterwards: the provider has it).

@@ -65,6 +65,7 @@ extension Generation {
             ("chainedFromGenerationId", chainPreviousID.map(JSON.id) ?? .null),
             ("providerExpiresAt", .optional(providerExpiresAt?.iso)),
             ("gpuSeconds", gpuSeconds.map { JSON.number($0) } ?? .null),
+            ("usdPerGpuSecond", usdPerGPUSecond.map { JSON.number($0) } ?? .null),
         ]
         pairs.append(("prompt", .string(prompt)))  // what it was made with, whatever the video's prompt is now
         if videoID == nil { pairs += [("videoDeleted", .bool(true)), ("videoTitle", .optional(deletedVideoTitle))] }

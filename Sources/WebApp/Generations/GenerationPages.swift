@@ -148,7 +148,7 @@ enum GenerationPages {
             let (budget, disabled) = try budgetNote(c, total: total, cheaper: "pick cheaper settings or fewer takes")
             estimate =
                 estimate + """
-                    <p class="estimate">\(resolved.duration) s × \(Views.perSecond(price)) = <strong>\(resolved.estimatedCost.display)</strong>\(perTake)
+                    \(estimateLine(resolved, price: price))\(perTake)
                     <span class="muted">(\(model.displayName), \(resolved.aspectRatio), \(resolved.resolution), \(resolved.size))</span></p>
                     <form method="post" action="\(Route.generations(.generateVideo(video: video.id)).path)">\(Views.csrfField(c))
                     \(settingsFields(resolved, takes: takes))
@@ -295,7 +295,7 @@ enum GenerationPages {
             let selected: HTML = r == resolved?.resolution ? " selected" : .empty
             let disabled: HTML = size == nil ? " disabled" : .empty
             let label: String =
-                size.map { "\(r) — \(Views.perSecond($0.usdPerSecond))" }
+                size.map { "\(r) — \(priceLabel($0))" }
                 ?? "\(r) — not offered by \(model?.displayName ?? "this model") at \(aspect)"
             return "<option value=\"\(r)\"\(selected)\(disabled)>\(label)</option>"
         }
@@ -383,10 +383,39 @@ enum GenerationPages {
         return " <a class=\"muted\" href=\"\(fitted)\">from an image (\(reference.fit.rawValue))</a>"
     }
 
+    /// "5 s × $0.10/s = $0.50", or for a price per GPU-second the ceiling the user confirms ("up to").
+    static func estimateLine(_ resolved: ResolvedSettings, price: String) -> HTML {
+        guard let gpu = resolved.gpuPricing else {
+            return
+                "<p class=\"estimate\">\(resolved.duration) s × \(Views.perSecond(price)) = <strong>\(resolved.estimatedCost.display)</strong>"
+        }
+        return """
+            <p class="estimate">Up to <strong>\(resolved.estimatedCost.display)</strong>: \(Views.dollars(gpu.usdPerGPUSecond)) per GPU-second, \
+            at most \(gpu.maxGPUSecondsPerSecond) GPU-seconds per second of video × \(resolved.duration) s. You pay the GPU time the job \
+            reports, never more than this ceiling.
+            """
+    }
+
+    /// ", measured: 41.25 GPU-seconds × $0.0011 (confirmed up to $0.14)" for a generation priced per GPU-second.
+    static func gpuCostNote(_ g: Generation) -> HTML {
+        guard let rate = g.usdPerGPUSecond else { return .empty }
+        let measured: String =
+            g.gpuSeconds.map { "measured: \($0) GPU-seconds × \(Views.dollars(rate))" }
+            ?? (g.status == .completed
+                ? "the provider reported no GPU time, so the ceiling" : "per GPU-second at \(Views.dollars(rate))")
+        return " <span class=\"muted\">(\(measured); confirmed up to \(g.estimatedCost.display))</span>"
+    }
+
+    /// "$0.10/s", or "up to $0.0264/s ($0.0011 per GPU-second)".
+    static func priceLabel(_ s: CatalogSize) -> String {
+        guard let gpu = s.gpuPricing else { return Views.perSecond(s.usdPerSecond) }
+        return "up to \(Views.perSecond(s.usdPerSecond)) (\(Views.dollars(gpu.usdPerGPUSecond)) per GPU-second)"
+    }
+
     static func priceTable(_ model: CatalogModel?) -> HTML {
         guard let model else { return .empty }
         let rows: [HTML] = model.sizes.map { s in
-            "<tr><td>\(s.aspectRatio)</td><td>\(s.resolution)</td><td>\(s.size)</td><td>\(Views.perSecond(s.usdPerSecond))</td></tr>"
+            "<tr><td>\(s.aspectRatio)</td><td>\(s.resolution)</td><td>\(s.size)</td><td>\(priceLabel(s))</td></tr>"
         }
         return """
             <table class="prices"><caption>\(model.displayName) prices</caption>
@@ -421,9 +450,10 @@ enum GenerationPages {
     /// or the account says not to).
     static func show(_ c: inout Context, id: ID<Generation>) throws -> Response {
         let user = try c.requireUser()
-        guard let (g, video) = try c.generationWithVideo(id: id, userID: user.id) else {
+        guard let (found, video) = try c.generationWithVideo(id: id, userID: user.id) else {
             throw HTTPError.notFound("No such generation.")
         }
+        let g = try c.generations.noted(found)
         let refresh = AutoRefresh(c, page: .generations(.generation(g.id)), every: 5, while: g.isActive)
         let header: HTML = """
             \(Breadcrumbs.video(video).html)
@@ -675,7 +705,7 @@ enum GenerationPages {
             <h2>Details</h2>
             <dl class="facts">
             <dt>Settings</dt><dd>\(s)</dd>
-            <dt>\(costLabel)</dt><dd>\(g.cost.display)</dd>
+            <dt>\(costLabel)</dt><dd>\(g.cost.display)\(gpuCostNote(g))</dd>
             \(g.gpuSeconds.map { "<dt>GPU time</dt><dd>\($0) s (as the provider reported it)</dd>" as HTML } ?? .empty)
             \(g.settings.parameters.negativePrompt.map { "<dt>Negative prompt</dt><dd>\($0)</dd>" as HTML } ?? .empty)
             <dt>Started</dt><dd>\(Views.when(g.createdAt))</dd>

@@ -92,7 +92,7 @@ enum VideoPages {
                 ?? "<span class=\"thumb-empty\" aria-hidden=\"true\"></span>"
             return """
                 <tr><td>\(thumb)</td><td><a href="\(Route.generations(.generation(g.id)).path)">\(GenerationPages.settingsSummary(g))</a>\(earlierPrompt(g, current: video.finalPrompt))\(GenerationPages.referenceNote(g))</td>
-                <td>\(Views.statusBadge(g.status))</td><td>\(g.cost.display)\(g.possiblyBilled ? " (possibly billed)" : "")</td><td>\(Views.when(g.createdAt))</td></tr>
+                <td>\(Views.statusBadge(g.status))</td><td>\(g.cost.display)\(g.possiblyBilled ? " (possibly billed)" : "")\(GenerationPages.gpuCostNote(g))</td><td>\(Views.when(g.createdAt))</td></tr>
                 """
         }
         let historyHTML: HTML =

@@ -171,6 +171,15 @@ enum API {
                 ("settings", settings.userJSON), ("size", .string(settings.size)),
                 ("seconds", .string(settings.apiSeconds)), ("takes", .int(takes)),
                 ("costPerTake", .number(settings.estimatedCost.jsonText)), ("estimatedCost", .number(total.jsonText)),
+                (
+                    "gpuPricing",
+                    settings.gpuPricing.map {
+                        .object([
+                            ("usdPerGpuSecond", .number($0.usdPerGPUSecond)),
+                            ("maxGpuSecondsPerSecond", .number($0.maxGPUSecondsPerSecond)),
+                        ])
+                    } ?? .null
+                ),
             ]))
     }
 

@@ -79,6 +79,7 @@ enum UsagePages {
             on \(t.count) generations and roundtables; \(t.completed) completed, \(t.failed) failed\(rate).</p>
             <p>Possibly billed: <strong>\(t.possiblyBilled.display)</strong> <span class="muted">— failures whose outcome the provider did not \
             confirm. They are part of the spend above and stay counted against budgets.</span></p>\(unknownCalls(t.unknownCostCalls))
+            \(t.gpuSeconds.map { "<p>GPU time reported by self-hosted providers: <strong>\($0) GPU-seconds</strong>.</p>" as HTML } ?? .empty)
             \(filmsLine(report.films))
             <p class="muted">Spend is counted as budgets count it: on the UTC day of the click, at the actual cost once finished, at the \
             estimate while queued or in flight, and $0 for failures the provider did not bill.</p>

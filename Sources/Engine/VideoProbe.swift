@@ -1,5 +1,6 @@
-// What a stored video really holds, read with ffprobe (Debian's ffmpeg package): its duration and
-// frame size, recorded so a delivery shorter or smaller than ordered is shown, never charged extra.
+// What a stored video really holds: its duration and frame size, recorded so a delivery shorter or smaller than
+// ordered is shown, never charged extra. Read from the MP4's own header in-process (`MP4Header`), else with
+// ffprobe (Debian's ffmpeg package).
 
 import Core
 import Foundation
@@ -11,8 +12,13 @@ struct VideoProbe: Sendable, Equatable {
     let width: Int?
     let height: Int?
 
-    /// Runs ffprobe on `path`; nil when ffprobe is missing or cannot read the file (the video is kept).
+    /// The MP4's header, else ffprobe.
     static func run(_ path: String) -> VideoProbe? {
+        MP4Header.probe(path) ?? ffprobe(path)
+    }
+
+    /// Runs ffprobe on `path`; nil when ffprobe is missing or cannot read the file (the video is kept).
+    static func ffprobe(_ path: String) -> VideoProbe? {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/ffprobe")
         process.arguments = [

@@ -143,3 +143,48 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: directory + "/thumbnail.webp"))
     }
 }
+
+/// The MP4 header read in-process agrees with ffprobe on clips of several shapes (frame rates, sizes, with and
+/// without audio, moov at the end or at the start), and refuses what is not an MP4 it understands.
+@Suite struct MP4HeaderProbe {
+    func clip(_ size: String, fps: Int, seconds: String, audio: Bool, faststart: Bool) throws -> String {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("probe-\(UUID().uuidString).mp4").path
+        var arguments = ["-v", "error", "-f", "lavfi", "-i", "testsrc2=size=\(size):rate=\(fps):duration=\(seconds)"]
+        if audio { arguments += ["-f", "lavfi", "-i", "sine=frequency=440:duration=\(seconds)", "-c:a", "aac"] }
+        arguments += ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-shortest"]
+        if faststart { arguments += ["-movflags", "+faststart"] }
+        guard case .exited(status: 0, _) = Subprocess.run("/usr/bin/ffmpeg", arguments + [path], timeoutSeconds: 60)
+        else {
+            Issue.record("ffmpeg could not make \(size)@\(fps)")
+            return path
+        }
+        return path
+    }
+
+    @Test func agreesWithFfprobe() throws {
+        for (size, fps, seconds, audio, faststart) in [
+            ("1280x720", 24, "2", true, false), ("832x480", 16, "1.5", false, true), ("720x1280", 30, "1", true, true),
+            ("1920x1080", 25, "0.6", false, false),
+        ] {
+            let path = try clip(size, fps: fps, seconds: seconds, audio: audio, faststart: faststart)
+            defer { unlink(path) }
+            let header = MP4Header.probe(path)
+            #expect(header != nil, "\(size)")
+            #expect(header == VideoProbe.ffprobe(path), "\(size)@\(fps) audio \(audio) faststart \(faststart)")
+        }
+    }
+
+    @Test func refusesWhatItDoesNotUnderstand() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("probe-\(UUID().uuidString)").path
+        defer { unlink(path) }
+        for bytes in [
+            Array("not a video at all".utf8), [0, 0, 0, 8, 0x66, 0x74, 0x79, 0x70],  // a lone ftyp box
+            [0, 0, 0, 200, 0x6d, 0x6f, 0x6f, 0x76, 1, 2, 3],  // a moov longer than the file
+            [0xff, 0xff, 0xff, 0xff, 0x6d, 0x6f, 0x6f, 0x76],
+        ] as [[UInt8]] {
+            #expect(FileManager.default.createFile(atPath: path, contents: Data(bytes)))
+            #expect(MP4Header.probe(path) == nil)
+        }
+        #expect(MP4Header.probe("/nonexistent/video.mp4") == nil)
+    }
+}

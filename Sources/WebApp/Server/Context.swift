@@ -116,8 +116,6 @@ struct Context {
         return states.filter(\.degraded).map(\.provider)
     }
 
-    func providerDegraded() -> Bool { !degradedProviders().isEmpty }
-
     func requireUser() throws(HTTPError) -> User {
         guard let user else {
             // A bearer token that failed is a program's request: 401, not a log-in page (media take both).

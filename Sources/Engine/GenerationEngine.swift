@@ -32,29 +32,14 @@ final class GenerationEngine {
         self.probe = probe
     }
 
-    /// When the steps that usually find nothing (timeouts, lost answers, chains, creates: each a claim, the create's
-    /// under the one submit lock) are next tried by this thread while it is busy with polls and downloads.
-    private var quietStepsDue: Int64 = 0
-    /// The last pass found nothing to do (the thread was idle: a NOTIFY or a timer woke it).
-    private var wasIdle = true
-    static let quietStepsNanoseconds: Int64 = 200_000_000
-
-    /// One pass of everything due; true when it did some work (so the worker loops again at once). A thread busy
-    /// with polls and downloads (hundreds in flight) tries the other steps at most every 0.2 s, or at once when a
-    /// click's NOTIFY arrived meanwhile, so its time goes to the calls that are due rather than to empty claims.
+    /// One pass of everything due; true when it did some work (so the worker loops again at once).
     func runOnce() throws -> Bool {
-        let now = monotonicNanoseconds()
-        var worked = false
-        if wasIdle || now >= quietStepsDue || !db.takeNotifications().isEmpty {
-            try failTimedOut()
-            worked = try reconcileOne()
-            if try linkChainOne() { worked = true }
-            if try submitOne() { worked = true }
-            quietStepsDue = worked ? 0 : now + GenerationEngine.quietStepsNanoseconds
-        }
+        try failTimedOut()
+        var worked = try reconcileOne()
+        if try linkChainOne() { worked = true }
+        if try submitOne() { worked = true }
         if try pollOne() { worked = true }
         if try downloadOne() { worked = true }
-        wasIdle = !worked
         return worked
     }
 

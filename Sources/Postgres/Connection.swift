@@ -147,9 +147,6 @@ public final class Connection {
         return drainNotifications()
     }
 
-    /// The NOTIFYs already delivered along with earlier results (never waits, never reads the socket).
-    public func takeNotifications() -> [String] { drainNotifications() }
-
     private func drainNotifications() -> [String] {
         var payloads: [String] = []
         while let notification = PQnotifies(raw) {

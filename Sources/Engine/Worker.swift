@@ -102,7 +102,7 @@ public struct Worker: Sendable {
             // Half a second when idle: polls and retries fall due without a NOTIFY.
             let environment = providers.environment
             workLoop(name, until: stop, idleSeconds: 0.5) {
-                let db = try Connection(url: config.databaseURL)
+                let db = try config.connect(.worker)
                 try db.execute(NotifyChannel.generations.listen)
                 // The default provider is what this process's OPENAI_* say; the others are catalog rows.
                 try ProviderAdmin.syncDefault(
@@ -122,7 +122,7 @@ public struct Worker: Sendable {
             }
             // Once a second when idle: abandoned roundtables come back when their lease runs out.
             workLoop(name, until: stop, idleSeconds: 1) {
-                let db = try Connection(url: config.databaseURL)
+                let db = try config.connect(.worker)
                 try db.execute(NotifyChannel.roundtables.listen)
                 return RoundtableEngine(db: db) { () throws(VideoAPIError) -> any ChatProvider in
                     MeasuredChatProvider(try ChatAPIClient(config: chatConfig))
@@ -131,14 +131,14 @@ public struct Worker: Sendable {
         case .webhooks:
             // Once a second when idle: retries fall due without a NOTIFY.
             workLoop(name, until: stop, idleSeconds: 1) {
-                let db = try Connection(url: config.databaseURL)
+                let db = try config.connect(.worker)
                 try db.execute(NotifyChannel.webhooks.listen)
                 return WebhookDeliverer(db: db, config: config.webhooks)
             }
         case .films:
             // Once a second when idle: a film whose maker died is taken up again without a NOTIFY.
             workLoop(name, until: stop, idleSeconds: 1) {
-                let db = try Connection(url: config.databaseURL)
+                let db = try config.connect(.worker)
                 try db.execute(NotifyChannel.films.listen)
                 return FilmMaker(db: db, config: config.engine)
             }
@@ -147,7 +147,7 @@ public struct Worker: Sendable {
             // wakes every second like the others and a stop is answered at once.
             workLoop(name, until: stop, idleSeconds: 1) {
                 MediaSweeper(
-                    db: try Connection(url: config.databaseURL), mediaDirectory: config.engine.mediaDirectory,
+                    db: try config.connect(.worker), mediaDirectory: config.engine.mediaDirectory,
                     intervalSeconds: config.engine.mediaSweepSeconds)
             }
         }

@@ -11,6 +11,8 @@ public enum DatabaseError: Error, Sendable, CustomStringConvertible {
     case invalidData(sqlState: String, message: String)
     /// 40001 / 40P01: serialization failure or deadlock; safe to retry the transaction.
     case retryable(sqlState: String, message: String)
+    /// 57014: the statement ran past the connection's `statement_timeout` (maps to 503).
+    case timedOut(String)
     /// Anything else: a bug or an outage, logged, answered with 500.
     case other(sqlState: String, message: String)
 
@@ -25,6 +27,7 @@ public enum DatabaseError: Error, Sendable, CustomStringConvertible {
         case "23503": return .foreignKeyViolation(constraint: constraint, message: message)
         case "23514", "23502": return .invalidData(sqlState: sqlState, message: message)
         case "40001", "40P01": return .retryable(sqlState: sqlState, message: message)
+        case "57014": return .timedOut(message)
         default:
             if sqlState.hasPrefix("22") { return .invalidData(sqlState: sqlState, message: message) }
             return .other(sqlState: sqlState, message: message)
@@ -38,6 +41,7 @@ public enum DatabaseError: Error, Sendable, CustomStringConvertible {
         case let .foreignKeyViolation(c, m): "foreign key violation (\(c ?? "?")): \(m)"
         case let .invalidData(s, m): "invalid data (\(s)): \(m)"
         case let .retryable(s, m): "retryable (\(s)): \(m)"
+        case let .timedOut(m): "statement timed out: \(m)"
         case let .other(s, m): "database error (\(s)): \(m)"
         }
     }

@@ -71,3 +71,28 @@ import Testing
         #expect(try names() == ["a", "b"])
     }
 }
+
+/// A statement past its connection's `statement_timeout` is a typed `timedOut` (the app answers 503), and a
+/// reconnect keeps the timeout (it is a libpq `options` keyword, not a SET).
+@Suite struct StatementTimeouts {
+    @Test func aSlowStatementTimesOutTypedAndTheSettingSurvivesAReconnect() throws {
+        guard let url = ProcessInfo.processInfo.environment["DATABASE_URL"] else {
+            Issue.record("DATABASE_URL is not set: run the tests with scripts/test")
+            return
+        }
+        let db = try Connection(url: url, options: [("options", "-c statement_timeout=200")])
+        #expect {
+            try db.execute("SELECT pg_sleep(2)")
+        } throws: {
+            if case .timedOut = $0 as? DatabaseError { true } else { false }
+        }
+        #expect(try db.execute("SHOW statement_timeout").first?.string("statement_timeout") == "200ms")
+        // The server ends the session; the reconnect comes back with the same timeout.
+        let other = try Connection(url: url)
+        let pid = try db.execute("SELECT pg_backend_pid() AS pid")[0].int("pid")
+        try other.execute("SELECT pg_terminate_backend(\(pid)::integer)")
+        #expect(throws: DatabaseError.self) { try db.execute("SELECT 1") }
+        try db.reconnectIfNeeded()
+        #expect(try db.execute("SHOW statement_timeout").first?.string("statement_timeout") == "200ms")
+    }
+}

@@ -220,3 +220,19 @@ enum AccountPagesProbe {
         return response.header("location") ?? ""
     }
 }
+
+/// Each role's connection carries its own statement timeout, and a statement that runs past it is a 503.
+@Suite struct ConnectionRoles {
+    @Test func requestAndWorkerConnectionsHaveTheirTimeouts() throws {
+        var config = AppConfig.fromEnvironment([
+            "DATABASE_URL": TestDatabase.url, "PROMPTREEL_REQUEST_STATEMENT_TIMEOUT_MS": "1500",
+        ])
+        #expect(config.requestStatementTimeoutMs == 1500 && config.workerStatementTimeoutMs == 300_000)
+        config.databaseURL = TestDatabase.url
+        #expect(
+            try config.connect(.request).execute("SHOW statement_timeout")[0].string("statement_timeout") == "1500ms")
+        #expect(try config.connect(.worker).execute("SHOW statement_timeout")[0].string("statement_timeout") == "5min")
+        let mapped = App.httpError(DatabaseError.timedOut("canceling statement due to statement timeout"))
+        #expect(mapped.status == 503 && mapped.code == "database_timeout")
+    }
+}

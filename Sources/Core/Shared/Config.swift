@@ -2,6 +2,8 @@
 // side needs to know of the providers is only whether there is one (and the chat model's name): the
 // providers' own settings (URLs, keys, timeouts) are the engine's (`Engine.ProviderSettings`).
 
+package import Postgres
+
 public struct AppConfig: Sendable {
     public var databaseURL: String
     public var signupEnabled: Bool
@@ -25,6 +27,11 @@ public struct AppConfig: Sendable {
     public var images = ImageToolConfig()
     /// Each user's storage quota for uploads unless their row sets one (`PROMPTREEL_STORAGE_QUOTA_BYTES`).
     public var storageQuotaBytes: Int64 = 5_000_000_000
+    /// The longest one SQL statement may run (`statement_timeout`) on a request thread's connection, so no
+    /// statement holds a request thread for ever (`PROMPTREEL_REQUEST_STATEMENT_TIMEOUT_MS`), and on a worker's
+    /// (`PROMPTREEL_WORKER_STATEMENT_TIMEOUT_MS`). Migrations and the command line have none.
+    public var requestStatementTimeoutMs = 10_000
+    public var workerStatementTimeoutMs = 300_000
 
     public init(
         databaseURL: String, signupEnabled: Bool = true, sessionSeconds: Int = 30 * 24 * 3600,
@@ -60,6 +67,12 @@ public struct AppConfig: Sendable {
         config.webhooks = WebhookConfig.fromEnvironment(env)
         config.images = ImageToolConfig.fromEnvironment(env)
         if let n = env["PROMPTREEL_STORAGE_QUOTA_BYTES"].flatMap({ Int64($0) }), n >= 0 { config.storageQuotaBytes = n }
+        for (key, path) in [
+            ("PROMPTREEL_REQUEST_STATEMENT_TIMEOUT_MS", \AppConfig.requestStatementTimeoutMs),
+            ("PROMPTREEL_WORKER_STATEMENT_TIMEOUT_MS", \AppConfig.workerStatementTimeoutMs),
+        ] {
+            if let n = env[key].flatMap({ Int($0) }), (100...86_400_000).contains(n) { config[keyPath: path] = n }
+        }
         return config
     }
 }
@@ -118,5 +131,19 @@ public struct EngineConfig: Sendable {
         if let n = env["PROMPTREEL_FILM_THREADS"].flatMap({ Int($0) }), (0...8).contains(n) { c.filmThreads = n }
         c.failpoint = env["PROMPTREEL_FAILPOINT"]
         return c
+    }
+}
+
+/// Who a database connection serves: its `statement_timeout` follows.
+package enum ConnectionRole: Sendable {
+    case request, worker
+}
+
+extension AppConfig {
+    /// A connection for a request thread or a worker, with that role's `statement_timeout` (set as a libpq
+    /// `options` keyword, so a reconnect keeps it).
+    package func connect(_ role: ConnectionRole) throws(DatabaseError) -> Connection {
+        let ms = role == .request ? requestStatementTimeoutMs : workerStatementTimeoutMs
+        return try Connection(url: databaseURL, options: [("options", "-c statement_timeout=\(ms)")])
     }
 }

@@ -29,7 +29,7 @@ public final class App {
                 try connection.reconnectIfNeeded()
                 return connection
             }
-            let fresh = try Connection(url: config.databaseURL)
+            let fresh = try config.connect(.request)
             connection = fresh
             return fresh
         } catch {
@@ -159,6 +159,10 @@ public final class App {
             case .invalidData:
                 return HTTPError(422, "validation_failed", "The data is not valid.", logDetail: e.description)
             case .retryable: return HTTPError(503, "busy", "The server is busy. Try again.", logDetail: e.description)
+            case .timedOut:
+                return HTTPError(
+                    503, "database_timeout", "The database took too long to answer. Try again shortly.",
+                    logDetail: e.description)
             case .other:
                 return HTTPError(500, "internal_error", "Something went wrong on our side.", logDetail: e.description)
             }

@@ -11,10 +11,11 @@ ALTER TABLE video_model_resolutions
 ALTER TABLE generations ADD COLUMN usd_per_gpu_second numeric(12,6) CHECK (usd_per_gpu_second >= 0);
 
 -- What a finished generation costs: per second of video, its estimate; per GPU-second, the measured GPU time ×
--- the rate (rounded to cents), at most the confirmed ceiling — or the ceiling when the provider reported none.
+-- the rate rounded up to the cent (GPU time used is never $0), at most the confirmed ceiling — or the ceiling when
+-- the provider reported none.
 CREATE FUNCTION settled_generation_cost(estimated numeric, gpu_seconds numeric, rate numeric)
 RETURNS numeric LANGUAGE sql IMMUTABLE AS $$
-  SELECT CASE WHEN $3 IS NULL OR $2 IS NULL THEN $1 ELSE least($1, round($2 * $3, 2)) END
+  SELECT CASE WHEN $3 IS NULL OR $2 IS NULL THEN $1 ELSE least($1, ceil($2 * $3 * 100) / 100) END
 $$;
 
 -- Usage shows the GPU time beside the spend: the same views as 0019/0022, one column more at the end.

@@ -289,16 +289,18 @@ final class GenerationEngine {
             } else {
                 let inARow = try store.pollLater(
                     g.id, afterSeconds: max(error.retryAfter ?? 0, pollInterval(nil, polls: g.polls)),
-                    upstreamError: error.kind == .upstream)
+                    upstreamError: error.kind == .upstream && error.status == 500)
                 if inARow >= config.pollErrorLimit {
                     // A gateway that turns a failed job into a 500 on every poll, without the job in it: the job
-                    // most likely failed, and it may have been billed.
+                    // most likely failed, and it may have been billed. (502/503/504 say the provider is unwell, not
+                    // the job: those are polled until the timeout.) The provider's words go to the log only.
+                    Log.error(
+                        "\(inARow) retrieves in a row answered 500; ending the job: \(error)", g.logMetadata(error))
                     try store.fail(
                         g.id, code: .provider("upstream_error"),
                         message: """
-                            The video provider answered \(inARow) status checks in a row with an error, so PromptReel \
-                            stopped waiting: the job most likely failed there. The provider said: “\(error.detail.prefix(300))” \
-                            Its price counts as possibly billed.
+                            The video provider answered \(inARow) status checks in a row with an internal error, so \
+                            PromptReel stopped waiting: the job most likely failed there. Its price counts as possibly billed.
                             """, possiblyBilled: true)
                 }
             }

@@ -8,6 +8,8 @@ import Glibc
 enum MP4Header {
     /// The most `moov` read into memory (its sample tables grow with the video's length: 64 MiB is hours).
     static let maxMoovBytes = 64 << 20
+    /// The most boxes looked at on one level: a hostile file of tiny boxes is given up on, not walked.
+    static let maxBoxes = 10_000
 
     static func probe(_ path: String) -> VideoProbe? {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
@@ -18,7 +20,9 @@ enum MP4Header {
         let fileSize = Int64(stats.st_size)
         // The top-level boxes, header by header (`mdat` is skipped, never read), until `moov`.
         var offset: Int64 = 0
-        while offset + 8 <= fileSize {
+        var seen = 0
+        while offset + 8 <= fileSize, seen < maxBoxes {
+            seen += 1
             guard let header = read(fd, at: offset, count: 16), header.count >= 8 else { return nil }
             var size = Int64(be32(header, 0))
             let type = fourCC(header, 4)
@@ -30,7 +34,7 @@ enum MP4Header {
             } else if size == 0 {
                 size = fileSize - offset
             }
-            guard size >= headerSize, offset + size <= fileSize else { return nil }
+            guard size >= headerSize, size <= fileSize - offset else { return nil }
             if type == "moov" {
                 guard size - headerSize <= maxMoovBytes,
                     let moov = read(fd, at: offset + headerSize, count: Int(size - headerSize)),
@@ -49,9 +53,12 @@ enum MP4Header {
         var width: Int?
         var height: Int?
         for (type, body) in boxes(moov[...]) {
+            // A fragmented file's duration is in its fragments, not here: ffprobe reads those.
+            if type == "mvex" { return nil }
             if type == "mvhd", let value = movieSeconds(body) { seconds = value }
             if type == "trak", width == nil, let size = videoSize(body) { (width, height) = size }
         }
+        guard seconds != nil, width != nil else { return nil }
         // The same sanity rules as ffprobe's answer, and the same two-decimal text.
         return VideoProbe.parse(
             [
@@ -70,7 +77,7 @@ enum MP4Header {
             guard b.count >= 20 else { return nil }
             (timescale, duration) = (be32(b, 12), UInt64(be32(b, 16)))
         }
-        guard timescale > 0, duration != UInt64.max, duration != UInt64(UInt32.max) else { return nil }
+        guard timescale > 0, duration > 0, duration != UInt64.max, duration != UInt64(UInt32.max) else { return nil }
         return Double(duration) / Double(timescale)
     }
 
@@ -97,7 +104,7 @@ enum MP4Header {
     static func boxes(_ data: ArraySlice<UInt8>) -> [(type: String, body: ArraySlice<UInt8>)] {
         var found: [(String, ArraySlice<UInt8>)] = []
         var offset = data.startIndex
-        while offset + 8 <= data.endIndex {
+        while offset + 8 <= data.endIndex, found.count < maxBoxes {
             let header = Array(data[offset..<offset + 8])
             var size = Int(be32(header, 0))
             var headerSize = 8

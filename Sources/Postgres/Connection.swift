@@ -9,11 +9,16 @@ public final class Connection {
     public let url: String
     /// Statements prepared on this connection, by SQL text: each is parsed and planned once.
     private var prepared: [String: String] = [:]
+    /// `statement_timeout` for this session (nil: the server's), set again after a reconnect.
+    private let statementTimeoutMs: Int?
 
     /// Connects with a libpq URL or keyword string; `database` overrides the database it names;
     /// `options` adds libpq keywords (e.g. `connect_timeout`, `tcp_user_timeout`) after the URL's.
-    public init(url: String, database: String? = nil, options: [(String, String)] = []) throws(DatabaseError) {
+    public init(
+        url: String, database: String? = nil, options: [(String, String)] = [], statementTimeoutMs: Int? = nil
+    ) throws(DatabaseError) {
         self.url = url
+        self.statementTimeoutMs = statementTimeoutMs
         let keywords = ["dbname"] + (database == nil ? [] : ["dbname"]) + options.map(\.0)
         let values = [url] + (database.map { [$0] } ?? []) + options.map(\.1)
         let opened = withCStrings(keywords + [nil]) { k in
@@ -38,7 +43,10 @@ public final class Connection {
     /// the wrong one by orders of magnitude. Plan each run for its own values instead (a fraction of a
     /// millisecond), and without JIT compilation, which costs more than these short queries save.
     private func configureSession() throws(DatabaseError) {
-        try ResultHandle(PQexec(raw, "SET plan_cache_mode = force_custom_plan; SET jit = off")).check(connection: self)
+        // An integer only (never text from outside), so it is safe in the SET's text.
+        let timeout = statementTimeoutMs.map { "; SET statement_timeout = \(max(0, $0))" } ?? ""
+        try ResultHandle(PQexec(raw, "SET plan_cache_mode = force_custom_plan; SET jit = off" + timeout)).check(
+            connection: self)
     }
 
     deinit { PQfinish(raw) }

@@ -60,8 +60,8 @@ extension Simulator {
         var width = 1280.0
         var height = 720.0
         if let size = fields["size"] as? String {
-            let parts = size.split(separator: "x").compactMap { Double($0) }
-            guard parts.count == 2 else { return validation("size", "Expected WIDTHxHEIGHT") }
+            let parts = size.split(separator: "x").compactMap { Double($0) }.filter { (64...4096).contains($0) }
+            guard parts.count == 2 else { return validation("size", "Expected WIDTHxHEIGHT, each 64 to 4096") }
             (width, height) = (parts[0], parts[1])
         }
         for (name, range) in [

@@ -73,14 +73,14 @@ import Testing
 }
 
 /// A statement past its connection's `statement_timeout` is a typed `timedOut` (the app answers 503), and a
-/// reconnect keeps the timeout (it is a libpq `options` keyword, not a SET).
+/// reconnect sets it again.
 @Suite struct StatementTimeouts {
     @Test func aSlowStatementTimesOutTypedAndTheSettingSurvivesAReconnect() throws {
         guard let url = ProcessInfo.processInfo.environment["DATABASE_URL"] else {
             Issue.record("DATABASE_URL is not set: run the tests with scripts/test")
             return
         }
-        let db = try Connection(url: url, options: [("options", "-c statement_timeout=200")])
+        let db = try Connection(url: url, statementTimeoutMs: 200)
         #expect {
             try db.execute("SELECT pg_sleep(2)")
         } throws: {

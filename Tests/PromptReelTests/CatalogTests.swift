@@ -145,7 +145,8 @@ import Web
             ("seed", .number("2.5")), ("num_inference_steps", .number("0")), ("num_inference_steps", .number("201")),
             ("guidance_scale", .number("20.01")), ("guidance_scale", .number("5.555")),
             ("guidance_scale", .string("+5")),
-            ("guidance_scale", .string(".5")), ("guidance_scale", .string("nan")), ("negative_prompt", .number("3")),
+            ("guidance_scale", .string(".5")), ("guidance_scale", .string("07.5")), ("guidance_scale", .string("nan")),
+            ("negative_prompt", .number("3")),
             ("negative_prompt", .string(String(repeating: "x", count: 2001))),
         ] {
             #expect(throws: InvalidInput.self, "\(key)=\(value)") {

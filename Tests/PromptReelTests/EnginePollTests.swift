@@ -146,7 +146,20 @@ import Web
         }
         let after = try row(g.id)
         #expect(after.status == .failed && after.errorCode == "upstream_error" && after.possiblyBilled)
-        #expect(after.errorMessage?.contains("boom") == true && after.actualCost == after.estimatedCost)
+        // The provider's words go to the log, not to the user.
+        #expect(after.errorMessage?.contains("boom") == false && after.actualCost == after.estimatedCost)
+    }
+
+    /// 502, 503 and 504 say the provider is unwell, not the job: they never end it (the timeout does).
+    @Test func gatewayOutagesDoNotEndAJob() throws {
+        let job = EngineFixture.jobID()
+        let g = try fixture.generation(in: .submitted, jobID: job)
+        for status in Array(repeating: [502, 503, 504], count: engine.config.pollErrorLimit).joined() {
+            provider.retrieves.append(.failure(VideoAPIError(.upstream, status: status, detail: "Bad gateway")))
+            try makeDue(g.id)
+            #expect(try engine.pollOne())
+        }
+        #expect(try row(g.id).phase == .submitted)
     }
 
     /// vLLM-Omni's GPU time is kept with the finished job.

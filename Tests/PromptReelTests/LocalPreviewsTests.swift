@@ -181,6 +181,9 @@ import Testing
             Array("not a video at all".utf8), [0, 0, 0, 8, 0x66, 0x74, 0x79, 0x70],  // a lone ftyp box
             [0, 0, 0, 200, 0x6d, 0x6f, 0x6f, 0x76, 1, 2, 3],  // a moov longer than the file
             [0xff, 0xff, 0xff, 0xff, 0x6d, 0x6f, 0x6f, 0x76],
+            // An ftyp, then an mdat whose 64-bit size is Int64.max: no overflow, no trap.
+            [0, 0, 0, 16, 0x66, 0x74, 0x79, 0x70, 0x69, 0x73, 0x6f, 0x6d, 0, 0, 2, 0]
+                + [0, 0, 0, 1, 0x6d, 0x64, 0x61, 0x74, 0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff],
         ] as [[UInt8]] {
             #expect(FileManager.default.createFile(atPath: path, contents: Data(bytes)))
             #expect(MP4Header.probe(path) == nil)

@@ -131,7 +131,7 @@ package struct VideoParameters: Sendable, Equatable {
         guard let text, !text.isEmpty, text.count <= 6 else { throw invalid }
         let parts = text.split(separator: ".", omittingEmptySubsequences: false)
         guard parts.count <= 2, let whole = Int(parts[0]), parts[0].allSatisfy(\.isASCII),
-            parts[0].allSatisfy(\.isNumber)
+            parts[0].allSatisfy(\.isNumber), parts[0].count == 1 || parts[0].first != "0"  // "07.5" is no JSON number
         else { throw invalid }
         let fraction = parts.count == 2 ? parts[1] : ""
         guard parts.count == 1 || (1...2).contains(fraction.count), fraction.allSatisfy({ $0.isASCII && $0.isNumber })

@@ -90,8 +90,9 @@ public struct EngineConfig: Sendable {
     /// Poll backoff without `openai-poll-after-ms`: from `pollMinSeconds`, ×1.5 per poll, up to `pollMaxSeconds`.
     public var pollMinSeconds = 5.0
     public var pollMaxSeconds = 20.0
-    /// Retrieves in a row answered 5xx after which a job ends as failed and possibly billed: a gateway (LiteLLM's
-    /// `hosted_vllm`) turns a failed upstream job into a 500 on every poll (`PROMPTREEL_POLL_ERROR_LIMIT`).
+    /// Retrieves in a row answered 500 after which a job ends as failed and possibly billed: a gateway (LiteLLM's
+    /// `hosted_vllm`) turns a failed upstream job into a 500 on every poll (`PROMPTREEL_POLL_ERROR_LIMIT`). 502, 503
+    /// and 504 say the provider is unwell, not the job: those are polled until the timeout.
     public var pollErrorLimit = 8
     /// How long to keep trying to download a finished video when the provider gives no `expires_at`.
     public var downloadDeadlineSeconds = 600
@@ -140,10 +141,11 @@ package enum ConnectionRole: Sendable {
 }
 
 extension AppConfig {
-    /// A connection for a request thread or a worker, with that role's `statement_timeout` (set as a libpq
-    /// `options` keyword, so a reconnect keeps it).
+    /// A connection for a request thread or a worker, with that role's `statement_timeout` (set with the session's
+    /// other settings, again after a reconnect; the URL's own `options` and `PGOPTIONS` stay as they are).
     package func connect(_ role: ConnectionRole) throws(DatabaseError) -> Connection {
-        let ms = role == .request ? requestStatementTimeoutMs : workerStatementTimeoutMs
-        return try Connection(url: databaseURL, options: [("options", "-c statement_timeout=\(ms)")])
+        try Connection(
+            url: databaseURL,
+            statementTimeoutMs: role == .request ? requestStatementTimeoutMs : workerStatementTimeoutMs)
     }
 }

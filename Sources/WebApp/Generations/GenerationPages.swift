@@ -212,23 +212,23 @@ enum GenerationPages {
                     """
                 let typed = seeds.contains { $0.seed == p.seed } ? nil : p.seed
                 return """
-                    \(choose)<label for="seed">Seed</label>
+                    \(choose)<label for="seed">\(parameter.label)</label>
                     <input id="seed" name="seed" inputmode="numeric" pattern="[0-9]*" value="\(typed.map(String.init) ?? "")" placeholder="random">
                     <small>0 to \(VideoParameters.maxSeed). Empty: a new random seed; with several takes, each take gets the next seed.</small>
                     """
             case .negativePrompt:
                 return """
-                    <label for="negative_prompt">Negative prompt</label>
+                    <label for="negative_prompt">\(parameter.label)</label>
                     <textarea id="negative_prompt" name="negative_prompt" rows="2" maxlength="\(VideoParameters.maxNegativePrompt)">\(p.negativePrompt ?? "")</textarea>
                     """
             case .steps:
                 return """
-                    <label for="num_inference_steps">Inference steps</label>
+                    <label for="num_inference_steps">\(parameter.label)</label>
                     <input id="num_inference_steps" name="num_inference_steps" type="number" min="1" max="200" value="\(p.steps.map(String.init) ?? "")" placeholder="the model's default">
                     """
             case .guidance:
                 return """
-                    <label for="guidance_scale">Guidance scale</label>
+                    <label for="guidance_scale">\(parameter.label)</label>
                     <input id="guidance_scale" name="guidance_scale" type="number" min="0" max="20" step="0.01" value="\(p.guidance ?? "")" placeholder="the model's default">
                     """
             }

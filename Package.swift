@@ -117,7 +117,7 @@ let package = Package(
         .testTarget(name: "FastCGIServerTests", dependencies: ["FastCGIServer"], swiftSettings: strict),
         .testTarget(name: "HTTPClientTests", dependencies: ["HTTPClient"], swiftSettings: strict),
         .testTarget(name: "PostgresTests", dependencies: ["Postgres"], swiftSettings: strict),
-        .testTarget(name: "ObjectStoreTests", dependencies: ["ObjectStore"], swiftSettings: strict),
+        .testTarget(name: "ObjectStoreTests", dependencies: ["ObjectStore", "HTTPClient"], swiftSettings: strict),
         .testTarget(name: "VideoAPITests", dependencies: ["VideoAPI", "Formats"], swiftSettings: strict),
         .testTarget(
             name: "PromptReelTests",

@@ -214,5 +214,24 @@ stop_all() {
     for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
     PIDS=()
     rm -f "$LOCAL"/*.pid
+    [ -z "${S3_DIR:-}" ] || "$S3_SCRIPT" stop "$S3_DIR" >/dev/null 2>&1 || true
     stop_postgres
+}
+
+# OpenStack Swift with its S3 API (../shared/s3/swift-s3.sh, S3-NOTES.md): the real object store the S3 tests run
+# against, from Debian's packages without their recommended daemons; its files under $LOCAL/s3. Sets S3_URL.
+S3_SCRIPT="$ROOT/../shared/s3/swift-s3.sh"
+start_s3() {  # port
+    local missing=() p sudo=""
+    for p in swift swift-proxy swift-account swift-container swift-object; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+    done
+    if [ ${#missing[@]} -gt 0 ]; then
+        say "installing: ${missing[*]}"
+        [ "$(id -u)" -ne 0 ] && sudo=sudo
+        $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    fi
+    "$S3_SCRIPT" stop "$LOCAL/s3" >/dev/null 2>&1 || true
+    S3_URL=$("$S3_SCRIPT" start "$LOCAL/s3" "$1" --one-process | tail -1)
+    S3_DIR="$LOCAL/s3"
 }

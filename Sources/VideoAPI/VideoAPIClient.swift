@@ -139,12 +139,13 @@ public final class VideoAPIClient: VideoProvider {
     /// vLLM-Omni answers a failed job's retrieve that way, and LiteLLM's `hosted_vllm` path embeds the upstream
     /// job in a 500's message on every poll. Either ends the job with the provider's error; neither is retried.
     public func retrieve(_ id: String) throws(VideoAPIError) -> APIResult<ProviderVideo> {
-        let reply = try transport.send("GET", "/videos/" + URLEncoding.encode(id)) { response, body in
-            VideoAPIClient.failedJob(in: body, id: id) != nil
+        // The failed job is read once, where the non-2xx answer is judged.
+        var failed: ProviderVideo?
+        let reply = try transport.send("GET", "/videos/" + URLEncoding.encode(id)) { _, body in
+            failed = VideoAPIClient.failedJob(in: body, id: id)
+            return failed != nil
         }
-        guard !(200..<300).contains(reply.0.status), let failed = VideoAPIClient.failedJob(in: reply.1, id: id) else {
-            return try video(reply)
-        }
+        guard !(200..<300).contains(reply.0.status), let failed else { return try video(reply) }
         return APIResult(value: failed, requestID: reply.0.headers["x-request-id"], pollAfterMs: nil)
     }
 

@@ -22,9 +22,10 @@ extension GenerationEngine {
         }
         let png: [UInt8]
         do {
-            png = try lastFrame(of: video, for: g.id)
+            png = try lastFrame(of: video, in: try config.media.required(previous.mediaStore), for: g.id)
         } catch let failure as FrameFailure where !failure.videoUnreadable {
-            // ffmpeg missing or stuck on this host: nothing is wrong with the shot; another pass tries again.
+            // ffmpeg missing or stuck on this host, or the store not answering: nothing is wrong with the shot;
+            // another pass tries again.
             Log.error("generation \(g.id): no last frame yet (\(failure)); trying again in 30 s")
             try links.retryLater(g.id, seconds: 30)
             return true
@@ -41,7 +42,7 @@ extension GenerationEngine {
             try links.attach(
                 g.id,
                 reference: try ReferenceImages.frameReference(
-                    png: png, size: g.size, mediaDirectory: config.mediaDirectory))
+                    png: png, size: g.size, store: try config.media.required(g.mediaStore)))
             Log.info("generation \(g.id): starts from the last frame of generation \(previous.id)")
         } catch {
             // Keeping or fitting the frame failed here (a full disk, the database): try again later.
@@ -59,23 +60,29 @@ extension GenerationEngine {
 
     /// The last decoded frame of a stored video, as PNG bytes: ffmpeg decodes the final seconds and keeps
     /// overwriting one image (`-update 1`), so what remains is the last frame the file holds.
-    func lastFrame(of video: String, for id: ID<Generation>) throws -> [UInt8] {
-        let output = "tmp/chain-\(id)-\(getpid()).png"
-        mkdir(config.mediaDirectory + "/tmp", 0o755)
-        defer { unlink(config.mediaDirectory + "/" + output) }
-        let outcome = Subprocess.run(
-            config.ffmpegPath,
-            [
-                "-nostdin", "-hide_banner", "-loglevel", "error", "-y", "-protocol_whitelist", "file", "-sseof", "-3",
-                "-i", "file:" + config.mediaDirectory + "/" + video, "-map", "0:v:0", "-an", "-sn", "-dn", "-update",
-                "1",
-                "-fs", String(64 << 20), "-c:v", "png", "-f", "image2", "file:" + config.mediaDirectory + "/" + output,
-            ], timeoutSeconds: 60)
+    func lastFrame(of video: String, in media: any MediaStore, for id: ID<Generation>) throws -> [UInt8] {
+        mkdir(media.scratchDirectory, 0o755)
+        let output = media.scratchDirectory + "/chain-\(id)-\(getpid()).png"
+        defer { unlink(output) }
+        let outcome: Subprocess.Outcome
+        do {
+            outcome = try media.withLocalFile(video) { file in
+                Subprocess.run(
+                    config.ffmpegPath,
+                    [
+                        "-nostdin", "-hide_banner", "-loglevel", "error", "-y", "-protocol_whitelist", "file",
+                        "-sseof", "-3", "-i", "file:" + file, "-map", "0:v:0", "-an", "-sn", "-dn", "-update", "1",
+                        "-fs", String(64 << 20), "-c:v", "png", "-f", "image2", "file:" + output,
+                    ], timeoutSeconds: 60)
+            }
+        } catch let error as MediaStoreError {
+            throw FrameFailure(description: "the stored video: \(error)", videoUnreadable: error.kind == .notFound)
+        }
         if let failure = outcome.failure(config.ffmpegPath, timeoutSeconds: 60) {
             if case .exited = outcome { throw FrameFailure(description: failure, videoUnreadable: true) }
             throw FrameFailure(description: failure)
         }
-        do { return try MediaFiles.read(output, in: config.mediaDirectory, maxBytes: 64 << 20) } catch {
+        do { return try MediaFiles.read(file: output, maxBytes: 64 << 20) } catch {
             throw FrameFailure(description: "ffmpeg wrote no frame: \(error)", videoUnreadable: true)
         }
     }

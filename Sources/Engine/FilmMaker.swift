@@ -22,20 +22,21 @@ struct FilmMaker: BackgroundWork {
     }
 
     func runOnce() throws -> Bool {
-        let films = Films(db: db, mediaDirectory: config.mediaDirectory)
+        let films = Films(db: db)
         guard let film = try films.claim() else { return false }
         defer { films.release(film.id) }
         let started = ContinuousClock.now
         do {
             let made = try make(film)
-            if try films.complete(film.id, made) {
+            let store = config.media.current
+            if try films.complete(film.id, made, store: store.name) {
                 let elapsed = ContinuousClock.now - started
                 Log.info(
                     "film \(film.id): \(film.shots.count) shots, \(String(format: "%.2f", made.seconds)) s, \(made.reencoded ? "re-encoded" : "joined without re-encoding") in \(elapsed)"
                 )
             } else {
                 // Deleted while it was being made.
-                films.removeFiles(film.id)
+                try? store.removeAll(prefix: Films.directory(film.id) + "/")
             }
         } catch let failure as Failure {
             Log.error("film \(film.id) failed: \(failure.message)")
@@ -116,28 +117,49 @@ struct FilmMaker: BackgroundWork {
         }
     }
 
+    /// Stitches the film from local copies of its takes (the stored files themselves on the local store) in the
+    /// scratch directory, checks it, and puts it and its previews in the store new media goes to.
     func make(_ film: Film) throws(Failure) -> Films.Made {
-        let media = config.mediaDirectory
-        let films = Films(db: db, mediaDirectory: media)
-        let paths: [ID<Generation>: String]
-        do { paths = try films.takePaths(film) } catch {
+        let takes: [ID<Generation>: Films.Take]
+        do { takes = try Films(db: db).takes(film) } catch {
             throw Failure(message: "The shots could not be read: \(error)")
         }
         guard access(config.ffmpegPath, X_OK) == 0, access(ffprobe, X_OK) == 0 else {
             throw Failure(message: "ffmpeg is not installed on the worker (\(config.ffmpegPath)); nothing was made.")
         }
-        var inputs: [(path: String, probe: Probe)] = []
+        func missing(_ index: Int) -> Failure {
+            Failure(
+                message:
+                    "Shot \(index + 1) (“\(film.shots[index].title)”): its take’s video file is missing. Generate the shot again or choose another take."
+            )
+        }
+        var sources: [(store: any MediaStore, key: String)] = []
         for (index, shot) in film.shots.enumerated() {
-            let name = "Shot \(index + 1) (“\(shot.title)”)"
-            guard let path = paths[shot.generationID], access(media + "/" + path, R_OK) == 0 else {
-                throw Failure(
-                    message:
-                        "\(name): its take’s video file is missing. Generate the shot again or choose another take.")
+            guard let take = takes[shot.generationID], let store = config.media.store(take.store) else {
+                throw missing(index)
             }
-            guard let probe = probe(media + "/" + path) else {
-                throw Failure(message: "\(name): its take’s video file cannot be read as a video.")
+            sources.append((store, take.key))
+        }
+        do {
+            return try MediaStores.withLocalFiles(sources[...]) { files in try stitch(film, files: files) }
+        } catch let failure as Failure {
+            throw failure
+        } catch let error as MediaStoreError where error.kind == .notFound {
+            throw missing(sources.firstIndex { error.description.contains($0.key) } ?? 0)
+        } catch {
+            Log.error("film \(film.id): the takes could not be read from the media store: \(error)")
+            throw Failure(message: "The media store did not give back the shots’ videos; nothing was made. Try again.")
+        }
+    }
+
+    func stitch(_ film: Film, files: [String]) throws(Failure) -> Films.Made {
+        let scratch = config.media.current.scratchDirectory
+        var inputs: [(path: String, probe: Probe)] = []
+        for (index, (shot, file)) in zip(film.shots, files).enumerated() {
+            guard let probe = probe(file) else {
+                throw Failure(message: "Shot \(index + 1) (“\(shot.title)”): its take’s video file cannot be read as a video.")
             }
-            inputs.append((media + "/" + path, probe))
+            inputs.append((file, probe))
         }
         let size =
             film.requestedSize ?? Self.mostCommon(inputs.map { "\($0.probe.width)x\($0.probe.height)" }).flatMap {
@@ -163,27 +185,28 @@ struct FilmMaker: BackgroundWork {
         let expected =
             inputs.reduce(0) { $0 + $1.probe.seconds } - crossfade * Double(max(0, inputs.count - 1))
         let stamp = "\(getpid())-\(film.attempts)"
-        let staging = "tmp/film-\(film.id)-\(stamp).mp4"
-        let list = "tmp/film-\(film.id)-\(stamp).txt"
-        mkdir(media + "/tmp", 0o755)
+        let staging = scratch + "/film-\(film.id)-\(stamp).mp4"
+        let list = scratch + "/film-\(film.id)-\(stamp).txt"
+        let posterFile = scratch + "/film-\(film.id)-\(stamp)-poster.webp"
+        let sheetFile = scratch + "/film-\(film.id)-\(stamp)-spritesheet.jpg"
+        mkdir(scratch, 0o755)
         defer {
-            unlink(media + "/" + staging)
-            unlink(media + "/" + list)
+            for file in [staging, list, posterFile, sheetFile] { unlink(file) }
         }
         let arguments: [String]
         // (`-protocol_whitelist` applies to the next input only: it is given before each.)
         let common = ["-nostdin", "-hide_banner", "-loglevel", "error", "-y"]
         let outputCap = ["-fs", String(min(Int64(config.maxVideoBytes) * Int64(inputs.count), 16 << 30))]
-        let out = ["-movflags", "+faststart", "-f", "mp4", "file:" + media + "/" + staging]
+        let out = ["-movflags", "+faststart", "-f", "mp4", "file:" + staging]
         if copy {
             // The concat demuxer joins the streams as they are; a silent AAC track is added when no shot has one.
             let text = inputs.map { "file 'file:\($0.path.replacingOccurrences(of: "'", with: "'\\''"))'\n" }.joined()
-            guard FileManager.default.createFile(atPath: media + "/" + list, contents: Data(text.utf8)) else {
-                throw Failure(message: "The film's list could not be written in the media directory.")
+            guard FileManager.default.createFile(atPath: list, contents: Data(text.utf8)) else {
+                throw Failure(message: "The film's list could not be written in the scratch directory.")
             }
             var args =
                 common + [
-                    "-protocol_whitelist", "file", "-f", "concat", "-safe", "0", "-i", "file:" + media + "/" + list,
+                    "-protocol_whitelist", "file", "-f", "concat", "-safe", "0", "-i", "file:" + list,
                 ]
             if first.audioCodec == nil {
                 args += [
@@ -219,7 +242,7 @@ struct FilmMaker: BackgroundWork {
             Log.error("failpoint film-hold: holding the stitched film \(film.id) for \(hold) s before keeping it")
             usleep(UInt32(min(hold, 600) * 1_000_000))
         }
-        guard let made = probe(media + "/" + staging) else {
+        guard let made = probe(staging) else {
             throw Failure(message: "ffmpeg wrote something that is not a readable video; nothing was kept.")
         }
         guard made.videoCodec == "h264", made.audioCodec == "aac", made.width == size.0, made.height == size.1
@@ -235,37 +258,44 @@ struct FilmMaker: BackgroundWork {
                     "The film is \(String(format: "%.2f", made.seconds)) s long, not the \(String(format: "%.2f", expected)) s its shots add up to; nothing was kept."
             )
         }
-        let directory = Films.directory(film.id)
-        mkdir(media + "/films", 0o755)
-        mkdir(media + "/" + directory, 0o755)
-        let videoPath = directory + "/film.mp4"
-        guard rename(media + "/" + staging, media + "/" + videoPath) == 0 else {
-            throw Failure(message: "The film could not be moved into the media directory.")
-        }
         var attributes = stat()
-        let bytes = stat(media + "/" + videoPath, &attributes) == 0 ? Int64(attributes.st_size) : 0
+        let bytes = stat(staging, &attributes) == 0 ? Int64(attributes.st_size) : 0
         let previews = LocalPreviews(ffmpeg: config.ffmpegPath)
-        var poster: String?
-        var sheet: String?
+        var poster = false
+        var sheet = false
         // A long film's sheet is made from its key frames (every shot starts with one); if that leaves too few,
         // from every frame.
         let attempts: [(MediaAsset, String, Bool)] =
-            [(.thumbnail, "poster.webp", false)]
-            + (made.seconds > 30 ? [(.spritesheet, "spritesheet.jpg", true)] : [])
-            + [(.spritesheet, "spritesheet.jpg", false)]
-        for (asset, name, keyframesOnly) in attempts where asset == .thumbnail ? poster == nil : sheet == nil {
+            [(.thumbnail, posterFile, false)]
+            + (made.seconds > 30 ? [(.spritesheet, sheetFile, true)] : [])
+            + [(.spritesheet, sheetFile, false)]
+        for (asset, file, keyframesOnly) in attempts where asset == .thumbnail ? !poster : !sheet {
             do {
                 _ = try previews.make(
-                    asset, in: media, video: videoPath, output: directory + "/" + name, seconds: made.seconds,
-                    frame: (made.width, made.height), keyframesOnly: keyframesOnly)
-                if asset == .thumbnail { poster = directory + "/" + name } else { sheet = directory + "/" + name }
+                    asset, video: staging, output: file, seconds: made.seconds, frame: (made.width, made.height),
+                    keyframesOnly: keyframesOnly)
+                if asset == .thumbnail { poster = true } else { sheet = true }
             } catch {
-                Log.error("film \(film.id): no \(name)\(keyframesOnly ? " from key frames" : ""): \(error)")
+                Log.error("film \(film.id): no \(asset.fileName)\(keyframesOnly ? " from key frames" : ""): \(error)")
             }
+        }
+        // Into the store: the video first, then its previews; the row names them once all are in.
+        let store = config.media.current
+        let directory = Films.directory(film.id)
+        let videoPath = directory + "/film.mp4", posterPath = directory + "/poster.webp"
+        let sheetPath = directory + "/spritesheet.jpg"
+        do throws(MediaStoreError) {
+            try store.put(file: staging, key: videoPath, contentType: "video/mp4")
+            if poster { try store.put(file: posterFile, key: posterPath, contentType: "image/webp") }
+            if sheet { try store.put(file: sheetFile, key: sheetPath, contentType: "image/jpeg") }
+        } catch {
+            Log.error("film \(film.id): the media store did not take it (\(error.code ?? "error")): \(error)")
+            throw Failure(message: "The media store did not take the film; nothing was kept. Try again.")
         }
         return Films.Made(
             width: made.width, height: made.height, frameRate: rate, seconds: made.seconds, bytes: bytes,
-            reencoded: !copy, videoPath: videoPath, posterPath: poster, spritesheetPath: sheet)
+            reencoded: !copy, videoPath: videoPath, posterPath: poster ? posterPath : nil,
+            spritesheetPath: sheet ? sheetPath : nil)
     }
 
     /// One filter graph: every input scaled into the frame and padded (never stretched), square pixels, the

@@ -89,9 +89,14 @@ final class GenerationEngine {
         if let frame = g.reference {
             do {
                 reference = ReferenceUpload(
-                    data: try MediaFiles.read(
-                        frame.fittedPath, in: config.mediaDirectory, maxBytes: config.maxImageBytes),
+                    data: try config.media.required(g.mediaStore).read(
+                        frame.fittedPath, maxBytes: config.maxImageBytes),
                     contentType: ReferenceFile.fitted.contentType, filename: ReferenceFile.fitted.fileName)
+            } catch let error as MediaStoreError where error.kind == .transient {
+                // The store is unwell, not the frame: nothing was sent, so it waits its turn again.
+                Log.error("reference image not readable now (\(error.code ?? "error")): \(error)", g.logMetadata)
+                try store.retrySubmitLater(g.id, afterSeconds: 10, note: "The reference image is being fetched.")
+                return true
             } catch {
                 Log.error("reference image unreadable: \(error)", g.logMetadata)
                 try store.fail(
@@ -363,37 +368,52 @@ final class GenerationEngine {
         guard let g = try store.claim(.download(retryAfter: 10), providers: providers.names) else { return false }
         defer { store.unlock(g.id) }
         guard let jobID = g.providerJobID else { return false }
-        mkdir(config.mediaDirectory, 0o755)
-        mkdir(config.mediaDirectory + "/" + g.id.description, 0o755)
+        let media: any MediaStore
+        do { media = try config.media.required(g.mediaStore) } catch {
+            Log.error("\(error)", g.logMetadata)
+            try store.retryDownloadLater(g.id, afterSeconds: 60, storageProblem: "not_configured")
+            return true
+        }
+        let staging = StagedMedia(scratch: media.scratchDirectory, generation: g.id)
         var videoProblem: String?
+        var storageProblem: MediaStoreError?
         for asset in MediaAsset.allCases where !g.has(asset) {
-            let relative = "\(g.id)/\(asset.fileName)"
-            let final = config.mediaDirectory + "/" + relative
-            let staging = final + ".download"
+            let key = "\(g.id)/\(asset.fileName)"
+            // A file checked on an earlier pass whose storing failed is stored now, not downloaded again.
+            if let checked = staging.checked(asset) {
+                do throws(MediaStoreError) {
+                    try keep(checked, asset, key: key, in: media, g)
+                } catch {
+                    storageProblem = error
+                    break
+                }
+                continue
+            }
             let variant: ContentVariant =
                 switch asset {
                 case .video: .video
                 case .thumbnail: .thumbnail
                 case .spritesheet: .spritesheet
                 }
+            let download = staging.downloading(asset)
             do {
                 let file = try provider(for: g).download(
-                    jobID, variant: variant, to: staging,
+                    jobID, variant: variant, to: download,
                     maxBytes: asset == .video ? config.maxVideoBytes : config.maxImageBytes)
                 switch MediaCheck.verdict(variant, file.value) {
                 case .valid:
-                    guard rename(staging, final) == 0 else {
-                        throw VideoAPIError(.upstream, detail: "cannot move \(staging) into place")
+                    guard let checked = staging.markChecked(asset, bytes: file.value.bytes, sha256: file.value.sha256)
+                    else {
+                        throw VideoAPIError(.upstream, detail: "cannot keep \(download) for storing")
                     }
-                    try store.recordAsset(
-                        g.id, asset, path: relative, bytes: file.value.bytes, sha256: file.value.sha256)
-                    ProcessMetrics.shared.mediaStored(bytes: file.value.bytes, kind: asset.rawValue)
-                    if asset == .video, let probed = probe(final) {
-                        try store.recordDelivered(
-                            g.id, seconds: probed.seconds, width: probed.width, height: probed.height)
+                    do throws(MediaStoreError) {
+                        try keep(checked, asset, key: key, in: media, g)
+                    } catch {
+                        storageProblem = error
+                        break
                     }
                 case let .notReady(why):
-                    unlink(staging)
+                    unlink(download)
                     Log.error("\(asset.rawValue) not usable yet: \(why)", g.logMetadata)
                     if asset == .video {
                         videoProblem = "the provider did not deliver a video file (\(why))"
@@ -401,7 +421,7 @@ final class GenerationEngine {
                         try store.skipAsset(g.id, asset)
                     }
                 case let .failed(code, message):
-                    unlink(staging)
+                    unlink(download)
                     guard asset == .video else {
                         try store.skipAsset(g.id, asset)
                         continue
@@ -413,7 +433,7 @@ final class GenerationEngine {
                     return true
                 }
             } catch let error as VideoAPIError {
-                unlink(staging)
+                unlink(download)
                 Log.error("\(asset.rawValue) download failed: \(error)", g.logMetadata(error))
                 if asset == .video {
                     videoProblem = error.publicMessage
@@ -421,6 +441,16 @@ final class GenerationEngine {
                     try store.skipAsset(g.id, asset)  // a preview is optional; the video is what was paid for
                 }
             }
+        }
+        if let storageProblem {
+            // The video is billed and checked: it waits (no deadline) until the store takes it.
+            Log.error(
+                "storing the media failed (\(storageProblem.code ?? "error")): \(storageProblem); trying again",
+                g.logMetadata)
+            try store.retryDownloadLater(
+                g.id, afterSeconds: min(60, pollInterval(nil, polls: g.downloadAttempts)),
+                storageProblem: storageProblem.code ?? "unavailable")
+            return true
         }
         if let refreshed = try store.byID(g.id), MediaAsset.allCases.allSatisfy({ refreshed.has($0) }) {
             try makeMissingPreviews(refreshed)
@@ -441,12 +471,32 @@ final class GenerationEngine {
         return true
     }
 
+    /// A checked file into the store, then into the row: the row never names an object the store has not
+    /// confirmed. The staged file goes once the row has it.
+    private func keep(
+        _ checked: StagedMedia.Checked, _ asset: MediaAsset, key: String, in media: any MediaStore, _ g: Generation
+    ) throws(MediaStoreError) {
+        // Probed before storing: on the local store the file is renamed into place.
+        let probed = asset == .video ? probe(checked.path) : nil
+        try media.put(file: checked.path, key: key, contentType: asset.contentType)
+        do {
+            try store.recordAsset(g.id, asset, path: key, bytes: checked.bytes, sha256: checked.sha256)
+            ProcessMetrics.shared.mediaStored(bytes: checked.bytes, kind: asset.rawValue)
+            if let probed {
+                try store.recordDelivered(g.id, seconds: probed.seconds, width: probed.width, height: probed.height)
+            }
+        } catch {
+            // The object stays for the next pass (same key) or the sweep; the row is retried.
+            throw MediaStoreError(.transient, "recording \(key) failed: \(error)")
+        }
+    }
+
     /// The video is stored but the provider sent no usable poster or spritesheet: make them from the
     /// video (ffmpeg). Best effort: a failure is logged and the generation completes without one, since
     /// the video is what was paid for.
     func makeMissingPreviews(_ g: Generation) throws {
         let previews = LocalPreviews(ffmpeg: config.ffmpegPath, maxBytes: config.maxImageBytes)
-        try previews.makeMissing(g, mediaDirectory: config.mediaDirectory) { asset, path, made in
+        try previews.makeMissing(g, store: try config.media.required(g.mediaStore)) { asset, path, made in
             try store.recordAsset(g.id, asset, path: path, bytes: made.bytes, sha256: made.sha256, source: .local)
             return true
         }

@@ -70,24 +70,23 @@ struct LocalPreviews: Sendable {
         }
     }
 
-    /// Makes `asset` from `video` into `output` (both relative to `directory`) and checks it: the right format by its magic bytes, fully
-    /// decodable, and (when the video's frame size is known) the right size. Nothing is left at `output`
-    /// on failure.
+    /// Makes `asset` from the local file `video` into the local file `output` and checks it: the right format by
+    /// its magic bytes, fully decodable, and (when the video's frame size is known) the right size. Nothing is
+    /// left at `output` on failure.
     func make(
-        _ asset: MediaAsset, in directory: String, video: String, output: String, seconds: Double?,
+        _ asset: MediaAsset, video: String, output: String, seconds: Double?,
         frame: (width: Int, height: Int)?, keyframesOnly: Bool = false
     ) throws(Failure) -> Made {
         guard asset != .video else { throw Failure(description: "the video is never made locally") }
         let arguments = Self.arguments(
-            asset, video: directory + "/" + video, output: directory + "/" + output,
-            seconds: seconds, maxBytes: maxBytes, keyframesOnly: keyframesOnly)
+            asset, video: video, output: output, seconds: seconds, maxBytes: maxBytes, keyframesOnly: keyframesOnly)
         let outcome = Subprocess.run(ffmpeg, arguments, timeoutSeconds: timeoutSeconds)
         do throws(Failure) {
             if let failure = outcome.failure(ffmpeg, timeoutSeconds: timeoutSeconds) {
                 throw Failure(description: failure)
             }
             let bytes: [UInt8]
-            do { bytes = try MediaFiles.read(output, in: directory, maxBytes: maxBytes) } catch {
+            do { bytes = try MediaFiles.read(file: output, maxBytes: maxBytes) } catch {
                 throw Failure(description: "ffmpeg wrote nothing usable: \(error)")
             }
             let info: ImageInfo
@@ -109,48 +108,62 @@ struct LocalPreviews: Sendable {
             return Made(
                 bytes: bytes.count, sha256: Self.hex(Crypto.sha256(bytes)), width: info.width, height: info.height)
         } catch {
-            unlink(directory + "/" + output)
+            unlink(output)
             throw error
         }
     }
 
-    /// Makes each preview `g` lacks from its stored video, moves it into place and hands it to `record`,
-    /// which stores it in the row and says whether the row took it.
-    /// A preview that cannot be made is logged and skipped; only `record`'s errors are thrown.
+    /// Makes each preview `g` lacks from its stored video, puts it in the generation's store and hands it to
+    /// `record`, which stores it in the row and says whether the row took it.
+    /// A preview that cannot be made or stored is logged and skipped; only `record`'s errors are thrown.
     @discardableResult
     func makeMissing(
-        _ g: Generation, mediaDirectory: String, probe: VideoProbe? = nil,
+        _ g: Generation, store media: any MediaStore, probe: VideoProbe? = nil,
         record: (MediaAsset, String, Made) throws -> Bool
     ) throws -> [MediaAsset] {
         guard let video = g.videoPath else { return [] }
+        let missing = [MediaAsset.thumbnail, .spritesheet].filter { g.path(of: $0) == nil }
+        guard !missing.isEmpty else { return [] }
         let seconds = (g.deliveredSeconds ?? probe?.seconds).flatMap(Double.init)
         let width = g.deliveredWidth.map(Int.init) ?? probe?.width,
             height = g.deliveredHeight.map(Int.init) ?? probe?.height
         let frame = width.flatMap { w in height.map { (width: w, height: $0) } }
         var made: [MediaAsset] = []
-        for asset in [MediaAsset.thumbnail, .spritesheet] where g.path(of: asset) == nil {
-            let relative = "\(g.id)/\(asset.fileName)"
-            // Staged under a name of this run's own: a worker and `media posters` (or two of those) may make
-            // the same generation's previews at once.
-            let staging = relative + ".\(getpid())-\(UInt32.random(in: .min ... .max)).local"
-            do {
-                let file = try make(
-                    asset, in: mediaDirectory, video: video, output: staging, seconds: seconds, frame: frame)
-                guard rename(mediaDirectory + "/" + staging, mediaDirectory + "/" + relative) == 0 else {
-                    unlink(mediaDirectory + "/" + staging)
-                    throw Failure(description: "cannot move \(staging) into place: errno \(errno)")
+        mkdir(media.scratchDirectory, 0o755)
+        do {
+            try media.withLocalFile(video) { videoFile in
+                for asset in missing {
+                    let key = "\(g.id)/\(asset.fileName)"
+                    // Staged under a name of this run's own: a worker and `media posters` (or two of those) may
+                    // make the same generation's previews at once.
+                    let staging =
+                        media.scratchDirectory
+                        + "/\(g.id)-\(asset.fileName).\(getpid())-\(UInt32.random(in: .min ... .max)).local"
+                    do {
+                        let file = try make(asset, video: videoFile, output: staging, seconds: seconds, frame: frame)
+                        do throws(MediaStoreError) {
+                            try media.put(file: staging, key: key, contentType: asset.contentType)
+                        } catch {
+                            unlink(staging)
+                            throw Failure(description: "the store did not take it (\(error.code ?? "error")): \(error)")
+                        }
+                        // Not taken: another run recorded its own copy first, under this same key — the object
+                        // in place is one its row points at, so it stays.
+                        guard try record(asset, key, file) else { continue }
+                        made.append(asset)
+                        ProcessMetrics.shared.mediaStored(bytes: file.bytes, kind: asset.rawValue)
+                        Log.info(
+                            "\(asset.rawValue) made locally from the video (\(file.width)x\(file.height))",
+                            g.logMetadata)
+                    } catch let failure as Failure {
+                        Log.error(
+                            "no \(asset.rawValue): the provider sent none and \(failure); the video is kept without one",
+                            g.logMetadata)
+                    }
                 }
-                // Not taken: another run recorded its own copy first, under this same name — the file in place
-                // is the one its row points at, so it stays.
-                guard try record(asset, relative, file) else { continue }
-                made.append(asset)
-                ProcessMetrics.shared.mediaStored(bytes: file.bytes, kind: asset.rawValue)
-                Log.info("\(asset.rawValue) made locally from the video (\(file.width)x\(file.height))", g.logMetadata)
-            } catch let failure as Failure {
-                Log.error(
-                    "no \(asset.rawValue): the provider sent none and \(failure); the video is kept without one",
-                    g.logMetadata)
             }
+        } catch let error as MediaStoreError {
+            Log.error("no previews: the stored video could not be read (\(error.code ?? "error")): \(error)", g.logMetadata)
         }
         return made
     }
@@ -172,10 +185,11 @@ public enum MissingPreviews {
         var lines: [String] = []
         for g in try store.completedWithoutPreviews() {
             // Generations stored before ffprobe ran at download have no delivered duration: read it now.
+            let media = try config.media.required(g.mediaStore)
             let probe =
                 g.deliveredSeconds == nil
-                ? g.videoPath.flatMap { VideoProbe.run(config.mediaDirectory + "/" + $0) } : nil
-            let made = try previews.makeMissing(g, mediaDirectory: config.mediaDirectory, probe: probe) {
+                ? try g.videoPath.flatMap { try media.withLocalFile($0) { VideoProbe.run($0) } } : nil
+            let made = try previews.makeMissing(g, store: media, probe: probe) {
                 asset, path, file in
                 try store.recordLocalPreview(g.id, asset, path: path, bytes: file.bytes, sha256: file.sha256)
             }

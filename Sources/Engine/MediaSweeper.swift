@@ -1,7 +1,8 @@
 // The media sweep as a worker task (`promptreel media sweep` runs the same pass by hand): every
-// `EngineConfig.mediaSweepSeconds` one process of the instance removes the files no row names any more —
-// replaced and removed reference images, a deleted video's, what a crash left — so nothing waits for an
-// operator. One at a time across processes (MediaSweep's advisory lock, tried here, never waited for).
+// `EngineConfig.mediaSweepSeconds` one process of the instance removes the objects no row names any more —
+// replaced and removed reference images, what a crash left — so nothing waits for an operator. One at a time
+// across processes (MediaSweep's advisory lock, tried here, never waited for). Every second it also removes the
+// files of rows deleted since (`media_deletions`, queued by the deleting transaction).
 
 import Core
 import Glibc
@@ -11,7 +12,7 @@ import Telemetry
 
 struct MediaSweeper: BackgroundWork {
     let db: Connection
-    let mediaDirectory: String
+    let stores: MediaStores
     let intervalSeconds: Int
     /// When this process last swept (monotonic seconds; 0: not yet).
     static let lastSwept = Atomic<Int>(0)
@@ -21,7 +22,7 @@ struct MediaSweeper: BackgroundWork {
         var now = timespec()
         clock_gettime(CLOCK_MONOTONIC, &now)
         try sweepIfDue(nowSeconds: now.tv_sec)
-        return false
+        return try MediaDeletions.drain(db: db, stores: stores) > 0
     }
 
     /// The removals, or nil when it was not due here (another process swept, or is sweeping).
@@ -31,7 +32,7 @@ struct MediaSweeper: BackgroundWork {
         guard last == 0 || nowSeconds - last >= intervalSeconds,
             Self.lastSwept.compareExchange(expected: last, desired: nowSeconds, ordering: .relaxed).exchanged
         else { return nil }
-        guard let removed = try MediaSweep.run(db: db, mediaDirectory: mediaDirectory, wait: false) else { return nil }
+        guard let removed = try MediaSweep.run(db: db, stores: stores, wait: false) else { return nil }
         if !removed.isEmpty {
             Log.info("media sweep: removed \(removed.count) files (\(removed.reduce(0) { $0 + $1.bytes }) bytes)")
         }

@@ -147,7 +147,7 @@ public struct Worker: Sendable {
             // wakes every second like the others and a stop is answered at once.
             workLoop(name, until: stop, idleSeconds: 1) {
                 MediaSweeper(
-                    db: try config.connect(.worker), mediaDirectory: config.engine.mediaDirectory,
+                    db: try config.connect(.worker), stores: config.engine.media,
                     intervalSeconds: config.engine.mediaSweepSeconds)
             }
         }

@@ -4,7 +4,6 @@
 import ArgumentParser
 import Core
 import Engine
-import Foundation
 import WebApp
 
 struct MediaCommand: ParsableCommand {
@@ -20,16 +19,17 @@ struct MediaCommand: ParsableCommand {
         @Option(help: "The media directory (default: $PROMPTREEL_MEDIA_DIR, else .local/media).") var mediaDir: String?
 
         func run() throws {
-            let directory = mediaDir ?? database.config.engine.mediaDirectory
-            var isDirectory: ObjCBool = false
-            guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue
-            else {
-                throw ValidationError("no media directory at \(directory)")
-            }
-            // Waits for a worker's sweep that is running, then sweeps.
-            let removed = try MediaSweep.run(db: database.connect(), mediaDirectory: directory) ?? []
+            var config = database.config.engine
+            if let mediaDir { config.mediaDirectory = mediaDir }
+            // Waits for a worker's sweep that is running, then sweeps every store this process can reach.
+            let db = try database.connect()
+            let removed = try MediaSweep.run(db: db, stores: config.media) ?? []
+            let deleted = try MediaDeletions.drain(db: db, stores: config.media, limit: 10_000)
             for r in removed { print("removed \(r.path) (\(Formatting.bytes(r.bytes))): \(r.reason)") }
-            print("media sweep of \(directory): removed \(removed.count) item\(removed.count == 1 ? "" : "s")")
+            let stores = config.media.all.map(\.summary).joined(separator: " and ")
+            print(
+                "media sweep of \(stores): removed \(removed.count) item\(removed.count == 1 ? "" : "s")"
+                    + (deleted > 0 ? " and \(deleted) deleted row\(deleted == 1 ? "" : "s")' folders" : ""))
         }
     }
 
@@ -45,7 +45,7 @@ struct MediaCommand: ParsableCommand {
             let lines = try MissingPreviews.run(db: database.connect(), config: config)
             for line in lines { print(line) }
             print(
-                "media posters in \(config.mediaDirectory): \(lines.count) generation\(lines.count == 1 ? "" : "s") given previews"
+                "media posters in \(config.media.current.summary): \(lines.count) generation\(lines.count == 1 ? "" : "s") given previews"
             )
         }
     }

@@ -31,7 +31,7 @@ import Testing
 
     func remixOf(_ source: Generation, prompt: String = "The same lighthouse, at night") throws -> Generation {
         let id = try #require(
-            try store.insertRemix(source: source, userID: fixture.userID, prompt: prompt, cost: source.estimatedCost)
+            try store.insertRemix(source: source, userID: fixture.userID, prompt: prompt, cost: source.estimatedCost, mediaStore: .local)
         ).id
         return try row(id)
     }
@@ -153,7 +153,8 @@ import Testing
         )[0].id("id")
         let ids = try #require(
             try store.insertBatch(
-                videoID: video, userID: fixture.userID, settings: fixture.settings, prompt: "Three takes", takes: 3)
+                videoID: video, userID: fixture.userID, settings: fixture.settings, prompt: "Three takes", takes: 3,
+                mediaStore: .local)
         ).map(\.id)
         #expect(ids.count == 3)
         let takes = try ids.map(row)
@@ -168,7 +169,8 @@ import Testing
         #expect(try batchActive(batch))
         #expect(throws: DatabaseError.self) {
             _ = try store.insertBatch(
-                videoID: video, userID: fixture.userID, settings: fixture.settings, prompt: "Three takes", takes: 1)
+                videoID: video, userID: fixture.userID, settings: fixture.settings, prompt: "Three takes", takes: 1,
+                mediaStore: .local)
         }
         #expect(try store.cancelWaiting(ids[1], userID: fixture.userID) == video)
         #expect(try store.fail(ids[2], code: "moderation_blocked", message: "no"))
@@ -177,7 +179,8 @@ import Testing
         #expect(try !batchActive(batch))
         let next = try #require(
             try store.insertBatch(
-                videoID: video, userID: fixture.userID, settings: fixture.settings, prompt: "Three takes", takes: 2)
+                videoID: video, userID: fixture.userID, settings: fixture.settings, prompt: "Three takes", takes: 2,
+                mediaStore: .local)
         ).map(\.id)
         let latest = try #require(try store.latestTakes(videoID: video, userID: fixture.userID))
         #expect(latest.map(\.id) == next)

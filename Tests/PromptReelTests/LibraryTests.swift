@@ -99,7 +99,7 @@ import Web
     let userID: ID<User>
     let projectID: ID<Project>
     let media: String
-    var library: Library { Library(db: db, mediaDirectory: media, cache: nil) }
+    var library: Library { Library(db: db, stores: .local(media), cache: nil) }
     var user: User { User(id: userID, email: "") }
 
     init() throws {
@@ -157,6 +157,13 @@ import Web
 
         let deleted = try library.deleteVideo(id: doomed, user: user)
         #expect(deleted.name == "Doomed" && deleted.projectID == projectID && deleted.summary == summary)
+        // Queued in the deleting transaction; a worker removes them (MediaDeletions.drain, tested end to end).
+        let queued = try db.execute(
+            "SELECT media_store, prefix FROM media_deletions WHERE prefix IN (\("\(g1)/"), \("\(g2)/"), \("references/\(doomed)/")) ORDER BY id"
+        ).map { "\($0.string("media_store")):\($0.string("prefix"))" }
+        #expect(queued == ["local:\(g1)/", "local:\(g2)/", "local:references/\(doomed)/"])
+        let store = LocalMediaStore(directory: media)
+        for prefix in ["\(g1)/", "\(g2)/"] { try store.removeAll(prefix: prefix) }
         #expect(
             !FileManager.default.fileExists(atPath: "\(media)/\(g1)")
                 && !FileManager.default.fileExists(atPath: "\(media)/\(g2)"))
@@ -198,21 +205,29 @@ import Web
         try db.execute("DELETE FROM videos WHERE id = \(doomedVideo)")
         let fm = FileManager.default
         try fm.createDirectory(atPath: "\(media)/999999999999", withIntermediateDirectories: true)
+        _ = fm.createFile(atPath: "\(media)/999999999999/video.mp4", contents: Data([1]))
         _ = fm.createFile(atPath: "\(media)/\(live)/video.mp4.download", contents: Data([1, 2]))
         try fm.createDirectory(atPath: "\(media)/lost+found", withIntermediateDirectories: true)
+        _ = fm.createFile(atPath: "\(media)/lost+found/x", contents: Data([1]))
+        let stores = MediaStores.local(media)
 
-        // A stray in a finished generation's folder is spared for an hour (a poster being made is renamed into
-        // place before its row commits); the folders no row owns go at once.
-        let now = try #require(try MediaSweep.run(db: db, mediaDirectory: media)).map(\.path).sorted()
-        #expect(now == ["\(media)/\(doomed)", "\(media)/999999999999"].sorted())
+        // A stray in a finished generation's folder is spared for an hour (a poster being made is put in place
+        // before its row commits); the objects no row owns go at once.
+        let now = try #require(try MediaSweep.run(db: db, stores: stores)).map(\.path).sorted()
+        #expect(
+            now
+                == (["999999999999/video.mp4"] + MediaAsset.allCases.map { "\(doomed)/\($0.fileName)" }).map {
+                    "local: " + $0
+                }.sorted())
+        #expect(!fm.fileExists(atPath: "\(media)/\(doomed)") && !fm.fileExists(atPath: "\(media)/999999999999"))
         let later = Date().addingTimeInterval(7200)
-        let removed = try #require(try MediaSweep.run(db: db, mediaDirectory: media, now: later)).map(\.path).sorted()
-        #expect(removed == ["\(media)/\(live)/video.mp4.download"])
+        let removed = try #require(try MediaSweep.run(db: db, stores: stores, now: later)).map(\.path).sorted()
+        #expect(removed == ["local: \(live)/video.mp4.download"])
         #expect(
             fm.fileExists(atPath: "\(media)/\(live)/video.mp4")
                 && fm.fileExists(atPath: "\(media)/\(live)/spritesheet.jpg"))
-        #expect(fm.fileExists(atPath: "\(media)/lost+found"))
-        #expect(try MediaSweep.run(db: db, mediaDirectory: media, now: later)?.isEmpty == true)
+        #expect(fm.fileExists(atPath: "\(media)/lost+found/x"))
+        #expect(try MediaSweep.run(db: db, stores: stores, now: later)?.isEmpty == true)
     }
 
     @Test func editingKeepsPromptVersionsAndLeavesGenerationsAlone() throws {

@@ -126,14 +126,14 @@ import Web
         let path = media + "/" + stored[0]
         try FileManager.default.setAttributes(
             [.modificationDate: Date(timeIntervalSinceNow: -7200)], ofItemAtPath: path)
-        let sweeper = MediaSweeper(db: db, mediaDirectory: media, intervalSeconds: 0)
+        let sweeper = MediaSweeper(db: db, stores: .local(media), intervalSeconds: 0)
         _ = try sweeper.sweepIfDue(nowSeconds: Int(Date().timeIntervalSince1970))
         #expect(FileManager.default.fileExists(atPath: path))
 
         // Removed from every video: the worker's sweep removes it (no operator command).
         for id in [video] + copies { #expect(call("DELETE", "/api/videos/\(id)/reference-image").status == 200) }
         let removed = try #require(try sweeper.sweepIfDue(nowSeconds: Int(Date().timeIntervalSince1970) + 1))
-        #expect(removed.map(\.path) == [path])
+        #expect(removed.map(\.path) == ["local: " + stored[0]])
         #expect(files().isEmpty)
     }
 
@@ -154,6 +154,10 @@ import Web
             .string("path")
         #expect(path.hasPrefix("references/shared/"))
         #expect(call("DELETE", "/api/videos/\(video)").status == 204)
+        #expect(FileManager.default.fileExists(atPath: media + "/" + legacy))  // a worker removes it, not the request
+        #expect(
+            try !db.execute("SELECT 1 FROM media_deletions WHERE prefix = \("references/\(video)/")").isEmpty)
+        try LocalMediaStore(directory: media).removeAll(prefix: "references/\(video)/")
         #expect(!FileManager.default.fileExists(atPath: media + "/" + legacy))
         #expect(FileManager.default.contents(atPath: media + "/" + path).map(Array.init) == image)
     }
@@ -174,7 +178,7 @@ import Web
         let copy = try #require(JSONParser.parse(call("POST", "/api/videos/\(video)/copy").bodyText)["id"]?.intValue)
         #expect(upload(copy).status == 200)
         let use = try ReferenceImages(
-            db: db, mediaDirectory: media, images: ImageToolConfig(), defaultQuotaBytes: 0
+            db: db, stores: .local(media), images: ImageToolConfig(), defaultQuotaBytes: 0
         ).storageUse(userID: ID(Int64(try #require(try Store(db: db).userID(email: email)).rawValue)))
         #expect(use.usedBytes == Int64(image.count) && use.quotaBytes == Int64(image.count))
         try Accounts.setStorageQuota(db, email: email, bytes: nil)

@@ -45,7 +45,7 @@ import Testing
         let a = try shot("a"), b = try shot("b"), c = try shot("c"), d = try shot("d")
         #expect(try order() == ["a", "b", "c", "d"])
         let user = User(id: userID, email: "")
-        let library = Library(db: db, mediaDirectory: NSTemporaryDirectory(), cache: nil)
+        let library = Library(db: db, stores: .local(NSTemporaryDirectory()), cache: nil)
         #expect(try library.moveVideo(id: d, user: user, to: 1).position == 1)
         #expect(try order() == ["d", "a", "b", "c"])
         #expect(try library.moveVideo(id: d, user: user, to: 3).position == 3)
@@ -77,7 +77,7 @@ import Testing
         let failed = try take(video, .failed), foreign = try take(other, .completed)
         #expect(try store.video(id: video, userID: userID)?.chosenGenerationID == second)  // the latest by default
         let user = User(id: userID, email: "")
-        let library = Library(db: db, mediaDirectory: NSTemporaryDirectory(), cache: nil)
+        let library = Library(db: db, stores: .local(NSTemporaryDirectory()), cache: nil)
         #expect(try library.chooseTake(videoID: video, user: user, generationID: first).chosenGenerationID == first)
         for wrong in [failed, foreign, ID<Generation>(999_999_999_999)] {
             #expect(throws: InvalidInput.self) {
@@ -302,7 +302,7 @@ import Testing
         )[0].id("id")
         let projectID: ID<Project> = try db.execute(
             "INSERT INTO projects (user_id, name) VALUES (\(userID), 'Film') RETURNING id")[0].id("id")
-        let films = Films(db: db, mediaDirectory: NSTemporaryDirectory())
+        let films = Films(db: db)
         do {
             _ = try films.make(userID: userID, projectID: projectID, request: .init(transition: .cut))
             Issue.record("an empty storyboard made a film")

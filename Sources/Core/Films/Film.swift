@@ -39,6 +39,8 @@ package struct Film: Sendable {
     package let durationSeconds: Double?
     package let bytes: Int64?
     package let reencoded: Bool?
+    /// The store that holds the film's files.
+    package let mediaStore: MediaStoreName
     package let videoPath: String?
     package let posterPath: String?
     package let spritesheetPath: String?
@@ -60,7 +62,7 @@ package struct Film: Sendable {
         f.id, f.project_id, p.name AS project_name, f.user_id, f.status, f.transition, f.crossfade_ms,
         f.requested_width, f.requested_height, f.width, f.height, f.frame_rate, f.shots::text AS shots,
         f.signature <> storyboard_signature(f.project_id) AS out_of_date,
-        f.duration_seconds::text AS duration_seconds, f.bytes, f.reencoded, f.video_path, f.poster_path, f.spritesheet_path,
+        f.duration_seconds::text AS duration_seconds, f.bytes, f.reencoded, f.video_path, f.poster_path, f.spritesheet_path, f.media_store,
         f.error, f.attempts, iso(f.created_at) AS created_at, iso(f.started_at) AS started_at, iso(f.completed_at) AS completed_at
         """
 
@@ -85,6 +87,7 @@ package struct Film: Sendable {
         durationSeconds = r["duration_seconds"].flatMap(Double.init)
         bytes = r.optionalInt("bytes")
         reencoded = r["reencoded"].map { $0 == "t" }
+        mediaStore = MediaStoreName(r.string("media_store"))
         videoPath = r["video_path"]
         posterPath = r["poster_path"]
         spritesheetPath = r["spritesheet_path"]

@@ -7,11 +7,9 @@ package import Postgres
 
 package struct Films {
     package let db: Connection
-    package let mediaDirectory: String
 
-    package init(db: Connection, mediaDirectory: String) {
+    package init(db: Connection) {
         self.db = db
-        self.mediaDirectory = mediaDirectory
     }
 
     /// A film of at most this many shots (a longer one is a different product).
@@ -134,25 +132,16 @@ package struct Films {
             ).map(Film.init), request: page)
     }
 
-    /// Deletes the user's film and its files (a film still being made is dropped by its maker when it
-    /// finds the row gone). False when there is none of theirs.
+    /// Deletes the user's film; its files are queued for a worker to remove (Migrations/0035's trigger), and a
+    /// film still being made is dropped by its maker when it finds the row gone. False when there is none of theirs.
     package func delete(id: ID<Film>, userID: ID<User>) throws -> Bool {
-        guard try !db.execute("DELETE FROM films WHERE id = \(id) AND user_id = \(userID) RETURNING id").isEmpty
-        else { return false }
-        removeFiles(id)
-        return true
+        try !db.execute("DELETE FROM films WHERE id = \(id) AND user_id = \(userID) RETURNING id").isEmpty
     }
 
     /// The names a film's files have (`films/<id>/…`).
     package static let fileNames = ["film.mp4", "poster.webp", "spritesheet.jpg"]
 
-    /// Removes whatever files the film has on disk (also what a maker moved into place before it died).
-    package func removeFiles(_ id: ID<Film>) {
-        for name in Self.fileNames { unlink(mediaDirectory + "/" + Self.directory(id) + "/" + name) }
-        rmdir(mediaDirectory + "/" + Self.directory(id))
-    }
-
-    /// Where a film's files live, relative to the media directory.
+    /// Where a film's files live: the keys under this prefix.
     package static func directory(_ id: ID<Film>) -> String { "films/\(id)" }
 
     // MARK: The film makers' side
@@ -190,8 +179,7 @@ package struct Films {
                         try db.execute(
                             "UPDATE films SET status = 'failed', completed_at = now(), error = \(message) WHERE id = \(candidate)"
                         )
-                        removeFiles(candidate)
-                        release(candidate)
+                        release(candidate)  // what an attempt stored, the media sweep removes
                         continue
                     }
                     return try db.execute(
@@ -208,16 +196,27 @@ package struct Films {
         _ = try? db.execute("SELECT pg_advisory_unlock(\(Self.lockKey(id)))")
     }
 
-    /// Where the take of each shot is stored (relative paths), nil for a shot whose file is gone.
-    package func takePaths(_ film: Film) throws -> [ID<Generation>: String] {
+    /// Where a shot's take is stored.
+    package struct Take: Sendable {
+        package let key: String
+        package let store: MediaStoreName
+    }
+
+    /// Where the take of each shot is stored, nil for a shot whose file is gone.
+    package func takes(_ film: Film) throws -> [ID<Generation>: Take] {
         let list = "{" + film.shots.map(\.generationID.description).joined(separator: ",") + "}"
-        var paths: [ID<Generation>: String] = [:]
+        var takes: [ID<Generation>: Take] = [:]
         for row in try db.execute(
-            "SELECT id, video_path FROM generations WHERE id = ANY(\(list)::bigint[]) AND user_id = \(film.userID)")
+            """
+            SELECT id, video_path, media_store FROM generations
+            WHERE id = ANY(\(list)::bigint[]) AND user_id = \(film.userID)
+            """)
         {
-            if let path = row["video_path"] { paths[row.id("id")] = path }
+            if let path = row["video_path"] {
+                takes[row.id("id")] = Take(key: path, store: MediaStoreName(row.string("media_store")))
+            }
         }
-        return paths
+        return takes
     }
 
     package struct Made: Sendable {
@@ -246,24 +245,24 @@ package struct Films {
         }
     }
 
-    /// Records the finished film; false when the row is gone (deleted meanwhile: the caller removes the files).
-    package func complete(_ id: ID<Film>, _ made: Made) throws -> Bool {
+    /// Records the finished film, its files in `store`; false when the row is gone (deleted meanwhile: the caller
+    /// removes the files).
+    package func complete(_ id: ID<Film>, _ made: Made, store: MediaStoreName) throws -> Bool {
         try !db.execute(
             """
             UPDATE films SET status = 'completed', completed_at = now(), error = NULL, width = \(made.width), height = \(made.height),
                    frame_rate = \(made.frameRate), duration_seconds = \(String(format: "%.3f", made.seconds))::numeric,
                    bytes = \(made.bytes), reencoded = \(made.reencoded), video_path = \(made.videoPath),
-                   poster_path = \(made.posterPath), spritesheet_path = \(made.spritesheetPath)
+                   poster_path = \(made.posterPath), spritesheet_path = \(made.spritesheetPath), media_store = \(store.rawValue)
             WHERE id = \(id) AND status = 'running' RETURNING id
             """
         ).isEmpty
     }
 
-    /// Records why it failed; anything of it on disk goes.
+    /// Records why it failed (its maker stored nothing of it).
     package func fail(_ id: ID<Film>, message: String) throws {
         try db.execute(
             "UPDATE films SET status = 'failed', completed_at = now(), error = \(message) WHERE id = \(id) AND status = 'running'"
         )
-        removeFiles(id)
     }
 }

@@ -78,6 +78,10 @@ package struct Generation: Sendable {
     /// The `model` the provider is asked for.
     package var apiModel: String { providerModel ?? model }
     /// The provider's own `expires_at` (nil when it sent none), and whether it has passed by the database's clock.
+    /// The store that holds the generation's media (its video, previews and reference frame).
+    package let mediaStore: MediaStoreName
+    /// Downloaded and checked, but the store has not taken it yet: its error code (`SlowDown`), for the page.
+    package let storageProblem: String?
     package let providerExpiresAt: Timestamp?
     package let providerCopyExpired: Bool
 
@@ -99,6 +103,7 @@ package struct Generation: Sendable {
         g.reference_fit, g.reference_fitted_path,
         g.batch_id, g.remixed_from_generation_id, g.chain_previous_id, g.chain_from_shot, g.chain_ready, g.remix_source_job_id, g.provider, g.provider_model, iso(g.provider_expires_at) AS provider_expires_at,
         g.gpu_seconds::text AS gpu_seconds, g.usd_per_gpu_second::text AS usd_per_gpu_second,
+        g.media_store, g.storage_problem,
         coalesce(g.provider_expires_at <= now(), false) AS provider_copy_expired
         """
 
@@ -142,6 +147,8 @@ package struct Generation: Sendable {
         expiresAt = r.optionalTimestamp("expires_at")
         resultSeconds = r["result_seconds"]
         resultSize = r["result_size"]
+        mediaStore = MediaStoreName(r.string("media_store"))
+        storageProblem = r["storage_problem"]
         videoPath = r["video_path"]
         videoBytes = r.optionalInt("video_bytes")
         videoSHA256 = r["video_sha256"]
@@ -205,7 +212,10 @@ package struct Generation: Sendable {
         case (.queued, .waiting): queueNote ?? "Waiting to be sent to the video provider."
         case (.queued, .submitting): "Being sent to the video provider."
         case (.queued, _): "Queued at the video provider."
-        case (.inProgress, .downloading): "Finished; saving the video."
+        case (.inProgress, .downloading):
+            storageProblem == nil
+                ? "Finished; saving the video."
+                : "Finished; storing the video: the media store is not taking it yet, and PromptReel keeps trying."
         case (.inProgress, _): "Generating the video."
         case (.completed, _): "The video is ready."
         case (.failed, _): errorMessage ?? "The generation failed."

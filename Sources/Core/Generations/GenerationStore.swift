@@ -138,10 +138,11 @@ package struct GenerationStore {
     /// Records one waiting generation (a click of one take); see `insertBatch`.
     package func insert(
         videoID: ID<Video>, userID: ID<User>, settings: ResolvedSettings, prompt: String,
-        reference: GenerationReference? = nil
+        reference: GenerationReference? = nil, mediaStore: MediaStoreName = .local
     ) throws -> ID<Generation>? {
         try insertBatch(
-            videoID: videoID, userID: userID, settings: settings, prompt: prompt, takes: 1, reference: reference)?.last?
+            videoID: videoID, userID: userID, settings: settings, prompt: prompt, takes: 1, reference: reference,
+            mediaStore: mediaStore)?.last?
             .id
     }
 
@@ -151,11 +152,12 @@ package struct GenerationStore {
     /// does not fit) and wakes the workers, in one transaction. The
     /// partial unique index on batches refuses a second active click for the same video (a unique
     /// violation the caller turns into 409). Every take starts from the same fitted `reference` frame, if
-    /// any. Nil when the video is not the user's; else the takes, oldest first, as recorded (read before the
-    /// commit wakes a worker, so the click's answer is the click's state).
+    /// any; its media (and that frame) live in `mediaStore`. Nil when the video is not the user's; else the
+    /// takes, oldest first, as recorded (read before the commit wakes a worker, so the click's answer is the
+    /// click's state).
     package func insertBatch(
         videoID: ID<Video>, userID: ID<User>, settings: ResolvedSettings, prompt: String, takes: Int,
-        reference: GenerationReference? = nil
+        reference: GenerationReference? = nil, mediaStore: MediaStoreName
     ) throws -> [Generation]? {
         try db.transaction {
             // The click reserves its total under the budgets first (budget rows are always locked before the
@@ -165,7 +167,7 @@ package struct GenerationStore {
             guard
                 let ids = try insertTakes(
                     videoID: videoID, userID: userID, settings: settings, prompt: prompt, takes: takes,
-                    reference: reference)
+                    reference: reference, mediaStore: mediaStore)
             else { return nil }
             try wakeWorkers()
             return try ids.compactMap { try byID($0) }
@@ -174,10 +176,11 @@ package struct GenerationStore {
 
     /// A click's batch and its `takes` waiting generations for one video, inside the caller's transaction
     /// (which reserves the budget and wakes the workers). `storyboardClick` names the storyboard click this
-    /// batch is one shot of. Nil when the video is not the user's; else the takes' ids, oldest first.
+    /// batch is one shot of; `mediaStore` the store that will hold the takes' media and holds `reference`'s files.
+    /// Nil when the video is not the user's; else the takes' ids, oldest first.
     package func insertTakes(
         videoID: ID<Video>, userID: ID<User>, settings: ResolvedSettings, prompt: String, takes: Int,
-        reference: GenerationReference?, storyboardClick: Int64? = nil
+        reference: GenerationReference?, storyboardClick: Int64? = nil, mediaStore: MediaStoreName
     ) throws -> [ID<Generation>]? {
         var api: [(String, JSON)] = [
             ("model", .string(settings.providerModel)), ("seconds", .string(settings.apiSeconds)),
@@ -213,14 +216,14 @@ package struct GenerationStore {
             """
             INSERT INTO generations (video_id, user_id, batch_id, settings, prompt, model, seconds, size, resolution, estimated_cost,
                                      reference_path, reference_content_type, reference_width, reference_height, reference_sha256,
-                                     reference_fit, reference_fitted_path, provider, provider_model, usd_per_gpu_second)
+                                     reference_fit, reference_fitted_path, provider, provider_model, usd_per_gpu_second, media_store)
             SELECT \(videoID), \(userID), \(batch),
                    CASE WHEN \(seeded) THEN \(settingsJSON)::jsonb || jsonb_build_object('seed', (\(firstSeed)::bigint + n - 1) % 4294967296)
                         ELSE \(settingsJSON)::jsonb END, \(prompt), \(settings.model), \(settings.duration),
                    \(settings.size), \(settings.resolution), \(settings.estimatedCost)::numeric,
                    \(reference?.originalPath), \(reference?.format.contentType), \(reference?.width), \(reference?.height),
                    \(reference?.sha256), \(reference?.fit.rawValue), \(reference?.fittedPath), \(settings.provider),
-                   \(settings.providerModel), \(settings.gpuPricing?.usdPerGPUSecond)::numeric
+                   \(settings.providerModel), \(settings.gpuPricing?.usdPerGPUSecond)::numeric, \(mediaStore.rawValue)
             FROM generate_series(1, \(takes)) AS n
             RETURNING id
             """
@@ -231,7 +234,9 @@ package struct GenerationStore {
     /// the original's settings, the new prompt, at `cost` (the catalog's price for the original's model,
     /// size and seconds, as confirmed). Nil when the source is not the user's; else the remix as recorded
     /// (read before the commit wakes a worker).
-    package func insertRemix(source: Generation, userID: ID<User>, prompt: String, cost: USD) throws -> Generation? {
+    package func insertRemix(
+        source: Generation, userID: ID<User>, prompt: String, cost: USD, mediaStore: MediaStoreName
+    ) throws -> Generation? {
         guard let sourceJob = source.providerJobID else { return nil }
         return try db.transaction {
             try Budgets(db: db).reserve(userID: userID, amount: cost)
@@ -250,9 +255,9 @@ package struct GenerationStore {
                 try db.execute(
                     """
                     INSERT INTO generations (video_id, user_id, batch_id, settings, prompt, model, seconds, size, resolution, estimated_cost,
-                                             remixed_from_generation_id, remix_source_job_id, provider, provider_model)
+                                             remixed_from_generation_id, remix_source_job_id, provider, provider_model, media_store)
                     SELECT video_id, \(userID), \(batch), settings - 'takes', \(prompt), model, seconds, size, resolution, \(cost)::numeric, id, \(sourceJob),
-                           provider, provider_model
+                           provider, provider_model, \(mediaStore.rawValue)
                     FROM generations WHERE id = \(source.id) AND user_id = \(userID)
                     RETURNING id
                     """
@@ -758,10 +763,14 @@ package struct GenerationStore {
         }
     }
 
-    package func retryDownloadLater(_ id: ID<Generation>, afterSeconds: Double) throws {
+    /// `storageProblem`: the media is downloaded but the store refused it for now (its error code, shown as
+    /// "storing the video"); nil clears it.
+    package func retryDownloadLater(_ id: ID<Generation>, afterSeconds: Double, storageProblem: String? = nil) throws {
         try db.execute(
-            "UPDATE generations SET next_attempt_at = now() + make_interval(secs => \(afterSeconds)) WHERE id = \(id) AND phase = \(GenerationPhase.downloading)"
-        )
+            """
+            UPDATE generations SET next_attempt_at = now() + make_interval(secs => \(afterSeconds)), storage_problem = \(storageProblem)
+            WHERE id = \(id) AND phase = \(GenerationPhase.downloading)
+            """)
     }
 
     /// What ffprobe found in the stored video.
@@ -779,7 +788,8 @@ package struct GenerationStore {
         try !db.execute(
             """
             UPDATE generations SET status = \(GenerationStatus.completed), phase = \(GenerationPhase.done), progress = 100,
-                   completed_at = now(), actual_cost = settled_generation_cost(estimated_cost, gpu_seconds, usd_per_gpu_second)
+                   completed_at = now(), actual_cost = settled_generation_cost(estimated_cost, gpu_seconds, usd_per_gpu_second),
+                   storage_problem = NULL
             WHERE id = \(id) AND phase = \(GenerationPhase.downloading) AND video_path IS NOT NULL
             RETURNING id
             """

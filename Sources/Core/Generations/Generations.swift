@@ -74,7 +74,7 @@ package struct Generations {
             guard
                 let recorded = try store.insertBatch(
                     videoID: video.id, userID: user.id, settings: settings, prompt: video.finalPrompt,
-                    takes: takes, reference: reference)
+                    takes: takes, reference: reference, mediaStore: config.engine.media.current.name)
             else { throw Refusal.noSuchVideo }
             cache?.invalidate(.video(video.id))
             return Started(takes: recorded, total: total)
@@ -151,7 +151,9 @@ package struct Generations {
         }
         if let expectedCost, expectedCost != cost { throw Refusal.priceChanged(now: cost, expected: expectedCost) }
         do {
-            guard let generation = try store.insertRemix(source: source, userID: user.id, prompt: prompt, cost: cost)
+            guard let generation = try store.insertRemix(
+                    source: source, userID: user.id, prompt: prompt, cost: cost,
+                    mediaStore: config.engine.media.current.name)
             else {
                 throw NotFound("No such generation.")
             }
@@ -171,7 +173,7 @@ package struct Generations {
         -> GenerationReference?
     {
         let images = ReferenceImages(
-            db: db, mediaDirectory: config.engine.mediaDirectory, images: config.images,
+            db: db, stores: config.engine.media, images: config.images,
             defaultQuotaBytes: config.storageQuotaBytes)
         let image = try images.current(videoID: video.id, userID: user.id)
         if let model, image != nil, !model.acceptsImage { throw Refusal.referenceImageNotSupported(model: model.name) }

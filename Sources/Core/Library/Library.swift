@@ -7,13 +7,13 @@ package import Postgres
 
 package struct Library {
     package let db: Connection
-    package let mediaDirectory: String
+    package let stores: MediaStores
     /// This process's cache: dropped at once after a change (other processes hear the NOTIFY).
     package let cache: AnswerCache?
 
-    package init(db: Connection, mediaDirectory: String, cache: AnswerCache? = nil) {
+    package init(db: Connection, stores: MediaStores, cache: AnswerCache? = nil) {
         self.db = db
-        self.mediaDirectory = mediaDirectory
+        self.stores = stores
         self.cache = cache
     }
     package var store: Store { Store(db: db) }
@@ -114,7 +114,7 @@ package struct Library {
         }
         // The copy starts from the same picture: iterating on a prompt keeps the frame it starts from.
         try ReferenceImages.copyCurrent(
-            db: db, mediaDirectory: mediaDirectory, from: original.id, to: copy.id, userID: user.id)
+            db: db, stores: stores, from: original.id, to: copy.id, userID: user.id)
         return copy
     }
 
@@ -142,14 +142,12 @@ package struct Library {
         return deleted
     }
 
-    /// After the commit: the rows no longer point at the files, so they can go.
+    /// After the commit (the rows no longer point at the files, which a worker removes: Migrations/0035).
     private func finish(_ deletion: Store.Deletion, notFound: Refusal) throws -> Deleted {
         switch deletion {
         case .notFound: throw notFound
         case let .refused(refusal): throw refusal
-        case let .deleted(name, projectID, summary, generationIDs, videoIDs):
-            for id in generationIDs { MediaFiles.removeGenerationDirectory(id, in: mediaDirectory) }
-            for id in videoIDs { MediaFiles.removeReferenceDirectory(videoID: id, in: mediaDirectory) }
+        case let .deleted(name, projectID, summary):
             return Deleted(name: name, projectID: projectID, summary: summary)
         }
     }

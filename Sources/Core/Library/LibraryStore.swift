@@ -108,11 +108,9 @@ extension Store {
     package enum Deletion {
         case notFound
         case refused(Library.Refusal)
-        /// Committed: `name` is the video's title (or the project's name); `generationIDs` and `videoIDs`
-        /// name the media directories (generations' and reference images') no row points at any more.
-        case deleted(
-            name: String, projectID: ID<Project>, summary: DeletionSummary, generationIDs: [ID<Generation>],
-            videoIDs: [ID<Video>])
+        /// Committed: `name` is the video's title (or the project's name). The files no row names any more
+        /// were queued for removal in the same transaction (Migrations/0035's triggers).
+        case deleted(name: String, projectID: ID<Project>, summary: DeletionSummary)
     }
 
     /// Deletes the video and its prompt versions; its generations and roundtables stay (see 0008).
@@ -167,16 +165,7 @@ extension Store {
             """)
         let summary = try summary(of: filter)
         if let blocker = summary.blocker { return .refused(blocker) }
-        let ids: [ID<Generation>] = try db.execute(
-            """
-            SELECT g.id FROM generations g WHERE g.video_id IN (SELECT v.id FROM videos v WHERE \(fragment: filter)) ORDER BY g.id
-            """
-        ).map { $0.id("id") }
-        let videoIDs: [ID<Video>] = try db.execute("SELECT v.id FROM videos v WHERE \(fragment: filter) ORDER BY v.id")
-            .map {
-                $0.id("id")
-            }
         try db.execute(statement)
-        return .deleted(name: name, projectID: projectID, summary: summary, generationIDs: ids, videoIDs: videoIDs)
+        return .deleted(name: name, projectID: projectID, summary: summary)
     }
 }

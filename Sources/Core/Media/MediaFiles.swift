@@ -1,46 +1,16 @@
-// Removing media files: a deleted video's directories (after the commit), and `promptreel media sweep`,
-// which removes whatever no live row points at — left by a crash between a delete's commit and its file
-// removal, or by a download that stopped half-way.
+// The local store's file plumbing (whole files renamed into place), and the media sweep (`promptreel media
+// sweep`, and every worker now and then): whatever no row names in a store — left by a crash, a download that
+// stopped half-way, a migration to another store — goes once it is an hour old.
 
-public import Foundation
-public import Postgres
+package import Foundation
+package import Postgres
 import Telemetry
 
 package enum MediaFiles {
-    /// Removes `<directory>/<id>/` and everything in it. A failure is logged, never thrown: the rows no
-    /// longer point at the files, and the sweep removes them later.
-    package static func removeGenerationDirectory(_ id: ID<Generation>, in directory: String) {
-        removeDirectory(directory + "/" + id.description)
-    }
-
-    /// A deleted video's reference images: `<directory>/references/<video id>/`.
-    package static func removeReferenceDirectory(videoID: ID<Video>, in directory: String) {
-        removeDirectory(directory + "/" + referencesFolder + "/" + videoID.description)
-    }
-
-    /// Reference images live under `<media>/references/shared/<sha prefix>/` (see ReferenceImages); those
-    /// uploaded before files were shared, under `<media>/references/<video id>/`.
+    /// Reference images live under `references/shared/<sha prefix>/` (see ReferenceImages); those uploaded
+    /// before files were shared, under `references/<video id>/`.
     package static let referencesFolder = "references"
     package static let sharedFolder = "shared"
-
-    private static func removeDirectory(_ path: String) {
-        guard FileManager.default.fileExists(atPath: path) else { return }
-        do { try FileManager.default.removeItem(atPath: path) } catch {
-            Log.error("media: cannot remove \(path): \(error); `promptreel media sweep` will")
-        }
-    }
-
-    /// Total size of the regular files in `path` (a file or a directory, not following symlinks).
-    package static func bytes(at path: String) -> Int64 {
-        let manager = FileManager.default
-        guard let attributes = try? manager.attributesOfItem(atPath: path) else { return 0 }
-        if attributes[.type] as? FileAttributeType == .typeDirectory {
-            return ((try? manager.contentsOfDirectory(atPath: path)) ?? []).reduce(0) {
-                $0 + bytes(at: path + "/" + $1)
-            }
-        }
-        return attributes[.type] as? FileAttributeType == .typeRegular ? (attributes[.size] as? Int64 ?? 0) : 0
-    }
 }
 
 /// Whole files under the media directory, by relative paths PromptReel builds (never user input).
@@ -99,7 +69,10 @@ extension MediaFiles {
     }
 
     package static func read(_ path: String, in directory: String, maxBytes: Int) throws -> [UInt8] {
-        let full = directory + "/" + path
+        try read(file: directory + "/" + path, maxBytes: maxBytes)
+    }
+
+    package static func read(file full: String, maxBytes: Int) throws -> [UInt8] {
         let fd = open(full, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw Failure(description: "cannot open \(full): errno \(errno)") }
         defer { close(fd) }
@@ -118,6 +91,7 @@ extension MediaFiles {
 
 public enum MediaSweep {
     public struct Removal: Sendable {
+        /// `<store>: <key>`.
         public let path: String
         public let bytes: Int64
         public let reason: String
@@ -126,27 +100,38 @@ public enum MediaSweep {
     /// One sweep at a time across every process (the workers' and `promptreel media sweep`): "MS".
     package static let lockKey: Int64 = 0x4D53 << 48
 
-    /// One pass over the media directory, under the sweep's advisory lock (`wait`: until another sweep is
-    /// done; else nil when one is running). A generation's directory goes when its row is gone or its video
-    /// was deleted; a finished generation keeps only the files its row points at (a stray goes once it is an
-    /// hour old: a poster being made is renamed into place before its row commits); a generation still in
-    /// flight (or unconfirmed, which an operator may adopt) is left alone, staging files included. Decoder
-    /// staging files (`tmp/`) go after an hour. Names that are not generation ids are not PromptReel's and
-    /// are left alone. Running it again removes nothing.
-    public static func run(db: Connection, mediaDirectory: String, wait: Bool = true, now: Date = Date()) throws
+    /// Objects younger than this are spared: a row about to name them may not have committed yet.
+    static let graceSeconds: Double = 3600
+
+    /// One pass over every store this process can reach, under the sweep's advisory lock (`wait`: until another
+    /// sweep is done; else nil when one is running). A generation's or film's objects go when its row is gone,
+    /// its video was deleted or its media now lives in another store; a finished one keeps only the objects its
+    /// row names; one still in flight (or unconfirmed, which an operator may adopt) is left alone. Reference
+    /// files go once no row names their bytes. Scratch files (staged downloads, decoders' files) go after an
+    /// hour. Keys that are not PromptReel's are left alone. Running it again removes nothing.
+    package static func run(db: Connection, stores: MediaStores, wait: Bool = true, now: Date = Date()) throws
         -> [Removal]?
     {
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: mediaDirectory, isDirectory: &isDirectory), isDirectory.boolValue
-        else { return [] }  // nothing stored yet
         if wait {
             try db.execute("SELECT pg_advisory_lock(\(lockKey))")
         } else {
             guard try db.execute("SELECT pg_try_advisory_lock(\(lockKey)) AS ok")[0].bool("ok") else { return nil }
         }
         defer { _ = try? db.execute("SELECT pg_advisory_unlock(\(lockKey))") }
-        var removed = try sweep(db: db, mediaDirectory: mediaDirectory, now: now)
-        removed += sweepOld(in: mediaDirectory + "/tmp", now: now, reason: "a decoder's staging file left behind")
+        var removed: [Removal] = []
+        for store in stores.all {
+            do {
+                var sweep = StoreSweep(db: db, store: store, now: now)
+                removed += try sweep.run()
+            } catch let error as MediaStoreError {
+                Log.error("media sweep: \(store.name) (\(error.code ?? "error")): \(error); tried again next time")
+            }
+        }
+        let storing = Set(
+            try db.execute("SELECT id FROM generations WHERE phase = \(GenerationPhase.downloading)").map { $0.int("id") })
+        for scratch in Set(stores.all.map(\.scratchDirectory)).sorted() {
+            removed += sweepScratch(scratch, now: now, storing: storing)
+        }
         // The upload ledger (quotas) forgets a file an hour after its uploader's rows stopped naming it.
         try db.execute(
             """
@@ -159,95 +144,144 @@ public enum MediaSweep {
         return removed
     }
 
-    /// Files in `folder` older than an hour.
-    private static func sweepOld(in folder: String, now: Date, reason: String) -> [Removal] {
+    /// Scratch files older than an hour (a download or a decode still writing keeps its file young), but a
+    /// checked download whose generation is still waiting for the store to take it.
+    private static func sweepScratch(_ folder: String, now: Date, storing: Set<Int64>) -> [Removal] {
         let manager = FileManager.default
         return ((try? manager.contentsOfDirectory(atPath: folder)) ?? []).sorted().compactMap { name in
+            if let id = StagedMedia.generation(ofStagedFile: name), storing.contains(id) { return nil }
             let path = folder + "/" + name
-            return isOld(path, now: now) ? remove(path, reason) : nil
+            var info = stat()
+            guard lstat(path, &info) == 0, info.st_mode & S_IFMT == S_IFREG,
+                now.timeIntervalSince1970 - Double(info.st_mtim.tv_sec) > graceSeconds, unlink(path) == 0
+            else { return nil }
+            return Removal(path: path, bytes: Int64(info.st_size), reason: "a staging file left behind")
         }
     }
+}
 
-    private static func isOld(_ path: String, now: Date) -> Bool {
-        let modified = (try? FileManager.default.attributesOfItem(atPath: path)[.modificationDate] as? Date) ?? now
-        return now.timeIntervalSince(modified) > 3600
+/// One store's sweep: its listing compared with the rows that name it.
+private struct StoreSweep {
+    let db: Connection
+    let store: any MediaStore
+    let now: Date
+    var removed: [MediaSweep.Removal] = []
+
+    init(db: Connection, store: any MediaStore, now: Date) {
+        self.db = db
+        self.store = store
+        self.now = now
     }
 
-    private static func sweep(db: Connection, mediaDirectory: String, now: Date) throws -> [Removal] {
-        let manager = FileManager.default
-        let names = try manager.contentsOfDirectory(atPath: mediaDirectory).sorted()
-        var directories: [Int64: String] = [:]
-        for name in names {
-            var isDirectory: ObjCBool = false
-            guard let id = Int64(name), id > 0, String(id) == name,
-                manager.fileExists(atPath: mediaDirectory + "/" + name, isDirectory: &isDirectory),
-                isDirectory.boolValue
-            else { continue }
-            directories[id] = mediaDirectory + "/" + name
+    func isOld(_ object: StoredObject) -> Bool { now.timeIntervalSince(object.modified) > MediaSweep.graceSeconds }
+
+    mutating func remove(_ object: StoredObject, _ reason: String) throws(MediaStoreError) {
+        try store.remove(object.key)
+        removed.append(.init(path: "\(store.name): \(object.key)", bytes: object.bytes, reason: reason))
+    }
+
+    mutating func run() throws -> [MediaSweep.Removal] {
+        var generations: [Int64: [StoredObject]] = [:]
+        var films: [Int64: [StoredObject]] = [:]
+        var perVideo: [Int64: [StoredObject]] = [:]
+        var shared: [StoredObject] = []
+        for object in try store.list(prefix: "") {
+            let parts = object.key.split(separator: "/", omittingEmptySubsequences: false)
+            func number(_ i: Int) -> Int64? {
+                guard parts.count > i + 1, let n = Int64(parts[i]), n > 0, String(n) == parts[i] else { return nil }
+                return n
+            }
+            if let id = number(0) {
+                generations[id, default: []].append(object)
+            } else if parts.first == "films", let id = number(1) {
+                films[id, default: []].append(object)
+            } else if parts.first == Substring(MediaFiles.referencesFolder) {
+                if let id = number(1) {
+                    perVideo[id, default: []].append(object)
+                } else if parts.count > 2, parts[1] == Substring(MediaFiles.sharedFolder) {
+                    shared.append(object)
+                }
+            }  // anything else is not PromptReel's
         }
-        var removed = try sweepReferences(db: db, mediaDirectory: mediaDirectory, now: now)
-        guard !directories.isEmpty else { return removed }
-        let list = "{" + directories.keys.sorted().map(String.init).joined(separator: ",") + "}"
+        try sweepGenerations(generations)
+        try sweepFilms(films)
+        try sweepPerVideo(perVideo)
+        try sweepShared(shared)
+        return removed
+    }
+
+    static func list(_ ids: some Collection<Int64>) -> String {
+        "{" + ids.sorted().map(String.init).joined(separator: ",") + "}"
+    }
+
+    mutating func sweepGenerations(_ folders: [Int64: [StoredObject]]) throws {
+        guard !folders.isEmpty else { return }
         var rows: [Int64: Row] = [:]
         for row in try db.execute(
             """
-            SELECT id, video_id IS NOT NULL AS live, phase = \(GenerationPhase.done) AS finished,
-                   video_path, thumbnail_path, spritesheet_path
-            FROM generations WHERE id = ANY(\(list)::bigint[])
+            SELECT id, video_id IS NOT NULL AS live, phase = \(GenerationPhase.done) AS finished, media_store,
+                   video_path, thumbnail_path, spritesheet_path, reference_path, reference_fitted_path
+            FROM generations WHERE id = ANY(\(Self.list(folders.keys))::bigint[])
             """)
         {
             rows[row.int("id")] = row
         }
-        func remove(_ path: String, _ reason: String) {
-            if let removal = Self.remove(path, reason) { removed.append(removal) }
-        }
-        for (id, path) in directories.sorted(by: { $0.key < $1.key }) {
+        for (id, objects) in folders.sorted(by: { $0.key < $1.key }) {
             guard let row = rows[id] else {
-                remove(path, "no generation \(id)")
+                for object in objects { try remove(object, "no generation \(id)") }
+                continue
+            }
+            guard row.string("media_store") == store.name.rawValue else {
+                // Copies left behind by a move to another store (young ones may be a move in progress).
+                for object in objects where isOld(object) {
+                    try remove(object, "generation \(id)'s media is in \(row.string("media_store"))")
+                }
                 continue
             }
             guard row.bool("live") else {
-                remove(path, "the video of generation \(id) was deleted")
+                for object in objects { try remove(object, "the video of generation \(id) was deleted") }
                 continue
             }
-            guard row.bool("finished") else { continue }  // in flight: its worker owns the directory
+            guard row.bool("finished") else { continue }  // in flight: its worker owns the folder
             let kept = Set(["video_path", "thumbnail_path", "spritesheet_path"].compactMap { row[$0] })
-            if kept.isEmpty {
-                remove(path, "generation \(id) has no media")
+            for object in objects where !kept.contains(object.key) && isOld(object) {
+                try remove(object, kept.isEmpty ? "generation \(id) has no media" : "generation \(id) does not use it")
+            }
+        }
+    }
+
+    mutating func sweepFilms(_ folders: [Int64: [StoredObject]]) throws {
+        guard !folders.isEmpty else { return }
+        var rows: [Int64: Row] = [:]
+        for row in try db.execute(
+            """
+            SELECT id, status, media_store, video_path, poster_path, spritesheet_path
+            FROM films WHERE id = ANY(\(Self.list(folders.keys))::bigint[])
+            """)
+        {
+            rows[row.int("id")] = row
+        }
+        for (id, objects) in folders.sorted(by: { $0.key < $1.key }) {
+            guard let row = rows[id] else {
+                for object in objects { try remove(object, "no film \(id)") }
                 continue
             }
-            for file in ((try? manager.contentsOfDirectory(atPath: path)) ?? []).sorted()
-            where !kept.contains("\(id)/\(file)") && isOld(path + "/" + file, now: now) {
-                remove(path + "/" + file, "generation \(id) does not use it")
+            let status = row.string("status")
+            guard status != "queued", status != "running" else { continue }  // its maker owns the folder
+            let here = row.string("media_store") == store.name.rawValue
+            let kept = here ? Set(["video_path", "poster_path", "spritesheet_path"].compactMap { row[$0] }) : []
+            for object in objects where !kept.contains(object.key) && isOld(object) {
+                try remove(object, here ? "film \(id) does not use it" : "film \(id)'s media is elsewhere")
             }
         }
-        return removed
     }
 
-    private static func remove(_ path: String, _ reason: String) -> Removal? {
-        let bytes = MediaFiles.bytes(at: path)
-        do {
-            try FileManager.default.removeItem(atPath: path)
-            return Removal(path: path, bytes: bytes, reason: reason)
-        } catch {
-            Log.error("media sweep: cannot remove \(path): \(error)")
-            return nil
-        }
-    }
-
-    /// Reference images: a deleted video's folder goes; in a live video's folder, a file that neither
-    /// the video nor any generation points at goes once it is an hour old (younger ones may belong to an
-    /// upload or a click whose row is not committed yet).
-    package static func sweepReferences(db: Connection, mediaDirectory: String, now: Date) throws -> [Removal] {
-        let manager = FileManager.default
-        let root = mediaDirectory + "/" + MediaFiles.referencesFolder
-        guard let names = try? manager.contentsOfDirectory(atPath: root) else { return [] }
-        var removed = try sweepShared(db: db, folder: root + "/" + MediaFiles.sharedFolder, now: now)
-        for name in names.sorted() {
-            guard let videoID = Int64(name), videoID > 0, String(videoID) == name else { continue }
-            let folder = root + "/" + name
+    /// Reference images of the layout before shared files (`references/<video id>/…`): a deleted video's go;
+    /// in a live video's folder, a file no row names goes once it is an hour old.
+    mutating func sweepPerVideo(_ folders: [Int64: [StoredObject]]) throws {
+        for (videoID, objects) in folders.sorted(by: { $0.key < $1.key }) {
             guard try db.execute("SELECT 1 FROM videos WHERE id = \(videoID)").first != nil else {
-                if let removal = remove(folder, "the video \(videoID) was deleted") { removed.append(removal) }
+                for object in objects { try remove(object, "the video \(videoID) was deleted") }
                 continue
             }
             let kept = Set(
@@ -258,63 +292,46 @@ public enum MediaSweep {
                     UNION SELECT reference_fitted_path FROM generations WHERE video_id = \(videoID) AND reference_fitted_path IS NOT NULL
                     """
                 ).map { $0.string("path") })
-            for file in ((try? manager.contentsOfDirectory(atPath: folder)) ?? []).sorted()
-            where !kept.contains("\(MediaFiles.referencesFolder)/\(name)/\(file)") {
-                let path = folder + "/" + file
-                guard isOld(path, now: now) else { continue }
-                if let removal = remove(path, "no video or generation uses it") { removed.append(removal) }
+            for object in objects where !kept.contains(object.key) && isOld(object) {
+                try remove(object, "no video or generation uses it")
             }
         }
-        return removed
     }
 
     /// Shared reference files (`<sha256>.<ext>` and the frames fitted from it, `<sha256>-…`): each is kept while
-    /// any video's reference image or any generation names its bytes, and goes once none does and it is an
-    /// hour old (an upload or a click touches the file before its row commits).
-    private static func sweepShared(db: Connection, folder: String, now: Date) throws -> [Removal] {
-        let manager = FileManager.default
-        guard let prefixes = try? manager.contentsOfDirectory(atPath: folder) else { return [] }
+    /// a video's reference image or a generation in this store names its bytes, and goes once none does and it
+    /// is an hour old (an upload or a click refreshes the object before its row commits). Asked again right
+    /// before the removal, so a row committed meanwhile keeps it.
+    mutating func sweepShared(_ objects: [StoredObject]) throws {
+        guard !objects.isEmpty else { return }
+        let here = store.name.rawValue
         let named = Set(
             try db.execute(
                 """
-                SELECT sha256 FROM video_reference_images
-                UNION SELECT reference_sha256 FROM generations WHERE reference_path IS NOT NULL AND reference_sha256 IS NOT NULL
+                SELECT sha256 FROM video_reference_images WHERE media_store = \(here)
+                UNION SELECT reference_sha256 FROM generations
+                WHERE reference_path IS NOT NULL AND reference_sha256 IS NOT NULL AND media_store = \(here)
                 """
             ).map { $0.string("sha256") })
-        var removed: [Removal] = []
-        for prefix in prefixes.sorted() {
-            let directory = folder + "/" + prefix
-            for file in ((try? manager.contentsOfDirectory(atPath: directory)) ?? []).sorted() {
-                let sha = String(file.prefix { $0 != "-" && $0 != "." })
-                let path = directory + "/" + file
-                // A write that stopped half-way (`….part-…`) goes after an hour whatever its bytes.
-                let partial = file.contains(".part-")
-                guard partial || !named.contains(sha), isOld(path, now: now) else { continue }
-                if partial {
-                    if let removal = remove(path, "an unfinished write") { removed.append(removal) }
-                    continue
-                }
-                // Set aside, then asked again: an upload or a click that reuses the bytes right now either
-                // committed its row before the question (the file goes back) or finds no file and writes it anew.
-                let aside = path + ".sweeping"
-                guard rename(path, aside) == 0 else { continue }
-                let stillNamed =
-                    try !db.execute(
-                        """
-                        SELECT 1 FROM video_reference_images WHERE sha256 = \(sha)
-                        UNION ALL SELECT 1 FROM generations WHERE reference_sha256 = \(sha) AND reference_path IS NOT NULL
-                        LIMIT 1
-                        """
-                    ).isEmpty
-                if stillNamed {
-                    _ = rename(aside, path)
-                    continue
-                }
-                if let removal = remove(aside, "no video or generation uses these bytes") {
-                    removed.append(Removal(path: path, bytes: removal.bytes, reason: removal.reason))
-                }
+        for object in objects where isOld(object) {
+            let file = object.key.split(separator: "/").last.map(String.init) ?? ""
+            let sha = String(file.prefix { $0 != "-" && $0 != "." })
+            // A write that stopped half-way (`….part-…`) goes whatever its bytes.
+            if file.contains(".part-") {
+                try remove(object, "an unfinished write")
+                continue
             }
+            guard !named.contains(sha) else { continue }
+            let stillNamed =
+                try !db.execute(
+                    """
+                    SELECT 1 FROM video_reference_images WHERE sha256 = \(sha) AND media_store = \(here)
+                    UNION ALL SELECT 1 FROM generations WHERE reference_sha256 = \(sha) AND reference_path IS NOT NULL
+                                                        AND media_store = \(here)
+                    LIMIT 1
+                    """
+                ).isEmpty
+            if !stillNamed { try remove(object, "no video or generation uses these bytes") }
         }
-        return removed
     }
 }

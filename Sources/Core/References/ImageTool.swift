@@ -62,9 +62,9 @@ package struct ImageTool {
         case instanceBusy
     }
 
-    package init(config: ImageToolConfig, mediaDirectory: String) {
+    package init(config: ImageToolConfig, stagingDirectory: String) {
         self.config = config
-        stagingDirectory = mediaDirectory + "/tmp"
+        self.stagingDirectory = stagingDirectory
     }
 
     /// Holds a decoder slot while `body` runs — with `user`, also that user's one upload slot: session

@@ -14,8 +14,9 @@ import Telemetry
 
 package struct ReferenceImage: Sendable {
     package let videoID: ID<Video>
-    /// Relative to the media directory.
+    /// The file's key in `store`.
     package let path: String
+    package let store: MediaStoreName
     package let format: ImageFormat
     package let width: Int
     package let height: Int
@@ -26,6 +27,7 @@ package struct ReferenceImage: Sendable {
     package init(_ r: Row) {
         videoID = r.id("video_id")
         path = r.string("path")
+        store = MediaStoreName(r.string("media_store"))
         format = ImageFormat(contentType: r.string("content_type")) ?? .png
         width = Int(r.int("width"))
         height = Int(r.int("height"))
@@ -51,17 +53,22 @@ package struct ReferenceImages {
     package static let maxImageBytes = 20 << 20
 
     package let db: Connection
-    package let mediaDirectory: String
+    /// New files go to `stores.current`; a reference image is read from the store its row names.
+    package let stores: MediaStores
     package let tool: ImageTool
     /// A user's quota when their row sets none.
     package let defaultQuotaBytes: Int64
 
-    package init(db: Connection, mediaDirectory: String, images: ImageToolConfig, defaultQuotaBytes: Int64) {
+    package init(db: Connection, stores: MediaStores, images: ImageToolConfig, defaultQuotaBytes: Int64) {
         self.db = db
-        self.mediaDirectory = mediaDirectory
-        tool = ImageTool(config: images, mediaDirectory: mediaDirectory)
+        self.stores = stores
+        tool = ImageTool(config: images, stagingDirectory: stores.current.scratchDirectory)
         self.defaultQuotaBytes = defaultQuotaBytes
     }
+
+    /// The columns a `ReferenceImage` reads, of `video_reference_images r`.
+    static let columns: Query =
+        "r.video_id, r.path, r.media_store, r.content_type, r.width, r.height, r.bytes, r.sha256, iso(r.created_at) AS created_at"
 
     /// Where the file of these bytes lives (and the frames fitted from it, `suffix` naming each).
     package static func sharedPath(sha256: String, suffix: String) -> String {
@@ -130,7 +137,7 @@ package struct ReferenceImages {
     package func current(videoID: ID<Video>, userID: ID<User>) throws -> ReferenceImage? {
         try db.execute(
             """
-            SELECT r.video_id, r.path, r.content_type, r.width, r.height, r.bytes, r.sha256, iso(r.created_at) AS created_at
+            SELECT \(fragment: Self.columns)
             FROM video_reference_images r JOIN videos v ON v.id = r.video_id JOIN projects p ON p.id = v.project_id
             WHERE r.video_id = \(videoID) AND p.user_id = \(userID)
             """
@@ -142,7 +149,7 @@ package struct ReferenceImages {
         var images: [ID<Video>: ReferenceImage] = [:]
         for row in try db.execute(
             """
-            SELECT r.video_id, r.path, r.content_type, r.width, r.height, r.bytes, r.sha256, iso(r.created_at) AS created_at
+            SELECT \(fragment: Self.columns)
             FROM video_reference_images r JOIN videos v ON v.id = r.video_id
             WHERE v.project_id = \(projectID) AND v.user_id = \(userID)
             """)
@@ -174,9 +181,10 @@ package struct ReferenceImages {
         }
         defer { unlink(staged) }  // nothing left when it was moved into place
         let path = Self.sharedPath(sha256: sha, suffix: "." + info.format.fileExtension)
-        // Identical bytes are one file: kept (and touched, so the sweep's hour starts again) when it exists.
-        if !MediaFiles.touch(path, in: mediaDirectory) {
-            try MediaFiles.place(staged, at: path, in: mediaDirectory)
+        // Identical bytes are one file: kept (and refreshed, so the sweep's hour starts again) when it exists.
+        let store = stores.current
+        if try !store.refresh(path) {
+            try store.put(file: staged, key: path, contentType: info.format.contentType)
             ProcessMetrics.shared.mediaStored(bytes: bytes.count, kind: "reference")
         }
         return try db.transaction {
@@ -187,25 +195,28 @@ package struct ReferenceImages {
                 INSERT INTO reference_uploads (user_id, sha256, bytes) VALUES (\(userID), \(sha), \(Int64(bytes.count)))
                 ON CONFLICT (user_id, sha256) DO UPDATE SET uploaded_at = now()
                 """)
-            return try record(videoID: videoID, userID: userID, path: path, info: info, bytes: bytes.count, sha: sha)
+            return try record(
+                videoID: videoID, userID: userID, path: path, store: store.name, info: info, bytes: bytes.count, sha: sha)
         }
     }
 
     /// One user's uploads are counted against their quota one at a time ("QU").
     private static func quotaLockKey(_ userID: ID<User>) -> Int64 { 0x5155 << 48 | userID.rawValue }
 
-    private func record(videoID: ID<Video>, userID: ID<User>, path: String, info: ImageInfo, bytes: Int, sha: String)
-        throws -> ReferenceImage
-    {
+    private func record(
+        videoID: ID<Video>, userID: ID<User>, path: String, store: MediaStoreName, info: ImageInfo, bytes: Int,
+        sha: String
+    ) throws -> ReferenceImage {
         guard
             let row = try db.execute(
                 """
-                INSERT INTO video_reference_images (video_id, path, content_type, width, height, bytes, sha256)
-                SELECT v.id, \(path), \(info.format.contentType), \(info.width), \(info.height), \(Int64(bytes)), \(sha)
+                INSERT INTO video_reference_images AS r (video_id, path, media_store, content_type, width, height, bytes, sha256)
+                SELECT v.id, \(path), \(store.rawValue), \(info.format.contentType), \(info.width), \(info.height), \(Int64(bytes)), \(sha)
                 FROM videos v JOIN projects p ON p.id = v.project_id WHERE v.id = \(videoID) AND p.user_id = \(userID)
-                ON CONFLICT (video_id) DO UPDATE SET path = excluded.path, content_type = excluded.content_type, width = excluded.width,
+                ON CONFLICT (video_id) DO UPDATE SET path = excluded.path, media_store = excluded.media_store,
+                  content_type = excluded.content_type, width = excluded.width,
                   height = excluded.height, bytes = excluded.bytes, sha256 = excluded.sha256, created_at = now()
-                RETURNING video_id, path, content_type, width, height, bytes, sha256, iso(created_at) AS created_at
+                RETURNING \(fragment: Self.columns)
                 """
             ).first
         else { throw Refusal.noSuchVideo }
@@ -218,34 +229,34 @@ package struct ReferenceImages {
     /// file, without decoding it or taking more of the quota. A file of the per-video layout of older installs
     /// (`references/<video id>/…`, removed with that video) is first put where shared files live.
     package static func copyCurrent(
-        db: Connection, mediaDirectory: String, from original: ID<Video>, to copy: ID<Video>, userID: ID<User>
+        db: Connection, stores: MediaStores, from original: ID<Video>, to copy: ID<Video>, userID: ID<User>
     ) throws {
         guard
             let row = try db.execute(
                 """
-                SELECT r.path, r.content_type, r.sha256 FROM video_reference_images r
+                SELECT r.path, r.media_store, r.content_type, r.sha256 FROM video_reference_images r
                 JOIN videos v ON v.id = r.video_id JOIN projects p ON p.id = v.project_id
                 WHERE r.video_id = \(original) AND p.user_id = \(userID)
                 """
             ).first
         else { return }
+        let store = try stores.required(MediaStoreName(row.string("media_store")))
         var path = row.string("path")
         let shared = "\(MediaFiles.referencesFolder)/\(MediaFiles.sharedFolder)/"
         if !path.hasPrefix(shared) {
             let format = ImageFormat(contentType: row.string("content_type")) ?? .png
             let target = sharedPath(sha256: row.string("sha256"), suffix: "." + format.fileExtension)
-            if !MediaFiles.touch(target, in: mediaDirectory) {
-                try MediaFiles.write(
-                    try MediaFiles.read(path, in: mediaDirectory, maxBytes: maxImageBytes), to: target,
-                    in: mediaDirectory)
+            if try !store.refresh(target) {
+                try store.put(
+                    bytes: try store.read(path, maxBytes: maxImageBytes), key: target, contentType: format.contentType)
             }
             path = target
         }
-        _ = MediaFiles.touch(path, in: mediaDirectory)
+        _ = try store.refresh(path)
         try db.execute(
             """
-            INSERT INTO video_reference_images (video_id, path, content_type, width, height, bytes, sha256)
-            SELECT c.id, \(path), r.content_type, r.width, r.height, r.bytes, r.sha256
+            INSERT INTO video_reference_images (video_id, path, media_store, content_type, width, height, bytes, sha256)
+            SELECT c.id, \(path), r.media_store, r.content_type, r.width, r.height, r.bytes, r.sha256
             FROM video_reference_images r, videos c JOIN projects cp ON cp.id = c.project_id
             WHERE r.video_id = \(original) AND c.id = \(copy) AND cp.user_id = \(userID)
             ON CONFLICT (video_id) DO NOTHING
@@ -265,9 +276,10 @@ package struct ReferenceImages {
     }
 
     /// The frame for a generation: the original fitted to `size` ("WxH"), stored next to it
-    /// (content-addressed, so the same image, size and mode are fitted once). Runs in the request:
-    /// bounded (≤ 50 megapixels in, ≤ one video frame out, a fraction of a second), and a failure is then
-    /// a 4xx at the click instead of a failed generation later.
+    /// (content-addressed, so the same image, size and mode are fitted once) in the store new media goes to,
+    /// which then holds the generation's media (the original is copied there when its row names another store).
+    /// Runs in the request: bounded (≤ 50 megapixels in, ≤ one video frame out, a fraction of a second), and a
+    /// failure is then a 4xx at the click instead of a failed generation later.
     package func fitted(_ image: ReferenceImage, size: String, mode: FitMode) throws
         -> GenerationReference
     {
@@ -275,36 +287,51 @@ package struct ReferenceImages {
         guard dims.count == 2 else {
             throw InvalidInput(field: nil, "The model's size \(size) is not WIDTHxHEIGHT.", code: "invalid_size")
         }
+        let source = try stores.required(image.store)
+        let target = stores.current
         let fittedPath = Self.sharedPath(sha256: image.sha256, suffix: "-\(dims[0])x\(dims[1])-\(mode.rawValue).png")
-        // Touched when reused: `media sweep` spares files younger than an hour, so neither goes between
+        // Refreshed when reused: `media sweep` spares objects younger than an hour, so neither goes between
         // here and the commit of the row that names them.
-        MediaFiles.touch(image.path, in: mediaDirectory)
-        if !MediaFiles.touch(fittedPath, in: mediaDirectory) {
-            let png = try decode(uploadBy: nil) { () throws(ImageTool.Failure) in
-                try tool.fit(mediaDirectory + "/" + image.path, width: dims[0], height: dims[1], mode: mode)
+        var originalPath = image.path
+        if source.name == target.name {
+            _ = try source.refresh(image.path)
+        } else {
+            originalPath = Self.sharedPath(sha256: image.sha256, suffix: "." + image.format.fileExtension)
+            if try !target.refresh(originalPath) {
+                try target.put(
+                    bytes: try source.read(image.path, maxBytes: Self.maxImageBytes), key: originalPath,
+                    contentType: image.format.contentType)
             }
-            try MediaFiles.write(png, to: fittedPath, in: mediaDirectory)
+        }
+        if try !target.refresh(fittedPath) {
+            let png = try source.withLocalFile(image.path) { file in
+                try decode(uploadBy: nil) { () throws(ImageTool.Failure) in
+                    try tool.fit(file, width: dims[0], height: dims[1], mode: mode)
+                }
+            }
+            try target.put(bytes: png, key: fittedPath, contentType: ReferenceFile.fitted.contentType)
             ProcessMetrics.shared.mediaStored(bytes: png.count, kind: "reference")
         }
         return GenerationReference(
-            originalPath: image.path, format: image.format, width: image.width, height: image.height,
+            originalPath: originalPath, format: image.format, width: image.width, height: image.height,
             sha256: image.sha256, fit: mode, fittedPath: fittedPath)
     }
 
-    /// A small JPEG of the fitted frame for the settings page.
+    /// A small JPEG of the fitted frame for the settings page, kept beside the image.
     package func preview(_ image: ReferenceImage, size: String, mode: FitMode) throws -> [UInt8] {
         let dims = size.split(separator: "x").compactMap { Int($0) }
         guard dims.count == 2 else { throw InvalidInput(field: "size", "must be WIDTHxHEIGHT") }
+        let store = try stores.required(image.store)
         let path = Self.sharedPath(sha256: image.sha256, suffix: "-\(dims[0])x\(dims[1])-\(mode.rawValue)-preview.jpg")
-        if MediaFiles.touch(path, in: mediaDirectory),
-            let kept = try? MediaFiles.read(path, in: mediaDirectory, maxBytes: Self.maxImageBytes)
-        {
+        if try store.refresh(path), let kept = try? store.read(path, maxBytes: Self.maxImageBytes) {
             return kept
         }
-        let jpeg = try decode(uploadBy: nil) { () throws(ImageTool.Failure) in
-            try tool.fit(mediaDirectory + "/" + image.path, width: dims[0], height: dims[1], mode: mode, preview: true)
+        let jpeg = try store.withLocalFile(image.path) { file in
+            try decode(uploadBy: nil) { () throws(ImageTool.Failure) in
+                try tool.fit(file, width: dims[0], height: dims[1], mode: mode, preview: true)
+            }
         }
-        try MediaFiles.write(jpeg, to: path, in: mediaDirectory)
+        try store.put(bytes: jpeg, key: path, contentType: "image/jpeg")
         ProcessMetrics.shared.mediaStored(bytes: jpeg.count, kind: "reference")
         return jpeg
     }

@@ -77,9 +77,15 @@ public struct AppConfig: Sendable {
     }
 }
 
-/// The generation engine's settings; the media directory is also where the app serves files from.
+/// The generation engine's settings; the media stores are also where the app serves files from.
 public struct EngineConfig: Sendable {
+    /// The local store's directory (`PROMPTREEL_MEDIA_DIR`), and the scratch space of every store (`tmp/`).
     public var mediaDirectory: String
+    /// The stores when another than the local directory takes new media (`PROMPTREEL_MEDIA_STORE`, set up by the
+    /// executable, which alone can build an S3 store).
+    package var configuredStores: MediaStores?
+    /// Where new media goes, and every store this process can read.
+    package var media: MediaStores { configuredStores ?? .local(mediaDirectory) }
     /// Jobs in flight upstream at once, across every process.
     public var maxInFlight = 4
     /// A generation in flight longer than this fails.

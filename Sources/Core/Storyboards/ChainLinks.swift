@@ -94,7 +94,8 @@ extension ReferenceImages {
     /// A video's last frame (PNG bytes PromptReel decoded itself, at most a video frame) kept by its
     /// content like uploads, and fitted (cropped) to `size` for a generation that starts from it. In the
     /// worker's process: the frame is not user input, so it needs no decoder child.
-    package static func frameReference(png: [UInt8], size: String, mediaDirectory: String) throws -> GenerationReference
+    package static func frameReference(png: [UInt8], size: String, store: any MediaStore) throws
+        -> GenerationReference
     {
         let info = try Images.validate(png)
         let dims = size.split(separator: "x").compactMap { Int($0) }
@@ -103,13 +104,14 @@ extension ReferenceImages {
         }
         let sha = Crypto.sha256(png).map { String(format: "%02x", $0) }.joined()
         let original = sharedPath(sha256: sha, suffix: ".png")
-        if !MediaFiles.touch(original, in: mediaDirectory) {
-            try MediaFiles.write(png, to: original, in: mediaDirectory)
+        if try !store.refresh(original) {
+            try store.put(bytes: png, key: original, contentType: ImageFormat.png.contentType)
         }
         let fitted = sharedPath(sha256: sha, suffix: "-\(dims[0])x\(dims[1])-\(FitMode.crop.rawValue).png")
-        if !MediaFiles.touch(fitted, in: mediaDirectory) {
-            try MediaFiles.write(
-                try Images.fit(png, width: dims[0], height: dims[1], mode: .crop), to: fitted, in: mediaDirectory)
+        if try !store.refresh(fitted) {
+            try store.put(
+                bytes: try Images.fit(png, width: dims[0], height: dims[1], mode: .crop), key: fitted,
+                contentType: ImageFormat.png.contentType)
         }
         return GenerationReference(
             originalPath: original, format: .png, width: info.width, height: info.height, sha256: sha, fit: .crop,

@@ -146,7 +146,7 @@ package struct StoryboardClicks {
                 SettingsError(field: .settings, message: "the total for these takes is too large"))
         }
         let images = ReferenceImages(
-            db: db, mediaDirectory: config.engine.mediaDirectory, images: config.images,
+            db: db, stores: config.engine.media, images: config.images,
             defaultQuotaBytes: config.storageQuotaBytes)
         let ownImages = try images.current(projectID: projectID, userID: user.id)
         let model = catalog.model(named: settings.model)
@@ -261,7 +261,8 @@ package struct StoryboardClicks {
                     guard
                         let ids = try store.insertTakes(
                             videoID: shot.id, userID: user.id, settings: plan.settings, prompt: shot.finalPrompt,
-                            takes: plan.takes, reference: plan.references[shot.id], storyboardClick: clickID)
+                            takes: plan.takes, reference: plan.references[shot.id], storyboardClick: clickID,
+                            mediaStore: config.engine.media.current.name)
                     else { throw Refusal.noSuchVideo(shot.id) }  // deleted since the plan
                     generations += ids.map { (shot.id, $0) }
                     started[shot.id] = ids.last

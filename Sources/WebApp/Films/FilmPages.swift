@@ -198,7 +198,7 @@ enum FilmPages {
         default: (path, type) = (nil, "")
         }
         guard film.status == .completed, let path else { throw HTTPError.notFound("No such file.") }
-        var response = Media.accelRedirect(path, contentType: type, shared: shared)
+        var response = try Media.deliver(c, store: film.mediaStore, key: path, contentType: type, shared: shared)
         if c.request.query["download"] == "1", file == "film.mp4" {
             response.addHeader(
                 "Content-Disposition", Media.attachment(name: film.projectName, suffix: "film-\(film.id)", ext: "mp4"))

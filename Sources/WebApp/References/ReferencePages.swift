@@ -10,7 +10,7 @@ import Web
 enum ReferencePages {
     static func images(_ c: Context) -> ReferenceImages {
         ReferenceImages(
-            db: c.db, mediaDirectory: c.config.engine.mediaDirectory, images: c.config.images,
+            db: c.db, stores: c.config.engine.media, images: c.config.images,
             defaultQuotaBytes: c.config.storageQuotaBytes)
     }
 
@@ -72,7 +72,7 @@ enum ReferencePages {
         guard let image = try images(c).current(videoID: videoID, userID: user.id) else {
             throw HTTPError.notFound("No reference image.")
         }
-        return Media.accelRedirect(image.path, contentType: image.format.contentType)
+        return try Media.deliver(c, store: image.store, key: image.path, contentType: image.format.contentType)
     }
 
     /// GET /dashboard/videos/{id}/reference-image/preview?size=1280x720&fit=crop — a small JPEG of the

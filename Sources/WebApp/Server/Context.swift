@@ -22,9 +22,9 @@ struct Context {
     var generations: Generations { Generations(db: db, config: config, cache: cache) }
     var roundtables: Roundtables { Roundtables(db: db, config: config) }
     var webhooks: Webhooks { Webhooks(db: db, config: config.webhooks) }
-    var library: Library { Library(db: db, mediaDirectory: config.engine.mediaDirectory, cache: cache) }
+    var library: Library { Library(db: db, stores: config.engine.media, cache: cache) }
     var storyboardClicks: StoryboardClicks { StoryboardClicks(db: db, config: config, cache: cache) }
-    var films: Films { Films(db: db, mediaDirectory: config.engine.mediaDirectory) }
+    var films: Films { Films(db: db) }
     var user: User?
     /// The token every form must echo back in `_csrf`.
     private(set) var csrfToken: String

@@ -1,5 +1,6 @@
-// Stored media: the app checks ownership, then nginx serves the file (X-Accel-Redirect to the internal
-// /_media/ location), so playback gets Range requests and sendfile. Files are named by PromptReel.
+// Stored media: the app checks ownership, then nginx serves the object (X-Accel-Redirect to an internal
+// location: the media directory, or a proxy to a presigned URL of the bucket), so playback gets Range requests
+// and the bucket stays private. Keys are named by PromptReel.
 
 import Core
 import Formats
@@ -18,12 +19,7 @@ enum Media {
         else {
             throw HTTPError.notFound("No such file.")
         }
-        var response = Response(
-            status: 200,
-            headers: [
-                ("X-Accel-Redirect", "/_media/" + path), ("Content-Type", asset.contentType),
-                ("Cache-Control", "private, max-age=3600"),
-            ])
+        var response = try deliver(c, store: generation.mediaStore, key: path, contentType: asset.contentType)
         if c.request.query["download"] == "1" {
             response.addHeader(
                 "Content-Disposition", contentDisposition(title: video.title, generationID: generation.id, asset: asset)
@@ -49,19 +45,30 @@ enum Media {
         case .fitted:
             path = reference.fittedPath
         }
-        return accelRedirect(path, contentType: file.contentType)
+        return try deliver(c, store: generation.mediaStore, key: path, contentType: file.contentType)
     }
 
-    /// nginx sends the file (internal /_media/ location) once the app has checked who asks. `shared`: for a
+    /// nginx sends the object once the app has checked who asks: an internal location (the media directory, or
+    /// a proxy to a presigned URL of the bucket), or a redirect to the store when so configured. `shared`: for a
     /// film's read-only link — nginx's location that logs nothing (the request line holds the link's
     /// secret), and no cached copy to replay once the link is revoked.
-    static func accelRedirect(_ path: String, contentType: String, shared: Bool = false) -> Response {
-        Response(
-            status: 200,
-            headers: [
-                ("X-Accel-Redirect", (shared ? "/_shared-media/" : "/_media/") + path), ("Content-Type", contentType),
-                ("Cache-Control", shared ? "private, no-cache" : "private, max-age=3600"),
-            ])
+    static func deliver(_ c: Context, store: MediaStoreName, key: String, contentType: String, shared: Bool = false)
+        throws -> Response
+    {
+        let delivery = try c.config.engine.media.required(store).delivery(
+            key, audience: shared ? .sharedLink : .signedIn)
+        switch delivery {
+        case let .internalRedirect(location):
+            return Response(
+                status: 200,
+                headers: [
+                    ("X-Accel-Redirect", location), ("Content-Type", contentType),
+                    ("Cache-Control", shared ? "private, no-cache" : "private, max-age=3600"),
+                ])
+        case let .redirect(url):
+            // The URL stops working within minutes: the redirect itself is never kept.
+            return Response(status: 302, headers: [("Location", url), ("Cache-Control", "no-store")])
+        }
     }
 
     /// An ASCII filename for every browser plus the exact title in RFC 5987 form.

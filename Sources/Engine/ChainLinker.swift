@@ -61,7 +61,7 @@ extension GenerationEngine {
     /// The last decoded frame of a stored video, as PNG bytes: ffmpeg decodes the final seconds and keeps
     /// overwriting one image (`-update 1`), so what remains is the last frame the file holds.
     func lastFrame(of video: String, in media: any MediaStore, for id: ID<Generation>) throws -> [UInt8] {
-        mkdir(media.scratchDirectory, 0o755)
+        MediaFiles.makeFolder(media.scratchDirectory)
         let output = media.scratchDirectory + "/chain-\(id)-\(getpid()).png"
         defer { unlink(output) }
         let outcome: Subprocess.Outcome

@@ -157,7 +157,8 @@ struct FilmMaker: BackgroundWork {
         var inputs: [(path: String, probe: Probe)] = []
         for (index, (shot, file)) in zip(film.shots, files).enumerated() {
             guard let probe = probe(file) else {
-                throw Failure(message: "Shot \(index + 1) (“\(shot.title)”): its take’s video file cannot be read as a video.")
+                throw Failure(
+                    message: "Shot \(index + 1) (“\(shot.title)”): its take’s video file cannot be read as a video.")
             }
             inputs.append((file, probe))
         }
@@ -189,7 +190,7 @@ struct FilmMaker: BackgroundWork {
         let list = scratch + "/film-\(film.id)-\(stamp).txt"
         let posterFile = scratch + "/film-\(film.id)-\(stamp)-poster.webp"
         let sheetFile = scratch + "/film-\(film.id)-\(stamp)-spritesheet.jpg"
-        mkdir(scratch, 0o755)
+        MediaFiles.makeFolder(scratch)
         defer {
             for file in [staging, list, posterFile, sheetFile] { unlink(file) }
         }

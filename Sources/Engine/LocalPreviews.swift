@@ -129,7 +129,7 @@ struct LocalPreviews: Sendable {
             height = g.deliveredHeight.map(Int.init) ?? probe?.height
         let frame = width.flatMap { w in height.map { (width: w, height: $0) } }
         var made: [MediaAsset] = []
-        mkdir(media.scratchDirectory, 0o755)
+        MediaFiles.makeFolder(media.scratchDirectory)
         do {
             try media.withLocalFile(video) { videoFile in
                 for asset in missing {
@@ -163,7 +163,8 @@ struct LocalPreviews: Sendable {
                 }
             }
         } catch let error as MediaStoreError {
-            Log.error("no previews: the stored video could not be read (\(error.code ?? "error")): \(error)", g.logMetadata)
+            Log.error(
+                "no previews: the stored video could not be read (\(error.code ?? "error")): \(error)", g.logMetadata)
         }
         return made
     }

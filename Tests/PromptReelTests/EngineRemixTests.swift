@@ -31,7 +31,8 @@ import Testing
 
     func remixOf(_ source: Generation, prompt: String = "The same lighthouse, at night") throws -> Generation {
         let id = try #require(
-            try store.insertRemix(source: source, userID: fixture.userID, prompt: prompt, cost: source.estimatedCost, mediaStore: .local)
+            try store.insertRemix(
+                source: source, userID: fixture.userID, prompt: prompt, cost: source.estimatedCost, mediaStore: .local)
         ).id
         return try row(id)
     }

@@ -47,11 +47,13 @@ final class EngineHarness {
         config.reconcileDelaySeconds = 0
         config.timeoutSeconds = 600
         config.downloadDeadlineSeconds = 600
-        // The probe answers only for the stored video file, so a recorded duration proves it was given that file.
+        // The probe answers only for the checked video file about to be stored, so a recorded duration proves it
+        // was given that file.
         engine = GenerationEngine(
             db: db, provider: provider, config: config,
             probe: { path in
-                path.hasSuffix("/video.mp4") && FileManager.default.fileExists(atPath: path)
+                path.hasSuffix(".checked") && path.contains("-video.mp4.")
+                    && FileManager.default.fileExists(atPath: path)
                     ? VideoProbe(seconds: "3.96", width: 1280, height: 720) : nil
             })
     }

@@ -160,8 +160,8 @@ import Web
         // Queued in the deleting transaction; a worker removes them (MediaDeletions.drain, tested end to end).
         let queued = try db.execute(
             "SELECT media_store, prefix FROM media_deletions WHERE prefix IN (\("\(g1)/"), \("\(g2)/"), \("references/\(doomed)/")) ORDER BY id"
-        ).map { "\($0.string("media_store")):\($0.string("prefix"))" }
-        #expect(queued == ["local:\(g1)/", "local:\(g2)/", "local:references/\(doomed)/"])
+        ).map { "\($0.string("media_store")):\($0.string("prefix"))" }.sorted()
+        #expect(queued.sorted() == ["local:\(g1)/", "local:\(g2)/", "local:references/\(doomed)/"])
         let store = LocalMediaStore(directory: media)
         for prefix in ["\(g1)/", "\(g2)/"] { try store.removeAll(prefix: prefix) }
         #expect(

@@ -100,14 +100,16 @@ import Testing
     @Test func makesAWebPPosterAndAJPEGSpritesheetTheProviderSize() throws {
         let previews = LocalPreviews()
         let poster = try previews.make(
-            .thumbnail, video: directory + "/video.mp4", output: directory + "/thumbnail.webp", seconds: 4, frame: (320, 180))
+            .thumbnail, video: directory + "/video.mp4", output: directory + "/thumbnail.webp", seconds: 4,
+            frame: (320, 180))
         let webp = try bytes("thumbnail.webp")
         #expect(Array(webp[0..<4]) == Array("RIFF".utf8) && Array(webp[8..<12]) == Array("WEBP".utf8))
         #expect(try Images.validate(webp) == ImageInfo(format: .webp, width: 320, height: 180))
         #expect(poster.bytes == webp.count && poster.sha256 == LocalPreviews.hex(Crypto.sha256(webp)))
 
         _ = try previews.make(
-            .spritesheet, video: directory + "/video.mp4", output: directory + "/spritesheet.jpg", seconds: 4, frame: (320, 180))
+            .spritesheet, video: directory + "/video.mp4", output: directory + "/spritesheet.jpg", seconds: 4,
+            frame: (320, 180))
         let jpeg = try bytes("spritesheet.jpg")
         #expect(jpeg.starts(with: [0xFF, 0xD8, 0xFF]))
         let providers = try Images.probe(
@@ -119,17 +121,20 @@ import Testing
         let missing = LocalPreviews(ffmpeg: "/nonexistent/ffmpeg")
         #expect(throws: LocalPreviews.Failure.self) {
             try missing.make(
-                .thumbnail, video: directory + "/video.mp4", output: directory + "/thumbnail.webp", seconds: 4, frame: nil)
+                .thumbnail, video: directory + "/video.mp4", output: directory + "/thumbnail.webp", seconds: 4,
+                frame: nil)
         }
         try MediaFiles.write(Array("not a video at all".utf8), to: "broken.mp4", in: directory)
         #expect(throws: LocalPreviews.Failure.self) {
             try LocalPreviews().make(
-                .spritesheet, video: directory + "/broken.mp4", output: directory + "/spritesheet.jpg", seconds: 4, frame: nil)
+                .spritesheet, video: directory + "/broken.mp4", output: directory + "/spritesheet.jpg", seconds: 4,
+                frame: nil)
         }
         // Past the end ffmpeg exits 0 with an empty WebP: refused by its bytes.
         #expect(throws: LocalPreviews.Failure.self) {
             try LocalPreviews().make(
-                .thumbnail, video: directory + "/video.mp4", output: directory + "/thumbnail.webp", seconds: 300, frame: nil)
+                .thumbnail, video: directory + "/video.mp4", output: directory + "/thumbnail.webp", seconds: 300,
+                frame: nil)
         }
         #expect(!FileManager.default.fileExists(atPath: directory + "/thumbnail.webp"))
         #expect(!FileManager.default.fileExists(atPath: directory + "/spritesheet.jpg"))
@@ -138,7 +143,8 @@ import Testing
     @Test func aWrongSizeIsRefused() {
         #expect(throws: LocalPreviews.Failure.self) {
             try LocalPreviews().make(
-                .thumbnail, video: directory + "/video.mp4", output: directory + "/thumbnail.webp", seconds: 4, frame: (1280, 720))
+                .thumbnail, video: directory + "/video.mp4", output: directory + "/thumbnail.webp", seconds: 4,
+                frame: (1280, 720))
         }
         #expect(!FileManager.default.fileExists(atPath: directory + "/thumbnail.webp"))
     }

@@ -114,7 +114,9 @@ let everyRoute: [Route] = [
 /// A shared film's files go through nginx's location that logs nothing (its request line holds the secret).
 @Test func sharedFilmMediaGoesThroughTheUnloggedLocation() throws {
     let store = LocalMediaStore(directory: "/srv/media")
-    #expect(store.delivery("films/3/film.mp4", audience: .sharedLink) == .internalRedirect("/_shared-media/films/3/film.mp4"))
+    #expect(
+        store.delivery("films/3/film.mp4", audience: .sharedLink)
+            == .internalRedirect("/_shared-media/films/3/film.mp4"))
     #expect(store.delivery("films/3/film.mp4", audience: .signedIn) == .internalRedirect("/_media/films/3/film.mp4"))
     let conf = try String(
         contentsOf: URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()

@@ -250,7 +250,8 @@ def test_delete_video_removes_files_and_keeps_spend(worker):
     landed = b.get(r.headers["Location"])
     assert "Deleted “Kite”: 2 generations" in landed.text and "Keep" in landed.text and ">Kite<" not in landed.text
 
-    assert not any(os.path.exists(d) for d in dirs)
+    # The files go after the commit, removed by a worker (never on the request thread).
+    wait_until(lambda: not any(os.path.exists(d) for d in dirs), timeout=15, what="the deleted video's files removed")
     assert os.path.isfile(os.path.join(MEDIA, str(kept["id"]), "video.mp4"))
     assert error(api("GET", f"/api/videos/{video}", token), 404, "not_found")
     assert error(api("GET", f"/api/videos/{video}/sora-status", token), 404, "not_found")
@@ -287,7 +288,8 @@ def test_delete_project_over_the_api(worker):
     assert api("GET", f"/api/projects/{project}", token).status_code == 404
     assert api("GET", f"/api/videos/{video}", token).status_code == 404 and api("GET", f"/api/videos/{second}", token).status_code == 404
     assert error(api("GET", f"/api/videos/{video}/sora-status", token), 404, "not_found")
-    assert not os.path.exists(os.path.join(MEDIA, str(gen["id"])))
+    wait_until(lambda: not os.path.exists(os.path.join(MEDIA, str(gen["id"]))), timeout=15,
+               what="the deleted project's files removed")
     assert api("GET", f"/api/generations/{gen['id']}", token).json()["videoTitle"] == "Kite"
     assert (dashboard_spend(b), month_spend_sql(email)) == spend
     assert api("GET", "/api/projects", token).json()["projects"] == []
@@ -399,8 +401,8 @@ def test_media_sweep_removes_orphans_and_keeps_live_media(worker):
     live = generate_and_finish(token, video)
     doomed_video = api("POST", f"/api/projects/{project}/videos", token, json={"title": "Doomed", "final_prompt": "x [sim:seconds=1]"}).json()["id"]
     doomed = generate_and_finish(token, doomed_video)
-    # A crash between a delete's commit and its file removal: the row is gone from the video, the files stay.
-    sql(f"DELETE FROM videos WHERE id = {doomed_video}")
+    # A removal that never happened (a store's copy left behind): the row is gone from the video, the files stay.
+    sql(f"DELETE FROM videos WHERE id = {doomed_video}; DELETE FROM media_deletions WHERE prefix = '{doomed['id']}/'")
     assert os.path.isfile(os.path.join(MEDIA, str(doomed["id"]), "video.mp4"))
     assert sql(f"SELECT video_path IS NULL AND video_title = 'Doomed' FROM generations WHERE id = {doomed['id']}") == "t"
     orphan = os.path.join(MEDIA, "987654321")
@@ -418,9 +420,9 @@ def test_media_sweep_removes_orphans_and_keeps_live_media(worker):
 
     out = subprocess.run([os.environ["PROMPTREEL_BIN"], "media", "sweep"], capture_output=True, text=True, timeout=30)
     assert out.returncode == 0, out.stderr
-    assert f"removed {orphan} " in out.stdout and "no generation 987654321" in out.stdout
-    assert f"removed {os.path.join(MEDIA, str(doomed['id']))} " in out.stdout and "was deleted" in out.stdout
-    assert f"removed {stray} " in out.stdout
+    assert "removed local: 987654321/video.mp4 " in out.stdout and "no generation 987654321" in out.stdout
+    assert f"removed local: {doomed['id']}/video.mp4 " in out.stdout and "was deleted" in out.stdout
+    assert f"removed local: {live['id']}/video.mp4.download " in out.stdout
     assert not os.path.exists(orphan) and not os.path.exists(os.path.join(MEDIA, str(doomed["id"]))) and not os.path.exists(stray)
     assert os.path.isdir(foreign) and os.path.isfile(fresh)
     os.remove(fresh)

@@ -110,7 +110,9 @@ def test_cuts_join_matching_shots_without_reencoding_and_crossfades_are_made(wor
     assert download(token, film["videoUrl"]).status_code == 200
     assert api("DELETE", f"/api/films/{film['id']}", token).status_code == 204
     assert api("GET", f"/api/films/{film['id']}", token).status_code == 404
-    assert not os.path.exists(os.path.join(MEDIA, f"films/{film['id']}/film.mp4"))
+    # A worker removes the files after the commit (queued by the delete).
+    wait_until(lambda: not os.path.exists(os.path.join(MEDIA, f"films/{film['id']}/film.mp4")), timeout=15,
+               what="the film's files removed")
 
 
 def test_mixed_shots_are_normalised(worker):

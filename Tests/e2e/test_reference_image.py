@@ -385,9 +385,9 @@ def test_deleting_the_video_leaves_its_files_to_the_sweep_which_also_cleans_afte
     open(os.path.join(ghost, "x.png"), "wb").write(b"orphan")
     out = subprocess.run(sweep, capture_output=True, text=True, timeout=30)
     assert out.returncode == 0, out.stderr
-    assert f"removed {ghost} " in out.stdout and "the video 987654321 was deleted" in out.stdout
+    assert "removed local: references/987654321/x.png " in out.stdout and "the video 987654321 was deleted" in out.stdout
     assert not os.path.exists(ghost)
-    assert shared_files(sha) == [] and all(f"removed {f} " in out.stdout for f in files)
+    assert shared_files(sha) == [] and all(f"removed local: {os.path.relpath(f, media_dir)} " in out.stdout for f in files)
     assert shared_files(hashlib.sha256(live_png).hexdigest()) == live_files
 
 

@@ -151,7 +151,8 @@ package struct Generations {
         }
         if let expectedCost, expectedCost != cost { throw Refusal.priceChanged(now: cost, expected: expectedCost) }
         do {
-            guard let generation = try store.insertRemix(
+            guard
+                let generation = try store.insertRemix(
                     source: source, userID: user.id, prompt: prompt, cost: cost,
                     mediaStore: config.engine.media.current.name)
             else {

@@ -25,6 +25,15 @@ extension MediaFiles {
         utimes(directory + "/" + path, nil) == 0
     }
 
+    /// `folder` and every folder above it that is missing (`mkdir -p`).
+    package static func makeFolder(_ folder: String) {
+        var path = folder.hasPrefix("/") ? "" : "."
+        for component in folder.split(separator: "/") {
+            path += "/" + component
+            mkdir(path, 0o755)
+        }
+    }
+
     /// The folders `path` needs under `directory`, made.
     private static func makeFolders(for path: String, in directory: String) {
         var folder = directory
@@ -128,7 +137,9 @@ public enum MediaSweep {
             }
         }
         let storing = Set(
-            try db.execute("SELECT id FROM generations WHERE phase = \(GenerationPhase.downloading)").map { $0.int("id") })
+            try db.execute("SELECT id FROM generations WHERE phase = \(GenerationPhase.downloading)").map {
+                $0.int("id")
+            })
         for scratch in Set(stores.all.map(\.scratchDirectory)).sorted() {
             removed += sweepScratch(scratch, now: now, storing: storing)
         }

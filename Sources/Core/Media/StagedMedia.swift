@@ -18,7 +18,7 @@ package struct StagedMedia {
     package init(scratch: String, generation: ID<Generation>) {
         self.scratch = scratch
         self.generation = generation
-        mkdir(scratch, 0o755)
+        MediaFiles.makeFolder(scratch)
     }
 
     private func stem(_ asset: MediaAsset) -> String { "\(generation)-\(asset.fileName)" }
@@ -38,7 +38,9 @@ package struct StagedMedia {
         guard let folder = opendir(scratch) else { return nil }
         defer { closedir(folder) }
         while let entry = readdir(folder) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            let name = withUnsafeBytes(of: entry.pointee.d_name) {
+                String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self)
+            }
             guard name.hasPrefix(prefix), name.hasSuffix(".checked") else { continue }
             let sha = String(name.dropFirst(prefix.count).dropLast(".checked".count))
             var info = stat()

@@ -196,7 +196,8 @@ package struct ReferenceImages {
                 ON CONFLICT (user_id, sha256) DO UPDATE SET uploaded_at = now()
                 """)
             return try record(
-                videoID: videoID, userID: userID, path: path, store: store.name, info: info, bytes: bytes.count, sha: sha)
+                videoID: videoID, userID: userID, path: path, store: store.name, info: info, bytes: bytes.count,
+                sha: sha)
         }
     }
 

@@ -56,8 +56,9 @@ let package = Package(
         .target(name: "HTTPClient", dependencies: ["CCurl"], swiftSettings: strict),
         // The Videos API ("Sora API") client: calls, decoding, typed errors, retries.
         .target(name: "VideoAPI", dependencies: ["HTTPClient", "Formats", "CSodium"], swiftSettings: strict),
-        // S3-compatible object storage: AWS Signature Version 4 (the media store's S3 backend builds on it).
-        .target(name: "ObjectStore", dependencies: ["CSodium"], swiftSettings: strict),
+        // The media store's S3 backend (Core's MediaStore on libcurl, signed with AWS Signature Version 4): supplied by
+        // the executable, outside WebApp's and Core's dependency closure.
+        .target(name: "ObjectStore", dependencies: ["Core", "HTTPClient", "Telemetry"], swiftSettings: strict),
         // The FastCGI edge: turns FCGX requests into Web.Request values and back.
         .target(name: "FastCGIServer", dependencies: ["CFastCGI", "Web"], swiftSettings: strict),
         // The layering, kept by the compiler (docs/ARCHITECTURE.md): Telemetry ← Core ← Engine, Core ← WebApp;
@@ -96,6 +97,7 @@ let package = Package(
             name: "promptreel",
             dependencies: [
                 "WebApp", "Engine", "Core", "Telemetry", "FastCGIServer", "Postgres", "VideoAPI", "Images", "Formats",
+                "ObjectStore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict
@@ -117,7 +119,8 @@ let package = Package(
         .testTarget(name: "FastCGIServerTests", dependencies: ["FastCGIServer"], swiftSettings: strict),
         .testTarget(name: "HTTPClientTests", dependencies: ["HTTPClient"], swiftSettings: strict),
         .testTarget(name: "PostgresTests", dependencies: ["Postgres"], swiftSettings: strict),
-        .testTarget(name: "ObjectStoreTests", dependencies: ["ObjectStore", "HTTPClient"], swiftSettings: strict),
+        .testTarget(
+            name: "ObjectStoreTests", dependencies: ["ObjectStore", "HTTPClient", "Core"], swiftSettings: strict),
         .testTarget(name: "VideoAPITests", dependencies: ["VideoAPI", "Formats"], swiftSettings: strict),
         .testTarget(
             name: "PromptReelTests",

@@ -18,7 +18,7 @@ CREATE TABLE media_deletions (
 );
 CREATE INDEX media_deletions_due ON media_deletions (next_attempt_at);
 
--- A deleted video (by the app, a project's cascade or plain SQL): as in 0008, and its generations' folders and
+-- A deleted video (by the app, a project's cascade or plain SQL): as in 0011, and its generations' folders and
 -- its own reference folder (the layout before shared reference files) are queued for removal.
 CREATE OR REPLACE FUNCTION keep_records_of_deleted_video() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
@@ -26,7 +26,8 @@ BEGIN
     SELECT media_store, id || '/' FROM generations WHERE video_id = OLD.id
     UNION ALL SELECT 'local', 'references/' || OLD.id || '/';
   UPDATE generations SET video_title = OLD.title, video_deleted_at = now(),
-         video_path = NULL, thumbnail_path = NULL, spritesheet_path = NULL
+         video_path = NULL, thumbnail_path = NULL, spritesheet_path = NULL,
+         reference_path = NULL, reference_fitted_path = NULL, reference_fit = NULL, reference_content_type = NULL
   WHERE video_id = OLD.id;
   UPDATE roundtables SET video_title = OLD.title WHERE video_id = OLD.id;
   RETURN OLD;
@@ -44,3 +45,12 @@ CREATE TRIGGER films_queue_media AFTER DELETE ON films
 -- A finished generation whose media the store has not taken yet (unreachable, 5xx, SlowDown): the store's error
 -- code, so its page says "storing the video"; it waits (no deadline: the video is billed) and is cleared on success.
 ALTER TABLE generations ADD COLUMN storage_problem text CHECK (length(storage_problem) <= 100);
+
+-- How each media store answered the workers last (a probe every 15 s and every storing failure): /healthz reads it,
+-- so a request thread never calls the store to say whether it is well.
+CREATE TABLE media_store_health (
+  media_store text PRIMARY KEY CHECK (media_store <> ''),
+  ok          boolean NOT NULL,
+  error_code  text CHECK (length(error_code) <= 100),
+  checked_at  timestamptz NOT NULL DEFAULT now()
+);

@@ -154,6 +154,11 @@ start_nginx() {
         -e "s#/var/lib/promptreel/media/#$media/#" \
         -e "s#include fastcgi_params;#include /etc/nginx/fastcgi_params;#" \
         "$ROOT/nginx/promptreel.conf" >"$LOCAL/nginx/promptreel.conf"
+    if [[ "${PROMPTREEL_MEDIA_STORE:-}" == s3://* ]]; then
+        # The S3 media store's locations, as the app describes them for its configured bucket.
+        "$BIN" media nginx >"$LOCAL/nginx/s3-media.conf"
+        sed -i -e "s|# include /etc/promptreel/s3-media.conf;|include $LOCAL/nginx/s3-media.conf;|" "$LOCAL/nginx/promptreel.conf"
+    fi
     if [ -n "${FASTCGI_KEEPALIVE:-}" ]; then
         # Measurement only (scripts/bench): FastCGI connections kept open between requests.
         sed -i -e "s#fastcgi_pass unix:$LOCAL/app.sock;#fastcgi_keep_conn on; fastcgi_pass promptreel_app;#" "$LOCAL/nginx/promptreel.conf"

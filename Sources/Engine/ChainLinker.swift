@@ -20,9 +20,15 @@ extension GenerationEngine {
             try links.breakChain(g.id, message: ChainLinks.brokenMessage(previous: previous, shot: g.chainFromShot))
             return true
         }
+        guard let source = config.media.store(previous.mediaStore), let target = config.media.store(g.mediaStore) else {
+            // Another host's store: a worker configured for it links the shot.
+            Log.error("generation \(g.id): its media store is not configured here; trying again in 60 s")
+            try links.retryLater(g.id, seconds: 60)
+            return true
+        }
         let png: [UInt8]
         do {
-            png = try lastFrame(of: video, in: try config.media.required(previous.mediaStore), for: g.id)
+            png = try lastFrame(of: video, in: source, for: g.id)
         } catch let failure as FrameFailure where !failure.videoUnreadable {
             // ffmpeg missing or stuck on this host, or the store not answering: nothing is wrong with the shot;
             // another pass tries again.
@@ -41,8 +47,7 @@ extension GenerationEngine {
         do {
             try links.attach(
                 g.id,
-                reference: try ReferenceImages.frameReference(
-                    png: png, size: g.size, store: try config.media.required(g.mediaStore)))
+                reference: try ReferenceImages.frameReference(png: png, size: g.size, store: target))
             Log.info("generation \(g.id): starts from the last frame of generation \(previous.id)")
         } catch {
             // Keeping or fitting the frame failed here (a full disk, the database): try again later.

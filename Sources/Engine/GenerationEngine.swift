@@ -69,6 +69,9 @@ final class GenerationEngine {
         }
     }
 
+    /// The stores this process can write: it claims only generations whose media live in one of them.
+    var stores: [MediaStoreName] { config.media.all.map(\.name) }
+
     // MARK: Submit
 
     /// Sends the oldest waiting generation if a slot is free and the breaker is closed. What was surely
@@ -79,7 +82,7 @@ final class GenerationEngine {
         guard
             let g = try store.claim(
                 .submit(maxInFlight: config.maxInFlight, reconcileAfter: config.reconcileDelaySeconds),
-                providers: providers.names)
+                providers: providers.names, stores: stores)
         else {
             return false
         }
@@ -178,7 +181,9 @@ final class GenerationEngine {
     /// `unconfirmed`, possibly billed, for an operator to check.
     @discardableResult
     func reconcileOne() throws -> Bool {
-        guard let g = try store.claim(.orphan(retryAfter: 15), providers: providers.names) else { return false }
+        guard let g = try store.claim(.orphan(retryAfter: 15), providers: providers.names, stores: stores) else {
+            return false
+        }
         defer { store.unlock(g.id) }
         let intent = try store.submitStartedEpoch(g.id) ?? 0
         do {
@@ -270,7 +275,10 @@ final class GenerationEngine {
     /// Polls one due generation. Returns false when none was due.
     @discardableResult
     func pollOne() throws -> Bool {
-        guard let g = try store.claim(.poll(retryAfter: config.pollMinSeconds), providers: providers.names) else {
+        guard
+            let g = try store.claim(
+                .poll(retryAfter: config.pollMinSeconds), providers: providers.names, stores: stores)
+        else {
             return false
         }
         defer { store.unlock(g.id) }
@@ -365,7 +373,9 @@ final class GenerationEngine {
     /// it at once, not billed. A wrong thumbnail or spritesheet is skipped, never a reason to fail.
     @discardableResult
     func downloadOne() throws -> Bool {
-        guard let g = try store.claim(.download(retryAfter: 10), providers: providers.names) else { return false }
+        guard let g = try store.claim(.download(retryAfter: 10), providers: providers.names, stores: stores) else {
+            return false
+        }
         defer { store.unlock(g.id) }
         guard let jobID = g.providerJobID else { return false }
         let media: any MediaStore
@@ -405,6 +415,12 @@ final class GenerationEngine {
                     guard let checked = staging.markChecked(asset, bytes: file.value.bytes, sha256: file.value.sha256)
                     else {
                         throw VideoAPIError(.upstream, detail: "cannot keep \(download) for storing")
+                    }
+                    if asset == .video, let hold = config.failpoint?.split(separator: "=").last.flatMap({ Double($0) }),
+                        config.failpoint?.hasPrefix("store-hold=") == true
+                    {
+                        Log.error("failpoint store-hold: holding generation \(g.id)'s checked video for \(hold) s")
+                        usleep(UInt32(min(hold, 600) * 1_000_000))
                     }
                     do throws(MediaStoreError) {
                         try keep(checked, asset, key: key, in: media, g)
@@ -447,6 +463,7 @@ final class GenerationEngine {
             Log.error(
                 "storing the media failed (\(storageProblem.code ?? "error")): \(storageProblem); trying again",
                 g.logMetadata)
+            try MediaStoreHealth.record(db, store: media.name, failure: storageProblem)
             try store.retryDownloadLater(
                 g.id, afterSeconds: min(60, pollInterval(nil, polls: g.downloadAttempts)),
                 storageProblem: storageProblem.code ?? "unavailable")

@@ -106,7 +106,7 @@ struct LocalPreviews: Sendable {
                 }
             }
             return Made(
-                bytes: bytes.count, sha256: Self.hex(Crypto.sha256(bytes)), width: info.width, height: info.height)
+                bytes: bytes.count, sha256: Crypto.hex(Crypto.sha256(bytes)), width: info.width, height: info.height)
         } catch {
             unlink(output)
             throw error
@@ -167,11 +167,6 @@ struct LocalPreviews: Sendable {
                 "no previews: the stored video could not be read (\(error.code ?? "error")): \(error)", g.logMetadata)
         }
         return made
-    }
-
-    static func hex(_ bytes: [UInt8]) -> String {
-        let digits = Array("0123456789abcdef".utf8)
-        return String(decoding: bytes.flatMap { [digits[Int($0 >> 4)], digits[Int($0 & 15)]] }, as: UTF8.self)
     }
 }
 

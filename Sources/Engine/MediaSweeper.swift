@@ -16,11 +16,20 @@ struct MediaSweeper: BackgroundWork {
     let intervalSeconds: Int
     /// When this process last swept (monotonic seconds; 0: not yet).
     static let lastSwept = Atomic<Int>(0)
+    /// When this process last probed the stores (`MediaStoreHealth`).
+    static let lastProbed = Atomic<Int>(0)
+    static let probeSeconds = 15
 
     /// Sweeps when due; never has more work at once (the loop then sleeps until the next check).
     func runOnce() throws -> Bool {
         var now = timespec()
         clock_gettime(CLOCK_MONOTONIC, &now)
+        let probed = Self.lastProbed.load(ordering: .relaxed)
+        if probed == 0 || now.tv_sec - probed >= Self.probeSeconds,
+            Self.lastProbed.compareExchange(expected: probed, desired: now.tv_sec, ordering: .relaxed).exchanged
+        {
+            try MediaStoreHealth.probe(db, stores: stores)
+        }
         try sweepIfDue(nowSeconds: now.tv_sec)
         return try MediaDeletions.drain(db: db, stores: stores) > 0
     }

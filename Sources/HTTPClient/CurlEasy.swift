@@ -2,6 +2,7 @@
 // deinit. None is Sendable: a CurlEasy belongs to one thread at a time.
 
 import CCurl
+import Glibc
 
 public enum Curl {
     /// curl_global_init is not thread-safe: it runs once, the first time any handle is made.
@@ -57,6 +58,8 @@ public struct HTTPClientRequest {
         case multipart([(String, String)])
         /// Text fields and file parts.
         case multipartWithFiles([(String, String)], files: [MimeFile])
+        /// `length` bytes of a local file from `offset`, streamed (an object store's upload or one of its parts).
+        case file(path: String, offset: Int64, length: Int64, contentType: String)
     }
 
     public var method: String
@@ -133,6 +136,8 @@ public struct HTTPClientResponse: Sendable {
     public let status: Int
     /// Lowercased names; the last value wins.
     public let headers: [String: String]
+    /// Body bytes sent (a `.file` body: all of them, or the transfer failed).
+    public var uploaded: Int64 = 0
 }
 
 public final class CurlEasy {
@@ -174,6 +179,9 @@ public final class CurlEasy {
         curl_easy_reset(handle)
         errorBuffer[0] = 0
         let context = TransferContext(sink: sink)
+        if case let .file(path, offset, length, _) = request.body {
+            context.upload = try UploadSource(path: path, offset: offset, length: length)
+        }
         let unmanaged = Unmanaged.passRetained(context)
         defer { unmanaged.release() }
         let headerList = HeaderList(request.headers + [("Expect", "")])
@@ -217,6 +225,8 @@ public final class CurlEasy {
         switch request.body {
         case .none:
             if request.method == "GET" { try check(pr_curl_setopt_long(handle, CURLOPT_HTTPGET, 1)) }
+            // A HEAD answer has no body whatever its Content-Length says: curl must not wait for one.
+            if request.method == "HEAD" { try check(pr_curl_setopt_long(handle, CURLOPT_NOBODY, 1)) }
         case let .bytes(bytes, contentType):
             let withType = HeaderList(request.headers + [("Expect", ""), ("Content-Type", contentType)])
             try check(pr_curl_setopt_slist(handle, CURLOPT_HTTPHEADER, withType.raw))
@@ -237,8 +247,21 @@ public final class CurlEasy {
             let form = try MimeForm(handle: handle, fields: fields, files: files)
             try check(pr_curl_setopt_pointer(handle, CURLOPT_MIMEPOST, UnsafeMutableRawPointer(form.raw)))
             mime = form
+        case let .file(_, _, length, contentType):
+            let withType = HeaderList(request.headers + [("Expect", ""), ("Content-Type", contentType)])
+            try check(pr_curl_setopt_slist(handle, CURLOPT_HTTPHEADER, withType.raw))
+            headerListKeepAlive = withType
+            try check(pr_curl_setopt_long(handle, CURLOPT_UPLOAD, 1))
+            try check(pr_curl_setopt_offset(handle, CURLOPT_INFILESIZE_LARGE, curl_off_t(length)))
+            try check(
+                pr_curl_setopt_read(handle) { buffer, size, count, context in
+                    guard let buffer, let context else { return Int(CURL_READFUNC_ABORT) }
+                    let transfer = Unmanaged<TransferContext>.fromOpaque(context).takeUnretainedValue()
+                    return transfer.upload?.read(into: buffer, capacity: size * count) ?? Int(CURL_READFUNC_ABORT)
+                })
+            try check(pr_curl_setopt_pointer(handle, CURLOPT_READDATA, unmanaged.toOpaque()))
         }
-        if request.method != "GET" && request.method != "POST" {
+        if !["GET", "POST", "HEAD"].contains(request.method) && !(request.method == "PUT" && isUpload(request.body)) {
             try check(pr_curl_setopt_string(handle, CURLOPT_CUSTOMREQUEST, request.method))
         }
 
@@ -261,7 +284,14 @@ public final class CurlEasy {
             }
         }
         try check(pr_curl_getinfo_long(handle, CURLINFO_RESPONSE_CODE, &status))
-        return HTTPClientResponse(status: status, headers: context.headers)
+        var uploaded: curl_off_t = 0
+        _ = pr_curl_getinfo_offset(handle, CURLINFO_SIZE_UPLOAD_T, &uploaded)
+        return HTTPClientResponse(status: status, headers: context.headers, uploaded: Int64(uploaded))
+    }
+
+    private func isUpload(_ body: HTTPClientRequest.Body) -> Bool {
+        if case .file = body { return true }
+        return false
     }
 
     /// A second header list (with Content-Type) must live until perform returns.
@@ -286,6 +316,7 @@ public final class CurlEasy {
 final class TransferContext {
     let sink: any ResponseSink
     var headers: [String: String] = [:]
+    var upload: UploadSource?
     init(sink: any ResponseSink) { self.sink = sink }
 
     func addHeaderLine(_ raw: UnsafeRawBufferPointer) {
@@ -300,6 +331,38 @@ final class TransferContext {
             line[line.index(after: colon)...].drop(while: \.isWhitespace).reversed().drop(while: \.isWhitespace)
                 .reversed())
         headers[name] = value
+    }
+}
+
+/// Owns the file descriptor an upload body is read from: `length` bytes from `offset`.
+final class UploadSource {
+    private let fd: Int32
+    private var remaining: Int64
+
+    init(path: String, offset: Int64, length: Int64) throws(CurlError) {
+        fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else {
+            throw CurlError(code: -1, message: "cannot open \(path): errno \(errno)", requestUnsent: true)
+        }
+        remaining = length
+        guard lseek(fd, off_t(offset), SEEK_SET) == off_t(offset) else {
+            close(fd)
+            throw CurlError(code: -1, message: "cannot seek \(path) to \(offset)", requestUnsent: true)
+        }
+    }
+
+    deinit { close(fd) }
+
+    /// What curl's read callback returns: bytes read, 0 at the end, or abort when the file ends early or fails.
+    func read(into buffer: UnsafeMutablePointer<CChar>, capacity: Int) -> Int {
+        guard remaining > 0 else { return 0 }
+        while true {
+            let n = Glibc.read(fd, buffer, min(capacity, Int(min(remaining, Int64(Int.max)))))
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else { return Int(CURL_READFUNC_ABORT) }
+            remaining -= Int64(n)
+            return n
+        }
     }
 }
 

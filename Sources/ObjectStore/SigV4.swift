@@ -3,7 +3,7 @@
 // Pure: the time is passed in, nothing is sent. The first piece of the S3 media store (issue 25), checked against
 // AWS's worked examples and botocore's signer.
 
-import CSodium
+import Core
 import Glibc
 
 /// An access key and its secret (and a session token for temporary credentials). Never printed.
@@ -138,26 +138,13 @@ public struct SigV4: Sendable {
         value.split(separator: " ", omittingEmptySubsequences: true).joined(separator: " ")
     }
 
-    static func sha256(_ bytes: [UInt8]) -> [UInt8] {
-        var out = [UInt8](repeating: 0, count: Int(crypto_hash_sha256_BYTES))
-        crypto_hash_sha256(&out, bytes, UInt64(bytes.count))
-        return out
-    }
+    static func sha256(_ bytes: [UInt8]) -> [UInt8] { Crypto.sha256(bytes) }
 
-    static func hmac(_ key: [UInt8], _ message: [UInt8]) -> [UInt8] {
-        var state = crypto_auth_hmacsha256_state()
-        var out = [UInt8](repeating: 0, count: Int(crypto_auth_hmacsha256_BYTES))
-        crypto_auth_hmacsha256_init(&state, key, key.count)
-        crypto_auth_hmacsha256_update(&state, message, UInt64(message.count))
-        crypto_auth_hmacsha256_final(&state, &out)
-        sodium_memzero(&state, MemoryLayout<crypto_auth_hmacsha256_state>.size)
-        return out
-    }
+    static func hmac(_ key: [UInt8], _ message: [UInt8]) -> [UInt8] { Crypto.hmacSHA256(key: key, message: message) }
 
-    static func hex(_ bytes: [UInt8]) -> String {
-        let digits = Array("0123456789abcdef".utf8)
-        return String(decoding: bytes.flatMap { [digits[Int($0 >> 4)], digits[Int($0 & 15)]] }, as: UTF8.self)
-    }
+    static func hex(_ bytes: [UInt8]) -> String { Crypto.hex(bytes) }
+
+    static func base64(_ bytes: [UInt8]) -> String { Crypto.base64(bytes) }
 }
 
 /// `20130524T000000Z` and its day `20130524`, in UTC.

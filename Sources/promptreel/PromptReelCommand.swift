@@ -29,9 +29,18 @@ struct DatabaseOptions: ParsableArguments {
     var databaseURL: String?
 
     var config: AppConfig {
-        var config = AppConfig.fromEnvironment(ProcessInfo.processInfo.environment)
+        let env = ProcessInfo.processInfo.environment
+        var config = AppConfig.fromEnvironment(env)
         if let databaseURL { config.databaseURL = databaseURL }
         providers.announce(to: &config)
+        // The S3 media store, when configured: a setting that cannot work stops the command before it starts.
+        do {
+            config.engine.configuredStores = try MediaStoreSettings.stores(
+                env, mediaDirectory: config.engine.mediaDirectory)
+        } catch {
+            FileHandle.standardError.write(Data("promptreel: \(error)\n".utf8))
+            Foundation.exit(2)
+        }
         return config
     }
 

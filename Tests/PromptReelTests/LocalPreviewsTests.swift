@@ -105,7 +105,7 @@ import Testing
         let webp = try bytes("thumbnail.webp")
         #expect(Array(webp[0..<4]) == Array("RIFF".utf8) && Array(webp[8..<12]) == Array("WEBP".utf8))
         #expect(try Images.validate(webp) == ImageInfo(format: .webp, width: 320, height: 180))
-        #expect(poster.bytes == webp.count && poster.sha256 == LocalPreviews.hex(Crypto.sha256(webp)))
+        #expect(poster.bytes == webp.count && poster.sha256 == Crypto.hex(Crypto.sha256(webp)))
 
         _ = try previews.make(
             .spritesheet, video: directory + "/video.mp4", output: directory + "/spritesheet.jpg", seconds: 4,

@@ -115,9 +115,11 @@ let everyRoute: [Route] = [
 @Test func sharedFilmMediaGoesThroughTheUnloggedLocation() throws {
     let store = LocalMediaStore(directory: "/srv/media")
     #expect(
-        store.delivery("films/3/film.mp4", audience: .sharedLink)
+        store.delivery("films/3/film.mp4", audience: .sharedLink, disposition: nil)
             == .internalRedirect("/_shared-media/films/3/film.mp4"))
-    #expect(store.delivery("films/3/film.mp4", audience: .signedIn) == .internalRedirect("/_media/films/3/film.mp4"))
+    #expect(
+        store.delivery("films/3/film.mp4", audience: .signedIn, disposition: nil)
+            == .internalRedirect("/_media/films/3/film.mp4"))
     let conf = try String(
         contentsOf: URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().appendingPathComponent("nginx/promptreel.conf"), encoding: .utf8)

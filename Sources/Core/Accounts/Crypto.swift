@@ -72,6 +72,12 @@ public enum Crypto {
         return bytes
     }
 
+    /// Lower-case hexadecimal, two digits a byte (digests as S3 and people read them).
+    public static func hex(_ bytes: [UInt8]) -> String {
+        let digits = Array("0123456789abcdef".utf8)
+        return String(decoding: bytes.flatMap { [digits[Int($0 >> 4)], digits[Int($0 & 15)]] }, as: UTF8.self)
+    }
+
     /// HMAC-SHA256 with a key of any length (libsodium's crypto_auth_hmacsha256 streaming API).
     public static func hmacSHA256(key: [UInt8], message: [UInt8]) -> [UInt8] {
         var state = crypto_auth_hmacsha256_state()

@@ -67,7 +67,7 @@ public final class AnswerCache: Sendable {
         package var sessions: [[UInt8]: Session] = [:]
         package var statuses: [ID<Video>: Status] = [:]
         package var generations: [ID<Generation>: GenerationEntry] = [:]
-        package var health: (checkedAt: Double, states: [ProviderState])?
+        package var health: (checkedAt: Double, states: InstanceHealth)?
         /// The CSRF keys, read at most `formKeysSeconds` ago (kept by age alone: a rotation keeps the retired
         /// key accepted for an hour, so an older copy still signs acceptable tokens; a token it cannot check,
         /// signed elsewhere with a newer key, makes the check read the keys again).
@@ -128,7 +128,7 @@ public final class AnswerCache: Sendable {
     }
 
     /// The last health check (each provider's breaker) if it is younger than a second.
-    package func health(now: Double) -> [ProviderState]? {
+    package func health(now: Double) -> InstanceHealth? {
         state.withLock { s in
             guard AnswerCache.live(s), let health = s.health, now - health.checkedAt < 1 else { return nil }
             return health.states
@@ -182,7 +182,7 @@ public final class AnswerCache: Sendable {
         state.withLock { $0.formKeys = (readAt, keys) }
     }
 
-    package func store(health states: [ProviderState], checkedAt: Double) {
+    package func store(health states: InstanceHealth, checkedAt: Double) {
         state.withLock { s in
             guard s.enabled else { return }
             s.health = (checkedAt, states)

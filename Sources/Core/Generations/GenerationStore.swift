@@ -306,7 +306,11 @@ package struct GenerationStore {
     /// The caller must `unlock` the returned generation's id when done.
     /// `providers`: only generations of these providers (the ones the caller has a client for; nil: any);
     /// a create is never claimed for a disabled provider.
-    package func claim(_ claim: Claim, id: ID<Generation>? = nil, providers: [String]? = nil) throws -> Generation? {
+    /// `providers` and `stores`: only generations of these providers whose media live in these stores (a worker
+    /// takes no job it could not finish).
+    package func claim(
+        _ claim: Claim, id: ID<Generation>? = nil, providers: [String]? = nil, stores: [MediaStoreName]? = nil
+    ) throws -> Generation? {
         try db.transaction {
             if case let .submit(maxInFlight, _) = claim {
                 // Counting and claiming under one lock keeps the in-flight limit across all processes;
@@ -319,8 +323,14 @@ package struct GenerationStore {
                 guard state.int("n") < maxInFlight else { return nil }
             }
             let filter: Query = id.map { "AND id = \($0)" } ?? "AND true"
-            let mine: Query =
+            let ofProvider: Query =
                 providers.map { "AND provider = ANY(\("{" + $0.joined(separator: ",") + "}")::text[])" } ?? "AND true"
+            // (Store names hold no control characters: a line break separates them.)
+            let ofStore: Query =
+                stores.map {
+                    "AND media_store = ANY(string_to_array(\($0.map(\.rawValue).joined(separator: "\n")), E'\\n'))"
+                } ?? "AND true"
+            let mine: Query = "\(fragment: ofProvider) \(fragment: ofStore)"
             let open: Query =
                 if case .submit = claim {
                     """

@@ -82,7 +82,7 @@ package struct LocalMediaStore: MediaStore {
         }
     }
 
-    package func delivery(_ key: String, audience: MediaAudience) -> MediaDelivery {
+    package func delivery(_ key: String, audience: MediaAudience, disposition: String?) -> MediaDelivery {
         .internalRedirect((audience == .sharedLink ? "/_shared-media/" : "/_media/") + key)
     }
 }

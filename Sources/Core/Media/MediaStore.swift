@@ -85,8 +85,9 @@ package protocol MediaStore: Sendable {
     func remove(_ key: String) throws(MediaStoreError)
     /// Every object whose key starts with `prefix`, sorted by key.
     func list(prefix: String) throws(MediaStoreError) -> [StoredObject]
-    /// How nginx reaches `key` for this audience.
-    func delivery(_ key: String, audience: MediaAudience) -> MediaDelivery
+    /// How nginx (or the browser) reaches `key` for this audience; `disposition` is the `Content-Disposition` a
+    /// download carries (a redirect to the store asks the store to send it).
+    func delivery(_ key: String, audience: MediaAudience, disposition: String?) -> MediaDelivery
     /// A short description of the store for the operator (no secret in it).
     var summary: String { get }
 }

@@ -166,9 +166,7 @@ package struct ReferenceImages {
         guard bytes.count <= Self.maxImageBytes else { throw Refusal.tooManyBytes }
         // Ownership first: nothing is decoded or written for someone else's video.
         guard try Store(db: db).video(id: videoID, userID: userID) != nil else { throw Refusal.noSuchVideo }
-        let sha = Crypto.sha256(bytes).map {
-            String($0, radix: 16).count == 1 ? "0" + String($0, radix: 16) : String($0, radix: 16)
-        }.joined()
+        let sha = Crypto.hex(Crypto.sha256(bytes))
         // Refused before any decode when it cannot fit; checked again under the user's lock below.
         try checkQuota(userID: userID, sha256: sha, bytes: bytes.count)
         // Staged once, in the decoder slot: the decoder checks the staged file, which then becomes the stored one.

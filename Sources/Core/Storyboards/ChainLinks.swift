@@ -102,7 +102,7 @@ extension ReferenceImages {
         guard dims.count == 2, info.format == .png else {
             throw InvalidInput(field: nil, "The frame or the size \(size) is not usable.", code: "invalid_size")
         }
-        let sha = Crypto.sha256(png).map { String(format: "%02x", $0) }.joined()
+        let sha = Crypto.hex(Crypto.sha256(png))
         let original = sharedPath(sha256: sha, suffix: ".png")
         if try !store.refresh(original) {
             try store.put(bytes: png, key: original, contentType: ImageFormat.png.contentType)

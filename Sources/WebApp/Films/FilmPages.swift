@@ -198,12 +198,11 @@ enum FilmPages {
         default: (path, type) = (nil, "")
         }
         guard film.status == .completed, let path else { throw HTTPError.notFound("No such file.") }
-        var response = try Media.deliver(c, store: film.mediaStore, key: path, contentType: type, shared: shared)
-        if c.request.query["download"] == "1", file == "film.mp4" {
-            response.addHeader(
-                "Content-Disposition", Media.attachment(name: film.projectName, suffix: "film-\(film.id)", ext: "mp4"))
-        }
-        return response
+        let disposition =
+            c.request.query["download"] == "1" && file == "film.mp4"
+            ? Media.attachment(name: film.projectName, suffix: "film-\(film.id)", ext: "mp4") : nil
+        return try Media.deliver(
+            c, store: film.mediaStore, key: path, contentType: type, disposition: disposition, shared: shared)
     }
 
     /// GET /shared/films/{token}: the film and its download, for anyone holding a live link; nothing else of the app.

@@ -200,7 +200,7 @@ public final class App {
         let now = AnswerCache.now()
         if let states = cache?.health(now: now) { return healthy(states) }
         do {
-            let states = try ProviderHealth.states(database())
+            let states = try MediaStoreHealth.all(database())
             cache?.store(health: states, checkedAt: now)
             return healthy(states)
         } catch {
@@ -210,13 +210,15 @@ public final class App {
         }
     }
 
-    /// `provider`: the worst state; `providers`: each enabled provider's.
-    func healthy(_ states: [ProviderState]) -> Response {
+    /// `provider`: the worst state; `providers`: each enabled provider's; `storage`: the worst of the media
+    /// stores' as the workers last found them (no store is called here).
+    func healthy(_ states: InstanceHealth) -> Response {
         func word(_ degraded: Bool) -> JSON { .string(degraded ? "degraded" : "ok") }
         return .json(
             .object([
-                ("status", .string("ok")), ("provider", word(states.contains(where: \.degraded))),
-                ("providers", .object(states.map { ($0.provider, word($0.degraded)) })),
+                ("status", .string("ok")), ("provider", word(states.providers.contains(where: \.degraded))),
+                ("providers", .object(states.providers.map { ($0.provider, word($0.degraded)) })),
+                ("storage", word(states.storage.contains(where: \.degraded))),
             ]))
     }
 

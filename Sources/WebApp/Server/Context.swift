@@ -109,11 +109,11 @@ struct Context {
     /// The providers whose breaker holds creates back: from a check at most a second old.
     func degradedProviders() -> [String] {
         let now = AnswerCache.now()
-        if let cached = cache?.health(now: now) { return cached.filter(\.degraded).map(\.provider) }
+        if let cached = cache?.health(now: now) { return cached.providers.filter(\.degraded).map(\.provider) }
         // only a real answer is kept
-        guard let states = try? ProviderHealth.states(db) else { return [] }
+        guard let states = try? MediaStoreHealth.all(db) else { return [] }
         cache?.store(health: states, checkedAt: now)
-        return states.filter(\.degraded).map(\.provider)
+        return states.providers.filter(\.degraded).map(\.provider)
     }
 
     func requireUser() throws(HTTPError) -> User {

@@ -19,13 +19,11 @@ enum Media {
         else {
             throw HTTPError.notFound("No such file.")
         }
-        var response = try deliver(c, store: generation.mediaStore, key: path, contentType: asset.contentType)
-        if c.request.query["download"] == "1" {
-            response.addHeader(
-                "Content-Disposition", contentDisposition(title: video.title, generationID: generation.id, asset: asset)
-            )
-        }
-        return response
+        let disposition =
+            c.request.query["download"] == "1"
+            ? contentDisposition(title: video.title, generationID: generation.id, asset: asset) : nil
+        return try deliver(
+            c, store: generation.mediaStore, key: path, contentType: asset.contentType, disposition: disposition)
     }
 
     /// The reference image a generation started from, or its fitted frame (ownership checked).
@@ -52,19 +50,22 @@ enum Media {
     /// a proxy to a presigned URL of the bucket), or a redirect to the store when so configured. `shared`: for a
     /// film's read-only link — nginx's location that logs nothing (the request line holds the link's
     /// secret), and no cached copy to replay once the link is revoked.
-    static func deliver(_ c: Context, store: MediaStoreName, key: String, contentType: String, shared: Bool = false)
-        throws -> Response
-    {
+    static func deliver(
+        _ c: Context, store: MediaStoreName, key: String, contentType: String, disposition: String? = nil,
+        shared: Bool = false
+    ) throws -> Response {
         let delivery = try c.config.engine.media.required(store).delivery(
-            key, audience: shared ? .sharedLink : .signedIn)
+            key, audience: shared ? .sharedLink : .signedIn, disposition: disposition)
         switch delivery {
         case let .internalRedirect(location):
-            return Response(
+            var response = Response(
                 status: 200,
                 headers: [
                     ("X-Accel-Redirect", location), ("Content-Type", contentType),
                     ("Cache-Control", shared ? "private, no-cache" : "private, max-age=3600"),
                 ])
+            if let disposition { response.addHeader("Content-Disposition", disposition) }
+            return response
         case let .redirect(url):
             // The URL stops working within minutes: the redirect itself is never kept.
             return Response(status: 302, headers: [("Location", url), ("Cache-Control", "no-store")])

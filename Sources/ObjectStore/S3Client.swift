@@ -156,7 +156,8 @@ struct S3Client: Sendable {
         let sent = signedHeaders.filter { $0.0.lowercased() != "content-type" } + auth
         let request = HTTPClientRequest(
             method: method, url: url, headers: sent, body: body, connectTimeoutMs: 5000, timeoutMs: config.timeoutMs)
-        let memory = MemorySink(limit: Int(min(maxBytes, 1 << 30)))
+        // An error's XML is read whatever the cap: a body over the cap is refused once the status is known.
+        let memory = MemorySink(limit: Int(min(max(maxBytes, 64 << 10), 1 << 30)))
         let response: HTTPClientResponse
         var fileSink: FileWriteSink?
         do {
@@ -187,6 +188,9 @@ struct S3Client: Sendable {
                 : response.status >= 500 || response.status == 429 || code == "SlowDown" || code == "RequestTimeout"
                     ? .transient : .refused
             throw MediaStoreError(kind, code: code, "\(what): \(response.status) \(code) \(message)")
+        }
+        guard Int64(memory.bytes.count) <= maxBytes else {
+            throw MediaStoreError(.refused, code: "TooLarge", "\(what): more than \(maxBytes) bytes")
         }
         return Answer(
             status: response.status, headers: response.headers, body: memory.bytes, uploaded: response.uploaded)

@@ -2,6 +2,7 @@
 // form ("GET Object" with a Range) and the query-string form ("presigned URL", 86,400 s) — whose signatures
 // botocore's S3SigV4Auth / S3SigV4QueryAuth also give for the same inputs.
 
+import Core
 import Foundation
 import Testing
 
@@ -91,18 +92,14 @@ import Testing
             return object
         })
     let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("botocore_sign.py")
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: python)
-    process.arguments = [script.path]
-    let stdin = Pipe(), stdout = Pipe()
-    process.standardInput = stdin
-    process.standardOutput = stdout
-    try process.run()
-    stdin.fileHandleForWriting.write(input)
-    try stdin.fileHandleForWriting.close()
-    let output = stdout.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    try #require(process.terminationStatus == 0)
+    let folder = NSTemporaryDirectory() + "promptreel-botocore-\(UUID().uuidString)"
+    try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(atPath: folder) }
+    try input.write(to: URL(fileURLWithPath: folder + "/cases.json"))
+    let outcome = Subprocess.run(
+        python, [script.path, folder + "/cases.json", folder + "/answers.json"], timeoutSeconds: 60)
+    #expect(outcome.failure(python, timeoutSeconds: 60) == nil)
+    let output = try Data(contentsOf: URL(fileURLWithPath: folder + "/answers.json"))
     let answers = try #require(try JSONSerialization.jsonObject(with: output) as? [[String: String]])
     try #require(answers.count == cases.count)
     for (c, answer) in zip(cases, answers) {

@@ -39,7 +39,7 @@ public struct S3MediaStore: MediaStore {
     package func refresh(_ key: String) throws(MediaStoreError) -> Bool {
         guard let head = try client.head(key) else { return false }
         if Date().timeIntervalSince(head.modified) > Self.refreshAfterSeconds {
-            try client.touch(key, contentType: Self.contentType(key))
+            try client.touch(key, contentType: MediaStores.contentType(of: key))
         }
         return true
     }
@@ -79,17 +79,6 @@ public struct S3MediaStore: MediaStore {
 
     /// Creates the bucket when it is not there (`promptreel media check --create-bucket`).
     package func createBucket() throws(MediaStoreError) { try client.createBucket() }
-
-    /// The type an object of PromptReel's was stored with, from its name.
-    static func contentType(_ key: String) -> String {
-        switch key.split(separator: ".").last {
-        case "mp4": "video/mp4"
-        case "webp": "image/webp"
-        case "jpg", "jpeg": "image/jpeg"
-        case "png": "image/png"
-        default: "application/octet-stream"
-        }
-    }
 
     /// The nginx locations that serve this store's objects (`promptreel media nginx`): each proxies the presigned
     /// URL the app hands it to the endpoint, with the Host it was signed for and no Authorization of the caller's;

@@ -53,9 +53,11 @@ public final class Connection {
 
     public var isHealthy: Bool { PQstatus(raw) == CONNECTION_OK }
 
-    /// Re-establishes a broken connection (after a server restart); cheap when it is fine.
+    /// Re-establishes a broken connection (after a server restart or a failover); cheap when it is fine. A
+    /// connection the server closed while it sat idle is noticed here, before a request's first statement fails on
+    /// it: libpq's socket is non-blocking, so reading what is pending costs one system call and no round trip.
     public func reconnectIfNeeded() throws(DatabaseError) {
-        if PQstatus(raw) == CONNECTION_OK { return }
+        if PQstatus(raw) == CONNECTION_OK && PQconsumeInput(raw) == 1 { return }
         prepared = [:]  // a new server session knows none of them
         PQreset(raw)
         guard PQstatus(raw) == CONNECTION_OK else { throw .unavailable(Connection.message(raw)) }

@@ -165,21 +165,11 @@ package struct MediaMigration {
             }
             try FileManager.default.copyItem(atPath: file, toPath: staged)
         }
-        try target.put(file: staged, key: key, contentType: Self.contentType(key))
+        try target.put(file: staged, key: key, contentType: MediaStores.contentType(of: key))
         guard try target.list(prefix: key).first(where: { $0.key == key })?.bytes == size else {
             throw MediaStoreError(
                 .transient, code: "BadDigest", "\(key): the copy in \(target.name) is not \(size) bytes")
         }
         return size
-    }
-
-    static func contentType(_ key: String) -> String {
-        switch key.split(separator: ".").last {
-        case "mp4": "video/mp4"
-        case "webp": "image/webp"
-        case "jpg", "jpeg": "image/jpeg"
-        case "png": "image/png"
-        default: "application/octet-stream"
-        }
     }
 }

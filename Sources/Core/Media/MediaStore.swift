@@ -140,6 +140,17 @@ package struct MediaStores: Sendable {
         }
     }
 
+    /// The type an object of PromptReel's is stored with, from its name (keys are PromptReel's own).
+    package static func contentType(of key: String) -> String {
+        switch key.split(separator: ".").last {
+        case "mp4": "video/mp4"
+        case "webp": "image/webp"
+        case "jpg", "jpeg": "image/jpeg"
+        case "png": "image/png"
+        default: "application/octet-stream"
+        }
+    }
+
     /// The local store alone, at `directory`.
     package static func local(_ directory: String) -> MediaStores {
         MediaStores(current: LocalMediaStore(directory: directory))

@@ -73,14 +73,16 @@ def pair():
     as_postgres(pg_bin("initdb"), "-D", primary.data, "-U", "postgres", "--auth=trust", "-E", "UTF8",
                 "--locale=C.UTF-8")
     with open(os.path.join(primary.data, "postgresql.conf"), "a") as conf:
-        conf.write("wal_level = replica\nmax_wal_senders = 5\nsynchronous_commit = on\n"
-                   "synchronous_standby_names = 'standby'\nfsync = off\n")
+        conf.write("wal_level = replica\nmax_wal_senders = 5\nsynchronous_commit = on\nfsync = off\n")
     primary.start()
     primary.psql("CREATE DATABASE promptreel_failover")
     as_postgres(pg_bin("pg_basebackup"), "-h", primary.socket, "-p", primary.port, "-U", "postgres", "-D",
-                standby.data, "-R", "-X", "stream", "-d",
+                standby.data, "-R", "-X", "stream", "-c", "fast", "-d",
                 f"host={primary.socket} port={primary.port} user=postgres application_name=standby")
     standby.start()
+    # Synchronous from here on (earlier, a commit would wait for a standby not yet there).
+    primary.psql("ALTER SYSTEM SET synchronous_standby_names = 'standby'")
+    primary.psql("SELECT pg_reload_conf()")
     wait_until(lambda: primary.psql("SELECT sync_state FROM pg_stat_replication") == "sync", timeout=30,
                what="the standby to replicate synchronously")
     yield primary, standby

@@ -365,7 +365,9 @@ struct S3Client: Sendable {
                     StoredObject(
                         key: String(key.dropFirst(config.prefix.count)),
                         bytes: Int64(XMLText.value("Size", in: block) ?? "") ?? 0,
-                        modified: XMLText.value("LastModified", in: block).flatMap(HTTPDate.parseISO) ?? Date()))
+                        modified: XMLText.value("LastModified", in: block).flatMap(HTTPDate.parseISO) ?? Date(),
+                        etag: XMLText.value("ETag", in: block)?.trimmingCharacters(in: CharacterSet(charactersIn: "\""))
+                    ))
             }
             token =
                 XMLText.value("IsTruncated", in: text) == "true"

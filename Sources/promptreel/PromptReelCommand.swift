@@ -21,6 +21,8 @@ struct PromptReelCommand: ParsableCommand {
             ProvidersCommand.self,
             GenerationsCommand.self, RoundtableCommand.self, SoraCommand.self, MediaCommand.self, BudgetCommand.self,
             UsageCommand.self, SearchLanguageCommand.self, SecretsCommand.self, ImageToolCommand.self,
+            BackupCommand.self,
+            RestoreCommand.self,
         ])
 }
 

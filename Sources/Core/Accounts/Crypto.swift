@@ -72,6 +72,31 @@ public enum Crypto {
         return bytes
     }
 
+    /// The SHA-256 of a file's bytes, read a MiB at a time, as lower-case hex.
+    package static func sha256Hex(file path: String) throws -> String {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw FileUnreadable(path: path) }
+        defer { close(fd) }
+        var state = crypto_hash_sha256_state()
+        crypto_hash_sha256_init(&state)
+        var chunk = [UInt8](repeating: 0, count: 1 << 20)
+        while true {
+            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if n < 0 && errno == EINTR { continue }
+            guard n >= 0 else { throw FileUnreadable(path: path) }
+            if n == 0 { break }
+            crypto_hash_sha256_update(&state, chunk, UInt64(n))
+        }
+        var digest = [UInt8](repeating: 0, count: Int(crypto_hash_sha256_BYTES))
+        crypto_hash_sha256_final(&state, &digest)
+        return hex(digest)
+    }
+
+    package struct FileUnreadable: Error, CustomStringConvertible {
+        package let path: String
+        package var description: String { "cannot read \(path)" }
+    }
+
     /// Lower-case hexadecimal, two digits a byte (digests as S3 and people read them).
     public static func hex(_ bytes: [UInt8]) -> String {
         let digits = Array("0123456789abcdef".utf8)

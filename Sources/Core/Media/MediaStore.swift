@@ -21,10 +21,13 @@ package struct StoredObject: Sendable, Equatable {
     package let key: String
     package let bytes: Int64
     package let modified: Date
-    package init(key: String, bytes: Int64, modified: Date) {
+    /// A bucket's checksum of the object (its ETag); nil for a local file.
+    package let etag: String?
+    package init(key: String, bytes: Int64, modified: Date, etag: String? = nil) {
         self.key = key
         self.bytes = bytes
         self.modified = modified
+        self.etag = etag
     }
 }
 

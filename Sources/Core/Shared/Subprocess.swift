@@ -27,9 +27,11 @@ package enum Subprocess {
         }
     }
 
-    package static func run(_ executable: String, _ arguments: [String], timeoutSeconds: Double, maxOutput: Int = 4096)
-        -> Outcome
-    {
+    /// `environment`: variables the child gets besides `PATH` and `LC_ALL` (nothing else of ours is passed on).
+    package static func run(
+        _ executable: String, _ arguments: [String], timeoutSeconds: Double, maxOutput: Int = 4096,
+        environment: [String: String] = [:]
+    ) -> Outcome {
         var pipeEnds: [Int32] = [-1, -1]
         guard Self.closeOnExecPipe(&pipeEnds) == 0 else { return .cannotStart(errno) }
         let (readEnd, writeEnd) = (pipeEnds[0], pipeEnds[1])
@@ -55,7 +57,9 @@ package enum Subprocess {
         posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
 
         let argv = ([executable] + arguments).map { strdup($0) } + [nil]
-        let envp: [UnsafeMutablePointer<CChar>?] = [strdup("PATH=/usr/bin:/bin"), strdup("LC_ALL=C"), nil]
+        let variables: [String] =
+            ["PATH=/usr/bin:/bin", "LC_ALL=C"] + environment.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
+        let envp: [UnsafeMutablePointer<CChar>?] = variables.map { strdup($0) } + [nil]
         defer { (argv + envp).forEach { free($0) } }
         var pid: pid_t = 0
         let spawned = posix_spawn(&pid, executable, &actions, &attributes, argv, envp)

@@ -197,6 +197,50 @@ import Web
         }
     }
 
+    /// A worker removes only the queued folders of stores it has, and leaves another store's due for the worker
+    /// that has it (it once postponed them by an hour, so a bucket's deletions waited on a local-only worker).
+    @Test func deletionsOfAnotherStoreAreLeftDueForItsWorkers() throws {
+        let elsewhere = "s3://elsewhere-\(UUID().uuidString.prefix(8).lowercased())/x"
+        let mine = "local-\(UUID().uuidString.prefix(8).lowercased())"
+        let id = try video()
+        let g = try finished(videoID: id)
+        try db.execute(
+            """
+            INSERT INTO media_deletions (media_store, prefix) VALUES (\(elsewhere), \("\(g)/")), (\(mine), \("\(g)/"))
+            """)
+        struct Named: MediaStore {
+            let base: LocalMediaStore
+            let name: MediaStoreName
+            var scratchDirectory: String { base.scratchDirectory }
+            var summary: String { base.summary }
+            func put(file: String, key: String, contentType: String) throws(MediaStoreError) {
+                try base.put(file: file, key: key, contentType: contentType)
+            }
+            func put(bytes: [UInt8], key: String, contentType: String) throws(MediaStoreError) {
+                try base.put(bytes: bytes, key: key, contentType: contentType)
+            }
+            func refresh(_ key: String) throws(MediaStoreError) -> Bool { try base.refresh(key) }
+            func read(_ key: String, maxBytes: Int) throws(MediaStoreError) -> [UInt8] {
+                try base.read(key, maxBytes: maxBytes)
+            }
+            func withLocalFile<T>(_ key: String, _ body: (String) throws -> T) throws -> T {
+                try base.withLocalFile(key, body)
+            }
+            func remove(_ key: String) throws(MediaStoreError) { try base.remove(key) }
+            func list(prefix: String) throws(MediaStoreError) -> [StoredObject] { try base.list(prefix: prefix) }
+            func delivery(_ key: String, audience: MediaAudience, disposition: String?) -> MediaDelivery {
+                base.delivery(key, audience: audience, disposition: disposition)
+            }
+        }
+        let stores = MediaStores(current: Named(base: LocalMediaStore(directory: media), name: MediaStoreName(mine)))
+        #expect(try MediaDeletions.drain(db: db, stores: stores) >= 1)
+        #expect(!FileManager.default.fileExists(atPath: "\(media)/\(g)"))
+        let left = try db.execute(
+            "SELECT media_store, next_attempt_at <= now() AS due FROM media_deletions WHERE prefix = \("\(g)/")")
+        #expect(left.count == 1 && left[0].string("media_store") == elsewhere && left[0].bool("due"))
+        try db.execute("DELETE FROM media_deletions WHERE media_store = \(elsewhere)")
+    }
+
     @Test func theSweepRemovesWhatNoLiveRowPointsAt() throws {
         let live = try finished(videoID: try video("Live"))
         let doomedVideo = try video()

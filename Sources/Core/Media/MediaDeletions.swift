@@ -10,9 +10,12 @@ package enum MediaDeletions {
     /// fault is tried again with a backoff. Returns how many folders were removed.
     @discardableResult
     package static func drain(db: Connection, stores: MediaStores, limit: Int = 50) throws -> Int {
+        // Only the stores this process can reach: another host's worker removes the rest (never postponed here).
+        let names = stores.all.map(\.name.rawValue).joined(separator: "\n")
         let due = try db.execute(
             """
-            SELECT id, media_store, prefix, attempts FROM media_deletions WHERE next_attempt_at <= now()
+            SELECT id, media_store, prefix, attempts FROM media_deletions
+            WHERE next_attempt_at <= now() AND media_store = ANY(string_to_array(\(names), E'\\n'))
             ORDER BY next_attempt_at LIMIT \(limit)
             """)
         guard !due.isEmpty else { return 0 }
@@ -25,12 +28,7 @@ package enum MediaDeletions {
                 else { return }
                 let name = MediaStoreName(row.string("media_store"))
                 let prefix = row.string("prefix")
-                guard let store = stores.store(name) else {
-                    // A store this process cannot reach: another host's worker (or a later one) removes it.
-                    try db.execute(
-                        "UPDATE media_deletions SET next_attempt_at = now() + interval '1 hour' WHERE id = \(id)")
-                    return
-                }
+                guard let store = stores.store(name) else { return }  // (selected above: not expected)
                 var failure: MediaStoreError?
                 do throws(MediaStoreError) { try store.removeAll(prefix: prefix) } catch { failure = error }
                 guard let failure else {

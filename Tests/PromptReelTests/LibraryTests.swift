@@ -208,31 +208,7 @@ import Web
             """
             INSERT INTO media_deletions (media_store, prefix) VALUES (\(elsewhere), \("\(g)/")), (\(mine), \("\(g)/"))
             """)
-        struct Named: MediaStore {
-            let base: LocalMediaStore
-            let name: MediaStoreName
-            var scratchDirectory: String { base.scratchDirectory }
-            var summary: String { base.summary }
-            func put(file: String, key: String, contentType: String) throws(MediaStoreError) {
-                try base.put(file: file, key: key, contentType: contentType)
-            }
-            func put(bytes: [UInt8], key: String, contentType: String) throws(MediaStoreError) {
-                try base.put(bytes: bytes, key: key, contentType: contentType)
-            }
-            func refresh(_ key: String) throws(MediaStoreError) -> Bool { try base.refresh(key) }
-            func read(_ key: String, maxBytes: Int) throws(MediaStoreError) -> [UInt8] {
-                try base.read(key, maxBytes: maxBytes)
-            }
-            func withLocalFile<T>(_ key: String, _ body: (String) throws -> T) throws -> T {
-                try base.withLocalFile(key, body)
-            }
-            func remove(_ key: String) throws(MediaStoreError) { try base.remove(key) }
-            func list(prefix: String) throws(MediaStoreError) -> [StoredObject] { try base.list(prefix: prefix) }
-            func delivery(_ key: String, audience: MediaAudience, disposition: String?) -> MediaDelivery {
-                base.delivery(key, audience: audience, disposition: disposition)
-            }
-        }
-        let stores = MediaStores(current: Named(base: LocalMediaStore(directory: media), name: MediaStoreName(mine)))
+        let stores = MediaStores(current: LocalMediaStore(directory: media, name: MediaStoreName(mine)))
         #expect(try MediaDeletions.drain(db: db, stores: stores) >= 1)
         #expect(!FileManager.default.fileExists(atPath: "\(media)/\(g)"))
         let left = try db.execute(

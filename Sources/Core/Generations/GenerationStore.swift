@@ -325,11 +325,9 @@ package struct GenerationStore {
             let filter: Query = id.map { "AND id = \($0)" } ?? "AND true"
             let ofProvider: Query =
                 providers.map { "AND provider = ANY(\("{" + $0.joined(separator: ",") + "}")::text[])" } ?? "AND true"
-            // (Store names hold no control characters: a line break separates them.)
             let ofStore: Query =
-                stores.map {
-                    "AND media_store = ANY(string_to_array(\($0.map(\.rawValue).joined(separator: "\n")), E'\\n'))"
-                } ?? "AND true"
+                stores.map { "AND media_store = ANY(string_to_array(\(MediaStoreName.lines($0)), E'\\n'))" }
+                ?? "AND true"
             let mine: Query = "\(fragment: ofProvider) \(fragment: ofStore)"
             let open: Query =
                 if case .submit = claim {

@@ -6,9 +6,13 @@ import Glibc
 
 package struct LocalMediaStore: MediaStore {
     package let directory: String
-    package let name = MediaStoreName.local
+    package let name: MediaStoreName
 
-    package init(directory: String) { self.directory = directory }
+    /// `name`: what rows call it (`local`, the media directory, unless an operator or a test names another).
+    package init(directory: String, name: MediaStoreName = .local) {
+        self.directory = directory
+        self.name = name
+    }
 
     package var scratchDirectory: String { directory + "/" + Self.scratchFolder }
     /// Not media: staging files, swept when an hour old.

@@ -11,7 +11,7 @@ package enum MediaDeletions {
     @discardableResult
     package static func drain(db: Connection, stores: MediaStores, limit: Int = 50) throws -> Int {
         // Only the stores this process can reach: another host's worker removes the rest (never postponed here).
-        let names = stores.all.map(\.name.rawValue).joined(separator: "\n")
+        let names = MediaStoreName.lines(stores.all.map(\.name))
         let due = try db.execute(
             """
             SELECT id, media_store, prefix, attempts FROM media_deletions

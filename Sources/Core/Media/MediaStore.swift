@@ -14,6 +14,9 @@ package struct MediaStoreName: Hashable, Sendable, CustomStringConvertible {
     package init(_ rawValue: String) { self.rawValue = rawValue }
     package var description: String { rawValue }
     package static let local = MediaStoreName("local")
+
+    /// Names as one SQL parameter for `= ANY(string_to_array($n, E'\n'))` (names hold no control characters).
+    package static func lines(_ names: [MediaStoreName]) -> String { names.map(\.rawValue).joined(separator: "\n") }
 }
 
 /// One object as a listing gives it.

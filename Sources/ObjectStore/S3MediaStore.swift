@@ -32,6 +32,10 @@ public struct S3MediaStore: MediaStore {
         unlink(file)
     }
 
+    package func put(copyOf file: String, key: String, contentType: String) throws(MediaStoreError) {
+        try client.upload(file: file, key: key, contentType: contentType)
+    }
+
     package func put(bytes: [UInt8], key: String, contentType: String) throws(MediaStoreError) {
         try client.upload(bytes: bytes, key: key, contentType: contentType)
     }
@@ -99,6 +103,8 @@ public struct S3MediaStore: MediaStore {
                     proxy_set_header Cookie "";
                     proxy_http_version 1.1;
                     proxy_set_header Connection "";
+                    # Streamed through memory buffers: a slow client never makes nginx spool a video to disk.
+                    proxy_max_temp_file_size 0;
             \(tls)\
                     proxy_hide_header x-amz-request-id;
                     proxy_hide_header x-amz-id-2;

@@ -32,6 +32,17 @@ package struct LocalMediaStore: MediaStore {
         do { try MediaFiles.place(file, at: key, in: directory) } catch { throw Self.failure("cannot store \(key)") }
     }
 
+    package func put(copyOf file: String, key: String, contentType: String) throws(MediaStoreError) {
+        // Copied beside its place first, so a reader never sees half a file.
+        MediaFiles.makeFolder(scratchDirectory)
+        let staged = scratchDirectory + "/copy-\(getpid())-\(UInt32.random(in: .min ... .max))"
+        defer { unlink(staged) }
+        do { try FileManager.default.copyItem(atPath: file, toPath: staged) } catch {
+            throw Self.failure("cannot copy \(file)")
+        }
+        try put(file: staged, key: key, contentType: contentType)
+    }
+
     package func put(bytes: [UInt8], key: String, contentType: String) throws(MediaStoreError) {
         do { try MediaFiles.write(bytes, to: key, in: directory) } catch { throw Self.failure("cannot write \(key)") }
     }

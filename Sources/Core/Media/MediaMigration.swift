@@ -155,17 +155,10 @@ package struct MediaMigration {
             _ = try target.refresh(key)  // the sweep's hour starts again until the row names it
             return 0
         }
-        MediaFiles.makeFolder(target.scratchDirectory)
-        let staged = target.scratchDirectory + "/migrate-\(getpid())-\(UInt32.random(in: .min ... .max))"
-        defer { unlink(staged) }
+        // A copy: the source's own file must stay where it is until the row moves.
         try source.withLocalFile(key) { file in
-            // A copy: the source's own file must stay where it is until the row moves.
-            guard FileManager.default.isReadableFile(atPath: file) else {
-                throw MediaStoreError(.refused, "cannot read \(key)")
-            }
-            try FileManager.default.copyItem(atPath: file, toPath: staged)
+            try target.put(copyOf: file, key: key, contentType: MediaStores.contentType(of: key))
         }
-        try target.put(file: staged, key: key, contentType: MediaStores.contentType(of: key))
         guard try target.list(prefix: key).first(where: { $0.key == key })?.bytes == size else {
             throw MediaStoreError(
                 .transient, code: "BadDigest", "\(key): the copy in \(target.name) is not \(size) bytes")

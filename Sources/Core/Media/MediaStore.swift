@@ -77,6 +77,8 @@ package protocol MediaStore: Sendable {
     /// Stores a complete local file under `key`, consuming it (renamed into place, or uploaded, verified and
     /// removed). A reader never sees half an object.
     func put(file: String, key: String, contentType: String) throws(MediaStoreError)
+    /// Stores a copy of a local file under `key`, leaving the file where it is (a migration's source).
+    func put(copyOf file: String, key: String, contentType: String) throws(MediaStoreError)
     /// Stores these bytes under `key`.
     func put(bytes: [UInt8], key: String, contentType: String) throws(MediaStoreError)
     /// Whether `key` exists; when it does its age starts again, so the sweep spares it for an hour (a row about

@@ -8,6 +8,7 @@ import CSodium
 import Core
 import Foundation
 import HTTPClient
+import Synchronization
 
 /// One libcurl handle per call at a time: idle handles wait in a pool (connections kept alive), so threads
 /// share none while one is in use.
@@ -249,10 +250,14 @@ struct S3Client: Sendable {
         do throws(MediaStoreError) {
             var offset: Int64 = 0
             var number = 1
+            // Each part's MD5 is computed on another core while the part before it is on the wire.
+            var next = PartDigest(file: file, offset: 0, length: min(partSize, size))
             while offset < size {
                 let length = min(partSize, size - offset)
-                guard let md5 = MD5.digest(file: file, offset: offset, length: length) else {
-                    throw MediaStoreError(.refused, "cannot read \(file) whole")
+                guard let md5 = next.wait() else { throw MediaStoreError(.refused, "cannot read \(file) whole") }
+                if offset + length < size {
+                    next = PartDigest(
+                        file: file, offset: offset + length, length: min(partSize, size - offset - length))
                 }
                 // A part is tried again by `call` (and a wrong ETag makes it transient: sent again too).
                 var tries = 0
@@ -421,5 +426,25 @@ enum HTTPDate {
         t.tm_min = Int32(minute)
         t.tm_sec = Int32(second)
         return Date(timeIntervalSince1970: Double(timegm(&t)))
+    }
+}
+
+/// The MD5 of a range of a file, computed on a thread of its own; `wait` returns it (nil: the file could not be read).
+private final class PartDigest: Sendable {
+    private let result = Mutex<[UInt8]?>(nil)
+    private let done = DispatchSemaphore(value: 0)
+
+    init(file: String, offset: Int64, length: Int64) {
+        DispatchQueue.global().async { [self] in
+            let digest = MD5.digest(file: file, offset: offset, length: length)
+            result.withLock { $0 = digest }
+            done.signal()
+        }
+    }
+
+    func wait() -> [UInt8]? {
+        done.wait()
+        done.signal()  // a second wait returns at once
+        return result.withLock { $0 }
     }
 }

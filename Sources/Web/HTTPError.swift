@@ -35,6 +35,8 @@ public struct HTTPError: Error, Sendable {
     public static let unauthorized = HTTPError(401, "unauthorized", "Sign in, or send a valid API token.")
     public static let csrf = HTTPError(
         403, "csrf_failed", "The form expired or was not sent from this site. Reload the page and try again.")
+    public static let readOnlyToken = HTTPError(
+        403, "read_only_token", "This API token may only read. Create a token with the full scope to make changes.")
     public static let methodNotAllowed = HTTPError(405, "method_not_allowed", "That method is not allowed here.")
     public static let tooLarge = HTTPError(413, "body_too_large", "The request body is too large.")
 }

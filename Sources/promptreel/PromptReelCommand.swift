@@ -238,7 +238,27 @@ struct Migrate: ParsableCommand {
 struct UserCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "user", abstract: "Manage users.",
-        subcommands: [Create.self, SetRole.self, Disable.self, Enable.self, Quota.self])
+        subcommands: [Create.self, SetRole.self, Disable.self, Enable.self, Quota.self, ResetLink.self])
+
+    struct ResetLink: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "reset-link",
+            abstract: "Print a one-time link (valid for an hour) with which the user chooses a new password.")
+        @OptionGroup var database: DatabaseOptions
+        @Option(help: "The user's email.") var email: String
+        @Option(
+            help: "The site's address as users reach it (default: $PROMPTREEL_PUBLIC_URL, else http://127.0.0.1:8080).")
+        var baseURL: String?
+
+        func run() throws {
+            Crypto.initialize()
+            let base =
+                baseURL ?? ProcessInfo.processInfo.environment["PROMPTREEL_PUBLIC_URL"] ?? "http://127.0.0.1:8080"
+            let token = try Accounts.createResetLink(database.connect(), email: email)
+            let trimmed = base.hasSuffix("/") ? String(base.dropLast()) : base
+            print("\(trimmed)/password-reset?token=\(token)")
+        }
+    }
 
     struct Create: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -319,10 +339,12 @@ struct TokenCommand: ParsableCommand {
         @OptionGroup var database: DatabaseOptions
         @Option(help: "The user's email.") var email: String
         @Option(help: "A name to recognise the token by.") var name: String = "cli"
+        @Option(help: "read (refused on every change) or full.") var scope: String = "full"
 
         func run() throws {
             Crypto.initialize()
-            print(try Accounts.createToken(database.connect(), email: email, name: name))
+            guard let scope = TokenScope(rawValue: scope) else { throw ValidationError("--scope must be read or full") }
+            print(try Accounts.createToken(database.connect(), email: email, name: name, scope: scope))
         }
     }
 }

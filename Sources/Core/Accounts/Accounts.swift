@@ -41,11 +41,21 @@ public enum Accounts {
     }
 
     /// Creates a personal API token and returns it; only its hash is stored.
-    public static func createToken(_ db: Connection, email: String, name: String) throws -> String {
+    public static func createToken(_ db: Connection, email: String, name: String, scope: TokenScope = .full) throws
+        -> String
+    {
         let store = Store(db: db)
         guard let (user, _, _) = try store.userWithPassword(email: email) else { throw Failure.noSuchUser }
         let token = "pr_" + Crypto.randomToken()
-        try store.createAPIToken(userID: user.id, name: name, tokenHash: Crypto.sha256(token))
+        try store.createAPIToken(userID: user.id, name: name, tokenHash: Crypto.sha256(token), scope: scope)
+        return token
+    }
+
+    /// A one-time link (an hour) that sets the user's password; only its hash is kept. Returns the token.
+    public static func createResetLink(_ db: Connection, email: String) throws -> String {
+        guard let id = try Store(db: db).userID(email: email),
+            let token = try AccountStore(db: db, idleSeconds: 0).createReset(userID: id, by: nil)
+        else { throw Failure.noSuchUser }
         return token
     }
 

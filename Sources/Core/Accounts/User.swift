@@ -4,6 +4,12 @@ public enum Role: String, Sendable, CaseIterable {
     case member, admin
 }
 
+/// What an API token may do: `read` answers only GET (and HEAD); `full` everything its user may. A browser
+/// session is always `full`.
+public enum TokenScope: String, Sendable, CaseIterable {
+    case read, full
+}
+
 /// A signed-in account, as a request and a service see it.
 package struct User: Sendable {
     package let id: ID<User>
@@ -11,6 +17,8 @@ package struct User: Sendable {
     package var role: Role = .member
     /// The account preference "Refresh pages automatically" (read with the session; pages only).
     package var refreshPages = true
+    /// What the credential this request came with may do (a read-only API token: only read).
+    package var scope = TokenScope.full
     package var isAdmin: Bool { role == .admin }
 
     package init(id: ID<User>, email: String, role: Role = .member, refreshPages: Bool = true) {

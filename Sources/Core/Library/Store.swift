@@ -78,6 +78,7 @@ package struct LatestGeneration: Sendable {
 package struct APIToken: Sendable {
     package let id: ID<APIToken>
     package let name: String
+    package let scope: TokenScope
     package let createdAt: Timestamp
     package let lastUsedAt: Timestamp?
 }
@@ -131,32 +132,38 @@ package struct Store {
         ).first.map { (Store.user($0), $0.string("password_hash"), $0.bool("disabled")) }
     }
 
-    package func createSession(tokenHash: [UInt8], userID: ID<User>, seconds: Int) throws {
+    package func createSession(tokenHash: [UInt8], userID: ID<User>, seconds: Int, address: String) throws {
         try db.execute(
             """
-            INSERT INTO sessions (token_hash, user_id, expires_at)
-            VALUES (\(Bytes(tokenHash)), \(userID), now() + make_interval(secs => \(seconds)))
+            INSERT INTO sessions (token_hash, user_id, expires_at, address)
+            VALUES (\(Bytes(tokenHash)), \(userID), now() + make_interval(secs => \(seconds)), \(address))
             """)
     }
 
-    package func userForSession(_ token: String) throws -> User? {
-        try session(hash: Crypto.sha256(token))?.user
-    }
-
-    /// The session's user and how many seconds it has left (by the database's clock), if it is live
-    /// and its user is not disabled.
-    package func session(hash: [UInt8]) throws -> (user: User, secondsLeft: Double)? {
-        try db.execute(
-            """
-            SELECT u.id, u.email, u.role, u.refresh_pages, extract(epoch FROM s.expires_at - now())::float8 AS left
-            FROM sessions s JOIN users u ON u.id = s.user_id
-            WHERE s.token_hash = \(Bytes(hash)) AND s.expires_at > now() AND u.disabled_at IS NULL
-            """
-        ).first.map { row in
-            var user = Store.user(row)
-            user.refreshPages = row.bool("refresh_pages")
-            return (user, Double(row.string("left")) ?? 0)
+    /// The session's user and how many seconds it has left (by the database's clock: the sooner of its absolute
+    /// expiry and `idleSeconds` from now), if it is live — seen within `idleSeconds` — and its user is not
+    /// disabled. Seeing it is recorded (time and address) at most once a minute: not a write per request.
+    package func session(hash: [UInt8], idleSeconds: Int, address: String) throws -> (user: User, secondsLeft: Double)?
+    {
+        guard
+            let row = try db.execute(
+                """
+                SELECT u.id, u.email, u.role, u.refresh_pages, s.id AS session_id,
+                       extract(epoch FROM least(s.expires_at - now(), make_interval(secs => \(idleSeconds))))::float8 AS left,
+                       s.last_seen_at < now() - interval '1 minute' AS stale
+                FROM sessions s JOIN users u ON u.id = s.user_id
+                WHERE s.token_hash = \(Bytes(hash)) AND s.expires_at > now()
+                  AND s.last_seen_at > now() - make_interval(secs => \(idleSeconds)) AND u.disabled_at IS NULL
+                """
+            ).first
+        else { return nil }
+        if row.bool("stale") {
+            try db.execute(
+                "UPDATE sessions SET last_seen_at = now(), address = \(address) WHERE id = \(row.int("session_id"))")
         }
+        var user = Store.user(row)
+        user.refreshPages = row.bool("refresh_pages")
+        return (user, Double(row.string("left")) ?? 0)
     }
 
     /// The account preference "Refresh pages automatically". An UPDATE on users: the 0007 trigger drops
@@ -174,15 +181,22 @@ package struct Store {
     package struct UserRow {
         package let user: User
         package let disabled: Bool
+        package let deleted: Bool
         package let createdAt: Timestamp
     }
 
     package func users() throws -> [UserRow] {
         try db.execute(
             """
-            SELECT id, email, role, disabled_at IS NOT NULL AS disabled, iso(created_at) AS created_at FROM users ORDER BY id
+            SELECT id, email, role, disabled_at IS NOT NULL AS disabled, deleted_at IS NOT NULL AS deleted,
+                   iso(created_at) AS created_at
+            FROM users ORDER BY id
             """
-        ).map { UserRow(user: Store.user($0), disabled: $0.bool("disabled"), createdAt: $0.timestamp("created_at")) }
+        ).map {
+            UserRow(
+                user: Store.user($0), disabled: $0.bool("disabled"), deleted: $0.bool("deleted"),
+                createdAt: $0.timestamp("created_at"))
+        }
     }
 
     /// Changes a user's role; nil when there is no such user. The users trigger drops cached sessions and tokens.
@@ -307,9 +321,11 @@ package struct Store {
 
     // MARK: API tokens
 
-    package func createAPIToken(userID: ID<User>, name: String, tokenHash: [UInt8]) throws {
+    package func createAPIToken(userID: ID<User>, name: String, tokenHash: [UInt8], scope: TokenScope) throws {
         try db.execute(
-            "INSERT INTO api_tokens (user_id, name, token_hash) VALUES (\(userID), \(name), \(Bytes(tokenHash)))")
+            """
+            INSERT INTO api_tokens (user_id, name, token_hash, scope) VALUES (\(userID), \(name), \(Bytes(tokenHash)), \(scope.rawValue))
+            """)
     }
 
     package func userForAPIToken(_ token: String) throws -> User? {
@@ -317,7 +333,7 @@ package struct Store {
         guard
             let row = try db.execute(
                 """
-                SELECT u.id, u.email, u.role, t.id AS token_id,
+                SELECT u.id, u.email, u.role, t.id AS token_id, t.scope,
                        (t.last_used_at IS NULL OR t.last_used_at < now() - interval '1 minute') AS stale
                 FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = \(hash) AND u.disabled_at IS NULL
                 """
@@ -327,7 +343,9 @@ package struct Store {
         if row.bool("stale") {
             try db.execute("UPDATE api_tokens SET last_used_at = now() WHERE id = \(row.int("token_id"))")
         }
-        return Store.user(row)
+        var user = Store.user(row)
+        user.scope = TokenScope(rawValue: row.string("scope")) ?? .read
+        return user
     }
 
     /// One page of the user's tokens, newest first.
@@ -336,12 +354,13 @@ package struct Store {
         return Page(
             rows: try db.execute(
                 """
-                SELECT id, name, iso(created_at) AS created_at, iso(last_used_at) AS last_used_at
+                SELECT id, name, scope, iso(created_at) AS created_at, iso(last_used_at) AS last_used_at
                 FROM api_tokens WHERE user_id = \(userID) AND \(fragment: keyset.condition) ORDER BY \(fragment: keyset.order)
                 """
             ).map {
                 APIToken(
-                    id: $0.id("id"), name: $0.string("name"), createdAt: $0.timestamp("created_at"),
+                    id: $0.id("id"), name: $0.string("name"), scope: TokenScope(rawValue: $0.string("scope")) ?? .read,
+                    createdAt: $0.timestamp("created_at"),
                     lastUsedAt: $0.optionalTimestamp("last_used_at"))
             },
             request: page)

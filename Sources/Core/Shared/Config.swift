@@ -9,6 +9,8 @@ public struct AppConfig: Sendable {
     public var signupEnabled: Bool
     /// Browser sessions last this long.
     public var sessionSeconds: Int
+    /// A session unseen for this long ends (`PROMPTREEL_SESSION_IDLE_DAYS`, 1–30, default 7).
+    public var sessionIdleSeconds = 7 * 86_400
     /// Failed log-ins allowed per account and per address within `loginWindowMinutes`.
     public var loginFailuresPerAccount: Int
     public var loginFailuresPerAddress: Int
@@ -61,6 +63,9 @@ public struct AppConfig: Sendable {
         }
         if let n = env["PROMPTREEL_SIGNUPS_PER_ADDRESS_PER_HOUR"].flatMap({ Int($0) }), n > 0 {
             config.signupsPerAddressPerHour = n
+        }
+        if let days = env["PROMPTREEL_SESSION_IDLE_DAYS"].flatMap({ Int($0) }), (1...30).contains(days) {
+            config.sessionIdleSeconds = days * 86_400
         }
         config.providerIsSimulator = env["PROMPTREEL_PROVIDER"] == "simulator"
         config.engine = EngineConfig.fromEnvironment(env, defaultMedia: ".local/media")

@@ -27,7 +27,8 @@ package struct UsageStore {
                    sum(i.gpu_seconds)::text AS gpu_seconds,
                    percentile_cont(0.5) WITHIN GROUP (ORDER BY i.finish_seconds) AS p50,
                    percentile_cont(0.95) WITHIN GROUP (ORDER BY i.finish_seconds) AS p95
-            FROM (SELECT u.*, (u.created_at AT TIME ZONE 'UTC')::date AS day, p.name AS project_name, us.email
+            FROM (SELECT u.*, (u.created_at AT TIME ZONE 'UTC')::date AS day, p.name AS project_name,
+                         CASE WHEN us.deleted_at IS NULL THEN us.email ELSE 'deleted user #' || us.id END AS email
                   FROM usage_items u
                   LEFT JOIN projects p ON p.id = u.project_id
                   JOIN users us ON us.id = u.user_id

@@ -133,9 +133,13 @@ enum AccountPages {
     static func createToken(_ c: inout Context) throws -> Response {
         let user = try c.requireUser()
         do {
-            let name = try Field.text(try c.form()["name"], name: "name", max: 100, required: true)
+            let form = try c.form()
+            let name = try Field.text(form["name"], name: "name", max: 100, required: true)
+            guard let scope = TokenScope(rawValue: form["scope"] ?? TokenScope.full.rawValue) else {
+                throw InvalidInput(field: "scope", "must be read or full")
+            }
             let token = "pr_" + Crypto.randomToken()
-            try c.store.createAPIToken(userID: user.id, name: name, tokenHash: Crypto.sha256(token))
+            try c.store.createAPIToken(userID: user.id, name: name, tokenHash: Crypto.sha256(token), scope: scope)
             // Shown once, on this response only; never stored in clear or put in a redirect.
             return try accountPage(&c, user: user, newToken: token, error: nil, status: 201)
         } catch let error as InvalidInput {
@@ -194,13 +198,15 @@ enum AccountPages {
             ? (c.config.signupEnabled
                 ? "<p>New here? <a href=\"\(Route.accounts(.signup).path)\">Create an account</a>.</p>" : .empty)
             : "<p>Have an account? <a href=\"\(Route.accounts(.login).path)\">Log in</a>.</p>"
+        let forgot: HTML =
+            login ? "<p><a href=\"\(Route.accounts(.forgotPassword).path)\">Forgot your password?</a></p>" : .empty
         let body: HTML = """
             <section class="narrow"><h1>\(title)</h1>\(Views.errorBox(error))
             <form method="post" action="\(action)">\(Views.csrfField(c))
             \(Views.textField("Email", name: "email", value: email, type: "email", required: true, maxLength: 254, autocomplete: "email"))
             \(Views.textField("Password", name: "password", type: "password", required: true, autocomplete: login ? "current-password" : "new-password"))\(login ? HTML.empty : "<p class=\"muted\">At least \(PasswordStrength.minimumLength) characters, not a dictionary word or a simple pattern.</p>")
             <button type="submit">\(title)</button>
-            </form>\(other)</section>
+            </form>\(forgot)\(other)</section>
             """
         return .html(Views.layout(title, c, body: body), status: status)
     }
@@ -220,7 +226,7 @@ enum AccountPages {
             } ?? .empty
         let rows: [HTML] = tokens.map { t in
             """
-            <tr><td>\(t.name)</td><td>\(Views.when(t.createdAt))</td><td>\(t.lastUsedAt.map(Views.when) ?? "never")</td>
+            <tr><td>\(t.name)</td><td>\(t.scope == .read ? "read only" : "full")</td><td>\(Views.when(t.createdAt))</td><td>\(t.lastUsedAt.map(Views.when) ?? "never")</td>
             <td><form method="post" action="\(Route.accounts(.deleteToken(t.id)).path)">\(Views.csrfField(c))<button type="submit" class="danger">Revoke</button></form></td></tr>
             """
         }
@@ -228,7 +234,7 @@ enum AccountPages {
             tokens.isEmpty
             ? "<p class=\"muted\">No tokens yet.</p>"
             : """
-            <table><thead><tr><th scope="col">Name</th><th scope="col">Created</th><th scope="col">Last used</th><th scope="col"><span class="visually-hidden">Actions</span></th></tr></thead>
+            <table><thead><tr><th scope="col">Name</th><th scope="col">Scope</th><th scope="col">Created</th><th scope="col">Last used</th><th scope="col"><span class="visually-hidden">Actions</span></th></tr></thead>
             <tbody>\(rows)</tbody></table>
             """ + page.links(path: Route.accounts(.account).path, \.id, list: .tokens, scope: 0, userID: user.id)
         let body: HTML = """
@@ -241,7 +247,10 @@ enum AccountPages {
             \(table)
             <form method="post" action="\(Route.accounts(.tokens).path)" class="row">\(Views.csrfField(c))
             \(Views.textField("Token name", name: "name", required: true, maxLength: 100))
+            <label>Scope <select name="scope"><option value="full" selected>full: read and change</option>\
+            <option value="read">read only: refused on every change</option></select></label>
             <button type="submit">Create token</button></form>
+            \(try AccountSecurityPages.sections(c, user: user))
             """
         return .html(Views.layout("Account", c, body: body), status: status)
     }

@@ -13,17 +13,41 @@ enum AdminPages {
         return try usersPage(&c, admin: admin, error: nil, status: 200)
     }
 
-    /// POST `action=disable|enable`, or `action=role` with `role=member|admin`. An admin cannot
-    /// disable or demote themselves, so an instance always keeps the admin who is using it.
+    /// The link a reset token opens, on the host this admin is using.
+    static func resetLink(_ c: Context, token: String) -> String {
+        let host = c.request.header("host") ?? "localhost"
+        return (c.request.isHTTPS ? "https://" : "http://") + host + Route.accounts(.passwordReset).path + "?token="
+            + token
+    }
+
+    /// POST `action=disable|enable`, `action=role` with `role=member|admin`, `action=reset-link` (the page shows a
+    /// one-time link, once) or `action=delete`. An admin cannot disable, demote or delete themselves here, so an
+    /// instance always keeps the admin who is using it (their own account page deletes it).
     static func change(_ c: inout Context, id: ID<User>) throws -> Response {
         let admin = try c.requireAdmin()
         let form = try c.form()
         let action = form["action"] ?? ""
-        if id == admin.id, action != "enable", !(action == "role" && form["role"] == Role.admin.rawValue) {
-            return try usersPage(&c, admin: admin, error: "You cannot disable or demote your own account.", status: 422)
+        if id == admin.id,
+            ["disable", "delete"].contains(action) || (action == "role" && form["role"] != Role.admin.rawValue)
+        {
+            return try usersPage(
+                &c, admin: admin, error: "You cannot disable, demote or delete your own account here.", status: 422)
         }
         do {
             switch action {
+            case "reset-link":
+                guard let token = try AccountSecurityPages.accounts(c).createReset(userID: id, by: admin.id) else {
+                    throw Accounts.Failure.noSuchUser
+                }
+                Log.info("password reset link made", ["user_id": "\(id)", "by": "\(admin.id)"])
+                return try usersPage(
+                    &c, admin: admin, error: nil, status: 201, resetLink: (id, resetLink(c, token: token)))
+            case "delete":
+                if let refusal = try AccountSecurityPages.deleteAccount(c, userID: id) {
+                    return try usersPage(&c, admin: admin, error: refusal, status: 409)
+                }
+                Log.info("account deleted by an admin", ["user_id": "\(id)", "by": "\(admin.id)"])
+                c.setFlash("Account deleted.")
             case "disable", "enable":
                 try Accounts.setDisabled(c.db, userID: id, disabled: action == "disable", cache: c.cache)
                 c.setFlash(
@@ -35,7 +59,7 @@ enum AdminPages {
                 try Accounts.setRole(c.db, userID: id, role: role, cache: c.cache)
                 c.setFlash("Role changed to \(role.rawValue).")
             default:
-                throw InvalidInput(field: "action", "must be disable, enable or role")
+                throw InvalidInput(field: "action", "must be disable, enable, role, reset-link or delete")
             }
         } catch Accounts.Failure.noSuchUser {
             throw HTTPError.notFound("No such user.")
@@ -49,14 +73,32 @@ enum AdminPages {
         return .redirect(to: Route.admin(.adminUsers).path)
     }
 
-    static func usersPage(_ c: inout Context, admin: User, error: String?, status: Int) throws -> Response {
+    static func usersPage(
+        _ c: inout Context, admin: User, error: String?, status: Int, resetLink: (ID<User>, String)? = nil
+    ) throws -> Response {
         let rows: [HTML] = try c.store.users().map { row in
             let u = row.user
+            if row.deleted {
+                return """
+                    <tr><td>\(AccountStore.deletedUserName) (#\(u.id))</td><td></td><td>deleted</td>\
+                    <td>\(Views.when(row.createdAt))</td><td></td></tr>
+                    """
+            }
             let other: Role = u.isAdmin ? .member : .admin
             let toggle = row.disabled ? "enable" : "disable"
+            let link: HTML =
+                resetLink?.0 == u.id
+                ? """
+                <div class="notice" role="status"><p>A one-time link for \(u.email), valid for an hour. Copy it now: it will not be shown again.</p>
+                <p><code class="token">\(resetLink?.1 ?? "")</code></p></div>
+                """ : .empty
+            let reset: HTML = """
+                <form method="post" action="\(Route.admin(.adminUser(u.id)).path)" class="inline">\(Views.csrfField(c))\
+                <input type="hidden" name="action" value="reset-link"><button type="submit">Reset link</button></form>\(link)
+                """
             let actions: HTML =
                 u.id == admin.id
-                ? "<span class=\"muted\">you</span>"
+                ? "<span class=\"muted\">you</span> \(reset)"
                 : """
                 <form method="post" action="\(Route.admin(.adminUser(u.id)).path)" class="inline">\(Views.csrfField(c))\
                 <input type="hidden" name="action" value="role"><input type="hidden" name="role" value="\(other.rawValue)">\
@@ -64,6 +106,10 @@ enum AdminPages {
                 <form method="post" action="\(Route.admin(.adminUser(u.id)).path)" class="inline">\(Views.csrfField(c))\
                 <input type="hidden" name="action" value="\(toggle)">\
                 <button type="submit"\(row.disabled ? HTML.empty : " class=\"danger\"")>\(row.disabled ? "Enable" : "Disable")</button></form>
+                \(reset)
+                <form method="post" action="\(Route.admin(.adminUser(u.id)).path)" class="inline">\(Views.csrfField(c))\
+                <input type="hidden" name="action" value="delete">\
+                <button type="submit" class="danger" aria-label="Delete the account \(u.email)">Delete</button></form>
                 """
             return """
                 <tr><td>\(u.email)</td><td>\(u.role.rawValue)</td><td>\(row.disabled ? "disabled" : "active")</td>\
@@ -72,7 +118,9 @@ enum AdminPages {
         }
         let body: HTML = """
             <h1>Users</h1>\(Views.errorBox(error))
-            <p>Disabling a user ends their sessions and stops their API tokens at once. <a href="\(Route.admin(.adminBudgets).path)">Budgets</a></p>
+            <p>Disabling a user ends their sessions and stops their API tokens at once. A reset link lets a user choose \
+            a new password (once, within an hour). Deleting an account deletes its projects and keeps what it spent, \
+            under "\(AccountStore.deletedUserName)". <a href="\(Route.admin(.adminBudgets).path)">Budgets</a></p>
             <table><thead><tr><th scope="col">Email</th><th scope="col">Role</th><th scope="col">Status</th>\
             <th scope="col">Created</th><th scope="col"><span class="visually-hidden">Actions</span></th></tr></thead>
             <tbody>\(rows)</tbody></table>

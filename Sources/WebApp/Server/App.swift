@@ -68,6 +68,7 @@ public final class App {
             var context = try Context(request: request, db: database(), config: config, cache: cache, formKeys: keys)
             try context.authenticate(api: ErrorPages.isAPI(request), allowBearer: route.acceptsBearer)
             userID = context.user?.id
+            if context.user?.scope == .read, method != .get { throw HTTPError.readOnlyToken }
             if method == .post, !ErrorPages.isAPI(request) { try context.checkCSRF(reload: freshFormKeys) }
             var response = try handler(&context)
             context.finish(&response)

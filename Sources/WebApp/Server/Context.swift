@@ -82,9 +82,14 @@ struct Context {
                 return
             }
             let epoch = cache?.epoch ?? 0
-            guard let session = try store.session(hash: hash) else { return }
+            guard
+                let session = try store.session(
+                    hash: hash, idleSeconds: config.sessionIdleSeconds, address: request.remoteAddress)
+            else { return }
             user = session.user
-            cache?.store(session: hash, .init(user: session.user, expiresAt: now + session.secondsLeft), readAt: epoch)
+            // Kept at most five minutes, so the database sees the session (its last-seen time) that often.
+            cache?.store(
+                session: hash, .init(user: session.user, expiresAt: now + min(session.secondsLeft, 300)), readAt: epoch)
         }
     }
 
@@ -183,12 +188,17 @@ struct Context {
     /// Starts a session: a fresh token, stored hashed, and a CSRF token bound to it.
     mutating func signIn(_ user: User) throws {
         let token = Crypto.randomToken()
-        try store.createSession(tokenHash: Crypto.sha256(token), userID: user.id, seconds: config.sessionSeconds)
+        try store.createSession(
+            tokenHash: Crypto.sha256(token), userID: user.id, seconds: config.sessionSeconds,
+            address: request.remoteAddress)
         outgoingCookies.append(
             Cookie(name: Context.sessionCookie, value: token, maxAge: config.sessionSeconds, secure: request.isHTTPS))
         self.user = user
         csrfToken = formKeys?.token(seed: csrfSeed, session: token) ?? ""
     }
+
+    /// The hash of the session this request came with (to tell it apart on the account page).
+    var sessionHash: [UInt8]? { request.cookies[Context.sessionCookie].map { Crypto.sha256($0) } }
 
     mutating func signOut() throws {
         if let token = request.cookies[Context.sessionCookie] {

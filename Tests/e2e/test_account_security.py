@@ -216,4 +216,6 @@ def test_an_admin_deletes_another_account_but_not_their_own_here():
     r = admin.post(f"/admin/users/{uid}", {"action": "delete"})
     assert r.status_code == 200 and "Account deleted" in r.text
     assert victim.get("/account", allow_redirects=False).status_code == 303
-    assert admin.post(f"/admin/users/{uid}", {"action": "delete"}).status_code == 404
+    # A deleted account cannot be brought back, promoted or given a link: it is no account any more.
+    for change in ({"action": "delete"}, {"action": "enable"}, {"action": "role", "role": "admin"}, {"action": "reset-link"}):
+        assert admin.post(f"/admin/users/{uid}", change).status_code == 404, change

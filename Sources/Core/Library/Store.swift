@@ -202,8 +202,10 @@ package struct Store {
     /// Changes a user's role; nil when there is no such user. The users trigger drops cached sessions and tokens.
     package func setRole(userID: ID<User>, _ role: Role) throws -> User? {
         try keepingAnAdmin {
-            try db.execute("UPDATE users SET role = \(role.rawValue) WHERE id = \(userID) RETURNING id, email, role")
-                .first.map(Store.user)
+            try db.execute(
+                "UPDATE users SET role = \(role.rawValue) WHERE id = \(userID) AND deleted_at IS NULL RETURNING id, email, role"
+            )
+            .first.map(Store.user)
         }
     }
 
@@ -214,7 +216,8 @@ package struct Store {
         try keepingAnAdmin {
             let found = try !db.execute(
                 """
-                UPDATE users SET disabled_at = CASE WHEN \(disabled) THEN COALESCE(disabled_at, now()) END WHERE id = \(userID) RETURNING id
+                UPDATE users SET disabled_at = CASE WHEN \(disabled) THEN COALESCE(disabled_at, now()) END
+                WHERE id = \(userID) AND deleted_at IS NULL RETURNING id
                 """
             ).isEmpty
             if found, disabled {

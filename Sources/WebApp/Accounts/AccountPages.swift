@@ -29,13 +29,7 @@ enum AccountPages {
         let email = (form["email"] ?? "").trimmingWhitespace
         let password = form["password"] ?? ""
         let address = c.request.remoteAddress
-        let (perAccount, perAddress) = (c.config.loginFailuresPerAccount, c.config.loginFailuresPerAddress)
-        let wait = try c.store.admitLoginAttempt(email: email, address: address, minutes: c.config.loginWindowMinutes) {
-            f in
-            max(
-                retryAfter(failures: f.pair, limit: perAccount, since: f.pairSecondsSinceLast),
-                retryAfter(failures: f.address, limit: perAddress, since: f.addressSecondsSinceLast))
-        }
+        let wait = try admitPasswordAttempt(c, email: email)
         if wait > 0 {
             Log.info("login throttled for address \(address)", ["request_id": "\(c.request.requestID)"])
             var response = page(
@@ -62,8 +56,19 @@ enum AccountPages {
         return .redirect(to: safeNext(c.request.query["next"]))
     }
 
-    /// Seconds still to wait: none below the limit, then 30 s after the latest failure, doubling with
-    /// each failure past the limit, at most 15 minutes.
+    /// Counts a password attempt for (email, address) before the password is checked; the seconds the caller
+    /// must still wait (0: go on). Log-ins and every form that asks for the current password share it.
+    static func admitPasswordAttempt(_ c: Context, email: String) throws -> Int {
+        let (perAccount, perAddress) = (c.config.loginFailuresPerAccount, c.config.loginFailuresPerAddress)
+        return try c.store.admitLoginAttempt(
+            email: email, address: c.request.remoteAddress, minutes: c.config.loginWindowMinutes
+        ) { f in
+            max(
+                retryAfter(failures: f.pair, limit: perAccount, since: f.pairSecondsSinceLast),
+                retryAfter(failures: f.address, limit: perAddress, since: f.addressSecondsSinceLast))
+        }
+    }
+
     /// What the user's uploads take of their storage quota (distinct files: a copied video's image is one).
     static func storageLine(_ c: Context, user: User) throws -> HTML {
         let use = try ReferencePages.images(c).storageUse(userID: user.id)
@@ -71,6 +76,8 @@ enum AccountPages {
             "<p>Your uploads take <strong>\(Formatting.bytes(use.usedBytes))</strong> of your \(Formatting.bytes(use.quotaBytes)) storage quota.</p>"
     }
 
+    /// Seconds still to wait: none below the limit, then 30 s after the latest failure, doubling with
+    /// each failure past the limit, at most 15 minutes.
     static func retryAfter(failures: Int64, limit: Int, since: Double) -> Int {
         guard failures >= Int64(limit) else { return 0 }
         let doublings = min(failures - Int64(limit), 5)

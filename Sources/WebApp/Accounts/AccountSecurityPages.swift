@@ -46,23 +46,15 @@ enum AccountSecurityPages {
 
     /// Checks the user's current password, counted like a log-in (a wrong one is throttled the same way).
     /// Nil when it matches; else the error to show and its status.
-    static func checkPassword(_ c: inout Context, user: User, _ password: String) throws -> (String, Int)? {
-        let address = c.request.remoteAddress
-        let (perAccount, perAddress) = (c.config.loginFailuresPerAccount, c.config.loginFailuresPerAddress)
-        let wait = try c.store.admitLoginAttempt(
-            email: user.email, address: address, minutes: c.config.loginWindowMinutes
-        ) { f in
-            max(
-                AccountPages.retryAfter(failures: f.pair, limit: perAccount, since: f.pairSecondsSinceLast),
-                AccountPages.retryAfter(failures: f.address, limit: perAddress, since: f.addressSecondsSinceLast))
-        }
+    static func checkPassword(_ c: Context, user: User, _ password: String) throws -> (String, Int)? {
+        let wait = try AccountPages.admitPasswordAttempt(c, email: user.email)
         if wait > 0 {
             return ("Too many wrong passwords. Wait \(Formatting.duration(seconds: Int64(wait))) and try again.", 429)
         }
         guard let (_, hash, _) = try c.store.userWithPassword(email: user.email),
             Crypto.verifyPassword(password, hash: hash)
         else { return ("That is not your current password.", 403) }
-        try c.store.clearLoginFailures(email: user.email, address: address)
+        try c.store.clearLoginFailures(email: user.email, address: c.request.remoteAddress)
         return nil
     }
 
@@ -70,7 +62,7 @@ enum AccountSecurityPages {
     static func changePassword(_ c: inout Context) throws -> Response {
         let user = try c.requireUser()
         let form = try c.form()
-        if let (message, status) = try checkPassword(&c, user: user, form["current_password"] ?? "") {
+        if let (message, status) = try checkPassword(c, user: user, form["current_password"] ?? "") {
             return try AccountPages.accountPage(&c, user: user, newToken: nil, error: message, status: status)
         }
         do {
@@ -130,7 +122,7 @@ enum AccountSecurityPages {
 
     static func delete(_ c: inout Context) throws -> Response {
         let user = try c.requireUser()
-        if let (message, status) = try checkPassword(&c, user: user, try c.form()["password"] ?? "") {
+        if let (message, status) = try checkPassword(c, user: user, try c.form()["password"] ?? "") {
             return try deletePage(&c, user: user, error: message, status: status)
         }
         if let refusal = try deleteAccount(c, userID: user.id) {

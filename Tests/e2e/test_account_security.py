@@ -213,9 +213,15 @@ def test_an_admin_deletes_another_account_but_not_their_own_here():
     admin.get("/admin/users")
     r = admin.post(f"/admin/users/{user_id(admin_email)}", {"action": "delete"})
     assert r.status_code == 422 and "your own account" in r.text
+    # The first click asks again; only the confirmation deletes.
     r = admin.post(f"/admin/users/{uid}", {"action": "delete"})
+    assert r.status_code == 200 and f"Delete the account {email}?" in r.text and "cannot be undone" in r.text
+    from test_pages_valid import assert_valid
+    assert_valid(r.text, "the admin's deletion confirmation")
+    assert victim.get("/account", allow_redirects=False).status_code == 200
+    r = admin.post(f"/admin/users/{uid}", {"action": "delete", "confirm": "yes"})
     assert r.status_code == 200 and "Account deleted" in r.text
     assert victim.get("/account", allow_redirects=False).status_code == 303
     # A deleted account cannot be brought back, promoted or given a link: it is no account any more.
-    for change in ({"action": "delete"}, {"action": "enable"}, {"action": "role", "role": "admin"}, {"action": "reset-link"}):
+    for change in ({"action": "delete"}, {"action": "delete", "confirm": "yes"}, {"action": "enable"}, {"action": "role", "role": "admin"}, {"action": "reset-link"}):
         assert admin.post(f"/admin/users/{uid}", change).status_code == 404, change

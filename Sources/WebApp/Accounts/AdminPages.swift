@@ -43,6 +43,8 @@ enum AdminPages {
                 return try usersPage(
                     &c, admin: admin, error: nil, status: 201, resetLink: (id, resetLink(c, token: token)))
             case "delete":
+                // Irreversible: the first click asks again, naming the account and what goes with it.
+                guard form["confirm"] == "yes" else { return try confirmDeletion(&c, id: id) }
                 if let refusal = try AccountSecurityPages.deleteAccount(c, userID: id) {
                     return try usersPage(&c, admin: admin, error: refusal, status: 409)
                 }
@@ -71,6 +73,24 @@ enum AdminPages {
             return try usersPage(&c, admin: admin, error: error.description, status: 422)
         }
         return .redirect(to: Route.admin(.adminUsers).path)
+    }
+
+    static func confirmDeletion(_ c: inout Context, id: ID<User>) throws -> Response {
+        guard let row = try c.store.users().first(where: { $0.user.id == id && !$0.deleted }) else {
+            throw HTTPError.notFound("No such user.")
+        }
+        let projects = try c.db.execute("SELECT count(*) AS n FROM projects WHERE user_id = \(id)")[0].int("n")
+        let body: HTML = """
+            <section class="narrow"><h1>Delete the account \(row.user.email)?</h1>
+            <p>Its \(projects) project\(projects == 1 ? "" : "s") with their videos, prompts, roundtables, films and media are \
+            deleted, its sessions end, its API tokens and webhooks are revoked. It cannot be undone. What it spent stays \
+            on record, under "\(AccountStore.deletedUserName)".</p>
+            <form method="post" action="\(Route.admin(.adminUser(id)).path)">\(Views.csrfField(c))\
+            <input type="hidden" name="action" value="delete"><input type="hidden" name="confirm" value="yes">\
+            <button type="submit" class="danger">Delete the account</button></form>
+            <p><a href="\(Route.admin(.adminUsers).path)">Keep it</a></p></section>
+            """
+        return .html(Views.layout("Delete the account?", c, body: body))
     }
 
     static func usersPage(

@@ -28,7 +28,7 @@ public struct S3MediaStore: MediaStore {
     static let refreshAfterSeconds: Double = 1800
 
     package func put(file: String, key: String, contentType: String) throws(MediaStoreError) {
-        try client.upload(file: file, key: key, contentType: contentType)
+        try put(copyOf: file, key: key, contentType: contentType)
         unlink(file)
     }
 

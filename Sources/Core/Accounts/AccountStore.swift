@@ -45,14 +45,15 @@ package struct AccountStore {
         }
     }
 
-    /// Ends one of the user's sessions; false when they have no such session.
-    package func endSession(id: ID<SessionRow>, userID: ID<User>) throws -> Bool {
-        try !db.execute("DELETE FROM sessions WHERE id = \(id) AND user_id = \(userID) RETURNING id").isEmpty
-    }
-
-    /// Whether `id` is the session with this token hash.
-    package func isSession(id: ID<SessionRow>, hash: [UInt8]) throws -> Bool {
-        try !db.execute("SELECT 1 FROM sessions WHERE id = \(id) AND token_hash = \(Bytes(hash))").isEmpty
+    /// Ends one of the user's sessions: nil when they have no such session, else whether it was the one with
+    /// `currentHash` (this browser's).
+    package func endSession(id: ID<SessionRow>, userID: ID<User>, currentHash: [UInt8]?) throws -> Bool? {
+        try db.execute(
+            """
+            DELETE FROM sessions WHERE id = \(id) AND user_id = \(userID)
+            RETURNING token_hash = \(currentHash.map(Bytes.init)) IS TRUE AS current
+            """
+        ).first?.bool("current")
     }
 
     // MARK: Passwords
@@ -128,6 +129,16 @@ package struct AccountStore {
         /// A project still has something running (the project's own refusal).
         case refused(Library.Refusal)
         case lastAdmin
+    }
+
+    /// The live account's email and how many projects it created (what its deletion takes); nil when there is none.
+    package func deletionSummary(userID: ID<User>) throws -> (email: String, projects: Int64)? {
+        try db.execute(
+            """
+            SELECT u.email, (SELECT count(*) FROM projects p WHERE p.user_id = u.id) AS projects
+            FROM users u WHERE u.id = \(userID) AND u.deleted_at IS NULL
+            """
+        ).first.map { ($0.string("email"), $0.int("projects")) }
     }
 
     /// Deletes the user's projects as a project deletion does (refused while anything runs in one), ends their

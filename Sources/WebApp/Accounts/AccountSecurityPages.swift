@@ -87,8 +87,9 @@ enum AccountSecurityPages {
     /// session logs out.
     static func endSession(_ c: inout Context, id: ID<SessionRow>) throws -> Response {
         let user = try c.requireUser()
-        let current = try c.sessionHash.map { try accounts(c).isSession(id: id, hash: $0) } ?? false
-        guard try accounts(c).endSession(id: id, userID: user.id) else { throw HTTPError.notFound("No such session.") }
+        guard let current = try accounts(c).endSession(id: id, userID: user.id, currentHash: c.sessionHash) else {
+            throw HTTPError.notFound("No such session.")
+        }
         c.cache?.invalidate(.auth)
         if current {
             try c.signOut()

@@ -76,12 +76,11 @@ enum AdminPages {
     }
 
     static func confirmDeletion(_ c: inout Context, id: ID<User>) throws -> Response {
-        guard let row = try c.store.users().first(where: { $0.user.id == id && !$0.deleted }) else {
+        guard let (email, projects) = try AccountSecurityPages.accounts(c).deletionSummary(userID: id) else {
             throw HTTPError.notFound("No such user.")
         }
-        let projects = try c.db.execute("SELECT count(*) AS n FROM projects WHERE user_id = \(id)")[0].int("n")
         let body: HTML = """
-            <section class="narrow"><h1>Delete the account \(row.user.email)?</h1>
+            <section class="narrow"><h1>Delete the account \(email)?</h1>
             <p>Its \(projects) project\(projects == 1 ? "" : "s") with their videos, prompts, roundtables, films and media are \
             deleted, its sessions end, its API tokens and webhooks are revoked. It cannot be undone. What it spent stays \
             on record, under "\(AccountStore.deletedUserName)".</p>

@@ -62,6 +62,11 @@ public struct Row: Sendable {
         return values[i]
     }
 
+    /// A column only some queries select: nil when this one did not (or the value is NULL).
+    public func ifSelected(_ name: String) -> String? {
+        columns.index[name].flatMap { values[$0] }
+    }
+
     public func string(_ name: String) -> String { self[name] ?? "" }
     public func int(_ name: String) -> Int64 { self[name].flatMap { Int64($0) } ?? 0 }
     public func optionalInt(_ name: String) -> Int64? { self[name].flatMap { Int64($0) } }

@@ -94,6 +94,12 @@ let everyRoute: [Route] = [
     .films(.sharedFilm(token: String(repeating: "a", count: 43))),
     .films(.sharedFilmMedia(token: String(repeating: "b", count: 43), file: "poster.webp")),
     .films(.apiProjectFilms(project: 9)), .films(.apiFilm(4)), .films(.apiFilmLinks(4)), .films(.apiFilmLink(6)),
+    .sharing(.apiProjectMembers(project: 9)), .sharing(.apiProjectMember(project: 9, user: 3)),
+    .sharing(.apiProjectInvitation(project: 9, invitation: 5)), .sharing(.apiInvitations),
+    .sharing(.apiAcceptInvitation(5)), .sharing(.apiDeclineInvitation(5)), .sharing(.members(project: 9)),
+    .sharing(.memberRole(project: 9, user: 4)), .sharing(.removeMember(project: 9, user: 4)),
+    .sharing(.revokeInvitation(project: 9, invitation: 5)), .sharing(.acceptInvitation(5)),
+    .sharing(.declineInvitation(5)),
     .generations(.apiModels),
     .generations(.apiEstimate), .generations(.apiGenerate(video: 2)), .generations(.apiStatus(video: 2)),
     .generations(.apiVideoGenerations(video: 2)), .generations(.apiGeneration(8)),
@@ -137,12 +143,12 @@ let everyRoute: [Route] = [
             .deletingLastPathComponent().appendingPathComponent("Sources/WebApp")
         let areas: Set<String> = [
             "accounts", "admin", "library", "generations", "roundtables", "references", "webhooks", "usage",
-            "storyboards", "films",
+            "storyboards", "films", "sharing",
         ]
         var names: Set<String> = []
         let files = try FileManager.default.subpathsOfDirectory(atPath: webApp.path)
             .filter { $0.hasSuffix("Routes.swift") || $0 == "Server/Route.swift" }
-        #expect(files.count == 11)
+        #expect(files.count == 12)
         for file in files {
             let text = try String(contentsOf: webApp.appendingPathComponent(file), encoding: .utf8)
             for line in text.split(separator: "\n") where line.hasPrefix("    case ") {
@@ -217,6 +223,10 @@ let everyRoute: [Route] = [
                 "chooseTake", "generateShots", "batch", "apiGenerateShots", "apiBatch", "makeFilm", "film",
                 "deleteFilm", "filmLinks", "revokeFilmLink", "filmMedia",
                 "sharedFilm", "sharedFilmMedia", "apiProjectFilms", "apiFilm", "apiFilmLinks", "apiFilmLink",
+                "apiProjectMembers", "apiProjectMember", "apiProjectInvitation", "apiInvitations",
+                "apiAcceptInvitation",
+                "apiDeclineInvitation", "members", "memberRole", "removeMember", "revokeInvitation", "acceptInvitation",
+                "declineInvitation",
                 "apiModels", "apiEstimate",
                 "apiGenerate",
                 "apiStatus",

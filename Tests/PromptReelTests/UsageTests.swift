@@ -86,17 +86,19 @@ import Web
     @Test func membersHaveNoAllScopeAndNoUserGrouping() throws {
         #expect(try UsageScope.parse(nil, for: member) == .user(7))
         #expect(try UsageScope.parse("all", for: admin) == .everyone)
-        #expect(try UsageGrouping.parse("user", for: admin) == .user)
+        #expect(try UsageGrouping.parse("user", for: admin, scope: .user(1)) == .user)
+        // A project's owner (the scope was checked when it was parsed) groups its spend by member.
+        #expect(try UsageGrouping.parse("user", for: member, scope: .project(3)) == .user)
         do {
             _ = try UsageScope.parse("all", for: member)
             Issue.record("a member got every user's work")
         } catch { #expect(error is NotFound) }
         do {
-            _ = try UsageGrouping.parse("user", for: member)
+            _ = try UsageGrouping.parse("user", for: member, scope: .user(7))
             Issue.record("a member grouped by user")
         } catch { #expect(error is NotFound) }
         do {
-            _ = try UsageGrouping.parse("week", for: admin)
+            _ = try UsageGrouping.parse("week", for: admin, scope: .user(1))
             Issue.record("unknown grouping")
         } catch { #expect(error is InvalidInput) }
         do {

@@ -62,11 +62,12 @@ def test_the_account_page_links_it_beside_the_tokens():
 
 
 def route_paths():
-    """Every /api path the route enums print (`\\(id)` as `{id}`), and /healthz."""
+    """Every /api path the route enums print (the first `\\(x)` as `{id}`, a second one as `{x}`), and /healthz."""
     import glob
     web_app = os.path.join(ROOT_DIR, "Sources", "WebApp")
     source = "".join(open(p).read() for p in glob.glob(os.path.join(web_app, "*", "*Route*.swift")))
-    paths = {re.sub(r"\\\(\w+\)", "{id}", p) for p in re.findall(r'"(/api/[^"]*)"', source)}
+    paths = {re.sub(r"\\\((\w+)\)", r"{\1}", re.sub(r"\\\(\w+\)", "{id}", p, count=1))
+             for p in re.findall(r'"(/api/[^"]*)"', source)}
     assert len(paths) > 20, paths
     return paths | {"/healthz"}
 
@@ -82,7 +83,7 @@ def test_each_path_lists_exactly_the_methods_the_app_answers():
     # The app answers a method it does not serve with 405 and the ones it does in Allow (before any
     # authentication), so OPTIONS reveals each route's methods.
     for path in sorted(route_paths() - {"/healthz"} - STATIC):  # /healthz answers every method
-        r = requests.options(BASE + path.replace("{id}", "1"), timeout=10)
+        r = requests.options(BASE + re.sub(r"\{\w+\}", "1", path), timeout=10)
         assert r.status_code == 405, (path, r.status_code)
         allowed = {m.strip().lower() for m in r.headers["Allow"].split(",")}
         documented = set(SPEC["paths"][path]) & METHODS

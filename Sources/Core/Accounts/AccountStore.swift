@@ -131,19 +131,29 @@ package struct AccountStore {
         case lastAdmin
     }
 
-    /// The live account's email and how many projects it created (what its deletion takes); nil when there is none.
-    package func deletionSummary(userID: ID<User>) throws -> (email: String, projects: Int64)? {
+    /// The live account's email, how many projects its deletion deletes (those it alone owns) and how many stay with
+    /// their other owners; nil when there is no such account.
+    package func deletionSummary(userID: ID<User>) throws -> (email: String, projects: Int64, handedOver: Int64)? {
         try db.execute(
             """
-            SELECT u.email, (SELECT count(*) FROM projects p WHERE p.user_id = u.id) AS projects
-            FROM users u WHERE u.id = \(userID) AND u.deleted_at IS NULL
+            SELECT u.email,
+                   count(m.project_id) FILTER (WHERE NOT \(fragment: Self.otherOwner)) AS projects,
+                   count(m.project_id) FILTER (WHERE \(fragment: Self.otherOwner)) AS handed_over
+            FROM users u LEFT JOIN project_members m ON m.user_id = u.id AND m.role = 'owner'
+            WHERE u.id = \(userID) AND u.deleted_at IS NULL GROUP BY u.email
             """
-        ).first.map { ($0.string("email"), $0.int("projects")) }
+        ).first.map { ($0.string("email"), $0.int("projects"), $0.int("handed_over")) }
     }
 
-    /// Deletes the user's projects as a project deletion does (refused while anything runs in one), ends their
-    /// sessions, tokens, links and webhooks, and keeps the row — disabled, its email replaced — so the money
-    /// their generations record stays theirs ("deleted user"). One transaction.
+    /// A condition on a membership `m`: its project has an owner besides `m`'s user.
+    private static let otherOwner: Query = """
+        EXISTS (SELECT 1 FROM project_members o WHERE o.project_id = m.project_id AND o.role = 'owner' AND o.user_id <> m.user_id)
+        """
+
+    /// Deletes the projects the user alone owns as a project deletion does (refused while anything runs in one);
+    /// a project with another owner stays with them (the user's membership goes, as every other one of theirs).
+    /// Ends their sessions, tokens, links and webhooks, and keeps the row — disabled, its email replaced — so the
+    /// money their generations record stays theirs ("deleted user"). One transaction.
     package func deleteAccount(userID: ID<User>) throws -> Deletion {
         try db.transaction {
             try db.execute("SELECT pg_advisory_xact_lock(12004)")  // the admin-count lock (Store.keepingAnAdmin)
@@ -160,15 +170,27 @@ package struct AccountStore {
                 return .lastAdmin
             }
             let library = Store(db: db)
+            // The projects they own, locked (as member changes lock them), then, with no owner able to leave
+            // meanwhile, the ones nobody else owns.
+            try db.execute(
+                """
+                SELECT p.id FROM projects p JOIN project_members m ON m.project_id = p.id
+                WHERE m.user_id = \(userID) AND m.role = 'owner' ORDER BY p.id FOR UPDATE OF p
+                """)
             let projects: [ID<Project>] = try db.execute(
-                "SELECT id FROM projects WHERE user_id = \(userID) ORDER BY id"
-            ).map { $0.id("id") }
+                """
+                SELECT m.project_id FROM project_members m
+                WHERE m.user_id = \(userID) AND m.role = 'owner' AND NOT \(fragment: Self.otherOwner) ORDER BY m.project_id
+                """
+            ).map { $0.id("project_id") }
             for project in projects {
                 switch try library.deleteProject(id: project, userID: userID) {
                 case .deleted, .notFound: continue
                 case let .refused(refusal): return .refused(refusal)
                 }
             }
+            // The projects that stay get another holder (Migrations/0037's trigger).
+            try db.execute("DELETE FROM project_members WHERE user_id = \(userID)")
             try GenerationStore(db: db).cancelAllWaiting(userID: userID)
             try db.execute("DELETE FROM sessions WHERE user_id = \(userID)")
             try db.execute("DELETE FROM api_tokens WHERE user_id = \(userID)")

@@ -26,6 +26,8 @@ package struct Film: Sendable {
     package let id: ID<Film>
     package let projectID: ID<Project>
     package let projectName: String
+    /// The email of who made it ("deleted user" once deleted).
+    package let startedBy: String
     package let userID: ID<User>
     package let status: Status
     package let transition: Transition
@@ -63,7 +65,8 @@ package struct Film: Sendable {
         f.requested_width, f.requested_height, f.width, f.height, f.frame_rate, f.shots::text AS shots,
         f.signature <> storyboard_signature(f.project_id) AS out_of_date,
         f.duration_seconds::text AS duration_seconds, f.bytes, f.reencoded, f.video_path, f.poster_path, f.spritesheet_path, f.media_store,
-        f.error, f.attempts, iso(f.created_at) AS created_at, iso(f.started_at) AS started_at, iso(f.completed_at) AS completed_at
+        f.error, f.attempts, iso(f.created_at) AS created_at, iso(f.started_at) AS started_at, iso(f.completed_at) AS completed_at,
+        \(fragment: Access.starter("f.user_id"))
         """
 
     package init(_ r: Row) {
@@ -71,6 +74,7 @@ package struct Film: Sendable {
         projectID = r.id("project_id")
         projectName = r.string("project_name")
         userID = r.id("user_id")
+        startedBy = r["started_by"] ?? ""
         status = Status(rawValue: r.string("status")) ?? .failed
         transition = Transition(rawValue: r.string("transition")) ?? .cut
         crossfadeMs = r.optionalInt("crossfade_ms").map { Int($0) }

@@ -44,7 +44,8 @@ package struct FilmLinks {
                 """
                 INSERT INTO film_links AS l (film_id, token_hash, expires_at)
                 SELECT f.id, \(Bytes(Crypto.sha256(token))), now() + make_interval(hours => \(Int32(clamping: hours)))
-                FROM films f WHERE f.id = \(filmID) AND f.user_id = \(userID) AND f.status = 'completed'
+                FROM films f WHERE f.id = \(filmID) AND \(fragment: Access.member("f.project_id", userID, atLeast: .editor))
+                  AND f.status = 'completed'
                 RETURNING \(fragment: Self.columns)
                 """
             ).first
@@ -56,17 +57,17 @@ package struct FilmLinks {
         try db.execute(
             """
             SELECT \(fragment: Self.columns) FROM film_links l JOIN films f ON f.id = l.film_id
-            WHERE l.film_id = \(filmID) AND f.user_id = \(userID) ORDER BY l.id DESC
+            WHERE l.film_id = \(filmID) AND \(fragment: Access.member("f.project_id", userID)) ORDER BY l.id DESC
             """
         ).map(Link.init)
     }
 
-    /// Revokes the user's link; its film when it was theirs (nil: no such link of theirs).
+    /// Revokes a link of a film of a project the user edits; its film (nil: no such link).
     package func revoke(id: ID<FilmLink>, userID: ID<User>) throws -> ID<Film>? {
         try db.execute(
             """
             UPDATE film_links l SET revoked_at = coalesce(l.revoked_at, now())
-            FROM films f WHERE f.id = l.film_id AND l.id = \(id) AND f.user_id = \(userID)
+            FROM films f WHERE f.id = l.film_id AND l.id = \(id) AND \(fragment: Access.member("f.project_id", userID, atLeast: .editor))
             RETURNING l.film_id
             """
         ).first?.id("film_id")

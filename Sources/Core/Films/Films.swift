@@ -61,8 +61,13 @@ package struct Films {
         try db.transaction {
             // The project row first, as moves and new shots take it: the shots read are the storyboard's.
             guard
-                !(try db.execute("SELECT id FROM projects WHERE id = \(projectID) AND user_id = \(userID) FOR UPDATE"))
-                    .isEmpty
+                !(try db.execute(
+                    """
+                    SELECT id FROM projects
+                    WHERE id = \(projectID) AND \(fragment: Access.member("id", userID, atLeast: .editor)) FOR UPDATE
+                    """
+                ))
+                .isEmpty
             else { throw Refusal.noSuchProject }
             // The shots and the signature in one statement, so one snapshot: "out of date" is exact.
             let rows = try db.execute(
@@ -115,27 +120,37 @@ package struct Films {
 
     package func film(id: ID<Film>, userID: ID<User>) throws -> Film? {
         try db.execute(
-            "SELECT \(fragment: Film.columns) FROM films f JOIN projects p ON p.id = f.project_id WHERE f.id = \(id) AND f.user_id = \(userID)"
+            """
+            SELECT \(fragment: Film.columns) FROM films f JOIN projects p ON p.id = f.project_id
+            WHERE f.id = \(id) AND \(fragment: Access.member("f.project_id", userID))
+            """
         ).first.map(Film.init)
     }
 
-    /// The project's films, newest first (the caller checks the project is the user's).
+    /// The project's films, newest first (none when the user is not a member).
     package func list(projectID: ID<Project>, userID: ID<User>, page: PageRequest) throws -> Page<Film> {
         let keyset = page.keyset("f.id")
         return Page(
             rows: try db.execute(
                 """
                 SELECT \(fragment: Film.columns) FROM films f JOIN projects p ON p.id = f.project_id
-                WHERE f.project_id = \(projectID) AND f.user_id = \(userID) AND \(fragment: keyset.condition)
+                WHERE f.project_id = \(projectID) AND \(fragment: Access.member("\(projectID)::bigint", userID))
+                  AND \(fragment: keyset.condition)
                 ORDER BY \(fragment: keyset.order)
                 """
             ).map(Film.init), request: page)
     }
 
-    /// Deletes the user's film; its files are queued for a worker to remove (Migrations/0035's trigger), and a
-    /// film still being made is dropped by its maker when it finds the row gone. False when there is none of theirs.
+    /// Deletes a film of a project the user edits; its files are queued for a worker to remove (Migrations/0035's
+    /// trigger), and a film still being made is dropped by its maker when it finds the row gone. False when there
+    /// is no such film.
     package func delete(id: ID<Film>, userID: ID<User>) throws -> Bool {
-        try !db.execute("DELETE FROM films WHERE id = \(id) AND user_id = \(userID) RETURNING id").isEmpty
+        try !db.execute(
+            """
+            DELETE FROM films f WHERE f.id = \(id) AND \(fragment: Access.member("f.project_id", userID, atLeast: .editor))
+            RETURNING f.id
+            """
+        ).isEmpty
     }
 
     /// The names a film's files have (`films/<id>/…`).
@@ -209,7 +224,7 @@ package struct Films {
         for row in try db.execute(
             """
             SELECT id, video_path, media_store FROM generations
-            WHERE id = ANY(\(list)::bigint[]) AND user_id = \(film.userID)
+            WHERE id = ANY(\(list)::bigint[])
             """)
         {
             if let path = row["video_path"] {

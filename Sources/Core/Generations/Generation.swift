@@ -84,6 +84,8 @@ package struct Generation: Sendable {
     package let storageProblem: String?
     package let providerExpiresAt: Timestamp?
     package let providerCopyExpired: Bool
+    /// Who started it, when the query asked (`Access.starter`).
+    package let startedBy: String?
 
     /// The columns every generation query selects, timestamps as ISO-8601 text.
     package static let columns: Query = """
@@ -111,6 +113,7 @@ package struct Generation: Sendable {
         id = r.id("id")
         videoID = r.optionalID("video_id")
         userID = r.id("user_id")
+        startedBy = r.ifSelected("started_by")
         deletedVideoTitle = r["deleted_video_title"]
         settings = StoredSettings(jsonText: r.string("settings"))
         prompt = r.string("prompt")

@@ -21,7 +21,10 @@ package struct GenerationStore {
 
     package func generation(id: ID<Generation>, userID: ID<User>) throws -> Generation? {
         try db.execute(
-            "SELECT \(fragment: Generation.columns) FROM generations g WHERE g.id = \(id) AND g.user_id = \(userID)"
+            """
+            SELECT \(fragment: Generation.columns), \(fragment: Access.starter("g.user_id")) FROM generations g
+            WHERE g.id = \(id) AND (g.user_id = \(userID) OR \(fragment: Access.memberOfVideo("g.video_id", userID)))
+            """
         ).first.map(Generation.init)
     }
 
@@ -29,33 +32,36 @@ package struct GenerationStore {
         try db.execute(
             """
             SELECT \(fragment: Generation.columns) FROM generations g
-            WHERE g.video_id = \(videoID) AND g.user_id = \(userID) ORDER BY g.id DESC LIMIT 1
+            WHERE g.video_id = \(videoID) AND \(fragment: Access.memberOfVideo("\(videoID)::bigint", userID))
+            ORDER BY g.id DESC LIMIT 1
             """
         ).first.map(Generation.init)
     }
 
     /// The takes of the video's latest click (the batch of its latest generation), oldest first: nil when
-    /// the video is not the user's, empty before its first generation. The latest take is the last.
+    /// the user may not see the video, empty before its first generation. The latest take is the last.
     package func latestTakes(videoID: ID<Video>, userID: ID<User>) throws -> [Generation]? {
         let rows = try db.execute(
             """
-            SELECT v.id AS owned_video, \(fragment: Generation.columns)
-            FROM videos v JOIN projects p ON p.id = v.project_id
+            SELECT v.id AS owned_video, \(fragment: Generation.columns), \(fragment: Access.starter("g.user_id"))
+            FROM videos v
             LEFT JOIN LATERAL (SELECT id, batch_id FROM generations WHERE video_id = v.id ORDER BY id DESC LIMIT 1) last ON true
             LEFT JOIN LATERAL (SELECT * FROM generations x
                                WHERE x.video_id = v.id AND (x.id = last.id OR x.batch_id = last.batch_id)) g ON true
-            WHERE v.id = \(videoID) AND p.user_id = \(userID)
+            WHERE v.id = \(videoID) AND \(fragment: Access.member("v.project_id", userID))
             ORDER BY g.id
             """)
         guard !rows.isEmpty else { return nil }
         return rows.filter { $0["id"] != nil }.map(Generation.init)
     }
 
-    /// Whether the video has a queued or in-progress generation (whatever page of its history is shown).
+    /// Whether the video has a queued or in-progress generation, whoever started it (whatever page of its history
+    /// is shown).
     package func hasActive(videoID: ID<Video>, userID: ID<User>) throws -> Bool {
         try db.execute(
             """
-            SELECT EXISTS (SELECT 1 FROM generations WHERE video_id = \(videoID) AND user_id = \(userID)
+            SELECT EXISTS (SELECT 1 FROM generations WHERE video_id = \(videoID)
+                           AND \(fragment: Access.memberOfVideo("\(videoID)::bigint", userID))
                            AND status IN ('queued', 'in_progress')) AS active
             """)[0].bool("active")
     }
@@ -74,7 +80,7 @@ package struct GenerationStore {
             """
             SELECT take, seed FROM (
               SELECT row_number() OVER (ORDER BY id) AS take, settings->>'seed' AS seed
-              FROM generations WHERE video_id = \(videoID) AND user_id = \(userID)) t
+              FROM generations WHERE video_id = \(videoID) AND \(fragment: Access.memberOfVideo("\(videoID)::bigint", userID))) t
             WHERE seed IS NOT NULL ORDER BY take DESC LIMIT 8
             """
         ).compactMap { row in
@@ -90,8 +96,9 @@ package struct GenerationStore {
         return Page(
             rows: try db.execute(
                 """
-                SELECT \(fragment: Generation.columns) FROM generations g
-                WHERE g.video_id = \(videoID) AND g.user_id = \(userID) AND \(fragment: keyset.condition) ORDER BY \(fragment: keyset.order)
+                SELECT \(fragment: Generation.columns), \(fragment: Access.starter("g.user_id")) FROM generations g
+                WHERE g.video_id = \(videoID) AND \(fragment: Access.memberOfVideo("\(videoID)::bigint", userID))
+                  AND \(fragment: keyset.condition) ORDER BY \(fragment: keyset.order)
                 """
             ).map(Generation.init), request: page)
     }
@@ -207,7 +214,7 @@ package struct GenerationStore {
                 """
                 INSERT INTO generation_batches (video_id, user_id, takes, total_cost, storyboard_click_id)
                 SELECT v.id, \(userID), \(takes), \(settings.estimatedCost)::numeric * \(takes), \(storyboardClick)
-                FROM videos v WHERE v.id = \(videoID) AND v.user_id = \(userID)
+                FROM videos v WHERE v.id = \(videoID) AND \(fragment: Access.member("v.project_id", userID, atLeast: .editor))
                 RETURNING id
                 """
             ).first?.int("id")
@@ -245,8 +252,8 @@ package struct GenerationStore {
                     """
                     INSERT INTO generation_batches (video_id, user_id, takes, total_cost)
                     SELECT v.id, \(userID), 1, \(cost)::numeric
-                    FROM videos v JOIN projects p ON p.id = v.project_id
-                    WHERE v.id = \(source.videoID) AND p.user_id = \(userID)
+                    FROM videos v
+                    WHERE v.id = \(source.videoID) AND \(fragment: Access.member("v.project_id", userID, atLeast: .editor))
                     RETURNING id
                     """
                 ).first?.int("id")
@@ -258,7 +265,7 @@ package struct GenerationStore {
                                              remixed_from_generation_id, remix_source_job_id, provider, provider_model, media_store)
                     SELECT video_id, \(userID), \(batch), settings - 'takes', \(prompt), model, seconds, size, resolution, \(cost)::numeric, id, \(sourceJob),
                            provider, provider_model, \(mediaStore.rawValue)
-                    FROM generations WHERE id = \(source.id) AND user_id = \(userID)
+                    FROM generations WHERE id = \(source.id) AND video_id = \(source.videoID)
                     RETURNING id
                     """
                 ).first?.id("id") as ID<Generation>?
@@ -570,7 +577,8 @@ package struct GenerationStore {
         try db.execute(
             """
             UPDATE generations SET \(fragment: Self.cancelled)
-            WHERE id = \(id) AND user_id = \(userID) AND phase = \(GenerationPhase.waiting)
+            WHERE id = \(id) AND \(fragment: Access.memberOfVideo("video_id", userID, atLeast: .editor))
+              AND phase = \(GenerationPhase.waiting)
             RETURNING video_id
             """
         ).first?.optionalID("video_id")

@@ -62,12 +62,16 @@ package struct Library {
 
     // MARK: Editing
 
-    package func updateVideo(id: ID<Video>, user: User, changes: VideoChanges) throws -> Video {
-        guard let video = try store.updateVideo(id: id, userID: user.id, changes: changes) else {
-            throw Refusal.noSuchVideo
+    /// With `ifMatch` (the ETag the editor started from), a video someone else changed since is refused with
+    /// `StaleVideo`, nothing changed.
+    package func updateVideo(id: ID<Video>, user: User, changes: VideoChanges, ifMatch: String? = nil) throws -> Video {
+        switch try store.updateVideo(id: id, userID: user.id, changes: changes, ifMatch: ifMatch) {
+        case .notFound: throw Refusal.noSuchVideo
+        case let .stale(current): throw StaleVideo(current: current)
+        case let .updated(video):
+            cache?.invalidate(.video(id))
+            return video
         }
-        cache?.invalidate(.video(id))
-        return video
     }
 
     /// Moves a shot to `position` (1 to the number of shots in its project).
@@ -150,5 +154,29 @@ package struct Library {
         case let .deleted(name, projectID, summary):
             return Deleted(name: name, projectID: projectID, summary: summary)
         }
+    }
+}
+
+/// An edit started from a version of the video that is no longer its current one (412).
+package struct StaleVideo: Error, Sendable {
+    package let current: Video
+
+    package init(current: Video) {
+        self.current = current
+    }
+}
+
+extension Video {
+    /// The version of what an editor changes (title, brief, final prompt, preset): an edit sent with it
+    /// (`If-Match`) is refused once any of them changed. Generating does not change it.
+    package var etag: String {
+        let text = [title, brief, finalPrompt, preset ?? ""].joined(separator: "\u{0}")
+        return "\"" + Crypto.hex(Array(Crypto.sha256(text).prefix(8))) + "\""
+    }
+
+    /// Whether an `If-Match` value names this version (`*` matches any; weak or list forms are accepted).
+    package func matches(_ ifMatch: String) -> Bool {
+        let tags = ifMatch.split(separator: ",").map { $0.filter { $0 != " " && $0 != "\t" } }
+        return tags.contains { $0 == "*" || $0 == etag || $0 == "W/" + etag }
     }
 }

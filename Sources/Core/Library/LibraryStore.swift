@@ -28,18 +28,30 @@ package struct DeletionSummary: Sendable, Equatable {
 extension Store {
     // MARK: Editing
 
+    package enum VideoUpdate {
+        /// Not a video of a project the user edits.
+        case notFound
+        /// `ifMatch` is not the video's ETag any more: someone else changed it (nothing was changed).
+        case stale(current: Video)
+        case updated(Video)
+    }
+
     /// Applies the given changes (nil: unchanged) in one transaction; a changed final prompt is kept as
-    /// an `edited` prompt version. Nil when the video is not the user's.
-    package func updateVideo(id: ID<Video>, userID: ID<User>, changes: Library.VideoChanges) throws -> Video? {
+    /// an `edited` prompt version. With `ifMatch`, only when the video's ETag is still that one (the row is
+    /// locked while it is compared, so two editors cannot both pass).
+    package func updateVideo(
+        id: ID<Video>, userID: ID<User>, changes: Library.VideoChanges, ifMatch: String? = nil
+    ) throws -> VideoUpdate {
         try db.transaction {
             guard
-                let current = try db.execute(
+                try !db.execute(
                     """
-                    SELECT v.final_prompt FROM videos v JOIN projects p ON p.id = v.project_id
-                    WHERE v.id = \(id) AND p.user_id = \(userID) FOR UPDATE OF v
+                    SELECT v.id FROM videos v
+                    WHERE v.id = \(id) AND \(fragment: Access.member("v.project_id", userID, atLeast: .editor)) FOR UPDATE OF v
                     """
-                ).first
-            else { return nil }
+                ).isEmpty, let current = try video(id: id, userID: userID)
+            else { return .notFound }
+            if let ifMatch, !current.matches(ifMatch) { return .stale(current: current) }
             let presetGiven = changes.preset != nil
             try db.execute(
                 """
@@ -47,21 +59,21 @@ extension Store {
                        preset = CASE WHEN \(presetGiven)::boolean THEN \(changes.preset ?? nil)::text ELSE preset END, updated_at = now()
                 WHERE id = \(id)
                 """)
-            if let prompt = changes.finalPrompt, prompt != current.string("final_prompt") {
+            if let prompt = changes.finalPrompt, prompt != current.finalPrompt {
                 _ = try setFinalPrompt(videoID: id, userID: userID, prompt: prompt, source: .edited, roundtableID: nil)
             }
-            return try video(id: id, userID: userID)
+            return try video(id: id, userID: userID).map(VideoUpdate.updated) ?? .notFound
         }
     }
 
-    /// Nil when the project is not the user's.
+    /// Nil when the user is not one of the project's owners.
     package func updateProject(id: ID<Project>, userID: ID<User>, changes: Library.ProjectChanges) throws -> Project? {
         guard
             try !db.execute(
                 """
                 UPDATE projects SET name = coalesce(\(changes.name)::text, name), description = coalesce(\(changes.description)::text, description),
                        updated_at = now()
-                WHERE id = \(id) AND user_id = \(userID) RETURNING id
+                WHERE id = \(id) AND \(fragment: Access.member("id", userID, atLeast: .owner)) RETURNING id
                 """
             ).isEmpty
         else { return nil }
@@ -121,13 +133,13 @@ extension Store {
             try db.execute(
                 """
                 SELECT p.id FROM projects p JOIN videos v ON v.project_id = p.id
-                WHERE v.id = \(id) AND p.user_id = \(userID) FOR NO KEY UPDATE OF p
+                WHERE v.id = \(id) AND \(fragment: Access.member("p.id", userID, atLeast: .editor)) FOR NO KEY UPDATE OF p
                 """)
             guard
                 let row = try db.execute(
                     """
-                    SELECT v.title, v.project_id FROM videos v JOIN projects p ON p.id = v.project_id
-                    WHERE v.id = \(id) AND p.user_id = \(userID) FOR UPDATE OF v
+                    SELECT v.title, v.project_id FROM videos v
+                    WHERE v.id = \(id) AND \(fragment: Access.member("v.project_id", userID, atLeast: .editor)) FOR UPDATE OF v
                     """
                 ).first
             else { return .notFound }
@@ -142,7 +154,7 @@ extension Store {
         try db.transaction {
             guard
                 let row = try db.execute(
-                    "SELECT name FROM projects WHERE id = \(id) AND user_id = \(userID) FOR UPDATE"
+                    "SELECT name FROM projects WHERE id = \(id) AND \(fragment: Access.member("id", userID, atLeast: .owner)) FOR UPDATE"
                 ).first
             else {
                 return .notFound

@@ -90,6 +90,11 @@ package struct PageRequest: Sendable, Equatable {
     /// The sort key of the row the position is at ("" at the first page and in id order).
     package var key = ""
 
+    /// The first page of `limit` rows.
+    package init(firstOf limit: Int = defaultLimit) {
+        self.limit = limit
+    }
+
     /// From `?limit=`, `?after=`, `?before=`; 422 `invalid_limit` / `invalid_cursor` on anything else.
     /// `order` names a list order other than newest first: a cursor must have been made in the same one.
     package static func parse(

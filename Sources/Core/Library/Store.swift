@@ -1,5 +1,6 @@
-// Every SQL statement the application runs, as small typed functions. Ownership is part of each
-// query (`WHERE p.user_id = …`, or a video's own `v.user_id`), so someone else's record is indistinguishable from a missing one.
+// Every SQL statement the application runs, as small typed functions. Membership is part of each query
+// (`Access.member(…)`: any role to read, an editor's or owner's to change), so a record of a project the user is not a
+// member of is indistinguishable from a missing one.
 
 package import Postgres
 
@@ -10,6 +11,8 @@ package struct Project: Sendable {
     package let videoCount: Int64
     package let createdAt: Timestamp
     package let updatedAt: Timestamp
+    /// The reader's role in it.
+    package let role: ProjectRole
 
     package init(_ row: Row) {
         id = row.id("id")
@@ -18,6 +21,7 @@ package struct Project: Sendable {
         videoCount = row.int("video_count")
         createdAt = row.timestamp("created_at")
         updatedAt = row.timestamp("updated_at")
+        role = row["role"].flatMap(ProjectRole.init(rawValue:)) ?? .viewer
     }
 }
 
@@ -38,6 +42,8 @@ package struct Video: Sendable {
     package let position: Int
     /// The take the film uses: the one the user chose, else the latest completed one (nil: none yet).
     package let chosenGenerationID: ID<Generation>?
+    /// The reader's role in its project.
+    package let role: ProjectRole
 
     package init(_ row: Row) {
         id = row.id("id")
@@ -52,6 +58,7 @@ package struct Video: Sendable {
         latest = LatestGeneration(row)
         position = Int(row.int("position"))
         chosenGenerationID = row.optionalID("chosen_generation_id")
+        role = row["role"].flatMap(ProjectRole.init(rawValue:)) ?? .viewer
     }
 }
 
@@ -376,9 +383,13 @@ package struct Store {
 
     // MARK: Projects
 
-    package static let projectColumns: Query = """
-        p.id, p.name, p.description, iso(p.created_at) AS created_at, iso(p.updated_at) AS updated_at, p.video_count
+    /// A project's columns with `user`'s role in it.
+    package static func projectColumns(_ user: ID<User>) -> Query {
         """
+        p.id, p.name, p.description, iso(p.created_at) AS created_at, iso(p.updated_at) AS updated_at, p.video_count,
+        \(fragment: Access.role("p.id", user)) AS role
+        """
+    }
 
     package func createProject(userID: ID<User>, name: String, description: String) throws -> Project {
         let id: ID<Project> = try db.execute(
@@ -391,36 +402,63 @@ package struct Store {
         return project
     }
 
-    /// One page of the user's projects, newest first.
-    package func projects(userID: ID<User>, page: PageRequest) throws -> Page<Project> {
+    /// Which of a user's projects a list shows: the ones they own, the ones shared with them (editor or viewer),
+    /// or both.
+    package enum ProjectScope: String, Sendable, CaseIterable {
+        case mine, shared, all
+
+        /// Binds a page's cursor to the list it came from.
+        package var cursorScope: Int64 {
+            switch self {
+            case .all: 0
+            case .mine: 1
+            case .shared: 2
+            }
+        }
+    }
+
+    /// One page of the projects the user is a member of, newest first.
+    package func projects(userID: ID<User>, scope: ProjectScope = .all, page: PageRequest) throws -> Page<Project> {
         let keyset = page.keyset("p.id")
+        let roles: Query =
+            switch scope {
+            case .mine: "m.role = 'owner'"
+            case .shared: "m.role <> 'owner'"
+            case .all: "true"
+            }
         return Page(
             rows: try db.execute(
                 """
-                SELECT \(fragment: Store.projectColumns) FROM projects p
-                WHERE p.user_id = \(userID) AND \(fragment: keyset.condition) ORDER BY \(fragment: keyset.order)
+                SELECT \(fragment: Store.projectColumns(userID)) FROM project_members m JOIN projects p ON p.id = m.project_id
+                WHERE m.user_id = \(userID) AND \(fragment: roles) AND \(fragment: keyset.condition)
+                ORDER BY \(fragment: keyset.order)
                 """
             ).map(Project.init), request: page)
     }
 
     package func project(id: ID<Project>, userID: ID<User>) throws -> Project? {
         try db.execute(
-            "SELECT \(fragment: Store.projectColumns) FROM projects p WHERE p.id = \(id) AND p.user_id = \(userID)"
+            """
+            SELECT \(fragment: Store.projectColumns(userID)) FROM projects p
+            WHERE p.id = \(id) AND \(fragment: Access.member("p.id", userID))
+            """
         ).first.map(Project.init)
     }
 
     // MARK: Videos
 
-    /// Read from `videos v` alone: its `user_id` is the owner (the project's, kept by the database,
-    /// Migrations/0019) and the project's name is looked up for the rows returned only.
-    package static let videoColumns: Query = """
-        v.id, v.project_id, (SELECT p.name FROM projects p WHERE p.id = v.project_id) AS project_name, v.title, v.brief, v.final_prompt, v.preset,
+    /// Read from `videos v` alone (the project's name and `user`'s role in it are looked up for the rows returned
+    /// only).
+    package static func videoColumns(_ user: ID<User>) -> Query {
+        """
+        \(fragment: Access.role("v.project_id", user)) AS role, v.id, v.project_id, (SELECT p.name FROM projects p WHERE p.id = v.project_id) AS project_name, v.title, v.brief, v.final_prompt, v.preset,
         iso(v.created_at) AS created_at, iso(v.updated_at) AS updated_at,
         v.last_generation_id, v.last_generation_status, v.last_generation_model, iso(v.last_generated_at) AS last_generated_at,
         (SELECT g.thumbnail_path IS NOT NULL FROM generations g WHERE g.id = v.last_generation_id) AS latest_thumbnail,
         v.position, coalesce(v.chosen_generation_id, (SELECT g.id FROM generations g WHERE g.video_id = v.id AND g.status = 'completed'
                                                        ORDER BY g.completed_at DESC NULLS LAST, g.id DESC LIMIT 1)) AS chosen_generation_id
         """
+    }
 
     /// `preset` must name a preset (the caller checks; the foreign key refuses anything else).
     package func createVideo(
@@ -428,12 +466,13 @@ package struct Store {
         preset: String? = nil
     ) throws -> Video? {
         try db.transaction {
-            // The INSERT … SELECT only inserts when the project belongs to the user.
+            // The INSERT … SELECT only inserts when the user is one of the project's editors or owners.
             guard
                 let id: ID<Video> = try db.execute(
                     """
                     INSERT INTO videos (project_id, title, brief, final_prompt, preset)
-                    SELECT p.id, \(title), \(brief), \(finalPrompt), \(preset) FROM projects p WHERE p.id = \(projectID) AND p.user_id = \(userID)
+                    SELECT p.id, \(title), \(brief), \(finalPrompt), \(preset) FROM projects p
+                    WHERE p.id = \(projectID) AND \(fragment: Access.member("p.id", userID, atLeast: .editor))
                     RETURNING id
                     """
                 ).first?.id("id")
@@ -457,12 +496,13 @@ package struct Store {
         package let hasThumbnail: Bool
     }
 
-    /// The project's first `limit` shots in order (the caller checks the project is the user's).
+    /// The project's first `limit` shots in order (none when the user is not a member).
     package func storyboard(projectID: ID<Project>, userID: ID<User>, limit: Int) throws -> [Shot] {
         let videos = try db.execute(
             """
-            SELECT \(fragment: Store.videoColumns) FROM videos v
-            WHERE v.project_id = \(projectID) AND v.user_id = \(userID) ORDER BY v.position LIMIT \(Int64(limit))
+            SELECT \(fragment: Store.videoColumns(userID)) FROM videos v
+            WHERE v.project_id = \(projectID) AND \(fragment: Access.member("v.project_id", userID))
+            ORDER BY v.position LIMIT \(Int64(limit))
             """
         ).map(Video.init)
         let chosen = videos.compactMap(\.chosenGenerationID)
@@ -472,7 +512,7 @@ package struct Store {
         for row in try db.execute(
             """
             SELECT id, coalesce(delivered_seconds, seconds)::float8 AS s, thumbnail_path IS NOT NULL AS thumb
-            FROM generations WHERE id = ANY(\(list)::bigint[]) AND user_id = \(userID)
+            FROM generations WHERE id = ANY(\(list)::bigint[]) AND video_id IN (SELECT id FROM videos WHERE project_id = \(projectID))
             """)
         {
             facts[row.id("id")] = (Double(row.string("s")) ?? 0, row.bool("thumb"))
@@ -483,31 +523,33 @@ package struct Store {
         }
     }
 
-    /// The number of shots in the video's project (nil: not the user's video).
+    /// The number of shots in the video's project (nil: not a video the user may see).
     package func shotCount(videoID: ID<Video>, userID: ID<User>) throws -> Int? {
         try db.execute(
             """
             SELECT (SELECT count(*) FROM videos o WHERE o.project_id = v.project_id) AS n
-            FROM videos v WHERE v.id = \(videoID) AND v.user_id = \(userID)
+            FROM videos v WHERE v.id = \(videoID) AND \(fragment: Access.member("v.project_id", userID))
             """
         ).first.map { Int($0.int("n")) }
     }
 
-    /// Moves the user's video to `position` (clamped to the storyboard) and returns the place it took; nil
-    /// when it is not the user's.
+    /// Moves the video to `position` (clamped to the storyboard) and returns the place it took; nil when the
+    /// user is not one of its project's editors.
     package func moveVideo(id: ID<Video>, userID: ID<User>, to position: Int) throws -> Int? {
         try db.execute(
-            "SELECT move_video(v.id, \(Int32(clamping: position))) AS p FROM videos v WHERE v.id = \(id) AND v.user_id = \(userID)"
+            "SELECT move_video(v.id, \(Int32(clamping: position))) AS p FROM videos v WHERE v.id = \(id) AND \(fragment: Access.member("v.project_id", userID, atLeast: .editor))"
         ).first?.optionalInt("p").map { Int($0) }
     }
 
-    /// Makes a completed generation of the user's video its chosen take; false when it is not one.
+    /// Makes a completed generation of the video its chosen take; false when it is not one (or the user is not an
+    /// editor of its project).
     package func chooseTake(videoID: ID<Video>, userID: ID<User>, generationID: ID<Generation>) throws -> Bool {
         try !db.execute(
             """
             UPDATE videos v SET chosen_generation_id = g.id
             FROM generations g
-            WHERE v.id = \(videoID) AND v.user_id = \(userID) AND g.id = \(generationID) AND g.video_id = v.id
+            WHERE v.id = \(videoID) AND \(fragment: Access.member("v.project_id", userID, atLeast: .editor))
+              AND g.id = \(generationID) AND g.video_id = v.id
               AND g.status = \(GenerationStatus.completed)
             RETURNING v.id
             """
@@ -527,6 +569,8 @@ package struct Store {
         package let source: PromptSource
         package let roundtableID: ID<Roundtable>?
         package let createdAt: Timestamp
+        /// Who wrote it (nil: a deleted account).
+        package let author: String?
     }
 
     package func addPromptVersion(
@@ -543,27 +587,31 @@ package struct Store {
     package func promptVersions(videoID: ID<Video>, userID: ID<User>) throws -> [PromptVersion] {
         try db.execute(
             """
-            SELECT id, prompt, source, roundtable_id, iso(created_at) AS created_at FROM video_prompt_versions
-            WHERE video_id = \(videoID) AND user_id = \(userID) ORDER BY id DESC LIMIT 50
+            SELECT pv.id, pv.prompt, pv.source, pv.roundtable_id, iso(pv.created_at) AS created_at,
+                   CASE WHEN u.deleted_at IS NULL THEN u.email END AS author
+            FROM video_prompt_versions pv JOIN videos v ON v.id = pv.video_id LEFT JOIN users u ON u.id = pv.user_id
+            WHERE pv.video_id = \(videoID) AND \(fragment: Access.member("v.project_id", userID))
+            ORDER BY pv.id DESC LIMIT 50
             """
         ).map {
             PromptVersion(
                 id: $0.int("id"), prompt: $0.string("prompt"),
                 source: PromptSource(rawValue: $0.string("source")) ?? .written,
-                roundtableID: $0.optionalID("roundtable_id"), createdAt: $0.timestamp("created_at"))
+                roundtableID: $0.optionalID("roundtable_id"), createdAt: $0.timestamp("created_at"),
+                author: $0["author"])
         }
     }
 
     /// Sets a video's final prompt and keeps the version; call it inside the caller's transaction.
-    /// False when the video is not the user's.
+    /// False when the user is not one of the video's project's editors.
     package func setFinalPrompt(
         videoID: ID<Video>, userID: ID<User>, prompt: String, source: PromptSource, roundtableID: ID<Roundtable>?
     ) throws -> Bool {
         guard
             try !db.execute(
                 """
-                UPDATE videos v SET final_prompt = \(prompt), updated_at = now() FROM projects p
-                WHERE v.id = \(videoID) AND p.id = v.project_id AND p.user_id = \(userID)
+                UPDATE videos v SET final_prompt = \(prompt), updated_at = now()
+                WHERE v.id = \(videoID) AND \(fragment: Access.member("v.project_id", userID, atLeast: .editor))
                 RETURNING v.id
                 """
             ).isEmpty
@@ -576,7 +624,8 @@ package struct Store {
     package func video(id: ID<Video>, userID: ID<User>) throws -> Video? {
         try db.execute(
             """
-            SELECT \(fragment: Store.videoColumns) FROM videos v WHERE v.id = \(id) AND v.user_id = \(userID)
+            SELECT \(fragment: Store.videoColumns(userID)) FROM videos v
+            WHERE v.id = \(id) AND \(fragment: Access.member("v.project_id", userID))
             """
         ).first.map(Video.init)
     }

@@ -185,14 +185,27 @@ extension VideoQuery.Sort {
 }
 
 extension Store {
-    /// One page of the user's videos, in one project (`projectID`) or across all their projects.
+    /// One page of the videos the user may see, in one project (`projectID`) or across every project they are a
+    /// member of.
     package func videos(userID: ID<User>, projectID: ID<Project>?, query: VideoQuery, page: PageRequest) throws -> Page<
         ListedVideo
     > {
-        // `v.user_id` is the owner, kept from the project by the database (Migrations/0019); one condition
-        // on it lets the planner start from the video indexes instead of walking the user's projects.
-        var conditions: [Query] = ["v.user_id = \(userID)"]
-        if let projectID { conditions.append("v.project_id = \(projectID)") }
+        // Which videos: one project's (the membership test on a constant runs once), or across projects: those
+        // of the projects the user holds (`v.user_id`, the project's holder kept on each video by the database,
+        // Migrations/0019 and 0037, so the planner starts from the video indexes as before sharing) and, as a
+        // second branch merged by the same order, those of the projects shared with them.
+        var scopes: [Query]
+        if let projectID {
+            scopes = ["v.project_id = \(projectID) AND \(fragment: Access.member("\(projectID)::bigint", userID))"]
+        } else {
+            scopes = ["v.user_id = \(userID)"]
+            let shared = try sharedProjectIDs(userID: userID)
+            if !shared.isEmpty {
+                scopes.append(
+                    "v.project_id = ANY(\("{" + shared.map(\.description).joined(separator: ",") + "}")::bigint[])")
+            }
+        }
+        var conditions: [Query] = []
         switch query.status {
         case nil: break
         case .never?: conditions.append("v.last_generation_status IS NULL")
@@ -226,11 +239,20 @@ extension Store {
         let keyset = query.sort.keyset(page)
         conditions.append(keyset.condition)
         let list = PagedList.videos, order = query.sort.rawValue, scope = projectID?.rawValue ?? 0
+        let filter = Query.joined(conditions, separator: " AND ")
+        let source: Query
+        if scopes.count == 1 {
+            source = "videos v WHERE \(fragment: scopes[0]) AND \(fragment: filter)"
+        } else {
+            let branches = scopes.map { scope -> Query in
+                "(SELECT v.* FROM videos v WHERE \(fragment: scope) AND \(fragment: filter) ORDER BY \(fragment: keyset.order))"
+            }
+            source = "(\(fragment: Query.joined(branches, separator: " UNION ALL "))) v"
+        }
         let rows = try db.execute(
             """
-            SELECT \(fragment: Store.videoColumns), \(fragment: query.sort.keyColumn) AS sort_key, \(fragment: marked)
-            FROM videos v
-            WHERE \(fragment: Query.joined(conditions, separator: " AND "))
+            SELECT \(fragment: Store.videoColumns(userID)), \(fragment: query.sort.keyColumn) AS sort_key, \(fragment: marked)
+            FROM \(fragment: source)
             ORDER BY \(fragment: keyset.order)
             """)
         return Page(
@@ -242,6 +264,16 @@ extension Store {
                         key: row.string("sort_key")),
                     markedTitle: row["marked_title"], markedExcerpt: row["marked_excerpt"])
             }, request: page)
+    }
+
+    /// The projects the user is a member of but does not hold (`projects.user_id`): those shared with them.
+    package func sharedProjectIDs(userID: ID<User>) throws -> [ID<Project>] {
+        try db.execute(
+            """
+            SELECT m.project_id FROM project_members m JOIN projects p ON p.id = m.project_id
+            WHERE m.user_id = \(userID) AND p.user_id <> \(userID) ORDER BY m.project_id
+            """
+        ).map { $0.id("project_id") }
     }
 
     /// Every model a generation may have used (disabled ones too), for the model filter.

@@ -143,12 +143,14 @@ public enum MediaSweep {
         for scratch in Set(stores.all.map(\.scratchDirectory)).sorted() {
             removed += sweepScratch(scratch, now: now, storing: storing)
         }
-        // The upload ledger (quotas) forgets a file an hour after its uploader's rows stopped naming it.
+        // The upload ledger (quotas) forgets a file an hour after no video of a project its uploader is a member of
+        // (nor a generation of theirs) names it.
         try db.execute(
             """
             DELETE FROM reference_uploads u WHERE uploaded_at < now() - interval '1 hour'
-              AND NOT EXISTS (SELECT 1 FROM video_reference_images r JOIN videos v ON v.id = r.video_id JOIN projects p ON p.id = v.project_id
-                              WHERE r.sha256 = u.sha256 AND p.user_id = u.user_id)
+              AND NOT EXISTS (SELECT 1 FROM video_reference_images r JOIN videos v ON v.id = r.video_id
+                                JOIN project_members pm ON pm.project_id = v.project_id
+                              WHERE r.sha256 = u.sha256 AND pm.user_id = u.user_id)
               AND NOT EXISTS (SELECT 1 FROM generations g WHERE g.reference_sha256 = u.sha256 AND g.reference_path IS NOT NULL
                                 AND g.user_id = u.user_id)
             """)

@@ -133,13 +133,13 @@ package struct ReferenceImages {
         }
     }
 
-    /// The video's current reference image, if the video is the user's and has one.
+    /// The video's current reference image, if the user may see the video and it has one.
     package func current(videoID: ID<Video>, userID: ID<User>) throws -> ReferenceImage? {
         try db.execute(
             """
             SELECT \(fragment: Self.columns)
-            FROM video_reference_images r JOIN videos v ON v.id = r.video_id JOIN projects p ON p.id = v.project_id
-            WHERE r.video_id = \(videoID) AND p.user_id = \(userID)
+            FROM video_reference_images r JOIN videos v ON v.id = r.video_id
+            WHERE r.video_id = \(videoID) AND \(fragment: Access.member("v.project_id", userID))
             """
         ).first.map(ReferenceImage.init)
     }
@@ -151,7 +151,7 @@ package struct ReferenceImages {
             """
             SELECT \(fragment: Self.columns)
             FROM video_reference_images r JOIN videos v ON v.id = r.video_id
-            WHERE v.project_id = \(projectID) AND v.user_id = \(userID)
+            WHERE v.project_id = \(projectID) AND \(fragment: Access.member("\(projectID)::bigint", userID))
             """)
         {
             let image = ReferenceImage(row)
@@ -211,7 +211,7 @@ package struct ReferenceImages {
                 """
                 INSERT INTO video_reference_images AS r (video_id, path, media_store, content_type, width, height, bytes, sha256)
                 SELECT v.id, \(path), \(store.rawValue), \(info.format.contentType), \(info.width), \(info.height), \(Int64(bytes)), \(sha)
-                FROM videos v JOIN projects p ON p.id = v.project_id WHERE v.id = \(videoID) AND p.user_id = \(userID)
+                FROM videos v WHERE v.id = \(videoID) AND \(fragment: Access.member("v.project_id", userID, atLeast: .editor))
                 ON CONFLICT (video_id) DO UPDATE SET path = excluded.path, media_store = excluded.media_store,
                   content_type = excluded.content_type, width = excluded.width,
                   height = excluded.height, bytes = excluded.bytes, sha256 = excluded.sha256, created_at = now()
@@ -234,8 +234,8 @@ package struct ReferenceImages {
             let row = try db.execute(
                 """
                 SELECT r.path, r.media_store, r.content_type, r.sha256 FROM video_reference_images r
-                JOIN videos v ON v.id = r.video_id JOIN projects p ON p.id = v.project_id
-                WHERE r.video_id = \(original) AND p.user_id = \(userID)
+                JOIN videos v ON v.id = r.video_id
+                WHERE r.video_id = \(original) AND \(fragment: Access.member("v.project_id", userID))
                 """
             ).first
         else { return }
@@ -256,19 +256,19 @@ package struct ReferenceImages {
             """
             INSERT INTO video_reference_images (video_id, path, media_store, content_type, width, height, bytes, sha256)
             SELECT c.id, \(path), r.media_store, r.content_type, r.width, r.height, r.bytes, r.sha256
-            FROM video_reference_images r, videos c JOIN projects cp ON cp.id = c.project_id
-            WHERE r.video_id = \(original) AND c.id = \(copy) AND cp.user_id = \(userID)
+            FROM video_reference_images r, videos c
+            WHERE r.video_id = \(original) AND c.id = \(copy) AND \(fragment: Access.member("c.project_id", userID, atLeast: .editor))
             ON CONFLICT (video_id) DO NOTHING
             """)
     }
 
-    /// Removes the video's reference image; false when it had none (or is not the user's).
+    /// Removes the video's reference image; false when it had none (or the user does not edit its project).
     package func remove(videoID: ID<Video>, userID: ID<User>) throws -> Bool {
         // The file stays for `media sweep` (see `upload`).
         return try !db.execute(
             """
-            DELETE FROM video_reference_images r USING videos v, projects p
-            WHERE r.video_id = \(videoID) AND v.id = r.video_id AND p.id = v.project_id AND p.user_id = \(userID)
+            DELETE FROM video_reference_images r USING videos v
+            WHERE r.video_id = \(videoID) AND v.id = r.video_id AND \(fragment: Access.member("v.project_id", userID, atLeast: .editor))
             RETURNING r.path
             """
         ).isEmpty

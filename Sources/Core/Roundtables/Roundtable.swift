@@ -100,6 +100,8 @@ package struct Roundtable: Sendable {
     /// The part of `cost` from calls that got no answer and may have been billed (`roundtable_unanswered_calls`).
     package let possiblyBilled: USD
     package let unansweredCalls: Int64
+    /// The email of who started it ("deleted user" once deleted).
+    package let startedBy: String
 
     package static let columns: Query = """
         r.id, r.video_id, r.user_id, r.status, r.brief, r.current_prompt, r.settings::text AS settings, r.preset,
@@ -110,13 +112,15 @@ package struct Roundtable: Sendable {
         (SELECT coalesce(sum(k.cost), 0)::text FROM roundtable_calls k WHERE k.roundtable_id = r.id) AS cost,
         EXISTS (SELECT 1 FROM roundtable_calls k WHERE k.roundtable_id = r.id AND k.cost IS NULL) AS cost_unknown,
         (SELECT coalesce(sum(u.cost), 0)::text FROM roundtable_unanswered_calls u WHERE u.roundtable_id = r.id) AS possibly_billed,
-        (SELECT count(*) FROM roundtable_unanswered_calls u WHERE u.roundtable_id = r.id) AS unanswered_calls
+        (SELECT count(*) FROM roundtable_unanswered_calls u WHERE u.roundtable_id = r.id) AS unanswered_calls,
+        \(fragment: Access.starter("r.user_id"))
         """
 
     package init(_ r: Row) {
         id = r.id("id")
         videoID = r.id("video_id")
         userID = r.id("user_id")
+        startedBy = r["started_by"] ?? ""
         status = RoundtableStatus(rawValue: r.string("status")) ?? .failed
         brief = r.string("brief")
         currentPrompt = r.string("current_prompt")

@@ -33,10 +33,14 @@ package struct RoundtableStore {
 
     // MARK: Reading
 
-    /// A roundtable of a deleted video stays for its costs, but is no longer the user's to see or retry.
+    /// A roundtable of a video of a project the user is a member of. One of a deleted video stays for its costs
+    /// (in usage), but is no longer anyone's to see or retry.
     package func roundtable(id: ID<Roundtable>, userID: ID<User>) throws -> Roundtable? {
         try db.execute(
-            "SELECT \(fragment: Roundtable.columns) FROM roundtables r WHERE r.id = \(id) AND r.user_id = \(userID) AND r.video_id IS NOT NULL"
+            """
+            SELECT \(fragment: Roundtable.columns) FROM roundtables r
+            WHERE r.id = \(id) AND \(fragment: Access.memberOfVideo("r.video_id", userID))
+            """
         )
         .first.map(Roundtable.init)
     }
@@ -51,7 +55,8 @@ package struct RoundtableStore {
         try db.execute(
             """
             SELECT \(fragment: Roundtable.columns) FROM roundtables r
-            WHERE r.video_id = \(videoID) AND r.user_id = \(userID) ORDER BY r.id DESC LIMIT \(limit)
+            WHERE r.video_id = \(videoID) AND \(fragment: Access.memberOfVideo("\(videoID)::bigint", userID))
+            ORDER BY r.id DESC LIMIT \(limit)
             """
         ).map(Roundtable.init)
     }
@@ -93,7 +98,8 @@ package struct RoundtableStore {
         try db.execute(
             """
             SELECT \(fragment: Roundtable.columns) FROM roundtables r
-            WHERE r.video_id = \(videoID) AND r.user_id = \(userID) AND r.status = \(RoundtableStatus.completed) ORDER BY r.id DESC LIMIT 1
+            WHERE r.video_id = \(videoID) AND \(fragment: Access.memberOfVideo("\(videoID)::bigint", userID))
+              AND r.status = \(RoundtableStatus.completed) ORDER BY r.id DESC LIMIT 1
             """
         ).first.map(Roundtable.init)
     }
@@ -148,20 +154,23 @@ package struct RoundtableStore {
     }
 
     /// A failed roundtable goes back to the queue; the messages it has are kept and not asked again. Its
-    /// reservation is taken again, so what it has not spent yet must fit the budgets (`BudgetExceeded`).
+    /// reservation is taken again, so what it has not spent yet must fit the budgets (`BudgetExceeded`). Only
+    /// the user who started it retries it (its cost is theirs), while they edit its video's project.
     package func retry(id: ID<Roundtable>, userID: ID<User>) throws -> Bool {
         try db.transaction {
             let open = try db.execute(
                 """
                 SELECT greatest(r.reserved_cost - coalesce((SELECT sum(cost) FROM roundtable_messages WHERE roundtable_id = r.id), 0), 0)::text AS open
                 FROM roundtables r WHERE r.id = \(id) AND r.user_id = \(userID) AND r.status = \(RoundtableStatus.failed)
+                  AND \(fragment: Access.memberOfVideo("r.video_id", userID, atLeast: .editor))
                 """
             ).first.flatMap { USD(parsing: $0.string("open")) }
             if let open { try Budgets(db: db).reserve(userID: userID, amount: open) }
             let retried = try !db.execute(
                 """
                 UPDATE roundtables SET status = \(RoundtableStatus.queued), error_message = NULL, next_attempt_at = now(), completed_at = NULL
-                WHERE id = \(id) AND user_id = \(userID) AND status = \(RoundtableStatus.failed) AND video_id IS NOT NULL
+                WHERE id = \(id) AND user_id = \(userID) AND status = \(RoundtableStatus.failed)
+                  AND \(fragment: Access.memberOfVideo("video_id", userID, atLeast: .editor))
                 RETURNING id
                 """
             ).isEmpty

@@ -26,6 +26,8 @@ package struct Roundtables {
         case feedbackTooLong
         case notCompleted
         case notFailed
+        /// Someone else started it: its cost is theirs, so only they retry it.
+        case startedByOther
         case invalidPrompt(String)
         /// Its worst-case cost would pass the user's monthly budget or the instance's cap.
         case budgetExceeded(BudgetExceeded)
@@ -112,7 +114,8 @@ package struct Roundtables {
     }
 
     package func retry(id: ID<Roundtable>, user: User) throws -> Roundtable {
-        guard try store.roundtable(id: id, userID: user.id) != nil else { throw Refusal.noSuchRoundtable }
+        guard let table = try store.roundtable(id: id, userID: user.id) else { throw Refusal.noSuchRoundtable }
+        guard table.userID == user.id else { throw Refusal.startedByOther }
         let retried: Bool
         do { retried = try store.retry(id: id, userID: user.id) } catch let error as BudgetExceeded {
             throw Refusal.budgetExceeded(error)

@@ -35,21 +35,22 @@ package struct Batch: Sendable {
     /// Something is still queued or in progress.
     package var isActive: Bool { generations.contains(where: \.isActive) }
 
-    /// The user's click `id`, either kind; nil when there is none of theirs.
+    /// The click `id`, either kind: the user's own, or one on a video or project they are a member of; nil when
+    /// there is no such click they may see.
     package static func load(id: Int64, userID: ID<User>, db: Connection) throws -> Batch? {
         if let click = try db.execute(
             """
             SELECT c.id, c.project_id, p.name AS project_name, c.settings::text AS settings, c.takes,
                    c.total_cost::text AS total_cost, iso(c.created_at) AS created_at, c.skipped::text AS skipped, c.continuity
             FROM storyboard_clicks c LEFT JOIN projects p ON p.id = c.project_id
-            WHERE c.id = \(id) AND c.user_id = \(userID)
+            WHERE c.id = \(id) AND (c.user_id = \(userID) OR \(fragment: Access.member("c.project_id", userID)))
             """
         ).first {
             let rows = try db.execute(
                 """
                 SELECT \(fragment: Generation.columns), v.title AS shot_title, v.position AS shot_position, b.id AS shot_batch
                 FROM generation_batches b JOIN generations g ON g.batch_id = b.id LEFT JOIN videos v ON v.id = g.video_id
-                WHERE b.storyboard_click_id = \(id) AND b.user_id = \(userID)
+                WHERE b.storyboard_click_id = \(id)
                 ORDER BY b.id, g.id
                 """)
             var skipped: [(ID<Video>, String)] = []
@@ -73,7 +74,7 @@ package struct Batch: Sendable {
                 SELECT b.id, v.project_id, p.name AS project_name, b.takes, b.total_cost::text AS total_cost,
                        iso(b.created_at) AS created_at
                 FROM generation_batches b LEFT JOIN videos v ON v.id = b.video_id LEFT JOIN projects p ON p.id = v.project_id
-                WHERE b.id = \(id) AND b.user_id = \(userID)
+                WHERE b.id = \(id) AND (b.user_id = \(userID) OR \(fragment: Access.memberOfVideo("b.video_id", userID)))
                 """
             ).first
         else { return nil }
@@ -81,7 +82,7 @@ package struct Batch: Sendable {
             """
             SELECT \(fragment: Generation.columns), v.title AS shot_title, v.position AS shot_position, g.batch_id AS shot_batch
             FROM generations g LEFT JOIN videos v ON v.id = g.video_id
-            WHERE g.batch_id = \(id) AND g.user_id = \(userID) ORDER BY g.id
+            WHERE g.batch_id = \(id) ORDER BY g.id
             """)
         let list = shots(rows)
         return Batch(

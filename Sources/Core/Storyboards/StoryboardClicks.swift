@@ -111,9 +111,11 @@ package struct StoryboardClicks {
         }
         let all = try db.execute(
             """
-            SELECT \(fragment: Store.videoColumns),
+            SELECT \(fragment: Store.videoColumns(user.id)),
                    EXISTS (SELECT 1 FROM generation_batches b WHERE b.video_id = v.id AND b.active) AS active
-            FROM videos v WHERE v.project_id = \(projectID) AND v.user_id = \(user.id) ORDER BY v.position
+            FROM videos v
+            WHERE v.project_id = \(projectID) AND \(fragment: Access.member("\(projectID)::bigint", user.id, atLeast: .editor))
+            ORDER BY v.position
             """
         ).map { (Video($0), $0.bool("active")) }
         guard !all.isEmpty else { throw Refusal.emptyStoryboard }

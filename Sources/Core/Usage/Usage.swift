@@ -124,6 +124,16 @@ package enum UsageScope: Sendable, Equatable {
     case user(ID<User>)
     /// Every user of the instance: admins only.
     case everyone
+    /// Every member's work on one project: its owners only (`project=ID`).
+    case project(ID<Project>)
+
+    /// The report has a row per user (every user's work, or every member's on a project).
+    package var coversOthers: Bool {
+        switch self {
+        case .user: false
+        case .everyone, .project: true
+        }
+    }
 
     /// `scope=mine` (the default) or `scope=all`; `all` does not exist for members (404, like admin pages).
     package static func parse(_ text: String?, for user: User) throws -> UsageScope {
@@ -140,6 +150,7 @@ package enum UsageScope: Sendable, Equatable {
         switch self {
         case .user: "mine"
         case .everyone: "all"
+        case .project: "project"
         }
     }
 }
@@ -149,15 +160,15 @@ package enum UsageGrouping: String, Sendable, CaseIterable {
     /// Failed work by error code (page and CSV only).
     case failure
 
-    /// `group_by` of the API: day (the default), model, project, or user (admins only: 404 to members,
-    /// like admin pages; always across every user).
-    package static func parse(_ text: String?, for user: User) throws -> UsageGrouping {
+    /// `group_by` of the API: day (the default), model, project, or user (a project's owners with `project=ID`, or
+    /// admins across every user: 404 to anyone else, like admin pages).
+    package static func parse(_ text: String?, for user: User, scope: UsageScope) throws -> UsageGrouping {
         switch text ?? "" {
         case "", "day": return .day
         case "model": return .model
         case "project": return .project
         case "user":
-            guard user.isAdmin else { throw NotFound("No such grouping.") }
+            guard user.isAdmin || scope.coversOthers else { throw NotFound("No such grouping.") }
             return .user
         default: throw InvalidInput(field: "group_by", "must be day, model, project or user")
         }
@@ -259,9 +270,18 @@ package struct Usage {
         return day
     }
 
-    /// The range and scope of a request's `from`, `to` and `scope` (422 / 404 as `UsageRange` and `UsageScope` say).
+    /// The range and scope of a request's `from`, `to` and `scope` (422 / 404 as `UsageRange` and `UsageScope` say),
+    /// or `project`: one project's work by every member, for its owners (a project the user is not a member of is a
+    /// 404, one they do not own a 403).
     package func request(_ query: [String: String], user: User) throws -> (range: UsageRange, scope: UsageScope) {
-        let scope = try UsageScope.parse(query["scope"], for: user)
+        var scope = try UsageScope.parse(query["scope"], for: user)
+        if let text = query["project"] {
+            guard text.utf8.count <= 18, let id = Int64(text), id > 0 else {
+                throw InvalidInput(field: "project", "must be a project id")
+            }
+            try Members(db: db).require(AccessNeed(.project(ID(id)), .owner), userID: user.id)
+            scope = .project(ID(id))
+        }
         return (try UsageRange.parse(from: query["from"], to: query["to"], today: today()), scope)
     }
 

@@ -12,6 +12,7 @@ package struct UsageStore {
             switch scope {
             case let .user(id): "AND u.user_id = \(id)"
             case .everyone: ""
+            case let .project(id): "AND u.project_id = \(id)"
             }
         return """
             SELECT CASE WHEN GROUPING(i.day) = 0 THEN 'day' WHEN GROUPING(i.model) = 0 THEN 'model'
@@ -82,6 +83,7 @@ package struct UsageStore {
             switch scope {
             case let .user(id): "AND f.user_id = \(id)"
             case .everyone: ""
+            case let .project(id): "AND f.project_id = \(id)"
             }
         let row = try db.execute(
             """

@@ -76,13 +76,18 @@ enum AdminPages {
     }
 
     static func confirmDeletion(_ c: inout Context, id: ID<User>) throws -> Response {
-        guard let (email, projects) = try AccountSecurityPages.accounts(c).deletionSummary(userID: id) else {
+        guard let (email, projects, handedOver) = try AccountSecurityPages.accounts(c).deletionSummary(userID: id)
+        else {
             throw HTTPError.notFound("No such user.")
         }
+        let kept: HTML =
+            handedOver == 0
+            ? .empty
+            : " \(handedOver) project\(handedOver == 1 ? "" : "s") it shares with other owners stay\(handedOver == 1 ? "s" : "") with them."
         let body: HTML = """
             <section class="narrow"><h1>Delete the account \(email)?</h1>
-            <p>Its \(projects) project\(projects == 1 ? "" : "s") with their videos, prompts, roundtables, films and media are \
-            deleted, its sessions end, its API tokens and webhooks are revoked. It cannot be undone. What it spent stays \
+            <p>The \(projects) project\(projects == 1 ? "" : "s") it alone owns, with their videos, prompts, roundtables, films \
+            and media, are deleted.\(kept) Its sessions end, its API tokens and webhooks are revoked. It cannot be undone. What it spent stays \
             on record, under "\(AccountStore.deletedUserName)".</p>
             <form method="post" action="\(Route.admin(.adminUser(id)).path)">\(Views.csrfField(c))\
             <input type="hidden" name="action" value="delete"><input type="hidden" name="confirm" value="yes">\

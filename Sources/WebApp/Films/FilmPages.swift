@@ -45,25 +45,31 @@ enum FilmPages {
             let state: HTML =
                 f.outOfDate && f.status == .completed ? " <span class=\"muted\">(out of date)</span>" : .empty
             return """
-                <li><a href="\(Route.films(.film(f.id)).path)">Film \(f.id)</a> \(statusBadge(f.status))\(state) · \(f.shots.count) shots · \(f.transition.rawValue)\(f.durationSeconds.map { " · \(Formatting.seconds($0))" } ?? "") · \(Views.when(f.createdAt))</li>
+                <li><a href="\(Route.films(.film(f.id)).path)">Film \(f.id)</a> \(statusBadge(f.status))\(state) · \(f.shots.count) shots · \(f.transition.rawValue)\(f.durationSeconds.map { " · \(Formatting.seconds($0))" } ?? "") · \(Views.when(f.createdAt)) · by \(VideoPages.starter(f.startedBy, mine: f.userID == user.id))</li>
                 """
         }
         let history: HTML = rows.isEmpty ? "<p class=\"muted\">No film yet.</p>" : "<ul>\(rows)</ul>"
         return """
             <section aria-labelledby="films" class="films"><h2 id="films">The film</h2>
-            <form method="post" action="\(Route.films(.makeFilm(project: project.id)).path)" class="settings">\(Views.csrfField(c))
-            <fieldset><legend>Between shots</legend>
-            <label class="choice"><input type="radio" name="transition" value="cut" checked> Cut</label>
-            <label class="choice"><input type="radio" name="transition" value="crossfade"> Crossfade</label></fieldset>
-            <label for="crossfade_ms">Crossfade length (ms, 200–2000)</label>
-            <input id="crossfade_ms" name="crossfade_ms" type="number" min="200" max="2000" step="100" value="500" class="short">
-            <label for="size">Size (WIDTHxHEIGHT; empty: the size most shots have)</label>
-            <input id="size" name="size" type="text" pattern="[0-9]{2,4}x[0-9]{2,4}" placeholder="1280x720" class="short">
-            <button type="submit" class="primary">Make the film</button>
-            <small>Stitches each shot’s chosen take in this order. Shots of other sizes are scaled and padded, never stretched.</small>
-            </form>
+            \(project.role.canEdit ? makeForm(c, project: project) : .empty)
             <h3>Films of this storyboard</h3>\(history)</section>
             """
+    }
+
+    static func makeForm(_ c: Context, project: Project) -> HTML {
+        """
+        <form method="post" action="\(Route.films(.makeFilm(project: project.id)).path)" class="settings">\(Views.csrfField(c))
+        <fieldset><legend>Between shots</legend>
+        <label class="choice"><input type="radio" name="transition" value="cut" checked> Cut</label>
+        <label class="choice"><input type="radio" name="transition" value="crossfade"> Crossfade</label></fieldset>
+        <label for="crossfade_ms">Crossfade length (ms, 200–2000)</label>
+        <input id="crossfade_ms" name="crossfade_ms" type="number" min="200" max="2000" step="100" value="500" class="short">
+        <label for="size">Size (WIDTHxHEIGHT; empty: the size most shots have)</label>
+        <input id="size" name="size" type="text" pattern="[0-9]{2,4}x[0-9]{2,4}" placeholder="1280x720" class="short">
+        <button type="submit" class="primary">Make the film</button>
+        <small>Stitches each shot’s chosen take in this order. Shots of other sizes are scaled and padded, never stretched.</small>
+        </form>
+        """
     }
 
     /// "24/1" as 24, "30000/1001" as 29.97.
@@ -109,14 +115,15 @@ enum FilmPages {
         let shots: [HTML] = f.shots.map { s in
             "<li><a href=\"\(Route.generations(.generation(s.generationID)).path)\">\(s.title)</a> · \(Formatting.seconds(s.seconds))</li>"
         }
-        let links = f.status == .completed ? try linksSection(c, film: f, user: user) : .empty
+        let canEdit = try Members(db: c.db).role(projectID: f.projectID, userID: user.id)?.canEdit == true
+        let links = f.status == .completed && canEdit ? try linksSection(c, film: f, user: user) : .empty
         let body: HTML = """
             \(Breadcrumbs.project(id: f.projectID, name: f.projectName).html)
             <h1>Film \(f.id) of “\(f.projectName)” \(statusBadge(f.status))</h1>
             \(outOfDate)\(state)
-            <h2>Shots</h2><p class="muted">\(f.transition == .crossfade ? "Crossfades of \(f.crossfadeMs ?? 0) ms" : "Cuts") between shots; asked for \(Views.when(f.createdAt)).</p><ol>\(shots)</ol>
+            <h2>Shots</h2><p class="muted">\(f.transition == .crossfade ? "Crossfades of \(f.crossfadeMs ?? 0) ms" : "Cuts") between shots; asked for \(Views.when(f.createdAt)) by \(VideoPages.starter(f.startedBy, mine: f.userID == user.id)).</p><ol>\(shots)</ol>
             \(links)
-            <form method="post" action="\(Route.films(.deleteFilm(id)).path)">\(Views.csrfField(c))<button type="submit" class="danger">Delete this film</button></form>
+            \(canEdit ? "<form method=\"post\" action=\"\(Route.films(.deleteFilm(id)).path)\">\(Views.csrfField(c))<button type=\"submit\" class=\"danger\">Delete this film</button></form>" as HTML : .empty)
             <p><a href="\(Route.storyboards(.storyboard(f.projectID)).path)">Back to the storyboard</a></p>
             """
         return .html(Views.layout("Film \(f.id)", c, body: body, refresh: refresh))

@@ -75,6 +75,18 @@ package enum FilmRoute: Equatable, Sendable {
         }
     }
 
+    /// The project record the route names and the least role `method` needs (nil: a shared link, no account).
+    func access(_ method: HTTPMethod) -> AccessNeed? {
+        switch self {
+        case .sharedFilm, .sharedFilmMedia: nil
+        case let .makeFilm(id): AccessNeed(.project(id), .editor)
+        case let .apiProjectFilms(id): .reading(.project(id), method)
+        case let .film(id), let .filmMedia(id, _), let .apiFilm(id): .reading(.film(id), method)
+        case let .deleteFilm(id), let .filmLinks(id), let .apiFilmLinks(id): AccessNeed(.film(id), .editor)
+        case let .revokeFilmLink(id), let .apiFilmLink(id): AccessNeed(.filmLink(id), .editor)
+        }
+    }
+
     var handlers: [HTTPMethod: App.Handler] {
         switch self {
         case let .makeFilm(project): [.post: { try FilmPages.make(&$0, project: project) }]

@@ -458,7 +458,9 @@ enum GenerationPages {
         let header: HTML = """
             \(Breadcrumbs.video(video).html)
             <h1>\(video.title) \(Views.statusBadge(g.status))</h1>\(VideoPages.earlierPrompt(g, current: video.finalPrompt))
+            <p class="muted">Started by \(VideoPages.starter(found.startedBy, mine: g.userID == user.id)).</p>
             """
+        let canEdit = video.role.canEdit
         let body: HTML
         switch g.status {
         case .completed:
@@ -472,8 +474,8 @@ enum GenerationPages {
                 <video controls preload="metadata" src="\(g.videoURL ?? "")"\(poster)>Your browser cannot play this video; use Download.</video>
                 \(delivery)
                 <p><a class="button" href="\(g.videoURL ?? "")?download=1" download>Download video</a>
-                \(try remixAction(c, g, catalog: Catalog.load(c.db)))
-                <a class="button secondary" href="\(retryPath(video.id, g))">Generate again</a></p>
+                \(canEdit ? try remixAction(c, g, catalog: Catalog.load(c.db)) : .empty)
+                \(canEdit ? "<a class=\"button secondary\" href=\"\(retryPath(video.id, g))\">Generate again</a>" as HTML : .empty)</p>
                 \(details(g))
                 """
         case .failed:
@@ -495,7 +497,7 @@ enum GenerationPages {
                 \(header)
                 <div class="error" role="alert"><p><strong>\(headline)</strong></p>
                 <p>\(g.errorMessage ?? "The video provider could not generate this video.")</p>\(billed)</div>
-                <p><a class="button" href="\(retryPath(video.id, g))">Retry</a> <span class="muted">opens the settings with the same choices, so you can change them first.</span></p>
+                \(canEdit ? "<p><a class=\"button\" href=\"\(retryPath(video.id, g))\">Retry</a> <span class=\"muted\">opens the settings with the same choices, so you can change them first.</span></p>" as HTML : .empty)
                 \(details(g))
                 """
         case .queued, .inProgress:
@@ -516,7 +518,7 @@ enum GenerationPages {
                 \(estimate?.sentence ?? DurationEstimate.noHistory)</p></div>
                 """
             let cancel: HTML =
-                g.phase == .waiting
+                g.phase == .waiting && canEdit
                 ? """
                 <form method="post" action="\(Route.generations(.cancelGeneration(g.id)).path)">\(Views.csrfField(c))
                 <button type="submit" class="secondary">Cancel (not sent yet)</button></form>
@@ -566,7 +568,7 @@ enum GenerationPages {
             \(Breadcrumbs.video(video).html)
             <h1>Takes of “\(video.title)”</h1>
             \(status)
-            \(try takesSection(c, takes: takes, chosen: video.chosenGenerationID))
+            \(try takesSection(c, takes: takes, video: video))
             <p><a href="\(Route.library(.video(video.id)).path)">Back to the video</a></p>
             """
         return .html(Views.layout("Takes of \(video.title)", c, body: body, refresh: refresh))
@@ -574,7 +576,9 @@ enum GenerationPages {
 
     /// The takes of one click side by side: each plays (or shows its progress or why it failed), downloads,
     /// and offers Remix. Used by the takes page and the video page.
-    static func takesSection(_ c: Context, takes: [Generation], chosen: ID<Generation>?) throws -> HTML {
+    /// The takes of the video's latest click; remix and "use in the film" for its editors.
+    static func takesSection(_ c: Context, takes: [Generation], video: Video) throws -> HTML {
+        let chosen = video.chosenGenerationID
         guard !takes.isEmpty else { return "<p class=\"muted\">Not generated yet.</p>" }
         let total = takes.reduce(USD.zero) { $0.adding($1.cost) ?? $0 }
         let catalog = try Catalog.load(c.db)
@@ -586,7 +590,7 @@ enum GenerationPages {
                 media = """
                     <video controls preload="none" src="\(g.videoURL ?? "")"\(poster)>Your browser cannot play this video; use Download.</video>
                     <div class="take-actions"><a class="button" href="\(g.videoURL ?? "")?download=1" download>Download</a>
-                    \(try remixAction(c, g, catalog: catalog)) \(StoryboardPages.chooseAction(c, g, chosen: chosen))</div>
+                    \(video.role.canEdit ? try remixAction(c, g, catalog: catalog) + " " + StoryboardPages.chooseAction(c, g, chosen: chosen) : .empty)</div>
                     """
             case .failed:
                 media = "<p class=\"error\">\(g.errorMessage ?? "The generation failed.")</p>"
@@ -599,7 +603,7 @@ enum GenerationPages {
             return """
                 <li class="take"><h3><a href="\(Route.generations(.generation(g.id)).path)">Take \(index + 1)</a> \(Views.statusBadge(g.status))</h3>
                 \(media)
-                <p class="muted">\(g.cost.display)\(g.possiblyBilled ? " (possibly billed)" : "")\(g.remixedFromGenerationID.map { " · remix of generation \($0)" } ?? "")\(localPosterNote(g))</p></li>
+                <p class="muted">\(g.cost.display)\(g.possiblyBilled ? " (possibly billed)" : "")\(g.remixedFromGenerationID.map { " · remix of generation \($0)" } ?? "")\(localPosterNote(g)) · started by \(VideoPages.starter(g.startedBy, mine: g.userID == c.user?.id))</p></li>
                 """
         }
         let summary = takes.count == 1 ? "1 take" : "\(takes.count) takes"

@@ -67,6 +67,20 @@ package enum GenerationRoute: Equatable, Sendable {
         }
     }
 
+    /// The project record the route names and the least role `method` needs (nil: no project record).
+    func access(_ method: HTTPMethod) -> AccessNeed? {
+        switch self {
+        case .apiModels, .apiEstimate: nil
+        case let .generateVideo(id), let .apiGenerate(id): AccessNeed(.video(id), .editor)
+        case let .latestGeneration(id), let .videoTakes(id), let .apiStatus(id), let .apiVideoGenerations(id):
+            .reading(.video(id), method)
+        case let .generation(id), let .apiGeneration(id): .reading(.generation(id), method)
+        case let .cancelGeneration(id), let .remixGeneration(id), let .apiCancelGeneration(id),
+            let .apiRemixGeneration(id):
+            AccessNeed(.generation(id), .editor)
+        }
+    }
+
     /// Which methods each route answers, and with what.
     var handlers: [HTTPMethod: App.Handler] {
         switch self {

@@ -74,6 +74,22 @@ package enum LibraryRoute: Equatable, Sendable {
         }
     }
 
+    /// The project record the route names and the least role `method` needs (nil: no project record).
+    func access(_ method: HTTPMethod) -> AccessNeed? {
+        switch self {
+        case .dashboard, .projects, .apiProjects, .apiVideos: nil
+        case let .project(id): .reading(.project(id), method)
+        case let .editProject(id), let .deleteProject(id): AccessNeed(.project(id), .owner)
+        case let .newVideo(id), let .projectVideos(id): AccessNeed(.project(id), .editor)
+        case let .video(id): .reading(.video(id), method)
+        case let .editVideo(id), let .deleteVideo(id), let .copyVideo(id), let .apiVideoCopy(id):
+            AccessNeed(.video(id), .editor)
+        case let .apiProject(id): .reading(.project(id), method, write: .owner)
+        case let .apiProjectVideos(id): .reading(.project(id), method)
+        case let .apiVideo(id): .reading(.video(id), method)
+        }
+    }
+
     /// Which methods each route answers, and with what.
     var handlers: [HTTPMethod: App.Handler] {
         switch self {

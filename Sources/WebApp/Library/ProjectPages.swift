@@ -1,4 +1,5 @@
-// The dashboard (your projects, create one) and a project's page (its videos).
+// The dashboard (your projects, those shared with you, invitations, create one) and a project's page (its
+// videos; the actions the caller's role allows).
 
 import Core
 import Telemetry
@@ -36,12 +37,25 @@ enum ProjectPages {
             userID: user.id, projectID: id, query: query,
             page: query.pageRequest(c.request.query, scope: id.rawValue, userID: user.id, forPage: true))
         let description: HTML = project.description.isEmpty ? .empty : "<p>\(project.description)</p>"
+        var actions: [HTML] = []
+        if project.role.canEdit {
+            actions.append("<a class=\"button\" href=\"\(Route.library(.newVideo(project: id)).path)\">New video</a>")
+        }
+        if project.role.canManage {
+            actions.append(
+                "<a href=\"\(Route.library(.editProject(id)).path)\">Edit project</a> <a href=\"\(Route.library(.deleteProject(id)).path)\">Delete project…</a> <a href=\"\(Route.usage(.usage).path)?project=\(id)\">Spend by member</a>"
+            )
+        }
+        actions.append("<a href=\"\(Route.sharing(.members(project: id)).path)\">Members</a>")
+        let generate: HTML =
+            project.role.canEdit
+            ? " · <a href=\"\(Route.storyboards(.generateShots(id)).path)\">Generate shots</a>" : .empty
         let body: HTML = """
             \(Breadcrumbs.dashboard.html)
             <h1>\(project.name)</h1>\(description)
-            <div class="actions"><a class="button" href="\(Route.library(.newVideo(project: id)).path)">New video</a>
-            <a href="\(Route.library(.editProject(id)).path)">Edit project</a> <a href="\(Route.library(.deleteProject(id)).path)">Delete project…</a></div>
-            <p><a href="\(Route.storyboards(.storyboard(id)).path)">Storyboard: the shots in order</a> · <a href="\(Route.storyboards(.generateShots(id)).path)">Generate shots</a></p>
+            <p class="muted">Your role: \(project.role.rawValue)\(project.role == .viewer ? " (you can watch and download; editors change and generate)" : "").</p>
+            <div class="actions">\(actions.joined(separator: " "))</div>
+            <p><a href="\(Route.storyboards(.storyboard(id)).path)">Storyboard: the shots in order</a>\(generate)</p>
             <h2>Videos</h2>\(try searchForm(c, path: Route.library(.project(id)).path, query: query, label: "Search this project",
                                              used: searchUsed(c)))
             \(videoList(page, query: query, path: Route.library(.project(id)).path, showProject: false))
@@ -230,7 +244,7 @@ enum ProjectPages {
         let detail: HTML =
             parts.isEmpty ? .empty : " <span class=\"muted\">(of which \(parts.joined(separator: "; ")))</span>"
         let body: HTML = """
-            <h1>Your projects</h1>
+            <h1>Dashboard</h1>\(try SharingPages.invitationsSection(c, user: user))
             <p class="spend">Spent this month: <strong>\((spend.total.adding(chat) ?? spend.total).display)</strong> — videos \(spend.total.display)\(detail), roundtables \(chat.display)\(chatBilled)\(unknown) <span class="muted">(by the UTC month of each click, as budgets count)</span></p>
             \(try searchForm(c, path: Route.library(.dashboard).path, query: VideoQuery.parse(c.request.query), label: "Search all your videos",
                               used: searchUsed(c)))\(list)
@@ -243,8 +257,8 @@ enum ProjectPages {
         return .html(Views.layout("Dashboard", c, body: body), status: status)
     }
 
-    /// The user's projects; or, once the search form was used (any of its fields in the URL), the videos
-    /// across all projects that match it.
+    /// The projects the user owns and those shared with them (`?show=shared`: those alone, paged); or, once the
+    /// search form was used (any of its fields in the URL), the videos across all their projects that match it.
     static func dashboardList(_ c: Context, user: User) throws -> HTML {
         let query = try VideoQuery.parse(c.request.query)
         if searchUsed(c) {
@@ -254,14 +268,46 @@ enum ProjectPages {
             return "<h2>Videos found</h2>"
                 + videoList(page, query: query, path: Route.library(.dashboard).path, showProject: true)
         }
-        let page = try c.store.projects(
-            userID: user.id, page: PageRequest.forPage(c.request.query, list: .projects, scope: 0, userID: user.id))
-        let items: [HTML] = page.items.map { p in
-            "<li><a href=\"\(Route.library(.project(p.id)).path)\">\(p.name)</a> <span class=\"muted\">\(p.videoCount) video\(p.videoCount == 1 ? "" : "s")</span></li>"
+        let path = Route.library(.dashboard).path
+        func items(_ projects: [Project]) -> HTML {
+            let items: [HTML] = projects.map { p in
+                let role: HTML = p.role == .owner ? .empty : " · \(p.role.rawValue)"
+                return
+                    "<li><a href=\"\(Route.library(.project(p.id)).path)\">\(p.name)</a> <span class=\"muted\">\(p.videoCount) video\(p.videoCount == 1 ? "" : "s")\(role)</span></li>"
+            }
+            return "<ul class=\"cards\">\(items.joined())</ul>"
         }
-        let pager = page.links(path: Route.library(.dashboard).path, \.id, list: .projects, scope: 0, userID: user.id)
-        return page.items.isEmpty && pager.rendered.isEmpty
+        func page(_ scope: Store.ProjectScope) throws -> Page<Project> {
+            try c.store.projects(
+                userID: user.id, scope: scope,
+                page: PageRequest.forPage(
+                    c.request.query, list: .projects, scope: scope.cursorScope, userID: user.id))
+        }
+        func pager(_ page: Page<Project>, _ scope: Store.ProjectScope) -> HTML {
+            page.links(path: path, query: scope == .shared ? "show=shared" : "") {
+                Cursor(list: .projects, scope: scope.cursorScope, userID: user.id, id: $0.id.rawValue)
+            }
+        }
+        if c.request.query["show"] == "shared" {
+            let shared = try page(.shared)
+            return "<h2>Shared with you</h2><p><a href=\"\(path)\">Back to your projects</a></p>"
+                + (shared.items.isEmpty
+                    ? "<p class=\"muted\">No projects are shared with you.</p>" : items(shared.items))
+                + pager(shared, .shared)
+        }
+        let mine = try page(.mine)
+        let minePager = pager(mine, .mine)
+        let own: HTML =
+            mine.items.isEmpty && minePager.rendered.isEmpty
             ? "<p class=\"muted\">No projects yet. Create one to start saving video prompts.</p>"
-            : "<ul class=\"cards\">\(items)</ul>" + pager
+            : items(mine.items) + minePager
+        // The first page of the shared ones; the rest one click away (each list pages on its own).
+        let shared = try c.store.projects(userID: user.id, scope: .shared, page: PageRequest(firstOf: 20))
+        let sharedHTML: HTML =
+            shared.items.isEmpty
+            ? "<p class=\"muted\">No projects are shared with you yet. When an owner invites you, the invitation shows here.</p>"
+            : items(shared.items)
+                + (shared.hasOlder ? "<p><a href=\"\(path)?show=shared\">All projects shared with you</a></p>" : .empty)
+        return "<h2>Your projects</h2>\(own)<h2>Shared with you</h2>\(sharedHTML)"
     }
 }

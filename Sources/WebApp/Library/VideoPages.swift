@@ -8,6 +8,15 @@ import Web
 enum VideoPages {
     struct Draft {
         var title = "", brief = "", finalPrompt = "", preset = ""
+        /// The version of the video the edit form started from (its ETag).
+        var etag = ""
+
+        /// What the new-video and edit forms sent.
+        static func sent(_ f: Form) -> Draft {
+            Draft(
+                title: f["title"] ?? "", brief: f["brief"] ?? "", finalPrompt: f["final_prompt"] ?? "",
+                preset: f["preset"] ?? "", etag: f["etag"] ?? "")
+        }
     }
 
     /// An empty choice means no preset; anything else must name one.
@@ -33,9 +42,7 @@ enum VideoPages {
             throw HTTPError.notFound("No such project.")
         }
         let f = try c.form()
-        let draft = Draft(
-            title: f["title"] ?? "", brief: f["brief"] ?? "", finalPrompt: f["final_prompt"] ?? "",
-            preset: f["preset"] ?? "")
+        let draft = Draft.sent(f)
         do {
             let fields = try validated(title: draft.title, brief: draft.brief, finalPrompt: draft.finalPrompt)
             let preset = try checkedPreset(draft.preset, db: c.db)
@@ -75,7 +82,10 @@ enum VideoPages {
             ? "<p class=\"muted\">No final prompt yet.</p>"
             : "<pre class=\"prompt\">\(video.finalPrompt)</pre>"
         let action: HTML
-        if video.finalPrompt.isEmpty {
+        if !video.role.canEdit {
+            action =
+                "<p class=\"muted\">You are a viewer of this project: you can watch and download its videos; editors change and generate them.</p>"
+        } else if video.finalPrompt.isEmpty {
             action =
                 "<p class=\"notice\" role=\"note\">To generate this video, it needs a final prompt: the exact text sent to Sora. Draft one with the roundtable below.</p>"
         } else if try c.generations.store.hasActive(videoID: video.id, userID: user.id) {
@@ -92,7 +102,8 @@ enum VideoPages {
                 ?? "<span class=\"thumb-empty\" aria-hidden=\"true\"></span>"
             return """
                 <tr><td>\(thumb)</td><td><a href="\(Route.generations(.generation(g.id)).path)">\(GenerationPages.settingsSummary(g))</a>\(earlierPrompt(g, current: video.finalPrompt))\(GenerationPages.referenceNote(g))</td>
-                <td>\(Views.statusBadge(g.status))</td><td>\(g.cost.display)\(g.possiblyBilled ? " (possibly billed)" : "")\(GenerationPages.gpuCostNote(g))</td><td>\(Views.when(g.createdAt))</td></tr>
+                <td>\(Views.statusBadge(g.status))</td><td>\(g.cost.display)\(g.possiblyBilled ? " (possibly billed)" : "")\(GenerationPages.gpuCostNote(g))</td>
+                <td>\(starter(g.startedBy, mine: g.userID == user.id))</td><td>\(Views.when(g.createdAt))</td></tr>
                 """
         }
         let historyHTML: HTML =
@@ -100,25 +111,36 @@ enum VideoPages {
             ? "<p class=\"muted\">Not generated yet.</p>"
             : """
             <table class="history"><thead><tr><th scope="col"><span class="visually-hidden">Thumbnail</span></th><th scope="col">Settings</th>
-            <th scope="col">Status</th><th scope="col">Cost</th><th scope="col">When</th></tr></thead><tbody>\(rows)</tbody></table>
+            <th scope="col">Status</th><th scope="col">Cost</th><th scope="col">Started by</th><th scope="col">When</th></tr></thead><tbody>\(rows)</tbody></table>
             """
                 + page.links(
                     path: Route.library(.video(id)).path, \.id, list: .generations, scope: id.rawValue, userID: user.id)
         let body: HTML = """
             \(Breadcrumbs.project(id: video.projectID, name: video.projectName).html)
             <h1>\(video.title)</h1>
-            <div class="actions"><a href="\(Route.library(.editVideo(video.id)).path)">Edit</a>
-            <form method="post" action="\(Route.library(.copyVideo(video.id)).path)" class="inline">\(Views.csrfField(c))<button type="submit" class="link">Save as new video</button></form>
-            <a href="\(Route.library(.deleteVideo(video.id)).path)">Delete…</a></div>\(brief)
+            \(video.role.canEdit ? editActions(c, video) : .empty)\(brief)
             <h2>Final prompt</h2>\(prompt)
             \(action)
             \(try ReferencePages.videoSection(c, video: video, user: user, error: imageError?.publicMessage))
-            \(latestTakes.isEmpty ? .empty : try GenerationPages.takesSection(c, takes: latestTakes, chosen: video.chosenGenerationID))
+            \(latestTakes.isEmpty ? .empty : try GenerationPages.takesSection(c, takes: latestTakes, video: video))
             <h2>Generations</h2>\(historyHTML)
             \(try RoundtablePages.videoSection(c, video: video, user: user))
             <p class="muted">Saved \(Views.when(video.createdAt))</p>
             """
         return .html(Views.layout(video.title, c, body: body), status: imageError?.status ?? 200)
+    }
+
+    static func editActions(_ c: Context, _ video: Video) -> HTML {
+        """
+        <div class="actions"><a href="\(Route.library(.editVideo(video.id)).path)">Edit</a>
+        <form method="post" action="\(Route.library(.copyVideo(video.id)).path)" class="inline">\(Views.csrfField(c))<button type="submit" class="link">Save as new video</button></form>
+        <a href="\(Route.library(.deleteVideo(video.id)).path)">Delete…</a></div>
+        """
+    }
+
+    /// Who started a generation, roundtable or film: "you", or the teammate's email.
+    static func starter(_ email: String?, mine: Bool) -> HTML {
+        mine ? "you" : "\(email ?? "another member")"
     }
 
     /// For a generation made with another prompt than the video's current one: says so and shows it.
@@ -136,7 +158,8 @@ enum VideoPages {
         let user = try c.requireUser()
         guard let video = try c.store.video(id: id, userID: user.id) else { throw HTTPError.notFound("No such video.") }
         let draft = Draft(
-            title: video.title, brief: video.brief, finalPrompt: video.finalPrompt, preset: video.preset ?? "")
+            title: video.title, brief: video.brief, finalPrompt: video.finalPrompt, preset: video.preset ?? "",
+            etag: video.etag)
         return try editPage(c, video: video, draft: draft, error: nil, status: 200)
     }
 
@@ -146,9 +169,7 @@ enum VideoPages {
         let user = try c.requireUser()
         guard let video = try c.store.video(id: id, userID: user.id) else { throw HTTPError.notFound("No such video.") }
         let f = try c.form()
-        let draft = Draft(
-            title: f["title"] ?? "", brief: f["brief"] ?? "", finalPrompt: f["final_prompt"] ?? "",
-            preset: f["preset"] ?? "")
+        let draft = Draft.sent(f)
         do {
             let fields = try validated(title: draft.title, brief: draft.brief, finalPrompt: draft.finalPrompt)
             let preset = try checkedPreset(draft.preset, db: c.db)
@@ -159,22 +180,30 @@ enum VideoPages {
                 finalPrompt: fields.finalPrompt.unifiedNewlines == video.finalPrompt.unifiedNewlines
                     ? nil : fields.finalPrompt.unifiedNewlines,
                 preset: .some(preset))
-            _ = try c.library.updateVideo(id: id, user: user, changes: changes)
+            _ = try c.library.updateVideo(
+                id: id, user: user, changes: changes, ifMatch: draft.etag.isEmpty ? nil : draft.etag)
             c.setFlash("Saved.")
             return .redirect(to: Route.library(.video(id)).path)
         } catch let error as InvalidInput {
             return try editPage(c, video: video, draft: draft, error: error.description, status: 422)
+        } catch let stale as StaleVideo {
+            return try editPage(c, video: stale.current, draft: draft, error: nil, status: 412, theirs: stale.current)
         }
     }
 
-    static func editPage(_ c: Context, video: Video, draft: Draft, error: String?, status: Int) throws -> Response {
+    /// `theirs`: the version someone else saved while this form was open; it is shown beside the user's, and the
+    /// form now carries its ETag, so saving again replaces it knowingly.
+    static func editPage(
+        _ c: Context, video: Video, draft: Draft, error: String?, status: Int, theirs: Video? = nil
+    ) throws -> Response {
         let presets: [HTML] = try RoundtableStore(db: c.db).presets().map { p in
             "<option value=\"\(p.name)\"\(p.name == draft.preset ? " selected" : "")>\(p.displayName)</option>"
         }
         let body: HTML = """
             \(Breadcrumbs.video(video).html)
-            <h1>Edit “\(video.title)”</h1>\(Views.errorBox(error))
+            <h1>Edit “\(video.title)”</h1>\(Views.errorBox(error))\(theirs.map(conflict) ?? .empty)
             <form method="post" action="\(Route.library(.editVideo(video.id)).path)">\(Views.csrfField(c))
+            <input type="hidden" name="etag" value="\(theirs?.etag ?? draft.etag)">
             \(Views.textField("Title", name: "title", value: draft.title, required: true, maxLength: 200))
             \(Views.textArea("Brief", name: "brief", value: draft.brief, rows: 3, maxLength: 10000))
             <label for="preset">Style preset</label>
@@ -183,6 +212,18 @@ enum VideoPages {
             <button type="submit">Save</button> <a href="\(Route.library(.video(video.id)).path)">Cancel</a></form>
             """
         return .html(Views.layout("Edit video", c, body: body), status: status)
+    }
+
+    /// Someone else's version, saved while the user edited: what it says now, above the form that still holds
+    /// the user's own text.
+    static func conflict(_ theirs: Video) -> HTML {
+        let preset: HTML = theirs.preset.map { "<dt>Style preset</dt><dd>\($0)</dd>" } ?? .empty
+        return """
+            <div class="error" role="alert"><p>Someone else changed this video while you were editing it, so nothing was \
+            saved. Their version is below; the form still holds yours. Save again to replace theirs with yours.</p>
+            <dl><dt>Title</dt><dd>\(theirs.title)</dd><dt>Brief</dt><dd class="prewrap">\(theirs.brief)</dd>\(preset)
+            <dt>Final prompt</dt><dd><pre class="prompt">\(theirs.finalPrompt)</pre></dd></dl></div>
+            """
     }
 
     /// POST /dashboard/videos/{id}/copy: "Save as new video", then open the copy.

@@ -22,10 +22,10 @@ enum ReferencePages {
                 """
                 <figure class="reference"><img src="\(Route.references(.videoReferenceImage(video: video.id)).path)?v=\(String(image.sha256.prefix(12)))" alt="The reference image" width="240">
                 <figcaption>\(image.format.rawValue.uppercased()), \(image.width)×\(image.height), \(Formatting.bytes(image.bytes)). Each generation fits it to its exact size (crop or letterbox, chosen when you generate).</figcaption></figure>
-                <form method="post" action="\(Route.references(.videoReferenceImageDelete(video: video.id)).path)" class="inline">\(Views.csrfField(c))
-                <button type="submit" class="secondary">Remove the image</button></form>
+                \(video.role.canEdit ? removeForm(c, video) : .empty)
                 """
             } ?? "<p class=\"muted\">No reference image: generations start from the prompt alone.</p>"
+        guard video.role.canEdit else { return "<h2 id=\"reference-image\">Reference image</h2>\(shown)" }
         return """
             <h2 id="reference-image">Reference image</h2>\(Views.errorBox(error))
             \(shown)
@@ -35,6 +35,13 @@ enum ReferencePages {
             <small>JPEG, PNG or WebP, up to 20 MB, at least \(Images.minSide)×\(Images.minSide) and at most \(Images.maxSide) pixels a side.</small>
             <button type="submit">Upload image</button></form>
             """
+    }
+
+    static func removeForm(_ c: Context, _ video: Video) -> HTML {
+        """
+        <form method="post" action="\(Route.references(.videoReferenceImageDelete(video: video.id)).path)" class="inline">\(Views.csrfField(c))
+        <button type="submit" class="secondary">Remove the image</button></form>
+        """
     }
 
     /// POST /dashboard/videos/{id}/reference-image (multipart: `image`, `_csrf`).

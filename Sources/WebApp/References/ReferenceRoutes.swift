@@ -38,6 +38,15 @@ package enum ReferenceRoute: Equatable, Sendable {
         }
     }
 
+    /// The project record the route names and the least role `method` needs.
+    func access(_ method: HTTPMethod) -> AccessNeed? {
+        switch self {
+        case let .videoReferenceImage(id), let .videoReferencePreview(id), let .apiReferenceImage(id):
+            .reading(.video(id), method)
+        case let .videoReferenceImageDelete(id): AccessNeed(.video(id), .editor)
+        }
+    }
+
     /// Which methods each route answers, and with what.
     var handlers: [HTTPMethod: App.Handler] {
         switch self {

@@ -70,7 +70,7 @@ enum RoundtablePages {
         let header: HTML = """
             \(Breadcrumbs.video(video).html)
             <h1>Roundtable for “\(video.title)” <span class="status status-rt-\(table.status.rawValue)">\(table.status.label)</span></h1>
-            <p class="muted">\(table.settings.summary)\(table.preset.map { " · preset \($0)" } ?? "") · \(table.chatModel) · cost so far \(table.costText)</p>
+            <p class="muted">\(table.settings.summary)\(table.preset.map { " · preset \($0)" } ?? "") · \(table.chatModel) · cost so far \(table.costText) · started by \(VideoPages.starter(table.startedBy, mine: table.userID == user.id))</p>
             \(table.feedback.map { "<p><strong>Feedback:</strong> \($0)</p>" as HTML } ?? .empty)
             """
         let body: HTML
@@ -88,8 +88,7 @@ enum RoundtablePages {
             body = """
                 \(header)
                 <div class="error" role="alert"><p><strong>The roundtable failed.</strong></p><p>\(table.errorMessage ?? "")</p></div>
-                <form method="post" action="\(Route.roundtables(.roundtableRetry(table.id)).path)">\(Views.csrfField(c))
-                <button type="submit">Retry</button> <span class="muted">asks only the roles whose answers are missing.</span></form>
+                \(video.role.canEdit && table.userID == user.id ? retryForm(c, table) : .empty)
                 \(transcript(messages, open: true))
                 """
         case .completed:
@@ -98,6 +97,14 @@ enum RoundtablePages {
         return .html(Views.layout("Roundtable", c, body: body, refresh: refresh))
     }
 
+    static func retryForm(_ c: Context, _ table: Roundtable) -> HTML {
+        """
+        <form method="post" action="\(Route.roundtables(.roundtableRetry(table.id)).path)">\(Views.csrfField(c))
+        <button type="submit">Retry</button> <span class="muted">asks only the roles whose answers are missing.</span></form>
+        """
+    }
+
+    /// The proposal beside the current prompt; using it or running again for the video's editors.
     static func proposalSection(_ c: Context, table: Roundtable, video: Video) -> HTML {
         let proposal = table.proposal ?? ""
         let accepted: HTML =
@@ -114,18 +121,24 @@ enum RoundtablePages {
             <h2>What changes</h2>
             <p class="diff">\(WordDiff.html(video.finalPrompt, proposal))</p>
             <h2>Rationale</h2><p>\(table.rationale ?? "")</p>
-            <div class="actions">
-            <form method="post" action="\(Route.roundtables(.roundtableAccept(table.id)).path)" class="inline">\(Views.csrfField(c))
-            <button type="submit" class="primary">Use this prompt</button></form>
-            <a class="button secondary" href="\(Route.roundtables(.roundtableEdit(table.id)).path)">Edit, then use</a>
-            </div>
-            <form method="post" action="\(Route.roundtables(.videoRoundtables(video: video.id)).path)">\(Views.csrfField(c))
-            <input type="hidden" name="previous" value="\(table.id)">
-            <input type="hidden" name="preset" value="\(table.preset ?? "")">
-            \(settingsFields(table))
-            \(Views.textArea("Run again with feedback", name: "feedback", rows: 2, maxLength: 2000, hint: "e.g. “moodier, no people”. The table sees this proposal and your feedback."))
-            <button type="submit" class="secondary">Run again with feedback</button></form>
+            \(video.role.canEdit ? proposalActions(c, table: table, video: video) : .empty)
             """
+    }
+
+    static func proposalActions(_ c: Context, table: Roundtable, video: Video) -> HTML {
+        """
+        <div class="actions">
+        <form method="post" action="\(Route.roundtables(.roundtableAccept(table.id)).path)" class="inline">\(Views.csrfField(c))
+        <button type="submit" class="primary">Use this prompt</button></form>
+        <a class="button secondary" href="\(Route.roundtables(.roundtableEdit(table.id)).path)">Edit, then use</a>
+        </div>
+        <form method="post" action="\(Route.roundtables(.videoRoundtables(video: video.id)).path)">\(Views.csrfField(c))
+        <input type="hidden" name="previous" value="\(table.id)">
+        <input type="hidden" name="preset" value="\(table.preset ?? "")">
+        \(settingsFields(table))
+        \(Views.textArea("Run again with feedback", name: "feedback", rows: 2, maxLength: 2000, hint: "e.g. “moodier, no people”. The table sees this proposal and your feedback."))
+        <button type="submit" class="secondary">Run again with feedback</button></form>
+        """
     }
 
     /// The run's settings as hidden fields, so "run again" writes for the same video settings.
@@ -214,7 +227,7 @@ enum RoundtablePages {
     static func videoSection(_ c: Context, video: Video, user: User) throws -> HTML {
         let tables = try c.roundtables.store.list(videoID: video.id, userID: user.id, limit: 20)
         let runs: [HTML] = tables.map { t in
-            "<li><a href=\"\(Route.roundtables(.roundtable(t.id)).path)\">\(Views.when(t.createdAt))</a> <span class=\"status status-rt-\(t.status.rawValue)\">\(t.status.label)</span> <span class=\"muted\">\(t.costText)\(t.acceptedAt == nil ? "" : " · used")</span></li>"
+            "<li><a href=\"\(Route.roundtables(.roundtable(t.id)).path)\">\(Views.when(t.createdAt))</a> <span class=\"status status-rt-\(t.status.rawValue)\">\(t.status.label)</span> <span class=\"muted\">\(t.costText)\(t.acceptedAt == nil ? "" : " · used") · by \(VideoPages.starter(t.startedBy, mine: t.userID == user.id))</span></li>"
         }
         let versions = try c.store.promptVersions(videoID: video.id, userID: user.id)
         let versionItems: [HTML] = versions.map { v in
@@ -225,11 +238,11 @@ enum RoundtablePages {
                 case .edited: "edited from a roundtable"
                 }
             return
-                "<li><details><summary>\(Views.when(v.createdAt)) · \(source)</summary><pre class=\"prompt\">\(v.prompt)</pre></details></li>"
+                "<li><details><summary>\(Views.when(v.createdAt)) · \(source) · by \(v.author ?? "deleted user")</summary><pre class=\"prompt\">\(v.prompt)</pre></details></li>"
         }
         return """
             <h2>Roundtable</h2>
-            \(startForm(c, video: video, presets: try c.roundtables.store.presets(), catalog: try Catalog.load(c.db)))
+            \(video.role.canEdit ? startForm(c, video: video, presets: try c.roundtables.store.presets(), catalog: try Catalog.load(c.db)) : .empty)
             \(runs.isEmpty ? HTML.empty : "<ul class=\"runs\">\(runs)</ul>")
             <h2>Prompt versions</h2>
             \(versions.isEmpty ? "<p class=\"muted\">No final prompt yet.</p>" as HTML : "<ol class=\"versions\">\(versionItems)</ol>")

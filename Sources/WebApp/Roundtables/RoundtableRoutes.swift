@@ -51,6 +51,18 @@ package enum RoundtableRoute: Equatable, Sendable {
         }
     }
 
+    /// The project record the route names and the least role `method` needs.
+    func access(_ method: HTTPMethod) -> AccessNeed? {
+        switch self {
+        case let .videoRoundtables(id), let .apiVideoRoundtable(id): AccessNeed(.video(id), .editor)
+        case let .apiVideoRoundtables(id): .reading(.video(id), method)
+        case let .roundtable(id), let .apiRoundtable(id): .reading(.roundtable(id), method)
+        case let .roundtableAccept(id), let .roundtableEdit(id), let .roundtableRetry(id), let .apiRoundtableAccept(id),
+            let .apiRoundtableRetry(id):
+            AccessNeed(.roundtable(id), .editor)
+        }
+    }
+
     /// Which methods each route answers, and with what.
     var handlers: [HTTPMethod: App.Handler] {
         switch self {

@@ -6,13 +6,25 @@ import Telemetry
 import Web
 
 enum API {
-    /// GET /api/projects — newest first, paged (`?limit=`, `?after=`).
+    /// GET /api/projects — the projects the caller is a member of, newest first, paged (`?limit=`, `?after=`);
+    /// `?scope=mine` (owned), `shared` (shared with them as editor or viewer) or `all` (the default).
     static func listProjects(_ c: inout Context) throws -> Response {
         let user = try c.requireUser()
-        let request = try PageRequest.parse(c.request.query, list: .projects, scope: 0, userID: user.id)
-        let page = try c.store.projects(userID: user.id, page: request)
+        let scope = try projectScope(c.request.query["scope"])
+        let request = try PageRequest.parse(c.request.query, list: .projects, scope: scope.cursorScope, userID: user.id)
+        let page = try c.store.projects(userID: user.id, scope: scope, page: request)
         return .json(
-            page.json(key: "projects", next: page.next(\.id, list: .projects, scope: 0, userID: user.id), json))
+            page.json(
+                key: "projects", next: page.next(\.id, list: .projects, scope: scope.cursorScope, userID: user.id),
+                json))
+    }
+
+    static func projectScope(_ text: String?) throws -> Store.ProjectScope {
+        guard let text else { return .all }
+        guard let scope = Store.ProjectScope(rawValue: text) else {
+            throw InvalidInput(field: "scope", "must be mine, shared or all")
+        }
+        return scope
     }
 
     static func createProject(_ c: inout Context) throws -> Response {
@@ -76,11 +88,18 @@ enum API {
         return response
     }
 
+    /// GET /api/videos/{id}, with the `ETag` an edit sends back in `If-Match`.
     static func video(_ c: inout Context, id: ID<Video>) throws -> Response {
         let user = try c.requireUser()
         guard let video = try c.store.video(id: id, userID: user.id) else { throw HTTPError.notFound("No such video.") }
-        guard case var .object(pairs) = json(video) else { return .json(json(video)) }
-        for (name, value) in try c.store.soraFields(videoID: id) {
+        var response = Response.json(try videoWithSoraFields(c, video))
+        response.addHeader("ETag", video.etag)
+        return response
+    }
+
+    private static func videoWithSoraFields(_ c: Context, _ video: Video) throws -> JSON {
+        guard case var .object(pairs) = json(video) else { return json(video) }
+        for (name, value) in try c.store.soraFields(videoID: video.id) {
             switch (name, value) {
             case (_, nil): pairs.append((name, .null))
             case ("sora_generation_settings", let text?): pairs.append((name, (try? JSONParser.parse(text)) ?? .null))
@@ -88,7 +107,7 @@ enum API {
             case (_, let text?): pairs.append((name, .string(text)))
             }
         }
-        return .json(.object(pairs))
+        return .object(pairs)
     }
 
     // MARK: Editing and deleting
@@ -111,10 +130,15 @@ enum API {
     }
 
     /// PATCH /api/videos/{id}: any of `title`, `brief`, `final_prompt`, `preset` (null clears the preset),
-    /// `position` (the shot's place in its project's storyboard, 1 to the number of shots).
+    /// `position` (the shot's place in its project's storyboard, 1 to the number of shots). With `If-Match` (the
+    /// `ETag` of GET), a video someone else changed since is refused with 412 and nothing is changed.
     static func updateVideo(_ c: inout Context, id: ID<Video>) throws -> Response {
         let user = try c.requireUser()
         let doc = try Field.patch(c.request, allowed: ["title", "brief", "final_prompt", "preset", "position"])
+        let ifMatch = c.request.header("If-Match")
+        if let ifMatch, let current = try c.store.video(id: id, userID: user.id), !current.matches(ifMatch) {
+            throw StaleVideo(current: current)
+        }
         if let position = doc.root["position"] {
             guard let place = position.intValue else { throw InvalidInput(field: "position", "must be a whole number") }
             _ = try c.library.moveVideo(id: id, user: user, to: place)
@@ -130,7 +154,7 @@ enum API {
             changes.preset = .some(
                 try VideoPages.checkedPreset(preset.isNull ? nil : Field.json(doc, "preset"), db: c.db))
         }
-        _ = try c.library.updateVideo(id: id, user: user, changes: changes)
+        _ = try c.library.updateVideo(id: id, user: user, changes: changes, ifMatch: ifMatch)
         return try video(&c, id: id)
     }
 
@@ -187,7 +211,7 @@ enum API {
         .object([
             ("id", .id(p.id)), ("name", .string(p.name)), ("description", .string(p.description)),
             ("video_count", .int(p.videoCount)), ("created_at", .string(p.createdAt.iso)),
-            ("updated_at", .string(p.updatedAt.iso)),
+            ("updated_at", .string(p.updatedAt.iso)), ("role", .string(p.role.rawValue)),
         ])
     }
 
@@ -207,6 +231,7 @@ enum API {
             ("position", .int(v.position)), ("chosenGenerationId", v.chosenGenerationID.map(JSON.id) ?? .null),
             ("brief", .string(v.brief)), ("final_prompt", .string(v.finalPrompt)), ("preset", .optional(v.preset)),
             ("created_at", .string(v.createdAt.iso)), ("updated_at", .string(v.updatedAt.iso)),
+            ("role", .string(v.role.rawValue)),
             (
                 "latest_generation",
                 v.latest.map { latest in

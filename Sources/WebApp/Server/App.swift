@@ -58,17 +58,29 @@ public final class App {
             if route == .healthz { return health() }
             if route == .metrics { return try InstanceMetrics.serve(request, db: database) }
             let table = handlers(for: route)
-            guard let method = HTTPMethod(of: request), let handler = table[method] else {
-                var error = HTTPError.methodNotAllowed
-                error.headers = [("Allow", table.keys.sorted().map(\.rawValue).joined(separator: ", "))]
-                throw error
-            }
+            let method = HTTPMethod(of: request)
+            let handler = method.flatMap { table[$0] }
             try Field.checkText(request.query)
             let keys = ErrorPages.isAPI(request) ? nil : try formKeys()
             var context = try Context(request: request, db: database(), config: config, cache: cache, formKeys: keys)
             try context.authenticate(api: ErrorPages.isAPI(request), allowBearer: route.acceptsBearer)
             userID = context.user?.id
             if context.user?.scope == .read, method != .get { throw HTTPError.readOnlyToken }
+            // In this order: a record the caller may not see is a 404, one their role may not change a 403, and
+            // only then a method the route lacks a 405. Reads of a route it answers need no look-up here (their
+            // queries carry the membership: the hot paths stay one query).
+            if let user = context.user, let need = route.access(method ?? .get) {
+                if handler == nil {
+                    try Members(db: context.db).require(AccessNeed(need.resource, .viewer), userID: user.id)
+                } else if need.role > .viewer {
+                    try Members(db: context.db).require(need, userID: user.id)
+                }
+            }
+            guard let method, let handler else {
+                var error = HTTPError.methodNotAllowed
+                error.headers = [("Allow", table.keys.sorted().map(\.rawValue).joined(separator: ", "))]
+                throw error
+            }
             if method == .post, !ErrorPages.isAPI(request) { try context.checkCSRF(reload: freshFormKeys) }
             var response = try handler(&context)
             context.finish(&response)
@@ -140,6 +152,8 @@ public final class App {
         case let e as Library.Refusal: return e.httpError
         case let e as ReferenceImages.Refusal: return e.httpError
         case let e as Webhooks.Refusal: return e.httpError
+        case let e as RoleForbidden: return HTTPError(403, "role_forbidden", e.message)
+        case let e as StaleVideo: return e.httpError
         case let e as MultipartError:
             switch e {
             case .noBoundary: return HTTPError(400, "malformed_multipart", "The form upload has no multipart boundary.")
@@ -246,6 +260,7 @@ public final class App {
         case let .usage(r): r.handlers
         case let .storyboards(r): r.handlers
         case let .films(r): r.handlers
+        case let .sharing(r): r.handlers
         case let .media(generation, file): [.get: { try Media.serve(&$0, generationID: generation, file: file) }]
         }
     }

@@ -62,6 +62,11 @@ extension Roundtables.Refusal {
         case .feedbackTooLong: .validation(field: "feedback", "must be at most 2000 characters")
         case .notCompleted: HTTPError(409, "roundtable_not_completed", "This roundtable has no proposal yet.")
         case .notFailed: HTTPError(409, "roundtable_not_failed", "Only a failed roundtable can be retried.")
+        case .startedByOther:
+            HTTPError(
+                403, "not_starter",
+                "Someone else started this roundtable, and its cost is theirs: only they can retry it. Start a new one instead."
+            )
         case let .invalidPrompt(message): .validation(field: "prompt", message)
         case let .budgetExceeded(why): why.httpError
         }
@@ -261,5 +266,17 @@ extension Films.Refusal {
                 field: "crossfadeMs",
                 "must be shorter than the shortest shot (\(String(format: "%.2f", shortest)) s)")
         }
+    }
+}
+
+extension StaleVideo {
+    /// 412 with the current version's ETag, so a client can read it and apply its change again.
+    var httpError: HTTPError {
+        var error = HTTPError(
+            412, "precondition_failed",
+            "Someone else changed this video since you loaded it: nothing was changed. Load it again (ETag \(current.etag)) and apply your change to that version."
+        )
+        error.headers = [("ETag", current.etag)]
+        return error
     }
 }

@@ -6,6 +6,7 @@
 package import Core
 import Formats
 import Telemetry
+import Web
 
 package enum Route: Equatable, Sendable {
     case home
@@ -29,6 +30,8 @@ package enum Route: Equatable, Sendable {
     case storyboards(StoryboardRoute)
     /// A project's stitched films, their media and read-only links.
     case films(FilmRoute)
+    /// A project's members and invitations; the caller's own invitations.
+    case sharing(SharingRoute)
     /// A stored media file of a generation; only PromptReel's own file names are routes.
     case media(generation: ID<Generation>, file: String)
 
@@ -63,6 +66,8 @@ package enum Route: Equatable, Sendable {
                 self = .storyboards(r)
             } else if let r = FilmRoute(p) {
                 self = .films(r)
+            } else if let r = SharingRoute(p) {
+                self = .sharing(r)
             } else if let (a, b, value, rest) = p.withID, a == "media", b == "generations", rest.count == 1,
                 MediaAsset(fileName: rest[0]) != nil || ReferenceFile(fileName: rest[0]) != nil
             {
@@ -88,6 +93,7 @@ package enum Route: Equatable, Sendable {
         case let .usage(r): r.path
         case let .storyboards(r): r.path
         case let .films(r): r.path
+        case let .sharing(r): r.path
         case let .media(generation, file): "/media/generations/\(generation)/\(file)"
         }
     }
@@ -115,6 +121,23 @@ package enum Route: Equatable, Sendable {
         return segments.joined(separator: "/")
     }
 
+    /// The project record the route names and the least role `method` needs in its project (nil: the route names
+    /// no project record — accounts, webhooks, usage, lists of the caller's own). Reads need any role: their
+    /// queries carry the membership, so the check runs for the rest only (`App.answer`).
+    func access(_ method: HTTPMethod) -> AccessNeed? {
+        switch self {
+        case .home, .healthz, .metrics, .accounts, .admin, .webhooks, .usage: nil
+        case let .library(r): r.access(method)
+        case let .generations(r): r.access(method)
+        case let .roundtables(r): r.access(method)
+        case let .references(r): r.access(method)
+        case let .storyboards(r): r.access(method)
+        case let .films(r): r.access(method)
+        case let .sharing(r): r.access(method)
+        case let .media(generation, _): AccessNeed(.generation(generation), .viewer)
+        }
+    }
+
     /// Media is fetched by browsers (cookie) and by API clients (bearer token).
     var acceptsBearer: Bool {
         switch self {
@@ -138,6 +161,7 @@ package enum Route: Equatable, Sendable {
         case let .usage(r): Self.caseName(r)
         case let .storyboards(r): Self.caseName(r)
         case let .films(r): Self.caseName(r)
+        case let .sharing(r): Self.caseName(r)
         }
     }
 
@@ -167,5 +191,12 @@ package struct PathParts: Sendable {
             text.utf8.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") })
         else { return nil }
         return Int64(text)
+    }
+}
+
+extension AccessNeed {
+    /// GET reads with any role; the route's other methods need `write`.
+    static func reading(_ resource: ProjectResource, _ method: HTTPMethod, write: ProjectRole = .editor) -> AccessNeed {
+        AccessNeed(resource, method == .get ? .viewer : write)
     }
 }

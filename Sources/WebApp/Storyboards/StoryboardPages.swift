@@ -20,7 +20,7 @@ enum StoryboardPages {
                 " · <a href=\"\(Route.storyboards(.batch(ID($0))).path)\">The latest click’s progress</a>"
             } ?? .empty
         let actions: HTML =
-            project.videoCount > 0
+            project.videoCount > 0 && project.role.canEdit
             ? "<p><a class=\"button\" href=\"\(Route.storyboards(.generateShots(id)).path)\">Generate shots</a>\(latest)</p>"
             : .empty
         let body: HTML = """
@@ -53,7 +53,7 @@ enum StoryboardPages {
             let status = Views.latestBadge(v)
             let move = Route.storyboards(.moveVideo(v.id)).path
             func button(_ label: String, _ to: Int, _ name: String) -> HTML {
-                guard to >= 1, to <= shots.count, to != v.position else { return .empty }
+                guard project.role.canEdit, to >= 1, to <= shots.count, to != v.position else { return .empty }
                 return """
                     <form method="post" action="\(move)" class="inline">\(Views.csrfField(c))<input type="hidden" name="position" value="\(to)"><button type="submit" class="secondary" aria-label="\(name) “\(v.title)”">\(label)</button></form>
                     """
@@ -62,7 +62,7 @@ enum StoryboardPages {
                 <tr><td>\(v.position)</td><td>\(thumb)</td><td><a href="\(Route.library(.video(v.id)).path)">\(v.title)</a></td>
                 <td>\(length)</td><td>\(status)</td>
                 <td>\(button("↑", v.position - 1, "Move up")) \(button("↓", v.position + 1, "Move down"))
-                <form method="post" action="\(move)" class="inline">\(Views.csrfField(c))<input id="position-\(v.id)" name="position" type="number" min="1" max="\(shots.count)" value="\(v.position)" class="short" aria-label="Position of “\(v.title)”"> <button type="submit" class="link">Move</button></form></td></tr>
+                \(project.role.canEdit ? "<form method=\"post\" action=\"\(move)\" class=\"inline\">\(Views.csrfField(c))<input id=\"position-\(v.id)\" name=\"position\" type=\"number\" min=\"1\" max=\"\(shots.count)\" value=\"\(v.position)\" class=\"short\" aria-label=\"Position of “\(v.title)”\"> <button type=\"submit\" class=\"link\">Move</button></form>" as HTML : "<span class=\"muted\">—</span>")</td></tr>
                 """
         }
         let running: HTML =

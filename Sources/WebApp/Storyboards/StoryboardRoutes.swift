@@ -49,6 +49,16 @@ package enum StoryboardRoute: Equatable, Sendable {
         }
     }
 
+    /// The project record the route names and the least role `method` needs.
+    func access(_ method: HTTPMethod) -> AccessNeed? {
+        switch self {
+        case let .storyboard(id): .reading(.project(id), method)
+        case let .moveVideo(id), let .chooseTake(id), let .apiVideoChosenTake(id): AccessNeed(.video(id), .editor)
+        case let .generateShots(id), let .apiGenerateShots(id): AccessNeed(.project(id), .editor)
+        case let .batch(id), let .apiBatch(id): .reading(.batch(id), method)
+        }
+    }
+
     /// Which methods each route answers, and with what.
     var handlers: [HTTPMethod: App.Handler] {
         switch self {

@@ -1,4 +1,5 @@
-// GET /api/usage?from=&to=&group_by=day|model|project|user&scope=mine|all: the usage report as JSON.
+// GET /api/usage?from=&to=&group_by=day|model|project|user&scope=mine|all&project=ID: the usage report as JSON
+// (`project`: that project's work by every member, for its owners; `group_by=user` then has a row per member).
 // Money is exact decimal text in JSON numbers (USD.jsonText), like every cost in the API.
 
 import Core
@@ -9,10 +10,11 @@ import Web
 enum UsageAPI {
     static func show(_ c: inout Context) throws -> Response {
         let user = try c.requireUser()
-        let grouping = try UsageGrouping.parse(c.request.query["group_by"], for: user)
         let usage = Usage(db: c.db)
         var request = try usage.request(c.request.query, user: user)
-        if grouping == .user { request.scope = .everyone }  // a grouping by user covers every user
+        let grouping = try UsageGrouping.parse(c.request.query["group_by"], for: user, scope: request.scope)
+        // An admin's grouping by user covers every user (a project's covers its members).
+        if grouping == .user, !request.scope.coversOthers { request.scope = .everyone }
         let report = try usage.report(range: request.range, scope: request.scope)
         let groups: [JSON] = report.groups(grouping).map { group in
             .object([("key", .string(group.key)), ("label", .string(group.label))] + fields(group.figures))

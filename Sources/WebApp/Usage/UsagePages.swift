@@ -24,7 +24,9 @@ enum UsagePages {
         let report = try usage.report(range: request.range, scope: request.scope)
         let body: HTML =
             "<h1>Usage</h1>"
-            + form(user, from: request.range.from.text, to: request.range.to.text, scope: request.scope.parameter)
+            + form(
+                user, from: request.range.from.text, to: request.range.to.text, scope: request.scope.parameter,
+                project: query["project"])
             + summary(report) + UsageChart.svg(report) + dayTable(report) + breakdowns(report)
             + "<p><a href=\"\(Route.usage(.usageCSV).path + queryString(report))\" download>Download these figures as CSV</a></p>"
         return .html(Views.layout("Usage", c, body: body))
@@ -36,7 +38,7 @@ enum UsagePages {
         let request = try usage.request(c.request.query, user: user)
         let report = try usage.report(range: request.range, scope: request.scope)
         let groupings: [UsageGrouping] =
-            request.scope == .everyone
+            request.scope.coversOthers
             ? [.day, .model, .project, .user, .failure] : [.day, .model, .project, .failure]
         let name = "promptreel-usage-\(request.range.from.text)-\(request.range.to.text).csv"
         return Response(
@@ -49,11 +51,18 @@ enum UsagePages {
     }
 
     static func queryString(_ report: UsageReport) -> String {
-        "?from=\(report.range.from.text)&to=\(report.range.to.text)" + (report.scope == .everyone ? "&scope=all" : "")
+        let whose =
+            switch report.scope {
+            case .user: ""
+            case .everyone: "&scope=all"
+            case let .project(id): "&project=\(id)"
+            }
+        return "?from=\(report.range.from.text)&to=\(report.range.to.text)" + whose
     }
 
     /// A GET form: the range, and for admins whose work it covers.
-    static func form(_ user: User, from: String, to: String, scope: String) -> HTML {
+    static func form(_ user: User, from: String, to: String, scope: String, project: String? = nil) -> HTML {
+        let projectField: HTML = project.map { "<input type=\"hidden\" name=\"project\" value=\"\($0)\">" } ?? .empty
         let scopeField: HTML =
             user.isAdmin
             ? """
@@ -65,14 +74,19 @@ enum UsagePages {
             <form method="get" action="\(Route.usage(.usage).path)" class="usage-range">
             <div><label for="from">From (UTC)</label><input id="from" name="from" type="date" value="\(from)" required></div>
             <div><label for="to">To (UTC, included)</label><input id="to" name="to" type="date" value="\(to)" required></div>
-            \(scopeField)<div><button type="submit">Show</button></div>
+            \(projectField)\(scopeField)<div><button type="submit">Show</button></div>
             </form>
             """
     }
 
     static func summary(_ report: UsageReport) -> HTML {
         let t = report.total
-        let whose: HTML = report.scope == .everyone ? "Every user's work" : "Your work"
+        let whose: HTML =
+            switch report.scope {
+            case .user: "Your work"
+            case .everyone: "Every user's work"
+            case .project: "Every member's work on this project"
+            }
         let rate: HTML = t.successRate.map { " (success rate \(percent($0)))" } ?? .empty
         return """
             <p class="lead">\(whose) from \(report.range.from.text) to \(report.range.to.text) (UTC): <strong>\(t.spend.display)</strong> \
@@ -136,7 +150,7 @@ enum UsagePages {
             <thead><tr><th scope="col">Project</th><th scope="col">Items</th><th scope="col">Spend</th><th scope="col">Possibly billed</th></tr></thead>
             <tbody>\(projects.isEmpty ? [empty(4)] : projects)</tbody></table>
             """
-        if report.scope == .everyone {
+        if report.scope.coversOthers {
             let users: [HTML] = report.groups(.user).map { g in
                 let f = g.figures
                 return

@@ -28,12 +28,18 @@ public enum ErrorPages {
         return response
     }
 
+    /// The error's stable code, small, under its message: what to quote when asking for help, and what a
+    /// program reading the page matches (the JSON API has it in its envelope).
+    public static func codeLine(_ error: HTTPError) -> HTML {
+        "<p class=\"error-code muted\">Code: \(error.code)</p>"
+    }
+
     static func plainPage(_ error: HTTPError) -> HTML {
         let title = Response(status: error.status).reasonPhrase
         return """
             <!doctype html><html lang="en"><head><meta charset="utf-8"><title>\(title) · PromptReel</title>\
             <link rel="stylesheet" href="/static/style.css"></head><body><main class="narrow"><h1>\(title)</h1>\
-            <p>\(error.publicMessage)</p><p><a href="/dashboard">Back to your dashboard</a></p></main></body></html>
+            <p>\(error.publicMessage)</p>\(codeLine(error))<p><a href="/dashboard">Back to your dashboard</a></p></main></body></html>
             """
     }
 }

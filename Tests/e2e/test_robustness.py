@@ -51,7 +51,11 @@ def test_odd_requests_are_4xx():
         ("PATCH", "/login"), ("GET", "/api/projects?limit=%ff"),
     ]
     for method, path in checks:
-        r = api(method, path)
+        r = api(method, path, allow_redirects=False)
+        # A page that needs an account sends a visitor to log in first, whatever the method (then 405).
+        if r.status_code == 303:
+            assert r.headers["Location"].startswith("/login?next="), (method, path, r.headers["Location"])
+            continue
         assert 400 <= r.status_code < 500, (method, path, r.status_code)
     # A hand-written request line with junk headers.
     with socket.create_connection(("127.0.0.1", int(BASE.rsplit(":", 1)[1])), timeout=5) as s:

@@ -65,10 +65,21 @@ public final class App {
             var context = try Context(request: request, db: database(), config: config, cache: cache, formKeys: keys)
             try context.authenticate(api: ErrorPages.isAPI(request), allowBearer: route.acceptsBearer)
             userID = context.user?.id
+            let allow = table.keys.sorted().map(\.rawValue).joined(separator: ", ")
+            // The checks in this order (Tests/e2e/test_authorization.py walks every route through them): no
+            // account where one is needed (401, or the log-in page), a read-only token's change (403), a record
+            // the caller may not see (404), one their role may not change (403), a method the route lacks (405).
+            // The account is asked for here, before a form's CSRF token or the method are looked at (a 401 for a
+            // method the route lacks still names the ones it has); handlers then read it with `requireUser`.
+            if context.user == nil, !route.isPublic {
+                do { _ = try context.requireUser() } catch var error {
+                    if handler == nil { error.headers.append(("Allow", allow)) }
+                    throw error
+                }
+            }
             if context.user?.scope == .read, method != .get { throw HTTPError.readOnlyToken }
-            // In this order: a record the caller may not see is a 404, one their role may not change a 403, and
-            // only then a method the route lacks a 405. Reads of a route it answers need no look-up here (their
-            // queries carry the membership: the hot paths stay one query).
+            // Reads of a route it answers need no look-up here (their queries carry the membership: the hot paths
+            // stay one query).
             if let user = context.user, let need = route.access(method ?? .get) {
                 if handler == nil {
                     try Members(db: context.db).require(AccessNeed(need.resource, .viewer), userID: user.id)
@@ -78,7 +89,7 @@ public final class App {
             }
             guard let method, let handler else {
                 var error = HTTPError.methodNotAllowed
-                error.headers = [("Allow", table.keys.sorted().map(\.rawValue).joined(separator: ", "))]
+                error.headers = [("Allow", allow)]
                 throw error
             }
             if method == .post, !ErrorPages.isAPI(request) { try context.checkCSRF(reload: freshFormKeys) }

@@ -138,6 +138,20 @@ package enum Route: Equatable, Sendable {
         }
     }
 
+    /// Answered without an account: the sign-in pages, logging out (ends the session there is, if any), a
+    /// password-reset link, a film's shared link. Everything else needs one before anything else is said about it
+    /// (even which methods it has).
+    var isPublic: Bool {
+        switch self {
+        case .healthz, .metrics,
+            .accounts(.login), .accounts(.signup), .accounts(.logout), .accounts(.passwordReset),
+            .accounts(.forgotPassword),
+            .films(.sharedFilm), .films(.sharedFilmMedia):
+            true
+        default: false
+        }
+    }
+
     /// Media is fetched by browsers (cookie) and by API clients (bearer token).
     var acceptsBearer: Bool {
         switch self {

@@ -153,7 +153,7 @@ enum Views {
         return document(
             title, header: .empty,
             main: """
-                <h1>\(title)</h1><p>\(error.publicMessage)</p><p><a href="\(Route.library(.dashboard).path)">Back to your dashboard</a></p>
+                <h1>\(title)</h1><p>\(error.publicMessage)</p>\(ErrorPages.codeLine(error))<p><a href="\(Route.library(.dashboard).path)">Back to your dashboard</a></p>
                 """)
     }
 

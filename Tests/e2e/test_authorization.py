@@ -6,11 +6,9 @@ what this table says, applying the checks in the issue's order: 401 (no, bad or 
 to /login for pages), 403 read_only_token (a read-only token, any change), 404 (a record the caller cannot see),
 403 role_forbidden (their role may not do it), 405 (the method), then through (anything else: the handler ran)."""
 import glob
-import html
 import os
 import re
 
-import pytest
 import requests
 
 from conftest import BASE, PASSWORD, ROOT_DIR, Browser, api, sql, unique_email, wait_until

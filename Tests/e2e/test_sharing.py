@@ -282,7 +282,6 @@ def test_pages_follow_the_roles():
         assert r.status_code == 403 and "<!doctype html>" in r.text.lower(), (path, r.status_code)
     assert p["eb"].get(f"/dashboard/videos/{video}/edit").status_code == 200
     assert p["eb"].get(f"/dashboard/projects/{project}/edit").status_code == 403
-    _, _, _ = person()
     stranger = Browser()
     stranger.signup()
     assert stranger.get(f"/dashboard/projects/{project}/members").status_code == 404

@@ -87,11 +87,19 @@ def test_a_failed_shot_cancels_the_rest_of_its_chain(worker):
     assert sim_stats()["create"] - before == 1  # only the first was sent
     # "Continue the chain" reviews the same settings from the first shot without a completed take.
     page = b.get(f"/dashboard/batches/{batch}")
-    assert "Continue the chain" in page.text
+    assert ">Continue the chain</a>" in page.text
     link = next(h.split('"')[0] for h in page.text.split('href="') if "continuity=1" in h).replace("&amp;", "&")
     review = b.get(link)
     assert review.status_code == 200 and review.text.count(" checked>") >= 4  # three shots and continuity
     assert "from the last frame of shot 1" in review.text and "Generate 3 shots ($1.20)" in review.text
+    # A viewer of the project sees the batch, but not the offer to continue it (editors generate).
+    viewer = Browser()
+    email = viewer.signup()
+    viewer_token = viewer.create_token()
+    invitation = api("POST", f"/api/projects/{project}/members", token, json={"email": email, "role": "viewer"}).json()
+    assert api("POST", f"/api/invitations/{invitation['invitationId']}/accept", viewer_token).status_code == 200
+    page = viewer.get(f"/dashboard/batches/{batch}")
+    assert page.status_code == 200 and "Shot 1" in page.text and ">Continue the chain</a>" not in page.text
 
 
 def test_a_worker_without_ffmpeg_leaves_the_chain_waiting_instead_of_breaking_it(session_worker):

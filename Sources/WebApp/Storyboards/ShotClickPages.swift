@@ -178,8 +178,8 @@ enum ShotClickPages {
     /// A continuity click that ended with shots not completed: "Continue the chain" reviews a click of the
     /// same settings from the first of its shots without a completed take (the shot before it gives its
     /// frame when it has a completed take).
-    static func continueChain(_ batch: Batch) -> HTML {
-        guard batch.continuity, !batch.isActive, let project = batch.projectID,
+    static func continueChain(_ batch: Batch, canEdit: Bool) -> HTML {
+        guard canEdit, batch.continuity, !batch.isActive, let project = batch.projectID,
             let first = batch.shots.firstIndex(where: { shot in
                 shot.videoID != nil && !shot.generations.contains { $0.status == .completed }
             })
@@ -199,6 +199,12 @@ enum ShotClickPages {
         return """
             <p><a class="button" href="\(href)">Continue the chain</a> <span class="muted">from “\(batch.shots[first].title)”: \(videos.count == 1 ? "1 shot" : "\(videos.count) shots"), the same settings; you see the price before anything starts.</span></p>
             """
+    }
+
+    /// Whether the user edits the batch's project (its chain may be continued from the page).
+    static func editsProject(_ c: Context, _ batch: Batch, user: User) throws -> Bool {
+        guard let project = batch.projectID else { return false }
+        return try Members(db: c.db).role(projectID: project, userID: user.id)?.canEdit == true
     }
 
     /// GET /dashboard/batches/{id}: one click's shots and their takes; refreshes while any runs.
@@ -252,7 +258,7 @@ enum ShotClickPages {
             <table class="history"><thead><tr><th scope="col">Shot</th><th scope="col">Video</th><th scope="col">Generations</th><th scope="col">Cost</th></tr></thead>
             <tbody>\(rows)</tbody></table>
             \(skipped.isEmpty ? HTML.empty : "<h2>Skipped</h2><ul>\(skipped)</ul>")
-            \(continueChain(batch))
+            \(continueChain(batch, canEdit: try editsProject(c, batch, user: user)))
             \(back)
             """
         return .html(Views.layout("Batch \(batch.id)", c, body: body, refresh: refresh))

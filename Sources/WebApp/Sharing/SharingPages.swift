@@ -120,9 +120,7 @@ enum SharingPages {
     static func setRole(_ c: inout Context, project: ID<Project>, member: ID<User>) throws -> Response {
         _ = try c.requireUser()
         let role = try role(try c.form())
-        if let refusal = try refusal(SharingAPI.members(c).setRole(projectID: project, userID: member, role)) {
-            return refusal
-        }
+        try SharingAPI.outcome(SharingAPI.members(c).setRole(projectID: project, userID: member, role))
         c.cache?.invalidate(.everything)
         c.setFlash("Role changed to \(role.rawValue).")
         return .redirect(to: Route.sharing(.members(project: project)).path)
@@ -132,9 +130,7 @@ enum SharingPages {
     static func remove(_ c: inout Context, project: ID<Project>, member: ID<User>) throws -> Response {
         let user = try c.requireUser()
         if member != user.id { try SharingAPI.requireOwner(c, project: project, user: user) }
-        if let refusal = try refusal(SharingAPI.members(c).remove(projectID: project, userID: member)) {
-            return refusal
-        }
+        try SharingAPI.outcome(SharingAPI.members(c).remove(projectID: project, userID: member))
         c.cache?.invalidate(.everything)
         if member == user.id {
             c.setFlash("You left the project.")
@@ -142,16 +138,6 @@ enum SharingPages {
         }
         c.setFlash("Member removed.")
         return .redirect(to: Route.sharing(.members(project: project)).path)
-    }
-
-    /// The page for a change that was refused (nil: it was made).
-    static func refusal(_ change: Members.Change) throws -> Response? {
-        switch change {
-        case .done: return nil
-        case .notFound: throw HTTPError.notFound("No such member.")
-        case .lastOwner:
-            throw HTTPError(409, "last_owner", "A project keeps at least one owner: make someone else an owner first.")
-        }
     }
 
     /// POST /dashboard/projects/{id}/invitations/{invitationId}/revoke

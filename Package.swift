@@ -127,6 +127,7 @@ let package = Package(
             name: "PromptReelTests",
             dependencies: [
                 "Core", "Engine", "WebApp", "Telemetry", "Postgres", "Web", "Formats", "VideoAPI", "Images",
+                "HTTPClient",
             ],
             exclude: ["Fixtures"], swiftSettings: strict),
     ],

@@ -206,6 +206,26 @@ CONF
     say "nginx did not start; see $LOCAL/nginx/error.log"; return 1
 }
 
+# A real SMTP listener on loopback (aiosmtpd, Tests/e2e/smtp_listener.py, run by $VENV's Python) that requires AUTH
+# and keeps each message it takes as a file in $SMTP_DIR. Sets SMTP_URL (with its credentials).
+start_smtp() {  # port
+    SMTP_DIR="$LOCAL/mail"
+    rm -rf "$SMTP_DIR"; mkdir -p "$SMTP_DIR"
+    "$VENV/bin/python" "$ROOT/Tests/e2e/smtp_listener.py" --port "$1" --dir "$SMTP_DIR" \
+        --user promptreel --password smtp-test-secret >>"$LOCAL/smtp.log" 2>&1 &
+    local pid=$! i
+    echo "$pid" >"$LOCAL/smtp.pid"
+    PIDS+=("$pid")
+    for i in $(seq 1 100); do
+        if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then
+            SMTP_URL="smtp://promptreel:smtp-test-secret@127.0.0.1:$1"; return 0
+        fi
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    say "the SMTP listener did not start; see $LOCAL/smtp.log"; return 1
+}
+
 # Drops a pid that has exited (and been waited for) from PIDS, so stop_all never signals it.
 forget_pid() {
     local keep=() pid

@@ -7,7 +7,6 @@ import Core
 import Glibc
 import HTTPClient
 import Postgres
-import Synchronization
 import Telemetry
 
 /// When to try again after a failed attempt.
@@ -54,9 +53,8 @@ final class WebhookDeliverer {
         var logDetail: String? = nil
     }
 
-    /// When this process last deleted old deliveries (monotonic seconds; 0: not yet).
-    static let lastPruned = Atomic<Int>(0)
-    static let pruneIntervalSeconds = 3600
+    /// Deleting old deliveries: once an hour per process.
+    static let pruning = PeriodicChore(intervalSeconds: 3600)
 
     /// Delivers one due delivery; false when none is due (then, at most once an hour per process, it
     /// deletes finished deliveries past the retention).
@@ -100,10 +98,7 @@ final class WebhookDeliverer {
     /// hour old (`nowSeconds`: monotonic). True when it pruned.
     @discardableResult
     func pruneIfDue(nowSeconds: Int) throws -> Bool {
-        let last = Self.lastPruned.load(ordering: .relaxed)
-        guard last == 0 || nowSeconds - last >= Self.pruneIntervalSeconds,
-            Self.lastPruned.compareExchange(expected: last, desired: nowSeconds, ordering: .relaxed).exchanged
-        else { return false }
+        guard Self.pruning.isDue(nowSeconds: nowSeconds) else { return false }
         let removed = try store.prune(olderThanSeconds: config.retentionSeconds)
         if removed > 0 { Log.info("webhooks: deleted \(removed) finished deliveries past the retention") }
         return true

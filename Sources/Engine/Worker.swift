@@ -5,6 +5,7 @@
 public import Core
 import Glibc
 import Postgres
+import Synchronization
 import Telemetry
 public import VideoAPI
 
@@ -15,6 +16,8 @@ public struct ProviderSettings: Sendable {
     public var video: ProviderConfig?
     /// The chat completions endpoint for the roundtable; by default the video provider's URL and key.
     public var chat: ChatConfig?
+    /// The SMTP relay (`PROMPTREEL_SMTP_URL`); nil: nothing is mailed.
+    public var mail: MailRelay?
 
     public init(video: ProviderConfig? = nil, chat: ChatConfig? = nil) {
         self.video = video
@@ -34,6 +37,7 @@ public struct ProviderSettings: Sendable {
     public func announce(to config: inout AppConfig) {
         config.videoProviderConfigured = video != nil
         config.chatModel = chat?.model
+        config.mailEnabled = mail != nil
     }
 }
 
@@ -50,6 +54,24 @@ extension RoundtableEngine: BackgroundWork {
 }
 
 extension WebhookDeliverer: BackgroundWork {}
+
+extension MailSender: BackgroundWork {}
+
+/// A chore a worker does at most once per interval per process (deleting old rows): the first call is due, then
+/// one call per interval (monotonic clock), whichever thread makes it.
+final class PeriodicChore: Sendable {
+    let intervalSeconds: Int
+    private let last = Atomic<Int>(-1)
+
+    init(intervalSeconds: Int) { self.intervalSeconds = intervalSeconds }
+
+    /// True for the one caller that takes the chore now (`nowSeconds`: monotonic).
+    func isDue(nowSeconds: Int = Int(monotonicNanoseconds() / 1_000_000_000)) -> Bool {
+        let previous = last.load(ordering: .relaxed)
+        guard previous < 0 || nowSeconds - previous >= intervalSeconds else { return false }
+        return last.compareExchange(expected: previous, desired: nowSeconds, ordering: .relaxed).exchanged
+    }
+}
 
 /// The loop both workers share: (re)connect and LISTEN, work while there is work, and when idle sleep
 /// until a NOTIFY says a click was recorded (so work starts at once) or `idleSeconds` pass.
@@ -77,7 +99,7 @@ func workLoop(_ name: String, until stop: StopFlag, idleSeconds: Double, connect
 /// talks to the video provider) or roundtables (on threads of their own, so a slow chat model never
 /// delays a video job).
 public struct Worker: Sendable {
-    public enum Kind: Sendable { case videos, roundtables, webhooks, maintenance, films }
+    public enum Kind: Sendable { case videos, roundtables, webhooks, maintenance, films, mail }
 
     let config: AppConfig
     let providers: ProviderSettings
@@ -134,6 +156,14 @@ public struct Worker: Sendable {
                 let db = try config.connect(.worker)
                 try db.execute(NotifyChannel.webhooks.listen)
                 return WebhookDeliverer(db: db, config: config.webhooks)
+            }
+        case .mail:
+            guard let relay = providers.mail else { return }
+            // Once a second when idle: retries fall due without a NOTIFY.
+            workLoop(name, until: stop, idleSeconds: 1) {
+                let db = try config.connect(.worker)
+                try db.execute(NotifyChannel.mail.listen)
+                return MailSender(db: db, relay: relay, config: config)
             }
         case .films:
             // Once a second when idle: a film whose maker died is taken up again without a NOTIFY.

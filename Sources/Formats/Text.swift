@@ -25,3 +25,23 @@ extension StringProtocol {
         }
     }
 }
+
+/// A day of the proleptic Gregorian calendar from a count of days since 1970-01-01 (Howard Hinnant's
+/// days-to-civil algorithm): for dates in mail headers and the usage calendar alike.
+public struct CivilDate: Sendable, Equatable {
+    public let year: Int64
+    public let month: Int64
+    public let day: Int64
+
+    public init(daysSince1970 days: Int64) {
+        let z = days + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let dayOfEra = z - era * 146_097
+        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
+        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
+        let mp = (5 * dayOfYear + 2) / 153
+        day = dayOfYear - (153 * mp + 2) / 5 + 1
+        month = mp < 10 ? mp + 3 : mp - 9
+        year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
+    }
+}

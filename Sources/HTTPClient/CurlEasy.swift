@@ -251,15 +251,7 @@ public final class CurlEasy {
             let withType = HeaderList(request.headers + [("Expect", ""), ("Content-Type", contentType)])
             try check(pr_curl_setopt_slist(handle, CURLOPT_HTTPHEADER, withType.raw))
             headerListKeepAlive = withType
-            try check(pr_curl_setopt_long(handle, CURLOPT_UPLOAD, 1))
-            try check(pr_curl_setopt_offset(handle, CURLOPT_INFILESIZE_LARGE, curl_off_t(length)))
-            try check(
-                pr_curl_setopt_read(handle) { buffer, size, count, context in
-                    guard let buffer, let context else { return Int(CURL_READFUNC_ABORT) }
-                    let transfer = Unmanaged<TransferContext>.fromOpaque(context).takeUnretainedValue()
-                    return transfer.upload?.read(into: buffer, capacity: size * count) ?? Int(CURL_READFUNC_ABORT)
-                })
-            try check(pr_curl_setopt_pointer(handle, CURLOPT_READDATA, unmanaged.toOpaque()))
+            try uploadFromContext(length: length, context: unmanaged)
         }
         if !["GET", "POST", "HEAD"].contains(request.method) && !(request.method == "PUT" && isUpload(request.body)) {
             try check(pr_curl_setopt_string(handle, CURLOPT_CUSTOMREQUEST, request.method))
@@ -294,8 +286,57 @@ public final class CurlEasy {
         return false
     }
 
+    /// An upload of `length` bytes read from the transfer context's `upload`.
+    private func uploadFromContext(length: Int64, context: Unmanaged<TransferContext>) throws(CurlError) {
+        try check(pr_curl_setopt_long(handle, CURLOPT_UPLOAD, 1))
+        try check(pr_curl_setopt_offset(handle, CURLOPT_INFILESIZE_LARGE, curl_off_t(length)))
+        try check(
+            pr_curl_setopt_read(handle) { buffer, size, count, context in
+                guard let buffer, let context else { return Int(CURL_READFUNC_ABORT) }
+                let transfer = Unmanaged<TransferContext>.fromOpaque(context).takeUnretainedValue()
+                return transfer.upload?.read(into: buffer, capacity: size * count) ?? Int(CURL_READFUNC_ABORT)
+            })
+        try check(pr_curl_setopt_pointer(handle, CURLOPT_READDATA, context.toOpaque()))
+    }
+
     /// A second header list (with Content-Type) must live until perform returns.
     private var headerListKeepAlive: HeaderList?
+
+    /// Sends one mail to an SMTP relay on a new connection, closed after it (so libcurl never sends it twice).
+    /// Returns the relay's last reply (250). A refusal throws `SMTPFailure` with the relay's reply code, when one came.
+    public func send(mail: SMTPRequest) throws(SMTPFailure) -> Int {
+        curl_easy_reset(handle)
+        errorBuffer[0] = 0
+        let context = TransferContext(sink: MemorySink(limit: 64 << 10))
+        context.upload = BytesUpload(mail.message)
+        let unmanaged = Unmanaged.passRetained(context)
+        defer { unmanaged.release() }
+        let recipients = HeaderList(lines: mail.recipients.map { "<\($0)>" })
+        do {
+            try check(pr_curl_setopt_pointer(handle, CURLOPT_ERRORBUFFER, errorBuffer))
+            try check(pr_curl_setopt_string(handle, CURLOPT_URL, mail.url))
+            try check(pr_curl_setopt_string(handle, CURLOPT_PROTOCOLS_STR, "smtp,smtps"))
+            try check(pr_curl_setopt_long(handle, CURLOPT_NOSIGNAL, 1))
+            try check(pr_curl_setopt_long(handle, CURLOPT_CONNECTTIMEOUT_MS, mail.connectTimeoutMs))
+            try check(pr_curl_setopt_long(handle, CURLOPT_TIMEOUT_MS, mail.timeoutMs))
+            try check(pr_curl_setopt_long(handle, CURLOPT_FRESH_CONNECT, 1))
+            try check(pr_curl_setopt_long(handle, CURLOPT_FORBID_REUSE, 1))
+            try check(pr_curl_setopt_long(handle, CURLOPT_USE_SSL, Int(mail.tls.curlValue.rawValue)))
+            try check(pr_curl_setopt_string(handle, CURLOPT_MAIL_FROM, "<\(mail.from)>"))
+            try check(pr_curl_setopt_slist(handle, CURLOPT_MAIL_RCPT, recipients.raw))
+            try uploadFromContext(length: Int64(mail.message.count), context: unmanaged)
+            try check(
+                pr_curl_setopt_write(handle) { _, size, count, _ in size * count })
+        } catch {
+            throw SMTPFailure(curl: error, replyCode: nil)
+        }
+        let result = curl_easy_perform(handle)
+        withExtendedLifetime(recipients) {}
+        var reply = 0
+        let known = pr_curl_getinfo_long(handle, CURLINFO_RESPONSE_CODE, &reply) == CURLE_OK && reply > 0
+        do { try check(result) } catch { throw SMTPFailure(curl: error, replyCode: known ? reply : nil) }
+        return reply
+    }
 
     /// Convenience for simple GETs into memory.
     public func get(_ url: String, timeoutMs: Int = 5000) throws(CurlError) -> (status: Int, body: [UInt8]) {
@@ -312,11 +353,63 @@ public final class CurlEasy {
     }
 }
 
+/// One mail for an SMTP relay: its envelope and the message's bytes (`Formats.MailMessage.rendered`).
+public struct SMTPRequest: Sendable {
+    /// When a plain `smtp://` connection must turn to TLS (STARTTLS) before the mail and the credentials go out.
+    public enum TLS: Sendable {
+        /// STARTTLS or nothing is sent.
+        case required
+        /// STARTTLS when the relay offers it.
+        case opportunistic
+        /// Never (a relay on this machine without TLS).
+        case none
+
+        var curlValue: curl_usessl {
+            switch self {
+            case .required: CURLUSESSL_ALL
+            case .opportunistic: CURLUSESSL_TRY
+            case .none: CURLUSESSL_NONE
+            }
+        }
+    }
+
+    /// `smtp://[user:password@]host[:port]` or `smtps://…` (TLS from the start); the credentials, when there are
+    /// some, are used for AUTH.
+    public var url: String
+    public var tls: TLS
+    /// The envelope sender and recipients (bare addresses).
+    public var from: String
+    public var recipients: [String]
+    public var message: [UInt8]
+    public var connectTimeoutMs = 10_000
+    public var timeoutMs = 60_000
+
+    public init(url: String, tls: TLS, from: String, recipients: [String], message: [UInt8]) {
+        self.url = url
+        self.tls = tls
+        self.from = from
+        self.recipients = recipients
+        self.message = message
+    }
+}
+
+/// A mail the relay did not take: the relay's last reply code when it answered (4xx: it may take it later;
+/// 5xx: it will not), nil when no answer came (a connection or TLS failure).
+public struct SMTPFailure: Error, Sendable, CustomStringConvertible {
+    public let curl: CurlError
+    public let replyCode: Int?
+    public init(curl: CurlError, replyCode: Int?) {
+        self.curl = curl
+        self.replyCode = replyCode
+    }
+    public var description: String { replyCode.map { "SMTP \($0): \(curl.message)" } ?? curl.description }
+}
+
 /// State the C callbacks reach through their context pointer.
 final class TransferContext {
     let sink: any ResponseSink
     var headers: [String: String] = [:]
-    var upload: UploadSource?
+    var upload: (any UploadReader)?
     init(sink: any ResponseSink) { self.sink = sink }
 
     func addHeaderLine(_ raw: UnsafeRawBufferPointer) {
@@ -334,8 +427,32 @@ final class TransferContext {
     }
 }
 
+/// What curl's read callback reads an upload from.
+protocol UploadReader: AnyObject {
+    /// Bytes copied into `buffer`, 0 at the end, or CURL_READFUNC_ABORT.
+    func read(into buffer: UnsafeMutablePointer<CChar>, capacity: Int) -> Int
+}
+
+/// An upload from memory (a mail).
+final class BytesUpload: UploadReader {
+    private let bytes: [UInt8]
+    private var offset = 0
+    init(_ bytes: [UInt8]) { self.bytes = bytes }
+
+    func read(into buffer: UnsafeMutablePointer<CChar>, capacity: Int) -> Int {
+        let n = min(capacity, bytes.count - offset)
+        guard n > 0 else { return 0 }
+        bytes.withUnsafeBytes { source in
+            guard let base = source.baseAddress else { return }
+            UnsafeMutableRawPointer(buffer).copyMemory(from: base + offset, byteCount: n)
+        }
+        offset += n
+        return n
+    }
+}
+
 /// Owns the file descriptor an upload body is read from: `length` bytes from `offset`.
-final class UploadSource {
+final class UploadSource: UploadReader {
     private let fd: Int32
     private var remaining: Int64
 

@@ -41,6 +41,7 @@ public final class ProcessMetrics: Sendable {
     package static let providerCalls = "promptreel_provider_calls_total"
     package static let providerDuration = "promptreel_provider_call_duration_seconds"
     package static let mediaBytes = "promptreel_media_stored_bytes_total"
+    package static let mails = "promptreel_mail_attempts_total"
 
     // MARK: Recording
 
@@ -83,6 +84,14 @@ public final class ProcessMetrics: Sendable {
         ).increment(by: bytes)
     }
 
+    /// One attempt of the mail sender: `outcome` is sent, retry, failed or cancelled.
+    package func mailAttempt(outcome: String) {
+        CoreMetrics.Counter(
+            label: Self.mails, dimensions: [("process", process), ("outcome", outcome)], factory: factory
+        )
+        .increment()
+    }
+
     /// The Prometheus text exposition of everything recorded so far.
     public func exposition() -> [UInt8] { registry.emitToBuffer() }
 }
@@ -117,6 +126,8 @@ package struct HelpfulMetricsFactory: MetricsFactory {
             "Calls to the video and chat providers, by provider, endpoint and outcome (ok or the error class).",
         ProcessMetrics.providerDuration: "Latency of provider calls, by endpoint (a download includes its transfer).",
         ProcessMetrics.mediaBytes: "Bytes of media written to the media directory, by kind.",
+        ProcessMetrics.mails:
+            "Mails the sender tried to hand to the SMTP relay, by outcome (sent, retry, failed, cancelled).",
     ]
 
     package static func descriptor(_ name: String) -> MetricNameDescriptor {

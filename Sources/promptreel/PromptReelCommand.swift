@@ -22,7 +22,7 @@ struct PromptReelCommand: ParsableCommand {
             GenerationsCommand.self, RoundtableCommand.self, SoraCommand.self, MediaCommand.self, BudgetCommand.self,
             UsageCommand.self, SearchLanguageCommand.self, SecretsCommand.self, ImageToolCommand.self,
             BackupCommand.self,
-            RestoreCommand.self,
+            RestoreCommand.self, MailCommand.self,
         ])
 }
 
@@ -46,8 +46,17 @@ struct DatabaseOptions: ParsableArguments {
         return config
     }
 
-    /// The providers' settings: the workers' alone (the app learns only that they exist).
-    var providers: ProviderSettings { ProviderSettings.fromEnvironment(ProcessInfo.processInfo.environment) }
+    /// The providers' and the mail relay's settings: the workers' alone (the app learns only that they exist). A
+    /// mail setting that cannot work stops the command before it starts.
+    var providers: ProviderSettings {
+        let env = ProcessInfo.processInfo.environment
+        var settings = ProviderSettings.fromEnvironment(env)
+        do { settings.mail = try MailRelay.fromEnvironment(env) } catch {
+            FileHandle.standardError.write(Data("promptreel: \(error)\n".utf8))
+            Foundation.exit(2)
+        }
+        return settings
+    }
 
     func connect() throws -> Connection { try Connection(url: config.databaseURL) }
 }
@@ -172,6 +181,7 @@ final class WorkerThreads: Sendable {
         threads += (0..<max(0, roundtables)).map { thread(.roundtables, "roundtable-\($0)") }
         threads += (0..<config.webhooks.threads).map { thread(.webhooks, "webhooks-\($0)") }
         threads += (0..<config.engine.filmThreads).map { thread(.films, "films-\($0)") }
+        if providers.mail != nil { threads.append(thread(.mail, "mail")) }
         threads.append(thread(.maintenance, "maintenance"))
         self.threads = threads
     }
@@ -252,11 +262,8 @@ struct UserCommand: ParsableCommand {
 
         func run() throws {
             Crypto.initialize()
-            let base =
-                baseURL ?? ProcessInfo.processInfo.environment["PROMPTREEL_PUBLIC_URL"] ?? "http://127.0.0.1:8080"
             let token = try Accounts.createResetLink(database.connect(), email: email)
-            let trimmed = base.hasSuffix("/") ? String(base.dropLast()) : base
-            print("\(trimmed)/password-reset?token=\(token)")
+            print(MailText.base(baseURL ?? database.config.publicURL) + MailText.resetPath + "?token=" + token)
         }
     }
 

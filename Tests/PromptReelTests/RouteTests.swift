@@ -112,6 +112,13 @@ let everyRoute: [Route] = [
     .media(generation: 8, file: "video.mp4"),
 ]
 
+/// The mails link to these pages by path (Core cannot see the route table).
+@Test func theMailsLinkToRoutesThatExist() {
+    #expect(Route.accounts(.passwordReset).path == MailText.resetPath)
+    #expect(Route.library(.dashboard).path == MailText.dashboardPath)
+    #expect(Route.accounts(.signup).path == MailText.signupPath)
+}
+
 @Test func filmLinkTokensAreLeftOutOfLoggedPaths() {
     let token = String(repeating: "k", count: 43)
     #expect(Route.loggable("/shared/films/\(token)/film.mp4") == "/shared/films/[token]/film.mp4")

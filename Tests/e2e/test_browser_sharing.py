@@ -35,7 +35,7 @@ def test_members_walk_a_shared_project_in_chromium(tmp_path):
         s.fill("email", viewer_email)
         Select(driver.find_element(By.ID, "invite-role")).select_by_value("viewer")
         s.click("Invite")
-        assert f"Invitation sent to {viewer_email} as viewer" in s.text()
+        assert f"Invitation mailed to {viewer_email} as viewer" in s.text()
         assert viewer_email in s.text() and editor_email in s.text()  # both pending
         s.shot("members-owner")
 

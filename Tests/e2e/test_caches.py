@@ -21,10 +21,11 @@ SECOND_PORT = int(os.environ.get("TEST_PORT", "18080")) + 7
 class SecondSite:
     """Another `promptreel serve` behind another nginx, started the way scripts/test starts the first."""
 
-    def __init__(self):
+    def __init__(self, unset=()):
+        """`unset`: environment variables the second site runs without (e.g. its mail relay)."""
         self.dir = tempfile.mkdtemp(prefix="promptreel-second-")
         script = f"""
-            source '{ROOT_DIR}/scripts/lib.sh'
+            {"".join(f"unset {name}; " for name in unset)}source '{ROOT_DIR}/scripts/lib.sh'
             LOCAL='{self.dir}'; BIN='{os.environ["PROMPTREEL_BIN"]}'
             start_app --no-worker && start_nginx {SECOND_PORT} && echo ready && wait
         """

@@ -269,7 +269,7 @@ def test_pages_follow_the_roles():
     members = p["ob"].get(f"/dashboard/projects/{project}/members").text
     assert "Invite someone" in members and p["viewer"] in members and 'name="_csrf"' in members
     r = p["ob"].post(f"/dashboard/projects/{project}/members", {"email": unique_email(), "role": "editor"})
-    assert r.status_code == 200 and "Invitation sent" in r.text
+    assert r.status_code == 200 and "Invitation mailed" in r.text
     r = p["ob"].post(f"/dashboard/projects/{project}/members", {"email": unique_email(), "role": "editor"}, csrf=False)
     assert r.status_code == 403
     viewer = p["vb"].get(f"/dashboard/projects/{project}/members").text

@@ -305,27 +305,29 @@ package struct Store {
         try db.execute("DELETE FROM login_failures WHERE lower(email) = lower(\(email)) AND address = \(address)")
     }
 
-    // MARK: Sign-up throttling
+    // MARK: Per-address throttling (sign-ups, password-reset requests)
 
-    /// Sign-ups from this address in the last hour, and seconds until the oldest of them leaves the hour.
-    package func recentSignups(address: String) throws -> (count: Int64, secondsUntilFree: Double) {
+    /// Attempts of `action` from this address in the last hour, and seconds until the oldest leaves the hour.
+    package func recentAttempts(_ action: AddressAction, address: String) throws
+        -> (count: Int64, secondsUntilFree: Double)
+    {
         let row = try db.execute(
             """
             SELECT count(*) AS n, COALESCE(extract(epoch FROM min(at) + interval '1 hour' - now())::float8, 0) AS free
-            FROM signups WHERE address = \(address) AND at > now() - interval '1 hour'
+            FROM address_attempts WHERE action = \(action.rawValue) AND address = \(address) AND at > now() - interval '1 hour'
             """)[0]
         return (row.int("n"), Double(row.string("free")) ?? 0)
     }
 
-    /// Counts one sign-up attempt from `address` (whatever its outcome), under a per-address lock so that
-    /// parallel attempts cannot pass the limit; refused (`SignupThrottled`) past `limit` in the last hour.
-    package func countSignupAttempt(address: String, limit: Int) throws {
+    /// Counts one attempt of `action` from `address` (whatever its outcome), under a per-address lock so that
+    /// parallel attempts cannot pass the limit; refused (`AddressThrottled`) past `limit` in the last hour.
+    package func countAttempt(_ action: AddressAction, address: String, limit: Int) throws {
         try db.transaction {
-            try db.execute("SELECT pg_advisory_xact_lock(12003, hashtext(\(address)))")
-            let recent = try recentSignups(address: address)
-            if recent.count >= Int64(limit) { throw SignupThrottled(secondsUntilFree: recent.secondsUntilFree) }
-            try db.execute("INSERT INTO signups (address) VALUES (\(address))")
-            try db.execute("DELETE FROM signups WHERE at < now() - interval '1 day'")
+            try db.execute("SELECT pg_advisory_xact_lock(12003, hashtext(\(action.rawValue + " " + address)))")
+            let recent = try recentAttempts(action, address: address)
+            if recent.count >= Int64(limit) { throw AddressThrottled(secondsUntilFree: recent.secondsUntilFree) }
+            try db.execute("INSERT INTO address_attempts (action, address) VALUES (\(action.rawValue), \(address))")
+            try db.execute("DELETE FROM address_attempts WHERE at < now() - interval '1 day'")
         }
     }
 
@@ -650,8 +652,14 @@ package struct Store {
     }
 }
 
-/// Too many sign-ups from one address in the last hour.
-package struct SignupThrottled: Error {
+/// What is counted per client address per hour.
+package enum AddressAction: String, Sendable {
+    case signup
+    case passwordReset = "password_reset"
+}
+
+/// Too many attempts (sign-ups, reset requests) from one address in the last hour.
+package struct AddressThrottled: Error {
     package let secondsUntilFree: Double
 
     package init(secondsUntilFree: Double) {

@@ -17,6 +17,15 @@ public struct AppConfig: Sendable {
     public var loginWindowMinutes: Int
     /// Accounts one client address may create by sign-up per hour.
     public var signupsPerAddressPerHour: Int
+    /// "Forgot password" requests one client address may make per hour (`PROMPTREEL_RESET_REQUESTS_PER_ADDRESS_PER_HOUR`).
+    public var resetRequestsPerAddressPerHour = 10
+    /// The site's address as users reach it (`PROMPTREEL_PUBLIC_URL`): the links in mails and printed links.
+    public var publicURL = "http://127.0.0.1:8080"
+    /// A mail relay is configured (`PROMPTREEL_SMTP_URL`, read by the engine's `MailRelay`): "Forgot password" mails
+    /// a link and invitations are mailed.
+    public var mailEnabled = false
+    /// The first retry of a mail the relay did not take comes after this (`PROMPTREEL_MAIL_RETRY_BASE_SECONDS`).
+    public var mailRetryBaseSeconds = 30.0
     /// A video provider is configured (with a key); without one generation is unavailable.
     public var videoProviderConfigured = false
     /// The roundtable's chat model; nil when no chat provider is configured.
@@ -63,6 +72,17 @@ public struct AppConfig: Sendable {
         }
         if let n = env["PROMPTREEL_SIGNUPS_PER_ADDRESS_PER_HOUR"].flatMap({ Int($0) }), n > 0 {
             config.signupsPerAddressPerHour = n
+        }
+        if let n = env["PROMPTREEL_RESET_REQUESTS_PER_ADDRESS_PER_HOUR"].flatMap({ Int($0) }), n > 0 {
+            config.resetRequestsPerAddressPerHour = n
+        }
+        if let url = env["PROMPTREEL_PUBLIC_URL"], url.hasPrefix("http://") || url.hasPrefix("https://") {
+            config.publicURL = url
+        }
+        if let s = env["PROMPTREEL_MAIL_RETRY_BASE_SECONDS"].flatMap({ Double($0) }), s.isFinite,
+            (0.1...3600).contains(s)
+        {
+            config.mailRetryBaseSeconds = s
         }
         if let days = env["PROMPTREEL_SESSION_IDLE_DAYS"].flatMap({ Int($0) }), (1...30).contains(days) {
             config.sessionIdleSeconds = days * 86_400

@@ -23,7 +23,10 @@ package struct NotifyChannel: Sendable {
     /// A film asked for: wakes the film makers.
     package static let films = NotifyChannel(name: "promptreel_films", listen: "LISTEN promptreel_films")
 
-    package static let all = [generations, roundtables, webhooks, cache, films]
+    /// A mail queued (the 0038 trigger): wakes the mail sender.
+    package static let mail = NotifyChannel(name: "promptreel_mail", listen: "LISTEN promptreel_mail")
+
+    package static let all = [generations, roundtables, webhooks, cache, films, mail]
 
     /// Wakes whoever listens (inside a transaction: when it commits).
     package func notify(_ db: Connection, payload: String = "") throws {

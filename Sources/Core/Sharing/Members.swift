@@ -43,9 +43,12 @@ package struct Invitation: Sendable {
 
 package struct Members {
     package let db: Connection
+    /// A mail relay is configured: invitations are mailed too.
+    package let mail: Bool
 
-    package init(db: Connection) {
+    package init(db: Connection, mail: Bool = false) {
         self.db = db
+        self.mail = mail
     }
 
     /// Invitations last this long.
@@ -126,15 +129,19 @@ package struct Members {
     package func invite(projectID: ID<Project>, email: String, role: ProjectRole, by: ID<User>) throws
         -> ID<Invitation>
     {
-        try db.execute(
-            """
-            INSERT INTO project_invitations (project_id, email, role, invited_by, expires_at)
-            VALUES (\(projectID), \(email), \(role.rawValue), \(by), now() + make_interval(days => \(Self.invitationDays)))
-            ON CONFLICT (project_id, lower(email)) WHERE answered_at IS NULL
-            DO UPDATE SET role = EXCLUDED.role, invited_by = EXCLUDED.invited_by, created_at = now(),
-                          expires_at = EXCLUDED.expires_at
-            RETURNING id
-            """)[0].id("id")
+        try db.transaction {
+            let id: ID<Invitation> = try db.execute(
+                """
+                INSERT INTO project_invitations (project_id, email, role, invited_by, expires_at)
+                VALUES (\(projectID), \(email), \(role.rawValue), \(by), now() + make_interval(days => \(Self.invitationDays)))
+                ON CONFLICT (project_id, lower(email)) WHERE answered_at IS NULL
+                DO UPDATE SET role = EXCLUDED.role, invited_by = EXCLUDED.invited_by, created_at = now(),
+                              expires_at = EXCLUDED.expires_at
+                RETURNING id
+                """)[0].id("id")
+            if mail { try MailOutbox(db: db).queueInvitation(id) }
+            return id
+        }
     }
 
     /// Accepts an invitation addressed to `user`'s email: they become a member with its role (a member already

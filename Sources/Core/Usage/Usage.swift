@@ -2,6 +2,7 @@
 // One service behind the page, the CSV and the API. What counts, and on which day, is `usage_items`
 // (Migrations/0014): the same rows and sums as the budgets, by the UTC day of the click.
 
+import Formats
 package import Postgres
 
 /// A calendar day in UTC, as `YYYY-MM-DD`.
@@ -41,15 +42,8 @@ package struct UsageDay: Sendable, Hashable, Comparable, CustomStringConvertible
     }
 
     package var civil: (year: Int, month: Int, day: Int) {
-        let z = number + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let doe = z - era * 146_097
-        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let day = doy - (153 * mp + 2) / 5 + 1
-        let month = mp < 10 ? mp + 3 : mp - 9
-        return (yoe + era * 400 + (month <= 2 ? 1 : 0), month, day)
+        let date = CivilDate(daysSince1970: Int64(number))
+        return (Int(date.year), Int(date.month), Int(date.day))
     }
 
     package var text: String {

@@ -99,7 +99,7 @@ enum AccountPages {
             // Every attempt counts toward the address's limit (counted under a lock, so parallel ones cannot pass
             // it), before anything costly; then the cheap checks; then the password hash, which runs whether or
             // not the address has an account, so neither the answer nor its time tells which.
-            try c.store.countSignupAttempt(address: address, limit: c.config.signupsPerAddressPerHour)
+            try c.store.countAttempt(.signup, address: address, limit: c.config.signupsPerAddressPerHour)
             let email = try Field.email(rawEmail)
             let password = try Field.newPassword(form["password"])
             guard let hash = Crypto.hashPassword(password) else {
@@ -113,7 +113,7 @@ enum AccountPages {
             return .redirect(to: Route.accounts(.login).path)
         } catch let error as InvalidInput {
             return page(&c, login: false, email: rawEmail, error: error.description, status: 422)
-        } catch let throttled as SignupThrottled {
+        } catch let throttled as AddressThrottled {
             let wait = max(1, Int(throttled.secondsUntilFree.rounded(.up)))
             Log.info("sign-up throttled for address \(address)", ["request_id": "\(c.request.requestID)"])
             var response = page(

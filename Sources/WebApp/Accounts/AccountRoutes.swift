@@ -76,7 +76,7 @@ package enum AccountRoute: Equatable, Sendable {
         case let .endSession(id): [.post: { try AccountSecurityPages.endSession(&$0, id: id) }]
         case .deleteAccount: [.get: AccountSecurityPages.deleteForm, .post: AccountSecurityPages.delete]
         case .passwordReset: [.get: AccountSecurityPages.resetForm, .post: AccountSecurityPages.reset]
-        case .forgotPassword: [.get: AccountSecurityPages.forgot]
+        case .forgotPassword: [.get: AccountSecurityPages.forgotForm, .post: AccountSecurityPages.forgot]
         }
     }
 }

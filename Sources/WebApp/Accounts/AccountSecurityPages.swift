@@ -203,14 +203,66 @@ enum AccountSecurityPages {
         return .html(Views.layout("This link does not work", c, body: body), status: 404)
     }
 
-    /// GET /forgot-password: without a mail relay, the way is an administrator.
+    /// GET /forgot-password: with a mail relay, a form that mails a link; without one, the way is an administrator.
+    static func forgotForm(_ c: inout Context) throws -> Response {
+        forgotPage(&c, email: "", error: nil, status: 200)
+    }
+
+    static func forgotPage(_ c: inout Context, email: String, error: String?, status: Int) -> Response {
+        let body: HTML
+        if c.config.mailEnabled {
+            body = """
+                <section class="narrow"><h1>Forgot your password?</h1>\(Views.errorBox(error))
+                <p>We mail a link to the address of your account: it lets you choose a new password, works once, and \
+                expires after an hour.</p>
+                <form method="post" action="\(Route.accounts(.forgotPassword).path)">\(Views.csrfField(c))
+                \(Views.textField("Email", name: "email", value: email, type: "email", required: true, maxLength: 254, autocomplete: "email"))
+                <button type="submit">Mail me a link</button></form>
+                <p><a href="\(Route.accounts(.login).path)">Log in</a></p></section>
+                """
+        } else {
+            body = """
+                <section class="narrow"><h1>Forgot your password?</h1>
+                <p>Ask an administrator of this PromptReel for a reset link: it lets you choose a new password, works \
+                once, and expires after an hour.</p>
+                <p><a href="\(Route.accounts(.login).path)">Log in</a></p></section>
+                """
+        }
+        return .html(Views.layout("Forgot your password?", c, body: body), status: status)
+    }
+
+    /// POST /forgot-password `email`: queues a mail with a one-time link when an enabled account has that address.
+    /// The answer is the same whether or not one has (and the one statement that queues it runs either way); an
+    /// account gets three such mails an hour at most, a client address ten requests. Without a mail relay it is
+    /// the page that says to ask an administrator.
     static func forgot(_ c: inout Context) throws -> Response {
-        let body: HTML = """
-            <section class="narrow"><h1>Forgot your password?</h1>
-            <p>Ask an administrator of this PromptReel for a reset link: it lets you choose a new password, works \
-            once, and expires after an hour.</p>
-            <p><a href="\(Route.accounts(.login).path)">Log in</a></p></section>
-            """
-        return .html(Views.layout("Forgot your password?", c, body: body))
+        guard c.config.mailEnabled else { return forgotPage(&c, email: "", error: nil, status: 200) }
+        let form = try c.form()
+        let rawEmail = form["email"] ?? ""
+        let address = c.request.remoteAddress
+        do {
+            try c.store.countAttempt(
+                .passwordReset, address: address, limit: c.config.resetRequestsPerAddressPerHour)
+            let email = try Field.email(rawEmail)
+            let queued = try MailOutbox(db: c.db).queueReset(email: email)
+            Log.info("password reset requested", ["queued": "\(queued)", "request_id": "\(c.request.requestID)"])
+            c.setFlash(
+                "If an account uses \(email), a link to choose a new password is on its way there. It works once, for an hour."
+            )
+            return .redirect(to: Route.accounts(.login).path)
+        } catch let error as InvalidInput {
+            return forgotPage(&c, email: rawEmail, error: error.description, status: 422)
+        } catch let throttled as AddressThrottled {
+            let wait = max(1, Int(throttled.secondsUntilFree.rounded(.up)))
+            Log.info(
+                "password reset requests throttled for address \(address)", ["request_id": "\(c.request.requestID)"])
+            var response = forgotPage(
+                &c, email: rawEmail,
+                error:
+                    "Too many password links were asked for from your address. Try again in \(Formatting.duration(seconds: Int64(wait))).",
+                status: 429)
+            response.addHeader("Retry-After", String(wait))
+            return response
+        }
     }
 }

@@ -6,7 +6,7 @@ import Formats
 import Web
 
 enum SharingAPI {
-    static func members(_ c: Context) -> Members { Members(db: c.db) }
+    static func members(_ c: Context) -> Members { Members(db: c.db, mail: c.config.mailEnabled) }
 
     /// The caller's role in the project; a 404 when they have none (someone else's project is invisible).
     static func role(_ c: Context, project: ID<Project>, user: User) throws -> ProjectRole {

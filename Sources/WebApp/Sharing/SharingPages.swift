@@ -61,8 +61,8 @@ enum SharingPages {
                 """
             owners = """
                 <h2>Invite someone</h2>\(Views.errorBox(error))
-                <p class="muted">They see the invitation on their dashboard once they log in with this email (or sign up with it) \
-                and have \(Members.invitationDays) days to accept. Viewers see and download; editors also change videos and \
+                <p class="muted">\(c.config.mailEnabled ? "It is mailed to them, and they" : "They") see the invitation on their \
+                dashboard once they log in with this email (or sign up with it) and have \(Members.invitationDays) days to accept. Viewers see and download; editors also change videos and \
                 generate (spending their own budget); owners also manage members, rename and delete.</p>
                 <form method="post" action="\(Route.sharing(.members(project: projectID)).path)">\(Views.csrfField(c))
                 \(Views.textField("Email", name: "email", value: email, type: "email", required: true, maxLength: 254))
@@ -106,7 +106,11 @@ enum SharingPages {
             let role = try role(form)
             _ = try SharingAPI.members(c).invite(projectID: project, email: email, role: role, by: user.id)
             Log.info("invitation", ["project_id": "\(project)", "user_id": "\(user.id)"])
-            c.setFlash("Invitation sent to \(email) as \(role.rawValue).")
+            c.setFlash(
+                c.config.mailEnabled
+                    ? "Invitation mailed to \(email) as \(role.rawValue)."
+                    : "\(email) is invited as \(role.rawValue): they see it on their dashboard once they log in with that address."
+            )
             return .redirect(to: Route.sharing(.members(project: project)).path)
         } catch let error as InvalidInput {
             return try page(

@@ -26,11 +26,16 @@ public struct MailRelay: Sendable {
     }
 
     /// Nil when `PROMPTREEL_SMTP_URL` is unset or empty. `PROMPTREEL_SMTP_TLS` (required, opportunistic or none)
-    /// says when a plain `smtp://` connection must turn to TLS with STARTTLS: by default required, except for a
-    /// relay on this machine (loopback), where it is used when offered. `PROMPTREEL_MAIL_FROM`: the sender
-    /// (default `PromptReel <promptreel@HOST>`, HOST from `PROMPTREEL_PUBLIC_URL`).
+    /// says when a plain `smtp://` connection must turn to TLS with STARTTLS: by default required (the relay's
+    /// certificate verified), except for a relay at a loopback address, where it is used when offered without
+    /// checking the certificate (RFC 7435's opportunistic TLS: a local relay's is rarely made for `127.0.0.1`).
+    /// `PROMPTREEL_PUBLIC_URL` must name the site (the mails' links point there); `PROMPTREEL_MAIL_FROM`: the
+    /// sender (default `PromptReel <promptreel@HOST>`, HOST from the public URL).
     public static func fromEnvironment(_ env: [String: String]) throws(Invalid) -> MailRelay? {
         guard let url = env["PROMPTREEL_SMTP_URL"], !url.isEmpty else { return nil }
+        guard !Self.hasControlCharacter(url), !url.contains(" ") else {
+            throw Invalid(description: "PROMPTREEL_SMTP_URL holds a space or a control character")
+        }
         let scheme: String
         if url.hasPrefix("smtp://") {
             scheme = "smtp"
@@ -40,10 +45,18 @@ public struct MailRelay: Sendable {
             throw Invalid(description: "PROMPTREEL_SMTP_URL must start with smtp:// or smtps://")
         }
         let rest = url.dropFirst(scheme.count + 3)
-        let authority = rest.split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
-        let hostPort = authority.split(separator: "@").last.map(String.init) ?? ""
+        // The credentials end at the last "@"; a "/", "?" or "#" in them must be percent-encoded (else where the
+        // host starts is ambiguous, and a redacted URL could show part of the password).
+        var afterCredentials = rest[...]
+        if let at = rest.lastIndex(of: "@") {
+            guard !rest[..<at].contains(where: { "/?#".contains($0) }) else {
+                throw Invalid(description: "PROMPTREEL_SMTP_URL: percent-encode /, ? and # in the user and password")
+            }
+            afterCredentials = rest[rest.index(after: at)...]
+        }
+        let hostPort = String(afterCredentials.prefix { $0 != "/" && $0 != "?" && $0 != "#" })
         let host = Self.host(of: hostPort)
-        guard !host.isEmpty, url.forbiddenControlCharacter == nil, !url.contains(" ") else {
+        guard !host.isEmpty else {
             throw Invalid(description: "PROMPTREEL_SMTP_URL has no host (smtp://[user:password@]host[:port])")
         }
         if let portText = Self.port(of: hostPort) {
@@ -51,7 +64,10 @@ public struct MailRelay: Sendable {
                 throw Invalid(description: "PROMPTREEL_SMTP_URL's port must be 1-65535")
             }
         }
-        let loopback = host == "localhost" || host == "::1" || host.hasPrefix("127.")
+        let octets = host.split(separator: ".", omittingEmptySubsequences: false)
+        let loopback =
+            host == "localhost" || host == "::1"
+            || (octets.count == 4 && octets[0] == "127" && octets.allSatisfy { UInt8($0) != nil })
         let tls: SMTPRequest.TLS
         switch env["PROMPTREEL_SMTP_TLS"]?.lowercased() {
         case nil, "": tls = loopback ? .opportunistic : .required
@@ -60,19 +76,29 @@ public struct MailRelay: Sendable {
         case "none": tls = .none
         default: throw Invalid(description: "PROMPTREEL_SMTP_TLS must be required, opportunistic or none")
         }
-        let publicHost =
-            env["PROMPTREEL_PUBLIC_URL"].flatMap { url -> String? in
-                let afterScheme = url.split(separator: "/", omittingEmptySubsequences: true).dropFirst().first
-                return afterScheme.map { Self.host(of: String($0)) }
-            } ?? "localhost"
+        let site = env["PROMPTREEL_PUBLIC_URL"] ?? ""
+        let siteRest =
+            site.hasPrefix("https://") ? site.dropFirst(8) : site.hasPrefix("http://") ? site.dropFirst(7) : ""
+        let publicHost = Self.host(of: String(siteRest.prefix { $0 != "/" && $0 != "?" && $0 != "#" }))
+        guard !publicHost.isEmpty, !Self.hasControlCharacter(site), !site.contains(" ") else {
+            throw Invalid(
+                description:
+                    "PROMPTREEL_PUBLIC_URL must be the site's address as users reach it (https://reels.example.com): the mails link there"
+            )
+        }
         let from =
             env["PROMPTREEL_MAIL_FROM"].flatMap { $0.isEmpty ? nil : $0 } ?? "PromptReel <promptreel@\(publicHost)>"
         let fromAddress = MailMessage.address(in: from)
-        guard from.forbiddenControlCharacter == nil, fromAddress.contains("@"), !fromAddress.contains(" "),
+        guard !Self.hasControlCharacter(from), fromAddress.contains("@"), !fromAddress.contains(" "),
             !fromAddress.contains("<"), !fromAddress.contains(">")
         else { throw Invalid(description: "PROMPTREEL_MAIL_FROM must be an address or Name <address>") }
         return MailRelay(
             url: url, tls: tls, from: from, fromAddress: fromAddress, redactedURL: "\(scheme)://\(hostPort)")
+    }
+
+    /// Any C0 control character (tab, CR and LF included) or DEL: none may reach an SMTP command line.
+    static func hasControlCharacter(_ text: String) -> Bool {
+        text.unicodeScalars.contains { $0.value < 0x20 || $0.value == 0x7F }
     }
 
     /// `host`, `host:port`, `[v6]` or `[v6]:port` → the host (without brackets).
@@ -123,10 +149,17 @@ enum MailRetry {
         multiples[Int(min(max(attempt, 1), Int64(multiples.count))) - 1] * base
     }
 
-    /// What one failed attempt means: the relay's 5xx is final; a 4xx, or no answer at all, may pass.
+    /// Replies that say the relay refused *PromptReel* (authentication required or failed), not the mail: an
+    /// operator fixes the settings and the mails waiting go out then.
+    static let relaySideRefusals: Set<Int> = [530, 534, 535, 538]
+
+    /// What one failed attempt means: the relay's 5xx about the mail (a recipient it will never take, a message
+    /// it refuses) is final; a 4xx, an authentication refusal, or no answer at all may pass.
     static func outcome(of failure: SMTPFailure, attempt: Int64, base: Double) -> MailOutcome {
         let error = String(failure.description.prefix(500))
-        if let code = failure.replyCode, (500..<600).contains(code) {
+        if let code = failure.replyCode, (500..<600).contains(code), !relaySideRefusals.contains(code),
+            failure.curl.code != 67  // CURLE_LOGIN_DENIED
+        {
             return .failed(error: error, code: code)
         }
         return .retry(after: delay(afterAttempt: attempt, base: base), error: error, code: failure.replyCode)
@@ -167,9 +200,10 @@ final class MailSender {
         case let .success(text):
             outcome = send(text, to: due.recipient, attempt: due.attempt)
         }
-        try outbox.record(due, outcome)
-        Log.info("mail \(due.id) (\(due.kind.rawValue)) attempt \(due.attempt): \(Self.describe(outcome))")
-        ProcessMetrics.shared.mailAttempt(outcome: Self.label(outcome))
+        let status = try outbox.record(due, outcome)
+        let expired = status == .failed && Self.label(outcome) == "retry" ? ", past the mail's expiry: failed" : ""
+        Log.info("mail \(due.id) (\(due.kind.rawValue)) attempt \(due.attempt): \(Self.describe(outcome))\(expired)")
+        ProcessMetrics.shared.mailAttempt(outcome: expired.isEmpty ? Self.label(outcome) : "failed")
         return true
     }
 

@@ -88,14 +88,14 @@ public struct MailMessage: Sendable, Equatable {
     }
 
     /// ASCII as it is; otherwise RFC 2047 base64 encoded words, each under 76 characters and cut between whole
-    /// characters (a word must hold complete UTF-8 sequences).
+    /// code points (a word must hold complete UTF-8 sequences).
     static func encodedWord(_ value: String) -> String {
         guard !value.unicodeScalars.allSatisfy(\.isASCII) else { return value }
         var words: [String] = []
         var chunk: [UInt8] = []
-        for character in value {
-            let bytes = Array(String(character).utf8)
-            if chunk.count + bytes.count > 45 {
+        for scalar in value.unicodeScalars {
+            let bytes = Array(String(scalar).utf8)
+            if !chunk.isEmpty && chunk.count + bytes.count > 45 {
                 words.append("=?UTF-8?B?\(base64(chunk))?=")
                 chunk = []
             }

@@ -322,6 +322,10 @@ public final class CurlEasy {
             try check(pr_curl_setopt_long(handle, CURLOPT_FRESH_CONNECT, 1))
             try check(pr_curl_setopt_long(handle, CURLOPT_FORBID_REUSE, 1))
             try check(pr_curl_setopt_long(handle, CURLOPT_USE_SSL, Int(mail.tls.curlValue.rawValue)))
+            if mail.tls == .opportunistic {  // RFC 7435: encryption against listeners, no authentication
+                try check(pr_curl_setopt_long(handle, CURLOPT_SSL_VERIFYPEER, 0))
+                try check(pr_curl_setopt_long(handle, CURLOPT_SSL_VERIFYHOST, 0))
+            }
             try check(pr_curl_setopt_string(handle, CURLOPT_MAIL_FROM, "<\(mail.from)>"))
             try check(pr_curl_setopt_slist(handle, CURLOPT_MAIL_RCPT, recipients.raw))
             try uploadFromContext(length: Int64(mail.message.count), context: unmanaged)
@@ -333,8 +337,10 @@ public final class CurlEasy {
         let result = curl_easy_perform(handle)
         withExtendedLifetime(recipients) {}
         var reply = 0
-        let known = pr_curl_getinfo_long(handle, CURLINFO_RESPONSE_CODE, &reply) == CURLE_OK && reply > 0
-        do { try check(result) } catch { throw SMTPFailure(curl: error, replyCode: known ? reply : nil) }
+        // Only a refusal (4xx, 5xx) is the relay's answer to the mail; after a TLS or connection failure the last
+        // reply is an earlier positive one.
+        let refused = pr_curl_getinfo_long(handle, CURLINFO_RESPONSE_CODE, &reply) == CURLE_OK && reply >= 400
+        do { try check(result) } catch { throw SMTPFailure(curl: error, replyCode: refused ? reply : nil) }
         return reply
     }
 
@@ -359,7 +365,7 @@ public struct SMTPRequest: Sendable {
     public enum TLS: Sendable {
         /// STARTTLS or nothing is sent.
         case required
-        /// STARTTLS when the relay offers it.
+        /// STARTTLS when the relay offers it, its certificate not checked (encryption without authentication).
         case opportunistic
         /// Never (a relay on this machine without TLS).
         case none

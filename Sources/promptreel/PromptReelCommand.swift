@@ -34,7 +34,11 @@ struct DatabaseOptions: ParsableArguments {
         let env = ProcessInfo.processInfo.environment
         var config = AppConfig.fromEnvironment(env)
         if let databaseURL { config.databaseURL = databaseURL }
-        providers.announce(to: &config)
+        // Only that a provider and a relay exist; `serve`, `worker` and `mail test` stop on a relay setting that
+        // cannot work (`providers`), other commands (migrate, reset-link…) go on without mail.
+        var settings = ProviderSettings.fromEnvironment(env)
+        settings.mail = try? MailRelay.fromEnvironment(env)
+        settings.announce(to: &config)
         // The S3 media store, when configured: a setting that cannot work stops the command before it starts.
         do {
             config.engine.configuredStores = try MediaStoreSettings.stores(
@@ -47,7 +51,7 @@ struct DatabaseOptions: ParsableArguments {
     }
 
     /// The providers' and the mail relay's settings: the workers' alone (the app learns only that they exist). A
-    /// mail setting that cannot work stops the command before it starts.
+    /// mail setting that cannot work stops the command (exit 2) before it starts.
     var providers: ProviderSettings {
         let env = ProcessInfo.processInfo.environment
         var settings = ProviderSettings.fromEnvironment(env)
@@ -111,6 +115,7 @@ struct Serve: ParsableCommand {
         blockStopSignals()  // before any thread starts, so only sigwait ever sees SIGTERM
         let metricsListener = try metricsOptions.start("serve")
         Crypto.initialize()
+        let providers = database.providers
         let config = database.config
         do {  // the forms' CSRF key is made at the first start (FormKeys.load makes it when there is none)
             _ = try FormKeys.load(database.connect())
@@ -125,7 +130,7 @@ struct Serve: ParsableCommand {
             noWorker
             ? nil
             : WorkerThreads(
-                config: config, providers: database.providers, count: workerThreads,
+                config: config, providers: providers, count: workerThreads,
                 roundtables: roundtableThreads)
         // One cache for every request thread, kept true by a listener of its own (PROMPTREEL_CACHE=off:
         // none, to measure what it buys).

@@ -39,8 +39,9 @@ import Testing
 
     @Test func anInvitationIsAnsweredOnceByItsAddressOnly() throws {
         let id = try members.invite(projectID: projectID, email: other.email.uppercased(), role: .editor, by: owner.id)
+            .id
         // Inviting again renews the same pending invitation.
-        #expect(try members.invite(projectID: projectID, email: other.email, role: .viewer, by: owner.id) == id)
+        #expect(try members.invite(projectID: projectID, email: other.email, role: .viewer, by: owner.id).id == id)
         #expect(try members.invitations(email: other.email).map(\.role) == [.viewer])
         let stranger = try Self.user(db, "stranger")
         #expect(try members.accept(id: id, user: stranger) == nil)
@@ -52,16 +53,16 @@ import Testing
     }
 
     @Test func anExpiredOrRevokedInvitationCannotBeAccepted() throws {
-        let late = try members.invite(projectID: projectID, email: other.email, role: .editor, by: owner.id)
+        let late = try members.invite(projectID: projectID, email: other.email, role: .editor, by: owner.id).id
         try db.execute("UPDATE project_invitations SET expires_at = now() - interval '1 second' WHERE id = \(late)")
         #expect(try members.accept(id: late, user: other) == nil)
-        let revoked = try members.invite(projectID: projectID, email: other.email, role: .editor, by: owner.id)
+        let revoked = try members.invite(projectID: projectID, email: other.email, role: .editor, by: owner.id).id
         #expect(try members.revoke(id: revoked, projectID: projectID))
         #expect(try members.accept(id: revoked, user: other) == nil)
     }
 
     @Test func acceptingNeverLowersARole() throws {
-        let id = try members.invite(projectID: projectID, email: owner.email, role: .viewer, by: owner.id)
+        let id = try members.invite(projectID: projectID, email: owner.email, role: .viewer, by: owner.id).id
         #expect(try members.accept(id: id, user: owner) == projectID)
         #expect(try members.role(projectID: projectID, userID: owner.id) == .owner)
     }
@@ -73,7 +74,7 @@ import Testing
     }
 
     @Test func twoOwnersDemotingEachOtherAtOnceLeaveOne() throws {
-        let id = try members.invite(projectID: projectID, email: other.email, role: .owner, by: owner.id)
+        let id = try members.invite(projectID: projectID, email: other.email, role: .owner, by: owner.id).id
         #expect(try members.accept(id: id, user: other) == projectID)
         let (a, b) = (owner.id, other.id)
         let project = projectID

@@ -74,6 +74,13 @@ import Testing
         #expect(MailMessage.address(in: " team@example.com ") == "team@example.com")
     }
 
+    @Test func aLongCharacterIsCutBetweenCodePoints() {
+        // One grapheme cluster of 61 bytes (a letter and 30 combining marks) still fits words under 76 characters.
+        let name = "e" + String(repeating: "\u{301}", count: 30)
+        let words = MailMessage.encodedWord(name).components(separatedBy: "\r\n ")
+        #expect(words.count == 2 && words.allSatisfy { $0.count <= 75 && $0 != "=?UTF-8?B??=" })
+    }
+
     @Test func base64MatchesRFC4648() {
         let cases = [
             "": "", "f": "Zg==", "fo": "Zm8=", "foo": "Zm9v", "foob": "Zm9vYg==", "fooba": "Zm9vYmE=",

@@ -51,43 +51,69 @@ package struct MailOutbox {
     package static let resetQueueSeconds = 3600
     /// An invitation renewed within this long is not mailed again.
     package static let invitationRemailSeconds = 600
+    /// Invitation mails one address gets per day, and one inviter sends per hour, at most: inviting, revoking and
+    /// inviting again (or from many projects) cannot flood anyone's mailbox. The invitation itself is still made.
+    package static let invitationMailsPerRecipientPerDay = 5
+    package static let invitationMailsPerInviterPerHour = 20
     /// Finished rows are kept this long (what was mailed, for an operator), then deleted.
     package static let retentionDays = 30
 
     /// Queues a reset mail for the enabled account with this address, unless it had `resetMailsPerHour` in the
-    /// last hour. One statement, whether or not there is such an account (it inserts a row or none), so neither
-    /// the answer nor its time says which. True when a mail was queued (for tests and logs, never for answers).
+    /// last hour. The same steps whether or not there is such an account (a lock on the address, then one statement
+    /// that inserts a row or none), so neither the answer nor its time says which; the lock makes parallel requests
+    /// count one after the other. True when a mail was queued (for tests and logs, never for answers).
     @discardableResult
     package func queueReset(email: String) throws -> Bool {
-        try !db.execute(
-            """
-            INSERT INTO mail_outbox (kind, recipient, user_id, expires_at)
-            SELECT \(MailKind.passwordReset.rawValue), u.email, u.id, now() + make_interval(secs => \(Self.resetQueueSeconds))
-            FROM users u
-            WHERE lower(u.email) = lower(\(email)) AND u.disabled_at IS NULL AND u.deleted_at IS NULL
-              AND (SELECT count(*) FROM mail_outbox m
-                   WHERE m.user_id = u.id AND m.kind = \(MailKind.passwordReset.rawValue)
-                     AND m.created_at > now() - interval '1 hour') < \(Self.resetMailsPerHour)
-            RETURNING id
-            """
-        ).isEmpty
+        try db.transaction {
+            try lockRecipient(email)
+            return try !db.execute(
+                """
+                INSERT INTO mail_outbox (kind, recipient, user_id, expires_at)
+                SELECT \(MailKind.passwordReset.rawValue), u.email, u.id, now() + make_interval(secs => \(Self.resetQueueSeconds))
+                FROM users u
+                WHERE lower(u.email) = lower(\(email)) AND u.disabled_at IS NULL AND u.deleted_at IS NULL
+                  AND (SELECT count(*) FROM mail_outbox m
+                       WHERE m.user_id = u.id AND m.kind = \(MailKind.passwordReset.rawValue)
+                         AND m.created_at > now() - interval '1 hour') < \(Self.resetMailsPerHour)
+                RETURNING id
+                """
+            ).isEmpty
+        }
     }
 
-    /// Queues the mail of a pending invitation, unless one was queued for it in the last ten minutes (an owner
-    /// inviting the same address again renews it).
+    /// Queues the mail of a pending invitation by `inviter`, unless one was queued for it in the last ten minutes
+    /// (an owner inviting the same address again renews it) or the address or the inviter reached their limit.
     @discardableResult
-    package func queueInvitation(_ id: ID<Invitation>) throws -> Bool {
-        try !db.execute(
-            """
-            INSERT INTO mail_outbox (kind, recipient, invitation_id, expires_at)
-            SELECT \(MailKind.invitation.rawValue), i.email, i.id, i.expires_at
-            FROM project_invitations i
-            WHERE i.id = \(id) AND i.answered_at IS NULL AND i.expires_at > now()
-              AND NOT EXISTS (SELECT 1 FROM mail_outbox m WHERE m.invitation_id = i.id
-                              AND m.created_at > now() - make_interval(secs => \(Self.invitationRemailSeconds)))
-            RETURNING id
-            """
-        ).isEmpty
+    package func queueInvitation(_ id: ID<Invitation>, by inviter: ID<User>) throws -> Bool {
+        try db.transaction {
+            guard
+                let email = try db.execute("SELECT email FROM project_invitations WHERE id = \(id)").first?.string(
+                    "email")
+            else { return false }
+            try lockRecipient(email)
+            return try !db.execute(
+                """
+                INSERT INTO mail_outbox (kind, recipient, invitation_id, expires_at)
+                SELECT \(MailKind.invitation.rawValue), i.email, i.id, i.expires_at
+                FROM project_invitations i
+                WHERE i.id = \(id) AND i.answered_at IS NULL AND i.expires_at > now()
+                  AND NOT EXISTS (SELECT 1 FROM mail_outbox m WHERE m.invitation_id = i.id
+                                  AND m.created_at > now() - make_interval(secs => \(Self.invitationRemailSeconds)))
+                  AND (SELECT count(*) FROM mail_outbox m
+                       WHERE m.kind = \(MailKind.invitation.rawValue) AND lower(m.recipient) = lower(i.email)
+                         AND m.created_at > now() - interval '1 day') < \(Self.invitationMailsPerRecipientPerDay)
+                  AND (SELECT count(*) FROM mail_outbox m JOIN project_invitations o ON o.id = m.invitation_id
+                       WHERE o.invited_by = \(inviter)
+                         AND m.created_at > now() - interval '1 hour') < \(Self.invitationMailsPerInviterPerHour)
+                RETURNING id
+                """
+            ).isEmpty
+        }
+    }
+
+    /// Mail to one address is queued one request at a time (the caps above are counted under this lock).
+    private func lockRecipient(_ email: String) throws {
+        try db.execute("SELECT pg_advisory_xact_lock(12005, hashtext(lower(\(email))))")
     }
 
     /// Claims the next due mail for `leaseSeconds` (another sender takes it again only after that).
@@ -110,36 +136,41 @@ package struct MailOutbox {
         }
     }
 
-    /// Records an attempt's outcome; a retry that would fall past the mail's expiry fails it instead.
-    package func record(_ due: MailDue, _ outcome: MailOutcome) throws {
+    /// Records an attempt's outcome and returns the mail's status after it: a retry that would fall past the
+    /// mail's expiry fails it instead.
+    @discardableResult
+    package func record(_ due: MailDue, _ outcome: MailOutcome) throws -> MailStatus {
+        let rows: [Row]
         switch outcome {
         case let .sent(code):
-            try db.execute(
+            rows = try db.execute(
                 """
                 UPDATE mail_outbox SET status = \(MailStatus.sent.rawValue), sent_at = now(), last_code = \(code), last_error = NULL
-                WHERE id = \(due.id)
+                WHERE id = \(due.id) RETURNING status
                 """)
         case let .retry(after, error, code):
-            try db.execute(
+            rows = try db.execute(
                 """
                 UPDATE mail_outbox
                 SET status = CASE WHEN now() + make_interval(secs => \(after)) < expires_at
                                   THEN \(MailStatus.pending.rawValue) ELSE \(MailStatus.failed.rawValue) END,
                     next_attempt_at = now() + make_interval(secs => \(after)), last_error = \(error), last_code = \(code)
-                WHERE id = \(due.id)
+                WHERE id = \(due.id) RETURNING status
                 """)
         case let .failed(error, code):
-            try db.execute(
+            rows = try db.execute(
                 """
                 UPDATE mail_outbox SET status = \(MailStatus.failed.rawValue), last_error = \(error), last_code = \(code)
-                WHERE id = \(due.id)
+                WHERE id = \(due.id) RETURNING status
                 """)
         case let .cancelled(reason):
-            try db.execute(
+            rows = try db.execute(
                 """
-                UPDATE mail_outbox SET status = \(MailStatus.cancelled.rawValue), last_error = \(reason) WHERE id = \(due.id)
+                UPDATE mail_outbox SET status = \(MailStatus.cancelled.rawValue), last_error = \(reason)
+                WHERE id = \(due.id) RETURNING status
                 """)
         }
+        return rows.first.flatMap { MailStatus(rawValue: $0.string("status")) } ?? .cancelled
     }
 
     /// Deletes finished rows older than the retention; returns how many.

@@ -126,9 +126,13 @@ package struct Members {
     /// Invites an address (an owner's act: the caller checks the role). The same answer whether or not an
     /// account has the address, and whether or not it is already a member: inviting again renews the pending
     /// invitation with the new role.
-    package func invite(projectID: ID<Project>, email: String, role: ProjectRole, by: ID<User>) throws
-        -> ID<Invitation>
-    {
+    /// An invitation made or renewed, and whether a mail about it was queued (see `MailOutbox.queueInvitation`).
+    package struct Invited: Sendable {
+        package let id: ID<Invitation>
+        package let mailed: Bool
+    }
+
+    package func invite(projectID: ID<Project>, email: String, role: ProjectRole, by: ID<User>) throws -> Invited {
         try db.transaction {
             let id: ID<Invitation> = try db.execute(
                 """
@@ -139,8 +143,8 @@ package struct Members {
                               expires_at = EXCLUDED.expires_at
                 RETURNING id
                 """)[0].id("id")
-            if mail { try MailOutbox(db: db).queueInvitation(id) }
-            return id
+            let mailed = try mail && MailOutbox(db: db).queueInvitation(id, by: by)
+            return Invited(id: id, mailed: mailed)
         }
     }
 

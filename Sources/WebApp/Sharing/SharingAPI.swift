@@ -65,7 +65,7 @@ enum SharingAPI {
         try requireOwner(c, project: project, user: user)
         let doc = try Field.jsonObject(Field.jsonBody(c.request))
         let email = try Field.email(doc.root["email"]?.stringValue ?? "")
-        let id = try members(c).invite(projectID: project, email: email, role: try projectRole(doc), by: user.id)
+        let id = try members(c).invite(projectID: project, email: email, role: try projectRole(doc), by: user.id).id
         return .json(.object([("invitationId", .id(id))]), status: 202)
     }
 

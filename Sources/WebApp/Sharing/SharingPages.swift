@@ -104,10 +104,10 @@ enum SharingPages {
         do {
             let email = try Field.email(form["email"] ?? "")
             let role = try role(form)
-            _ = try SharingAPI.members(c).invite(projectID: project, email: email, role: role, by: user.id)
+            let invited = try SharingAPI.members(c).invite(projectID: project, email: email, role: role, by: user.id)
             Log.info("invitation", ["project_id": "\(project)", "user_id": "\(user.id)"])
             c.setFlash(
-                c.config.mailEnabled
+                invited.mailed
                     ? "Invitation mailed to \(email) as \(role.rawValue)."
                     : "\(email) is invited as \(role.rawValue): they see it on their dashboard once they log in with that address."
             )

@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from conftest import ROOT_DIR, Browser, api, sql, unique_email, wait_until
+from conftest import BASE, ROOT_DIR, Browser, api, sql, unique_email, wait_until
 from test_caches import SecondSite
 
 MAIL_DIR = os.environ.get("PROMPTREEL_TEST_SMTP_DIR", "")
@@ -208,3 +208,14 @@ def test_without_a_relay_forgot_password_says_to_ask_an_administrator():
         assert outbox(address) == []
     finally:
         site.stop()
+
+
+def test_waiting_mail_shows_on_the_instance_metrics(no_worker):
+    from test_metrics import scrape, value
+    address = Browser().signup()
+    ask_for_link(address)
+    samples, families = scrape(BASE + "/metrics")
+    pending = float(sql("SELECT count(*) FROM mail_outbox WHERE status = 'pending'"))
+    assert value(samples, "promptreel_mail_pending") == pending >= 1
+    assert families["promptreel_mail_pending"].documentation
+    # The session's worker comes back after the test and sends it.

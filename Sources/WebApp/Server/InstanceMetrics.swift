@@ -52,6 +52,7 @@ enum InstanceMetrics {
             SELECT (SELECT count(*) FROM generations WHERE phase IN ('submitting', 'submitted', 'downloading')) AS in_flight,
                    (SELECT count(*) FROM generations WHERE phase = 'waiting') AS waiting,
                    (SELECT count(*) FROM roundtables WHERE status IN ('queued', 'running')) AS roundtables,
+                   (SELECT count(*) FROM mail_outbox WHERE status = 'pending') AS mail_pending,
                    (SELECT budget_spend(NULL, m.month_start, m.month_end) FROM budget_month(now()) m)::text AS spend,
                    (SELECT monthly_limit FROM instance_budget)::text AS cap
             """)[0]
@@ -66,6 +67,12 @@ enum InstanceMetrics {
         .set(to: Double(totals.int("waiting")))
         registry.makeGauge(descriptor: gauge("promptreel_roundtables_active", "Roundtables queued or running."))
             .set(to: Double(totals.int("roundtables")))
+        registry.makeGauge(
+            descriptor: gauge(
+                "promptreel_mail_pending",
+                "Mails waiting for the SMTP relay (queued, or to be tried again); growing: no worker sends mail.")
+        )
+        .set(to: Double(totals.int("mail_pending")))
         // A reading for dashboards only: money itself stays in exact USD everywhere else.
         registry.makeGauge(
             descriptor: gauge(

@@ -201,9 +201,11 @@ final class MailSender {
             outcome = send(text, to: due.recipient, attempt: due.attempt)
         }
         let status = try outbox.record(due, outcome)
-        let expired = status == .failed && Self.label(outcome) == "retry" ? ", past the mail's expiry: failed" : ""
+        var expired = ""
+        if case .retry = outcome, status == .failed { expired = ", past the mail's expiry: failed" }
         Log.info("mail \(due.id) (\(due.kind.rawValue)) attempt \(due.attempt): \(Self.describe(outcome))\(expired)")
-        ProcessMetrics.shared.mailAttempt(outcome: expired.isEmpty ? Self.label(outcome) : "failed")
+        // The metric's outcome is where the mail stands now: sent, retry (pending again), failed or cancelled.
+        ProcessMetrics.shared.mailAttempt(outcome: status == .pending ? "retry" : status.rawValue)
         return true
     }
 
@@ -212,15 +214,6 @@ final class MailSender {
             return .sent(code: try relay.send(to: recipient, subject: text.subject, body: text.body))
         } catch {
             return MailRetry.outcome(of: error, attempt: attempt, base: retryBaseSeconds)
-        }
-    }
-
-    static func label(_ outcome: MailOutcome) -> String {
-        switch outcome {
-        case .sent: "sent"
-        case .retry: "retry"
-        case .failed: "failed"
-        case .cancelled: "cancelled"
         }
     }
 

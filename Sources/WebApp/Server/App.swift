@@ -65,7 +65,8 @@ public final class App {
             var context = try Context(request: request, db: database(), config: config, cache: cache, formKeys: keys)
             try context.authenticate(api: ErrorPages.isAPI(request), allowBearer: route.acceptsBearer)
             userID = context.user?.id
-            let allow = table.keys.sorted().map(\.rawValue).joined(separator: ", ")
+            // Only for the answers that carry it (a 401 or a 405), never on the way to a handler.
+            func allow() -> String { table.keys.sorted().map(\.rawValue).joined(separator: ", ") }
             // The checks in this order (Tests/e2e/test_authorization.py walks every route through them): no
             // account where one is needed (401, or the log-in page), a read-only token's change (403), a record
             // the caller may not see (404), one their role may not change (403), a method the route lacks (405).
@@ -73,7 +74,7 @@ public final class App {
             // method the route lacks still names the ones it has); handlers then read it with `requireUser`.
             if context.user == nil, !route.isPublic {
                 do { _ = try context.requireUser() } catch var error {
-                    if handler == nil { error.headers.append(("Allow", allow)) }
+                    if handler == nil { error.headers.append(("Allow", allow())) }
                     throw error
                 }
             }
@@ -89,7 +90,7 @@ public final class App {
             }
             guard let method, let handler else {
                 var error = HTTPError.methodNotAllowed
-                error.headers = [("Allow", allow)]
+                error.headers = [("Allow", allow())]
                 throw error
             }
             if method == .post, !ErrorPages.isAPI(request) { try context.checkCSRF(reload: freshFormKeys) }

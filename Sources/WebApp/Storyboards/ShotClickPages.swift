@@ -178,11 +178,13 @@ enum ShotClickPages {
     /// A continuity click that ended with shots not completed: "Continue the chain" reviews a click of the
     /// same settings from the first of its shots without a completed take (the shot before it gives its
     /// frame when it has a completed take).
-    static func continueChain(_ batch: Batch, canEdit: Bool) -> HTML {
-        guard canEdit, batch.continuity, !batch.isActive, let project = batch.projectID,
+    /// `canEdit` is asked last, only when there is a chain to continue (it costs a query; the page refreshes).
+    static func continueChain(_ batch: Batch, canEdit: () throws -> Bool) rethrows -> HTML {
+        guard batch.continuity, !batch.isActive, let project = batch.projectID,
             let first = batch.shots.firstIndex(where: { shot in
                 shot.videoID != nil && !shot.generations.contains { $0.status == .completed }
-            })
+            }),
+            try canEdit()
         else { return .empty }
         // The shots from the break on that did not complete (a shot with its own image may have).
         let videos = batch.shots[first...].filter { shot in !shot.generations.contains { $0.status == .completed } }
@@ -258,7 +260,7 @@ enum ShotClickPages {
             <table class="history"><thead><tr><th scope="col">Shot</th><th scope="col">Video</th><th scope="col">Generations</th><th scope="col">Cost</th></tr></thead>
             <tbody>\(rows)</tbody></table>
             \(skipped.isEmpty ? HTML.empty : "<h2>Skipped</h2><ul>\(skipped)</ul>")
-            \(continueChain(batch, canEdit: try editsProject(c, batch, user: user)))
+            \(try continueChain(batch) { try editsProject(c, batch, user: user) })
             \(back)
             """
         return .html(Views.layout("Batch \(batch.id)", c, body: body, refresh: refresh))

@@ -70,10 +70,12 @@ import Testing
         let project: ID<Project> = try db.execute(
             "INSERT INTO projects (user_id, name) VALUES (\(owner.id), 'Mailed') RETURNING id")[0].id("id")
         let members = Members(db: db, mail: true)
+        // A fresh address: the per-address daily cap counts across runs on the same database.
+        let guest = TestDatabase.uniqueEmail("guest")
         let invitation = try members.invite(
-            projectID: project, email: "guest@example.test", role: .viewer, by: owner.id
+            projectID: project, email: guest, role: .viewer, by: owner.id
         ).id
-        _ = try members.invite(projectID: project, email: "guest@example.test", role: .editor, by: owner.id).id
+        _ = try members.invite(projectID: project, email: guest, role: .editor, by: owner.id).id
         #expect(
             try db.execute("SELECT count(*) AS n FROM mail_outbox WHERE invitation_id = \(invitation)")[0].int("n") == 1
         )
